@@ -1,0 +1,62 @@
+"""``hsg-workstation`` / ``python -m hsg_workstation``: the GUI without a sub-command, the CLI with one.
+
+Sub-commands live one module each in :mod:`hsg_workstation.cli`; every module exposes
+``register(subparsers) -> None`` and sets ``func`` on its parser. Discovery by module keeps each area's
+command next to its own code and lets them be added without editing this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from hsg_workstation import __version__, cli
+from hsg_workstation.errors import HsgError
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hsg-workstation",
+        description="HSG reading workstation. Without a sub-command the desktop app opens.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="local database, store and drafts folder (default: $HSG_WORKSTATION_DATA_DIR or the user data dir)",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(cli.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{cli.__name__}.{info.name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        from hsg_workstation.ui.app import run_gui  # Qt only when the GUI is asked for
+
+        return run_gui(data_dir=args.data_dir)
+    try:
+        return int(args.func(args) or EXIT_OK)
+    except HsgError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("cancelled", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

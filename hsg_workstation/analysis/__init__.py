@@ -1,0 +1,1 @@
+"""Fill-sequence analysis: pure numpy / scikit-image functions, no Qt."""

@@ -1,0 +1,1 @@
+"""Everything that touches DICOM files and the network. No Qt."""

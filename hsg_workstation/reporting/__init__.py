@@ -1,0 +1,1 @@
+"""The structured HSG report: model, rules, impression, DICOM SR / KOS, PDF. No Qt but the PDF engine."""
