@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 
 class SopKind(StrEnum):
@@ -96,3 +97,21 @@ class DisplaySet:
     frames: tuple[FrameRef, ...] = ()
     instances: tuple[Instance, ...] = field(default_factory=tuple)
     modality: str = ""
+
+
+ImportStatus = Literal["imported", "duplicate", "skipped"]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportResult:
+    """Outcome for one file offered to the local database (import, DICOMDIR, PACS receive).
+
+    ``skipped`` always carries a ``reason`` naming what is wrong; ``duplicate`` means the SOP Instance UID was
+    already in the database (the new copy was not stored).
+    """
+
+    path: str
+    status: ImportStatus
+    reason: str = ""
+    sop_instance_uid: str | None = None
+    study_instance_uid: str | None = None

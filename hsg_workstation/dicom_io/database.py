@@ -1,0 +1,330 @@
+"""The local study database: a DICOM store on disk plus a SQLite index of its headers.
+
+``LocalDatabase(data_dir)`` keeps ``data_dir/index.sqlite`` and ``data_dir/store/``. Files are *copied* into the
+store (sources are only ever read) so the database never depends on a USB stick or a network share staying
+mounted, and deleting a source folder cannot break a study the radiologist is reading.
+
+Import is file by file and never stops on a bad file: each offered file yields one :class:`ImportResult`
+(``imported`` / ``duplicate`` / ``skipped`` with a reason). Order of work per file: validate the header
+(:func:`reader.read_header`), skip if the SOP Instance UID is known, copy atomically into the store, then index.
+A crash between copy and index leaves an unindexed file that :meth:`LocalDatabase.rebuild_index` picks up; the
+index never points at a missing or partial file.
+
+Thread-safety: every method may be called from any thread (the PACS receiver calls :meth:`add_encoded` from
+pynetdicom's handler threads while the GUI reads); SQLite connections are per thread.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from pydicom.dataset import Dataset
+
+from hsg_workstation.dicom_io import reader
+from hsg_workstation.dicom_io.index import StudyIndex
+from hsg_workstation.dicom_io.model import (
+    DisplaySet,
+    DisplaySetKind,
+    FrameRef,
+    ImportResult,
+    Instance,
+    Series,
+    SopKind,
+    Study,
+)
+from hsg_workstation.dicom_io.store import Store
+from hsg_workstation.errors import DicomReadError
+
+__all__ = ["ImportResult", "LocalDatabase", "ProgressCallback"]
+
+ProgressCallback = Callable[[int, int, str], None]  # (files done, files known so far, current path)
+
+INDEX_FILENAME = "index.sqlite"
+STORE_DIRNAME = "store"
+_DOCUMENT_KINDS = {SopKind.STRUCTURED_REPORT, SopKind.ENCAPSULATED_PDF, SopKind.KEY_OBJECT_SELECTION}
+
+
+class LocalDatabase:
+    """Local DICOM store + SQLite (WAL) index in ``data_dir``."""
+
+    def __init__(
+        self, data_dir: str | os.PathLike[str], *, max_pixel_bytes: int = reader.DEFAULT_MAX_PIXEL_BYTES
+    ):
+        self.data_dir = Path(data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.max_pixel_bytes = max_pixel_bytes
+        self.store = Store(self.data_dir / STORE_DIRNAME)
+        self.index = StudyIndex(self.data_dir / INDEX_FILENAME, self.store.root)
+
+    # -- import ------------------------------------------------------------------------------------------------
+    def import_paths(
+        self,
+        paths: Iterable[str | os.PathLike[str]],
+        *,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[ImportResult]:
+        """Import files, folders (recursively) and DICOMDIRs; one result per file found. Sources are not modified.
+
+        ``progress(done, total, path)`` is called before each file (``total`` grows when a DICOMDIR adds files);
+        when ``cancel`` is set the import stops before the next file and returns what was done so far.
+        """
+        queue: list[Path] = []
+        seen: set[Path] = set()
+        results: list[ImportResult] = []
+
+        def enqueue(p: Path) -> None:
+            key = Path(os.path.abspath(p))
+            if key not in seen:
+                seen.add(key)
+                queue.append(key)
+
+        for raw in paths:
+            p = Path(raw)
+            if p.is_dir():
+                for f in _walk_files(p):
+                    enqueue(f)
+            elif p.exists() or p.is_symlink():
+                enqueue(p)
+            else:
+                results.append(ImportResult(str(p), "skipped", f"{p}: no such file or folder"))
+
+        i = 0
+        while i < len(queue):
+            if cancel is not None and cancel.is_set():
+                break
+            path = queue[i]
+            if progress is not None:
+                progress(i, len(queue), str(path))
+            i += 1
+            result, referenced = self._import_file(path)
+            results.append(result)
+            for ref in referenced:
+                enqueue(ref)
+        if progress is not None and (cancel is None or not cancel.is_set()):
+            progress(len(queue), len(queue), "")
+        return results
+
+    def _import_file(self, path: Path) -> tuple[ImportResult, list[Path]]:
+        try:
+            ds = reader.read_header(path, max_pixel_bytes=self.max_pixel_bytes)
+        except DicomReadError as exc:
+            return ImportResult(str(path), "skipped", str(exc)), []
+        if reader.is_dicomdir(ds):
+            refs = _dicomdir_files(ds, path.parent)
+            reason = f"{path}: DICOMDIR media directory; its {len(refs)} referenced files are imported"
+            return ImportResult(str(path), "skipped", reason), refs
+        sop_uid = str(ds.SOPInstanceUID)
+        study_uid = str(ds.StudyInstanceUID)
+        if self.index.has_instance(sop_uid):
+            return ImportResult(
+                str(path), "duplicate", "SOP Instance UID already in the database", sop_uid, study_uid
+            ), []
+        dest = self.store.path_for(study_uid, str(ds.SeriesInstanceUID), sop_uid)
+        try:
+            self.store.copy_atomic(dest, path)
+        except OSError as exc:
+            return ImportResult(
+                str(path), "skipped", f"{path}: cannot copy into the store: {exc}", sop_uid, study_uid
+            ), []
+        return self._index(ds, dest, str(path), source="import"), []
+
+    def add_encoded(self, data: bytes, *, source: str = "network") -> ImportResult:
+        """Store DICOM file-format bytes (preamble + meta, e.g. pynetdicom ``event.encoded_dataset()``).
+
+        Written atomically into the store, then indexed; a known SOP Instance UID is reported as duplicate
+        without writing. Bad data is reported as skipped (never raises for bad DICOM).
+        """
+        try:
+            ds = reader.read_header_bytes(data, name=f"<{source}>", max_pixel_bytes=self.max_pixel_bytes)
+        except DicomReadError as exc:
+            return ImportResult(f"<{source}>", "skipped", str(exc))
+        if reader.is_dicomdir(ds):
+            return ImportResult(f"<{source}>", "skipped", f"<{source}>: a DICOMDIR is not an instance")
+        sop_uid = str(ds.SOPInstanceUID)
+        study_uid = str(ds.StudyInstanceUID)
+        if self.index.has_instance(sop_uid):
+            return ImportResult(
+                f"<{source}>", "duplicate", "SOP Instance UID already in the database", sop_uid, study_uid
+            )
+        dest = self.store.path_for(study_uid, str(ds.SeriesInstanceUID), sop_uid)
+        try:
+            self.store.write_atomic(dest, data)
+        except OSError as exc:
+            return ImportResult(
+                f"<{source}>", "skipped", f"cannot write into the store: {exc}", sop_uid, study_uid
+            )
+        return self._index(ds, dest, str(dest), source=source)
+
+    def _index(self, ds: Dataset, dest: Path, shown_path: str, *, source: str) -> ImportResult:
+        instance = reader.instance_from_header(ds, dest)
+        with self.index.transaction() as con:
+            added = self.index.add(con, ds, instance, self.store.relative(dest), source)
+        status = "imported" if added else "duplicate"
+        reason = "" if added else "SOP Instance UID already in the database"
+        return ImportResult(
+            shown_path, status, reason, instance.sop_instance_uid, instance.study_instance_uid
+        )
+
+    def rebuild_index(self, *, progress: ProgressCallback | None = None) -> list[ImportResult]:
+        """Index every file in the store that the index does not know yet (after a crash or a restore)."""
+        known = {rel for _, rel in self.index.all_relpaths()}
+        files = [f for f in _walk_files(self.store.root) if self.store.relative(f) not in known]
+        results = []
+        for i, f in enumerate(files):
+            if progress is not None:
+                progress(i, len(files), str(f))
+            try:
+                ds = reader.read_header(f, max_pixel_bytes=self.max_pixel_bytes)
+            except DicomReadError as exc:
+                results.append(ImportResult(str(f), "skipped", str(exc)))
+                continue
+            results.append(self._index(ds, f, str(f), source="store"))
+        return results
+
+    # -- queries -----------------------------------------------------------------------------------------------
+    def has_instance(self, sop_uid: str) -> bool:
+        return self.index.has_instance(sop_uid)
+
+    def sop_instance_uids(self, study_uid: str) -> set[str]:
+        return self.index.sop_instance_uids(study_uid)
+
+    def studies(
+        self, text: str = "", date_from: str | None = None, date_to: str | None = None
+    ) -> list[Study]:
+        """Studies whose patient name / ID / accession / description contain every word of ``text``.
+
+        Dates are DICOM DA (``YYYYMMDD``) or ``YYYY-MM-DD``, inclusive; newest studies first.
+        """
+        return self.index.studies(text, date_from, date_to)
+
+    def study(self, uid: str) -> Study | None:
+        return self.index.study(uid)
+
+    def series(self, study_uid: str) -> list[Series]:
+        return self.index.series(study_uid)
+
+    def instances(self, series_uid: str) -> list[Instance]:
+        """Instances of a series ordered by acquisition date-time, then Instance Number."""
+        return self.index.instances(series_uid)
+
+    def display_sets(self, study_uid: str) -> list[DisplaySet]:
+        """What the viewer can show for a study, in series order.
+
+        Each multi-frame image → one CINE; the single-frame images of a series → one STACK (ordered by acquisition
+        date-time, then Instance Number); each SR / Encapsulated PDF / KO → one DOCUMENT. Presentation states and
+        unknown classes are not display sets.
+        """
+        out: list[DisplaySet] = []
+        for se in self.series(study_uid):
+            instances = self.instances(se.series_instance_uid)
+            singles: list[Instance] = []
+            prefix = _series_label(se)
+            for inst in instances:
+                if inst.kind is SopKind.IMAGE and inst.number_of_frames > 1:
+                    frames = tuple(
+                        FrameRef(inst.path, i, inst.sop_instance_uid) for i in range(inst.number_of_frames)
+                    )
+                    label = f"{prefix} — cine, {inst.number_of_frames} frames"
+                    if inst.instance_number is not None:
+                        label += f" (#{inst.instance_number})"
+                    out.append(
+                        DisplaySet(
+                            DisplaySetKind.CINE,
+                            se.series_instance_uid,
+                            study_uid,
+                            label,
+                            frames,
+                            (inst,),
+                            se.modality,
+                        )
+                    )
+                elif inst.kind is SopKind.IMAGE:
+                    singles.append(inst)
+                elif inst.kind in _DOCUMENT_KINDS:
+                    label = f"{prefix} — {_DOCUMENT_NAMES[inst.kind]}"
+                    out.append(
+                        DisplaySet(
+                            DisplaySetKind.DOCUMENT,
+                            se.series_instance_uid,
+                            study_uid,
+                            label,
+                            (),
+                            (inst,),
+                            se.modality,
+                        )
+                    )
+            if singles:
+                frames = tuple(FrameRef(inst.path, 0, inst.sop_instance_uid) for inst in singles)
+                noun = "image" if len(singles) == 1 else "images"
+                label = f"{prefix} — {len(singles)} {noun}"
+                out.append(
+                    DisplaySet(
+                        DisplaySetKind.STACK,
+                        se.series_instance_uid,
+                        study_uid,
+                        label,
+                        frames,
+                        tuple(singles),
+                        se.modality,
+                    )
+                )
+        return out
+
+    def set_study_complete(self, study_uid: str, complete: bool) -> None:
+        """Mark a study as (in)complete, e.g. after a cancelled or partial PACS retrieve."""
+        self.index.set_study_complete(study_uid, complete)
+
+    def is_empty(self) -> bool:
+        return self.index.is_empty()
+
+    def close(self) -> None:
+        self.index.close()
+
+    def __enter__(self) -> LocalDatabase:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+_DOCUMENT_NAMES = {
+    SopKind.STRUCTURED_REPORT: "structured report",
+    SopKind.ENCAPSULATED_PDF: "PDF report",
+    SopKind.KEY_OBJECT_SELECTION: "key images",
+}
+
+
+def _series_label(se: Series) -> str:
+    parts = [se.modality or "?"]
+    if se.series_number is not None:
+        parts.append(str(se.series_number))
+    text = " ".join(parts)
+    return f"{text}: {se.series_description}" if se.series_description else text
+
+
+def _walk_files(root: Path) -> Iterator[Path]:
+    """Every file under ``root`` in a stable order, skipping the store's own partial temporaries."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            if name.startswith(".") and name.endswith(".part"):
+                continue
+            yield Path(dirpath) / name
+
+
+def _dicomdir_files(ds: Dataset, base: Path) -> list[Path]:
+    """Files referenced by a DICOMDIR's directory records (Referenced File ID is relative to its folder)."""
+    files: list[Path] = []
+    for record in ds.get("DirectoryRecordSequence", []):
+        ref = record.get("ReferencedFileID")
+        if not ref:
+            continue
+        parts = [str(ref)] if isinstance(ref, str) else [str(x) for x in ref]
+        if any(part in ("..", "") for part in parts):
+            continue  # never follow a record out of the media folder
+        files.append(base.joinpath(*parts))
+    return files

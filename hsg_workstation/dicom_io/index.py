@@ -1,0 +1,330 @@
+"""The SQLite study index: Study / Series / Instance rows of the local database.
+
+SQLite in WAL mode lets the viewer read while a PACS retrieve writes. One connection per thread
+(``threading.local``) because sqlite3 connections must not be shared across threads and pynetdicom calls its
+C-STORE handlers from its own threads. Writers wait (``busy_timeout``) instead of failing when another thread
+holds the write lock.
+
+Paths are stored relative to the store root so a data directory can be moved or restored from a backup.
+Study-level attributes are taken from the first instance seen of a study and filled in (never overwritten with
+blanks) by later ones; dedup is by SOP Instance UID (the primary key).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pydicom.dataset import Dataset
+
+from hsg_workstation.dicom_io.model import Instance, Series, SopKind, Study
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS studies (
+    study_uid TEXT PRIMARY KEY,
+    patient_id TEXT NOT NULL DEFAULT '',
+    patient_name TEXT NOT NULL DEFAULT '',
+    patient_birth_date TEXT NOT NULL DEFAULT '',
+    study_date TEXT NOT NULL DEFAULT '',
+    study_time TEXT NOT NULL DEFAULT '',
+    accession_number TEXT NOT NULL DEFAULT '',
+    study_description TEXT NOT NULL DEFAULT '',
+    complete INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS series (
+    series_uid TEXT PRIMARY KEY,
+    study_uid TEXT NOT NULL,
+    modality TEXT NOT NULL DEFAULT '',
+    series_number INTEGER,
+    series_description TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS series_by_study ON series(study_uid);
+CREATE TABLE IF NOT EXISTS instances (
+    sop_uid TEXT PRIMARY KEY,
+    sop_class_uid TEXT NOT NULL,
+    series_uid TEXT NOT NULL,
+    study_uid TEXT NOT NULL,
+    path TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    instance_number INTEGER,
+    number_of_frames INTEGER NOT NULL DEFAULT 1,
+    rows INTEGER,
+    columns INTEGER,
+    acquisition_datetime TEXT,
+    transfer_syntax_uid TEXT,
+    source TEXT NOT NULL DEFAULT '',
+    imported_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS instances_by_series ON instances(series_uid);
+CREATE INDEX IF NOT EXISTS instances_by_study ON instances(study_uid);
+"""
+
+_STUDY_FIELDS = (
+    ("patient_id", "PatientID"),
+    ("patient_name", "PatientName"),
+    ("patient_birth_date", "PatientBirthDate"),
+    ("study_date", "StudyDate"),
+    ("study_time", "StudyTime"),
+    ("accession_number", "AccessionNumber"),
+    ("study_description", "StudyDescription"),
+)
+
+
+def _text(ds: Dataset, keyword: str) -> str:
+    value = ds.get(keyword, "")
+    return "" if value is None else str(value)
+
+
+def _int_or_none(value: object) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def normalize_da(value: str | None) -> str | None:
+    """Accept ``YYYYMMDD`` or ``YYYY-MM-DD`` (what users type) and return DICOM DA, or None."""
+    if not value:
+        return None
+    digits = value.replace("-", "").replace(".", "").replace("/", "").strip()
+    if len(digits) != 8 or not digits.isdigit():
+        raise ValueError(f"date {value!r} is not YYYYMMDD or YYYY-MM-DD")
+    return digits
+
+
+class StudyIndex:
+    """Thread-safe access to the SQLite index (one connection per thread)."""
+
+    def __init__(self, db_path: str | Path, store_root: Path) -> None:
+        self.db_path = Path(db_path)
+        self.store_root = Path(store_root)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        con = self.connection()
+        con.executescript(_SCHEMA)  # executescript manages its own transaction; idempotent (IF NOT EXISTS)
+        con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # -- connections -------------------------------------------------------------------------------------------
+    def connection(self) -> sqlite3.Connection:
+        con: sqlite3.Connection | None = getattr(self._local, "con", None)
+        if con is None:
+            if self._closed:
+                raise RuntimeError("the study index is closed")
+            con = sqlite3.connect(self.db_path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across app crashes, fast commits
+            con.execute("PRAGMA busy_timeout=30000")
+            con.execute("PRAGMA foreign_keys=ON")
+            con.row_factory = sqlite3.Row
+            self._local.con = con
+            with self._lock:
+                self._all.append(con)
+        return con
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT (rolled back on error): takes the write lock up front, so no deadlock."""
+        con = self.connection()
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            connections, self._all = self._all, []
+        for con in connections:
+            try:
+                con.close()
+            except sqlite3.Error:
+                pass
+        self._local = threading.local()
+
+    # -- writes ------------------------------------------------------------------------------------------------
+    def add(
+        self, con: sqlite3.Connection, ds: Dataset, instance: Instance, relpath: str, source: str
+    ) -> bool:
+        """Insert one instance (and its study / series rows); False if the SOP Instance UID is already indexed.
+
+        Must run inside :meth:`transaction`.
+        """
+        cur = con.execute(
+            "INSERT OR IGNORE INTO instances (sop_uid, sop_class_uid, series_uid, study_uid, path, kind, "
+            "instance_number, number_of_frames, rows, columns, acquisition_datetime, transfer_syntax_uid, "
+            "source, imported_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                instance.sop_instance_uid,
+                instance.sop_class_uid,
+                instance.series_instance_uid,
+                instance.study_instance_uid,
+                relpath,
+                str(instance.kind),
+                instance.instance_number,
+                instance.number_of_frames,
+                instance.rows,
+                instance.columns,
+                instance.acquisition_datetime,
+                instance.transfer_syntax_uid,
+                source,
+                time.time(),
+            ),
+        )
+        if cur.rowcount == 0:
+            return False
+        study_values = [_text(ds, kw) for _, kw in _STUDY_FIELDS]
+        con.execute(
+            f"INSERT OR IGNORE INTO studies (study_uid, {', '.join(c for c, _ in _STUDY_FIELDS)}) "
+            f"VALUES (?{', ?' * len(_STUDY_FIELDS)})",
+            (instance.study_instance_uid, *study_values),
+        )
+        # Fill blanks from later instances (e.g. an SR that carries the accession number the first image lacked).
+        sets = ", ".join(f"{c} = CASE WHEN {c} = '' THEN ? ELSE {c} END" for c, _ in _STUDY_FIELDS)
+        con.execute(
+            f"UPDATE studies SET {sets} WHERE study_uid = ?", (*study_values, instance.study_instance_uid)
+        )
+        con.execute(
+            "INSERT OR IGNORE INTO series (series_uid, study_uid, modality, series_number, series_description) "
+            "VALUES (?,?,?,?,?)",
+            (
+                instance.series_instance_uid,
+                instance.study_instance_uid,
+                _text(ds, "Modality"),
+                _int_or_none(ds.get("SeriesNumber")),
+                _text(ds, "SeriesDescription"),
+            ),
+        )
+        return True
+
+    def set_study_complete(self, study_uid: str, complete: bool) -> None:
+        with self.transaction() as con:
+            con.execute(
+                "UPDATE studies SET complete = ? WHERE study_uid = ?", (1 if complete else 0, study_uid)
+            )
+
+    # -- reads -------------------------------------------------------------------------------------------------
+    def has_instance(self, sop_uid: str) -> bool:
+        row = self.connection().execute("SELECT 1 FROM instances WHERE sop_uid = ?", (sop_uid,)).fetchone()
+        return row is not None
+
+    def sop_instance_uids(self, study_uid: str) -> set[str]:
+        rows = self.connection().execute("SELECT sop_uid FROM instances WHERE study_uid = ?", (study_uid,))
+        return {r[0] for r in rows}
+
+    def is_empty(self) -> bool:
+        return self.connection().execute("SELECT 1 FROM instances LIMIT 1").fetchone() is None
+
+    def studies(
+        self, text: str = "", date_from: str | None = None, date_to: str | None = None
+    ) -> list[Study]:
+        where: list[str] = []
+        params: list[object] = []
+        text = (text or "").strip()
+        if text:
+            # PN components are '^'-separated; users type spaces or commas.
+            for word in text.replace("^", " ").replace(",", " ").split():
+                like = f"%{word}%"
+                where.append(
+                    "(replace(s.patient_name, '^', ' ') LIKE ? OR s.patient_id LIKE ? "
+                    "OR s.accession_number LIKE ? OR s.study_description LIKE ?)"
+                )
+                params += [like, like, like, like]
+        lo, hi = normalize_da(date_from), normalize_da(date_to)
+        if lo:
+            where.append("s.study_date >= ?")
+            params.append(lo)
+        if hi:
+            where.append("s.study_date <= ?")
+            params.append(hi)
+        sql = _STUDY_SELECT + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY s.study_date DESC, s.study_time DESC, s.study_uid"
+        return [self._study(r) for r in self.connection().execute(sql, params)]
+
+    def study(self, uid: str) -> Study | None:
+        row = self.connection().execute(_STUDY_SELECT + " WHERE s.study_uid = ?", (uid,)).fetchone()
+        return self._study(row) if row is not None else None
+
+    def series(self, study_uid: str) -> list[Series]:
+        rows = self.connection().execute(
+            "SELECT se.*, (SELECT count(*) FROM instances i WHERE i.series_uid = se.series_uid) AS n "
+            "FROM series se WHERE se.study_uid = ? "
+            "ORDER BY se.series_number IS NULL, se.series_number, se.series_uid",
+            (study_uid,),
+        )
+        return [
+            Series(
+                series_instance_uid=r["series_uid"],
+                study_instance_uid=r["study_uid"],
+                modality=r["modality"],
+                series_number=r["series_number"],
+                series_description=r["series_description"],
+                instance_count=r["n"],
+            )
+            for r in rows
+        ]
+
+    def instances(self, series_uid: str) -> list[Instance]:
+        rows = self.connection().execute(
+            "SELECT * FROM instances WHERE series_uid = ? "
+            "ORDER BY acquisition_datetime IS NULL, acquisition_datetime, "
+            "instance_number IS NULL, instance_number, sop_uid",
+            (series_uid,),
+        )
+        return [self._instance(r) for r in rows]
+
+    def all_relpaths(self) -> Iterable[tuple[str, str]]:
+        return [(r[0], r[1]) for r in self.connection().execute("SELECT sop_uid, path FROM instances")]
+
+    def _instance(self, r: sqlite3.Row) -> Instance:
+        return Instance(
+            sop_instance_uid=r["sop_uid"],
+            sop_class_uid=r["sop_class_uid"],
+            series_instance_uid=r["series_uid"],
+            study_instance_uid=r["study_uid"],
+            path=self.store_root / r["path"],
+            kind=SopKind(r["kind"]),
+            instance_number=r["instance_number"],
+            number_of_frames=r["number_of_frames"],
+            rows=r["rows"],
+            columns=r["columns"],
+            acquisition_datetime=r["acquisition_datetime"],
+            transfer_syntax_uid=r["transfer_syntax_uid"],
+        )
+
+    @staticmethod
+    def _study(r: sqlite3.Row) -> Study:
+        modalities = tuple(sorted({m for m in (r["modalities"] or "").split(",") if m}))
+        return Study(
+            study_instance_uid=r["study_uid"],
+            patient_id=r["patient_id"],
+            patient_name=r["patient_name"],
+            patient_birth_date=r["patient_birth_date"],
+            study_date=r["study_date"],
+            study_time=r["study_time"],
+            accession_number=r["accession_number"],
+            study_description=r["study_description"],
+            modalities=modalities,
+            series_count=r["series_count"],
+            instance_count=r["instance_count"],
+            complete=bool(r["complete"]),
+        )
+
+
+_STUDY_SELECT = (
+    "SELECT s.*, "
+    "(SELECT count(*) FROM series se WHERE se.study_uid = s.study_uid) AS series_count, "
+    "(SELECT count(*) FROM instances i WHERE i.study_uid = s.study_uid) AS instance_count, "
+    "(SELECT group_concat(DISTINCT se.modality) FROM series se WHERE se.study_uid = s.study_uid) AS modalities "
+    "FROM studies s"
+)
