@@ -1,0 +1,235 @@
+"""DICOM network nodes: our own Application Entity and the remote PACS / modalities we talk to.
+
+Stored as ``<data_dir>/nodes.json`` so the GUI node manager, the CLI (``--node NAME``) and the always-on storage
+SCP read the same list. Everything is validated when loaded *and* when built, because a bad AE title or port is
+otherwise only discovered as an obscure association failure at 3 a.m.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from hsg_workstation.errors import ConfigError
+
+NODES_FILE = "nodes.json"
+DEFAULT_LOCAL_AE = "HSGVIEW"
+DEFAULT_LOCAL_PORT = 11112
+
+
+def validate_ae_title(value: object, where: str) -> str:
+    """Return the AE title stripped of padding, or raise :class:`ConfigError` naming ``where``.
+
+    PS3.5 AE (Application Entity) VR: at most 16 characters of the default repertoire, no backslash and no
+    control characters; leading/trailing spaces are not significant, and an all-space title is not allowed.
+    """
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: AE title must be text, got {type(value).__name__}")
+    title = value.strip()
+    if not title:
+        raise ConfigError(f"{where}: AE title is empty")
+    if len(title) > 16:
+        raise ConfigError(f"{where}: AE title {title!r} is longer than 16 characters ({len(title)})")
+    if "\\" in title:
+        raise ConfigError(f"{where}: AE title {title!r} contains a backslash, which DICOM forbids")
+    bad = [c for c in title if ord(c) < 0x20 or ord(c) > 0x7E]
+    if bad:
+        raise ConfigError(f"{where}: AE title {title!r} contains control or non-ASCII characters")
+    return title
+
+
+def validate_port(value: object, where: str, *, allow_zero: bool = False) -> int:
+    """Return a TCP port number 1..65535 (0 allowed for 'any free port' in tests), or raise ConfigError."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ConfigError(f"{where}: port must be a number, got {value!r}")
+    try:
+        port = int(value)
+    except ValueError:
+        raise ConfigError(f"{where}: port must be a number, got {value!r}") from None
+    low = 0 if allow_zero else 1
+    if not low <= port <= 65535:
+        raise ConfigError(f"{where}: port {port} is outside {low}..65535")
+    return port
+
+
+def validate_host(value: object, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: host is empty")
+    host = value.strip()
+    if any(c.isspace() or ord(c) < 0x20 for c in host):
+        raise ConfigError(f"{where}: host {host!r} contains spaces or control characters")
+    return host
+
+
+@dataclass(frozen=True)
+class TlsSettings:
+    """DICOM TLS (PS3.15 B.1) for one association end.
+
+    ``ca_file`` verifies the peer; ``cert_file``/``key_file`` is our own certificate (required by servers that
+    authenticate clients, and always for our own TLS listener).
+    """
+
+    enabled: bool = False
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    verify_hostname: bool = False
+
+    def validated(self, where: str) -> TlsSettings:
+        if not self.enabled:
+            return self
+        for name in ("ca_file", "cert_file", "key_file"):
+            value = getattr(self, name)
+            if value and not Path(value).is_file():
+                raise ConfigError(f"{where}: TLS {name} {value!r} does not exist")
+        if bool(self.cert_file) != bool(self.key_file):
+            raise ConfigError(f"{where}: TLS needs both cert_file and key_file, or neither")
+        return self
+
+
+@dataclass(frozen=True)
+class RemoteNode:
+    """A remote DICOM node (PACS, modality, another workstation)."""
+
+    name: str
+    ae_title: str
+    host: str
+    port: int
+    tls: TlsSettings = field(default_factory=TlsSettings)
+    description: str = ""
+
+    def validated(self) -> RemoteNode:
+        where = f"node {self.name!r}" if self.name else "node"
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ConfigError("node: name is empty")
+        return replace(
+            self,
+            name=self.name.strip(),
+            ae_title=validate_ae_title(self.ae_title, f"{where} ae_title"),
+            host=validate_host(self.host, f"{where} host"),
+            port=validate_port(self.port, f"{where} port"),
+            tls=self.tls.validated(f"{where}"),
+        )
+
+
+@dataclass(frozen=True)
+class LocalNode:
+    """Our own AE: the title we call with and the optional storage SCP listener."""
+
+    ae_title: str = DEFAULT_LOCAL_AE
+    port: int = DEFAULT_LOCAL_PORT
+    bind_address: str = ""  # "" = all interfaces; "127.0.0.1" keeps the listener private
+    allow_any_calling_ae: bool = False
+    listener_enabled: bool = False
+    tls: TlsSettings = field(default_factory=TlsSettings)
+
+    def validated(self) -> LocalNode:
+        return replace(
+            self,
+            ae_title=validate_ae_title(self.ae_title, "local ae_title"),
+            port=validate_port(self.port, "local port", allow_zero=True),
+            tls=self.tls.validated("local"),
+        )
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """Everything in ``nodes.json``."""
+
+    local: LocalNode = field(default_factory=LocalNode)
+    nodes: tuple[RemoteNode, ...] = ()
+
+    def get(self, name: str) -> RemoteNode:
+        for node in self.nodes:
+            if node.name.lower() == name.strip().lower():
+                return node
+        known = ", ".join(n.name for n in self.nodes) or "none configured"
+        raise ConfigError(f"no DICOM node named {name!r} (known: {known})")
+
+    def with_node(self, node: RemoteNode) -> NodeConfig:
+        """Add or replace (by name, case-insensitive) a node."""
+        node = node.validated()
+        others = tuple(n for n in self.nodes if n.name.lower() != node.name.lower())
+        return replace(self, nodes=(*others, node))
+
+    def without_node(self, name: str) -> NodeConfig:
+        self.get(name)
+        return replace(self, nodes=tuple(n for n in self.nodes if n.name.lower() != name.strip().lower()))
+
+    def allowed_calling_aes(self) -> frozenset[str]:
+        """AE titles the storage SCP accepts when 'allow any' is off: every configured remote node."""
+        return frozenset(n.ae_title for n in self.nodes)
+
+    def validated(self) -> NodeConfig:
+        local = self.local.validated()
+        seen: set[str] = set()
+        nodes = []
+        for node in self.nodes:
+            node = node.validated()
+            if node.name.lower() in seen:
+                raise ConfigError(f"node {node.name!r} is defined twice")
+            seen.add(node.name.lower())
+            nodes.append(node)
+        return NodeConfig(local=local, nodes=tuple(nodes))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": 1, "local": asdict(self.local), "nodes": [asdict(n) for n in self.nodes]}
+
+    @classmethod
+    def from_json(cls, data: Any, source: str = NODES_FILE) -> NodeConfig:
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: expected a JSON object")
+        try:
+            local_raw = dict(data.get("local") or {})
+            local_tls = TlsSettings(**(local_raw.pop("tls", None) or {}))
+            local = LocalNode(**local_raw, tls=local_tls)
+            nodes = []
+            for i, raw in enumerate(data.get("nodes") or []):
+                if not isinstance(raw, dict):
+                    raise ConfigError(f"{source}: nodes[{i}] is not an object")
+                raw = dict(raw)
+                tls = TlsSettings(**(raw.pop("tls", None) or {}))
+                nodes.append(RemoteNode(**raw, tls=tls))
+        except TypeError as exc:  # unknown / missing keys
+            raise ConfigError(f"{source}: {exc}") from None
+        try:
+            return cls(local=local, nodes=tuple(nodes)).validated()
+        except ConfigError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
+
+
+def nodes_path(data_dir: str | os.PathLike[str]) -> Path:
+    return Path(data_dir) / NODES_FILE
+
+
+def load_nodes(data_dir: str | os.PathLike[str]) -> NodeConfig:
+    """Read ``nodes.json``; a missing file gives the defaults, a broken one a ConfigError naming it."""
+    path = nodes_path(data_dir)
+    if not path.exists():
+        return NodeConfig()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read node list: {exc}") from None
+    return NodeConfig.from_json(data, source=str(path))
+
+
+def save_nodes(data_dir: str | os.PathLike[str], config: NodeConfig) -> Path:
+    """Validate and write ``nodes.json`` atomically (tmp + rename) so a crash never leaves half a file."""
+    config = config.validated()
+    path = nodes_path(data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".nodes-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(config.to_json(), fh, indent=2)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path

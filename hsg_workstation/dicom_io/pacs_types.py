@@ -1,0 +1,183 @@
+"""Values exchanged with the PACS client: query keys, matches, progress, retrieve / send outcomes, the sink.
+
+Plain frozen dataclasses so the GUI worker can pass them across threads and the CLI can dump them as JSON.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Every network wait is bounded; a PACS that stops answering must never hang the workstation.
+
+    ``connect``: TCP connect; ``acse``: association request/release answer; ``dimse``: each DIMSE response;
+    ``network``: idle connection; ``stall``: a retrieve whose counters and received files have not moved for
+    this long is cancelled (a PACS that answers 'pending' forever); ``cancel_grace``: after C-CANCEL, how long
+    we wait for the final response before aborting the association.
+    """
+
+    connect: float = 10.0
+    acse: float = 15.0
+    dimse: float = 60.0
+    network: float = 120.0
+    stall: float = 120.0
+    cancel_grace: float = 10.0
+
+
+@dataclass(frozen=True)
+class StudyQuery:
+    """C-FIND keys at study level. ``patient_name`` supports DICOM wildcards (``*`` and ``?``).
+
+    ``study_date`` is a DICOM date or range: ``20240101``, ``20240101-20240131``, ``-20240131``, ``20240101-``.
+    """
+
+    patient_name: str = ""
+    patient_id: str = ""
+    study_date: str = ""
+    modality: str = ""
+    accession_number: str = ""
+    study_description: str = ""
+    study_instance_uid: str = ""
+
+
+@dataclass(frozen=True)
+class StudyMatch:
+    study_instance_uid: str
+    patient_name: str
+    patient_id: str
+    patient_birth_date: str
+    patient_sex: str
+    study_date: str
+    study_time: str
+    accession_number: str
+    study_description: str
+    modalities: tuple[str, ...]
+    number_of_series: int | None
+    number_of_instances: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["modalities"] = list(self.modalities)
+        return data
+
+
+@dataclass(frozen=True)
+class SeriesMatch:
+    study_instance_uid: str
+    series_instance_uid: str
+    modality: str
+    series_number: int | None
+    series_description: str
+    number_of_instances: int | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class InstanceMatch:
+    study_instance_uid: str
+    series_instance_uid: str
+    sop_instance_uid: str
+    sop_class_uid: str
+    instance_number: int | None
+
+
+@dataclass
+class FindResult(Generic[T]):  # noqa: UP046 - Python 3.11
+    """Matches of a C-FIND; ``truncated`` when we stopped (C-CANCEL) at ``max_results``."""
+
+    matches: list[T] = field(default_factory=list)
+    truncated: bool = False
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Retrieve progress: the peer's sub-operation counters plus what actually landed here."""
+
+    completed: int = 0
+    remaining: int | None = None
+    failed: int = 0
+    warning: int = 0
+    received: int = 0
+    duplicates: int = 0
+    local_failures: int = 0
+
+    @property
+    def fraction(self) -> float | None:
+        if self.remaining is None:
+            return None
+        total = self.completed + self.failed + self.warning + self.remaining
+        return 1.0 if total == 0 else (self.completed + self.failed + self.warning) / total
+
+
+ProgressCallback = Callable[[Progress], None]
+RetrieveStatus = Literal["complete", "partial", "cancelled", "failed"]
+
+
+@dataclass
+class RetrieveResult:
+    """Outcome of a C-GET / C-MOVE (or of 'retrieve again')."""
+
+    status: RetrieveStatus
+    message: str
+    progress: Progress = field(default_factory=Progress)
+    received_sop_instance_uids: list[str] = field(default_factory=list)
+    failed_sop_instance_uids: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    final_status_code: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "complete"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "message": self.message,
+            "progress": asdict(self.progress),
+            "received": len(self.received_sop_instance_uids),
+            "failed_sop_instance_uids": self.failed_sop_instance_uids,
+            "errors": self.errors,
+            "final_status_code": self.final_status_code,
+        }
+
+
+@dataclass(frozen=True)
+class StoreOutcome:
+    """Per-instance result of a C-STORE we sent."""
+
+    path: str
+    sop_instance_uid: str
+    status_code: int | None
+    ok: bool
+    message: str
+
+
+@runtime_checkable
+class ImportResultLike(Protocol):
+    status: str
+    sop_instance_uid: str | None
+
+
+@runtime_checkable
+class InstanceSink(Protocol):
+    """Where received instances go: the local database (``LocalDatabase``) or a plain folder.
+
+    ``add_encoded`` must write atomically (tmp + rename) and be thread-safe: C-STORE handlers call it from
+    pynetdicom's association threads. Returns an object with ``status`` in {"imported", "duplicate", "skipped"}
+    and ``sop_instance_uid``; raises on failure (disk full, not DICOM).
+    """
+
+    def add_encoded(self, data: bytes, *, source: str = "network") -> Any: ...
+
+
+CancelEvent = threading.Event
