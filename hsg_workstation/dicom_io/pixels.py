@@ -1,0 +1,533 @@
+"""The pixel pipeline, one frame at a time: decode → modality LUT → VOI → (inversion) → display.
+
+Contract (the viewer, export-image, analysis and the report code rely on it):
+
+* :func:`decode_frame(path, index) <decode_frame>` decodes ONE frame (0-based) with
+  ``pydicom.pixels.pixel_array(path, index=i)``; a 60-frame loop is never decoded to show one frame. A syntax no
+  installed plugin decodes raises :class:`~hsg_workstation.errors.UnsupportedTransferSyntax` naming the syntax
+  (UID and name) and the package to install; other failures raise ``DicomReadError`` naming file and frame.
+* :class:`FrameSource` reads and validates the header ONCE per file, then:
+
+  - ``modality_frame(index)`` → stored values through the Modality LUT (Rescale Slope/Intercept or Modality LUT
+    Sequence), numerically equal to ``pydicom.pixels.apply_modality_lut``. Integer rescales keep an integer
+    dtype (identity rescale returns the decoded array itself) so the fast uint16 display path stays available.
+  - ``voi_presets()`` → every Window Center/Width pair (named by Window Center & Width Explanation), then every
+    VOI LUT Sequence item (named by LUT Explanation); ``default_voi(frame)`` → first window, else first VOI LUT,
+    else the full range of the given frame (else of the stored bit range).
+  - ``display_image(arr, voi)`` → ``(image, levels)``. For LINEAR / LINEAR_EXACT windows: the modality array
+    unchanged and ``levels=(black, white)`` such that a linear map ``levels → 0..255`` with clipping equals
+    DICOM's windowing (PS3.3 C.11.2.1.2) — hand it to pyqtgraph ``ImageItem.setImage(img, levels=levels,
+    autoLevels=False)`` and only ``setLevels`` during W/L drags. For SIGMOID and VOI LUT presets: a uint8 image
+    (via ``np.take`` on a cached table for integer data) and ``levels=None``. Inversion is NOT applied here.
+  - ``invert`` → True for MONOCHROME1 or Presentation LUT Shape INVERSE: the viewer shows the result of
+    ``display_image`` inverted (e.g. a reversed grey lookup table). Both mean the same inversion; it is never
+    applied twice.
+  - ``render_uint8(index, voi=None)`` → the final uint8 image (VOI + inversion), for export and thumbnails.
+
+* :func:`render_uint8(path, index, window=None) <render_uint8>` is the one-call form used by ``export-image``.
+* :func:`apply_levels` is the reference linear map (levels → uint8) the viewer's levels must match.
+
+Colour images (RGB, YBR — converted to RGB by pydicom — and PALETTE COLOR) get no VOI: ``display_image``
+returns them as uint8 RGB with ``levels=None``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.pixels import apply_color_lut, apply_modality_lut, get_decoder
+from pydicom.uid import UID
+
+from hsg_workstation.dicom_io import reader
+from hsg_workstation.errors import DicomReadError, UnsupportedTransferSyntax
+
+LINEAR = "LINEAR"
+LINEAR_EXACT = "LINEAR_EXACT"
+SIGMOID = "SIGMOID"
+LUT = "LUT"  # a VOI LUT Sequence item
+_DEFLATED = reader._DEFLATED_SYNTAXES
+
+#: What to install when a compressed syntax can't be decoded. Non-GPL choices first; the GPL decoder only as the
+#: optional extra (``pip install hsg-workstation[gpl-codecs]``).
+_GPL_EXTRA = "pylibjpeg-libjpeg (GPLv3; pip install hsg-workstation[gpl-codecs])"
+DECODER_PACKAGES: dict[str, str] = {
+    "1.2.840.10008.1.2.4.50": "pillow or python-gdcm",
+    "1.2.840.10008.1.2.4.51": _GPL_EXTRA,
+    "1.2.840.10008.1.2.4.57": f"python-gdcm, or {_GPL_EXTRA}",
+    "1.2.840.10008.1.2.4.70": f"python-gdcm, or {_GPL_EXTRA}",
+    "1.2.840.10008.1.2.4.80": "pyjpegls or python-gdcm",
+    "1.2.840.10008.1.2.4.81": "pyjpegls or python-gdcm",
+    "1.2.840.10008.1.2.4.90": "pylibjpeg-openjpeg or python-gdcm",
+    "1.2.840.10008.1.2.4.91": "pylibjpeg-openjpeg or python-gdcm",
+    "1.2.840.10008.1.2.4.201": "pylibjpeg-openjpeg (HTJ2K)",
+    "1.2.840.10008.1.2.4.202": "pylibjpeg-openjpeg (HTJ2K)",
+    "1.2.840.10008.1.2.4.203": "pylibjpeg-openjpeg (HTJ2K)",
+    "1.2.840.10008.1.2.5": "pylibjpeg-rle (or pydicom's own RLE decoder)",
+}
+JPEG_EXTENDED_12BIT = "1.2.840.10008.1.2.4.51"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Decoding
+# ---------------------------------------------------------------------------------------------------------------
+def _syntax_text(uid: str) -> str:
+    name = UID(uid).name if uid else ""
+    return f"{name} ({uid})" if name and name != uid else uid or "unknown transfer syntax"
+
+
+def unsupported_syntax_error(
+    path: str | os.PathLike[str], uid: str, detail: str = ""
+) -> UnsupportedTransferSyntax:
+    package = DECODER_PACKAGES.get(
+        uid, "a pydicom pixel-data plugin for it (python-gdcm decodes most syntaxes)"
+    )
+    msg = f"{path}: cannot decode pixel data in {_syntax_text(uid)}; install {package}"
+    if detail:
+        msg += f" [{detail}]"
+    return UnsupportedTransferSyntax(msg)
+
+
+def _needs_missing_decoder(uid: str, bits_stored: int) -> bool:
+    if not uid:
+        return False
+    try:
+        decoder = get_decoder(UID(uid))
+    except NotImplementedError:
+        return UID(uid).is_compressed
+    except Exception:  # noqa: BLE001 - unknown syntax; let the decode error speak
+        return False
+    if not decoder.is_available:
+        return True
+    # Pillow is "available" for JPEG Extended but decodes 8-bit only; 12-bit needs libjpeg (or gdcm).
+    return uid == JPEG_EXTENDED_12BIT and bits_stored > 8 and set(decoder.available_plugins) <= {"pillow"}
+
+
+def decode_frame(
+    path: str | os.PathLike[str], index: int = 0, *, header: Dataset | None = None
+) -> np.ndarray:
+    """Decode ONE frame (0-based) of a file: stored values, colour converted to RGB, no LUTs applied.
+
+    ``header`` (from :func:`reader.read_header`) avoids re-reading it for the checks; the decoder itself is given
+    the path so it reads only that frame's bytes.
+    """
+    if header is not None:
+        n = reader.number_of_frames(header)
+        if not 0 <= index < n:
+            raise IndexError(f"{path}: frame index {index} out of range (the file has {n} frames)")
+        uid = reader._transfer_syntax(header)
+        if uid in _DEFLATED:
+            return _decode_deflated(path, index)
+        if _needs_missing_decoder(uid, int(header.get("BitsStored") or 0)):
+            raise unsupported_syntax_error(path, uid)
+    try:
+        return pydicom.pixels.pixel_array(os.fspath(path), index=index)
+    except (UnsupportedTransferSyntax, IndexError):
+        raise
+    except Exception as exc:  # decoders raise RuntimeError, ValueError, OSError ...; classify below
+        raise _decode_failure(path, index, exc) from exc
+
+
+def _decode_deflated(path: str | os.PathLike[str], index: int) -> np.ndarray:
+    """Deflated files must be inflated whole before any element can be read; they are rare and small."""
+    try:
+        ds = pydicom.dcmread(os.fspath(path))
+        return pydicom.pixels.pixel_array(ds, index=index)
+    except Exception as exc:
+        raise _decode_failure(path, index, exc) from exc
+
+
+def _decode_failure(path: str | os.PathLike[str], index: int, exc: Exception) -> DicomReadError:
+    try:
+        header = pydicom.dcmread(os.fspath(path), stop_before_pixels=True)
+        uid = reader._transfer_syntax(header)
+        bits = int(header.get("BitsStored") or 0)
+    except Exception:  # noqa: BLE001 - the header itself is broken; report the decode error
+        uid, bits = "", 0
+    detail = str(exc).strip().splitlines()
+    first = detail[0] if detail else type(exc).__name__
+    if uid and (
+        _needs_missing_decoder(uid, bits)
+        or "missing dependencies" in str(exc)
+        or "does not support" in str(exc)
+    ):
+        return unsupported_syntax_error(path, uid, " ".join(line.strip() for line in detail[1:3]))
+    if uid in _DEFLATED and "no 'Pixel Data'" in str(exc):
+        return DicomReadError(f"{path}: no Pixel Data to decode")
+    return DicomReadError(f"{path}: frame {index + 1} cannot be decoded ({_syntax_text(uid)}): {first}")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# VOI
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class VoiPreset:
+    """One Value-of-Interest choice: a window (center/width + function) or a VOI LUT Sequence item.
+
+    For LUT presets ``center``/``width`` describe the LUT's input range (so a W/L drag that starts from a LUT has
+    a sensible linear window to start from) and ``lut_index`` selects the item.
+    """
+
+    name: str
+    center: float
+    width: float
+    function: str = LINEAR  # LINEAR | LINEAR_EXACT | SIGMOID | LUT
+    explanation: str = ""
+    lut_index: int | None = None
+
+    def with_window(self, center: float, width: float) -> VoiPreset:
+        """A user-adjusted window (a LUT preset becomes LINEAR)."""
+        function = LINEAR if self.function == LUT else self.function
+        return VoiPreset("Custom", float(center), float(width), function, "adjusted by the user")
+
+
+def window_levels(center: float, width: float, function: str = LINEAR) -> tuple[float, float]:
+    """The (black, white) input values between which DICOM's linear windowing ramps (PS3.3 C.11.2.1.2/3.2)."""
+    if function == LINEAR_EXACT:
+        return center - width / 2.0, center + width / 2.0
+    c, w = center - 0.5, max(width - 1.0, 0.0)
+    return c - w / 2.0, c + w / 2.0
+
+
+def apply_levels(arr: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
+    """Linear map ``levels[0] → 0``, ``levels[1] → 255`` with clipping, to uint8 (the viewer's levels semantics).
+
+    Values at or below the black level are 0, above the white level 255 (as DICOM LINEAR). A zero-width window is a
+    threshold.
+    """
+    lo, hi = float(levels[0]), float(levels[1])
+    if hi <= lo:
+        return np.where(arr > lo, np.uint8(255), np.uint8(0))
+    out = (arr.astype(np.float32, copy=False) - np.float32(lo)) * np.float32(255.0 / (hi - lo))
+    np.clip(out, 0, 255, out=out)
+    return np.rint(out, out=out).astype(np.uint8)
+
+
+def sigmoid_uint8(values: np.ndarray, center: float, width: float) -> np.ndarray:
+    """DICOM SIGMOID (PS3.3 C.11.2.1.3.1) scaled to 0..255."""
+    x = values.astype(np.float64, copy=False)
+    out = 255.0 / (1.0 + np.exp(-4.0 * (x - center) / max(width, 1e-12)))
+    return np.rint(out).astype(np.uint8)
+
+
+@dataclass(frozen=True, slots=True)
+class _VoiLut:
+    first_mapped: int
+    data: np.ndarray  # LUT output values (uint16)
+    output_max: int  # 2**bits - 1 (or the data max if a vendor exceeded the declared depth)
+
+
+def _parse_voi_lut(ds: Dataset, item: Dataset) -> _VoiLut | None:
+    descriptor = item.get("LUTDescriptor")
+    if descriptor is None or item.get("LUTData") is None or len(descriptor) != 3:
+        return None
+    n, first, bits = int(descriptor[0]) or 65536, int(descriptor[1]), int(descriptor[2])
+    raw = item["LUTData"]
+    if raw.VR == "OW" or isinstance(raw.value, bytes):
+        little = ds.original_encoding[1] if ds.original_encoding[1] is not None else True
+        data = np.frombuffer(raw.value, dtype="<u2" if little else ">u2")[:n].astype(np.uint16)
+    else:
+        values = (
+            raw.value if isinstance(raw.value, list | tuple) or hasattr(raw.value, "__len__") else [raw.value]
+        )
+        data = np.asarray(list(values), dtype=np.uint16)[:n]
+    if data.size == 0:
+        return None
+    output_max = max(2**bits - 1, int(data.max()))
+    return _VoiLut(first, data, output_max)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# FrameSource
+# ---------------------------------------------------------------------------------------------------------------
+def _fg_item(ds: Dataset, index: int, sequence: str) -> Dataset | None:
+    """The item of a functional-group macro for a frame: per-frame first, then shared (enhanced multi-frame)."""
+    per_frame = ds.get("PerFrameFunctionalGroupsSequence")
+    if per_frame and index < len(per_frame):
+        seq = per_frame[index].get(sequence)
+        if seq:
+            return seq[0]
+    shared = ds.get("SharedFunctionalGroupsSequence")
+    if shared:
+        seq = shared[0].get(sequence)
+        if seq:
+            return seq[0]
+    return None
+
+
+class FrameSource:
+    """One image file: header read once, frames decoded on demand. See the module docstring for the contract.
+
+    Safe to share between threads for reading (each decode opens the file itself; caches are lock-protected).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], header: Dataset | None = None) -> None:
+        self.path = Path(path)
+        self.header = header if header is not None else reader.read_header(self.path)
+        ds = self.header
+        self.number_of_frames = reader.number_of_frames(ds)
+        self.rows = int(ds.Rows)
+        self.columns = int(ds.Columns)
+        self.photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2") or "MONOCHROME2").strip()
+        self.samples_per_pixel = int(ds.get("SamplesPerPixel") or 1)
+        self.bits_stored = int(ds.get("BitsStored") or ds.get("BitsAllocated") or 16)
+        self.signed = int(ds.get("PixelRepresentation") or 0) == 1
+        self.is_color = self.samples_per_pixel > 1 or self.photometric == "PALETTE COLOR"
+        plut = str(ds.get("PresentationLUTShape", "") or "").strip().upper()
+        self.invert = not self.is_color and (self.photometric == "MONOCHROME1" or plut == "INVERSE")
+        self._enhanced = "SharedFunctionalGroupsSequence" in ds or "PerFrameFunctionalGroupsSequence" in ds
+        self._lock = threading.Lock()
+        self._tables: dict[tuple, tuple[np.ndarray, int]] = {}
+        self._luts: dict[int, _VoiLut | None] = {}
+
+    # -- modality ----------------------------------------------------------------------------------------------
+    def decode(self, index: int = 0) -> np.ndarray:
+        """Stored values of one frame (no LUTs); colour converted to RGB (palette colour expanded)."""
+        arr = decode_frame(self.path, index, header=self.header)
+        if self.photometric == "PALETTE COLOR":
+            arr = apply_color_lut(arr, self.header)
+        return arr
+
+    def _rescale(self, index: int) -> tuple[float, float] | None:
+        ds = self.header
+        if self._enhanced:
+            item = _fg_item(ds, index, "PixelValueTransformationSequence")
+            if item is not None and "RescaleSlope" in item and "RescaleIntercept" in item:
+                return float(item.RescaleSlope), float(item.RescaleIntercept)
+        if "RescaleSlope" in ds and "RescaleIntercept" in ds:
+            try:
+                return float(ds.RescaleSlope), float(ds.RescaleIntercept)
+            except (TypeError, ValueError):
+                return None
+        return None
+
+    def apply_modality(self, arr: np.ndarray, index: int = 0) -> np.ndarray:
+        """Modality LUT of one frame's stored values (equal to pydicom's ``apply_modality_lut``)."""
+        if self.is_color:
+            return arr
+        ds = self.header
+        if ds.get("ModalityLUTSequence"):
+            return apply_modality_lut(arr, ds)
+        rescale = self._rescale(index)
+        if rescale is None:
+            return arr
+        slope, intercept = rescale
+        if slope == 1.0 and intercept == 0.0:
+            return arr
+        if slope.is_integer() and intercept.is_integer() and arr.dtype.kind in "ui":
+            # Exact in integers (DICOM rescale of CT-like data); keeps the fast integer display path.
+            lo, hi = self._stored_range()
+            corners = (lo * slope + intercept, hi * slope + intercept)
+            dtype = np.int32 if max(map(abs, corners)) < 2**31 - 1 else np.int64
+            out = arr.astype(dtype)
+            if slope != 1.0:
+                out *= int(slope)
+            out += int(intercept)
+            return out
+        out = arr.astype(np.float64)
+        out *= slope
+        out += intercept
+        return out
+
+    def modality_frame(self, index: int = 0) -> np.ndarray:
+        """Decode one frame and apply the Modality LUT."""
+        return self.apply_modality(self.decode(index), index)
+
+    def _stored_range(self) -> tuple[int, int]:
+        bits = max(1, min(self.bits_stored, 32))
+        if self.signed:
+            return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+        return 0, 2**bits - 1
+
+    def modality_range(self, index: int = 0) -> tuple[float, float]:
+        """The possible range of modality values (for a full-range window without looking at pixels)."""
+        lo, hi = self._stored_range()
+        ds = self.header
+        if ds.get("ModalityLUTSequence"):
+            item = ds.ModalityLUTSequence[0]
+            return 0.0, float(2 ** int(item.LUTDescriptor[2]) - 1)
+        rescale = self._rescale(index)
+        if rescale:
+            a, b = lo * rescale[0] + rescale[1], hi * rescale[0] + rescale[1]
+            return float(min(a, b)), float(max(a, b))
+        return float(lo), float(hi)
+
+    # -- VOI ---------------------------------------------------------------------------------------------------
+    def _voi_module(self, index: int = 0) -> Dataset:
+        """The dataset holding the VOI LUT module for a frame (Frame VOI LUT functional group if enhanced)."""
+        if self._enhanced:
+            item = _fg_item(self.header, index, "FrameVOILUTSequence")
+            if item is not None and "WindowCenter" in item:
+                return item
+        return self.header
+
+    def voi_presets(self, index: int = 0) -> list[VoiPreset]:
+        """Every window pair, then every VOI LUT item, from the file (nothing invented)."""
+        if self.is_color:
+            return []
+        module = self._voi_module(index)
+        presets: list[VoiPreset] = []
+        centers = _as_list(module.get("WindowCenter"))
+        widths = _as_list(module.get("WindowWidth"))
+        explanations = [str(e) for e in _as_list(module.get("WindowCenterWidthExplanation"))]
+        function = str(module.get("VOILUTFunction", "") or self.header.get("VOILUTFunction", "") or LINEAR)
+        function = function.strip().upper() or LINEAR
+        if function not in (LINEAR, LINEAR_EXACT, SIGMOID):
+            function = LINEAR
+        for i, (c, w) in enumerate(zip(centers, widths, strict=False)):
+            try:
+                center, width = float(c), float(w)
+            except (TypeError, ValueError):
+                continue
+            if (
+                not (math.isfinite(center) and math.isfinite(width))
+                or width <= 0
+                or (function == LINEAR and width < 1)
+            ):
+                continue
+            expl = explanations[i] if i < len(explanations) else ""
+            name = expl or f"Window {i + 1}"
+            presets.append(VoiPreset(name, center, width, function, expl))
+        for j, item in enumerate(self.header.get("VOILUTSequence") or []):
+            lut = self._lut(j)
+            if lut is None:
+                continue
+            expl = str(item.get("LUTExplanation", "") or "")
+            n = lut.data.size
+            presets.append(
+                VoiPreset(expl or f"VOI LUT {j + 1}", lut.first_mapped + n / 2.0, float(n), LUT, expl, j)
+            )
+        return presets
+
+    def full_range_voi(self, frame: np.ndarray | None = None) -> VoiPreset:
+        """A LINEAR_EXACT window spanning the frame's min..max (or the possible modality range)."""
+        if frame is not None and frame.size:
+            lo, hi = float(np.min(frame)), float(np.max(frame))
+        else:
+            lo, hi = self.modality_range()
+        if hi <= lo:
+            hi = lo + 1.0
+        return VoiPreset(
+            "Full range", (lo + hi) / 2.0, hi - lo, LINEAR_EXACT, "minimum to maximum pixel value"
+        )
+
+    def default_voi(self, frame: np.ndarray | None = None, index: int = 0) -> VoiPreset | None:
+        """First window, else first VOI LUT, else the full range; None for colour images."""
+        if self.is_color:
+            return None
+        presets = self.voi_presets(index)
+        windows = [p for p in presets if p.function != LUT]
+        if windows:
+            return windows[0]
+        if presets:
+            return presets[0]
+        return self.full_range_voi(frame)
+
+    def _lut(self, j: int) -> _VoiLut | None:
+        with self._lock:
+            if j not in self._luts:
+                seq = self.header.get("VOILUTSequence") or []
+                self._luts[j] = _parse_voi_lut(self.header, seq[j]) if j < len(seq) else None
+            return self._luts[j]
+
+    def _table_for(self, voi: VoiPreset, arr: np.ndarray) -> tuple[np.ndarray, int] | None:
+        """A uint8 lookup table over every value the integer array's dtype can hold (offset, table), cached."""
+        if arr.dtype.kind not in "ui" or arr.dtype.itemsize > 2:
+            return None
+        key = (voi.function, voi.center, voi.width, voi.lut_index, arr.dtype.str)
+        with self._lock:
+            cached = self._tables.get(key)
+        if cached is not None:
+            return cached
+        info = np.iinfo(arr.dtype)
+        values = np.arange(info.min, info.max + 1, dtype=np.int64)
+        table = self._voi_uint8(values, voi)
+        result = (table, int(info.min))
+        with self._lock:
+            self._tables[key] = result
+        return result
+
+    def _voi_uint8(self, values: np.ndarray, voi: VoiPreset) -> np.ndarray:
+        if voi.function == LUT:
+            lut = self._lut(voi.lut_index or 0)
+            if lut is None:
+                raise ValueError(f"{self.path}: VOI LUT item {voi.lut_index} is not usable")
+            idx = np.clip(values.astype(np.int64) - lut.first_mapped, 0, lut.data.size - 1)
+            return np.rint(lut.data[idx].astype(np.float64) * (255.0 / lut.output_max)).astype(np.uint8)
+        if voi.function == SIGMOID:
+            return sigmoid_uint8(values, voi.center, voi.width)
+        return apply_levels(values, window_levels(voi.center, voi.width, voi.function))
+
+    def display_image(
+        self, arr: np.ndarray, voi: VoiPreset | None
+    ) -> tuple[np.ndarray, tuple[float, float] | None]:
+        """``(image, levels)`` for display; see the module docstring. Inversion is left to the viewer."""
+        if self.is_color:
+            return _rgb_uint8(arr), None
+        if voi is None:
+            voi = self.full_range_voi(arr)
+        if voi.function in (LINEAR, LINEAR_EXACT):
+            return arr, window_levels(voi.center, voi.width, voi.function)
+        table = self._table_for(voi, arr)
+        if table is not None:
+            lut, offset = table
+            idx = arr if offset == 0 else arr.astype(np.int32) - offset
+            return np.take(lut, idx), None
+        return self._voi_uint8(np.asarray(arr), voi), None
+
+    def render_uint8(self, index: int = 0, voi: VoiPreset | None = None) -> np.ndarray:
+        """One frame as final uint8 (grey: rows × columns; colour: rows × columns × 3), VOI and inversion applied."""
+        frame = self.modality_frame(index)
+        if voi is None and not self.is_color:
+            voi = self.default_voi(frame, index)
+        image, levels = self.display_image(frame, voi)
+        out = apply_levels(image, levels) if levels is not None else image
+        if self.invert:
+            out = 255 - out
+        return np.ascontiguousarray(out)
+
+
+def _as_list(value: object) -> list:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str | bytes | int | float):
+        return [value]
+    try:
+        return list(value)  # type: ignore[call-overload]
+    except TypeError:
+        return [value]
+
+
+def _rgb_uint8(arr: np.ndarray) -> np.ndarray:
+    if arr.dtype == np.uint8:
+        return arr
+    top = float(np.max(arr)) if arr.size else 0.0
+    bits = max(8, int(math.ceil(math.log2(top + 1)))) if top > 0 else 8
+    return np.rint(arr.astype(np.float32) * (255.0 / (2**bits - 1))).astype(np.uint8)
+
+
+def render_uint8(
+    path: str | os.PathLike[str], index: int = 0, window: tuple[float, float] | None = None
+) -> np.ndarray:
+    """One frame of a file as uint8 with the file's default VOI, or ``window=(center, width)``, and inversion.
+
+    A user window uses the file's VOI LUT Function when it names LINEAR_EXACT or SIGMOID, else LINEAR.
+    """
+    source = FrameSource(path)
+    voi = None
+    if window is not None and not source.is_color:
+        center, width = float(window[0]), float(window[1])
+        if width <= 0:
+            raise ValueError(f"window width must be > 0 (got {width:g})")
+        presets = [p for p in source.voi_presets(index) if p.function != LUT]
+        function = presets[0].function if presets else LINEAR
+        if function == LINEAR and width < 1:
+            function = LINEAR_EXACT
+        voi = VoiPreset("Custom", center, width, function, "given on the command line")
+    return source.render_uint8(index, voi)
