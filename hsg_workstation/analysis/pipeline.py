@@ -1,0 +1,275 @@
+"""The fill-sequence analysis as one pure function over frames: :func:`analyze_frames`.
+
+Reading DICOM lives in :mod:`hsg_workstation.analysis.source`; this module only sees arrays, a calibration, frame
+times and the patient-side mapping, so it is testable on synthetic arrays and reusable from the GUI worker pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from hsg_workstation.analysis.cavity import persistent_holes, shape_metrics, track_cavity
+from hsg_workstation.analysis.opacity import compute_opacity, downsample, working_factor
+from hsg_workstation.analysis.result import (
+    DefectCandidate,
+    FillAnalysis,
+    KeyFrame,
+    ShapeMetrics,
+    SideResult,
+)
+from hsg_workstation.analysis.tubes import call_side, detect_intravasation, side_signals
+from hsg_workstation.measurements import Calibration
+
+FrameGetter = Callable[[int], np.ndarray]
+
+
+def patient_left_on_image(patient_orientation: Sequence[str] | None) -> tuple[str, str | None]:
+    """Which image side shows the patient's left, from Patient Orientation (0020,0020).
+
+    The first value is the patient direction of the image rows (towards increasing column index). "L..." means
+    the patient's left is at the image's right (the usual AP display). Returns (side, warning or None).
+    """
+    if patient_orientation and len(patient_orientation) >= 1 and str(patient_orientation[0]).strip():
+        row_dir = str(patient_orientation[0]).strip().upper()
+        if row_dir.startswith("L"):
+            return "right", None
+        if row_dir.startswith("R"):
+            return "left", None
+        return "right", (
+            f"Patient Orientation (0020,0020) row direction '{row_dir}' has no left/right component; "
+            "assumed the usual AP display (patient's left on the image's right)"
+        )
+    return "right", (
+        "Patient Orientation (0020,0020) absent: assumed the usual AP display (patient's left on the image's right)"
+    )
+
+
+def _full_res_cavity(
+    get_frame: FrameGetter,
+    index: int,
+    onset: int,
+    sign: float,
+    shift: np.ndarray,
+    level: float,
+    working_mask: np.ndarray,
+    factor: int,
+    full_shape: tuple[int, int],
+) -> np.ndarray:
+    """Cavity mask of one frame at full resolution: same threshold, restricted to the working-res cavity."""
+    n_bg = max(1, min(onset, 6))
+    bg = np.mean([np.asarray(get_frame(j), np.float32) for j in range(n_bg)], axis=0)
+    frame = np.asarray(get_frame(index), np.float32)
+    if np.any(shift):
+        frame = ndi.shift(frame, shift * factor, order=1, mode="nearest")
+    op = ndi.gaussian_filter(sign * (frame - bg), max(1.0, 0.85 * factor))
+    up = np.kron(working_mask, np.ones((factor, factor), bool))
+    pad = np.zeros(full_shape, bool)
+    pad[: up.shape[0], : up.shape[1]] = up[: full_shape[0], : full_shape[1]]
+    near = ndi.binary_dilation(pad, iterations=2 * factor)
+    m = (op > 0.5 * level) & near
+    lab, n = ndi.label(m)
+    if n > 1:
+        ids = np.unique(lab[pad & m])
+        m = np.isin(lab, ids[ids > 0])
+    return m
+
+
+def analyze_frames(
+    frames: np.ndarray | None = None,
+    *,
+    get_frame: FrameGetter | None = None,
+    n_frames: int | None = None,
+    frame_shape: tuple[int, int] | None = None,
+    calibration: Calibration | None = None,
+    frame_times_s: Sequence[float | None] | None = None,
+    patient_orientation: Sequence[str] | None = None,
+    series_uid: str | None = None,
+    scout: np.ndarray | None = None,
+    full_resolution_cavity: bool = True,
+    working_size: int = 256,
+    extra_warnings: Sequence[str] = (),
+) -> FillAnalysis:
+    """Analyse a fill sequence.
+
+    Give either ``frames`` (T, rows, cols) of stored pixel values, or ``get_frame(index0) -> 2-D array`` with
+    ``n_frames`` and ``frame_shape`` (frames are then decoded one at a time and only a working-resolution copy
+    is held; the frame of maximal distension is decoded again at full resolution for its cavity mask).
+    """
+    if frames is not None:
+        frames = np.asarray(frames)
+        if frames.ndim == 2:
+            frames = frames[None]
+        if frames.ndim != 3:
+            raise ValueError(f"frames must be (frames, rows, columns), got shape {frames.shape}")
+        arr = frames
+        n_frames = frames.shape[0]
+        frame_shape = (frames.shape[1], frames.shape[2])
+
+        def get_frame(i: int) -> np.ndarray:
+            return arr[i]
+
+    if get_frame is None or n_frames is None or frame_shape is None:
+        raise ValueError("analyze_frames needs frames, or get_frame with n_frames and frame_shape")
+    calibration = calibration or Calibration.uncalibrated()
+    warnings = list(extra_warnings)
+    factor = working_factor(*frame_shape, target=working_size)
+    low = np.stack([downsample(get_frame(i), factor) for i in range(n_frames)])
+    low_scout = downsample(scout, factor) if scout is not None else None
+    times: list[float | None] = list(frame_times_s) if frame_times_s is not None else [None] * n_frames
+    if len(times) != n_frames:
+        warnings.append(f"{len(times)} frame times for {n_frames} frames: times omitted")
+        times = [None] * n_frames
+    if all(t is None for t in times):
+        warnings.append("no frame timing in the header: times are null")
+    left_on_image, orient_warning = patient_left_on_image(patient_orientation)
+    if orient_warning:
+        warnings.append(orient_warning)
+
+    op = compute_opacity(low, scout=low_scout)
+    warnings.extend(op.warnings)
+    valid = ~op.shutter
+    track = track_cavity(op.opacity, op.level, valid)
+    px_area_mm2 = None
+    if calibration.is_calibrated:
+        px_area_mm2 = (
+            float(calibration.row_spacing_mm or 0) * float(calibration.column_spacing_mm or 0) * factor**2
+        )
+    curve = track.areas_px * (px_area_mm2 if px_area_mm2 else factor**2)
+    unit = "mm2" if px_area_mm2 else "px2"
+
+    sides_out = {"left": SideResult(), "right": SideResult()}
+    defects: list[DefectCandidate] = []
+    shape = None
+    intrav_present, intrav_conf, intrav_frame = False, 0.0, None
+    masks = track.masks
+    max_frame = None
+    if track.max_index is None:
+        warnings.append("no uterine cavity filling found")
+    else:
+        mi = track.max_index
+        max_frame = mi + 1
+        ref_mask = masks[mi]
+        if full_resolution_cavity:
+            full = _full_res_cavity(
+                get_frame, mi, op.onset_index, op.sign, op.shifts[mi], op.level, ref_mask, factor, frame_shape
+            )
+            metrics = shape_metrics(full, calibration, 1.0)
+        else:
+            full = None
+            metrics = shape_metrics(ref_mask, calibration, float(factor))
+        shape = ShapeMetrics(
+            frame=max_frame,
+            fundal_indentation_depth=metrics.fundal_indentation_depth,
+            hemicavity_angle_deg=metrics.hemicavity_angle_deg,
+            intercornual_distance=metrics.intercornual_distance,
+            unit=calibration.unit,
+            calibration_basis=str(calibration.basis.value),
+        )
+        cav_area = float(track.areas_px[mi])
+        signals, _lateral, extra_all = side_signals(
+            op.opacity, masks, ref_mask, valid, op.level, op.noise, track.open_radius
+        )
+        intra = detect_intravasation(extra_all, track.open_radius, cav_area)
+        intrav_present, intrav_conf = intra.present, intra.confidence
+        intrav_frame = None if intra.peak_index is None else intra.peak_index + 1
+        for image_side in ("left", "right"):
+            call = call_side(signals[image_side], cav_area, track.open_radius)
+            patient_side = "left" if image_side == left_on_image else "right"
+
+            def fr(i: int | None) -> int | None:
+                return None if i is None else i + 1
+
+            sides_out[patient_side] = SideResult(
+                tube_filled=call.tube_filled,
+                first_fill_frame=fr(call.first_fill_index),
+                first_fill_time_s=_t(times, call.first_fill_index),
+                spill=call.spill,  # type: ignore[arg-type]
+                spill_onset_frame=fr(call.spill_onset_index),
+                spill_onset_time_s=_t(times, call.spill_onset_index),
+                confidence=call.confidence,
+                image_side=image_side,
+            )
+        min_hole = max(4, int(round(0.5 * track.open_radius**2)))
+        spacing = None
+        if calibration.is_calibrated:
+            spacing = float(
+                np.sqrt(float(calibration.row_spacing_mm) * float(calibration.column_spacing_mm or 0))
+            )
+        for hole in persistent_holes(masks, mi, min_hole):
+            d_px = 2.0 * np.sqrt(hole.area_px / np.pi) * factor
+            defects.append(
+                DefectCandidate(
+                    frame=max_frame,
+                    row=(hole.row + 0.5) * factor - 0.5,
+                    column=(hole.column + 0.5) * factor - 0.5,
+                    diameter_mm=None if spacing is None else d_px * spacing,
+                    diameter_px=float(d_px),
+                    first_frame=hole.first_index + 1,
+                    last_frame=hole.last_index + 1,
+                )
+            )
+        full_mask_at_max = full
+    key_frames = _key_frames(track, sides_out, n_frames, times)
+    result = FillAnalysis(
+        series_uid=series_uid,
+        frames=n_frames,
+        frame_times_s=times,
+        fill_curve=[float(a) for a in curve],
+        fill_curve_unit=unit,
+        max_distension_frame=max_frame,
+        intravasation=intrav_present,
+        intravasation_confidence=intrav_conf,
+        intravasation_frame=intrav_frame,
+        sides=sides_out,
+        defects=defects,
+        key_frames=key_frames,
+        shape=shape,
+        warnings=warnings,
+        calibration_basis=str(calibration.basis.value),
+        patient_left_on_image=left_on_image,
+        contrast_polarity="bright" if op.sign > 0 else "dark",
+        cavity_masks=masks,
+        working_scale=factor,
+    )
+    if track.max_index is not None:
+        result.max_distension_mask = full_mask_at_max
+    return result
+
+
+def _t(times: Sequence[float | None], index: int | None) -> float | None:
+    if index is None or index >= len(times):
+        return None
+    return times[index]
+
+
+def _key_frames(
+    track, sides: dict[str, SideResult], n: int, times: Sequence[float | None]
+) -> dict[str, KeyFrame]:
+    out: dict[str, KeyFrame] = {}
+    if track.max_index is not None:
+        areas = track.areas_px
+        early = np.flatnonzero(areas >= 0.3 * areas.max())
+        if early.size and early[0] < track.max_index:
+            i = int(early[0])
+            out["early_filling"] = KeyFrame(
+                i + 1, _t(times, i), "cavity partly filled: best for filling defects"
+            )
+        out["max_distension"] = KeyFrame(
+            track.max_index + 1, _t(times, track.max_index), "maximal cavity distension (fill curve peak)"
+        )
+    for side in ("left", "right"):
+        s = sides[side]
+        if s.first_fill_frame is not None:
+            out[f"first_tubal_filling_{side}"] = KeyFrame(
+                s.first_fill_frame, s.first_fill_time_s, f"first contrast in the {side} tube"
+            )
+        if s.spill_onset_frame is not None:
+            out[f"first_spill_{side}"] = KeyFrame(
+                s.spill_onset_frame, s.spill_onset_time_s, f"first {s.spill} spill, {side} side"
+            )
+    if n > 1:
+        out["delayed"] = KeyFrame(n, _t(times, n - 1), "last frame of the loop (delayed view)")
+    return out

@@ -1,0 +1,159 @@
+"""The analysis result: plain dataclasses and their JSON form.
+
+Everything here is a *suggestion* for the radiologist to accept or reject; nothing in this package writes into a
+report. Frames are 1-based (as DICOM Referenced Frame Number) and are always given together with a time in s.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+SpillType = Literal["free", "loculated", "none"]
+
+
+@dataclass(slots=True)
+class SideResult:
+    """Tube and spill findings for one side of the PATIENT (not of the image)."""
+
+    tube_filled: bool = False
+    first_fill_frame: int | None = None
+    first_fill_time_s: float | None = None
+    spill: SpillType = "none"
+    spill_onset_frame: int | None = None
+    spill_onset_time_s: float | None = None
+    confidence: float = 0.0
+    image_side: str = ""  # "left" / "right" of the displayed image, for overlays
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "tube_filled": self.tube_filled,
+            "first_fill_frame": self.first_fill_frame,
+            "first_fill_time_s": self.first_fill_time_s,
+            "spill": self.spill,
+            "spill_onset_frame": self.spill_onset_frame,
+            "spill_onset_time_s": self.spill_onset_time_s,
+            "confidence": round(float(self.confidence), 3),
+            "image_side": self.image_side,
+        }
+
+
+@dataclass(slots=True)
+class DefectCandidate:
+    """A persistent hole in the cavity mask (polyp, synechia, fibroid, air bubble — the reader decides)."""
+
+    frame: int  # 1-based frame where it is shown best (maximal distension)
+    row: float  # pixel centre, full-resolution image coordinates
+    column: float
+    diameter_mm: float | None  # None when uncalibrated
+    diameter_px: float
+    first_frame: int
+    last_frame: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "frame": self.frame,
+            "row": round(self.row, 1),
+            "column": round(self.column, 1),
+            "diameter_mm": None if self.diameter_mm is None else round(self.diameter_mm, 2),
+            "diameter_px": round(self.diameter_px, 1),
+            "first_frame": self.first_frame,
+            "last_frame": self.last_frame,
+        }
+
+
+@dataclass(slots=True)
+class KeyFrame:
+    frame: int  # 1-based
+    time_s: float | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"frame": self.frame, "time_s": self.time_s, "reason": self.reason}
+
+
+@dataclass(slots=True)
+class ShapeMetrics:
+    """Cavity shape on the frame of maximal distension; lengths in ``unit`` with the calibration basis."""
+
+    frame: int
+    fundal_indentation_depth: float | None
+    hemicavity_angle_deg: float | None
+    intercornual_distance: float | None
+    unit: str
+    calibration_basis: str
+
+    def to_dict(self) -> dict[str, Any]:
+        def r(v: float | None) -> float | None:
+            return None if v is None else round(float(v), 2)
+
+        return {
+            "frame": self.frame,
+            "fundal_indentation_depth": r(self.fundal_indentation_depth),
+            "hemicavity_angle_deg": r(self.hemicavity_angle_deg),
+            "intercornual_distance": r(self.intercornual_distance),
+            "unit": self.unit,
+            "calibration_basis": self.calibration_basis,
+        }
+
+
+@dataclass(slots=True)
+class FillAnalysis:
+    """Result of :func:`hsg_workstation.analysis.analyze_frames` / :func:`analyze_path`."""
+
+    series_uid: str | None
+    frames: int
+    frame_times_s: list[float | None]
+    fill_curve: list[float]  # cavity area per frame
+    fill_curve_unit: str  # "mm2" or "px2"
+    max_distension_frame: int | None
+    intravasation: bool
+    intravasation_confidence: float
+    intravasation_frame: int | None
+    sides: dict[str, SideResult]
+    defects: list[DefectCandidate]
+    key_frames: dict[str, KeyFrame]
+    shape: ShapeMetrics | None
+    warnings: list[str]
+    calibration_basis: str
+    patient_left_on_image: str  # "right" (usual AP display) or "left"
+    contrast_polarity: str  # "dark" or "bright": how contrast looks in the stored pixel values
+    cavity_masks: np.ndarray | None = field(
+        default=None, repr=False
+    )  # (frames, rows, cols) bool, working res
+    working_scale: int = 1  # full-resolution pixels per working pixel
+    max_distension_mask: np.ndarray | None = field(default=None, repr=False)  # full resolution, bool
+
+    def time_of(self, frame: int | None) -> float | None:
+        if frame is None or not (1 <= frame <= len(self.frame_times_s)):
+            return None
+        return self.frame_times_s[frame - 1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "series_uid": self.series_uid,
+            "frames": self.frames,
+            "frame_times_s": self.frame_times_s,
+            "fill_curve": [round(float(a), 2) for a in self.fill_curve],
+            "fill_curve_unit": self.fill_curve_unit,
+            "max_distension_frame": self.max_distension_frame,
+            "max_distension_time_s": self.time_of(self.max_distension_frame),
+            "intravasation": self.intravasation,
+            "intravasation_confidence": round(float(self.intravasation_confidence), 3),
+            "intravasation_frame": self.intravasation_frame,
+            "sides": {k: v.to_dict() for k, v in self.sides.items()},
+            "defects": [d.to_dict() for d in self.defects],
+            "key_frames": {k: v.to_dict() for k, v in self.key_frames.items()},
+            "shape": None if self.shape is None else self.shape.to_dict(),
+            "calibration_basis": self.calibration_basis,
+            "patient_left_on_image": self.patient_left_on_image,
+            "contrast_polarity": self.contrast_polarity,
+            "suggestions_only": True,
+            "warnings": list(self.warnings),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)

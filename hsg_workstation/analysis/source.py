@@ -1,0 +1,166 @@
+"""Reading a fill sequence from DICOM for the analysis: pick the loop, decode one frame at a time.
+
+The decoding is behind :func:`decode_frame` so that the analysis follows the shared pixel pipeline of
+``dicom_io`` when it provides one, and plain pydicom otherwise; only the working-resolution copy of the loop is
+held in memory (60 frames of 1024² would otherwise be 250 MB of float32).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset
+
+from hsg_workstation.dicom_io.calibration import calibration_from_dataset
+from hsg_workstation.dicom_io.reader import acquisition_datetime, number_of_frames, read_header
+from hsg_workstation.dicom_io.timing import frame_timing
+from hsg_workstation.errors import DicomReadError, HsgError
+from hsg_workstation.measurements import Calibration
+
+
+class AnalysisInputError(HsgError):
+    """The path given to the analysis holds no analysable fill sequence; the message says why."""
+
+
+def decode_frame(path: Path, index: int) -> np.ndarray:
+    """One frame (0-based) as a 2-D array of stored values; a clear error names the file and the frame."""
+    try:
+        arr = pydicom.pixels.pixel_array(os.fspath(path), index=index)
+    except Exception as exc:  # pydicom raises many types for bad or undecodable pixel data
+        raise DicomReadError(f"{path}: frame {index + 1} could not be decoded: {exc}") from exc
+    if arr.ndim == 3:  # colour: use luminance-ish mean so that a secondary capture still works
+        arr = arr.mean(axis=-1)
+    return arr
+
+
+@dataclass(slots=True)
+class LoopSource:
+    """A multi-frame fill sequence and what the analysis needs from its header."""
+
+    path: Path
+    header: Dataset
+    n_frames: int
+    shape: tuple[int, int]
+    calibration: Calibration
+    frame_times_s: list[float | None]
+    patient_orientation: list[str] | None
+    series_uid: str | None
+    photometric: str
+    scout_path: Path | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def get_frame(self, index: int) -> np.ndarray:
+        return decode_frame(self.path, index)
+
+
+def _iter_files(root: Path) -> Iterator[Path]:
+    for dirpath, _dirs, files in os.walk(root):
+        for name in sorted(files):
+            yield Path(dirpath) / name
+
+
+def open_loop(path: str | os.PathLike[str]) -> LoopSource:
+    """The fill sequence at ``path``: a multi-frame image file, or the longest loop in a study/series folder."""
+    p = Path(path)
+    if not p.exists():
+        raise AnalysisInputError(f"{p}: no such file or directory")
+    candidates: list[tuple[Path, Dataset]] = []
+    singles: list[tuple[Path, Dataset]] = []
+    skipped = 0
+    files = [p] if p.is_file() else list(_iter_files(p))
+    for f in files:
+        try:
+            ds = read_header(f)
+        except DicomReadError:
+            skipped += 1
+            if p.is_file():
+                raise
+            continue
+        if "Rows" not in ds or "Columns" not in ds:
+            continue
+        (candidates if number_of_frames(ds) > 1 else singles).append((f, ds))
+    if not candidates:
+        if p.is_file():
+            raise AnalysisInputError(
+                f"{p}: a single-frame image (NumberOfFrames 1); the analysis needs a loop"
+            )
+        raise AnalysisInputError(
+            f"{p}: no multi-frame image (fill sequence) found among {len(files)} file(s)"
+        )
+    loop_path, ds = max(candidates, key=lambda c: number_of_frames(c[1]))
+    warnings: list[str] = []
+    if len(candidates) > 1:
+        warnings.append(
+            f"{len(candidates)} loops found; analysed the longest ({number_of_frames(ds)} frames)"
+        )
+    if skipped:
+        warnings.append(f"{skipped} file(s) under the folder were not readable DICOM and were ignored")
+    n = number_of_frames(ds)
+    timing = frame_timing(ds)
+    times: list[float | None]
+    if timing.source.startswith("default"):
+        times = [None] * n
+        warnings.append(
+            "no frame timing attributes (Frame Time / Frame Time Vector / frame rate): times are null"
+        )
+    else:
+        times = [round(t / 1000.0, 4) for t in timing.start_times_ms()][:n]
+        if len(times) < n:
+            times += [None] * (n - len(times))
+    orientation = ds.get("PatientOrientation")
+    po = [str(v) for v in orientation] if orientation else None
+    scout = None
+    loop_dt = acquisition_datetime(ds) or ""
+    same_size = [
+        (f, s)
+        for f, s in singles
+        if s.get("StudyInstanceUID") == ds.get("StudyInstanceUID")
+        and int(s.Rows) == int(ds.Rows)
+        and int(s.Columns) == int(ds.Columns)
+        and (acquisition_datetime(s) or "") < loop_dt
+    ]
+    if same_size:
+        scout = min(same_size, key=lambda c: acquisition_datetime(c[1]) or "")[0]
+    return LoopSource(
+        path=loop_path,
+        header=ds,
+        n_frames=n,
+        shape=(int(ds.Rows), int(ds.Columns)),
+        calibration=calibration_from_dataset(ds),
+        frame_times_s=times,
+        patient_orientation=po,
+        series_uid=str(ds.get("SeriesInstanceUID", "")) or None,
+        photometric=str(ds.get("PhotometricInterpretation", "")),
+        scout_path=scout,
+        warnings=warnings,
+    )
+
+
+def analyze_path(path: str | os.PathLike[str], **kwargs):  # -> FillAnalysis
+    """Open the loop at ``path`` and run :func:`hsg_workstation.analysis.pipeline.analyze_frames` on it."""
+    from hsg_workstation.analysis.pipeline import analyze_frames
+
+    src = open_loop(path)
+    scout = None
+    if src.scout_path is not None:
+        try:
+            scout = decode_frame(src.scout_path, 0)
+        except DicomReadError:
+            scout = None
+    return analyze_frames(
+        get_frame=src.get_frame,
+        n_frames=src.n_frames,
+        frame_shape=src.shape,
+        calibration=src.calibration,
+        frame_times_s=src.frame_times_s,
+        patient_orientation=src.patient_orientation,
+        series_uid=src.series_uid,
+        scout=scout,
+        extra_warnings=src.warnings,
+        **kwargs,
+    )
