@@ -1,0 +1,363 @@
+"""Reference report for a synthetic case: turn the generator's ground truth into what a radiologist would sign.
+
+Why: every sample case gets a filled ``report.json`` so SR / PDF / KOS export can be run end to end, and tests
+have realistic, valid reports without hand-writing dozens of fields. The clinical content comes from
+``truth.json`` (sides keyed by the PATIENT's side, cavity class, defects, intravasation, dose); identity and
+dose are prefilled from the DICOM headers in ``case_dir`` exactly as the workstation does for a real study.
+Pre-procedure facts that no image can tell (indication, consent, pregnancy test ...) are set to the ordinary
+values of an uneventful infertility work-up and said so in ``clinical.notes``.
+
+The result has no validation errors; warnings that a careful radiologist would accept (e.g. a provisional
+anomaly class) are acknowledged with a reason, as the form would record them.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+from typing import Any
+
+from hsg_workstation.errors import HsgError
+from hsg_workstation.measurements import (
+    Calibration,
+    CalibrationBasis,
+    ImageRegion,
+    Measurement,
+    MeasurementKind,
+    RegionType,
+)
+from hsg_workstation.reporting.impression import generate_impression, generate_recommendations
+from hsg_workstation.reporting.model import (
+    AfsAdhesionType,
+    AfsExtent,
+    AfsMenstrualPattern,
+    AntibioticProphylaxis,
+    Asrm2021Category,
+    BalloonPosition,
+    CatheterType,
+    CavityOpacified,
+    CavityShape,
+    CervicalCanal,
+    ClassificationConfidence,
+    Complication,
+    Contraindication,
+    ContrastType,
+    CyclePattern,
+    DapUnit,
+    DefectBehaviour,
+    DefectContour,
+    DefectLocation,
+    DefectNature,
+    DoseSource,
+    EshreCervix,
+    EshreUterus,
+    FillingDefect,
+    HsgReport,
+    ImageLink,
+    Indication,
+    Intravasation,
+    IntravasationAction,
+    KeyImage,
+    OcclusionLevel,
+    OpacifiedTo,
+    Patency,
+    PeritubalAdhesionSign,
+    PregnancyStatus,
+    PregnancyTest,
+    Premedication,
+    ProximalSpasm,
+    RiskHistory,
+    Severity3,
+    Side,
+    Spill,
+    SpillAssessment,
+    StudyQuality,
+    TubeCalibre,
+    TubeStatus,
+    View,
+    WallPattern,
+    prefill_from_datasets,
+)
+from hsg_workstation.reporting.rules import RuleConfig, Severity, validate
+
+REFERENCE_READER = "Reference^Reader^^Dr"
+RF_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.12.2"
+
+_LEVEL = {
+    "proximal": OcclusionLevel.PROXIMAL,
+    "isthmic": OcclusionLevel.ISTHMIC,
+    "ampullary": OcclusionLevel.AMPULLARY,
+    "distal": OcclusionLevel.DISTAL,
+}
+_OPACIFIED_TO_FOR_LEVEL = {
+    "proximal": OpacifiedTo.NONE,
+    "isthmic": OpacifiedTo.ISTHMIC,
+    "ampullary": OpacifiedTo.AMPULLARY,
+    "distal": OpacifiedTo.AMPULLARY,
+}
+_NATURE = {
+    "polyp": DefectNature.POLYP,
+    "submucous_myoma": DefectNature.SUBMUCOUS_FIBROID,
+    "submucous_fibroid": DefectNature.SUBMUCOUS_FIBROID,
+    "adhesion": DefectNature.ADHESION,
+}
+_CONTOUR = {
+    DefectNature.POLYP: DefectContour.ROUND_SMOOTH,
+    DefectNature.SUBMUCOUS_FIBROID: DefectContour.LOBULATED_SMOOTH,
+    DefectNature.ADHESION: DefectContour.IRREGULAR_ANGULAR,
+}
+
+
+class ReferenceReportError(HsgError):
+    """The truth document cannot be turned into a report; the message names the field."""
+
+
+def _location(text: str | None) -> DefectLocation:
+    """Generator locations look like ``fundal-left`` / ``corporal-central`` / ``isthmic-right``."""
+    t = (text or "").lower()
+    try:
+        return DefectLocation(text or "")
+    except ValueError:
+        pass
+    if t.startswith("fund"):
+        return DefectLocation.FUNDUS
+    if t.startswith("isthm") or "lus" in t or "lower" in t:
+        return DefectLocation.LUS
+    return DefectLocation.BODY_NS
+
+
+def _read_datasets(case_dir: Path | None) -> list[Any]:
+    if case_dir is None or not Path(case_dir).is_dir():
+        return []
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    out = []
+    for path in sorted(Path(case_dir).rglob("*")):
+        if not path.is_file() or path.suffix.lower() in {".json", ".txt", ".md", ".png"}:
+            continue
+        try:
+            out.append(pydicom.dcmread(path, stop_before_pixels=True))
+        except (InvalidDicomError, OSError, EOFError, ValueError):
+            continue
+    # Scout / loop / spots order as the generator writes them: by series then instance number.
+    out.sort(key=lambda ds: (int(ds.get("SeriesNumber", 0) or 0), int(ds.get("InstanceNumber", 0) or 0)))
+    return out
+
+
+def reference_report_from_truth(truth: dict[str, Any], datasets: list[Any] | None = None) -> HsgReport:
+    """Build the reference ``HsgReport`` (a DRAFT with impression, recommendations and acknowledgements)."""
+    if not isinstance(truth, dict):
+        raise ReferenceReportError("truth must be a JSON object")
+    sides = truth.get("sides")
+    if not isinstance(sides, dict) or not {"left", "right"} <= set(sides):
+        raise ReferenceReportError("truth.json: 'sides' must hold 'left' and 'right' (patient's sides)")
+    datasets = list(datasets or [])
+    r = HsgReport(author_name=REFERENCE_READER)
+    if datasets:
+        prefill_from_datasets(r, datasets)
+    if not r.identity.study_instance_uid:
+        r.identity.study_instance_uid = str(truth.get("study_instance_uid", ""))
+    study_date = r.identity.study_date or _dt.date(2026, 1, 15)
+    r.identity.study_date = study_date
+
+    # Clinical / safety / technique: an ordinary infertility work-up (not derivable from images).
+    r.clinical.indications = [Indication.PRIMARY_INFERTILITY]
+    r.clinical.infertility_duration_months = 18
+    r.clinical.risk_history = [RiskHistory.NONE]
+    r.clinical.notes = (
+        f"Synthetic case '{truth.get('case', '?')}': findings from the generator's ground truth; "
+        "clinical history and safety checks are typical defaults."
+    )
+    r.safety.lmp_date = study_date - _dt.timedelta(days=8)  # cycle day 9
+    r.safety.lmp_unknown = False
+    r.safety.cycle_pattern = CyclePattern.REGULAR
+    r.safety.menstrual_bleeding_today = False
+    r.safety.pregnancy_test = PregnancyTest.URINE_NEGATIVE
+    r.safety.pregnancy_status = r.safety.pregnancy_status or PregnancyStatus.NOT_PREGNANT
+    if r.safety.pregnancy_status is PregnancyStatus.PREGNANT:
+        r.safety.pregnancy_status = PregnancyStatus.NOT_PREGNANT
+    r.safety.contraindications = [Contraindication.NONE]
+    r.safety.antibiotic_prophylaxis = AntibioticProphylaxis.NONE
+    r.safety.premedication = [Premedication.NSAID]
+    r.safety.consent = True
+    r.technique.catheter_type = CatheterType.BALLOON_CATHETER
+    r.technique.balloon_position = BalloonPosition.CERVICAL_CANAL
+    r.technique.balloon_volume_ml = 1.5
+    r.technique.contrast_type = ContrastType.WATER_SOLUBLE_IODINATED
+    r.technique.contrast_product = "Iohexol 300 mgI/mL"
+    r.technique.contrast_concentration_mgi_ml = 300.0
+    r.technique.contrast_volume_ml = 8.0
+    r.technique.views = [View.EARLY_FILLING, View.FULL_DISTENSION, View.DELAYED_POST_DRAINAGE]
+    r.technique.study_quality = StudyQuality.DIAGNOSTIC
+
+    # Dose: headers first (prefill), truth as fallback.
+    dose = truth.get("dose") or {}
+    if r.dose.dap_total_gy_cm2 is None and dose.get("dap_dgycm2") is not None:
+        r.dose.set_dap(float(dose["dap_dgycm2"]), DapUnit.DGY_CM2, DoseSource.RF_LOOP)
+    if r.dose.fluoroscopy_time_s is None and dose.get("fluoro_time_s") is not None:
+        r.dose.fluoroscopy_time_s = float(dose["fluoro_time_s"])
+        r.dose.fluoroscopy_time_source = DoseSource.RF_LOOP
+
+    loop_uid = str(truth.get("loop_sop_instance_uid", "") or "")
+    loop_class = next(
+        (str(ds.SOPClassUID) for ds in datasets if str(ds.get("SOPInstanceUID", "")) == loop_uid),
+        RF_SOP_CLASS,
+    )
+    spacing = float(truth.get("pixel_spacing_mm") or 0) or None
+    magnification = float(truth.get("magnification") or 1.0) or 1.0
+    calib = (
+        Calibration(
+            spacing / magnification, spacing / magnification, CalibrationBasis.MAGNIFICATION_CORRECTED
+        )
+        if spacing
+        else Calibration.uncalibrated()
+    )
+
+    # Findings.
+    f = r.findings
+    f.cervix.cervical_canal = CervicalCanal.NORMAL
+    f.cervix.eshre_cervix = EshreCervix.C0
+    cavity_class = str(truth.get("cavity_class", "normal"))
+    cav = f.cavity
+    cav.opacified = CavityOpacified.YES
+    if cavity_class == "two_hemicavities":
+        cav.shape = CavityShape.TWO_HEMICAVITIES
+        cav.eshre_uterus = EshreUterus.INDETERMINATE_ON_HSG
+        cav.asrm2021_category = Asrm2021Category.INDETERMINATE
+        cav.classification_confidence = ClassificationConfidence.PROVISIONAL_HSG_ONLY
+    elif cavity_class == "unicornuate":
+        cav.shape = CavityShape.SINGLE_HEMICAVITY_FUSIFORM
+        cav.eshre_uterus = EshreUterus.U4B
+        cav.asrm2021_category = Asrm2021Category.UNICORNUATE
+        cav.classification_confidence = ClassificationConfidence.PROVISIONAL_HSG_ONLY
+    elif cavity_class == "t_shaped":
+        cav.shape = CavityShape.T_SHAPED_NARROW
+        cav.eshre_uterus = EshreUterus.U1A
+        cav.classification_confidence = ClassificationConfidence.PROVISIONAL_HSG_ONLY
+    else:
+        cav.shape = CavityShape.NORMAL_TRIANGULAR
+        cav.eshre_uterus = EshreUterus.U0
+        cav.asrm2021_category = Asrm2021Category.NONE
+
+    adhesion_seen = False
+    for i, d in enumerate(truth.get("defects") or []):
+        nature = _NATURE.get(str(d.get("type", "")))
+        if nature is None:
+            raise ReferenceReportError(f"truth.json: defects[{i}].type {d.get('type')!r} is not known")
+        adhesion_seen |= nature is DefectNature.ADHESION
+        defect = FillingDefect(
+            location=_location(d.get("location")),
+            size_mm=round(float(d["size_mm"]), 1) if d.get("size_mm") is not None else None,
+            contour=_CONTOUR[nature],
+            behaviour=DefectBehaviour.FIXED,
+            suspected_nature=nature,
+        )
+        if loop_uid and d.get("row") is not None and d.get("column") is not None:
+            frame = int(d.get("first_frame") or 1)
+            col, row = float(d["column"]), float(d["row"])
+            rad_px = (float(d.get("size_mm") or 4.0) / 2) / (calib.column_spacing_mm or 1.0)
+            region = ImageRegion(
+                loop_uid,
+                frame,
+                RegionType.ELLIPSE,
+                ((col - rad_px, row), (col + rad_px, row), (col, row - rad_px), (col, row + rad_px)),
+            )
+            meas = Measurement(
+                MeasurementKind.ELLIPSE, region, calib, label=f"{nature.value}", id=f"ref-defect-{i}"
+            )
+            defect.image_links.append(
+                ImageLink(loop_uid, frame, loop_class, region, meas, label=nature.value)
+            )
+            r.measurements.append(meas)
+        f.filling_defects.append(defect)
+    f.adhesions.present = adhesion_seen
+    if adhesion_seen:
+        f.adhesions.afs_extent = AfsExtent.LT_ONE_THIRD
+        f.adhesions.afs_type = AfsAdhesionType.FILMY_AND_DENSE
+        f.adhesions.afs_menstrual_pattern = AfsMenstrualPattern.HYPOMENORRHOEA
+        f.adhesions.update_afs()
+        cav.shape = CavityShape.IRREGULAR_CONTOUR
+
+    for side in (Side.LEFT, Side.RIGHT):
+        truth_side = sides[side.value] or {}
+        t = f.tubes.side(side)
+        filled = bool(truth_side.get("tube_filled", True))
+        patency = str(truth_side.get("patency", "patent"))
+        level = truth_side.get("occlusion_level")
+        spill = str(truth_side.get("spill", "free"))
+        hydro = bool(truth_side.get("hydrosalpinx", False))
+        t.status = TubeStatus.PRESENT
+        t.wall_pattern = [WallPattern.NORMAL]
+        t.spill = Spill(spill) if spill in {s.value for s in Spill} else Spill.INDETERMINATE
+        if patency == "patent":
+            t.patency = Patency.PATENT
+            t.opacified_to = OpacifiedTo.FIMBRIAL
+        elif patency == "occluded":
+            t.patency = Patency.OCCLUDED
+            t.occlusion_level = _LEVEL.get(str(level), OcclusionLevel.DISTAL)
+            t.opacified_to = _OPACIFIED_TO_FOR_LEVEL.get(str(level), OpacifiedTo.AMPULLARY)
+            if t.occlusion_level is OcclusionLevel.PROXIMAL:
+                t.proximal_spasm = ProximalSpasm.CANNOT_BE_EXCLUDED
+            if not filled:
+                t.opacified_to = OpacifiedTo.NONE
+        else:  # no tube seen (e.g. the absent horn of a unicornuate uterus)
+            t.status = TubeStatus.UNKNOWN
+            t.patency = Patency.INDETERMINATE
+            t.patency_note = "no tube opacified on this side"
+            t.opacified_to = OpacifiedTo.NONE
+            t.wall_pattern = []
+            t.spill = Spill.NONE
+        if t.opacified_to is not OpacifiedTo.NONE:
+            t.calibre = TubeCalibre.DILATED if hydro else TubeCalibre.NORMAL
+        t.hydrosalpinx = hydro if t.opacified_to is not OpacifiedTo.NONE else None
+        if hydro and truth_side.get("hydrosalpinx_diameter_mm") is not None:
+            t.hydrosalpinx_diameter_mm = round(float(truth_side["hydrosalpinx_diameter_mm"]), 1)
+            t.hydrosalpinx_grade = Severity3.MODERATE
+        if t.spill is Spill.LOCULATED:
+            t.peritubal_adhesion_signs = [PeritubalAdhesionSign.LOCULATED_SPILL]
+    f.peritoneum.peritoneal_spill_overall = r.derived_peritoneal_spill()
+    f.peritoneum.spill_assessed_on = SpillAssessment.SEQUENCE_OR_DELAYED
+    intravasation = truth.get("intravasation")
+    if intravasation:
+        f.peritoneum.intravasation = Intravasation.VENOUS
+        f.peritoneum.intravasation_extent = Severity3.MILD
+        f.peritoneum.intravasation_action = IntravasationAction.INJECTION_SLOWED_OR_STOPPED
+    else:
+        f.peritoneum.intravasation = Intravasation.ABSENT
+    if any(t.hydrosalpinx for t in f.tubes):
+        r.safety.antibiotic_prophylaxis = AntibioticProphylaxis.GIVEN
+        r.safety.antibiotic_details = "doxycycline"
+    r.complications.complications = [Complication.NONE]
+    r.complications.pain_score = 3
+
+    # Key images: the spot images, plus the loop frame of maximal distension.
+    for ds in datasets:
+        uid = str(ds.get("SOPInstanceUID", ""))
+        if uid and uid != loop_uid and int(ds.get("NumberOfFrames", 1) or 1) == 1 and ds is not datasets[0]:
+            r.key_images.append(KeyImage(uid, str(ds.SOPClassUID), 1, str(ds.get("SeriesDescription", ""))))
+    if loop_uid and truth.get("max_distension_frame"):
+        r.key_images.append(
+            KeyImage(loop_uid, loop_class, int(truth["max_distension_frame"]), "full distension")
+        )
+
+    r.impression.sentences = generate_impression(r)
+    r.recommendations = generate_recommendations(r)
+    for issue in validate(r, RuleConfig()):
+        if issue.severity is Severity.WARNING:
+            r.acknowledge(
+                issue.rule_id, issue.field_path, "reference report: accepted on review", REFERENCE_READER
+            )
+    return r
+
+
+def build_reference_report(truth: dict[str, Any], case_dir: Path) -> dict[str, Any]:
+    """The reference report of one generated case as report JSON (``HsgReport.to_json()``), valid to sign."""
+    report = reference_report_from_truth(truth, _read_datasets(Path(case_dir)))
+    problems = [i for i in validate(report) if i.severity is Severity.ERROR]
+    if problems:
+        raise ReferenceReportError(
+            "reference report has validation errors: "
+            + "; ".join(f"{i.rule_id} {i.field_path}" for i in problems)
+        )
+    return report.to_json()
