@@ -90,7 +90,9 @@ class LocalDatabase:
             elif p.exists() or p.is_symlink():
                 enqueue(p)
             else:
-                results.append(ImportResult(str(p), "skipped", f"{p}: no such file or folder"))
+                results.append(
+                    ImportResult(str(p), "skipped", f"{p}: no such file or folder", local_failure=True)
+                )
 
         i = 0
         while i < len(queue):
@@ -128,7 +130,7 @@ class LocalDatabase:
             self.store.copy_atomic(dest, path)
         except OSError as exc:
             return ImportResult(
-                str(path), "skipped", f"{path}: cannot copy into the store: {exc}", sop_uid, study_uid
+                str(path), "skipped", f"{path}: cannot copy into the store: {exc}", sop_uid, study_uid, True
             ), []
         return self._index(ds, dest, str(path), source="import"), []
 
@@ -155,7 +157,7 @@ class LocalDatabase:
             self.store.write_atomic(dest, data)
         except OSError as exc:
             return ImportResult(
-                f"<{source}>", "skipped", f"cannot write into the store: {exc}", sop_uid, study_uid
+                f"<{source}>", "skipped", f"cannot write into the store: {exc}", sop_uid, study_uid, True
             )
         return self._index(ds, dest, str(dest), source=source)
 

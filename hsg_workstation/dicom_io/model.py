@@ -115,3 +115,6 @@ class ImportResult:
     reason: str = ""
     sop_instance_uid: str | None = None
     study_instance_uid: str | None = None
+    #: True when the failure is local, not the file's fault: a path given that does not exist, or a good file the
+    #: workstation could not store (disk full, permissions on the data dir). The CLI exits 1 for these only.
+    local_failure: bool = False

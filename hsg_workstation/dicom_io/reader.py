@@ -145,7 +145,9 @@ def _parse_header(fp: BinaryIO, name: str | os.PathLike[str]) -> Dataset:
     try:
         ds = pydicom.dcmread(fp, stop_before_pixels=True)
     except InvalidDicomError as exc:
-        raise DicomReadError(f"{name}: not a DICOM Part 10 file ({_first_line(exc)})") from exc
+        raise DicomReadError(
+            f"{name}: not a DICOM Part 10 file (no 'DICM' prefix and File Meta Information after the preamble)"
+        ) from exc
     except (EOFError, struct.error) as exc:
         raise DicomReadError(
             f"{name}: truncated DICOM header ({_first_line(exc) or 'unexpected end of file'})"
