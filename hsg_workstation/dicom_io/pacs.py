@@ -529,6 +529,8 @@ class DicomClient:
             if not status:
                 prog = state.snapshot()
                 msg = f"{what}: {self._peer_gone(assoc, since)}"
+                if prog.received:
+                    msg += f"; {prog.received} instance(s) received before the failure were kept"
                 return self._finish(
                     state, "partial" if prog.received else "failed", msg, None, failed_uids, prog
                 )

@@ -1,0 +1,191 @@
+"""Fault injection: a pynetdicom SCP that rejects, aborts, goes silent, never finishes, or sends bad data.
+
+Every case must end with a clear message, a consistent store (no partial file, every file indexed) and every
+instance received before the fault still in the local database.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hsg_workstation.dicom_io.database import LocalDatabase
+from hsg_workstation.dicom_io.nodes import RemoteNode
+from hsg_workstation.dicom_io.pacs import DicomClient
+from hsg_workstation.dicom_io.pacs_types import StudyQuery, Timeouts
+from hsg_workstation.errors import PacsError
+from tests.integration import dicomgen
+from tests.integration.conftest import store_consistent
+from tests.integration.fake_qr import FAKE_AET, FakeQR, send_pending_get_response, sleep_until, study_match
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+
+SHORT = Timeouts(connect=2, acse=2, dimse=1.0, network=5, stall=0.6, cancel_grace=0.6)
+
+
+def client_for(qr: FakeQR, timeouts: Timeouts = SHORT) -> DicomClient:
+    return DicomClient(RemoteNode("fake", FAKE_AET, "127.0.0.1", qr.port), "HSGVIEW", timeouts)
+
+
+def study_incomplete(db: LocalDatabase, study_uid: str) -> bool:
+    (row,) = [s for s in db.studies() if s.study_instance_uid == study_uid]
+    return row.complete is False
+
+
+def test_association_rejected_names_the_reason() -> None:
+    with FakeQR(require_calling_aet=["SOMEONE"]) as qr:
+        with pytest.raises(PacsError) as info:
+            client_for(qr).echo()
+    msg = str(info.value)
+    assert "FAKEPACS@127.0.0.1" in msg and "rejected the association" in msg
+    assert "calling AE" in msg.lower() or "HSGVIEW" in msg
+
+
+def test_abort_in_the_middle_of_a_cget_keeps_what_arrived(data_dir: Path) -> None:
+    study = dicomgen.make_study(series=1, per_series=5)
+
+    def handle_get(event: Any) -> Any:
+        yield len(study.datasets)
+        for ds in study.datasets[:2]:
+            yield 0xFF00, ds
+        event.assoc.abort()
+
+    with FakeQR(get=handle_get) as qr, LocalDatabase(data_dir) as db:
+        result = client_for(qr).get(study.study_uid, db)
+        assert result.status == "partial", result.message
+        assert "aborted the association" in result.message
+        assert "2 instance(s) received before the failure were kept" in result.message
+        assert db.sop_instance_uids(study.study_uid) == {str(d.SOPInstanceUID) for d in study.datasets[:2]}
+        assert study_incomplete(db, study.study_uid)
+    assert store_consistent(data_dir) == []
+
+
+def test_cfind_without_answer_times_out_clearly() -> None:
+    def handle_find(event: Any) -> Any:
+        sleep_until(qr.stop_event, 4)
+        yield 0x0000, None
+
+    with FakeQR(find=handle_find) as qr:
+        with pytest.raises(PacsError, match=r"did not answer within 1 s \(DIMSE timeout\)"):
+            client_for(qr).find_studies(StudyQuery())
+
+
+def test_cget_silent_after_first_instance_is_partial(data_dir: Path) -> None:
+    study = dicomgen.make_study(series=1, per_series=3)
+
+    def handle_get(event: Any) -> Any:
+        yield 3
+        yield 0xFF00, study.datasets[0]
+        sleep_until(qr.stop_event, 4)
+        yield 0xFF00, study.datasets[1]
+
+    with FakeQR(get=handle_get) as qr, LocalDatabase(data_dir) as db:
+        result = client_for(qr).get(study.study_uid, db)
+        assert result.status == "partial"
+        assert "did not answer within 1 s" in result.message
+        assert db.sop_instance_uids(study.study_uid) == {str(study.datasets[0].SOPInstanceUID)}
+        assert study_incomplete(db, study.study_uid)
+    assert store_consistent(data_dir) == []
+
+
+def test_cget_endless_pending_is_cancelled_then_aborted(data_dir: Path) -> None:
+    def handle_get(event: Any) -> Any:
+        yield 1
+        while event.assoc.is_established and not qr.stop_event.is_set():  # ignores C-CANCEL on purpose
+            send_pending_get_response(event, remaining=1)
+            sleep_until(qr.stop_event, 0.1)
+        return
+
+    with FakeQR(get=handle_get) as qr, LocalDatabase(data_dir) as db:
+        result = client_for(qr).get("1.2.3.4", db)
+    assert result.status == "cancelled"
+    assert "no progress for 0.6 s" in result.message
+    assert "ignored C-CANCEL" in result.message and "aborted" in result.message
+
+
+def test_cfind_endless_pending_stops_at_max_results() -> None:
+    def handle_find(event: Any) -> Any:
+        for i in itertools.count():  # never ends, ignores C-CANCEL
+            if qr.stop_event.is_set() or not event.assoc.is_established:
+                return
+            yield 0xFF00, study_match(f"1.2.3.{i}")
+
+    with FakeQR(find=handle_find) as qr:
+        result = client_for(qr).find_studies(StudyQuery(), max_results=50)
+    assert result.truncated and len(result.matches) == 50
+    assert "stopped after 50 matches" in result.message
+
+
+def test_cmove_to_unknown_destination() -> None:
+    def handle_move(event: Any) -> Any:
+        yield None, None  # pynetdicom answers 0xA801
+
+    with FakeQR(move=handle_move) as qr:
+        result = client_for(qr).move("1.2.3.4", "NOWHERE")
+    assert result.status == "failed"
+    assert "0xA801 (refused: move destination unknown)" in result.message
+
+
+def test_instance_that_cannot_be_stored_is_reported_others_kept(data_dir: Path) -> None:
+    study = dicomgen.make_study(series=1, per_series=3)
+    broken = study.datasets[1]
+    broken.PixelData = broken.PixelData[:100]  # truncated pixel data: the local database refuses it
+
+    def handle_get(event: Any) -> Any:
+        yield 3
+        for ds in study.datasets:
+            yield 0xFF00, ds
+
+    with FakeQR(get=handle_get) as qr, LocalDatabase(data_dir) as db:
+        result = client_for(qr).get(study.study_uid, db)
+        assert result.status == "partial", result.message
+        assert result.progress.local_failures == 1 and result.progress.failed == 1
+        assert str(broken.SOPInstanceUID) in result.message
+        assert result.failed_sop_instance_uids == [str(broken.SOPInstanceUID)]
+        assert db.sop_instance_uids(study.study_uid) == {
+            str(study.datasets[0].SOPInstanceUID),
+            str(study.datasets[2].SOPInstanceUID),
+        }
+        assert study_incomplete(db, study.study_uid)
+    assert store_consistent(data_dir) == []
+
+
+class DiskFullSink:
+    """Wraps the database; the second instance fails like a full disk would."""
+
+    def __init__(self, db: LocalDatabase) -> None:
+        self.db = db
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def add_encoded(self, data: bytes, *, source: str = "network") -> Any:
+        with self.lock:
+            self.calls += 1
+            n = self.calls
+        if n == 2:
+            raise OSError(28, "No space left on device")
+        return self.db.add_encoded(data, source=source)
+
+    def set_study_complete(self, study_uid: str, complete: bool) -> None:
+        self.db.set_study_complete(study_uid, complete)
+
+
+def test_disk_full_during_retrieve(data_dir: Path) -> None:
+    study = dicomgen.make_study(series=1, per_series=3)
+
+    def handle_get(event: Any) -> Any:
+        yield 3
+        for ds in study.datasets:
+            yield 0xFF00, ds
+
+    with FakeQR(get=handle_get) as qr, LocalDatabase(data_dir) as db:
+        result = client_for(qr).get(study.study_uid, DiskFullSink(db))
+        assert result.status == "partial"
+        assert "No space left on device" in result.message
+        assert len(db.sop_instance_uids(study.study_uid)) == 2
+        assert study_incomplete(db, study.study_uid)
+    assert store_consistent(data_dir) == []
