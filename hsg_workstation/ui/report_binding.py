@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import re
 import types
 import typing
 from typing import Any
@@ -23,7 +24,8 @@ class PathError(LookupError):
 
 
 def split_path(path: str) -> list[str]:
-    return [p for p in path.split(".") if p]
+    """``findings.filling_defects[0].size_mm`` (the model's syntax) or ``...filling_defects.0.size_mm``."""
+    return [p for p in re.sub(r"\[(\d+)\]", r".\1", path).split(".") if p]
 
 
 def get_path(root: Any, path: str) -> Any:

@@ -1,0 +1,89 @@
+"""Desktop entry point: ``hsg-workstation`` with no sub-command (``make run``).
+
+On first start with an empty database the bundled ``sample_data/`` is imported, so the app never opens on an
+empty screen and a new user sees a fill sequence straight away.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import hsg_workstation
+from hsg_workstation.config import resolve_data_dir
+
+SAMPLE_DATA = Path(hsg_workstation.__file__).parents[1] / "sample_data"
+
+
+def make_application():
+    """The QApplication (created once), with pyqtgraph configured for DICOM row-major arrays."""
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
+
+    pg.setConfigOptions(imageAxisOrder="row-major")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("hsg-workstation")
+    app.setOrganizationName("hsg-workstation")
+    return app
+
+
+def import_samples_if_empty(database, sample_dir: Path = SAMPLE_DATA) -> int:
+    """Import the bundled sample studies into an empty database; returns the number of files imported."""
+    if not database.is_empty() or not sample_dir.is_dir():
+        return 0
+    results = database.import_paths([sample_dir])
+    return sum(1 for r in results if r.status == "imported")
+
+
+def dock_optional_panels(window, database) -> list[str]:
+    """Dock the other areas' widgets when their modules are installed; a missing one is simply not shown."""
+    docked: list[str] = []
+    for title, factory in _panel_factories():
+        try:
+            widget = factory(window, database)
+        except Exception as exc:  # noqa: BLE001 - another area's panel must never stop the viewer opening
+            window.statusBar().showMessage(f"{title} panel unavailable: {exc}", 8000)
+            continue
+        if widget is not None:
+            window.add_panel(title, widget)
+            docked.append(title)
+    return docked
+
+
+def _panel_factories():
+    def pacs(window, database):
+        from hsg_workstation.ui.pacs_panel import PacsPanel
+
+        return PacsPanel(database)
+
+    def fill(window, database):
+        from hsg_workstation.ui.fill_curve import FillCurveWidget
+
+        return FillCurveWidget()
+
+    return (("PACS", pacs), ("Fill curve", fill))
+
+
+def run_gui(data_dir: str | None) -> int:
+    from PySide6.QtCore import QSettings
+
+    from hsg_workstation.dicom_io.database import LocalDatabase
+    from hsg_workstation.ui.main_window import MainWindow
+
+    app = make_application()
+    root = resolve_data_dir(data_dir)
+    database = LocalDatabase(root)
+    imported = import_samples_if_empty(database)
+    settings = QSettings(str(root / "viewer-settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(database, settings)
+    dock_optional_panels(window, database)
+    window.show()
+    studies = database.studies()
+    if studies:
+        window.open_study(studies[0].study_instance_uid)
+    if imported:
+        window.statusBar().showMessage(f"First start: imported {imported} sample files", 8000)
+    try:
+        return int(app.exec())
+    finally:
+        database.close()

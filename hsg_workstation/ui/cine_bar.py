@@ -1,0 +1,108 @@
+"""Cine controls under the viewports: first / step / play / step / last, slider, loop and sub-range, fps."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QSpinBox,
+    QStyle,
+    QToolButton,
+    QWidget,
+)
+
+
+class CineBar(QWidget):
+    """Stateless view of the active viewport's cine; the main window wires it up."""
+
+    firstClicked = Signal()
+    prevClicked = Signal()
+    playClicked = Signal()
+    nextClicked = Signal()
+    lastClicked = Signal()
+    frameSelected = Signal(int)
+    rangeChanged = Signal(int, int)
+    loopChanged = Signal(bool)
+    fpsChanged = Signal(float)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(4, 2, 4, 2)
+
+        style = self.style()
+
+        def button(icon: QStyle.StandardPixmap, tip: str, sig) -> QToolButton:
+            b = QToolButton(toolTip=tip)
+            b.setIcon(style.standardIcon(icon))
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            b.clicked.connect(sig.emit)
+            lay.addWidget(b)
+            return b
+
+        sp = QStyle.StandardPixmap
+        button(sp.SP_MediaSkipBackward, "First frame (Home)", self.firstClicked)
+        button(sp.SP_MediaSeekBackward, "Previous frame (←)", self.prevClicked)
+        self.play_button = button(sp.SP_MediaPlay, "Play / pause (Space)", self.playClicked)
+        button(sp.SP_MediaSeekForward, "Next frame (→)", self.nextClicked)
+        button(sp.SP_MediaSkipForward, "Last frame (End)", self.lastClicked)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.slider.valueChanged.connect(self._slider_moved)
+        lay.addWidget(self.slider, 1)
+        self.frame_label = QLabel("–/–")
+        self.frame_label.setMinimumWidth(70)
+        lay.addWidget(self.frame_label)
+        self.loop = QCheckBox("Loop")
+        self.loop.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.loop.setChecked(True)
+        self.loop.toggled.connect(self.loopChanged.emit)
+        lay.addWidget(self.loop)
+        lay.addWidget(QLabel("range"))
+        self.range_first = QSpinBox(minimum=1, maximum=1)
+        self.range_last = QSpinBox(minimum=1, maximum=1)
+        for sb in (self.range_first, self.range_last):
+            sb.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+            sb.valueChanged.connect(self._range_edited)
+            lay.addWidget(sb)
+        lay.addWidget(QLabel("fps"))
+        self.fps = QDoubleSpinBox(minimum=0.0, maximum=120.0, decimals=1)
+        self.fps.setSpecialValueText("tags")
+        self.fps.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.fps.valueChanged.connect(self.fpsChanged.emit)
+        lay.addWidget(self.fps)
+        self.timing_label = QLabel("")
+        lay.addWidget(self.timing_label)
+        self._updating = False
+
+    def _slider_moved(self, value: int) -> None:
+        if not self._updating:
+            self.frameSelected.emit(value)
+
+    def _range_edited(self) -> None:
+        if not self._updating:
+            self.rangeChanged.emit(self.range_first.value() - 1, self.range_last.value() - 1)
+
+    def set_state(
+        self, index: int, count: int, playing: bool, loop_range: tuple[int, int], timing_text: str
+    ) -> None:
+        self._updating = True
+        try:
+            self.slider.setRange(0, max(count - 1, 0))
+            self.slider.setValue(index)
+            self.frame_label.setText(f"{index + 1}/{count}" if count else "–/–")
+            sp = QStyle.StandardPixmap
+            self.play_button.setIcon(
+                self.style().standardIcon(sp.SP_MediaPause if playing else sp.SP_MediaPlay)
+            )
+            for sb in (self.range_first, self.range_last):
+                sb.setMaximum(max(count, 1))
+            self.range_first.setValue(loop_range[0] + 1)
+            self.range_last.setValue(loop_range[1] + 1)
+            self.timing_label.setText(timing_text)
+        finally:
+            self._updating = False

@@ -1,0 +1,643 @@
+"""The reading workstation's main window: study browser, series thumbnails, 1–4 viewports, cine bar, key frames.
+
+Everything a reader uses every minute is one key away (see :mod:`shortcuts`) and also in a menu and, for the
+frequent ones, the toolbar. The window holds no image state itself: the active :class:`Viewport` does, and
+the Qt-free :class:`MeasurementStore` holds measurements and key frames for the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QDockWidget,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hsg_workstation.dicom_io.model import DisplaySet, DisplaySetKind, Study
+from hsg_workstation.measurement_store import KeyFrame, MeasurementStore, measurement_text
+from hsg_workstation.ui.cine_bar import CineBar
+from hsg_workstation.ui.settings_dialog import WL_BUTTONS, SettingsDialog, ViewerSettings
+from hsg_workstation.ui.shortcuts import SHORTCUTS, shortcut, shortcuts_html
+from hsg_workstation.ui.study_browser import StudyBrowser
+from hsg_workstation.ui.thumbnails import SeriesThumbnails
+from hsg_workstation.ui.viewport import TOOLS, Viewport
+
+LAYOUTS = {"1x1": (1, 1), "1x2": (1, 2), "2x2": (2, 2)}
+ACTIVE_STYLE = "Viewport { border: 2px solid #3d8ee8; }"
+INACTIVE_STYLE = "Viewport { border: 2px solid #202020; }"
+
+
+class MainWindow(QMainWindow):
+    studyOpened = Signal(str)
+    studyClosed = Signal()
+
+    def __init__(
+        self,
+        database,
+        settings: QSettings | None = None,
+        store: MeasurementStore | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("HSG Workstation")
+        self.database = database
+        self.qsettings = settings if settings is not None else QSettings("hsg-workstation", "viewer")
+        self.viewer_settings = ViewerSettings.load(self.qsettings)
+        self.store = store or MeasurementStore()
+        self.study: Study | None = None
+        self.display_sets: list[DisplaySet] = []
+        self.viewports: list[Viewport] = []
+        self.active: Viewport | None = None
+        self.layout_name = str(self.qsettings.value("viewer/layout", "1x1"))
+        if self.layout_name not in LAYOUTS:
+            self.layout_name = "1x1"
+        self.actions_by_id: dict[str, QAction] = {}
+
+        # central: viewport grid + cine bar
+        central = QWidget()
+        self.grid_host = QWidget()
+        self.grid = QGridLayout(self.grid_host)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(2)
+        self.empty_label = QLabel("Open a study from the study browser (double-click).")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setStyleSheet("color: #aaa; background: #111;")
+        self.grid.addWidget(self.empty_label, 0, 0)
+        self.cine_bar = CineBar()
+        v = QVBoxLayout(central)
+        v.setContentsMargins(0, 0, 0, 0)
+        v.setSpacing(0)
+        v.addWidget(self.grid_host, 1)
+        v.addWidget(self.cine_bar)
+        self.setCentralWidget(central)
+        self._wire_cine_bar()
+
+        # docks
+        self.browser = StudyBrowser(database)
+        self.browser.studyActivated.connect(self.open_study)
+        self.browser_dock = self._dock("Studies", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.thumbnails = SeriesThumbnails()
+        self.thumbnails.displaySetActivated.connect(self._thumbnail_clicked)
+        self.thumbs_dock = self._dock("Series", self.thumbnails, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.key_list = QListWidget()
+        self.key_list.itemActivated.connect(self._key_frame_activated)
+        self.key_list.itemDoubleClicked.connect(self._key_frame_activated)
+        key_host = QWidget()
+        kl = QVBoxLayout(key_host)
+        kl.setContentsMargins(2, 2, 2, 2)
+        kl.addWidget(self.key_list)
+        row = QHBoxLayout()
+        self.key_button = QPushButton("Mark key frame (K)")
+        self.key_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.key_button.clicked.connect(self.toggle_key_frame)
+        row.addWidget(self.key_button)
+        kl.addLayout(row)
+        self.keys_dock = self._dock("Key frames", key_host, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.meas_list = QListWidget()
+        self.meas_list.itemActivated.connect(self._measurement_activated)
+        self.meas_list.itemDoubleClicked.connect(self._measurement_activated)
+        meas_host = QWidget()
+        ml = QVBoxLayout(meas_host)
+        ml.setContentsMargins(2, 2, 2, 2)
+        ml.addWidget(self.meas_list)
+        del_btn = QPushButton("Delete selected")
+        del_btn.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        del_btn.clicked.connect(self._delete_selected_measurement)
+        ml.addWidget(del_btn)
+        self.meas_dock = self._dock("Measurements", meas_host, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.extra_docks: dict[str, QDockWidget] = {}
+
+        self.status_label = QLabel()
+        self.statusBar().addPermanentWidget(self.status_label)
+
+        self._build_actions()
+        self._build_menus_and_toolbar()
+
+        self.store.added.connect(self._store_changed)
+        self.store.removed.connect(self._store_changed)
+        self.store.changed.connect(self._store_changed)
+        self.store.key_frames_changed.connect(self._key_frames_changed)
+
+        geometry = self.qsettings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 900)
+        state = self.qsettings.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        self.browser.refresh()
+
+    # -- construction ---------------------------------------------------------------------------------
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(f"dock_{title.replace(' ', '_').lower()}")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def add_panel(
+        self, title: str, widget: QWidget, area=Qt.DockWidgetArea.RightDockWidgetArea
+    ) -> QDockWidget:
+        """Dock another area's widget (PACS, report, fill curve) next to the viewer."""
+        dock = self._dock(title, widget, area)
+        self.extra_docks[title] = dock
+        return dock
+
+    def _action(self, aid: str, text: str, slot: Callable, checkable: bool = False, keys=None) -> QAction:
+        act = QAction(text, self)
+        try:
+            key = shortcut(aid)
+        except KeyError:
+            key = None
+        seqs = [QKeySequence(k) for k in (keys or ([key] if key else []))]
+        if seqs:
+            act.setShortcuts(seqs)
+            act.setToolTip(f"{text} ({seqs[0].toString()})")
+        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        act.setCheckable(checkable)
+        act.triggered.connect(lambda *_: slot())
+        self.addAction(act)
+        self.actions_by_id[aid] = act
+        return act
+
+    def _on_active(self, method: str, *args) -> Callable[[], None]:
+        def run() -> None:
+            if self.active is not None:
+                getattr(self.active, method)(*args)
+
+        return run
+
+    def _build_actions(self) -> None:
+        a = self._action
+        a("import", "Import folder…", self.import_folder, keys=["Ctrl+I"])
+        a("close_study", "Close study", self.close_study, keys=["Ctrl+W"])
+        a("settings", "Settings…", self.show_settings, keys=["Ctrl+,"])
+        a("quit", "Quit", self.close, keys=["Ctrl+Q"])
+        a("play", "Play / pause", self._on_active("toggle_play"))
+        a("prev", "Previous frame", self._on_active("step", -1))
+        a("next", "Next frame", self._on_active("step", 1))
+        a("first", "First frame", self._on_active("first"))
+        a("last", "Last frame", self._on_active("last"))
+        a("zoom_in", "Zoom in", self._on_active("zoom", 1.25), keys=["+", "=", "Ctrl++"])
+        a("zoom_out", "Zoom out", self._on_active("zoom", 0.8), keys=["-", "Ctrl+-"])
+        a("fit", "Fit", self._on_active("fit"))
+        a("one_to_one", "1:1 pixels", self._on_active("one_to_one"))
+        a("rotate", "Rotate 90°", self._on_active("rotate90"))
+        a("flip_h", "Flip horizontal", self._on_active("flip_horizontal"))
+        a("flip_v", "Flip vertical", self._on_active("flip_vertical"))
+        a("invert", "Invert", self._on_active("toggle_invert"))
+        a("reset_wl", "Reset W/L", self._on_active("reset_levels"))
+        a("auto_wl", "Auto W/L", self._on_active("auto_levels"))
+        for n in range(1, 10):
+            a(f"preset{n}", f"Preset {n}", self._preset_slot(n), keys=[str(n)])
+        a("key_frame", "Mark / unmark key frame", self.toggle_key_frame)
+        a("cancel", "Cancel tool", self.cancel_tool)
+        a("finish", "Finish polygon", self._on_active("finish_polygon"), keys=["Return", "Enter"])
+        a("overlays", "Overlays", self.toggle_overlays, checkable=True).setChecked(
+            self.viewer_settings.overlays
+        )
+        a("loop", "Loop", lambda: self.cine_bar.loop.toggle())
+        self.tool_group = QActionGroup(self)
+        self.tool_group.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
+        names = {
+            "length": "Length",
+            "angle": "Angle",
+            "ellipse": "Ellipse ROI",
+            "polygon": "Polygon ROI",
+            "arrow": "Arrow + text",
+            "calibrate": "Calibrate…",
+        }
+        for t in TOOLS:
+            act = a(t, names[t], self._tool_slot(t), checkable=True)
+            self.tool_group.addAction(act)
+        for name in LAYOUTS:
+            a(f"layout_{name}", f"Layout {name.replace('x', '×')}", self._layout_slot(name), checkable=True)
+        self.actions_by_id[f"layout_{self.layout_name}"].setChecked(True)
+        a("shortcuts", "Keyboard shortcuts", self.show_shortcuts, keys=["F1"])
+        a("about", "About", self._about)
+
+    def _preset_slot(self, n: int) -> Callable[[], None]:
+        return lambda: self.active.apply_preset(n) if self.active else None
+
+    def _tool_slot(self, tool: str) -> Callable[[], None]:
+        return lambda: self.set_tool(tool if self.actions_by_id[tool].isChecked() else None)
+
+    def _layout_slot(self, name: str) -> Callable[[], None]:
+        return lambda: self.set_layout(name)
+
+    def _build_menus_and_toolbar(self) -> None:
+        ids = self.actions_by_id
+        mb = self.menuBar()
+        m = mb.addMenu("&File")
+        for k in ("import", "close_study"):
+            m.addAction(ids[k])
+        m.addSeparator()
+        m.addAction(ids["settings"])
+        m.addSeparator()
+        m.addAction(ids["quit"])
+        m = mb.addMenu("&View")
+        for k in ("layout_1x1", "layout_1x2", "layout_2x2"):
+            m.addAction(ids[k])
+        m.addSeparator()
+        for k in (
+            "zoom_in",
+            "zoom_out",
+            "fit",
+            "one_to_one",
+            "rotate",
+            "flip_h",
+            "flip_v",
+            "invert",
+            "overlays",
+        ):
+            m.addAction(ids[k])
+        self.docks_menu = m.addMenu("Panels")
+        for d in (self.browser_dock, self.thumbs_dock, self.keys_dock, self.meas_dock):
+            self.docks_menu.addAction(d.toggleViewAction())
+        m = mb.addMenu("&Image")
+        self.presets_menu = m.addMenu("Window/level presets")
+        self.presets_menu.aboutToShow.connect(self._fill_presets_menu)
+        for k in ("auto_wl", "reset_wl"):
+            m.addAction(ids[k])
+        m = mb.addMenu("&Cine")
+        for k in ("play", "prev", "next", "first", "last", "loop"):
+            m.addAction(ids[k])
+        m = mb.addMenu("&Tools")
+        for t in TOOLS:
+            m.addAction(ids[t])
+        m.addSeparator()
+        m.addAction(ids["cancel"])
+        m.addAction(ids["key_frame"])
+        m = mb.addMenu("&Help")
+        m.addAction(ids["shortcuts"])
+        m.addAction(ids["about"])
+
+        tb = self.addToolBar("Main")
+        tb.setObjectName("toolbar_main")
+        for k in ("layout_1x1", "layout_1x2", "layout_2x2"):
+            tb.addAction(ids[k])
+        tb.addSeparator()
+        for k in ("fit", "one_to_one", "rotate", "flip_h", "flip_v", "invert", "overlays"):
+            tb.addAction(ids[k])
+        tb.addSeparator()
+        for k in ("auto_wl", "reset_wl"):
+            tb.addAction(ids[k])
+        tb.addSeparator()
+        for t in TOOLS:
+            tb.addAction(ids[t])
+        tb.addSeparator()
+        tb.addAction(ids["key_frame"])
+
+    def _fill_presets_menu(self) -> None:
+        self.presets_menu.clear()
+        if self.active is None:
+            return
+        for i, p in enumerate(self.active.presets(), start=1):
+            act = self.presets_menu.addAction(
+                f"{i}  {p.name}" + (f" — {p.explanation}" if p.explanation else "")
+            )
+            act.triggered.connect(lambda *_, n=i: self.active.apply_preset(n) if self.active else None)
+
+    # -- study lifecycle ------------------------------------------------------------------------------
+    def open_study(self, study_uid: str) -> None:
+        """Open a study: display sets from the database, the loop in the first viewport, spots in the others."""
+        study = self.database.study(study_uid) if hasattr(self.database, "study") else None
+        if study is None:
+            study = next((s for s in self.database.studies() if s.study_instance_uid == study_uid), None)
+        if study is None:
+            self.statusBar().showMessage(f"Study {study_uid} is not in the local database")
+            return
+        self.close_study()
+        self.study = study
+        self.display_sets = list(self.database.display_sets(study_uid))
+        self._build_viewports()
+        self.thumbnails.set_display_sets(self.display_sets)
+        self._refresh_key_list()
+        self._refresh_measurement_list()
+        self.setWindowTitle(f"HSG Workstation — {study.patient_name.replace('^', ' ')} {study.study_date}")
+        self.statusBar().showMessage(f"Opened study with {len(self.display_sets)} display sets", 4000)
+        self.studyOpened.emit(study_uid)
+
+    def close_study(self) -> None:
+        """Stop every decoder thread and timer and delete the viewports (nothing of the study survives)."""
+        for vp in self.viewports:
+            vp.close_viewport()
+            self.grid.removeWidget(vp)
+            vp.setParent(None)
+            vp.deleteLater()
+        self.viewports = []
+        self.active = None
+        self.thumbnails.set_display_sets([])
+        if self.study is not None:
+            self.study = None
+            self.display_sets = []
+            self.studyClosed.emit()
+        self.empty_label.show()
+        self.key_list.clear()
+        self.meas_list.clear()
+        self._sync_cine_bar()
+
+    def _image_display_sets(self) -> list[int]:
+        order = [i for i, d in enumerate(self.display_sets) if d.kind is DisplaySetKind.CINE]
+        order += [i for i, d in enumerate(self.display_sets) if d.kind is DisplaySetKind.STACK]
+        order += [i for i, d in enumerate(self.display_sets) if d.kind is DisplaySetKind.DOCUMENT]
+        return order
+
+    def _new_viewport(self) -> Viewport:
+        vp = Viewport(self.store, cache_bytes=self.viewer_settings.cache_mb * 1024 * 1024)
+        vp.vb.wl_button = WL_BUTTONS[self.viewer_settings.wl_button]
+        vp.cine.loop = self.viewer_settings.loop
+        vp.cine.fps_override = self.viewer_settings.fps_override or None
+        vp.set_overlays_visible(self.viewer_settings.overlays)
+        vp.activated.connect(lambda v=vp: self.set_active(v))
+        vp.frameChanged.connect(lambda _i, v=vp: self._viewport_frame_changed(v))
+        vp.playingChanged.connect(lambda _p, v=vp: self._sync_cine_bar() if v is self.active else None)
+        vp.levelsChanged.connect(lambda *_a, v=vp: self._update_status() if v is self.active else None)
+        vp.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        vp.toolFinished.connect(self._tool_finished)
+        return vp
+
+    def _build_viewports(self) -> None:
+        rows, cols = LAYOUTS[self.layout_name]
+        wanted = rows * cols if self.study is not None else 0
+        while len(self.viewports) > wanted:
+            vp = self.viewports.pop()
+            vp.close_viewport()
+            self.grid.removeWidget(vp)
+            vp.setParent(None)
+            vp.deleteLater()
+        order = self._image_display_sets()
+        while len(self.viewports) < wanted:
+            vp = self._new_viewport()
+            n = len(self.viewports)
+            self.viewports.append(vp)
+            ds = self.display_sets[order[n]] if n < len(order) else None
+            vp.set_display_set(ds, self.study)
+        for i, vp in enumerate(self.viewports):
+            self.grid.addWidget(vp, i // cols, i % cols)
+        self.empty_label.setVisible(not self.viewports)
+        if self.active not in self.viewports:
+            self.set_active(self.viewports[0] if self.viewports else None)
+
+    def set_layout(self, name: str) -> None:
+        if name not in LAYOUTS:
+            raise ValueError(f"unknown layout {name!r}; expected one of {list(LAYOUTS)}")
+        self.layout_name = name
+        for n in LAYOUTS:
+            self.actions_by_id[f"layout_{n}"].setChecked(n == name)
+        self.qsettings.setValue("viewer/layout", name)
+        if self.study is not None:
+            self._build_viewports()
+
+    def set_active(self, vp: Viewport | None) -> None:
+        self.active = vp
+        for v in self.viewports:
+            v.setStyleSheet(ACTIVE_STYLE if (v is vp and len(self.viewports) > 1) else INACTIVE_STYLE)
+        if vp is not None and vp.display_set is not None and vp.display_set in self.display_sets:
+            self.thumbnails.setCurrentRow(self.display_sets.index(vp.display_set))
+        self._sync_cine_bar()
+
+    def _thumbnail_clicked(self, index: int) -> None:
+        if self.active is not None and 0 <= index < len(self.display_sets):
+            self.active.set_display_set(self.display_sets[index], self.study)
+            self._sync_cine_bar()
+
+    # -- cine bar -------------------------------------------------------------------------------------
+    def _wire_cine_bar(self) -> None:
+        cb = self.cine_bar
+        cb.firstClicked.connect(self._on_active("first"))
+        cb.prevClicked.connect(self._on_active("step", -1))
+        cb.playClicked.connect(self._on_active("toggle_play"))
+        cb.nextClicked.connect(self._on_active("step", 1))
+        cb.lastClicked.connect(self._on_active("last"))
+        cb.frameSelected.connect(lambda i: self.active.show_frame(i) if self.active else None)
+        cb.rangeChanged.connect(self._set_range)
+        cb.loopChanged.connect(self._set_loop)
+        cb.fpsChanged.connect(self._set_fps)
+
+    def _set_range(self, first: int, last: int) -> None:
+        if self.active is not None:
+            self.active.cine.set_range(first, last)
+            if self.active.cine.playing:
+                self.active.pause()
+                self.active.play()
+
+    def _set_loop(self, on: bool) -> None:
+        for vp in self.viewports:
+            vp.cine.loop = on
+
+    def _set_fps(self, fps: float) -> None:
+        if self.active is not None:
+            self.active.cine.fps_override = fps or None
+            if self.active.cine.playing:
+                self.active.pause()
+                self.active.play()
+            self._sync_cine_bar()
+
+    def _viewport_frame_changed(self, vp: Viewport) -> None:
+        if vp is self.active:
+            self._sync_cine_bar()
+            self._update_key_button()
+
+    def _sync_cine_bar(self) -> None:
+        vp = self.active
+        if vp is None or not vp.frames:
+            self.cine_bar.set_state(0, 0, False, (0, 0), "")
+            self._update_status()
+            return
+        timing = ""
+        if vp.header is not None and vp.display_set.kind is DisplaySetKind.CINE:
+            src = "override" if vp.cine.fps_override else vp.header.timing.source
+            timing = f"{vp.cine.nominal_fps:.1f} fps ({src})"
+        self.cine_bar.set_state(vp.index, vp.frame_count, vp.cine.playing, vp.cine.range, timing)
+        self._update_status()
+
+    def _update_status(self) -> None:
+        vp = self.active
+        if vp is None or vp.header is None:
+            self.status_label.setText("")
+            return
+        c, w = vp.window
+        cal = vp.calibration()
+        self.status_label.setText(
+            f"Frame {vp.index + 1}/{vp.frame_count}   W {w:.0f} C {c:.0f}   "
+            f"{'calibrated: ' + cal.basis.value if cal.is_calibrated else 'uncalibrated — px'}"
+        )
+
+    # -- tools, key frames, measurements --------------------------------------------------------------
+    def set_tool(self, tool: str | None) -> None:
+        for t in TOOLS:
+            self.actions_by_id[t].setChecked(t == tool)
+        for vp in self.viewports:
+            vp.set_tool(tool)
+
+    def cancel_tool(self) -> None:
+        self.set_tool(None)
+
+    def _tool_finished(self) -> None:
+        # Calibrate is one-shot; measurement tools stay armed for the next one (Esc leaves).
+        if self.actions_by_id["calibrate"].isChecked():
+            self.set_tool(None)
+
+    def toggle_key_frame(self) -> bool | None:
+        vp = self.active
+        if vp is None or vp.current_ref is None or self.study is None:
+            return None
+        ref = vp.current_ref
+        on = self.store.toggle_key_frame(
+            self.study.study_instance_uid,
+            KeyFrame(ref.sop_instance_uid, ref.frame_number, vp.display_set.label if vp.display_set else ""),
+        )
+        self.statusBar().showMessage(
+            f"Frame {ref.frame_number} {'marked as' if on else 'removed from'} key images", 3000
+        )
+        return on
+
+    def _key_frames_changed(self, study_uid: str) -> None:
+        if self.study is not None and study_uid == self.study.study_instance_uid:
+            self._refresh_key_list()
+
+    def _refresh_key_list(self) -> None:
+        self.key_list.clear()
+        if self.study is None:
+            return
+        for k in self.store.key_frames(self.study.study_instance_uid):
+            item = QListWidgetItem(f"{k.display_set_label} — frame {k.frame_number}")
+            item.setData(Qt.ItemDataRole.UserRole, k)
+            self.key_list.addItem(item)
+        self._update_key_button()
+
+    def _update_key_button(self) -> None:
+        vp = self.active
+        on = bool(
+            vp is not None
+            and vp.current_ref is not None
+            and self.study is not None
+            and self.store.is_key_frame(
+                self.study.study_instance_uid, vp.current_ref.sop_instance_uid, vp.current_ref.frame_number
+            )
+        )
+        self.key_button.setText("Unmark key frame (K)" if on else "Mark key frame (K)")
+
+    def jump_to(self, sop_instance_uid: str, frame_number: int) -> bool:
+        """Show a frame (key frame / measurement) in the active viewport, switching display set if needed."""
+        if self.active is None:
+            return False
+        for ds in self.display_sets:
+            for i, ref in enumerate(ds.frames):
+                if ref.sop_instance_uid == sop_instance_uid and ref.frame_number == frame_number:
+                    if self.active.display_set != ds:
+                        self.active.set_display_set(ds, self.study)
+                    self.active.pause()
+                    self.active.show_frame(i)
+                    return True
+        return False
+
+    def _key_frame_activated(self, item: QListWidgetItem) -> None:
+        k: KeyFrame = item.data(Qt.ItemDataRole.UserRole)
+        self.jump_to(k.sop_instance_uid, k.frame_number)
+
+    def _store_changed(self, study_uid: str, _m) -> None:
+        if self.study is not None and study_uid == self.study.study_instance_uid:
+            self._refresh_measurement_list()
+
+    def _refresh_measurement_list(self) -> None:
+        self.meas_list.clear()
+        if self.study is None:
+            return
+        for m in self.store.measurements(self.study.study_instance_uid):
+            text = measurement_text(m).split("\n")[0] if m.kind.value != "arrow" else f"“{m.label}”"
+            item = QListWidgetItem(f"{m.kind.value}, frame {m.region.frame_number}: {text}")
+            item.setData(Qt.ItemDataRole.UserRole, m)
+            self.meas_list.addItem(item)
+
+    def _measurement_activated(self, item: QListWidgetItem) -> None:
+        m = item.data(Qt.ItemDataRole.UserRole)
+        self.jump_to(m.region.sop_instance_uid, m.region.frame_number)
+
+    def _delete_selected_measurement(self) -> None:
+        item = self.meas_list.currentItem()
+        if item is not None and self.study is not None:
+            self.store.remove(self.study.study_instance_uid, item.data(Qt.ItemDataRole.UserRole).id)
+
+    # -- misc -----------------------------------------------------------------------------------------
+    def toggle_overlays(self) -> None:
+        on = self.actions_by_id["overlays"].isChecked()
+        self.viewer_settings.overlays = on
+        for vp in self.viewports:
+            vp.set_overlays_visible(on)
+
+    def show_settings(self) -> None:
+        dlg = SettingsDialog(self.viewer_settings, self)
+        if dlg.exec() == QDialog.DialogCode.Accepted:
+            self.apply_settings(dlg.value())
+
+    def apply_settings(self, s: ViewerSettings) -> None:
+        self.viewer_settings = s
+        s.save(self.qsettings)
+        self.actions_by_id["overlays"].setChecked(s.overlays)
+        self.cine_bar.loop.setChecked(s.loop)
+        for vp in self.viewports:
+            vp.vb.wl_button = WL_BUTTONS[s.wl_button]
+            vp.cine.loop = s.loop
+            vp.cine.fps_override = s.fps_override or None
+            vp.set_overlays_visible(s.overlays)
+
+    def show_shortcuts(self) -> QDialog:
+        dlg = QDialog(self)
+        dlg.setWindowTitle("Keyboard shortcuts")
+        text = QTextBrowser()
+        text.setHtml(shortcuts_html())
+        lay = QVBoxLayout(dlg)
+        lay.addWidget(text)
+        dlg.resize(520, 640)
+        dlg.show()
+        self._shortcuts_dialog = dlg
+        return dlg
+
+    def _about(self) -> None:
+        QMessageBox.about(self, "HSG Workstation", "Reading workstation for hysterosalpingography.")
+
+    def import_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Import DICOM folder")
+        if folder:
+            self.import_paths([folder])
+
+    def import_paths(self, paths: list[str | Path]) -> None:
+        results = self.database.import_paths(paths)
+        n = sum(1 for r in results if r.status == "imported")
+        skipped = [r for r in results if r.status == "skipped"]
+        self.statusBar().showMessage(f"Imported {n} files, {len(skipped)} skipped", 8000)
+        self.browser.refresh()
+
+    def save_state(self) -> None:
+        self.qsettings.setValue("window/geometry", self.saveGeometry())
+        self.qsettings.setValue("window/state", self.saveState())
+        self.qsettings.setValue("viewer/layout", self.layout_name)
+        self.qsettings.sync()
+
+    def closeEvent(self, ev) -> None:  # noqa: N802
+        self.save_state()
+        self.close_study()
+        QTimer.singleShot(0, lambda: None)
+        super().closeEvent(ev)
+
+
+__all__ = ["MainWindow", "LAYOUTS", "SHORTCUTS"]

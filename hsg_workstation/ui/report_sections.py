@@ -1,0 +1,475 @@
+"""What the report form shows, in reading order: sections, blocks, fields, labels, units, and when a field applies.
+
+Why declarative: the order and the "only when it applies" conditions are clinical content (spec §1), reviewed
+by reading this file top to bottom; the widget code (``report_form.py``) stays generic and picks each editor from
+the model's type hints. Paths are the model's dotted paths (``HsgReport.get_value`` / ``set_value``) — the same
+paths ``rules.Issue.field_path`` uses, so inline messages land beside their field.
+
+Qt-free: conditions are plain functions of the report, tested without a display.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hsg_workstation.reporting import model as m
+
+Condition = Callable[[m.HsgReport], bool]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One row of the form. ``label`` may carry a ``&`` mnemonic; ``when`` hides the row if it does not apply."""
+
+    path: str
+    label: str
+    unit: str = ""
+    when: Condition | None = None
+    lines: int = 0  # > 0: multi-line text box with that many lines
+    minimum: float = 0
+    maximum: float = 100000
+    tooltip: str = ""
+
+
+@dataclass(frozen=True)
+class BlockSpec:
+    """A titled group of fields about one finding; ``links`` = it can carry image links (mark on image)."""
+
+    path: str
+    title: str
+    fields: tuple[FieldSpec, ...]
+    links: bool = False
+    when: Condition | None = None
+
+
+@dataclass(frozen=True)
+class SectionSpec:
+    key: str
+    title: str
+    blocks: tuple[BlockSpec, ...] = field(default_factory=tuple)
+
+
+def _tube(side: str) -> Callable[[m.HsgReport], m.Tube]:
+    return lambda r: getattr(r.findings.tubes, side)
+
+
+def _tube_fields(side: str) -> tuple[FieldSpec, ...]:
+    p = f"findings.tubes.{side}"
+    t = _tube(side)
+
+    def present(r: m.HsgReport) -> bool:
+        return t(r).status is not m.TubeStatus.SURGICALLY_ABSENT
+
+    def occluded(r: m.HsgReport) -> bool:
+        return present(r) and t(r).patency is m.Patency.OCCLUDED
+
+    def proximal(r: m.HsgReport) -> bool:
+        return occluded(r) and t(r).occlusion_level is m.OcclusionLevel.PROXIMAL
+
+    def dilated(r: m.HsgReport) -> bool:
+        return present(r) and (t(r).calibre is m.TubeCalibre.DILATED or t(r).hydrosalpinx is not None)
+
+    def hydro(r: m.HsgReport) -> bool:
+        return dilated(r) and bool(t(r).hydrosalpinx)
+
+    return (
+        FieldSpec(f"{p}.status", "Status"),
+        FieldSpec(f"{p}.opacified_to", "Opacified to", when=present),
+        FieldSpec(f"{p}.patency", "Patency", when=present),
+        FieldSpec(f"{p}.occlusion_level", "Occlusion level", when=occluded),
+        FieldSpec(
+            f"{p}.proximal_spasm",
+            "Spasm / mucus plug",
+            when=proximal,
+            tooltip="Proximal non-filling can be spasm or a mucus plug; say whether it was excluded",
+        ),
+        FieldSpec(
+            f"{p}.patency_note",
+            "Why indeterminate",
+            when=lambda r: present(r) and t(r).patency is m.Patency.INDETERMINATE,
+        ),
+        FieldSpec(f"{p}.spill", "Spill", when=present),
+        FieldSpec(f"{p}.calibre", "Calibre", when=present),
+        FieldSpec(f"{p}.hydrosalpinx", "Hydrosalpinx", when=dilated),
+        FieldSpec(f"{p}.hydrosalpinx_diameter_mm", "Max. diameter", unit="mm", when=hydro, maximum=200),
+        FieldSpec(f"{p}.mucosal_folds", "Mucosal folds", when=hydro),
+        FieldSpec(f"{p}.hydrosalpinx_grade", "Hydrosalpinx grade", when=hydro),
+        FieldSpec(f"{p}.wall_pattern", "Wall / mucosa", when=present),
+        FieldSpec(f"{p}.peritubal_adhesion_signs", "Peritubal adhesion signs", when=present),
+        FieldSpec(f"{p}.note", "Note"),
+    )
+
+
+def _infertility(r: m.HsgReport) -> bool:
+    return bool(
+        {m.Indication.PRIMARY_INFERTILITY, m.Indication.SECONDARY_INFERTILITY} & set(r.clinical.indications)
+    )
+
+
+def _cavity(r: m.HsgReport) -> m.UterineCavity:
+    return r.findings.cavity
+
+
+def _indented(r: m.HsgReport) -> bool:
+    return _cavity(r).shape in (m.CavityShape.FUNDAL_INDENTATION, m.CavityShape.TWO_HEMICAVITIES)
+
+
+def _anomaly(r: m.HsgReport) -> bool:
+    c = _cavity(r)
+    return c.eshre_uterus not in (None, m.EshreUterus.U0) or c.asrm2021_category not in (
+        None,
+        m.Asrm2021Category.NONE,
+    )
+
+
+def _iua(r: m.HsgReport) -> bool:
+    return r.findings.adhesions.present is True
+
+
+def _intravasation(r: m.HsgReport) -> bool:
+    return r.findings.peritoneum.intravasation not in (None, m.Intravasation.ABSENT)
+
+
+def _not_diagnostic(r: m.HsgReport) -> bool:
+    return r.technique.study_quality not in (None, m.StudyQuality.DIAGNOSTIC)
+
+
+def _balloon(r: m.HsgReport) -> bool:
+    return r.technique.catheter_type is m.CatheterType.BALLOON_CATHETER
+
+
+SECTIONS: tuple[SectionSpec, ...] = (
+    SectionSpec(
+        "clinical",
+        "A. Clinical information && indication",
+        (
+            BlockSpec(
+                "clinical",
+                "",
+                (
+                    FieldSpec("clinical.indications", "&Indication"),
+                    FieldSpec(
+                        "clinical.indication_other",
+                        "Other indication",
+                        when=lambda r: m.Indication.OTHER in r.clinical.indications,
+                    ),
+                    FieldSpec(
+                        "clinical.infertility_duration_months",
+                        "Infertility duration",
+                        unit="months",
+                        when=_infertility,
+                        maximum=600,
+                    ),
+                    FieldSpec("clinical.gravidity", "Gravidity", maximum=30),
+                    FieldSpec("clinical.parity", "Parity", maximum=30),
+                    FieldSpec("clinical.miscarriages", "Miscarriages", maximum=30),
+                    FieldSpec("clinical.ectopics", "Ectopic pregnancies", maximum=30),
+                    FieldSpec("clinical.risk_history", "&Risk history"),
+                    FieldSpec("clinical.prior_imaging", "Prior imaging"),
+                    FieldSpec(
+                        "clinical.prior_imaging_date",
+                        "Prior imaging date",
+                        when=lambda r: bool(r.clinical.prior_imaging.strip()),
+                    ),
+                    FieldSpec("clinical.comparison", "Comparison"),
+                    FieldSpec("clinical.notes", "Clinical notes", lines=2),
+                ),
+            ),
+        ),
+    ),
+    SectionSpec(
+        "safety",
+        "B. Pre-procedure safety",
+        (
+            BlockSpec(
+                "safety",
+                "",
+                (
+                    FieldSpec("safety.lmp_date", "&LMP (first day)"),
+                    FieldSpec("safety.lmp_unknown", "LMP unknown"),
+                    FieldSpec(
+                        "safety.cycle_day",
+                        "Cycle day",
+                        maximum=400,
+                        tooltip="Computed from LMP and the study date; type a value only to override",
+                    ),
+                    FieldSpec("safety.cycle_pattern", "Cycle pattern"),
+                    FieldSpec("safety.menstrual_bleeding_today", "Bleeding today"),
+                    FieldSpec("safety.pregnancy_test", "&Pregnancy test"),
+                    FieldSpec("safety.pregnancy_status", "Pregnancy status"),
+                    FieldSpec("safety.contraindications", "Contraindications"),
+                    FieldSpec(
+                        "safety.contraindication_override_note",
+                        "Why performed anyway",
+                        when=lambda r: bool(
+                            {m.Contraindication.ACTIVE_PELVIC_INFECTION, m.Contraindication.PREGNANCY}
+                            & set(r.safety.contraindications)
+                        ),
+                    ),
+                    FieldSpec("safety.antibiotic_prophylaxis", "Antibiotic prophylaxis"),
+                    FieldSpec(
+                        "safety.antibiotic_details",
+                        "Agent / dose",
+                        when=lambda r: (
+                            r.safety.antibiotic_prophylaxis
+                            in (m.AntibioticProphylaxis.GIVEN, m.AntibioticProphylaxis.GIVEN_POST_PROCEDURE)
+                        ),
+                    ),
+                    FieldSpec("safety.premedication", "Premedication"),
+                    FieldSpec("safety.consent", "Consent documented"),
+                ),
+            ),
+        ),
+    ),
+    SectionSpec(
+        "technique",
+        "C. Technique",
+        (
+            BlockSpec(
+                "technique",
+                "",
+                (
+                    FieldSpec("technique.catheter_type", "&Catheter"),
+                    FieldSpec(
+                        "technique.catheter_other",
+                        "Other catheter",
+                        when=lambda r: r.technique.catheter_type is m.CatheterType.OTHER,
+                    ),
+                    FieldSpec("technique.balloon_position", "Balloon position", when=_balloon),
+                    FieldSpec(
+                        "technique.balloon_volume_ml", "Balloon volume", unit="mL", when=_balloon, maximum=20
+                    ),
+                    FieldSpec("technique.contrast_type", "Contrast type"),
+                    FieldSpec("technique.contrast_product", "Contrast product"),
+                    FieldSpec(
+                        "technique.contrast_concentration_mgi_ml",
+                        "Concentration",
+                        unit="mg I/mL",
+                        maximum=1000,
+                    ),
+                    FieldSpec("technique.contrast_volume_ml", "Contrast &volume", unit="mL", maximum=200),
+                    FieldSpec("technique.views", "Views"),
+                    FieldSpec("technique.selective_salpingography", "Selective salpingography"),
+                    FieldSpec(
+                        "technique.selective_salpingography_result",
+                        "Salpingography result",
+                        when=lambda r: (
+                            r.technique.selective_salpingography not in (None, m.SelectiveSalpingography.NONE)
+                        ),
+                    ),
+                    FieldSpec("technique.study_quality", "Study &quality"),
+                    FieldSpec("technique.limitation_reasons", "Limitations", when=_not_diagnostic),
+                    FieldSpec(
+                        "technique.limitation_other",
+                        "Other limitation",
+                        when=lambda r: (
+                            _not_diagnostic(r) and m.LimitationReason.OTHER in r.technique.limitation_reasons
+                        ),
+                    ),
+                ),
+            ),
+        ),
+    ),
+    SectionSpec(
+        "dose",
+        "D. Radiation dose",
+        (
+            BlockSpec(
+                "dose",
+                "",
+                (
+                    FieldSpec("dose.dap_total_gy_cm2", "&DAP total", unit="Gy·cm²", maximum=10000),
+                    FieldSpec("dose.fluoroscopy_time_s", "Fluoroscopy time", unit="s", maximum=36000),
+                    FieldSpec("dose.radiographic_images", "Radiographs", maximum=10000),
+                    FieldSpec("dose.entrance_dose_mgy", "Entrance dose", unit="mGy", maximum=100000),
+                    FieldSpec("dose.dose_review_reason", "Dose review reason"),
+                ),
+            ),
+        ),
+    ),
+    SectionSpec(
+        "findings",
+        "E. Findings",
+        (
+            BlockSpec(
+                "findings.cervix",
+                "Cervix",
+                (
+                    FieldSpec("findings.cervix.cervical_canal", "Cervical ca&nal"),
+                    FieldSpec("findings.cervix.eshre_cervix", "ESHRE cervix"),
+                    FieldSpec("findings.cervix.eshre_vagina", "ESHRE vagina"),
+                    FieldSpec("findings.cervix.note", "Note"),
+                ),
+                links=True,
+            ),
+            BlockSpec(
+                "findings.cavity",
+                "Uterine cavity",
+                (
+                    FieldSpec("findings.cavity.opacified", "Opacified"),
+                    FieldSpec("findings.cavity.size", "Size"),
+                    FieldSpec("findings.cavity.shape", "S&hape"),
+                    FieldSpec(
+                        "findings.cavity.internal_indentation_depth_mm",
+                        "Indentation depth",
+                        unit="mm",
+                        when=_indented,
+                        maximum=100,
+                    ),
+                    FieldSpec(
+                        "findings.cavity.indentation_angle_deg",
+                        "Indentation angle",
+                        unit="°",
+                        when=_indented,
+                        maximum=360,
+                    ),
+                    FieldSpec(
+                        "findings.cavity.hemicavity_divergence_angle_deg",
+                        "Divergence angle",
+                        unit="°",
+                        when=lambda r: _cavity(r).shape is m.CavityShape.TWO_HEMICAVITIES,
+                        maximum=360,
+                    ),
+                    FieldSpec(
+                        "findings.cavity.intercornual_distance_mm",
+                        "Intercornual distance",
+                        unit="mm",
+                        when=lambda r: _indented(r) or _anomaly(r),
+                        maximum=200,
+                    ),
+                    FieldSpec("findings.cavity.external_contour_source", "External contour from"),
+                    FieldSpec(
+                        "findings.cavity.external_fundal_indentation_mm",
+                        "External indentation",
+                        unit="mm",
+                        when=lambda r: (
+                            _cavity(r).external_contour_source is not m.ExternalContourSource.NOT_ASSESSED
+                        ),
+                        maximum=100,
+                    ),
+                    FieldSpec("findings.cavity.eshre_uterus", "ESHRE/ESGE class"),
+                    FieldSpec("findings.cavity.asrm2021_category", "ASRM 2021"),
+                    FieldSpec(
+                        "findings.cavity.classification_confidence", "Classification basis", when=_anomaly
+                    ),
+                    FieldSpec("findings.cavity.adenomyosis_signs", "Adenomyosis signs"),
+                    FieldSpec("findings.cavity.caesarean_niche", "Caesarean niche"),
+                    FieldSpec(
+                        "findings.cavity.caesarean_niche_depth_mm",
+                        "Niche depth",
+                        unit="mm",
+                        when=lambda r: _cavity(r).caesarean_niche is m.PresentAbsent.PRESENT,
+                        maximum=50,
+                    ),
+                    FieldSpec("findings.cavity.note", "Note"),
+                ),
+                links=True,
+            ),
+            # Filling defects (repeatable) are inserted here by the form: see DEFECT_FIELDS.
+            BlockSpec(
+                "findings.adhesions",
+                "Intrauterine adhesions",
+                (
+                    FieldSpec("findings.adhesions.present", "Adhesions &present"),
+                    FieldSpec("findings.adhesions.afs_extent", "AFS extent", when=_iua),
+                    FieldSpec("findings.adhesions.afs_type", "AFS type", when=_iua),
+                    FieldSpec("findings.adhesions.afs_menstrual_pattern", "AFS menstrual pattern", when=_iua),
+                    FieldSpec("findings.adhesions.march", "March (HSG-estimated)", when=_iua),
+                    FieldSpec("findings.adhesions.esh_esge", "ESH/ESGE grade", when=_iua),
+                    FieldSpec("findings.adhesions.note", "Note", when=_iua),
+                ),
+                links=True,
+            ),
+            BlockSpec("findings.tubes.left", "Left tube (patient's left)", _tube_fields("left"), links=True),
+            BlockSpec(
+                "findings.tubes.right", "Right tube (patient's right)", _tube_fields("right"), links=True
+            ),
+            BlockSpec(
+                "findings.peritoneum",
+                "Peritoneum && intravasation",
+                (
+                    FieldSpec("findings.peritoneum.peritoneal_spill_overall", "Peritoneal &spill"),
+                    FieldSpec("findings.peritoneum.spill_assessed_on", "Spill judged on"),
+                    FieldSpec("findings.peritoneum.intravasation", "Intra&vasation"),
+                    FieldSpec("findings.peritoneum.intravasation_extent", "Extent", when=_intravasation),
+                    FieldSpec(
+                        "findings.peritoneum.intravasation_action", "Action taken", when=_intravasation
+                    ),
+                    FieldSpec("findings.peritoneum.note", "Note"),
+                ),
+                links=True,
+            ),
+            BlockSpec("findings", "Other findings", (FieldSpec("findings.other", "Other", lines=2),)),
+        ),
+    ),
+    SectionSpec(
+        "complications",
+        "F. Complications",
+        (
+            BlockSpec(
+                "complications",
+                "",
+                (
+                    FieldSpec("complications.complications", "Co&mplications"),
+                    FieldSpec("complications.pain_score", "Pain score (0–10)", maximum=10),
+                    FieldSpec("complications.note", "Note"),
+                    FieldSpec("complications.infection_followup", "Infection follow-up"),
+                ),
+            ),
+        ),
+    ),
+)
+
+# Fields of one filling-defect row; ``{i}`` is replaced with the row index.
+DEFECT_FIELDS: tuple[FieldSpec, ...] = (
+    FieldSpec("findings.filling_defects[{i}].location", "Location"),
+    FieldSpec("findings.filling_defects[{i}].size_mm", "Size", unit="mm", maximum=200),
+    FieldSpec("findings.filling_defects[{i}].count", "Count", minimum=1, maximum=100),
+    FieldSpec("findings.filling_defects[{i}].contour", "Contour"),
+    FieldSpec("findings.filling_defects[{i}].behaviour", "Behaviour"),
+    FieldSpec("findings.filling_defects[{i}].suspected_nature", "Suspected nature"),
+    FieldSpec("findings.filling_defects[{i}].note", "Note"),
+)
+
+
+def defect_fields(index: int) -> tuple[FieldSpec, ...]:
+    return tuple(
+        FieldSpec(f.path.replace("{i}", str(index)), f.label, f.unit, f.when, f.lines, f.minimum, f.maximum)
+        for f in DEFECT_FIELDS
+    )
+
+
+def all_field_paths() -> list[str]:
+    """Every static field path (for tests: each must exist on a default report)."""
+    return [f.path for s in SECTIONS for b in s.blocks for f in b.fields]
+
+
+def applies(spec: FieldSpec | BlockSpec, report: m.HsgReport) -> bool:
+    """True when the field applies to this report (shown); errors in a condition show the field."""
+    if spec.when is None:
+        return True
+    try:
+        return bool(spec.when(report))
+    except Exception:  # a condition must never hide a field because of a bug; show it instead
+        return True
+
+
+def label_text(spec: FieldSpec) -> str:
+    return spec.label
+
+
+def plain(text: str) -> str:
+    """Label without mnemonic markers (for messages and tests)."""
+    return text.replace("&&", "\0").replace("&", "").replace("\0", "&")
+
+
+def describe(value: Any) -> str:
+    from hsg_workstation.ui.report_editors import enum_label
+
+    if value is None:
+        return "—"
+    if hasattr(value, "value") and hasattr(value, "name"):
+        return enum_label(value)
+    return str(value)

@@ -1,0 +1,838 @@
+"""The image viewport: one display set (cine loop, spot-image stack or document) in a pyqtgraph view.
+
+Display path: a row-major ImageItem that gets the decoded frame plus explicit levels — never autoLevels
+(it samples the image and can miss the bright catheter tip). Window/level changes are ``setLevels`` only.
+The ImageItem and every measurement graphic are children of one ``image space`` group; rotate/flip set a
+transform on that group, so measurements stay glued to the anatomy and image coordinates stay those of the
+DICOM pixel grid (column, row) whatever the view orientation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPen, QTransform
+from PySide6.QtWidgets import QInputDialog, QLabel, QVBoxLayout, QWidget
+
+from hsg_workstation.dicom_io.model import DisplaySet, DisplaySetKind, FrameRef, Study
+from hsg_workstation.measurement_store import MeasurementStore, manual_calibration
+from hsg_workstation.measurements import (
+    Calibration,
+    ImageRegion,
+    Measurement,
+    MeasurementKind,
+    RegionType,
+)
+from hsg_workstation.ui import frames as fr
+from hsg_workstation.ui.cine import CineClock
+from hsg_workstation.ui.loader import FrameKey, FrameLoader, frame_key
+from hsg_workstation.ui.measure_items import PEN, MeasurementGraphic
+
+pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+
+TOOLS = ("length", "angle", "ellipse", "polygon", "arrow", "calibrate")
+REGION_OF = {
+    MeasurementKind.LENGTH: RegionType.POLYLINE,
+    MeasurementKind.ANGLE: RegionType.POLYLINE,
+    MeasurementKind.POLYGON: RegionType.POLYGON,
+    MeasurementKind.ELLIPSE: RegionType.ELLIPSE,
+    MeasurementKind.ARROW: RegionType.POLYLINE,
+    MeasurementKind.POINT: RegionType.POINT,
+}
+PREFETCH = 12
+INVERTED_LUT = np.arange(255, -1, -1, dtype=np.uint8)
+
+
+class ReadingViewBox(pg.ViewBox):
+    """ViewBox whose mouse gestures follow the reading workstation: W/L drag on a configurable button,
+    pan on the others, and left-button gestures routed to the active measurement tool."""
+
+    def __init__(self, viewport: Viewport) -> None:
+        super().__init__(lockAspect=True, invertY=True, enableMenu=False)
+        self._viewport = viewport
+        self.wl_button = Qt.MouseButton.RightButton
+
+    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802 - Qt/pyqtgraph naming
+        vp = self._viewport
+        if ev.button() == Qt.MouseButton.LeftButton and vp.tool in (
+            "length",
+            "arrow",
+            "calibrate",
+            "ellipse",
+        ):
+            ev.accept()
+            vp._tool_drag(ev)
+            return
+        if ev.button() == self.wl_button:
+            ev.accept()
+            if ev.isStart():
+                vp._wl_drag_start()
+            delta = ev.screenPos() - ev.buttonDownScreenPos()
+            vp._wl_drag(delta.x(), delta.y())
+            return
+        if ev.button() in (
+            Qt.MouseButton.LeftButton,
+            Qt.MouseButton.MiddleButton,
+            Qt.MouseButton.RightButton,
+        ):
+            # Pan with any non-W/L button (pyqtgraph's default right-drag zoom is not what readers expect).
+            ev.accept()
+            dif = ev.pos() - ev.lastPos()
+            tr = self.childGroup.transform()
+            tr = pg.functions.invertQTransform(tr)
+            dif = tr.map(dif) - tr.map(QPointF(0, 0))
+            self.translateBy(x=-dif.x(), y=-dif.y())
+            return
+        super().mouseDragEvent(ev, axis)
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802
+        vp = self._viewport
+        if ev.button() == Qt.MouseButton.LeftButton and vp.tool in ("angle", "polygon"):
+            ev.accept()
+            vp._tool_click(vp.scene_to_image(ev.scenePos()), ev.double())
+            return
+        vp.activated.emit()
+        super().mouseClickEvent(ev)
+
+
+class ScaleBar(QWidget):
+    """A bar of a round number of millimetres, as long on screen as it is on the image."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.px_length = 0.0
+        self.text = ""
+        self.resize(180, 28)
+
+    def set_scale(self, screen_px_per_mm: float | None) -> None:
+        if not screen_px_per_mm or screen_px_per_mm <= 0:
+            self.px_length, self.text = 0.0, ""
+        else:
+            for mm in (1, 2, 5, 10, 20, 50, 100, 200):
+                if mm * screen_px_per_mm >= 60:
+                    break
+            self.px_length = mm * screen_px_per_mm
+            self.text = f"{mm} mm"
+        self.update()
+
+    def paintEvent(self, _ev) -> None:  # noqa: N802
+        if self.px_length <= 0:
+            return
+        p = QPainter(self)
+        p.setPen(QPen(QColor(255, 255, 255), 2))
+        x1 = self.width() - 4
+        x0 = x1 - min(self.px_length, self.width() - 8)
+        y = self.height() - 6
+        p.drawLine(int(x0), y, int(x1), y)
+        p.drawLine(int(x0), y - 5, int(x0), y)
+        p.drawLine(int(x1), y - 5, int(x1), y)
+        p.drawText(QRectF(x0, 0, x1 - x0, y - 4), Qt.AlignmentFlag.AlignCenter, self.text)
+        p.end()
+
+
+def _overlay_label(parent: QWidget, align: Qt.AlignmentFlag) -> QLabel:
+    lab = QLabel(parent)
+    lab.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+    lab.setAlignment(align)
+    lab.setStyleSheet("color: #e8e8e8; background: transparent;")
+    f = QFont()
+    f.setPointSize(9)
+    lab.setFont(f)
+    return lab
+
+
+class Viewport(QWidget):
+    """One view of one display set; owns its decoder thread and cine clock."""
+
+    frameChanged = Signal(int)
+    levelsChanged = Signal(float, float)
+    playingChanged = Signal(bool)
+    activated = Signal()
+    toolFinished = Signal()
+    statusMessage = Signal(str)
+    calibrationRequested = Signal(object, object)  # p0, p1 (image coordinates) when no length is given
+
+    def __init__(
+        self,
+        store: MeasurementStore | None = None,
+        parent: QWidget | None = None,
+        cache_bytes: int = 384 * 1024 * 1024,
+    ) -> None:
+        super().__init__(parent)
+        self.store = store or MeasurementStore()
+        self.study: Study | None = None
+        self.display_set: DisplaySet | None = None
+        self.header: fr.ImageHeader | None = None
+        self.frames: tuple[FrameRef, ...] = ()
+        self.index = 0
+        self.displayed_index = -1
+        self.frame: np.ndarray | None = None
+        self.levels: tuple[float, float] = (0.0, 1.0)
+        self.voi_mode = "linear"  # "linear" | "sigmoid" | "voi_lut"
+        self._voi_lut_index = 0
+        self.inverted = False
+        self.overlays_visible = True
+        self.tool: str | None = None
+        self._tool_points: list[tuple[float, float]] = []
+        self._tool_preview: pg.GraphicsObject | None = None
+        self._graphics: dict[str, MeasurementGraphic] = {}
+        self.error: str | None = None
+        self._closed = False
+        self.request_text = None  # optional callable(prompt) -> str | None; tests set it to avoid dialogs
+        self.request_length_mm = None  # optional callable() -> float | None
+
+        self.loader = FrameLoader(cache_bytes=cache_bytes, parent=self)
+        self.loader.frameReady.connect(self._on_frame_ready)
+        self.loader.frameFailed.connect(self._on_frame_failed)
+        self.cine = CineClock(self)
+        self.cine.frameDue.connect(self._on_frame_due)
+        self.cine.playingChanged.connect(self.playingChanged)
+
+        self.view = pg.GraphicsView(self)
+        self.view.setBackground("k")
+        self.view.setAntialiasing(False)
+        self.vb = ReadingViewBox(self)
+        self.view.setCentralItem(self.vb)
+        self.image_space = pg.ItemGroup()
+        self.vb.addItem(self.image_space)
+        self.image_item = pg.ImageItem(axisOrder="row-major")
+        self.image_item.setParentItem(self.image_space)
+        self.vb.sigRangeChanged.connect(self._update_zoom_overlays)
+        self._rotation = 0
+        self._flip_h = False
+        self._flip_v = False
+
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(1, 1, 1, 1)
+        lay.addWidget(self.view)
+        self.setStyleSheet("Viewport { border: 1px solid #333; }")
+
+        tl, tr_, bl, br = (
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop,
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom,
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom,
+        )
+        self.overlay = {
+            "tl": _overlay_label(self.view, tl),
+            "tr": _overlay_label(self.view, tr_),
+            "bl": _overlay_label(self.view, bl),
+            "br": _overlay_label(self.view, br),
+        }
+        self.scale_bar = ScaleBar(self.view)
+        self.message = QLabel(self.view)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("color: #ffb060; background: rgba(0,0,0,170); padding: 12px;")
+        self.message.hide()
+        self.view.installEventFilter(self)
+
+        self.store.added.connect(self._on_store_added)
+        self.store.changed.connect(self._on_store_changed)
+        self.store.removed.connect(self._on_store_removed)
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def set_display_set(self, display_set: DisplaySet | None, study: Study | None = None) -> None:
+        """Show a display set (first frame asap); a failing series shows a message instead of raising."""
+        self.cine.stop()
+        self._clear_graphics()
+        self.cancel_tool()
+        self.study = study
+        self.display_set = display_set
+        self.frames = display_set.frames if display_set else ()
+        self.header = None
+        self.frame = None
+        self.error = None
+        self.index = 0
+        self.displayed_index = -1
+        self.image_item.clear()
+        self._show_message(None)
+        if display_set is None:
+            self._update_overlays()
+            return
+        if display_set.kind is DisplaySetKind.DOCUMENT or not self.frames:
+            self._show_message(
+                f"{display_set.label}\n\nDocument (not an image) — listed in the study, not shown here."
+            )
+            self._update_overlays()
+            return
+        try:
+            self.header = self.loader.header(str(self.frames[0].path))
+        except Exception as exc:  # noqa: BLE001
+            self._fail(f"Cannot display series “{display_set.label}”:\n{exc}")
+            return
+        if display_set.kind is DisplaySetKind.CINE:
+            self.cine.set_durations(self.header.timing.frame_durations_ms[: len(self.frames)])
+        else:
+            self.cine.set_durations([1000.0] * len(self.frames))
+        self._apply_preset_obj(self.header.default_preset(), repaint=False)
+        self.show_frame(0)
+
+    def close_viewport(self) -> None:
+        """Stop playback, the decoder thread and every timer; called when the study is closed."""
+        if self._closed:
+            return
+        self._closed = True
+        self.cine.stop()
+        try:
+            self.store.added.disconnect(self._on_store_added)
+            self.store.changed.disconnect(self._on_store_changed)
+            self.store.removed.disconnect(self._on_store_removed)
+        except Exception:  # noqa: BLE001 - already disconnected
+            pass
+        self.loader.shutdown()
+        self._clear_graphics()
+
+    def _fail(self, text: str) -> None:
+        self.error = text
+        self.statusMessage.emit(text.replace("\n", " "))
+        self._show_message(text)
+        self._update_overlays()
+
+    def _show_message(self, text: str | None) -> None:
+        if not text:
+            self.message.hide()
+            return
+        self.message.setText(text)
+        self.message.show()
+        self._place_overlays()
+
+    # -- frames ---------------------------------------------------------------------------------------
+    @property
+    def frame_count(self) -> int:
+        return len(self.frames)
+
+    @property
+    def current_ref(self) -> FrameRef | None:
+        return self.frames[self.index] if self.frames else None
+
+    def show_frame(self, index: int) -> None:
+        """Go to a frame: paint now if decoded, else ask the loader (with prefetch ahead) and paint on arrival."""
+        if not self.frames or self._closed:
+            return
+        index = max(0, min(index, len(self.frames) - 1))
+        self.index = index
+        key = frame_key(self.frames[index])
+        arr = self.loader.cached(key)
+        first, last = self.cine.range if self.cine.playing else (0, len(self.frames) - 1)
+        ahead = []
+        for k in range(1, PREFETCH + 1):
+            j = index + k
+            if j > last:
+                j = first + (j - last - 1) % max(last - first + 1, 1)
+            ahead.append(frame_key(self.frames[j]))
+        if arr is not None:
+            self._paint(index, arr)
+            self.loader.request(ahead)
+        else:
+            failure = self.loader.failure(key)
+            if failure:
+                self._fail(f"Cannot display frame {index + 1} of “{self.display_set.label}”:\n{failure}")
+            self.loader.request([key, *ahead])
+        self.frameChanged.emit(index)
+        self._update_overlays()
+
+    def _on_frame_ready(self, key: FrameKey) -> None:
+        if self._closed or not self.frames:
+            return
+        if key == frame_key(self.frames[self.index]) and self.displayed_index != self.index:
+            arr = self.loader.cached(key)
+            if arr is not None:
+                self._paint(self.index, arr)
+
+    def _on_frame_failed(self, key: FrameKey, message: str) -> None:
+        if self.frames and key == frame_key(self.frames[self.index]):
+            self._fail(f"Cannot display “{self.display_set.label}”, frame {key[1] + 1}:\n{message}")
+
+    def _paint(self, index: int, arr: np.ndarray) -> None:
+        first_paint = self.frame is None
+        if self.header is not None and self.current_ref is not None:
+            p = str(self.current_ref.path)
+            if str(self.header.path) != p:
+                try:
+                    self.header = self.loader.header(p)
+                except Exception:  # noqa: BLE001
+                    pass
+        self.frame = arr
+        self.displayed_index = index
+        if self.error and self.error.startswith("Cannot display frame"):
+            self.error = None
+            self._show_message(None)
+        self._set_image(arr)
+        if first_paint:
+            self.fit()
+        self._refresh_measurements()
+        self.cine.notify_painted(index)
+        self._update_overlays()
+
+    def _set_image(self, arr: np.ndarray) -> None:
+        if self.header is not None and self.header.is_color:
+            self.image_item.setImage(arr, autoLevels=False, levels=(0, 255))
+            return
+        if self.voi_mode == "linear":
+            self.image_item.setImage(arr, autoLevels=False, levels=self.levels)
+        else:
+            self.image_item.setImage(self._table_image(arr), autoLevels=False, levels=(0, 255))
+
+    def _table_image(self, arr: np.ndarray) -> np.ndarray:
+        assert self.header is not None
+        if self.voi_mode == "voi_lut":
+            return fr.apply_table(arr, fr.voi_lut_table(self.header, self._voi_lut_index))
+        c, w = fr.levels_to_window(*self.levels)
+        table, offset = fr.sigmoid_table(self.header, c, w)
+        return fr.apply_table(arr, table, offset)
+
+    # -- window / level -------------------------------------------------------------------------------
+    @property
+    def window(self) -> tuple[float, float]:
+        return fr.levels_to_window(*self.levels)
+
+    def set_levels(self, lo: float, hi: float) -> None:
+        if hi <= lo:
+            hi = lo + 1.0
+        self.levels = (float(lo), float(hi))
+        if self.voi_mode == "voi_lut":
+            self.voi_mode = "linear"  # dragging leaves the file's LUT for a linear window
+            if self.frame is not None:
+                self._set_image(self.frame)
+        elif self.voi_mode == "sigmoid":
+            if self.frame is not None:
+                self._set_image(self.frame)
+        else:
+            self.image_item.setLevels(self.levels)
+        self.levelsChanged.emit(*self.levels)
+        self._update_overlays()
+
+    def set_window(self, center: float, width: float) -> None:
+        self.set_levels(*fr.window_to_levels(center, width))
+
+    def presets(self) -> tuple[fr.VoiPreset, ...]:
+        return self.header.presets if self.header else ()
+
+    def apply_preset(self, number: int) -> bool:
+        """Apply preset ``number`` (1-based, as the 1–9 keys)."""
+        presets = self.presets()
+        if not 1 <= number <= len(presets):
+            return False
+        self._apply_preset_obj(presets[number - 1])
+        self.statusMessage.emit(
+            f"W/L preset {number}: {presets[number - 1].name} — {presets[number - 1].explanation}"
+        )
+        return True
+
+    def _apply_preset_obj(self, preset: fr.VoiPreset, repaint: bool = True) -> None:
+        if preset.source == "voi_lut" and self.header is not None:
+            self.voi_mode = "voi_lut"
+            self._voi_lut_index = [p for p in self.header.presets if p.source == "voi_lut"].index(preset)
+            self.levels = (0.0, 255.0)
+            if repaint and self.frame is not None:
+                self._set_image(self.frame)
+            self.levelsChanged.emit(*self.levels)
+            self._update_overlays()
+            return
+        self.voi_mode = "sigmoid" if preset.function == "SIGMOID" else "linear"
+        if repaint:
+            if self.voi_mode == "sigmoid":
+                self.levels = preset.levels
+                if self.frame is not None:
+                    self._set_image(self.frame)
+                self.levelsChanged.emit(*self.levels)
+                self._update_overlays()
+            else:
+                self.set_levels(*preset.levels)
+        else:
+            self.levels = preset.levels
+
+    def auto_levels(self) -> None:
+        """Percentile window of the current frame (1–99 %), robust to the odd saturated pixel."""
+        if self.frame is not None:
+            self.voi_mode = "linear" if self.voi_mode == "voi_lut" else self.voi_mode
+            self.set_levels(*fr.percentile_levels(self.frame))
+
+    def reset_levels(self) -> None:
+        if self.header is not None:
+            self._apply_preset_obj(self.header.default_preset())
+
+    def _wl_drag_start(self) -> None:
+        if self.voi_mode == "voi_lut" and self.frame is not None:
+            self.voi_mode = "linear"
+            self.levels = fr.percentile_levels(self.frame, 0.0, 100.0)
+        self._drag_origin = self.window
+
+    def _wl_drag(self, dx: float, dy: float) -> None:
+        """Right = wider window, down = higher center (RadiAnt/Weasis convention); sensitivity scales with range."""
+        c0, w0 = getattr(self, "_drag_origin", self.window)
+        span = (self.header.pixel_max - self.header.pixel_min) if self.header else 4096.0
+        k = max(span / 1024.0, 0.05)
+        self.set_window(c0 + dy * k, max(1.0, w0 + dx * k))
+
+    # -- view geometry --------------------------------------------------------------------------------
+    def fit(self) -> None:
+        rect = self.image_space.mapRectToParent(self.image_item.boundingRect())
+        if rect.width() > 0:
+            self.vb.setRange(rect=rect, padding=0.0)
+
+    def zoom(self, factor: float) -> None:
+        self.vb.scaleBy((1.0 / factor, 1.0 / factor))
+
+    @property
+    def zoom_factor(self) -> float:
+        """Screen pixels per image pixel."""
+        px = self.vb.viewPixelSize()
+        return 1.0 / px[0] if px[0] else 1.0
+
+    def one_to_one(self) -> None:
+        self.zoom(1.0 / self.zoom_factor)
+
+    def rotate90(self) -> None:
+        self._rotation = (self._rotation + 90) % 360
+        self._apply_orientation()
+
+    def flip_horizontal(self) -> None:
+        self._flip_h = not self._flip_h
+        self._apply_orientation()
+
+    def flip_vertical(self) -> None:
+        self._flip_v = not self._flip_v
+        self._apply_orientation()
+
+    def _apply_orientation(self) -> None:
+        if self.header is None:
+            return
+        w, h = self.header.columns, self.header.rows
+        t = QTransform()
+        t.translate(w / 2, h / 2)
+        t.rotate(self._rotation)
+        t.scale(-1 if self._flip_h else 1, -1 if self._flip_v else 1)
+        t.translate(-w / 2, -h / 2)
+        self.image_space.setTransform(t)
+        self.fit()
+
+    def toggle_invert(self) -> None:
+        self.inverted = not self.inverted
+        self._apply_lut()
+
+    def _apply_lut(self) -> None:
+        mono1 = bool(self.header and self.header.monochrome1)
+        self.image_item.setLookupTable(INVERTED_LUT if (self.inverted != mono1) else None)
+        self._update_overlays()
+
+    def scene_to_image(self, scene_pos: QPointF) -> tuple[float, float]:
+        p = self.image_space.mapFromScene(scene_pos)
+        return (float(p.x()), float(p.y()))
+
+    def image_to_widget(self, point: tuple[float, float]) -> QPointF:
+        """Where an image point is on the view widget (tests drive the mouse with it)."""
+        scene = self.image_space.mapToScene(QPointF(*point))
+        return QPointF(self.view.mapFromScene(scene))
+
+    # -- overlays -------------------------------------------------------------------------------------
+    def set_overlays_visible(self, visible: bool) -> None:
+        self.overlays_visible = visible
+        for lab in self.overlay.values():
+            lab.setVisible(visible)
+        self.scale_bar.setVisible(visible)
+
+    def calibration(self) -> Calibration:
+        if self.header is None:
+            return Calibration.uncalibrated()
+        if self.study is not None:
+            override = self.store.calibration_override(
+                self.study.study_instance_uid, self.header.sop_instance_uid
+            )
+            if override is not None:
+                return override
+        return self.header.calibration
+
+    def overlay_texts(self) -> dict[str, str]:
+        h = self.header
+        if h is None:
+            ds = self.display_set
+            return {"tl": ds.label if ds else "", "tr": "", "bl": "", "br": ""}
+        date = h.study_date
+        if len(date) == 8:
+            date = f"{date[:4]}-{date[4:6]}-{date[6:]}"
+        n = len(self.frames)
+        t = self.cine.frame_time_s(self.index) if self.display_set.kind is DisplaySetKind.CINE else None
+        frame_line = f"Frame {self.index + 1}/{n}" + (f"   t = {t:.2f} s" if t is not None else "")
+        if self.cine.playing:
+            frame_line += f"   ▶ {self.cine.nominal_fps:.1f} fps"
+        c, w = self.window
+        mode = {"linear": "", "sigmoid": " (SIGMOID)", "voi_lut": " (VOI LUT)"}[self.voi_mode]
+        cal = self.calibration()
+        cal_text = (
+            f"Calibrated: {cal.basis.value} ({cal.column_spacing_mm:.3f} mm/px)"
+            if cal.is_calibrated
+            else "Uncalibrated — px"
+        )
+        return {
+            "tl": f"{h.patient_name.replace('^', ' ')}\nID {h.patient_id}\n{date}",
+            "tr": f"{h.modality}  Series {h.series_number}\n{self.display_set.label}\n{frame_line}",
+            "bl": f"W {w:.0f}  C {c:.0f}{mode}{'  INV' if self.inverted else ''}\nZoom {self.zoom_factor:.2f}×",
+            "br": cal_text,
+        }
+
+    def _update_overlays(self) -> None:
+        if self._closed:
+            return
+        for k, text in self.overlay_texts().items():
+            self.overlay[k].setText(text)
+            self.overlay[k].adjustSize()
+        self._update_scale_bar()
+        self._place_overlays()
+
+    def _update_zoom_overlays(self, *_a) -> None:
+        if self.header is not None and not self._closed:
+            self._update_overlays()
+
+    def _update_scale_bar(self) -> None:
+        cal = self.calibration()
+        if cal.is_calibrated and cal.column_spacing_mm:
+            self.scale_bar.set_scale(self.zoom_factor / cal.column_spacing_mm)
+        else:
+            self.scale_bar.set_scale(None)
+
+    def _place_overlays(self) -> None:
+        w, h = self.view.width(), self.view.height()
+        m = 6
+        self.overlay["tl"].move(m, m)
+        self.overlay["tr"].move(w - self.overlay["tr"].width() - m, m)
+        self.overlay["bl"].move(m, h - self.overlay["bl"].height() - m)
+        self.overlay["br"].move(w - self.overlay["br"].width() - m, h - self.overlay["br"].height() - m)
+        self.scale_bar.move(
+            w - self.scale_bar.width() - m, h - self.overlay["br"].height() - self.scale_bar.height() - m
+        )
+        self.message.setMaximumWidth(max(200, w - 40))
+        self.message.adjustSize()
+        self.message.move((w - self.message.width()) // 2, (h - self.message.height()) // 2)
+
+    def eventFilter(self, obj: QObject, ev: QEvent) -> bool:  # noqa: N802
+        if obj is self.view and ev.type() == QEvent.Type.Resize:
+            QTimer.singleShot(0, self._place_overlays) if not self._closed else None
+        return False
+
+    # -- cine -----------------------------------------------------------------------------------------
+    def play(self) -> None:
+        if self.frame_count > 1 and not self.cine.playing:
+            self.cine.play(self.index)
+
+    def pause(self) -> None:
+        self.cine.stop()
+        self._update_overlays()
+
+    def toggle_play(self) -> None:
+        self.pause() if self.cine.playing else self.play()
+
+    def step(self, delta: int) -> None:
+        self.pause()
+        if self.frames:
+            self.show_frame((self.index + delta) % len(self.frames))
+
+    def first(self) -> None:
+        self.pause()
+        self.show_frame(self.cine.range[0] if self.cine.range != (0, 0) else 0)
+
+    def last(self) -> None:
+        self.pause()
+        self.show_frame(self.cine.range[1] if self.cine.range != (0, 0) else len(self.frames) - 1)
+
+    def _on_frame_due(self, index: int) -> None:
+        self.show_frame(index)
+
+    # -- measurements ---------------------------------------------------------------------------------
+    def set_tool(self, tool: str | None) -> None:
+        if tool is not None and tool not in TOOLS:
+            raise ValueError(f"unknown tool {tool!r}; expected one of {TOOLS}")
+        self.cancel_tool()
+        self.tool = tool
+        self.view.setCursor(Qt.CursorShape.CrossCursor if tool else Qt.CursorShape.ArrowCursor)
+
+    def cancel_tool(self) -> None:
+        self._tool_points = []
+        if self._tool_preview is not None:
+            self.vb.scene().removeItem(self._tool_preview) if self._tool_preview.scene() else None
+            self._tool_preview = None
+
+    def _preview(self, points: list[tuple[float, float]], closed: bool = False) -> None:
+        if self._tool_preview is None:
+            self._tool_preview = pg.PlotCurveItem(pen=PEN)
+            self._tool_preview.setParentItem(self.image_space)
+        pts = points + ([points[0]] if closed and points else [])
+        self._tool_preview.setData([p[0] for p in pts], [p[1] for p in pts])
+
+    def _tool_drag(self, ev) -> None:
+        p0 = self.scene_to_image(ev.buttonDownScenePos())
+        p1 = self.scene_to_image(ev.scenePos())
+        if self.tool == "ellipse":
+            c = ((p0[0] + p1[0]) / 2, (p0[1] + p1[1]) / 2)
+            rx, ry = abs(p1[0] - p0[0]) / 2, abs(p1[1] - p0[1]) / 2
+            th = np.linspace(0, 2 * math.pi, 48)
+            self._preview([(c[0] + rx * math.cos(t), c[1] + ry * math.sin(t)) for t in th])
+        else:
+            self._preview([p0, p1])
+        if ev.isFinish():
+            self.cancel_tool()
+            self._finish_two_point(p0, p1)
+
+    def _finish_two_point(self, p0: tuple[float, float], p1: tuple[float, float]) -> None:
+        if math.hypot(p1[0] - p0[0], p1[1] - p0[1]) < 1.0:
+            return
+        tool = self.tool
+        if tool == "length":
+            self.add_measurement(MeasurementKind.LENGTH, (p0, p1))
+        elif tool == "arrow":
+            text = self._ask_text("Arrow label:")
+            if text is not None:
+                self.add_measurement(MeasurementKind.ARROW, (p0, p1), label=text)
+        elif tool == "ellipse":
+            c = ((p0[0] + p1[0]) / 2, (p0[1] + p1[1]) / 2)
+            self.add_measurement(
+                MeasurementKind.ELLIPSE,
+                ((p0[0], c[1]), (p1[0], c[1]), (c[0], p0[1]), (c[0], p1[1])),
+            )
+        elif tool == "calibrate":
+            mm = self.request_length_mm() if self.request_length_mm else self._ask_length()
+            if mm:
+                self.calibrate(p0, p1, mm)
+        self.toolFinished.emit()
+
+    def _tool_click(self, p: tuple[float, float], double: bool) -> None:
+        if self.tool == "angle":
+            self._tool_points.append(p)
+            self._preview(self._tool_points)
+            if len(self._tool_points) == 3:
+                pts = tuple(self._tool_points)
+                self.cancel_tool()
+                self.add_measurement(MeasurementKind.ANGLE, pts)
+                self.toolFinished.emit()
+        elif self.tool == "polygon":
+            pts = self._tool_points
+            closing = len(pts) >= 3 and (double or math.hypot(p[0] - pts[0][0], p[1] - pts[0][1]) < 4)
+            if not closing:
+                pts.append(p)
+                self._preview(pts, closed=False)
+            if closing or double:
+                if len(pts) >= 3:
+                    done = tuple(pts)
+                    self.cancel_tool()
+                    self.add_measurement(MeasurementKind.POLYGON, done)
+                    self.toolFinished.emit()
+
+    def finish_polygon(self) -> None:
+        """Enter closes the polygon being drawn."""
+        if self.tool == "polygon" and len(self._tool_points) >= 3:
+            done = tuple(self._tool_points)
+            self.cancel_tool()
+            self.add_measurement(MeasurementKind.POLYGON, done)
+            self.toolFinished.emit()
+
+    def _ask_text(self, prompt: str) -> str | None:
+        if self.request_text is not None:
+            return self.request_text(prompt)
+        text, ok = QInputDialog.getText(self, "Annotation", prompt)
+        return text if ok else None
+
+    def _ask_length(self) -> float | None:
+        mm, ok = QInputDialog.getDouble(
+            self, "Calibrate", "Known length of the line (mm):", 10.0, 0.01, 1000.0, 2
+        )
+        return mm if ok else None
+
+    def add_measurement(
+        self, kind: MeasurementKind, points: tuple[tuple[float, float], ...], label: str = ""
+    ) -> Measurement | None:
+        """Create a measurement on the current frame with the current calibration, in the shared store."""
+        ref = self.current_ref
+        if ref is None or self.study is None:
+            return None
+        region = ImageRegion(ref.sop_instance_uid, ref.frame_number, REGION_OF[kind], tuple(points))
+        m = Measurement(kind, region, self.calibration(), label=label)
+        return self.store.add(self.study.study_instance_uid, m)
+
+    def calibrate(self, p0: tuple[float, float], p1: tuple[float, float], known_mm: float) -> Calibration:
+        """Manual calibration from a line over a known length; re-bases this instance's measurements."""
+        assert self.study is not None and self.current_ref is not None
+        cal = manual_calibration(p0, p1, known_mm)
+        self.store.set_calibration(self.study.study_instance_uid, self.current_ref.sop_instance_uid, cal)
+        self.statusMessage.emit(
+            f"Manual calibration: {cal.column_spacing_mm:.4f} mm/px from a {known_mm:g} mm line"
+        )
+        self._update_overlays()
+        return cal
+
+    def delete_measurement(self, measurement_id: str) -> None:
+        if self.study is not None:
+            self.store.remove(self.study.study_instance_uid, measurement_id)
+
+    def _edit_from_view(self, m: Measurement, points) -> None:
+        if self.study is not None:
+            self.store.update(self.study.study_instance_uid, replace(m.moved(points)))
+
+    def _mine(self, study_uid: str, m: Measurement) -> bool:
+        ref = self.current_ref
+        return (
+            self.study is not None
+            and study_uid == self.study.study_instance_uid
+            and ref is not None
+            and m.region.sop_instance_uid == ref.sop_instance_uid
+            and m.region.frame_number == ref.frame_number
+        )
+
+    def _on_store_added(self, study_uid: str, m: Measurement) -> None:
+        if self._mine(study_uid, m) and m.id not in self._graphics:
+            self._graphics[m.id] = MeasurementGraphic(m, self.image_space, self._edit_from_view, self.frame)
+
+    def _on_store_changed(self, study_uid: str, m: Measurement) -> None:
+        g = self._graphics.get(m.id)
+        if g is not None:
+            if not np.allclose(g.current_points(), m.region.points, atol=1e-6):
+                g.remove()
+                self._graphics[m.id] = MeasurementGraphic(
+                    m, self.image_space, self._edit_from_view, self.frame
+                )
+            else:
+                g.update(m)
+        self._update_overlays()
+
+    def _on_store_removed(self, study_uid: str, m: Measurement) -> None:
+        g = self._graphics.pop(m.id, None)
+        if g is not None:
+            g.remove()
+
+    def visible_measurements(self) -> list[MeasurementGraphic]:
+        return list(self._graphics.values())
+
+    def _clear_graphics(self) -> None:
+        for g in self._graphics.values():
+            g.remove()
+        self._graphics = {}
+
+    def _refresh_measurements(self) -> None:
+        ref = self.current_ref
+        if ref is None or self.study is None:
+            return
+        wanted = {
+            m.id: m
+            for m in self.store.on_frame(
+                self.study.study_instance_uid, ref.sop_instance_uid, ref.frame_number
+            )
+        }
+        if not wanted and not self._graphics:
+            return
+        for mid in list(self._graphics):
+            if mid not in wanted:
+                self._graphics.pop(mid).remove()
+        for mid, m in wanted.items():
+            g = self._graphics.get(mid)
+            if g is None:
+                self._graphics[mid] = MeasurementGraphic(
+                    m, self.image_space, self._edit_from_view, self.frame
+                )
+            else:
+                g.pixels = self.frame
+                g.update(m)
