@@ -134,21 +134,23 @@ LOCAL_EQUIVALENTS: dict[str, str] = {
 
 #: UCUM units by model field-name suffix; a NUM item needs a unit, "1" (no unit) when none applies.
 UCUM_BY_SUFFIX: tuple[tuple[str, str, str], ...] = (
+    ("_mgi_ml", "mg{I}/mL", "milligram iodine per milliliter"),
+    ("_gy_cm2", "Gy.cm2", "Gray centimeter squared"),
     ("_mm", "mm", "millimeter"),
     ("_ml", "mL", "milliliter"),
     ("_deg", "deg", "degree"),
     ("_s", "s", "second"),
     ("_gycm2", "Gy.cm2", "Gray centimeter squared"),
     ("_mgy", "mGy", "milligray"),
-    ("_mgi_ml", "mg{I}/mL", "milligram iodine per milliliter"),
     ("_days", "d", "day"),
     ("_months", "mo", "month"),
 )
 UCUM_BY_NAME: dict[str, tuple[str, str]] = {
+    "cycle_day": ("d", "day"),
+    "pain_score": ("{score}", "score"),
     "dap_total": ("Gy.cm2", "Gray centimeter squared"),
     "fluoroscopy_time": ("s", "second"),
     "contrast_volume": ("mL", "milliliter"),
-    "cycle_day": ("d", "day"),
     "infertility_duration": ("mo", "month"),
     "entrance_dose": ("mGy", "milligray"),
     "intercornual_distance": ("mm", "millimeter"),
@@ -191,7 +193,7 @@ def value_concept(value: str) -> CodedConcept:
     entry = VERIFIED_VALUE_CODES.get(value)
     if entry is not None:
         return entry.code
-    meaning = _SLUG.sub(" ", value).strip() or value
+    meaning = _SLUG.sub(" ", value).strip() or "unspecified"
     return local(f"HSG-V-{value}", meaning)
 
 
