@@ -361,3 +361,70 @@ def build_reference_report(truth: dict[str, Any], case_dir: Path) -> dict[str, A
             + "; ".join(f"{i.rule_id} {i.field_path}" for i in problems)
         )
     return report.to_json()
+
+
+def example_truth(case: str = "normal") -> dict[str, Any]:
+    """A small truth document in the generator's format (no DICOM needed): for tests, docs and demos."""
+    patent = {
+        "tube_filled": True,
+        "patency": "patent",
+        "occlusion_level": None,
+        "spill": "free",
+        "hydrosalpinx": False,
+    }
+    truth: dict[str, Any] = {
+        "case": case,
+        "study_instance_uid": "2.25.100000000000000000000000000000000001",
+        "loop_sop_instance_uid": "2.25.100000000000000000000000000000000002",
+        "pixel_spacing_mm": 0.3,
+        "magnification": 1.2,
+        "cavity_class": "normal",
+        "max_distension_frame": 30,
+        "sides": {"left": dict(patent), "right": dict(patent)},
+        "defects": [],
+        "intravasation": False,
+        "dose": {"dap_dgycm2": 24.0, "fluoro_time_s": 58.0},
+    }
+    if case == "normal":
+        return truth
+    if case == "unilateral_proximal_occlusion":
+        truth["sides"]["left"].update(
+            tube_filled=False, patency="occluded", occlusion_level="proximal", spill="none"
+        )
+    elif case == "bilateral_distal_hydrosalpinx":
+        for s in ("left", "right"):
+            truth["sides"][s].update(
+                patency="occluded",
+                occlusion_level="distal",
+                spill="none",
+                hydrosalpinx=True,
+                hydrosalpinx_diameter_mm=16.0,
+            )
+    elif case in ("endometrial_polyp", "submucous_myoma", "intrauterine_adhesions"):
+        kind = {"endometrial_polyp": "polyp", "submucous_myoma": "submucous_myoma"}.get(case, "adhesion")
+        truth["defects"] = [
+            {
+                "type": kind,
+                "location": "fundal-left",
+                "size_mm": 8.0,
+                "row": 120,
+                "column": 130,
+                "first_frame": 6,
+            }
+        ]
+    elif case in ("two_hemicavities", "unicornuate", "t_shaped"):
+        truth["cavity_class"] = case
+        if case == "unicornuate":
+            truth["sides"]["right"].update(tube_filled=False, patency="not_assessable", spill="none")
+    elif case == "venous_intravasation":
+        truth["intravasation"] = True
+    elif case == "loculated_spill":
+        truth["sides"]["right"]["spill"] = "loculated"
+    else:
+        raise ValueError(f"unknown example case {case!r}")
+    return truth
+
+
+def example_report(case: str = "normal") -> HsgReport:
+    """A complete, valid (signable) draft report for ``example_truth(case)``."""
+    return reference_report_from_truth(example_truth(case))
