@@ -215,17 +215,22 @@ class DicomClient:
         tls_args = None
         if self.node.tls.enabled:
             tls_args = (client_context(self.node.tls), self.node.host)
-        assoc = ae.associate(
-            self.node.host,
-            self.node.port,
-            ae_title=self.node.ae_title,
-            max_pdu=self.max_pdu,
-            ext_neg=ext_neg,
-            tls_args=tls_args,
-            evt_handlers=all_handlers,
-        )
+        t0 = time.monotonic()
+        with _capture_ssl_errors(self.node.tls.enabled) as ssl_errors:
+            assoc = ae.associate(
+                self.node.host,
+                self.node.port,
+                ae_title=self.node.ae_title,
+                max_pdu=self.max_pdu,
+                ext_neg=ext_neg,
+                tls_args=tls_args,
+                evt_handlers=all_handlers,
+            )
         if not assoc.is_established:
-            raise PacsError(self._association_failure(assoc, opened.is_set()))
+            ae.shutdown()
+            raise PacsError(
+                self._association_failure(assoc, opened.is_set(), ssl_errors, time.monotonic() - t0)
+            )
         try:
             yield assoc
         finally:
@@ -236,8 +241,15 @@ class DicomClient:
                     assoc.abort()
             ae.shutdown()
 
-    def _association_failure(self, assoc: Association, connected: bool) -> str:
+    def _association_failure(
+        self, assoc: Association, connected: bool, ssl_errors: list[str], elapsed: float
+    ) -> str:
         where = self._describe()
+        if ssl_errors:
+            return (
+                f"TLS handshake with {where} failed: {ssl_errors[0]} "
+                "(check the CA, our certificate / key, and that the peer expects TLS)"
+            )
         if assoc.is_rejected:
             rsp = assoc.acceptor.primitive
             detail = ""
@@ -251,6 +263,10 @@ class DicomClient:
                     "or the TLS handshake failed (check CA / certificate / key)"
                 )
             return f"cannot connect to {where}: connection refused or no answer within {self.timeouts.connect:g} s"
+        if assoc.acceptor.primitive is None and elapsed < self.timeouts.acse * 0.9:
+            return f"{where} closed the connection during association negotiation" + (
+                " (TLS: the peer may have refused our certificate)" if self.node.tls.enabled else ""
+            )
         if assoc.acceptor.primitive is None:
             return f"{where} accepted the connection but did not answer the association request within {self.timeouts.acse:g} s"
         if not assoc.accepted_contexts:
@@ -751,6 +767,33 @@ class DicomClient:
                 if progress:
                     progress(out)
         return outcomes
+
+
+class _SslErrorCapture(logging.Handler):
+    """Collects the SSL errors pynetdicom logs from its DUL thread: the only place a TLS refusal is visible."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.errors: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        if "SSL" in text or "certificate" in text.lower():
+            self.errors.append(text.strip().splitlines()[0])
+
+
+@contextmanager
+def _capture_ssl_errors(enabled: bool) -> Iterator[list[str]]:
+    if not enabled:
+        yield []
+        return
+    handler = _SslErrorCapture()
+    logger = logging.getLogger("pynetdicom")
+    logger.addHandler(handler)
+    try:
+        yield handler.errors
+    finally:
+        logger.removeHandler(handler)
 
 
 def _store_contexts(items: Iterable[tuple[str, str]]) -> list[PresentationContext]:
