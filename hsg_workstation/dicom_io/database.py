@@ -96,11 +96,11 @@ class LocalDatabase:
 
         i = 0
         while i < len(queue):
-            if cancel is not None and cancel.is_set():
-                break
             path = queue[i]
             if progress is not None:
                 progress(i, len(queue), str(path))
+            if cancel is not None and cancel.is_set():
+                break
             i += 1
             result, referenced = self._import_file(path)
             results.append(result)
