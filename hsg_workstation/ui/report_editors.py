@@ -164,7 +164,7 @@ class MultiEnumEditor(ValueEditor):
         grid.setVerticalSpacing(2)
         self.boxes: dict[enum.Enum, QCheckBox] = {}
         for i, member in enumerate(enum_cls):
-            box = QCheckBox(enum_label(member), grid_host)
+            box = QCheckBox(enum_label(member).replace("&", "&&"), grid_host)
             box.toggled.connect(lambda checked, m=member: self._on_toggled(m, checked))
             grid.addWidget(box, i // columns, i % columns)
             self.boxes[member] = box

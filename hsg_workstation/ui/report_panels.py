@@ -200,7 +200,8 @@ class ImpressionPanel(QWidget):
         layout.addWidget(report_label)
         self.sentences = QListWidget(self)
         self.sentences.setWordWrap(True)
-        self.sentences.setMinimumHeight(90)
+        self.sentences.setMinimumHeight(70)
+        self.sentences.setMaximumHeight(150)
         self.sentences.setEditTriggers(
             QListWidget.EditTrigger.DoubleClicked
             | QListWidget.EditTrigger.EditKeyPressed

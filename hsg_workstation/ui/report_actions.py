@@ -1,0 +1,247 @@
+"""Report form actions: Sign (verifying observer + warning acknowledgements), PDF preview, Export, Send.
+
+Why separate from the form: these reach into optional modules written by other parts of the project
+(``reporting.pdf`` / ``reporting.export`` for files, ``dicom_io.pacs`` for C-STORE). When one is missing, its button
+stays disabled with a tooltip that says what is missing — the form itself never depends on them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hsg_workstation.reporting import model as m
+from hsg_workstation.reporting.rules import Issue
+
+if TYPE_CHECKING:
+    from hsg_workstation.ui.report_form import ReportForm
+
+
+def _module(name: str) -> Any | None:
+    """Import an optional project module; None if it does not exist (yet) or fails to import."""
+    try:
+        if importlib.util.find_spec(name) is None:
+            return None
+        return importlib.import_module(name)
+    except Exception:
+        return None
+
+
+def pdf_renderer(form: ReportForm) -> Any | None:
+    """A callable ``(report) -> bytes`` producing the report PDF, or None."""
+    if getattr(form, "pdf_handler", None) is not None:
+        return form.pdf_handler
+    mod = _module("hsg_workstation.reporting.pdf")
+    for name in ("render_pdf_bytes", "report_to_pdf_bytes", "render_pdf"):
+        fn = getattr(mod, name, None) if mod else None
+        if callable(fn):
+            return fn
+    return None
+
+
+def export_function(form: ReportForm) -> Any | None:
+    if getattr(form, "export_handler", None) is not None:
+        return form.export_handler
+    mod = _module("hsg_workstation.reporting.export")
+    for name in ("export_all", "export_report"):
+        fn = getattr(mod, name, None) if mod else None
+        if callable(fn):
+            return fn
+    return None
+
+
+def configure_buttons(form: ReportForm) -> None:
+    """Enable PDF / Export / Send only when what they need exists; say why otherwise."""
+    if pdf_renderer(form) is not None:
+        form.pdf_button.setEnabled(True)
+        form.pdf_button.setToolTip("Render the report PDF and show its pages")
+    elif shutil.which("pdftoppm") is None:
+        form.pdf_button.setEnabled(False)
+        form.pdf_button.setToolTip("PDF preview needs poppler's pdftoppm, which is not installed")
+    else:
+        form.pdf_button.setEnabled(False)
+        form.pdf_button.setToolTip(
+            "PDF preview is unavailable: the PDF module (reporting/pdf.py) is not installed"
+        )
+    if export_function(form) is not None:
+        form.export_button.setEnabled(True)
+        form.export_button.setToolTip("Write DICOM SR, PDF, Encapsulated PDF and KOS files")
+    else:
+        form.export_button.setEnabled(False)
+        form.export_button.setToolTip(
+            "Export is unavailable: the export module (reporting/export.py) is not installed"
+        )
+    if getattr(form, "send_handler", None) is not None:
+        form.send_button.setEnabled(True)
+        form.send_button.setToolTip("Export and C-STORE the SR, Encapsulated PDF and KOS to a PACS node")
+    else:
+        form.send_button.setEnabled(False)
+        form.send_button.setToolTip(
+            "Send is unavailable: the main window has not connected a PACS node (ReportForm.send_handler)"
+        )
+
+
+class SignDialog(QDialog):
+    """Asks the verifying observer's name and a reason for every open warning before signing."""
+
+    def __init__(
+        self, report: m.HsgReport, warnings: list[Issue], name: str, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Sign report")
+        self.warnings = warnings
+        lay = QVBoxLayout(self)
+        intro = QLabel(
+            "Signing makes this report final and read-only; later changes need an amendment.", self
+        )
+        intro.setWordWrap(True)
+        lay.addWidget(intro)
+        form = QFormLayout()
+        self.name_edit = QLineEdit(name, self)
+        self.name_edit.setObjectName("verifying_observer_name")
+        name_label = QLabel("&Verifying observer", self)
+        name_label.setBuddy(self.name_edit)
+        form.addRow(name_label, self.name_edit)
+        self.reason_edits: dict[tuple[str, str], QLineEdit] = {}
+        for w in warnings:
+            edit = QLineEdit(self)
+            edit.setPlaceholderText("reason (required)")
+            edit.setObjectName(f"ack:{w.rule_id}:{w.field_path}")
+            label = QLabel(f"▲ {w.rule_id}: {w.message}", self)
+            label.setWordWrap(True)
+            label.setStyleSheet("QLabel { color: #8a5300; }")
+            form.addRow(label)
+            form.addRow("Acknowledge because", edit)
+            self.reason_edits[(w.rule_id, w.field_path)] = edit
+            edit.textChanged.connect(self._update)
+        lay.addLayout(form)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Sign")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        lay.addWidget(self.buttons)
+        self.name_edit.textChanged.connect(self._update)
+        self._update()
+
+    def _update(self, *_a: object) -> None:
+        ok = bool(self.name_edit.text().strip()) and all(e.text().strip() for e in self.reason_edits.values())
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
+
+    def observer_name(self) -> str:
+        return self.name_edit.text().strip()
+
+    def acknowledgements(self) -> dict[tuple[str, str], str]:
+        return {k: e.text().strip() for k, e in self.reason_edits.items()}
+
+
+def render_pdf_pages(pdf: bytes, dpi: int = 60) -> list[QPixmap]:
+    """Rasterise PDF pages with poppler's pdftoppm (PySide6-Essentials has no QtPdf)."""
+    exe = shutil.which("pdftoppm")
+    if exe is None:
+        raise RuntimeError("pdftoppm (poppler-utils) is not installed")
+    with tempfile.TemporaryDirectory(prefix="hsg-pdf-preview-") as tmp:
+        src = Path(tmp) / "report.pdf"
+        src.write_bytes(pdf)
+        subprocess.run(
+            [exe, "-r", str(dpi), "-png", str(src), str(Path(tmp) / "page")], check=True, timeout=60
+        )
+        pages = sorted(Path(tmp).glob("page*.png"))
+        return [QPixmap(str(p)) for p in pages]
+
+
+class PdfPreviewDialog(QDialog):
+    def __init__(self, pages: list[QPixmap], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"PDF preview ({len(pages)} page{'s' if len(pages) != 1 else ''})")
+        lay = QVBoxLayout(self)
+        scroll = QScrollArea(self)
+        host = QWidget()
+        col = QVBoxLayout(host)
+        self.page_labels: list[QLabel] = []
+        for pix in pages:
+            label = QLabel(host)
+            label.setPixmap(pix)
+            label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+            label.setStyleSheet("QLabel { background: white; border: 1px solid #999; }")
+            col.addWidget(label)
+            self.page_labels.append(label)
+        scroll.setWidget(host)
+        scroll.setWidgetResizable(True)
+        lay.addWidget(scroll)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)
+        self.resize(700, 800)
+
+
+def show_pdf_preview(form: ReportForm) -> PdfPreviewDialog | None:
+    render = pdf_renderer(form)
+    if render is None:
+        QMessageBox.information(form, "PDF preview", form.pdf_button.toolTip())
+        return None
+    try:
+        pdf = render(form.report)
+        if isinstance(pdf, str | Path):
+            pdf = Path(pdf).read_bytes()
+        pages = render_pdf_pages(pdf)
+    except Exception as exc:
+        QMessageBox.warning(form, "PDF preview", f"The PDF could not be rendered: {exc}")
+        return None
+    dialog = PdfPreviewDialog(pages, form)
+    dialog.setModal(False)
+    dialog.show()
+    form.pdf_preview_dialog = dialog
+    return dialog
+
+
+def export_interactively(form: ReportForm) -> None:
+    fn = export_function(form)
+    if fn is None:
+        QMessageBox.information(form, "Export", form.export_button.toolTip())
+        return
+    from PySide6.QtWidgets import QFileDialog
+
+    directory = QFileDialog.getExistingDirectory(form, "Export report files to")
+    if not directory:
+        return
+    try:
+        written = fn(form.report, Path(directory))
+    except Exception as exc:
+        QMessageBox.warning(form, "Export failed", str(exc))
+        return
+    names = "\n".join(str(p) for p in (written or []))
+    QMessageBox.information(form, "Exported", f"Written:\n{names}" if names else "Exported.")
+
+
+def send_interactively(form: ReportForm) -> None:
+    handler = getattr(form, "send_handler", None)
+    if handler is None:
+        QMessageBox.information(form, "Send", form.send_button.toolTip())
+        return
+    try:
+        message = handler(form.report)
+    except Exception as exc:
+        QMessageBox.warning(form, "Send failed", str(exc))
+        return
+    QMessageBox.information(form, "Sent", str(message or "Sent."))
