@@ -1115,7 +1115,13 @@ class HsgReport(_Part):
         fresh = generate_impression(self)
         kept = [s for s in self.impression.sentences if not s.generated] if keep_edited else []
         kept_keys = {s.source_key for s in kept if s.source_key}
-        new = [s for s in fresh if s.source_key not in kept_keys]
+        # A generated sentence the radiologist removed stays removed while its text is unchanged.
+        removed = {
+            (e.source_key, e.old_text)
+            for e in self.impression.edits
+            if e.action is ImpressionEditAction.REMOVED and e.source_key
+        }
+        new = [s for s in fresh if s.source_key not in kept_keys and (s.source_key, s.text) not in removed]
         old_text = self.impression.text
         self.impression.sentences = _merge_in_order(new, kept, [s.source_key for s in fresh])
         self.impression.edits.append(
