@@ -171,12 +171,12 @@ class Scene:
             polys, cornua = [], {}
             spread = rng.uniform(0.35, 0.55)  # horn angle off the axis, rad
             for side, sgn in (("right", -1.0), ("left", 1.0)):
-                length = h * rng.uniform(0.95, 1.1)
+                length = h * rng.uniform(1.05, 1.2)
                 tip = np.array([sgn * np.sin(spread) * length, -np.cos(spread) * length])
                 base = np.array([sgn * 2.0, -4.0])
                 centre = catmull_rom(np.vstack([base, (base + tip) / 2 + [sgn * 1.5, 0], tip]), 16)
                 t = np.linspace(0, 1, len(centre))
-                hw = rng.uniform(5.0, 7.0) * np.sin(np.pi * (0.15 + 0.8 * t)) + 0.8
+                hw = rng.uniform(6.5, 8.5) * np.sin(np.pi * (0.15 + 0.8 * t)) + 0.8
                 polys.append(ribbon_polygon(centre, hw))
                 cornua[side] = tip
             polys.append(np.array([[-os_half, 2.0], [os_half, 2.0], [7.0, -9.0], [-7.0, -9.0]]))
@@ -193,7 +193,7 @@ class Scene:
             return [ribbon_polygon(centre, hw)], {side: tip}
         if cls == "t_shaped":
             stem_h = h * rng.uniform(0.55, 0.7)
-            waist = rng.uniform(2.5, 3.5)
+            waist = rng.uniform(3.5, 4.5)
             stem = np.array(
                 [
                     [-os_half, 2.0],
@@ -207,8 +207,11 @@ class Scene:
                 ]
             )
             arm_w = rng.uniform(3.0, 4.2)
-            right_c, left_c = np.array([-w / 2, -h]), np.array([w / 2, -h])
-            arms_c = catmull_rom(np.vstack([right_c, [0.0, -stem_h - 2.0], left_c]), 20)
+            arm_y = -stem_h - rng.uniform(3.0, 5.0)
+            right_c, left_c = np.array([-w / 2, arm_y]), np.array([w / 2, arm_y])
+            arms_c = catmull_rom(
+                np.vstack([right_c, [-w / 4, arm_y - 1.0], [w / 4, arm_y - 1.0], left_c]), 20
+            )
             t = np.linspace(0, 1, len(arms_c))
             hw = arm_w * (0.55 + 0.45 * np.sin(np.pi * t)) + 0.4
             return [stem, ribbon_polygon(arms_c, hw)], {"right": right_c, "left": left_c}
@@ -293,7 +296,11 @@ class Scene:
             for sgn in (-1.0, 1.0):
                 add(ellipse_polygon([sgn * (18 - 2.5 * i), -110 + 27 * i], (4.0, 3.0), 0, 24), -0.2)
         add(np.array([[-5, 55], [5, 55], [5, 90], [-5, 90]]), -0.15)  # symphysis gap
-        bone = gaussian(bone, sigma=g.mm(1.2), preserve_range=True)
+        # Trabecular texture, then soften: bone is background here and must not compete with the contrast.
+        texture = gaussian(rng.normal(0, 1, (size, size)).astype(np.float32), sigma=g.mm(0.8))
+        texture /= max(float(texture.std()), 1e-6)
+        bone *= 1.0 + 0.12 * texture
+        bone = 0.6 * gaussian(bone, sigma=g.mm(2.5), preserve_range=True)
         # Bowel gas: lucent blobs mostly above and lateral to the uterus.
         gas = np.zeros((size, size), dtype=np.float32)
         for _ in range(int(rng.integers(6, 12))):
@@ -359,12 +366,12 @@ class Scene:
             way = np.array(
                 [
                     cornu,
-                    cornu + [sgn * 12 * lat, -4 + j(3)],
-                    cornu + [sgn * 30 * lat, -8 + j(5)],
-                    cornu + [sgn * 52 * lat, -6 + j(8)],
-                    cornu + [sgn * 68 * lat, 6 + j(8)],
-                    cornu + [sgn * 72 * lat, 26 + j(8)],
-                    cornu + [sgn * 60 * lat, 38 + j(6)],
+                    cornu + [sgn * 11 * lat, -2 + j(3)],
+                    cornu + [sgn * 26 * lat, -3 + j(5)],
+                    cornu + [sgn * 43 * lat, 1 + j(7)],
+                    cornu + [sgn * 56 * lat, 13 + j(7)],
+                    cornu + [sgn * 60 * lat, 29 + j(7)],
+                    cornu + [sgn * 50 * lat, 40 + j(6)],
                 ]
             )
             pts, s = resample_by_arclength(catmull_rom(way, 30), 0.5)
@@ -425,9 +432,9 @@ class Scene:
                 Blob(
                     end_mm + rng.uniform(-3, 3, 2),
                     drift,
-                    rng.uniform(1.5, 3.0),
-                    rng.uniform(0.5, 0.9) / k,
-                    rng.uniform(6.0, 14.0) / k,
+                    rng.uniform(2.0, 3.5),
+                    rng.uniform(0.45, 0.8) / k,
+                    rng.uniform(80.0, 140.0) / k,
                     False,
                 )
             )
