@@ -212,7 +212,8 @@ def apply_levels(arr: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
 def sigmoid_uint8(values: np.ndarray, center: float, width: float) -> np.ndarray:
     """DICOM SIGMOID (PS3.3 C.11.2.1.3.1) scaled to 0..255."""
     x = values.astype(np.float64, copy=False)
-    out = 255.0 / (1.0 + np.exp(-4.0 * (x - center) / max(width, 1e-12)))
+    exponent = np.clip(-4.0 * (x - center) / max(width, 1e-12), -700.0, 700.0)  # no overflow far from centre
+    out = 255.0 / (1.0 + np.exp(exponent))
     return np.rint(out).astype(np.uint8)
 
 
