@@ -233,7 +233,7 @@ class DapUnit(StrEnum):
 
 
 class DoseSource(StrEnum):
-    IMAGE_HEADERS_SUM = "image_headers_sum"  # sum of (0018,115E) over the study's images
+    IMAGE_HEADERS_SUM = "image_headers_sum"  # sum of (0018,115E) over the study's images / max (0040,0300)
     RF_LOOP = "rf_loop"  # the fluoroscopy loop's own (0018,115E)
     MPPS = "mpps"
     RDSR = "rdsr"
@@ -1302,8 +1302,6 @@ def _merge_in_order(
 # Prefill from DICOM headers (no file I/O: takes datasets)
 # ----------------------------------------------------------------------------------------------------------
 
-_RF_SOP_CLASSES = {"1.2.840.10008.5.1.4.1.1.12.2", "1.2.840.10008.5.1.4.1.1.12.2.1"}  # RF, Enhanced XRF
-
 
 def _dicom_date(value: Any) -> _dt.date | None:
     s = str(value or "").strip()
@@ -1328,12 +1326,12 @@ def _dicom_time(value: Any) -> _dt.time | None:
 def prefill_from_datasets(report: HsgReport, datasets: Iterable[pydicom.Dataset]) -> HsgReport:
     """Fill identity, exam date, dose and LMP / pregnancy status from the study's image headers.
 
-    Dose policy (documented in docs/report-model.md): if the study holds an RF fluoroscopy loop with
-    (0018,115E), its value is taken (the modality writes the accumulated fluoroscopy DAP into the loop); spot
-    images' own DAP values are added to it because each exposure is separate. If no RF loop carries a DAP, the
-    sum over all images is used. Source unit dGy·cm² is kept next to the Gy·cm² value. Fluoroscopy time: the
-    largest (0040,0300) Total Time of Fluoroscopy found (it is cumulative over the procedure); when absent it
-    stays empty rather than being guessed from exposure times.
+    Dose policy (documented in docs/report-model.md): (0018,115E) Image and Fluoroscopy Area Dose Product is
+    per image (for a fluoroscopy loop: the recorded run), so the prefilled DAP is the SUM over all images, in
+    the source unit dGy·cm² kept beside the Gy·cm² value (source ``image_headers_sum``). It can underestimate
+    the exam total when fluoroscopy was not recorded; the radiologist may overwrite it with the unit's / MPPS /
+    RDSR total. Fluoroscopy time: the largest (0040,0300) Total Time of Fluoroscopy (it is cumulative over the
+    procedure); when absent it stays empty rather than being guessed from exposure times.
     Existing non-empty fields are left untouched except the dose, which is always recomputed.
     """
     report._check_editable("identity")
@@ -1380,18 +1378,13 @@ def prefill_from_datasets(report: HsgReport, datasets: Iterable[pydicom.Dataset]
             known.add(uid)
 
     # Dose
-    loop_dap = [float(ds.ImageAndFluoroscopyAreaDoseProduct) for ds in dsets if _has(ds, "ImageAndFluoroscopyAreaDoseProduct") and str(ds.get("SOPClassUID", "")) in _RF_SOP_CLASSES]  # fmt: skip
-    other_dap = [float(ds.ImageAndFluoroscopyAreaDoseProduct) for ds in dsets if _has(ds, "ImageAndFluoroscopyAreaDoseProduct") and str(ds.get("SOPClassUID", "")) not in _RF_SOP_CLASSES]  # fmt: skip
-    if loop_dap or other_dap:
-        total = sum(loop_dap) + sum(other_dap)
-        source = DoseSource.RF_LOOP if loop_dap else DoseSource.IMAGE_HEADERS_SUM
-        report.dose.set_dap(round(total, 6), DapUnit.DGY_CM2, source)
+    daps = [float(ds.ImageAndFluoroscopyAreaDoseProduct) for ds in dsets if _has(ds, "ImageAndFluoroscopyAreaDoseProduct")]  # fmt: skip
+    if daps:
+        report.dose.set_dap(round(sum(daps), 6), DapUnit.DGY_CM2, DoseSource.IMAGE_HEADERS_SUM)
     fluoro = [float(ds.TotalTimeOfFluoroscopy) for ds in dsets if _has(ds, "TotalTimeOfFluoroscopy")]
-    if fluoro:
+    if fluoro and max(fluoro) > 0:
         report.dose.fluoroscopy_time_s = max(fluoro)
-        report.dose.fluoroscopy_time_source = (
-            DoseSource.IMAGE_HEADERS_SUM if len(fluoro) > 1 else DoseSource.RF_LOOP
-        )
+        report.dose.fluoroscopy_time_source = DoseSource.IMAGE_HEADERS_SUM
     exposures = [int(ds.TotalNumberOfExposures) for ds in dsets if _has(ds, "TotalNumberOfExposures")]
     if exposures and report.dose.radiographic_images is None:
         report.dose.radiographic_images = max(exposures)

@@ -191,14 +191,14 @@ def reference_report_from_truth(truth: dict[str, Any], datasets: list[Any] | Non
     r.technique.views = [View.EARLY_FILLING, View.FULL_DISTENSION, View.DELAYED_POST_DRAINAGE]
     r.technique.study_quality = StudyQuality.DIAGNOSTIC
 
-    # Dose: headers first (prefill), truth as fallback.
+    # Dose: the headers give the per-image sum (prefill); the exam total the unit displays (truth) is what the
+    # radiologist signs when it is known, entered in its source unit.
     dose = truth.get("dose") or {}
-    if r.dose.dap_total_gy_cm2 is None and dose.get("dap_dgycm2") is not None:
-        r.dose.set_dap(float(dose["dap_dgycm2"]), DapUnit.DGY_CM2, DoseSource.RF_LOOP)
-    if r.dose.fluoroscopy_time_s is None and dose.get("fluoro_time_s") is not None:
+    if dose.get("dap_dgycm2") is not None:
+        r.dose.set_dap(float(dose["dap_dgycm2"]), DapUnit.DGY_CM2, DoseSource.MANUAL)
+    if dose.get("fluoro_time_s") is not None:
         r.dose.fluoroscopy_time_s = float(dose["fluoro_time_s"])
-        r.dose.fluoroscopy_time_source = DoseSource.RF_LOOP
-
+        r.dose.fluoroscopy_time_source = DoseSource.MANUAL
     loop_uid = str(truth.get("loop_sop_instance_uid", "") or "")
     loop_class = next(
         (str(ds.SOPClassUID) for ds in datasets if str(ds.get("SOPInstanceUID", "")) == loop_uid),
@@ -331,11 +331,25 @@ def reference_report_from_truth(truth: dict[str, Any], datasets: list[Any] | Non
     r.complications.complications = [Complication.NONE]
     r.complications.pain_score = 3
 
-    # Key images: the spot images, plus the loop frame of maximal distension.
-    for ds in datasets:
-        uid = str(ds.get("SOPInstanceUID", ""))
-        if uid and uid != loop_uid and int(ds.get("NumberOfFrames", 1) or 1) == 1 and ds is not datasets[0]:
-            r.key_images.append(KeyImage(uid, str(ds.SOPClassUID), 1, str(ds.get("SeriesDescription", ""))))
+    # Key images: the spot images (phase as note), plus the loop frame of maximal distension.
+    spots = truth.get("spot_images") or []
+    if spots:
+        for spot in spots:
+            r.key_images.append(
+                KeyImage(
+                    str(spot["sop_instance_uid"]),
+                    str(spot.get("sop_class_uid") or RF_SOP_CLASS),
+                    1,
+                    str(spot.get("phase", "")).replace("_", " "),
+                )
+            )
+    else:
+        for ds in datasets[1:]:
+            uid = str(ds.get("SOPInstanceUID", ""))
+            if uid and uid != loop_uid and int(ds.get("NumberOfFrames", 1) or 1) == 1:
+                r.key_images.append(
+                    KeyImage(uid, str(ds.SOPClassUID), 1, str(ds.get("SeriesDescription", "")))
+                )
     if loop_uid and truth.get("max_distension_frame"):
         r.key_images.append(
             KeyImage(loop_uid, loop_class, int(truth["max_distension_frame"]), "full distension")

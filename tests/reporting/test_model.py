@@ -293,12 +293,12 @@ def test_prefill_from_datasets() -> None:
         "Synthetic Hospital",
     )
     assert [s.sop_instance_uid for s in i.source_instances] == ["2.25.1", "2.25.2", "2.25.3"]
-    # 20 (loop) + 0.5 + 1.5 dGy·cm² = 22 dGy·cm² = 2.2 Gy·cm², source unit kept
+    # sum over images: 20 (loop) + 0.5 + 1.5 dGy·cm² = 2.2 Gy·cm², source unit kept
     assert r.dose.dap_total_gy_cm2 == pytest.approx(2.2)
     assert (r.dose.dap_source_value, r.dose.dap_source_unit, r.dose.dap_source) == (
         22.0,
         m.DapUnit.DGY_CM2,
-        m.DoseSource.RF_LOOP,
+        m.DoseSource.IMAGE_HEADERS_SUM,
     )
     assert r.dose.fluoroscopy_time_s == 61.0
     assert r.safety.lmp_date == dt.date(2026, 1, 7) and r.effective_cycle_day() == 9
