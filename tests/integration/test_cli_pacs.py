@@ -1,0 +1,177 @@
+"""``hsg-workstation pacs ...`` end to end against Orthanc, with the documented exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hsg_workstation.__main__ import main
+from hsg_workstation.dicom_io.database import LocalDatabase
+from tests.integration import dicomgen
+from tests.integration.conftest import OUR_AET, OUR_SCP_PORT
+from tests.integration.orthanc import Orthanc, which
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+
+@pytest.fixture
+def pacs(orthanc: Orthanc) -> Orthanc:
+    orthanc.delete_all()
+    return orthanc
+
+
+def remote(o: Orthanc) -> list[str]:
+    return [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(o.dicom_port),
+        "--aec",
+        o.aet,
+        "--aet",
+        OUR_AET,
+        "--timeout",
+        "10",
+    ]
+
+
+def cli(data_dir: Path, *args: str) -> int:
+    return main(["--data-dir", str(data_dir), "pacs", *args])
+
+
+def test_echo_exit_codes(pacs: Orthanc, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli(data_dir, "echo", *remote(pacs)) == 0
+    assert "ok" in capsys.readouterr().out
+    assert (
+        cli(data_dir, "echo", "--host", "127.0.0.1", "--port", "1", "--aec", "X", "--connect-timeout", "2")
+        == 1
+    )
+    assert "cannot connect" in capsys.readouterr().err
+    assert cli(data_dir, "echo") == 2
+    assert "give --node NAME" in capsys.readouterr().err
+    assert cli(data_dir, "echo", "--host", "h", "--port", "104", "--aec", "WAY_TOO_LONG_AE_TITLE_X") == 2
+    assert "longer than 16" in capsys.readouterr().err
+    assert cli(data_dir, "echo", "--node", "nosuch") == 2
+    assert "no DICOM node named 'nosuch'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:  # argparse usage error
+        cli(data_dir, "echo", "--port", "notanumber")
+    assert info.value.code == 2
+
+
+def test_nodes_then_find_json_get_move_send(
+    pacs: Orthanc, data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    study = dicomgen.make_study(series=2, per_series=2, patient_name="CLI^TEST", patient_id="C1")
+    for data in study.encoded():
+        pacs.upload(data)
+    assert (
+        cli(
+            data_dir,
+            "nodes",
+            "add",
+            "pacs",
+            "--aec",
+            pacs.aet,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(pacs.dicom_port),
+        )
+        == 0
+    )
+    assert (
+        cli(data_dir, "nodes", "local", "--aet", OUR_AET, "--port", str(OUR_SCP_PORT), "--bind", "127.0.0.1")
+        == 0
+    )
+    saved = json.loads((data_dir / "nodes.json").read_text())
+    assert saved["nodes"][0]["ae_title"] == pacs.aet and saved["local"]["port"] == OUR_SCP_PORT
+    capsys.readouterr()
+
+    assert cli(data_dir, "find", "--node", "pacs", "--patient-name", "CLI*", "--json") == 0
+    found = json.loads(capsys.readouterr().out)
+    assert [m["study_instance_uid"] for m in found["matches"]] == [study.study_uid]
+    assert found["matches"][0]["number_of_instances"] == 4 and found["matches"][0]["modalities"] == ["RF"]
+
+    assert (
+        cli(data_dir, "find", "--node", "pacs", "--level", "series", "--study-uid", study.study_uid, "--json")
+        == 0
+    )
+    assert len(json.loads(capsys.readouterr().out)) == 2
+
+    first_series = study.series_uids()[0]
+    assert cli(data_dir, "get", "--node", "pacs", study.study_uid, "--series", first_series) == 0
+    assert cli(data_dir, "get", "--node", "pacs", study.study_uid, "--missing", "--json") == 0
+    out = capsys.readouterr().out
+    assert json.loads(out[out.index("{") :])["received"] == 2
+    with LocalDatabase(data_dir) as db:
+        assert db.sop_instance_uids(study.study_uid) == study.sop_uids
+
+    folder = tmp_path / "moved"
+    assert cli(data_dir, "get", "--node", "pacs", study.study_uid, "--out", str(folder)) == 0
+    assert len(list(folder.rglob("*.dcm"))) == 4
+
+    other = tmp_path / "other-data"
+    assert (
+        main(
+            [
+                "--data-dir",
+                str(other),
+                "pacs",
+                "move",
+                *remote(pacs),
+                study.study_uid,
+                "--listen-port",
+                str(OUR_SCP_PORT),
+            ]
+        )
+        == 0
+    )
+    with LocalDatabase(other) as db:
+        assert db.sop_instance_uids(study.study_uid) == study.sop_uids
+    assert cli(data_dir, "move", "--node", "pacs", study.study_uid, "--dest", "UNKNOWNAE") == 1
+
+    new = dicomgen.make_study(series=1, per_series=2)
+    files = new.write(tmp_path / "send")
+    assert cli(data_dir, "send", "--node", "pacs", str(tmp_path / "send")) == 0
+    assert pacs.find_study_sop_uids(new.study_uid) == new.sop_uids
+    (tmp_path / "send" / "junk.dcm").write_bytes(b"junk")
+    capsys.readouterr()
+    assert cli(data_dir, "send", "--node", "pacs", *map(str, files), str(tmp_path / "send" / "junk.dcm")) == 3
+    assert "2 of 3 sent" in capsys.readouterr().out
+
+
+def test_listen_receives_from_storescu_and_stops_on_sigterm(data_dir: Path, tmp_path: Path) -> None:
+    port = 11121
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hsg_workstation", "--data-dir", str(data_dir), "pacs", "listen",
+         "--port", str(port), "--bind", "127.0.0.1", "--aet", OUR_AET, "--allow", "MODALITY", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        line = proc.stderr.readline()  # type: ignore[union-attr]
+        assert "listening as HSGVIEW on port 11121" in line, line
+        study = dicomgen.make_study(series=1, per_series=2)
+        files = study.write(tmp_path / "push")
+        push = subprocess.run(
+            [which("storescu"), "-aet", "MODALITY", "-aec", OUR_AET, "127.0.0.1", str(port), *map(str, files)],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert push.returncode == 0, push.stderr
+        time.sleep(0.2)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    events = [json.loads(x) for x in out.splitlines()]
+    assert {e["sop_instance_uid"] for e in events} == study.sop_uids
+    assert {e["outcome"] for e in events} == {"stored"} or {e["outcome"] for e in events} == {"imported"}
+    assert "2 instance(s) stored" in err
+    with LocalDatabase(data_dir) as db:
+        assert db.sop_instance_uids(study.study_uid) == study.sop_uids
