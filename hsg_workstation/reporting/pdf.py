@@ -1,0 +1,777 @@
+"""HsgReport → PDF/A-1b (QTextDocument + QPdfWriter, DejaVu fonts embedded).
+
+Why Qt's engine: no extra dependency, Unicode text, embedded fonts and PDF/A-1b output (stack-notes). The
+document is HTML built from the report in clinical language, with the schematic (``schematic.py``) and the key
+images — their linked regions and measurements burned in — added as image resources, then a separate page of
+after-care advice for the patient in plain words.
+
+Pitfall honoured (stack-notes): never ``doc.setPageSize(writer size)`` after ``setResolution``; just print.
+This module is the only one outside ``ui/`` allowed to import Qt; it creates an offscreen QGuiApplication
+when none exists so the CLI and the benchmark can render without a display.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydicom.dataset import Dataset
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QPointF, Qt, QUrl
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QGuiApplication,
+    QImage,
+    QPagedPaintDevice,
+    QPageLayout,
+    QPageSize,
+    QPainter,
+    QPdfWriter,
+    QPen,
+    QTextDocument,
+)
+
+from hsg_workstation import __version__
+from hsg_workstation.measurements import ImageRegion, Measurement, RegionType
+from hsg_workstation.reporting import schematic
+from hsg_workstation.reporting.model import HsgReport, ImageLink, KeyImage, Tube
+
+ImageSource = Path | str | Dataset
+"""A key image's source: a DICOM file path (decoded one frame at a time) or a dataset with pixel data."""
+
+FONT_FAMILY = "DejaVu Sans"
+KEY_IMAGE_PX = 420  # longest side of a key image in the PDF (pixels of the embedded image)
+
+AFTERCARE_TEXT = [
+    "You may have cramps like period pains. They usually settle within an hour. A simple pain killer such as "
+    "paracetamol or ibuprofen can help.",
+    "Light spotting or a little bleeding, and a sticky discharge from the contrast fluid, are normal for a few days.",
+    "Please contact a doctor straight away if you get a fever, a foul-smelling discharge, heavy bleeding or "
+    "bleeding that goes on for more than a few days, or pain that gets worse instead of better.",
+    "Infection after this test is rare: it happens in about 1 in 100 women (about 1 %).",
+    "You can go back to your normal activities today. Your doctor will discuss the results with you.",
+]
+
+_app: Any = None
+
+
+def ensure_gui_app() -> QGuiApplication:
+    """The running Qt GUI application, or a new offscreen one (fonts and QImage painting need it)."""
+    global _app
+    app = QGuiApplication.instance()
+    if app is None:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+        _app = QGuiApplication(["hsg-workstation-pdf"])
+        app = _app
+    return app  # type: ignore[return-value]
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Clinical wording
+# ------------------------------------------------------------------------------------------------------------
+
+_WORDS: dict[str, str] = {
+    "pre_ART_workup": "work-up before assisted reproduction",
+    "suspected_IUA": "suspected intrauterine adhesions",
+    "PID": "pelvic inflammatory disease",
+    "D&C_or_retained_products": "D&C or retained products",
+    "genital_TB": "genital tuberculosis",
+    "NSAID": "NSAID",
+    "n/a": "not applicable",
+    "oblique_L": "left oblique",
+    "oblique_R": "right oblique",
+    "balloon_obscures_LUS": "balloon obscures the lower uterine segment",
+    "LUS": "lower uterine segment",
+    "body_NS": "uterine body",
+    "cornu_L": "left cornu",
+    "cornu_R": "right cornu",
+    "T_shaped_narrow": "narrow T-shaped",
+    "indeterminate_on_HSG": "indeterminate on HSG",
+    "provisional_HSG_only": "provisional (HSG only)",
+    "confirmed_with_3D_US_MRI": "confirmed with 3D ultrasound / MRI",
+    "proximal_interstitial_cornual": "proximal (interstitial / cornual)",
+    "distal_fimbrial": "distal (fimbrial)",
+    "SIN_isthmic_diverticula": "salpingitis isthmica nodosa (isthmic diverticula)",
+    "rigid_pipe_stem": "rigid 'pipe-stem'",
+    "unilateral_free_L": "free spill from the left tube only",
+    "unilateral_free_R": "free spill from the right tube only",
+    "bilateral_free": "free bilateral spill",
+    "loculated_only": "loculated spill only",
+    "post_HSG_PID": "pelvic infection after the procedure",
+    "ultrasound_2D": "2D ultrasound",
+    "ultrasound_3D": "3D ultrasound",
+    "filmy+dense": "filmy and dense",
+    "not_assessable_on_HSG": "not assessable on HSG",
+    "cannot_be_excluded": "spasm cannot be excluded",
+    "ruled_out": "spasm ruled out",
+    "single_early_image": "a single early image",
+    "sequence_or_delayed": "the sequence / delayed images",
+    "F": "female",
+    "M": "male",
+    "O": "other",
+}
+
+
+def words(value: Any) -> str:
+    """A model value in clinical language (enum values, booleans, numbers, dates)."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(words(v) for v in value) if value else "—"
+    if isinstance(value, float):
+        return f"{value:g}"
+    raw = getattr(value, "value", value)
+    if isinstance(raw, str):
+        return _WORDS.get(raw, raw.replace("_", " "))
+    if hasattr(value, "isoformat"):
+        return (
+            value.isoformat(sep=" ", timespec="minutes")
+            if hasattr(value, "hour") and hasattr(value, "day")
+            else value.isoformat()
+        )
+    return str(value)
+
+
+def _e(text: Any) -> str:
+    return html.escape(words(text) if not isinstance(text, str) else text)
+
+
+def _person(pn: str) -> str:
+    """DICOM PN 'Family^Given' → 'Given Family' for reading."""
+    parts = [p for p in str(pn).split("^") if p]
+    return " ".join(parts[1:2] + parts[:1]) if len(parts) >= 2 else (parts[0] if parts else "—")
+
+
+def _rows(pairs: list[tuple[str, Any]], unit: dict[str, str] | None = None) -> str:
+    """Two-column table of the filled fields only (an empty form line says nothing)."""
+    out = []
+    for label, value in pairs:
+        if value is None or value == "" or value == []:
+            continue
+        text = words(value)
+        if unit and label in unit:
+            text += f" {unit[label]}"
+        out.append(f"<tr><td class='k'>{html.escape(label)}</td><td>{html.escape(text)}</td></tr>")
+    return f"<table class='kv'>{''.join(out)}</table>" if out else "<p class='none'>Not recorded.</p>"
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Key images with annotations burned in
+# ------------------------------------------------------------------------------------------------------------
+
+
+def _frame_uint8(source: ImageSource, frame_number: int) -> np.ndarray:
+    """One frame as uint8 (grey or RGB) with the file's default window; frame_number is 1-based."""
+    index = frame_number - 1
+    if isinstance(source, Path | str):
+        try:
+            from hsg_workstation.dicom_io.pixels import render_uint8
+
+            return np.ascontiguousarray(render_uint8(source, index))
+        except ImportError:  # pragma: no cover - pixels module missing in a partial checkout
+            from pydicom import dcmread
+
+            source = dcmread(source)
+    arr = source.pixel_array
+    if int(getattr(source, "NumberOfFrames", 1) or 1) > 1:
+        arr = arr[index]
+    arr = arr.astype(np.float32)
+    if arr.ndim == 3:
+        return np.ascontiguousarray(np.clip(arr, 0, 255).astype(np.uint8))
+    lo, hi = float(arr.min()), float(arr.max())
+    if "WindowCenter" in source and "WindowWidth" in source:
+        c = float(np.atleast_1d(source.WindowCenter)[0])
+        w = float(np.atleast_1d(source.WindowWidth)[0])
+        lo, hi = c - w / 2, c + w / 2
+    out = np.clip((arr - lo) / max(hi - lo, 1e-6) * 255.0, 0, 255).astype(np.uint8)
+    if str(getattr(source, "PhotometricInterpretation", "")) == "MONOCHROME1":
+        out = 255 - out
+    return np.ascontiguousarray(out)
+
+
+def _to_qimage(arr: np.ndarray) -> QImage:
+    h, w = arr.shape[:2]
+    if arr.ndim == 2:
+        img = QImage(arr.data, w, h, w, QImage.Format.Format_Grayscale8)
+    else:
+        rgb = np.ascontiguousarray(arr[..., :3])
+        img = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888)
+    return img.convertToFormat(QImage.Format.Format_RGB32)  # deep copy, and colour annotations
+
+
+def annotations_for(report: HsgReport, uid: str, frame: int) -> list[tuple[ImageRegion, str]]:
+    """Every region of the report on this frame, with its label: image links, their measurements, and the
+    report's measurement list (each region once)."""
+    found: list[tuple[ImageRegion, str]] = []
+    seen: set[tuple] = set()
+
+    def add(region: ImageRegion | None, label: str) -> None:
+        if region is None or region.sop_instance_uid != uid or int(region.frame_number) != frame:
+            return
+        key = (region.region_type, tuple(map(tuple, region.points)))
+        if key in seen:
+            return
+        seen.add(key)
+        found.append((region, label))
+
+    def add_measurement(m: Measurement | None) -> None:
+        if m is None:
+            return
+        label = m.label
+        if m.kind.value == "length" and len(m.region.points) == 2:
+            length = m.calibration.length(tuple(m.region.points[0]), tuple(m.region.points[1]))
+            label = f"{m.label} {length:.1f} {m.calibration.unit.strip('{}')}".strip()
+        add(m.region, label)
+
+    for link in _all_image_links(report):
+        add(link.region, link.label)
+        add_measurement(link.measurement)
+    for m in report.measurements:
+        add_measurement(m)
+    return found
+
+
+def _all_image_links(report: HsgReport) -> list[ImageLink]:
+    f = report.findings
+    links = list(f.cervix.image_links) + list(f.cavity.image_links) + list(f.adhesions.image_links)
+    for d in f.filling_defects:
+        links.extend(d.image_links)
+    for t in f.tubes:
+        links.extend(t.image_links)
+    links.extend(f.peritoneum.image_links)
+    return links
+
+
+def _draw_region(p: QPainter, region: ImageRegion, label: str, scale: float) -> None:
+    pts = [QPointF(x * scale, y * scale) for x, y in region.points]
+    if region.region_type is RegionType.POINT and pts:
+        c = pts[0]
+        p.drawLine(QPointF(c.x() - 8, c.y()), QPointF(c.x() + 8, c.y()))
+        p.drawLine(QPointF(c.x(), c.y() - 8), QPointF(c.x(), c.y() + 8))
+    elif region.region_type is RegionType.ELLIPSE and len(pts) == 4:
+        a0, a1, b0, b1 = pts
+        centre = QPointF((a0.x() + a1.x()) / 2, (a0.y() + a1.y()) / 2)
+        rx = math.hypot(a1.x() - a0.x(), a1.y() - a0.y()) / 2
+        ry = math.hypot(b1.x() - b0.x(), b1.y() - b0.y()) / 2
+        angle = math.degrees(math.atan2(a1.y() - a0.y(), a1.x() - a0.x()))
+        p.save()
+        p.translate(centre)
+        p.rotate(angle)
+        p.drawEllipse(QPointF(0, 0), rx, ry)
+        p.restore()
+    elif len(pts) >= 2:
+        for a, b in zip(pts, pts[1:], strict=False):
+            p.drawLine(a, b)
+        if region.region_type is RegionType.POLYGON:
+            p.drawLine(pts[-1], pts[0])
+    if label and pts:
+        anchor = max(pts, key=lambda q: q.x())
+        p.drawText(QPointF(anchor.x() + 6, anchor.y() - 6), label)
+
+
+def key_image_qimage(report: HsgReport, key: KeyImage, source: ImageSource) -> QImage:
+    """The key frame scaled to at most KEY_IMAGE_PX with the report's regions on it burned in (yellow)."""
+    ensure_gui_app()
+    img = _to_qimage(_frame_uint8(source, int(key.frame_number)))
+    scale = KEY_IMAGE_PX / max(img.width(), img.height())
+    img = img.scaled(
+        round(img.width() * scale),
+        round(img.height() * scale),
+        Qt.AspectRatioMode.IgnoreAspectRatio,
+        Qt.TransformationMode.SmoothTransformation,
+    )
+    p = QPainter(img)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    pen = QPen(QColor(255, 220, 0), 2)
+    p.setPen(pen)
+    p.setFont(QFont(FONT_FAMILY, 11, QFont.Weight.Bold))
+    for region, label in annotations_for(report, key.sop_instance_uid, int(key.frame_number)):
+        _draw_region(p, region, label, scale)
+    p.end()
+    return img
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Document
+# ------------------------------------------------------------------------------------------------------------
+
+_CSS = """
+body { font-size: 9pt; }
+h1 { font-size: 15pt; margin: 0; }
+h2 { font-size: 11pt; margin-top: 10px; margin-bottom: 3px; color: #1a3d6d; border-bottom: 1px solid #1a3d6d; }
+h3 { font-size: 9.5pt; margin-top: 6px; margin-bottom: 2px; }
+table.kv td { padding: 1px 6px 1px 0; }
+td.k { color: #444; width: 38%; }
+table.grid { border-collapse: collapse; }
+table.grid th { background: #e6ecf5; border: 1px solid #999; padding: 2px 4px; text-align: left; }
+table.grid td { border: 1px solid #999; padding: 2px 4px; }
+p.none { color: #777; }
+.imp { font-size: 10pt; }
+.draft { color: #b00000; font-weight: bold; }
+.small { font-size: 7.5pt; color: #555; }
+"""
+
+
+def _header(r: HsgReport) -> str:
+    i = r.identity
+    inst = html.escape(i.institution_name or "—")
+    addr = html.escape(i.institution_address) if i.institution_address else ""
+    status = (
+        "<span class='draft'>DRAFT — not signed</span>"
+        if not r.is_signed
+        else f"Signed {html.escape(words(r.signature.verification_datetime))}"
+    )
+    return (
+        f"<table width='100%'><tr><td><h1>Hysterosalpingography (HSG) report</h1>{inst}<br/>{addr}</td>"
+        f"<td align='right'>{status}</td></tr></table>"
+        "<table class='kv' width='100%'><tr>"
+        f"<td class='k'>Patient</td><td>{html.escape(_person(i.patient_name))}</td>"
+        f"<td class='k'>Patient ID</td><td>{html.escape(i.patient_id or '—')}</td></tr><tr>"
+        f"<td class='k'>Date of birth</td><td>{_e(i.patient_birth_date)}</td>"
+        f"<td class='k'>Sex</td><td>{_e(i.patient_sex)}</td></tr><tr>"
+        f"<td class='k'>Study date</td><td>{_e(i.study_date)} {_e(i.study_time) if i.study_time else ''}</td>"
+        f"<td class='k'>Accession</td><td>{html.escape(i.accession_number or '—')}</td></tr><tr>"
+        f"<td class='k'>Study</td><td>{html.escape(i.study_description or '—')}</td>"
+        f"<td class='k'>Referring physician</td><td>{html.escape(_person(i.referring_physician_name))}</td></tr>"
+        "</table>"
+    )
+
+
+def _clinical(r: HsgReport) -> str:
+    c, s = r.clinical, r.safety
+    indications = words(c.indications)
+    if c.indication_other:
+        indications += f" ({c.indication_other})"
+    obstetric = None
+    if any(v is not None for v in (c.gravidity, c.parity, c.miscarriages, c.ectopics)):
+        obstetric = f"G{c.gravidity or 0} P{c.parity or 0}, miscarriages {c.miscarriages or 0}, ectopic {c.ectopics or 0}"
+    clinical = _rows(
+        [
+            ("Indication", indications if c.indications else ""),
+            (
+                "Duration of infertility",
+                f"{c.infertility_duration_months} months" if c.infertility_duration_months else "",
+            ),
+            ("Obstetric history", obstetric),
+            ("Risk history", c.risk_history),
+            (
+                "Prior imaging",
+                f"{c.prior_imaging} {words(c.prior_imaging_date) if c.prior_imaging_date else ''}".strip(),
+            ),
+            ("Comparison", c.comparison),
+            ("Notes", c.notes),
+        ]
+    )
+    safety = _rows(
+        [
+            ("Last menstrual period", "unknown" if s.lmp_unknown else s.lmp_date),
+            ("Cycle day", r.effective_cycle_day()),
+            ("Cycle pattern", s.cycle_pattern),
+            ("Bleeding on the day", s.menstrual_bleeding_today),
+            (
+                "Pregnancy test",
+                f"{words(s.pregnancy_test)} {words(s.pregnancy_test_datetime) if s.pregnancy_test_datetime else ''}".strip()
+                if s.pregnancy_test
+                else "",
+            ),
+            ("Pregnancy status", s.pregnancy_status),
+            ("Contraindication screen", s.contraindications),
+            ("Override note", s.contraindication_override_note),
+            (
+                "Antibiotic prophylaxis",
+                f"{words(s.antibiotic_prophylaxis)} {s.antibiotic_details}".strip()
+                if s.antibiotic_prophylaxis
+                else "",
+            ),
+            ("Premedication", s.premedication),
+            ("Consent obtained", s.consent),
+        ]
+    )
+    return f"<h2>Clinical information</h2>{clinical}<h2>Pre-procedure safety checks</h2>{safety}"
+
+
+def _technique(r: HsgReport) -> str:
+    t, d = r.technique, r.dose
+    catheter = words(t.catheter_type) + (f" ({t.catheter_other})" if t.catheter_other else "")
+    balloon = ""
+    if t.balloon_position is not None:
+        balloon = words(t.balloon_position) + (f", {t.balloon_volume_ml:g} mL" if t.balloon_volume_ml else "")
+    contrast = ""
+    if t.contrast_type is not None:
+        contrast = words(t.contrast_type)
+        if t.contrast_product:
+            contrast += f", {t.contrast_product}"
+        if t.contrast_concentration_mgi_ml:
+            contrast += f" {t.contrast_concentration_mgi_ml:g} mgI/mL"
+    quality = words(t.study_quality) if t.study_quality else ""
+    if t.limitation_reasons:
+        quality += f" — limited by {words(t.limitation_reasons)}" + (
+            f" ({t.limitation_other})" if t.limitation_other else ""
+        )
+    technique = _rows(
+        [
+            ("Catheter", catheter if t.catheter_type else ""),
+            ("Balloon", balloon),
+            ("Contrast", contrast),
+            ("Contrast volume", f"{t.contrast_volume_ml:g} mL" if t.contrast_volume_ml is not None else ""),
+            ("Views", t.views),
+            (
+                "Selective salpingography",
+                f"{words(t.selective_salpingography)} {t.selective_salpingography_result}".strip()
+                if t.selective_salpingography
+                else "",
+            ),
+            ("Study quality", quality),
+        ]
+    )
+    dap = ""
+    if d.dap_total_gy_cm2 is not None:
+        dap = f"{d.dap_total_gy_cm2:.3g} Gy·cm²"
+        if d.dap_source_value is not None and d.dap_source_unit is not None:
+            dap += f" (recorded {d.dap_source_value:g} {d.dap_source_unit.value.replace('.', '·').replace('cm2', 'cm²').replace('m2', 'm²')}; {words(d.dap_source)})"
+    dose = _rows(
+        [
+            ("Dose-area product", dap),
+            ("Fluoroscopy time", f"{d.fluoroscopy_time_s:g} s" if d.fluoroscopy_time_s is not None else ""),
+            ("Radiographs", d.radiographic_images),
+            ("Entrance dose", f"{d.entrance_dose_mgy:g} mGy" if d.entrance_dose_mgy is not None else ""),
+            ("Dose review", d.dose_review_reason),
+        ]
+    )
+    return f"<h2>Technique</h2>{technique}<h2>Radiation dose</h2>{dose}"
+
+
+def _mm(v: float | None) -> str:
+    return f"{v:g} mm" if v is not None else ""
+
+
+def _tube_cell(t: Tube, attr: str) -> str:
+    v = getattr(t, attr)
+    if attr == "hydrosalpinx":
+        if v is None:
+            return "—"
+        text = words(v)
+        if v and t.hydrosalpinx_diameter_mm:
+            text += f", {t.hydrosalpinx_diameter_mm:g} mm"
+        if v and t.hydrosalpinx_grade:
+            text += f", {words(t.hydrosalpinx_grade)}"
+        return text
+    return words(v)
+
+
+def _findings(r: HsgReport, schematic_url: str) -> str:
+    f = r.findings
+    cx, cav = f.cervix, f.cavity
+    parts = ["<h2>Findings</h2>", f"<p align='center'><img src='{schematic_url}' width='400'/></p>"]
+    parts.append("<h3>Cervix and cervical canal</h3>")
+    parts.append(
+        _rows(
+            [
+                ("Cervical canal", cx.cervical_canal),
+                ("ESHRE/ESGE cervix", cx.eshre_cervix),
+                ("ESHRE/ESGE vagina", cx.eshre_vagina if cx.eshre_vagina.value != "not_assessed" else ""),
+                ("Note", cx.note),
+            ]
+        )
+    )
+    parts.append("<h3>Uterine cavity</h3>")
+    parts.append(
+        _rows(
+            [
+                ("Opacification", cav.opacified),
+                ("Size", cav.size),
+                ("Shape", cav.shape),
+                ("Internal indentation depth", _mm(cav.internal_indentation_depth_mm)),
+                (
+                    "Indentation angle",
+                    f"{cav.indentation_angle_deg:g}°" if cav.indentation_angle_deg is not None else "",
+                ),
+                (
+                    "Hemicavity divergence angle",
+                    f"{cav.hemicavity_divergence_angle_deg:g}°"
+                    if cav.hemicavity_divergence_angle_deg is not None
+                    else "",
+                ),
+                ("Intercornual distance", _mm(cav.intercornual_distance_mm)),
+                (
+                    "External contour assessed by",
+                    cav.external_contour_source
+                    if cav.external_contour_source.value != "not_assessed"
+                    else "not assessed (HSG alone)",
+                ),
+                ("External fundal indentation", _mm(cav.external_fundal_indentation_mm)),
+                ("ESHRE/ESGE 2013 uterus", cav.eshre_uterus),
+                ("ASRM 2021 category", cav.asrm2021_category),
+                ("Classification confidence", cav.classification_confidence),
+                ("Adenomyosis signs", cav.adenomyosis_signs),
+                (
+                    "Caesarean niche",
+                    f"{words(cav.caesarean_niche)} {_mm(cav.caesarean_niche_depth_mm)}".strip()
+                    if cav.caesarean_niche
+                    else "",
+                ),
+                ("Note", cav.note),
+            ]
+        )
+    )
+    parts.append("<h3>Filling defects</h3>")
+    if f.filling_defects:
+        head = "".join(
+            f"<th>{h}</th>"
+            for h in ("#", "Location", "Size", "Count", "Contour", "Behaviour", "Suspected nature", "Note")
+        )
+        rows = []
+        for n, d in enumerate(f.filling_defects, 1):
+            cells = [
+                str(n),
+                words(d.location),
+                _mm(d.size_mm) or "—",
+                str(d.count),
+                words(d.contour),
+                words(d.behaviour),
+                words(d.suspected_nature),
+                d.note or "",
+            ]
+            rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+        parts.append(f"<table class='grid' width='100%'><tr>{head}</tr>{''.join(rows)}</table>")
+    else:
+        parts.append("<p>No filling defect.</p>")
+    a = f.adhesions
+    parts.append("<h3>Intrauterine adhesions</h3>")
+    if a.present:
+        afs = (
+            f"score {a.afs_score}, stage {a.afs_stage.value}"
+            if a.afs_score is not None and a.afs_stage
+            else "incomplete"
+        )
+        parts.append(
+            _rows(
+                [
+                    ("Present", True),
+                    (
+                        "AFS 1988 extent / type / menses",
+                        f"{words(a.afs_extent)} / {words(a.afs_type)} / {words(a.afs_menstrual_pattern)}",
+                    ),
+                    ("AFS 1988", afs),
+                    ("March (HSG-estimated)", a.march),
+                    ("ESH/ESGE", a.esh_esge),
+                    ("Note", a.note),
+                ]
+            )
+        )
+    else:
+        parts.append(
+            "<p>" + ("No intrauterine adhesions." if a.present is False else "Not assessed.") + "</p>"
+        )
+    parts.append("<h3>Fallopian tubes</h3>")
+    right, left = f.tubes.right, f.tubes.left
+    tube_rows = [
+        ("Status", "status"),
+        ("Filled to", "opacified_to"),
+        ("Patency", "patency"),
+        ("Occlusion level", "occlusion_level"),
+        ("Proximal spasm", "proximal_spasm"),
+        ("Spill", "spill"),
+        ("Calibre", "calibre"),
+        ("Hydrosalpinx", "hydrosalpinx"),
+        ("Mucosal folds", "mucosal_folds"),
+        ("Wall pattern", "wall_pattern"),
+        ("Peritubal adhesion signs", "peritubal_adhesion_signs"),
+        ("Patency note", "patency_note"),
+        ("Note", "note"),
+    ]
+    rows = []
+    for label, attr in tube_rows:
+        if getattr(right, attr) in (None, "", []) and getattr(left, attr) in (None, "", []):
+            continue
+        rows.append(
+            f"<tr><td class='k'>{label}</td><td>{html.escape(_tube_cell(right, attr))}</td>"
+            f"<td>{html.escape(_tube_cell(left, attr))}</td></tr>"
+        )
+    parts.append(
+        "<table class='grid' width='100%'><tr><th width='24%'></th><th width='38%'>Right tube</th>"
+        "<th width='38%'>Left tube</th></tr>" + "".join(rows) + "</table>"
+    )
+    pe = f.peritoneum
+    parts.append("<h3>Peritoneum and intravasation</h3>")
+    parts.append(
+        _rows(
+            [
+                ("Peritoneal spill", pe.peritoneal_spill_overall),
+                ("Spill judged on", pe.spill_assessed_on),
+                ("Intravasation", pe.intravasation),
+                ("Intravasation extent", pe.intravasation_extent),
+                ("Action taken", pe.intravasation_action),
+                ("Note", pe.note),
+                ("Other findings", f.other),
+            ]
+        )
+    )
+    return "".join(parts)
+
+
+def _rest(r: HsgReport, key_urls: list[tuple[str, KeyImage, str]]) -> str:
+    c = r.complications
+    parts = ["<h2>Complications and tolerance</h2>"]
+    parts.append(
+        _rows(
+            [
+                ("Complications", c.complications),
+                ("Pain score (0–10)", c.pain_score),
+                ("Note", c.note),
+                ("Infection follow-up", c.infection_followup),
+            ]
+        )
+    )
+    parts.append("<h2>Impression</h2>")
+    if r.impression.sentences:
+        items = "".join(f"<li>{html.escape(s.text)}</li>" for s in r.impression.sentences)
+        parts.append(f"<ol class='imp'>{items}</ol>")
+    else:
+        parts.append("<p class='none'>No impression recorded.</p>")
+    if r.critical_result.flagged:
+        cr = r.critical_result
+        parts.append(
+            f"<p><b>Critical result:</b> {html.escape(cr.reason)}; communicated to "
+            f"{html.escape(cr.communicated_to or '—')} by {html.escape(cr.communicated_by or '—')} "
+            f"{html.escape(words(cr.communicated_at)) if cr.communicated_at else ''} {html.escape(cr.method)}</p>"
+        )
+    parts.append("<h2>Recommendations</h2>")
+    if r.recommendations:
+        parts.append("<ul>" + "".join(f"<li>{html.escape(x.text)}</li>" for x in r.recommendations) + "</ul>")
+    else:
+        parts.append("<p class='none'>None.</p>")
+    if key_urls:
+        parts.append("<h2>Key images</h2><table width='100%'><tr>")
+        for n, (url, _key, caption) in enumerate(key_urls):
+            if n and n % 2 == 0:
+                parts.append("</tr><tr>")
+            parts.append(
+                f"<td align='center' width='50%'><img src='{url}' width='250'/><br/>"
+                f"<span class='small'>{html.escape(caption)}</span></td>"
+            )
+        parts.append("</tr></table>")
+    parts.append("<h2>Signature</h2>")
+    if r.is_signed:
+        sig = r.signature
+        org = f", {html.escape(sig.verifying_organization)}" if sig.verifying_organization else ""
+        parts.append(
+            f"<p>Electronically signed by <b>{html.escape(_person(sig.verifying_observer_name))}</b>{org} "
+            f"on {html.escape(words(sig.verification_datetime))} (UTC).</p>"
+        )
+    else:
+        parts.append(
+            "<p class='draft'>DRAFT — this report has not been signed and is not valid for clinical use.</p>"
+        )
+    if r.author_name:
+        parts.append(f"<p class='small'>Reported by {html.escape(_person(r.author_name))}.</p>")
+    if r.predecessor is not None:
+        reason = f": {html.escape(r.predecessor.reason)}" if r.predecessor.reason else ""
+        parts.append(f"<p><b>Amended report</b> — replaces the earlier report{reason}.</p>")
+    if r.acknowledgements:
+        acks = "; ".join(f"{a.rule_id} ({a.reason}, {_person(a.who)})" for a in r.acknowledgements)
+        parts.append(f"<p class='small'>Warnings acknowledged at signing: {html.escape(acks)}</p>")
+    parts.append(
+        f"<p class='small'>Report {html.escape(r.report_id)} · HSG workstation {__version__} · "
+        "Classifications: ESHRE/ESGE 2013, ASRM 2021, AFS 1988.</p>"
+    )
+    return "".join(parts)
+
+
+def _aftercare(r: HsgReport) -> str:
+    items = "".join(f"<li style='margin-bottom:8px'>{html.escape(t)}</li>" for t in AFTERCARE_TEXT)
+    inst = html.escape(r.identity.institution_name or "the department")
+    return (
+        "<div style='page-break-before: always'>"
+        "<h1>After your HSG (X-ray test of the womb and tubes)</h1>"
+        f"<p>Information for {html.escape(_person(r.identity.patient_name))}</p>"
+        f"<ul style='font-size:11pt'>{items}</ul>"
+        f"<p style='font-size:11pt'>If you are worried, call your doctor or {inst}.</p></div>"
+    )
+
+
+def _key_image_caption(n: int, key: KeyImage, source: ImageSource) -> str:
+    desc = ""
+    header = source if isinstance(source, Dataset) else None
+    if header is not None:
+        desc = f"{getattr(header, 'Modality', '')} series {getattr(header, 'SeriesNumber', '')}".strip()
+    text = f"Image {n}: {desc} frame {key.frame_number}".replace("  ", " ")
+    if key.note:
+        text += f" — {key.note}"
+    return text
+
+
+def _text_font(points: int) -> QFont:
+    """DejaVu without ligatures: 'fi' must stay two letters so search and pdftotext find 'fimbrial'."""
+    font = QFont(FONT_FAMILY, points)
+    for tag in ("liga", "clig", "dlig"):
+        font.setFeature(QFont.Tag(tag), 0)
+    return font
+
+
+def build_document(report: HsgReport, images: Mapping[str, ImageSource] | None = None) -> QTextDocument:
+    """The laid-out QTextDocument (exposed so the GUI can preview it without writing a file)."""
+    ensure_gui_app()
+    images = images or {}
+    doc = QTextDocument()
+    doc.setDefaultFont(_text_font(9))
+    doc.setDefaultStyleSheet(_CSS)
+    doc.addResource(
+        QTextDocument.ResourceType.ImageResource, QUrl("img://schematic"), schematic.draw_schematic(report)
+    )
+    key_urls: list[tuple[str, KeyImage, str]] = []
+    for n, key in enumerate(report.key_images, 1):
+        source = images.get(key.sop_instance_uid)
+        if source is None:
+            raise ValueError(
+                f"key image {key.sop_instance_uid} frame {key.frame_number}: image not found in the study"
+            )
+        url = f"img://key{n}"
+        doc.addResource(
+            QTextDocument.ResourceType.ImageResource, QUrl(url), key_image_qimage(report, key, source)
+        )
+        key_urls.append((url, key, _key_image_caption(n, key, source)))
+    body = _header(report) + _clinical(report) + _technique(report) + _findings(report, "img://schematic")
+    body += _rest(report, key_urls) + _aftercare(report)
+    doc.setHtml(f"<html><body>{body}</body></html>")
+    return doc
+
+
+def render_pdf(
+    report: HsgReport,
+    images: Mapping[str, ImageSource] | None = None,
+    out_path: str | os.PathLike[str] | None = None,
+) -> bytes:
+    """The report as PDF/A-1b bytes (also written to ``out_path`` when given).
+
+    ``images`` maps SOP Instance UID → file path or dataset for the key images. Raises ValueError naming the
+    key image when its source is missing.
+    """
+    doc = build_document(report, images)
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    writer = QPdfWriter(buffer)
+    writer.setPdfVersion(QPagedPaintDevice.PdfVersion.PdfVersion_A1b)
+    writer.setPageLayout(
+        QPageLayout(
+            QPageSize(QPageSize.PageSizeId.A4), QPageLayout.Orientation.Portrait, QMarginsF(15, 15, 15, 15)
+        )
+    )
+    writer.setResolution(300)
+    writer.setTitle("HSG report")
+    writer.setCreator(f"HSG workstation {__version__}")
+    doc.print_(writer)
+    del writer  # finishes the PDF into the buffer
+    buffer.close()
+    pdf = bytes(data.data())
+    if out_path is not None:
+        Path(out_path).write_bytes(pdf)
+    return pdf

@@ -1,0 +1,133 @@
+"""PDF/A report: fonts embedded (pdffonts), findings / impression / after-care text present (pdftotext),
+key images rendered with annotations, schematic drawn from the findings."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hsg_workstation.reporting import model as m
+
+from .conftest import full_report
+
+
+def _pdftotext(path: Path) -> str:
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, timeout=60
+    ).stdout
+
+
+@pytest.mark.timeout(120)
+def test_pdf_fonts_embedded_and_text_present(tmp_path: Path, source_datasets, study_dir: Path) -> None:
+    from hsg_workstation.reporting.pdf import render_pdf
+
+    rf, dx = source_datasets
+    report = full_report(rf, dx, signed=True)
+    out = tmp_path / "report.pdf"
+    # Key images from files (decoded one frame at a time) for the RF loop, from a dataset for the DX.
+    pdf = render_pdf(report, {rf.SOPInstanceUID: study_dir / "rf.dcm", dx.SOPInstanceUID: dx}, out)
+    assert pdf.startswith(b"%PDF-") and out.read_bytes() == pdf
+    assert b"pdfaid:part" in pdf  # PDF/A identification in the XMP metadata
+
+    fonts = subprocess.run(
+        ["pdffonts", str(out)], capture_output=True, text=True, timeout=60
+    ).stdout.splitlines()
+    rows = [line for line in fonts[2:] if line.strip()]
+    assert rows, "no fonts listed"
+    for row in rows:
+        emb = row.split()[-5]
+        assert emb == "yes", f"font not embedded: {row}"
+
+    text = " ".join(_pdftotext(out).split())
+    for expected in (
+        "Synthetic Hospital",
+        "SYN-0001",
+        "Clinical information",
+        "Pre-procedure safety checks",
+        "Radiation dose",
+        "Findings",
+        "Fallopian tubes",
+        "distal (fimbrial)",
+        "yes, 18 mm, moderate",
+        "polyp",
+        "Right distal tubal occlusion with hydrosalpinx (18 mm).",
+        "7 mm fundal polyp, edited by reader.",
+        "Hysteroscopy to confirm the polyp.",
+        "Electronically signed by Anna Reader",
+        "cramps",
+        "within an hour",
+        "about 1 %",
+        "foul-smelling discharge",
+    ):
+        assert expected in text, expected
+
+
+@pytest.mark.timeout(120)
+def test_draft_pdf_says_draft_and_missing_key_image_is_clear(tmp_path: Path, source_datasets) -> None:
+    from hsg_workstation.reporting.pdf import render_pdf
+
+    rf, dx = source_datasets
+    report = full_report(rf, dx)
+    pdf = render_pdf(report, {rf.SOPInstanceUID: rf, dx.SOPInstanceUID: dx}, tmp_path / "d.pdf")
+    assert pdf
+    assert "DRAFT" in _pdftotext(tmp_path / "d.pdf")
+    with pytest.raises(ValueError, match="image not found"):
+        render_pdf(report, {rf.SOPInstanceUID: rf})
+
+
+@pytest.mark.timeout(60)
+def test_key_image_has_annotation_burned_in(source_datasets) -> None:
+    from hsg_workstation.reporting.pdf import key_image_qimage
+
+    rf, dx = source_datasets
+    report = full_report(rf, dx)
+    annotated = key_image_qimage(report, report.key_images[1], rf)  # frame 3 has the polyp ellipse
+    plain = key_image_qimage(
+        report, m.KeyImage(rf.SOPInstanceUID, rf.SOPClassUID, 1), rf
+    )  # no region on frame 1
+
+    def yellow(img) -> int:
+        n = 0
+        for y in range(0, img.height(), 2):
+            for x in range(0, img.width(), 2):
+                c = img.pixelColor(x, y)
+                n += c.red() > 200 and c.green() > 180 and c.blue() < 80
+        return n
+
+    assert yellow(annotated) > 20
+    assert yellow(plain) == 0
+
+
+@pytest.mark.timeout(60)
+def test_schematic_marks_occluded_side_and_spill_side(source_datasets) -> None:
+    """Right tube occluded (red X on the viewer's LEFT half), left tube spills (dots on the viewer's right)."""
+    from hsg_workstation.reporting.pdf import ensure_gui_app
+    from hsg_workstation.reporting.schematic import draw_schematic, tube_extent
+
+    ensure_gui_app()
+    rf, dx = source_datasets
+    report = full_report(rf, dx)
+    img = draw_schematic(report)
+    w, h = img.width(), img.height()
+
+    def count(x0: int, x1: int, pred) -> int:
+        return sum(pred(img.pixelColor(x, y)) for y in range(0, h - 40, 2) for x in range(x0, x1, 2))
+
+    def is_red(c) -> bool:
+        return c.red() > 150 and c.green() < 80 and c.blue() < 80
+
+    assert count(0, w // 2, is_red) > 10
+    assert count(w // 2, w, is_red) == 0
+    filled, occl = tube_extent(report.findings.tubes.right)
+    assert occl is not None and filled <= occl
+    assert tube_extent(report.findings.tubes.left) == (1.0, None)
+    # Swap: occlude the left tube only → the red mark moves to the viewer's right.
+    report.findings.tubes.right.patency = m.Patency.PATENT
+    report.findings.tubes.right.occlusion_level = None
+    report.findings.tubes.left.patency = m.Patency.OCCLUDED
+    report.findings.tubes.left.occlusion_level = m.OcclusionLevel.PROXIMAL
+    img = draw_schematic(report)
+    assert count(0, w // 2, is_red) == 0
+    assert count(w // 2, w, is_red) > 10
