@@ -1052,7 +1052,7 @@ class HsgReport(_Part):
                 raise KeyError(f"report field {path!r} does not exist")
             hint = typing.get_type_hints(type(obj))[last]
             try:
-                value = _decode(value, hint, path) if isinstance(value, str | int | float) else value
+                value = _coerce(value, hint, path)
             except ReportJsonError as exc:
                 raise ValueError(str(exc)) from None
             setattr(obj, last, value)
@@ -1496,6 +1496,23 @@ def _decode(value: Any, hint: Any, path: str) -> Any:
     if hint is Any:
         return value
     raise ReportJsonError(f"report JSON: {path}: cannot decode type {hint!r}")
+
+
+def _coerce(value: Any, hint: Any, path: str) -> Any:
+    """Form values to model values: enum strings to enums, ints to floats, ISO strings to dates, element-wise
+    for lists; objects (dataclasses, dates) pass unchanged. None is refused for a non-optional field."""
+    if value is None:
+        return _decode(None, hint, path)
+    if isinstance(value, enum.Enum) or not isinstance(value, str | int | float | list | tuple):
+        return value
+    if isinstance(value, list | tuple) and typing.get_origin(hint) in (typing.Union, types.UnionType):
+        hint = next(a for a in typing.get_args(hint) if a is not type(None))
+    if isinstance(value, list | tuple) and typing.get_origin(hint) is list:
+        (item,) = typing.get_args(hint)
+        return [_coerce(v, item, f"{path}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, list | tuple):
+        return value
+    return _decode(value, hint, path)
 
 
 def _parse(fn: Callable[[str], Any], value: Any, path: str) -> Any:

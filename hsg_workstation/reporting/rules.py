@@ -354,17 +354,27 @@ def v10_absent_tube_filled(r: HsgReport, c: RuleConfig) -> Iterator[Issue]:
 
 @rule("V11")
 def v11_failed_sterilisation(r: HsgReport, c: RuleConfig) -> Iterator[Issue]:
+    """Failed sterilisation is a critical result: a warning (needs acknowledgement) until the report records
+    whom it was communicated to and when (``critical_result``), then an INFO that stays visible."""
     if Indication.STERILIZATION_CONFIRMATION not in r.clinical.indications:
         return
+    cr = r.critical_result
+    communicated = bool(cr.communicated_to.strip()) and cr.communicated_at is not None
     for path, t in _sides(r):
         if t.status is TubeStatus.STERILIZED and t.patency is Patency.PATENT:
-            yield _W(
-                "V11",
-                f"{path}.patency",
-                f"CRITICAL: {t.side.value} tube patent after sterilisation - occlusion NOT confirmed; "
-                "communicate the result",
-                critical=True,
-            )
+            msg = f"CRITICAL: {t.side.value} tube patent after sterilisation - occlusion NOT confirmed"
+            if communicated:
+                yield Issue(
+                    "V11",
+                    Severity.INFO,
+                    f"{path}.patency",
+                    f"{msg}; communicated to {cr.communicated_to}",
+                    True,
+                )
+            else:
+                yield _W(
+                    "V11", f"{path}.patency", f"{msg}; communicate the result and record it", critical=True
+                )
 
 
 @rule("V12")

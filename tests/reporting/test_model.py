@@ -129,6 +129,19 @@ def test_set_value_by_path_accepts_enum_strings_and_notifies() -> None:
         r.set_value("findings.tubes.left.patency", "wide")
     with pytest.raises(KeyError, match="does not exist"):
         r.set_value("findings.tubes.left.colour", "x")
+    r.set_value("findings.tubes.left.wall_pattern", ["SIN_isthmic_diverticula", "beaded"])
+    assert r.findings.tubes.left.wall_pattern == [m.WallPattern.SIN_ISTHMIC_DIVERTICULA, m.WallPattern.BEADED]
+    r.set_value("safety.lmp_date", "2026-01-03")
+    assert r.safety.lmp_date == dt.date(2026, 1, 3)
+    r.set_value("safety.lmp_date", None)
+    assert r.safety.lmp_date is None
+    with pytest.raises(ValueError, match="must not be null"):
+        r.set_value("findings.tubes.left.side", None)
+    with pytest.raises(ValueError, match=r"wall_pattern\[0\] = 'lumpy'"):
+        r.set_value("findings.tubes.left.wall_pattern", ["lumpy"])
+    recs = [m.Recommendation("Follow-up HSG.")]
+    r.set_value("recommendations", recs)
+    assert r.recommendations == recs
 
 
 def test_afs_score_recomputed_when_components_set() -> None:

@@ -145,6 +145,11 @@ def test_v11_failed_sterilisation_is_critical(r: m.HsgReport) -> None:
     r.clinical.indications = [m.Indication.STERILIZATION_CONFIRMATION]
     (issue,) = hits(r, "V11")
     assert issue.critical and issue.severity is Severity.WARNING and "NOT confirmed" in issue.message
+    r.critical_result.flagged = True
+    r.critical_result.communicated_to = "Dr Referrer (gynaecology)"
+    r.critical_result.communicated_at = dt.datetime(2026, 1, 15, 10, 0, tzinfo=dt.UTC)
+    (issue,) = hits(r, "V11")
+    assert issue.critical and issue.severity is Severity.INFO and "Dr Referrer" in issue.message
 
 
 def test_v12_overall_spill_consistent(r: m.HsgReport) -> None:
