@@ -119,22 +119,26 @@ class EnumEditor(ValueEditor):
         self.combo = QComboBox(self)
         self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.combo.setMinimumContentsLength(12)
-        if optional:
-            self.combo.addItem(EMPTY_TEXT, None)
-        for member in enum_cls:
-            self.combo.addItem(enum_label(member), member)
+        # Qt turns StrEnum item data into plain str; keep the members here and map by index instead.
+        self._choices: list[enum.Enum | None] = [None] if optional else []
+        self._choices.extend(enum_cls)
+        for choice in self._choices:
+            self.combo.addItem(EMPTY_TEXT if choice is None else enum_label(choice))
         self._layout.addWidget(self.combo)
         self.setFocusProxy(self.combo)
         self.combo.currentIndexChanged.connect(self._emit)
 
     def value(self) -> enum.Enum | None:
-        return self.combo.currentData()
+        index = self.combo.currentIndex()
+        return self._choices[index] if 0 <= index < len(self._choices) else None
 
-    def _apply(self, value: Any) -> None:
+    def index_of(self, value: Any) -> int:
         if value is not None and not isinstance(value, self.enum_cls):
             value = self.enum_cls(value)
-        index = self.combo.findData(value)
-        self.combo.setCurrentIndex(max(index, 0))
+        return self._choices.index(value) if value in self._choices else -1
+
+    def _apply(self, value: Any) -> None:
+        self.combo.setCurrentIndex(max(self.index_of(value), 0))
 
     def focus_widget(self) -> QWidget:
         return self.combo
