@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import enum
+import functools
 import types
 import typing
 import uuid
@@ -1050,7 +1051,7 @@ class HsgReport(_Part):
         else:
             if not dataclasses.is_dataclass(obj) or last not in {f.name for f in dataclasses.fields(obj)}:
                 raise KeyError(f"report field {path!r} does not exist")
-            hint = typing.get_type_hints(type(obj))[last]
+            hint = _hints_of(type(obj))[0][last]
             try:
                 value = _coerce(value, hint, path)
             except ReportJsonError as exc:
@@ -1481,8 +1482,7 @@ def _decode(value: Any, hint: Any, path: str) -> Any:
         if dataclasses.is_dataclass(hint):
             if not isinstance(value, dict):
                 raise ReportJsonError(f"report JSON: {path or 'report'} must be an object")
-            hints = typing.get_type_hints(hint)
-            names = {f.name for f in dataclasses.fields(hint)}
+            hints, names = _hints_of(hint)
             unknown = set(value) - names
             if unknown:
                 raise ReportJsonError(
@@ -1496,6 +1496,12 @@ def _decode(value: Any, hint: Any, path: str) -> Any:
     if hint is Any:
         return value
     raise ReportJsonError(f"report JSON: {path}: cannot decode type {hint!r}")
+
+
+@functools.cache
+def _hints_of(cls: type) -> tuple[dict[str, Any], frozenset[str]]:
+    """Resolved type hints and field names of a dataclass (cached: resolving string annotations is slow)."""
+    return typing.get_type_hints(cls), frozenset(f.name for f in dataclasses.fields(cls))
 
 
 def _coerce(value: Any, hint: Any, path: str) -> Any:
