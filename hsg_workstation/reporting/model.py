@@ -26,6 +26,7 @@ import dataclasses
 import datetime as _dt
 import enum
 import functools
+import math
 import types
 import typing
 import uuid
@@ -1378,25 +1379,26 @@ def prefill_from_datasets(report: HsgReport, datasets: Iterable[pydicom.Dataset]
             )
             known.add(uid)
 
-    # Dose
-    daps = [float(ds.ImageAndFluoroscopyAreaDoseProduct) for ds in dsets if _has(ds, "ImageAndFluoroscopyAreaDoseProduct")]  # fmt: skip
+    # Dose. Malformed header values are skipped (the field stays empty and the rules ask for it) rather than
+    # aborting the prefill of everything else.
+    daps = [v for ds in dsets if (v := _number(ds, "ImageAndFluoroscopyAreaDoseProduct")) is not None]
     if daps:
         report.dose.set_dap(round(sum(daps), 6), DapUnit.DGY_CM2, DoseSource.IMAGE_HEADERS_SUM)
-    fluoro = [float(ds.TotalTimeOfFluoroscopy) for ds in dsets if _has(ds, "TotalTimeOfFluoroscopy")]
+    fluoro = [v for ds in dsets if (v := _number(ds, "TotalTimeOfFluoroscopy")) is not None]
     if fluoro and max(fluoro) > 0:
         report.dose.fluoroscopy_time_s = max(fluoro)
         report.dose.fluoroscopy_time_source = DoseSource.IMAGE_HEADERS_SUM
-    exposures = [int(ds.TotalNumberOfExposures) for ds in dsets if _has(ds, "TotalNumberOfExposures")]
+    exposures = [v for ds in dsets if (v := _number(ds, "TotalNumberOfExposures")) is not None]
     if exposures and report.dose.radiographic_images is None:
-        report.dose.radiographic_images = max(exposures)
+        report.dose.radiographic_images = int(max(exposures))
 
     # LMP and pregnancy status
     for ds in dsets:
         lmp = _dicom_date(ds.get("LastMenstrualDate"))
         if lmp and report.safety.lmp_date is None:
             report.safety.lmp_date = lmp
-        ps = ds.get("PregnancyStatus", None)
-        if ps not in (None, "") and report.safety.pregnancy_status is None:
+        ps = _number(ds, "PregnancyStatus")
+        if ps is not None and report.safety.pregnancy_status is None:
             report.safety.pregnancy_status = {
                 1: PregnancyStatus.NOT_PREGNANT,
                 2: PregnancyStatus.POSSIBLE,
@@ -1407,8 +1409,16 @@ def prefill_from_datasets(report: HsgReport, datasets: Iterable[pydicom.Dataset]
     return report
 
 
-def _has(ds: Any, keyword: str) -> bool:
-    return keyword in ds and ds.get(keyword) not in (None, "")
+def _number(ds: Any, keyword: str) -> float | None:
+    """A numeric header value, or None when absent, empty or malformed (e.g. a DS that is not a number)."""
+    try:
+        value = ds.get(keyword, None)
+        if value in (None, ""):
+            return None
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 # ----------------------------------------------------------------------------------------------------------

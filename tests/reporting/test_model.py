@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 
 import pydicom
@@ -334,3 +335,29 @@ def test_tubes_accessors() -> None:
     r = m.HsgReport()
     assert r.tubes.side("left") is r.findings.tubes.left and r.tubes.side(m.Side.RIGHT).side is m.Side.RIGHT
     assert [t.side for t in r.tubes] == [m.Side.LEFT, m.Side.RIGHT]
+
+
+def test_prefill_skips_malformed_header_values() -> None:
+    """A DS that is not a number (as found in real files) must not abort the prefill of everything else."""
+    ds = _ds(RF, "2.25.2", 12.5, frames=4, TotalTimeOfFluoroscopy=30, PregnancyStatus=9)  # 9: undefined
+    ds.file_meta = pydicom.dataset.FileMetaDataset()
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=False)
+    raw = buf.getvalue()
+    assert raw.count(b"12.5") == 1
+    bad = pydicom.dcmread(io.BytesIO(raw.replace(b"12.5", b"abc ")), force=True)
+    r = m.prefill_from_datasets(m.HsgReport(), [bad])
+    assert r.dose.dap_total_gy_cm2 is None and r.dose.fluoroscopy_time_s == 30.0
+    assert r.safety.pregnancy_status is None and r.identity.patient_id == "HSG-001"
+
+
+def test_from_json_rejects_wrong_container_types() -> None:
+    with pytest.raises(m.ReportJsonError, match="must be an object"):
+        m.HsgReport.from_json([])  # type: ignore[arg-type]
+    with pytest.raises(m.ReportJsonError, match="findings.filling_defects must be a list"):
+        m.HsgReport.from_json({"schema_version": 1, "findings": {"filling_defects": "none"}})
+    with pytest.raises(m.ReportJsonError, match=r"key_images\[0\] must be an object"):
+        m.HsgReport.from_json({"schema_version": 1, "key_images": ["1.2.3"]})
+    with pytest.raises(m.ReportJsonError, match="safety.lmp_date = '15/01/2026' is not an ISO date"):
+        m.HsgReport.from_json({"schema_version": 1, "safety": {"lmp_date": "15/01/2026"}})
