@@ -226,7 +226,10 @@ class _Writer:
             yes_no = codes.YES.code if value else codes.NO.code
             return [hd.sr.CodeContentItem(concept, yes_no, relationship_type=rel)]
         if isinstance(value, int | float):
-            return [hd.sr.NumContentItem(concept, value, _unit_for(owner, name), relationship_type=rel)]
+            item = hd.sr.NumContentItem(concept, value, _unit_for(owner, name), relationship_type=rel)
+            if isinstance(value, int):
+                item.MeasuredValueSequence[0].NumericValue = str(value)  # "4", not "4.0", for counts
+            return [item]
         if isinstance(value, _dt.datetime):
             return [datetime_item(concept, value, rel)]
         if isinstance(value, _dt.date):

@@ -1,0 +1,103 @@
+"""``hsg-workstation report export|import``: the report outputs from the command line.
+
+``report export REPORT.json --study DIR [--sr OUT.dcm] [--pdf OUT.pdf] [--encapsulated-pdf OUT.dcm] [--kos OUT.dcm]``
+writes any subset of the outputs in the report's study; ``report import SR.dcm`` prints the report rebuilt from
+an SR this program wrote as JSON on stdout. Errors (malformed report JSON, missing study files, an image link
+outside the study) are reported with the file / field and exit code 1. Qt is imported only for PDF output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from hsg_workstation.errors import HsgError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "report",
+        help="export a report as DICOM SR / PDF / Encapsulated PDF / KOS, or import it back from an SR",
+        description="Structured HSG report outputs.",
+    )
+    sub = p.add_subparsers(dest="report_command", metavar="ACTION", required=True)
+    e = sub.add_parser(
+        "export",
+        help="write SR, PDF/A, Encapsulated PDF and/or Key Object Selection for a report",
+        description="Write any subset of the outputs for REPORT.json; the DICOM objects join the study in DIR.",
+    )
+    e.add_argument("report", metavar="REPORT.json", help="the report (JSON written by the workstation)")
+    e.add_argument("--study", required=True, metavar="DIR", help="folder with the study's DICOM images")
+    e.add_argument("--sr", metavar="OUT.dcm", help="Comprehensive SR output")
+    e.add_argument("--pdf", metavar="OUT.pdf", help="PDF/A report output")
+    e.add_argument("--encapsulated-pdf", metavar="OUT.dcm", help="Encapsulated PDF DICOM output")
+    e.add_argument("--kos", metavar="OUT.dcm", help="Key Object Selection output (key images)")
+    e.add_argument("--predecessor", metavar="SR.dcm", help="earlier SR this amended report replaces")
+    e.set_defaults(func=handle_export)
+    i = sub.add_parser(
+        "import",
+        help="rebuild the report from an SR written by this program and print it as JSON",
+        description="Read SR.dcm and print the report as JSON on stdout.",
+    )
+    i.add_argument("sr", metavar="SR.dcm", help="a Comprehensive SR written by 'report export'")
+    i.set_defaults(func=handle_import)
+
+
+def read_report_json(path: str | Path):
+    """Load REPORT.json; HsgError naming the file for unreadable / malformed content."""
+    from hsg_workstation.reporting.model import HsgReport
+
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise HsgError(f"{p}: cannot be read: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise HsgError(f"{p}: not valid JSON ({exc})") from None
+    try:
+        return HsgReport.from_json(data)
+    except HsgError as exc:
+        raise HsgError(f"{p}: {exc}") from None
+
+
+def handle_export(args: argparse.Namespace) -> int:
+    from hsg_workstation.reporting.export import export_all
+
+    outputs = (args.sr, args.pdf, args.encapsulated_pdf, args.kos)
+    if not any(outputs):
+        raise HsgError("report export: name at least one output (--sr, --pdf, --encapsulated-pdf, --kos)")
+    report = read_report_json(args.report)
+    predecessor = None
+    if args.predecessor:
+        from pydicom import dcmread
+        from pydicom.errors import InvalidDicomError
+
+        try:
+            predecessor = dcmread(args.predecessor, stop_before_pixels=True)
+        except (InvalidDicomError, OSError) as exc:
+            raise HsgError(f"--predecessor {args.predecessor}: cannot read as DICOM ({exc})") from None
+    result = export_all(
+        report,
+        args.study,
+        sr_path=args.sr,
+        pdf_path=args.pdf,
+        encapsulated_pdf_path=args.encapsulated_pdf,
+        kos_path=args.kos,
+        predecessor=predecessor,
+    )
+    if not report.is_signed:
+        print("note: the report is a draft (not signed); outputs are marked as such", file=sys.stderr)
+    for path in result.written:
+        print(path)
+    return 0
+
+
+def handle_import(args: argparse.Namespace) -> int:
+    from hsg_workstation.reporting.sr_import import report_from_sr
+
+    report = report_from_sr(Path(args.sr))
+    json.dump(report.to_json(), sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+    return 0
