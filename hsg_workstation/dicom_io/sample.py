@@ -129,8 +129,9 @@ def generate_case(
     noise_rng = np.random.default_rng(noise_ss)
     timing_rng = np.random.default_rng(timing_ss)
 
-    magnification = float(rng.uniform(1.12, 1.28))
-    detector_spacing = DETECTOR_FIELD_MM * float(rng.uniform(0.9, 1.0)) / size
+    # Rounded to what the header can carry, so truth, header and drawing agree exactly.
+    magnification = round(float(rng.uniform(1.12, 1.28)), 4)
+    detector_spacing = float(f"{DETECTOR_FIELD_MM * float(rng.uniform(0.9, 1.0)) / size:.6g}")
     grid = PixelGrid(size, detector_spacing / magnification)
     affected = str(rng.choice(SIDES))
     spec = case_spec(case, affected)

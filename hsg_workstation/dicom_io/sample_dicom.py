@@ -8,6 +8,8 @@ MONOCHROME1, real vendors notwithstanding.
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,7 +17,7 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
-from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian
 
 from hsg_workstation import __version__
 
@@ -47,7 +49,9 @@ class StudyContext:
 
 def derived_uid(*parts: object) -> str:
     """Deterministic UID from a case, seed and role, so the same seed always yields the same study."""
-    return generate_uid(prefix=None, entropy_srcs=[str(p) for p in parts])
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).digest()[:16]
+    # A name-based UUID (RFC 4122 version 5 layout) as a 2.25 UID: no registered root needed, ≤ 44 chars.
+    return UID_PREFIX + str(uuid.UUID(bytes=digest, version=5).int)
 
 
 def _dt(t: datetime) -> tuple[str, str]:
