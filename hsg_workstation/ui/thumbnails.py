@@ -95,8 +95,11 @@ class SeriesThumbnails(QListWidget):
         if arr is None or header.is_color:
             return
         preset = header.default_preset()
-        levels = preset.levels if preset.source != "voi_lut" else fr.percentile_levels(arr, 0, 100)
-        self.item(i).setIcon(QIcon(QPixmap.fromImage(thumbnail_image(arr, levels, header.monochrome1))))
+        if preset.function in (fr.LINEAR, fr.LINEAR_EXACT):
+            image, levels = arr, preset.levels
+        else:
+            image, levels = fr.table_image(header, arr, preset), (0.0, 255.0)
+        self.item(i).setIcon(QIcon(QPixmap.fromImage(thumbnail_image(image, levels, header.invert))))
 
     def _failed(self, key: FrameKey, message: str) -> None:
         i = self._pending.pop(key, None)

@@ -173,8 +173,7 @@ class Viewport(QWidget):
         self.displayed_index = -1
         self.frame: np.ndarray | None = None
         self.levels: tuple[float, float] = (0.0, 1.0)
-        self.voi_mode = "linear"  # "linear" | "sigmoid" | "voi_lut"
-        self._voi_lut_index = 0
+        self.voi: fr.VoiPreset | None = None
         self.inverted = False
         self.overlays_visible = True
         self.tool: str | None = None
@@ -377,34 +376,42 @@ class Viewport(QWidget):
         if self.voi_mode == "linear":
             self.image_item.setImage(arr, autoLevels=False, levels=self.levels)
         else:
-            self.image_item.setImage(self._table_image(arr), autoLevels=False, levels=(0, 255))
-
-    def _table_image(self, arr: np.ndarray) -> np.ndarray:
-        assert self.header is not None
-        if self.voi_mode == "voi_lut":
-            return fr.apply_table(arr, fr.voi_lut_table(self.header, self._voi_lut_index))
-        c, w = fr.levels_to_window(*self.levels)
-        table, offset = fr.sigmoid_table(self.header, c, w)
-        return fr.apply_table(arr, table, offset)
+            self.image_item.setImage(
+                fr.table_image(self.header, arr, self.voi), autoLevels=False, levels=(0, 255)
+            )
 
     # -- window / level -------------------------------------------------------------------------------
     @property
+    def voi_mode(self) -> str:
+        """ "linear" (fast path: levels only), "sigmoid" or "voi_lut" (uint8 via the pipeline's table)."""
+        if self.voi is None or self.voi.function in (fr.LINEAR, fr.LINEAR_EXACT):
+            return "linear"
+        return "sigmoid" if self.voi.function == fr.SIGMOID else "voi_lut"
+
+    @property
     def window(self) -> tuple[float, float]:
+        """(center, width) currently applied."""
+        if self.voi is not None and self.voi_mode != "linear":
+            return (self.voi.center, self.voi.width)
         return fr.levels_to_window(*self.levels)
 
     def set_levels(self, lo: float, hi: float) -> None:
+        """Linear window by (black, white) levels; a VOI LUT becomes a linear window, SIGMOID stays SIGMOID."""
         if hi <= lo:
             hi = lo + 1.0
         self.levels = (float(lo), float(hi))
-        if self.voi_mode == "voi_lut":
-            self.voi_mode = "linear"  # dragging leaves the file's LUT for a linear window
-            if self.frame is not None:
-                self._set_image(self.frame)
-        elif self.voi_mode == "sigmoid":
+        c, w = fr.levels_to_window(*self.levels)
+        if self.voi_mode == "sigmoid":
+            self.voi = fr.VoiPreset("Custom", c, w, "adjusted by the user", "custom", fr.SIGMOID)
             if self.frame is not None:
                 self._set_image(self.frame)
         else:
-            self.image_item.setLevels(self.levels)
+            was_table = self.voi_mode != "linear"
+            self.voi = fr.VoiPreset("Custom", c, w, "adjusted by the user", "custom", fr.LINEAR)
+            if was_table and self.frame is not None:
+                self._set_image(self.frame)
+            else:
+                self.image_item.setLevels(self.levels)
         self.levelsChanged.emit(*self.levels)
         self._update_overlays()
 
@@ -419,39 +426,33 @@ class Viewport(QWidget):
         presets = self.presets()
         if not 1 <= number <= len(presets):
             return False
-        self._apply_preset_obj(presets[number - 1])
-        self.statusMessage.emit(
-            f"W/L preset {number}: {presets[number - 1].name} — {presets[number - 1].explanation}"
-        )
+        p = presets[number - 1]
+        self._apply_preset_obj(p)
+        self.statusMessage.emit(f"W/L preset {number}: {p.name} — {p.explanation}")
         return True
 
     def _apply_preset_obj(self, preset: fr.VoiPreset, repaint: bool = True) -> None:
-        if preset.source == "voi_lut" and self.header is not None:
-            self.voi_mode = "voi_lut"
-            self._voi_lut_index = [p for p in self.header.presets if p.source == "voi_lut"].index(preset)
-            self.levels = (0.0, 255.0)
-            if repaint and self.frame is not None:
+        self.voi = preset
+        if preset.function in (fr.LINEAR, fr.LINEAR_EXACT, fr.SIGMOID):
+            self.levels = preset.levels
+        else:  # VOI LUT: levels describe the LUT's input range, used as the start of a later drag
+            self.levels = fr.window_to_levels(preset.center, preset.width)
+        if repaint and self.frame is not None:
+            if (
+                self.voi_mode == "linear"
+                and self.image_item.image is not None
+                and self.image_item.image.dtype != np.uint8
+            ):
+                self.image_item.setLevels(self.levels)
+            else:
                 self._set_image(self.frame)
+        if repaint:
             self.levelsChanged.emit(*self.levels)
             self._update_overlays()
-            return
-        self.voi_mode = "sigmoid" if preset.function == "SIGMOID" else "linear"
-        if repaint:
-            if self.voi_mode == "sigmoid":
-                self.levels = preset.levels
-                if self.frame is not None:
-                    self._set_image(self.frame)
-                self.levelsChanged.emit(*self.levels)
-                self._update_overlays()
-            else:
-                self.set_levels(*preset.levels)
-        else:
-            self.levels = preset.levels
 
     def auto_levels(self) -> None:
         """Percentile window of the current frame (1–99 %), robust to the odd saturated pixel."""
         if self.frame is not None:
-            self.voi_mode = "linear" if self.voi_mode == "voi_lut" else self.voi_mode
             self.set_levels(*fr.percentile_levels(self.frame))
 
     def reset_levels(self) -> None:
@@ -459,9 +460,6 @@ class Viewport(QWidget):
             self._apply_preset_obj(self.header.default_preset())
 
     def _wl_drag_start(self) -> None:
-        if self.voi_mode == "voi_lut" and self.frame is not None:
-            self.voi_mode = "linear"
-            self.levels = fr.percentile_levels(self.frame, 0.0, 100.0)
         self._drag_origin = self.window
 
     def _wl_drag(self, dx: float, dy: float) -> None:
@@ -507,8 +505,9 @@ class Viewport(QWidget):
         w, h = self.header.columns, self.header.rows
         t = QTransform()
         t.translate(w / 2, h / 2)
-        t.rotate(self._rotation)
+        # Flips act on what the reader sees (after the rotation), as on a light box.
         t.scale(-1 if self._flip_h else 1, -1 if self._flip_v else 1)
+        t.rotate(self._rotation)
         t.translate(-w / 2, -h / 2)
         self.image_space.setTransform(t)
         self.fit()
@@ -518,7 +517,7 @@ class Viewport(QWidget):
         self._apply_lut()
 
     def _apply_lut(self) -> None:
-        mono1 = bool(self.header and self.header.monochrome1)
+        mono1 = bool(self.header and self.header.invert)
         self.image_item.setLookupTable(INVERTED_LUT if (self.inverted != mono1) else None)
         self._update_overlays()
 
