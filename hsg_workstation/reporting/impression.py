@@ -211,7 +211,8 @@ def generate_impression(
         parts = [x[0].lower() + x[1:] for x in parts]
         out.append(_s(f"Bilateral tubal occlusion: {'; '.join(parts)}.", "tubes.bilateral"))
     elif not (sterilisation and both_occluded):
-        for t in (left, right):
+        # abnormal side first (most significant first), left before right otherwise
+        for t in sorted((left, right), key=_tube_ok):
             text = _tube_sentence(t, p)
             if text:
                 out.append(_s(text, f"tube.{t.side.value}"))

@@ -365,8 +365,11 @@ def reference_report_from_truth(truth: dict[str, Any], datasets: list[Any] | Non
     return r
 
 
-def build_reference_report(truth: dict[str, Any], case_dir: Path) -> dict[str, Any]:
-    """The reference report of one generated case as report JSON (``HsgReport.to_json()``), valid to sign."""
+def build_reference_report(truth: dict[str, Any], case_dir: Path, *, signed: bool = False) -> dict[str, Any]:
+    """The reference report of one generated case as report JSON (``HsgReport.to_json()``).
+
+    By default a complete DRAFT that signs without errors (warnings acknowledged), so it can be opened in the
+    form, edited and signed; ``signed=True`` signs it as ``REFERENCE_READER`` at the study date."""
     report = reference_report_from_truth(truth, _read_datasets(Path(case_dir)))
     problems = [i for i in validate(report) if i.severity is Severity.ERROR]
     if problems:
@@ -374,6 +377,11 @@ def build_reference_report(truth: dict[str, Any], case_dir: Path) -> dict[str, A
             "reference report has validation errors: "
             + "; ".join(f"{i.rule_id} {i.field_path}" for i in problems)
         )
+    if signed:
+        when = _dt.datetime.combine(
+            report.identity.study_date or _dt.date(2026, 1, 15), _dt.time(17, 0), _dt.UTC
+        )
+        report.sign(REFERENCE_READER, when)
     return report.to_json()
 
 

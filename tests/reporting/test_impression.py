@@ -181,3 +181,15 @@ def test_regeneration_respects_removed_sentences_until_their_finding_changes() -
     r.findings.peritoneum.intravasation_extent = m.Severity3.SEVERE
     r.regenerate_impression(who="Dr A")
     assert "intravasation" in [s.source_key for s in r.impression.sentences]
+
+
+def test_abnormal_side_comes_first() -> None:
+    r = example_report("normal")
+    t = r.findings.tubes.right
+    t.patency, t.occlusion_level, t.spill, t.proximal_spasm = (
+        m.Patency.OCCLUDED,
+        m.OcclusionLevel.PROXIMAL,
+        m.Spill.NONE,
+        m.ProximalSpasm.CANNOT_BE_EXCLUDED,
+    )
+    assert [s.source_key for s in generate_impression(r)][:2] == ["tube.right", "tube.left"]

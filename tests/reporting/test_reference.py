@@ -96,6 +96,14 @@ def test_hand_written_truth_gives_a_valid_faithful_report(tmp_path: Path) -> Non
     r.sign("Dr Reference")  # acknowledged warnings only: signable
 
 
+def test_signed_reference_report(tmp_path: Path) -> None:
+    data = build_reference_report(example_truth("bilateral_distal_hydrosalpinx"), tmp_path, signed=True)
+    r = m.HsgReport.from_json(data)
+    assert r.is_signed and r.signature.verifying_observer_name and r.signature.verification_datetime.tzinfo
+    with pytest.raises(m.ReportLockedError):
+        r.findings.tubes.left.spill = m.Spill.FREE
+
+
 def test_bad_truth_is_refused_with_the_field_named(tmp_path: Path) -> None:
     with pytest.raises(ReferenceReportError, match="sides"):
         build_reference_report({"case": "x"}, tmp_path)
