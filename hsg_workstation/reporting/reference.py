@@ -185,7 +185,7 @@ def reference_report_from_truth(truth: dict[str, Any], datasets: list[Any] | Non
     r.technique.balloon_position = BalloonPosition.CERVICAL_CANAL
     r.technique.balloon_volume_ml = 1.5
     r.technique.contrast_type = ContrastType.WATER_SOLUBLE_IODINATED
-    r.technique.contrast_product = "Iohexol 300 mgI/mL"
+    r.technique.contrast_product = "Iohexol"
     r.technique.contrast_concentration_mgi_ml = 300.0
     r.technique.contrast_volume_ml = 8.0
     r.technique.views = [View.EARLY_FILLING, View.FULL_DISTENSION, View.DELAYED_POST_DRAINAGE]
