@@ -47,57 +47,156 @@ def _module(name: str) -> Any | None:
 
 
 def pdf_renderer(form: ReportForm) -> Any | None:
-    """A callable ``(report) -> bytes`` producing the report PDF, or None."""
+    """A callable ``(report) -> bytes`` producing the report PDF, or None when no PDF engine is available."""
     if getattr(form, "pdf_handler", None) is not None:
         return form.pdf_handler
-    mod = _module("hsg_workstation.reporting.pdf")
-    for name in ("render_pdf_bytes", "report_to_pdf_bytes", "render_pdf"):
-        fn = getattr(mod, name, None) if mod else None
-        if callable(fn):
-            return fn
-    return None
+    pdf = _module("hsg_workstation.reporting.pdf")
+    if pdf is None or not callable(getattr(pdf, "render_pdf", None)):
+        return None
+
+    def render(report: m.HsgReport) -> bytes:
+        return pdf.render_pdf(report, study_sources(form))
+
+    return render
+
+
+def study_sources(form: ReportForm) -> dict[str, Any]:
+    """SOP Instance UID → file/dataset of the study's images (key images in the PDF need their pixels)."""
+    if form.study is None:
+        return {}
+    export = _module("hsg_workstation.reporting.export")
+    if export is None:
+        return {}
+    return dict(export.load_study(form.study, form.report.identity.study_instance_uid).sources)
 
 
 def export_function(form: ReportForm) -> Any | None:
+    """A callable ``(report, directory) -> list[Path]`` writing SR, PDF, Encapsulated PDF and KOS, or None."""
     if getattr(form, "export_handler", None) is not None:
         return form.export_handler
-    mod = _module("hsg_workstation.reporting.export")
-    for name in ("export_all", "export_report"):
-        fn = getattr(mod, name, None) if mod else None
-        if callable(fn):
-            return fn
-    return None
+    if form.study is None:
+        return None
+    export = _module("hsg_workstation.reporting.export")
+    if export is None or not callable(getattr(export, "export_all", None)):
+        return None
+
+    def run(report: m.HsgReport, directory: Path) -> list[Path]:
+        return export_files(report, form.study, directory).written
+
+    return run
+
+
+def output_names(report: m.HsgReport, directory: Path) -> dict[str, Path | None]:
+    """File names of one export: stem from the report id, so re-exports of an amendment do not overwrite."""
+    stem = f"hsg_report_{report.report_id[:12]}"
+    return {
+        "sr_path": directory / f"{stem}_sr.dcm",
+        "pdf_path": directory / f"{stem}.pdf",
+        "encapsulated_pdf_path": directory / f"{stem}_pdf.dcm",
+        "kos_path": directory / f"{stem}_kos.dcm" if report.key_images else None,
+    }
+
+
+def export_files(report: m.HsgReport, study: Any, directory: Path) -> Any:
+    """Write every output into ``directory`` through ``reporting.export.export_all``; returns its result."""
+    from hsg_workstation.reporting.export import export_all
+
+    directory.mkdir(parents=True, exist_ok=True)
+    return export_all(report, study, **output_names(report, directory))
+
+
+def send_report(report: m.HsgReport, study: Any, node: Any, calling_ae: str, outbox: Path) -> list[Any]:
+    """Export the DICOM outputs (SR, Encapsulated PDF, KOS) into ``outbox`` and C-STORE them to ``node``."""
+    from hsg_workstation.dicom_io.pacs import DicomClient
+
+    result = export_files(report, study, outbox)
+    dicom_files = [p for p in result.written if p.suffix == ".dcm"]
+    return DicomClient(node, calling_ae=calling_ae).send(dicom_files)
+
+
+def send_function(form: ReportForm) -> tuple[Any | None, str]:
+    """(callable ``(report) -> str``, why-not). Default: the PACS nodes configured in the data dir."""
+    if getattr(form, "send_handler", None) is not None:
+        return form.send_handler, ""
+    if form.study is None:
+        return None, "Send is unavailable: no source study is attached to the form (ReportForm.set_study)"
+    if (
+        _module("hsg_workstation.reporting.export") is None
+        or _module("hsg_workstation.dicom_io.pacs") is None
+    ):
+        return None, "Send is unavailable: the export or PACS module is not installed"
+    if form.data_dir is None:
+        return None, "Send is unavailable: no data directory with PACS nodes (nodes.json)"
+    from hsg_workstation.dicom_io.nodes import load_nodes
+
+    try:
+        config = load_nodes(form.data_dir)
+    except Exception as exc:
+        return None, f"Send is unavailable: {exc}"
+    if not config.nodes:
+        return None, "Send is unavailable: no PACS node is configured (hsg-workstation pacs nodes add ...)"
+
+    def run(report: m.HsgReport) -> str:
+        names = [n.name for n in config.nodes]
+        if len(names) == 1:
+            name = names[0]
+        else:
+            from PySide6.QtWidgets import QInputDialog
+
+            name, ok = QInputDialog.getItem(form, "Send to PACS", "Node:", names, 0, False)
+            if not ok:
+                return "Not sent."
+        node = config.get(name)
+        outbox = Path(form.data_dir) / "outbox" / report.report_id
+        outcomes = send_report(report, form.study, node, config.local.ae_title, outbox)
+        bad = [o for o in outcomes if not o.ok]
+        if bad:
+            raise RuntimeError("; ".join(f"{Path(o.path).name}: {o.message}" for o in bad))
+        return f"Sent {len(outcomes)} object(s) to {node.name} ({node.ae_title})."
+
+    return run, ""
 
 
 def configure_buttons(form: ReportForm) -> None:
     """Enable PDF / Export / Send only when what they need exists; say why otherwise."""
-    if pdf_renderer(form) is not None:
-        form.pdf_button.setEnabled(True)
-        form.pdf_button.setToolTip("Render the report PDF and show its pages")
-    elif shutil.which("pdftoppm") is None:
-        form.pdf_button.setEnabled(False)
-        form.pdf_button.setToolTip("PDF preview needs poppler's pdftoppm, which is not installed")
-    else:
+    signed = form.report.is_signed
+    if pdf_renderer(form) is None:
         form.pdf_button.setEnabled(False)
         form.pdf_button.setToolTip(
             "PDF preview is unavailable: the PDF module (reporting/pdf.py) is not installed"
         )
+    elif shutil.which("pdftoppm") is None:
+        form.pdf_button.setEnabled(False)
+        form.pdf_button.setToolTip("PDF preview needs poppler's pdftoppm, which is not installed")
+    else:
+        form.pdf_button.setEnabled(True)
+        form.pdf_button.setToolTip("Render the report PDF and show its pages")
     if export_function(form) is not None:
         form.export_button.setEnabled(True)
-        form.export_button.setToolTip("Write DICOM SR, PDF, Encapsulated PDF and KOS files")
+        form.export_button.setToolTip(
+            "Write DICOM SR, PDF, Encapsulated PDF and KOS files"
+            + ("" if signed else " (the report is a draft: the SR is marked partial / unverified)")
+        )
+    elif form.study is None and getattr(form, "export_handler", None) is None:
+        form.export_button.setEnabled(False)
+        form.export_button.setToolTip(
+            "Export is unavailable: no source study is attached to the form (ReportForm.set_study)"
+        )
     else:
         form.export_button.setEnabled(False)
         form.export_button.setToolTip(
             "Export is unavailable: the export module (reporting/export.py) is not installed"
         )
-    if getattr(form, "send_handler", None) is not None:
+    send, why = send_function(form)
+    if send is None:
+        form.send_button.setEnabled(False)
+        form.send_button.setToolTip(why)
+    elif not signed:
+        form.send_button.setEnabled(False)
+        form.send_button.setToolTip("Sign the report first: only signed reports are sent to the PACS")
+    else:
         form.send_button.setEnabled(True)
         form.send_button.setToolTip("Export and C-STORE the SR, Encapsulated PDF and KOS to a PACS node")
-    else:
-        form.send_button.setEnabled(False)
-        form.send_button.setToolTip(
-            "Send is unavailable: the main window has not connected a PACS node (ReportForm.send_handler)"
-        )
 
 
 class SignDialog(QDialog):
@@ -118,6 +217,7 @@ class SignDialog(QDialog):
         form = QFormLayout()
         self.name_edit = QLineEdit(name, self)
         self.name_edit.setObjectName("verifying_observer_name")
+        self.name_edit.setPlaceholderText("Family^Given (DICOM person name)")
         name_label = QLabel("&Verifying observer", self)
         name_label.setBuddy(self.name_edit)
         form.addRow(name_label, self.name_edit)
@@ -155,7 +255,7 @@ class SignDialog(QDialog):
         return {k: e.text().strip() for k, e in self.reason_edits.items()}
 
 
-def render_pdf_pages(pdf: bytes, dpi: int = 60) -> list[QPixmap]:
+def render_pdf_pages(pdf: bytes, dpi: int = 72) -> list[QPixmap]:
     """Rasterise PDF pages with poppler's pdftoppm (PySide6-Essentials has no QtPdf)."""
     exe = shutil.which("pdftoppm")
     if exe is None:
@@ -235,13 +335,21 @@ def export_interactively(form: ReportForm) -> None:
 
 
 def send_interactively(form: ReportForm) -> None:
-    handler = getattr(form, "send_handler", None)
+    handler, why = send_function(form)
     if handler is None:
+        QMessageBox.information(form, "Send", why)
+        return
+    if not form.report.is_signed:
         QMessageBox.information(form, "Send", form.send_button.toolTip())
         return
+    from PySide6.QtGui import QGuiApplication
+
+    QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
     try:
         message = handler(form.report)
     except Exception as exc:
+        QGuiApplication.restoreOverrideCursor()
         QMessageBox.warning(form, "Send failed", str(exc))
         return
+    QGuiApplication.restoreOverrideCursor()
     QMessageBox.information(form, "Sent", str(message or "Sent."))

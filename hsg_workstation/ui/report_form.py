@@ -228,6 +228,8 @@ class ReportForm(QWidget):
         *,
         rule_config: RuleConfig | None = None,
         user_name: str = "",
+        study: Any = None,
+        data_dir: Path | str | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("ReportForm")
@@ -241,6 +243,7 @@ class ReportForm(QWidget):
         self.last_draft_path: Path | None = None
         self.last_save_error = ""
         self._editing_path: str | None = None
+        self._signed_state = report.is_signed
         self._syncing = False
         self.rows: dict[str, FieldRow] = {}
         self.blocks: dict[str, BlockWidget] = {}
@@ -249,6 +252,9 @@ class ReportForm(QWidget):
         self.pdf_handler: Callable[[m.HsgReport], bytes] | None = None
         self.export_handler: Callable[[m.HsgReport, Path], list[Path]] | None = None
         self.send_handler: Callable[[m.HsgReport], str] | None = None
+        self.study = study  # folder / list of paths or datasets of the source study (export, PDF key images)
+        self.data_dir = Path(data_dir) if data_dir is not None else None  # nodes.json for Send, outbox
+        self.pdf_preview_dialog: QWidget | None = None
 
         root = QVBoxLayout(self)
         root.setContentsMargins(4, 4, 4, 4)
@@ -589,6 +595,11 @@ class ReportForm(QWidget):
             if block.remove_button is not None:
                 block.remove_button.setEnabled(editable)
         unacked = self.open_warnings()
+        if self._signed_state != r.is_signed:
+            from hsg_workstation.ui import report_actions
+
+            self._signed_state = r.is_signed
+            report_actions.configure_buttons(self)
         self.sign_button.setEnabled(editable and errors == 0)
         if r.is_signed:
             self.sign_button.setToolTip("Already signed")
@@ -717,6 +728,15 @@ class ReportForm(QWidget):
         from hsg_workstation.ui import report_actions
 
         self.pdf_handler, self.export_handler, self.send_handler = pdf, export, send
+        report_actions.configure_buttons(self)
+
+    def set_study(self, study: Any, data_dir: Path | str | None = None) -> None:
+        """Attach the source study (a folder, or a list of paths / datasets) used by Export, Send and the PDF."""
+        self.study = study
+        if data_dir is not None:
+            self.data_dir = Path(data_dir)
+        from hsg_workstation.ui import report_actions
+
         report_actions.configure_buttons(self)
 
     # ------------------------------------------------------------------ user helpers

@@ -1,0 +1,107 @@
+"""Report form actions on a real generated study: PDF preview pages, Export files, Send (C-STORE to an in-process
+pynetdicom storage SCP on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from pydicom import dcmread
+
+from hsg_workstation.dicom_io.sample import generate_case
+from hsg_workstation.reporting import model as m
+from hsg_workstation.reporting.drafts import DraftStore
+from hsg_workstation.reporting.reference import build_reference_report
+from hsg_workstation.ui import report_actions
+from hsg_workstation.ui.report_form import ReportForm
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def case(tmp_path: Path) -> tuple[Path, m.HsgReport]:
+    generated = generate_case("endometrial_polyp", size=128, frames=8)
+    case_dir = generated.write(tmp_path / "study")
+    report = m.HsgReport.from_json(build_reference_report(generated.truth, case_dir))
+    return case_dir, report
+
+
+@pytest.fixture
+def form(qtbot, case, data_dir: Path) -> ReportForm:
+    case_dir, report = case
+    w = ReportForm(report, draft_store=DraftStore(data_dir / "drafts"), study=case_dir, data_dir=data_dir)
+    qtbot.addWidget(w)
+    w.resize(560, 900)
+    w.show()
+    return w
+
+
+def test_buttons_disabled_without_a_study(qtbot) -> None:
+    w = ReportForm(m.HsgReport())
+    qtbot.addWidget(w)
+    assert not w.export_button.isEnabled() and "no source study" in w.export_button.toolTip()
+    assert not w.send_button.isEnabled() and "no source study" in w.send_button.toolTip()
+
+
+def test_pdf_preview_shows_pages(qtbot, form: ReportForm, monkeypatch) -> None:
+    assert form.pdf_button.isEnabled()
+    dialog = report_actions.show_pdf_preview(form)
+    assert dialog is not None
+    qtbot.addWidget(dialog)
+    assert len(dialog.page_labels) >= 2  # report + patient after-care page
+    first = dialog.page_labels[0].pixmap()
+    assert not first.isNull() and first.width() > 300
+    shot = os.environ.get("HSG_REPORT_PDF_PREVIEW_SCREENSHOT")
+    if shot:
+        dialog.grab().save(shot)
+
+
+def test_export_writes_sr_pdf_encapsulated_and_kos(form: ReportForm, tmp_path: Path) -> None:
+    assert form.export_button.isEnabled()
+    written = report_actions.export_function(form)(form.report, tmp_path / "out")
+    names = sorted(p.name for p in written)
+    assert any(n.endswith("_sr.dcm") for n in names)
+    assert any(n.endswith(".pdf") for n in names)
+    assert any(n.endswith("_pdf.dcm") for n in names)
+    assert any(n.endswith("_kos.dcm") for n in names)
+    sr = dcmread(next(p for p in written if p.name.endswith("_sr.dcm")))
+    assert sr.StudyInstanceUID == form.report.identity.study_instance_uid
+
+
+def test_send_needs_signature_then_stores_to_pacs(qtbot, form: ReportForm, data_dir: Path) -> None:
+    from pynetdicom import AE, AllStoragePresentationContexts, evt
+
+    from hsg_workstation.dicom_io.nodes import NodeConfig, RemoteNode, save_nodes
+
+    received: list[str] = []
+
+    def on_store(event) -> int:
+        received.append(str(event.dataset.SOPClassUID))
+        return 0x0000
+
+    ae = AE(ae_title="TESTPACS")
+    ae.supported_contexts = AllStoragePresentationContexts
+    server = ae.start_server(("127.0.0.1", 0), block=False, evt_handlers=[(evt.EVT_C_STORE, on_store)])
+    try:
+        port = server.server_address[1]
+        save_nodes(data_dir, NodeConfig(nodes=(RemoteNode("test", "TESTPACS", "127.0.0.1", port),)))
+        form.set_study(form.study, data_dir)
+        assert not form.send_button.isEnabled()
+        assert "Sign" in form.send_button.toolTip()
+        assert form.error_count() == 0 and form.open_warnings() == []
+        form.sign("Verifier^Dora")
+        assert form.send_button.isEnabled()
+        handler, why = report_actions.send_function(form)
+        assert handler is not None, why
+        message = handler(form.report)
+    finally:
+        server.shutdown()
+    assert "Sent 3 object(s)" in message
+    assert sorted(received) == sorted(
+        [
+            "1.2.840.10008.5.1.4.1.1.88.33",  # Comprehensive SR
+            "1.2.840.10008.5.1.4.1.1.104.1",  # Encapsulated PDF
+            "1.2.840.10008.5.1.4.1.1.88.59",  # Key Object Selection
+        ]
+    )
