@@ -52,6 +52,7 @@ class CineBar(QWidget):
         button(sp.SP_MediaSkipForward, "Last frame (End)", self.lastClicked)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.slider.setMinimumWidth(180)
         self.slider.valueChanged.connect(self._slider_moved)
         lay.addWidget(self.slider, 1)
         self.frame_label = QLabel("–/–")
@@ -103,6 +104,9 @@ class CineBar(QWidget):
                 sb.setMaximum(max(count, 1))
             self.range_first.setValue(loop_range[0] + 1)
             self.range_last.setValue(loop_range[1] + 1)
-            self.timing_label.setText(timing_text)
+            # Long DICOM source descriptions go to the tooltip; the bar shows fps and the attribute name.
+            short = timing_text.split(" (00")[0] + (")" if " (00" in timing_text else "")
+            self.timing_label.setText(short)
+            self.timing_label.setToolTip(timing_text)
         finally:
             self._updating = False

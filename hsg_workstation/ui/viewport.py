@@ -139,7 +139,8 @@ def _overlay_label(parent: QWidget, align: Qt.AlignmentFlag) -> QLabel:
     lab = QLabel(parent)
     lab.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
     lab.setAlignment(align)
-    lab.setStyleSheet("color: #e8e8e8; background: transparent;")
+    # A translucent plate keeps white text readable over bright (non-inverted) fluoroscopy backgrounds.
+    lab.setStyleSheet("color: #f0f0f0; background: rgba(0, 0, 0, 120); padding: 1px 3px;")
     f = QFont()
     f.setPointSize(9)
     lab.setFont(f)
