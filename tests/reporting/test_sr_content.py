@@ -1,0 +1,160 @@
+"""SR content details: verification flags, amendments, finding site/laterality, regions on frames, coding policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+
+from hsg_workstation.reporting import codes
+from hsg_workstation.reporting.kos import build_kos
+from hsg_workstation.reporting.sr import ENUM_CODES, FIELD_CONCEPTS, SECTION_HEADINGS, SrBuildError, build_sr
+from hsg_workstation.reporting.sr_import import SrImportError, report_from_sr
+
+from .conftest import dciodvfy_errors, dsrdump_check, full_report
+
+
+def _walk(items):
+    for it in items:
+        yield it
+        yield from _walk(it.get("ContentSequence", []))
+
+
+def _cv(code: Dataset) -> str:
+    return str(code.get("CodeValue") or code.get("LongCodeValue"))
+
+
+def _codes(ds: Dataset):
+    """Every coded entry anywhere in the dataset (concept names, values, units, modifiers)."""
+    for elem in ds.iterall():
+        if elem.VR == "SQ":
+            for item in elem.value:
+                if "CodingSchemeDesignator" in item:
+                    value = item.get("CodeValue") or item.get("LongCodeValue")
+                    yield str(value), str(item.CodingSchemeDesignator)
+
+
+def test_signed_sr_is_complete_verified_with_observer_and_time(source_datasets) -> None:
+    rf, dx = source_datasets
+    signed = build_sr(full_report(rf, dx, signed=True), source_datasets)
+    assert signed.CompletionFlag == "COMPLETE" and signed.VerificationFlag == "VERIFIED"
+    obs = signed.VerifyingObserverSequence[0]
+    assert obs.VerifyingObserverName == "Reader^Anna"
+    assert obs.VerificationDateTime.startswith("20260105110000")
+    draft = build_sr(full_report(rf, dx), source_datasets)
+    assert draft.CompletionFlag == "PARTIAL" and draft.VerificationFlag == "UNVERIFIED"
+    assert "VerifyingObserverSequence" not in draft
+    for sr in (signed, draft):
+        assert sr.StudyInstanceUID == rf.StudyInstanceUID and sr.PatientID == rf.PatientID
+
+
+@pytest.mark.timeout(120)
+def test_amendment_references_predecessor_and_round_trips(tmp_path: Path, source_datasets) -> None:
+    rf, dx = source_datasets
+    first = full_report(rf, dx, signed=True)
+    first_sr = build_sr(first, source_datasets)
+    amended = first.amend(
+        first_sr.SOPInstanceUID,
+        reason="laterality corrected",
+        sr_series_instance_uid=first_sr.SeriesInstanceUID,
+    )
+    sr = build_sr(amended, source_datasets)  # predecessor taken from the model
+    ref = sr.PredecessorDocumentsSequence[0].ReferencedSeriesSequence[0]
+    assert ref.SeriesInstanceUID == first_sr.SeriesInstanceUID
+    assert ref.ReferencedSOPSequence[0].ReferencedSOPInstanceUID == first_sr.SOPInstanceUID
+    sr2 = build_sr(amended, source_datasets, predecessor=first_sr)  # or from the earlier SR dataset itself
+    assert (
+        sr2.PredecessorDocumentsSequence[0]
+        .ReferencedSeriesSequence[0]
+        .ReferencedSOPSequence[0]
+        .ReferencedSOPInstanceUID
+        == first_sr.SOPInstanceUID
+    )
+    out = tmp_path / "amended.dcm"
+    sr.save_as(out, enforce_file_format=True)
+    assert dciodvfy_errors(out) == []
+    rc, bad = dsrdump_check(out)
+    assert rc == 0 and bad == []
+    assert report_from_sr(out) == amended
+
+
+def test_tubes_have_finding_site_and_laterality_and_regions_reference_frames(source_datasets) -> None:
+    rf, dx = source_datasets
+    sr = build_sr(full_report(rf, dx), source_datasets)
+    items = list(_walk(sr.ContentSequence))
+    tubes = [it for it in items if it.ValueType == "CODE" and _cv(it.ConceptCodeSequence[0]) == "HSG-T-Tube"]
+    assert len(tubes) == 2
+    for tube, site, side in ((tubes[0], "113293009", "7771000"), (tubes[1], "2033006", "24028007")):
+        mods = {
+            _cv(c.ConceptNameCodeSequence[0]): _cv(c.ConceptCodeSequence[0])
+            for c in tube.ContentSequence
+            if c.RelationshipType == "HAS CONCEPT MOD"
+        }
+        assert mods == {"363698007": site, "272741003": side}
+    scoords = [it for it in items if it.ValueType == "SCOORD"]
+    assert scoords and all(s.RelationshipType == "INFERRED FROM" for s in scoords)
+    for s in scoords:
+        (image,) = s.ContentSequence
+        assert image.ValueType == "IMAGE" and image.RelationshipType == "SELECTED FROM"
+    frames = {
+        int(s.ContentSequence[0].ReferencedSOPSequence[0].ReferencedFrameNumber)
+        for s in scoords
+        if s.ContentSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID == rf.SOPInstanceUID
+    }
+    assert frames == {2, 3, 4}  # 1-based frames of the model's regions
+    ellipse = next(s for s in scoords if s.GraphicType == "ELLIPSE")
+    assert [round(v, 3) for v in ellipse.GraphicData] == [20.5, 30.0, 30.5, 30.0, 25.5, 26.0, 25.5, 34.0]
+    nums = [it for it in items if it.ValueType == "NUM"]
+    dap = [n for n in nums if _cv(n.ConceptNameCodeSequence[0]) == "113722"]
+    assert dap and dap[0].MeasuredValueSequence[0].MeasurementUnitsCodeSequence[0].CodeValue == "Gy.cm2"
+    hydro = [n for n in nums if _cv(n.ConceptNameCodeSequence[0]) == "HSG-F-hydrosalpinx_diameter_mm"]
+    assert hydro[0].MeasuredValueSequence[0].MeasurementUnitsCodeSequence[0].CodeValue == "mm"
+
+
+def test_only_verified_standard_codes_and_99hsg_is_declared(source_datasets) -> None:
+    rf, dx = source_datasets
+    sr = build_sr(full_report(rf, dx, signed=True), source_datasets)
+    allowed = {(e.value, e.scheme) for e in codes.ALL_STANDARD if e.verified}
+    allowed |= {(c.value, c.scheme_designator) for c in SECTION_HEADINGS.values()}
+    allowed |= {(c.value, c.scheme_designator) for c in FIELD_CONCEPTS.values()}
+    allowed |= {(c.value, c.scheme_designator) for c in ENUM_CODES.values()}
+    used = set(_codes(sr))
+    standard = {(v, s) for v, s in used if s in ("SCT", "LN")}
+    assert standard <= allowed, standard - allowed
+    # the table itself: no SCT/LN entry in the SR tables that codes-verified.md does not mark verified
+    listed_unverified = {"48236007", "237143006", "36742000", "22504001", "15545001", "14689000"}
+    assert not {v for v, _ in standard} & listed_unverified
+    assert any(s == "99HSG" for _, s in used)
+    assert [i.CodingSchemeDesignator for i in sr.CodingSchemeIdentificationSequence] == ["99HSG"]
+
+
+def test_bad_links_and_foreign_documents_give_clear_errors(tmp_path: Path, source_datasets) -> None:
+    from hsg_workstation.reporting import model as m
+
+    rf, dx = source_datasets
+    report = full_report(rf, dx)
+    report.key_images.append(m.KeyImage("1.2.3.4.5", rf.SOPClassUID, 1))
+    with pytest.raises(SrBuildError, match=r"1\.2\.3\.4\.5.*not found"):
+        build_sr(report, source_datasets)
+    kos = build_kos(source_datasets, [(dx.SOPInstanceUID, 1)])
+    kos.save_as(tmp_path / "kos.dcm", enforce_file_format=True)
+    with pytest.raises(SrImportError, match="not a structured report"):
+        report_from_sr(tmp_path / "kos.dcm")
+    (tmp_path / "junk.dcm").write_bytes(b"not dicom at all")
+    with pytest.raises(SrImportError, match="cannot read as DICOM"):
+        report_from_sr(tmp_path / "junk.dcm")
+    sr = build_sr(full_report(rf, dx), source_datasets)
+    sr.ConceptNameCodeSequence[0].CodeValue = "18748-4"
+    with pytest.raises(SrImportError, match="not an HSG report"):
+        report_from_sr(sr)
+
+
+def test_sr_file_is_read_back_by_highdicom(tmp_path: Path, source_datasets) -> None:
+    import highdicom as hd
+
+    rf, dx = source_datasets
+    build_sr(full_report(rf, dx), source_datasets).save_as(tmp_path / "sr.dcm", enforce_file_format=True)
+    doc = hd.sr.srread(tmp_path / "sr.dcm")
+    assert doc.ContentSequence and dcmread(tmp_path / "sr.dcm").Modality == "SR"
