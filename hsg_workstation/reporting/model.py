@@ -54,11 +54,16 @@ __all__ = [
     "ReportLockedError",
     "ReportValidationError",
     "ReportJsonError",
+    "ReportPrefillError",
 ]
 
 
 class ReportLockedError(HsgError):
     """A signed report was about to be changed; make an amendment (``amend()``) instead."""
+
+
+class ReportPrefillError(HsgError):
+    """The images given to ``prefill_from_datasets`` do not fit the report (e.g. another study)."""
 
 
 class ReportJsonError(HsgError):
@@ -1342,6 +1347,14 @@ def prefill_from_datasets(report: HsgReport, datasets: Iterable[pydicom.Dataset]
         return report
     first = dsets[0]
     ident = report.identity
+    study_uid = ident.study_instance_uid or str(first.get("StudyInstanceUID", "") or "")
+    foreign = [ds for ds in dsets if str(ds.get("StudyInstanceUID", "") or "") not in ("", study_uid)]
+    if foreign:
+        ds = foreign[0]
+        raise ReportPrefillError(
+            f"image {ds.get('SOPInstanceUID', '?')} belongs to study {ds.get('StudyInstanceUID')}, not to the "
+            f"report's study {study_uid}: a report covers one study"
+        )
 
     def take(attr: str, keyword: str) -> None:
         if not getattr(ident, attr):
@@ -1482,8 +1495,8 @@ def _decode(value: Any, hint: Any, path: str) -> Any:
                 raise ReportJsonError(f"report JSON: {path} must be an integer, got {value!r}")
             return value
         if hint is float:
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ReportJsonError(f"report JSON: {path} must be a number, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise ReportJsonError(f"report JSON: {path} must be a finite number, got {value!r}")
             return float(value)
         if hint is str:
             if not isinstance(value, str):

@@ -99,7 +99,10 @@ def test_from_json_rejects_bad_documents_with_the_field_named() -> None:
         m.HsgReport.from_json(bad)
     bad = json.loads(json.dumps(good))
     bad["technique"]["contrast_volume_ml"] = "eight"
-    with pytest.raises(m.ReportJsonError, match="contrast_volume_ml must be a number"):
+    with pytest.raises(m.ReportJsonError, match="contrast_volume_ml must be a finite number"):
+        m.HsgReport.from_json(bad)
+    bad["technique"]["contrast_volume_ml"] = float("nan")
+    with pytest.raises(m.ReportJsonError, match="finite"):
         m.HsgReport.from_json(bad)
 
 
@@ -361,3 +364,14 @@ def test_from_json_rejects_wrong_container_types() -> None:
         m.HsgReport.from_json({"schema_version": 1, "key_images": ["1.2.3"]})
     with pytest.raises(m.ReportJsonError, match="safety.lmp_date = '15/01/2026' is not an ISO date"):
         m.HsgReport.from_json({"schema_version": 1, "safety": {"lmp_date": "15/01/2026"}})
+
+
+def test_prefill_refuses_images_of_another_study() -> None:
+    other = _ds(DX, "2.25.77", 1.0)
+    other.StudyInstanceUID = "2.25.41"
+    with pytest.raises(m.ReportPrefillError, match=r"2\.25\.77 belongs to study 2\.25\.41.*2\.25\.40"):
+        m.prefill_from_datasets(m.HsgReport(), [_ds(DX, "2.25.1", 1.0), other])
+    r = m.HsgReport()
+    r.identity.study_instance_uid = "2.25.41"
+    with pytest.raises(m.ReportPrefillError):
+        m.prefill_from_datasets(r, [_ds(DX, "2.25.1", 1.0)])
