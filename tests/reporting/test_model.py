@@ -375,3 +375,28 @@ def test_prefill_refuses_images_of_another_study() -> None:
     r.identity.study_instance_uid = "2.25.41"
     with pytest.raises(m.ReportPrefillError):
         m.prefill_from_datasets(r, [_ds(DX, "2.25.1", 1.0)])
+
+
+def test_afs_1988_points_and_stage_boundaries() -> None:
+    from hsg_workstation.reporting.afs import afs_score_and_stage, afs_stage_for_score
+
+    assert [afs_stage_for_score(s) for s in (1, 4, 5, 8, 9, 12)] == [
+        m.AfsStage.I_MILD,
+        m.AfsStage.I_MILD,
+        m.AfsStage.II_MODERATE,
+        m.AfsStage.II_MODERATE,
+        m.AfsStage.III_SEVERE,
+        m.AfsStage.III_SEVERE,
+    ]
+    with pytest.raises(ValueError, match="outside 1..12"):
+        afs_stage_for_score(13)
+    assert afs_score_and_stage(
+        m.AfsExtent.LT_ONE_THIRD, m.AfsAdhesionType.FILMY, m.AfsMenstrualPattern.NORMAL
+    ) == (
+        2,
+        m.AfsStage.I_MILD,
+    )
+    assert afs_score_and_stage(
+        m.AfsExtent.GT_TWO_THIRDS, m.AfsAdhesionType.DENSE, m.AfsMenstrualPattern.AMENORRHOEA
+    ) == (12, m.AfsStage.III_SEVERE)
+    assert afs_score_and_stage(None, m.AfsAdhesionType.DENSE, m.AfsMenstrualPattern.NORMAL) == (None, None)
