@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pydicom
+from pydicom.datadict import dictionary_VR
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
@@ -47,6 +48,111 @@ _LONG_LENGTH_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b
 _ITEM_TAG = (0xFFFE, 0xE000)
 _SEQUENCE_DELIMITER_TAG = (0xFFFE, 0xE0DD)
 _UNDEFINED_LENGTH = 0xFFFFFFFF
+
+
+# -- fast header values ------------------------------------------------------------------------------------------
+# Indexing touches ~30 attributes per file. pydicom converts a raw element on first attribute access through a
+# generic (and, per file, costly) path; decoding the few plain VRs used here straight from the raw bytes keeps
+# header indexing as fast as a bare ``dcmread`` loop. Anything unusual (a character set other than ASCII,
+# sequences, unknown VRs) falls back to pydicom's own conversion, so values are always pydicom's values.
+_ASCII_VRS = frozenset({"UI", "CS", "DA", "TM", "DT", "IS", "DS", "AS", "AE"})
+_TEXT_VRS = frozenset({"LO", "SH", "PN", "LT", "ST", "UT", "UC"})
+_INT_VRS = {"US": "H", "SS": "h", "UL": "L", "SL": "l"}
+
+
+def header_value(ds: Dataset, tag: int) -> object:
+    """The value of a top-level element (None if absent), decoded from raw bytes when that is safe.
+
+    Strings come back stripped of DICOM padding; multi-valued strings and integers as lists.
+    """
+    try:
+        elem = ds._dict.get(tag)  # the element store itself: get_item() would rebuild a Tag for every call
+    except AttributeError:
+        elem = ds.get_item(tag)
+    if elem is None:
+        return None
+    if not getattr(elem, "is_raw", False):
+        return elem.value
+    raw = elem.value
+    if raw is None:
+        return None
+    vr = elem.VR or dictionary_vr_or_none(tag)
+    if vr in _ASCII_VRS or (vr in _TEXT_VRS and raw.isascii() and _plain_charset(ds)):
+        text = raw.decode("ascii").strip(" \0")
+        if vr in _ASCII_VRS and "\\" in text:
+            return [part.strip(" \0") for part in text.split("\\")]
+        return text
+    if vr in _INT_VRS and len(raw) % struct.calcsize(_INT_VRS[vr]) == 0:
+        fmt = ("<" if elem.is_little_endian else ">") + _INT_VRS[vr]
+        values = [v[0] for v in struct.iter_unpack(fmt, raw)]
+        return values[0] if len(values) == 1 else values
+    return ds[tag].value
+
+
+def dictionary_vr_or_none(tag: int) -> str | None:
+    try:
+        return dictionary_VR(tag)
+    except KeyError:
+        return None
+
+
+def _plain_charset(ds: Dataset) -> bool:
+    charset = ds._dict.get(0x00080005) if hasattr(ds, "_dict") else ds.get_item(0x00080005)
+    if charset is None:
+        return True
+    raw = charset.value
+    text = raw.decode("ascii", "replace") if isinstance(raw, bytes) else str(raw)
+    return text.strip(" \0") in (
+        "",
+        "ISO_IR 6",
+        "ISO_IR 100",
+        "ISO_IR 192",
+    )  # ASCII bytes mean ASCII in these
+
+
+def header_text(ds: Dataset, tag: int) -> str:
+    """A string value ('' if absent); PN values as their DICOM string (``Family^Given``)."""
+    value = header_value(ds, tag)
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "\\".join(str(v) for v in value)
+    return str(value)
+
+
+def header_int(ds: Dataset, tag: int) -> int | None:
+    """An integer value (first of several), None when absent or not a number."""
+    value = header_value(ds, tag)
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        try:
+            return int(float(value))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+
+
+# Tags used by indexing (named here once so the hot path does no keyword lookups).
+TAG_SOP_CLASS_UID = 0x00080016
+TAG_SOP_INSTANCE_UID = 0x00080018
+TAG_STUDY_INSTANCE_UID = 0x0020000D
+TAG_SERIES_INSTANCE_UID = 0x0020000E
+TAG_INSTANCE_NUMBER = 0x00200013
+TAG_NUMBER_OF_FRAMES = 0x00280008
+TAG_ROWS = 0x00280010
+TAG_COLUMNS = 0x00280011
+TAG_SAMPLES_PER_PIXEL = 0x00280002
+TAG_BITS_ALLOCATED = 0x00280100
+TAG_ACQUISITION_DATETIME = 0x0008002A
+TAG_ACQUISITION_DATE = 0x00080022
+TAG_ACQUISITION_TIME = 0x00080032
+TAG_CONTENT_DATE = 0x00080023
+TAG_CONTENT_TIME = 0x00080033
+TAG_DIRECTORY_RECORD_SEQUENCE = 0x00041220
 
 
 def classify_sop_class(uid: str) -> SopKind:
@@ -136,9 +242,9 @@ def read_header_bytes(
 
 def is_dicomdir(ds: Dataset) -> bool:
     meta = getattr(ds, "file_meta", None)
-    return bool(
-        meta is not None and meta.get("MediaStorageSOPClassUID") == MEDIA_STORAGE_DIRECTORY_STORAGE
-    ) or ("DirectoryRecordSequence" in ds)
+    if meta is not None and header_text(meta, 0x00020002) == MEDIA_STORAGE_DIRECTORY_STORAGE:
+        return True
+    return TAG_DIRECTORY_RECORD_SEQUENCE in ds
 
 
 def _parse_header(fp: BinaryIO, name: str | os.PathLike[str]) -> Dataset:
@@ -168,7 +274,7 @@ def _first_line(exc: BaseException) -> str:
 
 def _transfer_syntax(ds: Dataset) -> str:
     meta = getattr(ds, "file_meta", None)
-    return str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+    return header_text(meta, 0x00020010) if meta is not None else ""
 
 
 def _locate_pixel_data(
@@ -247,21 +353,16 @@ def _walk_fragments(fp: BinaryIO, end: str, name: str | os.PathLike[str], size: 
 
 def expected_pixel_bytes(ds: Dataset) -> int:
     """Decoded size of all frames in bytes, from Rows × Columns × Frames × Samples × Bits Allocated."""
-    rows = int(ds.get("Rows") or 0)
-    cols = int(ds.get("Columns") or 0)
-    frames = number_of_frames(ds)
-    samples = int(ds.get("SamplesPerPixel") or 1)
-    bits = int(ds.get("BitsAllocated") or 8)
-    total_bits = rows * cols * frames * samples * bits
+    rows = header_int(ds, TAG_ROWS) or 0
+    cols = header_int(ds, TAG_COLUMNS) or 0
+    samples = header_int(ds, TAG_SAMPLES_PER_PIXEL) or 1
+    bits = header_int(ds, TAG_BITS_ALLOCATED) or 8
+    total_bits = rows * cols * number_of_frames(ds) * samples * bits
     return (total_bits + 7) // 8
 
 
 def number_of_frames(ds: Dataset) -> int:
-    try:
-        value = int(ds.get("NumberOfFrames") or 1)
-    except (TypeError, ValueError):
-        return 1
-    return max(value, 1)
+    return max(header_int(ds, TAG_NUMBER_OF_FRAMES) or 1, 1)
 
 
 def validate_header(
@@ -275,26 +376,27 @@ def validate_header(
     """Apply the workstation's acceptance rules to a parsed header; raise :class:`DicomReadError` if broken."""
     if is_dicomdir(ds):
         return
-    sop_uid = str(ds.get("SOPInstanceUID", "") or "")
-    if not sop_uid:
+    if not header_text(ds, TAG_SOP_INSTANCE_UID):
         raise DicomReadError(f"{name}: no SOP Instance UID (0008,0018)")
-    for keyword, tag in (("StudyInstanceUID", "(0020,000D)"), ("SeriesInstanceUID", "(0020,000E)")):
-        if not str(ds.get(keyword, "") or ""):
-            raise DicomReadError(f"{name}: no {keyword} {tag}")
-    sop_class = str(ds.get("SOPClassUID", "") or "")
-    kind = classify_sop_class(sop_class)
+    for tag, keyword, tag_text in (
+        (TAG_STUDY_INSTANCE_UID, "StudyInstanceUID", "(0020,000D)"),
+        (TAG_SERIES_INSTANCE_UID, "SeriesInstanceUID", "(0020,000E)"),
+    ):
+        if not header_text(ds, tag):
+            raise DicomReadError(f"{name}: no {keyword} {tag_text}")
+    kind = classify_sop_class(header_text(ds, TAG_SOP_CLASS_UID))
     if kind is not SopKind.IMAGE and not (kind is SopKind.OTHER and framing.present):
         return
-    for keyword, tag in (("Rows", "(0028,0010)"), ("Columns", "(0028,0011)")):
-        value = ds.get(keyword)
-        if value is None or value == "" or int(value) <= 0:
-            raise DicomReadError(f"{name}: image without {keyword} {tag}")
-    if not ds.get("BitsAllocated"):
+    rows, columns = header_int(ds, TAG_ROWS), header_int(ds, TAG_COLUMNS)
+    for value, keyword, tag_text in ((rows, "Rows", "(0028,0010)"), (columns, "Columns", "(0028,0011)")):
+        if value is None or value <= 0:
+            raise DicomReadError(f"{name}: image without {keyword} {tag_text}")
+    if not header_int(ds, TAG_BITS_ALLOCATED):
         raise DicomReadError(f"{name}: image without Bits Allocated (0028,0100)")
     needed = expected_pixel_bytes(ds)
     if needed > max_pixel_bytes:
         raise DicomReadError(
-            f"{name}: image too large: Rows × Columns × Frames ({ds.Rows} × {ds.Columns} × {number_of_frames(ds)}) "
+            f"{name}: image too large: Rows × Columns × Frames ({rows} × {columns} × {number_of_frames(ds)}) "
             f"needs {needed / 1024**2:.0f} MiB, above the cap of {max_pixel_bytes / 1024**2:.0f} MiB"
         )
     if require_pixel_data and not framing.present:
@@ -308,25 +410,21 @@ def validate_header(
             )
 
 
-def _int_or_none(value: object) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-
-
 def acquisition_datetime(ds: Dataset) -> str | None:
     """A sortable DT string (YYYYMMDDHHMMSS.ffffff, no offset) for ordering spot images in a stack.
 
     Acquisition DateTime, else Acquisition Date + Time, else Content Date + Time; None when nothing is known.
     Time is padded to seconds so that strings of different precision still sort correctly.
     """
-    dt = str(ds.get("AcquisitionDateTime", "") or "")
+    dt = header_text(ds, TAG_ACQUISITION_DATETIME)
     if not dt:
-        for date_kw, time_kw in (("AcquisitionDate", "AcquisitionTime"), ("ContentDate", "ContentTime")):
-            date = str(ds.get(date_kw, "") or "")
+        for date_tag, time_tag in (
+            (TAG_ACQUISITION_DATE, TAG_ACQUISITION_TIME),
+            (TAG_CONTENT_DATE, TAG_CONTENT_TIME),
+        ):
+            date = header_text(ds, date_tag)
             if date:
-                dt = date + str(ds.get(time_kw, "") or "")
+                dt = date + header_text(ds, time_tag)
                 break
     if not dt:
         return None
@@ -342,18 +440,18 @@ def acquisition_datetime(ds: Dataset) -> str | None:
 
 def instance_from_header(ds: Dataset, path: str | os.PathLike[str]) -> Instance:
     """Build the :class:`Instance` row for a validated header (``path`` is where the file lives)."""
-    sop_class = str(ds.get("SOPClassUID", "") or "")
+    sop_class = header_text(ds, TAG_SOP_CLASS_UID)
     return Instance(
-        sop_instance_uid=str(ds.SOPInstanceUID),
+        sop_instance_uid=header_text(ds, TAG_SOP_INSTANCE_UID),
         sop_class_uid=sop_class,
-        series_instance_uid=str(ds.get("SeriesInstanceUID", "") or ""),
-        study_instance_uid=str(ds.get("StudyInstanceUID", "") or ""),
+        series_instance_uid=header_text(ds, TAG_SERIES_INSTANCE_UID),
+        study_instance_uid=header_text(ds, TAG_STUDY_INSTANCE_UID),
         path=Path(path),
         kind=classify_sop_class(sop_class),
-        instance_number=_int_or_none(ds.get("InstanceNumber")),
+        instance_number=header_int(ds, TAG_INSTANCE_NUMBER),
         number_of_frames=number_of_frames(ds),
-        rows=_int_or_none(ds.get("Rows")),
-        columns=_int_or_none(ds.get("Columns")),
+        rows=header_int(ds, TAG_ROWS),
+        columns=header_int(ds, TAG_COLUMNS),
         acquisition_datetime=acquisition_datetime(ds),
         transfer_syntax_uid=_transfer_syntax(ds) or None,
     )
