@@ -1147,7 +1147,9 @@ class HsgReport(_Part):
         s.text = text
         if not s.generated_text and s.generated:
             s.generated_text = old
-        s.generated = s.generated and text == s.generated_text
+        s.generated = (
+            bool(s.generated_text) and text == s.generated_text
+        )  # typing the original back restores it
         self.impression.edits.append(
             ImpressionEdit(ImpressionEditAction.EDITED, s.source_key, old, text, reason, who, _now())
         )

@@ -193,3 +193,16 @@ def test_abnormal_side_comes_first() -> None:
         m.ProximalSpasm.CANNOT_BE_EXCLUDED,
     )
     assert [s.source_key for s in generate_impression(r)][:2] == ["tube.right", "tube.left"]
+
+
+def test_typing_the_generated_text_back_marks_the_sentence_generated_again() -> None:
+    r = example_report("normal")
+    original = r.impression.sentences[0].text
+    r.edit_impression_sentence(0, "Tubes fine.", who="Dr A")
+    assert not r.impression.sentences[0].generated
+    r.edit_impression_sentence(0, original, who="Dr A")
+    s = r.impression.sentences[0]
+    assert s.generated and not s.edited and len(r.impression.edits) == 2
+    r.add_impression_sentence("Free text.", who="Dr A")
+    r.edit_impression_sentence(2, "Free text, changed.", who="Dr A")
+    assert not r.impression.sentences[2].generated
