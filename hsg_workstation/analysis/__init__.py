@@ -6,7 +6,7 @@ loop file or a study/series folder). Results are suggestions for the radiologist
 
 from hsg_workstation.analysis.pipeline import analyze_frames, patient_left_on_image
 from hsg_workstation.analysis.result import DefectCandidate, FillAnalysis, KeyFrame, ShapeMetrics, SideResult
-from hsg_workstation.analysis.source import AnalysisInputError, analyze_path, open_loop
+from hsg_workstation.analysis.source import AnalysisInputError, analyze_dataset, analyze_path, open_loop
 
 __all__ = [
     "AnalysisInputError",
@@ -15,6 +15,7 @@ __all__ = [
     "KeyFrame",
     "ShapeMetrics",
     "SideResult",
+    "analyze_dataset",
     "analyze_frames",
     "analyze_path",
     "open_loop",

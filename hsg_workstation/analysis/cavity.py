@@ -25,63 +25,66 @@ class CavityTrack:
     open_radius: int
 
 
-def open_radius_for(shape: tuple[int, int]) -> int:
-    return max(2, int(round(max(shape) / 110)))
+CAVITY_THRESHOLD = 0.3  # fraction of the dense-contrast level: the tapering cavity edge still counts
+
+
+def open_radius_for(mm_per_px: float) -> int:
+    """Radius (working px) of the opening that separates tube-calibre structures (about 2 mm) from blobs."""
+    return max(1, int(round(2.0 / max(mm_per_px, 1e-6))))
 
 
 def _largest_overlapping(lab: np.ndarray, n: int, seed: np.ndarray | None) -> np.ndarray:
     if n == 0:
         return np.zeros(lab.shape, bool)
-    if seed is not None and seed.any():
+    if seed is not None:
         ids = np.unique(lab[seed & (lab > 0)])
-        if ids.size:
-            return np.isin(lab, ids)
-        return np.zeros(lab.shape, bool)
+        return np.isin(lab, ids[ids > 0])
     sizes = ndi.sum_labels(np.ones_like(lab), lab, index=np.arange(1, n + 1))
     return lab == (int(np.argmax(sizes)) + 1)
 
 
-def dense_mask(opacity: np.ndarray, level: float, radius: int, threshold: float = 0.5) -> np.ndarray:
-    """Dense-contrast mask of one frame after an opening that cuts thin structures away."""
-    m = opacity > threshold * level
-    if radius > 0:
-        m = ndi.binary_opening(m, structure=disk(radius))
-    return m
+def dense_mask(opacity: np.ndarray, level: float, threshold: float = CAVITY_THRESHOLD) -> np.ndarray:
+    """Dense-contrast mask of one frame; a 1-px opening removes noise specks but keeps narrow horns."""
+    return ndi.binary_opening(opacity > threshold * level, structure=disk(1))
 
 
-def track_cavity(opacity: np.ndarray, level: float, valid: np.ndarray) -> CavityTrack:
+def track_cavity(opacity: np.ndarray, level: float, valid: np.ndarray, mm_per_px: float) -> CavityTrack:
+    """Follow the cavity from the first dense component that persists, by overlap from frame to frame.
+
+    The tubes' isthmus, the catheter lumen and veins are far below the cavity's density, so at this threshold
+    they do not connect the cavity to the (equally dense) ampullae, hydrosalpinges or loculated collections.
+    """
     t, h, w = opacity.shape
-    radius = open_radius_for((h, w))
-    min_area = max(4 * radius * radius, int(0.0015 * valid.sum()))
+    min_area = max(6, int(round(15.0 / mm_per_px**2)))  # 15 mm²
     masks = np.zeros((t, h, w), bool)
     seed: np.ndarray | None = None
     first = None
+    dense = [dense_mask(opacity[i], level) & valid for i in range(t)]
     for i in range(t):
-        m = dense_mask(opacity[i], level, radius) & valid
-        lab, n = ndi.label(m)
+        lab, n = ndi.label(dense[i])
         if seed is None:
             comp = _largest_overlapping(lab, n, None)
-            # persistence: the same component must be there in the next frame too
-            if comp.sum() >= min_area and i + 1 < t:
-                nxt = dense_mask(opacity[i + 1], level, radius) & valid
-                if (nxt & comp).sum() >= 0.5 * comp.sum():
-                    seed, first = comp, i
-                    masks[i] = comp
+            if comp.sum() >= min_area and i + 1 < t and (dense[i + 1] & comp).sum() >= 0.5 * comp.sum():
+                seed, first = comp, i
+                masks[i] = comp
             continue
-        grown_seed = ndi.binary_dilation(seed, iterations=2)
-        comp = _largest_overlapping(lab, n, grown_seed)
-        if comp.sum() > 0:
-            # fill holes so that defects do not shrink the cavity; defects are found from the holes separately
+        comp = _largest_overlapping(lab, n, ndi.binary_dilation(seed, iterations=2))
+        if comp.any():
             masks[i] = comp
             seed = comp
     areas = masks.sum(axis=(1, 2)).astype(np.float64)
+    # Maximal distension: the fill curve's peak; the content (integrated opacity) breaks ties on the plateau,
+    # because the cavity keeps filling with contrast until it is fully distended.
+    content = np.array([float(opacity[i][masks[i]].sum()) for i in range(t)])
     max_index = None
     if areas.max() > 0:
-        sm = np.convolve(areas, np.ones(3) / 3, mode="same")
-        sm[0], sm[-1] = areas[0], areas[-1]
-        cand = np.flatnonzero(sm >= 0.985 * sm.max())
-        max_index = int(cand[0]) if cand.size else int(np.argmax(areas))
-    return CavityTrack(masks, areas, first, max_index, radius)
+        score = areas / areas.max() + content / max(content.max(), 1e-6)
+        sm = score.copy()
+        if t >= 3:
+            sm[1:-1] = (score[:-2] + score[1:-1] + score[2:]) / 3
+        cand = np.flatnonzero(sm >= 0.99 * sm.max())
+        max_index = int(cand[0])
+    return CavityTrack(masks, areas, first, max_index, open_radius_for(mm_per_px))
 
 
 @dataclass(slots=True)

@@ -52,6 +52,7 @@ class OpacityStack:
     shifts: np.ndarray  # (T, 2) row/col shift applied to each frame (working pixels)
     shutter: np.ndarray  # (h, w) bool, collimator/shutter area (no information there)
     noise: float  # robust sigma of smoothed opacity in contrast-free pixels
+    noise_map: np.ndarray  # (h, w) the same per pixel: quantum noise is larger behind bone and shutters
     level: float  # typical opacity of the dense contrast (the filled cavity)
     warnings: list[str]
 
@@ -75,34 +76,39 @@ def contrast_sign(frames: np.ndarray, noise: float) -> float:
     return 1.0 if float(big.sum()) >= 0 else -1.0
 
 
-def shutter_mask(background: np.ndarray, noise: float) -> np.ndarray:
-    """Flat regions reaching the image border at a constant value (collimator blades, circular shutters).
+def shutter_mask(mean_image: np.ndarray) -> np.ndarray:
+    """Uniform regions reaching the image border (collimator blades, circular shutters), from the temporal mean.
 
-    The blades carry no anatomy, so registration and thresholds must ignore them; their edges would otherwise turn
-    every small shift into a bright false contour. A border strip counts only if it is itself flat (anatomy at the
-    border varies); the blade is then flooded inwards while the value stays within a few noise sigmas.
+    The blades carry no anatomy, so registration and thresholds must ignore them; behind them the few photons
+    make the noise large, which would otherwise turn into false "contrast". A border strip counts only if it is
+    uniform and clearly apart from the field's values; the blade is then flooded inwards while the value stays
+    within a few of the strip's own sigmas.
     """
-    h, w = background.shape
+    img = ndi.median_filter(mean_image, 3)
+    h, w = img.shape
     mask = np.zeros((h, w), bool)
-    tol = max(5.0 * noise, 1e-6)
+    inner = img[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4]
+    inner_med = float(np.median(inner))
+    inner_spread = float(np.subtract(*np.percentile(inner, [90, 10]))) + 1e-6
     strips = {
-        "top": (background[:2].ravel(), (slice(0, 2), slice(None))),
-        "bottom": (background[-2:].ravel(), (slice(h - 2, h), slice(None))),
-        "left": (background[:, :2].ravel(), (slice(None), slice(0, 2))),
-        "right": (background[:, -2:].ravel(), (slice(None), slice(w - 2, w))),
+        "top": (slice(0, 2), slice(None)),
+        "bottom": (slice(h - 2, h), slice(None)),
+        "left": (slice(None), slice(0, 2)),
+        "right": (slice(None), slice(w - 2, w)),
     }
-    for values, sl in strips.values():
+    for sl in strips.values():
+        values = img[sl].ravel()
         med = float(np.median(values))
-        if np.mean(np.abs(values - med) < tol) < 0.9:
+        sd = max(robust_sigma(values), 1e-6)
+        if abs(med - inner_med) < max(6.0 * sd, 0.5 * inner_spread):
             continue
-        cand = np.abs(background - med) < tol
+        cand = np.abs(img - med) < max(5.0 * sd, 0.25 * abs(med - inner_med))
         lab, _ = ndi.label(cand)
         ids = np.unique(lab[sl])
-        ids = ids[ids > 0]
-        mask |= np.isin(lab, ids)
+        mask |= np.isin(lab, ids[ids > 0])
     if mask.any():
         mask = ndi.binary_dilation(mask, iterations=2)
-    if mask.mean() > 0.8:  # a flat phantom, not shutters
+    if mask.mean() > 0.8:
         return np.zeros((h, w), bool)
     return mask
 
@@ -167,6 +173,24 @@ def _register(
     return out, shifts
 
 
+def _noise_map(frames: np.ndarray, global_sd: float, valid: np.ndarray) -> np.ndarray:
+    """Per-pixel noise of the smoothed opacity, from the temporal MAD of frame-to-frame differences.
+
+    Quantum noise grows with attenuation (bone, dense tissue), so one global sigma makes thresholds too low there
+    (false "contrast" in the pelvic bones) and too high in thin tissue.
+    """
+    t = frames.shape[0]
+    if t < 4:
+        return np.full(frames.shape[1:], global_sd, np.float32)
+    step = max(1, (t - 1) // 24)
+    d = frames[1::step][: (t - 1) // step] - frames[0:-1:step][: (t - 1) // step]
+    mad = np.median(np.abs(d), axis=0)
+    local = ndi.gaussian_filter(mad, 3.0)
+    ref = float(np.median(local[valid])) if valid.any() else float(np.median(local))
+    out = local * (global_sd / max(ref, 1e-6))
+    return np.maximum(out, 0.5 * global_sd).astype(np.float32)
+
+
 def compute_opacity(
     frames: np.ndarray, *, scout: np.ndarray | None = None, smooth: float = 1.0
 ) -> OpacityStack:
@@ -177,7 +201,7 @@ def compute_opacity(
     noise = max(_frame_noise(frames) if t > 1 else robust_sigma(frames[0]) * 0.1, 1e-6)
     sign = contrast_sign(frames, noise) if t > 1 else 1.0
     pre = frames[0]
-    shutter = shutter_mask(pre, noise)
+    shutter = shutter_mask(frames.mean(axis=0))
     valid = ~shutter
     onset = _onset_index(frames, sign, noise, valid) if t > 1 else 1
     if onset < 1:
@@ -209,6 +233,7 @@ def compute_opacity(
     strong = maxproj[maxproj > 8 * sd]
     level = float(np.percentile(strong, 97)) if strong.size > 20 else 8 * sd
     return OpacityStack(
+        noise_map=_noise_map(frames, sd, valid),
         opacity=opacity.astype(np.float32),
         background=(sign * background).astype(np.float32),
         sign=sign,

@@ -24,6 +24,10 @@ from hsg_workstation.analysis.tubes import call_side, detect_intravasation, side
 from hsg_workstation.measurements import Calibration
 
 FrameGetter = Callable[[int], np.ndarray]
+ASSUMED_FIELD_MM = 250.0  # used for size thresholds only when the header has no spacing
+FULL_RES_THRESHOLD = (
+    0.22  # of the dense-contrast level: where the tapering cavity edge meets the drawn outline
+)
 
 
 def patient_left_on_image(patient_orientation: Sequence[str] | None) -> tuple[str, str | None]:
@@ -69,7 +73,7 @@ def _full_res_cavity(
     pad = np.zeros(full_shape, bool)
     pad[: up.shape[0], : up.shape[1]] = up[: full_shape[0], : full_shape[1]]
     near = ndi.binary_dilation(pad, iterations=2 * factor)
-    m = (op > 0.5 * level) & near
+    m = (op > FULL_RES_THRESHOLD * level) & near
     lab, n = ndi.label(m)
     if n > 1:
         ids = np.unique(lab[pad & m])
@@ -131,7 +135,18 @@ def analyze_frames(
     op = compute_opacity(low, scout=low_scout)
     warnings.extend(op.warnings)
     valid = ~op.shutter
-    track = track_cavity(op.opacity, op.level, valid)
+    if calibration.is_calibrated:
+        mm_px = (
+            float(np.sqrt(float(calibration.row_spacing_mm) * float(calibration.column_spacing_mm or 0)))
+            * factor
+        )
+    else:
+        mm_px = ASSUMED_FIELD_MM / max(low.shape[1:])
+        warnings.append(
+            f"no pixel spacing: sizes used by the analysis assume a {ASSUMED_FIELD_MM / 10:g} cm field; "
+            "lengths are reported in pixels"
+        )
+    track = track_cavity(op.opacity, op.level, valid, mm_px)
     px_area_mm2 = None
     if calibration.is_calibrated:
         px_area_mm2 = (
@@ -169,14 +184,22 @@ def analyze_frames(
             calibration_basis=str(calibration.basis.value),
         )
         cav_area = float(track.areas_px[mi])
-        signals, _lateral, extra_all = side_signals(
-            op.opacity, masks, ref_mask, valid, op.level, op.noise, track.open_radius
+        signals, extra_all, _cath = side_signals(
+            op.opacity,
+            masks,
+            ref_mask,
+            valid,
+            op.level,
+            op.noise,
+            mm_px,
+            track.first_index or 0,
+            op.onset_index,
         )
-        intra = detect_intravasation(extra_all, track.open_radius, cav_area)
+        intra = detect_intravasation(extra_all, mm_px, cav_area)
         intrav_present, intrav_conf = intra.present, intra.confidence
         intrav_frame = None if intra.peak_index is None else intra.peak_index + 1
         for image_side in ("left", "right"):
-            call = call_side(signals[image_side], cav_area, track.open_radius)
+            call = call_side(signals[image_side], mm_px)
             patient_side = "left" if image_side == left_on_image else "right"
 
             def fr(i: int | None) -> int | None:
@@ -192,7 +215,7 @@ def analyze_frames(
                 confidence=call.confidence,
                 image_side=image_side,
             )
-        min_hole = max(4, int(round(0.5 * track.open_radius**2)))
+        min_hole = max(3, int(round(7.0 / mm_px**2)))  # about 3 mm across
         spacing = None
         if calibration.is_calibrated:
             spacing = float(

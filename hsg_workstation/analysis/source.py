@@ -1,8 +1,8 @@
 """Reading a fill sequence from DICOM for the analysis: pick the loop, decode one frame at a time.
 
-The decoding is behind :func:`decode_frame` so that the analysis follows the shared pixel pipeline of
-``dicom_io`` when it provides one, and plain pydicom otherwise; only the working-resolution copy of the loop is
-held in memory (60 frames of 1024² would otherwise be 250 MB of float32).
+Decoding goes through the shared pixel pipeline (:func:`hsg_workstation.dicom_io.pixels.decode_frame`), one
+(path, index) at a time; only a working-resolution copy of the loop is held in memory (60 frames of 1024² would
+otherwise be 250 MB of float32).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pydicom
 from pydicom.dataset import Dataset
 
+from hsg_workstation.dicom_io import pixels
 from hsg_workstation.dicom_io.calibration import calibration_from_dataset
 from hsg_workstation.dicom_io.reader import acquisition_datetime, number_of_frames, read_header
 from hsg_workstation.dicom_io.timing import frame_timing
@@ -27,20 +27,36 @@ class AnalysisInputError(HsgError):
     """The path given to the analysis holds no analysable fill sequence; the message says why."""
 
 
-def decode_frame(path: Path, index: int) -> np.ndarray:
-    """One frame (0-based) as a 2-D array of stored values; a clear error names the file and the frame."""
-    try:
-        arr = pydicom.pixels.pixel_array(os.fspath(path), index=index)
-    except Exception as exc:  # pydicom raises many types for bad or undecodable pixel data
-        raise DicomReadError(f"{path}: frame {index + 1} could not be decoded: {exc}") from exc
-    if arr.ndim == 3:  # colour: use luminance-ish mean so that a secondary capture still works
+def decode_frame(path: Path, index: int, header: Dataset | None = None) -> np.ndarray:
+    """One frame (0-based) as a 2-D array of stored values, via the shared pixel pipeline of ``dicom_io``."""
+    arr = pixels.decode_frame(path, index, header=header)
+    if arr.ndim == 3:  # colour (secondary capture): a grey value is enough to see contrast
         arr = arr.mean(axis=-1)
     return arr
 
 
+def loop_header_facts(ds: Dataset) -> tuple[Calibration, list[float | None], list[str] | None, list[str]]:
+    """Calibration, frame start times (s), Patient Orientation and warnings from a loop header."""
+    warnings: list[str] = []
+    n = number_of_frames(ds)
+    timing = frame_timing(ds)
+    times: list[float | None]
+    if timing.source.startswith("default"):
+        times = [None] * n
+        warnings.append(
+            "no frame timing attributes (Frame Time / Frame Time Vector / frame rate): times are null"
+        )
+    else:
+        times = [round(t / 1000.0, 4) for t in timing.start_times_ms()][:n]
+        times += [None] * (n - len(times))
+    orientation = ds.get("PatientOrientation")
+    po = [str(v) for v in orientation] if orientation else None
+    return calibration_from_dataset(ds), times, po, warnings
+
+
 @dataclass(slots=True)
 class LoopSource:
-    """A multi-frame fill sequence and what the analysis needs from its header."""
+    """A multi-frame fill sequence on disk and what the analysis needs from its header."""
 
     path: Path
     header: Dataset
@@ -55,7 +71,7 @@ class LoopSource:
     warnings: list[str] = field(default_factory=list)
 
     def get_frame(self, index: int) -> np.ndarray:
-        return decode_frame(self.path, index)
+        return decode_frame(self.path, index, self.header)
 
 
 def _iter_files(root: Path) -> Iterator[Path]:
@@ -65,7 +81,11 @@ def _iter_files(root: Path) -> Iterator[Path]:
 
 
 def open_loop(path: str | os.PathLike[str]) -> LoopSource:
-    """The fill sequence at ``path``: a multi-frame image file, or the longest loop in a study/series folder."""
+    """The fill sequence at ``path``: a multi-frame image file, or the longest loop in a study/series folder.
+
+    A single-frame image of the same study and matrix acquired before the loop is remembered as the scout (a
+    fallback background when the loop has no contrast-free frames).
+    """
     p = Path(path)
     if not p.exists():
         raise AnalysisInputError(f"{p}: no such file or directory")
@@ -77,9 +97,9 @@ def open_loop(path: str | os.PathLike[str]) -> LoopSource:
         try:
             ds = read_header(f)
         except DicomReadError:
-            skipped += 1
             if p.is_file():
                 raise
+            skipped += 1
             continue
         if "Rows" not in ds or "Columns" not in ds:
             continue
@@ -100,21 +120,8 @@ def open_loop(path: str | os.PathLike[str]) -> LoopSource:
         )
     if skipped:
         warnings.append(f"{skipped} file(s) under the folder were not readable DICOM and were ignored")
-    n = number_of_frames(ds)
-    timing = frame_timing(ds)
-    times: list[float | None]
-    if timing.source.startswith("default"):
-        times = [None] * n
-        warnings.append(
-            "no frame timing attributes (Frame Time / Frame Time Vector / frame rate): times are null"
-        )
-    else:
-        times = [round(t / 1000.0, 4) for t in timing.start_times_ms()][:n]
-        if len(times) < n:
-            times += [None] * (n - len(times))
-    orientation = ds.get("PatientOrientation")
-    po = [str(v) for v in orientation] if orientation else None
-    scout = None
+    calibration, times, po, more = loop_header_facts(ds)
+    warnings.extend(more)
     loop_dt = acquisition_datetime(ds) or ""
     same_size = [
         (f, s)
@@ -124,14 +131,13 @@ def open_loop(path: str | os.PathLike[str]) -> LoopSource:
         and int(s.Columns) == int(ds.Columns)
         and (acquisition_datetime(s) or "") < loop_dt
     ]
-    if same_size:
-        scout = min(same_size, key=lambda c: acquisition_datetime(c[1]) or "")[0]
+    scout = min(same_size, key=lambda c: acquisition_datetime(c[1]) or "")[0] if same_size else None
     return LoopSource(
         path=loop_path,
         header=ds,
-        n_frames=n,
+        n_frames=number_of_frames(ds),
         shape=(int(ds.Rows), int(ds.Columns)),
-        calibration=calibration_from_dataset(ds),
+        calibration=calibration,
         frame_times_s=times,
         patient_orientation=po,
         series_uid=str(ds.get("SeriesInstanceUID", "")) or None,
@@ -141,7 +147,7 @@ def open_loop(path: str | os.PathLike[str]) -> LoopSource:
     )
 
 
-def analyze_path(path: str | os.PathLike[str], **kwargs):  # -> FillAnalysis
+def analyze_path(path: str | os.PathLike[str], **kwargs):  # -> FillAnalysis (import kept lazy)
     """Open the loop at ``path`` and run :func:`hsg_workstation.analysis.pipeline.analyze_frames` on it."""
     from hsg_workstation.analysis.pipeline import analyze_frames
 
@@ -162,5 +168,25 @@ def analyze_path(path: str | os.PathLike[str], **kwargs):  # -> FillAnalysis
         series_uid=src.series_uid,
         scout=scout,
         extra_warnings=src.warnings,
+        **kwargs,
+    )
+
+
+def analyze_dataset(ds: Dataset, *, scout: Dataset | None = None, **kwargs):  # -> FillAnalysis
+    """Analyse an in-memory multi-frame dataset (e.g. from the sample generator); header rules as for files."""
+    from hsg_workstation.analysis.pipeline import analyze_frames
+
+    calibration, times, po, warnings = loop_header_facts(ds)
+    scout_px = None
+    if scout is not None and int(scout.Rows) == int(ds.Rows) and int(scout.Columns) == int(ds.Columns):
+        scout_px = scout.pixel_array
+    return analyze_frames(
+        ds.pixel_array,
+        calibration=calibration,
+        frame_times_s=times,
+        patient_orientation=po,
+        series_uid=str(ds.get("SeriesInstanceUID", "")) or None,
+        scout=scout_px,
+        extra_warnings=warnings,
         **kwargs,
     )

@@ -1,28 +1,52 @@
 """Tubes, spill and venous intravasation, per side of the cavity axis (image sides; the pipeline maps them to the
 patient's sides from Patient Orientation).
 
-- Tubal filling: contrast outside the cavity, connected to it, on that side.
-- Spill: a *blob* (survives an opening that removes tube-calibre structures) away from the cavity on that side, that
-  appears and then **stays** to the end of the loop. Free spill keeps spreading; loculated spill stays compact.
-- Venous intravasation: extra-cavitary contrast that is thin and branching (lace) and that **washes out** — it is
-  excluded from spill by the persistence test and reported on its own.
+Why these features (all relative to the local contrast density and the noise, none to one generator's look):
+
+- **Tubal filling**: extra-cavitary contrast connected to the cavity on that side.
+- **Spill** is contrast that has left the tube: it is *diluted* by peritoneal fluid, so it is much fainter than
+  the tube it came from and lies outside the tube's outline — or, when loculated, it is a compact, moderately
+  dense collection. It appears after the tube has filled and **stays** to the end of the loop.
+- **Hydrosalpinx** is contrast retained in a dilated tube: wide like a collection, but as dense as the tube /
+  cavity (a full column of undiluted contrast) — so a wide *dense* body is not counted as spill.
+- **Venous intravasation**: thin, branching, dense-for-its-calibre contrast that **washes out** before the end;
+  the persistence test keeps it out of spill and it is reported on its own.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
 from skimage.filters import apply_hysteresis_threshold
 from skimage.morphology import disk
 
+CORE_FRACTION = 0.35  # of the local maximum: the body of a structure, not its blurred margin
+DENSE_COLLECTION = 0.45  # of the cavity level: undiluted contrast (hydrosalpinx), not spill
+SPILL_MIN_MM2 = 12.0
+CAVITY_RIM = 0.15  # of the cavity level: above the tubal isthmus (~0.1), below the cavity margin
+LOCULATED_SHARPNESS = 0.5  # share of the spill area above half its density: pocket (high) vs cloud (low)
+
 
 @dataclass(slots=True)
 class SideSignals:
-    tube_px: np.ndarray  # (T,) extra-cavitary contrast connected to the cavity on this side
-    blob_px: np.ndarray  # (T,) blob-like contrast away from the cavity on this side
-    blob_masks: list[np.ndarray | None] = field(default_factory=list)
+    connected_px: np.ndarray  # (T,) extra-cavitary contrast connected to the cavity on this side
+    faint_px: np.ndarray  # (T,) diluted contrast outside any structure's outline
+    collection_px: np.ndarray  # (T,) wide, moderately dense bodies (loculated spill)
+    dense_collection_px: np.ndarray  # (T,) wide, undiluted bodies (hydrosalpinx)
+    end_sharpness: float = 0.0
+    growth: float = 0.0  # last frame: share of the spill area above half its own density
+
+
+def _sharpness(o: np.ndarray, region: np.ndarray) -> float:
+    """Share of a spill region above half of its high density: about 0.8 for a sharply bounded pocket
+    (loculated), about 0.3 or less for a Gaussian, spreading cloud outlining bowel loops (free)."""
+    if region.sum() < 10:
+        return 0.0
+    vals = o[region]
+    p90 = float(np.percentile(vals, 90))
+    return float((vals >= 0.5 * p90).mean())
 
 
 @dataclass(slots=True)
@@ -32,6 +56,7 @@ class SideCall:
     spill: str
     spill_onset_index: int | None
     confidence: float
+    hydrosalpinx_like: bool = False
 
 
 @dataclass(slots=True)
@@ -41,77 +66,110 @@ class Intravasation:
     peak_index: int | None
 
 
-def _axis(mask: np.ndarray) -> tuple[float, float, float]:
-    """Cavity axis as (row0, col0, slope dcol/drow) from its principal direction, clipped to +-30 deg from vertical."""
-    rows, cols = np.nonzero(mask)
-    r0, c0 = rows.mean(), cols.mean()
-    if rows.size < 10:
-        return float(r0), float(c0), 0.0
-    # the cavity is wide at the fundus and narrow at the cervix: use the midpoints of its row extents
-    r_lo, r_hi = np.percentile(rows, [10, 90])
-    sel = (rows >= r_lo) & (rows <= r_hi)
-    rr = rows[sel]
-    mids = {}
-    for r in np.unique(rr):
-        cc = cols[rows == r]
-        mids[r] = (cc.min() + cc.max()) / 2
-    if len(mids) < 4:
-        return float(r0), float(c0), 0.0
-    y = np.array(list(mids.keys()), float)
-    x = np.array(list(mids.values()), float)
-    slope = float(np.polyfit(y, x, 1)[0])
-    slope = float(np.clip(slope, -0.58, 0.58))
-    return float(r0), float(c0), slope
+def _odd(n: float) -> int:
+    k = max(3, int(round(n)))
+    return k if k % 2 else k + 1
+
+
+def catheter_mask(
+    opacity: np.ndarray,
+    masks: np.ndarray,
+    first_index: int,
+    onset_index: int,
+    noise_map: np.ndarray,
+    mm_per_px: float,
+) -> np.ndarray:
+    """Contrast in the catheter lumen: thin opacity already there when the cavity starts to fill (tubes fill
+    only later), below the cavity's centre. Dilated by 2 mm."""
+    h, w = opacity.shape[1:]
+    out = np.zeros((h, w), bool)
+    ref = masks[first_index]
+    if not ref.any():
+        return out
+    centre_row = np.nonzero(ref)[0].mean()
+    for i in range(max(onset_index, first_index - 2), min(first_index + 2, opacity.shape[0])):
+        e = apply_hysteresis_threshold(opacity[i] / noise_map, 3.0, 6.0)
+        e &= ~ndi.binary_dilation(masks[i], iterations=2)
+        lab, n = ndi.label(e)
+        for sl_id, sl in enumerate(ndi.find_objects(lab), start=1):
+            if sl is not None and sl[0].stop > centre_row:
+                out[sl] |= lab[sl] == sl_id
+    return ndi.binary_dilation(out, iterations=max(1, int(round(2.0 / mm_per_px))))
 
 
 def side_signals(
     opacity: np.ndarray,
-    cavity_masks: np.ndarray,
+    masks: np.ndarray,
     ref_mask: np.ndarray,
     valid: np.ndarray,
     level: float,
     noise: float,
-    radius: int,
+    mm_per_px: float,
+    first_index: int,
+    onset_index: int,
+    noise_map: np.ndarray | None = None,
 ) -> tuple[dict[str, SideSignals], np.ndarray, np.ndarray]:
-    """Per image side ("left"/"right"): tube and blob areas per frame. Also returns the lateral-coordinate map
-    and a per-frame transient (lace) area array for intravasation."""
+    """Per image side ("left"/"right") signals per frame, the extra-cavitary masks (for intravasation) and the
+    catheter mask."""
     t, h, w = opacity.shape
-    r0, c0, slope = _axis(ref_mask)
-    rr, cc = np.mgrid[0:h, 0:w]
-    lateral = (cc - (c0 + slope * (rr - r0))).astype(np.float32)
-    rows = np.flatnonzero(ref_mask.any(axis=1))
-    cols = np.flatnonzero(ref_mask.any(axis=0))
-    half_width = (cols[-1] - cols[0]) / 2 if cols.size else 10
-    bottom = rows[-1] if rows.size else h
-    # catheter / cervical canal: a midline band below the cavity
-    catheter = (rr > bottom - radius) & (np.abs(lateral) < max(0.35 * half_width, 3 * radius))
-    low = max(4.0 * noise, 0.12 * level)
-    high = max(7.0 * noise, 0.25 * level)
-    blob_struct = disk(radius)
-    sides = {s: SideSignals(np.zeros(t), np.zeros(t), [None] * t) for s in ("left", "right")}
+    cx = float(np.nonzero(ref_mask)[1].mean())
+    lateral = np.arange(w)[None, :] - cx
+    left, right = np.broadcast_to(lateral < 0, (h, w)), np.broadcast_to(lateral >= 0, (h, w))
+    noise_map = np.full((h, w), noise, np.float32) if noise_map is None else noise_map
+    cath = catheter_mask(opacity, masks, first_index, onset_index, noise_map, mm_per_px)
+    px = 1.0 / mm_per_px
+    win = _odd(8.0 * px)
+    halo_it = max(1, int(round(3.5 * px)))
+    coll = disk(max(2, int(round(4.0 * px))))
+    min_faint = max(3, int(round(4.0 * px * px)))
+    cav_gap = max(1, int(round(2.0 * px)))
+    zeros = {k: np.zeros(t) for k in ("c", "f", "l", "d")}
+    sides = {
+        s: SideSignals(zeros["c"].copy(), zeros["f"].copy(), zeros["l"].copy(), zeros["d"].copy())
+        for s in ("left", "right")
+    }
     extra_all = np.zeros((t, h, w), bool)
-    for i in range(t):
-        cav = cavity_masks[i]
+    for i in range(first_index, t):
+        cav = masks[i]
         if not cav.any():
             continue
-        anyc = apply_hysteresis_threshold(opacity[i], low, high) & valid & ~catheter
-        cav_d = ndi.binary_dilation(cav, structure=disk(radius + 1))
-        joined = anyc | cav_d
-        lab, _ = ndi.label(ndi.binary_dilation(joined, iterations=1))
-        ids = np.unique(lab[cav])
-        ids = ids[ids > 0]
-        connected = np.isin(lab, ids) & anyc & ~cav_d
-        extra = anyc & ~cav_d
+        o = opacity[i]
+        # the cavity's soft, tapering margin belongs to the cavity, not to the tubes
+        rim_lab, _ = ndi.label(o > CAVITY_RIM * level)
+        rim_ids = np.unique(rim_lab[cav])
+        cav_d = ndi.binary_dilation(np.isin(rim_lab, rim_ids[rim_ids > 0]) | cav, iterations=cav_gap)
+        snr = o / noise_map
+        e = apply_hysteresis_threshold(snr, 2.5, 5.0) & valid & ~cath
+        extra = e & ~cav_d
         extra_all[i] = extra
-        blobs = ndi.binary_opening(extra, structure=blob_struct)
-        far = ~ndi.binary_dilation(cav, structure=disk(3 * radius))
-        blobs &= far
-        for name, side in (("left", lateral < 0), ("right", lateral >= 0)):
-            sides[name].tube_px[i] = float((connected & side).sum())
-            b = blobs & side
-            sides[name].blob_px[i] = float(b.sum())
-            sides[name].blob_masks[i] = b if b.any() else None
-    return sides, lateral, extra_all
+        lab, _ = ndi.label(e | cav_d)
+        ids = np.unique(lab[cav])
+        connected = np.isin(lab, ids[ids > 0]) & extra
+        local_max = ndi.maximum_filter(o, size=win)
+        core = extra & (o >= CORE_FRACTION * local_max) & (snr > 5.0)
+        halo = ndi.binary_dilation(core | cav_d, iterations=halo_it)
+        faint = extra & ~halo
+        flab, fn = ndi.label(faint)
+        if fn:
+            sizes = ndi.sum_labels(np.ones_like(flab), flab, index=np.arange(1, fn + 1))
+            faint = np.isin(flab, 1 + np.flatnonzero(sizes >= min_faint))
+        wide = ndi.binary_opening(core, structure=coll)
+        dense_wide = np.zeros_like(wide)
+        wlab, wn = ndi.label(wide)
+        if wn:
+            med = np.asarray(ndi.median(o, wlab, index=np.arange(1, wn + 1))) / level
+            dense_wide = np.isin(wlab, 1 + np.flatnonzero(med >= DENSE_COLLECTION))
+        collection = wide & ~dense_wide
+        spill = faint | collection
+        for name, side in (("left", left), ("right", right)):
+            sg = sides[name]
+            sg.connected_px[i] = float((connected & side).sum())
+            sg.faint_px[i] = float((faint & side).sum())
+            sg.collection_px[i] = float((collection & side).sum())
+            sg.dense_collection_px[i] = float((dense_wide & side).sum())
+            if i == t - 1:
+                sg.end_sharpness = _sharpness(o, spill & side)
+    return sides, extra_all, cath
 
 
 def _first_persistent(series: np.ndarray, thr: float, run: int = 2) -> int | None:
@@ -122,64 +180,63 @@ def _first_persistent(series: np.ndarray, thr: float, run: int = 2) -> int | Non
     return None
 
 
-def call_side(sig: SideSignals, cavity_area: float, radius: int) -> SideCall:
-    t = len(sig.tube_px)
-    tube_thr = max(8.0 * radius, 0.02 * cavity_area)
-    fill = _first_persistent(sig.tube_px + sig.blob_px, tube_thr)
-    spill_thr = max(np.pi * radius**2 * 1.5, 0.01 * cavity_area)
+def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
+    """Turn one side's signals into the suggestion (tube filled, first fill, spill type and onset)."""
+    px2 = 1.0 / (mm_per_px * mm_per_px)
+    fill = _first_persistent(sig.connected_px, 4.0 * px2)
+    spill_px = sig.faint_px + sig.collection_px
+    thr = SPILL_MIN_MM2 * px2
+    # onset: start of the run that lasts to the end of the loop (spill stays; transient contrast does not)
+    sm = ndi.median_filter(spill_px, size=3, mode="nearest") if len(spill_px) >= 3 else spill_px
     onset = None
-    for i in range(t):
-        if sig.blob_px[i] < spill_thr:
-            continue
-        rest = sig.blob_px[i:]
-        if (rest >= 0.5 * spill_thr).mean() >= 0.8 and rest[-min(3, rest.size) :].min() >= 0.5 * spill_thr:
-            onset = i
-            break
-    tube_filled = fill is not None or onset is not None
+    if len(sm) and sm[-1] >= thr:
+        i = len(sm) - 1
+        while i > 0 and sm[i - 1] >= thr:
+            i -= 1
+        onset = i
+    hydro = bool(sig.dense_collection_px[-min(3, len(spill_px)) :].min() >= thr) if len(spill_px) else False
+    tube_filled = fill is not None or onset is not None or hydro
     if fill is None and onset is not None:
         fill = onset
     if onset is None:
-        margin = (sig.blob_px.max() / spill_thr) if spill_thr else 0
-        conf = float(np.clip(1.0 - 0.5 * margin, 0.3, 0.95))
-        return SideCall(tube_filled, fill, "none", None, conf)
-    after = sig.blob_px[onset:]
-    early = float(np.mean(after[: min(2, after.size)]))
-    final = float(np.median(after[-min(3, after.size) :]))
-    growth = final / max(early, 1.0)
-    spread = final / max(cavity_area, 1.0)
-    free = growth >= 2.5 or spread >= 0.35
-    kind = "free" if free else "loculated"
-    strength = float(np.clip(final / spill_thr / 4.0, 0.0, 1.0))
-    if free:
-        sep = max(growth / 2.5, spread / 0.35)
-    else:
-        sep = min(2.5 / max(growth, 1e-6), 0.35 / max(spread, 1e-6))
-    conf = float(np.clip(0.5 + 0.25 * strength + 0.2 * np.tanh(np.log(max(sep, 1e-6))), 0.3, 0.99))
-    return SideCall(True, fill, kind, onset, conf)
+        peak = float(spill_px.max()) / thr if thr else 0.0
+        return SideCall(tube_filled, fill, "none", None, float(np.clip(1.0 - 0.4 * peak, 0.3, 0.95)), hydro)
+    g = max(3, int(round(0.15 * len(spill_px))))
+    growth = float(spill_px[-1]) / max(float(spill_px[max(onset, len(spill_px) - 1 - g)]), 1.0)
+    sharp = sig.end_sharpness
+    loculated = sharp >= LOCULATED_SHARPNESS and growth < 1.6
+    kind = "loculated" if loculated else "free"
+    strength = float(np.clip(float(spill_px[-1]) / thr / 4.0, 0.0, 1.0))
+    sep = float(np.clip(abs(sharp - LOCULATED_SHARPNESS) / 0.2, 0.0, 1.0))
+    conf = float(np.clip(0.45 + 0.3 * strength + 0.2 * sep, 0.3, 0.99))
+    sig.growth = growth
+    return SideCall(True, fill, kind, onset, conf, hydro)
 
 
-def detect_intravasation(extra_all: np.ndarray, radius: int, cavity_area: float) -> Intravasation:
+def detect_intravasation(extra_all: np.ndarray, mm_per_px: float, cavity_area_px: float) -> Intravasation:
     """Lace-like extra-cavitary contrast that fades before the end of the loop."""
     t = extra_all.shape[0]
     if t < 4 or not extra_all.any():
         return Intravasation(False, 0.8, None)
+    px = 1.0 / mm_per_px
     tail = extra_all[-max(2, t // 10) :].any(axis=0)
-    tail = ndi.binary_dilation(tail, iterations=radius + 1)
+    tail = ndi.binary_dilation(tail, iterations=max(1, int(round(2.0 * px))))
     transient = extra_all & ~tail[None]
     areas = transient.sum(axis=(1, 2)).astype(float)
     peak = int(np.argmax(areas))
     if areas[peak] <= 0:
         return Intravasation(False, 0.85, None)
     m = transient[peak]
-    opened = ndi.binary_opening(m, structure=disk(radius))
+    opened = ndi.binary_opening(m, structure=disk(max(1, int(round(2.0 * px)))))
     thin_fraction = 1.0 - opened.sum() / max(m.sum(), 1)
-    thr = max(10.0 * radius, 0.03 * cavity_area)
-    persistent_frames = int((areas >= 0.5 * thr).sum())
-    present = areas[peak] >= thr and thin_fraction >= 0.5 and persistent_frames >= 2
+    thr = max(40.0 * px * px, 0.03 * cavity_area_px)
+    frames_over = int((areas >= 0.5 * thr).sum())
+    present = areas[peak] >= thr and thin_fraction >= 0.5 and frames_over >= 2
     margin = areas[peak] / thr
-    conf = float(
-        np.clip(0.5 + 0.3 * np.tanh(np.log(max(margin, 1e-6))) + 0.2 * (thin_fraction - 0.5), 0.3, 0.97)
-    )
-    if not present:
+    if present:
+        conf = float(
+            np.clip(0.5 + 0.3 * np.tanh(np.log(max(margin, 1e-6))) + 0.2 * (thin_fraction - 0.5), 0.3, 0.97)
+        )
+    else:
         conf = float(np.clip(1.0 - 0.5 * min(margin, 1.0), 0.3, 0.95))
     return Intravasation(bool(present), conf, peak if present else None)
