@@ -298,8 +298,9 @@ class _LineBased(ValueEditor):
         text = self._format(value)
         if self.line.text() != text:
             self.line.setText(text)
-        self._valid = True
-        self.line.setStyleSheet("")
+        if not self._valid:
+            self._valid = True
+            self.line.setStyleSheet("")
 
     def focus_widget(self) -> QWidget:
         return self.line

@@ -63,6 +63,7 @@ from hsg_workstation.ui.report_panels import (
     RecommendationsPanel,
 )
 from hsg_workstation.ui.report_sections import (
+    CRITICAL_RESULT_SECTION,
     SECTIONS,
     BlockSpec,
     FieldSpec,
@@ -378,6 +379,8 @@ class ReportForm(QWidget):
         hl.addWidget(self.use_derived_spill)
         peritoneum.form.insertRow(1, "", hint_row)
 
+        self._build_critical_result()
+
         box = self._section_box("G. Impression")
         self.impression_panel = ImpressionPanel(self.ask_user_name, box)
         box.layout().addWidget(self.impression_panel)
@@ -391,6 +394,42 @@ class ReportForm(QWidget):
             f = panel_box.font()
             f.setBold(False)
             panel_box.setFont(f)
+
+    def _build_critical_result(self) -> None:
+        """Who was told about a critical result (failed sterilisation) and when — V11 asks for it."""
+        section = CRITICAL_RESULT_SECTION
+        box = self._section_box(section.title)
+        box.setStyleSheet(box.styleSheet() + " QGroupBox { color: #b3261e; }")
+        self.critical_box = box
+        self.section_boxes[section.key] = box
+        block = self._add_block(section.blocks[0], box)
+        self.blocks[section.blocks[0].path] = block
+        self.critical_when_label = QLabel(block)
+        self.record_communication_button = QPushButton("Record &communication now", block)
+        self.record_communication_button.setToolTip("Stamp the time; needs 'communicated to'")
+        self.record_communication_button.clicked.connect(self.record_critical_communication)
+        row = QWidget(block)
+        hl = QHBoxLayout(row)
+        hl.setContentsMargins(0, 0, 0, 0)
+        hl.addWidget(self.critical_when_label, 1)
+        hl.addWidget(self.record_communication_button)
+        block.form.addRow("", row)
+
+    def record_critical_communication(self) -> None:
+        """Mark the critical result as communicated now (V11 then becomes information, not a warning)."""
+        cr = self.report.critical_result
+        if not cr.communicated_to.strip():
+            QMessageBox.information(
+                self, "Critical result", "Enter whom the result was communicated to first."
+            )
+            return
+        cr.flagged = True
+        if not cr.reason.strip():
+            cr.reason = "; ".join(i.message for i in self.issues if i.critical)
+        if not cr.communicated_by.strip():
+            cr.communicated_by = self.user_name or self.report.author_name
+        cr.communicated_at = dt.datetime.now(dt.UTC)
+        self.report.changed("critical_result")
 
     def _build_defects_area(self, section_box: QGroupBox) -> None:
         self.defects_box = QGroupBox("Filling defects", section_box)
@@ -548,6 +587,13 @@ class ReportForm(QWidget):
         for block in self._all_blocks():
             block.messages.show_issues(by_block.get(block.path, []), self.report)
         self.issues_panel.refresh(self.report, self.issues)
+        cr = self.report.critical_result
+        self.critical_box.setVisible(cr.flagged or any(i.critical for i in self.issues))
+        if cr.communicated_at is not None:
+            self.critical_when_label.setText(f"Communicated {cr.communicated_at.astimezone():%Y-%m-%d %H:%M}")
+        else:
+            self.critical_when_label.setText("Not yet recorded as communicated")
+        self.record_communication_button.setEnabled(not self.report.is_signed)
 
     def _block_for(self, field_path: str) -> BlockWidget | None:
         best: BlockWidget | None = None

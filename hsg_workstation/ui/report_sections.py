@@ -422,6 +422,25 @@ SECTIONS: tuple[SectionSpec, ...] = (
     ),
 )
 
+# Shown only while a rule flags a critical result (V11 failed sterilisation) or one was recorded: the form
+# decides visibility from the rule issues (``Issue.critical``), not from a condition here.
+CRITICAL_RESULT_SECTION = SectionSpec(
+    "critical_result",
+    "Communication of critical result",
+    (
+        BlockSpec(
+            "critical_result",
+            "",
+            (
+                FieldSpec("critical_result.communicated_to", "Communicated &to"),
+                FieldSpec("critical_result.method", "Method (phone, in person …)"),
+                FieldSpec("critical_result.communicated_by", "Communicated by"),
+                FieldSpec("critical_result.reason", "Critical finding"),
+            ),
+        ),
+    ),
+)
+
 # Fields of one filling-defect row; ``{i}`` is replaced with the row index.
 DEFECT_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("findings.filling_defects[{i}].location", "Location"),
@@ -443,7 +462,8 @@ def defect_fields(index: int) -> tuple[FieldSpec, ...]:
 
 def all_field_paths() -> list[str]:
     """Every static field path (for tests: each must exist on a default report)."""
-    return [f.path for s in SECTIONS for b in s.blocks for f in b.fields]
+    sections = (*SECTIONS, CRITICAL_RESULT_SECTION)
+    return [f.path for s in sections for b in s.blocks for f in b.fields]
 
 
 def applies(spec: FieldSpec | BlockSpec, report: m.HsgReport) -> bool:

@@ -429,7 +429,7 @@ def test_action_buttons_say_why_they_are_disabled(form: ReportForm) -> None:
         if not button.isEnabled():
             assert "unavailable" in button.toolTip() or "needs" in button.toolTip()
     form.set_handlers(send=lambda report: "sent")
-    assert form.send_button.isEnabled()
+    assert not form.send_button.isEnabled() and "Sign the report first" in form.send_button.toolTip()
 
 
 def test_screenshot(qtbot, form: ReportForm, report) -> None:
@@ -441,3 +441,21 @@ def test_screenshot(qtbot, form: ReportForm, report) -> None:
     out = Path(os.environ.get("HSG_REPORT_FORM_SCREENSHOT", form.draft_store.directory.parent / "form.png"))
     assert form.grab().save(str(out))
     assert out.stat().st_size > 10_000
+
+
+def test_failed_sterilisation_asks_for_critical_result_communication(qtbot, form: ReportForm, report) -> None:
+    complete_report(report)
+    assert form.critical_box.isHidden()
+    report.set_value("clinical.indications", [m.Indication.STERILIZATION_CONFIRMATION])
+    report.set_value("findings.tubes.left.status", "sterilized")
+    assert not form.critical_box.isHidden()
+    assert any(w.rule_id == "V11" and w.critical for w in form.open_warnings())
+    qtbot.keyClicks(form.rows["critical_result.communicated_to"].editor.line, "Referring^Gynaecologist")
+    form.user_name = "Reader^Rita"
+    qtbot.mouseClick(form.record_communication_button, Qt.MouseButton.LeftButton)
+    cr = report.critical_result
+    assert cr.flagged and cr.communicated_at is not None and cr.communicated_by == "Reader^Rita"
+    assert "CRITICAL" in cr.reason
+    assert not any(w.rule_id == "V11" for w in form.open_warnings())  # now information, still shown
+    assert any(i.rule_id == "V11" for i in form.issues)
+    assert "Communicated" in form.critical_when_label.text()
