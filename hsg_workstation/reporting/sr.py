@@ -479,3 +479,87 @@ def _dicom_dt(value: _dt.datetime) -> str:
         minutes = abs(int(off.total_seconds())) // 60
         s += f"{sign}{minutes // 60:02d}{minutes % 60:02d}"
     return s
+
+
+def _value_type_of(hint: Any) -> str:
+    hint = _unwrap_optional(hint)
+    if typing.get_origin(hint) is list:
+        return _value_type_of(typing.get_args(hint)[0]) + " (one per element)"
+    if hint is ImageRegion:
+        return "SCOORD + IMAGE child"
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return f"CODE = (HSG-T-{hint.__name__})"
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return "CODE"
+    return {
+        bool: "CODE Yes/No",
+        int: "NUM",
+        float: "NUM",
+        _dt.datetime: "DATETIME",
+        _dt.date: "DATE",
+        _dt.time: "TIME",
+        str: "TEXT",
+    }.get(hint, str(hint))
+
+
+def mapping_rows() -> list[tuple[str, str, str, str, str]]:
+    """(field path, concept, value type, relationship, unit) for every model field — docs/report.md's table."""
+    rows: list[tuple[str, str, str, str, str]] = []
+    seen: set[type] = set()
+
+    def fmt(c: CodedConcept) -> str:
+        return f'({c.value}, {c.scheme_designator}, "{c.meaning}")'
+
+    def walk(cls: type, prefix: str, rel: str) -> None:
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            hint = _unwrap_optional(hints[f.name])
+            elem = typing.get_args(hint)[0] if typing.get_origin(hint) is list else hint
+            vt = _value_type_of(hints[f.name])
+            if name_is_uid(f.name) and elem is str:
+                vt = "UIDREF"
+            unit = ""
+            if elem in (int, float):
+                u = codes.ucum_unit(f.name)
+                unit = "dynamic (dap_source_unit)" if f.name == "dap_source_value" else u.value
+            field_rel = "INFERRED FROM" if elem is ImageRegion else rel
+            rows.append((f"{prefix}{f.name}", fmt(field_name_concept(cls, f.name)), vt, field_rel, unit))
+            if isinstance(elem, type) and dataclasses.is_dataclass(elem) and elem is not ImageRegion:
+                if elem in seen:
+                    rows.append((f"{prefix}{f.name}.*", f"(see {elem.__name__} above)", "", "", ""))
+                    continue
+                seen.add(elem)
+                walk(elem, f"{prefix}{f.name}{'[]' if elem is not hint else ''}.", "HAS PROPERTIES")
+
+    hints = typing.get_type_hints(HsgReport)
+    for f in dataclasses.fields(HsgReport):
+        hint = _unwrap_optional(hints[f.name])
+        if f.name in SECTION_HEADINGS:
+            heading = SECTION_HEADINGS[f.name]
+            rows.append((f.name, f"CONTAINER {fmt(heading)}", "CONTAINER", "CONTAINS (root)", ""))
+            if typing.get_origin(hint) is list:
+                elem = typing.get_args(hint)[0]
+                rows.append(
+                    (f"{f.name}[]", fmt(codes.field_concept(f.name)), _value_type_of(elem), "CONTAINS", "")
+                )
+                if elem not in seen:
+                    seen.add(elem)
+                    walk(elem, f"{f.name}[].", "HAS PROPERTIES")
+            else:
+                seen.add(hint)
+                walk(hint, f"{f.name}.", "CONTAINS")
+        else:
+            rows.append(
+                (
+                    f.name,
+                    fmt(codes.field_concept(f.name)),
+                    _value_type_of(hints[f.name]),
+                    f"CONTAINS in {fmt(ADMIN_HEADING)}",
+                    "",
+                )
+            )
+    return rows
+
+
+def name_is_uid(name: str) -> bool:
+    return name.endswith("_uid")

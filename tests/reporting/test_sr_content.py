@@ -158,3 +158,12 @@ def test_sr_file_is_read_back_by_highdicom(tmp_path: Path, source_datasets) -> N
     build_sr(full_report(rf, dx), source_datasets).save_as(tmp_path / "sr.dcm", enforce_file_format=True)
     doc = hd.sr.srread(tmp_path / "sr.dcm")
     assert doc.ContentSequence and dcmread(tmp_path / "sr.dcm").Modality == "SR"
+
+
+def test_docs_mapping_table_is_current() -> None:
+    """docs/report.md's field table is generated from the writer; regenerate it when the model changes."""
+    from hsg_workstation.reporting.sr import mapping_rows
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "report.md").read_text(encoding="utf-8")
+    missing = [r[0] for r in mapping_rows() if f"| {r[0]} | " not in doc]
+    assert not missing, f"docs/report.md lacks rows for {missing[:5]} (regenerate with sr.mapping_rows())"
