@@ -177,6 +177,7 @@ def generate_case(
         source_to_detector_mm=1150.0,
         kvp=float(rng.uniform(72, 82)),
         collimator=collimator,
+        window=sd.study_window(loop, collimator),
     )
     loop_duration_s = sum(frame_times) / 1000.0
     fluoro_time_s = round(loop_duration_s + float(rng.uniform(15, 45)), 1)

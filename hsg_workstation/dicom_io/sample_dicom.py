@@ -45,6 +45,7 @@ class StudyContext:
     source_to_detector_mm: float
     kvp: float
     collimator: dict[str, int]  # pixel edges of the (already flipped) image
+    window: tuple[float, float]  # default (center, width) in MONOCHROME2 values, see study_window
 
 
 def derived_uid(*parts: object) -> str:
@@ -120,9 +121,26 @@ def _common(
     return ds
 
 
-def _pixels(ds: Dataset, frames: np.ndarray, *, monochrome1: bool, collimator: dict[str, int]) -> None:
-    """Image Pixel module (12 bits in 16) plus the VOI window, computed from the data so the default window
-    shows the contrast dark and the background light."""
+def study_window(loop: np.ndarray, collimator: dict[str, int]) -> tuple[float, float]:
+    """Default (center, width) for MONOCHROME2 values of this study, shared by scout, loop and spots.
+
+    Derived from the loop's exposed field (the collimated border is excluded) with a physical lower end: the
+    pixel values are linear in attenuation, so "background minus ~8 mm of iodine" maps to black whatever the
+    amount of contrast in the picture. One shared window keeps a sparse early spot from being stretched into
+    a dark, noisy image. Samples every 4th pixel of at most 8 frames, so 300-frame loops stay cheap.
+    """
+    c = collimator
+    field_ = loop[..., c["top"] : c["bottom"] + 1 : 4, c["left"] : c["right"] + 1 : 4]
+    if field_.ndim == 3 and field_.shape[0] > 8:
+        field_ = field_[np.linspace(0, field_.shape[0] - 1, 8).round().astype(int)]
+    median, hi = (float(v) for v in np.percentile(field_, [50.0, 99.9]))
+    lo = median - 1600.0
+    return round((lo + hi) / 2, 1), round(max(hi - lo, 2.0), 1)
+
+
+def _pixels(ds: Dataset, frames: np.ndarray, *, monochrome1: bool, window: tuple[float, float]) -> None:
+    """Image Pixel module (12 bits in 16) and two VOI windows: the HSG window (contrast black, background
+    light) and the full 12-bit range, so readers see more than one preset."""
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME1" if monochrome1 else "MONOCHROME2"
     ds.Rows, ds.Columns = int(frames.shape[-2]), int(frames.shape[-1])
@@ -130,16 +148,12 @@ def _pixels(ds: Dataset, frames: np.ndarray, *, monochrome1: bool, collimator: d
     ds.BitsStored = 12
     ds.HighBit = 11
     ds.PixelRepresentation = 0
-    # Window from the exposed field only: the collimated border would otherwise stretch the window and wash
-    # out the contrast. Sample every 4th pixel (and at most 8 frames) so 300-frame loops stay cheap.
-    c = collimator
-    field_ = frames[..., c["top"] : c["bottom"] + 1 : 4, c["left"] : c["right"] + 1 : 4]
-    if field_.ndim == 3 and field_.shape[0] > 8:
-        field_ = field_[np.linspace(0, field_.shape[0] - 1, 8).round().astype(int)]
-    lo, hi = (float(v) for v in np.percentile(field_, [1.0, 99.9]))
-    ds.WindowCenter = f"{(lo + hi) / 2:.1f}"
-    ds.WindowWidth = f"{max(hi - lo, 2.0):.1f}"
-    ds.WindowCenterWidthExplanation = "HSG contrast"
+    center, width = window
+    if monochrome1:  # stored values are inverted; the window follows them
+        center = 4095.0 - center
+    ds.WindowCenter = [f"{center:.1f}", "2048"]
+    ds.WindowWidth = [f"{width:.1f}", "4096"]
+    ds.WindowCenterWidthExplanation = ["HSG CONTRAST", "FULL RANGE"]
     ds.PixelData = np.ascontiguousarray(frames, dtype="<u2").tobytes()
 
 
@@ -194,7 +208,6 @@ def rf_image(
     fluoro_time_s: float,
     frame_times_ms: list[float] | None,
     contrast_ml: float | None,
-    derived_from_loop: bool = False,
 ) -> Dataset:
     """An RF image: single frame (scout, MONOCHROME2 spot) or the multi-frame fill-sequence loop.
 
@@ -219,7 +232,7 @@ def rf_image(
     ds.RescaleIntercept = "0"
     ds.RescaleSlope = "1"
     ds.RescaleType = "US"
-    _pixels(ds, frames, monochrome1=False, collimator=ctx.collimator)
+    _pixels(ds, frames, monochrome1=False, window=ctx.window)
     exposure_ms = 8.0 if multi else 60.0
     _xray_acquisition(
         ds, ctx, exposure_ms=exposure_ms, ma=12.0 if multi else 150.0, dap_dgycm2=dap_dgycm2, fluoro=multi
@@ -293,7 +306,7 @@ def dx_spot(
     ds.ViewPosition = "AP"
     ds.PatientPosition = ""
     ds.ImageLaterality = "U"
-    _pixels(ds, stored, monochrome1=True, collimator=ctx.collimator)
+    _pixels(ds, stored, monochrome1=True, window=ctx.window)
     _xray_acquisition(ds, ctx, exposure_ms=60.0, ma=150.0, dap_dgycm2=dap_dgycm2, fluoro=False)
     for keyword in ("RadiationSetting", "RadiationMode"):  # not part of the DX IOD
         delattr(ds, keyword)

@@ -469,9 +469,10 @@ class Scene:
     def _bowel_texture(self, rng: np.random.Generator) -> np.ndarray:
         """Contrast in the peritoneum outlines bowel loops: modulate spill clouds with a curvilinear texture."""
         size = self.grid.size
-        noise = gaussian(rng.normal(0, 1, (size, size)).astype(np.float32), sigma=self.grid.mm(5.0))
+        noise = gaussian(rng.normal(0, 1, (size, size)).astype(np.float32), sigma=self.grid.mm(7.0))
         noise /= max(float(noise.std()), 1e-6)
-        return (0.55 + 0.45 * np.tanh(2.0 * np.abs(noise) - 0.6)).astype(np.float32)
+        # |noise| is low along the zero-crossings: thin lucent lines, like loops of bowel outlined by contrast.
+        return (0.7 + 0.3 * np.tanh(2.5 * np.abs(noise) - 0.5)).astype(np.float32)
 
     # -------------------------------------------------------------------------------------------- timeline
     def distension(self, pos: float) -> float:

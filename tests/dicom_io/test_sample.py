@@ -113,8 +113,8 @@ def test_study_structure_and_header(clean_cases):
     t = clean_cases["normal"].truth
     frame = loop_pixels(clean_cases["normal"])[t["max_distension_frame"] - 1]
     mask = clean_cases["normal"].cavity_masks[t["max_distension_frame"] - 1]
-    assert frame[mask].mean() < float(normal.WindowCenter) - float(normal.WindowWidth) / 4
-    assert np.median(frame) > float(normal.WindowCenter)
+    assert frame[mask].mean() < float(normal.WindowCenter[0]) - float(normal.WindowWidth[0]) / 4
+    assert np.median(frame) > float(normal.WindowCenter[0])
 
 
 def test_monochrome1_spots_are_dx_and_display_like_the_loop(clean_cases):
@@ -129,6 +129,10 @@ def test_monochrome1_spots_are_dx_and_display_like_the_loop(clean_cases):
     )
     rf_spot = rf.datasets[2]
     assert rf_spot.PhotometricInterpretation == "MONOCHROME2" and rf_spot.Modality == "RF"
+    # One study window: the MONOCHROME1 spot's window is the loop's, mirrored onto the inverted values.
+    assert float(spot.WindowCenter[0]) == pytest.approx(4095 - float(gen.datasets[1].WindowCenter[0]))
+    assert float(rf_spot.WindowCenter[0]) == pytest.approx(float(rf.datasets[1].WindowCenter[0]))
+    assert list(spot.WindowCenterWidthExplanation) == ["HSG CONTRAST", "FULL RANGE"]
     # MONOCHROME1 stored values are the inverse of the MONOCHROME2 ones: same picture once displayed.
     np.testing.assert_array_equal(spot.pixel_array.astype(int), 4095 - rf_spot.pixel_array.astype(int))
 
