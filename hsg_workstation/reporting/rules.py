@@ -92,7 +92,7 @@ def rule(rule_id: str) -> Callable[[Rule], Rule]:
 
 
 def validate(report: HsgReport, config: RuleConfig | None = None) -> list[Issue]:
-    """Every problem found, ordered by rule id, errors of a rule before its warnings."""
+    """Every problem found (not just the first), ordered by rule id."""
     config = config or RuleConfig()
     issues: list[Issue] = []
     for rule_id in sorted(RULES):
