@@ -21,8 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
@@ -859,6 +859,42 @@ class ReportForm(QWidget):
         from hsg_workstation.ui import report_actions
 
         report_actions.send_interactively(self)
+
+    # ------------------------------------------------------------------ keyboard
+    _FORM_KEYS = frozenset(
+        {
+            Qt.Key.Key_Space,
+            Qt.Key.Key_Up,
+            Qt.Key.Key_Down,
+            Qt.Key.Key_Left,
+            Qt.Key.Key_Right,
+            Qt.Key.Key_Home,
+            Qt.Key.Key_End,
+            Qt.Key.Key_PageUp,
+            Qt.Key.Key_PageDown,
+            Qt.Key.Key_Backspace,
+            Qt.Key.Key_Delete,
+        }
+    )
+
+    def event(self, event: QEvent) -> bool:  # noqa: D102 - Qt override
+        """While focus is in the form, plain keys belong to the form, not to the viewer's one-key shortcuts.
+
+        The main window binds single keys (``+``, ``-``, arrows …) as window shortcuts; a pick list or check box
+        does not claim them the way a line edit does, so without this, typing "p" in a combo could start cine
+        playback. Keys with Ctrl / Alt / Meta still reach the window's shortcuts.
+        """
+        if event.type() == QEvent.Type.ShortcutOverride and isinstance(event, QKeyEvent):
+            mods = event.modifiers() & (
+                Qt.KeyboardModifier.ControlModifier
+                | Qt.KeyboardModifier.AltModifier
+                | Qt.KeyboardModifier.MetaModifier
+            )
+            printable = bool(event.text()) and event.text().isprintable()
+            if not mods and (printable or event.key() in self._FORM_KEYS):
+                event.accept()
+                return True
+        return super().event(event)
 
     # ------------------------------------------------------------------ closing
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override

@@ -95,7 +95,6 @@ class IssuesPanel(QWidget):
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         layout.addWidget(self.summary)
         self.list = QListWidget(self)
-        self.list.setMaximumHeight(130)
         self.list.setWordWrap(True)
         self.list.setAlternatingRowColors(True)
         self.list.itemActivated.connect(self._jump)
@@ -143,6 +142,9 @@ class IssuesPanel(QWidget):
                 self.list.setCurrentItem(item)
         self.list.blockSignals(False)
         self.list.setVisible(bool(issues))
+        # Grow with the number of messages up to ~6 lines, so a nearly finished report keeps its space.
+        rows = sum(self.list.sizeHintForRow(i) for i in range(min(self.list.count(), 6)))
+        self.list.setFixedHeight(max(rows + 2 * self.list.frameWidth() + 2, 24))
         self._update_buttons()
 
     def _current_issue(self) -> Issue | None:

@@ -459,3 +459,34 @@ def test_failed_sterilisation_asks_for_critical_result_communication(qtbot, form
     assert not any(w.rule_id == "V11" for w in form.open_warnings())  # now information, still shown
     assert any(i.rule_id == "V11" for i in form.issues)
     assert "Communicated" in form.critical_when_label.text()
+
+
+def test_plain_keys_in_the_form_do_not_fire_window_shortcuts(qtbot, report) -> None:
+    from PySide6.QtGui import QAction, QKeySequence
+    from PySide6.QtWidgets import QDockWidget, QMainWindow
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    fired: list[str] = []
+    for key in ("P", "Right", "Ctrl+S"):
+        act = QAction(key, window)
+        act.setShortcut(QKeySequence(key))
+        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        act.triggered.connect(lambda *_a, k=key: fired.append(k))
+        window.addAction(act)
+    window.setCentralWidget(QWidget())
+    form = ReportForm(report)
+    dock = QDockWidget("Report", window)
+    dock.setWidget(form)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    window.show()
+    qtbot.waitExposed(window)
+    combo = form.rows["findings.tubes.left.patency"].editor.combo
+    combo.setFocus()
+    qtbot.waitUntil(combo.hasFocus, timeout=2000)
+    qtbot.keyClick(combo, Qt.Key.Key_P)  # keyboard search in the pick list: "Patent"
+    qtbot.keyClick(combo, Qt.Key.Key_Right)
+    assert fired == []
+    assert report.findings.tubes.left.patency is m.Patency.PATENT
+    qtbot.keyClick(combo, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert fired == ["Ctrl+S"]
