@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import enum
+import json
 import types
 import typing
 from collections.abc import Sequence
@@ -119,6 +120,15 @@ EMPTY_TEXT = codes.local("HSG-EMPTY", "empty text")  # a required text field tha
 
 class SrBuildError(ValueError):
     """The report cannot be written as SR (e.g. an image link names an instance not among the sources)."""
+
+
+def exact_points_concept(field: str) -> CodedConcept:
+    """TEXT beside a SCOORD holding its points as JSON doubles (only when float32 would change them)."""
+    return codes.local(f"HSG-XY-{field}", f"{field} points (exact)")
+
+
+def _float32_exact(points: Any) -> bool:
+    return all(float(str(np.float32(v))) == float(v) for p in points for v in p)
 
 
 def part_type_code(cls: type) -> CodedConcept:
@@ -217,7 +227,12 @@ class _Writer:
                 out.extend(self.value_items(owner, name, elem_hint, v, rel))
             return out
         if isinstance(value, ImageRegion):
-            return [self.scoord_item(concept, value, getattr(owner, "sop_class_uid", "") or "")]
+            items = [self.scoord_item(concept, value, getattr(owner, "sop_class_uid", "") or "")]
+            if not _float32_exact(value.points):
+                # Graphic Data is 32-bit; keep the model's exact points beside it so the report round-trips.
+                exact = json.dumps([[float(x), float(y)] for x, y in value.points])
+                items.append(hd.sr.TextContentItem(exact_points_concept(name), exact, relationship_type=rel))
+            return items
         if dataclasses.is_dataclass(value):
             return [self.part_item(concept, value, rel)]
         if isinstance(value, enum.Enum):

@@ -6,8 +6,9 @@ to read the item back. Derived items the writer adds for other readers (Finding 
 Length, the IMAGE reference of an image link) are skipped. The result goes through ``HsgReport.from_json`` so the
 model's own validation of values applies.
 
-Precision: NUM values come back exactly (Floating Point Value is written for floats); SCOORD points are 32-bit
-floats in DICOM, so a point survives exactly when it has at most about 7 significant digits (e.g. 123.456).
+Precision: NUM values come back exactly (Floating Point Value is written for floats). SCOORD Graphic Data is
+32-bit in DICOM; when that would change a point, the writer adds the exact points as a TEXT (HSG-XY-<field>)
+beside the SCOORD and the importer prefers it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import enum
+import json
 import typing
 from pathlib import Path
 from typing import Any
@@ -135,7 +137,16 @@ def _decode_fields(owner: type, children: list[Dataset], path: str) -> dict[str,
     hints = typing.get_type_hints(owner)
     names = {f.name for f in dataclasses.fields(owner)}
     grouped: dict[str, list[Dataset]] = {}
+    exact_points: dict[str, list[list[float]]] = {}
     for child in children:
+        concept = _concept_of(child)
+        if (
+            concept[1] == codes.LOCAL_SCHEME
+            and concept[0].startswith("HSG-XY-")
+            and child.ValueType == "TEXT"
+        ):
+            exact_points[concept[0][len("HSG-XY-") :]] = _parse_points(str(child.TextValue), path)
+            continue
         name = _field_of(owner, child)
         if name is None:
             continue
@@ -151,7 +162,21 @@ def _decode_fields(owner: type, children: list[Dataset], path: str) -> dict[str,
             out[name] = [_decode_value(elem, it, f"{sub}[{i}]") for i, it in enumerate(items)]
         else:
             out[name] = _decode_value(hint, items[0], sub)
+            if hint is ImageRegion and name in exact_points:
+                if len(exact_points[name]) != len(out[name]["points"]):
+                    raise SrImportError(f"SR item {sub}: exact points do not match the SCOORD's point count")
+                out[name]["points"] = exact_points[name]
     return out
+
+
+def _parse_points(text: str, path: str) -> list[list[float]]:
+    try:
+        points = json.loads(text)
+        return [[float(x), float(y)] for x, y in points]
+    except (ValueError, TypeError) as exc:
+        raise SrImportError(
+            f"SR item {path}: exact region points are not a JSON list of [x, y] ({exc})"
+        ) from None
 
 
 def _decode_value(hint: Any, item: Dataset, path: str) -> Any:

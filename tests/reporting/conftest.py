@@ -266,7 +266,7 @@ def full_report(rf: Dataset, dx: Dataset, *, signed: bool = False):
             rf.SOPInstanceUID,
             4,
             rf.SOPClassUID,
-            region=ImageRegion(rf.SOPInstanceUID, 4, RegionType.POINT, ((50.0, 20.0),)),
+            region=ImageRegion(rf.SOPInstanceUID, 4, RegionType.POINT, ((50.123456789, 20.0 / 3),)),
         )
     ]
     f.peritoneum.peritoneal_spill_overall = m.PeritonealSpill.UNILATERAL_FREE_L
