@@ -314,6 +314,7 @@ class IntEditor(_LineBased):
         self.minimum, self.maximum = minimum, maximum
         self.line.setValidator(QIntValidator(minimum, maximum, self.line))
         self.line.setMaximumWidth(110)
+        self.line.setAlignment(Qt.AlignmentFlag.AlignRight)
         self._layout.addStretch(1)
 
     def _parse(self, text: str) -> int | None:

@@ -24,6 +24,7 @@ from typing import Any
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
 from PySide6.QtWidgets import (
+    QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -257,6 +258,7 @@ class ReportForm(QWidget):
         self.data_dir = Path(data_dir) if data_dir is not None else None  # nodes.json for Send, outbox
         self.pdf_preview_dialog: QWidget | None = None
 
+        self._nav_boxes: list[QGroupBox] = []
         root = QVBoxLayout(self)
         root.setContentsMargins(4, 4, 4, 4)
         root.addWidget(self._build_header())
@@ -275,6 +277,13 @@ class ReportForm(QWidget):
         self.scroll.setWidget(self.body)
         root.addWidget(self.scroll, 1)
         root.addLayout(self._build_actions())
+
+        from PySide6.QtGui import QKeySequence, QShortcut
+
+        for keys, delta in (("Ctrl+PgDown", 1), ("Ctrl+PgUp", -1)):
+            sc = QShortcut(QKeySequence(keys), self)
+            sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            sc.activated.connect(lambda d=delta: self.step_section(d))
 
         self._listener = _make_listener(self)
         report.add_listener(self._listener)
@@ -304,11 +313,48 @@ class ReportForm(QWidget):
         )
         author.addWidget(self.author_label)
         author.addWidget(self.author_editor, 1)
+        self.section_nav = QComboBox(box)
+        self.section_nav.setObjectName("section_nav")
+        self.section_nav.setToolTip("Jump to a section (Ctrl+PgDown / Ctrl+PgUp: next / previous section)")
+        self.section_nav.activated.connect(self._jump_to_section)
+        nav_label = QLabel("&Go to", box)
+        nav_label.setBuddy(self.section_nav)
+        author.addWidget(nav_label)
+        author.addWidget(self.section_nav)
         lay.addLayout(author)
         return box
 
+    def _jump_to_section(self, index: int) -> None:
+        boxes = [b for b in self._nav_boxes if not b.isHidden()]
+        key = self.section_nav.itemData(index)
+        target = next((b for b in boxes if b.objectName() == key), None)
+        if target is None:
+            return
+        self.scroll.verticalScrollBar().setValue(target.y())
+        nxt = target.nextInFocusChain()
+        for _ in range(200):  # focus the section's first editor so typing can start at once
+            if (
+                nxt.isVisibleTo(self)
+                and nxt.focusPolicy() & Qt.FocusPolicy.TabFocus
+                and target.isAncestorOf(nxt)
+            ):
+                nxt.setFocus(Qt.FocusReason.TabFocusReason)
+                break
+            nxt = nxt.nextInFocusChain()
+
+    def step_section(self, delta: int) -> None:
+        """Jump to the next (+1) or previous (-1) section from the one at the top of the view."""
+        y = self.scroll.verticalScrollBar().value()
+        boxes = [b for b in self._nav_boxes if not b.isHidden()]
+        current = max((i for i, b in enumerate(boxes) if b.y() <= y + 5), default=0)
+        target = boxes[max(0, min(len(boxes) - 1, current + delta))]
+        self._jump_to_section(self.section_nav.findData(target.objectName()))
+
     def _section_box(self, title: str) -> QGroupBox:
         box = QGroupBox(title, self.body)
+        box.setObjectName(f"section:{title}")
+        self._nav_boxes.append(box)
+        self.section_nav.addItem(title.replace("&&", "&"), box.objectName())
         font = box.font()
         font.setBold(True)
         box.setFont(font)
@@ -433,12 +479,16 @@ class ReportForm(QWidget):
 
     def _build_defects_area(self, section_box: QGroupBox) -> None:
         self.defects_box = QGroupBox("Filling defects", section_box)
+        bold = self.defects_box.font()
+        bold.setBold(True)
+        self.defects_box.setFont(bold)
         lay = QVBoxLayout(self.defects_box)
         lay.setContentsMargins(6, 4, 6, 4)
         self.defects_empty = QLabel("No filling defects recorded.", self.defects_box)
         self.defects_empty.setStyleSheet("QLabel { color: #555; font-weight: normal; }")
         lay.addWidget(self.defects_empty)
         self.add_defect_button = QPushButton("&Add filling defect", self.defects_box)
+        self.add_defect_button.setFont(self.font())
         self.add_defect_button.clicked.connect(self.add_filling_defect)
         lay.addWidget(self.add_defect_button, 0, Qt.AlignmentFlag.AlignLeft)
         section_box.layout().addWidget(self.defects_box)
@@ -557,7 +607,7 @@ class ReportForm(QWidget):
         if d.dap_source_value is not None and d.dap_source_unit is not None:
             src = enum_label(d.dap_source) if d.dap_source else "?"
             self.dose_hint.setText(
-                f"DAP source: {d.dap_source_value:g} {d.dap_source_unit.value.replace('.', '·')} ({src.lower()})"
+                f"DAP source: {d.dap_source_value:g} {_unit_text(d.dap_source_unit.value)} ({src.lower()})"
             )
         else:
             self.dose_hint.setText("")
@@ -917,6 +967,11 @@ def _model_path(parts: list[str]) -> str:
     for p in parts:
         out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
     return out
+
+
+def _unit_text(ucum: str) -> str:
+    """UCUM → display: ``dGy.cm2`` → ``dGy·cm²``."""
+    return ucum.replace(".", "·").replace("m2", "m²")
 
 
 def _esc(text: str) -> str:

@@ -295,7 +295,7 @@ def test_computed_values_are_shown(form: ReportForm, report) -> None:
     report.dose.set_dap(25.6, m.DapUnit.DGY_CM2, m.DoseSource.RF_LOOP)
     report.changed("dose")
     assert form.rows["dose.dap_total_gy_cm2"].editor.line.text() == "2.56"
-    assert "25.6 dGy·cm2" in form.dose_hint.text()
+    assert "25.6 dGy·cm²" in form.dose_hint.text()
 
 
 def test_typed_dap_is_recorded_as_manual_gy_cm2(qtbot, form: ReportForm, report) -> None:
@@ -490,3 +490,14 @@ def test_plain_keys_in_the_form_do_not_fire_window_shortcuts(qtbot, report) -> N
     assert report.findings.tubes.left.patency is m.Patency.PATENT
     qtbot.keyClick(combo, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     assert fired == ["Ctrl+S"]
+
+
+def test_section_navigation_scrolls_and_focuses_first_field(qtbot, form: ReportForm) -> None:
+    index = next(i for i in range(form.section_nav.count()) if form.section_nav.itemText(i) == "E. Findings")
+    form._jump_to_section(index)
+    assert form.scroll.verticalScrollBar().value() > 0
+    assert form.rows["findings.cervix.cervical_canal"].editor.combo.hasFocus()
+    before = form.scroll.verticalScrollBar().value()
+    form.step_section(1)
+    assert form.scroll.verticalScrollBar().value() > before
+    assert form.rows["complications.complications"].editor.focus_widget().hasFocus()
