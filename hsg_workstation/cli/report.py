@@ -35,6 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--encapsulated-pdf", metavar="OUT.dcm", help="Encapsulated PDF DICOM output")
     e.add_argument("--kos", metavar="OUT.dcm", help="Key Object Selection output (key images)")
     e.add_argument("--predecessor", metavar="SR.dcm", help="earlier SR this amended report replaces")
+    e.add_argument(
+        "--force",
+        action="store_true",
+        help="export a draft even when validation finds errors (outputs stay marked as draft)",
+    )
     e.set_defaults(func=handle_export)
     i = sub.add_parser(
         "import",
@@ -69,6 +74,12 @@ def handle_export(args: argparse.Namespace) -> int:
     if not any(outputs):
         raise HsgError("report export: name at least one output (--sr, --pdf, --encapsulated-pdf, --kos)")
     report = read_report_json(args.report)
+    errors = [i for i in report.validate() if i.severity.value == "error"]
+    if errors and not args.force:
+        listed = "; ".join(f"{i.rule_id} {i.field_path}: {i.message}" for i in errors)
+        raise HsgError(
+            f"{args.report}: the report has {len(errors)} validation error(s): {listed} (use --force to export a draft anyway)"
+        )
     predecessor = None
     if args.predecessor:
         from pydicom import dcmread

@@ -88,6 +88,22 @@ def test_clear_errors_exit_1(tmp_path: Path, study_dir: Path, source_datasets, d
     )
     assert proc.returncode == 1 and "refusing to overwrite" in proc.stderr
 
+    invalid = full_report(rf, dx)
+    invalid.safety.pregnancy_test = invalid.safety.pregnancy_test.POSITIVE  # V01: contraindicated, an error
+    (tmp_path / "invalid.json").write_text(json.dumps(invalid.to_json()))
+    args = [
+        "export",
+        str(tmp_path / "invalid.json"),
+        "--study",
+        str(study_dir),
+        "--sr",
+        str(tmp_path / "y.dcm"),
+    ]
+    proc = _run(*args, data_dir=data_dir)
+    assert proc.returncode == 1 and "V01" in proc.stderr and "--force" in proc.stderr
+    proc = _run(*args, "--force", data_dir=data_dir)
+    assert proc.returncode == 0 and (tmp_path / "y.dcm").exists() and "draft" in proc.stderr
+
     proc = _run("import", str(study_dir / "rf.dcm"), data_dir=data_dir)
     assert proc.returncode == 1 and "not a structured report" in proc.stderr
     assert not (tmp_path / "x.dcm").exists()
