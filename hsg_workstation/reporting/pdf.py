@@ -61,12 +61,22 @@ _app: Any = None
 
 
 def ensure_gui_app() -> QGuiApplication:
-    """The running Qt GUI application, or a new offscreen one (fonts and QImage painting need it)."""
+    """The running Qt application, or a new offscreen one (fonts and QImage painting need it).
+
+    A QApplication (a QGuiApplication subclass) is created when QtWidgets is installed: Qt allows one
+    application object per process, and a bare QGuiApplication made here would break any widget created later
+    in the same process (the GUI, pytest-qt's ``qapp`` in a full test run).
+    """
     global _app
     app = QGuiApplication.instance()
     if app is None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        _app = QGuiApplication(["hsg-workstation-pdf"])
+        try:
+            from PySide6.QtWidgets import QApplication
+
+            _app = QApplication(["hsg-workstation-pdf"])
+        except ImportError:  # pragma: no cover - QtGui-only installs
+            _app = QGuiApplication(["hsg-workstation-pdf"])
         app = _app
     return app  # type: ignore[return-value]
 
@@ -698,11 +708,22 @@ def _aftercare(r: HsgReport) -> str:
 
 
 def _key_image_caption(n: int, key: KeyImage, source: ImageSource) -> str:
-    desc = ""
-    header = source if isinstance(source, Dataset) else None
-    if header is not None:
-        desc = f"{getattr(header, 'Modality', '')} series {getattr(header, 'SeriesNumber', '')}".strip()
-    text = f"Image {n}: {desc} frame {key.frame_number}".replace("  ", " ")
+    """'Image 2: RF series 1 (fill sequence), frame 10 — note' from the source header."""
+    header = source
+    if not isinstance(source, Dataset):
+        from pydicom import dcmread
+
+        try:
+            header = dcmread(source, stop_before_pixels=True)
+        except Exception:  # noqa: BLE001 - a caption is never worth failing the PDF for
+            header = Dataset()
+    parts = [str(getattr(header, "Modality", "") or "")]
+    if getattr(header, "SeriesNumber", None) not in (None, ""):
+        parts.append(f"series {header.SeriesNumber}")
+    if getattr(header, "SeriesDescription", ""):
+        parts.append(f"({header.SeriesDescription})")
+    desc = " ".join(p for p in parts if p)
+    text = f"Image {n}: {desc + ', ' if desc else ''}frame {key.frame_number}"
     if key.note:
         text += f" — {key.note}"
     return text
