@@ -189,6 +189,10 @@ class Viewport(QWidget):
         self.loader = FrameLoader(cache_bytes=cache_bytes, parent=self)
         self.loader.frameReady.connect(self._on_frame_ready)
         self.loader.frameFailed.connect(self._on_frame_failed)
+        self._prefetch_timer = QTimer(self)
+        self._prefetch_timer.setSingleShot(True)
+        self._prefetch_timer.setInterval(40)
+        self._prefetch_timer.timeout.connect(self._start_prefetch)
         self.cine = CineClock(self)
         self.cine.frameDue.connect(self._on_frame_due)
         self.cine.playingChanged.connect(self.playingChanged)
@@ -279,6 +283,7 @@ class Viewport(QWidget):
             return
         self._closed = True
         self.cine.stop()
+        self._prefetch_timer.stop()
         try:
             self.store.added.disconnect(self._on_store_added)
             self.store.changed.disconnect(self._on_store_changed)
@@ -319,23 +324,51 @@ class Viewport(QWidget):
         self.index = index
         key = frame_key(self.frames[index])
         arr = self.loader.cached(key)
-        first, last = self.cine.range if self.cine.playing else (0, len(self.frames) - 1)
-        ahead = []
-        for k in range(1, PREFETCH + 1):
-            j = index + k
-            if j > last:
-                j = first + (j - last - 1) % max(last - first + 1, 1)
-            ahead.append(frame_key(self.frames[j]))
+        if arr is None and self.frame is None and self._native_first_frame():
+            # First frame of an uncompressed image: the decode is a read of one frame's bytes (~1 ms), cheaper
+            # than the hop to the decoder thread and back; compressed first frames still decode off-thread.
+            try:
+                arr = self.loader.decode_now(key)
+            except Exception:  # noqa: BLE001 - the loader path below reports the failure in the viewport
+                arr = None
         if arr is not None:
+            first = self.frame is None
             self._paint(index, arr)
-            self.loader.request(ahead)
+            if not first:
+                self.loader.request(self._prefetch_keys(index))
         else:
             failure = self.loader.failure(key)
             if failure:
                 self._fail(f"Cannot display frame {index + 1} of “{self.display_set.label}”:\n{failure}")
-            self.loader.request([key, *ahead])
+            # Before the first paint ask for this frame only: prefetch would compete with the first paint
+            # (decoder thread vs UI thread on 2 cores). Prefetch starts right after the first frame is shown.
+            self.loader.request([key] if self.frame is None else [key, *self._prefetch_keys(index)])
+            self._update_overlays()  # (a painted frame already updated them)
         self.frameChanged.emit(index)
-        self._update_overlays()
+
+    def _start_prefetch(self) -> None:
+        if self.frames and not self._closed and not self.cine.playing:
+            self.loader.request(self._prefetch_keys(self.index))
+
+    def _native_first_frame(self) -> bool:
+        h = self.header
+        if h is None or str(h.path) != str(self.frames[0].path):
+            return False
+        ts = getattr(getattr(h.source.header, "file_meta", None), "TransferSyntaxUID", None)
+        small = h.rows * h.columns <= 4096 * 4096
+        return bool(ts) and not ts.is_compressed and not ts.is_deflated and small
+
+    def _prefetch_keys(self, index: int) -> list[FrameKey]:
+        """The next frames in playback order (wrapping inside the loop range while playing)."""
+        first, last = self.cine.range if self.cine.playing else (0, len(self.frames) - 1)
+        span = max(last - first + 1, 1)
+        out = []
+        for k in range(1, min(PREFETCH, len(self.frames) - 1) + 1):
+            j = index + k
+            if j > last:
+                j = first + (j - last - 1) % span
+            out.append(frame_key(self.frames[j]))
+        return out
 
     def _on_frame_ready(self, key: FrameKey) -> None:
         if self._closed or not self.frames:
@@ -365,10 +398,18 @@ class Viewport(QWidget):
             self._show_message(None)
         self._set_image(arr)
         if first_paint:
-            self.fit()
+            self._fitting = True  # one overlay update below, not one per range-change signal
+            try:
+                self.fit()
+            finally:
+                self._fitting = False
         self._refresh_measurements()
         self.cine.notify_painted(index)
         self._update_overlays()
+        if first_paint and not self.cine.playing:
+            # Start prefetching once the first frame is on screen, not while it is being painted: on 2 cores
+            # the decoder thread would otherwise compete with the first paint the reader is waiting for.
+            self._prefetch_timer.start()
 
     def _set_image(self, arr: np.ndarray) -> None:
         if self.header is not None and self.header.is_color:
@@ -587,7 +628,7 @@ class Viewport(QWidget):
         self._place_overlays()
 
     def _update_zoom_overlays(self, *_a) -> None:
-        if self.header is not None and not self._closed:
+        if self.header is not None and not self._closed and not getattr(self, "_fitting", False):
             self._update_overlays()
 
     def _update_scale_bar(self) -> None:
