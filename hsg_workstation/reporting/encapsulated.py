@@ -90,7 +90,11 @@ def build_encapsulated_pdf(
     ds.ConversionType = "WSD"
     ds.BurnedInAnnotation = "YES"
     ds.DocumentTitle = document_title
-    ds.ConceptNameCodeSequence = DicomSequence([])
+    title = Dataset()  # (18748-4, LN) CID 7000 document title, so archives can classify the PDF as the report
+    title.CodeValue = "18748-4"
+    title.CodingSchemeDesignator = "LN"
+    title.CodeMeaning = "Diagnostic Imaging Report"
+    ds.ConceptNameCodeSequence = DicomSequence([title])
     ds.MIMETypeOfEncapsulatedDocument = "application/pdf"
 
     sources = []

@@ -31,6 +31,7 @@ def test_encapsulated_pdf_is_valid_and_in_source_study(tmp_path: Path, source_da
     assert back.StudyInstanceUID == source_datasets[0].StudyInstanceUID
     assert back.PatientID == source_datasets[0].PatientID
     assert back.Modality == "DOC"
+    assert back.ConceptNameCodeSequence[0].CodeValue == "18748-4"
     assert back.EncapsulatedDocumentLength == len(TINY_PDF)
     assert len(back.EncapsulatedDocument) % 2 == 0
     assert pdf_from_encapsulated(back) == TINY_PDF
