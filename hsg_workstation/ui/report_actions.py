@@ -81,7 +81,10 @@ def export_function(form: ReportForm) -> Any | None:
         return None
 
     def run(report: m.HsgReport, directory: Path) -> list[Path]:
-        return export_files(report, form.study, directory).written
+        result = export_files(report, form.study, directory)
+        if result.sr is not None:
+            form.last_sr_sop_instance_uid = str(result.sr.SOPInstanceUID)
+        return result.written
 
     return run
 
@@ -105,13 +108,18 @@ def export_files(report: m.HsgReport, study: Any, directory: Path) -> Any:
     return export_all(report, study, **output_names(report, directory))
 
 
-def send_report(report: m.HsgReport, study: Any, node: Any, calling_ae: str, outbox: Path) -> list[Any]:
-    """Export the DICOM outputs (SR, Encapsulated PDF, KOS) into ``outbox`` and C-STORE them to ``node``."""
+def send_report(
+    report: m.HsgReport, study: Any, node: Any, calling_ae: str, outbox: Path
+) -> tuple[list[Any], str]:
+    """Export the DICOM outputs (SR, Encapsulated PDF, KOS) into ``outbox`` and C-STORE them to ``node``.
+
+    Returns the per-file outcomes and the SR's SOP Instance UID (an amendment's predecessor)."""
     from hsg_workstation.dicom_io.pacs import DicomClient
 
     result = export_files(report, study, outbox)
     dicom_files = [p for p in result.written if p.suffix == ".dcm"]
-    return DicomClient(node, calling_ae=calling_ae).send(dicom_files)
+    sr_uid = str(result.sr.SOPInstanceUID) if result.sr is not None else ""
+    return DicomClient(node, calling_ae=calling_ae).send(dicom_files), sr_uid
 
 
 def send_function(form: ReportForm) -> tuple[Any | None, str]:
@@ -148,7 +156,8 @@ def send_function(form: ReportForm) -> tuple[Any | None, str]:
                 return "Not sent."
         node = config.get(name)
         outbox = Path(form.data_dir) / "outbox" / report.report_id
-        outcomes = send_report(report, form.study, node, config.local.ae_title, outbox)
+        outcomes, sr_uid = send_report(report, form.study, node, config.local.ae_title, outbox)
+        form.last_sr_sop_instance_uid = sr_uid or form.last_sr_sop_instance_uid
         bad = [o for o in outcomes if not o.ok]
         if bad:
             raise RuntimeError("; ".join(f"{Path(o.path).name}: {o.message}" for o in bad))

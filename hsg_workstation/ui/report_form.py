@@ -219,6 +219,7 @@ class ReportForm(QWidget):
 
     mark_on_image_requested = Signal(str)
     report_signed = Signal()
+    report_replaced = Signal(object)  # the new HsgReport after amend() / set_report()
     draft_saved = Signal(object)  # Path or None
     draft_save_failed = Signal(str)
 
@@ -257,6 +258,7 @@ class ReportForm(QWidget):
         self.study = study  # folder / list of paths or datasets of the source study (export, PDF key images)
         self.data_dir = Path(data_dir) if data_dir is not None else None  # nodes.json for Send, outbox
         self.pdf_preview_dialog: QWidget | None = None
+        self.last_sr_sop_instance_uid = ""  # set by Export / Send; an amendment references it
 
         self._nav_boxes: list[QGroupBox] = []
         root = QVBoxLayout(self)
@@ -499,11 +501,14 @@ class ReportForm(QWidget):
         self.pdf_button.clicked.connect(self.show_pdf_preview)
         self.sign_button = QPushButton("&Sign…", self)
         self.sign_button.clicked.connect(self.sign_interactively)
+        self.amend_button = QPushButton("A&mend…", self)
+        self.amend_button.setToolTip("Start a corrected report that references this signed one")
+        self.amend_button.clicked.connect(self.amend_interactively)
         self.export_button = QPushButton("E&xport…", self)
         self.export_button.clicked.connect(self.export_interactively)
         self.send_button = QPushButton("Sen&d to PACS…", self)
         self.send_button.clicked.connect(self.send_interactively)
-        for b in (self.pdf_button, self.export_button, self.send_button, self.sign_button):
+        for b in (self.pdf_button, self.export_button, self.send_button, self.sign_button, self.amend_button):
             b.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
             row.addWidget(b)
         from hsg_workstation.ui import report_actions
@@ -691,6 +696,8 @@ class ReportForm(QWidget):
             if block.remove_button is not None:
                 block.remove_button.setEnabled(editable)
         unacked = self.open_warnings()
+        self.sign_button.setVisible(not r.is_signed)
+        self.amend_button.setVisible(r.is_signed)
         if self._signed_state != r.is_signed:
             from hsg_workstation.ui import report_actions
 
@@ -826,6 +833,33 @@ class ReportForm(QWidget):
         self.pdf_handler, self.export_handler, self.send_handler = pdf, export, send
         report_actions.configure_buttons(self)
 
+    def set_report(self, report: m.HsgReport) -> None:
+        """Show another report (an amendment, a recovered draft) in this form; autosaves it at once."""
+        self.report.remove_listener(self._listener)
+        self.report = report
+        self._listener = _make_listener(self)
+        report.add_listener(self._listener)
+        self.destroyed.connect(lambda *_a, r=report, cb=self._listener: r.remove_listener(cb))
+        self._signed_state = not report.is_signed  # forces the action buttons to be re-evaluated
+        self.dirty = True
+        if not report.is_signed:
+            self.save_draft()
+        self.sync_from_model()
+        self.report_replaced.emit(report)
+
+    def amend(self, reason: str) -> m.HsgReport:
+        """Replace the signed report in the form by a new draft amendment that references it (and its SR)."""
+        new = self.report.amend(self.last_sr_sop_instance_uid, reason)
+        if not new.author_name:
+            new.author_name = self.user_name
+        self.set_report(new)
+        return new
+
+    def amend_interactively(self) -> None:
+        reason, ok = QInputDialog.getText(self, "Amend report", "Reason for the amendment:")
+        if ok and reason.strip():
+            self.amend(reason.strip())
+
     def set_study(self, study: Any, data_dir: Path | str | None = None) -> None:
         """Attach the source study (a folder, or a list of paths / datasets) used by Export, Send and the PDF."""
         self.study = study
@@ -960,6 +994,23 @@ class ReportForm(QWidget):
                 event.ignore()
                 return
         event.accept()
+
+
+def draft_for_study(draft_store: Any, study_instance_uid: str) -> m.HsgReport | None:
+    """The newest unsigned draft of this study left in ``draft_store`` (after a crash or a closed window).
+
+    The main window calls this before creating a new report, so reopening a study continues what was typed.
+    Unreadable drafts are skipped (``DraftStore.recover`` lists them with their error)."""
+    if not study_instance_uid:
+        return None
+    for info in draft_store.recover():  # newest first
+        if info.error or info.study_instance_uid != study_instance_uid or info.status != m.ReportStatus.DRAFT:
+            continue
+        try:
+            return draft_store.load(info.report_id)
+        except Exception:  # a draft that cannot be read must not block opening the study
+            log.warning("draft %s could not be loaded", info.path)
+    return None
 
 
 def _model_path(parts: list[str]) -> str:

@@ -501,3 +501,33 @@ def test_section_navigation_scrolls_and_focuses_first_field(qtbot, form: ReportF
     form.step_section(1)
     assert form.scroll.verticalScrollBar().value() > before
     assert form.rows["complications.complications"].editor.focus_widget().hasFocus()
+
+
+def test_amend_a_signed_report_continues_in_the_form(qtbot, form: ReportForm, report, drafts) -> None:
+    complete_report(report)
+    form.sign("Verifier^Dora")
+    assert form.amend_button.isVisible() and not form.sign_button.isVisible()
+    form.last_sr_sop_instance_uid = "1.2.826.0.1.3680043.8.498.99"
+    with qtbot.waitSignal(form.report_replaced, timeout=1000) as blocker:
+        new = form.amend("wrong side in impression")
+    assert blocker.args == [new] and form.report is new
+    assert not new.is_signed and new.predecessor.report_id == report.report_id
+    assert new.predecessor.sr_sop_instance_uid == "1.2.826.0.1.3680043.8.498.99"
+    assert form.rows["findings.tubes.left.patency"].editor.isEnabled()
+    assert form.sign_button.isVisible() and "Amendment draft" in form.status_label.text()
+    choose(form.rows["findings.tubes.left.patency"].editor, m.Patency.INDETERMINATE)
+    assert new.findings.tubes.left.patency is m.Patency.INDETERMINATE
+    assert report.findings.tubes.left.patency is m.Patency.PATENT  # the signed one is untouched
+    assert read_draft(drafts, new)["findings"]["tubes"]["left"]["patency"] == "indeterminate"
+
+
+def test_reopening_a_study_recovers_its_draft(qtbot, report, drafts) -> None:
+    from hsg_workstation.ui.report_form import draft_for_study
+
+    form = ReportForm(report, draft_store=drafts)
+    qtbot.addWidget(form)
+    qtbot.keyClicks(form.rows["clinical.prior_imaging"].editor.line, "MRI 2025")
+    form.deleteLater()  # as if the window went away without any goodbye
+    recovered = draft_for_study(drafts, report.identity.study_instance_uid)
+    assert recovered == report and recovered is not report
+    assert draft_for_study(drafts, "1.2.3.999") is None

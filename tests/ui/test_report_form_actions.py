@@ -105,3 +105,4 @@ def test_send_needs_signature_then_stores_to_pacs(qtbot, form: ReportForm, data_
             "1.2.840.10008.5.1.4.1.1.88.59",  # Key Object Selection
         ]
     )
+    assert form.last_sr_sop_instance_uid  # an amendment will reference the SR that was sent
