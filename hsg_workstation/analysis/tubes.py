@@ -66,6 +66,14 @@ class Intravasation:
     peak_index: int | None
 
 
+def _square_opening(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Binary opening with a (2r+1)² square via separable min/max filters: an order of magnitude faster than a
+    disk structuring element, and the shapes it must keep (pockets, clouds) are much larger than the square."""
+    size = 2 * radius + 1
+    m = mask.astype(np.uint8)
+    return ndi.maximum_filter(ndi.minimum_filter(m, size=size), size=size).astype(bool)
+
+
 def _odd(n: float) -> int:
     k = max(3, int(round(n)))
     return k if k % 2 else k + 1
@@ -86,13 +94,13 @@ def catheter_mask(
     ref = masks[first_index]
     if not ref.any():
         return out
-    centre_row = np.nonzero(ref)[0].mean()
-    for i in range(max(onset_index, first_index - 2), min(first_index + 2, opacity.shape[0])):
-        e = apply_hysteresis_threshold(opacity[i] / noise_map, 3.0, 6.0)
+    bottom_row = np.nonzero(ref)[0].max()
+    for i in range(first_index, min(first_index + 3, opacity.shape[0])):
+        e = apply_hysteresis_threshold(opacity[i] / noise_map, 2.5, 5.0)
         e &= ~ndi.binary_dilation(masks[i], iterations=2)
-        lab, n = ndi.label(e)
+        lab, _n = ndi.label(e)
         for sl_id, sl in enumerate(ndi.find_objects(lab), start=1):
-            if sl is not None and sl[0].stop > centre_row:
+            if sl is not None and sl[0].stop > bottom_row + 2:
                 out[sl] |= lab[sl] == sl_id
     return ndi.binary_dilation(out, iterations=max(1, int(round(2.0 / mm_per_px))))
 
@@ -120,7 +128,7 @@ def side_signals(
     px = 1.0 / mm_per_px
     win = _odd(8.0 * px)
     halo_it = max(1, int(round(3.5 * px)))
-    coll = disk(max(2, int(round(4.0 * px))))
+    coll_r = max(2, int(round(4.0 * px)))
     min_faint = max(3, int(round(4.0 * px * px)))
     cav_gap = max(1, int(round(2.0 * px)))
     zeros = {k: np.zeros(t) for k in ("c", "f", "l", "d")}
@@ -153,11 +161,11 @@ def side_signals(
         if fn:
             sizes = ndi.sum_labels(np.ones_like(flab), flab, index=np.arange(1, fn + 1))
             faint = np.isin(flab, 1 + np.flatnonzero(sizes >= min_faint))
-        wide = ndi.binary_opening(core, structure=coll)
+        wide = _square_opening(core, coll_r)
         dense_wide = np.zeros_like(wide)
         wlab, wn = ndi.label(wide)
         if wn:
-            med = np.asarray(ndi.median(o, wlab, index=np.arange(1, wn + 1))) / level
+            med = np.asarray(ndi.mean(o, wlab, index=np.arange(1, wn + 1))) / level
             dense_wide = np.isin(wlab, 1 + np.flatnonzero(med >= DENSE_COLLECTION))
         collection = wide & ~dense_wide
         spill = faint | collection
