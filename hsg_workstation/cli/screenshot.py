@@ -9,6 +9,7 @@ user's own one is never touched.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import tempfile
 import time
@@ -67,15 +68,41 @@ def handle(args: argparse.Namespace) -> int:
                 )
             study_uid = args.study
         try:
+            truth = _sample_truth(target) if args.demo and target.exists() else None
             return _render(
-                database, study_uid, Path(args.out), args.frame, (width, height), args.layout, args.demo, tmp
+                database,
+                study_uid,
+                Path(args.out),
+                args.frame,
+                (width, height),
+                args.layout,
+                args.demo,
+                tmp,
+                truth,
             )
         finally:
             database.close()
 
 
+def _sample_truth(target: Path) -> dict | None:
+    """truth.json of a generated sample study (``sample-data``), used to place the demo annotations on anatomy."""
+    path = (target if target.is_dir() else target.parent) / "truth.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def _render(
-    database, study_uid: str, out: Path, frame: int | None, size, layout: str, demo: bool, tmp: str
+    database,
+    study_uid: str,
+    out: Path,
+    frame: int | None,
+    size,
+    layout: str,
+    demo: bool,
+    tmp: str,
+    truth: dict | None = None,
 ) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
@@ -106,7 +133,7 @@ def _render(
             break
         time.sleep(0.01)
     if demo:
-        _demo_annotations(window)
+        _demo_annotations(window, truth)
     for _ in range(20):  # let thumbnails and overlays settle
         app.processEvents()
         time.sleep(0.02)
@@ -120,13 +147,42 @@ def _render(
     return 0
 
 
-def _demo_annotations(window) -> None:
-    """A length along a tube, an ROI on the cavity and an arrow — enough to show what the viewer does."""
+def _demo_annotations(window, truth: dict | None = None) -> None:
+    """A length, an ROI on the cavity and an arrow — enough to show what the viewer does.
+
+    With a sample study's truth.json: intercornual distance, an ellipse over the cavity and an arrow at the
+    fimbrial end where contrast spills; otherwise the same shapes at fixed fractions of the image.
+    """
     from hsg_workstation.measurements import MeasurementKind
 
     vp = window.active
     h = vp.header
     if h is None:
+        return
+    try:
+        sides = truth["sides"] if truth else None
+        # truth points are (row, column); the viewer's are (column, row)
+        rc, lc = sides["right"]["cornu"], sides["left"]["cornu"]
+        tip = truth["catheter_tip"]
+        fim = sides["right"]["fimbrial_end"]
+    except (KeyError, TypeError):
+        sides = None
+    if sides:
+        p_r, p_l = (rc[1], rc[0]), (lc[1], lc[0])
+        vp.add_measurement(MeasurementKind.LENGTH, (p_r, p_l))
+        cx = (p_r[0] + p_l[0]) / 2
+        top = min(p_r[1], p_l[1])
+        bottom = tip[0]
+        half_w = abs(p_l[0] - p_r[0]) / 2
+        cy = (top + bottom) / 2
+        vp.add_measurement(
+            MeasurementKind.ELLIPSE,
+            ((cx - half_w, cy), (cx + half_w, cy), (cx, top - 4), (cx, bottom + 4)),
+        )
+        vp.add_measurement(
+            MeasurementKind.ARROW, ((fim[1] - 45, fim[0] + 60), (fim[1] - 6, fim[0] + 8)), label="free spill"
+        )
+        window.toggle_key_frame()
         return
     w_, h_ = h.columns, h.rows
     vp.add_measurement(MeasurementKind.LENGTH, ((0.30 * w_, 0.80 * h_), (0.70 * w_, 0.80 * h_)))

@@ -355,8 +355,12 @@ class MainWindow(QMainWindow):
         self._sync_cine_bar()
 
     def _image_display_sets(self) -> list[int]:
-        order = [i for i, d in enumerate(self.display_sets) if d.kind is DisplaySetKind.CINE]
-        order += [i for i, d in enumerate(self.display_sets) if d.kind is DisplaySetKind.STACK]
+        """Viewport order: the loops, then spot images taken after the first loop (what a reader compares the
+        loop with), then the earlier stacks (the scout), then documents."""
+        cines = [i for i, d in enumerate(self.display_sets) if d.kind is DisplaySetKind.CINE]
+        stacks = [i for i, d in enumerate(self.display_sets) if d.kind is DisplaySetKind.STACK]
+        first_cine = cines[0] if cines else -1
+        order = cines + [i for i in stacks if i > first_cine] + [i for i in stacks if i < first_cine]
         order += [i for i, d in enumerate(self.display_sets) if d.kind is DisplaySetKind.DOCUMENT]
         return order
 

@@ -103,8 +103,15 @@ class MeasurementGraphic:
         self.measurement = measurement
         pts = measurement.region.points
         self.label.setText(measurement_text(measurement, self.pixels))
-        anchor = max(pts, key=lambda p: p[0])
-        self.label.setPos(anchor[0] + 4, anchor[1])
+        if measurement.kind is MeasurementKind.LENGTH:
+            # centred above the middle of the line, so it never sits on an end point another label may use
+            self.label.setAnchor((0.5, 1.0))
+            self.label.setPos((pts[0][0] + pts[1][0]) / 2, (pts[0][1] + pts[1][1]) / 2 - 3)
+        elif measurement.kind is MeasurementKind.ANGLE:
+            self.label.setPos(pts[1][0] + 4, pts[1][1])
+        else:
+            anchor = max(pts, key=lambda p: p[0])
+            self.label.setPos(anchor[0] + 4, anchor[1])
         if self.arrow is not None:
             (c0, r0), (c1, r1) = pts[0], pts[1]
             self.arrow.setPos(c1, r1)
