@@ -281,6 +281,7 @@ class _Writer:
         children.extend(self.field_items(part, Rel.HAS_PROPERTIES))
         if isinstance(part, Measurement):
             children.extend(self.measurement_value(part))
+        children.extend(self.coded_findings(part))
         # An image link without a region, and a key image, reference their frame with an IMAGE item; a region
         # already references it through its SCOORD.
         if isinstance(part, KeyImage) or (isinstance(part, ImageLink) and part.region is None):
@@ -298,6 +299,28 @@ class _Writer:
         if children:
             item.ContentSequence = children
         return item
+
+    def coded_findings(self, part: Any) -> list[Any]:
+        """Standard-coded findings derived from a part, for readers that look for (121071, DCM) Finding codes.
+
+        Only observations HSG shows directly and whose SNOMED code is verified: hydrosalpinx (21711003) with
+        its diameter. The importer ignores them (the part's own fields carry the data).
+        """
+        if not isinstance(part, Tube) or not part.hydrosalpinx:
+            return []
+        item = hd.sr.CodeContentItem(
+            codes.FINDING.code, codes.HYDROSALPINX.code, relationship_type=Rel.HAS_PROPERTIES
+        )
+        if part.hydrosalpinx_diameter_mm is not None:
+            item.ContentSequence = [
+                hd.sr.NumContentItem(
+                    codes.DIAMETER.code,
+                    float(part.hydrosalpinx_diameter_mm),
+                    codes.ucum_unit("_mm"),
+                    relationship_type=Rel.HAS_PROPERTIES,
+                )
+            ]
+        return [item]
 
     def modifiers(self, part: Any) -> list[Any]:
         site: CodedConcept | None = FINDING_SITES.get(type(part).__name__)

@@ -129,7 +129,12 @@ def _field_of(owner: type, item: Dataset) -> str | None:
     concept = _concept_of(item)
     if concept[1] == codes.LOCAL_SCHEME and concept[0].startswith("HSG-F-"):
         return concept[0][len("HSG-F-") :]
-    return _FIELD_BY_CONCEPT.get((owner.__name__, concept))
+    name = _FIELD_BY_CONCEPT.get((owner.__name__, concept))
+    # Standard field concepts name TEXT / NUM fields only; a CODE with the same concept name (e.g. a derived
+    # (121071, DCM) Finding = Hydrosalpinx) is an addition for other readers, not a field.
+    if name is not None and item.ValueType not in ("TEXT", "NUM"):
+        return None
+    return name
 
 
 def _decode_fields(owner: type, children: list[Dataset], path: str) -> dict[str, Any]:

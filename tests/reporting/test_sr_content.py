@@ -109,6 +109,17 @@ def test_tubes_have_finding_site_and_laterality_and_regions_reference_frames(sou
     nums = [it for it in items if it.ValueType == "NUM"]
     dap = [n for n in nums if _cv(n.ConceptNameCodeSequence[0]) == "113722"]
     assert dap and dap[0].MeasuredValueSequence[0].MeasurementUnitsCodeSequence[0].CodeValue == "Gy.cm2"
+    derived = [
+        it
+        for it in items
+        if it.ValueType == "CODE"
+        and _cv(it.ConceptNameCodeSequence[0]) == "121071"
+        and _cv(it.ConceptCodeSequence[0]) == "21711003"
+    ]
+    assert (
+        len(derived) == 1
+        and derived[0].ContentSequence[0].MeasuredValueSequence[0].FloatingPointValue == 18.0
+    )
     hydro = [n for n in nums if _cv(n.ConceptNameCodeSequence[0]) == "HSG-F-hydrosalpinx_diameter_mm"]
     assert hydro[0].MeasuredValueSequence[0].MeasurementUnitsCodeSequence[0].CodeValue == "mm"
 
