@@ -109,6 +109,12 @@ def handle_import(args: argparse.Namespace) -> int:
     from hsg_workstation.reporting.sr_import import report_from_sr
 
     report = report_from_sr(Path(args.sr))
-    json.dump(report.to_json(), sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    text = json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is not None:  # always UTF-8, whatever the console's encoding (report.json is UTF-8)
+        sys.stdout.flush()
+        buffer.write(text.encode("utf-8"))
+        buffer.flush()
+    else:
+        sys.stdout.write(text)
     return 0
