@@ -6,7 +6,7 @@ mounted, and deleting a source folder cannot break a study the radiologist is re
 
 Import is file by file and never stops on a bad file: each offered file yields one :class:`ImportResult`
 (``imported`` / ``duplicate`` / ``skipped`` with a reason). Order of work per file: validate the header
-(:func:`reader.read_header`), skip if the SOP Instance UID is known, copy atomically into the store, then index.
+(:func:`reader.scan_header`, a fast path over :func:`reader.read_header`), skip if the SOP Instance UID is known, copy atomically into the store, then index.
 A crash between copy and index leaves an unindexed file that :meth:`LocalDatabase.rebuild_index` picks up; the
 index never points at a missing or partial file.
 
@@ -123,7 +123,7 @@ class LocalDatabase:
 
     def _import_file(self, path: Path, results: list[ImportResult | None], batch: _Batch) -> list[Path]:
         try:
-            ds = reader.read_header(path, max_pixel_bytes=self.max_pixel_bytes)
+            ds = reader.scan_header(path, max_pixel_bytes=self.max_pixel_bytes)
         except DicomReadError as exc:
             results.append(ImportResult(str(path), "skipped", str(exc)))
             return []
@@ -158,7 +158,7 @@ class LocalDatabase:
         """
         name = f"<{source}>"
         try:
-            ds = reader.read_header_bytes(data, name=name, max_pixel_bytes=self.max_pixel_bytes)
+            ds = reader.scan_header_bytes(data, name=name, max_pixel_bytes=self.max_pixel_bytes)
         except DicomReadError as exc:
             return ImportResult(name, "skipped", str(exc))
         if reader.is_dicomdir(ds):
@@ -191,7 +191,7 @@ class LocalDatabase:
                 if progress is not None:
                     progress(i, len(files), str(f))
                 try:
-                    ds = reader.read_header(f, max_pixel_bytes=self.max_pixel_bytes)
+                    ds = reader.scan_header(f, max_pixel_bytes=self.max_pixel_bytes)
                 except DicomReadError as exc:
                     results.append(ImportResult(str(f), "skipped", str(exc)))
                     continue

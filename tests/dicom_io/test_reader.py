@@ -185,6 +185,7 @@ def test_absurd_size_beyond_cap(tmp_path: Path) -> None:
     _expect(small, "too large", max_pixel_bytes=100)
 
 
+@pytest.mark.timeout(60)
 def test_directory_fifo_and_broken_symlink(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.dcm"
     os.mkfifo(fifo)
