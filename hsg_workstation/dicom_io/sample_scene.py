@@ -117,7 +117,9 @@ class Scene:
         self.balloon_local = (np.array([0.0, -1.0]), (3.6, 5.2))
         self.defects = self._defects()
         # --- timeline (frame positions, 0-based) --------------------------------------------------------------
-        self.cavity_start = float(max(1.0, round(rng.uniform(1.0, 3.0) * k)))
+        # Recording starts a few frames before the injection (as operators do), so a loop always has >= 2
+        # contrast-free frames for background estimation.
+        self.cavity_start = float(max(2.0, round(rng.uniform(2.0, 4.0) * k)))
         self.cavity_full = self.cavity_start + rng.uniform(9.0, 13.0) * k
         self.max_distension = self.cavity_full + rng.uniform(2.0, 5.0) * k
         self.drain_start = frames * rng.uniform(0.82, 0.9)
@@ -231,7 +233,7 @@ class Scene:
         for kind in self.spec.defects:
             if kind == "polyp":
                 size = rng.uniform(6.0, 10.0)
-                c = np.array([rng.uniform(-0.2, 0.2) * w, -h * rng.uniform(0.45, 0.7)])
+                c = self._inside_point(rng, size, (0.45, 0.7))
                 poly = ellipse_polygon(c, (size / 2, size / 2 * rng.uniform(0.7, 0.95)), rng.uniform(0, 180))
                 out.append(Defect(kind, poly, c, size, 0.72, self._location(c)))
             elif kind == "submucous_myoma":
@@ -248,13 +250,26 @@ class Scene:
             elif kind == "adhesion":
                 for _ in range(int(rng.integers(2, 4))):
                     size = rng.uniform(5.0, 11.0)
-                    c = np.array([rng.uniform(-0.28, 0.28) * w, -h * rng.uniform(0.3, 0.8)])
+                    c = self._inside_point(rng, size, (0.35, 0.8))
                     n = int(rng.integers(4, 7))
-                    ang = np.sort(rng.uniform(0, 2 * np.pi, n))
-                    rad = size / 2 * rng.uniform(0.45, 1.0, n)
+                    # Jittered but evenly spread angles keep the centre inside the angular outline.
+                    ang = (
+                        np.linspace(0, 2 * np.pi, n, endpoint=False)
+                        + rng.uniform(-0.35, 0.35, n) * 2 * np.pi / n
+                    )
+                    rad = size / 2 * rng.uniform(0.5, 1.0, n)
                     poly = c + np.stack([rad * np.cos(ang), rad * np.sin(ang)], axis=1)
                     out.append(Defect("adhesion", poly, c, size, 0.9, self._location(c)))
         return out
+
+    def _inside_point(self, rng: np.random.Generator, size: float, levels: tuple[float, float]) -> np.ndarray:
+        """A defect centre well inside a triangular cavity: the cavity narrows toward the os, so the lateral
+        range is taken from the half-width at the chosen level (a defect drawn outside the contrast would be
+        invisible while the truth claims it)."""
+        frac = rng.uniform(*levels)
+        half_width = 4.0 + (self.width_mm / 2 - 4.0) * frac - 3.0  # straight walls minus the inward bow
+        u_max = max(0.0, 0.6 * (half_width - size / 2))
+        return np.array([rng.uniform(-u_max, u_max), -self.height_mm * frac])
 
     def _cavity_mask(self, scale: float) -> np.ndarray:
         mask = np.zeros((self.grid.size, self.grid.size), dtype=bool)
@@ -551,7 +566,7 @@ class Scene:
         if catheter:
             cath = np.isfinite(self.catheter.arc_mm).astype(np.float32)
             device += 0.22 * cath + 0.35 * self.balloon_wall
-            if pos >= self.cavity_start - 1:
+            if pos >= self.cavity_start:
                 contrast += 0.6 * cath
         contrast = gaussian(contrast, sigma=0.6, preserve_range=True).astype(np.float32)
         device = gaussian(device, sigma=0.6, preserve_range=True).astype(np.float32)
@@ -581,7 +596,7 @@ class Scene:
                 d = np.sqrt(d2)
                 core = np.clip((radius - d) / 1.2 + 0.5, 0, 1)
                 rim = np.exp(-(((d - radius * 0.85) / 1.5) ** 2))
-                val = 2.2 * core + 0.8 * rim * core
+                val = 4.0 * core + 1.5 * rim * core
             else:
                 mass = b.mass_per_frame * age
                 val = mass / (2 * np.pi * sigma**2) * np.exp(-d2 / (2 * sigma**2))
