@@ -35,9 +35,19 @@ def import_samples_if_empty(database, sample_dir: Path = SAMPLE_DATA) -> int:
     return sum(1 for r in results if r.status == "imported")
 
 
-def dock_optional_panels(window, database) -> list[str]:
+def dock_optional_panels(window, database, data_dir: Path | None = None) -> list[str]:
     """Dock the other areas' widgets when their modules are installed; a missing one is simply not shown."""
     docked: list[str] = []
+    if data_dir is not None:
+        from hsg_workstation.ui.report_dock import attach_report_dock
+
+        try:
+            window.report_dock = attach_report_dock(window, data_dir)
+        except Exception as exc:  # noqa: BLE001 - the viewer must open even if the report form is broken
+            window.report_dock = None
+            window.statusBar().showMessage(f"Report panel unavailable: {exc}", 8000)
+        if window.report_dock is not None:
+            docked.append("Report")
     for title, factory in _panel_factories():
         try:
             widget = factory(window, database)
@@ -64,26 +74,37 @@ def _panel_factories():
     return (("PACS", pacs), ("Fill curve", fill))
 
 
-def run_gui(data_dir: str | None) -> int:
+def create_main_window(data_dir: str | Path | None, sample_dir: Path = SAMPLE_DATA):
+    """Database (samples imported on first start), main window with the optional panels, newest study open.
+
+    Returns ``(window, database)``; the caller runs the event loop and closes the database.
+    """
     from PySide6.QtCore import QSettings
 
     from hsg_workstation.dicom_io.database import LocalDatabase
     from hsg_workstation.ui.main_window import MainWindow
 
-    app = make_application()
+    make_application()
     root = resolve_data_dir(data_dir)
     database = LocalDatabase(root)
-    imported = import_samples_if_empty(database)
+    imported = import_samples_if_empty(database, sample_dir)
     settings = QSettings(str(root / "viewer-settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(database, settings)
-    dock_optional_panels(window, database)
+    dock_optional_panels(window, database, root)
     window.show()
     studies = database.studies()
     if studies:
         window.open_study(studies[0].study_instance_uid)
     if imported:
         window.statusBar().showMessage(f"First start: imported {imported} sample files", 8000)
+    return window, database
+
+
+def run_gui(data_dir: str | None) -> int:
+    app = make_application()
+    window, database = create_main_window(data_dir)
     try:
         return int(app.exec())
     finally:
+        window.close_study()
         database.close()

@@ -501,3 +501,22 @@ def test_samples_imported_on_first_start(data_dir, study_dir) -> None:
         assert len(db.studies()) == 1
     finally:
         db.close()
+
+
+def test_first_start_window_opens_samples_with_report_dock(qtbot, data_dir, study_dir) -> None:
+    from hsg_workstation.ui.app import create_main_window
+
+    window, db = create_main_window(str(data_dir), sample_dir=study_dir)
+    qtbot.addWidget(window)
+    try:
+        assert window.study is not None  # never opens empty
+        wait_until(lambda: window.active.displayed_index == 0)
+        if getattr(window, "report_dock", None) is not None:  # the report form is another area's widget
+            form = window.report_dock.form
+            assert form.isEnabled()
+            assert form.report.identity.study_instance_uid == window.study.study_instance_uid
+            window.toggle_key_frame()
+            assert any(k.frame_number == 1 for k in form.report.key_images)
+    finally:
+        window.close_study()
+        db.close()

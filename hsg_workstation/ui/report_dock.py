@@ -1,0 +1,97 @@
+"""Docks the report form (another area's widget) next to the viewer and wires the viewer contract to it.
+
+The form is optional: if ``hsg_workstation.ui.report_form`` or the reporting package is missing or fails to
+import, :func:`attach_report_dock` returns None and the viewer works alone (the caller shows why).
+
+Wiring (the ReportForm's documented contract):
+  * opening a study shows its newest unsigned draft, else a new report prefilled from the image headers;
+  * marking a key frame in the viewer adds it to the report's key images;
+  * ``mark_on_image_requested(field_path)`` arms the ellipse tool; the next measurement drawn is attached to
+    that finding with ``attach_region`` (the region is the same object the MeasurementStore holds).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pydicom
+
+from hsg_workstation.measurement_store import KeyFrame
+
+
+class ReportDockController:
+    def __init__(self, window, data_dir: Path) -> None:
+        from hsg_workstation.reporting import model as m
+        from hsg_workstation.reporting.drafts import DraftStore
+        from hsg_workstation.ui.report_form import ReportForm, draft_for_study
+
+        self._m = m
+        self._draft_for_study = draft_for_study
+        self.window = window
+        self.data_dir = Path(data_dir)
+        self.drafts = DraftStore(self.data_dir / "drafts")
+        self.form = ReportForm(m.HsgReport(), self.drafts, data_dir=self.data_dir)
+        self.form.setEnabled(False)
+        self.dock = window.add_panel("Report", self.form)
+        self._pending_field: str | None = None
+        self._sop_classes: dict[str, str] = {}
+        window.studyOpened.connect(self.study_opened)
+        window.store.added.connect(self._measurement_added)
+        window.store.key_frames_changed.connect(self._key_frames_changed)
+        self.form.mark_on_image_requested.connect(self.mark_on_image)
+        self._known_keys: set[tuple[str, int]] = set()
+
+    def study_opened(self, study_uid: str) -> None:
+        paths = [p for ds in self.window.display_sets for p in {inst.path for inst in ds.instances}]
+        self._sop_classes = {
+            inst.sop_instance_uid: inst.sop_class_uid
+            for ds in self.window.display_sets
+            for inst in ds.instances
+        }
+        report = self._draft_for_study(self.drafts, study_uid)
+        if report is None:
+            report = self._m.HsgReport()
+            headers = []
+            for p in paths:
+                try:
+                    headers.append(pydicom.dcmread(p, stop_before_pixels=True))
+                except Exception:  # noqa: BLE001 - one unreadable header must not block the report
+                    continue
+            self._m.prefill_from_datasets(report, headers)
+        self.form.set_report(report)
+        self.form.set_study([str(p) for p in paths], self.data_dir)
+        self.form.setEnabled(True)
+        self._known_keys = {
+            (k.sop_instance_uid, k.frame_number) for k in self.window.store.key_frames(study_uid)
+        }
+
+    def mark_on_image(self, field_path: str) -> None:
+        self._pending_field = field_path
+        self.window.set_tool("ellipse")
+        self.window.statusBar().showMessage(f"Draw the region for {field_path} (Esc cancels)", 8000)
+
+    def _measurement_added(self, study_uid: str, measurement) -> None:
+        if self._pending_field and self.window.study is not None:
+            field, self._pending_field = self._pending_field, None
+            try:
+                self.form.attach_region(field, measurement.region)
+            except Exception as exc:  # noqa: BLE001 - show why, keep the measurement
+                self.window.statusBar().showMessage(f"Could not link the region to {field}: {exc}", 8000)
+
+    def _key_frames_changed(self, study_uid: str) -> None:
+        keys: list[KeyFrame] = self.window.store.key_frames(study_uid)
+        now = {(k.sop_instance_uid, k.frame_number) for k in keys}
+        for sop, frame in sorted(now - self._known_keys):
+            try:
+                self.form.add_key_image(sop, self._sop_classes.get(sop, ""), frame)
+            except Exception as exc:  # noqa: BLE001
+                self.window.statusBar().showMessage(f"Key image not added to the report: {exc}", 8000)
+        self._known_keys = now
+
+
+def attach_report_dock(window, data_dir: Path) -> ReportDockController | None:
+    """Dock the report form if its modules import; None (viewer alone) otherwise."""
+    try:
+        return ReportDockController(window, data_dir)
+    except ImportError:
+        return None
