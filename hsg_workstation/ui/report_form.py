@@ -1013,6 +1013,23 @@ def draft_for_study(draft_store: Any, study_instance_uid: str) -> m.HsgReport | 
     return None
 
 
+def open_report(draft_store: Any, study: Any, study_instance_uid: str = "") -> m.HsgReport:
+    """The report to show for a study: its unsigned draft if one survived, else a new report prefilled from the
+    images' headers (patient / study identity, study date, dose area product, fluoroscopy time, LMP, pregnancy
+    status — ``model.prefill_from_datasets``). ``study`` is a folder or a list of paths / datasets."""
+    from hsg_workstation.reporting.export import load_study
+
+    images = load_study(study, study_instance_uid)
+    uid = study_instance_uid or str(images.headers[0].get("StudyInstanceUID", ""))
+    if draft_store is not None:
+        recovered = draft_for_study(draft_store, uid)
+        if recovered is not None:
+            return recovered
+    report = m.HsgReport()
+    m.prefill_from_datasets(report, images.headers)
+    return report
+
+
 def _model_path(parts: list[str]) -> str:
     out = ""
     for p in parts:

@@ -106,3 +106,24 @@ def test_send_needs_signature_then_stores_to_pacs(qtbot, form: ReportForm, data_
         ]
     )
     assert form.last_sr_sop_instance_uid  # an amendment will reference the SR that was sent
+
+
+def test_open_report_prefills_dose_and_dates_then_recovers_the_draft(qtbot, case, data_dir: Path) -> None:
+    from hsg_workstation.ui.report_form import open_report
+
+    case_dir, reference = case
+    store = DraftStore(data_dir / "drafts")
+    report = open_report(store, case_dir)
+    assert report.identity.study_instance_uid == reference.identity.study_instance_uid
+    assert report.identity.study_date is not None
+    assert report.dose.dap_total_gy_cm2 is not None and report.dose.dap_source_unit is m.DapUnit.DGY_CM2
+    form = ReportForm(report, draft_store=store, study=case_dir)
+    qtbot.addWidget(form)
+    shown = form.rows["dose.dap_total_gy_cm2"].editor.line.text()
+    assert shown and float(shown) == pytest.approx(report.dose.dap_total_gy_cm2)
+    assert "dGy·cm²" in form.dose_hint.text()
+    assert form.rows["dose.fluoroscopy_time_s"].editor.line.text() != ""
+    qtbot.keyClicks(form.rows["clinical.comparison"].editor.line, "none available")
+    form.close()
+    again = open_report(store, case_dir)
+    assert again == report and again.clinical.comparison == "none available"
