@@ -624,7 +624,50 @@ def _findings(r: HsgReport, schematic_url: str) -> str:
             ]
         )
     )
+    parts.append(_measurements_table(r))
     return "".join(parts)
+
+
+def measurement_value(m: Measurement) -> str:
+    """A measurement's value in words: length, angle, ellipse axes (calibrated mm or pixels)."""
+    pts = [tuple(map(float, p)) for p in m.region.points]
+    cal = m.calibration
+    unit = cal.unit.strip("{}")
+    if m.kind.value == "length" and len(pts) == 2:
+        return f"{cal.length(pts[0], pts[1]):.1f} {unit}"
+    if m.kind.value == "angle" and len(pts) == 3:
+        a, b, c = pts
+        v1, v2 = (a[0] - b[0], a[1] - b[1]), (c[0] - b[0], c[1] - b[1])
+        ang = math.degrees(math.atan2(v1[0] * v2[1] - v1[1] * v2[0], v1[0] * v2[0] + v1[1] * v2[1]))
+        return f"{abs(ang):.0f}°"
+    if m.kind.value == "ellipse" and len(pts) == 4:
+        return f"{cal.length(pts[0], pts[1]):.1f} × {cal.length(pts[2], pts[3]):.1f} {unit}"
+    return "—"
+
+
+def _measurements_table(r: HsgReport) -> str:
+    """Every measurement with its value and calibration basis (how pixels became millimetres)."""
+    seen: dict[str, Measurement] = {}
+    for m in list(r.measurements) + [link.measurement for link in _all_image_links(r) if link.measurement]:
+        seen.setdefault(m.id, m)
+    if not seen:
+        return ""
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(c)}</td>"
+            for c in (
+                m.label or words(m.kind),
+                measurement_value(m),
+                f"frame {m.region.frame_number}",
+                m.calibration.basis.value,
+            )
+        )
+        + "</tr>"
+        for m in seen.values()
+    )
+    head = "".join(f"<th>{h}</th>" for h in ("Measurement", "Value", "Image", "Calibration"))
+    return f"<h3>Measurements</h3><table class='grid' width='100%'><tr>{head}</tr>{rows}</table>"
 
 
 def _rest(r: HsgReport, key_urls: list[tuple[str, KeyImage, str]]) -> str:

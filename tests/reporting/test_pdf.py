@@ -55,6 +55,8 @@ def test_pdf_fonts_embedded_and_text_present(tmp_path: Path, source_datasets, st
         "Right distal tubal occlusion with hydrosalpinx (18 mm).",
         "7 mm fundal polyp, edited by reader.",
         "Hysteroscopy to confirm the polyp.",
+        "intercornual",  # measurement table with value and calibration basis
+        "at detector",
         "Electronically signed by Anna Reader",
         "cramps",
         "within an hour",
