@@ -1,0 +1,448 @@
+"""PACS query / retrieve panel: form, results table, retrieve with progress bar and cancel, errors in words.
+
+A standalone widget (the main window docks it). Network work runs on a plain Python thread through the Qt-free
+:class:`~hsg_workstation.dicom_io.pacs.DicomClient`; results come back as values through queued signals, so
+widgets are only touched on the GUI thread. Double-clicking a study that is already complete locally emits
+``studyActivated(uid)`` at once; otherwise it is retrieved first and opened when the retrieve ends with
+anything received (a partial study opens too, marked incomplete, with "Retrieve missing" enabled).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hsg_workstation.dicom_io.nodes import NodeConfig, RemoteNode, load_nodes
+from hsg_workstation.dicom_io.pacs_types import Progress, RetrieveResult, StudyMatch, StudyQuery
+from hsg_workstation.errors import HsgError
+
+COLUMNS = ("Patient", "Patient ID", "Study date", "Modalities", "Images", "Accession", "Description", "Local")
+UID_ROLE = Qt.ItemDataRole.UserRole + 1
+ClientFactory = Callable[[RemoteNode, str], Any]
+
+
+def default_client_factory(node: RemoteNode, calling_ae: str) -> Any:
+    from hsg_workstation.dicom_io.pacs import DicomClient
+
+    return DicomClient(node, calling_ae)
+
+
+def dicom_date_range(date_from: str, date_to: str) -> str:
+    """'2024-01-01', '2024-01-31' -> '20240101-20240131'; either end may be empty. Raises ValueError."""
+
+    def norm(text: str, which: str) -> str:
+        d = text.strip().replace("-", "").replace(".", "").replace("/", "")
+        if d and not (len(d) == 8 and d.isdigit()):
+            raise ValueError(f"{which} date {text!r} is not YYYY-MM-DD")
+        return d
+
+    a, b = norm(date_from, "from"), norm(date_to, "to")
+    if a and b and a > b:
+        raise ValueError(f"from date {date_from} is after to date {date_to}")
+    if a and b:
+        return a if a == b else f"{a}-{b}"
+    if a:
+        return f"{a}-"
+    if b:
+        return f"-{b}"
+    return ""
+
+
+class _Bridge(QObject):
+    """Signals emitted from the worker thread; Qt queues them to the panel's (GUI) thread."""
+
+    progress = Signal(object)
+    found = Signal(object)
+    retrieved = Signal(str, object)
+    failed = Signal(str)
+
+
+class PacsQueryPanel(QWidget):
+    """Query a configured node, show matches, retrieve the selected study into the local database."""
+
+    studyActivated = Signal(str)  # study UID available locally: open it in the viewer
+    studyRetrieved = Signal(str, str)  # study UID, RetrieveResult.status
+    busyChanged = Signal(bool)
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        database: Any,
+        *,
+        client_factory: ClientFactory | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.data_dir = Path(data_dir)
+        self.database = database
+        self.client_factory = client_factory or default_client_factory
+        self.listener: Any = None  # a running StorageSCP (C-MOVE goes there instead of a temporary one)
+        self._config = NodeConfig()
+        self._cancel: threading.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._busy = False
+        self._open_after: str | None = None
+        self._matches: dict[str, StudyMatch] = {}
+
+        self.bridge = _Bridge(self)
+        self.bridge.progress.connect(self._on_progress)
+        self.bridge.found.connect(self._on_found)
+        self.bridge.retrieved.connect(self._on_retrieved)
+        self.bridge.failed.connect(self._on_failed)
+
+        self.node_combo = QComboBox()
+        self.method_combo = QComboBox()
+        self.method_combo.addItems(["C-GET", "C-MOVE"])
+        self.method_combo.setToolTip("C-GET needs no listener; C-MOVE needs the PACS to know our AE title")
+        self.patient_name = QLineEdit(placeholderText="e.g. DOE* (wildcards * ?)")
+        self.patient_id = QLineEdit()
+        self.date_from = QLineEdit(placeholderText="from YYYY-MM-DD")
+        self.date_to = QLineEdit(placeholderText="to YYYY-MM-DD")
+        self.modality = QComboBox()
+        self.modality.setEditable(True)
+        self.modality.addItems(["", "RF", "XA", "DX", "CR", "SR"])
+        self.accession = QLineEdit()
+        self.description = QLineEdit()
+        self.search_button = QPushButton("Search")
+        self.retrieve_button = QPushButton("Retrieve")
+        self.missing_button = QPushButton("Retrieve missing")
+        self.missing_button.setToolTip("Fetch only the instances of the selected study that are not here yet")
+        self.cancel_button = QPushButton("Cancel")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setTextVisible(True)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.model = QStandardItemModel(0, len(COLUMNS), self)
+        self.model.setHorizontalHeaderLabels(list(COLUMNS))
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(Qt.ItemDataRole.UserRole)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+
+        form = QFormLayout()
+        top = QHBoxLayout()
+        top.addWidget(self.node_combo, 1)
+        top.addWidget(self.method_combo)
+        form.addRow("Node", top)
+        form.addRow("Patient name", self.patient_name)
+        form.addRow("Patient ID", self.patient_id)
+        dates = QHBoxLayout()
+        dates.addWidget(self.date_from)
+        dates.addWidget(self.date_to)
+        form.addRow("Study date", dates)
+        form.addRow("Modality", self.modality)
+        form.addRow("Accession", self.accession)
+        form.addRow("Description", self.description)
+        buttons = QHBoxLayout()
+        for b in (self.search_button, self.retrieve_button, self.missing_button, self.cancel_button):
+            buttons.addWidget(b)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(2, 2, 2, 2)
+        lay.addLayout(form)
+        lay.addLayout(buttons)
+        lay.addWidget(self.table, 1)
+        lay.addWidget(self.progress_bar)
+        lay.addWidget(self.status)
+
+        self.search_button.clicked.connect(self.search)
+        self.retrieve_button.clicked.connect(lambda: self.retrieve())
+        self.missing_button.clicked.connect(lambda: self.retrieve(missing=True))
+        self.cancel_button.clicked.connect(self.cancel)
+        self.table.doubleClicked.connect(self._double_clicked)
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        for w in (
+            self.patient_name,
+            self.patient_id,
+            self.date_from,
+            self.date_to,
+            self.accession,
+            self.description,
+        ):
+            w.returnPressed.connect(self.search)
+        self.reload_nodes()
+        self._update_buttons()
+
+    # -- state ---------------------------------------------------------------------------------------------
+
+    def reload_nodes(self) -> None:
+        """Re-read nodes.json (after the node manager saved it)."""
+        current = self.node_combo.currentText()
+        try:
+            self._config = load_nodes(self.data_dir)
+        except HsgError as exc:
+            self._config = NodeConfig()
+            self._set_status(str(exc), error=True)
+        self.node_combo.clear()
+        self.node_combo.addItems([n.name for n in self._config.nodes])
+        if current:
+            self.node_combo.setCurrentText(current)
+        if not self._config.nodes:
+            self._set_status("No PACS node configured: add one in the node manager.", error=False)
+        self._update_buttons()
+
+    def is_busy(self) -> bool:
+        """True from the start of a job until its result has been shown (GUI-thread state, no race)."""
+        return self._busy
+
+    def selected_study_uid(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows()
+        return rows[0].data(UID_ROLE) if rows else None
+
+    def result_uids(self) -> list[str]:
+        return [self.proxy.index(r, 0).data(UID_ROLE) for r in range(self.proxy.rowCount())]
+
+    def select_study(self, uid: str) -> None:
+        for r in range(self.proxy.rowCount()):
+            if self.proxy.index(r, 0).data(UID_ROLE) == uid:
+                self.table.selectRow(r)
+                return
+
+    def _update_buttons(self) -> None:
+        busy = self.is_busy()
+        has_node = bool(self._config.nodes)
+        selected = self.selected_study_uid() is not None
+        self.search_button.setEnabled(has_node and not busy)
+        self.retrieve_button.setEnabled(has_node and selected and not busy)
+        self.missing_button.setEnabled(has_node and selected and not busy)
+        self.cancel_button.setEnabled(busy)
+
+    def _set_status(self, text: str, *, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet("color: #b00020;" if error else "")
+
+    def _client(self) -> Any:
+        name = self.node_combo.currentText()
+        node = self._config.get(name)
+        return self.client_factory(node, self._config.local.ae_title)
+
+    def _start(self, work: Callable[[threading.Event], None], label: str) -> None:
+        cancel = self._cancel = threading.Event()
+        self._busy = True
+        self.progress_bar.setRange(0, 0)
+        self._set_status(label)
+
+        def run() -> None:
+            try:
+                work(cancel)
+            except HsgError as exc:
+                self.bridge.failed.emit(str(exc))
+            except Exception as exc:  # noqa: BLE001 - the panel must say what happened, never die silently
+                self.bridge.failed.emit(f"unexpected error: {type(exc).__name__}: {exc}")
+
+        self._thread = threading.Thread(target=run, name="hsg-pacs-panel", daemon=True)
+        self._thread.start()
+        self._update_buttons()
+        self.busyChanged.emit(True)
+
+    def _done(self) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._thread = None
+        self._busy = False
+        self._update_buttons()
+        self.busyChanged.emit(False)
+
+    # -- actions -------------------------------------------------------------------------------------------
+
+    def query(self) -> StudyQuery:
+        return StudyQuery(
+            patient_name=self.patient_name.text().strip(),
+            patient_id=self.patient_id.text().strip(),
+            study_date=dicom_date_range(self.date_from.text(), self.date_to.text()),
+            modality=self.modality.currentText().strip().upper(),
+            accession_number=self.accession.text().strip(),
+            study_description=self.description.text().strip(),
+        )
+
+    def search(self) -> None:
+        if self.is_busy():
+            return
+        try:
+            query = self.query()
+            client = self._client()
+        except (ValueError, HsgError) as exc:
+            self._set_status(str(exc), error=True)
+            return
+
+        def work(cancel: threading.Event) -> None:
+            self.bridge.found.emit(client.find_studies(query, cancel=cancel))
+
+        self._start(work, f"Searching {client.node.name}…")
+
+    def retrieve(self, uid: str | None = None, *, missing: bool = False) -> None:
+        uid = uid or self.selected_study_uid()
+        if not uid or self.is_busy():
+            return
+        try:
+            client = self._client()
+        except HsgError as exc:
+            self._set_status(str(exc), error=True)
+            return
+        method = self.method_combo.currentText()
+        local = self._config.local
+        listener = self.listener
+        db = self.database
+
+        def work(cancel: threading.Event) -> None:
+            if missing:
+                result = client.get_missing(uid, db, progress=self.bridge.progress.emit, cancel=cancel)
+            elif method == "C-MOVE":
+                from hsg_workstation.dicom_io.pacs import retrieve_by_move
+
+                result = retrieve_by_move(
+                    client, uid, db, local, progress=self.bridge.progress.emit, cancel=cancel, scp=listener
+                )
+            else:
+                result = client.get(uid, db, progress=self.bridge.progress.emit, cancel=cancel)
+            self.bridge.retrieved.emit(uid, result)
+
+        what = "missing instances of the study" if missing else "study"
+        self._start(work, f"Retrieving {what} from {client.node.name} by {'C-GET' if missing else method}…")
+
+    def cancel(self) -> None:
+        if self._cancel is not None and self.is_busy():
+            self._cancel.set()
+            self._open_after = None
+            self._set_status("Cancelling (C-CANCEL)…")
+
+    def _double_clicked(self, index: Any) -> None:
+        uid = index.data(UID_ROLE)
+        if not uid:
+            return
+        if self._local_state(uid) == "complete":
+            self.studyActivated.emit(uid)
+            return
+        self._open_after = uid
+        self.retrieve(uid)
+
+    def _local_state(self, uid: str) -> str:
+        try:
+            have = self.database.sop_instance_uids(uid)
+        except Exception:  # noqa: BLE001
+            return "—"
+        if not have:
+            return "—"
+        study = self.database.study(uid) if hasattr(self.database, "study") else None
+        if study is not None and not getattr(study, "complete", True):
+            return "incomplete"
+        match = self._matches.get(uid)
+        if (
+            match is not None
+            and match.number_of_instances is not None
+            and len(have) < match.number_of_instances
+        ):
+            return "incomplete"
+        return "complete"
+
+    # -- results (GUI thread) ------------------------------------------------------------------------------
+
+    def _on_found(self, result: Any) -> None:
+        self._done()
+        matches: list[StudyMatch] = list(result.matches)
+        self._matches = {m.study_instance_uid: m for m in matches}
+        self.model.setRowCount(0)
+        for m in matches:
+            date = (
+                f"{m.study_date[:4]}-{m.study_date[4:6]}-{m.study_date[6:]}"
+                if len(m.study_date) == 8
+                else m.study_date
+            )
+            images = "" if m.number_of_instances is None else str(m.number_of_instances)
+            values = (
+                (m.patient_name.replace("^", " "), m.patient_name),
+                (m.patient_id, m.patient_id),
+                (date, m.study_date + m.study_time),
+                (" ".join(m.modalities), " ".join(m.modalities)),
+                (images, m.number_of_instances or 0),
+                (m.accession_number, m.accession_number),
+                (m.study_description, m.study_description),
+                (self._local_state(m.study_instance_uid), ""),
+            )
+            items = []
+            for text, key in values:
+                it = QStandardItem(text)
+                it.setData(key, Qt.ItemDataRole.UserRole)
+                it.setData(m.study_instance_uid, UID_ROLE)
+                items.append(it)
+            self.model.appendRow(items)
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.reset()  # no percentage after a search: the bar is about retrieves
+        n = len(matches)
+        text = f"{n} stud{'y' if n == 1 else 'ies'} found"
+        if result.truncated:
+            text += f" — {result.message}; refine the search"
+        self._set_status(text)
+        self._update_buttons()
+
+    def _on_progress(self, p: Progress) -> None:
+        if p.remaining is None:
+            self.progress_bar.setRange(0, 0)
+            return
+        total = p.completed + p.failed + p.warning + p.remaining
+        self.progress_bar.setRange(0, max(total, 1))
+        self.progress_bar.setValue(p.completed + p.failed + p.warning)
+        self.progress_bar.setFormat(f"%v / %m  (failed {p.failed + p.local_failures})")
+
+    def _on_retrieved(self, uid: str, result: RetrieveResult) -> None:
+        self._done()
+        p = result.progress
+        done = max(p.completed + p.failed + p.warning, p.received + p.local_failures)
+        total = max(done + (p.remaining or 0), 1)
+        self.progress_bar.setRange(0, total)
+        self.progress_bar.setValue(total if result.status == "complete" else min(done, total))
+        labels = {
+            "complete": "Retrieved",
+            "partial": "Partly retrieved",
+            "cancelled": "Cancelled",
+            "failed": "Failed",
+        }
+        self._set_status(
+            f"{labels.get(result.status, result.status)}: {result.message}", error=result.status != "complete"
+        )
+        self._refresh_local_column()
+        self.studyRetrieved.emit(uid, result.status)
+        if self._open_after == uid and result.progress.received:
+            self.studyActivated.emit(uid)
+        self._open_after = None
+
+    def _on_failed(self, message: str) -> None:
+        self._done()
+        self._open_after = None
+        self.progress_bar.setRange(0, 1)
+        self.progress_bar.setValue(0)
+        self._set_status(message, error=True)
+
+    def _refresh_local_column(self) -> None:
+        col = COLUMNS.index("Local")
+        for r in range(self.model.rowCount()):
+            item = self.model.item(r, col)
+            item.setText(self._local_state(item.data(UID_ROLE)))

@@ -1,0 +1,44 @@
+"""The GUI query panel against the real Orthanc: search, retrieve with progress, double-click opens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hsg_workstation.dicom_io.database import LocalDatabase
+from hsg_workstation.dicom_io.nodes import LocalNode, NodeConfig, RemoteNode, save_nodes
+from tests.integration import dicomgen
+from tests.integration.conftest import OUR_AET, OUR_SCP_PORT
+from tests.integration.orthanc import Orthanc
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+
+@pytest.mark.parametrize("method", ["C-GET", "C-MOVE"])
+def test_panel_search_retrieve_open(qtbot: Any, orthanc: Orthanc, data_dir: Path, method: str) -> None:
+    from hsg_workstation.ui.pacs_panel import PacsQueryPanel
+
+    orthanc.delete_all()
+    study = dicomgen.make_study(series=2, per_series=2, patient_name="PANEL^TEST", size=32)
+    for data in study.encoded():
+        orthanc.upload(data)
+    cfg = NodeConfig(local=LocalNode(OUR_AET, OUR_SCP_PORT, bind_address="127.0.0.1"))
+    save_nodes(data_dir, cfg.with_node(RemoteNode("orthanc", orthanc.aet, "127.0.0.1", orthanc.dicom_port)))
+    with LocalDatabase(data_dir) as db:
+        panel = PacsQueryPanel(data_dir, db)
+        qtbot.addWidget(panel)
+        panel.method_combo.setCurrentText(method)
+        panel.patient_name.setText("PANEL*")
+        panel.search_button.click()
+        qtbot.waitUntil(lambda: not panel.is_busy() and panel.model.rowCount() == 1, timeout=20000)
+        assert panel.model.item(0, 4).text() == "4"
+        opened: list[str] = []
+        panel.studyActivated.connect(opened.append)
+        with qtbot.waitSignal(panel.studyRetrieved, timeout=30000) as sig:
+            panel.table.doubleClicked.emit(panel.proxy.index(0, 0))
+        assert sig.args == [study.study_uid, "complete"], panel.status.text()
+        qtbot.waitUntil(lambda: opened == [study.study_uid], timeout=5000)
+        assert db.sop_instance_uids(study.study_uid) == study.sop_uids
+        assert panel.progress_bar.value() == panel.progress_bar.maximum() == 4

@@ -1,0 +1,232 @@
+"""PACS query panel and node manager as standalone widgets, with a scripted client (no network here;
+the same panel against a real Orthanc is in tests/integration/test_pacs_panel_orthanc.py)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hsg_workstation.dicom_io.database import LocalDatabase
+from hsg_workstation.dicom_io.nodes import NodeConfig, RemoteNode, load_nodes, save_nodes
+from hsg_workstation.dicom_io.pacs_types import FindResult, Progress, RetrieveResult, StudyMatch, StudyQuery
+from hsg_workstation.errors import PacsError
+from hsg_workstation.ui.node_manager import NodeManagerDialog
+from hsg_workstation.ui.pacs_panel import PacsQueryPanel, dicom_date_range
+from tests.integration import dicomgen
+
+pytestmark = pytest.mark.timeout(60)
+
+
+class ScriptedClient:
+    """Behaves like DicomClient for the panel: serves one generated study; can block until cancelled."""
+
+    def __init__(
+        self, node: RemoteNode, study: dicomgen.Study, *, block: bool = False, fail: str = ""
+    ) -> None:
+        self.node = node
+        self.study = study
+        self.block = block
+        self.fail = fail
+        self.queries: list[StudyQuery] = []
+        self.gets = 0
+
+    def match(self) -> StudyMatch:
+        return StudyMatch(self.study.study_uid, "DOE^JANE", "P1", "19900101", "F", "20240115", "101500", "A1",
+                          "HSG", ("RF",), 1, len(self.study.datasets))  # fmt: skip
+
+    def echo(self) -> float:
+        if self.fail:
+            raise PacsError(self.fail)
+        return 0.012
+
+    def find_studies(self, query: StudyQuery, **_: Any) -> FindResult[StudyMatch]:
+        self.queries.append(query)
+        if self.fail:
+            raise PacsError(self.fail)
+        return FindResult([self.match()])
+
+    def get(
+        self, uid: str, db: Any, *, progress: Any = None, cancel: threading.Event | None = None, **_: Any
+    ) -> RetrieveResult:
+        self.gets += 1
+        n = len(self.study.datasets)
+        received = []
+        for i, data in enumerate(self.study.encoded()):
+            if self.block and i == 1:
+                assert cancel is not None and cancel.wait(20)
+                db.set_study_complete(uid, False)
+                return RetrieveResult("cancelled", "C-GET: cancelled by the user; 1 instance(s) kept",
+                                      Progress(1, n - 1, 0, 0, 1), received)  # fmt: skip
+            r = db.add_encoded(data)
+            received.append(r.sop_instance_uid)
+            if progress:
+                progress(Progress(i + 1, n - i - 1, 0, 0, i + 1))
+        db.set_study_complete(uid, True)
+        return RetrieveResult(
+            "complete", f"C-GET: {n} instance(s) retrieved", Progress(n, 0, 0, 0, n), received
+        )
+
+    def get_missing(self, uid: str, db: Any, **kw: Any) -> RetrieveResult:
+        return self.get(uid, db, **kw)
+
+
+@pytest.fixture
+def setup(data_dir: Path) -> Any:
+    save_nodes(data_dir, NodeConfig().with_node(RemoteNode("pacs", "ORTHANC", "127.0.0.1", 4242)))
+    study = dicomgen.make_study(series=1, per_series=3, size=16)
+    db = LocalDatabase(data_dir)
+    yield data_dir, db, study
+    db.close()
+
+
+def make_panel(qtbot: Any, setup: Any, **client_kw: Any) -> tuple[PacsQueryPanel, list[ScriptedClient]]:
+    data_dir, db, study = setup
+    clients: list[ScriptedClient] = []
+
+    def factory(node: RemoteNode, calling: str) -> ScriptedClient:
+        clients.append(ScriptedClient(node, study, **client_kw))
+        return clients[-1]
+
+    panel = PacsQueryPanel(data_dir, db, client_factory=factory)
+    qtbot.addWidget(panel)
+    panel.resize(900, 600)
+    return panel, clients
+
+
+def search(qtbot: Any, panel: PacsQueryPanel) -> None:
+    panel.search_button.click()
+    qtbot.waitUntil(lambda: not panel.is_busy() and panel.search_button.isEnabled(), timeout=10000)
+
+
+def test_date_range() -> None:
+    assert dicom_date_range("2024-01-01", "2024-01-31") == "20240101-20240131"
+    assert dicom_date_range("", "20240131") == "-20240131"
+    assert dicom_date_range("2024-01-01", "") == "20240101-"
+    assert dicom_date_range("2024-01-05", "2024-01-05") == "20240105"
+    with pytest.raises(ValueError, match="from date '2024-1' is not YYYY-MM-DD"):
+        dicom_date_range("2024-1", "")
+    with pytest.raises(ValueError, match="after"):
+        dicom_date_range("2024-02-01", "2024-01-01")
+
+
+def test_search_fills_table_from_form(qtbot: Any, setup: Any) -> None:
+    panel, clients = make_panel(qtbot, setup)
+    panel.patient_name.setText("DOE*")
+    panel.date_from.setText("2024-01-01")
+    panel.modality.setCurrentText("rf")
+    search(qtbot, panel)
+    q = clients[-1].queries[-1]
+    assert (q.patient_name, q.study_date, q.modality) == ("DOE*", "20240101-", "RF")
+    assert panel.model.rowCount() == 1
+    row = [panel.model.item(0, c).text() for c in range(panel.model.columnCount())]
+    assert row[:5] == ["DOE JANE", "P1", "2024-01-15", "RF", "3"] and row[-1] == "—"
+    assert panel.status.text() == "1 study found"
+
+
+def test_bad_date_is_reported_without_searching(qtbot: Any, setup: Any) -> None:
+    panel, clients = make_panel(qtbot, setup)
+    panel.date_to.setText("31/01/24")
+    panel.search_button.click()
+    assert "to date '31/01/24' is not YYYY-MM-DD" in panel.status.text()
+    assert clients == []
+
+
+def test_retrieve_progress_and_double_click_opens(qtbot: Any, setup: Any) -> None:
+    _, db, study = setup
+    panel, clients = make_panel(qtbot, setup)
+    search(qtbot, panel)
+    activated: list[str] = []
+    panel.studyActivated.connect(activated.append)
+    index = panel.proxy.index(0, 0)
+    with qtbot.waitSignal(panel.studyRetrieved, timeout=10000) as sig:
+        panel.table.doubleClicked.emit(index)  # not local yet: retrieve, then open
+    assert sig.args == [study.study_uid, "complete"]
+    qtbot.waitUntil(lambda: activated == [study.study_uid], timeout=5000)
+    assert db.sop_instance_uids(study.study_uid) == study.sop_uids
+    assert panel.progress_bar.value() == panel.progress_bar.maximum()
+    assert panel.status.text().startswith("Retrieved: C-GET: 3 instance(s)")
+    assert panel.model.item(0, panel.model.columnCount() - 1).text() == "complete"
+    gets = clients[-1].gets
+    panel.table.doubleClicked.emit(index)  # local and complete: opens at once
+    assert activated == [study.study_uid, study.study_uid] and clients[-1].gets == gets
+
+
+def test_cancel_keeps_partial_and_offers_retrieve_missing(qtbot: Any, setup: Any) -> None:
+    _, db, study = setup
+    panel, _ = make_panel(qtbot, setup, block=True)
+    search(qtbot, panel)
+    panel.table.selectRow(0)
+    assert panel.retrieve_button.isEnabled() and not panel.cancel_button.isEnabled()
+    panel.retrieve_button.click()
+    qtbot.waitUntil(lambda: panel.cancel_button.isEnabled(), timeout=5000)
+    with qtbot.waitSignal(panel.studyRetrieved, timeout=10000) as sig:
+        panel.cancel_button.click()
+    assert sig.args[1] == "cancelled"
+    assert panel.status.text().startswith("Cancelled:")
+    assert "color" in panel.status.styleSheet()
+    assert len(db.sop_instance_uids(study.study_uid)) == 1
+    assert panel.model.item(0, panel.model.columnCount() - 1).text() == "incomplete"
+    assert panel.missing_button.isEnabled()
+
+
+def test_network_error_shown_in_words(qtbot: Any, setup: Any) -> None:
+    panel, _ = make_panel(qtbot, setup, fail="cannot connect to ORTHANC@127.0.0.1:4242: connection refused")
+    search(qtbot, panel)
+    assert panel.status.text() == "cannot connect to ORTHANC@127.0.0.1:4242: connection refused"
+    assert panel.model.rowCount() == 0
+
+
+def test_no_node_configured(qtbot: Any, tmp_path: Path) -> None:
+    with LocalDatabase(tmp_path / "d") as db:
+        panel = PacsQueryPanel(tmp_path / "d", db)
+        qtbot.addWidget(panel)
+        assert not panel.search_button.isEnabled()
+        assert "No PACS node configured" in panel.status.text()
+
+
+def test_node_manager_validates_saves_and_echoes(qtbot: Any, data_dir: Path) -> None:
+    results = {"fail": ""}
+    study = dicomgen.make_study(series=1, per_series=1, size=8)
+    dlg = NodeManagerDialog(
+        data_dir, client_factory=lambda node, aet: ScriptedClient(node, study, fail=results["fail"])
+    )
+    qtbot.addWidget(dlg)
+    dlg.name.setText("main pacs")
+    dlg.ae_title.setText("A_VERY_LONG_AE_TITLE")
+    dlg.host.setText("pacs.local")
+    dlg.port.setValue(11112)
+    assert dlg.apply_node() is False
+    assert "node 'main pacs' ae_title" in dlg.message.text() and "longer than 16" in dlg.message.text()
+    dlg.ae_title.setText("MAINPACS")
+    assert dlg.apply_node() is True and dlg.node_list.count() == 1
+
+    dlg.echo_button.click()
+    qtbot.waitUntil(lambda: dlg.echo_button.isEnabled() and "ok" in dlg.message.text(), timeout=5000)
+    results["fail"] = "MAINPACS@pacs.local:11112 rejected the association"
+    dlg.echo_button.click()
+    qtbot.waitUntil(
+        lambda: "C-ECHO failed: MAINPACS@pacs.local:11112 rejected" in dlg.message.text(), timeout=5000
+    )
+
+    dlg.local_aet.setText("MYWS")
+    with qtbot.waitSignal(dlg.nodesSaved, timeout=2000):
+        assert dlg.save()
+    cfg = load_nodes(data_dir)
+    assert cfg.local.ae_title == "MYWS" and cfg.get("main pacs").ae_title == "MAINPACS"
+
+
+def test_screenshot(qtbot: Any, setup: Any, tmp_path: Path) -> None:
+    panel, _ = make_panel(qtbot, setup)
+    panel.show()
+    search(qtbot, panel)
+    panel.table.selectRow(0)
+    img = panel.grab()
+    assert img.width() > 300
+    assert img.save(str(tmp_path / "pacs-panel.png"))
+    dlg = NodeManagerDialog(setup[0])
+    qtbot.addWidget(dlg)
+    dlg.show()
+    assert dlg.grab().save(str(tmp_path / "node-manager.png"))
