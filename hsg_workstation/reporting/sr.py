@@ -15,7 +15,8 @@ full field → concept → value type → relationship table):
 * a nested part (a tube, a filling defect, an image link) → CODE (HSG-F-<field>) = (HSG-T-<Type>, 99HSG) whose
   fields hang below it by HAS PROPERTIES; tubes and other findings carry Finding Site and Laterality (HAS CONCEPT
   MOD);
-* an image region → SCOORD (INFERRED FROM its finding) with one IMAGE child (SELECTED FROM, 1-based frame).
+* an image region → SCOORD (INFERRED FROM its finding) with one IMAGE child (SELECTED FROM, 1-based frame),
+  plus a TEXT (HSG-XY-<field>) with the exact points when 32-bit Graphic Data would round them.
 
 None, empty text and empty lists are not written: they are the model's defaults, so leaving them out
 round-trips. Nothing is written with an unverified SNOMED/LOINC code (see ``codes``).
