@@ -275,6 +275,8 @@ class Viewport(QWidget):
         else:
             self.cine.set_durations([1000.0] * len(self.frames))
         self._apply_preset_obj(self.header.default_preset(), repaint=False)
+        self.inverted = False
+        self._apply_lut()  # MONOCHROME1 / INVERSE are shown inverted from the first paint
         self.show_frame(0)
 
     def close_viewport(self) -> None:
@@ -389,6 +391,7 @@ class Viewport(QWidget):
             if str(self.header.path) != p:
                 try:
                     self.header = self.loader.header(p)
+                    self._apply_lut()  # a stack may mix MONOCHROME1 and MONOCHROME2 images
                 except Exception:  # noqa: BLE001
                     pass
         self.frame = arr

@@ -30,6 +30,7 @@ def make_rf(
     patient_name: str = "TEST^HSG",
     description: str = "Fill sequence",
     sigmoid: bool = False,
+    photometric: str = "MONOCHROME2",
 ) -> FileDataset:
     """A multi-frame RF image: frame k has value 100*k + column index (so frames are tellable apart)."""
     meta = FileMetaDataset()
@@ -54,7 +55,7 @@ def make_rf(
     ds.InstanceNumber = instance_number
     ds.Rows = ds.Columns = size
     ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.PhotometricInterpretation = photometric
     ds.BitsAllocated = 16
     ds.BitsStored = 12
     ds.HighBit = 11

@@ -520,3 +520,51 @@ def test_first_start_window_opens_samples_with_report_dock(qtbot, data_dir, stud
     finally:
         window.close_study()
         db.close()
+
+
+def test_voi_lut_file_and_monochrome1(qtbot, tmp_path) -> None:
+    """A vendor file with a VOI LUT Sequence shows through the LUT; MONOCHROME1 is shown inverted, once."""
+    import shutil
+
+    from pydicom.data import get_testdata_file
+
+    from hsg_workstation.dicom_io import pixels
+
+    d = tmp_path / "in"
+    d.mkdir()
+    shutil.copy(get_testdata_file("vlut_04.dcm"), d / "vlut.dcm")
+    make_rf(d / "mono1.dcm", frames=2, study_uid=generate_uid(), photometric="MONOCHROME1")
+    db = LocalDatabase(tmp_path / "dbv")
+    db.import_paths([d])
+    w = MainWindow(db, QSettings(str(tmp_path / "v.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        by_name = {s.patient_name: s.study_instance_uid for s in db.studies()}
+        vlut_uid = next(uid for name, uid in by_name.items() if name != "TEST^HSG")
+        w.open_study(vlut_uid)
+        vp = w.active
+        wait_until(lambda: vp.displayed_index == 0)
+        lut_presets = [i for i, p in enumerate(vp.presets(), 1) if p.source == "voi_lut"]
+        assert lut_presets, "the file's VOI LUT is offered as a preset"
+        vp.apply_preset(lut_presets[0])
+        assert vp.voi_mode == "voi_lut" and "VOI LUT" in vp.overlay_texts()["bl"]
+        source = pixels.FrameSource(vp.frames[0].path)
+        expected = source.render_uint8(0, next(p for p in source.voi_presets() if p.function == pixels.LUT))
+        assert np.array_equal(vp.image_item.image, expected)
+        # a W/L drag from a LUT continues as a linear window
+        vp.set_window(1000.0, 500.0)
+        assert vp.voi_mode == "linear"
+        assert np.array_equal(vp.image_item.image, vp.frame)  # raw values + levels again
+        assert tuple(vp.image_item.levels) == pytest.approx(vp.levels)
+
+        w.open_study(by_name["TEST^HSG"])
+        vp = w.active
+        wait_until(lambda: vp.displayed_index == 0)
+        assert vp.header.invert and not vp.inverted
+        assert vp.image_item.lut is not None and vp.image_item.lut[0] == 255  # shown inverted
+        vp.toggle_invert()  # I on a MONOCHROME1 image shows it un-inverted
+        assert vp.image_item.lut is None
+    finally:
+        w.close_study()
+        db.close()
