@@ -161,6 +161,7 @@ class BlockWidget(QGroupBox):
         self.messages = IssueLabel(self)
         outer.addWidget(self.messages)
         self.mark_button: QPushButton | None = None
+        self.unlink_button: QPushButton | None = None
         self.links_label: QLabel | None = None
         self.remove_button: QPushButton | None = None
         if spec.links or remove is not None:
@@ -173,8 +174,12 @@ class BlockWidget(QGroupBox):
                 self.mark_button.clicked.connect(lambda: form_widget.mark_on_image_requested.emit(self.path))
                 self.links_label = QLabel(self)
                 self.links_label.setStyleSheet("QLabel { color: #555; }")
+                self.unlink_button = QPushButton("Unlink last", self)
+                self.unlink_button.setToolTip("Remove the most recently linked region of this finding")
+                self.unlink_button.clicked.connect(lambda: form_widget.unlink_region(self.path))
                 row.addWidget(self.mark_button)
                 row.addWidget(self.links_label)
+                row.addWidget(self.unlink_button)
             row.addStretch(1)
             if remove is not None:
                 self.remove_button = QPushButton("Remove", self)
@@ -191,17 +196,19 @@ class BlockWidget(QGroupBox):
         except (KeyError, AttributeError, IndexError):
             links = []
         n = len(links)
-        self.links_label.setText(
-            "" if not n else f"{n} linked region{'s' if n != 1 else ''} ({_describe_links(links)})"
-        )
+        self.links_label.setText("" if not n else f"{n} linked region{'s' if n != 1 else ''}")
+        self.links_label.setToolTip(_describe_links(links) if n else "")
+        if self.unlink_button is not None:
+            self.unlink_button.setVisible(n > 0)
+            self.unlink_button.setEnabled(n > 0 and not report.is_signed)
 
 
 def _describe_links(links: list[m.ImageLink]) -> str:
     parts = []
-    for link in links[:3]:
+    for link in links:
         kind = link.region.region_type.value.lower() if link.region else "image"
-        parts.append(f"{kind}, frame {link.frame_number}")
-    return "; ".join(parts) + (" …" if len(links) > 3 else "")
+        parts.append(f"{kind} on frame {link.frame_number} of …{link.sop_instance_uid[-8:]}")
+    return "\n".join(parts)
 
 
 class ReportForm(QWidget):
@@ -220,6 +227,7 @@ class ReportForm(QWidget):
     mark_on_image_requested = Signal(str)
     report_signed = Signal()
     report_replaced = Signal(object)  # the new HsgReport after amend() / set_report()
+    region_unlinked = Signal(str, object)  # finding path, ImageRegion (the viewer may drop its overlay)
     draft_saved = Signal(object)  # Path or None
     draft_save_failed = Signal(str)
 
@@ -814,6 +822,16 @@ class ReportForm(QWidget):
                 pass
             parts = parts[:-1]
         raise KeyError(f"{field_path!r} is not a finding that can link to an image")
+
+    def unlink_region(self, field_path: str, index: int = -1) -> None:
+        """Remove one image link (default: the newest) from the finding at ``field_path``."""
+        path = self._finding_path(field_path)
+        links = list(self.report.get_value(f"{path}.image_links"))
+        if not links:
+            return
+        removed = links.pop(index)
+        self.report.set_value(f"{path}.image_links", links)
+        self.region_unlinked.emit(path, removed.region)
 
     def add_key_image(
         self, sop_instance_uid: str, sop_class_uid: str, frame_number: int = 1, note: str = ""

@@ -326,7 +326,7 @@ def test_mark_on_image_signal_and_attach_region(qtbot, form: ReportForm, report,
     link = report.findings.tubes.left.image_links[0]
     assert link.region == region and link.frame_number == 7
     assert link.sop_class_uid == "1.2.840.10008.5.1.4.1.1.12.2"
-    assert "1 linked region" in block.links_label.text() and "frame 7" in block.links_label.text()
+    assert "1 linked region" in block.links_label.text() and "frame 7" in block.links_label.toolTip()
     assert read_draft(drafts, report)["findings"]["tubes"]["left"]["image_links"][0]["frame_number"] == 7
     # a field path maps to the finding that owns it
     form.attach_region("findings.tubes.left.hydrosalpinx_diameter_mm", region)
@@ -336,6 +336,12 @@ def test_mark_on_image_signal_and_attach_region(qtbot, form: ReportForm, report,
     assert len(report.findings.filling_defects[0].image_links) == 1
     with pytest.raises(KeyError):
         form.attach_region("technique.contrast_volume_ml", region)
+    assert block.unlink_button.isVisible()
+    with qtbot.waitSignal(form.region_unlinked, timeout=1000) as unlinked:
+        qtbot.mouseClick(block.unlink_button, Qt.MouseButton.LeftButton)
+    assert unlinked.args == ["findings.tubes.left", region]
+    assert len(report.findings.tubes.left.image_links) == 1
+    assert len(read_draft(drafts, report)["findings"]["tubes"]["left"]["image_links"]) == 1
 
 
 def test_key_images_from_viewer(form: ReportForm, report) -> None:
@@ -531,3 +537,20 @@ def test_reopening_a_study_recovers_its_draft(qtbot, report, drafts) -> None:
     recovered = draft_for_study(drafts, report.identity.study_instance_uid)
     assert recovered == report and recovered is not report
     assert draft_for_study(drafts, "1.2.3.999") is None
+
+
+def test_acknowledge_a_warning_from_the_issue_list(qtbot, form: ReportForm, report, monkeypatch) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    complete_report(report)
+    report.set_value("technique.contrast_volume_ml", 1.0)  # V21 warning
+    panel = form.issues_panel
+    row = next(i for i, issue in enumerate(panel.issues) if issue.rule_id == "V21")
+    panel.list.setCurrentRow(row)
+    assert panel.ack_button.isEnabled()
+    monkeypatch.setattr(QInputDialog, "getText", staticmethod(lambda *a, **k: ("test bolus only", True)))
+    qtbot.mouseClick(panel.ack_button, Qt.MouseButton.LeftButton)
+    assert report.is_acknowledged("V21", "technique.contrast_volume_ml")
+    assert report.acknowledgements[-1].who == "Dr Test Reader"  # the report's author
+    assert form.open_warnings() == []
+    assert "acknowledged" in form.rows["technique.contrast_volume_ml"].messages.text()
