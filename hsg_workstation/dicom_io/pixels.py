@@ -3,7 +3,8 @@
 Contract (the viewer, export-image, analysis and the report code rely on it):
 
 * :func:`decode_frame(path, index) <decode_frame>` decodes ONE frame (0-based) with
-  ``pydicom.pixels.pixel_array(path, index=i)``; a 60-frame loop is never decoded to show one frame. A syntax no
+  ``pydicom.pixels.pixel_array(path, index=i)`` — or, for native little-endian greyscale data whose header was
+  already read, straight from the frame's byte offset; a 60-frame loop is never decoded to show one frame. A syntax no
   installed plugin decodes raises :class:`~hsg_workstation.errors.UnsupportedTransferSyntax` naming the syntax
   (UID and name) and the package to install; other failures raise ``DicomReadError`` naming file and frame.
 * :class:`FrameSource` reads and validates the header ONCE per file, then:
@@ -114,8 +115,9 @@ def decode_frame(
 ) -> np.ndarray:
     """Decode ONE frame (0-based) of a file: stored values, colour converted to RGB, no LUTs applied.
 
-    ``header`` (from :func:`reader.read_header`) avoids re-reading it for the checks; the decoder itself is given
-    the path so it reads only that frame's bytes.
+    Without ``header`` this is ``pydicom.pixels.pixel_array(path, index=index)`` (which reads only that frame's
+    bytes). With the ``header`` from :func:`reader.read_header`, frame range and decoder availability are checked
+    first, and native little-endian greyscale frames are read directly at their offset (same values as pydicom).
     """
     if header is not None:
         n = reader.number_of_frames(header)
@@ -124,14 +126,75 @@ def decode_frame(
         uid = reader._transfer_syntax(header)
         if uid in _DEFLATED:
             return _decode_deflated(path, index)
-        if _needs_missing_decoder(uid, int(header.get("BitsStored") or 0)):
+        if _needs_missing_decoder(uid, reader.header_int(header, 0x00280101) or 0):
             raise unsupported_syntax_error(path, uid)
+        native = _decode_native(path, index, header)
+        if native is not None:
+            return native
     try:
         return pydicom.pixels.pixel_array(os.fspath(path), index=index)
     except (UnsupportedTransferSyntax, IndexError):
         raise
     except Exception as exc:  # decoders raise RuntimeError, ValueError, OSError ...; classify below
         raise _decode_failure(path, index, exc) from exc
+
+
+_NATIVE_LITTLE_ENDIAN = frozenset({"1.2.840.10008.1.2.1", "1.2.840.10008.1.2"})
+
+
+def _decode_native(path: str | os.PathLike[str], index: int, header: Dataset) -> np.ndarray | None:
+    """Read one frame of native little-endian greyscale data straight from its byte offset; None if not plain.
+
+    The header has already located the Pixel Data value (``hsg_pixel_framing``), so this skips the second header
+    parse ``pixel_array(path)`` would do — it halves the time to the first frame of a loop. The result equals
+    pydicom's: bits above Bits Stored are masked off (unsigned) or sign-extended (signed). Anything else —
+    colour, 1-bit, big endian, float, encapsulated — goes through pydicom.
+    """
+    framing = getattr(header, "hsg_pixel_framing", None)
+    if (
+        framing is None
+        or not framing.present
+        or framing.encapsulated
+        or framing.tag != 0x7FE00010
+        or framing.value_offset is None
+        or framing.value_length is None
+        or reader._transfer_syntax(header) not in _NATIVE_LITTLE_ENDIAN
+    ):
+        return None
+    rows = reader.header_int(header, reader.TAG_ROWS) or 0
+    columns = reader.header_int(header, reader.TAG_COLUMNS) or 0
+    allocated = reader.header_int(header, reader.TAG_BITS_ALLOCATED) or 0
+    stored = reader.header_int(header, 0x00280101) or allocated
+    signed = reader.header_int(header, 0x00280103) == 1
+    if (reader.header_int(header, reader.TAG_SAMPLES_PER_PIXEL) or 1) != 1 or allocated not in (8, 16, 32):
+        return None
+    if not (1 <= stored <= allocated) or rows <= 0 or columns <= 0:
+        return None
+    count = rows * columns
+    frame_bytes = count * allocated // 8
+    offset = framing.value_offset + index * frame_bytes
+    if offset + frame_bytes > framing.value_offset + framing.value_length:
+        return None
+    dtype = np.dtype(f"<{'i' if signed else 'u'}{allocated // 8}")
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            arr = np.fromfile(fh, dtype=dtype, count=count)
+    except OSError:
+        return None  # let pydicom produce the error
+    if arr.size != count:
+        return None
+    arr = arr.reshape(rows, columns)
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    if stored < allocated:
+        if signed:
+            shift = allocated - stored
+            arr <<= shift
+            arr >>= shift  # arithmetic shift: sign-extends from the Bits Stored high bit
+        else:
+            arr &= (1 << stored) - 1
+    return arr
 
 
 def _decode_deflated(path: str | os.PathLike[str], index: int) -> np.ndarray:

@@ -185,6 +185,7 @@ class PixelDataFraming:
     value_offset: int | None = None
     value_length: int | None = None  # None when encapsulated (undefined length)
     fragment_count: int = 0
+    tag: int = 0x7FE00010  # Pixel Data, or Float / Double Float Pixel Data
 
 
 def read_header(
@@ -326,9 +327,9 @@ def _locate_pixel_data(
             raise DicomReadError(
                 f"{name}: truncated: Pixel Data declares {length} bytes but only {max(size - value_offset, 0)} follow"
             )
-        return PixelDataFraming(True, False, value_offset, length)
+        return PixelDataFraming(True, False, value_offset, length, tag=group << 16 | elem)
     fragments = _walk_fragments(fp, end, name, size)
-    return PixelDataFraming(True, True, value_offset, None, fragments)
+    return PixelDataFraming(True, True, value_offset, None, fragments, tag=group << 16 | elem)
 
 
 def _walk_fragments(fp: BinaryIO, end: str, name: str | os.PathLike[str], size: int) -> int:

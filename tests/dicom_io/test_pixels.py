@@ -12,6 +12,7 @@ from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset
 from pydicom.pixels import apply_color_lut, apply_modality_lut, apply_voi, apply_windowing
 
+from hsg_workstation.dicom_io import reader
 from hsg_workstation.dicom_io.pixels import (
     LINEAR,
     LINEAR_EXACT,
@@ -317,3 +318,44 @@ def test_enhanced_functional_groups(tmp_path: Path) -> None:
     assert int(source.modality_frame(0)[0, 0]) == 24 and int(source.modality_frame(1)[0, 0]) == 7
     (preset,) = source.voi_presets(0)
     assert (preset.name, preset.center, preset.width) == ("FG", 100.0, 50.0)
+
+
+@pytest.mark.parametrize(
+    ("signed", "bits_stored", "syntax"),
+    [
+        (False, 12, "1.2.840.10008.1.2.1"),
+        (True, 12, "1.2.840.10008.1.2.1"),
+        (False, 16, "1.2.840.10008.1.2"),
+        (True, 10, "1.2.840.10008.1.2"),
+    ],
+)
+def test_native_fast_path_equals_pydicom(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, signed: bool, bits_stored: int, syntax: str
+) -> None:
+    """Frames read at their byte offset must equal pydicom's, including garbage above Bits Stored."""
+    rng = np.random.default_rng(7)
+    values = rng.integers(0, 2**16, size=(3, 16, 16), dtype=np.uint16)  # high bits deliberately set
+    path = make_image(
+        tmp_path / "n.dcm",
+        rows=16,
+        columns=16,
+        frames=3,
+        pixels=values,
+        bits_stored=bits_stored,
+        extra={"PixelRepresentation": int(signed)},
+    )
+    if syntax != "1.2.840.10008.1.2.1":
+        ds = pydicom.dcmread(path)
+        ds.file_meta.TransferSyntaxUID = syntax
+        ds.save_as(path, enforce_file_format=True)
+    expected = pydicom.dcmread(path).pixel_array
+    header = reader.read_header(path)
+
+    def no_pydicom(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the native fast path should not call pixel_array")
+
+    monkeypatch.setattr(pydicom.pixels, "pixel_array", no_pydicom)
+    for i in range(3):
+        got = decode_frame(path, i, header=header)
+        assert got.dtype == expected.dtype
+        np.testing.assert_array_equal(got, expected[i])
