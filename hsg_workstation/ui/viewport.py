@@ -124,9 +124,10 @@ class ScaleBar(QWidget):
         if self.px_length <= 0:
             return
         p = QPainter(self)
-        p.setPen(QPen(QColor(255, 255, 255), 2))
         x1 = self.width() - 4
         x0 = x1 - min(self.px_length, self.width() - 8)
+        p.fillRect(QRectF(x0 - 4, 0, x1 - x0 + 8, self.height()), QColor(0, 0, 0, 120))
+        p.setPen(QPen(QColor(255, 255, 255), 2))
         y = self.height() - 6
         p.drawLine(int(x0), y, int(x1), y)
         p.drawLine(int(x0), y - 5, int(x0), y)
@@ -258,7 +259,13 @@ class Viewport(QWidget):
         self._show_message(None)
         if display_set is None:
             self._update_overlays()
+            if study is not None:
+                self.message.setStyleSheet("color: #9a9a9a; background: transparent; padding: 12px;")
+                self._show_message(
+                    "Empty viewport — click it, then a series thumbnail, to show a series here."
+                )
             return
+        self.message.setStyleSheet("color: #ffb060; background: rgba(0,0,0,170); padding: 12px;")
         if display_set.kind is DisplaySetKind.DOCUMENT or not self.frames:
             self._show_message(
                 f"{display_set.label}\n\nDocument (not an image) — listed in the study, not shown here."
@@ -642,15 +649,23 @@ class Viewport(QWidget):
             self.scale_bar.set_scale(None)
 
     def _place_overlays(self) -> None:
+        """Four corners; in a narrow viewport (2×2 layout) the right-hand texts drop below the left-hand ones
+        instead of overlapping them, and the scale bar sits above the bottom-right text."""
         w, h = self.view.width(), self.view.height()
         m = 6
-        self.overlay["tl"].move(m, m)
-        self.overlay["tr"].move(w - self.overlay["tr"].width() - m, m)
-        self.overlay["bl"].move(m, h - self.overlay["bl"].height() - m)
-        self.overlay["br"].move(w - self.overlay["br"].width() - m, h - self.overlay["br"].height() - m)
-        self.scale_bar.move(
-            w - self.scale_bar.width() - m, h - self.overlay["br"].height() - self.scale_bar.height() - m
-        )
+        tl, tr_, bl, br = (self.overlay[k] for k in ("tl", "tr", "bl", "br"))
+        tl.move(m, m)
+        tr_y = m if tl.width() + tr_.width() + 3 * m <= w else m + tl.height() + 2
+        tr_.move(w - tr_.width() - m, tr_y)
+        br.move(w - br.width() - m, h - br.height() - m)
+        bl_y = h - bl.height() - m
+        if bl.width() + br.width() + 3 * m > w:
+            bl_y = br.y() - bl.height() - 2
+        bl.move(m, bl_y)
+        bar_y = br.y() - self.scale_bar.height() - 2
+        if bl_y < br.y() and bl.x() + bl.width() > w - self.scale_bar.width() - m:
+            bar_y = min(bar_y, bl_y - self.scale_bar.height() - 2)
+        self.scale_bar.move(w - self.scale_bar.width() - m, bar_y)
         self.message.setMaximumWidth(max(200, w - 40))
         self.message.adjustSize()
         self.message.move((w - self.message.width()) // 2, (h - self.message.height()) // 2)
