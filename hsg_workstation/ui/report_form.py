@@ -314,7 +314,7 @@ class ReportForm(QWidget):
         self.status_label.setWordWrap(True)
         lay.addWidget(self.status_label)
         author = QHBoxLayout()
-        self.author_label = QLabel("Re&porting radiologist", box)
+        self.author_label = QLabel("&Reporting radiologist", box)
         self.author_editor = TextEditor(box)
         self.author_editor.setObjectName("author_name")
         self.author_label.setBuddy(self.author_editor.focus_widget())
@@ -461,7 +461,7 @@ class ReportForm(QWidget):
         block = self._add_block(section.blocks[0], box)
         self.blocks[section.blocks[0].path] = block
         self.critical_when_label = QLabel(block)
-        self.record_communication_button = QPushButton("Record &communication now", block)
+        self.record_communication_button = QPushButton("Record communication now", block)
         self.record_communication_button.setToolTip("Stamp the time; needs 'communicated to'")
         self.record_communication_button.clicked.connect(self.record_critical_communication)
         row = QWidget(block)
@@ -505,16 +505,16 @@ class ReportForm(QWidget):
 
     def _build_actions(self) -> QHBoxLayout:
         row = QHBoxLayout()
-        self.pdf_button = QPushButton("PDF pre&view", self)
+        self.pdf_button = QPushButton("PD&F preview", self)
         self.pdf_button.clicked.connect(self.show_pdf_preview)
         self.sign_button = QPushButton("&Sign…", self)
         self.sign_button.clicked.connect(self.sign_interactively)
         self.amend_button = QPushButton("A&mend…", self)
         self.amend_button.setToolTip("Start a corrected report that references this signed one")
         self.amend_button.clicked.connect(self.amend_interactively)
-        self.export_button = QPushButton("E&xport…", self)
+        self.export_button = QPushButton("&Export…", self)
         self.export_button.clicked.connect(self.export_interactively)
-        self.send_button = QPushButton("Sen&d to PACS…", self)
+        self.send_button = QPushButton("Send &to PACS…", self)
         self.send_button.clicked.connect(self.send_interactively)
         for b in (self.pdf_button, self.export_button, self.send_button, self.sign_button, self.amend_button):
             b.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)

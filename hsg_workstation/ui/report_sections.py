@@ -166,7 +166,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
                     FieldSpec("clinical.parity", "Parity", maximum=30),
                     FieldSpec("clinical.miscarriages", "Miscarriages", maximum=30),
                     FieldSpec("clinical.ectopics", "Ectopic pregnancies", maximum=30),
-                    FieldSpec("clinical.risk_history", "&Risk history"),
+                    FieldSpec("clinical.risk_history", "Ris&k history"),
                     FieldSpec("clinical.prior_imaging", "Prior imaging"),
                     FieldSpec(
                         "clinical.prior_imaging_date",
@@ -249,7 +249,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
                         unit="mg I/mL",
                         maximum=1000,
                     ),
-                    FieldSpec("technique.contrast_volume_ml", "Contrast &volume", unit="mL", maximum=200),
+                    FieldSpec("technique.contrast_volume_ml", "Contrast v&olume", unit="mL", maximum=200),
                     FieldSpec("technique.views", "Views"),
                     FieldSpec("technique.selective_salpingography", "Selective salpingography"),
                     FieldSpec(
@@ -372,7 +372,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
                 "findings.adhesions",
                 "Intrauterine adhesions",
                 (
-                    FieldSpec("findings.adhesions.present", "Adhesions &present"),
+                    FieldSpec("findings.adhesions.present", "Adhesions present"),
                     FieldSpec("findings.adhesions.afs_extent", "AFS extent", when=_iua),
                     FieldSpec("findings.adhesions.afs_type", "AFS type", when=_iua),
                     FieldSpec("findings.adhesions.afs_menstrual_pattern", "AFS menstrual pattern", when=_iua),
@@ -390,7 +390,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
                 "findings.peritoneum",
                 "Peritoneum && intravasation",
                 (
-                    FieldSpec("findings.peritoneum.peritoneal_spill_overall", "Peritoneal &spill"),
+                    FieldSpec("findings.peritoneum.peritoneal_spill_overall", "Peritoneal spill"),
                     FieldSpec("findings.peritoneum.spill_assessed_on", "Spill judged on"),
                     FieldSpec("findings.peritoneum.intravasation", "Intra&vasation"),
                     FieldSpec("findings.peritoneum.intravasation_extent", "Extent", when=_intravasation),
@@ -432,7 +432,7 @@ CRITICAL_RESULT_SECTION = SectionSpec(
             "critical_result",
             "",
             (
-                FieldSpec("critical_result.communicated_to", "Communicated &to"),
+                FieldSpec("critical_result.communicated_to", "Communicated to"),
                 FieldSpec("critical_result.method", "Method (phone, in person …)"),
                 FieldSpec("critical_result.communicated_by", "Communicated by"),
                 FieldSpec("critical_result.reason", "Critical finding"),

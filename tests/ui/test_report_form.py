@@ -554,3 +554,21 @@ def test_acknowledge_a_warning_from_the_issue_list(qtbot, form: ReportForm, repo
     assert report.acknowledgements[-1].who == "Dr Test Reader"  # the report's author
     assert form.open_warnings() == []
     assert "acknowledged" in form.rows["technique.contrast_volume_ml"].messages.text()
+
+
+def test_mnemonics_are_unique(form: ReportForm, report) -> None:
+    """Alt+letter must reach one place: no two visible, enabled mnemonics share a letter."""
+    from PySide6.QtWidgets import QAbstractButton, QLabel
+
+    complete_report(report)
+    report.changed("")
+    letters: dict[str, str] = {}
+    for w in form.findChildren(QWidget):
+        if not isinstance(w, QLabel | QAbstractButton) or not w.isVisibleTo(form) or not w.isEnabled():
+            continue
+        text = w.text().replace("&&", "")
+        if "&" in text and (not isinstance(w, QLabel) or w.buddy() is not None):
+            letter = text[text.index("&") + 1].lower()
+            assert letter not in letters, f"{text!r} and {letters[letter]!r} share Alt+{letter}"
+            letters[letter] = text
+    assert {"i", "l", "c", "d", "s", "g"} <= set(letters)
