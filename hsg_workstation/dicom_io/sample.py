@@ -414,6 +414,14 @@ def _truth(
         "max_distension_frame": max_distension_frame,
         "intravasation": intra is not None,
         "intravasation_frames": list(intra) if intra else None,
+        "intravasation_paths": [
+            _rc(
+                grid,
+                v.raster.points_mm[np.linspace(0, len(v.raster.points_mm) - 1, 12).round().astype(int)],
+                col,
+            )
+            for v in scene.veins
+        ],
         "defects": defects,
         "dose": dose,
         "spot_images": spot_truth,

@@ -236,6 +236,36 @@ def test_spill_cloud_appears_at_onset_frame(clean_cases, case):
         assert later < at, f"{case} {name}: spill does not grow"
 
 
+def test_venous_intravasation_visible_only_in_its_frame_range(clean_cases):
+    gen = clean_cases["venous_intravasation"]
+    first, last = gen.truth["intravasation_frames"]
+    px = loop_pixels(gen)
+    pts = np.array([p for path in gen.truth["intravasation_paths"] for p in path[3:]]).round().astype(int)
+    assert len(pts) >= 20
+
+    def darkening(frame_number: int) -> float:
+        return float(np.median(px[0][pts[:, 0], pts[:, 1]] - px[frame_number - 1][pts[:, 0], pts[:, 1]]))
+
+    assert darkening(max(first - 2, 1)) < 5
+    assert darkening((first + last) // 2 + 1) > 80
+    if last + 2 <= FRAMES:
+        assert darkening(last + 2) < 40
+
+
+def test_quantum_noise_present_but_findings_stand_out():
+    gen = generate_case("normal", size=SIZE, frames=FRAMES)  # default noise, as users get it
+    px = loop_pixels(gen)
+    c = gen.truth["collimator"]
+    field0 = px[0][c["top"] : c["bottom"] + 1, c["left"] : c["right"] + 1]
+    field1 = px[1][c["top"] : c["bottom"] + 1, c["left"] : c["right"] + 1]
+    sigma = float(np.std(field1 - field0) / np.sqrt(2))  # frames 1 and 2 are both contrast-free
+    assert 5 < sigma < 150, f"noise sigma {sigma:.1f} out of a realistic range"
+    for side in gen.truth["sides"].values():
+        rows, cols = np.array(side["tube_path"][3:-2]).round().astype(int).T
+        darkening = np.median(px[0][rows, cols] - px[FRAMES - 1][rows, cols])
+        assert darkening > 3 * sigma, f"tube darkening {darkening:.0f} vs noise {sigma:.1f}"
+
+
 def test_cavity_masks_match_pixels_and_distension(clean_cases):
     gen = clean_cases["normal"]
     t = gen.truth
