@@ -20,11 +20,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 from skimage.filters import apply_hysteresis_threshold
-from skimage.morphology import disk
 
 CORE_FRACTION = 0.35  # of the local maximum: the body of a structure, not its blurred margin
-DENSE_COLLECTION = 0.45  # of the cavity level: undiluted contrast (hydrosalpinx), not spill
+RETAINED_DENSITY = 0.3  # of the cavity level: a wide body this dense holds undiluted contrast
+HYDRO_TUBE_PER_BODY = 0.8  # thin tube area / body area: a hydrosalpinx is most of its tube, a pocket is not
 SPILL_MIN_MM2 = 12.0
+TUBE_MIN_MM2 = 15.0  # connected extra-cavitary contrast that counts as a filled tube segment
 CAVITY_RIM = 0.15  # of the cavity level: above the tubal isthmus (~0.1), below the cavity margin
 LOCULATED_SHARPNESS = 0.5  # share of the spill area above half its density: pocket (high) vs cloud (low)
 
@@ -36,7 +37,7 @@ class SideSignals:
     collection_px: np.ndarray  # (T,) wide, moderately dense bodies (loculated spill)
     dense_collection_px: np.ndarray  # (T,) wide, undiluted bodies (hydrosalpinx)
     end_sharpness: float = 0.0
-    growth: float = 0.0  # last frame: share of the spill area above half its own density
+    growth: float = 0.0
 
 
 def _sharpness(o: np.ndarray, region: np.ndarray) -> float:
@@ -129,6 +130,7 @@ def side_signals(
     win = _odd(8.0 * px)
     halo_it = max(1, int(round(3.5 * px)))
     coll_r = max(2, int(round(4.0 * px)))
+    thin_gap = max(1, int(round(2.0 * px)))
     min_faint = max(3, int(round(4.0 * px * px)))
     cav_gap = max(1, int(round(2.0 * px)))
     zeros = {k: np.zeros(t) for k in ("c", "f", "l", "d")}
@@ -165,8 +167,16 @@ def side_signals(
         dense_wide = np.zeros_like(wide)
         wlab, wn = ndi.label(wide)
         if wn:
-            med = np.asarray(ndi.mean(o, wlab, index=np.arange(1, wn + 1))) / level
-            dense_wide = np.isin(wlab, 1 + np.flatnonzero(med >= DENSE_COLLECTION))
+            idx = np.arange(1, wn + 1)
+            dens = np.asarray(ndi.mean(o, wlab, index=idx)) / level
+            area = np.asarray(ndi.sum_labels(wide, wlab, index=idx), float)
+            thin = connected & ~ndi.binary_dilation(wide, iterations=thin_gap)
+            thin_l, thin_r = float((thin & left).sum()), float((thin & right).sum())
+            col = np.asarray(ndi.mean(np.broadcast_to(lateral, (h, w)), wlab, index=idx))
+            tube_per_body = np.where(col < 0, thin_l, thin_r) / np.maximum(area, 1.0)
+            # undiluted contrast in a wide body that the thin tube merely leads into: a hydrosalpinx
+            hydro_like = (dens >= RETAINED_DENSITY) & (tube_per_body < HYDRO_TUBE_PER_BODY)
+            dense_wide = np.isin(wlab, idx[hydro_like])
         collection = wide & ~dense_wide
         spill = faint | collection
         for name, side in (("left", left), ("right", right)):
@@ -191,7 +201,7 @@ def _first_persistent(series: np.ndarray, thr: float, run: int = 2) -> int | Non
 def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
     """Turn one side's signals into the suggestion (tube filled, first fill, spill type and onset)."""
     px2 = 1.0 / (mm_per_px * mm_per_px)
-    fill = _first_persistent(sig.connected_px, 4.0 * px2)
+    fill = _first_persistent(sig.connected_px, TUBE_MIN_MM2 * px2)
     spill_px = sig.faint_px + sig.collection_px
     thr = SPILL_MIN_MM2 * px2
     # onset: start of the run that lasts to the end of the loop (spill stays; transient contrast does not)
@@ -222,7 +232,12 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
 
 
 def detect_intravasation(extra_all: np.ndarray, mm_per_px: float, cavity_area_px: float) -> Intravasation:
-    """Lace-like extra-cavitary contrast that fades before the end of the loop."""
+    """Extra-cavitary contrast that appears and washes out before the end of the loop.
+
+    Spill and tubes stay; venous contrast drains. So: contrast outside the cavity that is absent (with a 2 mm
+    margin) from the last frames, over an area and for a number of frames that noise or a passing artefact does
+    not reach (several frames, well above a size threshold).
+    """
     t = extra_all.shape[0]
     if t < 4 or not extra_all.any():
         return Intravasation(False, 0.8, None)
@@ -232,19 +247,12 @@ def detect_intravasation(extra_all: np.ndarray, mm_per_px: float, cavity_area_px
     transient = extra_all & ~tail[None]
     areas = transient.sum(axis=(1, 2)).astype(float)
     peak = int(np.argmax(areas))
-    if areas[peak] <= 0:
-        return Intravasation(False, 0.85, None)
-    m = transient[peak]
-    opened = ndi.binary_opening(m, structure=disk(max(1, int(round(2.0 * px)))))
-    thin_fraction = 1.0 - opened.sum() / max(m.sum(), 1)
     thr = max(40.0 * px * px, 0.03 * cavity_area_px)
-    frames_over = int((areas >= 0.5 * thr).sum())
-    present = areas[peak] >= thr and thin_fraction >= 0.5 and frames_over >= 2
-    margin = areas[peak] / thr
+    frames_over = int((areas >= thr).sum())
+    margin = float(areas[peak]) / thr
+    present = frames_over >= 3 and margin >= 2.5
     if present:
-        conf = float(
-            np.clip(0.5 + 0.3 * np.tanh(np.log(max(margin, 1e-6))) + 0.2 * (thin_fraction - 0.5), 0.3, 0.97)
-        )
+        conf = float(np.clip(0.55 + 0.1 * min(frames_over, 4) + 0.05 * min(margin, 5.0) - 0.15, 0.5, 0.97))
     else:
-        conf = float(np.clip(1.0 - 0.5 * min(margin, 1.0), 0.3, 0.95))
+        conf = float(np.clip(1.0 - 0.15 * min(frames_over, 3) - 0.05 * min(margin, 3.0), 0.3, 0.95))
     return Intravasation(bool(present), conf, peak if present else None)
