@@ -283,7 +283,7 @@ class Viewport(QWidget):
             self.cine.set_durations([1000.0] * len(self.frames))
         self._apply_preset_obj(self.header.default_preset(), repaint=False)
         self.inverted = False
-        self._apply_lut()  # MONOCHROME1 / INVERSE are shown inverted from the first paint
+        self._apply_lut(update_overlays=False)  # MONOCHROME1 / INVERSE shown inverted from the first paint
         self.show_frame(0)
 
     def close_viewport(self) -> None:
@@ -398,7 +398,7 @@ class Viewport(QWidget):
             if str(self.header.path) != p:
                 try:
                     self.header = self.loader.header(p)
-                    self._apply_lut()  # a stack may mix MONOCHROME1 and MONOCHROME2 images
+                    self._apply_lut(update_overlays=False)  # a stack may mix MONOCHROME1 and MONOCHROME2
                 except Exception:  # noqa: BLE001
                     pass
         self.frame = arr
@@ -568,10 +568,13 @@ class Viewport(QWidget):
         self.inverted = not self.inverted
         self._apply_lut()
 
-    def _apply_lut(self) -> None:
+    def _apply_lut(self, update_overlays: bool = True) -> None:
         mono1 = bool(self.header and self.header.invert)
-        self.image_item.setLookupTable(INVERTED_LUT if (self.inverted != mono1) else None)
-        self._update_overlays()
+        lut = INVERTED_LUT if (self.inverted != mono1) else None
+        if (lut is None) != (self.image_item.lut is None):
+            self.image_item.setLookupTable(lut)
+        if update_overlays:
+            self._update_overlays()
 
     def scene_to_image(self, scene_pos: QPointF) -> tuple[float, float]:
         p = self.image_space.mapFromScene(scene_pos)

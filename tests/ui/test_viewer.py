@@ -364,6 +364,11 @@ def test_keyboard_shortcuts(window, qtbot) -> None:
     assert vp.tool is None
     qtbot.keyClick(window, Qt.Key.Key_O)
     assert not vp.overlay["tl"].isVisible()
+    # typing in the search box is text, not shortcuts
+    window.browser.search.setFocus()
+    qtbot.keyClicks(window.browser.search, "k 1")
+    assert window.browser.search.text() == "k 1"
+    assert window.store.key_frames(vp.study.study_instance_uid) == []
     dlg = window.show_shortcuts()
     from PySide6.QtWidgets import QTextBrowser
 
