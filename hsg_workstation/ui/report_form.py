@@ -312,7 +312,9 @@ class ReportForm(QWidget):
         lay.addWidget(self.identity_label)
         self.status_label = QLabel(box)
         self.status_label.setWordWrap(True)
-        lay.addWidget(self.status_label)
+        status_row = QHBoxLayout()
+        status_row.addWidget(self.status_label, 1)
+        lay.addLayout(status_row)
         author = QHBoxLayout()
         self.author_label = QLabel("&Reporting radiologist", box)
         self.author_editor = TextEditor(box)
@@ -329,8 +331,8 @@ class ReportForm(QWidget):
         self.section_nav.activated.connect(self._jump_to_section)
         nav_label = QLabel("&Go to", box)
         nav_label.setBuddy(self.section_nav)
-        author.addWidget(nav_label)
-        author.addWidget(self.section_nav)
+        status_row.addWidget(nav_label)
+        status_row.addWidget(self.section_nav)
         lay.addLayout(author)
         return box
 

@@ -93,7 +93,10 @@ class IssuesPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         self.summary = QLabel(self)
         self.summary.setTextFormat(Qt.TextFormat.RichText)
-        layout.addWidget(self.summary)
+        self.summary.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(self.summary, 1)
+        layout.addLayout(row)
         self.list = QListWidget(self)
         self.list.setWordWrap(True)
         self.list.setAlternatingRowColors(True)
@@ -101,13 +104,12 @@ class IssuesPanel(QWidget):
         self.list.itemClicked.connect(self._jump)
         self.list.currentItemChanged.connect(self._update_buttons)
         layout.addWidget(self.list)
-        row = QHBoxLayout()
-        self.ack_button = QPushButton("Ackno&wledge warning…", self)
-        self.ack_button.setToolTip("Record that you read this warning and why the report is still correct")
+        self.ack_button = QPushButton("Ackno&wledge…", self)
+        self.ack_button.setToolTip(
+            "Acknowledge the selected warning: record that you read it and why the report is still correct"
+        )
         self.ack_button.clicked.connect(self.acknowledge_current)
         row.addWidget(self.ack_button)
-        row.addStretch(1)
-        layout.addLayout(row)
         self.issues: list[Issue] = []
 
     def refresh(self, report: m.HsgReport, issues: list[Issue]) -> None:
@@ -202,6 +204,7 @@ class ImpressionPanel(QWidget):
         layout.addWidget(report_label)
         self.sentences = QListWidget(self)
         self.sentences.setWordWrap(True)
+        self.sentences.setAlternatingRowColors(True)  # where one sentence ends and the next begins
         self.sentences.setMinimumHeight(70)
         self.sentences.setMaximumHeight(150)
         self.sentences.setEditTriggers(
