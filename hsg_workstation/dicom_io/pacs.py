@@ -103,6 +103,20 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
+def _values(value: Any) -> list[str]:
+    """A possibly multi-valued element (pydicom MultiValue, str, None) as a list of non-empty strings."""
+    if value is None:
+        return []
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if isinstance(value, str):
+        return [v for v in value.split("\\") if v]
+    try:
+        return [str(v) for v in value if str(v)]
+    except TypeError:
+        return [str(value)] if str(value) else []
+
+
 def _text(ds: Dataset, keyword: str) -> str:
     value = ds.get(keyword, "")
     return "" if value is None else str(value)
@@ -414,12 +428,7 @@ class DicomClient:
         raw = self.find(ds, max_results=max_results, cancel=cancel)
         matches = []
         for m in raw.matches:
-            mods = m.get("ModalitiesInStudy", "")
-            modalities = (
-                tuple(str(x) for x in mods)
-                if isinstance(mods, list | tuple) or hasattr(mods, "__iter__") and not isinstance(mods, str)
-                else tuple(x for x in str(mods).split("\\") if x)
-            )
+            modalities = tuple(_values(m.get("ModalitiesInStudy")))
             matches.append(
                 StudyMatch(
                     study_instance_uid=_text(m, "StudyInstanceUID"),
@@ -656,18 +665,7 @@ class DicomClient:
                 continue
             final_code = code
             if ident is not None and "FailedSOPInstanceUIDList" in ident:
-                value = ident.FailedSOPInstanceUIDList
-                failed_uids = [
-                    str(u)
-                    for u in (
-                        value
-                        if isinstance(value, list | tuple)
-                        or hasattr(value, "__len__")
-                        and not isinstance(value, str)
-                        else [value]
-                    )
-                    if u
-                ]
+                failed_uids = _values(ident.FailedSOPInstanceUIDList)
             break
         else:
             prog = state.final_snapshot()
