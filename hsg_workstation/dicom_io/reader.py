@@ -462,14 +462,15 @@ def instance_from_header(ds: Dataset, path: str | os.PathLike[str]) -> Instance:
 
 # -- fast scanner --------------------------------------------------------------------------------------------------
 # The index needs ~30 top-level values per file. ``dcmread`` builds a whole Dataset (every element, the meta
-# group, a file object wrapper) to provide them; for the by far most common encoding — Part 10 file, explicit VR
-# little endian, native or encapsulated — a direct walk over the element headers that keeps only the wanted
-# values is several times cheaper. Whatever the walk does not recognise with certainty (implicit or big-endian
-# syntaxes, deflate, odd VRs, non-ASCII text, other character sets, truncation, DICOMDIRs) returns None and the
-# caller uses :func:`read_header`, so pydicom stays the authority for everything unusual and for every error
-# message. The results of both paths are compared on pydicom's own test files by the tests.
+# group, a file object wrapper) to provide them; for the by far most common encodings — Part 10 files in explicit
+# VR little endian (native or encapsulated) or implicit VR little endian — a direct walk over the element headers
+# that keeps only the wanted values is several times cheaper. Whatever the walk does not recognise with certainty
+# (big-endian or deflated syntaxes, odd VRs, tags out of order, non-ASCII text, other character sets, truncation,
+# DICOMDIRs) raises _Unsupported and the caller uses :func:`read_header`, so pydicom stays the authority for
+# everything unusual and for every error message. The results of both paths are compared on pydicom's own test files by the tests.
 _FAST_SYNTAXES_PREFIXES = ("1.2.840.10008.1.2.4.", "1.2.840.10008.1.2.5")
 _EXPLICIT_LE = "1.2.840.10008.1.2.1"
+_IMPLICIT_LE = "1.2.840.10008.1.2"
 _UNDEFINED = 0xFFFFFFFF
 _ITEM = 0xFFFEE000
 _ITEM_DELIMITER = 0xFFFEE00D
@@ -485,13 +486,13 @@ class _Unsupported(Exception):
 class ScannedHeader:
     """Top-level values of a file read by the fast scanner; quacks like the few Dataset features used here."""
 
-    __slots__ = ("values", "present", "hsg_pixel_framing")
-    original_encoding = (False, True)  # explicit VR, little endian (the only encoding the scanner accepts)
+    __slots__ = ("values", "present", "hsg_pixel_framing", "original_encoding")
 
-    def __init__(self, values: dict[int, object], present: set[int]) -> None:
+    def __init__(self, values: dict[int, object], present: set[int], implicit: bool = False) -> None:
         self.values = values
         self.present = present
         self.hsg_pixel_framing: PixelDataFraming | None = None
+        self.original_encoding = (implicit, True)  # (is_implicit_VR, is_little_endian) as pydicom names it
 
     @property
     def file_meta(self) -> ScannedHeader:
@@ -504,10 +505,11 @@ class ScannedHeader:
 class _Cursor:
     """A forward reader over a file object that buffers headers and seeks over large values."""
 
-    __slots__ = ("fp", "buf", "base", "pos", "size")
+    __slots__ = ("fp", "buf", "base", "pos", "size", "implicit")
 
     def __init__(self, fp: BinaryIO, start: int, size: int) -> None:
         self.fp, self.base, self.pos, self.size = fp, start, 0, size
+        self.implicit = False  # group 0002 is always explicit; switched after the meta group if needed
         fp.seek(start)
         self.buf = fp.read(65536)
 
@@ -552,6 +554,10 @@ def _element_header(cur: _Cursor) -> tuple[int, bytes, int]:
         (length,) = struct.unpack_from("<L", buf, pos + 4)
         cur.pos += 8
         return tag, b"", length
+    if cur.implicit:  # tag + 4-byte length; the VR comes from the data dictionary when a value is kept
+        (length,) = struct.unpack_from("<L", buf, pos + 4)
+        cur.pos += 8
+        return tag, _IMPLICIT_SQ if length == _UNDEFINED else b"", length
     vr = buf[pos + 4 : pos + 6]
     if not (vr.isalpha() and vr.isupper()):
         raise _Unsupported("not explicit VR")
@@ -565,8 +571,11 @@ def _element_header(cur: _Cursor) -> tuple[int, bytes, int]:
     return tag, vr, length
 
 
+_IMPLICIT_SQ = b"SQ"  # in implicit VR only a sequence (or a delimiter) may have an undefined length
+
+
 def _skip_sequence(cur: _Cursor) -> None:
-    """Skip an undefined-length SQ (explicit VR LE items), following nested undefined lengths."""
+    """Skip an undefined-length SQ (items in the data set's encoding), following nested undefined lengths."""
     while True:
         tag, _, length = _element_header(cur)
         if tag == _SEQUENCE_DELIMITER:
@@ -615,16 +624,24 @@ def _scan(fp: BinaryIO, size: int, name: str | os.PathLike[str]) -> ScannedHeade
     values: dict[int, object] = {}
     present: set[int] = set()
     checked_syntax = False
+    last_tag = -1
     while not cur.at_end():
         start = cur.tell()
+        if not checked_syntax:
+            cur.need(2)
+            if struct.unpack_from("<H", cur.buf, cur.pos)[0] != 0x0002:  # first element after the meta group
+                syntax = values.get(0x00020010)
+                if syntax == _IMPLICIT_LE:
+                    cur.implicit = True
+                elif not isinstance(syntax, str) or not (
+                    syntax == _EXPLICIT_LE or syntax.startswith(_FAST_SYNTAXES_PREFIXES)
+                ):
+                    raise _Unsupported("transfer syntax")
+                checked_syntax = True
         tag, vr, length = _element_header(cur)
-        if not checked_syntax and tag >> 16 != 0x0002:
-            syntax = values.get(0x00020010)
-            if not isinstance(syntax, str) or not (
-                syntax == _EXPLICIT_LE or syntax.startswith(_FAST_SYNTAXES_PREFIXES)
-            ):
-                raise _Unsupported("transfer syntax")
-            checked_syntax = True
+        if tag <= last_tag:
+            raise _Unsupported("tags out of order")  # DICOM requires ascending tags; a misparse would not be
+        last_tag = tag
         if tag in PIXEL_DATA_TAGS:
             fp.seek(start)
             break
@@ -636,6 +653,8 @@ def _scan(fp: BinaryIO, size: int, name: str | os.PathLike[str]) -> ScannedHeade
                 raise _Unsupported("undefined length outside SQ")
             _skip_sequence(cur)
         elif tag in _WANTED:
+            if cur.implicit:
+                vr = _WANTED_VR[tag]
             values[tag] = _decode_value(vr, cur.take(length))
         else:
             cur.skip(length)
@@ -648,7 +667,7 @@ def _scan(fp: BinaryIO, size: int, name: str | os.PathLike[str]) -> ScannedHeade
         raise _Unsupported("character set")
     if values.get(0x00020002) == MEDIA_STORAGE_DIRECTORY_STORAGE or TAG_DIRECTORY_RECORD_SEQUENCE in present:
         raise _Unsupported("DICOMDIR")
-    header = ScannedHeader(values, present)
+    header = ScannedHeader(values, present, cur.implicit)
     header.hsg_pixel_framing = _locate_pixel_data(fp, header, name, size)  # type: ignore[arg-type]
     return header
 
@@ -726,3 +745,4 @@ _WANTED = frozenset(
         TAG_CONTENT_TIME,
     }
 )
+_WANTED_VR = {tag: dictionary_VR(tag).split(" or ")[0].encode() for tag in _WANTED}

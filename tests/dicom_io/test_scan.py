@@ -100,3 +100,18 @@ def test_unreadable_and_special_files_word_errors_like_read_header(tmp_path: Pat
         with pytest.raises(DicomReadError) as b:
             reader.read_header(path)
         assert str(a.value) == str(b.value)
+
+
+def test_implicit_vr_files_take_the_fast_path(tmp_path: Path) -> None:
+    path = make_image(tmp_path / "i.dcm", frames=2, instance_number=4)
+    ds = pydicom.dcmread(path)
+    from pydicom.sequence import Sequence
+
+    item = pydicom.Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = "T-D6000", "SRT", "Pelvis"
+    ds.AnatomicRegionSequence = Sequence([item])  # a sequence to skip in implicit VR
+    ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2"
+    ds.save_as(path, enforce_file_format=True)
+    header = reader.scan_header(path)
+    assert type(header) is reader.ScannedHeader and header.original_encoding == (True, True)
+    assert _outcome(reader.scan_header, path) == _outcome(reader.read_header, path)
