@@ -79,7 +79,8 @@ def make_editor(report: m.HsgReport, spec: FieldSpec, parent: QWidget | None = N
     """Choose the editor from the model's type hint for ``spec.path``."""
     kind, extra, optional = rb.classify(rb.field_type(report, spec.path))
     if kind is rb.Kind.ENUM:
-        return EnumEditor(extra, optional=True, parent=parent)
+        # "—" (unanswered) only where the model allows None; required-with-default fields have no empty state.
+        return EnumEditor(extra, optional=optional, parent=parent)
     if kind is rb.Kind.MULTI_ENUM:
         enum_cls, container = extra
         columns = 1 if max((len(enum_label(e)) for e in enum_cls), default=0) > 26 else 2

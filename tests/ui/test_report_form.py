@@ -572,3 +572,12 @@ def test_mnemonics_are_unique(form: ReportForm, report) -> None:
             assert letter not in letters, f"{text!r} and {letters[letter]!r} share Alt+{letter}"
             letters[letter] = text
     assert {"i", "l", "c", "d", "s", "g"} <= set(letters)
+
+
+def test_pick_lists_offer_unanswered_only_where_the_model_allows_none(form: ReportForm, report) -> None:
+    vagina = form.rows["findings.cervix.eshre_vagina"].editor  # EshreVagina, default not_assessed
+    assert vagina.combo.findText("—") == -1
+    assert vagina.value() is m.EshreVagina.NOT_ASSESSED
+    assert form.rows["findings.tubes.left.patency"].editor.combo.itemText(0) == "—"
+    choose(vagina, m.EshreVagina.V1)
+    assert report.findings.cervix.eshre_vagina is m.EshreVagina.V1
