@@ -387,5 +387,25 @@ def _dicomdir_files(ds: Dataset, base: Path) -> list[Path]:
         parts = [str(ref)] if isinstance(ref, str) else [str(x) for x in ref]
         if any(part in ("..", "") for part in parts):
             continue  # never follow a record out of the media folder
-        files.append(base.joinpath(*parts))
+        files.append(_resolve_case_insensitive(base, parts))
     return files
+
+
+def _resolve_case_insensitive(base: Path, parts: list[str]) -> Path:
+    """Referenced File IDs are upper case (ISO 9660); CDs mounted on Linux often show lower-case names."""
+    exact = base.joinpath(*parts)
+    if exact.exists():
+        return exact
+    current = base
+    for part in parts:
+        candidate = current / part
+        if not candidate.exists():
+            try:
+                matches = [p for p in current.iterdir() if p.name.lower() == part.lower()]
+            except OSError:
+                return exact
+            if len(matches) != 1:
+                return exact  # reported as missing by the import, with the name the DICOMDIR gives
+            candidate = matches[0]
+        current = candidate
+    return current

@@ -259,10 +259,12 @@ class StudyIndex:
         if text:
             # PN components are '^'-separated; users type spaces or commas.
             for word in text.replace("^", " ").replace(",", " ").split():
-                like = f"%{word}%"
+                # '%' and '_' typed by the user are literal characters, not wildcards.
+                escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+                like = f"%{escaped}%"
                 where.append(
-                    "(replace(s.patient_name, '^', ' ') LIKE ? OR s.patient_id LIKE ? "
-                    "OR s.accession_number LIKE ? OR s.study_description LIKE ?)"
+                    "(replace(s.patient_name, '^', ' ') LIKE ? ESCAPE '\\' OR s.patient_id LIKE ? ESCAPE '\\' "
+                    "OR s.accession_number LIKE ? ESCAPE '\\' OR s.study_description LIKE ? ESCAPE '\\')"
                 )
                 params += [like, like, like, like]
         lo, hi = normalize_da(date_from), normalize_da(date_to)

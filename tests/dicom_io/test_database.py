@@ -244,3 +244,22 @@ def test_store_copy_is_byte_identical(db: LocalDatabase, tmp_path: Path) -> None
     (r,) = db.import_paths([src])
     (inst,) = db.instances(pydicom.dcmread(src, stop_before_pixels=True).SeriesInstanceUID)
     assert inst.path.read_bytes() == src.read_bytes() and inst.sop_instance_uid == r.sop_instance_uid
+
+
+def test_dicomdir_on_a_lower_case_mount(db: LocalDatabase, tmp_path: Path) -> None:
+    """ISO 9660 names are upper case in the DICOMDIR; a Linux mount may show them in lower case."""
+    media = tmp_path / "cdrom"
+    shutil.copytree(Path(get_testdata_file("DICOMDIR")).parent, media)
+    for path in sorted(media.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if path.name != "DICOMDIR" and path.name != path.name.lower():
+            path.rename(path.with_name(path.name.lower()))
+    results = db.import_paths([media / "DICOMDIR"])
+    assert sum(r.status == "imported" for r in results) == 31
+
+
+def test_search_text_is_literal(db: LocalDatabase, tmp_path: Path) -> None:
+    make_image(tmp_path / "1.dcm", patient_id="A_1")
+    make_image(tmp_path / "2.dcm", patient_id="AB1")
+    db.import_paths([tmp_path])
+    assert [s.patient_id for s in db.studies("A_1")] == ["A_1"]
+    assert db.studies("%") == []
