@@ -24,7 +24,7 @@ from skimage.filters import apply_hysteresis_threshold
 CORE_FRACTION = 0.35  # of the local maximum: the body of a structure, not its blurred margin
 RETAINED_DENSITY = 0.3  # of the cavity level: a wide body this dense holds undiluted contrast
 HYDRO_TUBE_PER_BODY = 0.8  # thin tube area / body area: a hydrosalpinx is most of its tube, a pocket is not
-SPILL_MIN_MM2 = 12.0
+SPILL_MIN_MM2 = 20.0
 TUBE_MIN_MM2 = 15.0  # connected extra-cavitary contrast that counts as a filled tube segment
 CAVITY_RIM = 0.15  # of the cavity level: above the tubal isthmus (~0.1), below the cavity margin
 LOCULATED_SHARPNESS = 0.5  # share of the spill area above half its density: pocket (high) vs cloud (low)
@@ -161,8 +161,10 @@ def side_signals(
         faint = extra & ~halo
         flab, fn = ndi.label(faint)
         if fn:
-            sizes = ndi.sum_labels(np.ones_like(flab), flab, index=np.arange(1, fn + 1))
-            faint = np.isin(flab, 1 + np.flatnonzero(sizes >= min_faint))
+            fidx = np.arange(1, fn + 1)
+            sizes = ndi.sum_labels(np.ones_like(flab), flab, index=fidx)
+            peaks = np.asarray(ndi.maximum(snr, flab, index=fidx))
+            faint = np.isin(flab, fidx[(sizes >= min_faint) & (peaks >= 6.0)])
         wide = _square_opening(core, coll_r)
         dense_wide = np.zeros_like(wide)
         wlab, wn = ndi.label(wide)
@@ -176,6 +178,10 @@ def side_signals(
             tube_per_body = np.where(col < 0, thin_l, thin_r) / np.maximum(area, 1.0)
             # undiluted contrast in a wide body that the thin tube merely leads into: a hydrosalpinx
             hydro_like = (dens >= RETAINED_DENSITY) & (tube_per_body < HYDRO_TUBE_PER_BODY)
+            for k in np.flatnonzero(hydro_like):
+                # ... with the sharp wall of a tube, not the Gaussian margin of a young spill cloud
+                region = (wlab == k + 1) | (extra & ndi.binary_dilation(wlab == k + 1, iterations=thin_gap))
+                hydro_like[k] = _sharpness(o, region) >= LOCULATED_SHARPNESS
             dense_wide = np.isin(wlab, idx[hydro_like])
         collection = wide & ~dense_wide
         spill = faint | collection
