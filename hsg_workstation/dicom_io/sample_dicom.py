@@ -176,13 +176,25 @@ def _xray_acquisition(
     ds.EstimatedRadiographicMagnificationFactor = f"{ctx.magnification:.4f}"
 
 
-def _collimator(ds: Dataset, ctx: StudyContext) -> None:
+def _collimator(ds: Dataset, ctx: StudyContext, *, display_shutter: bool) -> None:
+    """X-Ray Collimator module and, where the IOD has it, a matching rectangular Display Shutter.
+
+    DICOM gives these edges as 1-based pixel columns / rows (truth.json keeps 0-based indices). The shutter
+    lets viewers black out the collimated border exactly as the modality would.
+    """
     c = ctx.collimator
     ds.CollimatorShape = "RECTANGULAR"
-    ds.CollimatorLeftVerticalEdge = c["left"]
-    ds.CollimatorRightVerticalEdge = c["right"]
-    ds.CollimatorUpperHorizontalEdge = c["top"]
-    ds.CollimatorLowerHorizontalEdge = c["bottom"]
+    ds.CollimatorLeftVerticalEdge = c["left"] + 1
+    ds.CollimatorRightVerticalEdge = c["right"] + 1
+    ds.CollimatorUpperHorizontalEdge = c["top"] + 1
+    ds.CollimatorLowerHorizontalEdge = c["bottom"] + 1
+    if display_shutter:
+        ds.ShutterShape = "RECTANGULAR"
+        ds.ShutterLeftVerticalEdge = c["left"] + 1
+        ds.ShutterRightVerticalEdge = c["right"] + 1
+        ds.ShutterUpperHorizontalEdge = c["top"] + 1
+        ds.ShutterLowerHorizontalEdge = c["bottom"] + 1
+        ds.ShutterPresentationValue = 0
 
 
 def _contrast(ds: Dataset, start: datetime, volume_ml: float) -> None:
@@ -240,7 +252,7 @@ def rf_image(
     ds.IntensifierSize = "430"
     ds.TableMotion = "STATIC"
     ds.DistanceSourceToDetector = f"{ctx.source_to_detector_mm:.1f}"
-    _collimator(ds, ctx)
+    _collimator(ds, ctx, display_shutter=True)
     ds.TotalTimeOfFluoroscopy = int(round(fluoro_time_s))
     if contrast_ml is not None:
         _contrast(ds, ctx.study_start + timedelta(seconds=60), contrast_ml)
@@ -325,7 +337,7 @@ def dx_spot(
     ds.PixelSpacingCalibrationType = "GEOMETRY"
     ds.PixelSpacingCalibrationDescription = "Imager pixel spacing divided by the estimated magnification"
     ds.AnatomicRegionSequence = Sequence([_code("12921003", "SCT", "Pelvis")])
-    _collimator(ds, ctx)
+    _collimator(ds, ctx, display_shutter=True)
     _contrast(ds, ctx.study_start + timedelta(seconds=60), contrast_ml)
     return ds
 

@@ -354,7 +354,11 @@ class Scene:
         field_ = np.full((size, size), 0.03, dtype=np.float32)
         c = self.collimator_px
         field_[c["top"] : c["bottom"] + 1, c["left"] : c["right"] + 1] = 1.0
-        return gaussian(field_, sigma=max(1.0, size / 400), preserve_range=True).astype(np.float32)
+        field_ = gaussian(field_, sigma=max(1.0, size / 400), preserve_range=True)
+        # Anode heel effect: ~12 % less output toward one end of the tube axis (here the head), so the
+        # background is not perfectly flat, as on a real unit.
+        rows = np.linspace(-0.5, 0.5, size, dtype=np.float32)[:, None]
+        return (field_ * (1.0 + 0.12 * rows)).astype(np.float32)
 
     def _catheter(self, rng: np.random.Generator) -> TubeRaster:
         tip = self.local_to_world(self.tip_local[None, :], 1.0)[0]

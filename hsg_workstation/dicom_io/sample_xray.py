@@ -16,7 +16,7 @@ from hsg_workstation.dicom_io.sample_scene import IODINE_MU_PER_MM, Rendered, Sc
 BITS_STORED = 12
 MAX_VALUE = (1 << BITS_STORED) - 1
 # Photons per pixel reaching an unattenuated detector element, before the body (A = 0).
-FLUORO_PHOTONS = 3000.0  # low-dose pulsed fluoroscopy: visibly noisy, like a real loop
+FLUORO_PHOTONS = 1500.0  # low-dose pulsed fluoroscopy: visibly grainy, like a real loop
 SPOT_PHOTONS = 30000.0  # spot exposures use ~10x the dose per frame
 LOG_LOW = 8.0  # attenuation mapped to 0
 LOG_HIGH = 1.0  # attenuation mapped to MAX_VALUE

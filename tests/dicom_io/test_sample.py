@@ -105,6 +105,19 @@ def test_study_structure_and_header(clean_cases):
     assert float(loop.EstimatedRadiographicMagnificationFactor) == pytest.approx(gen.truth["magnification"])
     assert float(loop.ImageAndFluoroscopyAreaDoseProduct) > 0
     assert scout.get("NumberOfFrames", 1) == 1 and "ContrastBolusAgent" not in scout
+    # Collimator and display shutter: 1-based DICOM columns/rows for the 0-based truth edges.
+    c = gen.truth["collimator"]
+    assert (loop.CollimatorLeftVerticalEdge, loop.CollimatorRightVerticalEdge) == (
+        c["left"] + 1,
+        c["right"] + 1,
+    )
+    assert (loop.ShutterUpperHorizontalEdge, loop.ShutterLowerHorizontalEdge) == (
+        c["top"] + 1,
+        c["bottom"] + 1,
+    )
+    frame = loop.pixel_array[0]
+    outside, inside = frame[:, : c["left"] - 2], frame[:, c["left"] + 3 : c["right"] - 2]
+    assert outside.mean() < inside.mean() - 1000  # the blades really attenuate there
     # normal: constant timing → Frame Time.
     normal = clean_cases["normal"].datasets[1]
     assert normal.FrameIncrementPointer == 0x00181063
