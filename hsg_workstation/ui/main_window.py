@@ -639,6 +639,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, ev) -> None:  # noqa: N802
         self.save_state()
+        self.browser.stop()
         self.close_study()
         QTimer.singleShot(0, lambda: None)
         super().closeEvent(ev)

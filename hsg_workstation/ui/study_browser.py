@@ -81,12 +81,20 @@ class StudyBrowser(QWidget):
     def refresh(self) -> None:
         """Re-run the query with the current search fields (keeps the sort column)."""
         self._debounce.stop()
-        studies = self.database.studies(
-            self.search.text().strip(),
-            self.date_from.text().strip() or None,
-            self.date_to.text().strip() or None,
-        )
+        try:
+            studies = self.database.studies(
+                self.search.text().strip(),
+                self.date_from.text().strip() or None,
+                self.date_to.text().strip() or None,
+            )
+        except Exception as exc:  # noqa: BLE001 - a bad date or a closed database is a message, not a crash
+            self.count_label.setText(f"Search failed: {exc}")
+            return
         self.set_studies(studies)
+
+    def stop(self) -> None:
+        """No pending search after the window closes."""
+        self._debounce.stop()
 
     def set_studies(self, studies: list[Study]) -> None:
         self.model.setRowCount(0)

@@ -40,7 +40,7 @@ def window(qtbot, database, settings_path: Path):
     w.open_study(database.studies()[0].study_instance_uid)
     wait_until(lambda: w.active is not None and w.active.displayed_index == 0)
     yield w
-    w.close_study()
+    w.close()
 
 
 def loaded_loader_threads() -> list[threading.Thread]:
@@ -573,3 +573,10 @@ def test_voi_lut_file_and_monochrome1(qtbot, tmp_path) -> None:
     finally:
         w.close_study()
         db.close()
+
+
+def test_bad_date_in_search_is_a_message(window) -> None:
+    window.browser.date_from.setText("not-a-date")
+    window.browser.refresh()
+    text = window.browser.count_label.text()
+    assert text.startswith("Search failed") or text.endswith("studies")  # never an exception
