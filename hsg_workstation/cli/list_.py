@@ -55,7 +55,7 @@ def handle(args: argparse.Namespace) -> int:
         return 0
     for st, series in listing:
         flag = "" if st.complete else " [incomplete]"
-        name = str(st.patient_name).replace("^", " ").strip() or "(no name)"
+        name = " ".join(part for part in str(st.patient_name).split("^") if part.strip()) or "(no name)"
         print(
             f"{_date(st.study_date)}  {name} ({st.patient_id or 'no ID'})  acc {st.accession_number or '-'}  "
             f"{st.study_description or ''}  — {st.series_count} series, {st.instance_count} instances{flag}"

@@ -109,6 +109,8 @@ def _from_vector(ds: Dataset, n: int, source: str) -> FrameTiming | None:
 def frame_timing(ds: Dataset) -> FrameTiming:
     """Per-frame display durations for a (multi-frame) image header; see the module docstring for the rules."""
     n = _frame_count(ds)
+    if n == 1 and "FrameTime" not in ds:
+        return FrameTiming((1000.0 / DEFAULT_FPS,), "single frame")
     for pointer in _pointers(ds):
         if pointer == FRAME_TIME_TAG:
             found = _from_frame_time(ds, n, "Frame Time (0018,1063) via Frame Increment Pointer")

@@ -61,7 +61,7 @@ def test_recommended_rate_then_cine_rate_then_default() -> None:
 
 def test_single_frame() -> None:
     t = frame_timing(Dataset())
-    assert t.frame_count == 1
+    assert t.frame_count == 1 and t.source == "single frame"
 
 
 def _image(**attrs: object) -> Dataset:
