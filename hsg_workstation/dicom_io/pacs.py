@@ -103,6 +103,18 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
+_SERVICE_NAMES = {
+    nc.VERIFICATION: "Verification (C-ECHO)",
+    nc.STUDY_ROOT_FIND: "Study Root C-FIND",
+    nc.STUDY_ROOT_GET: "Study Root C-GET (retrieve by C-MOVE instead)",
+    nc.STUDY_ROOT_MOVE: "Study Root C-MOVE (retrieve by C-GET instead)",
+}
+
+
+def _service_name(uid: str) -> str:
+    return _SERVICE_NAMES.get(uid) or nc.storage_class_name(uid)
+
+
 def _values(value: Any) -> list[str]:
     """A possibly multi-valued element (pydicom MultiValue, str, None) as a list of non-empty strings."""
     if value is None:
@@ -278,7 +290,11 @@ class DicomClient:
         contexts: list[PresentationContext],
         ext_neg: list[Any] | None = None,
         handlers: list[Any] | None = None,
+        require_first: bool = True,
     ) -> Iterator[Association]:
+        """Associate; with ``require_first``, ``contexts[0]`` is the service this operation needs and the
+        peer must accept it (else a PacsError naming the service, e.g. a PACS without C-GET)."""
+        required = str(contexts[0].abstract_syntax)
         ae = AE(ae_title=self.calling_ae)
         ae.connection_timeout = self.timeouts.connect
         ae.acse_timeout = self.timeouts.acse
@@ -305,8 +321,12 @@ class DicomClient:
         if not assoc.is_established:
             ae.shutdown()
             raise PacsError(
-                self._association_failure(assoc, opened.is_set(), ssl_errors, time.monotonic() - t0)
+                self._association_failure(assoc, opened.is_set(), ssl_errors, time.monotonic() - t0, required)
             )
+        if require_first and required not in {str(cx.abstract_syntax) for cx in assoc.accepted_contexts}:
+            assoc.release()
+            ae.shutdown()
+            raise PacsError(f"{self._describe()} does not support {_service_name(required)}")
         try:
             yield assoc
         finally:
@@ -318,7 +338,7 @@ class DicomClient:
             ae.shutdown()
 
     def _association_failure(
-        self, assoc: Association, connected: bool, ssl_errors: list[str], elapsed: float
+        self, assoc: Association, connected: bool, ssl_errors: list[str], elapsed: float, required: str = ""
     ) -> str:
         where = self._describe()
         if ssl_errors:
@@ -346,7 +366,10 @@ class DicomClient:
         if assoc.acceptor.primitive is None:
             return f"{where} accepted the connection but did not answer the association request within {self.timeouts.acse:g} s"
         if not assoc.accepted_contexts:
-            return f"{where} accepted none of the proposed presentation contexts (services / SOP classes)"
+            return (
+                f"{where} accepted none of the proposed presentation contexts "
+                f"(needed: {_service_name(required)})"
+            )
         return f"association with {where} was aborted during negotiation"
 
     def _peer_gone(self, assoc: Association, since: float) -> str:
@@ -794,7 +817,7 @@ class DicomClient:
         if not plan:
             return outcomes
         contexts = _store_contexts([(c, t) for _, c, _, t in plan])
-        with self._association(contexts) as assoc:
+        with self._association(contexts, require_first=False) as assoc:
             t0 = time.monotonic()
             for path, sop_class, sop_uid, _ts in plan:
                 if cancel is not None and cancel.is_set():

@@ -28,6 +28,7 @@ class FakeQR:
         move: Handler | None = None,
         require_calling_aet: list[str] | None = None,
         ssl_context: Any = None,
+        offer_get: bool = True,
     ) -> None:
         self.stop_event = threading.Event()
         ae = AE(ae_title=FAKE_AET)
@@ -37,7 +38,8 @@ class FakeQR:
         ae.maximum_pdu_size = 0
         ae.add_supported_context(nc.VERIFICATION)
         ae.add_supported_context(nc.STUDY_ROOT_FIND)
-        ae.add_supported_context(nc.STUDY_ROOT_GET)
+        if offer_get:
+            ae.add_supported_context(nc.STUDY_ROOT_GET)
         ae.add_supported_context(nc.STUDY_ROOT_MOVE)
         for uid in nc.HSG_STORAGE_CLASSES:
             ae.add_supported_context(uid, nc.UNCOMPRESSED, scu_role=True, scp_role=True)

@@ -45,6 +45,15 @@ def test_association_rejected_names_the_reason() -> None:
     assert "calling AE" in msg.lower() or "HSGVIEW" in msg
 
 
+def test_peer_without_cget_says_use_cmove(data_dir: Path) -> None:
+    with FakeQR(offer_get=False) as qr, LocalDatabase(data_dir) as db:
+        result = client_for(qr).get("1.2.3.4", db)
+    assert result.status == "failed"
+    assert result.message == (
+        f"FAKEPACS@127.0.0.1:{qr.port} does not support Study Root C-GET (retrieve by C-MOVE instead)"
+    )
+
+
 def test_abort_in_the_middle_of_a_cget_keeps_what_arrived(data_dir: Path) -> None:
     study = dicomgen.make_study(series=1, per_series=5)
 
