@@ -254,6 +254,7 @@ class ReportForm(QWidget):
         self.dirty = False  # a change not yet on disk
         self.last_draft_path: Path | None = None
         self.last_save_error = ""
+        self.last_edit_error = ""
         self._editing_path: str | None = None
         self._signed_state = report.is_signed
         self._syncing = False
@@ -695,6 +696,9 @@ class ReportForm(QWidget):
                 if self.last_draft_path is not None:
                     saved = f" — autosaved {dt.datetime.now().strftime('%H:%M:%S')}"
             text = ("Amendment draft" if r.is_amendment else "Draft") + saved
+            if self.last_edit_error:
+                text += f" — edit not accepted: {self.last_edit_error}"
+                self.status_label.setStyleSheet("QLabel { color: #b3261e; }")
         self.status_label.setText(text)
         editable = not r.is_signed
         for row in self.rows.values():
@@ -739,7 +743,15 @@ class ReportForm(QWidget):
             else:
                 self.report.set_value(path, value)
         except (ValueError, KeyError, m.ReportLockedError) as exc:
-            QMessageBox.warning(self, "Report", f"{path}: {exc}")
+            # Not modal: the model kept its value; say so in the status line and show the model's value again.
+            self.last_edit_error = f"{path}: {exc}"
+            log.warning("edit refused: %s", self.last_edit_error)
+            self._editing_path = None
+            self.sync_from_model()
+        else:
+            if self.last_edit_error:
+                self.last_edit_error = ""
+                self._sync_status()
         finally:
             self._editing_path = None
 

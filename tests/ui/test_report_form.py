@@ -581,3 +581,21 @@ def test_pick_lists_offer_unanswered_only_where_the_model_allows_none(form: Repo
     assert form.rows["findings.tubes.left.patency"].editor.combo.itemText(0) == "—"
     choose(vagina, m.EshreVagina.V1)
     assert report.findings.cervix.eshre_vagina is m.EshreVagina.V1
+
+
+def test_a_refused_edit_is_reported_without_a_modal_dialog(qtbot, form: ReportForm, report) -> None:
+    editor = (
+        form.rows["findings.filling_defects[0].count"].editor if report.findings.filling_defects else None
+    )
+    assert editor is None
+    report.add_filling_defect()
+    editor = form.rows["findings.filling_defects[0].count"].editor
+    form._user_edit(
+        "findings.filling_defects[0].location",
+        "not-a-location",
+        form.rows["findings.filling_defects[0].location"].kind,
+    )
+    assert "edit not accepted" in form.status_label.text()
+    assert report.findings.filling_defects[0].location is None
+    qtbot.keyClicks(editor.line, "2")  # a good edit clears the message
+    assert "edit not accepted" not in form.status_label.text()
