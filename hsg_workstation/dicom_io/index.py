@@ -123,7 +123,9 @@ class StudyIndex:
         self.db_path = Path(db_path)
         self.store_root = Path(store_root)
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        # (owning thread, connection): connections of threads that have ended (pynetdicom starts one per
+        # association) are closed when the next connection is opened, so a long session does not leak them.
+        self._all: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._lock = threading.Lock()
         self._closed = False
         # Series already in the table and studies whose attributes have no blanks left: no need to touch their
@@ -148,7 +150,14 @@ class StudyIndex:
             con.row_factory = sqlite3.Row
             self._local.con = con
             with self._lock:
-                self._all.append(con)
+                dead = [c for t, c in self._all if not t.is_alive()]
+                self._all = [(t, c) for t, c in self._all if t.is_alive()]
+                self._all.append((threading.current_thread(), con))
+            for stale in dead:
+                try:
+                    stale.close()
+                except sqlite3.Error:
+                    pass
         return con
 
     @contextmanager
@@ -167,7 +176,7 @@ class StudyIndex:
         with self._lock:
             self._closed = True
             connections, self._all = self._all, []
-        for con in connections:
+        for _, con in connections:
             try:
                 con.close()
             except sqlite3.Error:

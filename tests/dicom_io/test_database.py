@@ -263,3 +263,14 @@ def test_search_text_is_literal(db: LocalDatabase, tmp_path: Path) -> None:
     db.import_paths([tmp_path])
     assert [s.patient_id for s in db.studies("A_1")] == ["A_1"]
     assert db.studies("%") == []
+
+
+def test_connections_of_finished_threads_are_closed(db: LocalDatabase, tmp_path: Path) -> None:
+    blobs = [make_image(tmp_path / f"{i}.dcm", rows=4, columns=4).read_bytes() for i in range(30)]
+    for blob in blobs:  # one short-lived thread per "association", as pynetdicom does
+        t = threading.Thread(target=db.add_encoded, args=(blob,))
+        t.start()
+        t.join(timeout=30)
+    db.has_instance("1.2.3")  # this thread's connection prunes the dead ones
+    assert len(db.index._all) <= 2
+    assert len(db.studies()) == 30
