@@ -10,6 +10,7 @@ C-ECHO is answered so a PACS admin can test the route.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -19,7 +20,7 @@ from pynetdicom import AE, evt
 from pynetdicom.presentation import build_context
 
 from hsg_workstation.dicom_io import netcontexts as nc
-from hsg_workstation.dicom_io.nodes import LocalNode
+from hsg_workstation.dicom_io.nodes import LocalNode, load_nodes
 from hsg_workstation.dicom_io.pacs import _RetrieveState
 from hsg_workstation.dicom_io.pacs_types import InstanceSink, Timeouts
 from hsg_workstation.dicom_io.tls import server_context
@@ -160,3 +161,17 @@ class StorageSCP:
         if status == "skipped":
             return 0xC211, f"failed: {getattr(result, 'reason', '')}"
         return 0x0000, status
+
+
+def listener_from_config(
+    data_dir: str | os.PathLike[str], sink: InstanceSink, *, on_instance: InstanceCallback | None = None
+) -> StorageSCP | None:
+    """Start the always-on listener if ``nodes.json`` enables it (the main window calls this at start-up and
+    ``stop()`` at exit); it accepts the configured nodes' AE titles, or anyone with 'allow any'."""
+    config = load_nodes(data_dir)
+    if not config.local.listener_enabled:
+        return None
+    scp = StorageSCP(
+        config.local, sink, allowed_calling_aes=config.allowed_calling_aes(), on_instance=on_instance
+    )
+    return scp.start()

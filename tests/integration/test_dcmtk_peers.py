@@ -10,10 +10,10 @@ import pytest
 from pydicom import dcmread
 
 from hsg_workstation.dicom_io.database import LocalDatabase
-from hsg_workstation.dicom_io.nodes import LocalNode, RemoteNode
+from hsg_workstation.dicom_io.nodes import LocalNode, NodeConfig, RemoteNode, save_nodes
 from hsg_workstation.dicom_io.pacs import DicomClient
 from hsg_workstation.dicom_io.pacs_types import StudyQuery, Timeouts
-from hsg_workstation.dicom_io.scp import StorageSCP
+from hsg_workstation.dicom_io.scp import StorageSCP, listener_from_config
 from hsg_workstation.errors import PacsError
 from tests.integration import dicomgen
 from tests.integration.conftest import OUR_AET, store_consistent
@@ -108,6 +108,24 @@ def test_unsupported_sop_class_is_refused(scp, tmp_path: Path) -> None:  # type:
     client = DicomClient(RemoteNode("us", OUR_AET, "127.0.0.1", server.port), "MODALITY", T)
     with pytest.raises(PacsError, match="accepted none of the proposed presentation contexts"):
         client.send([path])
+
+
+def test_listener_from_config(data_dir: Path, tmp_path: Path) -> None:
+    with LocalDatabase(data_dir) as db:
+        assert listener_from_config(data_dir, db) is None  # default: listener off
+        cfg = NodeConfig(local=LocalNode(OUR_AET, 11131, bind_address="127.0.0.1", listener_enabled=True))
+        save_nodes(data_dir, cfg.with_node(RemoteNode("modality", "MODALITY", "127.0.0.1", 104)))
+        server = listener_from_config(data_dir, db)
+        assert server is not None and server.port == 11131
+        try:
+            study = dicomgen.make_study(series=1, per_series=1)
+            files = study.write(tmp_path / "push")
+            ok = run(["storescu", "-aet", "MODALITY", "-aec", OUR_AET, "127.0.0.1", "11131", str(files[0])])
+            refused = run(["storescu", "-aet", "OTHER", "-aec", OUR_AET, "127.0.0.1", "11131", str(files[0])])
+        finally:
+            server.stop()
+        assert ok.returncode == 0 and refused.returncode != 0
+        assert db.sop_instance_uids(study.study_uid) == study.sop_uids
 
 
 def test_scp_stops_cleanly(data_dir: Path) -> None:
