@@ -139,7 +139,15 @@ class CineClock(QObject):
         cycle = self._ends[-1]
         n_cycle, within = divmod(elapsed, cycle)
         if n_cycle >= 1 and not self.loop:
-            self._finish_due()
+            # End of a single pass: always come to rest on the last frame (even if the UI was late).
+            last_serial = len(self._order) - 1
+            if self._last_due != last_serial:
+                self._finish_due()
+                self.stats.dropped += max(0, last_serial - self._last_due - 1)
+                self._last_due = last_serial
+                self._due_index = self._order[-1]
+                self.painted = set()
+                self.frameDue.emit(self._due_index)
             self.stop()
             return
         pos = bisect.bisect_right(self._ends, within)

@@ -580,3 +580,54 @@ def test_bad_date_in_search_is_a_message(window) -> None:
     window.browser.refresh()
     text = window.browser.count_label.text()
     assert text.startswith("Search failed") or text.endswith("studies")  # never an exception
+
+
+def test_settings_round_trip_and_applied(window, settings_path) -> None:
+    from hsg_workstation.ui.settings_dialog import SettingsDialog, ViewerSettings
+
+    dlg = SettingsDialog(ViewerSettings(), window)
+    dlg.wl_button.setCurrentText("left")
+    dlg.fps.setValue(12.5)
+    dlg.overlays.setChecked(False)
+    window.apply_settings(dlg.value())
+    vp = window.active
+    assert vp.vb.wl_button == Qt.MouseButton.LeftButton
+    assert vp.cine.fps_override == 12.5 and not vp.overlay["tl"].isVisible()
+    again = ViewerSettings.load(QSettings(str(settings_path), QSettings.Format.IniFormat))
+    assert (again.wl_button, again.fps_override, again.overlays) == ("left", 12.5, False)
+
+
+def test_loop_off_stops_at_the_last_frame(window) -> None:
+    vp = window.active
+    window.cine_bar.loop.setChecked(False)
+    window.cine_bar.fps.setValue(100.0)
+    vp.show_frame(8)
+    vp.play()
+    wait_until(lambda: not vp.cine.playing, timeout=10)
+    assert vp.index == 11
+
+
+def test_wheel_zoom_and_pan(window) -> None:
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    vp = window.active
+    widget = vp.view.viewport()
+    z0 = vp.zoom_factor
+    centre = QPointF(widget.width() / 2, widget.height() / 2)
+    ev = QWheelEvent(
+        centre,
+        QPointF(widget.mapToGlobal(centre.toPoint())),
+        QPoint(0, 0),
+        QPoint(0, 240),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(widget, ev)
+    assert vp.zoom_factor > z0 * 1.1
+    before = vp.vb.viewRange()[0][0]
+    drag(widget, centre, centre + QPointF(60, 0), button=Qt.MouseButton.LeftButton)  # no tool: pan
+    assert vp.vb.viewRange()[0][0] < before
