@@ -290,7 +290,14 @@ def reference_report_from_truth(truth: dict[str, Any], datasets: list[Any] | Non
         t.status = TubeStatus.PRESENT
         t.wall_pattern = [WallPattern.NORMAL]
         t.spill = Spill(spill) if spill in {s.value for s in Spill} else Spill.INDETERMINATE
-        if patency == "patent":
+        if patency == "patent" and t.spill is Spill.NONE:
+            # The generator built a patent tube but its spill starts after the last recorded frame (short
+            # loops), so truth.json reports spill 'none' for what the images show. Patency is defined by spill
+            # (spec V08): a reader who sees a tube filled to its end without spill calls patency indeterminate.
+            t.patency = Patency.INDETERMINATE
+            t.patency_note = "filled to the fimbrial end, no spill within the recorded sequence"
+            t.opacified_to = OpacifiedTo.FIMBRIAL
+        elif patency == "patent":
             t.patency = Patency.PATENT
             t.opacified_to = OpacifiedTo.FIMBRIAL
         elif patency == "occluded":

@@ -142,6 +142,11 @@ def v00_required_fields(r: HsgReport, c: RuleConfig) -> Iterator[Issue]:
         yield missing("clinical.indications", "Indication")
     if Indication.OTHER in r.clinical.indications and not r.clinical.indication_other.strip():
         yield missing("clinical.indication_other", "Text for indication 'other'")
+    infertility = {Indication.PRIMARY_INFERTILITY, Indication.SECONDARY_INFERTILITY} & set(
+        r.clinical.indications
+    )
+    if infertility and r.clinical.infertility_duration_months is None:  # spec §1.2: C (if infertility)
+        yield missing("clinical.infertility_duration_months", "Duration of infertility")
     if not r.clinical.risk_history:
         yield missing("clinical.risk_history", "Risk history (or 'none')")
     if s.lmp_date is None and not s.lmp_unknown:

@@ -104,6 +104,24 @@ def test_signed_reference_report(tmp_path: Path) -> None:
         r.findings.tubes.left.spill = m.Spill.FREE
 
 
+def test_patent_tube_whose_spill_was_not_recorded_is_read_as_indeterminate(tmp_path: Path) -> None:
+    """Short generated loops end before a patent tube spills: truth says patent + spill 'none'. V08 (patency is
+    defined by spill) forbids 'patent' there, so the reference reads what the images show - indeterminate."""
+    truth = example_truth("normal")
+    truth["sides"]["left"].update(spill="none")
+    data = build_reference_report(truth, tmp_path)  # raised 'V08 findings.tubes.left.patency' before the fix
+    left = m.HsgReport.from_json(data).findings.tubes.left
+    assert (left.patency, left.spill, left.opacified_to) == (
+        m.Patency.INDETERMINATE,
+        m.Spill.NONE,
+        m.OpacifiedTo.FIMBRIAL,
+    )
+    assert "no spill" in left.patency_note
+    r = m.HsgReport.from_json(data)
+    assert "Left tubal patency indeterminate" in r.impression.text
+    assert r.findings.peritoneum.peritoneal_spill_overall is m.PeritonealSpill.UNILATERAL_FREE_R
+
+
 def test_bad_truth_is_refused_with_the_field_named(tmp_path: Path) -> None:
     with pytest.raises(ReferenceReportError, match="sides"):
         build_reference_report({"case": "x"}, tmp_path)
@@ -132,7 +150,9 @@ def test_every_generated_case_gives_a_signable_report(case: str, tmp_path: Path)
     # tubes follow the truth per patient side
     for side in ("left", "right"):
         ts, tube = truth["sides"][side], r.findings.tubes.side(side)
-        if ts["patency"] in ("patent", "occluded"):
+        if ts["patency"] == "patent" and ts["spill"] == "none":  # spill after the last frame: not seen
+            assert (tube.patency, tube.spill) == (m.Patency.INDETERMINATE, m.Spill.NONE)
+        elif ts["patency"] in ("patent", "occluded"):
             assert tube.patency.value == ts["patency"]
             assert tube.spill.value == ts["spill"]
             assert bool(tube.hydrosalpinx) == ts["hydrosalpinx"]

@@ -40,6 +40,19 @@ def test_v00_required_fields(r: m.HsgReport) -> None:
     assert [i.field_path for i in hits(r, "V00")] == ["findings.tubes.right.occlusion_level"]
 
 
+def test_v00_infertility_duration_required_only_for_infertility(r: m.HsgReport) -> None:
+    """Spec §1.2: infertility_duration is C (if infertility)."""
+    path = "clinical.infertility_duration_months"
+    r.clinical.indications = [m.Indication.SECONDARY_INFERTILITY]
+    r.clinical.infertility_duration_months = None
+    assert [(i.field_path, i.severity) for i in hits(r, "V00")] == [(path, Severity.ERROR)]
+    r.clinical.indications = [m.Indication.SUSPECTED_MULLERIAN_ANOMALY]
+    assert not hits(r, "V00")
+    r.clinical.indications = [m.Indication.PRIMARY_INFERTILITY]
+    r.clinical.infertility_duration_months = 0  # 'just started trying' is an answer, not a gap
+    assert not hits(r, "V00")
+
+
 def test_v00_absent_tube_needs_no_details(r: m.HsgReport) -> None:
     t = r.findings.tubes.left
     t.status, t.opacified_to, t.patency, t.spill, t.calibre = (
