@@ -26,15 +26,17 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from hsg_workstation.dicom_io.nodes import NodeConfig, RemoteNode, load_nodes
-from hsg_workstation.dicom_io.pacs_types import Progress, RetrieveResult, StudyMatch, StudyQuery
+from hsg_workstation.dicom_io.pacs_types import Progress, RetrieveResult, SeriesMatch, StudyMatch, StudyQuery
 from hsg_workstation.errors import HsgError
 
+SERIES_COLUMNS = ("#", "Modality", "Images", "Description")
 COLUMNS = ("Patient", "Patient ID", "Study date", "Modalities", "Images", "Accession", "Description", "Local")
 UID_ROLE = Qt.ItemDataRole.UserRole + 1
 ClientFactory = Callable[[RemoteNode, str], Any]
@@ -72,6 +74,7 @@ class _Bridge(QObject):
 
     progress = Signal(object)
     found = Signal(object)
+    series_found = Signal(str, object)
     retrieved = Signal(str, object)
     failed = Signal(str)
 
@@ -106,6 +109,7 @@ class PacsQueryPanel(QWidget):
         self.bridge = _Bridge(self)
         self.bridge.progress.connect(self._on_progress)
         self.bridge.found.connect(self._on_found)
+        self.bridge.series_found.connect(self._on_series_found)
         self.bridge.retrieved.connect(self._on_retrieved)
         self.bridge.failed.connect(self._on_failed)
 
@@ -123,6 +127,8 @@ class PacsQueryPanel(QWidget):
         self.accession = QLineEdit()
         self.description = QLineEdit()
         self.search_button = QPushButton("Search")
+        self.series_button = QPushButton("Series")
+        self.series_button.setToolTip("List the series of the selected study; select one to retrieve only it")
         self.retrieve_button = QPushButton("Retrieve")
         self.missing_button = QPushButton("Retrieve missing")
         self.missing_button.setToolTip("Fetch only the instances of the selected study that are not here yet")
@@ -148,6 +154,23 @@ class PacsQueryPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
 
+        self.series_model = QStandardItemModel(0, len(SERIES_COLUMNS), self)
+        self.series_model.setHorizontalHeaderLabels(list(SERIES_COLUMNS))
+        self.series_table = QTableView()
+        self.series_table.setModel(self.series_model)
+        self.series_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.series_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.series_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.series_table.verticalHeader().hide()
+        self.series_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.series_table.horizontalHeader().setStretchLastSection(True)
+        self._series_study: str | None = None
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.series_table)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+
         form = QFormLayout()
         top = QHBoxLayout()
         top.addWidget(self.node_combo, 1)
@@ -163,22 +186,29 @@ class PacsQueryPanel(QWidget):
         form.addRow("Accession", self.accession)
         form.addRow("Description", self.description)
         buttons = QHBoxLayout()
-        for b in (self.search_button, self.retrieve_button, self.missing_button, self.cancel_button):
+        for b in (
+            self.search_button,
+            self.series_button,
+            self.retrieve_button,
+            self.missing_button,
+            self.cancel_button,
+        ):
             buttons.addWidget(b)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addLayout(form)
         lay.addLayout(buttons)
-        lay.addWidget(self.table, 1)
+        lay.addWidget(splitter, 1)
         lay.addWidget(self.progress_bar)
         lay.addWidget(self.status)
 
         self.search_button.clicked.connect(self.search)
+        self.series_button.clicked.connect(self.list_series)
         self.retrieve_button.clicked.connect(lambda: self.retrieve())
         self.missing_button.clicked.connect(lambda: self.retrieve(missing=True))
         self.cancel_button.clicked.connect(self.cancel)
         self.table.doubleClicked.connect(self._double_clicked)
-        self.table.selectionModel().selectionChanged.connect(lambda *_: self._update_buttons())
+        self.table.selectionModel().selectionChanged.connect(lambda *_: self._study_selection_changed())
         for w in (
             self.patient_name,
             self.patient_id,
@@ -232,6 +262,7 @@ class PacsQueryPanel(QWidget):
         selected = self.selected_study_uid() is not None
         self.search_button.setEnabled(has_node and not busy)
         self.retrieve_button.setEnabled(has_node and selected and not busy)
+        self.series_button.setEnabled(has_node and selected and not busy)
         self.missing_button.setEnabled(has_node and selected and not busy)
         self.cancel_button.setEnabled(busy)
 
@@ -298,8 +329,40 @@ class PacsQueryPanel(QWidget):
 
         self._start(work, f"Searching {client.node.name}…")
 
-    def retrieve(self, uid: str | None = None, *, missing: bool = False) -> None:
-        uid = uid or self.selected_study_uid()
+    def selected_series_uid(self) -> str | None:
+        """The selected series, if it belongs to the selected study (then Retrieve fetches only it)."""
+        rows = self.series_table.selectionModel().selectedRows()
+        if not rows or self._series_study != self.selected_study_uid():
+            return None
+        return rows[0].data(UID_ROLE)
+
+    def _study_selection_changed(self) -> None:
+        if self._series_study is not None and self._series_study != self.selected_study_uid():
+            self.series_model.setRowCount(0)
+            self._series_study = None
+        self._update_buttons()
+
+    def list_series(self) -> None:
+        uid = self.selected_study_uid()
+        if not uid or self.is_busy():
+            return
+        try:
+            client = self._client()
+        except HsgError as exc:
+            self._set_status(str(exc), error=True)
+            return
+
+        def work(cancel: threading.Event) -> None:
+            self.bridge.series_found.emit(uid, client.find_series(uid))
+
+        self._start(work, f"Listing series on {client.node.name}…")
+
+    def retrieve(
+        self, uid: str | None = None, *, missing: bool = False, series_uid: str | None = None
+    ) -> None:
+        if uid is None:
+            uid = self.selected_study_uid()
+            series_uid = series_uid or (None if missing else self.selected_series_uid())
         if not uid or self.is_busy():
             return
         try:
@@ -319,13 +382,22 @@ class PacsQueryPanel(QWidget):
                 from hsg_workstation.dicom_io.pacs import retrieve_by_move
 
                 result = retrieve_by_move(
-                    client, uid, db, local, progress=self.bridge.progress.emit, cancel=cancel, scp=listener
+                    client,
+                    uid,
+                    db,
+                    local,
+                    series_uid=series_uid,
+                    progress=self.bridge.progress.emit,
+                    cancel=cancel,
+                    scp=listener,
                 )
             else:
-                result = client.get(uid, db, progress=self.bridge.progress.emit, cancel=cancel)
+                result = client.get(
+                    uid, db, series_uid=series_uid, progress=self.bridge.progress.emit, cancel=cancel
+                )
             self.bridge.retrieved.emit(uid, result)
 
-        what = "missing instances of the study" if missing else "study"
+        what = "missing instances of the study" if missing else ("series" if series_uid else "study")
         self._start(work, f"Retrieving {what} from {client.node.name} by {'C-GET' if missing else method}…")
 
     def cancel(self) -> None:
@@ -401,6 +473,25 @@ class PacsQueryPanel(QWidget):
         if result.truncated:
             text += f" — {result.message}; refine the search"
         self._set_status(text)
+        self._update_buttons()
+
+    def _on_series_found(self, study_uid: str, series: list[SeriesMatch]) -> None:
+        self._done()
+        self.progress_bar.reset()
+        self._series_study = study_uid
+        self.series_model.setRowCount(0)
+        for se in series:
+            values = (
+                "" if se.series_number is None else str(se.series_number),
+                se.modality,
+                "" if se.number_of_instances is None else str(se.number_of_instances),
+                se.series_description,
+            )
+            items = [QStandardItem(v) for v in values]
+            for it in items:
+                it.setData(se.series_instance_uid, UID_ROLE)
+            self.series_model.appendRow(items)
+        self._set_status(f"{len(series)} series; select one to retrieve only it")
         self._update_buttons()
 
     def _on_progress(self, p: Progress) -> None:

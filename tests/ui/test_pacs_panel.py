@@ -11,7 +11,14 @@ import pytest
 
 from hsg_workstation.dicom_io.database import LocalDatabase
 from hsg_workstation.dicom_io.nodes import NodeConfig, RemoteNode, load_nodes, save_nodes
-from hsg_workstation.dicom_io.pacs_types import FindResult, Progress, RetrieveResult, StudyMatch, StudyQuery
+from hsg_workstation.dicom_io.pacs_types import (
+    FindResult,
+    Progress,
+    RetrieveResult,
+    SeriesMatch,
+    StudyMatch,
+    StudyQuery,
+)
 from hsg_workstation.errors import PacsError
 from hsg_workstation.ui.node_manager import NodeManagerDialog
 from hsg_workstation.ui.pacs_panel import PacsQueryPanel, dicom_date_range
@@ -32,6 +39,7 @@ class ScriptedClient:
         self.fail = fail
         self.queries: list[StudyQuery] = []
         self.gets = 0
+        self.get_series: list[str | None] = []
 
     def match(self) -> StudyMatch:
         return StudyMatch(self.study.study_uid, "DOE^JANE", "P1", "19900101", "F", "20240115", "101500", "A1",
@@ -48,10 +56,24 @@ class ScriptedClient:
             raise PacsError(self.fail)
         return FindResult([self.match()])
 
+    def find_series(self, uid: str) -> list[SeriesMatch]:
+        return [
+            SeriesMatch(uid, "1.2.9.1", "RF", 1, "scout", 1),
+            SeriesMatch(uid, "1.2.9.2", "RF", 2, "fill", 2),
+        ]
+
     def get(
-        self, uid: str, db: Any, *, progress: Any = None, cancel: threading.Event | None = None, **_: Any
+        self,
+        uid: str,
+        db: Any,
+        *,
+        progress: Any = None,
+        cancel: threading.Event | None = None,
+        series_uid: str | None = None,
+        **_: Any,
     ) -> RetrieveResult:
         self.gets += 1
+        self.get_series.append(series_uid)
         n = len(self.study.datasets)
         received = []
         for i, data in enumerate(self.study.encoded()):
@@ -152,6 +174,23 @@ def test_retrieve_progress_and_double_click_opens(qtbot: Any, setup: Any) -> Non
     gets = clients[-1].gets
     panel.table.doubleClicked.emit(index)  # local and complete: opens at once
     assert activated == [study.study_uid, study.study_uid] and clients[-1].gets == gets
+
+
+def test_series_list_and_series_retrieve(qtbot: Any, setup: Any) -> None:
+    panel, clients = make_panel(qtbot, setup)
+    search(qtbot, panel)
+    assert not panel.series_button.isEnabled()
+    panel.table.selectRow(0)
+    panel.series_button.click()
+    qtbot.waitUntil(lambda: not panel.is_busy() and panel.series_model.rowCount() == 2, timeout=5000)
+    assert [panel.series_model.item(r, 3).text() for r in range(2)] == ["scout", "fill"]
+    assert panel.status.text() == "2 series; select one to retrieve only it"
+    panel.series_table.selectRow(1)
+    assert panel.selected_series_uid() == "1.2.9.2"
+    with qtbot.waitSignal(panel.studyRetrieved, timeout=10000):
+        panel.retrieve_button.click()
+    assert clients[-1].get_series == ["1.2.9.2"]
+    assert panel.status.text().startswith("Retrieved:")
 
 
 def test_cancel_keeps_partial_and_offers_retrieve_missing(qtbot: Any, setup: Any) -> None:
