@@ -144,17 +144,9 @@ def send_function(form: ReportForm) -> tuple[Any | None, str]:
     if not config.nodes:
         return None, "Send is unavailable: no PACS node is configured (hsg-workstation pacs nodes add ...)"
 
-    def run(report: m.HsgReport) -> str:
-        names = [n.name for n in config.nodes]
-        if len(names) == 1:
-            name = names[0]
-        else:
-            from PySide6.QtWidgets import QInputDialog
-
-            name, ok = QInputDialog.getItem(form, "Send to PACS", "Node:", names, 0, False)
-            if not ok:
-                return "Not sent."
-        node = config.get(name)
+    def run(report: m.HsgReport, node_name: str | None = None) -> str:
+        """Export + C-STORE; runs on a worker thread (no widgets here). Default node: the first configured."""
+        node = config.get(node_name) if node_name else config.nodes[0]
         outbox = Path(form.data_dir) / "outbox" / report.report_id
         outcomes, sr_uid = send_report(report, form.study, node, config.local.ae_title, outbox)
         form.last_sr_sop_instance_uid = sr_uid or form.last_sr_sop_instance_uid
@@ -163,6 +155,7 @@ def send_function(form: ReportForm) -> tuple[Any | None, str]:
             raise RuntimeError("; ".join(f"{Path(o.path).name}: {o.message}" for o in bad))
         return f"Sent {len(outcomes)} object(s) to {node.name} ({node.ae_title})."
 
+    run.node_names = [n.name for n in config.nodes]  # type: ignore[attr-defined]
     return run, ""
 
 
@@ -344,6 +337,7 @@ def export_interactively(form: ReportForm) -> None:
 
 
 def send_interactively(form: ReportForm) -> None:
+    """Pick a node (if several), then export + C-STORE on a worker thread; the form stays usable meanwhile."""
     handler, why = send_function(form)
     if handler is None:
         QMessageBox.information(form, "Send", why)
@@ -351,14 +345,24 @@ def send_interactively(form: ReportForm) -> None:
     if not form.report.is_signed:
         QMessageBox.information(form, "Send", form.send_button.toolTip())
         return
-    from PySide6.QtGui import QGuiApplication
+    names: list[str] = list(getattr(handler, "node_names", []))
+    args: tuple[Any, ...] = (form.report,)
+    if len(names) > 1:
+        from PySide6.QtWidgets import QInputDialog
 
-    QGuiApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-    try:
-        message = handler(form.report)
-    except Exception as exc:
-        QGuiApplication.restoreOverrideCursor()
-        QMessageBox.warning(form, "Send failed", str(exc))
-        return
-    QGuiApplication.restoreOverrideCursor()
-    QMessageBox.information(form, "Sent", str(message or "Sent."))
+        name, ok = QInputDialog.getItem(form, "Send to PACS", "Node:", names, 0, False)
+        if not ok:
+            return
+        args = (form.report, name)
+    form.send_button.setEnabled(False)
+    form.send_button.setText("Sending…")
+
+    def done(message: Any, error: BaseException | None) -> None:
+        form.send_button.setText("Send &to PACS…")
+        configure_buttons(form)
+        if error is not None:
+            QMessageBox.warning(form, "Send failed", str(error))
+        else:
+            QMessageBox.information(form, "Sent", str(message or "Sent."))
+
+    form.run_in_background(lambda: handler(*args), done)

@@ -229,6 +229,7 @@ class ReportForm(QWidget):
     report_signed = Signal()
     report_replaced = Signal(object)  # the new HsgReport after amend() / set_report()
     region_unlinked = Signal(str, object)  # finding path, ImageRegion (the viewer may drop its overlay)
+    _background_done = Signal(object, object, object)  # callback, result, error (queued to the GUI thread)
     draft_saved = Signal(object)  # Path or None
     draft_save_failed = Signal(str)
 
@@ -296,6 +297,9 @@ class ReportForm(QWidget):
             sc = QShortcut(QKeySequence(keys), self)
             sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             sc.activated.connect(lambda d=delta: self.step_section(d))
+
+        self._background_done.connect(self._on_background_done)
+        self.background_jobs = 0
 
         self._listener = _make_listener(self)
         report.add_listener(self._listener)
@@ -976,6 +980,28 @@ class ReportForm(QWidget):
         from hsg_workstation.ui import report_actions
 
         report_actions.send_interactively(self)
+
+    # ------------------------------------------------------------------ background work
+    def run_in_background(
+        self, job: Callable[[], Any], done: Callable[[Any, BaseException | None], None]
+    ) -> None:
+        """Run a Qt-free ``job`` (PACS send) on a worker thread; ``done(result, error)`` runs on the GUI thread."""
+        import threading
+
+        self.background_jobs += 1
+
+        def work() -> None:
+            try:
+                result, error = job(), None
+            except BaseException as exc:  # reported to the user, never swallowed
+                result, error = None, exc
+            self._background_done.emit(done, result, error)
+
+        threading.Thread(target=work, name="report-form-job", daemon=True).start()
+
+    def _on_background_done(self, done: Callable[[Any, Any], None], result: Any, error: Any) -> None:
+        self.background_jobs -= 1
+        done(result, error)
 
     # ------------------------------------------------------------------ keyboard
     _FORM_KEYS = frozenset(

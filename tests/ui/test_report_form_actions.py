@@ -69,8 +69,12 @@ def test_export_writes_sr_pdf_encapsulated_and_kos(form: ReportForm, tmp_path: P
     assert sr.StudyInstanceUID == form.report.identity.study_instance_uid
 
 
-def test_send_needs_signature_then_stores_to_pacs(qtbot, form: ReportForm, data_dir: Path) -> None:
+def test_send_needs_signature_then_stores_to_pacs(
+    qtbot, form: ReportForm, data_dir: Path, monkeypatch
+) -> None:
     from pynetdicom import AE, AllStoragePresentationContexts, evt
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMessageBox
 
     from hsg_workstation.dicom_io.nodes import NodeConfig, RemoteNode, save_nodes
 
@@ -92,12 +96,22 @@ def test_send_needs_signature_then_stores_to_pacs(qtbot, form: ReportForm, data_
         assert form.error_count() == 0 and form.open_warnings() == []
         form.sign("Verifier^Dora")
         assert form.send_button.isEnabled()
-        handler, why = report_actions.send_function(form)
-        assert handler is not None, why
-        message = handler(form.report)
+        shown: list[tuple[str, str]] = []
+        monkeypatch.setattr(
+            QMessageBox, "information", staticmethod(lambda _p, title, text: shown.append((title, text)))
+        )
+        monkeypatch.setattr(
+            QMessageBox, "warning", staticmethod(lambda _p, title, text: shown.append((title, text)))
+        )
+        qtbot.mouseClick(form.send_button, Qt.MouseButton.LeftButton)  # sends on a worker thread
+        assert not form.send_button.isEnabled() and "Sending" in form.send_button.text()
+        qtbot.waitUntil(lambda: bool(shown), timeout=30000)
     finally:
         server.shutdown()
+    assert shown[0][0] == "Sent", shown
+    message = shown[0][1]
     assert "Sent 3 object(s)" in message
+    assert form.send_button.isEnabled() and form.background_jobs == 0
     assert sorted(received) == sorted(
         [
             "1.2.840.10008.5.1.4.1.1.88.33",  # Comprehensive SR
