@@ -48,30 +48,82 @@ def dock_optional_panels(window, database, data_dir: Path | None = None) -> list
             window.statusBar().showMessage(f"Report panel unavailable: {exc}", 8000)
         if window.report_dock is not None:
             docked.append("Report")
+            window.docks_menu.addAction(window.report_dock.dock.toggleViewAction())
     for title, factory in _panel_factories():
         try:
-            widget = factory(window, database)
+            dock = factory(window, database, data_dir)
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith("hsg_workstation.ui."):
+                window.statusBar().showMessage(f"{title} panel unavailable: {exc}", 8000)
+            continue  # that area's widget is not installed: the viewer works without it
         except Exception as exc:  # noqa: BLE001 - another area's panel must never stop the viewer opening
             window.statusBar().showMessage(f"{title} panel unavailable: {exc}", 8000)
             continue
-        if widget is not None:
-            window.add_panel(title, widget)
+        if dock is not None:
             docked.append(title)
     return docked
 
 
+def _pacs_panel(window, database, data_dir: Path | None):
+    """Query/retrieve panel tabbed with the study browser; File ▸ DICOM nodes… edits nodes.json."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QAction
+
+    from hsg_workstation.ui.pacs_panel import PacsQueryPanel
+
+    if data_dir is None:
+        return None
+    panel = PacsQueryPanel(data_dir, database)
+
+    def open_local(uid: str) -> None:
+        window.browser.refresh()
+        window.open_study(uid)
+
+    panel.studyActivated.connect(open_local)
+    panel.studyRetrieved.connect(lambda *_a: window.browser.refresh())
+    window.aboutToClose.connect(panel.cancel)
+    dock = window.add_panel("PACS", panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+    window.tabifyDockWidget(window.browser_dock, dock)
+    window.browser_dock.raise_()
+    window.docks_menu.addAction(dock.toggleViewAction())
+    try:
+        from hsg_workstation.ui.node_manager import NodeManagerDialog
+    except ImportError:
+        return dock
+
+    def edit_nodes() -> None:
+        dlg = NodeManagerDialog(data_dir, parent=window)
+        dlg.nodesSaved.connect(panel.reload_nodes)
+        dlg.exec()
+
+    act = QAction("DICOM nodes…", window)
+    act.triggered.connect(edit_nodes)
+    window.file_menu.insertAction(window.actions_by_id["settings"], act)
+    window.actions_by_id["nodes"] = act
+    return dock
+
+
+def _fill_curve_panel(window, database, data_dir: Path | None):
+    """The fill-sequence analysis plot, if that area's widget is installed (contract: ``FillCurveWidget()``
+    with ``set_display_set(display_set)``); it follows the loop shown in the active viewport."""
+    from hsg_workstation.ui.fill_curve import FillCurveWidget
+
+    widget = FillCurveWidget()
+    dock = window.add_panel("Fill curve", widget)
+    window.docks_menu.addAction(dock.toggleViewAction())
+    if hasattr(widget, "set_display_set"):
+
+        def follow(_uid: str) -> None:
+            vp = window.active
+            if vp is not None and vp.display_set is not None:
+                widget.set_display_set(vp.display_set)
+
+        window.studyOpened.connect(follow)
+    return dock
+
+
 def _panel_factories():
-    def pacs(window, database):
-        from hsg_workstation.ui.pacs_panel import PacsPanel
-
-        return PacsPanel(database)
-
-    def fill(window, database):
-        from hsg_workstation.ui.fill_curve import FillCurveWidget
-
-        return FillCurveWidget()
-
-    return (("PACS", pacs), ("Fill curve", fill))
+    return (("PACS", _pacs_panel), ("Fill curve", _fill_curve_panel))
 
 
 def create_main_window(data_dir: str | Path | None, sample_dir: Path = SAMPLE_DATA):

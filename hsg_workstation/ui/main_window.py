@@ -46,6 +46,7 @@ INACTIVE_STYLE = "Viewport { border: 2px solid #202020; }"
 class MainWindow(QMainWindow):
     studyOpened = Signal(str)
     studyClosed = Signal()
+    aboutToClose = Signal()  # docked panels stop their network/threads here
 
     def __init__(
         self,
@@ -245,7 +246,7 @@ class MainWindow(QMainWindow):
     def _build_menus_and_toolbar(self) -> None:
         ids = self.actions_by_id
         mb = self.menuBar()
-        m = mb.addMenu("&File")
+        m = self.file_menu = mb.addMenu("&File")
         for k in ("import", "close_study"):
             m.addAction(ids[k])
         m.addSeparator()
@@ -639,6 +640,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, ev) -> None:  # noqa: N802
         self.save_state()
+        self.aboutToClose.emit()
         self.browser.stop()
         self.close_study()
         QTimer.singleShot(0, lambda: None)

@@ -522,6 +522,11 @@ def test_first_start_window_opens_samples_with_report_dock(qtbot, data_dir, stud
             assert form.report.identity.study_instance_uid == window.study.study_instance_uid
             window.toggle_key_frame()
             assert any(k.frame_number == 1 for k in form.report.key_images)
+        import importlib.util
+
+        if importlib.util.find_spec("hsg_workstation.ui.pacs_panel") is not None:
+            assert "PACS" in window.extra_docks
+            assert "nodes" in window.actions_by_id
     finally:
         window.close_study()
         db.close()
