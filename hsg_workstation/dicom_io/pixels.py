@@ -335,6 +335,10 @@ class FrameSource:
         self.path = Path(path)
         self.header = header if header is not None else reader.read_header(self.path)
         ds = self.header
+        framing = getattr(ds, "hsg_pixel_framing", None)
+        if "Rows" not in ds or "Columns" not in ds or (framing is not None and not framing.present):
+            kind = reader.classify_sop_class(str(ds.get("SOPClassUID", "")))
+            raise DicomReadError(f"{self.path}: not an image ({kind.value}): no Pixel Data to show")
         self.number_of_frames = reader.number_of_frames(ds)
         self.rows = int(ds.Rows)
         self.columns = int(ds.Columns)

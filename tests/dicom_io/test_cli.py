@@ -129,3 +129,13 @@ def test_console_script_help_lists_commands() -> None:
     assert proc.returncode == 0
     for command in ("import", "list", "export-image"):
         assert command in proc.stdout
+
+
+def test_export_image_of_a_document_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from .dicomfactory import COMPREHENSIVE_SR, make_document
+
+    sr = make_document(tmp_path / "sr.dcm", COMPREHENSIVE_SR)
+    rc, _, err = run(capsys, "export-image", str(sr), str(tmp_path / "x.png"))
+    assert rc == 1 and "not an image (sr)" in err and "sr.dcm" in err
