@@ -995,7 +995,10 @@ class ReportForm(QWidget):
                 result, error = job(), None
             except BaseException as exc:  # reported to the user, never swallowed
                 result, error = None, exc
-            self._background_done.emit(done, result, error)
+            try:
+                self._background_done.emit(done, result, error)
+            except RuntimeError:  # the form was closed and deleted meanwhile; nothing left to tell
+                log.info("background job finished after the report form was deleted: %s", error or result)
 
         threading.Thread(target=work, name="report-form-job", daemon=True).start()
 

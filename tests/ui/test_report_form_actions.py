@@ -141,3 +141,20 @@ def test_open_report_prefills_dose_and_dates_then_recovers_the_draft(qtbot, case
     form.close()
     again = open_report(store, case_dir)
     assert again == report and again.clinical.comparison == "none available"
+
+
+def test_export_button_writes_into_the_chosen_folder(
+    qtbot, form: ReportForm, tmp_path: Path, monkeypatch
+) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    out = tmp_path / "chosen"
+    out.mkdir()
+    shown: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(out)))
+    monkeypatch.setattr(QMessageBox, "information", staticmethod(lambda _p, _t, text: shown.append(text)))
+    qtbot.mouseClick(form.export_button, Qt.MouseButton.LeftButton)
+    assert shown and "Written" in shown[0]
+    assert len(list(out.glob("*.dcm"))) == 3 and len(list(out.glob("*.pdf"))) == 1
+    assert form.last_sr_sop_instance_uid
