@@ -73,6 +73,7 @@ class ReportDockController:
     def _measurement_added(self, study_uid: str, measurement) -> None:
         if self._pending_field and self.window.study is not None:
             field, self._pending_field = self._pending_field, None
+            self.window.set_tool(None)  # one region per "Mark on image"
             try:
                 self.form.attach_region(field, measurement.region)
             except Exception as exc:  # noqa: BLE001 - show why, keep the measurement

@@ -636,3 +636,30 @@ def test_wheel_zoom_and_pan(window) -> None:
     before = vp.vb.viewRange()[0][0]
     drag(widget, centre, centre + QPointF(60, 0), button=Qt.MouseButton.LeftButton)  # no tool: pan
     assert vp.vb.viewRange()[0][0] < before
+
+
+def test_report_mark_on_image_links_the_drawn_region(qtbot, data_dir, study_dir) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("hsg_workstation.ui.report_form") is None:
+        pytest.fail("report form module missing: the dock wiring cannot be checked")
+    from hsg_workstation.ui.app import create_main_window
+
+    window, db = create_main_window(str(data_dir), sample_dir=study_dir)
+    qtbot.addWidget(window)
+    try:
+        wait_until(lambda: window.active.displayed_index == 0)
+        form = window.report_dock.form
+        form.mark_on_image_requested.emit("findings.tubes.left.patency")
+        assert window.active.tool == "ellipse"
+        vp = window.active
+        drag(vp.view.viewport(), vp.image_to_widget((10.0, 10.0)), vp.image_to_widget((40.0, 30.0)))
+        links = form.report.findings.tubes.left.image_links
+        assert len(links) == 1
+        m = window.store.measurements(vp.study.study_instance_uid)[0]
+        assert links[0].sop_instance_uid == m.region.sop_instance_uid == vp.current_ref.sop_instance_uid
+        assert links[0].frame_number == 1
+        assert vp.tool is None
+    finally:
+        window.close()
+        db.close()
