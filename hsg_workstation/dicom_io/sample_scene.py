@@ -424,6 +424,12 @@ class Scene:
             if finding.spill in ("free", "loculated") and stop >= length:
                 reach = start + length / speed
                 tube.spill_onset = int(np.floor(reach)) + 1 + int(rng.integers(0, 2))
+                latest = self.frames - 2  # 0-based: the spill must be visible on at least two loop frames
+                if tube.spill_onset > latest:
+                    # Short loops: the tube fills faster so a patent tube still spills inside the loop.
+                    travel = max(latest - 1 - start, 0.5)
+                    tube.speed_mm_per_frame = length / travel
+                    tube.spill_onset = min(int(np.floor(start + travel)) + 1, latest)
                 tube.blobs = self._spill_blobs(
                     rng, pts[-1], pts[-1] - pts[-12], sgn, finding.spill == "loculated"
                 )

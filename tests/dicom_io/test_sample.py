@@ -384,3 +384,15 @@ def test_bad_arguments_are_named(kw, word):
     case = args.pop("case")
     with pytest.raises(ValueError, match=word):
         generate_case(case, **args)
+
+
+@pytest.mark.parametrize("frames", [8, 12, 20])
+def test_short_loops_still_show_fill_and_spill_in_order(frames):
+    gen = generate_case("normal", seed=2, size=64, frames=frames)
+    t = gen.truth
+    assert t["cavity_fill_start_frame"] <= t["max_distension_frame"] <= frames
+    for side in t["sides"].values():
+        assert side["patency"] == "patent" and side["spill"] == "free"
+        assert (
+            t["cavity_fill_start_frame"] < side["first_fill_frame"] < side["spill_onset_frame"] <= frames - 1
+        )
