@@ -21,8 +21,21 @@ OUR_AET = "HSGVIEW"
 OUR_SCP_PORT = 11113  # the C-MOVE destination Orthanc knows
 
 
+_QAPP: object = None
+
+
+def _qt_app_outside_namespace() -> None:
+    """Create the session's QApplication *before* entering the namespace (the panel test here may be the first
+    Qt user of the run): Qt's helper threads must live in the normal namespace for the tests after ours."""
+    global _QAPP
+    from PySide6.QtWidgets import QApplication
+
+    _QAPP = QApplication.instance() or QApplication([])
+
+
 @pytest.fixture(scope="package", autouse=True)
 def private_network() -> Iterator[None]:
+    _qt_app_outside_namespace()
     try:
         previous = netns.enter_private_netns()
     except netns.NetnsError as exc:
