@@ -136,7 +136,15 @@ def decode_frame(
     except (UnsupportedTransferSyntax, IndexError):
         raise
     except Exception as exc:  # decoders raise RuntimeError, ValueError, OSError ...; classify below
-        raise _decode_failure(path, index, exc) from exc
+        failure = _decode_failure(path, index, exc)
+        if isinstance(failure, UnsupportedTransferSyntax):
+            raise failure from exc
+        # pydicom's path-based reader is stricter than its Dataset reader about odd encodings (e.g. Pixel Data
+        # written without a VR); a file pydicom can display must display here too, at the cost of a full read.
+        try:
+            return pydicom.pixels.pixel_array(pydicom.dcmread(os.fspath(path)), index=index)
+        except Exception:  # noqa: BLE001 - report the first, more specific error
+            raise failure from exc
 
 
 _NATIVE_LITTLE_ENDIAN = frozenset({"1.2.840.10008.1.2.1", "1.2.840.10008.1.2"})

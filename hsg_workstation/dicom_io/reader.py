@@ -148,6 +148,7 @@ TAG_NUMBER_OF_FRAMES = 0x00280008
 TAG_ROWS = 0x00280010
 TAG_COLUMNS = 0x00280011
 TAG_SAMPLES_PER_PIXEL = 0x00280002
+TAG_PHOTOMETRIC_INTERPRETATION = 0x00280004
 TAG_BITS_ALLOCATED = 0x00280100
 TAG_ACQUISITION_DATETIME = 0x0008002A
 TAG_ACQUISITION_DATE = 0x00080022
@@ -313,7 +314,12 @@ def _locate_pixel_data(
         value_offset = start + 8
     else:
         vr = head[4:6]
-        if vr in _LONG_LENGTH_VRS:
+        if not (vr.isalpha() and vr.isupper()):
+            # No VR where explicit VR is declared: some writers put Pixel Data implicitly; pydicom reads it that
+            # way too, so accept a 4-byte length.
+            (length,) = struct.unpack(f"{end}L", head[4:8])
+            value_offset = start + 8
+        elif vr in _LONG_LENGTH_VRS:
             rest = fp.read(4)
             if len(rest) < 4:
                 raise DicomReadError(f"{name}: truncated at the Pixel Data element header")
@@ -359,6 +365,8 @@ def expected_pixel_bytes(ds: Dataset) -> int:
     rows = header_int(ds, TAG_ROWS) or 0
     cols = header_int(ds, TAG_COLUMNS) or 0
     samples = header_int(ds, TAG_SAMPLES_PER_PIXEL) or 1
+    if samples == 3 and header_text(ds, TAG_PHOTOMETRIC_INTERPRETATION) == "YBR_FULL_422":
+        samples = 2  # native 4:2:2 stores two chroma samples per pixel pair: 2 values per pixel on average
     bits = header_int(ds, TAG_BITS_ALLOCATED) or 8
     total_bits = rows * cols * number_of_frames(ds) * samples * bits
     return (total_bits + 7) // 8
@@ -737,6 +745,7 @@ _WANTED = frozenset(
         TAG_ROWS,
         TAG_COLUMNS,
         TAG_SAMPLES_PER_PIXEL,
+        TAG_PHOTOMETRIC_INTERPRETATION,
         TAG_BITS_ALLOCATED,
         TAG_ACQUISITION_DATETIME,
         TAG_ACQUISITION_DATE,

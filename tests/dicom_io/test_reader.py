@@ -210,3 +210,17 @@ def test_big_endian_and_implicit_files_are_accepted(tmp_path: Path) -> None:
         shutil.copy(get_testdata_file(name), copy)
         ds = reader.read_header(copy)
         assert ds.hsg_pixel_framing.present, name
+
+
+@pytest.mark.parametrize("name", ["SC_rgb_jpeg.dcm", "SC_ybr_full_422_uncompressed.dcm"])
+def test_files_pydicom_reads_are_not_refused(name: str) -> None:
+    """Pixel Data written without a VR in an explicit-VR file, and native YBR_FULL_422 (2 values per pixel)."""
+    import numpy as np
+    import pydicom
+
+    from hsg_workstation.dicom_io.pixels import decode_frame
+
+    path = get_testdata_file(name)
+    header = reader.read_header(path)
+    assert header.hsg_pixel_framing.present
+    np.testing.assert_array_equal(decode_frame(path, 0, header=header), pydicom.dcmread(path).pixel_array)
