@@ -256,6 +256,10 @@ class ReportForm(QWidget):
         self.last_draft_path: Path | None = None
         self.last_save_error = ""
         self.last_edit_error = ""
+        self._adjusting = False
+        self._stash: dict[
+            str, Any
+        ] = {}  # values of fields that stopped applying (restored if they apply again)
         self._editing_path: str | None = None
         self._signed_state = report.is_signed
         self._syncing = False
@@ -787,8 +791,42 @@ class ReportForm(QWidget):
     # ------------------------------------------------------------------ model listener
     def _on_model_changed(self, _report: m.HsgReport, _path: str) -> None:
         self.dirty = True
+        if self._adjusting:
+            return  # a change made by _apply_conditions itself; the outer call saves and syncs once
+        if not self.report.is_signed:
+            self._apply_conditions()
         self.save_draft()
         self.sync_from_model()
+
+    def _apply_conditions(self) -> None:
+        """Clear answers whose field no longer applies; give them back if it applies again.
+
+        An occlusion level left behind after the tube was changed to 'patent' would be hidden on screen yet
+        written to the SR and PDF. So a field that stops applying is emptied in the report — and its value kept
+        here, so toggling an answer by mistake and back restores what was typed (nothing typed is lost).
+        """
+        self._adjusting = True
+        try:
+            for path, row in list(self.rows.items()):
+                if row.spec.when is None:
+                    continue
+                try:
+                    value = self.report.get_value(path)
+                except (KeyError, IndexError, AttributeError):
+                    continue
+                empty = _empty_value(row.kind, row.optional)
+                if empty is _NO_EMPTY:
+                    continue
+                if not applies(row.spec, self.report):
+                    if value != empty:
+                        self._stash[path] = value
+                        self.report.set_value(path, empty)
+                elif path in self._stash and value == empty:
+                    self.report.set_value(path, self._stash.pop(path))
+        except (ValueError, KeyError, m.ReportLockedError):
+            log.exception("could not apply field conditions")
+        finally:
+            self._adjusting = False
 
     def save_draft(self) -> bool:
         """Write the draft now. True when the current state is on disk (or there is no store to write to)."""
@@ -874,6 +912,7 @@ class ReportForm(QWidget):
         """Show another report (an amendment, a recovered draft) in this form; autosaves it at once."""
         self.report.remove_listener(self._listener)
         self.report = report
+        self._stash.clear()
         self._listener = _make_listener(self)
         report.add_listener(self._listener)
         self.destroyed.connect(lambda *_a, r=report, cb=self._listener: r.remove_listener(cb))
@@ -1097,6 +1136,18 @@ def _model_path(parts: list[str]) -> str:
     for p in parts:
         out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
     return out
+
+
+_NO_EMPTY = object()
+
+
+def _empty_value(kind: rb.Kind, optional: bool) -> Any:
+    """What an unanswered field holds in the model, or ``_NO_EMPTY`` when it has none (required with default)."""
+    if kind is rb.Kind.MULTI_ENUM:
+        return []
+    if kind is rb.Kind.TEXT:
+        return None if optional else ""
+    return None if optional else _NO_EMPTY
 
 
 def _unit_text(ucum: str) -> str:

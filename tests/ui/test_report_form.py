@@ -599,3 +599,25 @@ def test_a_refused_edit_is_reported_without_a_modal_dialog(qtbot, form: ReportFo
     assert report.findings.filling_defects[0].location is None
     qtbot.keyClicks(editor.line, "2")  # a good edit clears the message
     assert "edit not accepted" not in form.status_label.text()
+
+
+def test_fields_that_stop_applying_are_cleared_and_restored(form: ReportForm, report, drafts) -> None:
+    report.set_value("findings.tubes.left.patency", "occluded")
+    report.set_value("findings.tubes.left.occlusion_level", m.OcclusionLevel.DISTAL)
+    report.set_value("findings.tubes.left.patency", "patent")
+    # hidden on screen, so it must not stay in the report (it would reach the SR / PDF)
+    assert report.findings.tubes.left.occlusion_level is None
+    assert read_draft(drafts, report)["findings"]["tubes"]["left"]["occlusion_level"] is None
+    report.set_value("findings.tubes.left.patency", "occluded")  # changed back: the answer returns
+    assert report.findings.tubes.left.occlusion_level is m.OcclusionLevel.DISTAL
+    assert form.rows["findings.tubes.left.occlusion_level"].editor.value() is m.OcclusionLevel.DISTAL
+
+    report.set_value("technique.study_quality", "limited")
+    report.set_value("technique.limitation_reasons", [m.LimitationReason.CONTRAST_REFLUX])
+    report.set_value("technique.study_quality", "diagnostic")
+    assert report.technique.limitation_reasons == []
+    report.set_value("clinical.prior_imaging", "")  # text that hides a date
+    report.set_value("clinical.prior_imaging", "US")
+    report.set_value("clinical.prior_imaging_date", "2026-01-02")
+    report.set_value("clinical.prior_imaging", "")
+    assert report.clinical.prior_imaging_date is None
