@@ -432,10 +432,16 @@ class MainWindow(QMainWindow):
         cb.playClicked.connect(self._on_active("toggle_play"))
         cb.nextClicked.connect(self._on_active("step", 1))
         cb.lastClicked.connect(self._on_active("last"))
-        cb.frameSelected.connect(lambda i: self.active.show_frame(i) if self.active else None)
+        cb.frameSelected.connect(self._slider_frame)
         cb.rangeChanged.connect(self._set_range)
         cb.loopChanged.connect(self._set_loop)
         cb.fpsChanged.connect(self._set_fps)
+
+    def _slider_frame(self, index: int) -> None:
+        """Scrubbing the slider pauses playback (the reader is looking for a frame)."""
+        if self.active is not None:
+            self.active.pause()
+            self.active.show_frame(index)
 
     def _set_range(self, first: int, last: int) -> None:
         if self.active is not None:
@@ -625,12 +631,38 @@ class MainWindow(QMainWindow):
         if folder:
             self.import_paths([folder])
 
-    def import_paths(self, paths: list[str | Path]) -> None:
-        results = self.database.import_paths(paths)
-        n = sum(1 for r in results if r.status == "imported")
-        skipped = [r for r in results if r.status == "skipped"]
-        self.statusBar().showMessage(f"Imported {n} files, {len(skipped)} skipped", 8000)
-        self.browser.refresh()
+    def import_paths(self, paths: list[str | Path]):
+        """Import off the UI thread with a progress dialog (Cancel stops before the next file)."""
+        from PySide6.QtWidgets import QProgressDialog
+
+        from hsg_workstation.ui.importer import ImportJob, summarize
+
+        job = ImportJob(self.database, list(paths), self)
+        dlg = QProgressDialog("Importing…", "Cancel", 0, 0, self)
+        dlg.setWindowTitle("Import")
+        dlg.setMinimumDuration(400)
+        dlg.canceled.connect(job.cancel)
+
+        def progress(done: int, total: int, path: str) -> None:
+            dlg.setMaximum(max(total, 1))
+            dlg.setValue(done)
+            dlg.setLabelText(f"Importing {done}/{total}\n{Path(path).name if path else ''}")
+
+        def finished(results) -> None:
+            dlg.reset()
+            dlg.deleteLater()
+            job.wait(5)
+            self.statusBar().showMessage(summarize(results), 12000)
+            self.browser.refresh()
+            self.import_results = results
+            job.deleteLater()
+
+        job.progress.connect(progress)
+        job.finished.connect(finished)
+        self.import_job = job
+        self.aboutToClose.connect(job.cancel)
+        job.start()
+        return job
 
     def save_state(self) -> None:
         self.qsettings.setValue("window/geometry", self.saveGeometry())

@@ -663,3 +663,24 @@ def test_report_mark_on_image_links_the_drawn_region(qtbot, data_dir, study_dir)
     finally:
         window.close()
         db.close()
+
+
+def test_import_runs_off_the_ui_thread_and_lists_the_study(window, tmp_path) -> None:
+    d = tmp_path / "new"
+    d.mkdir()
+    make_rf(d / "x.dcm", frames=2, study_uid=generate_uid(), patient_name="NEW^PATIENT")
+    (d / "junk.dcm").write_bytes(b"not dicom at all")
+    before = window.browser.model.rowCount()
+    job = window.import_paths([d])
+    wait_until(lambda: hasattr(window, "import_results") and not job.is_running(), timeout=30)
+    assert window.browser.model.rowCount() == before + 1
+    msg = window.statusBar().currentMessage()
+    assert "Imported 1 files" in msg and "junk.dcm" in msg
+
+
+def test_slider_scrub_pauses_playback(window) -> None:
+    vp = window.active
+    vp.play()
+    assert vp.cine.playing
+    window.cine_bar.slider.setValue(7)
+    assert not vp.cine.playing and vp.index == 7
