@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,6 +33,7 @@ from hsg_workstation.dicom_io.sample_cases import (
     MONOCHROME1_SPOTS_BY_DEFAULT,
     SIDES,
     VARIABLE_FRAME_TIME_BY_DEFAULT,
+    CaseSpec,
     case_spec,
 )
 from hsg_workstation.dicom_io.sample_geometry import PixelGrid
@@ -309,31 +311,33 @@ def generate_case(
     return GeneratedCase(case, datasets, truth, masks, names)
 
 
-def _rc(grid: PixelGrid, xy_mm: np.ndarray, col) -> list[list[float]]:
+def _rc(grid: PixelGrid, xy_mm: np.ndarray, col: Callable[[float], float]) -> list[list[float]]:
+    """Patient-plane mm → ``[row, column]`` of the stored (possibly mirrored) image, 0.1 px precision."""
     rc = grid.to_pixels(np.asarray(xy_mm).reshape(-1, 2))
     return [[round(float(r), 1), round(float(col(c)), 1)] for r, c in rc]
 
 
 def _truth(
     scene: Scene,
-    spec,
-    ctx,
-    uids,
-    frames,
-    frame_times,
-    flip,
-    orientation,
-    spacing,
-    magnification,
-    max_distension_frame,
-    col,
-    spot_truth,
+    spec: CaseSpec,
+    ctx: sd.StudyContext,
+    uids: dict[str, str],
+    frames: int,
+    frame_times: list[float],
+    flip: bool,
+    orientation: tuple[str, str],
+    spacing: float,
+    magnification: float,
+    max_distension_frame: int,
+    col: Callable[[float], float],
+    spot_truth: list[dict],
     *,
-    dose,
-    seed,
-    size,
-    names,
+    dose: dict[str, float],
+    seed: int,
+    size: int,
+    names: list[str],
 ) -> dict:
+    """The JSON-able ground truth (documented key by key in docs/sample-data.md)."""
     grid = scene.grid
     sides: dict[str, dict] = {}
     for side in SIDES:

@@ -9,6 +9,7 @@ MONOCHROME1, real vendors notwithstanding.
 from __future__ import annotations
 
 import hashlib
+import os
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -350,5 +351,6 @@ def _code(value: str, scheme: str, meaning: str) -> Dataset:
     return item
 
 
-def save(ds: Dataset, path) -> None:
+def save(ds: Dataset, path: str | os.PathLike[str]) -> None:
+    """Write as a DICOM Part 10 file (preamble + file meta), as a modality would."""
     pydicom.dcmwrite(path, ds, enforce_file_format=True)

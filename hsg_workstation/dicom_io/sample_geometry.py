@@ -106,7 +106,9 @@ def ribbon_polygon(centreline: FloatArray, half_widths: FloatArray) -> FloatArra
     return np.vstack([left, right[::-1]])
 
 
-def ellipse_polygon(centre: FloatArray, semi_axes: tuple[float, float], angle_deg: float = 0.0, n: int = 48):
+def ellipse_polygon(
+    centre: FloatArray, semi_axes: tuple[float, float], angle_deg: float = 0.0, n: int = 48
+) -> FloatArray:
     t = np.linspace(0, 2 * np.pi, n, endpoint=False)
     pts = np.stack([semi_axes[0] * np.cos(t), semi_axes[1] * np.sin(t)], axis=1)
     return pts @ rotation(angle_deg).T + np.asarray(centre, dtype=float)

@@ -11,6 +11,7 @@ the ray, so contrast that the truth says is there is always darker than where it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -437,7 +438,11 @@ class Scene:
         self.tube_by_side = {t.side: t for t in tubes}
         return tubes
 
-    def _spill_blobs(self, rng, end_mm, direction, sgn, loculated: bool) -> list[Blob]:
+    def _spill_blobs(
+        self, rng: np.random.Generator, end_mm: np.ndarray, direction: np.ndarray, sgn: float, loculated: bool
+    ) -> list[Blob]:
+        """Spill clouds at a fimbrial end: free ones drift toward the pouch of Douglas and spread; loculated
+        ones sit just beyond the end, along the tube's last direction, and stay compact."""
         k = self.k
         blobs = []
         if loculated:
@@ -614,7 +619,7 @@ class Scene:
             contrast[r0:r1, c0:c1] += val.astype(np.float32)
 
     # ---------------------------------------------------------------------------------------------- truth
-    def first_frame_where(self, predicate) -> int | None:
+    def first_frame_where(self, predicate: Callable[[float], bool]) -> int | None:
         """1-based number of the first loop frame for which ``predicate(pos)`` holds."""
         for i in range(self.frames):
             if predicate(float(i)):
