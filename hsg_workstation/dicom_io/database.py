@@ -17,6 +17,7 @@ pynetdicom's handler threads while the GUI reads); SQLite connections are per th
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -341,7 +342,17 @@ class _Batch:
     def flush(self, results: list[ImportResult | None]) -> None:
         if not self.rows:
             return
-        added = self.db.index.add_rows(self.rows)
+        try:
+            added = self.db.index.add_rows(self.rows)
+        except sqlite3.Error as exc:  # disk full, database locked for > 30 s, read-only data dir ...
+            for slot, row, shown in zip(self.slots, self.rows, self.paths, strict=True):
+                inst = row.instance
+                reason = f"{shown}: stored but not indexed ({exc}); run the import again to index it"
+                results[slot] = ImportResult(
+                    shown, "skipped", reason, inst.sop_instance_uid, inst.study_instance_uid, True
+                )
+            self.slots, self.rows, self.paths, self.sops = [], [], [], set()
+            return
         for slot, row, shown, ok in zip(self.slots, self.rows, self.paths, added, strict=True):
             inst = row.instance
             status = "imported" if ok else "duplicate"

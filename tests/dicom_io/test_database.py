@@ -274,3 +274,21 @@ def test_connections_of_finished_threads_are_closed(db: LocalDatabase, tmp_path:
     db.has_instance("1.2.3")  # this thread's connection prunes the dead ones
     assert len(db.index._all) <= 2
     assert len(db.studies()) == 30
+
+
+def test_index_write_failure_is_reported_not_raised(
+    db: LocalDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    make_image(tmp_path / "src" / "a.dcm")
+
+    def broken(rows: object) -> list[bool]:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(db.index, "add_rows", broken)
+    (r,) = db.import_paths([tmp_path / "src"])
+    assert r.status == "skipped" and r.local_failure and "disk is full" in r.reason
+    monkeypatch.undo()
+    (again,) = db.import_paths([tmp_path / "src"])  # the stored copy is simply indexed on the next import
+    assert again.status == "imported"
