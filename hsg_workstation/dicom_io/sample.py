@@ -66,6 +66,11 @@ class GeneratedCase:
         """Write ``outdir/<case>/`` with one DICOM file per dataset and ``truth.json``; returns that folder."""
         case_dir = Path(outdir) / self.case
         case_dir.mkdir(parents=True, exist_ok=True)
+        # A re-run with fewer spot images must not leave the old ones behind (they would join the study).
+        # Only files named like the generator's own are removed; anything else in the folder is left alone.
+        for old in case_dir.glob("03_spot_*.dcm"):
+            if old.name not in self.file_names:
+                old.unlink()
         for ds, name in zip(self.datasets, self.file_names, strict=True):
             sd.save(ds, case_dir / name)
         (case_dir / "truth.json").write_text(json.dumps(self.truth, indent=2) + "\n", encoding="utf-8")

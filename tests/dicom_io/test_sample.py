@@ -359,6 +359,15 @@ def test_write_produces_files_and_truth(tmp_path: Path):
     assert loop.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1"
 
 
+def test_rewrite_with_fewer_spots_removes_only_stale_generator_files(tmp_path: Path):
+    generate_case("normal", size=64, frames=8, spot_images=4).write(tmp_path)
+    (tmp_path / "normal" / "notes.txt").write_text("mine")
+    generate_case("normal", size=64, frames=8, spot_images=2).write(tmp_path)
+    names = sorted(p.name for p in (tmp_path / "normal").iterdir())
+    assert names == ["01_scout.dcm", "02_loop.dcm", "03_spot_1_full_distension.dcm", "03_spot_2_delayed.dcm",
+                     "notes.txt", "truth.json"]  # fmt: skip
+
+
 def test_long_loop_and_options():
     gen = generate_case("normal", size=64, frames=300, frame_time_ms=100.0, spot_images=4)
     loop = gen.datasets[1]
