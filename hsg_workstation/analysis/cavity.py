@@ -156,27 +156,49 @@ class Hole:
     last_index: int
 
 
-def persistent_holes(masks: np.ndarray, ref_index: int, min_area_px: int, min_frames: int = 3) -> list[Hole]:
-    """Holes of the cavity mask on the reference frame that are also holes on ``min_frames`` other frames.
+def persistent_lucencies(
+    opacity: np.ndarray, masks: np.ndarray, ref_index: int, mm_per_px: float, min_frames: int = 3
+) -> list[Hole]:
+    """Filling-defect candidates: lucent areas inside the filled cavity that stay put over several frames.
 
-    A filling defect stays where it is while the cavity fills around it; a noise hole or a bubble passing through
-    does not. Only enclosed holes count (a defect cutting the contour is not found — see docs/analysis.md).
+    Inside the cavity outline (holes filled), a polyp, myoma or synechia displaces contrast: the opacity drops well
+    below the surrounding cavity's. Compared with the *local* cavity opacity (smoothed over ~8 mm) so that the
+    thinner horns and the tapering margin (excluded: 2 mm rim) do not look like defects. The balloon at the
+    internal os is a lucency too, so candidates within 10 mm of the cavity's lowest point are dropped. A bubble
+    or noise does not persist at the same place; a defect does.
     """
-    ref = masks[ref_index]
-    holes = ndi.binary_fill_holes(ref) & ~ref
-    lab, n = ndi.label(holes)
+    areas = masks.sum(axis=(1, 2))
+    if areas.max() == 0:
+        return []
+    frames = [i for i in range(masks.shape[0]) if areas[i] >= 0.7 * areas.max()]
+    px = 1.0 / mm_per_px
+    rim = max(1, int(round(2.0 * px)))
+    min_area = max(3, int(round(7.0 * px * px)))
+    ref_filled = ndi.binary_fill_holes(masks[ref_index])
+    rows = np.nonzero(ref_filled)[0]
+    os_row = rows.max() if rows.size else 0
+    cols_at_os = np.nonzero(ref_filled[os_row])[0]
+    os_col = cols_at_os.mean() if cols_at_os.size else 0
+    per_frame: dict[int, np.ndarray] = {}
+    for i in frames:
+        filled = ndi.binary_fill_holes(masks[i])
+        inner = ndi.binary_erosion(filled, iterations=rim)
+        o = np.where(filled, opacity[i], 0.0)
+        w = ndi.gaussian_filter(filled.astype(np.float32), 8.0 * px)
+        local = ndi.gaussian_filter(o, 8.0 * px) / np.maximum(w, 1e-3)
+        per_frame[i] = inner & (opacity[i] < 0.55 * local)
+    lab, n = ndi.label(per_frame.get(ref_index, np.zeros_like(ref_filled)))
     out: list[Hole] = []
-    if n == 0:
-        return out
-    per_frame = [ndi.binary_fill_holes(m) & ~m if m.any() else None for m in masks]
-    for lb in range(1, n + 1):
-        comp = lab == lb
+    for k in range(1, n + 1):
+        comp = lab == k
         area = int(comp.sum())
-        if area < min_area_px:
-            continue
-        present = [i for i, h in enumerate(per_frame) if h is not None and (h & comp).sum() >= 0.3 * area]
-        if len(present) < min_frames:
+        if area < min_area:
             continue
         r, c = ndi.center_of_mass(comp)
+        if np.hypot((r - os_row), (c - os_col)) * mm_per_px < 10.0:
+            continue
+        present = [i for i, m in per_frame.items() if (m & comp).sum() >= 0.3 * area]
+        if len(present) < min_frames:
+            continue
         out.append(Hole(float(r), float(c), float(area), min(present), max(present)))
     return out

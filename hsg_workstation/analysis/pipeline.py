@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy import ndimage as ndi
 
-from hsg_workstation.analysis.cavity import persistent_holes, shape_metrics, track_cavity
+from hsg_workstation.analysis.cavity import persistent_lucencies, shape_metrics, track_cavity
 from hsg_workstation.analysis.opacity import compute_opacity, downsample, working_factor
 from hsg_workstation.analysis.result import (
     DefectCandidate,
@@ -215,13 +215,12 @@ def analyze_frames(
                 confidence=call.confidence,
                 image_side=image_side,
             )
-        min_hole = max(3, int(round(7.0 / mm_px**2)))  # about 3 mm across
         spacing = None
         if calibration.is_calibrated:
             spacing = float(
                 np.sqrt(float(calibration.row_spacing_mm) * float(calibration.column_spacing_mm or 0))
             )
-        for hole in persistent_holes(masks, mi, min_hole):
+        for hole in persistent_lucencies(op.opacity, masks, mi, mm_px):
             d_px = 2.0 * np.sqrt(hole.area_px / np.pi) * factor
             defects.append(
                 DefectCandidate(
