@@ -26,7 +26,7 @@ from pathlib import Path
 
 from pydicom.dataset import Dataset
 
-from hsg_workstation.dicom_io import reader
+from hsg_workstation.dicom_io import pixels, reader
 from hsg_workstation.dicom_io.index import IndexRow, StudyIndex, index_row
 from hsg_workstation.dicom_io.model import (
     DisplaySet,
@@ -39,7 +39,7 @@ from hsg_workstation.dicom_io.model import (
     Study,
 )
 from hsg_workstation.dicom_io.store import Store
-from hsg_workstation.errors import DicomReadError
+from hsg_workstation.errors import DicomReadError, UnsupportedTransferSyntax
 
 __all__ = ["ImportResult", "LocalDatabase", "ProgressCallback"]
 
@@ -135,6 +135,11 @@ class LocalDatabase:
             return refs
         instance = reader.instance_from_header(ds, path)
         sop_uid, study_uid = instance.sop_instance_uid, instance.study_instance_uid
+        try:
+            _check_pixels_decodable(ds, instance, path)
+        except UnsupportedTransferSyntax as exc:
+            results.append(ImportResult(str(path), "skipped", str(exc), sop_uid, study_uid))
+            return []
         if self.index.has_instance(sop_uid) or batch.has(sop_uid):
             results.append(ImportResult(str(path), "duplicate", _DUPLICATE, sop_uid, study_uid))
             return []
@@ -166,6 +171,10 @@ class LocalDatabase:
             return ImportResult(name, "skipped", f"{name}: a DICOMDIR is not an instance")
         instance = reader.instance_from_header(ds, name)
         sop_uid, study_uid = instance.sop_instance_uid, instance.study_instance_uid
+        try:
+            _check_pixels_decodable(ds, instance, name)
+        except UnsupportedTransferSyntax as exc:
+            return ImportResult(name, "skipped", str(exc), sop_uid, study_uid)
         if self.index.has_instance(sop_uid):
             return ImportResult(name, "duplicate", _DUPLICATE, sop_uid, study_uid)
         dest = self.store.path_for(study_uid, instance.series_instance_uid, sop_uid)
@@ -311,6 +320,14 @@ class LocalDatabase:
 
 
 _DUPLICATE = "SOP Instance UID already in the database"
+
+
+def _check_pixels_decodable(header: object, instance: Instance, name: str | os.PathLike[str]) -> None:
+    """Images whose compression no installed decoder handles are refused (issue: "unsupported syntaxes ...
+    skipped with a reason"): the reason names the syntax and the package, and the import can simply be repeated
+    after installing it. Documents and native images pass."""
+    if instance.kind is SopKind.IMAGE and instance.transfer_syntax_uid:
+        pixels.check_decodable(header, name)
 
 
 class _Batch:

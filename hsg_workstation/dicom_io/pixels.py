@@ -34,6 +34,7 @@ returns them as uint8 RGB with ``levels=None``.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import threading
@@ -95,6 +96,18 @@ def unsupported_syntax_error(
     return UnsupportedTransferSyntax(msg)
 
 
+def check_decodable(header: object, name: str | os.PathLike[str]) -> None:
+    """Raise :class:`UnsupportedTransferSyntax` if no installed plugin can decode this image's pixel data.
+
+    ``header`` is a Dataset or a ``reader.ScannedHeader``. Native (uncompressed) data always passes. Used by the
+    import so an undecodable file is skipped with a reason naming the syntax and the package to install.
+    """
+    uid = reader._transfer_syntax(header)  # type: ignore[arg-type]
+    if uid and _needs_missing_decoder(uid, reader.header_int(header, reader.TAG_BITS_STORED) or 0):  # type: ignore[arg-type]
+        raise unsupported_syntax_error(name, uid)
+
+
+@functools.lru_cache(maxsize=64)
 def _needs_missing_decoder(uid: str, bits_stored: int) -> bool:
     if not uid:
         return False

@@ -79,22 +79,24 @@ def test_bad_folder_import_goes_on(db: LocalDatabase, tmp_path: Path) -> None:
     assert len(db.studies()) == 1
 
 
-def test_unsupported_syntax_is_imported_but_decoding_names_the_package(
-    db: LocalDatabase, tmp_path: Path
-) -> None:
-    """Undecodable compression is not a reason to refuse a file (a codec may be installed later)."""
+def test_unsupported_syntax_is_skipped_naming_syntax_and_package(db: LocalDatabase, tmp_path: Path) -> None:
+    """An image no installed decoder can show is skipped; the reason says what to install, then re-import."""
     from hsg_workstation.dicom_io.pixels import decode_frame
     from hsg_workstation.errors import UnsupportedTransferSyntax
 
-    src = tmp_path / "jpeg12.dcm"
-    shutil.copy(get_testdata_file("JPEG-lossy.dcm"), src)
-    (r,) = db.import_paths([src])
-    assert r.status == "imported"
+    for name, package in (("JPEG-lossy.dcm", "hsg-workstation[gpl-codecs]"), ("JPEG-LL.dcm", "python-gdcm")):
+        src = tmp_path / name
+        shutil.copy(get_testdata_file(name), src)
+        before = tree_hashes(src)
+        (r,) = db.import_paths([src])
+        assert r.status == "skipped" and not r.local_failure
+        assert package in r.reason and str(src) in r.reason and "1.2.840.10008.1.2.4." in r.reason
+        assert tree_hashes(src) == before
+        assert db.add_encoded(src.read_bytes()).status == "skipped"
     with pytest.raises(UnsupportedTransferSyntax) as info:
         decode_frame(src, 0, header=pydicom.dcmread(src, stop_before_pixels=True))
-    msg = str(info.value)
-    assert "1.2.840.10008.1.2.4.51" in msg and "JPEG Extended" in msg and "pylibjpeg-libjpeg" in msg
-    assert "hsg-workstation[gpl-codecs]" in msg and str(src) in msg
+    assert "JPEG Lossless" in str(info.value)
+    assert db.is_empty()
 
 
 def _drop_file_override_capabilities() -> None:
