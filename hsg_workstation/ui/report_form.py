@@ -305,6 +305,8 @@ class ReportForm(QWidget):
         self._background_done.connect(self._on_background_done)
         self.background_jobs = 0
 
+        self._loaded_inapplicable = self._inapplicable_with_values()
+
         self._listener = _make_listener(self)
         report.add_listener(self._listener)
         self.destroyed.connect(lambda *_a, r=report, cb=self._listener: r.remove_listener(cb))
@@ -560,7 +562,7 @@ class ReportForm(QWidget):
             for block in self._all_blocks():
                 block.setVisible(applies(block.spec, r))
                 for row in block.rows:
-                    row.set_visible(applies(row.spec, r))
+                    row.set_visible(applies(row.spec, r) or row.path in self._loaded_inapplicable)
                 block.refresh_links(r)
             self._sync_computed()
             self.issues = validate(r, self.rule_config)
@@ -798,6 +800,24 @@ class ReportForm(QWidget):
         self.save_draft()
         self.sync_from_model()
 
+    def _inapplicable_with_values(self) -> set[str]:
+        """Fields that hold a value although their condition says they do not apply, as the report was loaded
+        (imported SR, older drafts): they stay visible and are never cleared automatically — only answers the
+        user makes inapplicable in this form are."""
+        out: set[str] = set()
+        self._loaded_inapplicable = set()
+        for path, row in self.rows.items():
+            if row.spec.when is None or applies(row.spec, self.report):
+                continue
+            empty = _empty_value(row.kind, row.optional)
+            try:
+                value = self.report.get_value(path)
+            except (KeyError, IndexError, AttributeError):
+                continue
+            if empty is not _NO_EMPTY and value != empty:
+                out.add(path)
+        return out
+
     def _apply_conditions(self) -> None:
         """Clear answers whose field no longer applies; give them back if it applies again.
 
@@ -808,7 +828,7 @@ class ReportForm(QWidget):
         self._adjusting = True
         try:
             for path, row in list(self.rows.items()):
-                if row.spec.when is None:
+                if row.spec.when is None or path in self._loaded_inapplicable:
                     continue
                 try:
                     value = self.report.get_value(path)
@@ -913,6 +933,7 @@ class ReportForm(QWidget):
         self.report.remove_listener(self._listener)
         self.report = report
         self._stash.clear()
+        self._loaded_inapplicable = self._inapplicable_with_values()
         self._listener = _make_listener(self)
         report.add_listener(self._listener)
         self.destroyed.connect(lambda *_a, r=report, cb=self._listener: r.remove_listener(cb))

@@ -621,3 +621,15 @@ def test_fields_that_stop_applying_are_cleared_and_restored(form: ReportForm, re
     report.set_value("clinical.prior_imaging_date", "2026-01-02")
     report.set_value("clinical.prior_imaging", "")
     assert report.clinical.prior_imaging_date is None
+
+
+def test_values_loaded_on_inapplicable_fields_are_shown_not_dropped(qtbot, drafts) -> None:
+    report = make_report()
+    report.findings.cavity.shape = m.CavityShape.NORMAL_TRIANGULAR
+    report.findings.cavity.intercornual_distance_mm = 31.0  # e.g. from an imported SR
+    form = ReportForm(report, draft_store=drafts)
+    qtbot.addWidget(form)
+    row = form.rows["findings.cavity.intercornual_distance_mm"]
+    assert row.is_visible and row.editor.line.text() == "31"
+    report.set_value("findings.cavity.size", "normal")  # any edit
+    assert report.findings.cavity.intercornual_distance_mm == 31.0
