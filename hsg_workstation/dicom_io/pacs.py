@@ -706,14 +706,13 @@ class DicomClient:
             msg = f"{what}: {cancel_reason or 'cancelled by the peer'}; {prog.received} instance(s) kept"
             return self._finish(state, "cancelled", msg, final_code, failed_uids, prog)
         problems = prog.failed + prog.local_failures
-        if (
-            final_code in (0x0000, 0xB000)
-            and problems == 0
-            and prog.warning == 0
-            or final_code == 0x0000
-            and problems == 0
-        ):
-            msg = f"{what}: {prog.completed or prog.received} instance(s) retrieved"
+        if final_code in (0x0000, 0xB000) and problems == 0:
+            if prog.completed == 0 and prog.received == 0 and prog.warning == 0:
+                msg = f"{what}: {self._describe()} has no matching instances (nothing was retrieved)"
+                return self._finish(state, "failed", msg, final_code, failed_uids, prog)
+            msg = f"{what}: {max(prog.completed + prog.warning, prog.received)} instance(s) retrieved"
+            if prog.warning:
+                msg += f" ({prog.warning} with warnings)"
             if prog.duplicates:
                 msg += f", {prog.duplicates} already in the local database"
             return self._finish(state, "complete", msg, final_code, failed_uids, prog)

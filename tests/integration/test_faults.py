@@ -54,6 +54,17 @@ def test_peer_without_cget_says_use_cmove(data_dir: Path) -> None:
     )
 
 
+def test_cget_with_zero_matches_is_not_complete(data_dir: Path) -> None:
+    def handle_get(event: Any) -> Any:
+        yield 0
+
+    with FakeQR(get=handle_get) as qr, LocalDatabase(data_dir) as db:
+        result = client_for(qr).get("1.2.3.4", db)
+        assert result.status == "failed"
+        assert "has no matching instances (nothing was retrieved)" in result.message
+        assert db.studies() == []
+
+
 def test_abort_in_the_middle_of_a_cget_keeps_what_arrived(data_dir: Path) -> None:
     study = dicomgen.make_study(series=1, per_series=5)
 

@@ -127,6 +127,18 @@ def test_cget_study_into_local_database_then_duplicates(
     assert store_consistent(data_dir) == []
 
 
+def test_cget_of_unknown_study_says_nothing_matched(
+    pacs: Orthanc, client: DicomClient, data_dir: Path
+) -> None:
+    with LocalDatabase(data_dir) as db:
+        result = client.get("1.2.826.0.1.999999.1", db)
+        assert result.status == "failed"
+        # Orthanc 1.10 answers 0xC000; a peer answering success with no sub-operation gets the same status
+        # (see test_faults.py::test_cget_with_zero_matches_is_not_complete).
+        assert "C-GET answered 0xC000 (error: unable to process); 0 instance(s) received" == result.message
+        assert db.studies() == []
+
+
 def test_retrieve_again_fetches_only_missing(pacs: Orthanc, client: DicomClient, data_dir: Path) -> None:
     study = dicomgen.make_study(series=2, per_series=3)
     upload(pacs, study)
