@@ -124,6 +124,8 @@ class MainWindow(QMainWindow):
         self.meas_dock = self._dock("Measurements", meas_host, Qt.DockWidgetArea.RightDockWidgetArea)
         self.extra_docks: dict[str, QDockWidget] = {}
 
+        self.pixel_label = QLabel()
+        self.statusBar().addPermanentWidget(self.pixel_label)
         self.status_label = QLabel()
         self.statusBar().addPermanentWidget(self.status_label)
 
@@ -376,6 +378,7 @@ class MainWindow(QMainWindow):
         vp.playingChanged.connect(lambda _p, v=vp: self._sync_cine_bar() if v is self.active else None)
         vp.levelsChanged.connect(lambda *_a, v=vp: self._update_status() if v is self.active else None)
         vp.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        vp.pixelInfo.connect(self.pixel_label.setText)
         vp.toolFinished.connect(self._tool_finished)
         return vp
 

@@ -684,3 +684,23 @@ def test_slider_scrub_pauses_playback(window) -> None:
     assert vp.cine.playing
     window.cine_bar.slider.setValue(7)
     assert not vp.cine.playing and vp.index == 7
+
+
+def test_measurements_stay_on_the_anatomy_when_rotated_and_pixel_readout(window) -> None:
+    vp = window.active
+    m = vp.add_measurement(MeasurementKind.LENGTH, ((10.0, 10.0), (40.0, 10.0)))
+    vp.rotate90()
+    vp.flip_vertical()
+    stored = window.store.measurements(vp.study.study_instance_uid)[0]
+    assert stored.region.points == m.region.points  # model stays in DICOM pixel coordinates
+    g = vp.visible_measurements()[0]
+    assert np.allclose(g.current_points(), m.region.points, atol=1e-6)
+    # the graphic moved on screen with the image
+    p_img = vp.image_space.mapToParent(QPointF(40.0, 10.0))
+    assert (p_img.x(), p_img.y()) != pytest.approx((40.0, 10.0))
+    assert vp.pixel_at((7.5, 3.2)) == 7.0  # frame 0: value == column
+    assert vp.pixel_at((-1.0, 3.0)) is None
+    seen: list[str] = []
+    vp.pixelInfo.connect(seen.append)
+    vp._mouse_moved(vp.image_space.mapToScene(QPointF(7.5, 3.2)))
+    assert seen and "value 7" in seen[-1] and "mm" in seen[-1]
