@@ -56,6 +56,7 @@ def track_cavity(opacity: np.ndarray, level: float, valid: np.ndarray, mm_per_px
     """
     t, h, w = opacity.shape
     min_area = max(6, int(round(15.0 / mm_per_px**2)))  # 15 mm²
+    reach = max(2, int(round(3.0 / mm_per_px)))
     masks = np.zeros((t, h, w), bool)
     seed: np.ndarray | None = None
     first = None
@@ -68,7 +69,13 @@ def track_cavity(opacity: np.ndarray, level: float, valid: np.ndarray, mm_per_px
                 seed, first = comp, i
                 masks[i] = comp
             continue
-        comp = _largest_overlapping(lab, n, ndi.binary_dilation(seed, iterations=2))
+        # parts of the cavity joined by a narrow waist (T-shaped, two horns) stay one cavity: 3 mm reach
+        comp = _largest_overlapping(lab, n, seed)
+        near = _largest_overlapping(lab, n, ndi.binary_dilation(seed, iterations=reach)) & ~comp
+        if near.any():
+            nlab, nn = ndi.label(near)
+            sizes = ndi.sum_labels(near, nlab, index=np.arange(1, nn + 1))
+            comp |= np.isin(nlab, 1 + np.flatnonzero(sizes >= min_area))
         if comp.any():
             masks[i] = comp
             seed = comp

@@ -210,14 +210,22 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
     fill = _first_persistent(sig.connected_px, TUBE_MIN_MM2 * px2)
     spill_px = sig.faint_px + sig.collection_px
     thr = SPILL_MIN_MM2 * px2
-    # onset: start of the run that lasts to the end of the loop (spill stays; transient contrast does not)
+    # onset: start of the run that lasts to the end of the loop (spill stays; transient contrast does not). A cloud
+    # passing from "faint" to "wide" can drop out of both for a frame or two: short gaps are bridged.
     sm = ndi.median_filter(spill_px, size=3, mode="nearest") if len(spill_px) >= 3 else spill_px
+    ok = np.asarray(spill_px >= thr) | np.asarray(sm >= thr)
     onset = None
-    if len(sm) and sm[-1] >= thr:
-        i = len(sm) - 1
-        while i > 0 and sm[i - 1] >= thr:
+    if len(ok) and ok[-1]:
+        max_gap = max(2, int(round(0.05 * len(ok))))
+        i, gap, onset = len(ok) - 1, 0, len(ok) - 1
+        while i > 0:
             i -= 1
-        onset = i
+            if ok[i]:
+                onset, gap = i, 0
+            else:
+                gap += 1
+                if gap > max_gap:
+                    break
     hydro = bool(sig.dense_collection_px[-min(3, len(spill_px)) :].min() >= thr) if len(spill_px) else False
     tube_filled = fill is not None or onset is not None or hydro
     if fill is None and onset is not None:
