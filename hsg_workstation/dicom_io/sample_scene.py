@@ -296,22 +296,48 @@ class Scene:
         outer = rasterise_polygon(g.to_pixels(ellipse_polygon(c_pel, ax, 0, 96)), size)
         inner = rasterise_polygon(g.to_pixels(ellipse_polygon(c_pel, (ax[0] - 5, ax[1] - 4), 0, 96)), size)
         bone[outer & ~inner] += 0.45
-        # Iliac wings, sacrum with foramina, femoral heads, pubic rami with obturator foramina.
+
+        # Iliac wings with a denser crest, sacrum with foramina and sacro-iliac joints, femoral heads with
+        # necks and greater trochanters, acetabular roofs, pubic and ischial rami around the obturator foramina.
+        def ribbon(points: list[list[float]], half_width: float, value: float) -> None:
+            centre = catmull_rom(np.array(points, dtype=float), 16)
+            add(ribbon_polygon(centre, np.full(len(centre), half_width)), value)
+
         for sgn in (-1.0, 1.0):
-            add(
+            wing = catmull_rom(
                 np.array(
-                    [[sgn * 40, -40], [sgn * 80, -130], [sgn * 150, -125], [sgn * 125, -20], [sgn * 70, 0]]
-                ),
-                0.32,
+                    [
+                        [24, -95],
+                        [45, -140],
+                        [95, -150],
+                        [140, -118],
+                        [150, -70],
+                        [120, -35],
+                        [82, 25],
+                        [52, -15],
+                    ]
+                )
+                * [sgn, 1.0],
+                16,
             )
-            add(ellipse_polygon([sgn * 92, 70], (25, 25), 0, 64), 0.55)
-            add(ellipse_polygon([sgn * 38, 72], (26, 16), -sgn * 10, 64), 0.35)
-            add(ellipse_polygon([sgn * 40, 73], (14, 8), -sgn * 10, 48), -0.3)
-        add(np.array([[-48, -140], [48, -140], [22, 0], [-22, 0]]), 0.38)
+            add(wing, 0.26)
+            ribbon([[sgn * 45, -140], [sgn * 95, -150], [sgn * 140, -118], [sgn * 150, -70]], 4.0, 0.18)
+            add(ellipse_polygon([sgn * 95, 66], (24, 24), 0, 64), 0.5)
+            ribbon([[sgn * 100, 72], [sgn * 122, 92], [sgn * 138, 104]], 10.0, 0.35)
+            add(ellipse_polygon([sgn * 142, 98], (14, 20), -sgn * 15, 48), 0.3)
+            ribbon([[sgn * 68, 38], [sgn * 95, 36], [sgn * 118, 52]], 4.0, 0.3)  # acetabular roof
+            ribbon([[sgn * 78, 58], [sgn * 45, 60], [sgn * 8, 66]], 6.0, 0.32)  # superior pubic ramus
+            ribbon(
+                [[sgn * 8, 82], [sgn * 35, 102], [sgn * 62, 100], [sgn * 74, 76]], 6.5, 0.32
+            )  # ischiopubic
+            ribbon([[sgn * 22, -100], [sgn * 26, -60], [sgn * 30, -20]], 1.5, -0.25)  # sacro-iliac joint
+        sacrum = catmull_rom(
+            np.array([[-50, -140], [-28, -60], [-12, -5], [12, -5], [28, -60], [50, -140]]), 16
+        )
+        add(sacrum, 0.34)
         for i in range(4):
             for sgn in (-1.0, 1.0):
-                add(ellipse_polygon([sgn * (18 - 2.5 * i), -110 + 27 * i], (4.0, 3.0), 0, 24), -0.2)
-        add(np.array([[-5, 55], [5, 55], [5, 90], [-5, 90]]), -0.15)  # symphysis gap
+                add(ellipse_polygon([sgn * (17 - 2.5 * i), -112 + 26 * i], (4.0, 3.0), 0, 24), -0.2)
         # Trabecular texture, then soften: bone is background here and must not compete with the contrast.
         texture = gaussian(rng.normal(0, 1, (size, size)).astype(np.float32), sigma=g.mm(0.8))
         texture /= max(float(texture.std()), 1e-6)
