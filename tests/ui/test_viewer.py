@@ -67,17 +67,19 @@ def test_open_study_shows_first_frame_of_loop_with_file_window(window) -> None:
 
 def test_cine_plays_frames_in_order_with_frame_time_vector(window) -> None:
     vp = window.active
+    # Frame Time Vector [0, 50×5, 150×6]: frames 1–5 last 50 ms, frames 6–12 last 150 ms
+    assert vp.cine._durations == [50.0] * 5 + [150.0] * 7
+    starts = np.concatenate([[0.0], np.cumsum(vp.cine._durations)]) / 1000.0
     vp.play()
-    wait_until(lambda: len(vp.cine.stats.shown) >= 9, timeout=10)
+    wait_until(lambda: vp.cine.stats.due >= 10, timeout=10)
     vp.pause()
     shown = vp.cine.stats.shown
-    indices = [i for i, _ in shown[:9]]
-    assert indices == list(range(9))
-    t = dict(shown[:9])
-    # Frame Time Vector: frames 1..5 last 50 ms, frames 6.. last 150 ms; a frame is never shown early.
-    assert t[5] >= 5 * 0.050 - 0.002
-    assert t[8] >= 5 * 0.050 + 3 * 0.150 - 0.002
-    assert (t[7] - t[6]) > 2 * (t[2] - t[1])
+    indices = [i for i, _ in shown]
+    assert indices[0] == 0
+    assert all(b > a for a, b in zip(indices, indices[1:], strict=False))  # in order (a busy CPU may skip)
+    assert len(shown) + vp.cine.stats.dropped >= 10
+    for i, t in shown:
+        assert t >= starts[i] - 0.002  # never before its slot in the Frame Time Vector
     assert not vp.cine.playing
     assert "t = " in vp.overlay_texts()["tr"]
 
