@@ -92,10 +92,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         remote(sp)
         sp.add_argument("study_uid", help="Study Instance UID")
         sp.add_argument("--series", default=None, help="only this Series Instance UID")
+        sp.add_argument(
+            "--missing", action="store_true", help="retrieve again: only instances not held locally"
+        )
         if name == "get":
-            sp.add_argument(
-                "--missing", action="store_true", help="retrieve again: only instances not held locally"
-            )
             sp.add_argument("--out", help="write files into this folder instead of the local database")
         else:
             sp.add_argument(
@@ -342,6 +342,8 @@ def _move(args: argparse.Namespace) -> int:
     client = _client(args)
     show = _progress_printer(sys.stderr.isatty() and not args.json)
     data_dir, cfg = _config(args)
+    if args.dest and args.missing:
+        raise UsageError("--missing needs our own SCP as destination (leave out --dest)")
     if args.dest:
         with _cancel_on_sigint() as cancel:
             result = client.move(
@@ -349,7 +351,7 @@ def _move(args: argparse.Namespace) -> int:
             )
         return _retrieve_exit(result, args.json)
     from hsg_workstation.dicom_io.database import LocalDatabase
-    from hsg_workstation.dicom_io.pacs import retrieve_by_move
+    from hsg_workstation.dicom_io.pacs import move_missing, retrieve_by_move
 
     local = LocalNode(
         ae_title=args.aet or cfg.local.ae_title,
@@ -357,9 +359,12 @@ def _move(args: argparse.Namespace) -> int:
         bind_address=cfg.local.bind_address,
     )
     with LocalDatabase(data_dir) as db, _cancel_on_sigint() as cancel:
-        result = retrieve_by_move(
-            client, args.study_uid, db, local, series_uid=args.series, progress=show, cancel=cancel
-        )
+        if args.missing:
+            result = move_missing(client, args.study_uid, db, local, progress=show, cancel=cancel)
+        else:
+            result = retrieve_by_move(
+                client, args.study_uid, db, local, series_uid=args.series, progress=show, cancel=cancel
+            )
     return _retrieve_exit(result, args.json)
 
 

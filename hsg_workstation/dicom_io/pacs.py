@@ -975,3 +975,43 @@ def retrieve_by_move(
     if series_uid is None and not sop_uids:
         _mark_study(sink, study_uid, result)
     return result
+
+
+def move_missing(
+    client: DicomClient,
+    study_uid: str,
+    sink: InstanceSink,
+    local: LocalNode,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+    scp: Any | None = None,
+) -> RetrieveResult:
+    """'Retrieve again' for a PACS without C-GET: IMAGE-level C-FIND, then IMAGE-level C-MOVE of the missing
+    SOP Instance UIDs per series into our storage SCP (running listener ``scp`` or a temporary one)."""
+    missing = client.missing_instances(study_uid, _local_uids(sink, study_uid))
+    total = sum(len(v) for v in missing.values())
+    if not total:
+        result = RetrieveResult("complete", "nothing missing: every instance on the peer is already here")
+        _mark_study(sink, study_uid, result)
+        return result
+    results = []
+    for series_uid, uids in missing.items():
+        if cancel is not None and cancel.is_set():
+            break
+        results.append(
+            retrieve_by_move(
+                client,
+                study_uid,
+                sink,
+                local,
+                series_uid=series_uid,
+                sop_uids=uids,
+                progress=progress,
+                cancel=cancel,
+                scp=scp,
+            )
+        )
+    result = _combine(results, total)
+    _mark_study(sink, study_uid, result)
+    return result

@@ -376,7 +376,13 @@ class PacsQueryPanel(QWidget):
         db = self.database
 
         def work(cancel: threading.Event) -> None:
-            if missing:
+            if missing and method == "C-MOVE":
+                from hsg_workstation.dicom_io.pacs import move_missing
+
+                result = move_missing(
+                    client, uid, db, local, progress=self.bridge.progress.emit, cancel=cancel, scp=listener
+                )
+            elif missing:
                 result = client.get_missing(uid, db, progress=self.bridge.progress.emit, cancel=cancel)
             elif method == "C-MOVE":
                 from hsg_workstation.dicom_io.pacs import retrieve_by_move
@@ -398,7 +404,7 @@ class PacsQueryPanel(QWidget):
             self.bridge.retrieved.emit(uid, result)
 
         what = "missing instances of the study" if missing else ("series" if series_uid else "study")
-        self._start(work, f"Retrieving {what} from {client.node.name} by {'C-GET' if missing else method}…")
+        self._start(work, f"Retrieving {what} from {client.node.name} by {method}…")
 
     def cancel(self) -> None:
         if self._cancel is not None and self.is_busy():

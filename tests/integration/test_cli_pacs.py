@@ -136,6 +136,8 @@ def test_nodes_then_find_json_get_move_send(
     with LocalDatabase(other) as db:
         assert db.sop_instance_uids(study.study_uid) == study.sop_uids
     assert cli(data_dir, "move", "--node", "pacs", study.study_uid, "--dest", "UNKNOWNAE") == 1
+    assert cli(data_dir, "move", "--node", "pacs", study.study_uid, "--dest", "X", "--missing") == 2
+    assert cli(data_dir, "move", "--node", "pacs", study.study_uid, "--missing") == 0  # nothing missing
 
     new = dicomgen.make_study(series=1, per_series=2)
     files = new.write(tmp_path / "send")

@@ -9,7 +9,7 @@ import pytest
 
 from hsg_workstation.dicom_io.database import LocalDatabase
 from hsg_workstation.dicom_io.nodes import LocalNode, RemoteNode
-from hsg_workstation.dicom_io.pacs import DicomClient, retrieve_by_move
+from hsg_workstation.dicom_io.pacs import DicomClient, move_missing, retrieve_by_move
 from hsg_workstation.dicom_io.pacs_types import Progress, StudyQuery, Timeouts
 from hsg_workstation.errors import PacsError
 from tests.integration import dicomgen
@@ -197,6 +197,19 @@ def test_cmove_into_our_storage_scp(pacs: Orthanc, client: DicomClient, data_dir
         assert result.status == "complete", result.message
         assert db.sop_instance_uids(study.study_uid) == study.sop_uids
         assert result.progress.received == 4 and seen
+
+
+def test_move_missing_fetches_only_missing(pacs: Orthanc, client: DicomClient, data_dir: Path) -> None:
+    study = dicomgen.make_study(series=2, per_series=2)
+    upload(pacs, study)
+    local = LocalNode(ae_title=OUR_AET, port=OUR_SCP_PORT, bind_address="127.0.0.1")
+    with LocalDatabase(data_dir) as db:
+        first = retrieve_by_move(client, study.study_uid, db, local, series_uid=study.series_uids()[0])
+        assert first.status == "complete" and first.progress.received == 2
+        rest = move_missing(client, study.study_uid, db, local)
+        assert rest.status == "complete", rest.message
+        assert rest.progress.received == 2 and rest.progress.duplicates == 0
+        assert db.sop_instance_uids(study.study_uid) == study.sop_uids
 
 
 def test_cmove_to_unknown_destination_fails_clearly(pacs: Orthanc, client: DicomClient) -> None:
