@@ -21,8 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeyEvent
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -257,9 +257,11 @@ class ReportForm(QWidget):
         self.last_save_error = ""
         self.last_edit_error = ""
         self._adjusting = False
-        self._stash: dict[
-            str, Any
-        ] = {}  # values of fields that stopped applying (restored if they apply again)
+        # Values of fields that stopped applying (restored if they apply again), and fields that held a value
+        # although inapplicable when the report was loaded (shown, never cleared automatically).
+        self._stash: dict[str, Any] = {}
+        self._loaded_inapplicable: set[str] = set()
+        self._watched_window: QWidget | None = None
         self._editing_path: str | None = None
         self._signed_state = report.is_signed
         self._syncing = False
@@ -1103,19 +1105,41 @@ class ReportForm(QWidget):
         return super().event(event)
 
     # ------------------------------------------------------------------ closing
+    def can_close(self) -> bool:
+        """True when the latest change is on disk (saving now if needed); otherwise says why and returns False."""
+        if not (self.dirty or self.last_save_error) or self.save_draft():
+            return True
+        QMessageBox.critical(
+            self,
+            "Draft not saved",
+            "The report draft could not be written to disk, so the window stays open.\n\n"
+            f"{self.last_save_error}",
+        )
+        return False
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Refuse to close while the latest change is not on disk (a failing disk must not eat the report)."""
-        if self.dirty or self.last_save_error:
-            if not self.save_draft():
-                QMessageBox.critical(
-                    self,
-                    "Draft not saved",
-                    "The report draft could not be written to disk, so the form stays open.\n\n"
-                    f"{self.last_save_error}",
-                )
-                event.ignore()
-                return
-        event.accept()
+        if self.can_close():
+            event.accept()
+        else:
+            event.ignore()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        """Docked in a main window, the form gets no close event of its own when the window closes; watch the
+        top-level window so closing it is refused too while the draft is not on disk."""
+        top = self.window()
+        if top is not self and top is not self._watched_window:
+            if self._watched_window is not None:
+                self._watched_window.removeEventFilter(self)
+            top.installEventFilter(self)
+            self._watched_window = top
+        super().showEvent(event)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if obj is self._watched_window and event.type() == QEvent.Type.Close and not self.can_close():
+            event.ignore()
+            return True
+        return super().eventFilter(obj, event)
 
 
 def draft_for_study(draft_store: Any, study_instance_uid: str) -> m.HsgReport | None:

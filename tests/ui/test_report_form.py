@@ -633,3 +633,29 @@ def test_values_loaded_on_inapplicable_fields_are_shown_not_dropped(qtbot, draft
     assert row.is_visible and row.editor.line.text() == "31"
     report.set_value("findings.cavity.size", "normal")  # any edit
     assert report.findings.cavity.intercornual_distance_mm == 31.0
+
+
+def test_main_window_close_refused_while_the_docked_draft_is_not_on_disk(
+    qtbot, report, data_dir, monkeypatch
+):
+    from PySide6.QtWidgets import QDockWidget, QMainWindow, QMessageBox
+
+    store = DraftStore(data_dir / "drafts")
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    window.setCentralWidget(QWidget())
+    form = ReportForm(report, draft_store=store)
+    dock = QDockWidget("Report", window)
+    dock.setWidget(form)
+    window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+    window.show()
+    qtbot.waitExposed(window)
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(lambda *a, **k: None))
+    shutil.rmtree(store.directory)
+    store.directory.write_text("not a directory")
+    qtbot.keyClicks(form.rows["clinical.comparison"].editor.line, "HSG 2024")
+    assert window.close() is False and window.isVisible()
+    store.directory.unlink()
+    store.directory.mkdir()
+    assert window.close() is True
+    assert read_draft(store, report)["clinical"]["comparison"] == "HSG 2024"
