@@ -119,8 +119,8 @@ def _needs_missing_decoder(uid: str, bits_stored: int) -> bool:
         return False
     if not decoder.is_available:
         return True
-    # Pillow is "available" for JPEG Extended but decodes 8-bit only; 12-bit needs libjpeg (or gdcm).
-    return uid == JPEG_EXTENDED_12BIT and bits_stored > 8 and set(decoder.available_plugins) <= {"pillow"}
+    # Pillow and gdcm are "available" for JPEG Extended but decode 8-bit only; 12-bit needs pylibjpeg-libjpeg.
+    return uid == JPEG_EXTENDED_12BIT and bits_stored > 8 and "pylibjpeg" not in decoder.available_plugins
 
 
 def decode_frame(

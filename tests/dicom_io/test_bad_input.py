@@ -84,7 +84,10 @@ def test_unsupported_syntax_is_skipped_naming_syntax_and_package(db: LocalDataba
     from hsg_workstation.dicom_io.pixels import decode_frame
     from hsg_workstation.errors import UnsupportedTransferSyntax
 
-    for name, package in (("JPEG-lossy.dcm", "hsg-workstation[gpl-codecs]"), ("JPEG-LL.dcm", "python-gdcm")):
+    for name, package in (
+        ("JPEG-lossy.dcm", "hsg-workstation[gpl-codecs]"),
+        ("JPGExtended.dcm", "gpl-codecs"),
+    ):
         src = tmp_path / name
         shutil.copy(get_testdata_file(name), src)
         before = tree_hashes(src)
@@ -95,8 +98,13 @@ def test_unsupported_syntax_is_skipped_naming_syntax_and_package(db: LocalDataba
         assert db.add_encoded(src.read_bytes()).status == "skipped"
     with pytest.raises(UnsupportedTransferSyntax) as info:
         decode_frame(src, 0, header=pydicom.dcmread(src, stop_before_pixels=True))
-    assert "JPEG Lossless" in str(info.value)
+    assert "JPEG Extended" in str(info.value)
     assert db.is_empty()
+    # JPEG Lossless decodes with the python-gdcm dependency, so it is imported, not skipped.
+    src = tmp_path / "JPEG-LL.dcm"
+    shutil.copy(get_testdata_file("JPEG-LL.dcm"), src)
+    (r,) = db.import_paths([src])
+    assert r.status == "imported", r.reason
 
 
 def _drop_file_override_capabilities() -> None:
