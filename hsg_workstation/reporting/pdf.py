@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QPointF, Qt, QUrl
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QPointF, QSizeF, Qt, QUrl
 from PySide6.QtGui import (
     QColor,
     QFont,
@@ -33,7 +33,9 @@ from PySide6.QtGui import (
     QPainter,
     QPdfWriter,
     QPen,
+    QTextCursor,
     QTextDocument,
+    QTextFormat,
 )
 
 from hsg_workstation import __version__
@@ -339,7 +341,8 @@ def _header(r: HsgReport) -> str:
         else f"Signed {html.escape(words(r.signature.verification_datetime))}"
     )
     return (
-        f"<table width='100%'><tr><td><h1>Hysterosalpingography (HSG) report</h1>{inst}<br/>{addr}</td>"
+        "<h1>Hysterosalpingography (HSG) report</h1>"
+        f"<table width='100%'><tr><td>{inst}{'<br/>' + addr if addr else ''}</td>"
         f"<td align='right'>{status}</td></tr></table>"
         "<table class='kv' width='100%'><tr>"
         f"<td class='k'>Patient</td><td>{html.escape(_person(i.patient_name))}</td>"
@@ -701,16 +704,6 @@ def _rest(r: HsgReport, key_urls: list[tuple[str, KeyImage, str]]) -> str:
         parts.append("<ul>" + "".join(f"<li>{html.escape(x.text)}</li>" for x in r.recommendations) + "</ul>")
     else:
         parts.append("<p class='none'>None.</p>")
-    if key_urls:
-        parts.append("<h2>Key images</h2><table width='100%'><tr>")
-        for n, (url, _key, caption) in enumerate(key_urls):
-            if n and n % 2 == 0:
-                parts.append("</tr><tr>")
-            parts.append(
-                f"<td align='center' width='50%'><img src='{url}' width='250'/><br/>"
-                f"<span class='small'>{html.escape(caption)}</span></td>"
-            )
-        parts.append("</tr></table>")
     parts.append("<h2>Signature</h2>")
     if r.is_signed:
         sig = r.signature
@@ -735,6 +728,20 @@ def _rest(r: HsgReport, key_urls: list[tuple[str, KeyImage, str]]) -> str:
         f"<p class='small'>Report {html.escape(r.report_id)} · HSG workstation {__version__} · "
         "Classifications: ESHRE/ESGE 2013, ASRM 2021, AFS 1988.</p>"
     )
+    # Key images after the signature block: the signed text stays together; the images are its figures.
+    if key_urls:
+        # One table per row of two: keep_headings_with_content moves a whole row (image + caption) to the next
+        # page instead of printing an image on one page and its caption on the next.
+        parts.append("<h2>Key images</h2>")
+        for n, (url, _key, caption) in enumerate(key_urls):
+            if n % 2 == 0:
+                parts.append("<table width='100%'><tr>")
+            parts.append(
+                f"<td align='center' width='50%'><img src='{url}' width='250'/><br/>"
+                f"<span class='small'>{html.escape(caption)}</span></td>"
+            )
+            if n % 2 == 1 or n == len(key_urls) - 1:
+                parts.append("</tr></table>")
     return "".join(parts)
 
 
@@ -808,17 +815,107 @@ def build_document(report: HsgReport, images: Mapping[str, ImageSource] | None =
     return doc
 
 
-def render_pdf(
-    report: HsgReport,
-    images: Mapping[str, ImageSource] | None = None,
-    out_path: str | os.PathLike[str] | None = None,
-) -> bytes:
-    """The report as PDF/A-1b bytes (also written to ``out_path`` when given).
+_PRINT_MARGIN = int(2 / 2.54 * 96)  # QTextDocument.print_'s 2 cm root-frame margin, in 96-dpi layout units
 
-    ``images`` maps SOP Instance UID → file path or dataset for the key images. Raises ValueError naming the
-    key image when its source is missing.
+
+def _paginated_like_print(doc: QTextDocument, writer: QPdfWriter) -> QTextDocument:
+    """A clone laid out exactly as ``QTextDocument.print_`` lays out an unpaginated document: on the writer as
+    paint device, 2 cm root-frame margins in 96-dpi units (scaled by the layout), page = the writer's page."""
+    clone = doc.clone()
+    clone.documentLayout().setPaintDevice(writer)
+    fmt = clone.rootFrame().frameFormat()
+    fmt.setMargin(_PRINT_MARGIN)
+    clone.rootFrame().setFrameFormat(fmt)
+    clone.setPageSize(QSizeF(writer.width(), writer.height()))
+    return clone
+
+
+def _block_bottom(layout: Any, block: Any) -> float:
+    """Bottom of a block's last line in document coordinates (lines pushed to the next page included); a block
+    in a table counts as the whole table."""
+    table = QTextCursor(block).currentTable()
+    if table is not None:
+        return layout.frameBoundingRect(table).bottom()
+    rect = layout.blockBoundingRect(block)
+    lines = block.layout().lineCount()
+    if not lines:
+        return rect.bottom()
+    last = block.layout().lineAt(lines - 1)
+    return rect.top() + last.y() + last.height()
+
+
+def _first_line_bottom(layout: Any, block: Any) -> float:
+    first = block.layout().lineAt(0) if block.layout().lineCount() else None
+    # Lines that do not fit are moved to the next page inside the block: ask the line, not the block.
+    return layout.blockBoundingRect(block).top() + (first.y() + first.height() if first else 0.0)
+
+
+def keep_headings_with_content(doc: QTextDocument, writer: QPdfWriter) -> int:
+    """Keep each section heading on the page of its content: a short section (under a quarter page: a key/value
+    table, the signature block) moves whole to the next page rather than split; a long one at least keeps its
+    heading with its first line. Returns the number of page breaks added.
+
+    Why: QTextDocument has no 'keep with next'; a heading stranded at the foot of a page (e.g. 'Findings' with
+    the schematic on the next page) reads as an empty section, a signature split from the report id as a
+    loose page. The document is laid out as ``print_`` will, and breaks are set top to bottom (each one moves
+    what follows, so later headings are measured after it).
     """
-    doc = build_document(report, images)
+    clone = _paginated_like_print(doc, writer)
+    layout = clone.documentLayout()
+    page_h = clone.pageSize().height()
+    gap = 2 * _PRINT_MARGIN * writer.logicalDpiY() / 96  # bottom + top margin skipped at each page end
+
+    def short(top: float, bottom: float) -> bool:
+        """Under 30 % of a page once the margins skipped at page ends are taken out."""
+        return bottom - top - gap * (int((bottom - 1) // page_h) - int(top // page_h)) < 0.3 * page_h
+
+    added = 0
+    block = clone.begin()
+    while block.isValid():
+        level = block.blockFormat().headingLevel()
+        if level in (2, 3) and block.next().isValid():
+            head = layout.blockBoundingRect(block).top()
+            body = _first_line_bottom(layout, block.next())
+            section_end, b = body, block.next()
+            while (
+                b.isValid() and not b.blockFormat().headingLevel() and not b.blockFormat().pageBreakPolicy()
+            ):
+                section_end = max(section_end, _block_bottom(layout, b))
+                b = b.next()
+            if short(head, section_end):
+                body = section_end - 1.0
+            first_table = QTextCursor(block.next()).currentTable()
+            if first_table is not None:
+                frame = layout.frameBoundingRect(first_table)
+                if short(frame.top(), frame.bottom()):
+                    body = max(body, frame.bottom() - 1.0)
+            if int(head // page_h) != int(body // page_h):
+                for target in (clone, doc):
+                    cursor = QTextCursor(target.findBlockByNumber(block.blockNumber()))
+                    fmt = cursor.blockFormat()
+                    fmt.setPageBreakPolicy(QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore)
+                    cursor.setBlockFormat(fmt)
+                added += 1
+        table = QTextCursor(block).currentTable()
+        if table is not None and table.firstCursorPosition().block() == block:
+            frame = layout.frameBoundingRect(table)
+            if short(frame.top(), frame.bottom()) and int(frame.top() // page_h) != int(
+                (frame.bottom() - 1) // page_h
+            ):
+                for target in (clone, doc):
+                    same = QTextCursor(target.findBlockByNumber(block.blockNumber())).currentTable()
+                    fmt = same.format()
+                    fmt.setPageBreakPolicy(QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore)
+                    same.setFormat(fmt)
+                added += 1
+        block = block.next()
+    return added
+
+
+def document_to_pdf(doc: QTextDocument, title: str = "HSG report") -> bytes:
+    """Print a laid-out document as PDF/A-1b on A4 (headings kept with their content, see
+    ``keep_headings_with_content``; adds page breaks to ``doc``)."""
+    ensure_gui_app()
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
@@ -830,12 +927,26 @@ def render_pdf(
         )
     )
     writer.setResolution(300)
-    writer.setTitle("HSG report")
+    writer.setTitle(title)
     writer.setCreator(f"HSG workstation {__version__}")
+    keep_headings_with_content(doc, writer)
     doc.print_(writer)
     del writer  # finishes the PDF into the buffer
     buffer.close()
-    pdf = bytes(data.data())
+    return bytes(data.data())
+
+
+def render_pdf(
+    report: HsgReport,
+    images: Mapping[str, ImageSource] | None = None,
+    out_path: str | os.PathLike[str] | None = None,
+) -> bytes:
+    """The report as PDF/A-1b bytes (also written to ``out_path`` when given).
+
+    ``images`` maps SOP Instance UID → file path or dataset for the key images. Raises ValueError naming the
+    key image when its source is missing.
+    """
+    pdf = document_to_pdf(build_document(report, images))
     if out_path is not None:
         Path(out_path).write_bytes(pdf)
     return pdf

@@ -264,7 +264,11 @@ def reference_report_from_truth(truth: dict[str, Any], datasets: list[Any] | Non
                 ((col - rad_px, row), (col + rad_px, row), (col, row - rad_px), (col, row + rad_px)),
             )
             meas = Measurement(
-                MeasurementKind.ELLIPSE, region, calib, label=f"{nature.value}", id=f"ref-defect-{i}"
+                MeasurementKind.ELLIPSE,
+                region,
+                calib,
+                label=nature.value.replace("_", " "),
+                id=f"ref-defect-{i}",
             )
             defect.image_links.append(
                 ImageLink(loop_uid, frame, loop_class, region, meas, label=nature.value)
@@ -357,10 +361,21 @@ def reference_report_from_truth(truth: dict[str, Any], datasets: list[Any] | Non
                 r.key_images.append(
                     KeyImage(uid, str(ds.SOPClassUID), 1, str(ds.get("SeriesDescription", "")))
                 )
+    # Each loop frame a filling defect is marked on is a key image too, so its region is burned into the PDF.
+    for defect in f.filling_defects:
+        for link in defect.image_links:
+            if not any(
+                (k.sop_instance_uid, k.frame_number) == (link.sop_instance_uid, link.frame_number)
+                for k in r.key_images
+            ):
+                note = f"filling defect ({defect.suspected_nature.value.replace('_', ' ')})"
+                r.key_images.append(
+                    KeyImage(link.sop_instance_uid, link.sop_class_uid, link.frame_number, note)
+                )
     if loop_uid and truth.get("max_distension_frame"):
-        r.key_images.append(
-            KeyImage(loop_uid, loop_class, int(truth["max_distension_frame"]), "full distension")
-        )
+        frame = int(truth["max_distension_frame"])
+        if not any((k.sop_instance_uid, k.frame_number) == (loop_uid, frame) for k in r.key_images):
+            r.key_images.append(KeyImage(loop_uid, loop_class, frame, "full distension"))
 
     r.impression.sentences = generate_impression(r)
     r.recommendations = generate_recommendations(r)

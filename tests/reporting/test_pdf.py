@@ -133,3 +133,72 @@ def test_schematic_marks_occluded_side_and_spill_side(source_datasets) -> None:
     img = draw_schematic(report)
     assert count(0, w // 2, is_red) == 0
     assert count(w // 2, w, is_red) > 10
+
+
+def _pages(path: Path) -> list[list[str]]:
+    """Non-empty text lines per page, page numbers dropped."""
+    pages = _pdftotext(path).split("\f")
+    return [
+        [ln.strip() for ln in p.splitlines() if ln.strip() and not ln.strip().isdigit()]
+        for p in pages
+        if p.strip()
+    ]
+
+
+@pytest.mark.timeout(120)
+def test_heading_at_the_foot_of_a_page_moves_to_the_next_page(tmp_path: Path) -> None:
+    """QTextDocument has no 'keep with next': without keep_headings_with_content the heading below ends page 1
+    and its text starts page 2 (checked first, so the test can fail), with it both are on page 2."""
+    from PySide6.QtGui import QTextDocument
+
+    from hsg_workstation.reporting.pdf import document_to_pdf, ensure_gui_app
+
+    ensure_gui_app()
+
+    def doc_with(n_filler: int) -> QTextDocument:
+        doc = QTextDocument()
+        filler = "".join(f"<p>Filler line {i}</p>" for i in range(n_filler))
+        doc.setHtml(f"<html><body>{filler}<h2>Impression</h2><p>First impression sentence.</p></body></html>")
+        return doc
+
+    import hsg_workstation.reporting.pdf as pdf_module
+
+    stranded = None
+    for n in range(30, 90):  # find the filler length that leaves the heading alone at the foot of page 1
+        original = pdf_module.keep_headings_with_content
+        pdf_module.keep_headings_with_content = lambda doc, writer: 0  # type: ignore[assignment]
+        try:
+            (tmp_path / "raw.pdf").write_bytes(document_to_pdf(doc_with(n)))
+        finally:
+            pdf_module.keep_headings_with_content = original
+        pages = _pages(tmp_path / "raw.pdf")
+        if len(pages) > 1 and pages[0][-1] == "Impression":
+            stranded = n
+            break
+    assert stranded is not None, "no filler length strands the heading: the test lost its point"
+    (tmp_path / "kept.pdf").write_bytes(document_to_pdf(doc_with(stranded)))
+    pages = _pages(tmp_path / "kept.pdf")
+    assert pages[0][-1] != "Impression"
+    assert pages[1][:2] == ["Impression", "First impression sentence."]
+
+
+@pytest.mark.timeout(120)
+def test_report_pages_never_end_with_a_section_heading(tmp_path: Path, source_datasets) -> None:
+    from hsg_workstation.reporting.pdf import render_pdf
+
+    rf, dx = source_datasets
+    headings = {
+        "Clinical information", "Pre-procedure safety checks", "Technique", "Radiation dose", "Findings",
+        "Cervix and cervical canal", "Uterine cavity", "Filling defects", "Intrauterine adhesions",
+        "Fallopian tubes", "Peritoneum and intravasation", "Measurements", "Complications and tolerance",
+        "Impression", "Recommendations", "Signature", "Key images",
+    }  # fmt: skip
+    for n_notes in (0, 6, 12):  # longer notes shift every later section down the pages
+        report = full_report(rf, dx)
+        report.clinical.notes = " ".join(["Long clinical history sentence for layout."] * (n_notes * 12))
+        out = tmp_path / f"r{n_notes}.pdf"
+        render_pdf(report, {rf.SOPInstanceUID: rf, dx.SOPInstanceUID: dx}, out)
+        pages = _pages(out)
+        assert len(pages) >= 3
+        for i, lines in enumerate(pages):
+            assert lines[-1] not in headings, (n_notes, i + 1, lines[-3:])

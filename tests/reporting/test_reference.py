@@ -88,7 +88,13 @@ def test_hand_written_truth_gives_a_valid_faithful_report(tmp_path: Path) -> Non
     assert (link.sop_instance_uid, link.region.region_type) == ("2.25.1235", RegionType.ELLIPSE)
     assert link.measurement.calibration.row_spacing_mm == pytest.approx(0.32)
     assert r.dose.dap_total_gy_cm2 == pytest.approx(3.1) and r.dose.dap_source_unit is m.DapUnit.DGY_CM2
-    assert [k.sop_instance_uid for k in r.key_images] == ["2.25.1236", "2.25.1235"]
+    # spot image, the loop frame the defect is marked on (its region burned into the PDF), max distension
+    assert [(k.sop_instance_uid, k.frame_number) for k in r.key_images] == [
+        ("2.25.1236", 1),
+        ("2.25.1235", 1),
+        ("2.25.1235", 20),
+    ]
+    assert r.key_images[1].note == "filling defect (submucous fibroid)"
     text = r.impression.text
     assert "hydrosalpinx (21 mm)" in text and "spasm" in text and "submucous fibroid" in text
     assert "before IVF" in text and "Venous intravasation" in text
