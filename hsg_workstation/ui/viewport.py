@@ -10,7 +10,6 @@ DICOM pixel grid (column, row) whatever the view orientation.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 
 import numpy as np
 import pyqtgraph as pg
@@ -697,7 +696,8 @@ class Viewport(QWidget):
 
     def eventFilter(self, obj: QObject, ev: QEvent) -> bool:  # noqa: N802
         if obj is self.view and ev.type() == QEvent.Type.Resize:
-            QTimer.singleShot(0, self._place_overlays) if not self._closed else None
+            if not self._closed:
+                self._place_overlays()  # the new size is already set when the resize event is delivered
         return False
 
     # -- cine -----------------------------------------------------------------------------------------
@@ -739,7 +739,9 @@ class Viewport(QWidget):
     def cancel_tool(self) -> None:
         self._tool_points = []
         if self._tool_preview is not None:
-            self.vb.scene().removeItem(self._tool_preview) if self._tool_preview.scene() else None
+            scene = self._tool_preview.scene()
+            if scene is not None:
+                scene.removeItem(self._tool_preview)
             self._tool_preview = None
 
     def _preview(self, points: list[tuple[float, float]], closed: bool = False) -> None:
@@ -855,7 +857,7 @@ class Viewport(QWidget):
 
     def _edit_from_view(self, m: Measurement, points) -> None:
         if self.study is not None:
-            self.store.update(self.study.study_instance_uid, replace(m.moved(points)))
+            self.store.update(self.study.study_instance_uid, m.moved(points))
 
     def _mine(self, study_uid: str, m: Measurement) -> bool:
         ref = self.current_ref

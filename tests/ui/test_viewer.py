@@ -442,6 +442,13 @@ def test_close_study_while_playing_leaves_nothing_behind(window) -> None:
     ]
     assert active_timers == []
     assert all(not v.cine._timer.isActive() for v in viewports)
+    # and the widgets themselves are gone once Qt runs its deferred deletions
+    import shiboken6
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert not any(shiboken6.isValid(v) for v in viewports)
+    assert window.findChildren(type(viewports[0])) == []
 
 
 def test_study_browser_search_and_sort(qtbot, tmp_path, settings_path) -> None:
