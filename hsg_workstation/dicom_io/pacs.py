@@ -361,7 +361,9 @@ class DicomClient:
             return f"cannot connect to {where}: connection refused or no answer within {self.timeouts.connect:g} s"
         if assoc.acceptor.primitive is None and elapsed < self.timeouts.acse * 0.9:
             return f"{where} closed the connection during association negotiation" + (
-                " (TLS: the peer may have refused our certificate)" if self.node.tls.enabled else ""
+                " (TLS: the peer may have refused our certificate)"
+                if self.node.tls.enabled
+                else " (if it expects DICOM TLS, enable TLS for this node)"
             )
         if assoc.acceptor.primitive is None:
             return f"{where} accepted the connection but did not answer the association request within {self.timeouts.acse:g} s"

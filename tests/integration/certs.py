@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,3 +111,9 @@ def make_pki(folder: Path) -> Pki:
         rogue_client_cert=_write_cert(rclient, folder / "rogue-client.pem"),
         rogue_client_key=_write_key(rclient_key, folder / "rogue-client.key"),
     )
+
+
+def refused(where: str, detail: str) -> str:
+    """The server's refusal arrives as a TLS alert (usually read, and quoted) or as a closed connection."""
+    w = re.escape(where)
+    return rf"(TLS handshake with {w} \(TLS\) failed: .*{detail}|{w} \(TLS\) closed the connection .*refused our certificate)"
