@@ -34,6 +34,7 @@ _LABEL_OVERRIDES: dict[str, str] = {
     "IUA": "IUA",
     "PID": "PID",
     "D&C_or_retained_products": "D&C or retained products",
+    "postpartum_haemorrhage_or_manual_placenta": "Postpartum haemorrhage / manual placenta",
     "SIN_isthmic_diverticula": "SIN (isthmic diverticula)",
     "NSAID": "NSAID",
     "LUS": "Lower uterine segment",

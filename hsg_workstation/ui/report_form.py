@@ -154,7 +154,8 @@ class BlockWidget(QGroupBox):
         outer.setContentsMargins(6, 4, 6, 4)
         self.form = QFormLayout()
         self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+        # A narrow dock puts a long row's field under its label instead of scrolling sideways.
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         self.form.setVerticalSpacing(4)
         outer.addLayout(self.form)
@@ -295,6 +296,7 @@ class ReportForm(QWidget):
         self.body_layout.addStretch(1)
         self.scroll.setWidget(self.body)
         root.addWidget(self.scroll, 1)
+        self.scroll.verticalScrollBar().valueChanged.connect(self._follow_section)
         root.addLayout(self._build_actions())
 
         from PySide6.QtGui import QKeySequence, QShortcut
@@ -367,6 +369,15 @@ class ReportForm(QWidget):
                 nxt.setFocus(Qt.FocusReason.TabFocusReason)
                 break
             nxt = nxt.nextInFocusChain()
+
+    def _follow_section(self, y: int) -> None:
+        """Keep "Go to" showing the section at the top of the view."""
+        boxes = [b for b in self._nav_boxes if not b.isHidden()]
+        current = next((b for b in reversed(boxes) if b.y() <= y + 5), boxes[0] if boxes else None)
+        if current is not None:
+            self.section_nav.blockSignals(True)
+            self.section_nav.setCurrentIndex(self.section_nav.findData(current.objectName()))
+            self.section_nav.blockSignals(False)
 
     def step_section(self, delta: int) -> None:
         """Jump to the next (+1) or previous (-1) section from the one at the top of the view."""

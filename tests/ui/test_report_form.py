@@ -503,6 +503,7 @@ def test_section_navigation_scrolls_and_focuses_first_field(qtbot, form: ReportF
     form._jump_to_section(index)
     assert form.scroll.verticalScrollBar().value() > 0
     assert form.rows["findings.cervix.cervical_canal"].editor.combo.hasFocus()
+    assert form.section_nav.currentText() == "E. Findings"
     before = form.scroll.verticalScrollBar().value()
     form.step_section(1)
     assert form.scroll.verticalScrollBar().value() > before
