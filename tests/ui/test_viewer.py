@@ -414,11 +414,16 @@ def test_layouts_bad_series_and_remembered_layout(window, database, settings_pat
     assert stack.frame_count == 2 and stack.error is None
     window.set_layout("1x2")
     assert len(window.viewports) == 2
+    window.resize(701, 503)  # (inside the offscreen screen, 800×600, so restoreGeometry keeps it)
+    size = (window.width(), window.height())  # (the docks' minimum width may widen it)
     window.close()  # saves geometry + layout
     again = MainWindow(database, QSettings(str(settings_path), QSettings.Format.IniFormat))
     qtbot.addWidget(again)
     assert again.layout_name == "1x2"
     assert again.actions_by_id["layout_1x2"].isChecked()
+    # restoreGeometry keeps the saved size but clamps it to the (800×600 offscreen) screen
+    assert again.height() == size[1]
+    assert 700 < again.width() <= min(size[0], again.screen().availableGeometry().width())
     again.close()
 
 
