@@ -58,12 +58,24 @@ def test_pdf_fonts_embedded_and_text_present(tmp_path: Path, source_datasets, st
         "intercornual",  # measurement table with value and calibration basis
         "at detector",
         "Electronically signed by Anna Reader",
-        "cramps",
-        "within an hour",
-        "about 1 %",
-        "foul-smelling discharge",
     ):
         assert expected in text, expected
+    # The patient's after-care page: its own last page, in plain words (issue 5 wording).
+    aftercare = " ".join(_pages(out)[-1])
+    assert aftercare.startswith("After your HSG") and "Impression" not in aftercare
+    for expected in (
+        "cramps",
+        "usually settle within an hour",
+        "Light spotting",
+        "normal for a few days",
+        "fever",
+        "foul-smelling discharge",
+        "heavy bleeding or bleeding that goes on for more than a few days",
+        "contact a doctor",
+        "Infection after this test is rare",
+        "about 1 %",
+    ):
+        assert expected in aftercare, expected
 
 
 @pytest.mark.timeout(120)
