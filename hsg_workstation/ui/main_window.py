@@ -211,6 +211,12 @@ class MainWindow(QMainWindow):
         for n in range(1, 10):
             a(f"preset{n}", f"Preset {n}", self._preset_slot(n), keys=[str(n)])
         a("key_frame", "Mark / unmark key frame", self.toggle_key_frame)
+        a(
+            "delete_measurement",
+            "Delete selected measurement",
+            self._delete_selected_measurement,
+            keys=["Delete"],
+        )
         a("cancel", "Cancel tool", self.cancel_tool)
         a("finish", "Finish polygon", self._on_active("finish_polygon"), keys=["Return", "Enter"])
         a("overlays", "Overlays", self.toggle_overlays, checkable=True).setChecked(
@@ -287,6 +293,7 @@ class MainWindow(QMainWindow):
             m.addAction(ids[t])
         m.addSeparator()
         m.addAction(ids["cancel"])
+        m.addAction(ids["delete_measurement"])
         m.addAction(ids["key_frame"])
         m = mb.addMenu("&Help")
         m.addAction(ids["shortcuts"])

@@ -40,9 +40,11 @@ class MeasurementGraphic:
         parent: pg.GraphicsObject,
         on_edit: Callable[[Measurement, Points], None],
         pixels: np.ndarray | None,
+        on_remove: Callable[[Measurement], None] | None = None,
     ) -> None:
         self.measurement = measurement
         self._on_edit = on_edit
+        self._on_remove = on_remove
         self._parent = parent
         self.pixels = pixels
         self.items: list = []
@@ -50,6 +52,10 @@ class MeasurementGraphic:
         if self.roi is not None:
             self.roi.setParentItem(parent)
             self.roi.sigRegionChangeFinished.connect(self._edited)
+            # right-click on the shape offers "Remove ROI"; the store removes it, the view follows
+            self.roi.sigRemoveRequested.connect(
+                lambda *_a: self._on_remove and self._on_remove(self.measurement)
+            )
             self.items.append(self.roi)
         self.arrow: pg.ArrowItem | None = None
         if measurement.kind is MeasurementKind.ARROW:
@@ -63,7 +69,7 @@ class MeasurementGraphic:
 
     def _make_roi(self, m: Measurement):
         pts = [QPointF(*p) for p in m.region.points]
-        kw = {"pen": PEN, "hoverPen": HOVER_PEN, "movable": True}
+        kw = {"pen": PEN, "hoverPen": HOVER_PEN, "movable": True, "removable": True}
         if m.kind in (MeasurementKind.LENGTH, MeasurementKind.ARROW):
             return pg.LineSegmentROI(positions=[(p.x(), p.y()) for p in pts], **kw)
         if m.kind is MeasurementKind.ANGLE:

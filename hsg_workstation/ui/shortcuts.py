@@ -22,6 +22,7 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("preset", "1 … 9", "Window/level preset 1–9 (see Image ▸ Presets)"),
     ("key_frame", "K", "Mark / unmark the current frame as key image"),
     ("cancel", "Esc", "Cancel the measurement tool"),
+    ("delete_measurement", "Delete", "Delete the measurement selected in the list (or right-click a shape)"),
     ("length", "L", "Length tool"),
     ("angle", "G", "Angle tool"),
     ("ellipse", "E", "Ellipse ROI tool"),

@@ -859,6 +859,15 @@ class Viewport(QWidget):
         if self.study is not None:
             self.store.update(self.study.study_instance_uid, m.moved(points))
 
+    def _graphic(self, m: Measurement) -> MeasurementGraphic:
+        return MeasurementGraphic(
+            m, self.image_space, self._edit_from_view, self.frame, self._remove_from_view
+        )
+
+    def _remove_from_view(self, m: Measurement) -> None:
+        if self.study is not None:
+            self.store.remove(self.study.study_instance_uid, m.id)
+
     def _mine(self, study_uid: str, m: Measurement) -> bool:
         ref = self.current_ref
         return (
@@ -871,16 +880,14 @@ class Viewport(QWidget):
 
     def _on_store_added(self, study_uid: str, m: Measurement) -> None:
         if self._mine(study_uid, m) and m.id not in self._graphics:
-            self._graphics[m.id] = MeasurementGraphic(m, self.image_space, self._edit_from_view, self.frame)
+            self._graphics[m.id] = self._graphic(m)
 
     def _on_store_changed(self, study_uid: str, m: Measurement) -> None:
         g = self._graphics.get(m.id)
         if g is not None:
             if not np.allclose(g.current_points(), m.region.points, atol=1e-6):
                 g.remove()
-                self._graphics[m.id] = MeasurementGraphic(
-                    m, self.image_space, self._edit_from_view, self.frame
-                )
+                self._graphics[m.id] = self._graphic(m)
             else:
                 g.update(m)
         self._update_overlays()
@@ -916,9 +923,7 @@ class Viewport(QWidget):
         for mid, m in wanted.items():
             g = self._graphics.get(mid)
             if g is None:
-                self._graphics[mid] = MeasurementGraphic(
-                    m, self.image_space, self._edit_from_view, self.frame
-                )
+                self._graphics[mid] = self._graphic(m)
             else:
                 g.pixels = self.frame
                 g.update(m)

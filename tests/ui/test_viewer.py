@@ -718,3 +718,16 @@ def test_measurements_stay_on_the_anatomy_when_rotated_and_pixel_readout(window)
     vp.pixelInfo.connect(seen.append)
     vp._mouse_moved(vp.image_space.mapToScene(QPointF(7.5, 3.2)))
     assert seen and "value 7" in seen[-1] and "mm" in seen[-1]
+
+
+def test_delete_measurement_from_list_and_from_the_shape(window, qtbot) -> None:
+    vp = window.active
+    uid = vp.study.study_instance_uid
+    a = vp.add_measurement(MeasurementKind.LENGTH, ((5.0, 5.0), (25.0, 5.0)))
+    vp.add_measurement(MeasurementKind.LENGTH, ((5.0, 25.0), (25.0, 25.0)))
+    window.meas_list.setCurrentRow(1)
+    qtbot.keyClick(window, Qt.Key.Key_Delete)
+    assert [m.id for m in window.store.measurements(uid)] == [a.id]
+    assert len(vp.visible_measurements()) == 1
+    vp.visible_measurements()[0].roi.sigRemoveRequested.emit(vp.visible_measurements()[0].roi)
+    assert window.store.measurements(uid) == [] and vp.visible_measurements() == []
