@@ -304,9 +304,13 @@ class Viewport(QWidget):
         self._clear_graphics()
 
     def _fail(self, text: str) -> None:
+        """Show why this series cannot be displayed; the status bar gets the full text with the path."""
         self.error = text
         self.statusMessage.emit(text.replace("\n", " "))
-        self._show_message(text)
+        shown = text
+        for ref in {r.path for r in self.frames}:
+            shown = shown.replace(str(ref), ref.name)  # store paths are long UIDs; the name is enough here
+        self._show_message(shown)
         self._update_overlays()
 
     def _show_message(self, text: str | None) -> None:
@@ -390,7 +394,7 @@ class Viewport(QWidget):
 
     def _on_frame_failed(self, key: FrameKey, message: str) -> None:
         if self.frames and key == frame_key(self.frames[self.index]):
-            self._fail(f"Cannot display “{self.display_set.label}”, frame {key[1] + 1}:\n{message}")
+            self._fail(f"Cannot display frame {key[1] + 1} of “{self.display_set.label}”:\n{message}")
 
     def _paint(self, index: int, arr: np.ndarray) -> None:
         first_paint = self.frame is None
