@@ -5,7 +5,7 @@ document is HTML built from the report in clinical language, with the schematic 
 images — their linked regions and measurements burned in — added as image resources, then a separate page of
 after-care advice for the patient in plain words.
 
-Pitfall honoured (stack-notes): never ``doc.setPageSize(writer size)`` after ``setResolution``; just print.
+Pitfall honoured (stack-notes): never ``doc.setPageSize(writer size)`` after ``setResolution`` on a document laid\nout for the screen; the print copy is laid out on the writer itself (``_paginated_like_print``), as ``print_`` does.
 This module is the only one outside ``ui/`` allowed to import Qt; it creates an offscreen QGuiApplication
 when none exists so the CLI and the benchmark can render without a display.
 """
@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QPointF, QSizeF, Qt, QUrl
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QPointF, QRectF, QSizeF, Qt, QUrl
 from PySide6.QtGui import (
+    QAbstractTextDocumentLayout,
     QColor,
     QFont,
     QGuiApplication,
@@ -31,6 +32,7 @@ from PySide6.QtGui import (
     QPageLayout,
     QPageSize,
     QPainter,
+    QPalette,
     QPdfWriter,
     QPen,
     QTextCursor,
@@ -285,7 +287,15 @@ def _draw_region(p: QPainter, region: ImageRegion, label: str, scale: float) -> 
             p.drawLine(pts[-1], pts[0])
     if label and pts:
         anchor = max(pts, key=lambda q: q.x())
-        p.drawText(QPointF(anchor.x() + 6, anchor.y() - 6), label)
+        at = QPointF(anchor.x() + 6, anchor.y() - 6)
+        pen = p.pen()
+        p.setPen(
+            QColor(0, 0, 0, 220)
+        )  # dark halo: the label stays legible on bright, contrast-free background
+        for dx, dy in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+            p.drawText(at + QPointF(dx, dy), label)
+        p.setPen(pen)
+        p.drawText(at, label)
 
 
 def key_image_qimage(report: HsgReport, key: KeyImage, source: ImageSource) -> QImage:
@@ -850,7 +860,45 @@ def _first_line_bottom(layout: Any, block: Any) -> float:
     return layout.blockBoundingRect(block).top() + (first.y() + first.height() if first else 0.0)
 
 
-def keep_headings_with_content(doc: QTextDocument, writer: QPdfWriter) -> int:
+def _print_pages(doc: QTextDocument, writer: QPdfWriter) -> None:
+    """Print a document already paginated by ``_paginated_like_print`` page by page, with the page number at
+    the foot, as ``QTextDocument.print_`` does (which would lay the whole document out again)."""
+    page = doc.pageSize()
+    margin = _PRINT_MARGIN * writer.logicalDpiY() / 96
+    painter = QPainter(writer)
+    try:
+        font = QFont(doc.defaultFont())
+        for index in range(doc.pageCount()):
+            if index:
+                writer.newPage()
+            view = QRectF(0, index * page.height(), page.width(), page.height())
+            painter.save()
+            painter.translate(0, -view.top())
+            painter.setClipRect(view)
+            ctx = QAbstractTextDocumentLayout.PaintContext()
+            ctx.clip = view
+            ctx.palette.setColor(QPalette.ColorRole.Text, Qt.GlobalColor.black)
+            doc.documentLayout().draw(painter, ctx)
+            painter.setClipping(False)
+            painter.setFont(font)
+            number = str(index + 1)
+            x = page.width() - margin - painter.fontMetrics().horizontalAdvance(number)
+            y = (
+                view.top()
+                + page.height()
+                - margin
+                + painter.fontMetrics().ascent()
+                + 5 * writer.logicalDpiY() / 72
+            )
+            painter.drawText(QPointF(x, y), number)
+            painter.restore()
+    finally:
+        painter.end()
+
+
+def keep_headings_with_content(
+    doc: QTextDocument, writer: QPdfWriter, laid_out: QTextDocument | None = None
+) -> int:
     """Keep each section heading on the page of its content: a short section (under a quarter page: a key/value
     table, the signature block) moves whole to the next page rather than split; a long one at least keeps its
     heading with its first line. Returns the number of page breaks added.
@@ -858,9 +906,12 @@ def keep_headings_with_content(doc: QTextDocument, writer: QPdfWriter) -> int:
     Why: QTextDocument has no 'keep with next'; a heading stranded at the foot of a page (e.g. 'Findings' with
     the schematic on the next page) reads as an empty section, a signature split from the report id as a
     loose page. The document is laid out as ``print_`` will, and breaks are set top to bottom (each one moves
-    what follows, so later headings are measured after it).
+    what follows, so later headings are measured after it). With ``laid_out`` (from ``_paginated_like_print``)
+    the breaks go into that copy only, which is then printed as it is (one layout pass saved); otherwise into
+    ``doc`` (and a private copy used for measuring).
     """
-    clone = _paginated_like_print(doc, writer)
+    clone = laid_out if laid_out is not None else _paginated_like_print(doc, writer)
+    targets = (clone,) if laid_out is not None else (clone, doc)
     layout = clone.documentLayout()
     page_h = clone.pageSize().height()
     gap = 2 * _PRINT_MARGIN * writer.logicalDpiY() / 96  # bottom + top margin skipped at each page end
@@ -890,7 +941,7 @@ def keep_headings_with_content(doc: QTextDocument, writer: QPdfWriter) -> int:
                 if short(frame.top(), frame.bottom()):
                     body = max(body, frame.bottom() - 1.0)
             if int(head // page_h) != int(body // page_h):
-                for target in (clone, doc):
+                for target in targets:
                     cursor = QTextCursor(target.findBlockByNumber(block.blockNumber()))
                     fmt = cursor.blockFormat()
                     fmt.setPageBreakPolicy(QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore)
@@ -902,7 +953,7 @@ def keep_headings_with_content(doc: QTextDocument, writer: QPdfWriter) -> int:
             if short(frame.top(), frame.bottom()) and int(frame.top() // page_h) != int(
                 (frame.bottom() - 1) // page_h
             ):
-                for target in (clone, doc):
+                for target in targets:
                     same = QTextCursor(target.findBlockByNumber(block.blockNumber())).currentTable()
                     fmt = same.format()
                     fmt.setPageBreakPolicy(QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore)
@@ -929,8 +980,9 @@ def document_to_pdf(doc: QTextDocument, title: str = "HSG report") -> bytes:
     writer.setResolution(300)
     writer.setTitle(title)
     writer.setCreator(f"HSG workstation {__version__}")
-    keep_headings_with_content(doc, writer)
-    doc.print_(writer)
+    laid_out = _paginated_like_print(doc, writer)
+    keep_headings_with_content(doc, writer, laid_out)
+    _print_pages(laid_out, writer)
     del writer  # finishes the PDF into the buffer
     buffer.close()
     return bytes(data.data())
