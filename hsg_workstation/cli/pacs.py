@@ -161,6 +161,11 @@ def _guard(handler: Any) -> Any:
         except PacsError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_FAILURE
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - a script gets exit 1 and one line, never a traceback
+            print(f"error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
+            return EXIT_FAILURE
 
     run.__doc__ = handler.__doc__
     return run

@@ -837,6 +837,10 @@ class DicomClient:
                             False,
                             f"not sent: {self.node.ae_title} did not accept {name}: {exc}",
                         )
+                    except Exception as exc:  # noqa: BLE001 - file vanished / unreadable: that file fails, not all
+                        out = StoreOutcome(
+                            str(path), sop_uid, None, False, f"not sent: {path}: {type(exc).__name__}: {exc}"
+                        )
                     else:
                         if not status:
                             out = StoreOutcome(str(path), sop_uid, None, False, self._peer_gone(assoc, t0))
