@@ -309,7 +309,8 @@ class Viewport(QWidget):
         self.statusMessage.emit(text.replace("\n", " "))
         shown = text
         for ref in {r.path for r in self.frames}:
-            shown = shown.replace(str(ref), ref.name)  # store paths are long UIDs; the name is enough here
+            # store paths are long UIDs; the name is enough here, with break opportunities so it wraps
+            shown = shown.replace(str(ref), ref.name.replace(".", ".\u200b"))
         self._show_message(shown)
         self._update_overlays()
 
