@@ -150,6 +150,7 @@ class Kind(enum.Enum):
     INT = "int"
     FLOAT = "float"
     DATE = "date"
+    DATETIME = "datetime"
     TEXT = "text"
     OTHER = "other"
 
@@ -172,6 +173,8 @@ def classify(hint: Any) -> tuple[Kind, Any, bool]:
             return Kind.INT, None, optional
         if issubclass(base, float):
             return Kind.FLOAT, None, optional
+        if issubclass(base, dt.datetime):
+            return Kind.DATETIME, None, optional
         if issubclass(base, dt.date):
             return Kind.DATE, None, optional
         if issubclass(base, str):

@@ -385,6 +385,29 @@ class DateEditor(_LineBased):
         return str(value)
 
 
+class DateTimeEditor(_LineBased):
+    """Local date and time ``YYYY-MM-DD HH:MM`` (e.g. when the pregnancy test was done)."""
+
+    placeholder = "YYYY-MM-DD HH:MM"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.line.setMaximumWidth(150)
+        self._layout.addStretch(1)
+
+    def _parse(self, text: str) -> dt.datetime | None:
+        if not text:
+            return None
+        return dt.datetime.fromisoformat(text.replace("T", " "))
+
+    def _format(self, value: Any) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, dt.datetime):
+            return value.strftime("%Y-%m-%d %H:%M")
+        return str(value)
+
+
 class TextEditor(_LineBased):
     def _parse(self, text: str) -> str | None:
         return text or None

@@ -24,6 +24,7 @@ from hsg_workstation.ui import report_binding as rb
 from hsg_workstation.ui.report_editors import (
     BoolEditor,
     DateEditor,
+    DateTimeEditor,
     EnumEditor,
     FloatEditor,
     IntEditor,
@@ -63,6 +64,8 @@ def make_editor(report: m.HsgReport, spec: FieldSpec, parent: QWidget | None = N
         return FloatEditor(spec.unit, float(spec.minimum), float(spec.maximum), parent=parent)
     if kind is rb.Kind.DATE:
         return DateEditor(parent)
+    if kind is rb.Kind.DATETIME:
+        return DateTimeEditor(parent)
     if spec.lines:
         return LongTextEditor(spec.lines, parent=parent)
     return TextEditor(parent)

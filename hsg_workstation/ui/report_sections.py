@@ -198,6 +198,11 @@ SECTIONS: tuple[SectionSpec, ...] = (
                     FieldSpec("safety.cycle_pattern", "Cycle pattern"),
                     FieldSpec("safety.menstrual_bleeding_today", "Bleeding today"),
                     FieldSpec("safety.pregnancy_test", "&Pregnancy test"),
+                    FieldSpec(
+                        "safety.pregnancy_test_datetime",
+                        "Test date / time",
+                        when=lambda r: r.safety.pregnancy_test not in (None, m.PregnancyTest.NOT_DONE),
+                    ),
                     FieldSpec("safety.pregnancy_status", "Pregnancy status"),
                     FieldSpec("safety.contraindications", "Contraindications"),
                     FieldSpec(

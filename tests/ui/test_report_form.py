@@ -660,3 +660,21 @@ def test_main_window_close_refused_while_the_docked_draft_is_not_on_disk(
     store.directory.mkdir()
     assert window.close() is True
     assert read_draft(store, report)["clinical"]["comparison"] == "HSG 2024"
+
+
+def test_pregnancy_test_time_and_issue_click_focuses_field(qtbot, form: ReportForm, report) -> None:
+    import datetime as dt
+
+    row = form.rows["safety.pregnancy_test_datetime"]
+    assert not row.is_visible
+    report.set_value("safety.pregnancy_test", "urine_negative")
+    assert row.is_visible
+    qtbot.keyClicks(row.editor.line, "2026-11-20 08:15")
+    assert report.safety.pregnancy_test_datetime == dt.datetime(2026, 11, 20, 8, 15)
+    assert m.HsgReport.from_json(report.to_json()) == report
+
+    panel = form.issues_panel
+    index = next(i for i, issue in enumerate(panel.issues) if issue.field_path == "technique.catheter_type")
+    item = panel.list.item(index)
+    panel.list.itemClicked.emit(item)
+    assert form.rows["technique.catheter_type"].editor.combo.hasFocus()
