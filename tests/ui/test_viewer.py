@@ -734,3 +734,23 @@ def test_delete_measurement_from_list_and_from_the_shape(window, qtbot) -> None:
     assert len(vp.visible_measurements()) == 1
     vp.visible_measurements()[0].roi.sigRemoveRequested.emit(vp.visible_measurements()[0].roi)
     assert window.store.measurements(uid) == [] and vp.visible_measurements() == []
+
+
+MODAL_ACTIONS = {"import", "settings", "about", "quit", "nodes", "close_study"}
+
+
+def test_every_action_is_safe_with_and_without_a_study(window) -> None:
+    """Trigger every menu/toolbar action (except the modal dialogs) with a study open, then with none."""
+    for with_study in (True, False):
+        assert (window.study is not None) == with_study
+        for aid, act in window.actions_by_id.items():
+            if aid in MODAL_ACTIONS:
+                continue
+            act.trigger()
+            if aid == "play":
+                window.actions_by_id["play"].trigger()  # pause again
+        window.cancel_tool()
+        if getattr(window, "_shortcuts_dialog", None) is not None:
+            window._shortcuts_dialog.close()
+        window.actions_by_id["close_study"].trigger()
+    assert window.viewports == [] and loaded_loader_threads() == []
