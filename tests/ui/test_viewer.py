@@ -132,11 +132,31 @@ def test_decoding_happens_off_the_ui_thread(window, monkeypatch) -> None:
     assert "MainThread" not in seen and "hsg-frame-loader" in seen
 
 
-def test_newer_request_supersedes_prefetch(window) -> None:
-    vp = window.active
-    vp.loader.request([("nowhere", i) for i in range(50)])
-    vp.show_frame(10)
-    wait_until(lambda: vp.displayed_index == 10, timeout=5)
+def test_newer_request_supersedes_prefetch(window, monkeypatch) -> None:
+    """A jump while a long prefetch is queued is served next, not after the queue."""
+    import time as _time
+
+    from hsg_workstation.ui import frames as fr
+
+    decoded: list[int] = []
+    original = fr.decode_frame
+
+    def slow(header, index):
+        _time.sleep(0.03)
+        decoded.append(index)
+        return original(header, index)
+
+    window.set_layout("1x2")
+    vp = window.viewports[1]  # the spot stack: only its first frame is decoded so far
+    big = window.display_sets[0]  # the 12-frame loop, not yet in this viewport's cache
+    monkeypatch.setattr(fr, "decode_frame", slow)
+    vp.set_display_set(big, window.study)  # first frame read directly (uncompressed)
+    wait_until(lambda: vp.displayed_index == 0)
+    vp.loader.request([("x", 0)] + [(str(big.frames[i].path), i) for i in range(1, 11)])  # long prefetch
+    decoded.clear()
+    vp.show_frame(11)
+    wait_until(lambda: vp.displayed_index == 11, timeout=10)
+    assert 11 in decoded[:2]  # at most the frame already being decoded came first
 
 
 def test_wl_drag_with_right_button_changes_window(window) -> None:
