@@ -41,6 +41,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="varies anatomy, timing and noise (default 0)")
     p.add_argument("--size", type=int, default=512, help="matrix size in pixels (default 512)")
     p.add_argument("--frames", type=int, default=48, help="frames in the fill-sequence loop (default 48)")
+    p.add_argument(
+        "--motion-px",
+        type=float,
+        default=0.0,
+        metavar="PX",
+        help="smooth random patient/table motion of at most PX pixels across the loop; the shifts are in "
+        "truth.json 'loop_motion' (default 0: none)",
+    )
+    p.add_argument(
+        "--monochrome1-loop",
+        action="store_true",
+        help="store the RF loop as MONOCHROME1 — NOT conformant (the RF IOD allows MONOCHROME2 only; "
+        "dciodvfy reports it) but what some vendors send: for testing readers",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object per written case")
     p.set_defaults(func=handle)
 
@@ -72,12 +86,23 @@ def handle(args: argparse.Namespace) -> int:
         raise SampleDataError(f"--size: must be between 64 and 4096 pixels, got {args.size}")
     if not 8 <= args.frames <= 2000:
         raise SampleDataError(f"--frames: must be between 8 and 2000, got {args.frames}")
+    if not 0 <= args.motion_px <= args.size / 10:
+        raise SampleDataError(
+            f"--motion-px: must be between 0 and {args.size / 10:g} (10 % of --size), got {args.motion_px:g}"
+        )
     outdir = Path(args.outdir)
     if outdir.exists() and not outdir.is_dir():
         raise SampleDataError(f"OUTDIR {outdir} exists and is not a folder")
     build_report = _reference_report_builder()
     for case in cases:
-        generated = generate_case(case, seed=args.seed, size=args.size, frames=args.frames)
+        generated = generate_case(
+            case,
+            seed=args.seed,
+            size=args.size,
+            frames=args.frames,
+            motion_px=args.motion_px,
+            monochrome1_loop=args.monochrome1_loop,
+        )
         case_dir = generated.write(outdir)
         report_path = None
         if build_report is not None:

@@ -38,7 +38,7 @@ from hsg_workstation.dicom_io.sample_cases import (
 )
 from hsg_workstation.dicom_io.sample_geometry import PixelGrid
 from hsg_workstation.dicom_io.sample_scene import Scene
-from hsg_workstation.dicom_io.sample_xray import FLUORO_PHOTONS, SPOT_PHOTONS, to_pixels
+from hsg_workstation.dicom_io.sample_xray import FLUORO_PHOTONS, SPOT_PHOTONS, shift_image, to_pixels
 
 __all__ = ["CASES", "GeneratedCase", "generate_case", "write_case", "SPOT_PHASES"]
 
@@ -50,6 +50,7 @@ SPOT_PHASES: dict[int, tuple[str, ...]] = {
 DETECTOR_FIELD_MM = 300.0  # detector field edge (flat panel ~30 cm); pixel spacing = field / matrix size
 MAX_FRAMES = 2000
 MAX_SIZE = 4096
+MAX_MOTION_FRACTION = 0.1  # motion_px at most this fraction of the matrix: HSG motion is small, not a pan
 
 
 @dataclass(slots=True)
@@ -94,6 +95,27 @@ def _frame_times(
     return [0.0] + [base if i < switch else round(base / 2, 1) for i in range(1, frames)]
 
 
+def _motion_path(rng: np.random.Generator, frames: int, motion_px: float) -> np.ndarray:
+    """Per-frame ``[row, column]`` displacement in pixels: smooth, random, ``[0, 0]`` on frame 1, and at most
+    ``motion_px`` long (Euclidean), reached on some frame.
+
+    Why this shape: a patient on the table drifts and shifts slowly (breathing, discomfort when the cavity
+    distends) rather than jittering, so each axis is a sum of three low-frequency sinusoids (0.3–1.5 cycles per
+    loop) with random phases. Frame 1 is the reference, so every coordinate in truth.json holds for it.
+    """
+    if motion_px <= 0 or frames < 2:
+        return np.zeros((frames, 2))
+    t = np.arange(frames, dtype=np.float64) / frames
+    path = np.zeros((frames, 2))
+    for axis in range(2):
+        for _ in range(3):
+            freq, phase, amp = rng.uniform(0.3, 1.5), rng.uniform(0, 2 * np.pi), rng.uniform(0.3, 1.0)
+            path[:, axis] += amp * np.sin(2 * np.pi * freq * t + phase)
+    path -= path[0]
+    longest = float(np.linalg.norm(path, axis=1).max())
+    return path * (motion_px / longest) if longest > 0 else path
+
+
 def generate_case(
     case: str,
     *,
@@ -107,12 +129,20 @@ def generate_case(
     spot_images: int = 3,
     variable_frame_time: bool | None = None,
     study_uid: str | None = None,
+    motion_px: float = 0.0,
+    monochrome1_loop: bool = False,
 ) -> GeneratedCase:
     """Generate one synthetic HSG study in memory, deterministic for (case, seed, options).
 
     The seed varies the anatomy (size, angle and position of the cavity, tube courses, defect placement),
     contrast timing and spill, so that analysis is not tuned to one look. ``flip`` mirrors the image left-right
     (Patient Orientation says so); ``None`` keeps the per-case default.
+
+    ``motion_px`` > 0 moves the patient between loop frames by a smooth random translation of at most that many
+    pixels (frame 1 is the reference; the shifts are in truth ``loop_motion``) so that the analysis's frame
+    registration has something to correct. ``monochrome1_loop`` stores the loop as MONOCHROME1 (values
+    ``4095 − v``) — **not conformant** (the RF IOD allows only MONOCHROME2) but what some vendors write, so
+    the reader can be tested against it. Both are off by default: the committed samples do not use them.
     """
     if case not in CASES:
         raise ValueError(f"unknown sample case {case!r}; known cases: {', '.join(CASES)}")
@@ -124,6 +154,10 @@ def generate_case(
         raise ValueError(f"spot_images must be 2, 3 or 4, got {spot_images}")
     if noise < 0:
         raise ValueError(f"noise must be >= 0, got {noise}")
+    if not 0 <= motion_px <= MAX_MOTION_FRACTION * size:
+        raise ValueError(
+            f"motion_px must be between 0 and {MAX_MOTION_FRACTION * size:g} (10 % of size), got {motion_px}"
+        )
     flip = case in FLIPPED_BY_DEFAULT if flip is None else bool(flip)
     mono1 = case in MONOCHROME1_SPOTS_BY_DEFAULT if monochrome1_spots is None else bool(monochrome1_spots)
     variable = (
@@ -131,7 +165,10 @@ def generate_case(
     )
 
     # Separate streams: anatomy/timing must not change when only the noise level or frame timing is changed.
-    anatomy_ss, noise_ss, timing_ss = np.random.SeedSequence([int(seed), zlib.crc32(case.encode())]).spawn(3)
+    # spawn(4)'s first three children are those spawn(3) gave, so adding the motion stream changed nothing else.
+    anatomy_ss, noise_ss, timing_ss, motion_ss = np.random.SeedSequence(
+        [int(seed), zlib.crc32(case.encode())]
+    ).spawn(4)
     rng = np.random.default_rng(anatomy_ss)
     noise_rng = np.random.default_rng(noise_ss)
     timing_rng = np.random.default_rng(timing_ss)
@@ -144,6 +181,7 @@ def generate_case(
     spec = case_spec(case, affected)
     scene = Scene(spec, rng, grid, frames)
     frame_times = _frame_times(timing_rng, frames, frame_time_ms, variable)
+    motion = _motion_path(np.random.default_rng(motion_ss), frames, float(motion_px))  # stored-image axes
 
     def finish(img: np.ndarray) -> np.ndarray:
         return img[..., ::-1] if flip else img
@@ -154,15 +192,23 @@ def generate_case(
     # --- loop -------------------------------------------------------------------------------------------------
     loop = np.empty((frames, size, size), dtype=np.uint16)
     masks = np.empty((frames, size, size), dtype=bool)
+    areas = np.empty(frames, dtype=np.int64)  # of the unshifted masks: motion must not move the spot timing
     for i in range(frames):
         r = scene.render(float(i))
-        loop[i] = finish(to_pixels(scene, r, noise_rng, photons=FLUORO_PHOTONS, noise=noise))
-        masks[i] = finish(r.cavity_mask)
-    areas = masks.reshape(frames, -1).sum(axis=1)
+        # Drawn unflipped: a shift toward higher stored columns is toward lower drawn columns when mirrored.
+        shift = (float(motion[i, 0]), float(-motion[i, 1] if flip else motion[i, 1]))
+        loop[i] = finish(to_pixels(scene, r, noise_rng, photons=FLUORO_PHOTONS, noise=noise, shift_rc=shift))
+        mask = r.cavity_mask
+        areas[i] = int(mask.sum())
+        if any(shift):
+            mask = shift_image(mask.astype(np.float32), shift) >= 0.5
+        masks[i] = finish(mask)
     max_distension_frame = int(np.argmax(areas)) + 1
 
     # --- study context ----------------------------------------------------------------------------------------
-    key = (case, seed, size, frames, noise, frame_time_ms, flip, mono1, spot_images, variable)
+    key: tuple = (case, seed, size, frames, noise, frame_time_ms, flip, mono1, spot_images, variable)
+    if motion_px or monochrome1_loop:  # only then: the default variants keep their (committed) UIDs
+        key += (float(motion_px), bool(monochrome1_loop))
     study_uid = study_uid or sd.derived_uid("study", *key)
     start = datetime(2026, 1, 5, 9, 0, 0) + timedelta(days=int(seed) % 365, minutes=int(rng.integers(0, 420)))
     c = scene.collimator_px
@@ -234,6 +280,7 @@ def generate_case(
             fluoro_time_s=fluoro_time_s,
             frame_times_ms=frame_times,
             contrast_ml=contrast_ml,
+            monochrome1=monochrome1_loop,
         )
     )
     names.append("02_loop.dcm")
@@ -313,6 +360,15 @@ def generate_case(
         size=size,
         names=names,
     )
+    # Keys of the optional variants appear only when used, so default truth (and the committed samples) stay
+    # byte-identical to what earlier versions wrote.
+    if monochrome1_loop:
+        truth["loop_photometric_interpretation"] = "MONOCHROME1"
+    if motion_px:
+        truth["loop_motion"] = {
+            "max_px": float(motion_px),
+            "frame_shifts_px": [[round(float(r), 3), round(float(c), 3)] for r, c in motion],
+        }
     return GeneratedCase(case, datasets, truth, masks, names)
 
 

@@ -221,11 +221,16 @@ def rf_image(
     fluoro_time_s: float,
     frame_times_ms: list[float] | None,
     contrast_ml: float | None,
+    monochrome1: bool = False,
 ) -> Dataset:
     """An RF image: single frame (scout, MONOCHROME2 spot) or the multi-frame fill-sequence loop.
 
     ``frame_times_ms`` None → single frame; all equal → Frame Time; otherwise → Frame Time Vector (first
     value 0, as the standard defines the vector as increments from the previous frame).
+
+    ``monochrome1`` writes the pixels as ``4095 − value`` with Photometric Interpretation MONOCHROME1 and the
+    window mirrored — the same picture for a reader that honours MONOCHROME1. The RF IOD forbids this
+    (dciodvfy reports an Error); it exists only to test readers against what some vendors send.
     """
     ds = _common(
         ctx,
@@ -245,7 +250,9 @@ def rf_image(
     ds.RescaleIntercept = "0"
     ds.RescaleSlope = "1"
     ds.RescaleType = "US"
-    _pixels(ds, frames, monochrome1=False, window=ctx.window)
+    if monochrome1:
+        frames = (4095 - frames.astype(np.int32)).astype(np.uint16)
+    _pixels(ds, frames, monochrome1=monochrome1, window=ctx.window)
     exposure_ms = 8.0 if multi else 60.0
     _xray_acquisition(
         ds, ctx, exposure_ms=exposure_ms, ma=12.0 if multi else 150.0, dap_dgycm2=dap_dgycm2, fluoro=multi

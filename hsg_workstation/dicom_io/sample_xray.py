@@ -9,6 +9,7 @@ that means *low* stored values for contrast, so the file's default window shows 
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 from skimage.filters import gaussian
 
 from hsg_workstation.dicom_io.sample_scene import IODINE_MU_PER_MM, Rendered, Scene
@@ -22,11 +23,31 @@ LOG_LOW = 8.0  # attenuation mapped to 0
 LOG_HIGH = 1.0  # attenuation mapped to MAX_VALUE
 
 
+def shift_image(image: np.ndarray, shift_rc: tuple[float, float], *, order: int = 1) -> np.ndarray:
+    """Translate ``image`` by ``(rows, columns)`` pixels (sub-pixel, bilinear for ``order=1``); the edges that
+    come into view repeat the nearest border pixel, like tissue continuing outside the drawn field."""
+    if not any(shift_rc):
+        return image
+    return ndimage.shift(image, shift_rc, order=order, mode="nearest", prefilter=False)
+
+
 def to_pixels(
-    scene: Scene, rendered: Rendered, rng: np.random.Generator, *, photons: float, noise: float
+    scene: Scene,
+    rendered: Rendered,
+    rng: np.random.Generator,
+    *,
+    photons: float,
+    noise: float,
+    shift_rc: tuple[float, float] = (0.0, 0.0),
 ) -> np.ndarray:
-    """Return a uint16 frame (unflipped) with values in 0..4095; contrast is dark, background bright."""
+    """Return a uint16 frame (unflipped) with values in 0..4095; contrast is dark, background bright.
+
+    ``shift_rc`` moves the *patient* (anatomy, contrast, catheter) by that many pixels before detection, as
+    patient or table motion does; the collimator blades and the heel gradient belong to the tube and the
+    detector and stay put — so a registration that locks onto the shutter edges is visibly wrong.
+    """
     atten = scene.static_atten + rendered.device_atten + IODINE_MU_PER_MM * rendered.contrast_mm
+    atten = shift_image(atten, shift_rc)
     expected = photons * np.exp(-atten) * scene.shutter
     if noise > 0:
         # noise scales the quantum noise: noise=2 → a quarter of the photons.

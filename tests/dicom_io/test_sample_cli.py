@@ -58,6 +58,8 @@ def test_no_report_and_no_error_without_the_reporting_module(tmp_path: Path, mon
         (["--case", "no_such_case"], "--case: unknown case(s) no_such_case"),
         (["--size", "20"], "--size"),
         (["--frames", "2"], "--frames"),
+        (["--motion-px", "-1"], "--motion-px"),
+        (["--size", "64", "--motion-px", "7"], "--motion-px: must be between 0 and 6.4"),
     ],
 )
 def test_bad_arguments_give_a_clear_error(tmp_path: Path, capsys, argv, message):
