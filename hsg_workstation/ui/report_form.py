@@ -789,8 +789,11 @@ class ReportForm(QWidget):
         self.pdf_handler, self.export_handler, self.send_handler = pdf, export, send
         report_actions.configure_buttons(self)
 
-    def set_report(self, report: m.HsgReport) -> None:
-        """Show another report (an amendment, a recovered draft) in this form; autosaves it at once."""
+    def set_report(self, report: m.HsgReport, *, save: bool = False) -> None:
+        """Show another report (a study's recovered draft or new prefilled report, an amendment).
+
+        ``save``: write it to the draft store at once (an amendment is new work). A report that is only
+        opened is first written on its first change, so merely viewing studies leaves no draft files."""
         self.report.remove_listener(self._listener)
         self.report = report
         self._stash.clear()
@@ -799,8 +802,11 @@ class ReportForm(QWidget):
         report.add_listener(self._listener)
         self.destroyed.connect(lambda *_a, r=report, cb=self._listener: r.remove_listener(cb))
         self._signed_state = not report.is_signed  # forces the action buttons to be re-evaluated
-        self.dirty = True
-        if not report.is_signed:
+        self.dirty = False
+        self.last_save_error = ""
+        self.last_edit_error = ""
+        if save and not report.is_signed:
+            self.dirty = True
             self.save_draft()
         self.sync_from_model()
         self.report_replaced.emit(report)
@@ -810,7 +816,7 @@ class ReportForm(QWidget):
         new = self.report.amend(self.last_sr_sop_instance_uid, reason)
         if not new.author_name:
             new.author_name = self.user_name
-        self.set_report(new)
+        self.set_report(new, save=True)
         return new
 
     def amend_interactively(self) -> None:

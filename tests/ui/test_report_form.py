@@ -678,3 +678,14 @@ def test_pregnancy_test_time_and_issue_click_focuses_field(qtbot, form: ReportFo
     item = panel.list.item(index)
     panel.list.itemClicked.emit(item)
     assert form.rows["technique.catheter_type"].editor.combo.hasFocus()
+
+
+def test_opening_a_report_writes_no_draft_until_it_changes(qtbot, drafts) -> None:
+    form = ReportForm(m.HsgReport(), drafts)  # how the main window starts: an empty placeholder
+    qtbot.addWidget(form)
+    opened = make_report()
+    form.set_report(opened)
+    assert not drafts.path_for(opened.report_id).exists()
+    assert form.rows["findings.tubes.left.patency"].editor.isEnabled()
+    choose(form.rows["findings.tubes.left.patency"].editor, m.Patency.PATENT)
+    assert read_draft(drafts, opened)["findings"]["tubes"]["left"]["patency"] == "patent"
