@@ -31,7 +31,9 @@ from hsg_workstation.ui.cine import CineClock
 from hsg_workstation.ui.loader import FrameKey, FrameLoader, frame_key
 from hsg_workstation.ui.measure_items import PEN, MeasurementGraphic
 
-pg.setConfigOptions(imageAxisOrder="row-major", antialias=True)
+# Row-major or DICOM rows and columns swap. Antialiasing stays per item (ROIs do it themselves), not global:
+# a global switch would also slow every other pyqtgraph plot in the app.
+pg.setConfigOptions(imageAxisOrder="row-major")
 
 TOOLS = ("length", "angle", "ellipse", "polygon", "arrow", "calibrate")
 REGION_OF = {
@@ -751,7 +753,7 @@ class Viewport(QWidget):
 
     def _preview(self, points: list[tuple[float, float]], closed: bool = False) -> None:
         if self._tool_preview is None:
-            self._tool_preview = pg.PlotCurveItem(pen=PEN)
+            self._tool_preview = pg.PlotCurveItem(pen=PEN, antialias=True)
             self._tool_preview.setParentItem(self.image_space)
         pts = points + ([points[0]] if closed and points else [])
         self._tool_preview.setData([p[0] for p in pts], [p[1] for p in pts])
