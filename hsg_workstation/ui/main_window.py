@@ -207,6 +207,7 @@ class MainWindow(QMainWindow):
         a("flip_v", "Flip vertical", self._on_active("flip_vertical"))
         a("invert", "Invert", self._on_active("toggle_invert"))
         a("reset_wl", "Reset W/L", self._on_active("reset_levels"))
+        a("reset", "Reset view", self._on_active("reset_view"))
         a("auto_wl", "Auto W/L", self._on_active("auto_levels"))
         for n in range(1, 10):
             a(f"preset{n}", f"Preset {n}", self._preset_slot(n), keys=[str(n)])
@@ -283,7 +284,7 @@ class MainWindow(QMainWindow):
         m = mb.addMenu("&Image")
         self.presets_menu = m.addMenu("Window/level presets")
         self.presets_menu.aboutToShow.connect(self._fill_presets_menu)
-        for k in ("auto_wl", "reset_wl"):
+        for k in ("auto_wl", "reset_wl", "reset"):
             m.addAction(ids[k])
         m = mb.addMenu("&Cine")
         for k in ("play", "prev", "next", "first", "last", "loop"):

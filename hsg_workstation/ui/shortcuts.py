@@ -17,7 +17,7 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("flip_h", "Ctrl+H", "Flip horizontally"),
     ("flip_v", "Ctrl+J", "Flip vertically"),
     ("invert", "I", "Invert grey scale"),
-    ("reset_wl", "R", "Reset window/level to the file's default"),
+    ("reset", "R", "Reset the view: file's window/level, fit, no rotation/flip/inversion"),
     ("auto_wl", "A", "Auto window/level (1–99 percentile)"),
     ("preset", "1 … 9", "Window/level preset 1–9 (see Image ▸ Presets)"),
     ("key_frame", "K", "Mark / unmark the current frame as key image"),

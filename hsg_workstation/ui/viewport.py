@@ -519,6 +519,15 @@ class Viewport(QWidget):
         if self.header is not None:
             self._apply_preset_obj(self.header.default_preset())
 
+    def reset_view(self) -> None:
+        """R: back to how the image first appeared — file window, no rotation/flip/inversion, fitted."""
+        self._rotation, self._flip_h, self._flip_v = 0, False, False
+        self._apply_orientation()
+        self.inverted = False
+        self._apply_lut(update_overlays=False)
+        self.reset_levels()
+        self.fit()
+
     def _wl_drag_start(self) -> None:
         self._drag_origin = self.window
 

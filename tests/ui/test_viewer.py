@@ -197,8 +197,14 @@ def test_presets_auto_and_reset(window, qtbot) -> None:
     vp.auto_levels()
     lo, hi = vp.levels
     assert 0 <= lo < hi <= 63  # frame 0 holds values 0..63
+    vp.rotate90()
+    vp.toggle_invert()
+    vp.zoom(3.0)
     qtbot.keyClick(window, Qt.Key.Key_R)
     assert vp.levels == (0.0, 4095.0)
+    assert vp.image_space.transform().isIdentity() and not vp.inverted
+    p = vp.image_space.mapToParent(QPointF(63.5, 0.5))
+    assert (p.x(), p.y()) == pytest.approx((63.5, 0.5))
 
 
 def _known_length_window(qtbot, tmp_path: Path, ermf: float | None, spacing: float | None):
