@@ -257,6 +257,44 @@ def test_dicomdir_on_a_lower_case_mount(db: LocalDatabase, tmp_path: Path) -> No
     assert sum(r.status == "imported" for r in results) == 31
 
 
+@pytest.mark.timeout(120)
+def test_dicomdir_written_by_dcmmkdir(db: LocalDatabase, tmp_path: Path) -> None:
+    """A DICOMDIR as a burning tool writes it (DCMTK dcmmkdir, General Purpose profile, 8-character upper-case
+    file IDs) over a generated HSG study: every referenced file lands once, a missing one is skipped by name,
+    and importing the DICOMDIR or the whole medium again gives duplicates only."""
+    import subprocess
+
+    from hsg_workstation.dicom_io.sample import write_case
+
+    if shutil.which("dcmmkdir") is None:
+        pytest.fail("dcmmkdir (Debian dcmtk) is required for this test")
+    study_dir = write_case("unicornuate", tmp_path / "gen", size=64, frames=8, noise=0.0)
+    media = tmp_path / "media"
+    (media / "HSG" / "S1").mkdir(parents=True)
+    for i, src in enumerate(sorted(study_dir.glob("*.dcm")), start=1):
+        shutil.copy(src, media / "HSG" / "S1" / f"IM{i}")
+    proc = subprocess.run(["dcmmkdir", "+r", "HSG"], cwd=media, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and (media / "DICOMDIR").is_file(), proc.stderr
+    (media / "HSG" / "S1" / "IM5").unlink()  # a damaged disc: the DICOMDIR names a file that is not there
+    before = tree_hashes(media)
+
+    results = db.import_paths([media / "DICOMDIR"])
+    by_name = {Path(r.path).name: r for r in results}
+    assert by_name["DICOMDIR"].status == "skipped" and "referenced files" in by_name["DICOMDIR"].reason
+    assert [by_name[f"IM{i}"].status for i in range(1, 5)] == ["imported"] * 4
+    assert by_name["IM5"].status == "skipped" and "IM5" in by_name["IM5"].reason
+    (study,) = db.studies()
+    assert study.instance_count == 4 and study.patient_name == "HSG^Unicornuate^^^SYNTHETIC"
+    assert {r.status for r in db.import_paths([media]) if Path(r.path).name.startswith("IM1")} == {
+        "duplicate"
+    }
+    again = [r for r in db.import_paths([media]) if r.status != "skipped"]
+    assert len(again) == 4 and {r.status for r in again} == {
+        "duplicate"
+    }  # each file once, via DICOMDIR or not
+    assert tree_hashes(media) == before
+
+
 def test_search_text_is_literal(db: LocalDatabase, tmp_path: Path) -> None:
     make_image(tmp_path / "1.dcm", patient_id="A_1")
     make_image(tmp_path / "2.dcm", patient_id="AB1")

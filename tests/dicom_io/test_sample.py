@@ -55,20 +55,21 @@ def test_case_names_are_the_contract():
 
 
 @pytest.mark.timeout(240)
-def test_every_file_of_several_cases_passes_dciodvfy(tmp_path: Path):
+def test_every_file_of_every_case_passes_dciodvfy(tmp_path: Path):
+    """Every case with its defaults (flipped or not, RF or DX spots, Frame Time or Vector), plus the option
+    variants users can ask for: 2 and 4 spots, forced MONOCHROME1 / MONOCHROME2 spots, patient motion."""
     if shutil.which("dciodvfy") is None:
         pytest.fail("dciodvfy (Debian dicom3tools) is required for this test")
-    # normal: RF spots; unilateral: flipped + MONOCHROME1 DX spots; venous: Frame Time Vector; two horns: 4 spots.
-    plan = {
-        "normal": {},
-        "unilateral_proximal_occlusion": {},
-        "venous_intravasation": {},
-        "two_hemicavities": {"spot_images": 4, "monochrome1_spots": True},
-    }
+    plan: list[tuple[str, dict]] = [(case, {}) for case in CASES]
+    plan += [
+        ("two_hemicavities", {"spot_images": 4, "monochrome1_spots": True, "seed": 1}),
+        ("unicornuate", {"spot_images": 2, "monochrome1_spots": False, "flip": False, "seed": 1}),
+        ("normal", {"motion_px": 4.0, "variable_frame_time": True, "seed": 2}),
+    ]
     files = []
-    for case, kw in plan.items():
-        files += sorted(write_case(case, tmp_path, size=SIZE, frames=FRAMES, **kw).glob("*.dcm"))
-    assert len(files) == 3 * 5 + 6
+    for i, (case, kw) in enumerate(plan):
+        files += sorted(write_case(case, tmp_path / str(i), size=128, frames=12, **kw).glob("*.dcm"))
+    assert len(files) == 5 * len(CASES) + 6 + 4 + 5
     for f in files:
         proc = subprocess.run(["dciodvfy", str(f)], capture_output=True, text=True, timeout=60)
         out = proc.stdout + proc.stderr
