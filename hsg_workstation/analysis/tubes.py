@@ -67,6 +67,13 @@ class Intravasation:
     peak_index: int | None
 
 
+def _grow(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Dilation by a (2r+1)² square with a separable max filter (faster than iterated binary dilation)."""
+    if radius <= 0:
+        return mask
+    return ndi.maximum_filter(mask.astype(np.uint8), size=2 * radius + 1).astype(bool)
+
+
 def _square_opening(mask: np.ndarray, radius: int) -> np.ndarray:
     """Binary opening with a (2r+1)² square via separable min/max filters: an order of magnitude faster than a
     disk structuring element, and the shapes it must keep (pockets, clouds) are much larger than the square."""
@@ -147,7 +154,7 @@ def side_signals(
         # the cavity's soft, tapering margin belongs to the cavity, not to the tubes
         rim_lab, _ = ndi.label(o > CAVITY_RIM * level)
         rim_ids = np.unique(rim_lab[cav])
-        cav_d = ndi.binary_dilation(np.isin(rim_lab, rim_ids[rim_ids > 0]) | cav, iterations=cav_gap)
+        cav_d = _grow(np.isin(rim_lab, rim_ids[rim_ids > 0]) | cav, cav_gap)
         snr = o / noise_map
         e = apply_hysteresis_threshold(snr, 2.5, 5.0) & valid & ~cath
         extra = e & ~cav_d
@@ -157,7 +164,7 @@ def side_signals(
         connected = np.isin(lab, ids[ids > 0]) & extra
         local_max = ndi.maximum_filter(o, size=win)
         core = extra & (o >= CORE_FRACTION * local_max) & (snr > 5.0)
-        halo = ndi.binary_dilation(core | cav_d, iterations=halo_it)
+        halo = _grow(core | cav_d, halo_it)
         faint = extra & ~halo
         flab, fn = ndi.label(faint)
         if fn:
@@ -172,7 +179,7 @@ def side_signals(
             idx = np.arange(1, wn + 1)
             dens = np.asarray(ndi.mean(o, wlab, index=idx)) / level
             area = np.asarray(ndi.sum_labels(wide, wlab, index=idx), float)
-            thin = connected & ~ndi.binary_dilation(wide, iterations=thin_gap)
+            thin = connected & ~_grow(wide, thin_gap)
             thin_l, thin_r = float((thin & left).sum()), float((thin & right).sum())
             col = np.asarray(ndi.mean(np.broadcast_to(lateral, (h, w)), wlab, index=idx))
             tube_per_body = np.where(col < 0, thin_l, thin_r) / np.maximum(area, 1.0)
