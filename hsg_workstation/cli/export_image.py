@@ -38,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     from PIL import Image  # only this command needs Pillow
 
-    source = FrameSource(args.file, reader.read_header(args.file))
+    header = reader.read_header(args.file, max_pixel_bytes=reader.configured_max_pixel_bytes())
+    source = FrameSource(args.file, header)
     n = source.number_of_frames
     if not 1 <= args.frame <= n:
         raise HsgError(

@@ -20,6 +20,7 @@ from dataclasses import asdict
 
 from hsg_workstation.config import resolve_data_dir
 from hsg_workstation.dicom_io.database import LocalDatabase
+from hsg_workstation.dicom_io.reader import configured_max_pixel_bytes
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -35,15 +36,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="a DICOM file, a folder, or a DICOMDIR")
     p.add_argument("--json", action="store_true", help="print a JSON array with one object per file")
+    p.add_argument(
+        "--max-image-mb",
+        type=float,
+        metavar="MB",
+        help="skip images whose decoded pixel data would exceed MB MiB (default: $HSG_WORKSTATION_MAX_IMAGE_MB, "
+        "else 4096)",
+    )
     p.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
+    cap = configured_max_pixel_bytes(getattr(args, "max_image_mb", None))  # bad value: error before any work
     data_dir = resolve_data_dir(getattr(args, "data_dir", None))
     with warnings.catch_warnings():
         # pydicom warns about every vendor quirk it tolerates; the per-file result already says what matters.
         warnings.simplefilter("ignore")
-        with LocalDatabase(data_dir) as db:
+        with LocalDatabase(data_dir, max_pixel_bytes=cap) as db:
             results = db.import_paths(args.paths)
     if args.json:
         print(json.dumps([asdict(r) for r in results], indent=2))

@@ -53,12 +53,15 @@ _DOCUMENT_KINDS = {SopKind.STRUCTURED_REPORT, SopKind.ENCAPSULATED_PDF, SopKind.
 class LocalDatabase:
     """Local DICOM store + SQLite (WAL) index in ``data_dir``."""
 
-    def __init__(
-        self, data_dir: str | os.PathLike[str], *, max_pixel_bytes: int = reader.DEFAULT_MAX_PIXEL_BYTES
-    ):
+    def __init__(self, data_dir: str | os.PathLike[str], *, max_pixel_bytes: int | None = None):
+        """``max_pixel_bytes``: images declaring more decoded pixel bytes are skipped (absurd or hostile
+        headers); ``None`` = ``$HSG_WORKSTATION_MAX_IMAGE_MB`` or the 4 GiB default
+        (:func:`reader.configured_max_pixel_bytes`)."""
+        self.max_pixel_bytes = (
+            reader.configured_max_pixel_bytes() if max_pixel_bytes is None else int(max_pixel_bytes)
+        )
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.max_pixel_bytes = max_pixel_bytes
         self.store = Store(self.data_dir / STORE_DIRNAME)
         self.index = StudyIndex(self.data_dir / INDEX_FILENAME, self.store.root)
 

@@ -26,12 +26,34 @@ from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 
 from hsg_workstation.dicom_io.model import Instance, SopKind
-from hsg_workstation.errors import DicomReadError
+from hsg_workstation.errors import ConfigError, DicomReadError
 
 #: Default cap on the decoded size of one instance's pixel data (Rows × Columns × Frames × samples × bytes).
 #: 4 GiB is far above any real fluoroscopy loop (60 frames of 1024² uint16 = 120 MiB) and well below what
 #: would exhaust a workstation, so only corrupt or hostile headers hit it.
 DEFAULT_MAX_PIXEL_BYTES = 4 * 1024**3
+#: Environment variable (MiB) that lowers or raises the cap for every part of the app (GUI, import, PACS
+#: receive, export-image) — e.g. on a small laptop — without a code change; the import CLI has an option too.
+MAX_IMAGE_MB_ENV = "HSG_WORKSTATION_MAX_IMAGE_MB"
+
+
+def configured_max_pixel_bytes(max_image_mb: float | None = None) -> int:
+    """The pixel-size cap in bytes: ``max_image_mb`` if given, else ``$HSG_WORKSTATION_MAX_IMAGE_MB``, else
+    :data:`DEFAULT_MAX_PIXEL_BYTES`. A value that is not a positive number raises :class:`ConfigError` naming
+    where it came from (a typo must not silently disable the protection)."""
+    source, raw = "--max-image-mb", max_image_mb
+    if raw is None:
+        source, raw = MAX_IMAGE_MB_ENV, os.environ.get(MAX_IMAGE_MB_ENV, "").strip() or None
+    if raw is None:
+        return DEFAULT_MAX_PIXEL_BYTES
+    try:
+        mb = float(raw)
+    except ValueError:
+        mb = float("nan")
+    if not mb > 0 or mb == float("inf"):
+        raise ConfigError(f"{source}: the image size cap must be a positive number of MiB, got {raw!r}")
+    return int(mb * 1024**2)
+
 
 PIXEL_DATA_TAGS = frozenset(
     {0x7FE00010, 0x7FE00008, 0x7FE00009}
@@ -377,6 +399,12 @@ def number_of_frames(ds: Dataset) -> int:
     return max(header_int(ds, TAG_NUMBER_OF_FRAMES) or 1, 1)
 
 
+def _mib(n: int) -> str:
+    """Bytes as MiB for messages: whole MiB for big values, 3 significant digits for small caps."""
+    v = n / 1024**2
+    return f"{v:,.0f} MiB" if v >= 10 else f"{v:.3g} MiB"
+
+
 def validate_header(
     ds: Dataset,
     name: str | os.PathLike[str],
@@ -409,7 +437,7 @@ def validate_header(
     if needed > max_pixel_bytes:
         raise DicomReadError(
             f"{name}: image too large: Rows × Columns × Frames ({rows} × {columns} × {number_of_frames(ds)}) "
-            f"needs {needed / 1024**2:.0f} MiB, above the cap of {max_pixel_bytes / 1024**2:.0f} MiB"
+            f"needs {_mib(needed)}, above the cap of {_mib(max_pixel_bytes)}"
         )
     if require_pixel_data and not framing.present:
         raise DicomReadError(f"{name}: image without Pixel Data (7FE0,0010)")

@@ -70,6 +70,45 @@ def test_list_empty_and_env_data_dir(capsys: pytest.CaptureFixture[str], data_di
     assert (data_dir / "index.sqlite").exists()
 
 
+def test_data_dir_option_wins_over_env(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, tmp_path: Path
+) -> None:
+    """--data-dir points import and list at another archive; the env one (set by the fixture) is untouched."""
+    other = tmp_path / "other-archive"
+    make_image(tmp_path / "src" / "a.dcm", study_uid="1.2.9")
+    rc, out, err = run(capsys, "--data-dir", str(other), "import", str(tmp_path / "src"))
+    assert rc == 0 and out.startswith("imported") and str(other) in err
+    assert (other / "index.sqlite").is_file() and any((other / "store").rglob("*.dcm"))
+    rc, out, _ = run(capsys, "--data-dir", str(other), "list", "--json")
+    assert [s["study_instance_uid"] for s in json.loads(out)] == ["1.2.9"]
+    rc, out, _ = run(capsys, "list", "--json")  # no option: the env archive, still empty
+    assert json.loads(out) == [] and not any((data_dir / "store").rglob("*.dcm"))
+
+
+def test_image_size_cap_is_configurable(
+    capsys: pytest.CaptureFixture[str], data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The memory cap (issue §4) from --max-image-mb or $HSG_WORKSTATION_MAX_IMAGE_MB; bad values are named."""
+    src = make_image(tmp_path / "loop.dcm", rows=64, columns=64, frames=8)  # 64 KiB of pixels
+    before = tree_hashes(src)
+    rc, out, _ = run(capsys, "import", "--max-image-mb", "0.05", str(src))
+    assert rc == 0 and out.startswith("skipped") and "too large" in out and "cap of 0 MiB" not in out
+    assert "64 × 64 × 8" in out
+    monkeypatch.setenv("HSG_WORKSTATION_MAX_IMAGE_MB", "0.05")
+    rc, out, _ = run(capsys, "import", str(src))
+    assert rc == 0 and "too large" in out
+    rc, out, err = run(capsys, "export-image", str(src), str(tmp_path / "x.png"))
+    assert rc == 1 and "too large" in err and not (tmp_path / "x.png").exists()
+    monkeypatch.setenv("HSG_WORKSTATION_MAX_IMAGE_MB", "lots")
+    rc, out, err = run(capsys, "import", str(src))
+    assert rc == 1 and "HSG_WORKSTATION_MAX_IMAGE_MB" in err and "'lots'" in err
+    rc, out, err = run(capsys, "import", "--max-image-mb", "1", str(src))  # the option wins over the env
+    assert rc == 0 and out.startswith("imported")
+    rc, out, err = run(capsys, "import", "--max-image-mb", "-3", str(src))
+    assert rc == 1 and "--max-image-mb" in err
+    assert tree_hashes(src) == before
+
+
 def test_export_image_default_window_and_frame(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     frames = np.zeros((3, 8, 8), dtype=np.uint16)
     frames[1, :, 4:] = 2000  # right half bright on frame 2 only
