@@ -20,6 +20,7 @@ import subprocess
 
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
+entered_from: str | None = None  # the namespace we left (e.g. 'net:[4026531833]'), None if we did not switch
 
 
 class NetnsError(RuntimeError):
@@ -44,6 +45,8 @@ def enter_private_netns() -> int | None:
             "integration tests need a private network namespace (Orthanc binds all interfaces): run pytest as root, "
             "or as a user inside `unshare -rn sh -c 'ip link set lo up; exec .venv/bin/pytest tests/integration'`"
         )
+    global entered_from
+    entered_from = os.readlink("/proc/thread-self/ns/net")
     previous = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
     if _libc.unshare(CLONE_NEWNET) != 0:
         err = ctypes.get_errno()
