@@ -86,10 +86,8 @@ def track_cavity(opacity: np.ndarray, level: float, valid: np.ndarray, mm_per_px
     max_index = None
     if areas.max() > 0:
         score = areas / areas.max() + content / max(content.max(), 1e-6)
-        sm = score.copy()
-        if t >= 3:
-            sm[1:-1] = (score[:-2] + score[1:-1] + score[2:]) / 3
-        cand = np.flatnonzero(sm >= 0.99 * sm.max())
+        # no temporal smoothing: it would drag the pick one frame late at the end of the steep rise
+        cand = np.flatnonzero(score >= 0.985 * score.max())
         max_index = int(cand[0])
     return CavityTrack(masks, areas, first, max_index, open_radius_for(mm_per_px))
 

@@ -271,7 +271,7 @@ def detect_intravasation(extra_all: np.ndarray, mm_per_px: float, cavity_area_px
     thr = max(40.0 * px * px, 0.03 * cavity_area_px)
     frames_over = int((areas >= thr).sum())
     margin = float(areas[peak]) / thr
-    present = frames_over >= 3 and margin >= 2.5
+    present = frames_over >= 3 and (margin >= 2.5 or frames_over >= 6)
     if present:
         conf = float(np.clip(0.55 + 0.1 * min(frames_over, 4) + 0.05 * min(margin, 5.0) - 0.15, 0.5, 0.97))
     else:
