@@ -64,6 +64,8 @@ def tube_extent(tube: Tube) -> tuple[float, float | None]:
     if tube.patency is Patency.OCCLUDED:
         occlusion = _OCCLUSION_T.get(tube.occlusion_level, filled if filled else 0.06)
         filled = min(filled, occlusion) if tube.opacified_to is not None else occlusion
+        if tube.occlusion_level is OcclusionLevel.DISTAL and tube.opacified_to is OpacifiedTo.AMPULLARY:
+            filled = occlusion  # the ampulla is the last segment: contrast reaches the blocked fimbrial end
     return filled, occlusion
 
 
@@ -72,6 +74,43 @@ def _bezier(p0, p1, p2, p3, t: float) -> tuple[float, float]:
     x = u**3 * p0[0] + 3 * u * u * t * p1[0] + 3 * u * t * t * p2[0] + t**3 * p3[0]
     y = u**3 * p0[1] + 3 * u * u * t * p1[1] + 3 * u * t * t * p2[1] + t**3 * p3[1]
     return x, y
+
+
+def _hemicavity_sign(report: HsgReport) -> int:
+    """Viewer-side of a unicornuate hemicavity: towards the tube that filled (-1 = patient's right, drawn on the
+    viewer's left); the patient's right when neither or both filled."""
+    tubes = report.findings.tubes
+    right = tubes.right.opacified_to not in (None, OpacifiedTo.NONE)
+    left = tubes.left.opacified_to not in (None, OpacifiedTo.NONE)
+    return +1 if left and not right else -1
+
+
+def _hemicavity_path(
+    path_cls: Any, point_cls: Any, cx: float, top: float, bottom: float, half: float, sign: int
+):
+    """A fusiform (banana) cavity from the cervix up to one cornu: the unicornuate / single-horn picture."""
+    c0, c1, c2 = (cx, bottom), (cx + sign * half * 0.15, top + 55), (cx + sign * half, top)
+    n = 24
+    centre, normal = [], []
+    for i in range(n + 1):
+        t = i / n
+        x = (1 - t) ** 2 * c0[0] + 2 * (1 - t) * t * c1[0] + t * t * c2[0]
+        y = (1 - t) ** 2 * c0[1] + 2 * (1 - t) * t * c1[1] + t * t * c2[1]
+        dx = 2 * (1 - t) * (c1[0] - c0[0]) + 2 * t * (c2[0] - c1[0])
+        dy = 2 * (1 - t) * (c1[1] - c0[1]) + 2 * t * (c2[1] - c1[1])
+        length = math.hypot(dx, dy) or 1.0
+        centre.append((x, y))
+        normal.append((-dy / length, dx / length))
+    width = [9.0 + 13.0 * math.sin(math.pi * min(1.0, i / n * 1.15)) for i in range(n + 1)]
+    width[-1] = 3.0  # tapering to the cornu
+    side_a = [(x + nx * w, y + ny * w) for (x, y), (nx, ny), w in zip(centre, normal, width, strict=True)]
+    side_b = [(x - nx * w, y - ny * w) for (x, y), (nx, ny), w in zip(centre, normal, width, strict=True)]
+    outline = side_a + side_b[::-1]
+    path = path_cls(point_cls(*outline[0]))
+    for x, y in outline[1:]:
+        path.lineTo(point_cls(x, y))
+    path.closeSubpath()
+    return path
 
 
 def draw_schematic(report: HsgReport, width: int = WIDTH, height: int = HEIGHT) -> Any:
@@ -99,11 +138,20 @@ def draw_schematic(report: HsgReport, width: int = WIDTH, height: int = HEIGHT) 
         dip = 18.0
     elif cavity.shape is CavityShape.TWO_HEMICAVITIES:
         dip = 70.0
-    path.quadTo(QPointF(cx - half / 2, top + 8 - dip * 0.1), QPointF(cx, top + dip))
-    path.quadTo(QPointF(cx + half / 2, top + 8 - dip * 0.1), QPointF(cx + half, top))
-    path.quadTo(QPointF(cx + half * 0.55, bottom - 60), QPointF(cx + 14, bottom))
-    path.lineTo(QPointF(cx - 14, bottom))
-    path.quadTo(QPointF(cx - half * 0.55, bottom - 60), QPointF(cx - half, top))
+    if cavity.shape is CavityShape.SINGLE_HEMICAVITY_FUSIFORM:
+        path = _hemicavity_path(QPainterPath, QPointF, cx, top, bottom, half, _hemicavity_sign(report))
+    elif cavity.shape is CavityShape.T_SHAPED_NARROW:
+        path = QPainterPath(QPointF(cx - half, top))
+        for x, y in ((cx + half, top), (cx + half, top + 16), (cx + 22, top + 34), (cx + 12, bottom),
+                     (cx - 12, bottom), (cx - 22, top + 34), (cx - half, top + 16)):  # fmt: skip
+            path.lineTo(QPointF(x, y))
+        path.closeSubpath()
+    else:
+        path.quadTo(QPointF(cx - half / 2, top + 8 - dip * 0.1), QPointF(cx, top + dip))
+        path.quadTo(QPointF(cx + half / 2, top + 8 - dip * 0.1), QPointF(cx + half, top))
+        path.quadTo(QPointF(cx + half * 0.55, bottom - 60), QPointF(cx + 14, bottom))
+        path.lineTo(QPointF(cx - 14, bottom))
+        path.quadTo(QPointF(cx - half * 0.55, bottom - 60), QPointF(cx - half, top))
     opacified = cavity.opacified is None or cavity.opacified.value != "no"
     p.setPen(QPen(contrast if opacified else outline, 2))
     p.setBrush(QBrush(QColor(90, 90, 90) if opacified else QColor(235, 235, 235)))

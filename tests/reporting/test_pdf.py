@@ -214,3 +214,45 @@ def test_report_pages_never_end_with_a_section_heading(tmp_path: Path, source_da
         assert len(pages) >= 3
         for i, lines in enumerate(pages):
             assert lines[-1] not in headings, (n_notes, i + 1, lines[-3:])
+
+
+@pytest.mark.timeout(60)
+def test_schematic_cavity_follows_the_shape_and_distal_hydrosalpinx_fills_to_the_block(
+    source_datasets,
+) -> None:
+    """A unicornuate hemicavity is drawn towards the side whose tube filled (not as a normal triangle), and a
+    distally occluded hydrosalpinx is filled up to its occlusion mark."""
+    from hsg_workstation.reporting.pdf import ensure_gui_app
+    from hsg_workstation.reporting.schematic import draw_schematic, tube_extent
+
+    ensure_gui_app()
+    rf, dx = source_datasets
+    report = full_report(rf, dx)
+    w = draw_schematic(report).width()
+
+    def cavity_grey(img, x0: int, x1: int) -> int:  # the cavity fill colour (90, 90, 90) in the cavity band
+        return sum(
+            img.pixelColor(x, y).red() in range(85, 96) and img.pixelColor(x, y).green() in range(85, 96)
+            for y in range(150, 240, 2)
+            for x in range(x0, x1, 2)
+        )
+
+    normal = draw_schematic(report)
+    assert abs(cavity_grey(normal, 0, w // 2) - cavity_grey(normal, w // 2, w)) < 0.2 * cavity_grey(
+        normal, 0, w
+    )
+    report.findings.cavity.shape = m.CavityShape.SINGLE_HEMICAVITY_FUSIFORM
+    report.findings.tubes.right.opacified_to = m.OpacifiedTo.NONE  # only the patient's left tube filled
+    uni = draw_schematic(report)
+    assert cavity_grey(uni, w // 2, w) > 2 * cavity_grey(uni, 0, w // 2)  # patient's left = viewer's right
+    assert cavity_grey(uni, 0, w) < 0.8 * cavity_grey(normal, 0, w)
+
+    t = report.findings.tubes.left
+    t.patency, t.occlusion_level, t.opacified_to = (
+        m.Patency.OCCLUDED,
+        m.OcclusionLevel.DISTAL,
+        m.OpacifiedTo.AMPULLARY,
+    )
+    t.spill, t.hydrosalpinx = m.Spill.NONE, True
+    filled, occlusion = tube_extent(t)
+    assert occlusion is not None and filled == occlusion > 0.9
