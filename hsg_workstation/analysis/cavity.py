@@ -177,7 +177,9 @@ def persistent_lucencies(
         return []
     frames = [i for i in range(masks.shape[0]) if areas[i] >= 0.7 * areas.max()]
     if len(frames) > 12:  # persistence needs a handful of frames, not all of a long loop
-        frames = sorted(set(np.array(frames)[np.linspace(0, len(frames) - 1, 12).round().astype(int)]) | {ref_index})
+        frames = sorted(
+            set(np.array(frames)[np.linspace(0, len(frames) - 1, 12).round().astype(int)]) | {ref_index}
+        )
     px = 1.0 / mm_per_px
     rim = max(1, int(round(2.0 * px)))
     min_area = max(3, int(round(7.0 * px * px)))

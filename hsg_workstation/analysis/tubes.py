@@ -136,7 +136,7 @@ def side_signals(
     px = 1.0 / mm_per_px
     win = _odd(8.0 * px)
     halo_it = max(1, int(round(3.5 * px)))
-    coll_r = max(2, int(round(4.0 * px)))
+    coll_r = max(2, int(round(3.0 * px)))
     thin_gap = max(1, int(round(2.0 * px)))
     min_faint = max(3, int(round(4.0 * px * px)))
     cav_gap = max(1, int(round(2.0 * px)))
@@ -257,7 +257,7 @@ def detect_intravasation(extra_all: np.ndarray, mm_per_px: float, cavity_area_px
 
     Spill and tubes stay; venous contrast drains. So: contrast outside the cavity that is absent (with a 2 mm
     margin) from the last frames, over an area and for a number of frames that noise or a passing artefact does
-    not reach (several frames, well above a size threshold).
+    not reach: ≥ 3 frames over the size threshold and 2.5× it at the peak, or ≥ 6 frames and 1.6× it.
     """
     t = extra_all.shape[0]
     if t < 4 or not extra_all.any():
@@ -271,7 +271,7 @@ def detect_intravasation(extra_all: np.ndarray, mm_per_px: float, cavity_area_px
     thr = max(40.0 * px * px, 0.03 * cavity_area_px)
     frames_over = int((areas >= thr).sum())
     margin = float(areas[peak]) / thr
-    present = frames_over >= 3 and (margin >= 2.5 or frames_over >= 6)
+    present = frames_over >= 3 and (margin >= 2.5 or (frames_over >= 6 and margin >= 1.6))
     if present:
         conf = float(np.clip(0.55 + 0.1 * min(frames_over, 4) + 0.05 * min(margin, 5.0) - 0.15, 0.5, 0.97))
     else:
