@@ -24,6 +24,7 @@ round-trips. Nothing is written with an unverified SNOMED/LOINC code (see ``code
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import datetime as _dt
 import enum
@@ -446,17 +447,47 @@ def _language_name(tag: str) -> str:
     return {"en": "English", "de": "German", "fr": "French", "nl": "Dutch", "es": "Spanish"}.get(tag, tag)
 
 
+SR_STORAGE_PREFIX = (
+    "1.2.840.10008.5.1.4.1.1.88."  # every SR storage SOP class (Basic / Enhanced / Comprehensive ...)
+)
+
+
+def report_series_uid(study_instance_uid: str) -> str:
+    """The Series Instance UID of this program's SR series (#901) in a study: derived from the study UID.
+
+    Why deterministic: an amendment must reference its predecessor SR by series + instance, and the form often
+    only knows the earlier SR's SOP Instance UID. All reports of a study share this series, so the reference is
+    right without a PACS look-up (a random UID here would point at a series that does not exist)."""
+    return generate_uid(entropy_srcs=["hsg-workstation-report-sr-series", study_instance_uid])
+
+
 def _predecessor_refs(report: HsgReport, predecessor: Dataset | None) -> list[Dataset] | None:
-    if predecessor is not None:
-        return [predecessor]
+    study = report.identity.study_instance_uid
     p = report.predecessor
+    if predecessor is not None:
+        sop_class = str(getattr(predecessor, "SOPClassUID", ""))
+        uid = str(getattr(predecessor, "SOPInstanceUID", ""))
+        if not sop_class.startswith(SR_STORAGE_PREFIX):
+            raise SrBuildError(
+                f"predecessor {uid or '(no SOP Instance UID)'} is not a structured report (SOP Class {sop_class})"
+            )
+        other_study = str(getattr(predecessor, "StudyInstanceUID", ""))
+        if study and other_study != study:
+            raise SrBuildError(
+                f"predecessor SR {uid} belongs to study {other_study}, not to this report's study {study}"
+            )
+        if p is not None and p.sr_sop_instance_uid and p.sr_sop_instance_uid != uid:
+            raise SrBuildError(
+                f"predecessor SR {uid} is not the one this amendment replaces ({p.sr_sop_instance_uid})"
+            )
+        return [predecessor]
     if p is None or not p.sr_sop_instance_uid:
         return None
     ref = Dataset()
     ref.SOPClassUID = COMPREHENSIVE_SR
     ref.SOPInstanceUID = p.sr_sop_instance_uid
-    ref.SeriesInstanceUID = p.sr_series_instance_uid or generate_uid()
-    ref.StudyInstanceUID = p.study_instance_uid or report.identity.study_instance_uid
+    ref.StudyInstanceUID = p.study_instance_uid or study
+    ref.SeriesInstanceUID = p.sr_series_instance_uid or report_series_uid(ref.StudyInstanceUID)
     return [ref]
 
 
@@ -486,7 +517,8 @@ def build_sr(
     sr = hd.sr.ComprehensiveSR(
         evidence=list(source_datasets),
         content=content,
-        series_instance_uid=series_instance_uid or generate_uid(),
+        series_instance_uid=series_instance_uid
+        or report_series_uid(str(source_datasets[0].StudyInstanceUID)),
         series_number=series_number,
         sop_instance_uid=sop_instance_uid or generate_uid(),
         instance_number=instance_number,
@@ -499,6 +531,13 @@ def build_sr(
         verifying_organization=(sig.verifying_organization or institution or "Unknown") if signed else None,
         previous_versions=_predecessor_refs(report, predecessor),
     )
+    # highdicom puts the evidence's own Patient / Study DataElement objects into the SR: a later change to the SR
+    # (e.g. a de-identification or a PACS coercion in the caller) would silently change the viewer's source
+    # datasets. Give the SR its own copies.
+    for source in source_datasets:
+        for elem in list(sr):
+            if elem.tag in source and source[elem.tag] is elem:
+                sr[elem.tag] = copy.deepcopy(elem)
     if signed and sig.verification_datetime is not None and "VerifyingObserverSequence" in sr:
         sr.VerifyingObserverSequence[0].VerificationDateTime = _dicom_dt(sig.verification_datetime)
     sr.SeriesDescription = "HSG structured report"

@@ -173,6 +173,11 @@ def test_amendment_of_a_signed_report_through_the_cli(
     amended.sign("Amender^Ann")
     (tmp_path / "amended.json").write_text(json.dumps(amended.to_json()))
     sr2_path, pdf_path = tmp_path / "sr2.dcm", tmp_path / "amended.pdf"
+    rc, _, err = _main(
+        "export", str(tmp_path / "amended.json"), "--study", str(study_dir), "--sr", str(sr2_path),
+        "--predecessor", str(study_dir / "rf.dcm"), data_dir=data_dir, capsys=capsys,
+    )  # fmt: skip
+    assert rc == 1 and "not a structured report" in err and not sr2_path.exists()
     rc, out, err = _main(
         "export", str(tmp_path / "amended.json"), "--study", str(study_dir), "--sr", str(sr2_path),
         "--pdf", str(pdf_path), "--predecessor", str(sr1_path), data_dir=data_dir, capsys=capsys,

@@ -10,7 +10,14 @@ from pydicom.dataset import Dataset
 
 from hsg_workstation.reporting import codes
 from hsg_workstation.reporting.kos import build_kos
-from hsg_workstation.reporting.sr import ENUM_CODES, FIELD_CONCEPTS, SECTION_HEADINGS, SrBuildError, build_sr
+from hsg_workstation.reporting.sr import (
+    ENUM_CODES,
+    FIELD_CONCEPTS,
+    SECTION_HEADINGS,
+    SrBuildError,
+    build_sr,
+    report_series_uid,
+)
 from hsg_workstation.reporting.sr_import import SrImportError, report_from_sr
 
 from .conftest import dciodvfy_errors, dsrdump_check, full_report
@@ -78,6 +85,38 @@ def test_amendment_references_predecessor_and_round_trips(tmp_path: Path, source
     rc, bad = dsrdump_check(out)
     assert rc == 0 and bad == []
     assert report_from_sr(out) == amended
+
+
+def test_amendment_knowing_only_the_earlier_sr_uid_references_its_real_series(source_datasets) -> None:
+    """The form amends with just the last SR's SOP Instance UID; the reference must still name the series that
+    SR is in (report SRs of a study share one derived series), not an invented one."""
+    rf, dx = source_datasets
+    first = full_report(rf, dx, signed=True)
+    first_sr = build_sr(first, source_datasets)
+    assert first_sr.SeriesInstanceUID == report_series_uid(rf.StudyInstanceUID)
+    amended = first.amend(first_sr.SOPInstanceUID, reason="typo")  # no series UID known
+    sr = build_sr(amended, source_datasets)
+    ref = sr.PredecessorDocumentsSequence[0]
+    assert ref.StudyInstanceUID == rf.StudyInstanceUID
+    assert ref.ReferencedSeriesSequence[0].SeriesInstanceUID == first_sr.SeriesInstanceUID
+    assert sr.SeriesInstanceUID == first_sr.SeriesInstanceUID and sr.SOPInstanceUID != first_sr.SOPInstanceUID
+
+
+def test_wrong_predecessor_is_refused_with_the_reason(source_datasets) -> None:
+    rf, dx = source_datasets
+    first = full_report(rf, dx, signed=True)
+    first_sr = build_sr(first, source_datasets)
+    amended = first.amend(first_sr.SOPInstanceUID)
+    with pytest.raises(SrBuildError, match="not a structured report"):
+        build_sr(amended, source_datasets, predecessor=rf)  # an image, not an SR
+    other = build_sr(first, source_datasets)
+    other.StudyInstanceUID = "2.25.999"  # changing the SR must not change the source images
+    assert all(ds.StudyInstanceUID == first.identity.study_instance_uid for ds in source_datasets)
+    with pytest.raises(SrBuildError, match="belongs to study 2.25.999"):
+        build_sr(amended, source_datasets, predecessor=other)
+    with pytest.raises(SrBuildError, match="not the one this amendment replaces"):
+        build_sr(amended, source_datasets, predecessor=build_sr(first, source_datasets))  # another SR
+    assert build_sr(amended, source_datasets, predecessor=first_sr).PredecessorDocumentsSequence
 
 
 def test_tubes_have_finding_site_and_laterality_and_regions_reference_frames(source_datasets) -> None:
