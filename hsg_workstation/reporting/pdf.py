@@ -733,7 +733,7 @@ def _rest(r: HsgReport, key_urls: list[tuple[str, KeyImage, str]]) -> str:
         parts.append(f"<p><b>Amended report</b> — replaces the earlier report{reason}.</p>")
     if r.acknowledgements:
         acks = "; ".join(f"{a.rule_id} ({a.reason}, {_person(a.who)})" for a in r.acknowledgements)
-        parts.append(f"<p class='small'>Warnings acknowledged at signing: {html.escape(acks)}</p>")
+        parts.append(f"<p class='small'>Warnings acknowledged by the reader: {html.escape(acks)}</p>")
     parts.append(
         f"<p class='small'>Report {html.escape(r.report_id)} · HSG workstation {__version__} · "
         "Classifications: ESHRE/ESGE 2013, ASRM 2021, AFS 1988.</p>"
