@@ -35,10 +35,15 @@ deb-run:
 run: deb-run venv
 	$(VENV)/bin/hsg-workstation
 
+# ruff runs first but never hides the suite: pytest always runs, and the exit code is the suite's
+# (or ruff's, when the suite passed and lint did not).
 test: deb-test venv
-	$(VENV)/bin/ruff check hsg_workstation tests benchmarks
-	$(VENV)/bin/ruff format --check hsg_workstation tests benchmarks
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
+	@lint=0; \
+	$(VENV)/bin/ruff check hsg_workstation tests benchmarks || lint=$$?; \
+	$(VENV)/bin/ruff format --check hsg_workstation tests benchmarks || lint=$$?; \
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \
+	if [ $$rc -eq 0 ] && [ $$lint -ne 0 ]; then echo "ruff found problems (see above)"; rc=$$lint; fi; \
+	exit $$rc
 
 lint:
 	$(VENV)/bin/ruff check hsg_workstation tests benchmarks
