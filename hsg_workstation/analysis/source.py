@@ -99,7 +99,13 @@ def open_loop(path: str | os.PathLike[str]) -> LoopSource:
         except DicomReadError:
             if p.is_file():
                 raise
-            skipped += 1
+            if f.suffix.lower() in (
+                "",
+                ".dcm",
+                ".dicom",
+                ".ima",
+            ):  # not the truth.json / notes next to a study
+                skipped += 1
             continue
         if "Rows" not in ds or "Columns" not in ds:
             continue

@@ -3,7 +3,7 @@ patient's sides from Patient Orientation).
 
 Why these features (all relative to the local contrast density and the noise, none to one generator's look):
 
-- **Tubal filling**: extra-cavitary contrast connected to the cavity on that side.
+- **Tubal filling**: extra-cavitary contrast near the cavity (40 mm) on that side, on two frames running.
 - **Spill** is contrast that has left the tube: it is *diluted* by peritoneal fluid, so it is much fainter than
   the tube it came from and lies outside the tube's outline — or, when loculated, it is a compact, moderately
   dense collection. It appears after the tube has filled and **stays** to the end of the loop.
@@ -25,14 +25,15 @@ CORE_FRACTION = 0.35  # of the local maximum: the body of a structure, not its b
 RETAINED_DENSITY = 0.3  # of the cavity level: a wide body this dense holds undiluted contrast
 HYDRO_TUBE_PER_BODY = 0.8  # thin tube area / body area: a hydrosalpinx is most of its tube, a pocket is not
 SPILL_MIN_MM2 = 20.0
-TUBE_MIN_MM2 = 15.0  # connected extra-cavitary contrast that counts as a filled tube segment
+TUBE_MIN_MM2 = 15.0  # extra-cavitary contrast near the cavity that counts as a filled tube segment
+TUBE_SEARCH_MM = 40.0  # how far from the cavity the first tubal contrast is looked for
 CAVITY_RIM = 0.15  # of the cavity level: above the tubal isthmus (~0.1), below the cavity margin
 LOCULATED_SHARPNESS = 0.5  # share of the spill area above half its density: pocket (high) vs cloud (low)
 
 
 @dataclass(slots=True)
 class SideSignals:
-    connected_px: np.ndarray  # (T,) extra-cavitary contrast connected to the cavity on this side
+    connected_px: np.ndarray  # (T,) extra-cavitary contrast within 40 mm of the cavity on this side
     faint_px: np.ndarray  # (T,) diluted contrast outside any structure's outline
     collection_px: np.ndarray  # (T,) wide, moderately dense bodies (loculated spill)
     dense_collection_px: np.ndarray  # (T,) wide, undiluted bodies (hydrosalpinx)
@@ -146,6 +147,7 @@ def side_signals(
         for s in ("left", "right")
     }
     extra_all = np.zeros((t, h, w), bool)
+    near_cavity = ndi.distance_transform_edt(~ref_mask) * mm_per_px <= TUBE_SEARCH_MM
     for i in range(first_index, t):
         cav = masks[i]
         if not cav.any():
@@ -159,9 +161,8 @@ def side_signals(
         e = apply_hysteresis_threshold(snr, 2.5, 5.0) & valid & ~cath
         extra = e & ~cav_d
         extra_all[i] = extra
-        lab, _ = ndi.label(e | cav_d)
-        ids = np.unique(lab[cav])
-        connected = np.isin(lab, ids[ids > 0]) & extra
+        # tubal contrast near the cavity: by proximity, not connectivity — at low dose the thin isthmus breaks up
+        connected = extra & near_cavity
         local_max = ndi.maximum_filter(o, size=win)
         core = extra & (o >= CORE_FRACTION * local_max) & (snr > 5.0)
         halo = _grow(core | cav_d, halo_it)
@@ -179,7 +180,7 @@ def side_signals(
             idx = np.arange(1, wn + 1)
             dens = np.asarray(ndi.mean(o, wlab, index=idx)) / level
             area = np.asarray(ndi.sum_labels(wide, wlab, index=idx), float)
-            thin = connected & ~_grow(wide, thin_gap)
+            thin = extra & ~_grow(wide, thin_gap)
             thin_l, thin_r = float((thin & left).sum()), float((thin & right).sum())
             col = np.asarray(ndi.mean(np.broadcast_to(lateral, (h, w)), wlab, index=idx))
             tube_per_body = np.where(col < 0, thin_l, thin_r) / np.maximum(area, 1.0)
@@ -235,8 +236,8 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
                     break
     hydro = bool(sig.dense_collection_px[-min(3, len(spill_px)) :].min() >= thr) if len(spill_px) else False
     tube_filled = fill is not None or onset is not None or hydro
-    if fill is None and onset is not None:
-        fill = onset
+    if onset is not None and (fill is None or fill > onset):
+        fill = onset  # contrast cannot spill from a tube before it has filled it
     if onset is None:
         peak = float(spill_px.max()) / thr if thr else 0.0
         return SideCall(tube_filled, fill, "none", None, float(np.clip(1.0 - 0.4 * peak, 0.3, 0.95)), hydro)
