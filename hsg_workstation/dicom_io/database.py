@@ -16,6 +16,7 @@ pynetdicom's handler threads while the GUI reads); SQLite connections are per th
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -44,6 +45,8 @@ from hsg_workstation.errors import DicomReadError, UnsupportedTransferSyntax
 __all__ = ["ImportResult", "LocalDatabase", "ProgressCallback"]
 
 ProgressCallback = Callable[[int, int, str], None]  # (files done, files known so far, current path)
+
+_log = logging.getLogger(__name__)
 
 INDEX_FILENAME = "index.sqlite"
 STORE_DIRNAME = "store"
@@ -116,7 +119,13 @@ class LocalDatabase:
                 if cancel is not None and cancel.is_set():
                     break
                 i += 1
-                referenced = self._import_file(path, results, batch)
+                try:
+                    referenced = self._import_file(path, results, batch)
+                except Exception as exc:  # noqa: BLE001 - last resort: one strange file must not stop an import
+                    _log.exception("unexpected error importing %s", path)
+                    reason = f"{path}: unexpected error reading the file ({type(exc).__name__}: {exc})"
+                    results.append(ImportResult(str(path), "skipped", reason))
+                    referenced = []
                 for ref in referenced:
                     enqueue(ref)
         finally:

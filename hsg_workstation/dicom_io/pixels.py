@@ -45,6 +45,7 @@ import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.pixels import apply_color_lut, apply_modality_lut, get_decoder
+from pydicom.sequence import Sequence
 from pydicom.uid import UID
 
 from hsg_workstation.dicom_io import reader
@@ -114,7 +115,12 @@ def _needs_missing_decoder(uid: str, bits_stored: int) -> bool:
     try:
         decoder = get_decoder(UID(uid))
     except NotImplementedError:
-        return UID(uid).is_compressed
+        try:
+            return UID(uid).is_compressed
+        except (
+            ValueError
+        ):  # not a transfer syntax pydicom knows (private or corrupt): nothing here decodes it
+            return True
     except Exception:  # noqa: BLE001 - unknown syntax; let the decode error speak
         return False
     if not decoder.is_available:
@@ -144,20 +150,60 @@ def decode_frame(
         native = _decode_native(path, index, header)
         if native is not None:
             return native
+    plugin = _preferred_plugin(reader._transfer_syntax(header) if header is not None else "")
     try:
-        return pydicom.pixels.pixel_array(os.fspath(path), index=index)
+        return pydicom.pixels.pixel_array(os.fspath(path), index=index, **plugin)
     except (UnsupportedTransferSyntax, IndexError):
         raise
-    except Exception as exc:  # decoders raise RuntimeError, ValueError, OSError ...; classify below
+    except _NEVER_SWALLOW:
+        raise
+    # Decoders raise RuntimeError, ValueError, OSError ... and the Rust ones (pylibjpeg-rle, -openjpeg) *panic*
+    # on corrupt data: pyo3's PanicException derives from BaseException, so catching Exception is not enough.
+    except BaseException as exc:  # noqa: BLE001
         failure = _decode_failure(path, index, exc)
         if isinstance(failure, UnsupportedTransferSyntax):
             raise failure from exc
         # pydicom's path-based reader is stricter than its Dataset reader about odd encodings (e.g. Pixel Data
         # written without a VR); a file pydicom can display must display here too, at the cost of a full read.
         try:
-            return pydicom.pixels.pixel_array(pydicom.dcmread(os.fspath(path)), index=index)
-        except Exception:  # noqa: BLE001 - report the first, more specific error
+            return pydicom.pixels.pixel_array(pydicom.dcmread(os.fspath(path)), index=index, **plugin)
+        except _NEVER_SWALLOW:
+            raise
+        except BaseException:  # noqa: BLE001 - report the first, more specific error
             raise failure from exc
+
+
+_NEVER_SWALLOW = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+#: Decoder plugin to use per transfer syntax when it is installed, instead of letting pydicom try every plugin.
+#: Why: python-gdcm *aborts the whole process* (an uncaught C++ exception → std::terminate) on some corrupt
+#: JPEG streams, and pydicom falls through to it when the first plugin rejects the data. With a pure decoder
+#: pinned, a corrupt frame is an error message; gdcm is used only where it is the sole decoder (JPEG Lossless).
+_PREFERRED_PLUGINS: dict[str, tuple[str, ...]] = {
+    "1.2.840.10008.1.2.4.50": ("pillow", "pylibjpeg"),
+    "1.2.840.10008.1.2.4.51": ("pylibjpeg", "pillow"),
+    "1.2.840.10008.1.2.4.80": ("pyjpegls", "pylibjpeg"),
+    "1.2.840.10008.1.2.4.81": ("pyjpegls", "pylibjpeg"),
+    "1.2.840.10008.1.2.4.90": ("pylibjpeg", "pillow"),
+    "1.2.840.10008.1.2.4.91": ("pylibjpeg", "pillow"),
+    "1.2.840.10008.1.2.4.201": ("pylibjpeg",),
+    "1.2.840.10008.1.2.4.202": ("pylibjpeg",),
+    "1.2.840.10008.1.2.4.203": ("pylibjpeg",),
+    "1.2.840.10008.1.2.5": ("pylibjpeg", "pydicom"),
+}
+
+
+@functools.lru_cache(maxsize=64)
+def _preferred_plugin(uid: str) -> dict[str, str]:
+    """``{"decoding_plugin": name}`` for :func:`pydicom.pixels.pixel_array`, or ``{}`` (pydicom's choice)."""
+    try:
+        available = get_decoder(UID(uid)).available_plugins
+    except Exception:  # noqa: BLE001 - native, unknown or undecodable syntax: nothing to pin
+        return {}
+    for name in _PREFERRED_PLUGINS.get(uid, ()):
+        if name in available:
+            return {"decoding_plugin": name}
+    return {}
 
 
 _NATIVE_LITTLE_ENDIAN = frozenset({"1.2.840.10008.1.2.1", "1.2.840.10008.1.2"})
@@ -227,7 +273,7 @@ def _decode_deflated(path: str | os.PathLike[str], index: int) -> np.ndarray:
         raise _decode_failure(path, index, exc) from exc
 
 
-def _decode_failure(path: str | os.PathLike[str], index: int, exc: Exception) -> DicomReadError:
+def _decode_failure(path: str | os.PathLike[str], index: int, exc: BaseException) -> DicomReadError:
     try:
         header = pydicom.dcmread(os.fspath(path), stop_before_pixels=True)
         uid = reader._transfer_syntax(header)
@@ -346,6 +392,52 @@ def _fg_item(ds: Dataset, index: int, sequence: str) -> Dataset | None:
     return None
 
 
+#: Every attribute the pixel pipeline reads. Converted once when a FrameSource opens, so a corrupt value (an
+#: unknown VR, a 3-byte US, a broken LUT item) is reported there, naming the file and the attribute, instead of
+#: surfacing later as an arbitrary pydicom exception in the middle of the viewer's drawing code.
+_PIXEL_KEYWORDS = (
+    "SOPClassUID",
+    "Rows",
+    "Columns",
+    "NumberOfFrames",
+    "SamplesPerPixel",
+    "PhotometricInterpretation",
+    "PlanarConfiguration",
+    "BitsAllocated",
+    "BitsStored",
+    "HighBit",
+    "PixelRepresentation",
+    "PresentationLUTShape",
+    "RescaleSlope",
+    "RescaleIntercept",
+    "RescaleType",
+    "WindowCenter",
+    "WindowWidth",
+    "WindowCenterWidthExplanation",
+    "VOILUTFunction",
+    "ModalityLUTSequence",
+    "VOILUTSequence",
+    "SharedFunctionalGroupsSequence",
+    "PerFrameFunctionalGroupsSequence",
+)
+
+
+def _convert_pixel_attributes(ds: Dataset, path: Path) -> None:
+    if not isinstance(ds, Dataset):
+        return  # a reader.ScannedHeader holds already-decoded values
+    for keyword in _PIXEL_KEYWORDS:
+        try:
+            value = ds.get(keyword)
+            if isinstance(value, Sequence):
+                for item in value:
+                    for _ in item.iterall():  # converts every nested element
+                        pass
+        except Exception as exc:  # noqa: BLE001 - pydicom raises many types for corrupt values
+            raise DicomReadError(
+                f"{path}: malformed {keyword} value ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})"
+            ) from exc
+
+
 class FrameSource:
     """One image file: header read once, frames decoded on demand. See the module docstring for the contract.
 
@@ -356,6 +448,7 @@ class FrameSource:
         self.path = Path(path)
         self.header = header if header is not None else reader.read_header(self.path)
         ds = self.header
+        _convert_pixel_attributes(ds, self.path)
         framing = getattr(ds, "hsg_pixel_framing", None)
         if "Rows" not in ds or "Columns" not in ds or (framing is not None and not framing.present):
             kind = reader.classify_sop_class(str(ds.get("SOPClassUID", "")))
@@ -402,7 +495,12 @@ class FrameSource:
             return arr
         ds = self.header
         if ds.get("ModalityLUTSequence"):
-            return apply_modality_lut(arr, ds)
+            try:
+                return apply_modality_lut(arr, ds)
+            except Exception as exc:  # noqa: BLE001 - a corrupt LUT item (missing LUT Data, bad descriptor)
+                raise DicomReadError(
+                    f"{self.path}: malformed Modality LUT Sequence ({type(exc).__name__}: {exc})"
+                ) from exc
         rescale = self._rescale(index)
         if rescale is None:
             return arr

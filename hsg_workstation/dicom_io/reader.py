@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pydicom
-from pydicom.datadict import dictionary_VR
+from pydicom.datadict import dictionary_VR, keyword_for_tag
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
@@ -244,9 +244,35 @@ def read_header(
         framing = _locate_pixel_data(fp, ds, p, st.st_size)
     finally:
         fp.close()
-    validate_header(ds, p, framing, max_pixel_bytes=max_pixel_bytes, require_pixel_data=require_pixel_data)
+    _validate_guarded(ds, p, framing, max_pixel_bytes=max_pixel_bytes, require_pixel_data=require_pixel_data)
     ds.hsg_pixel_framing = framing  # type: ignore[attr-defined]
     return ds
+
+
+def _validate_guarded(
+    ds: Dataset, name: str | os.PathLike[str], framing: PixelDataFraming, **kw: object
+) -> None:
+    """:func:`validate_header`, with a malformed value (e.g. a 3-byte US) reported as a :class:`DicomReadError`
+    naming the file — pydicom converts values lazily and raises its own exception types when it does."""
+    try:
+        # Every value the index reads, decoded once now: a corrupt one (non-ASCII bytes in a UID, an unknown
+        # VR) must skip this file with its name, not raise later from instance_from_header mid-import.
+        for tag in sorted(_WANTED):
+            try:
+                header_value(ds, tag)
+            except Exception as exc:  # noqa: BLE001
+                keyword = keyword_for_tag(tag) or "element"
+                raise DicomReadError(
+                    f"{name}: malformed {keyword} ({tag >> 16:04X},{tag & 0xFFFF:04X}) value "
+                    f"({type(exc).__name__}: {_first_line(exc)[:120]})"
+                ) from exc
+        validate_header(ds, name, framing, **kw)  # type: ignore[arg-type]
+    except DicomReadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any pydicom conversion error on bad input
+        raise DicomReadError(
+            f"{name}: malformed DICOM header ({type(exc).__name__}: {_first_line(exc)})"
+        ) from exc
 
 
 def read_header_bytes(
@@ -262,7 +288,9 @@ def read_header_bytes(
     fp = io.BytesIO(data)
     ds = _parse_header(fp, name)
     framing = _locate_pixel_data(fp, ds, name, len(data))
-    validate_header(ds, name, framing, max_pixel_bytes=max_pixel_bytes, require_pixel_data=require_pixel_data)
+    _validate_guarded(
+        ds, name, framing, max_pixel_bytes=max_pixel_bytes, require_pixel_data=require_pixel_data
+    )
     ds.hsg_pixel_framing = framing  # type: ignore[attr-defined]
     return ds
 
@@ -291,7 +319,37 @@ def _parse_header(fp: BinaryIO, name: str | os.PathLike[str]) -> Dataset:
         ) from exc
     if len(ds) == 0 and not getattr(ds, "file_meta", None):
         raise DicomReadError(f"{name}: not a DICOM Part 10 file (no data elements)")
+    short = _short_element(ds)
+    if short is not None:
+        tag, have, declared = short
+        raise DicomReadError(
+            f"{name}: truncated DICOM header: element ({tag >> 16:04X},{tag & 0xFFFF:04X}) declares {declared} "
+            f"bytes but the file ends after {have}"
+        )
     return ds
+
+
+def _short_element(ds: Dataset) -> tuple[int, int, int] | None:
+    """``(tag, bytes present, bytes declared)`` of the first element whose value the file cut short, else None.
+
+    Why: pydicom stops quietly at the end of a file cut inside an element's value and keeps the partial bytes;
+    without this check such a file would be reported as missing some later attribute (misleading), or would
+    fail with a conversion error when that value is read.
+    """
+    for group in (getattr(ds, "file_meta", None), ds):
+        if group is None:
+            continue
+        for tag, elem in group._dict.items():
+            length = getattr(elem, "length", None)
+            value = getattr(elem, "value", None)
+            if (
+                isinstance(value, bytes | bytearray)
+                and isinstance(length, int)
+                and length != 0xFFFFFFFF
+                and len(value) < length
+            ):
+                return int(tag), len(value), length
+    return None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -431,8 +489,21 @@ def validate_header(
     for value, keyword, tag_text in ((rows, "Rows", "(0028,0010)"), (columns, "Columns", "(0028,0011)")):
         if value is None or value <= 0:
             raise DicomReadError(f"{name}: image without {keyword} {tag_text}")
-    if not header_int(ds, TAG_BITS_ALLOCATED):
+    bits_allocated = header_int(ds, TAG_BITS_ALLOCATED)
+    if not bits_allocated:
         raise DicomReadError(f"{name}: image without Bits Allocated (0028,0100)")
+    # Impossible bit depths or sample counts come from corrupt headers; some native decoders (gdcm) crash the
+    # whole process on them instead of raising, so they are refused here, before any decoder sees the file.
+    if bits_allocated != 1 and (bits_allocated % 8 or bits_allocated > 64):
+        raise DicomReadError(f"{name}: invalid Bits Allocated (0028,0100) {bits_allocated}")
+    bits_stored = header_int(ds, TAG_BITS_STORED)
+    if bits_stored is not None and not 1 <= bits_stored <= bits_allocated:
+        raise DicomReadError(
+            f"{name}: invalid Bits Stored (0028,0101) {bits_stored} for Bits Allocated {bits_allocated}"
+        )
+    samples = header_int(ds, TAG_SAMPLES_PER_PIXEL)
+    if samples is not None and not 1 <= samples <= 4:
+        raise DicomReadError(f"{name}: invalid Samples per Pixel (0028,0002) {samples}")
     needed = expected_pixel_bytes(ds)
     if needed > max_pixel_bytes:
         raise DicomReadError(
