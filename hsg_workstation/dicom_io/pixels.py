@@ -38,11 +38,14 @@ import functools
 import math
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pydicom
+from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.pixels import apply_color_lut, apply_modality_lut, get_decoder
 from pydicom.sequence import Sequence
@@ -392,42 +395,34 @@ def _fg_item(ds: Dataset, index: int, sequence: str) -> Dataset | None:
     return None
 
 
-#: Every attribute the pixel pipeline reads. Converted once when a FrameSource opens, so a corrupt value (an
-#: unknown VR, a 3-byte US, a broken LUT item) is reported there, naming the file and the attribute, instead of
-#: surfacing later as an arbitrary pydicom exception in the middle of the viewer's drawing code.
-_PIXEL_KEYWORDS = (
-    "SOPClassUID",
-    "Rows",
-    "Columns",
-    "NumberOfFrames",
-    "SamplesPerPixel",
-    "PhotometricInterpretation",
-    "PlanarConfiguration",
-    "BitsAllocated",
-    "BitsStored",
-    "HighBit",
-    "PixelRepresentation",
-    "PresentationLUTShape",
-    "RescaleSlope",
-    "RescaleIntercept",
-    "RescaleType",
+#: VOI attributes are converted (and a corrupt one named) on the first ``voi_presets`` call; everything else a
+#: FrameSource reads is covered by :func:`_reports_bad_values` at no cost on the happy path — showing a loop's
+#: first frame is timed against plain pydicom.
+_VOI_KEYWORDS = (
     "WindowCenter",
     "WindowWidth",
     "WindowCenterWidthExplanation",
     "VOILUTFunction",
-    "ModalityLUTSequence",
     "VOILUTSequence",
-    "SharedFunctionalGroupsSequence",
-    "PerFrameFunctionalGroupsSequence",
 )
 
 
-def _convert_pixel_attributes(ds: Dataset, path: Path) -> None:
+def _tags(keywords: tuple[str, ...]) -> tuple[tuple[int, str], ...]:
+    return tuple((int(tag_for_keyword(k)), k) for k in keywords)  # type: ignore[arg-type]
+
+
+_VOI_TAGS = _tags(_VOI_KEYWORDS)
+
+
+def _convert_pixel_attributes(ds: Dataset, path: Path, tags: tuple[tuple[int, str], ...]) -> None:
     if not isinstance(ds, Dataset):
         return  # a reader.ScannedHeader holds already-decoded values
-    for keyword in _PIXEL_KEYWORDS:
+    elements = ds._dict
+    for tag, keyword in tags:
+        if tag not in elements:  # the common case: cheap, no keyword lookups (first frame is timed)
+            continue
         try:
-            value = ds.get(keyword)
+            value = ds[tag].value
             if isinstance(value, Sequence):
                 for item in value:
                     for _ in item.iterall():  # converts every nested element
@@ -438,17 +433,40 @@ def _convert_pixel_attributes(ds: Dataset, path: Path) -> None:
             ) from exc
 
 
+_T = TypeVar("_T")
+
+
+def _reports_bad_values(method: Callable[..., _T]) -> Callable[..., _T]:
+    """Turn pydicom's assorted exceptions on corrupt values (an unknown VR, a 3-byte US, a broken LUT item)
+    into a :class:`DicomReadError` naming the file, so callers (viewer, CLI, analysis) handle one type.
+    ``IndexError`` (frame out of range) and our own errors pass through unchanged."""
+
+    @functools.wraps(method)
+    def wrapper(self: FrameSource, *args: object, **kwargs: object) -> _T:
+        try:
+            return method(self, *args, **kwargs)
+        except (DicomReadError, IndexError):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            where = getattr(self, "path", "<image>")
+            detail = str(exc).strip().splitlines()
+            what = f"{type(exc).__name__}: {detail[0][:160]}" if detail else type(exc).__name__
+            raise DicomReadError(f"{where}: malformed image attributes ({what})") from exc
+
+    return wrapper
+
+
 class FrameSource:
     """One image file: header read once, frames decoded on demand. See the module docstring for the contract.
 
     Safe to share between threads for reading (each decode opens the file itself; caches are lock-protected).
     """
 
+    @_reports_bad_values
     def __init__(self, path: str | os.PathLike[str], header: Dataset | None = None) -> None:
         self.path = Path(path)
         self.header = header if header is not None else reader.read_header(self.path)
         ds = self.header
-        _convert_pixel_attributes(ds, self.path)
         framing = getattr(ds, "hsg_pixel_framing", None)
         if "Rows" not in ds or "Columns" not in ds or (framing is not None and not framing.present):
             kind = reader.classify_sop_class(str(ds.get("SOPClassUID", "")))
@@ -469,6 +487,7 @@ class FrameSource:
         self._luts: dict[int, _VoiLut | None] = {}
 
     # -- modality ----------------------------------------------------------------------------------------------
+    @_reports_bad_values
     def decode(self, index: int = 0) -> np.ndarray:
         """Stored values of one frame (no LUTs); colour converted to RGB (palette colour expanded)."""
         arr = decode_frame(self.path, index, header=self.header)
@@ -489,6 +508,7 @@ class FrameSource:
                 return None
         return None
 
+    @_reports_bad_values
     def apply_modality(self, arr: np.ndarray, index: int = 0) -> np.ndarray:
         """Modality LUT of one frame's stored values (equal to pydicom's ``apply_modality_lut``)."""
         if self.is_color:
@@ -532,6 +552,7 @@ class FrameSource:
             return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
         return 0, 2**bits - 1
 
+    @_reports_bad_values
     def modality_range(self, index: int = 0) -> tuple[float, float]:
         """The possible range of modality values (for a full-range window without looking at pixels)."""
         lo, hi = self._stored_range()
@@ -554,10 +575,12 @@ class FrameSource:
                 return item
         return self.header
 
+    @_reports_bad_values
     def voi_presets(self, index: int = 0) -> list[VoiPreset]:
         """Every window pair, then every VOI LUT item, from the file (nothing invented)."""
         if self.is_color:
             return []
+        _convert_pixel_attributes(self.header, self.path, _VOI_TAGS)  # converted values stay: cheap next time
         module = self._voi_module(index)
         presets: list[VoiPreset] = []
         centers = _as_list(module.get("WindowCenter"))
@@ -592,6 +615,7 @@ class FrameSource:
             )
         return presets
 
+    @_reports_bad_values
     def full_range_voi(self, frame: np.ndarray | None = None) -> VoiPreset:
         """A LINEAR_EXACT window spanning the frame's min..max (or the possible modality range)."""
         if frame is not None and frame.size:
@@ -604,6 +628,7 @@ class FrameSource:
             "Full range", (lo + hi) / 2.0, hi - lo, LINEAR_EXACT, "minimum to maximum pixel value"
         )
 
+    @_reports_bad_values
     def default_voi(self, frame: np.ndarray | None = None, index: int = 0) -> VoiPreset | None:
         """First window, else first VOI LUT, else the full range; None for colour images."""
         if self.is_color:
@@ -651,6 +676,7 @@ class FrameSource:
             return sigmoid_uint8(values, voi.center, voi.width)
         return apply_levels(values, window_levels(voi.center, voi.width, voi.function))
 
+    @_reports_bad_values
     def display_image(
         self, arr: np.ndarray, voi: VoiPreset | None
     ) -> tuple[np.ndarray, tuple[float, float] | None]:
@@ -668,6 +694,7 @@ class FrameSource:
             return np.take(lut, idx), None
         return self._voi_uint8(np.asarray(arr), voi), None
 
+    @_reports_bad_values
     def render_uint8(self, index: int = 0, voi: VoiPreset | None = None) -> np.ndarray:
         """One frame as final uint8 (grey: rows × columns; colour: rows × columns × 3), VOI and inversion applied."""
         frame = self.modality_frame(index)

@@ -330,25 +330,27 @@ def _parse_header(fp: BinaryIO, name: str | os.PathLike[str]) -> Dataset:
 
 
 def _short_element(ds: Dataset) -> tuple[int, int, int] | None:
-    """``(tag, bytes present, bytes declared)`` of the first element whose value the file cut short, else None.
+    """``(tag, bytes present, bytes declared)`` of the element whose value the file cut short, else None.
 
     Why: pydicom stops quietly at the end of a file cut inside an element's value and keeps the partial bytes;
     without this check such a file would be reported as missing some later attribute (misleading), or would
     fail with a conversion error when that value is read.
     """
     for group in (getattr(ds, "file_meta", None), ds):
-        if group is None:
+        if not group:
             continue
-        for tag, elem in group._dict.items():
-            length = getattr(elem, "length", None)
-            value = getattr(elem, "value", None)
-            if (
-                isinstance(value, bytes | bytearray)
-                and isinstance(length, int)
-                and length != 0xFFFFFFFF
-                and len(value) < length
-            ):
-                return int(tag), len(value), length
+        # Only the element read last can be cut short (parsing is sequential and the dict keeps read order),
+        # so one look suffices — this runs on every header the viewer opens.
+        tag, elem = next(reversed(group._dict.items()))
+        length = getattr(elem, "length", None)
+        value = getattr(elem, "value", None)
+        if (
+            isinstance(value, bytes | bytearray)
+            and isinstance(length, int)
+            and length != 0xFFFFFFFF
+            and len(value) < length
+        ):
+            return int(tag), len(value), length
     return None
 
 
