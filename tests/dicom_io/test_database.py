@@ -292,6 +292,21 @@ def test_dicomdir_written_by_dcmmkdir(db: LocalDatabase, tmp_path: Path) -> None
     assert tree_hashes(media) == before
 
 
+def test_index_is_sqlite_in_wal_mode_in_the_data_dir(
+    db: LocalDatabase, data_dir: Path, tmp_path: Path
+) -> None:
+    """WAL lets the viewer read while a PACS retrieve writes (issue §3: "SQLite (WAL) in the user data dir")."""
+    import sqlite3
+
+    make_image(tmp_path / "a.dcm")
+    db.import_paths([tmp_path / "a.dcm"])
+    con = sqlite3.connect(data_dir / "index.sqlite")
+    try:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        con.close()
+
+
 def test_search_text_is_literal(db: LocalDatabase, tmp_path: Path) -> None:
     make_image(tmp_path / "1.dcm", patient_id="A_1")
     make_image(tmp_path / "2.dcm", patient_id="AB1")
