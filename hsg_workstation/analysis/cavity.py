@@ -189,6 +189,7 @@ def persistent_lucencies(
     cols_at_os = np.nonzero(ref_filled[os_row])[0]
     os_col = cols_at_os.mean() if cols_at_os.size else 0
     per_frame: dict[int, np.ndarray] = {}
+    loose = np.zeros_like(ref_filled)
     for i in frames:
         filled = ndi.binary_fill_holes(masks[i])
         inner = ndi.binary_erosion(filled, iterations=rim)
@@ -197,6 +198,9 @@ def persistent_lucencies(
         w = ndi.uniform_filter(filled.astype(np.float32), box)
         local = ndi.uniform_filter(o.astype(np.float32), box) / np.maximum(w, 1e-3)
         per_frame[i] = inner & (opacity[i] < 0.55 * local)
+        if i == ref_index:
+            # the defect's extent: where the displaced contrast is at least a quarter of the local filling
+            loose = inner & (opacity[i] < 0.8 * local)
     lab, n = ndi.label(per_frame.get(ref_index, np.zeros_like(ref_filled)))
     out: list[Hole] = []
     for k in range(1, n + 1):
@@ -210,5 +214,10 @@ def persistent_lucencies(
         present = [i for i, m in per_frame.items() if (m & comp).sum() >= 0.3 * area]
         if len(present) < min_frames:
             continue
-        out.append(Hole(float(r), float(c), float(area), min(present), max(present)))
+        llab, _ = ndi.label(loose)
+        ids = np.unique(llab[comp])
+        extent = np.isin(llab, ids[ids > 0]) if ids.any() else comp
+        if extent.sum() > 4 * area:  # leaked along a thin horn or the margin: keep the core
+            extent = comp
+        out.append(Hole(float(r), float(c), float(extent.sum()), min(present), max(present)))
     return out

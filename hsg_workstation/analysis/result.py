@@ -46,6 +46,7 @@ class DefectCandidate:
     """A persistent hole in the cavity mask (polyp, synechia, fibroid, air bubble — the reader decides)."""
 
     frame: int  # 1-based frame where it is shown best (maximal distension)
+    # diameter: of the circle with the same area as the lucency (the truth of a phantom may give the long axis)
     row: float  # pixel centre, full-resolution image coordinates
     column: float
     diameter_mm: float | None  # None when uncalibrated

@@ -98,3 +98,21 @@ def test_missing_patient_orientation_assumes_ap_display_and_warns() -> None:
     # same image, same anatomy: the unflipped study's sides come out the same under the assumption
     ref = analysed("unilateral_proximal_occlusion", 2, flip=False)
     assert {s: r.sides[s].spill for s in r.sides} == {s: ref.sides[s].spill for s in ref.sides}
+
+
+def test_polyp_is_a_defect_candidate_at_its_place_and_size() -> None:
+    g, r = generated("endometrial_polyp", 0), analysed("endometrial_polyp", 0)
+    truth = g.truth["defects"][0]
+    spacing = g.truth["pixel_spacing_at_patient_mm"]
+    assert len(r.defects) == 1
+    d = r.defects[0]
+    assert ((d.row - truth["row"]) ** 2 + (d.column - truth["column"]) ** 2) ** 0.5 * spacing < 3.0
+    assert 0.6 * truth["size_mm"] <= d.diameter_mm <= 1.3 * truth["size_mm"]
+    assert d.frame == r.max_distension_frame and d.first_frame <= d.frame <= d.last_frame
+    assert analysed("normal", 0).defects == []  # and none in a normal cavity
+
+
+def test_loculated_and_free_spill_are_told_apart() -> None:
+    g, r = generated("loculated_spill", 2), analysed("loculated_spill", 2)
+    for side in ("left", "right"):
+        assert r.sides[side].spill == g.truth["sides"][side]["spill"]
