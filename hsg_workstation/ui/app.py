@@ -104,22 +104,15 @@ def _pacs_panel(window, database, data_dir: Path | None):
 
 
 def _fill_curve_panel(window, database, data_dir: Path | None):
-    """The fill-sequence analysis plot, if that area's widget is installed (contract: ``FillCurveWidget()``
-    with ``set_display_set(display_set)``); it follows the loop shown in the active viewport."""
-    from hsg_workstation.ui.fill_curve import FillCurveWidget
+    """The fill-sequence analysis plot under the viewports (see ``ui/fill_dock.py``)."""
+    from hsg_workstation.ui.fill_dock import attach_fill_curve_dock
 
-    widget = FillCurveWidget()
-    dock = window.add_panel("Fill curve", widget)
-    window.docks_menu.addAction(dock.toggleViewAction())
-    if hasattr(widget, "set_display_set"):
-
-        def follow(_uid: str) -> None:
-            vp = window.active
-            if vp is not None and vp.display_set is not None:
-                widget.set_display_set(vp.display_set)
-
-        window.studyOpened.connect(follow)
-    return dock
+    controller = attach_fill_curve_dock(window)
+    window.fill_curve = controller
+    if controller is None:
+        return None
+    window.docks_menu.addAction(controller.dock.toggleViewAction())
+    return controller.dock
 
 
 def _panel_factories():

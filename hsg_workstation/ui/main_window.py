@@ -47,6 +47,7 @@ class MainWindow(QMainWindow):
     studyOpened = Signal(str)
     studyClosed = Signal()
     aboutToClose = Signal()  # docked panels stop their network/threads here
+    activeFrameChanged = Signal(object, int)  # viewport, 0-based frame index (the active viewport only)
 
     def __init__(
         self,
@@ -477,6 +478,7 @@ class MainWindow(QMainWindow):
         if vp is self.active:
             self._sync_cine_bar()
             self._update_key_button()
+            self.activeFrameChanged.emit(vp, vp.index)
 
     def _sync_cine_bar(self) -> None:
         vp = self.active

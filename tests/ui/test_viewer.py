@@ -780,3 +780,36 @@ def test_every_action_is_safe_with_and_without_a_study(window) -> None:
             window._shortcuts_dialog.close()
         window.actions_by_id["close_study"].trigger()
     assert window.viewports == [] and loaded_loader_threads() == []
+
+
+def test_fill_curve_dock_analyses_off_thread_follows_cine_and_stops_on_close(
+    qtbot, data_dir, study_dir
+) -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("hsg_workstation.ui.fill_curve") is None:
+        pytest.fail("fill-curve widget missing: the dock wiring cannot be checked")
+    from hsg_workstation.ui.app import create_main_window
+
+    window, db = create_main_window(str(data_dir), sample_dir=study_dir)
+    qtbot.addWidget(window)
+    try:
+        fc = window.fill_curve
+        wait_until(lambda: fc.result is not None or "failed" in fc.widget.title.text(), timeout=60)
+        assert fc.result is not None, fc.widget.title.text()
+        assert len(fc.result.fill_curve) == 12
+        window.active.show_frame(6)
+        assert fc.widget.frame == 7  # follows the cine (1-based)
+        fc.widget.frameRequested.emit(3)  # a click on the curve
+        assert window.active.index == 2
+        # closing while an analysis runs stops it
+        fc.study_opened(window.study.study_instance_uid)
+        fc._start_timer.stop()
+        fc._start()
+        assert fc.is_running()
+        window.close_study()
+        assert not fc.is_running()
+        assert not [t for t in threading.enumerate() if t.name == "hsg-fill-analysis" and t.is_alive()]
+    finally:
+        window.close()
+        db.close()

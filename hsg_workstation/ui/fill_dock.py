@@ -1,0 +1,160 @@
+"""Docks the fill-curve plot (another area's widget) under the viewer and runs the analysis off the UI thread.
+
+On study open the first loop is analysed on a worker thread (``hsg-fill-analysis``), started 300 ms after the
+study opens so it does not compete with the first paint; the plot follows the cine of the active viewport and a
+click on the curve or a suggested key frame jumps the loop there. The analysis pipeline has no cancel switch of
+its own, so the frame getter handed to it raises when the study is closed: the worker stops at its next frame and
+closing a study leaves no analysis thread behind.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
+
+from hsg_workstation.dicom_io.model import DisplaySet, DisplaySetKind
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class _Bridge(QObject):
+    done = Signal(int, object)  # generation, FillAnalysis
+    failed = Signal(int, str)
+
+
+class FillCurveController:
+    START_DELAY_MS = 300
+
+    def __init__(self, window) -> None:
+        from hsg_workstation.analysis.pipeline import analyze_frames
+        from hsg_workstation.analysis.source import open_loop
+        from hsg_workstation.ui.fill_curve import FillCurveWidget
+
+        self._analyze_frames = analyze_frames
+        self._open_loop = open_loop
+        self.window = window
+        self.widget = FillCurveWidget()
+        self.dock = window.add_panel("Fill curve", self.widget, Qt.DockWidgetArea.BottomDockWidgetArea)
+        # a strip under the viewports: the image stays the largest thing on screen
+        window.resizeDocks([self.dock], [190], Qt.Orientation.Vertical)
+        self.result = None
+        self.loop: DisplaySet | None = None
+        self._generation = 0
+        self._cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._bridge = _Bridge(self.widget)
+        self._bridge.done.connect(self._done)
+        self._bridge.failed.connect(self._failed)
+        self._start_timer = QTimer(self.widget)
+        self._start_timer.setSingleShot(True)
+        self._start_timer.setInterval(self.START_DELAY_MS)
+        self._start_timer.timeout.connect(self._start)
+        window.studyOpened.connect(self.study_opened)
+        window.studyClosed.connect(self.cancel)
+        window.aboutToClose.connect(self.cancel)
+        window.activeFrameChanged.connect(self._frame_changed)
+        self.widget.frameRequested.connect(self.jump)
+        self.widget.keyFrameClicked.connect(lambda _name, frame: self.jump(frame))
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def study_opened(self, _study_uid: str) -> None:
+        self.cancel()
+        self.result = None
+        self.widget.set_analysis(None)
+        self.loop = next((d for d in self.window.display_sets if d.kind is DisplaySetKind.CINE), None)
+        if self.loop is None or not self.loop.instances:
+            self.widget.title.setText("Fill curve — no fill-sequence loop in this study")
+            return
+        self.widget.title.setText("Fill curve — analysing the loop…")
+        self._start_timer.start()
+
+    def _start(self) -> None:
+        if self.loop is None:
+            return
+        self._generation += 1
+        self._cancel = threading.Event()
+        path = self.loop.instances[0].path
+        self._thread = threading.Thread(
+            target=self._run,
+            args=(path, self._generation, self._cancel),
+            name="hsg-fill-analysis",
+            daemon=True,
+        )
+        self._thread.start()
+
+    def cancel(self) -> None:
+        """Stop a running analysis (at its next frame) and wait for the thread."""
+        self._start_timer.stop()
+        self._cancel.set()
+        self._generation += 1
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+            self._thread = None
+
+    def is_running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _run(self, path, generation: int, cancel: threading.Event) -> None:
+        try:
+            src = self._open_loop(path)
+
+            def get_frame(index: int):
+                if cancel.is_set():
+                    raise _Cancelled
+                return src.get_frame(index)
+
+            result = self._analyze_frames(
+                get_frame=get_frame,
+                n_frames=src.n_frames,
+                frame_shape=src.shape,
+                calibration=src.calibration,
+                frame_times_s=src.frame_times_s,
+                patient_orientation=src.patient_orientation,
+                series_uid=src.series_uid,
+                extra_warnings=src.warnings,
+            )
+        except _Cancelled:
+            return
+        except Exception as exc:  # noqa: BLE001 - shown in the panel title, never a crash
+            if not cancel.is_set():
+                self._bridge.failed.emit(generation, str(exc))
+            return
+        if not cancel.is_set():
+            self._bridge.done.emit(generation, result)
+
+    def _done(self, generation: int, result) -> None:
+        if generation != self._generation:
+            return
+        self.result = result
+        self.widget.set_analysis(result)
+        vp = self.window.active
+        if vp is not None and vp.display_set == self.loop:
+            self.widget.set_frame(vp.index + 1)
+
+    def _failed(self, generation: int, message: str) -> None:
+        if generation == self._generation:
+            self.widget.set_analysis(None)
+            self.widget.title.setText(f"Fill analysis failed: {message}")
+
+    # -- cine link ------------------------------------------------------------------------------------
+    def _frame_changed(self, vp, index: int) -> None:
+        if self.loop is not None and vp.display_set == self.loop:
+            self.widget.set_frame(index + 1)
+
+    def jump(self, frame: int) -> None:
+        """Show 1-based ``frame`` of the analysed loop in the active viewport."""
+        if self.loop is None or not 1 <= frame <= len(self.loop.frames):
+            return
+        ref = self.loop.frames[frame - 1]
+        self.window.jump_to(ref.sop_instance_uid, ref.frame_number)
+
+
+def attach_fill_curve_dock(window) -> FillCurveController | None:
+    """Dock the fill curve if the widget and the analysis import; None (viewer alone) otherwise."""
+    try:
+        return FillCurveController(window)
+    except ImportError:
+        return None
