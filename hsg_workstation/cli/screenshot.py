@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -31,6 +32,9 @@ def register(subparsers) -> None:
     p.add_argument("--size", default="1600x1000", help="window size WxH (default 1600x1000)")
     p.add_argument("--layout", choices=("1x1", "1x2", "2x2"), default="1x1")
     p.add_argument("--demo", action="store_true", help="add example measurements and a key frame")
+    p.add_argument(
+        "--panels", action="store_true", help="dock the optional panels too (report form, fill curve, PACS)"
+    )
     p.set_defaults(func=handle)
 
 
@@ -79,6 +83,7 @@ def handle(args: argparse.Namespace) -> int:
                 args.demo,
                 tmp,
                 truth,
+                panels=args.panels,
             )
         finally:
             database.close()
@@ -103,6 +108,7 @@ def _render(
     demo: bool,
     tmp: str,
     truth: dict | None = None,
+    panels: bool = False,
 ) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
@@ -115,6 +121,10 @@ def _render(
     window = MainWindow(database, settings)
     window.resize(*size)
     window.set_layout(layout)
+    if panels:
+        from hsg_workstation.ui.app import dock_optional_panels
+
+        dock_optional_panels(window, database, Path(tmp))
     window.show()
     window.open_study(study_uid)
     vp = window.active
@@ -132,13 +142,28 @@ def _render(
         if all(v.displayed_index == v.index or v.error or not v.frames for v in window.viewports):
             break
         time.sleep(0.01)
+    fill = getattr(window, "fill_curve", None)
+    if fill is not None:  # wait for the loop analysis so the curve is in the picture
+        deadline = time.monotonic() + 60
+        while (
+            fill.result is None and "failed" not in fill.widget.title.text() and time.monotonic() < deadline
+        ):
+            app.processEvents()
+            time.sleep(0.02)
+        vp.show_frame(index)
     if demo:
         _demo_annotations(window, truth)
     for _ in range(20):  # let thumbnails and overlays settle
         app.processEvents()
         time.sleep(0.02)
     out.parent.mkdir(parents=True, exist_ok=True)
-    ok = window.grab().save(str(out))
+    shot = window.grab()
+    if (shot.width(), shot.height()) != tuple(size):
+        print(
+            f"note: the window needs at least {shot.width()}x{shot.height()} with these panels; rendered at that size",
+            file=sys.stderr,
+        )
+    ok = shot.save(str(out))
     window.close()
     QApplication.processEvents()
     if not ok:

@@ -38,8 +38,9 @@ class FillCurveController:
         self.window = window
         self.widget = FillCurveWidget()
         self.dock = window.add_panel("Fill curve", self.widget, Qt.DockWidgetArea.BottomDockWidgetArea)
-        # a strip under the viewports: the image stays the largest thing on screen
-        window.resizeDocks([self.dock], [190], Qt.Orientation.Vertical)
+        # a strip under the viewports: readable, while the image stays the largest thing on screen
+        self.widget.setMinimumHeight(200)
+        window.resizeDocks([self.dock], [220], Qt.Orientation.Vertical)
         self.result = None
         self.loop: DisplaySet | None = None
         self._generation = 0

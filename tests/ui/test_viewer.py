@@ -813,3 +813,20 @@ def test_fill_curve_dock_analyses_off_thread_follows_cine_and_stops_on_close(
     finally:
         window.close()
         db.close()
+
+
+def test_screenshot_command_with_panels_offscreen(qtbot, study_dir, tmp_path, data_dir) -> None:
+    from PySide6.QtGui import QImage
+
+    from hsg_workstation.__main__ import main
+
+    out = tmp_path / "panels.png"
+    rc = main(
+        ["screenshot", str(study_dir), str(out), "--size", "1000x700", "--panels", "--demo", "--frame", "3"]
+    )
+    assert rc == 0
+    img = QImage(str(out))
+    assert img.width() >= 1000 and img.height() >= 700  # docked panels can need more room than asked for
+    assert main(["screenshot", str(study_dir), str(tmp_path / "x.png"), "--frame", "99"]) == 1  # clear error
+    assert main(["screenshot", str(study_dir), str(tmp_path / "x.png"), "--size", "big"]) == 1
+    assert main(["screenshot", "1.2.3.4", str(tmp_path / "x.png")]) == 1  # neither a path nor a known study
