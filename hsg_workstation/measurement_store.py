@@ -240,6 +240,17 @@ class MeasurementStore:
             for k in self._key_frames.get(study_uid, [])
         )
 
+    def set_key_frames(self, study_uid: str, keys: list[KeyFrame]) -> None:
+        """Replace a study's key frames (e.g. with the key images of a recovered report draft); one signal."""
+        unique = {(k.sop_instance_uid, k.frame_number): k for k in keys}
+        frames = sorted(
+            unique.values(), key=lambda k: (k.display_set_label, k.sop_instance_uid, k.frame_number)
+        )
+        if frames == self._key_frames.get(study_uid, []):
+            return
+        self._key_frames[study_uid] = frames
+        self.key_frames_changed.emit(study_uid)
+
     def toggle_key_frame(self, study_uid: str, key: KeyFrame) -> bool:
         """Mark or unmark a frame; returns True when it is now a key frame."""
         frames = self._key_frames.setdefault(study_uid, [])

@@ -345,7 +345,15 @@ class MainWindow(QMainWindow):
         self._refresh_measurement_list()
         self.setWindowTitle(f"HSG Workstation — {study.patient_name.replace('^', ' ')} {study.study_date}")
         self.statusBar().showMessage(f"Opened study with {len(self.display_sets)} display sets", 4000)
+        self.focus_viewport()
         self.studyOpened.emit(study_uid)
+
+    def focus_viewport(self) -> None:
+        """Give the keyboard to the active viewport. Why: after start-up or a double-click in the study list the
+        focus sits in the search box, which takes Space, K and the digits as text, so the reader's first
+        key presses would type into the search instead of playing the loop or marking a key frame."""
+        if self.active is not None:
+            self.active.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def close_study(self) -> None:
         """Stop every decoder thread and timer and delete the viewports (nothing of the study survives)."""

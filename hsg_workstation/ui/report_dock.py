@@ -5,7 +5,11 @@ import, :func:`attach_report_dock` returns None and the viewer works alone (the 
 
 Wiring (the ReportForm's documented contract):
   * opening a study shows its newest unsigned draft, else a new report prefilled from the image headers;
-  * marking a key frame in the viewer adds it to the report's key images;
+  * key frames and the report's key images are kept equal both ways: marking / unmarking a frame in the viewer
+    adds / removes the key image; removing a key image in the form unmarks the frame; a recovered draft's key
+    images appear as the viewer's key frames when its study opens (the report is the record; the viewer's
+    list is a view of it). A signed report is never changed: the viewer's marks then stay local and the
+    status bar says so.
   * ``mark_on_image_requested(field_path)`` arms the ellipse tool; the next measurement drawn is attached to
     that finding with ``attach_region`` (the region is the same object the MeasurementStore holds).
 """
@@ -39,7 +43,10 @@ class ReportDockController:
         window.store.added.connect(self._measurement_added)
         window.store.key_frames_changed.connect(self._key_frames_changed)
         self.form.mark_on_image_requested.connect(self.mark_on_image)
-        self._known_keys: set[tuple[str, int]] = set()
+        self.form.report_replaced.connect(self._watch_report)
+        self._syncing = False
+        self._watched = None
+        self._watch_report(self.form.report)
 
     def study_opened(self, study_uid: str) -> None:
         paths = [p for ds in self.window.display_sets for p in {inst.path for inst in ds.instances}]
@@ -61,9 +68,7 @@ class ReportDockController:
         self.form.set_report(report)
         self.form.set_study([str(p) for p in paths], self.data_dir)
         self.form.setEnabled(True)
-        self._known_keys = {
-            (k.sop_instance_uid, k.frame_number) for k in self.window.store.key_frames(study_uid)
-        }
+        self._viewer_from_report()
 
     def mark_on_image(self, field_path: str) -> None:
         self._pending_field = field_path
@@ -79,15 +84,69 @@ class ReportDockController:
             except Exception as exc:  # noqa: BLE001 - show why, keep the measurement
                 self.window.statusBar().showMessage(f"Could not link the region to {field}: {exc}", 8000)
 
+    # -- key frames <-> key images ---------------------------------------------------------------------
+    def _watch_report(self, report) -> None:
+        """Listen to the report now in the form (set_report / amend replace it)."""
+        if self._watched is not None:
+            self._watched.remove_listener(self._report_changed)
+        self._watched = report
+        report.add_listener(self._report_changed)
+        if self.window.study is not None:
+            self._viewer_from_report()
+
+    def _report_changed(self, report, field_path: str) -> None:
+        if field_path.split(".")[0].split("[")[0] == "key_images" and not self._syncing:
+            self._viewer_from_report()
+
+    def _label_for(self, sop_instance_uid: str) -> str:
+        for ds in self.window.display_sets:
+            if any(inst.sop_instance_uid == sop_instance_uid for inst in ds.instances):
+                return ds.label
+        return ""
+
+    def _viewer_from_report(self) -> None:
+        """The viewer's key frames become the report's key images (of this study's instances)."""
+        study = self.window.study
+        if study is None:
+            return
+        known = {inst.sop_instance_uid for ds in self.window.display_sets for inst in ds.instances}
+        keys = [
+            KeyFrame(k.sop_instance_uid, k.frame_number, self._label_for(k.sop_instance_uid))
+            for k in self.form.report.key_images
+            if k.sop_instance_uid in known
+        ]
+        self._syncing = True
+        try:
+            self.window.store.set_key_frames(study.study_instance_uid, keys)
+        finally:
+            self._syncing = False
+
     def _key_frames_changed(self, study_uid: str) -> None:
-        keys: list[KeyFrame] = self.window.store.key_frames(study_uid)
-        now = {(k.sop_instance_uid, k.frame_number) for k in keys}
-        for sop, frame in sorted(now - self._known_keys):
-            try:
+        """Viewer → report: add the newly marked frames, drop the unmarked ones (order of marking kept)."""
+        if self._syncing or self.window.study is None or study_uid != self.window.study.study_instance_uid:
+            return
+        report = self.form.report
+        now = {(k.sop_instance_uid, k.frame_number) for k in self.window.store.key_frames(study_uid)}
+        had = {(k.sop_instance_uid, k.frame_number) for k in report.key_images}
+        if now == had:
+            return
+        if report.is_signed:
+            self.window.statusBar().showMessage(
+                "The report is signed: key frames marked now are not added to it (amend the report first)",
+                8000,
+            )
+            return
+        self._syncing = True
+        try:
+            kept = [k for k in report.key_images if (k.sop_instance_uid, k.frame_number) in now]
+            if len(kept) != len(report.key_images):
+                report.set_value("key_images", kept)
+            for sop, frame in sorted(now - had):
                 self.form.add_key_image(sop, self._sop_classes.get(sop, ""), frame)
-            except Exception as exc:  # noqa: BLE001
-                self.window.statusBar().showMessage(f"Key image not added to the report: {exc}", 8000)
-        self._known_keys = now
+        except Exception as exc:  # noqa: BLE001 - the viewer keeps working; say why the report did not follow
+            self.window.statusBar().showMessage(f"Key images of the report not updated: {exc}", 8000)
+        finally:
+            self._syncing = False
 
 
 def attach_report_dock(window, data_dir: Path) -> ReportDockController | None:

@@ -1,0 +1,93 @@
+"""The viewer wired to the other areas' widgets: key frames ⇄ report key images, keyboard focus, documents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from hsg_workstation.ui.app import create_main_window
+from tests.ui.helpers import wait_until
+
+pytestmark = pytest.mark.timeout(90)
+
+
+@pytest.fixture
+def workstation(qtbot, data_dir: Path, study_dir: Path):
+    window, db = create_main_window(str(data_dir), sample_dir=study_dir)
+    qtbot.addWidget(window)
+    wait_until(lambda: window.active is not None and window.active.displayed_index == 0, 20)
+    yield window
+    window.close()
+    db.close()
+
+
+def _report_keys(window) -> list[tuple[str, int]]:
+    return [(k.sop_instance_uid, k.frame_number) for k in window.report_dock.form.report.key_images]
+
+
+def _viewer_keys(window) -> list[tuple[str, int]]:
+    return [
+        (k.sop_instance_uid, k.frame_number) for k in window.store.key_frames(window.study.study_instance_uid)
+    ]
+
+
+def test_key_frames_and_report_key_images_stay_equal_both_ways(workstation) -> None:
+    w = workstation
+    vp = w.active
+    sop = vp.current_ref.sop_instance_uid
+    assert w.toggle_key_frame() is True
+    vp.show_frame(2)
+    wait_until(lambda: vp.displayed_index == 2)
+    assert w.toggle_key_frame() is True
+    assert sorted(_report_keys(w)) == [(sop, 1), (sop, 3)]
+    # Unmark in the viewer → gone from the report.
+    vp.show_frame(0)
+    wait_until(lambda: vp.displayed_index == 0)
+    assert w.toggle_key_frame() is False
+    assert _report_keys(w) == [(sop, 3)]
+    assert w.key_list.count() == 1
+    # Remove in the report form → unmarked in the viewer (list and button).
+    panel = w.report_dock.form.key_images_panel
+    panel.list.setCurrentRow(0)
+    panel.remove_button.click()
+    assert _report_keys(w) == []
+    assert _viewer_keys(w) == []
+    assert w.key_list.count() == 0
+
+
+def test_recovered_draft_key_images_show_as_key_frames(workstation) -> None:
+    w = workstation
+    uid = w.study.study_instance_uid
+    vp = w.active
+    vp.show_frame(4)
+    wait_until(lambda: vp.displayed_index == 4)
+    w.toggle_key_frame()
+    sop = vp.current_ref.sop_instance_uid
+    assert w.report_dock.form.save_draft()
+    w.close_study()
+    w.store.clear(uid)  # a new session: the viewer remembers nothing, the draft on disk does
+    w.open_study(uid)
+    wait_until(lambda: w.active is not None and w.active.displayed_index == 0)
+    assert _viewer_keys(w) == [(sop, 5)]
+    assert w.key_list.count() == 1
+    w.jump_to(sop, 5)
+    assert w.key_button.text().startswith("Unmark")
+
+
+def test_keys_reach_the_viewport_right_after_start(workstation, qtbot) -> None:
+    """Start-up leaves the keyboard on the viewport, not in the study search box (Space would type there)."""
+    w = workstation
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None, timeout=5000)
+    assert QApplication.focusWidget() is w.active.view
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_K)
+    assert len(_viewer_keys(w)) == 1
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: w.active.index > 0, timeout=10000)
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)
+    assert not w.active.cine.playing
+    assert w.browser.search.text() == ""
