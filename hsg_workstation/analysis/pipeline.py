@@ -160,6 +160,7 @@ def analyze_frames(
     shape = None
     intrav_present, intrav_conf, intrav_frame = False, 0.0, None
     masks = track.masks
+    extra_labels = None
     max_frame = None
     if track.max_index is None:
         warnings.append("no uterine cavity filling found")
@@ -184,7 +185,7 @@ def analyze_frames(
             calibration_basis=str(calibration.basis.value),
         )
         cav_area = float(track.areas_px[mi])
-        signals, extra_all, _cath = side_signals(
+        signals, extra_all, _cath, extra_labels = side_signals(
             op.opacity,
             masks,
             ref_mask,
@@ -254,6 +255,7 @@ def analyze_frames(
         patient_left_on_image=left_on_image,
         contrast_polarity="bright" if op.sign > 0 else "dark",
         cavity_masks=masks,
+        extra_labels=extra_labels,
         working_scale=factor,
     )
     if track.max_index is not None:

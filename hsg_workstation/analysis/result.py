@@ -125,6 +125,8 @@ class FillAnalysis:
     cavity_masks: np.ndarray | None = field(
         default=None, repr=False
     )  # (frames, rows, cols) bool, working res
+    # (frames, rows, cols) uint8, working res: 1 = extra-cavitary contrast (tubes, intravasation), 2 = spill
+    extra_labels: np.ndarray | None = field(default=None, repr=False)
     working_scale: int = 1  # full-resolution pixels per working pixel
     max_distension_mask: np.ndarray | None = field(default=None, repr=False)  # full resolution, bool
 

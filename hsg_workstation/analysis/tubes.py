@@ -125,9 +125,9 @@ def side_signals(
     first_index: int,
     onset_index: int,
     noise_map: np.ndarray | None = None,
-) -> tuple[dict[str, SideSignals], np.ndarray, np.ndarray]:
-    """Per image side ("left"/"right") signals per frame, the extra-cavitary masks (for intravasation) and the
-    catheter mask."""
+) -> tuple[dict[str, SideSignals], np.ndarray, np.ndarray, np.ndarray]:
+    """Per image side ("left"/"right") signals per frame, the extra-cavitary masks (for intravasation), the
+    catheter mask and per-frame overlay labels (uint8: 1 = extra-cavitary contrast, 2 = counted as spill)."""
     t, h, w = opacity.shape
     cx = float(np.nonzero(ref_mask)[1].mean())
     lateral = np.arange(w)[None, :] - cx
@@ -147,6 +147,7 @@ def side_signals(
         for s in ("left", "right")
     }
     extra_all = np.zeros((t, h, w), bool)
+    labels = np.zeros((t, h, w), np.uint8)
     near_cavity = ndi.distance_transform_edt(~ref_mask) * mm_per_px <= TUBE_SEARCH_MM
     for i in range(first_index, t):
         cav = masks[i]
@@ -193,6 +194,8 @@ def side_signals(
             dense_wide = np.isin(wlab, idx[hydro_like])
         collection = wide & ~dense_wide
         spill = faint | collection
+        labels[i][extra] = 1
+        labels[i][spill] = 2
         for name, side in (("left", left), ("right", right)):
             sg = sides[name]
             sg.connected_px[i] = float((connected & side).sum())
@@ -201,7 +204,7 @@ def side_signals(
             sg.dense_collection_px[i] = float((dense_wide & side).sum())
             if i == t - 1:
                 sg.end_sharpness = _sharpness(o, spill & side)
-    return sides, extra_all, cath
+    return sides, extra_all, cath, labels
 
 
 def _first_persistent(series: np.ndarray, thr: float, run: int = 2) -> int | None:

@@ -1,0 +1,147 @@
+"""List of the analysis' report suggestions, each with Accept / Reject — the reader decides, row by row.
+
+The panel never touches a report itself: *Accept* emits ``accepted(suggestion)`` and the owner (the main window)
+calls ``reporting.from_analysis.apply_suggestion(report, suggestion)`` and, when that succeeds, calls
+``mark_accepted(id)``; when the report refuses (signed), it calls ``mark_failed(id, message)``. This keeps the
+"nothing is written on its own" rule in one visible place. Clicking a row's label emits ``jumpToFrame(n)``
+(1-based) so the cine shows the frame the suggestion rests on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hsg_workstation.reporting.from_analysis import Suggestion
+
+PENDING, ACCEPTED, REJECTED, FAILED = "pending", "accepted", "rejected", "failed"
+
+
+class _Row(QWidget):
+    def __init__(self, suggestion: Suggestion, panel: SuggestionsPanel) -> None:
+        super().__init__()
+        self.suggestion = suggestion
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(2, 1, 2, 1)
+        self.label = QPushButton(suggestion.label)
+        self.label.setFlat(True)
+        self.label.setStyleSheet("text-align: left;")
+        self.label.setEnabled(suggestion.frame is not None)
+        self.label.setToolTip(
+            "Show this frame in the viewer" if suggestion.frame is not None else "No single frame"
+        )
+        self.label.clicked.connect(lambda: panel._jump(suggestion))
+        self.state = QLabel("")
+        self.accept = QPushButton("Accept")
+        self.reject = QPushButton("Reject")
+        self.accept.setToolTip("Fill the report field(s) and link the frame as key image")
+        self.accept.clicked.connect(lambda: panel.accepted.emit(suggestion))
+        self.reject.clicked.connect(lambda: panel.mark_rejected(suggestion.id))
+        lay.addWidget(self.label, 1)
+        lay.addWidget(self.state)
+        lay.addWidget(self.accept)
+        lay.addWidget(self.reject)
+
+
+class SuggestionsPanel(QWidget):
+    """Rows of suggestions; see the module docstring for the accept hand-shake."""
+
+    accepted = Signal(object)  # Suggestion: the owner applies it to the report
+    rejected = Signal(object)  # Suggestion
+    jumpToFrame = Signal(int)  # 1-based frame of the loop
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(2, 2, 2, 2)
+        self.title = QLabel("Analysis suggestions (none)")
+        outer.addWidget(self.title)
+        self._host = QWidget()
+        self._rows_layout = QVBoxLayout(self._host)
+        self._rows_layout.setContentsMargins(0, 0, 0, 0)
+        self._rows_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self._host)
+        outer.addWidget(scroll)
+        self._rows: dict[str, _Row] = {}
+        self._states: dict[str, str] = {}
+        self._locked = False
+
+    # --------------------------------------------------------------------------------------------- public API
+    def set_suggestions(self, suggestions: Sequence[Suggestion]) -> None:
+        """Replace the list (a new analysis); every row starts pending."""
+        for row in self._rows.values():
+            self._rows_layout.removeWidget(row)
+            row.deleteLater()
+        self._rows, self._states = {}, {}
+        for s in suggestions:
+            row = _Row(s, self)
+            self._rows_layout.insertWidget(self._rows_layout.count() - 1, row)
+            self._rows[s.id] = row
+            self._states[s.id] = PENDING
+        self._refresh()
+
+    def set_read_only(self, read_only: bool) -> None:
+        """A signed report: rows stay visible (the frames can still be shown), Accept is disabled."""
+        self._locked = read_only
+        self._refresh()
+
+    def mark_accepted(self, suggestion_id: str) -> None:
+        self._set_state(suggestion_id, ACCEPTED, "accepted")
+
+    def mark_rejected(self, suggestion_id: str) -> None:
+        if self._set_state(suggestion_id, REJECTED, "rejected"):
+            self.rejected.emit(self._rows[suggestion_id].suggestion)
+
+    def mark_failed(self, suggestion_id: str, message: str) -> None:
+        if self._set_state(suggestion_id, FAILED, "not applied"):
+            self._rows[suggestion_id].state.setToolTip(message)
+
+    def state(self, suggestion_id: str) -> str:
+        return self._states[suggestion_id]
+
+    def suggestion_ids(self) -> list[str]:
+        return list(self._rows)
+
+    def row_buttons(self, suggestion_id: str) -> tuple[QPushButton, QPushButton, QPushButton]:
+        """(label, accept, reject) buttons of a row — for tests and keyboard navigation."""
+        r = self._rows[suggestion_id]
+        return r.label, r.accept, r.reject
+
+    # -------------------------------------------------------------------------------------------- internals
+    def _jump(self, s: Suggestion) -> None:
+        if s.frame is not None:
+            self.jumpToFrame.emit(int(s.frame))
+
+    def _set_state(self, suggestion_id: str, state: str, text: str) -> bool:
+        row = self._rows.get(suggestion_id)
+        if row is None:
+            return False
+        self._states[suggestion_id] = state
+        row.state.setText(text)
+        self._refresh()
+        return True
+
+    def _refresh(self) -> None:
+        pending = sum(1 for v in self._states.values() if v == PENDING)
+        n = len(self._rows)
+        self.title.setText(
+            f"Analysis suggestions — {pending} of {n} pending" + (" (report signed)" if self._locked else "")
+            if n
+            else "Analysis suggestions (none)"
+        )
+        for sid, row in self._rows.items():
+            st = self._states[sid]
+            row.accept.setEnabled(not self._locked and st in (PENDING, REJECTED, FAILED))
+            row.reject.setEnabled(st == PENDING)
+            row.label.setStyleSheet("text-align: left;" + (" color: gray;" if st == REJECTED else ""))
