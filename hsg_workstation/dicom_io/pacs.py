@@ -865,9 +865,23 @@ class _SslErrorCapture(logging.Handler):
         self.errors: list[str] = []
 
     def emit(self, record: logging.LogRecord) -> None:
+        if _logged_by_acceptor(record):
+            return  # a storage SCP in this process (our C-MOVE destination) refusing *its* peer: not ours
         text = record.getMessage()
         if "SSL" in text or "certificate" in text.lower():
             self.errors.append(text.strip().splitlines()[0])
+
+
+def _logged_by_acceptor(record: logging.LogRecord) -> bool:
+    """True if ``record`` came from the thread of an association we *accepted* (pynetdicom logs process-wide).
+
+    Since the listener's TLS handshake runs in its association thread (see ``scp.py``), its handshake failures
+    are logged there; without this filter a client in the same process would quote the listener's error."""
+    thread = next((t for t in threading.enumerate() if t.ident == record.thread), None)
+    assoc = getattr(thread, "assoc", None) if thread is not None else None
+    if assoc is None and thread is not None and hasattr(thread, "is_acceptor"):
+        assoc = thread
+    return bool(getattr(assoc, "is_acceptor", False))
 
 
 @contextmanager
@@ -975,12 +989,29 @@ def retrieve_by_move(
                 cancel=cancel,
                 watcher=state,
             )
+        if (
+            result.status == "failed"
+            and not result.progress.received
+            and result.final_status_code is not None
+        ):
+            result.message += "; " + _undelivered_hint(client, scp)
     finally:
         if own:
             scp.stop()
     if series_uid is None and not sop_uids:
         _mark_study(sink, study_uid, result)
     return result
+
+
+def _undelivered_hint(client: DicomClient, scp: Any) -> str:
+    """Why a C-MOVE into our SCP delivers nothing is invisible to the mover (the PACS only says 'failed'):
+    name both ends and the usual causes, so the message is actionable."""
+    tls = scp.local.tls.enabled
+    causes = "our AE title, host and port" + (" and TLS (with a certificate our CA trusts)" if tls else "")
+    return (
+        f"{client._describe()} could not deliver to our storage SCP {scp.local.ae_title} on port {scp.port}"
+        f"{' (TLS)' if tls else ''}: check that the PACS knows {causes}"
+    )
 
 
 def move_missing(

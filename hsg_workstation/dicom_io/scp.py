@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -31,6 +33,29 @@ log = logging.getLogger(__name__)
 InstanceCallback = Callable[
     [str, str, str], None
 ]  # (calling AE, SOP Instance UID, "imported"/"duplicate"/error)
+
+
+class _HandshakeInAssociationThread:
+    """Wraps the listener's ``ssl.SSLContext`` so the TLS handshake runs in the association's thread.
+
+    pynetdicom's ``AssociationServer.get_request`` calls ``wrap_socket`` in the *accepting* thread, and the
+    default ``do_handshake_on_connect=True`` does the handshake right there on a blocking socket: one client
+    that opens TCP and stays silent (a port scanner, a load-balancer health check, a half-dead PACS) froze the
+    whole TLS listener — every later sender timed out. Deferring the handshake makes OpenSSL perform it on the
+    first read, inside that association's own thread, bounded by the association's network timeout; a failed
+    handshake there ends only that association.
+    """
+
+    def __init__(self, context: ssl.SSLContext, timeout: float | None) -> None:
+        self.context = context
+        self.timeout = timeout
+
+    def wrap_socket(self, sock: socket.socket, server_side: bool = True, **_kw: Any) -> ssl.SSLSocket:
+        sock.settimeout(self.timeout)
+        return self.context.wrap_socket(sock, server_side=server_side, do_handshake_on_connect=False)
+
+    def __getattr__(self, name: str) -> Any:  # anything else pynetdicom may ask of an SSLContext
+        return getattr(self.context, name)
 
 
 class StorageSCP:
@@ -84,7 +109,9 @@ class StorageSCP:
         ae.supported_contexts = [*nc.scp_storage_contexts(), build_context(nc.VERIFICATION)]
         ae.require_called_aet = True
         ae.require_calling_aet = [] if self.allow_any else list(self.allowed)
-        ssl_ctx = server_context(self.local.tls) if self.local.tls.enabled else None
+        ssl_ctx: Any = None
+        if self.local.tls.enabled:
+            ssl_ctx = _HandshakeInAssociationThread(server_context(self.local.tls), self.timeouts.network)
         try:
             self._server = ae.start_server(
                 (self.local.bind_address, self.local.port),

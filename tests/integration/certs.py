@@ -24,6 +24,8 @@ class Pki:
     rogue_ca: Path
     rogue_client_cert: Path
     rogue_client_key: Path
+    peer_cert: Path  # serverAuth + clientAuth: a PACS that both listens and calls (Orthanc's C-MOVE over TLS)
+    peer_key: Path
 
 
 def _name(cn: str) -> x509.Name:
@@ -66,7 +68,7 @@ def _ca(cn: str) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
 
 
 def _leaf(
-    cn: str, ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, usage: x509.ObjectIdentifier
+    cn: str, ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, *usage: x509.ObjectIdentifier
 ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.UTC)
@@ -79,7 +81,7 @@ def _leaf(
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + dt.timedelta(days=1))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage(list(usage)), critical=False)
         .add_extension(
             x509.SubjectAlternativeName(
                 [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
@@ -99,6 +101,9 @@ def make_pki(folder: Path) -> Pki:
     ca, ca_key = _ca("HSG Test CA")
     server, server_key = _leaf("hsg-test-server", ca, ca_key, ExtendedKeyUsageOID.SERVER_AUTH)
     client, client_key = _leaf("hsg-test-client", ca, ca_key, ExtendedKeyUsageOID.CLIENT_AUTH)
+    peer, peer_key = _leaf(
+        "hsg-test-peer", ca, ca_key, ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH
+    )
     rogue, rogue_key = _ca("Rogue CA")
     rclient, rclient_key = _leaf("rogue-client", rogue, rogue_key, ExtendedKeyUsageOID.CLIENT_AUTH)
     return Pki(
@@ -110,6 +115,8 @@ def make_pki(folder: Path) -> Pki:
         rogue_ca=_write_cert(rogue, folder / "rogue-ca.pem"),
         rogue_client_cert=_write_cert(rclient, folder / "rogue-client.pem"),
         rogue_client_key=_write_key(rclient_key, folder / "rogue-client.key"),
+        peer_cert=_write_cert(peer, folder / "peer.pem"),
+        peer_key=_write_key(peer_key, folder / "peer.key"),
     )
 
 

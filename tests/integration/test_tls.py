@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,21 @@ def test_echo_and_send_over_tls(pki: Pki, tls_scp: Any, tmp_path: Path) -> None:
     outcomes = client.send(study.write(tmp_path / "f"))
     assert all(o.ok for o in outcomes), outcomes
     assert db.sop_instance_uids(study.study_uid) == study.sop_uids
+
+
+def test_silent_tcp_client_does_not_block_the_tls_listener(pki: Pki, tls_scp: Any, tmp_path: Path) -> None:
+    """A client that connects and never starts TLS (port scanner, health check) used to freeze the listener:
+    pynetdicom did the handshake in its accept thread. Now other senders are served meanwhile."""
+    scp, db = tls_scp
+    with (
+        socket.create_connection(("127.0.0.1", scp.port), timeout=5),
+        socket.create_connection(("127.0.0.1", scp.port), timeout=5),
+    ):
+        client = DicomClient(node(scp.port, client_tls(pki)), "SENDER", T)
+        assert client.echo() < 3
+        study = dicomgen.make_study(series=1, per_series=1)
+        assert all(o.ok for o in client.send(study.write(tmp_path / "f")))
+        assert db.sop_instance_uids(study.study_uid) == study.sop_uids
 
 
 def test_client_without_certificate_is_refused(pki: Pki, tls_scp: Any) -> None:
