@@ -115,8 +115,16 @@ def _fill_curve_panel(window, database, data_dir: Path | None):
     return controller.dock
 
 
+def _suggestions_panel(window, database, data_dir: Path | None):
+    """Analysis suggestions beside the report, overlay toggle on the viewports (see ``ui/analysis_dock.py``)."""
+    from hsg_workstation.ui.analysis_dock import attach_analysis_panels
+
+    window.analysis = attach_analysis_panels(window)
+    return None if window.analysis is None else window.analysis.dock
+
+
 def _panel_factories():
-    return (("PACS", _pacs_panel), ("Fill curve", _fill_curve_panel))
+    return (("PACS", _pacs_panel), ("Fill curve", _fill_curve_panel), ("Suggestions", _suggestions_panel))
 
 
 def create_main_window(data_dir: str | Path | None, sample_dir: Path = SAMPLE_DATA):

@@ -23,6 +23,7 @@ class _Cancelled(Exception):
 class _Bridge(QObject):
     done = Signal(int, object)  # generation, FillAnalysis
     failed = Signal(int, str)
+    ready = Signal(object)  # FillAnalysis of the open study's loop, or None (new study / closed / failed)
 
 
 class FillCurveController:
@@ -49,6 +50,8 @@ class FillCurveController:
         self._bridge = _Bridge(self.widget)
         self._bridge.done.connect(self._done)
         self._bridge.failed.connect(self._failed)
+        #: ``analysis_ready(result_or_None)`` — the suggestions panel and the overlay follow it.
+        self.analysis_ready = self._bridge.ready
         self._start_timer = QTimer(self.widget)
         self._start_timer.setSingleShot(True)
         self._start_timer.setInterval(self.START_DELAY_MS)
@@ -65,6 +68,7 @@ class FillCurveController:
         self.cancel()
         self.result = None
         self.widget.set_analysis(None)
+        self.analysis_ready.emit(None)
         self.loop = next((d for d in self.window.display_sets if d.kind is DisplaySetKind.CINE), None)
         if self.loop is None or not self.loop.instances:
             self.widget.title.setText("Fill curve — no fill-sequence loop in this study")
@@ -131,6 +135,7 @@ class FillCurveController:
             return
         self.result = result
         self.widget.set_analysis(result)
+        self.analysis_ready.emit(result)
         vp = self.window.active
         if vp is not None and vp.display_set == self.loop:
             self.widget.set_frame(vp.index + 1)

@@ -48,6 +48,7 @@ class MainWindow(QMainWindow):
     studyClosed = Signal()
     aboutToClose = Signal()  # docked panels stop their network/threads here
     activeFrameChanged = Signal(object, int)  # viewport, 0-based frame index (the active viewport only)
+    viewportsChanged = Signal()  # viewports built / removed, or a viewport shows another display set
 
     def __init__(
         self,
@@ -124,6 +125,10 @@ class MainWindow(QMainWindow):
         ml.addWidget(del_btn)
         self.meas_dock = self._dock("Measurements", meas_host, Qt.DockWidgetArea.RightDockWidgetArea)
         self.extra_docks: dict[str, QDockWidget] = {}
+        # controllers of the optional areas, set by ui/app.py dock_optional_panels (None when not installed)
+        self.report_dock = None
+        self.fill_curve = None
+        self.analysis = None
 
         self.pixel_label = QLabel()
         self.statusBar().addPermanentWidget(self.pixel_label)
@@ -263,7 +268,7 @@ class MainWindow(QMainWindow):
         m.addAction(ids["settings"])
         m.addSeparator()
         m.addAction(ids["quit"])
-        m = mb.addMenu("&View")
+        m = self.view_menu = mb.addMenu("&View")
         for k in ("layout_1x1", "layout_1x2", "layout_2x2"):
             m.addAction(ids[k])
         m.addSeparator()
@@ -301,7 +306,7 @@ class MainWindow(QMainWindow):
         m.addAction(ids["shortcuts"])
         m.addAction(ids["about"])
 
-        tb = self.addToolBar("Main")
+        tb = self.toolbar = self.addToolBar("Main")
         tb.setObjectName("toolbar_main")
         for k in ("layout_1x1", "layout_1x2", "layout_2x2"):
             tb.addAction(ids[k])
@@ -316,6 +321,14 @@ class MainWindow(QMainWindow):
             tb.addAction(ids[t])
         tb.addSeparator()
         tb.addAction(ids["key_frame"])
+
+    def add_toggle_action(self, aid: str, text: str, slot: Callable, checked: bool = False) -> QAction:
+        """A checkable View-menu + toolbar action for a docked area's feature (key from ``ui/shortcuts.py``)."""
+        act = self._action(aid, text, slot, checkable=True)
+        act.setChecked(checked)
+        self.view_menu.insertAction(self.actions_by_id["overlays"], act)
+        self.toolbar.insertAction(self.actions_by_id["overlays"], act)
+        return act
 
     def _fill_presets_menu(self) -> None:
         self.presets_menu.clear()
@@ -373,6 +386,7 @@ class MainWindow(QMainWindow):
         self.key_list.clear()
         self.meas_list.clear()
         self._sync_cine_bar()
+        self.viewportsChanged.emit()
 
     def _image_display_sets(self) -> list[int]:
         """Viewport order: the loops, then spot images taken after the first loop (what a reader compares the
@@ -420,6 +434,7 @@ class MainWindow(QMainWindow):
         self.empty_label.setVisible(not self.viewports)
         if self.active not in self.viewports:
             self.set_active(self.viewports[0] if self.viewports else None)
+        self.viewportsChanged.emit()
 
     def set_layout(self, name: str) -> None:
         if name not in LAYOUTS:
@@ -443,6 +458,7 @@ class MainWindow(QMainWindow):
         if self.active is not None and 0 <= index < len(self.display_sets):
             self.active.set_display_set(self.display_sets[index], self.study)
             self._sync_cine_bar()
+            self.viewportsChanged.emit()
 
     # -- cine bar -------------------------------------------------------------------------------------
     def _wire_cine_bar(self) -> None:
@@ -577,6 +593,7 @@ class MainWindow(QMainWindow):
                 if ref.sop_instance_uid == sop_instance_uid and ref.frame_number == frame_number:
                     if self.active.display_set != ds:
                         self.active.set_display_set(ds, self.study)
+                        self.viewportsChanged.emit()
                     self.active.pause()
                     self.active.show_frame(i)
                     return True

@@ -30,6 +30,7 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("arrow", "T", "Arrow with text"),
     ("calibrate", "C", "Manual calibration (line over a known length)"),
     ("overlays", "O", "Show / hide corner overlays"),
+    ("analysis_overlay", "Shift+O", "Show / hide the analysis overlay (detected cavity, tubes, spill)"),
     ("loop", "Ctrl+L", "Loop on / off"),
 )
 

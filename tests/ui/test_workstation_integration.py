@@ -91,3 +91,63 @@ def test_keys_reach_the_viewport_right_after_start(workstation, qtbot) -> None:
     QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)
     assert not w.active.cine.playing
     assert w.browser.search.text() == ""
+
+
+@pytest.fixture
+def sample_workstation(qtbot, data_dir: Path):
+    """The real first-start window on one bundled sample case (40-frame loop), analysis included."""
+    from hsg_workstation.ui.app import SAMPLE_DATA
+
+    window, db = create_main_window(str(data_dir), sample_dir=SAMPLE_DATA / "normal")
+    qtbot.addWidget(window)
+    yield window
+    window.close()
+    db.close()
+
+
+@pytest.mark.timeout(180)
+def test_analysis_suggestions_accept_fills_report_and_overlay_follows_cine(sample_workstation, qtbot) -> None:
+    w = sample_workstation
+    if w.analysis is None:
+        pytest.fail("analysis widgets (ui/suggestions_panel.py, ui/analysis_overlay.py) missing: not wired")
+    panel = w.analysis.panel
+    qtbot.waitUntil(lambda: bool(panel.suggestion_ids()), timeout=120_000)
+    form = w.report_dock.form
+    loop_sop = w.fill_curve.loop.instances[0].sop_instance_uid
+    rows = {s.id: s for s in (r.suggestion for r in panel._rows.values())}
+    sid, sugg = next(
+        (i, s) for i, s in rows.items() if s.frame is not None and s.fields and "{new}" not in str(s.fields)
+    )
+    label, accept, _reject = panel.row_buttons(sid)
+    # the label shows the frame the suggestion rests on
+    label.click()
+    qtbot.waitUntil(lambda: w.active.index == sugg.frame - 1, timeout=10_000)
+    assert w.fill_curve.widget is not None
+    # nothing is written before the reader accepts
+    assert (loop_sop, sugg.frame) not in [
+        (k.sop_instance_uid, k.frame_number) for k in form.report.key_images
+    ]
+    accept.click()
+    assert panel.state(sid) == "accepted"
+    for path, value in sugg.fields.items():
+        got = form.report.get_value(path)
+        assert getattr(got, "value", got) == value, path
+    assert (loop_sop, sugg.frame) in [(k.sop_instance_uid, k.frame_number) for k in form.report.key_images]
+    # the accepted key image is also a key frame of the viewer (report ⇄ viewer sync)
+    assert (loop_sop, sugg.frame) in _viewer_keys(w)
+
+    # overlay: off by default, toggled from the View menu action (Shift+O), follows the cine frame
+    vp = w.active
+    act = w.actions_by_id["analysis_overlay"]
+    assert act.shortcut().toString() == "Shift+O"
+    act.trigger()
+    overlay = vp.analysis_overlay
+    assert overlay.isVisible() and overlay.parentItem() is vp.image_space
+    vp.show_frame(20)
+    assert overlay.frame == 21
+    assert overlay.image is not None and overlay.image.max() > 0  # the cavity is drawn on a filled frame
+    w.set_layout("1x2")  # rebuilt viewports get their overlay too
+    assert all(getattr(v, "analysis_overlay", None) is not None for v in w.viewports)
+    assert not w.viewports[1].analysis_overlay.isVisible()  # a spot image is not the analysed loop
+    act.trigger()
+    assert not w.viewports[0].analysis_overlay.isVisible()

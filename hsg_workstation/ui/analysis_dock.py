@@ -1,0 +1,129 @@
+"""Issue 6 in the workstation: analysis suggestions docked beside the report, its overlay on the viewports.
+
+Wiring (all optional — if the analysis area's widgets are missing the viewer works without them):
+  * the fill-curve dock (``ui/fill_dock.py``) analyses the loop off the UI thread and emits ``analysis_ready``;
+    here that result becomes ``reporting.from_analysis.suggestions_from_analysis(result, loop SOP UID)`` rows in
+    the Suggestions panel, and the cavity / tubes / spill overlay of every viewport that shows the loop;
+  * *Accept* on a row → ``apply_suggestion(form.report, suggestion)`` then ``form.sync_from_model()``. Nothing is
+    written without that click (the analysis is a heuristic, the report is the reader's statement); a signed
+    report refuses and the row says "not applied" with the reason;
+  * a row's label, like a fill-curve marker, jumps the loop to the frame the suggestion rests on;
+  * View ▸ Analysis overlay (Shift+O — O is taken by the corner overlays) shows the detected regions on the
+    frame the cine shows. The overlay item lives in the viewport's image-space group, so rotation and flips
+    move it with the image.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+
+class AnalysisIntegration:
+    def __init__(self, window, fill_controller, report_controller) -> None:
+        from hsg_workstation.reporting.from_analysis import apply_suggestion, suggestions_from_analysis
+        from hsg_workstation.ui.analysis_overlay import AnalysisOverlayItem
+        from hsg_workstation.ui.suggestions_panel import SuggestionsPanel
+
+        self._apply = apply_suggestion
+        self._suggest = suggestions_from_analysis
+        self._overlay_cls = AnalysisOverlayItem
+        self.window = window
+        self.fill = fill_controller
+        self.report = report_controller
+        self.result = None
+        self.panel = SuggestionsPanel()
+        self.dock = window.add_panel("Suggestions", self.panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        # a tab beside the measurement list: the report form keeps its height, one click shows the rows
+        window.tabifyDockWidget(window.meas_dock, self.dock)
+        self.panel.accepted.connect(self.accept)
+        self.panel.jumpToFrame.connect(fill_controller.jump)
+        fill_controller.analysis_ready.connect(self.set_result)
+        window.viewportsChanged.connect(self._sync_overlays)
+        window.studyClosed.connect(lambda: self.set_result(None))
+        if report_controller is not None:
+            report_controller.form.report_signed.connect(self._sync_read_only)
+            report_controller.form.report_replaced.connect(lambda *_a: self._sync_read_only())
+        self.overlay_action = window.add_toggle_action(
+            "analysis_overlay", "Analysis overlay", self._sync_overlays, checked=False
+        )
+        window.docks_menu.addAction(self.dock.toggleViewAction())
+
+    # -- analysis result → suggestions + overlay ---------------------------------------------------------
+    def set_result(self, result) -> None:
+        self.result = result
+        loop = self.fill.loop
+        suggestions = []
+        if result is not None and loop is not None and loop.instances:
+            inst = loop.instances[0]
+            try:
+                suggestions = self._suggest(result, inst.sop_instance_uid, inst.sop_class_uid)
+            except Exception as exc:  # noqa: BLE001 - the viewer keeps working; say why there is no list
+                self.panel.title.setText(f"Analysis suggestions unavailable: {exc}")
+                suggestions = None
+        if suggestions is not None:
+            self.panel.set_suggestions(suggestions)
+        self._sync_read_only()
+        self._sync_overlays()
+
+    def _sync_read_only(self) -> None:
+        signed = self.report is not None and self.report.form.report.is_signed
+        self.panel.set_read_only(self.report is None or signed)
+
+    def accept(self, suggestion) -> None:
+        """The reader's click: fill the report field(s), link the frame, refresh the form."""
+        if self.report is None:
+            self.panel.mark_failed(suggestion.id, "no report form in this workstation")
+            return
+        form = self.report.form
+        try:
+            self._apply(form.report, suggestion)
+        except Exception as exc:  # noqa: BLE001 - signed report, unknown field: shown on the row
+            self.panel.mark_failed(suggestion.id, str(exc))
+            self.window.statusBar().showMessage(f"Suggestion not applied: {exc}", 8000)
+            return
+        form.sync_from_model()
+        self.panel.mark_accepted(suggestion.id)
+        self.window.statusBar().showMessage(f"Accepted: {suggestion.label}", 5000)
+
+    # -- overlay ---------------------------------------------------------------------------------------------
+    def overlay_of(self, vp):
+        """The viewport's overlay item (created on first use, parented to its image-space group)."""
+        item = getattr(vp, "analysis_overlay", None)
+        if item is None:
+            item = self._overlay_cls()
+            item.setParentItem(vp.image_space)
+            item.setVisible(False)
+            vp.analysis_overlay = item
+            vp.frameChanged.connect(lambda _i, v=vp: self._follow(v))
+        return item
+
+    def _shows_loop(self, vp) -> bool:
+        return self.fill.loop is not None and vp.display_set == self.fill.loop
+
+    def _follow(self, vp) -> None:
+        item = vp.analysis_overlay
+        on = self.overlay_action.isChecked() and self.result is not None and self._shows_loop(vp)
+        item.setVisible(on)
+        if on:
+            if getattr(item, "shown_result", None) is not self.result:
+                item.set_result(self.result)
+                item.shown_result = self.result
+            ref = vp.current_ref
+            item.set_frame(ref.frame_number if ref is not None else vp.index + 1)
+
+    def _sync_overlays(self, *_a) -> None:
+        for vp in self.window.viewports:
+            if self.overlay_action.isChecked() or getattr(vp, "analysis_overlay", None) is not None:
+                self.overlay_of(vp)
+                self._follow(vp)
+
+
+def attach_analysis_panels(window) -> AnalysisIntegration | None:
+    """Dock the suggestions and add the overlay when the fill curve and the analysis widgets exist."""
+    fill = getattr(window, "fill_curve", None)
+    if fill is None:
+        return None
+    try:
+        return AnalysisIntegration(window, fill, getattr(window, "report_dock", None))
+    except ImportError:
+        return None
