@@ -34,6 +34,7 @@ from hsg_workstation.dicom_io.nodes import (
     save_nodes,
 )
 from hsg_workstation.dicom_io.pacs_types import Progress, RetrieveResult, StudyQuery, Timeouts
+from hsg_workstation.dicom_io.tls import check_tls_files
 from hsg_workstation.errors import ConfigError, PacsError
 
 EXIT_OK = 0
@@ -143,6 +144,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     np_.add_argument("--port", type=int)
     np_.add_argument("--bind")
     np_.add_argument("--allow-any", choices=("yes", "no"))
+    np_.add_argument("--listener", choices=("yes", "no"), help="start the storage listener with the app")
+    np_.add_argument(
+        "--tls", choices=("yes", "no"), help="DICOM TLS for the listener (needs --ca/--cert/--key)"
+    )
+    np_.add_argument("--ca", help="CA certificate (PEM) that signed the senders' certificates")
+    np_.add_argument("--cert", help="the listener's certificate (PEM)")
+    np_.add_argument("--key", help="the listener's private key (PEM)")
     np_.set_defaults(func=_nodes_local)
 
 
@@ -467,7 +475,8 @@ def _nodes_add(args: argparse.Namespace) -> int:
     data_dir, cfg = _config(args)
     node = RemoteNode(
         args.name, args.aec, args.host, args.port, TlsSettings(args.tls, args.ca, args.cert, args.key)
-    )
+    ).validated()
+    check_tls_files(node.tls, f"node {node.name!r}", server=False)
     path = save_nodes(data_dir, cfg.with_node(node))
     print(f"saved {node.name} in {path}")
     return EXIT_OK
@@ -493,7 +502,16 @@ def _nodes_local(args: argparse.Namespace) -> int:
         port=args.port if args.port is not None else lo.port,
         bind_address=args.bind if args.bind is not None else lo.bind_address,
         allow_any_calling_ae=(args.allow_any == "yes") if args.allow_any else lo.allow_any_calling_ae,
+        listener_enabled=(args.listener == "yes") if args.listener else lo.listener_enabled,
+        tls=TlsSettings(
+            (args.tls == "yes") if args.tls else lo.tls.enabled,
+            lo.tls.ca_file if args.ca is None else args.ca,
+            lo.tls.cert_file if args.cert is None else args.cert,
+            lo.tls.key_file if args.key is None else args.key,
+        ),
     )
+    lo = lo.validated()
+    check_tls_files(lo.tls, "local", server=True)
     save_nodes(data_dir, replace(cfg, local=lo))
     print(f"local: {lo.ae_title} port {lo.port}")
     return EXIT_OK

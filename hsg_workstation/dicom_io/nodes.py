@@ -128,6 +128,15 @@ class LocalNode:
     tls: TlsSettings = field(default_factory=TlsSettings)
 
     def validated(self) -> LocalNode:
+        if self.tls.enabled:
+            # A TLS listener presents its own certificate and verifies every sender's against the CA: without
+            # these it cannot start, and finding that out when the PACS first pushes is too late.
+            missing = [n for n in ("ca_file", "cert_file", "key_file") if not getattr(self.tls, n)]
+            if missing:
+                raise ConfigError(
+                    f"local TLS: the listener needs {', '.join(missing)} "
+                    "(our certificate and key, and the CA that signed the senders' certificates)"
+                )
         return replace(
             self,
             ae_title=validate_ae_title(self.ae_title, "local ae_title"),

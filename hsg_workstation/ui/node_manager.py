@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPushButton,
     QSpinBox,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -35,7 +37,9 @@ from hsg_workstation.dicom_io.nodes import (
     TlsSettings,
     load_nodes,
     save_nodes,
+    validate_ae_title,
 )
+from hsg_workstation.dicom_io.tls import check_tls_files
 from hsg_workstation.errors import HsgError
 from hsg_workstation.ui.pacs_panel import ClientFactory, default_client_factory
 
@@ -78,12 +82,24 @@ class NodeManagerDialog(QDialog):
         self.allow_any.setChecked(self.config.local.allow_any_calling_ae)
         self.listener = QCheckBox("Run the storage listener")
         self.listener.setChecked(self.config.local.listener_enabled)
+        local_tls = self.config.local.tls
+        self.local_tls = QCheckBox("DICOM TLS for the listener")
+        self.local_tls.setChecked(local_tls.enabled)
+        self.local_ca = QLineEdit(
+            local_tls.ca_file, placeholderText="CA that signed the senders' certificates"
+        )
+        self.local_cert = QLineEdit(local_tls.cert_file, placeholderText="the listener's certificate (PEM)")
+        self.local_key = QLineEdit(local_tls.key_file, placeholderText="the listener's private key (PEM)")
         local_box = QGroupBox("This workstation")
         lf = QFormLayout(local_box)
         lf.addRow("AE title", self.local_aet)
         lf.addRow("Listener port", self.local_port)
         lf.addRow("", self.allow_any)
         lf.addRow("", self.listener)
+        lf.addRow("", self.local_tls)
+        lf.addRow("Listener CA", self._with_browse(self.local_ca))
+        lf.addRow("Listener certificate", self._with_browse(self.local_cert))
+        lf.addRow("Listener key", self._with_browse(self.local_key))
 
         # remote nodes
         self.node_list = QListWidget()
@@ -106,9 +122,9 @@ class NodeManagerDialog(QDialog):
         nf.addRow("Host", self.host)
         nf.addRow("Port", self.port)
         nf.addRow("", self.tls)
-        nf.addRow("CA", self.ca_file)
-        nf.addRow("Certificate", self.cert_file)
-        nf.addRow("Key", self.key_file)
+        nf.addRow("CA", self._with_browse(self.ca_file))
+        nf.addRow("Certificate", self._with_browse(self.cert_file))
+        nf.addRow("Key", self._with_browse(self.key_file))
         row = QHBoxLayout()
         for b in (self.new_button, self.apply_button, self.remove_button, self.echo_button):
             row.addWidget(b)
@@ -135,8 +151,10 @@ class NodeManagerDialog(QDialog):
         self.remove_button.clicked.connect(self.remove_node)
         self.echo_button.clicked.connect(self.test_echo)
         self.tls.toggled.connect(self._tls_toggled)
+        self.local_tls.toggled.connect(self._local_tls_toggled)
         self._refresh_list()
         self._tls_toggled(self.tls.isChecked())
+        self._local_tls_toggled(self.local_tls.isChecked())
 
     # -- helpers -------------------------------------------------------------------------------------------
 
@@ -146,7 +164,30 @@ class NodeManagerDialog(QDialog):
 
     def _tls_toggled(self, on: bool) -> None:
         for w in (self.ca_file, self.cert_file, self.key_file):
-            w.setEnabled(on)
+            w.parentWidget().setEnabled(on)
+
+    def _local_tls_toggled(self, on: bool) -> None:
+        for w in (self.local_ca, self.local_cert, self.local_key):
+            w.parentWidget().setEnabled(on)
+
+    def _with_browse(self, edit: QLineEdit) -> QWidget:
+        """The path field with a "…" button opening a file chooser (typing a path works too)."""
+        host = QWidget()
+        row = QHBoxLayout(host)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(edit, 1)
+        button = QToolButton(text="…", toolTip="Choose a PEM file")
+
+        def browse() -> None:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "PEM file", edit.text(), "PEM files (*.pem *.crt *.key);;All files (*)"
+            )
+            if path:
+                edit.setText(path)
+
+        button.clicked.connect(browse)
+        row.addWidget(button)
+        return host
 
     def _refresh_list(self, select: str | None = None) -> None:
         self.node_list.blockSignals(True)
@@ -182,18 +223,31 @@ class NodeManagerDialog(QDialog):
             self.cert_file.text().strip(),
             self.key_file.text().strip(),
         )
-        return RemoteNode(
+        node = RemoteNode(
             self.name.text(), self.ae_title.text(), self.host.text(), self.port.value(), tls
         ).validated()
+        check_tls_files(node.tls, f"node {node.name!r}", server=False)
+        return node
 
     def local_from_form(self) -> LocalNode:
-        return replace(
+        """Our AE and listener from the form, validated; with TLS on, the CA / certificate / key are loaded
+        as the listener would (a missing file, a non-PEM file or a key that does not match is named)."""
+        tls = TlsSettings(
+            self.local_tls.isChecked(),
+            self.local_ca.text().strip(),
+            self.local_cert.text().strip(),
+            self.local_key.text().strip(),
+        )
+        local = replace(
             self.config.local,
             ae_title=self.local_aet.text(),
             port=self.local_port.value(),
             allow_any_calling_ae=self.allow_any.isChecked(),
             listener_enabled=self.listener.isChecked(),
+            tls=tls,
         ).validated()
+        check_tls_files(local.tls, "local", server=True)
+        return local
 
     # -- actions -------------------------------------------------------------------------------------------
 
@@ -245,7 +299,9 @@ class NodeManagerDialog(QDialog):
             return
         try:
             node = self.node_from_form()
-            calling = self.local_from_form().ae_title
+            calling = validate_ae_title(
+                self.local_aet.text(), "local ae_title"
+            )  # the listener's TLS is moot here
         except HsgError as exc:
             self._show(str(exc), error=True)
             return

@@ -14,7 +14,9 @@ import pytest
 
 from hsg_workstation.__main__ import main
 from hsg_workstation.dicom_io.database import LocalDatabase
+from hsg_workstation.dicom_io.nodes import load_nodes
 from tests.integration import dicomgen
+from tests.integration.certs import make_pki
 from tests.integration.conftest import OUR_AET, OUR_SCP_PORT
 from tests.integration.orthanc import Orthanc, which
 
@@ -180,5 +182,66 @@ def test_listen_receives_from_storescu_and_stops_on_sigterm(data_dir: Path, tmp_
     assert {e["sop_instance_uid"] for e in events} == study.sop_uids
     assert {e["outcome"] for e in events} == {"stored"} or {e["outcome"] for e in events} == {"imported"}
     assert "2 instance(s) stored" in err
+    with LocalDatabase(data_dir) as db:
+        assert db.sop_instance_uids(study.study_uid) == study.sop_uids
+
+
+def test_tls_listener_configured_by_cli_receives_from_dcmtk_and_our_send(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """``nodes local --tls`` refuses an incomplete or mismatched configuration (exit 2, file named); the TLS
+    listener then accepts DCMTK ``storescu +tls`` and ``pacs send --tls``, and refuses a client without a
+    certificate (exit 1)."""
+    pki = make_pki(tmp_path / "pki")
+    port = 11123
+    assert cli(data_dir, "nodes", "local", "--tls", "yes") == 2
+    assert cli(data_dir, "nodes", "local", "--ca", str(pki.ca), "--cert", str(pki.server_cert),
+               "--key", str(pki.client_key), "--tls", "yes") == 2  # fmt: skip
+    assert load_nodes(data_dir).local.tls.enabled is False
+    assert cli(data_dir, "nodes", "local", "--aet", OUR_AET, "--port", str(port), "--bind", "127.0.0.1",
+               "--allow-any", "yes", "--tls", "yes", "--ca", str(pki.ca), "--cert", str(pki.server_cert),
+               "--key", str(pki.server_key)) == 0  # fmt: skip
+    assert load_nodes(data_dir).local.tls.key_file == str(pki.server_key)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hsg_workstation", "--data-dir", str(data_dir), "pacs", "listen", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    study = dicomgen.make_study(series=1, per_series=2)
+    files = study.write(tmp_path / "push")
+    peer = [
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--aec",
+        OUR_AET,
+        "--aet",
+        "SENDER",
+        "--timeout",
+        "10",
+    ]
+    try:
+        seen = []
+        for _ in range(50):
+            line = proc.stderr.readline()  # type: ignore[union-attr]
+            seen.append(line)
+            if "listening as" in line or not line:
+                break
+        assert f"listening as HSGVIEW on port {port}" in seen[-1], seen
+        push = subprocess.run(
+            [which("storescu"), "+tls", str(pki.client_key), str(pki.client_cert), "+cf", str(pki.ca),
+             "-aet", "MODALITY", "-aec", OUR_AET, "127.0.0.1", str(port), str(files[0])],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        assert push.returncode == 0, push.stderr
+        tls = ["--tls", "--ca", str(pki.ca), "--cert", str(pki.client_cert), "--key", str(pki.client_key)]
+        assert main(["--data-dir", str(tmp_path / "cli"), "pacs", "send", *peer, *tls, str(files[1])]) == 0
+        no_cert = ["--tls", "--ca", str(pki.ca), "--connect-timeout", "5"]
+        assert main(["--data-dir", str(tmp_path / "cli"), "pacs", "echo", *peer, *no_cert]) == 1
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert {json.loads(x)["sop_instance_uid"] for x in out.splitlines()} == study.sop_uids
     with LocalDatabase(data_dir) as db:
         assert db.sop_instance_uids(study.study_uid) == study.sop_uids

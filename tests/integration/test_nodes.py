@@ -78,3 +78,9 @@ def test_broken_file_names_the_file_and_field(data_dir: Path) -> None:
     )
     with pytest.raises(ConfigError, match="colour"):
         load_nodes(data_dir)
+
+
+def test_tls_listener_needs_ca_cert_and_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="local TLS: the listener needs ca_file, key_file"):
+        LocalNode(tls=TlsSettings(True, cert_file=str(tmp_path))).validated()
+    assert LocalNode(tls=TlsSettings(False, cert_file="ignored")).validated().tls.enabled is False

@@ -23,6 +23,7 @@ from hsg_workstation.errors import PacsError
 from hsg_workstation.ui.node_manager import NodeManagerDialog
 from hsg_workstation.ui.pacs_panel import PacsQueryPanel, dicom_date_range
 from tests.integration import dicomgen
+from tests.integration.certs import make_pki
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -255,6 +256,56 @@ def test_node_manager_validates_saves_and_echoes(qtbot: Any, data_dir: Path) -> 
         assert dlg.save()
     cfg = load_nodes(data_dir)
     assert cfg.local.ae_title == "MYWS" and cfg.get("main pacs").ae_title == "MAINPACS"
+
+
+def test_node_manager_listener_tls_fields_validated_and_saved(qtbot: Any, data_dir: Path) -> None:
+    """The local listener's TLS (CA / certificate / key) is editable and checked by loading it as the listener
+    would: missing files, a non-PEM CA and a key that does not belong to the certificate are refused by name."""
+    pki = make_pki(data_dir / "pki")
+    dlg = NodeManagerDialog(data_dir)
+    qtbot.addWidget(dlg)
+    dlg.name.setText("pacs")
+    dlg.ae_title.setText("PACS")
+    dlg.host.setText("127.0.0.1")
+    assert dlg.apply_node()
+    dlg.local_tls.setChecked(True)
+    assert not dlg.save()
+    assert "local TLS: the listener needs ca_file, cert_file, key_file" in dlg.message.text()
+    dlg.local_ca.setText(str(pki.server_key))  # a key is not a CA certificate
+    dlg.local_cert.setText(str(pki.server_cert))
+    dlg.local_key.setText(str(pki.client_key))  # the wrong key for this certificate
+    assert not dlg.save()
+    assert "cannot load CA file" in dlg.message.text() and "server.key" in dlg.message.text()
+    dlg.local_ca.setText(str(pki.ca))
+    assert not dlg.save()
+    assert "local: server TLS: cannot load certificate" in dlg.message.text()
+    dlg.local_key.setText(str(pki.server_key))
+    assert dlg.save(), dlg.message.text()
+    tls = load_nodes(data_dir).local.tls
+    assert tls.enabled and (tls.ca_file, tls.cert_file, tls.key_file) == tuple(
+        str(p) for p in (pki.ca, pki.server_cert, pki.server_key)
+    )
+    again = NodeManagerDialog(data_dir)
+    qtbot.addWidget(again)
+    assert again.local_tls.isChecked() and again.local_cert.text() == str(pki.server_cert)
+    assert again.local_ca.parentWidget().isEnabled()
+
+
+def test_node_manager_remote_tls_key_mismatch_named(qtbot: Any, data_dir: Path) -> None:
+    pki = make_pki(data_dir / "pki")
+    dlg = NodeManagerDialog(data_dir)
+    qtbot.addWidget(dlg)
+    dlg.name.setText("secure")
+    dlg.ae_title.setText("PACS")
+    dlg.host.setText("127.0.0.1")
+    dlg.tls.setChecked(True)
+    dlg.ca_file.setText(str(pki.ca))
+    dlg.cert_file.setText(str(pki.client_cert))
+    dlg.key_file.setText(str(pki.server_key))
+    assert not dlg.apply_node()
+    assert "node 'secure': client TLS: cannot load certificate" in dlg.message.text()
+    dlg.key_file.setText(str(pki.client_key))
+    assert dlg.apply_node(), dlg.message.text()
 
 
 def test_screenshot(qtbot: Any, setup: Any, tmp_path: Path) -> None:
