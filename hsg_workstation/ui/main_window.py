@@ -431,6 +431,10 @@ class MainWindow(QMainWindow):
             vp.set_display_set(ds, self.study)
         for i, vp in enumerate(self.viewports):
             self.grid.addWidget(vp, i // cols, i % cols)
+        for r in range(2):  # equal cells whatever they show (a document view would otherwise shrink images)
+            self.grid.setRowStretch(r, 1 if r < rows else 0)
+        for c in range(2):
+            self.grid.setColumnStretch(c, 1 if c < cols else 0)
         self.empty_label.setVisible(not self.viewports)
         if self.active not in self.viewports:
             self.set_active(self.viewports[0] if self.viewports else None)

@@ -260,6 +260,7 @@ class Viewport(QWidget):
         self.displayed_index = -1
         self.image_item.clear()
         self._show_message(None)
+        self._show_document(None)
         if display_set is None:
             self._update_overlays()
             if study is not None:
@@ -269,10 +270,12 @@ class Viewport(QWidget):
                 )
             return
         self.message.setStyleSheet("color: #ffb060; background: rgba(0,0,0,170); padding: 12px;")
+        if display_set.kind is DisplaySetKind.DOCUMENT and display_set.instances:
+            self._show_document(display_set.instances[0])
+            self._update_overlays()
+            return
         if display_set.kind is DisplaySetKind.DOCUMENT or not self.frames:
-            self._show_message(
-                f"{display_set.label}\n\nDocument (not an image) — listed in the study, not shown here."
-            )
+            self._show_message(f"{display_set.label}\n\nNothing to display: the series has no image frames.")
             self._update_overlays()
             return
         try:
@@ -288,6 +291,23 @@ class Viewport(QWidget):
         self.inverted = False
         self._apply_lut(update_overlays=False)  # MONOCHROME1 / INVERSE shown inverted from the first paint
         self.show_frame(0)
+
+    def _show_document(self, instance) -> None:
+        """SR / PDF / KO: a readable document replaces the image area (``ui/document_view.py``)."""
+        if instance is None:
+            if getattr(self, "document_view", None) is not None:
+                self.document_view.hide()
+                self.view.show()
+            return
+        from hsg_workstation.ui.document_view import DocumentView
+
+        if getattr(self, "document_view", None) is None:
+            self.document_view = DocumentView(self)
+            self.layout().addWidget(self.document_view)
+            self.document_view.viewport().installEventFilter(self)  # a click makes this viewport active
+        self.view.hide()
+        self.document_view.show()
+        self.document_view.show_instance(instance)
 
     def close_viewport(self) -> None:
         """Stop playback, the decoder thread and every timer; called when the study is closed."""
@@ -714,6 +734,8 @@ class Viewport(QWidget):
         if obj is self.view and ev.type() == QEvent.Type.Resize:
             if not self._closed:
                 self._place_overlays()  # the new size is already set when the resize event is delivered
+        elif ev.type() == QEvent.Type.MouseButtonPress and obj is not self.view:
+            self.activated.emit()  # the document view's viewport
         return False
 
     # -- cine -----------------------------------------------------------------------------------------

@@ -151,3 +151,66 @@ def test_analysis_suggestions_accept_fills_report_and_overlay_follows_cine(sampl
     assert not w.viewports[1].analysis_overlay.isVisible()  # a spot image is not the analysed loop
     act.trigger()
     assert not w.viewports[0].analysis_overlay.isVisible()
+
+
+@pytest.fixture(scope="module")
+def study_with_documents(tmp_path_factory) -> Path:
+    """The 'normal' sample case plus its report as SR, Encapsulated PDF and KO (the real exporters)."""
+    import json
+    import shutil
+
+    from hsg_workstation.reporting.export import export_all
+    from hsg_workstation.reporting.model import HsgReport
+    from hsg_workstation.ui.app import SAMPLE_DATA
+
+    case = SAMPLE_DATA / "normal"
+    d = tmp_path_factory.mktemp("docs") / "study"
+    d.mkdir()
+    for f in case.glob("*.dcm"):
+        shutil.copy(f, d / f.name)
+    report = HsgReport.from_json(json.loads((case / "report.json").read_text()))
+    export_all(
+        report, case, sr_path=d / "sr.dcm", encapsulated_pdf_path=d / "epdf.dcm", kos_path=d / "ko.dcm"
+    )
+    return d
+
+
+@pytest.mark.timeout(120)
+def test_documents_open_as_readable_views(qtbot, data_dir: Path, study_with_documents: Path) -> None:
+    from hsg_workstation.dicom_io.model import DisplaySetKind, SopKind
+
+    window, db = create_main_window(str(data_dir), sample_dir=study_with_documents)
+    qtbot.addWidget(window)
+    try:
+        wait_until(lambda: window.active is not None and window.active.displayed_index == 0, 20)
+        docs = {
+            ds.instances[0].kind: i
+            for i, ds in enumerate(window.display_sets)
+            if ds.kind is DisplaySetKind.DOCUMENT
+        }
+        assert set(docs) == {
+            SopKind.STRUCTURED_REPORT,
+            SopKind.ENCAPSULATED_PDF,
+            SopKind.KEY_OBJECT_SELECTION,
+        }
+        vp = window.active
+        window._thumbnail_clicked(docs[SopKind.STRUCTURED_REPORT])
+        assert vp.document_view.isVisible() and not vp.view.isVisible()
+        text = vp.document_view.toPlainText()
+        assert "Hysterosalpingography" in text and "Impression" in text  # laid out like the PDF
+        window._thumbnail_clicked(docs[SopKind.ENCAPSULATED_PDF])
+        html_text = vp.document_view.toHtml()
+        assert "pdfpage://1" in html_text  # page 1 rendered by pdftoppm
+        img = vp.document_view.document().resource(1, "pdfpage://1")  # 1 = ImageResource
+        assert img is not None and not img.isNull() and img.width() > 300
+        window._thumbnail_clicked(docs[SopKind.KEY_OBJECT_SELECTION])
+        assert "Key Object Selection" in vp.document_view.toPlainText()
+        assert vp.document_view.toPlainText().count("…") >= 1
+        # back to an image: the document view goes, the image and overlays return
+        loop = next(i for i, d in enumerate(window.display_sets) if d.kind is DisplaySetKind.CINE)
+        window._thumbnail_clicked(loop)
+        wait_until(lambda: vp.displayed_index == 0)
+        assert vp.view.isVisible() and not vp.document_view.isVisible()
+    finally:
+        window.close()
+        db.close()

@@ -1,0 +1,162 @@
+"""Readable views of the study's documents (SR, Encapsulated PDF, Key Object Selection) in a viewport.
+
+Why here and not as images: a document display set has no pixels. A reader who clicks the report SR of a prior
+study expects to read it, so:
+  * an HSG report SR written by this program is rebuilt with ``reporting.sr_import.report_from_sr`` and laid out
+    by the PDF engine's ``build_document`` (the same clinical wording as the signed PDF; key images are listed,
+    not drawn — their pixels are in the image series). Any other SR is shown as DCMTK ``dsrdump`` text, else as
+    pydicom's dump of the content tree;
+  * an Encapsulated PDF is rendered page by page with poppler's ``pdftoppm`` (no QtPdf in PySide6-Essentials);
+  * a KO lists the frames it selects and its title.
+Every failure becomes a message that names the file and the reason; nothing here raises into the viewer.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pydicom
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QImage, QTextDocument
+from PySide6.QtWidgets import QSizePolicy, QTextBrowser, QWidget
+
+from hsg_workstation.dicom_io.model import Instance, SopKind
+
+PDF_DPI = 80  # readable on screen, ~0.2 s per page here
+MAX_PDF_PAGES = 20
+
+
+def _pre(text: str) -> str:
+    return f"<pre style='font-size: 9pt'>{html.escape(text)}</pre>"
+
+
+def sr_document(path: Path) -> QTextDocument:
+    """The report laid out like its PDF, or a dsrdump / pydicom text dump for a non-HSG SR."""
+    from hsg_workstation.reporting.sr_import import report_from_sr
+
+    doc = QTextDocument()
+    try:
+        report = report_from_sr(path)
+    except Exception as exc:  # noqa: BLE001 - any SR is still shown, as text
+        doc.setHtml(f"<p><i>{html.escape(str(exc))}</i></p>" + _pre(_sr_text(path)))
+        return doc
+    from hsg_workstation.reporting.pdf import build_document
+
+    keys = list(report.key_images)
+    shown = copy.deepcopy(report)
+    object.__setattr__(shown, "key_images", [])  # pixels are in the image series; listed below instead
+    laid_out = build_document(shown)
+    if keys:
+        items = "".join(
+            f"<li>…{html.escape(k.sop_instance_uid[-16:])} frame {k.frame_number}</li>" for k in keys
+        )
+        cursor = laid_out.rootFrame().lastCursorPosition()
+        cursor.insertHtml(f"<h3>Key images ({len(keys)})</h3><ul>{items}</ul>")
+    return laid_out
+
+
+def _sr_text(path: Path) -> str:
+    exe = shutil.which("dsrdump")
+    if exe:
+        try:
+            out = subprocess.run([exe, "-Ip", str(path)], capture_output=True, text=True, timeout=20)
+            if out.stdout.strip():
+                return out.stdout
+        except (OSError, subprocess.SubprocessError):
+            pass
+    ds = pydicom.dcmread(path)
+    return str(ds.get("ContentSequence", ds))
+
+
+def pdf_document(path: Path) -> QTextDocument:
+    """Pages of the Encapsulated PDF as images (pdftoppm), one under the other."""
+    doc = QTextDocument()
+    ds = pydicom.dcmread(path)
+    data = bytes(ds.get("EncapsulatedDocument", b""))
+    length = ds.get("EncapsulatedDocumentLength")
+    if length:
+        data = data[: int(length)]
+    if not data.startswith(b"%PDF"):
+        doc.setHtml(f"<p>{html.escape(path.name)}: Encapsulated Document is not a PDF (no %PDF header).</p>")
+        return doc
+    exe = shutil.which("pdftoppm")
+    if exe is None:
+        doc.setHtml("<p>PDF pages cannot be shown: poppler's <b>pdftoppm</b> is not installed.</p>")
+        return doc
+    title = html.escape(str(ds.get("DocumentTitle", "")) or path.name)
+    body = [f"<h3>{title}</h3>"]
+    with tempfile.TemporaryDirectory(prefix="hsg-pdf-") as tmp:
+        pdf = Path(tmp) / "doc.pdf"
+        pdf.write_bytes(data)
+        cmd = [exe, "-r", str(PDF_DPI), "-l", str(MAX_PDF_PAGES), "-png", str(pdf), str(Path(tmp) / "p")]
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        pages = sorted(Path(tmp).glob("p*.png"))
+        if run.returncode != 0 or not pages:
+            doc.setHtml(
+                f"<p>{html.escape(path.name)}: pdftoppm could not render the PDF: "
+                f"{html.escape(run.stderr.strip()[:300])}</p>"
+            )
+            return doc
+        for n, page in enumerate(pages, 1):
+            url = f"pdfpage://{n}"
+            doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(url), QImage(str(page)))
+            body.append(f"<p>Page {n}<br><img src='{url}'></p>")
+    doc.setHtml("".join(body))
+    return doc
+
+
+def ko_document(path: Path) -> QTextDocument:
+    ds = pydicom.dcmread(path)
+    title = ""
+    if "ConceptNameCodeSequence" in ds:
+        title = str(ds.ConceptNameCodeSequence[0].get("CodeMeaning", ""))
+    rows = []
+    for item in ds.get("ContentSequence", []):
+        if item.get("ValueType") == "IMAGE":
+            for ref in item.get("ReferencedSOPSequence", []):
+                frames = ref.get("ReferencedFrameNumber", "")
+                where = f" frame {frames}" if frames else ""
+                rows.append(f"<li>…{html.escape(str(ref.ReferencedSOPInstanceUID)[-16:])}{where}</li>")
+        elif item.get("ValueType") == "TEXT":
+            rows.append(f"<li><i>{html.escape(str(item.get('TextValue', '')))}</i></li>")
+    doc = QTextDocument()
+    doc.setHtml(
+        f"<h3>Key Object Selection — {html.escape(title)}</h3><ul>{''.join(rows) or '<li>empty</li>'}</ul>"
+    )
+    return doc
+
+
+def document_for(instance: Instance) -> QTextDocument:
+    """The readable document of one SR / PDF / KO instance; a failure becomes a message naming the file."""
+    path = Path(instance.path)
+    try:
+        if instance.kind is SopKind.ENCAPSULATED_PDF:
+            return pdf_document(path)
+        if instance.kind is SopKind.KEY_OBJECT_SELECTION:
+            return ko_document(path)
+        return sr_document(path)
+    except Exception as exc:  # noqa: BLE001 - shown in the viewport, never a crash
+        doc = QTextDocument()
+        doc.setHtml(f"<p>Cannot show {html.escape(path.name)}: {html.escape(str(exc))}</p>")
+        return doc
+
+
+class DocumentView(QTextBrowser):
+    """Read-only browser laid over a viewport's image area while it shows a document display set."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setOpenLinks(False)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)  # the grid cell decides
+        self.setStyleSheet("QTextBrowser { background: #f4f4f0; color: #111; }")
+        self._doc: QTextDocument | None = None
+
+    def show_instance(self, instance: Instance) -> None:
+        self._doc = document_for(instance)
+        self._doc.setParent(self)
+        self.setDocument(self._doc)
