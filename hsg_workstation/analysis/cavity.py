@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage.morphology import disk
 
+from hsg_workstation.analysis.morph import dilate_cross, open_cross
 from hsg_workstation.measurements import Calibration
 
 
@@ -45,7 +45,7 @@ def _largest_overlapping(lab: np.ndarray, n: int, seed: np.ndarray | None) -> np
 
 def dense_mask(opacity: np.ndarray, level: float, threshold: float = CAVITY_THRESHOLD) -> np.ndarray:
     """Dense-contrast mask of one frame; a 1-px opening removes noise specks but keeps narrow horns."""
-    return ndi.binary_opening(opacity > threshold * level, structure=disk(1))
+    return open_cross(opacity > threshold * level)
 
 
 def track_cavity(opacity: np.ndarray, level: float, valid: np.ndarray, mm_per_px: float) -> CavityTrack:
@@ -71,7 +71,7 @@ def track_cavity(opacity: np.ndarray, level: float, valid: np.ndarray, mm_per_px
             continue
         # parts of the cavity joined by a narrow waist (T-shaped, two horns) stay one cavity: 3 mm reach
         comp = _largest_overlapping(lab, n, seed)
-        near = _largest_overlapping(lab, n, ndi.binary_dilation(seed, iterations=reach)) & ~comp
+        near = _largest_overlapping(lab, n, dilate_cross(seed, reach)) & ~comp
         if near.any():
             nlab, nn = ndi.label(near)
             sizes = ndi.sum_labels(near, nlab, index=np.arange(1, nn + 1))

@@ -16,6 +16,8 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.registration import phase_cross_correlation
 
+from hsg_workstation.analysis.morph import dilate_cross
+
 MAD_TO_SIGMA = 1.4826
 
 
@@ -118,7 +120,7 @@ def shutter_mask(mean_image: np.ndarray) -> np.ndarray:
         ids = np.unique(lab[sl])
         mask |= np.isin(lab, ids[ids > 0])
     if mask.any():
-        mask = ndi.binary_dilation(mask, iterations=2)
+        mask = dilate_cross(mask, 2)
     if mask.mean() > 0.8:
         return np.zeros((h, w), bool)
     return mask
@@ -166,10 +168,11 @@ def _register(
     for i in range(t):
         mov = frames[i, r0:r1, c0:c1]
         # Contrast is new structure, not anatomy: mask it (and the shutters) out of the correlation.
-        change = np.abs(ndi.gaussian_filter(mov - ref, 1.5)) > 3.0 * noise
+        smooth = np.abs(ndi.gaussian_filter(mov - ref, 1.5))  # shared with the contrast-like test below
+        change = smooth > 3.0 * noise
         if change[v].mean() < 0.02:
             continue  # nothing moved or filled: keep the frame as it is
-        keep = v & ~ndi.binary_dilation(change & _contrast_like(mov - ref, noise), iterations=3)
+        keep = v & ~dilate_cross(change & (smooth > 6.0 * noise), 3)  # == _contrast_like(mov - ref)
         if keep.mean() < 0.2:
             continue
         # Cheap test first: without motion, the smoothed residual over contrast-free anatomy is noise only.

@@ -226,12 +226,12 @@ def analyze_frames(
             defects.append(
                 DefectCandidate(
                     frame=max_frame,
-                    row=(hole.row + 0.5) * factor - 0.5,
-                    column=(hole.column + 0.5) * factor - 0.5,
-                    diameter_mm=None if spacing is None else d_px * spacing,
+                    row=float((hole.row + 0.5) * factor - 0.5),
+                    column=float((hole.column + 0.5) * factor - 0.5),
+                    diameter_mm=None if spacing is None else float(d_px * spacing),
                     diameter_px=float(d_px),
-                    first_frame=hole.first_index + 1,
-                    last_frame=hole.last_index + 1,
+                    first_frame=int(hole.first_index) + 1,
+                    last_frame=int(hole.last_index) + 1,
                 )
             )
         full_mask_at_max = full

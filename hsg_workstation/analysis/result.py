@@ -56,13 +56,14 @@ class DefectCandidate:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "frame": self.frame,
-            "row": round(self.row, 1),
-            "column": round(self.column, 1),
-            "diameter_mm": None if self.diameter_mm is None else round(self.diameter_mm, 2),
-            "diameter_px": round(self.diameter_px, 1),
-            "first_frame": self.first_frame,
-            "last_frame": self.last_frame,
+            # plain int / float: numpy scalars from the detector made json.dumps fail (analyze --json crashed)
+            "frame": int(self.frame),
+            "row": round(float(self.row), 1),
+            "column": round(float(self.column), 1),
+            "diameter_mm": None if self.diameter_mm is None else round(float(self.diameter_mm), 2),
+            "diameter_px": round(float(self.diameter_px), 1),
+            "first_frame": int(self.first_frame),
+            "last_frame": int(self.last_frame),
         }
 
 

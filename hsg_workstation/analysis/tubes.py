@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage.filters import apply_hysteresis_threshold
+
+from hsg_workstation.analysis.morph import dilate_cross, hysteresis, label_means, label_sizes
 
 CORE_FRACTION = 0.35  # of the local maximum: the body of a structure, not its blurred margin
 RETAINED_DENSITY = 0.3  # of the cavity level: a wide body this dense holds undiluted contrast
@@ -105,13 +106,13 @@ def catheter_mask(
         return out
     bottom_row = np.nonzero(ref)[0].max()
     for i in range(first_index, min(first_index + 3, opacity.shape[0])):
-        e = apply_hysteresis_threshold(opacity[i] / noise_map, 2.5, 5.0)
-        e &= ~ndi.binary_dilation(masks[i], iterations=2)
+        e = hysteresis(opacity[i] / noise_map, 2.5, 5.0)
+        e &= ~dilate_cross(masks[i], 2)
         lab, _n = ndi.label(e)
         for sl_id, sl in enumerate(ndi.find_objects(lab), start=1):
             if sl is not None and sl[0].stop > bottom_row + 2:
                 out[sl] |= lab[sl] == sl_id
-    return ndi.binary_dilation(out, iterations=max(1, int(round(2.0 / mm_per_px))))
+    return dilate_cross(out, max(1, int(round(2.0 / mm_per_px))))
 
 
 def side_signals(
@@ -159,7 +160,7 @@ def side_signals(
         rim_ids = np.unique(rim_lab[cav])
         cav_d = _grow(np.isin(rim_lab, rim_ids[rim_ids > 0]) | cav, cav_gap)
         snr = o / noise_map
-        e = apply_hysteresis_threshold(snr, 2.5, 5.0) & valid & ~cath
+        e = hysteresis(snr, 2.5, 5.0) & valid & ~cath
         extra = e & ~cav_d
         extra_all[i] = extra
         # tubal contrast near the cavity: by proximity, not connectivity — at low dose the thin isthmus breaks up
@@ -171,25 +172,31 @@ def side_signals(
         flab, fn = ndi.label(faint)
         if fn:
             fidx = np.arange(1, fn + 1)
-            sizes = ndi.sum_labels(np.ones_like(flab), flab, index=fidx)
-            peaks = np.asarray(ndi.maximum(snr, flab, index=fidx))
+            # bincount / maximum.at instead of ndi.sum_labels / ndi.maximum: same values, and ndi.maximum
+            # argsorts the whole frame per call (it was 15 % of the analysis time)
+            sel = flab > 0
+            lab_sel = flab[sel]
+            sizes = np.bincount(lab_sel, minlength=fn + 1)[1:]
+            peaks_all = np.full(fn + 1, -np.inf)
+            np.maximum.at(peaks_all, lab_sel, snr[sel])
+            peaks = peaks_all[1:]
             faint = np.isin(flab, fidx[(sizes >= min_faint) & (peaks >= 6.0)])
         wide = _square_opening(core, coll_r)
         dense_wide = np.zeros_like(wide)
         wlab, wn = ndi.label(wide)
         if wn:
             idx = np.arange(1, wn + 1)
-            dens = np.asarray(ndi.mean(o, wlab, index=idx)) / level
-            area = np.asarray(ndi.sum_labels(wide, wlab, index=idx), float)
+            dens = label_means(o, wlab, wn) / level
+            area = label_sizes(wlab, wn).astype(float)
             thin = extra & ~_grow(wide, thin_gap)
             thin_l, thin_r = float((thin & left).sum()), float((thin & right).sum())
-            col = np.asarray(ndi.mean(np.broadcast_to(lateral, (h, w)), wlab, index=idx))
+            col = label_means(np.broadcast_to(lateral, (h, w)), wlab, wn)
             tube_per_body = np.where(col < 0, thin_l, thin_r) / np.maximum(area, 1.0)
             # undiluted contrast in a wide body that the thin tube merely leads into: a hydrosalpinx
             hydro_like = (dens >= RETAINED_DENSITY) & (tube_per_body < HYDRO_TUBE_PER_BODY)
             for k in np.flatnonzero(hydro_like):
                 # ... with the sharp wall of a tube, not the Gaussian margin of a young spill cloud
-                region = (wlab == k + 1) | (extra & ndi.binary_dilation(wlab == k + 1, iterations=thin_gap))
+                region = (wlab == k + 1) | (extra & dilate_cross(wlab == k + 1, thin_gap))
                 hydro_like[k] = _sharpness(o, region) >= LOCULATED_SHARPNESS
             dense_wide = np.isin(wlab, idx[hydro_like])
         collection = wide & ~dense_wide
@@ -268,7 +275,7 @@ def detect_intravasation(extra_all: np.ndarray, mm_per_px: float, cavity_area_px
         return Intravasation(False, 0.8, None)
     px = 1.0 / mm_per_px
     tail = extra_all[-max(2, t // 10) :].any(axis=0)
-    tail = ndi.binary_dilation(tail, iterations=max(1, int(round(2.0 * px))))
+    tail = dilate_cross(tail, max(1, int(round(2.0 * px))))
     transient = extra_all & ~tail[None]
     areas = transient.sum(axis=(1, 2)).astype(float)
     peak = int(np.argmax(areas))

@@ -116,3 +116,13 @@ def test_loculated_and_free_spill_are_told_apart() -> None:
     g, r = generated("loculated_spill", 2), analysed("loculated_spill", 2)
     for side in ("left", "right"):
         assert r.sides[side].spill == g.truth["sides"][side]["spill"]
+
+
+def test_json_of_a_study_with_a_defect_candidate() -> None:
+    # numpy scalars in the defect fields once made json.dumps (and so `analyze --json`) fail
+    import json
+
+    r = analysed("endometrial_polyp", 0)
+    assert r.defects
+    d = json.loads(r.to_json())["defects"][0]
+    assert isinstance(d["first_frame"], int) and isinstance(d["diameter_mm"], float)
