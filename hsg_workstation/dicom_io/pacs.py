@@ -435,6 +435,8 @@ class DicomClient:
     def find_studies(
         self, query: StudyQuery, *, max_results: int = 5000, cancel: threading.Event | None = None
     ) -> FindResult[StudyMatch]:
+        """Study-level C-FIND; a malformed date raises ConfigError before anything is sent."""
+        query = query.validated()
         ds = Dataset()
         ds.QueryRetrieveLevel = "STUDY"
         ds.SpecificCharacterSet = "ISO_IR 192"

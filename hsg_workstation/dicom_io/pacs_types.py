@@ -5,10 +5,14 @@ Plain frozen dataclasses so the GUI worker can pass them across threads and the 
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
+
+from hsg_workstation.errors import ConfigError
 
 T = TypeVar("T")
 
@@ -45,6 +49,29 @@ class StudyQuery:
     accession_number: str = ""
     study_description: str = ""
     study_instance_uid: str = ""
+
+    def validated(self) -> StudyQuery:
+        """Raise ConfigError for a malformed ``study_date``: sent as is, ``2024-01-01`` is an invalid DA that
+        PACSs answer with *no matches* — the user would believe the study does not exist."""
+        text = self.study_date.strip()
+        if text:
+            m = re.fullmatch(r"(\d{8})?(-)?(\d{8})?", text)
+            if not m or not (m.group(1) or m.group(3)) or (m.group(1) and m.group(3) and not m.group(2)):
+                raise ConfigError(
+                    f"study date {self.study_date!r}: use YYYYMMDD or a range YYYYMMDD-YYYYMMDD "
+                    "(either end may be left open)"
+                )
+            for day in (m.group(1), m.group(3)):
+                if day:
+                    try:
+                        datetime.strptime(day, "%Y%m%d")
+                    except ValueError:
+                        raise ConfigError(
+                            f"study date {self.study_date!r}: {day} is not a calendar date"
+                        ) from None
+            if m.group(1) and m.group(3) and m.group(1) > m.group(3):
+                raise ConfigError(f"study date {self.study_date!r}: the range starts after it ends")
+        return replace(self, study_date=text)
 
 
 @dataclass(frozen=True)

@@ -245,3 +245,20 @@ def test_tls_listener_configured_by_cli_receives_from_dcmtk_and_our_send(
     assert {json.loads(x)["sop_instance_uid"] for x in out.splitlines()} == study.sop_uids
     with LocalDatabase(data_dir) as db:
         assert db.sop_instance_uids(study.study_uid) == study.sop_uids
+
+
+@pytest.mark.parametrize(
+    ("date", "why"),
+    [
+        ("2024-01-01", "use YYYYMMDD"),
+        ("20240230", "not a calendar date"),
+        ("20240201-20240101", "starts after"),
+    ],
+)
+def test_find_with_malformed_date_is_a_usage_error(
+    pacs: Orthanc, data_dir: Path, capsys: pytest.CaptureFixture[str], date: str, why: str
+) -> None:
+    """Sent as is, an invalid DA makes a PACS answer 'no matches' (Orthanc did: exit 0, '0 studies')."""
+    assert cli(data_dir, "find", *remote(pacs), "--date", date) == 2
+    err = capsys.readouterr().err
+    assert f"study date {date!r}" in err and why in err
