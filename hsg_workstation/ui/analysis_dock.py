@@ -32,9 +32,11 @@ class AnalysisIntegration:
         self.report = report_controller
         self.result = None
         self.panel = SuggestionsPanel()
-        self.dock = window.add_panel("Suggestions", self.panel, Qt.DockWidgetArea.RightDockWidgetArea)
-        # a tab beside the measurement list: the report form keeps its height, one click shows the rows
-        window.tabifyDockWidget(window.meas_dock, self.dock)
+        self.dock = window.add_panel("Suggestions", self.panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        # beside the fill curve it explains: the bottom strip is wide enough for a row's text and its
+        # Accept / Reject buttons (in the right column they were scrolled out of sight)
+        window.splitDockWidget(fill_controller.dock, self.dock, Qt.Orientation.Horizontal)
+        window.resizeDocks([fill_controller.dock, self.dock], [3, 2], Qt.Orientation.Horizontal)
         self.panel.accepted.connect(self.accept)
         self.panel.jumpToFrame.connect(fill_controller.jump)
         fill_controller.analysis_ready.connect(self.set_result)
@@ -62,8 +64,20 @@ class AnalysisIntegration:
                 suggestions = None
         if suggestions is not None:
             self.panel.set_suggestions(suggestions)
+            self._fit_rows()
         self._sync_read_only()
         self._sync_overlays()
+
+    def _fit_rows(self) -> None:
+        """Long row texts are clipped (full text in the tooltip) so Accept / Reject always stay in view —
+        the panel sizes a row to its whole text, which scrolled the buttons out of a dock of normal width."""
+        from PySide6.QtWidgets import QSizePolicy
+
+        for sid in self.panel.suggestion_ids():
+            label, _accept, _reject = self.panel.row_buttons(sid)
+            label.setMinimumWidth(40)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, label.sizePolicy().verticalPolicy())
+            label.setToolTip(f"{label.text()}\n{label.toolTip()}")
 
     def _sync_read_only(self) -> None:
         signed = self.report is not None and self.report.form.report.is_signed
