@@ -46,7 +46,7 @@ from hsg_workstation.dicom_io.pacs_types import (
     Timeouts,
 )
 from hsg_workstation.dicom_io.tls import client_context
-from hsg_workstation.errors import PacsError
+from hsg_workstation.errors import HsgError, PacsError
 
 log = logging.getLogger(__name__)
 
@@ -580,9 +580,34 @@ class DicomClient:
                 )
         except PacsError as exc:
             result = self._result_from_error(state, str(exc))
+        self._explain_nothing_started(result, study_uid, series_uid)
         if mark_study and identifier.QueryRetrieveLevel == "STUDY":
             _mark_study(sink, study_uid, result)
         return result
+
+    def _explain_nothing_started(
+        self, result: RetrieveResult, study_uid: str, series_uid: str | None
+    ) -> None:
+        """A failure status before any sub-operation usually means the peer does not hold the UID, but Orthanc
+        says only ``0xC000 (unable to process)``. Ask with a C-FIND (failure path only) and say it in words."""
+        p = result.progress
+        if result.status != "failed" or result.final_status_code is None:
+            return
+        if p.received or p.completed or p.failed or p.warning:
+            return
+        try:
+            if series_uid:
+                held = any(s.series_instance_uid == series_uid for s in self.find_series(study_uid))
+                what = f"series {series_uid} of study {study_uid}"
+            else:
+                held = bool(
+                    self.find_studies(StudyQuery(study_instance_uid=study_uid), max_results=1).matches
+                )
+                what = f"study {study_uid}"
+        except HsgError:
+            return  # the explanation is a courtesy; the failure itself is already reported
+        if not held:
+            result.message += f"; {self._describe()} {NOT_HELD} {what} (a C-FIND finds nothing)"
 
     def move(
         self,
@@ -602,7 +627,7 @@ class DicomClient:
         state = watcher or _RetrieveState(sink=None, progress_cb=progress)
         try:
             with self._association([build_context(nc.STUDY_ROOT_MOVE)]) as assoc:
-                return self._run_retrieve(
+                result = self._run_retrieve(
                     assoc,
                     state,
                     lambda msg_id: assoc.send_c_move(
@@ -614,6 +639,8 @@ class DicomClient:
                 )
         except PacsError as exc:
             return self._result_from_error(state, str(exc))
+        self._explain_nothing_started(result, study_uid, series_uid)
+        return result
 
     def _result_from_error(self, state: _RetrieveState, message: str) -> RetrieveResult:
         prog = state.final_snapshot()
@@ -859,6 +886,9 @@ class DicomClient:
         return outcomes
 
 
+NOT_HELD = "does not hold"  # marks a failure explained by a C-FIND (see _explain_nothing_started)
+
+
 class _SslErrorCapture(logging.Handler):
     """Collects the SSL errors pynetdicom logs from its DUL thread: the only place a TLS refusal is visible."""
 
@@ -995,6 +1025,7 @@ def retrieve_by_move(
             result.status == "failed"
             and not result.progress.received
             and result.final_status_code is not None
+            and NOT_HELD not in result.message
         ):
             result.message += "; " + _undelivered_hint(client, scp)
     finally:

@@ -135,8 +135,27 @@ def test_cget_of_unknown_study_says_nothing_matched(
         assert result.status == "failed"
         # Orthanc 1.10 answers 0xC000; a peer answering success with no sub-operation gets the same status
         # (see test_faults.py::test_cget_with_zero_matches_is_not_complete).
-        assert "C-GET answered 0xC000 (error: unable to process); 0 instance(s) received" == result.message
+        assert result.message == (
+            "C-GET answered 0xC000 (error: unable to process); 0 instance(s) received; "
+            "ORTHANC@127.0.0.1:14242 does not hold study 1.2.826.0.1.999999.1 (a C-FIND finds nothing)"
+        )
         assert db.studies() == []
+
+
+def test_cmove_of_unknown_series_says_the_peer_does_not_hold_it(
+    pacs: Orthanc, client: DicomClient, data_dir: Path
+) -> None:
+    study = dicomgen.make_study(series=1, per_series=1)
+    upload(pacs, study)
+    local = LocalNode(ae_title=OUR_AET, port=OUR_SCP_PORT, bind_address="127.0.0.1")
+    with LocalDatabase(data_dir) as db:
+        result = retrieve_by_move(client, study.study_uid, db, local, series_uid="1.2.826.0.1.999999.2")
+        assert result.status == "failed"
+        assert result.message.endswith(
+            f"ORTHANC@127.0.0.1:14242 does not hold series 1.2.826.0.1.999999.2 of study {study.study_uid}"
+            " (a C-FIND finds nothing)"
+        ), result.message
+        assert "could not deliver" not in result.message
 
 
 def test_retrieve_again_fetches_only_missing(pacs: Orthanc, client: DicomClient, data_dir: Path) -> None:
