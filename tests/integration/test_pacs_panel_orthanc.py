@@ -42,3 +42,36 @@ def test_panel_search_retrieve_open(qtbot: Any, orthanc: Orthanc, data_dir: Path
         qtbot.waitUntil(lambda: opened == [study.study_uid], timeout=5000)
         assert db.sop_instance_uids(study.study_uid) == study.sop_uids
         assert panel.progress_bar.value() == panel.progress_bar.maximum() == 4
+
+
+def test_main_window_double_click_retrieves_and_opens_in_viewer(
+    qtbot: Any, orthanc: Orthanc, data_dir: Path, tmp_path: Path
+) -> None:
+    """The whole path a reader uses: the PACS tab of the real main window (as ``make run`` builds it), one
+    double-click on a study that is not local → C-GET → the viewer opens it."""
+    from hsg_workstation.ui.app import create_main_window
+
+    orthanc.delete_all()
+    study = dicomgen.make_study(series=1, per_series=2, patient_name="WINDOW^OPEN", size=32)
+    for data in study.encoded():
+        orthanc.upload(data)
+    cfg = NodeConfig(local=LocalNode(OUR_AET, OUR_SCP_PORT, bind_address="127.0.0.1"))
+    save_nodes(data_dir, cfg.with_node(RemoteNode("orthanc", orthanc.aet, "127.0.0.1", orthanc.dicom_port)))
+    empty_samples = tmp_path / "no-samples"
+    empty_samples.mkdir()
+    window, db = create_main_window(data_dir, sample_dir=empty_samples)
+    try:
+        qtbot.addWidget(window)
+        panel = window.extra_docks["PACS"].widget()
+        panel.patient_name.setText("WINDOW*")
+        panel.search_button.click()
+        qtbot.waitUntil(lambda: not panel.is_busy() and panel.model.rowCount() == 1, timeout=20000)
+        with qtbot.waitSignal(window.studyOpened, timeout=30000) as opened:
+            panel.table.doubleClicked.emit(panel.proxy.index(0, 0))
+        assert opened.args == [study.study_uid]
+        assert window.study.study_instance_uid == study.study_uid and window.viewports
+        assert db.sop_instance_uids(study.study_uid) == study.sop_uids
+    finally:
+        window.close_study()
+        window.close()
+        db.close()
