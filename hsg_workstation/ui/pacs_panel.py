@@ -5,6 +5,10 @@ A standalone widget (the main window docks it). Network work runs on a plain Pyt
 widgets are only touched on the GUI thread. Double-clicking a study that is already complete locally emits
 ``studyActivated(uid)`` at once; otherwise it is retrieved first and opened when the retrieve ends with
 anything received (a partial study opens too, marked incomplete, with "Retrieve missing" enabled).
+
+The panel also owns the always-on storage listener (``nodes.json`` ``local.listener_enabled``): it starts it
+when built and after the node manager saved (``reload_nodes``), stops it when the application quits, sends
+C-MOVEs there, and reports pushed studies with ``studyRetrieved(uid, "received")`` so the study list refreshes.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -77,13 +81,34 @@ class _Bridge(QObject):
     series_found = Signal(str, object)
     retrieved = Signal(str, object)
     failed = Signal(str)
+    pushed = Signal(str, str)  # study UID, ImportResult status: an instance a PACS / modality pushed to us
+
+
+class _PushedSink:
+    """The listener's sink: stores through the database, and tells the GUI which study received something."""
+
+    def __init__(self, database: Any, notify: Callable[[str, str], None]) -> None:
+        self.database = database
+        self.notify = notify
+
+    def add_encoded(self, data: bytes, *, source: str = "network") -> Any:
+        result = self.database.add_encoded(data, source=source)
+        uid = getattr(result, "study_instance_uid", None)
+        if uid:
+            self.notify(uid, str(getattr(result, "status", "")))
+        return result
+
+    def __getattr__(self, name: str) -> Any:  # sop_instance_uids, set_study_complete, ... for C-MOVE
+        return getattr(self.database, name)
 
 
 class PacsQueryPanel(QWidget):
     """Query a configured node, show matches, retrieve the selected study into the local database."""
 
     studyActivated = Signal(str)  # study UID available locally: open it in the viewer
-    studyRetrieved = Signal(str, str)  # study UID, RetrieveResult.status
+    studyRetrieved = Signal(
+        str, str
+    )  # study UID, RetrieveResult.status, or "received" (pushed to the listener)
     busyChanged = Signal(bool)
 
     def __init__(
@@ -112,6 +137,16 @@ class PacsQueryPanel(QWidget):
         self.bridge.series_found.connect(self._on_series_found)
         self.bridge.retrieved.connect(self._on_retrieved)
         self.bridge.failed.connect(self._on_failed)
+        self.bridge.pushed.connect(self._on_pushed)
+        self._own_listener: Any = None  # the StorageSCP this panel started from nodes.json
+        self._listener_key: Any = None
+        self._pushed_studies: set[str] = set()
+        self._pushed_count = 0
+        self._push_timer = QTimer(self, singleShot=True, interval=500)  # one refresh per burst of pushes
+        self._push_timer.timeout.connect(self._flush_pushed)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.stop_listener)
 
         self.node_combo = QComboBox()
         self.method_combo = QComboBox()
@@ -137,6 +172,8 @@ class PacsQueryPanel(QWidget):
         self.progress_bar.setTextVisible(True)
         self.status = QLabel()
         self.status.setWordWrap(True)
+        self.listener_status = QLabel()
+        self.listener_status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.model = QStandardItemModel(0, len(COLUMNS), self)
@@ -201,6 +238,7 @@ class PacsQueryPanel(QWidget):
         lay.addWidget(splitter, 1)
         lay.addWidget(self.progress_bar)
         lay.addWidget(self.status)
+        lay.addWidget(self.listener_status)
 
         self.search_button.clicked.connect(self.search)
         self.series_button.clicked.connect(self.list_series)
@@ -237,7 +275,71 @@ class PacsQueryPanel(QWidget):
             self.node_combo.setCurrentText(current)
         if not self._config.nodes:
             self._set_status("No PACS node configured: add one in the node manager.", error=False)
+        self._apply_listener_config()
         self._update_buttons()
+
+    # -- storage listener ------------------------------------------------------------------------------------
+
+    def _apply_listener_config(self) -> None:
+        """Start, restart or stop the listener to match nodes.json (only when its settings changed)."""
+        local = self._config.local
+        wanted = local if local.listener_enabled else None
+        allowed = self._config.allowed_calling_aes()
+        key = (wanted, allowed)
+        if self._own_listener is not None and self._listener_key == key:
+            return
+        if self.listener is not None and self._own_listener is None:
+            return  # the application handed us its own listener: leave it alone
+        self.stop_listener()
+        self._listener_key = key
+        if wanted is None:
+            self.listener_status.setText("Storage listener: off (enable it in the node manager)")
+            self.listener_status.setStyleSheet("color: #777;")
+            return
+        from hsg_workstation.dicom_io.scp import StorageSCP
+
+        try:
+            scp = StorageSCP(
+                wanted, _PushedSink(self.database, self.bridge.pushed.emit), allowed_calling_aes=allowed
+            )
+            scp.start()
+        except HsgError as exc:
+            self._listener_key = None
+            self.listener_status.setText(f"Storage listener not running: {exc}")
+            self.listener_status.setStyleSheet("color: #b00020;")
+            return
+        self.listener = self._own_listener = scp
+        who = "any calling AE" if scp.allow_any else ", ".join(sorted(allowed))
+        tls = " (TLS)" if wanted.tls.enabled else ""
+        self.listener_status.setText(
+            f"Storage listener: {wanted.ae_title} on port {scp.port}{tls}, accepting {who}"
+        )
+        self.listener_status.setStyleSheet("")
+
+    def stop_listener(self) -> None:
+        """Stop the always-on listener this panel started (the application's aboutToQuit calls this too)."""
+        scp, self._own_listener = self._own_listener, None
+        self._listener_key = None
+        if scp is not None:
+            if self.listener is scp:
+                self.listener = None
+            scp.stop()
+
+    def _on_pushed(self, study_uid: str, status: str) -> None:
+        if status in ("imported", "duplicate"):
+            self._pushed_studies.add(study_uid)
+            self._pushed_count += status == "imported"
+            self._push_timer.start()
+
+    def _flush_pushed(self) -> None:
+        studies, self._pushed_studies = sorted(self._pushed_studies), set()
+        if not studies:
+            return
+        self._refresh_local_column()
+        base = self.listener_status.text().split(" — ")[0]
+        self.listener_status.setText(f"{base} — {self._pushed_count} instance(s) received")
+        for uid in studies:
+            self.studyRetrieved.emit(uid, "received")
 
     def is_busy(self) -> bool:
         """True from the start of a job until its result has been shown (GUI-thread state, no race)."""

@@ -75,3 +75,60 @@ def test_main_window_double_click_retrieves_and_opens_in_viewer(
         window.close_study()
         window.close()
         db.close()
+
+
+def test_panel_runs_the_configured_listener_for_pushes_and_cmove(
+    qtbot: Any, orthanc: Orthanc, data_dir: Path, tmp_path: Path
+) -> None:
+    """``listener_enabled`` in nodes.json: the panel starts the storage SCP, a push (storescu calling as the
+    configured node) lands in the database and is announced as ``studyRetrieved(uid, "received")``, a C-MOVE
+    goes through the same running listener, and turning it off in nodes.json stops it."""
+    import socket
+    import subprocess
+
+    from hsg_workstation.ui.pacs_panel import PacsQueryPanel
+    from tests.integration.orthanc import which
+
+    orthanc.delete_all()
+    pushed = dicomgen.make_study(series=1, per_series=2, patient_name="PUSHED^STUDY", size=16)
+    moved = dicomgen.make_study(series=1, per_series=2, patient_name="MOVED^STUDY", size=16)
+    for data in moved.encoded():
+        orthanc.upload(data)
+    local = LocalNode(OUR_AET, OUR_SCP_PORT, bind_address="127.0.0.1", listener_enabled=True)
+    node = RemoteNode("orthanc", orthanc.aet, "127.0.0.1", orthanc.dicom_port)
+    save_nodes(data_dir, NodeConfig(local=local).with_node(node))
+    with LocalDatabase(data_dir) as db:
+        panel = PacsQueryPanel(data_dir, db)
+        qtbot.addWidget(panel)
+        try:
+            assert panel.listener is not None and panel.listener.port == OUR_SCP_PORT
+            assert "HSGVIEW on port 11113" in panel.listener_status.text()
+            assert "ORTHANC" in panel.listener_status.text()
+            with qtbot.waitSignal(panel.studyRetrieved, timeout=20000) as sig:
+                push = subprocess.run(
+                    [which("storescu"), "-aet", orthanc.aet, "-aec", OUR_AET, "127.0.0.1", str(OUR_SCP_PORT),
+                     *map(str, pushed.write(tmp_path / "push"))],
+                    capture_output=True, text=True, timeout=30,
+                )  # fmt: skip
+                assert push.returncode == 0, push.stderr
+            assert sig.args == [pushed.study_uid, "received"]
+            assert db.sop_instance_uids(pushed.study_uid) == pushed.sop_uids
+            assert "2 instance(s) received" in panel.listener_status.text()
+
+            panel.method_combo.setCurrentText("C-MOVE")
+            panel.patient_name.setText("MOVED*")
+            panel.search_button.click()
+            qtbot.waitUntil(lambda: not panel.is_busy() and panel.model.rowCount() == 1, timeout=20000)
+            panel.table.selectRow(0)
+            with qtbot.waitSignal(panel.studyRetrieved, timeout=30000) as sig:
+                panel.retrieve_button.click()
+            assert sig.args == [moved.study_uid, "complete"], panel.status.text()
+            assert db.sop_instance_uids(moved.study_uid) == moved.sop_uids
+
+            save_nodes(data_dir, NodeConfig(local=LocalNode(OUR_AET, OUR_SCP_PORT)).with_node(node))
+            panel.reload_nodes()
+            assert panel.listener is None and "off" in panel.listener_status.text()
+            with pytest.raises(ConnectionRefusedError):
+                socket.create_connection(("127.0.0.1", OUR_SCP_PORT), timeout=5).close()
+        finally:
+            panel.stop_listener()
