@@ -51,7 +51,7 @@ from pydicom.pixels import apply_color_lut, apply_modality_lut, get_decoder
 from pydicom.sequence import Sequence
 from pydicom.uid import UID
 
-from hsg_workstation.dicom_io import reader
+from hsg_workstation.dicom_io import jpeg_check, reader
 from hsg_workstation.errors import DicomReadError, UnsupportedTransferSyntax
 
 LINEAR = "LINEAR"
@@ -150,6 +150,8 @@ def decode_frame(
             return _decode_deflated(path, index)
         if _needs_missing_decoder(uid, reader.header_int(header, 0x00280101) or 0):
             raise unsupported_syntax_error(path, uid)
+        if uid in jpeg_check.JPEG_LOSSLESS_SYNTAXES:
+            _check_lossless(path, index, header, n)
         native = _decode_native(path, index, header)
         if native is not None:
             return native
@@ -177,6 +179,27 @@ def decode_frame(
 
 
 _NEVER_SWALLOW = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+def _check_lossless(path: str | os.PathLike[str], index: int, header: Dataset, frames: int) -> None:
+    """JPEG Lossless goes to python-gdcm, which can abort the process on a broken stream: look first."""
+    framing = getattr(header, "hsg_pixel_framing", None)
+    if framing is None or not framing.encapsulated or framing.value_offset is None:
+        return
+    try:
+        data = jpeg_check.read_frame_bytes(path, framing.value_offset, index, frames)
+    except (DicomReadError, IndexError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - corrupt offset table / fragments
+        raise DicomReadError(f"{path}: frame {index + 1}: corrupt encapsulated Pixel Data ({exc})") from exc
+    jpeg_check.check_lossless_frame(
+        data,
+        rows=reader.header_int(header, reader.TAG_ROWS) or 0,
+        columns=reader.header_int(header, reader.TAG_COLUMNS) or 0,
+        samples=reader.header_int(header, reader.TAG_SAMPLES_PER_PIXEL) or 1,
+        name=f"{path}: frame {index + 1}",
+    )
+
 
 #: Decoder plugin to use per transfer syntax when it is installed, instead of letting pydicom try every plugin.
 #: Why: python-gdcm *aborts the whole process* (an uncaught C++ exception → std::terminate) on some corrupt

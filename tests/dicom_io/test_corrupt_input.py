@@ -147,3 +147,56 @@ def test_corrupt_modality_lut_is_a_read_error(tmp_path: Path) -> None:
     ds.save_as(tmp_path / "m.dcm", enforce_file_format=True)
     with pytest.raises(DicomReadError, match="Modality LUT"):
         FrameSource(tmp_path / "m.dcm").render_uint8(0)
+
+
+@pytest.mark.parametrize("name", ["JPEG-LL.dcm", "JPGLosslessP14SV1_1s_1f_8b.dcm"])
+def test_jpeg_lossless_check_accepts_valid_streams(name: str) -> None:
+    path = get_testdata_file(name)
+    expected = pydicom.dcmread(path).pixel_array
+    np.testing.assert_array_equal(FrameSource(path).decode(0), expected)
+
+
+_LOSSLESS_FUZZ = """
+import sys, warnings
+warnings.simplefilter("ignore")
+from pathlib import Path
+import numpy as np
+from pydicom.data import get_testdata_file
+from hsg_workstation.dicom_io.pixels import FrameSource
+from hsg_workstation.errors import DicomReadError
+data = Path(get_testdata_file("JPEG-LL.dcm")).read_bytes()
+start = data.find(b"\\xe0\\x7f\\x10\\x00") + 12  # the encapsulated value: offset table item, then the frame
+out = Path(sys.argv[1])
+rng = np.random.default_rng(0)
+cases = [[(start + 43, 0x00)]]  # Huffman table length byte: made python-gdcm abort the interpreter
+cases += [[(start + int(rng.integers(16, 140)), int(rng.integers(0, 256))) for _ in range(2)] for _ in range(150)]
+refused = 0
+for changes in cases:
+    b = bytearray(data)
+    for i, v in changes:
+        b[i] = v
+    out.write_bytes(bytes(b))
+    try:
+        FrameSource(out).render_uint8(0)
+    except DicomReadError:
+        refused += 1
+print("survived", len(cases), "refused", refused)
+"""
+
+
+@pytest.mark.timeout(180)
+def test_corrupt_jpeg_lossless_stream_is_an_error_not_an_abort(tmp_path: Path) -> None:
+    """Run in a child interpreter: what is tested is that the process survives (gdcm aborted it before)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", _LOSSLESS_FUZZ, str(tmp_path / "ll.dcm")],
+        capture_output=True,
+        text=True,
+        timeout=170,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    survived, refused = proc.stdout.split()[1::2]
+    assert int(survived) == 151 and int(refused) > 0

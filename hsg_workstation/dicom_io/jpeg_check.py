@@ -1,0 +1,94 @@
+"""Structural check of a JPEG Lossless frame before python-gdcm decodes it.
+
+Why this exists: JPEG Lossless (1.2.840.10008.1.2.4.57 / .70) has no decoder here but python-gdcm, and gdcm
+*aborts the whole process* (an uncaught C++ exception → ``std::terminate``) on some corrupt streams — found by
+fuzzing: one flipped byte in a Huffman-table segment length was enough. The viewer must show an error instead.
+A damaged *entropy-coded* segment is handled by gdcm itself (it warns and returns pixels); what kills it is a
+broken marker structure. So this walks the marker segments up to Start of Scan — SOI, segment lengths that
+chain to the next marker, SOF3 / SOF7 / SOF11 / SOF15 geometry equal to the DICOM header, well-formed DHT and
+SOS segments. It reads only the frame's own bytes (which the decoder
+reads anyway); it is not a JPEG decoder and accepts every valid stream (tested on pydicom's files).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+
+import pydicom.encaps
+
+from hsg_workstation.errors import DicomReadError
+
+JPEG_LOSSLESS_SYNTAXES = frozenset({"1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"})
+_LOSSLESS_SOF = frozenset({0xC3, 0xC7, 0xCB, 0xCF})  # lossless frames: Huffman / differential / arithmetic
+_STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM, RSTn: markers without a length
+
+
+def read_frame_bytes(path: str | os.PathLike[str], value_offset: int, index: int, frames: int) -> bytes:
+    """The encapsulated bytes of frame ``index`` (0-based), read from the Pixel Data value at ``value_offset``."""
+    with open(path, "rb") as fp:
+        fp.seek(value_offset)
+        return pydicom.encaps.get_frame(fp, index, number_of_frames=frames)
+
+
+def check_lossless_frame(data: bytes, *, rows: int, columns: int, samples: int, name: str) -> None:
+    """Raise :class:`DicomReadError` naming ``name`` if the frame's marker structure is broken."""
+
+    def bad(why: str) -> DicomReadError:
+        return DicomReadError(f"{name}: corrupt JPEG Lossless stream ({why})")
+
+    if data[:2] != b"\xff\xd8":
+        raise bad("no Start of Image marker")
+    pos, seen_sof, n = 2, False, len(data)
+    while True:
+        while pos < n and data[pos] == 0xFF and pos + 1 < n and data[pos + 1] == 0xFF:
+            pos += 1  # fill bytes before a marker are allowed
+        if pos + 4 > n or data[pos] != 0xFF:
+            raise bad(f"expected a marker at byte {pos}")
+        marker = data[pos + 1]
+        if marker in _STANDALONE:
+            pos += 2
+            continue
+        (length,) = struct.unpack_from(">H", data, pos + 2)
+        seg_start, seg_end = pos + 4, pos + 2 + length
+        if length < 2 or seg_end > n:
+            raise bad(f"segment FF{marker:02X} at byte {pos} has length {length} beyond the frame")
+        segment = data[seg_start:seg_end]
+        if marker in _LOSSLESS_SOF:
+            if len(segment) < 6:
+                raise bad("short frame header")
+            precision, height, width, components = struct.unpack_from(">BHHB", segment)
+            if len(segment) != 6 + 3 * components:
+                raise bad("frame header length does not match its component count")
+            if (
+                not 2 <= precision <= 16
+                or width != columns
+                or height not in (0, rows)
+                or components != samples
+            ):
+                raise bad(
+                    f"frame header {width}×{height}×{components} at {precision} bits does not match "
+                    f"the DICOM header {columns}×{rows}×{samples}"
+                )
+            seen_sof = True
+        elif 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            raise bad(f"not a lossless frame (SOF marker FF{marker:02X})")
+        elif marker == 0xC4:  # DHT: one or more tables, each 1 + 16 counts + sum(counts) symbols
+            p = 0
+            while p < len(segment):
+                if p + 17 > len(segment):
+                    raise bad("Huffman table header runs past its segment")
+                p += 17 + sum(segment[p + 1 : p + 17])
+            if p != len(segment):
+                raise bad("Huffman table sizes do not add up to the segment length")
+        elif marker == 0xDA:  # SOS: then entropy-coded data up to EOI
+            if not seen_sof:
+                raise bad("scan before the frame header")
+            if not segment or len(segment) != 4 + 2 * segment[0]:
+                raise bad("scan header length does not match its component count")
+            # The entropy-coded data is gdcm's business (it copes with damage there), and a missing or padded
+            # End of Image is common in real files (pydicom's JPEG-LL.dcm ends FF D9 FF): not checked.
+            return
+        elif marker == 0xD9:
+            raise bad("End of Image before any scan")
+        pos = seg_end
