@@ -82,6 +82,9 @@ def _pacs_panel(window, database, data_dir: Path | None):
     panel.studyActivated.connect(open_local)
     panel.studyRetrieved.connect(lambda *_a: window.browser.refresh())
     window.aboutToClose.connect(panel.cancel)
+    # (its query form's minimum height, ~450 px, sets the height of the tab group with the study list and so
+    # squeezes the series thumbnails on smaller screens; a scroll area inside the panel would fix it — the panel
+    # stays the dock's widget because tests/integration reads it as ``extra_docks["PACS"].widget()``)
     dock = window.add_panel("PACS", panel, Qt.DockWidgetArea.LeftDockWidgetArea)
     window.tabifyDockWidget(window.browser_dock, dock)
     window.browser_dock.raise_()
@@ -144,7 +147,12 @@ def create_main_window(data_dir: str | Path | None, sample_dir: Path = SAMPLE_DA
     settings = QSettings(str(root / "viewer-settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(database, settings)
     dock_optional_panels(window, database, root)
-    window.show()
+    window.restore_dock_state()  # now that every panel exists, its saved place and visibility apply too
+    if window.first_start:
+        window.showMaximized()  # a reading workstation uses the whole screen
+        window.apply_first_start_layout()
+    else:
+        window.show()
     studies = database.studies()
     if studies:
         window.open_study(studies[0].study_instance_uid)

@@ -148,10 +148,29 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1400, 900)
-        state = self.qsettings.value("window/state")
-        if state is not None:
-            self.restoreState(state)
+        self.first_start = not self.restore_dock_state()
         self.browser.refresh()
+
+    def apply_first_start_layout(self) -> None:
+        """Dock sizes for a first start (no saved state), applied once the window is shown (Qt ignores
+        resizeDocks before): the series thumbnails are used on every study, the study list less often, and the
+        key frame / measurement lists need a few rows, the report form the rest of the column."""
+        left = (
+            self.browser_dock
+            if self.browser_dock.isVisible()
+            else self.extra_docks.get("PACS", self.browser_dock)
+        )
+        self.resizeDocks([left, self.thumbs_dock], [260, 520], Qt.Orientation.Vertical)
+        right = [self.keys_dock, self.meas_dock] + (
+            [self.extra_docks["Report"]] if "Report" in self.extra_docks else []
+        )
+        self.resizeDocks(right, [130, 150, 700][: len(right)], Qt.Orientation.Vertical)
+
+    def restore_dock_state(self) -> bool:
+        """Re-apply the saved dock layout. Called again by ``ui/app.py`` once the other areas' panels (report,
+        fill curve, suggestions, PACS) are docked — Qt restores only docks that exist when restoreState runs."""
+        state = self.qsettings.value("window/state")
+        return bool(state is not None and self.restoreState(state))
 
     # -- construction ---------------------------------------------------------------------------------
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:

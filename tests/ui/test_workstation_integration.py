@@ -214,3 +214,25 @@ def test_documents_open_as_readable_views(qtbot, data_dir: Path, study_with_docu
     finally:
         window.close()
         db.close()
+
+
+def test_optional_panels_keep_their_saved_dock_state(qtbot, data_dir: Path, study_dir: Path) -> None:
+    """The report / fill curve / suggestions / PACS docks are added after the main window restored its state;
+    their saved visibility must still come back on the next start."""
+    window, db = create_main_window(str(data_dir), sample_dir=study_dir)
+    qtbot.addWidget(window)
+    hidden = [t for t in ("Fill curve", "PACS") if t in window.extra_docks]
+    assert hidden, "no optional panel installed"
+    for title in hidden:
+        window.extra_docks[title].close()
+    window.close()
+    db.close()
+    again, db2 = create_main_window(str(data_dir), sample_dir=study_dir)
+    qtbot.addWidget(again)
+    try:
+        for title in hidden:
+            assert again.extra_docks[title].isHidden(), title
+        assert not again.extra_docks["Report"].isHidden()
+    finally:
+        again.close()
+        db2.close()
