@@ -123,6 +123,8 @@ def summarise(rows: list[dict]) -> dict:
             "dice_median": round(float(np.median([r["dice"] for r in sel])), 3),
             "dice_min": round(float(np.min([r["dice"] for r in sel])), 3),
             "intravasation_accuracy_pct": pct([r["intravasation_ok"] for r in sel]),
+            "defects_found_of_present": f"{sum(r['defects_found'] for r in sel)}/{sum(r['defects_truth'] for r in sel)}",
+            "defect_fp": sum(r["defects_fp"] for r in sel),
         }
 
     by = {}

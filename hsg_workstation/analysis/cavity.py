@@ -220,4 +220,83 @@ def persistent_lucencies(
         if extent.sum() > 4 * area:  # leaked along a thin horn or the margin: keep the core
             extent = comp
         out.append(Hole(float(r), float(c), float(extent.sum()), min(present), max(present)))
+    for bite in contour_bites(masks, ref_index, frames, mm_per_px, min_frames=min_frames):
+        if all(np.hypot(bite.row - h.row, bite.column - h.column) * mm_per_px > 8.0 for h in out):
+            out.append(bite)
+    return out
+
+
+def _fit_circle(rows: np.ndarray, cols: np.ndarray) -> tuple[float, float, float, float]:
+    """Least-squares (Kåsa) circle through points: centre row, centre column, radius, RMS radial residual."""
+    a = np.column_stack([cols, rows, np.ones_like(cols)])
+    b = cols**2 + rows**2
+    (p, q, s), *_ = np.linalg.lstsq(a, b, rcond=None)
+    cc, cr = p / 2.0, q / 2.0
+    rad = float(np.sqrt(max(s + cc**2 + cr**2, 0.0)))
+    resid = float(np.sqrt(np.mean((np.hypot(rows - cr, cols - cc) - rad) ** 2)))
+    return float(cr), float(cc), rad, resid
+
+
+def contour_bites(
+    masks: np.ndarray,
+    ref_index: int,
+    frames: list[int],
+    mm_per_px: float,
+    radius_mm: tuple[float, float] = (4.0, 13.0),
+    min_frames: int = 3,
+) -> list[Hole]:
+    """Filling defects that deform the outline (a submucous myoma bulging in from the wall): round bites.
+
+    Why: a lucency that reaches the wall is not a hole in the mask, so :func:`persistent_lucencies` cannot see it.
+    A bite is a part of the convex hull the cavity does not fill whose cavity-side border is a *circular arc*
+    (radius 4-13 mm, RMS off the circle < 7.5 % of it, covering > 120° around the fitted centre): a round mass
+    pressed into the cavity. The fundal cleft of two hemicavities (straight-sided V / U), the concave sides of a
+    T-shaped cavity (RMS 10-20 % of the radius on tuning seeds, myomas 2.5-5.5 %) and the gentle concave side of a
+    unicornuate one fit no such circle. The bite must be there
+    at the same place on ``min_frames`` of the well-filled frames.
+    """
+    from skimage.morphology import convex_hull_image
+
+    ref = ndi.binary_fill_holes(masks[ref_index])
+    if ref.sum() < 20:
+        return []
+    px = 1.0 / mm_per_px
+    hull = convex_hull_image(ref)
+    deficit = open_cross(hull & ~ref)
+    lab, n = ndi.label(deficit)
+    if n == 0:
+        return []
+    min_area = 0.5 * np.pi * (radius_mm[0] * px) ** 2
+    edge = ref & ~ndi.binary_erosion(ref)
+    rows_all = np.nonzero(ref)[0]
+    os_row = rows_all.max()
+    out: list[Hole] = []
+    for k in range(1, n + 1):
+        comp = lab == k
+        if comp.sum() < min_area:
+            continue
+        border = edge & dilate_cross(comp, 2)
+        br, bc = np.nonzero(border)
+        if br.size < 8:
+            continue
+        cr, cc, rad, resid = _fit_circle(br.astype(float), bc.astype(float))
+        if not (radius_mm[0] * px <= rad <= radius_mm[1] * px) or resid > 0.075 * rad:
+            continue
+        ang = np.sort(np.arctan2(br - cr, bc - cc))
+        gaps = np.diff(np.concatenate([ang, ang[:1] + 2 * np.pi]))
+        coverage = 2 * np.pi - float(gaps.max())
+        if np.degrees(coverage) < 120.0:
+            continue
+        if (os_row - cr) * mm_per_px < 10.0:  # the balloon at the internal os bites too
+            continue
+        yy, xx = np.ogrid[: ref.shape[0], : ref.shape[1]]
+        core = np.hypot(yy - cr, xx - cc) <= 0.6 * rad
+        if core.sum() == 0:
+            continue
+        present = [
+            i for i in frames if (core & ~ndi.binary_fill_holes(masks[i]) & hull).sum() >= 0.6 * core.sum()
+        ]
+        if len(present) < min_frames:
+            continue
+        out.append(Hole(cr, cc, float(np.pi * rad * rad), min(present), max(present)))
     return out

@@ -6,6 +6,7 @@ behaviour per case: spill per patient side, onset tolerance, cavity Dice, flip, 
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tests.analysis.conftest import analysed, dice, generated
@@ -126,3 +127,19 @@ def test_json_of_a_study_with_a_defect_candidate() -> None:
     assert r.defects
     d = json.loads(r.to_json())["defects"][0]
     assert isinstance(d["first_frame"], int) and isinstance(d["diameter_mm"], float)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_submucous_myoma_that_deforms_the_outline_is_a_defect_candidate(seed: int) -> None:
+    # a round bite in the contour (circle fit), not a hole in the mask: found, placed and sized
+    g, r = generated("submucous_myoma", seed), analysed("submucous_myoma", seed)
+    (truth,) = g.truth["defects"]
+    spacing = float(g.truth["pixel_spacing_at_patient_mm"])
+    (d,) = r.defects
+    assert np.hypot(d.row - truth["row"], d.column - truth["column"]) * spacing <= 4.0
+    assert abs(d.diameter_mm - truth["size_mm"]) <= 0.2 * truth["size_mm"]
+
+
+@pytest.mark.parametrize("case", ["t_shaped", "two_hemicavities", "unicornuate", "normal"])
+def test_concave_outlines_are_not_taken_for_myomas(case: str) -> None:
+    assert analysed(case, 0).defects == []
