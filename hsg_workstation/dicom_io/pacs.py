@@ -659,16 +659,63 @@ class DicomClient:
         cancel: threading.Event | None,
     ) -> RetrieveResult:
         msg_id = 1
-        cancel_sent = 0.0
-        cancel_reason = ""
+        state.last_activity = time.monotonic()
+        finished = threading.Event()
+        cs = _CancelState(assoc, msg_id, model)
+        if cancel is not None:
+            threading.Thread(
+                target=self._cancel_watchdog,
+                args=(cs, cancel, finished),
+                name="hsg-cancel-watchdog",
+                daemon=True,
+            ).start()
+        try:
+            return self._retrieve_loop(assoc, state, send, what, cancel, msg_id, cs)
+        finally:
+            finished.set()
+
+    def _cancel_watchdog(self, cs: _CancelState, cancel: threading.Event, finished: threading.Event) -> None:
+        """Cancel must work even when the peer says nothing: the retrieve loop only runs when a response
+        arrives, so a silent peer would keep the user waiting for the whole DIMSE timeout. When the user
+        cancels, send the C-CANCEL from here if the loop has not (PS3.7 allows it at any time); if the retrieve
+        has not ended ``cancel_grace`` s later, abort the association."""
+        while not finished.is_set():
+            if cancel.wait(0.1):
+                break
+        if finished.is_set() or finished.wait(0.3):
+            return
+        cs.send_once("cancelled by the user")
+        if finished.wait(max(self.timeouts.cancel_grace - cs.elapsed(), 0.0) + 0.5):
+            return
+        cs.aborted.set()
+        cs.assoc.abort()
+        # pynetdicom's response wait (``dimse.get_msg``) does not notice an abort from another thread until
+        # its own DIMSE timeout; an empty item is what it returns on abort, so wake it with one.
+        cs.assoc.dimse.msg_queue.put((None, None))
+
+    def _retrieve_loop(
+        self,
+        assoc: Association,
+        state: _RetrieveState,
+        send: Callable[[int], Iterable[tuple[Dataset, Dataset | None]]],
+        what: str,
+        cancel: threading.Event | None,
+        msg_id: int,
+        cs: _CancelState,
+    ) -> RetrieveResult:
         final_code: int | None = None
         failed_uids: list[str] = []
         since = time.monotonic()
         last_counts: tuple[int, ...] = ()
-        state.last_activity = time.monotonic()
         for status, ident in send(msg_id):
             if not status:
                 prog = state.final_snapshot()
+                if cs.aborted.is_set():
+                    msg = (
+                        f"{what}: cancelled by the user; {self._describe()} did not answer for "
+                        f"{self.timeouts.cancel_grace:g} s, association aborted; {prog.received} instance(s) kept"
+                    )
+                    return self._finish(state, "cancelled", msg, None, failed_uids, prog)
                 msg = f"{what}: {self._peer_gone(assoc, since)}"
                 if prog.received:
                     msg += f"; {prog.received} instance(s) received before the failure were kept"
@@ -701,20 +748,17 @@ class DicomClient:
             state.notify()
             if code in PENDING:
                 now = time.monotonic()
-                if not cancel_sent:
+                if not cs.sent:
                     if cancel is not None and cancel.is_set():
-                        cancel_reason = "cancelled by the user"
+                        cs.send_once("cancelled by the user")
                     elif now - state.last_activity > self.timeouts.stall:
-                        cancel_reason = (
+                        cs.send_once(
                             f"no progress for {self.timeouts.stall:g} s (peer keeps answering 'pending')"
                         )
-                    if cancel_reason:
-                        assoc.send_c_cancel(msg_id, query_model=model)
-                        cancel_sent = now
-                elif now - cancel_sent > self.timeouts.cancel_grace:
+                elif cs.elapsed() > self.timeouts.cancel_grace:
                     assoc.abort()
                     prog = state.final_snapshot()
-                    msg = f"{what}: {cancel_reason}; peer ignored C-CANCEL for {self.timeouts.cancel_grace:g} s, association aborted"
+                    msg = f"{what}: {cs.reason}; peer ignored C-CANCEL for {self.timeouts.cancel_grace:g} s, association aborted"
                     return self._finish(state, "cancelled", msg, None, failed_uids, prog)
                 continue
             final_code = code
@@ -733,8 +777,8 @@ class DicomClient:
             )
 
         prog = state.final_snapshot()
-        if final_code == 0xFE00 or cancel_sent:
-            msg = f"{what}: {cancel_reason or 'cancelled by the peer'}; {prog.received} instance(s) kept"
+        if final_code == 0xFE00 or cs.sent:
+            msg = f"{what}: {cs.reason or 'cancelled by the peer'}; {prog.received} instance(s) kept"
             return self._finish(state, "cancelled", msg, final_code, failed_uids, prog)
         problems = prog.failed + prog.local_failures
         if final_code in (0x0000, 0xB000) and problems == 0:
@@ -884,6 +928,30 @@ class DicomClient:
                 if progress:
                     progress(out)
         return outcomes
+
+
+class _CancelState:
+    """The one C-CANCEL of a retrieve, shared by its response loop and its cancel watchdog thread."""
+
+    def __init__(self, assoc: Association, msg_id: int, model: str) -> None:
+        self.assoc = assoc
+        self.msg_id = msg_id
+        self.model = model
+        self.lock = threading.Lock()
+        self.sent = 0.0  # monotonic time the C-CANCEL went out; 0 = not sent
+        self.reason = ""
+        self.aborted = threading.Event()  # the watchdog aborted the association
+
+    def send_once(self, reason: str) -> None:
+        with self.lock:
+            if self.sent:
+                return
+            self.sent = time.monotonic()
+            self.reason = reason
+        self.assoc.send_c_cancel(self.msg_id, query_model=self.model)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.sent if self.sent else 0.0
 
 
 NOT_HELD = "does not hold"  # marks a failure explained by a C-FIND (see _explain_nothing_started)

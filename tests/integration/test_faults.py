@@ -112,6 +112,54 @@ def test_cget_silent_after_first_instance_is_partial(data_dir: Path) -> None:
     assert store_consistent(data_dir) == []
 
 
+def test_cancel_while_peer_is_silent_ends_after_the_grace_not_the_dimse_timeout(data_dir: Path) -> None:
+    """The user cancels while the peer says nothing (no response to carry the C-CANCEL): the retrieve must
+    end after ``cancel_grace``, not after the DIMSE timeout, as 'cancelled', keeping what arrived."""
+    study = dicomgen.make_study(series=1, per_series=2)
+    cancel = threading.Event()
+
+    def handle_get(event: Any) -> Any:
+        yield 2
+        yield 0xFF00, study.datasets[0]
+        sleep_until(qr.stop_event, 600)  # silent, like a PACS stuck reading its archive
+        yield 0xFF00, study.datasets[1]
+
+    def on_progress(p: Any) -> None:
+        if p.received:
+            cancel.set()
+
+    # DIMSE timeout and stall far beyond this test's pytest timeout (60 s): only the cancel can end it in time.
+    patient = Timeouts(connect=2, acse=2, dimse=300, network=300, stall=300, cancel_grace=0.6)
+    with FakeQR(get=handle_get) as qr, LocalDatabase(data_dir) as db:
+        result = client_for(qr, patient).get(study.study_uid, db, progress=on_progress, cancel=cancel)
+        assert result.status == "cancelled", result.message
+        assert "cancelled by the user" in result.message and "did not answer for 0.6 s" in result.message
+        assert db.sop_instance_uids(study.study_uid) == {str(study.datasets[0].SOPInstanceUID)}
+        assert study_incomplete(db, study.study_uid)
+    assert store_consistent(data_dir) == []
+
+
+def test_cancel_reaches_a_silent_peer_that_honours_c_cancel(data_dir: Path) -> None:
+    """Between responses the C-CANCEL is sent by the watchdog; a peer that honours it answers 0xFE00."""
+    study = dicomgen.make_study(series=1, per_series=2)
+    cancel = threading.Event()
+
+    def handle_get(event: Any) -> Any:
+        yield 2
+        yield 0xFF00, study.datasets[0]
+        while not event.is_cancelled and not qr.stop_event.is_set():
+            sleep_until(qr.stop_event, 0.05)
+        yield 0xFE00, None
+
+    patient = Timeouts(connect=2, acse=2, dimse=300, network=300, stall=300, cancel_grace=120)
+    with FakeQR(get=handle_get) as qr, LocalDatabase(data_dir) as db:
+        result = client_for(qr, patient).get(
+            study.study_uid, db, progress=lambda p: p.received and cancel.set(), cancel=cancel
+        )
+    assert result.status == "cancelled" and result.final_status_code == 0xFE00, result.message
+    assert result.message == "C-GET: cancelled by the user; 1 instance(s) kept"
+
+
 def test_cget_endless_pending_is_cancelled_then_aborted(data_dir: Path) -> None:
     def handle_get(event: Any) -> Any:
         yield 1
