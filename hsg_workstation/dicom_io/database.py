@@ -425,9 +425,22 @@ def _dicomdir_files(ds: Dataset, base: Path) -> list[Path]:
         if not ref:
             continue
         parts = [str(ref)] if isinstance(ref, str) else [str(x) for x in ref]
-        if any(part in ("..", "") for part in parts):
-            continue  # never follow a record out of the media folder
-        files.append(_resolve_case_insensitive(base, parts))
+        # Never follow a record out of the media folder: no "..", no empty or absolute components, no
+        # separators inside a component (Path.joinpath("/etc", ...) would restart at the root).
+        if any(part in ("..", ".", "") or "/" in part or "\\" in part or ":" in part for part in parts):
+            _log.warning(
+                "DICOMDIR %s: record with Referenced File ID %r ignored (leaves the medium)", base, parts
+            )
+            continue
+        path = _resolve_case_insensitive(base, parts)
+        try:
+            inside = path.resolve().is_relative_to(base.resolve())
+        except OSError:
+            inside = False
+        if not inside:  # e.g. a symbolic link on the medium pointing elsewhere
+            _log.warning("DICOMDIR %s: %s ignored (resolves outside the medium)", base, path)
+            continue
+        files.append(path)
     return files
 
 

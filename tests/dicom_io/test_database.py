@@ -246,6 +246,29 @@ def test_store_copy_is_byte_identical(db: LocalDatabase, tmp_path: Path) -> None
     assert inst.path.read_bytes() == src.read_bytes() and inst.sop_instance_uid == r.sop_instance_uid
 
 
+@pytest.mark.parametrize("escape", ["absolute", "dotdot", "symlink"])
+def test_dicomdir_records_never_leave_the_medium(db: LocalDatabase, tmp_path: Path, escape: str) -> None:
+    """A hostile or broken DICOMDIR must not make the import read files elsewhere on the machine."""
+    media = tmp_path / "media"
+    shutil.copytree(Path(get_testdata_file("DICOMDIR")).parent, media)
+    outside = make_image(tmp_path / "elsewhere" / "secret.dcm", study_uid="9.9.9")
+    dicomdir = pydicom.dcmread(media / "DICOMDIR")
+    record = next(r for r in dicomdir.DirectoryRecordSequence if r.DirectoryRecordType == "IMAGE")
+    target = media / Path(*record.ReferencedFileID)
+    if escape == "absolute":
+        record.ReferencedFileID = [str(outside)]
+    elif escape == "dotdot":
+        record.ReferencedFileID = ["..", "elsewhere", "secret.dcm"]
+    else:
+        target.unlink()
+        target.symlink_to(outside)
+    dicomdir.save_as(media / "DICOMDIR")
+    results = db.import_paths([media / "DICOMDIR"])
+    assert not any("secret" in r.path for r in results)
+    assert "9.9.9" not in {s.study_instance_uid for s in db.studies()}
+    assert sum(r.status == "imported" for r in results) == 30
+
+
 def test_dicomdir_on_a_lower_case_mount(db: LocalDatabase, tmp_path: Path) -> None:
     """ISO 9660 names are upper case in the DICOMDIR; a Linux mount may show them in lower case."""
     media = tmp_path / "cdrom"
