@@ -6,7 +6,8 @@ study expects to read it, so:
     by the PDF engine's ``build_document`` (the same clinical wording as the signed PDF; key images are listed,
     not drawn — their pixels are in the image series). Any other SR is shown as DCMTK ``dsrdump`` text, else as
     pydicom's dump of the content tree;
-  * an Encapsulated PDF is rendered page by page with poppler's ``pdftoppm`` (no QtPdf in PySide6-Essentials);
+  * an Encapsulated PDF is rendered page by page with poppler's ``pdftoppm`` (no QtPdf in PySide6-Essentials), on a
+    worker thread so the UI never waits for it;
   * a KO lists the frames it selects and its title.
 Every failure becomes a message that names the file and the reason; nothing here raises into the viewer.
 """
@@ -18,10 +19,11 @@ import html
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 
 import pydicom
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QImage, QTextDocument
 from PySide6.QtWidgets import QSizePolicy, QTextBrowser, QWidget
 
@@ -73,23 +75,21 @@ def _sr_text(path: Path) -> str:
     return str(ds.get("ContentSequence", ds))
 
 
-def pdf_document(path: Path) -> QTextDocument:
-    """Pages of the Encapsulated PDF as images (pdftoppm), one under the other."""
-    doc = QTextDocument()
+def render_pdf_pages(path: Path) -> tuple[str, list[QImage]]:
+    """(title, page images) of an Encapsulated PDF via pdftoppm; raises ValueError naming the file and reason.
+
+    Pure work without widgets, so it runs on a worker thread (QImage is safe off the GUI thread)."""
     ds = pydicom.dcmread(path)
     data = bytes(ds.get("EncapsulatedDocument", b""))
     length = ds.get("EncapsulatedDocumentLength")
     if length:
         data = data[: int(length)]
     if not data.startswith(b"%PDF"):
-        doc.setHtml(f"<p>{html.escape(path.name)}: Encapsulated Document is not a PDF (no %PDF header).</p>")
-        return doc
+        raise ValueError(f"{path.name}: Encapsulated Document is not a PDF (no %PDF header)")
     exe = shutil.which("pdftoppm")
     if exe is None:
-        doc.setHtml("<p>PDF pages cannot be shown: poppler's <b>pdftoppm</b> is not installed.</p>")
-        return doc
-    title = html.escape(str(ds.get("DocumentTitle", "")) or path.name)
-    body = [f"<h3>{title}</h3>"]
+        raise ValueError("PDF pages cannot be shown: poppler's pdftoppm is not installed")
+    title = str(ds.get("DocumentTitle", "")) or path.name
     with tempfile.TemporaryDirectory(prefix="hsg-pdf-") as tmp:
         pdf = Path(tmp) / "doc.pdf"
         pdf.write_bytes(data)
@@ -97,17 +97,33 @@ def pdf_document(path: Path) -> QTextDocument:
         run = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
         pages = sorted(Path(tmp).glob("p*.png"))
         if run.returncode != 0 or not pages:
-            doc.setHtml(
-                f"<p>{html.escape(path.name)}: pdftoppm could not render the PDF: "
-                f"{html.escape(run.stderr.strip()[:300])}</p>"
-            )
-            return doc
-        for n, page in enumerate(pages, 1):
-            url = f"pdfpage://{n}"
-            doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(url), QImage(str(page)))
-            body.append(f"<p>Page {n}<br><img src='{url}'></p>")
+            raise ValueError(f"{path.name}: pdftoppm could not render the PDF: {run.stderr.strip()[:300]}")
+        return title, [QImage(str(page)) for page in pages]
+
+
+def pages_document(title: str, pages: list[QImage]) -> QTextDocument:
+    doc = QTextDocument()
+    body = [f"<h3>{html.escape(title)}</h3>"]
+    for n, image in enumerate(pages, 1):
+        url = f"pdfpage://{n}"
+        doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(url), image)
+        body.append(f"<p>Page {n}<br><img src='{url}'></p>")
     doc.setHtml("".join(body))
     return doc
+
+
+def message_document(text: str) -> QTextDocument:
+    doc = QTextDocument()
+    doc.setHtml(f"<p>{html.escape(text)}</p>")
+    return doc
+
+
+def pdf_document(path: Path) -> QTextDocument:
+    """Pages of the Encapsulated PDF as images (pdftoppm), one under the other (synchronous)."""
+    try:
+        return pages_document(*render_pdf_pages(path))
+    except ValueError as exc:
+        return message_document(str(exc))
 
 
 def ko_document(path: Path) -> QTextDocument:
@@ -146,8 +162,15 @@ def document_for(instance: Instance) -> QTextDocument:
         return doc
 
 
+class _Bridge(QObject):
+    pagesReady = Signal(int, object)  # generation, (title, pages) or an error text
+
+
 class DocumentView(QTextBrowser):
-    """Read-only browser laid over a viewport's image area while it shows a document display set."""
+    """Read-only browser laid over a viewport's image area while it shows a document display set.
+
+    PDF pages are rendered on a worker thread (pdftoppm takes 0.1–0.6 s here), so the UI never waits; a newer
+    document supersedes a rendering in flight, and :meth:`wait` (called when the viewport closes) joins it."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -155,8 +178,53 @@ class DocumentView(QTextBrowser):
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)  # the grid cell decides
         self.setStyleSheet("QTextBrowser { background: #f4f4f0; color: #111; }")
         self._doc: QTextDocument | None = None
+        self._generation = 0
+        self._thread: threading.Thread | None = None
+        self._bridge = _Bridge(self)
+        self._bridge.pagesReady.connect(self._pages_ready)
 
     def show_instance(self, instance: Instance) -> None:
-        self._doc = document_for(instance)
-        self._doc.setParent(self)
-        self.setDocument(self._doc)
+        self._generation += 1
+        if instance.kind is SopKind.ENCAPSULATED_PDF:
+            self._set(message_document(f"Rendering the PDF pages of {Path(instance.path).name}…"))
+            self._thread = threading.Thread(
+                target=self._render,
+                args=(Path(instance.path), self._generation),
+                name="hsg-pdf-pages",
+                daemon=True,
+            )
+            self._thread.start()
+            return
+        self._set(document_for(instance))
+
+    def is_rendering(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self, timeout: float = 10.0) -> None:
+        self._generation += 1  # a result still to come is dropped
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _render(self, path: Path, generation: int) -> None:
+        try:
+            result: object = render_pdf_pages(path)
+        except Exception as exc:  # noqa: BLE001 - becomes the message in the view
+            result = f"Cannot show {path.name}: {exc}"
+        try:
+            self._bridge.pagesReady.emit(generation, result)
+        except RuntimeError:  # the view was deleted meanwhile
+            pass
+
+    def _pages_ready(self, generation: int, result: object) -> None:
+        if generation != self._generation:
+            return
+        if isinstance(result, str):
+            self._set(message_document(result))
+        else:
+            self._set(pages_document(*result))
+
+    def _set(self, doc: QTextDocument) -> None:
+        self._doc = doc
+        doc.setParent(self)
+        self.setDocument(doc)

@@ -323,6 +323,8 @@ class Viewport(QWidget):
         except Exception:  # noqa: BLE001 - already disconnected
             pass
         self.loader.shutdown()
+        if getattr(self, "document_view", None) is not None:
+            self.document_view.wait()  # a PDF page rendering in flight
         self._clear_graphics()
 
     def _fail(self, text: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -199,8 +200,8 @@ def test_documents_open_as_readable_views(qtbot, data_dir: Path, study_with_docu
         text = vp.document_view.toPlainText()
         assert "Hysterosalpingography" in text and "Impression" in text  # laid out like the PDF
         window._thumbnail_clicked(docs[SopKind.ENCAPSULATED_PDF])
-        html_text = vp.document_view.toHtml()
-        assert "pdfpage://1" in html_text  # page 1 rendered by pdftoppm
+        assert "Rendering the PDF pages" in vp.document_view.toPlainText()  # the UI did not wait for pdftoppm
+        qtbot.waitUntil(lambda: "pdfpage://1" in vp.document_view.toHtml(), timeout=30_000)
         img = vp.document_view.document().resource(1, "pdfpage://1")  # 1 = ImageResource
         assert img is not None and not img.isNull() and img.width() > 300
         window._thumbnail_clicked(docs[SopKind.KEY_OBJECT_SELECTION])
@@ -211,6 +212,11 @@ def test_documents_open_as_readable_views(qtbot, data_dir: Path, study_with_docu
         window._thumbnail_clicked(loop)
         wait_until(lambda: vp.displayed_index == 0)
         assert vp.view.isVisible() and not vp.document_view.isVisible()
+        # closing the study while PDF pages render leaves no rendering thread behind
+        window._thumbnail_clicked(docs[SopKind.ENCAPSULATED_PDF])
+        assert vp.document_view.is_rendering()
+        window.close_study()
+        assert not [t for t in threading.enumerate() if t.name == "hsg-pdf-pages" and t.is_alive()]
     finally:
         window.close()
         db.close()
