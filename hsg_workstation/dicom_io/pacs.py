@@ -329,6 +329,12 @@ class DicomClient:
             raise PacsError(f"{self._describe()} does not support {_service_name(required)}")
         try:
             yield assoc
+        except BaseException as exc:
+            # Interrupted (a second Ctrl-C) or a bug: abort. A polite A-RELEASE would wait up to the ACSE
+            # timeout for a peer that may be busy in the very operation we are leaving.
+            if assoc.is_established and not isinstance(exc, HsgError):
+                assoc.abort()
+            raise
         finally:
             if assoc.is_established:
                 try:

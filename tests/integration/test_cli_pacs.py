@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,8 @@ from hsg_workstation.dicom_io.database import LocalDatabase
 from hsg_workstation.dicom_io.nodes import load_nodes
 from tests.integration import dicomgen
 from tests.integration.certs import make_pki
-from tests.integration.conftest import OUR_AET, OUR_SCP_PORT
+from tests.integration.conftest import OUR_AET, OUR_SCP_PORT, store_consistent
+from tests.integration.fake_qr import FAKE_AET, FakeQR, sleep_until
 from tests.integration.orthanc import Orthanc, which
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -262,3 +264,55 @@ def test_find_with_malformed_date_is_a_usage_error(
     assert cli(data_dir, "find", *remote(pacs), "--date", date) == 2
     err = capsys.readouterr().err
     assert f"study date {date!r}" in err and why in err
+
+
+def _get_subprocess(data_dir: Path, port: int, study_uid: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "hsg_workstation", "--data-dir", str(data_dir), "pacs", "get", "--host",
+         "127.0.0.1", "--port", str(port), "--aec", FAKE_AET, "--aet", OUR_AET, "--timeout", "300", study_uid],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+
+
+def _wait_for_first_file(proc: subprocess.Popen[str], store: Path) -> None:
+    for _ in range(600):  # up to 60 s on a loaded machine
+        if proc.poll() is not None or list(store.rglob("*.dcm")):
+            return
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("peer_honours_cancel", [True, False])
+def test_ctrl_c_during_get_sends_c_cancel_then_interrupts(data_dir: Path, peer_honours_cancel: bool) -> None:
+    """Ctrl-C once: C-CANCEL, what arrived is kept, exit 3 (cancelled). A peer that ignores it: a second
+    Ctrl-C interrupts for real, exit 130. The peer is silent after the first instance in both cases."""
+    study = dicomgen.make_study(series=1, per_series=2)
+
+    def handle_get(event: Any) -> Any:
+        yield 2
+        yield 0xFF00, study.datasets[0]
+        while not qr.stop_event.is_set() and not (peer_honours_cancel and event.is_cancelled):
+            sleep_until(qr.stop_event, 0.05)
+        yield 0xFE00, None
+
+    with FakeQR(get=handle_get) as qr:
+        proc = _get_subprocess(data_dir, qr.port, study.study_uid)
+        try:
+            _wait_for_first_file(proc, data_dir / "store")
+            proc.send_signal(signal.SIGINT)
+            if not peer_honours_cancel:
+                time.sleep(1.0)
+                assert proc.poll() is None  # still waiting: the peer ignored the C-CANCEL
+                proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert "cancelling (C-CANCEL)" in err
+    if peer_honours_cancel:
+        assert proc.returncode == 3, err
+        assert "cancelled by the user; 1 instance(s) kept" in out + err
+    else:
+        assert proc.returncode == 130, err
+    with LocalDatabase(data_dir) as db:
+        assert db.sop_instance_uids(study.study_uid) == {str(study.datasets[0].SOPInstanceUID)}
+    assert store_consistent(data_dir) == []
