@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from collections import Counter
@@ -46,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=handle)
 
 
-def handle(args: argparse.Namespace) -> int:
+def _handle(args: argparse.Namespace) -> int:
     cap = configured_max_pixel_bytes(getattr(args, "max_image_mb", None))  # bad value: error before any work
     data_dir = resolve_data_dir(getattr(args, "data_dir", None))
     with warnings.catch_warnings():
@@ -70,3 +71,13 @@ def handle(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return EXIT_ERROR if any(r.local_failure for r in results) else EXIT_OK
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Run the command; a reader that closes the pipe early (``... | head``) is not an error."""
+    try:
+        return _handle(args)
+    except BrokenPipeError:
+        # Point stdout at /dev/null so the interpreter's final flush does not raise a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
 from dataclasses import asdict
 
 from hsg_workstation.config import resolve_data_dir
@@ -34,7 +36,7 @@ def _date(da: str) -> str:
     return f"{da[:4]}-{da[4:6]}-{da[6:8]}" if len(da) == 8 and da.isdigit() else da or "----------"
 
 
-def handle(args: argparse.Namespace) -> int:
+def _handle(args: argparse.Namespace) -> int:
     with LocalDatabase(resolve_data_dir(getattr(args, "data_dir", None))) as db:
         try:
             studies = db.studies(args.search, args.date_from, args.date_to)
@@ -68,3 +70,13 @@ def handle(args: argparse.Namespace) -> int:
                 f"    {number:>4} {se.modality or '?':<3}{desc}: {se.instance_count} instances  ({se.series_instance_uid})"
             )
     return 0
+
+
+def handle(args: argparse.Namespace) -> int:
+    """Run the command; a reader that closes the pipe early (``... | head``) is not an error."""
+    try:
+        return _handle(args)
+    except BrokenPipeError:
+        # Point stdout at /dev/null so the interpreter's final flush does not raise a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
