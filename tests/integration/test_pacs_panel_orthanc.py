@@ -132,3 +132,22 @@ def test_panel_runs_the_configured_listener_for_pushes_and_cmove(
                 socket.create_connection(("127.0.0.1", OUR_SCP_PORT), timeout=5).close()
         finally:
             panel.stop_listener()
+
+
+def test_node_manager_echo_button_against_orthanc(qtbot: Any, orthanc: Orthanc, data_dir: Path) -> None:
+    """'Test (C-ECHO)' with the real client: ok against Orthanc, the reason in words against a closed port."""
+    from hsg_workstation.ui.node_manager import NodeManagerDialog
+
+    dlg = NodeManagerDialog(data_dir)
+    qtbot.addWidget(dlg)
+    dlg.name.setText("orthanc")
+    dlg.ae_title.setText(orthanc.aet)
+    dlg.host.setText("127.0.0.1")
+    dlg.port.setValue(orthanc.dicom_port)
+    dlg.echo_button.click()
+    qtbot.waitUntil(lambda: not dlg.echo_running() and dlg.echo_button.isEnabled(), timeout=30000)
+    assert dlg.message.text().startswith(f"C-ECHO {orthanc.aet}: ok"), dlg.message.text()
+    dlg.port.setValue(1)
+    dlg.echo_button.click()
+    qtbot.waitUntil(lambda: "C-ECHO failed" in dlg.message.text(), timeout=30000)
+    assert f"cannot connect to {orthanc.aet}@127.0.0.1:1" in dlg.message.text()
