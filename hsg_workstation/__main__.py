@@ -38,7 +38,27 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         module = importlib.import_module(f"{cli.__name__}.{info.name}")
         module.register(subparsers)
+    _accept_data_dir_everywhere(parser)
     return parser
+
+
+def _accept_data_dir_everywhere(parser: argparse.ArgumentParser) -> None:
+    """Let ``--data-dir`` also follow a sub-command (``hsg-workstation list --data-dir X``), as users type it.
+
+    Added with ``SUPPRESS`` as default so a value given before the sub-command is not overwritten by ``None``.
+    """
+    for action in parser._actions:  # noqa: SLF001 - argparse has no public API to walk sub-parsers
+        if not isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            continue
+        for sub in {id(p): p for p in action.choices.values()}.values():
+            if not any("--data-dir" in a.option_strings for a in sub._actions):  # noqa: SLF001
+                sub.add_argument(
+                    "--data-dir",
+                    metavar="DIR",
+                    default=argparse.SUPPRESS,
+                    help="same as the global --data-dir",
+                )
+            _accept_data_dir_everywhere(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
