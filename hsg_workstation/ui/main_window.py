@@ -572,14 +572,16 @@ class MainWindow(QMainWindow):
         if vp is None or vp.current_ref is None or self.study is None:
             return None
         ref = vp.current_ref
-        on = self.store.toggle_key_frame(
-            self.study.study_instance_uid,
+        uid = self.study.study_instance_uid
+        # the message first: listeners of the change (the report dock) may put a more important one over it
+        will_be_on = not self.store.is_key_frame(uid, ref.sop_instance_uid, ref.frame_number)
+        self.statusBar().showMessage(
+            f"Frame {ref.frame_number} {'marked as' if will_be_on else 'removed from'} key images", 3000
+        )
+        return self.store.toggle_key_frame(
+            uid,
             KeyFrame(ref.sop_instance_uid, ref.frame_number, vp.display_set.label if vp.display_set else ""),
         )
-        self.statusBar().showMessage(
-            f"Frame {ref.frame_number} {'marked as' if on else 'removed from'} key images", 3000
-        )
-        return on
 
     def _key_frames_changed(self, study_uid: str) -> None:
         if self.study is not None and study_uid == self.study.study_instance_uid:

@@ -242,3 +242,35 @@ def test_optional_panels_keep_their_saved_dock_state(qtbot, data_dir: Path, stud
     finally:
         again.close()
         db2.close()
+
+
+@pytest.mark.timeout(180)
+def test_signed_report_is_never_changed_by_suggestions_or_key_frames(sample_workstation, qtbot) -> None:
+    import json
+
+    from hsg_workstation.reporting.model import HsgReport
+    from hsg_workstation.ui.app import SAMPLE_DATA
+
+    w = sample_workstation
+    panel = w.analysis.panel
+    qtbot.waitUntil(lambda: bool(panel.suggestion_ids()), timeout=120_000)
+    form = w.report_dock.form
+    form.set_report(HsgReport.from_json(json.loads((SAMPLE_DATA / "normal" / "report.json").read_text())))
+    acks = {(i.rule_id, i.field_path): "reviewed" for i in form.open_warnings()}
+    form.sign("Test^Reader", acks)
+    assert form.report.is_signed
+    before = form.report.to_json() if hasattr(form.report, "to_json") else None
+    sid = panel.suggestion_ids()[0]
+    _label, accept, _reject = panel.row_buttons(sid)
+    assert not accept.isEnabled()  # read-only rows on a signed report
+    w.analysis.accept(next(r.suggestion for r in panel._rows.values() if r.suggestion.id == sid))
+    assert panel.state(sid) == "failed"
+    keys_before = list(form.report.key_images)
+    vp = w.active
+    vp.show_frame(3)
+    wait_until(lambda: vp.displayed_index == 3)
+    w.toggle_key_frame()  # marked in the viewer only
+    assert form.report.key_images == keys_before
+    assert "signed" in w.statusBar().currentMessage()
+    if before is not None:
+        assert form.report.to_json() == before
