@@ -482,6 +482,7 @@ class MainWindow(QMainWindow):
             self.active.set_display_set(self.display_sets[index], self.study)
             self._sync_cine_bar()
             self.viewportsChanged.emit()
+            self.focus_viewport()  # the list would take ←/→, Space, Home/End that the reader means for the cine
 
     # -- cine bar -------------------------------------------------------------------------------------
     def _wire_cine_bar(self) -> None:
@@ -627,6 +628,7 @@ class MainWindow(QMainWindow):
     def _key_frame_activated(self, item: QListWidgetItem) -> None:
         k: KeyFrame = item.data(Qt.ItemDataRole.UserRole)
         self.jump_to(k.sop_instance_uid, k.frame_number)
+        self.focus_viewport()
 
     def _store_changed(self, study_uid: str, _m) -> None:
         if self.study is not None and study_uid == self.study.study_instance_uid:
@@ -645,6 +647,7 @@ class MainWindow(QMainWindow):
     def _measurement_activated(self, item: QListWidgetItem) -> None:
         m = item.data(Qt.ItemDataRole.UserRole)
         self.jump_to(m.region.sop_instance_uid, m.region.frame_number)
+        self.focus_viewport()
 
     def _delete_selected_measurement(self) -> None:
         item = self.meas_list.currentItem()

@@ -274,3 +274,29 @@ def test_signed_report_is_never_changed_by_suggestions_or_key_frames(sample_work
     assert "signed" in w.statusBar().currentMessage()
     if before is not None:
         assert form.report.to_json() == before
+
+
+def test_keys_go_to_the_cine_after_a_thumbnail_or_key_frame_click(workstation, qtbot) -> None:
+    """A click in the series / key frame lists hands the keyboard back to the viewport (a list would take
+    ←/→ and Space for its own selection)."""
+    from hsg_workstation.dicom_io.model import DisplaySetKind
+
+    w = workstation
+    w.activateWindow()
+    loop = next(i for i, d in enumerate(w.display_sets) if d.kind is DisplaySetKind.CINE)
+    w.thumbnails.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is w.thumbnails, timeout=5000)
+    item = w.thumbnails.item(loop)
+    qtbot.mouseClick(
+        w.thumbnails.viewport(), Qt.MouseButton.LeftButton, pos=w.thumbnails.visualItemRect(item).center()
+    )
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is w.active.view, timeout=5000)
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Right)
+    qtbot.waitUntil(lambda: w.active.index == 1, timeout=5000)
+    w.toggle_key_frame()
+    w.active.show_frame(0)
+    w.key_list.setFocus()
+    w.key_list.setCurrentRow(0)
+    w._key_frame_activated(w.key_list.item(0))
+    assert w.active.index == 1
+    assert QApplication.focusWidget() is w.active.view
