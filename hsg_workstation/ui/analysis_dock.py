@@ -108,7 +108,7 @@ class AnalysisIntegration:
             item.setParentItem(vp.image_space)
             item.setVisible(False)
             vp.analysis_overlay = item
-            vp.frameChanged.connect(lambda _i, v=vp: self._follow(v))
+            vp.framePainted.connect(lambda _i, v=vp: self._follow(v))  # the frame on screen, not the one due
         return item
 
     def _shows_loop(self, vp) -> bool:
@@ -122,8 +122,9 @@ class AnalysisIntegration:
             if getattr(item, "shown_result", None) is not self.result:
                 item.set_result(self.result)
                 item.shown_result = self.result
-            ref = vp.current_ref
-            item.set_frame(ref.frame_number if ref is not None else vp.index + 1)
+            shown = vp.displayed_index if vp.displayed_index >= 0 else vp.index
+            ref = vp.frames[shown] if 0 <= shown < len(vp.frames) else None
+            item.set_frame(ref.frame_number if ref is not None else shown + 1)
 
     def _sync_overlays(self, *_a) -> None:
         for vp in self.window.viewports:

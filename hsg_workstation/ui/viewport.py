@@ -152,7 +152,10 @@ def _overlay_label(parent: QWidget, align: Qt.AlignmentFlag) -> QLabel:
 class Viewport(QWidget):
     """One view of one display set; owns its decoder thread and cine clock."""
 
-    frameChanged = Signal(int)
+    frameChanged = Signal(int)  # 0-based index requested (the picture follows once decoded)
+    framePainted = Signal(
+        int
+    )  # 0-based index now on screen (overlays that must match the picture follow this)
     levelsChanged = Signal(float, float)
     playingChanged = Signal(bool)
     activated = Signal()
@@ -446,6 +449,7 @@ class Viewport(QWidget):
         self._refresh_measurements()
         self.cine.notify_painted(index)
         self._update_overlays()
+        self.framePainted.emit(index)
         if first_paint and not self.cine.playing:
             # Start prefetching once the first frame is on screen, not while it is being painted: on 2 cores
             # the decoder thread would otherwise compete with the first paint the reader is waiting for.

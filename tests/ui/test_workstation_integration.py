@@ -145,7 +145,8 @@ def test_analysis_suggestions_accept_fills_report_and_overlay_follows_cine(sampl
     overlay = vp.analysis_overlay
     assert overlay.isVisible() and overlay.parentItem() is vp.image_space
     vp.show_frame(20)
-    assert overlay.frame == 21
+    qtbot.waitUntil(lambda: vp.displayed_index == 20, timeout=10_000)
+    assert overlay.frame == 21  # the frame on screen
     assert overlay.image is not None and overlay.image.max() > 0  # the cavity is drawn on a filled frame
     w.set_layout("1x2")  # rebuilt viewports get their overlay too
     assert all(getattr(v, "analysis_overlay", None) is not None for v in w.viewports)
