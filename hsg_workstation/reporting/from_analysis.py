@@ -80,8 +80,11 @@ def suggestions_from_analysis(
     uid, cls = loop_sop_instance_uid, loop_sop_class_uid
     out: list[Suggestion] = []
     last = result.frames if result.frames > 0 else None
+    # No cavity found: the tubes and intravasation were never assessed (their fields are defaults), so nothing
+    # about them may be proposed — "does not fill" from a failed analysis would read as an occlusion.
+    assessed = result.max_distension_frame is not None
 
-    for side in _SIDES:
+    for side in _SIDES if assessed else ():
         s = result.sides.get(side)
         if s is None:
             continue
@@ -155,7 +158,7 @@ def suggestions_from_analysis(
             )
 
     peritoneum = "findings.peritoneum"
-    if result.intravasation:
+    if assessed and result.intravasation:
         frame = result.intravasation_frame
         out.append(
             Suggestion(
@@ -172,7 +175,7 @@ def suggestions_from_analysis(
                 link_path=peritoneum if frame is not None else "",
             )
         )
-    else:
+    elif assessed:
         out.append(
             Suggestion(
                 id="intravasation",
