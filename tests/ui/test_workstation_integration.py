@@ -301,3 +301,31 @@ def test_keys_go_to_the_cine_after_a_thumbnail_or_key_frame_click(workstation, q
     w._key_frame_activated(w.key_list.item(0))
     assert w.active.index == 1
     assert QApplication.focusWidget() is w.active.view
+
+
+def test_foreign_sr_and_bad_pdf_are_readable_messages(qtbot, tmp_path: Path) -> None:
+    """An SR not written by this program is shown as dsrdump text; a broken Encapsulated PDF is a message."""
+    import pydicom
+    from pydicom.data import get_testdata_file
+
+    from hsg_workstation.dicom_io.model import Instance, SopKind
+    from hsg_workstation.ui.document_view import DocumentView, document_for
+
+    sr = Path(get_testdata_file("test-SR.dcm"))
+    ds = pydicom.dcmread(sr)
+    inst = Instance(ds.SOPInstanceUID, ds.SOPClassUID, "1.2", "1.3", sr, SopKind.STRUCTURED_REPORT)
+    text = document_for(inst).toPlainText()
+    assert "not an HSG report" in text  # why it is shown as a dump
+    assert "CONTAINER" in text or "Container" in text  # the tree itself (dsrdump / pydicom)
+
+    bad = tmp_path / "bad_pdf.dcm"
+    ds.EncapsulatedDocument = b"not a pdf at all"
+    ds.save_as(bad)
+    view = DocumentView()
+    qtbot.addWidget(view)
+    view.show_instance(
+        Instance("1.4", "1.2.840.10008.5.1.4.1.1.104.1", "1.2", "1.3", bad, SopKind.ENCAPSULATED_PDF)
+    )
+    qtbot.waitUntil(lambda: "not a PDF" in view.toPlainText(), timeout=20_000)
+    assert "bad_pdf.dcm" in view.toPlainText()
+    view.wait()
