@@ -250,3 +250,36 @@ def test_send_back_to_orthanc(pacs: Orthanc, client: DicomClient, tmp_path: Path
     assert "not a readable DICOM file" in outcomes[0].message and "junk.dcm" in outcomes[0].message
     assert pacs.find_study_sop_uids(study.study_uid) == study.sop_uids
     assert [f.read_bytes() for f in files] == before  # sources never modified
+
+
+@pytest.mark.parametrize("method", ["C-GET", "C-MOVE"])
+def test_compressed_studies_are_retrieved_as_orthanc_holds_them_or_transcoded(
+    pacs: Orthanc, client: DicomClient, data_dir: Path, method: str
+) -> None:
+    """Fluoroscopy often sits compressed in the PACS. RLE and JPEG 2000 lossless are among our C-GET contexts
+    and arrive byte for byte; JPEG-LS is not (the 128-context budget), so Orthanc transcodes it for a C-GET,
+    while our storage SCP accepts it as is for a C-MOVE. Every instance decodes."""
+    import pydicom
+    from pydicom.uid import JPEG2000Lossless, JPEGLSLossless, RLELossless
+
+    expected = {
+        RLELossless: RLELossless,
+        JPEG2000Lossless: JPEG2000Lossless,
+        JPEGLSLossless: JPEGLSLossless if method == "C-MOVE" else pydicom.uid.ExplicitVRLittleEndian,
+    }
+    local = LocalNode(ae_title=OUR_AET, port=OUR_SCP_PORT, bind_address="127.0.0.1")
+    with LocalDatabase(data_dir) as db:
+        for syntax, stored_as in expected.items():
+            study = dicomgen.make_study(series=1, per_series=1, size=32)
+            for ds in study.datasets:
+                ds.compress(syntax)
+            upload(pacs, study)
+            if method == "C-GET":
+                result = client.get(study.study_uid, db)
+            else:
+                result = retrieve_by_move(client, study.study_uid, db, local)
+            assert result.status == "complete", (syntax.name, result.message)
+            (path,) = (data_dir / "store").rglob(f"{study.datasets[0].SOPInstanceUID}.dcm")
+            back = pydicom.dcmread(path)
+            assert back.file_meta.TransferSyntaxUID == stored_as, syntax.name
+            assert back.pixel_array.shape == (32, 32)
