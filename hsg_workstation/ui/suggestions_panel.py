@@ -3,7 +3,7 @@
 The panel never touches a report itself: *Accept* emits ``accepted(suggestion)`` and the owner (the main window)
 calls ``reporting.from_analysis.apply_suggestion(report, suggestion)`` and, when that succeeds, calls
 ``mark_accepted(id)``; when the report refuses (signed), it calls ``mark_failed(id, message)``. This keeps the
-"nothing is written on its own" rule in one visible place. Clicking a row's label emits ``jumpToFrame(n)``
+"nothing is written on its own" rule in one visible place. A row's *Show* button emits ``jumpToFrame(n)``
 (1-based) so the cine shows the frame the suggestion rests on.
 """
 
@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -32,14 +33,18 @@ class _Row(QWidget):
         self.suggestion = suggestion
         lay = QHBoxLayout(self)
         lay.setContentsMargins(2, 1, 2, 1)
-        self.label = QPushButton(suggestion.label)
-        self.label.setFlat(True)
-        self.label.setStyleSheet("text-align: left;")
-        self.label.setEnabled(suggestion.frame is not None)
-        self.label.setToolTip(
-            "Show this frame in the viewer" if suggestion.frame is not None else "No single frame"
+        # the text wraps (a long label must not push Accept / Reject out of view); "Show" jumps the cine
+        self.label = QLabel(suggestion.label)
+        self.label.setWordWrap(True)
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.show_frame = QPushButton("Show")
+        self.show_frame.setEnabled(suggestion.frame is not None)
+        self.show_frame.setToolTip(
+            f"Show frame {suggestion.frame} in the viewer"
+            if suggestion.frame is not None
+            else "No single frame"
         )
-        self.label.clicked.connect(lambda: panel._jump(suggestion))
+        self.show_frame.clicked.connect(lambda: panel._jump(suggestion))
         self.state = QLabel("")
         self.accept = QPushButton("Accept")
         self.reject = QPushButton("Reject")
@@ -48,6 +53,7 @@ class _Row(QWidget):
         self.reject.clicked.connect(lambda: panel.mark_rejected(suggestion.id))
         lay.addWidget(self.label, 1)
         lay.addWidget(self.state)
+        lay.addWidget(self.show_frame)
         lay.addWidget(self.accept)
         lay.addWidget(self.reject)
 
@@ -71,6 +77,7 @@ class SuggestionsPanel(QWidget):
         self._rows_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self._host)
         outer.addWidget(scroll)
         self._rows: dict[str, _Row] = {}
@@ -114,9 +121,9 @@ class SuggestionsPanel(QWidget):
         return list(self._rows)
 
     def row_buttons(self, suggestion_id: str) -> tuple[QPushButton, QPushButton, QPushButton]:
-        """(label, accept, reject) buttons of a row — for tests and keyboard navigation."""
+        """(show, accept, reject) buttons of a row — for tests and keyboard navigation."""
         r = self._rows[suggestion_id]
-        return r.label, r.accept, r.reject
+        return r.show_frame, r.accept, r.reject
 
     # -------------------------------------------------------------------------------------------- internals
     def _jump(self, s: Suggestion) -> None:

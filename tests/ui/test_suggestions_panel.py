@@ -38,7 +38,7 @@ def test_accept_reject_and_jump(qtbot, suggestions) -> None:
             panel.mark_accepted(s.id)
 
     panel.accepted.connect(on_accept)
-    label, accept, reject = panel.row_buttons("spill_left")
+    show, accept, reject = panel.row_buttons("spill_left")
     assert report.findings.tubes.left.spill is None  # nothing written before Accept
     qtbot.mouseClick(accept, Qt.MouseButton.LeftButton)
     assert report.findings.tubes.left.spill is Spill.FREE
@@ -47,7 +47,7 @@ def test_accept_reject_and_jump(qtbot, suggestions) -> None:
 
     spill = next(s for s in suggestions if s.id == "spill_left")
     with qtbot.waitSignal(panel.jumpToFrame, timeout=1000) as blocker:
-        qtbot.mouseClick(label, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(show, Qt.MouseButton.LeftButton)
     assert blocker.args == [spill.frame]
 
     _, _, reject_r = panel.row_buttons("spill_right")
@@ -76,3 +76,19 @@ def test_accept_reject_and_jump(qtbot, suggestions) -> None:
 
     panel.set_suggestions([])
     assert panel.suggestion_ids() == [] and "none" in panel.title.text()
+
+
+def test_rows_fit_a_narrow_dock(qtbot, suggestions) -> None:
+    # long labels wrap: the Accept / Reject buttons stay inside the panel at dock width
+    panel = SuggestionsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(520, 500)
+    panel.set_suggestions(suggestions)
+    panel.show()
+    qtbot.waitExposed(panel)
+    for sid in panel.suggestion_ids():
+        _, _, reject = panel.row_buttons(sid)
+        right = reject.mapTo(panel, reject.rect().topRight()).x()
+        assert right <= panel.width(), sid
+    no_frame = next(s for s in suggestions if s.frame is None)
+    assert not panel.row_buttons(no_frame.id)[0].isEnabled()
