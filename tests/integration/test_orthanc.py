@@ -283,3 +283,30 @@ def test_compressed_studies_are_retrieved_as_orthanc_holds_them_or_transcoded(
             back = pydicom.dcmread(path)
             assert back.file_meta.TransferSyntaxUID == stored_as, syntax.name
             assert back.pixel_array.shape == (32, 32)
+
+
+def test_report_objects_sent_then_retrieved_with_the_study(
+    pacs: Orthanc, client: DicomClient, data_dir: Path, tmp_path: Path
+) -> None:
+    """What 'Send' is for: the Encapsulated PDF and the KOS built by ``reporting`` go to the PACS with a status
+    per instance, and a later C-GET of the study brings them back with the images (their classes are among
+    our C-GET contexts)."""
+    from hsg_workstation.reporting.encapsulated import build_encapsulated_pdf
+    from hsg_workstation.reporting.kos import build_kos
+
+    study = dicomgen.make_study(series=1, per_series=2, size=16)
+    upload(pacs, study)
+    pdf = build_encapsulated_pdf(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n", study.datasets)
+    kos = build_kos(study.datasets, [(str(study.datasets[1].SOPInstanceUID), 1)])
+    paths = []
+    for name, ds in (("pdf.dcm", pdf), ("kos.dcm", kos)):
+        paths.append(tmp_path / name)
+        ds.save_as(paths[-1], enforce_file_format=True)
+    outcomes = client.send(paths)
+    assert [(o.ok, o.status_code) for o in outcomes] == [(True, 0x0000), (True, 0x0000)], outcomes
+    sent = {str(pdf.SOPInstanceUID), str(kos.SOPInstanceUID)}
+    assert pacs.find_study_sop_uids(study.study_uid) == study.sop_uids | sent
+    with LocalDatabase(data_dir) as db:
+        result = client.get(study.study_uid, db)
+        assert result.status == "complete", result.message
+        assert db.sop_instance_uids(study.study_uid) == study.sop_uids | sent
