@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+OVERLAY_LEGEND = "cavity cyan, tubes / other contrast yellow, spill magenta (detected, not verified)"
+
 
 class AnalysisIntegration:
     def __init__(self, window, fill_controller, report_controller) -> None:
@@ -46,8 +48,9 @@ class AnalysisIntegration:
             report_controller.form.report_signed.connect(self._sync_read_only)
             report_controller.form.report_replaced.connect(lambda *_a: self._sync_read_only())
         self.overlay_action = window.add_toggle_action(
-            "analysis_overlay", "Analysis overlay", self._sync_overlays, checked=False
+            "analysis_overlay", "Analysis overlay", self._overlay_toggled, checked=False
         )
+        self.overlay_action.setToolTip(f"{self.overlay_action.toolTip()} — {OVERLAY_LEGEND}")
         window.docks_menu.addAction(self.dock.toggleViewAction())
 
     # -- analysis result → suggestions + overlay ---------------------------------------------------------
@@ -125,6 +128,15 @@ class AnalysisIntegration:
             shown = vp.displayed_index if vp.displayed_index >= 0 else vp.index
             ref = vp.frames[shown] if 0 <= shown < len(vp.frames) else None
             item.set_frame(ref.frame_number if ref is not None else shown + 1)
+
+    def _overlay_toggled(self) -> None:
+        on = self.overlay_action.isChecked()
+        if on and self.result is None:
+            text = "Analysis overlay: the fill analysis has not finished (or the study has no loop)"
+        else:
+            text = f"Analysis overlay {'on: ' + OVERLAY_LEGEND if on else 'off'}"
+        self.window.statusBar().showMessage(text, 6000)
+        self._sync_overlays()
 
     def _sync_overlays(self, *_a) -> None:
         for vp in self.window.viewports:

@@ -142,6 +142,7 @@ def test_analysis_suggestions_accept_fills_report_and_overlay_follows_cine(sampl
     act = w.actions_by_id["analysis_overlay"]
     assert act.shortcut().toString() == "Shift+O"
     act.trigger()
+    assert "cavity cyan" in w.statusBar().currentMessage()  # the legend
     overlay = vp.analysis_overlay
     assert overlay.isVisible() and overlay.parentItem() is vp.image_space
     vp.show_frame(20)
