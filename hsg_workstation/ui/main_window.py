@@ -265,6 +265,7 @@ class MainWindow(QMainWindow):
         for name in LAYOUTS:
             a(f"layout_{name}", f"Layout {name.replace('x', '×')}", self._layout_slot(name), checkable=True)
         self.actions_by_id[f"layout_{self.layout_name}"].setChecked(True)
+        self.actions_by_id["finish"].setEnabled(False)  # see set_tool
         a("shortcuts", "Keyboard shortcuts", self.show_shortcuts, keys=["F1"])
         a("about", "About", self._about)
 
@@ -557,6 +558,9 @@ class MainWindow(QMainWindow):
     def set_tool(self, tool: str | None) -> None:
         for t in TOOLS:
             self.actions_by_id[t].setChecked(t == tool)
+        # Enter closes a polygon only while that tool is armed; otherwise the window-wide shortcut would take
+        # Enter from the study list (open study) and the report form
+        self.actions_by_id["finish"].setEnabled(tool == "polygon")
         for vp in self.viewports:
             vp.set_tool(tool)
 

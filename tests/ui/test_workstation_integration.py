@@ -330,3 +330,30 @@ def test_foreign_sr_and_bad_pdf_are_readable_messages(qtbot, tmp_path: Path) -> 
     qtbot.waitUntil(lambda: "not a PDF" in view.toPlainText(), timeout=20_000)
     assert "bad_pdf.dcm" in view.toPlainText()
     view.wait()
+
+
+def test_enter_in_the_study_list_opens_the_study(workstation, qtbot, data_dir: Path, tmp_path: Path) -> None:
+    """Enter belongs to the study list (and the report form) unless a polygon is being drawn."""
+    from tests.ui.conftest import make_rf
+
+    w = workstation
+    from pydicom.uid import generate_uid
+
+    other = tmp_path / "other"
+    other.mkdir()
+    make_rf(other / "b.dcm", study_uid=generate_uid(), patient_name="OTHER^STUDY")
+    w.database.import_paths([other])
+    w.browser.refresh()
+    qtbot.waitUntil(lambda: len(w.browser.study_uids()) == 2, timeout=10_000)
+    t = w.browser.table
+    row = next(r for r in range(t.model().rowCount()) if "OTHER" in str(t.model().index(r, 0).data()))
+    w.activateWindow()
+    t.setFocus()
+    t.setCurrentIndex(t.model().index(row, 0))
+    QTest.keyClick(t, Qt.Key.Key_Return)
+    assert "OTHER" in w.study.patient_name
+    # while the polygon tool is armed, Enter closes the polygon instead
+    w.set_tool("polygon")
+    assert w.actions_by_id["finish"].isEnabled()
+    w.set_tool(None)
+    assert not w.actions_by_id["finish"].isEnabled()
