@@ -597,7 +597,10 @@ class MainWindow(QMainWindow):
         if self.study is None:
             return
         for k in self.store.key_frames(self.study.study_instance_uid):
-            item = QListWidgetItem(f"{k.display_set_label} — frame {k.frame_number}")
+            item = QListWidgetItem(
+                f"frame {k.frame_number} — {k.display_set_label}"
+            )  # frame first: visible in a narrow dock
+            item.setToolTip(item.text())
             item.setData(Qt.ItemDataRole.UserRole, k)
             self.key_list.addItem(item)
         self._update_key_button()
