@@ -597,9 +597,8 @@ class MainWindow(QMainWindow):
         if self.study is None:
             return
         for k in self.store.key_frames(self.study.study_instance_uid):
-            item = QListWidgetItem(
-                f"frame {k.frame_number} — {k.display_set_label}"
-            )  # frame first: visible in a narrow dock
+            # frame number first: still readable when a narrow dock cuts the series label
+            item = QListWidgetItem(f"frame {k.frame_number} — {k.display_set_label}")
             item.setToolTip(item.text())
             item.setData(Qt.ItemDataRole.UserRole, k)
             self.key_list.addItem(item)
