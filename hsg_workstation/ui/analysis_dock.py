@@ -7,7 +7,7 @@ Wiring (all optional — if the analysis area's widgets are missing the viewer w
   * *Accept* on a row → ``apply_suggestion(form.report, suggestion)`` then ``form.sync_from_model()``. Nothing is
     written without that click (the analysis is a heuristic, the report is the reader's statement); a signed
     report refuses and the row says "not applied" with the reason;
-  * a row's label, like a fill-curve marker, jumps the loop to the frame the suggestion rests on;
+  * a row's Show button, like a fill-curve marker, jumps the loop to the frame the suggestion rests on;
   * View ▸ Analysis overlay (Shift+O — O is taken by the corner overlays) shows the detected regions on the
     frame the cine shows. The overlay item lives in the viewport's image-space group, so rotation and flips
     move it with the image.
@@ -67,20 +67,8 @@ class AnalysisIntegration:
                 suggestions = None
         if suggestions is not None:
             self.panel.set_suggestions(suggestions)
-            self._fit_rows()
         self._sync_read_only()
         self._sync_overlays()
-
-    def _fit_rows(self) -> None:
-        """Long row texts are clipped (full text in the tooltip) so Accept / Reject always stay in view —
-        the panel sizes a row to its whole text, which scrolled the buttons out of a dock of normal width."""
-        from PySide6.QtWidgets import QSizePolicy
-
-        for sid in self.panel.suggestion_ids():
-            label, _accept, _reject = self.panel.row_buttons(sid)
-            label.setMinimumWidth(40)
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, label.sizePolicy().verticalPolicy())
-            label.setToolTip(f"{label.text()}\n{label.toolTip()}")
 
     def _sync_read_only(self) -> None:
         signed = self.report is not None and self.report.form.report.is_signed

@@ -119,9 +119,9 @@ def test_analysis_suggestions_accept_fills_report_and_overlay_follows_cine(sampl
     sid, sugg = next(
         (i, s) for i, s in rows.items() if s.frame is not None and s.fields and "{new}" not in str(s.fields)
     )
-    label, accept, _reject = panel.row_buttons(sid)
-    # the label shows the frame the suggestion rests on
-    label.click()
+    show, accept, _reject = panel.row_buttons(sid)
+    # "Show" jumps the loop to the frame the suggestion rests on
+    show.click()
     qtbot.waitUntil(lambda: w.active.index == sugg.frame - 1, timeout=10_000)
     assert w.fill_curve.widget is not None
     # nothing is written before the reader accepts
@@ -263,7 +263,7 @@ def test_signed_report_is_never_changed_by_suggestions_or_key_frames(sample_work
     assert form.report.is_signed
     before = form.report.to_json() if hasattr(form.report, "to_json") else None
     sid = panel.suggestion_ids()[0]
-    _label, accept, _reject = panel.row_buttons(sid)
+    _show, accept, _reject = panel.row_buttons(sid)
     assert not accept.isEnabled()  # read-only rows on a signed report
     w.analysis.accept(next(r.suggestion for r in panel._rows.values() if r.suggestion.id == sid))
     assert panel.state(sid) == "failed"
