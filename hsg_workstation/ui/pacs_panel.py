@@ -24,12 +24,14 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -231,7 +233,17 @@ class PacsQueryPanel(QWidget):
             self.cancel_button,
         ):
             buttons.addWidget(b)
-        lay = QVBoxLayout(self)
+        # Everything sits in a scroll area so the ~450 px query form never forces its height on the dock group it is
+        # tabbed with (the study list and the series thumbnails keep their room on small screens).
+        content = QWidget()
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(content)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+        lay = QVBoxLayout(content)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addLayout(form)
         lay.addLayout(buttons)

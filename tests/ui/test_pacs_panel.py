@@ -320,3 +320,14 @@ def test_screenshot(qtbot: Any, setup: Any, tmp_path: Path) -> None:
     qtbot.addWidget(dlg)
     dlg.show()
     assert dlg.grab().save(str(tmp_path / "node-manager.png"))
+
+
+def test_panel_does_not_impose_its_form_height_on_the_dock_group(qtbot: Any, setup: Any) -> None:
+    """The query form is ~450 px tall; inside a scroll area the panel's minimum height stays small, so the study
+    list it is tabbed with and the series thumbnails keep their room on small screens."""
+    panel, _ = make_panel(qtbot, setup)
+    assert panel.minimumSizeHint().height() < 200
+    panel.resize(400, 250)
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert panel.search_button.isVisibleTo(panel)
