@@ -149,7 +149,10 @@ def create_main_window(data_dir: str | Path | None, sample_dir: Path = SAMPLE_DA
     dock_optional_panels(window, database, root)
     window.restore_dock_state()  # now that every panel exists, its saved place and visibility apply too
     if window.first_start:
-        window.showMaximized()  # a reading workstation uses the whole screen
+        # A reading workstation uses the whole screen. The explicit geometry makes the window fit the screen
+        # where no window manager honours showMaximized (a bare X server, some kiosk set-ups).
+        window.setGeometry(window.screen().availableGeometry())
+        window.showMaximized()
         window.apply_first_start_layout()
     else:
         window.show()
