@@ -842,31 +842,21 @@ class DicomClient:
         cancel: threading.Event | None = None,
     ) -> RetrieveResult:
         """Retrieve again: IMAGE-level C-FIND, then IMAGE-level C-GET of only the instances we do not have."""
-        local = _local_uids(sink, study_uid)
-        missing = self.missing_instances(study_uid, local)
-        total = sum(len(v) for v in missing.values())
-        if not total:
-            result = RetrieveResult("complete", "nothing missing: every instance on the peer is already here")
-            _mark_study(sink, study_uid, result)
-            return result
-        results = []
-        for series_uid, uids in missing.items():
-            if cancel is not None and cancel.is_set():
-                break
-            results.append(
-                self.get(
-                    study_uid,
-                    sink,
-                    series_uid=series_uid,
-                    sop_uids=uids,
-                    progress=progress,
-                    cancel=cancel,
-                    mark_study=False,
-                )
-            )
-        result = _combine(results, total)
-        _mark_study(sink, study_uid, result)
-        return result
+        return _retrieve_missing(
+            self,
+            study_uid,
+            sink,
+            lambda series_uid, uids: self.get(
+                study_uid,
+                sink,
+                series_uid=series_uid,
+                sop_uids=uids,
+                progress=progress,
+                cancel=cancel,
+                mark_study=False,
+            ),
+            cancel,
+        )
 
     # -- C-STORE -------------------------------------------------------------------------------------------
 
@@ -1064,6 +1054,32 @@ def _combine(results: list[RetrieveResult], expected: int) -> RetrieveResult:
     )  # type: ignore[arg-type]
 
 
+def _retrieve_missing(
+    client: DicomClient,
+    study_uid: str,
+    sink: InstanceSink,
+    fetch: Callable[[str, list[str]], RetrieveResult],
+    cancel: threading.Event | None,
+) -> RetrieveResult:
+    """'Retrieve again' shared by C-GET and C-MOVE: find the instances on the peer that are not here, then
+    ``fetch(series_uid, sop_uids)`` them series by series (stopping when ``cancel`` is set), combine the
+    results and mark the study."""
+    missing = client.missing_instances(study_uid, _local_uids(sink, study_uid))
+    total = sum(len(v) for v in missing.values())
+    if not total:
+        result = RetrieveResult("complete", "nothing missing: every instance on the peer is already here")
+        _mark_study(sink, study_uid, result)
+        return result
+    results = []
+    for series_uid, uids in missing.items():
+        if cancel is not None and cancel.is_set():
+            break
+        results.append(fetch(series_uid, uids))
+    result = _combine(results, total)
+    _mark_study(sink, study_uid, result)
+    return result
+
+
 def retrieve_by_move(
     client: DicomClient,
     study_uid: str,
@@ -1133,29 +1149,20 @@ def move_missing(
 ) -> RetrieveResult:
     """'Retrieve again' for a PACS without C-GET: IMAGE-level C-FIND, then IMAGE-level C-MOVE of the missing
     SOP Instance UIDs per series into our storage SCP (running listener ``scp`` or a temporary one)."""
-    missing = client.missing_instances(study_uid, _local_uids(sink, study_uid))
-    total = sum(len(v) for v in missing.values())
-    if not total:
-        result = RetrieveResult("complete", "nothing missing: every instance on the peer is already here")
-        _mark_study(sink, study_uid, result)
-        return result
-    results = []
-    for series_uid, uids in missing.items():
-        if cancel is not None and cancel.is_set():
-            break
-        results.append(
-            retrieve_by_move(
-                client,
-                study_uid,
-                sink,
-                local,
-                series_uid=series_uid,
-                sop_uids=uids,
-                progress=progress,
-                cancel=cancel,
-                scp=scp,
-            )
-        )
-    result = _combine(results, total)
-    _mark_study(sink, study_uid, result)
-    return result
+    return _retrieve_missing(
+        client,
+        study_uid,
+        sink,
+        lambda series_uid, uids: retrieve_by_move(
+            client,
+            study_uid,
+            sink,
+            local,
+            series_uid=series_uid,
+            sop_uids=uids,
+            progress=progress,
+            cancel=cancel,
+            scp=scp,
+        ),
+        cancel,
+    )
