@@ -18,22 +18,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QFormLayout,
     QFrame,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
     QScrollArea,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -41,6 +38,7 @@ from PySide6.QtWidgets import (
 from hsg_workstation.dicom_io.nodes import NodeConfig, RemoteNode, load_nodes
 from hsg_workstation.dicom_io.pacs_types import Progress, RetrieveResult, SeriesMatch, StudyMatch, StudyQuery
 from hsg_workstation.errors import HsgError
+from hsg_workstation.ui.widgets import read_only_table, sortable_table
 
 SERIES_COLUMNS = ("#", "Modality", "Images", "Description")
 COLUMNS = ("Patient", "Patient ID", "Study date", "Modalities", "Images", "Accession", "Description", "Local")
@@ -178,31 +176,11 @@ class PacsQueryPanel(QWidget):
         self.listener_status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
-        self.model = QStandardItemModel(0, len(COLUMNS), self)
-        self.model.setHorizontalHeaderLabels(list(COLUMNS))
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(Qt.ItemDataRole.UserRole)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.model, self.proxy, self.table = sortable_table(COLUMNS, self)
 
         self.series_model = QStandardItemModel(0, len(SERIES_COLUMNS), self)
         self.series_model.setHorizontalHeaderLabels(list(SERIES_COLUMNS))
-        self.series_table = QTableView()
-        self.series_table.setModel(self.series_model)
-        self.series_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.series_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.series_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.series_table.verticalHeader().hide()
-        self.series_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.series_table.horizontalHeader().setStretchLastSection(True)
+        self.series_table = read_only_table(self.series_model)
         self._series_study: str | None = None
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)

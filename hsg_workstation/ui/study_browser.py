@@ -6,20 +6,18 @@ on a header never re-queries. Dates are entered as YYYY-MM-DD or YYYYMMDD and pa
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Signal
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QStandardItem
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from hsg_workstation.dicom_io.model import Study
+from hsg_workstation.ui.widgets import sortable_table
 
 COLUMNS = ("Patient", "Patient ID", "Study date", "Accession", "Description", "Modalities", "Images")
 UID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -43,20 +41,7 @@ class StudyBrowser(QWidget):
         for w in (self.date_from, self.date_to):
             w.setMaximumWidth(120)
         self.count_label = QLabel()
-        self.model = QStandardItemModel(0, len(COLUMNS), self)
-        self.model.setHorizontalHeaderLabels(list(COLUMNS))
-        self.proxy = QSortFilterProxyModel(self)
-        self.proxy.setSourceModel(self.model)
-        self.proxy.setSortRole(Qt.ItemDataRole.UserRole)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.model, self.proxy, self.table = sortable_table(COLUMNS, self)
         self.table.doubleClicked.connect(self._activated)
         self.table.activated.connect(self._activated)
 
