@@ -17,7 +17,9 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 _UNSAFE = re.compile(r"[^0-9A-Za-z._-]")
 _MAX_COMPONENT = 80
@@ -54,37 +56,16 @@ class Store:
 
     def write_atomic(self, dest: str | os.PathLike[str], data: bytes) -> Path:
         """Write ``data`` to ``dest`` so that ``dest`` is either absent or complete, never partial."""
-        dest = Path(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=PARTIAL_SUFFIX, dir=dest.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, dest)
-        except BaseException:
-            _unlink_quietly(tmp)
-            raise
-        _fsync_dir(dest.parent)
-        return dest
+        return _replace_atomic(dest, lambda fh: fh.write(data))
 
     def copy_atomic(self, dest: str | os.PathLike[str], source: str | os.PathLike[str]) -> Path:
         """Copy a file into the store with the same all-or-nothing guarantee; the source is only read."""
-        dest = Path(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=PARTIAL_SUFFIX, dir=dest.parent)
-        try:
-            with os.fdopen(fd, "wb") as out, open(source, "rb") as src:
+
+        def copy(out: BinaryIO) -> None:
+            with open(source, "rb") as src:
                 shutil.copyfileobj(src, out, 1024 * 1024)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, dest)
-        except BaseException:
-            _unlink_quietly(tmp)
-            raise
-        _fsync_dir(dest.parent)
-        return dest
+
+        return _replace_atomic(dest, copy)
 
     def remove_partials(self) -> int:
         """Delete temporaries left by an interrupted write; returns how many were removed."""
@@ -93,6 +74,25 @@ class Store:
             _unlink_quietly(tmp)
             count += 1
         return count
+
+
+def _replace_atomic(dest: str | os.PathLike[str], fill: Callable[[BinaryIO], object]) -> Path:
+    """Let ``fill`` write a temporary file next to ``dest``, fsync it and rename it into place; on any
+    failure the temporary is removed, so ``dest`` is either absent or complete, never partial."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=PARTIAL_SUFFIX, dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fill(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+    _fsync_dir(dest.parent)
+    return dest
 
 
 def _unlink_quietly(path: str | os.PathLike[str]) -> None:
