@@ -8,9 +8,10 @@ otherwise be 250 MB of float32).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
@@ -72,6 +73,20 @@ class LoopSource:
 
     def get_frame(self, index: int) -> np.ndarray:
         return decode_frame(self.path, index, self.header)
+
+    def analysis_inputs(self, get_frame: Callable[[int], np.ndarray] | None = None) -> dict[str, Any]:
+        """The keyword arguments of :func:`hsg_workstation.analysis.pipeline.analyze_frames` that describe this
+        loop; ``get_frame`` replaces :meth:`get_frame` (e.g. to make decoding cancellable)."""
+        return {
+            "get_frame": self.get_frame if get_frame is None else get_frame,
+            "n_frames": self.n_frames,
+            "frame_shape": self.shape,
+            "calibration": self.calibration,
+            "frame_times_s": self.frame_times_s,
+            "patient_orientation": self.patient_orientation,
+            "series_uid": self.series_uid,
+            "extra_warnings": self.warnings,
+        }
 
 
 def _iter_files(root: Path) -> Iterator[Path]:
@@ -164,18 +179,7 @@ def analyze_path(path: str | os.PathLike[str], **kwargs):  # -> FillAnalysis (im
             scout = decode_frame(src.scout_path, 0)
         except DicomReadError:
             scout = None
-    return analyze_frames(
-        get_frame=src.get_frame,
-        n_frames=src.n_frames,
-        frame_shape=src.shape,
-        calibration=src.calibration,
-        frame_times_s=src.frame_times_s,
-        patient_orientation=src.patient_orientation,
-        series_uid=src.series_uid,
-        scout=scout,
-        extra_warnings=src.warnings,
-        **kwargs,
-    )
+    return analyze_frames(**src.analysis_inputs(), scout=scout, **kwargs)
 
 
 def analyze_dataset(ds: Dataset, *, scout: Dataset | None = None, **kwargs):  # -> FillAnalysis

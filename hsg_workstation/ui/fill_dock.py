@@ -111,16 +111,7 @@ class FillCurveController:
                     raise _Cancelled
                 return src.get_frame(index)
 
-            result = self._analyze_frames(
-                get_frame=get_frame,
-                n_frames=src.n_frames,
-                frame_shape=src.shape,
-                calibration=src.calibration,
-                frame_times_s=src.frame_times_s,
-                patient_orientation=src.patient_orientation,
-                series_uid=src.series_uid,
-                extra_warnings=src.warnings,
-            )
+            result = self._analyze_frames(**src.analysis_inputs(get_frame))
         except _Cancelled:
             return
         except Exception as exc:  # noqa: BLE001 - shown in the panel title, never a crash
