@@ -367,6 +367,17 @@ class PacsQueryPanel(QWidget):
         node = self._config.get(name)
         return self.client_factory(node, self._config.local.ae_title)
 
+    def _idle_client(self, uid: str | None) -> Any | None:
+        """A client for the chosen node when a study ``uid`` is given and nothing is running; None otherwise
+        (a node that cannot be used is reported in the status line)."""
+        if not uid or self.is_busy():
+            return None
+        try:
+            return self._client()
+        except HsgError as exc:
+            self._set_status(str(exc), error=True)
+            return None
+
     def _start(self, work: Callable[[threading.Event], None], label: str) -> None:
         cancel = self._cancel = threading.Event()
         self._busy = True
@@ -436,12 +447,8 @@ class PacsQueryPanel(QWidget):
 
     def list_series(self) -> None:
         uid = self.selected_study_uid()
-        if not uid or self.is_busy():
-            return
-        try:
-            client = self._client()
-        except HsgError as exc:
-            self._set_status(str(exc), error=True)
+        client = self._idle_client(uid)
+        if client is None:
             return
 
         def work(cancel: threading.Event) -> None:
@@ -455,12 +462,8 @@ class PacsQueryPanel(QWidget):
         if uid is None:
             uid = self.selected_study_uid()
             series_uid = series_uid or (None if missing else self.selected_series_uid())
-        if not uid or self.is_busy():
-            return
-        try:
-            client = self._client()
-        except HsgError as exc:
-            self._set_status(str(exc), error=True)
+        client = self._idle_client(uid)
+        if client is None:
             return
         method = self.method_combo.currentText()
         local = self._config.local
