@@ -22,6 +22,7 @@ import math
 
 from pydicom.dataset import Dataset
 
+from hsg_workstation.dicom_io.reader import positive_number
 from hsg_workstation.measurements import Calibration, CalibrationBasis
 
 
@@ -35,14 +36,6 @@ def _pair(value: object) -> tuple[float, float] | None:
     if len(items) != 2 or not all(math.isfinite(v) and v > 0 for v in items):
         return None
     return items[0], items[1]
-
-
-def _positive(value: object) -> float | None:
-    try:
-        f = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) and f > 0 else None
 
 
 def _functional_group_pixel_spacing(ds: Dataset) -> tuple[float, float] | None:
@@ -64,7 +57,7 @@ def calibration_from_dataset(ds: Dataset) -> Calibration:
     """The calibration of an image header; see the module docstring for the rules."""
     imager = _pair(ds.get("ImagerPixelSpacing"))
     if imager:
-        ermf = _positive(ds.get("EstimatedRadiographicMagnificationFactor"))
+        ermf = positive_number(ds.get("EstimatedRadiographicMagnificationFactor"))
         if ermf:
             return Calibration(imager[0] / ermf, imager[1] / ermf, CalibrationBasis.MAGNIFICATION_CORRECTED)
         return Calibration(imager[0], imager[1], CalibrationBasis.DETECTOR)

@@ -12,6 +12,7 @@ reason; callers (import, PACS receive) turn it into a "skipped" result and go on
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 import struct
@@ -142,6 +143,15 @@ def header_text(ds: Dataset, tag: int) -> str:
     if isinstance(value, list):
         return "\\".join(str(v) for v in value)
     return str(value)
+
+
+def positive_number(value: object) -> float | None:
+    """``value`` (a DS / IS value, text or number) as a finite number above zero; None otherwise."""
+    try:
+        f = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) and f > 0 else None
 
 
 def header_int(ds: Dataset, tag: int) -> int | None:

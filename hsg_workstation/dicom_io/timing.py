@@ -18,10 +18,11 @@ Invalid values (zero, negative, not a number, a vector of the wrong length) are 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from pydicom.dataset import Dataset
+
+from hsg_workstation.dicom_io.reader import positive_number
 
 DEFAULT_FPS = 7.5
 FRAME_TIME_TAG = 0x00181063
@@ -58,14 +59,6 @@ class FrameTiming:
         return tuple(out)
 
 
-def _positive(value: object) -> float | None:
-    try:
-        f = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) and f > 0 else None
-
-
 def _frame_count(ds: Dataset) -> int:
     try:
         return max(int(ds.get("NumberOfFrames") or 1), 1)
@@ -85,7 +78,7 @@ def _pointers(ds: Dataset) -> list[int]:
 
 
 def _from_frame_time(ds: Dataset, n: int, source: str) -> FrameTiming | None:
-    ft = _positive(ds.get("FrameTime"))
+    ft = positive_number(ds.get("FrameTime"))
     return FrameTiming((ft,) * n, source) if ft else None
 
 
@@ -96,7 +89,7 @@ def _from_vector(ds: Dataset, n: int, source: str) -> FrameTiming | None:
     values = list(vector) if not isinstance(vector, str | bytes | int | float) else [vector]
     if len(values) != n:
         return None
-    increments = [_positive(v) for v in values[1:]]
+    increments = [positive_number(v) for v in values[1:]]
     if n == 1:
         return None
     if any(v is None for v in increments):
@@ -126,7 +119,7 @@ def frame_timing(ds: Dataset) -> FrameTiming:
     if found:
         return found
     for keyword, tag in (("RecommendedDisplayFrameRate", "(0008,2144)"), ("CineRate", "(0018,0040)")):
-        rate = _positive(ds.get(keyword))
+        rate = positive_number(ds.get(keyword))
         if rate:
             return FrameTiming((1000.0 / rate,) * n, f"{keyword} {tag}")
     return FrameTiming(
