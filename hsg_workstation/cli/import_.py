@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import warnings
 from collections import Counter
 from dataclasses import asdict
 
+from hsg_workstation.cli import run_tolerating_broken_pipe
 from hsg_workstation.config import resolve_data_dir
 from hsg_workstation.dicom_io.database import LocalDatabase
 from hsg_workstation.dicom_io.reader import configured_max_pixel_bytes
@@ -75,9 +75,4 @@ def _handle(args: argparse.Namespace) -> int:
 
 def handle(args: argparse.Namespace) -> int:
     """Run the command; a reader that closes the pipe early (``... | head``) is not an error."""
-    try:
-        return _handle(args)
-    except BrokenPipeError:
-        # Point stdout at /dev/null so the interpreter's final flush does not raise a second time.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+    return run_tolerating_broken_pipe(_handle, args)
