@@ -32,6 +32,18 @@ def _marker_view_pos(w: FillCurveWidget, name: str) -> QPoint:
     return w.plot.mapFromScene(scene)
 
 
+def _shown_with(qtbot, analysis) -> FillCurveWidget:
+    """The widget on screen at a fixed size with ``analysis`` plotted, ready for mapping clicks."""
+    w = FillCurveWidget()
+    qtbot.addWidget(w)
+    w.resize(600, 220)
+    w.show()
+    qtbot.waitExposed(w)
+    w.set_analysis(analysis)
+    qtbot.wait(50)  # let the view box apply the new ranges before mapping coordinates
+    return w
+
+
 def test_curve_markers_and_cursor(qtbot, analysis) -> None:
     w = FillCurveWidget()
     qtbot.addWidget(w)
@@ -47,13 +59,7 @@ def test_curve_markers_and_cursor(qtbot, analysis) -> None:
 
 
 def test_clicking_a_marker_emits_its_frame(qtbot, analysis) -> None:
-    w = FillCurveWidget()
-    qtbot.addWidget(w)
-    w.resize(600, 220)
-    w.show()
-    qtbot.waitExposed(w)
-    w.set_analysis(analysis)
-    qtbot.wait(50)  # let the view box apply the new ranges before mapping coordinates
+    w = _shown_with(qtbot, analysis)
     pos = _marker_view_pos(w, "max_distension")
     with qtbot.waitSignal(w.keyFrameClicked, timeout=2000) as blocker:
         QTest.mouseMove(w.plot.viewport(), pos)
@@ -62,13 +68,7 @@ def test_clicking_a_marker_emits_its_frame(qtbot, analysis) -> None:
 
 
 def test_clicking_the_curve_requests_that_frame(qtbot, analysis) -> None:
-    w = FillCurveWidget()
-    qtbot.addWidget(w)
-    w.resize(600, 220)
-    w.show()
-    qtbot.waitExposed(w)
-    w.set_analysis(analysis)
-    qtbot.wait(50)
+    w = _shown_with(qtbot, analysis)
     vb = w.plot.getPlotItem().vb
     pos = w.plot.mapFromScene(vb.mapViewToScene(QPointF(3, 0.5 * max(w.curve.yData))))
     with qtbot.waitSignal(w.frameRequested, timeout=2000) as blocker:
