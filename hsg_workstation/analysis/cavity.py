@@ -55,6 +55,19 @@ def track_cavity(opacity: np.ndarray, level: float, valid: np.ndarray, mm_per_px
     they do not connect the cavity to the (equally dense) ampullae, hydrosalpinges or loculated collections.
     """
     t, h, w = opacity.shape
+    # Only the box holding every dense pixel of the loop (+2 px for the opening) can hold the cavity: tracking
+    # that box gives the same masks as the whole frame (same component order, same sums), much faster.
+    dense_any = (opacity > CAVITY_THRESHOLD * level).any(axis=0)
+    rows, cols = np.flatnonzero(dense_any.any(axis=1)), np.flatnonzero(dense_any.any(axis=0))
+    if rows.size and (rows[-1] - rows[0] + 5) * (cols[-1] - cols[0] + 5) < 0.8 * h * w:
+        box = (
+            slice(max(0, rows[0] - 2), min(h, rows[-1] + 3)),
+            slice(max(0, cols[0] - 2), min(w, cols[-1] + 3)),
+        )
+        sub = track_cavity(opacity[:, box[0], box[1]], level, valid[box], mm_per_px)
+        masks = np.zeros((t, h, w), bool)
+        masks[:, box[0], box[1]] = sub.masks
+        return CavityTrack(masks, sub.areas_px, sub.first_index, sub.max_index, sub.open_radius)
     min_area = max(6, int(round(15.0 / mm_per_px**2)))  # 15 mm²
     reach = max(2, int(round(3.0 / mm_per_px)))
     masks = np.zeros((t, h, w), bool)
@@ -161,6 +174,18 @@ class Hole:
     last_index: int
 
 
+def _mask_box(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
+    """Bounding box of ``mask`` grown by ``margin`` and clipped to the frame (the whole frame when empty)."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return (slice(None), slice(None))
+    h, w = mask.shape
+    return (
+        slice(max(0, rows[0] - margin), min(h, rows[-1] + 1 + margin)),
+        slice(max(0, cols[0] - margin), min(w, cols[-1] + 1 + margin)),
+    )
+
+
 def persistent_lucencies(
     opacity: np.ndarray, masks: np.ndarray, ref_index: int, mm_per_px: float, min_frames: int = 3
 ) -> list[Hole]:
@@ -190,17 +215,23 @@ def persistent_lucencies(
     os_col = cols_at_os.mean() if cols_at_os.size else 0
     per_frame: dict[int, np.ndarray] = {}
     loose = np.zeros_like(ref_filled)
+    box = max(3, int(round(12.0 * px)) | 1)  # ~12 mm box: a separable mean, cheap at any size
+    # Work in the box around the frames' cavities, wide enough for the mean filter and the erosion to read the
+    # same pixels as on the whole frame (outside the cavity everything is zero there): identical, cheaper.
+    crop = _mask_box(masks[frames].any(axis=0) | masks[ref_index], box // 2 + rim + 2)
     for i in frames:
-        filled = ndi.binary_fill_holes(masks[i])
+        filled = ndi.binary_fill_holes(masks[i][crop])
         inner = ndi.binary_erosion(filled, iterations=rim)
-        o = np.where(filled, opacity[i], 0.0)
-        box = max(3, int(round(12.0 * px)) | 1)  # ~12 mm box: a separable mean, cheap at any size
+        op_i = opacity[i][crop]
+        o = np.where(filled, op_i, 0.0)
         w = ndi.uniform_filter(filled.astype(np.float32), box)
         local = ndi.uniform_filter(o.astype(np.float32), box) / np.maximum(w, 1e-3)
-        per_frame[i] = inner & (opacity[i] < 0.55 * local)
+        per_frame[i] = np.zeros_like(ref_filled)
+        per_frame[i][crop] = inner & (op_i < 0.55 * local)
         if i == ref_index:
             # the defect's extent: where the displaced contrast is at least a quarter of the local filling
-            loose = inner & (opacity[i] < 0.8 * local)
+            loose = np.zeros_like(ref_filled)
+            loose[crop] = inner & (op_i < 0.8 * local)
     lab, n = ndi.label(per_frame.get(ref_index, np.zeros_like(ref_filled)))
     out: list[Hole] = []
     for k in range(1, n + 1):

@@ -64,21 +64,36 @@ def _full_res_cavity(
 ) -> np.ndarray:
     """Cavity mask of one frame at full resolution: same threshold, restricted to the working-res cavity."""
     n_bg = max(1, min(onset, 6))
-    bg = np.mean([np.asarray(get_frame(j), np.float32) for j in range(n_bg)], axis=0)
-    frame = np.asarray(get_frame(index), np.float32)
-    if np.any(shift):
-        frame = ndi.shift(frame, shift * factor, order=1, mode="nearest")
-    op = ndi.gaussian_filter(sign * (frame - bg), max(1.0, 0.85 * factor))
     up = np.kron(working_mask, np.ones((factor, factor), bool))
     pad = np.zeros(full_shape, bool)
     pad[: up.shape[0], : up.shape[1]] = up[: full_shape[0], : full_shape[1]]
-    near = ndi.binary_dilation(pad, iterations=2 * factor)
+    out = np.zeros(full_shape, bool)
+    rows, cols = np.flatnonzero(pad.any(axis=1)), np.flatnonzero(pad.any(axis=0))
+    if rows.size == 0:
+        return out
+    # Only a box around the cavity is processed: wide enough that the dilation, the Gaussian and the shift see
+    # the same pixels as on the whole frame (or the frame edge, with the same boundary mode) -> the same mask.
+    sigma = max(1.0, 0.85 * factor)
+    reach = 2 * factor
+    margin = reach + int(4.0 * sigma + 0.5) + int(np.ceil(np.abs(shift * factor).max())) + 4
+    h, w = full_shape
+    r0, r1 = max(0, rows[0] - margin), min(h, rows[-1] + 1 + margin)
+    c0, c1 = max(0, cols[0] - margin), min(w, cols[-1] + 1 + margin)
+    box = (slice(r0, r1), slice(c0, c1))
+    bg = np.mean([np.asarray(get_frame(j), np.float32)[box] for j in range(n_bg)], axis=0)
+    frame = np.asarray(get_frame(index), np.float32)
+    if np.any(shift):
+        frame = ndi.shift(frame, shift * factor, order=1, mode="nearest")
+    op = ndi.gaussian_filter(sign * (frame[box] - bg), sigma)
+    pad_b = pad[box]
+    near = ndi.binary_dilation(pad_b, iterations=reach)
     m = (op > FULL_RES_THRESHOLD * level) & near
     lab, n = ndi.label(m)
     if n > 1:
-        ids = np.unique(lab[pad & m])
+        ids = np.unique(lab[pad_b & m])
         m = np.isin(lab, ids[ids > 0])
-    return m
+    out[box] = m
+    return out
 
 
 def analyze_frames(

@@ -73,15 +73,40 @@ def _grow(mask: np.ndarray, radius: int) -> np.ndarray:
     """Dilation by a (2r+1)² square with a separable max filter (faster than iterated binary dilation)."""
     if radius <= 0:
         return mask
-    return ndi.maximum_filter(mask.astype(np.uint8), size=2 * radius + 1).astype(bool)
+    mask = np.asarray(mask, bool)
+    box = _box(mask, 2 * radius + 1)
+    out = np.zeros(mask.shape, bool)
+    if box is not None:
+        out[box] = ndi.maximum_filter(mask[box].view(np.uint8), size=2 * radius + 1).view(bool)
+    return out
+
+
+def _box(mask: np.ndarray, margin: int) -> tuple[slice, slice] | None:
+    """Bounding box of ``mask`` grown by ``margin`` (clipped to the frame), None when empty. Filtering only this
+    box gives the whole-frame result exactly: outside it the mask is empty, and ``margin`` of zeros covers what a
+    filter of radius < ``margin`` reads (at a frame edge the box edge is the frame edge, same boundary mode)."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    h, w = mask.shape
+    return (
+        slice(max(0, rows[0] - margin), min(h, rows[-1] + 1 + margin)),
+        slice(max(0, cols[0] - margin), min(w, cols[-1] + 1 + margin)),
+    )
 
 
 def _square_opening(mask: np.ndarray, radius: int) -> np.ndarray:
     """Binary opening with a (2r+1)² square via separable min/max filters: an order of magnitude faster than a
     disk structuring element, and the shapes it must keep (pockets, clouds) are much larger than the square."""
     size = 2 * radius + 1
-    m = mask.astype(np.uint8)
-    return ndi.maximum_filter(ndi.minimum_filter(m, size=size), size=size).astype(bool)
+    mask = np.asarray(mask, bool)
+    box = _box(mask, 2 * size)
+    out = np.zeros(mask.shape, bool)
+    if box is not None:
+        m = mask[box].view(np.uint8)
+        out[box] = ndi.maximum_filter(ndi.minimum_filter(m, size=size), size=size).view(bool)
+    return out
 
 
 def _odd(n: float) -> int:
@@ -165,8 +190,12 @@ def side_signals(
         extra_all[i] = extra
         # tubal contrast near the cavity: by proximity, not connectivity — at low dose the thin isthmus breaks up
         connected = extra & near_cavity
-        local_max = ndi.maximum_filter(o, size=win)
-        core = extra & (o >= CORE_FRACTION * local_max) & (snr > 5.0)
+        # the 8 mm local maximum only where there is extra-cavitary contrast (a box around it: same values)
+        core = np.zeros((h, w), bool)
+        box = _box(extra, win)
+        if box is not None:
+            local_max = ndi.maximum_filter(o[box], size=win)
+            core[box] = extra[box] & (o[box] >= CORE_FRACTION * local_max) & (snr[box] > 5.0)
         halo = _grow(core | cav_d, halo_it)
         faint = extra & ~halo
         flab, fn = ndi.label(faint)
