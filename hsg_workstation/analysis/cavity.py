@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-from hsg_workstation.analysis.morph import dilate_cross, open_cross
+from hsg_workstation.analysis.morph import dilate_cross, erode_cross, open_cross
 from hsg_workstation.measurements import Calibration
 
 
@@ -221,7 +221,7 @@ def persistent_lucencies(
     crop = _mask_box(masks[frames].any(axis=0) | masks[ref_index], box // 2 + rim + 2)
     for i in frames:
         filled = ndi.binary_fill_holes(masks[i][crop])
-        inner = ndi.binary_erosion(filled, iterations=rim)
+        inner = erode_cross(filled, rim)
         op_i = opacity[i][crop]
         o = np.where(filled, op_i, 0.0)
         w = ndi.uniform_filter(filled.astype(np.float32), box)
@@ -298,7 +298,7 @@ def contour_bites(
     if n == 0:
         return []
     min_area = 0.5 * np.pi * (radius_mm[0] * px) ** 2
-    edge = ref & ~ndi.binary_erosion(ref)
+    edge = ref & ~erode_cross(ref, 1)
     rows_all = np.nonzero(ref)[0]
     os_row = rows_all.max()
     out: list[Hole] = []

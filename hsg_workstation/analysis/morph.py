@@ -1,9 +1,10 @@
-"""Binary morphology with the 3×3 cross by array shifts.
+"""Morphology by array shifts: the 3×3 cross, and square (box) maxima / minima.
 
-Why: the analysis runs a few of these per frame on ~256² bool frames, where ``scipy.ndimage.binary_*`` (with
-``iterations``) costs ~0.5–1 ms per call in set-up and per-iteration passes; shifted ``&`` / ``|`` on the whole
-frame give identical results (outside of the image counted as background, as scipy's default ``border_value=0``)
-several times faster. Equality with scipy is tested in tests/analysis/test_morph.py.
+Why: the analysis runs a few of these per frame on ~256² frames, where ``scipy.ndimage.binary_*`` (with
+``iterations``) costs ~0.5–1 ms per call in set-up and per-iteration passes, and ``maximum_filter`` /
+``minimum_filter`` run a generic per-line algorithm (0.18 ms for a 7×7 square on a 160×220 bool crop, 0.57 ms for
+a 9×9 maximum of float32); shifted ``&`` / ``|`` / ``np.maximum`` on whole arrays give identical results several
+times faster. Equality with scipy is tested in tests/analysis/test_morph.py.
 """
 
 from __future__ import annotations
@@ -71,3 +72,63 @@ def label_means(values: np.ndarray, lab: np.ndarray, n: int) -> np.ndarray:
 def label_sizes(lab: np.ndarray, n: int) -> np.ndarray:
     """Pixel count per label 1..n."""
     return np.bincount(lab.ravel(), minlength=n + 1)[1:]
+
+
+def _window_reduce(x: np.ndarray, radius: int, axis: int, op: np.ufunc, fill: object) -> np.ndarray:
+    """``op`` over the window ``[i - radius, i + radius]`` along ``axis``, positions outside the array ignored.
+
+    For max / min (and or / and) that is exactly scipy's ``maximum_filter1d`` / ``minimum_filter1d`` in its
+    default ``reflect`` mode: the mirrored values lie inside the window anyway. Doubling (windows of 1, 2, 4 …
+    from two halves each) and one last overlap of two power-of-two windows: log2(2r + 1) + 1 passes, each a
+    whole-array operation on contiguous blocks.
+    """
+    length = 2 * radius + 1
+    n = x.shape[axis]
+    padded_shape = list(x.shape)
+    padded_shape[axis] = n + 2 * radius
+    p = np.full(padded_shape, fill, dtype=x.dtype)
+
+    def along(a: int, b: int | None) -> tuple[slice, ...]:
+        idx = [slice(None)] * x.ndim
+        idx[axis] = slice(a, b)
+        return tuple(idx)
+
+    p[along(radius, radius + n)] = x
+    f, span = p, 1
+    while 2 * span <= length:
+        f = op(f[along(0, -span)], f[along(span, None)])  # f[j] now covers [j, j + 2 span - 1]
+        span *= 2
+    return op(f[along(0, n)], f[along(length - span, length - span + n)])
+
+
+def square_max(image: np.ndarray, radius: int) -> np.ndarray:
+    """== ``ndi.maximum_filter(image, size=2 * radius + 1)`` for a 2-D float or bool array (bool: square dilation)."""
+    if radius <= 0:
+        return image.copy()
+    if image.dtype == bool:
+        op, fill = np.logical_or, False
+    else:
+        op, fill = np.maximum, -np.inf if image.dtype.kind == "f" else np.iinfo(image.dtype).min
+    return _window_reduce(_window_reduce(image, radius, 0, op, fill), radius, 1, op, fill)
+
+
+def square_min(image: np.ndarray, radius: int) -> np.ndarray:
+    """== ``ndi.minimum_filter(image, size=2 * radius + 1)`` for a 2-D float or bool array (bool: square erosion,
+    outside the array ignored — scipy's reflect mode, not binary_erosion's background border)."""
+    if radius <= 0:
+        return image.copy()
+    if image.dtype == bool:
+        op, fill = np.logical_and, True
+    else:
+        op, fill = np.minimum, np.inf if image.dtype.kind == "f" else np.iinfo(image.dtype).max
+    return _window_reduce(_window_reduce(image, radius, 0, op, fill), radius, 1, op, fill)
+
+
+def erode_cross(mask: np.ndarray, iterations: int = 1) -> np.ndarray:
+    """== ``ndi.binary_erosion(mask, iterations=n)`` (default cross structure, outside = background)."""
+    e = np.asarray(mask, bool)
+    if iterations < 1:
+        return e.copy()
+    for _ in range(iterations):
+        e = _erode1(e)
+    return e

@@ -17,6 +17,7 @@ from scipy import ndimage as ndi
 from skimage.registration import phase_cross_correlation
 
 from hsg_workstation.analysis.morph import dilate_cross
+from hsg_workstation.analysis.parallel import chunks, map_ordered, run_all
 
 MAD_TO_SIGMA = 1.4826
 
@@ -34,13 +35,17 @@ def downsample(img: np.ndarray, factor: int) -> np.ndarray:
     if img.dtype in (np.uint8, np.uint16, np.int8, np.int16) and factor * factor * 65536 <= 2**24:
         # stored values straight from the decoder: sum in 32-bit integers (exact, and the float32 sums below are
         # exact integers too at these sizes, so the result is identical), one conversion at the end
+        # Rows first (whole contiguous rows, with the widening in the first add), then columns: 0.3 ms instead of
+        # 0.5 ms per 1024² frame. Integer sums are exact in any order, so the values are the same.
         acc = np.int32 if img.dtype.kind == "i" else np.uint32
-        icols = img[:, 0::factor].astype(acc)
-        for k in range(1, factor):
-            icols += img[:, k::factor]
-        isum = icols[0::factor].copy()
-        for k in range(1, factor):
-            isum += icols[k::factor]
+        rows_in = img.reshape(r // factor, factor, c)
+        rsum = np.add(rows_in[:, 0], rows_in[:, 1], dtype=acc)
+        for k in range(2, factor):
+            rsum += rows_in[:, k]
+        cols_in = rsum.reshape(r // factor, c // factor, factor)
+        isum = np.add(cols_in[..., 0], cols_in[..., 1])
+        for k in range(2, factor):
+            isum += cols_in[..., k]
         out = isum.astype(np.float32)
         out *= 1.0 / (factor * factor)
         return out
@@ -67,6 +72,26 @@ def robust_sigma(values: np.ndarray) -> float:
     return float(MAD_TO_SIGMA * np.median(np.abs(v - med)))
 
 
+def robust_sigma_rows(rows: np.ndarray) -> np.ndarray:
+    """``[robust_sigma(r) for r in rows]`` (float64), as two row-wise medians split over the thread pool.
+
+    Identical values: the same selection per row, and the per-row float32 results widened to float64 exactly
+    as ``float()`` does. Rows with non-finite values take the general path.
+    """
+    out = np.empty(rows.shape[0], np.float64)
+
+    def part(sl: slice) -> None:
+        block = rows[sl]
+        if not np.isfinite(block).all():
+            out[sl] = [robust_sigma(r) for r in block]
+            return
+        med = np.median(block, axis=1, keepdims=True)
+        out[sl] = MAD_TO_SIGMA * np.median(np.abs(block - med), axis=1)
+
+    run_all((lambda sl=sl: part(sl)) for sl in chunks(rows.shape[0]))
+    return out
+
+
 @dataclass(slots=True)
 class OpacityStack:
     """Background-subtracted, motion-corrected contrast opacity; larger = more contrast."""
@@ -78,7 +103,6 @@ class OpacityStack:
     shifts: np.ndarray  # (T, 2) row/col shift applied to each frame (working pixels)
     shutter: np.ndarray  # (h, w) bool, collimator/shutter area (no information there)
     noise: float  # robust sigma of smoothed opacity in contrast-free pixels
-    noise_map: np.ndarray  # (h, w) the same per pixel: quantum noise is larger behind bone and shutters
     level: float  # typical opacity of the dense contrast (the filled cavity)
     warnings: list[str]
 
@@ -172,22 +196,22 @@ def _register(
     r0, r1, c0, c1 = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
     ref = reference[r0:r1, c0:c1]
     v = valid[r0:r1, c0:c1]
-    out = frames.copy()
     ref_half = downsample(ref, 2)
 
     def keep_half(k: np.ndarray) -> np.ndarray:
         return downsample(k.astype(np.float32), 2) > 0.99
 
-    for i in range(t):
+    def one(i: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """(moved frame, shift) for frame ``i``, or None to keep it as it is."""
         mov = frames[i, r0:r1, c0:c1]
         # Contrast is new structure, not anatomy: mask it (and the shutters) out of the correlation.
         smooth = np.abs(ndi.gaussian_filter(mov - ref, 1.5))  # shared with the contrast-like test below
         change = smooth > 3.0 * noise
         if change[v].mean() < 0.02:
-            continue  # nothing moved or filled: keep the frame as it is
+            return None  # nothing moved or filled: keep the frame as it is
         keep = v & ~dilate_cross(change & (smooth > 6.0 * noise), 3)  # == _contrast_like(mov - ref)
         if keep.mean() < 0.2:
-            continue
+            return None
         # Cheap test first: without motion, the smoothed residual over contrast-free anatomy is noise only.
         # Screened at half resolution (a quarter of the pixels; sigma 1 there ~ sigma 2 here): a still frame's
         # residual is ~0.1 noise either way, a moved frame's is anatomy edges, far above half the threshold.
@@ -195,10 +219,10 @@ def _register(
         if half_keep.any():
             coarse_resid = np.abs(ndi.gaussian_filter(downsample(mov, 2) - ref_half, 1.0))[half_keep]
             if np.median(coarse_resid) < 0.25 * noise:
-                continue
+                return None
         resid = np.abs(ndi.gaussian_filter(mov - ref, 2.0))[keep]
         if np.median(resid) < 0.5 * noise:
-            continue
+            return None
         try:
             # coarse look at half resolution first: most loops are still, and the masked correlation is the
             # expensive part of the whole analysis
@@ -206,45 +230,29 @@ def _register(
                 ref_half, downsample(mov, 2), reference_mask=half_keep, moving_mask=half_keep
             )[0]
             if np.hypot(*coarse) < 0.5:
-                continue
+                return None
             shift = phase_cross_correlation(ref, mov, reference_mask=keep, moving_mask=keep)[0]
         except (ValueError, FloatingPointError):
-            continue
+            return None
         shift = np.asarray(shift, float)
         if np.hypot(*shift) < 0.5 or np.hypot(*shift) > 0.15 * min(ref.shape):
-            continue
+            return None
         moved = ndi.shift(frames[i], shift, order=1, mode="nearest")
         # compare smoothed residuals: interpolation alone averages noise away and must not win by that
         before = np.abs(ndi.gaussian_filter(frames[i, r0:r1, c0:c1] - ref, 2.0))[keep]
         after = np.abs(ndi.gaussian_filter(moved[r0:r1, c0:c1] - ref, 2.0))[keep]
         if np.median(after) < 0.8 * np.median(before):
-            out[i] = moved
-            shifts[i] = shift
+            return moved, shift
+        return None
+
+    # frames are independent of each other: on the thread pool (same result per frame as a plain loop)
+    out = frames
+    for i, hit in enumerate(map_ordered(one, range(t))):
+        if hit is not None:
+            if out is frames:
+                out = frames.copy()  # only when a frame actually moves
+            out[i], shifts[i] = hit
     return out, shifts
-
-
-def _noise_map(frames: np.ndarray, global_sd: float, valid: np.ndarray) -> np.ndarray:
-    """Per-pixel noise of the smoothed opacity, from the temporal MAD of frame-to-frame differences.
-
-    Quantum noise grows with attenuation (bone, dense tissue), so one global sigma makes thresholds too low there
-    (false "contrast" in the pelvic bones) and too high in thin tissue.
-    """
-    t = frames.shape[0]
-    if t < 4:
-        return np.full(frames.shape[1:], global_sd, np.float32)
-    step = max(1, (t - 1) // 24)
-    d = frames[1::step][: (t - 1) // step] - frames[0:-1:step][: (t - 1) // step]
-    # median over frames with the frame axis contiguous (pixels as rows): same values, less strided partitioning
-    n = d.shape[0]
-    a = np.abs(d).reshape(n, -1).T.copy()
-    if n % 2:  # odd count: the median is the middle order statistic (what np.median returns, exactly)
-        mad = np.partition(a, n // 2, axis=1)[:, n // 2].reshape(d.shape[1:])
-    else:
-        mad = np.median(a, axis=1).reshape(d.shape[1:])
-    local = ndi.gaussian_filter(mad, 3.0)
-    ref = float(np.median(local[valid])) if valid.any() else float(np.median(local))
-    out = local * (global_sd / max(ref, 1e-6))
-    return np.maximum(out, 0.5 * global_sd).astype(np.float32)
 
 
 def compute_opacity(
@@ -279,20 +287,24 @@ def compute_opacity(
     if sign < 0:
         np.negative(opacity, out=opacity)
     if smooth > 0:
-        opacity = ndi.gaussian_filter(opacity, (0, smooth, smooth))
+        smoothed = np.empty_like(opacity)
+        run_all(  # per frame (sigma 0 on the frame axis): chunks of frames on the pool give the same values
+            (lambda sl=sl: ndi.gaussian_filter(opacity[sl], (0, smooth, smooth), output=smoothed[sl]))
+            for sl in chunks(t)
+        )
+        opacity = smoothed
     opacity[:, shutter] = 0.0
     # Edges of the image carry interpolation artefacts after a shift; keep them out.
     opacity[:, :2] = opacity[:, -2:] = 0.0
     opacity[:, :, :2] = opacity[:, :, -2:] = 0.0
     inner = valid.copy()
     sample = opacity.reshape(t, -1)[:, np.flatnonzero(inner)[::3]]  # == opacity[:, inner][:, ::3], cheaper
-    sd = float(np.median([robust_sigma(s) for s in sample])) if sample.size else noise
+    sd = float(np.median(robust_sigma_rows(sample))) if sample.size else noise
     sd = max(sd, 1e-6)
     maxproj = opacity.max(axis=0)[inner]
     strong = maxproj[maxproj > 8 * sd]
     level = float(np.percentile(strong, 97)) if strong.size > 20 else 8 * sd
     return OpacityStack(
-        noise_map=_noise_map(frames, sd, valid),
         opacity=opacity.astype(np.float32, copy=False),
         background=(sign * background).astype(np.float32),
         sign=sign,

@@ -12,7 +12,9 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from hsg_workstation.analysis.cavity import persistent_lucencies, shape_metrics, track_cavity
+from hsg_workstation.analysis.morph import dilate_cross
 from hsg_workstation.analysis.opacity import compute_opacity, downsample, working_factor
+from hsg_workstation.analysis.parallel import map_streamed
 from hsg_workstation.analysis.result import (
     DefectCandidate,
     FillAnalysis,
@@ -86,7 +88,7 @@ def _full_res_cavity(
         frame = ndi.shift(frame, shift * factor, order=1, mode="nearest")
     op = ndi.gaussian_filter(sign * (frame[box] - bg), sigma)
     pad_b = pad[box]
-    near = ndi.binary_dilation(pad_b, iterations=reach)
+    near = dilate_cross(pad_b, reach)  # == ndi.binary_dilation(iterations=reach), faster
     m = (op > FULL_RES_THRESHOLD * level) & near
     lab, n = ndi.label(m)
     if n > 1:
@@ -135,7 +137,8 @@ def analyze_frames(
     calibration = calibration or Calibration.uncalibrated()
     warnings = list(extra_warnings)
     factor = working_factor(*frame_shape, target=working_size)
-    low = np.stack([downsample(get_frame(i), factor) for i in range(n_frames)])
+    # decoding in this thread, in frame order; each frame's block mean on the pool while the next one decodes
+    low = np.stack(map_streamed(get_frame, lambda frame: downsample(frame, factor), n_frames))
     low_scout = downsample(scout, factor) if scout is not None else None
     times: list[float | None] = list(frame_times_s) if frame_times_s is not None else [None] * n_frames
     if len(times) != n_frames:

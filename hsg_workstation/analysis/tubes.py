@@ -20,7 +20,16 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-from hsg_workstation.analysis.morph import dilate_cross, hysteresis, label_means, label_sizes
+from hsg_workstation.analysis.cavity import CAVITY_THRESHOLD
+from hsg_workstation.analysis.morph import (
+    dilate_cross,
+    hysteresis,
+    label_means,
+    label_sizes,
+    square_max,
+    square_min,
+)
+from hsg_workstation.analysis.parallel import map_ordered
 
 CORE_FRACTION = 0.35  # of the local maximum: the body of a structure, not its blurred margin
 RETAINED_DENSITY = 0.3  # of the cavity level: a wide body this dense holds undiluted contrast
@@ -70,14 +79,14 @@ class Intravasation:
 
 
 def _grow(mask: np.ndarray, radius: int) -> np.ndarray:
-    """Dilation by a (2r+1)² square with a separable max filter (faster than iterated binary dilation)."""
+    """Dilation by a (2r+1)² square (separable running maxima; faster than iterated binary dilation)."""
     if radius <= 0:
         return mask
     mask = np.asarray(mask, bool)
     box = _box(mask, 2 * radius + 1)
     out = np.zeros(mask.shape, bool)
     if box is not None:
-        out[box] = ndi.maximum_filter(mask[box].view(np.uint8), size=2 * radius + 1).view(bool)
+        out[box] = square_max(mask[box], radius)
     return out
 
 
@@ -104,8 +113,7 @@ def _square_opening(mask: np.ndarray, radius: int) -> np.ndarray:
     box = _box(mask, 2 * size)
     out = np.zeros(mask.shape, bool)
     if box is not None:
-        m = mask[box].view(np.uint8)
-        out[box] = ndi.maximum_filter(ndi.minimum_filter(m, size=size), size=size).view(bool)
+        out[box] = square_max(square_min(mask[box], radius), radius)
     return out
 
 
@@ -157,7 +165,6 @@ def side_signals(
     t, h, w = opacity.shape
     cx = float(np.nonzero(ref_mask)[1].mean())
     lateral = np.arange(w)[None, :] - cx
-    left, right = np.broadcast_to(lateral < 0, (h, w)), np.broadcast_to(lateral >= 0, (h, w))
     noise_map = np.full((h, w), noise, np.float32) if noise_map is None else noise_map
     cath = catheter_mask(opacity, masks, first_index, onset_index, noise_map, mm_per_px)
     px = 1.0 / mm_per_px
@@ -175,27 +182,50 @@ def side_signals(
     extra_all = np.zeros((t, h, w), bool)
     labels = np.zeros((t, h, w), np.uint8)
     near_cavity = ndi.distance_transform_edt(~ref_mask) * mm_per_px <= TUBE_SEARCH_MM
-    for i in range(first_index, t):
-        cav = masks[i]
-        if not cav.any():
-            continue
-        o = opacity[i]
+    # Every structure below is a subset of one frame's hysteresis mask ``e``, and every filter reads at most
+    # ``margin`` pixels around it: so each frame is processed in the box of ``e`` grown by ``margin`` (5-40 % of
+    # the frame), which gives exactly the whole-frame values (tests/analysis/test_side_signals.py compares).
+    margin = max(cav_gap + halo_it, win, 2 * (2 * coll_r + 1), 2 * thin_gap + 1) + 2
+    # The cavity's rim components (opacity > CAVITY_RIM * level touching the cavity) lie inside ``e`` whenever
+    # that threshold is above the hysteresis' low one in SNR units (and the cavity above its high one): then
+    # they can be labelled in the box of the raw hysteresis mask as well; otherwise on the whole frame.
+    rim_inside = CAVITY_RIM * level > 2.5 * float(noise_map.max()) and CAVITY_THRESHOLD * level > 5.0 * float(
+        noise_map.max()
+    )
+
+    def one(i: int) -> tuple[list[tuple[float, float, float, float]], list[float]] | None:
+        """Frame ``i``: fills ``extra_all[i]`` and ``labels[i]`` (its own slices), returns the per-side pixel
+        counts (connected, faint, collection, dense collection) and, on the last frame, the spill sharpness."""
+        cav_full = masks[i]
+        if not cav_full.any():
+            return None
+        snr_full = opacity[i] / noise_map
+        e_raw = hysteresis(snr_full, 2.5, 5.0)
+        e_full = e_raw & valid & ~cath
+        box = _box(e_full | cav_full, margin)
+        if box is None:
+            return None
         # the cavity's soft, tapering margin belongs to the cavity, not to the tubes
-        rim_lab, _ = ndi.label(o > CAVITY_RIM * level)
-        rim_ids = np.unique(rim_lab[cav])
-        cav_d = _grow(np.isin(rim_lab, rim_ids[rim_ids > 0]) | cav, cav_gap)
-        snr = o / noise_map
-        e = hysteresis(snr, 2.5, 5.0) & valid & ~cath
+        rim_box = _box(e_raw | cav_full, 1) if rim_inside else (slice(None), slice(None))
+        rim_lab, _ = ndi.label(opacity[i][rim_box] > CAVITY_RIM * level)
+        rim_ids = np.unique(rim_lab[cav_full[rim_box]])
+        rim_full = np.zeros((h, w), bool)
+        rim_full[rim_box] = np.isin(rim_lab, rim_ids[rim_ids > 0])
+        o, snr, cav, e = opacity[i][box], snr_full[box], cav_full[box], e_full[box]
+        bh, bw = o.shape
+        lat = lateral[:, box[1]]
+        left_b, right_b = np.broadcast_to(lat < 0, (bh, bw)), np.broadcast_to(lat >= 0, (bh, bw))
+        cav_d = _grow(rim_full[box] | cav, cav_gap)
         extra = e & ~cav_d
-        extra_all[i] = extra
+        extra_all[i][box] = extra
         # tubal contrast near the cavity: by proximity, not connectivity — at low dose the thin isthmus breaks up
-        connected = extra & near_cavity
+        connected = extra & near_cavity[box]
         # the 8 mm local maximum only where there is extra-cavitary contrast (a box around it: same values)
-        core = np.zeros((h, w), bool)
-        box = _box(extra, win)
-        if box is not None:
-            local_max = ndi.maximum_filter(o[box], size=win)
-            core[box] = extra[box] & (o[box] >= CORE_FRACTION * local_max) & (snr[box] > 5.0)
+        core = np.zeros((bh, bw), bool)
+        mbox = _box(extra, win)
+        if mbox is not None:
+            local_max = square_max(o[mbox], win // 2)  # == ndi.maximum_filter(size=win), win is odd
+            core[mbox] = extra[mbox] & (o[mbox] >= CORE_FRACTION * local_max) & (snr[mbox] > 5.0)
         halo = _grow(core | cav_d, halo_it)
         faint = extra & ~halo
         flab, fn = ndi.label(faint)
@@ -218,8 +248,8 @@ def side_signals(
             dens = label_means(o, wlab, wn) / level
             area = label_sizes(wlab, wn).astype(float)
             thin = extra & ~_grow(wide, thin_gap)
-            thin_l, thin_r = float((thin & left).sum()), float((thin & right).sum())
-            col = label_means(np.broadcast_to(lateral, (h, w)), wlab, wn)
+            thin_l, thin_r = float((thin & left_b).sum()), float((thin & right_b).sum())
+            col = label_means(np.broadcast_to(lat, (bh, bw)), wlab, wn)
             tube_per_body = np.where(col < 0, thin_l, thin_r) / np.maximum(area, 1.0)
             # undiluted contrast in a wide body that the thin tube merely leads into: a hydrosalpinx
             hydro_like = (dens >= RETAINED_DENSITY) & (tube_per_body < HYDRO_TUBE_PER_BODY)
@@ -230,16 +260,34 @@ def side_signals(
             dense_wide = np.isin(wlab, idx[hydro_like])
         collection = wide & ~dense_wide
         spill = faint | collection
-        labels[i][extra] = 1
-        labels[i][spill] = 2
-        for name, side in (("left", left), ("right", right)):
-            sg = sides[name]
-            sg.connected_px[i] = float((connected & side).sum())
-            sg.faint_px[i] = float((faint & side).sum())
-            sg.collection_px[i] = float((collection & side).sum())
-            sg.dense_collection_px[i] = float((dense_wide & side).sum())
+        frame_labels = labels[i][box]
+        frame_labels[extra] = 1
+        frame_labels[spill] = 2
+        counts, sharp = [], []
+        for side in (left_b, right_b):
+            counts.append(
+                (
+                    float((connected & side).sum()),
+                    float((faint & side).sum()),
+                    float((collection & side).sum()),
+                    float((dense_wide & side).sum()),
+                )
+            )
             if i == t - 1:
-                sg.end_sharpness = _sharpness(o, spill & side)
+                sharp.append(_sharpness(o, spill & side))
+        return counts, sharp
+
+    # every frame on its own (the pool runs them side by side; each writes only its own slices)
+    frame_ids = list(range(first_index, t))
+    for i, got in zip(frame_ids, map_ordered(one, frame_ids), strict=True):
+        if got is None:
+            continue
+        counts, sharp = got
+        for k, name in enumerate(("left", "right")):
+            sg = sides[name]
+            sg.connected_px[i], sg.faint_px[i], sg.collection_px[i], sg.dense_collection_px[i] = counts[k]
+            if sharp:
+                sg.end_sharpness = sharp[k]
     return sides, extra_all, cath, labels
 
 

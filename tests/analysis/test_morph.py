@@ -8,7 +8,16 @@ from scipy import ndimage as ndi
 from skimage.filters import apply_hysteresis_threshold
 from skimage.morphology import disk
 
-from hsg_workstation.analysis.morph import dilate_cross, hysteresis, label_means, label_sizes, open_cross
+from hsg_workstation.analysis.morph import (
+    dilate_cross,
+    erode_cross,
+    hysteresis,
+    label_means,
+    label_sizes,
+    open_cross,
+    square_max,
+    square_min,
+)
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (3, 3), (5, 9), (64, 80)])
@@ -30,3 +39,23 @@ def test_hysteresis_and_label_stats_match() -> None:
     idx = np.arange(1, n + 1)
     assert np.allclose(label_means(img, lab, n), ndi.mean(img, lab, index=idx))
     assert (label_sizes(lab, n) == ndi.sum_labels(np.ones_like(lab), lab, index=idx)).all()
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 7), (5, 9), (64, 80), (97, 33)])
+@pytest.mark.parametrize("radius", [0, 1, 2, 3, 4, 5, 7])
+def test_square_max_min_match_scipy(shape: tuple[int, int], radius: int) -> None:
+    rng = np.random.default_rng(shape[0] * 100 + radius)
+    size = 2 * radius + 1
+    img = rng.normal(size=shape).astype(np.float32)
+    assert np.array_equal(square_max(img, radius), ndi.maximum_filter(img, size=size))
+    assert np.array_equal(square_min(img, radius), ndi.minimum_filter(img, size=size))
+    for p in (0.05, 0.5, 0.97):
+        m = rng.random(shape) < p
+        u8 = m.view(np.uint8)
+        assert np.array_equal(square_max(m, radius), ndi.maximum_filter(u8, size=size).view(bool))
+        assert np.array_equal(square_min(m, radius), ndi.minimum_filter(u8, size=size).view(bool))
+        expected = m if radius == 0 else ndi.binary_erosion(m, iterations=radius)
+        assert np.array_equal(erode_cross(m, radius), expected)
+    # a changed pixel changes the result: the comparison above is not vacuous
+    if radius and shape[0] * shape[1] > 1:
+        assert not np.array_equal(square_max(img, radius), img)
