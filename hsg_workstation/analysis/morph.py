@@ -15,26 +15,27 @@ from scipy import ndimage as ndi
 
 def _dilate1(m: np.ndarray) -> np.ndarray:
     d = m.copy()
-    d[1:, :] |= m[:-1, :]
-    d[:-1, :] |= m[1:, :]
-    d[:, 1:] |= m[:, :-1]
-    d[:, :-1] |= m[:, 1:]
+    d[..., 1:, :] |= m[..., :-1, :]
+    d[..., :-1, :] |= m[..., 1:, :]
+    d[..., :, 1:] |= m[..., :, :-1]
+    d[..., :, :-1] |= m[..., :, 1:]
     return d
 
 
 def _erode1(m: np.ndarray) -> np.ndarray:
     e = m.copy()
-    e[1:, :] &= m[:-1, :]
-    e[:-1, :] &= m[1:, :]
-    e[:, 1:] &= m[:, :-1]
-    e[:, :-1] &= m[:, 1:]
-    e[0, :] = e[-1, :] = False
-    e[:, 0] = e[:, -1] = False
+    e[..., 1:, :] &= m[..., :-1, :]
+    e[..., :-1, :] &= m[..., 1:, :]
+    e[..., :, 1:] &= m[..., :, :-1]
+    e[..., :, :-1] &= m[..., :, 1:]
+    e[..., 0, :] = e[..., -1, :] = False
+    e[..., :, 0] = e[..., :, -1] = False
     return e
 
 
 def dilate_cross(mask: np.ndarray, iterations: int = 1) -> np.ndarray:
-    """== ``ndi.binary_dilation(mask, iterations=n)`` (default cross structure) for a 2-D mask."""
+    """== ``ndi.binary_dilation(mask, iterations=n)`` (default cross structure) for a 2-D mask; a 3-D mask is a
+    stack of frames dilated each on its own."""
     d = np.asarray(mask, bool)
     if iterations < 1:
         return d.copy()
@@ -48,12 +49,24 @@ def open_cross(mask: np.ndarray) -> np.ndarray:
     return _dilate1(_erode1(np.asarray(mask, bool)))
 
 
+#: 4-connectivity inside each frame of a (frames, rows, columns) stack, none across frames
+FRAME_CROSS = np.zeros((3, 3, 3), bool)
+FRAME_CROSS[1] = ndi.generate_binary_structure(2, 1)
+
+
+def label_frames(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """``ndi.label`` of each frame of a stack on its own (one C call; labels are unique across frames)."""
+    if mask.ndim == 2:
+        return ndi.label(mask)
+    return ndi.label(mask, structure=FRAME_CROSS)
+
+
 def hysteresis(image: np.ndarray, low: float, high: float) -> np.ndarray:
     """== ``skimage.filters.apply_hysteresis_threshold`` (components of ``> low`` that hold a ``> high``
     pixel), with a bincount-free lookup instead of ``ndi.sum`` over every label."""
     low = min(low, high)
     mask_low = image > low
-    lab, n = ndi.label(mask_low)
+    lab, n = label_frames(mask_low)  # a 3-D stack: per frame
     keep = np.zeros(n + 1, bool)
     keep[lab[image > high]] = True
     keep[0] = False
@@ -102,26 +115,33 @@ def _window_reduce(x: np.ndarray, radius: int, axis: int, op: np.ufunc, fill: ob
 
 
 def square_max(image: np.ndarray, radius: int) -> np.ndarray:
-    """== ``ndi.maximum_filter(image, size=2 * radius + 1)`` for a 2-D float or bool array (bool: square dilation)."""
+    """== ``ndi.maximum_filter(image, size=2 * radius + 1)`` for a 2-D float or bool array (bool: square dilation).
+
+    A 3-D array is a stack of frames: each frame is filtered on its own (size ``(1, 2r + 1, 2r + 1)``).
+    """
     if radius <= 0:
         return image.copy()
     if image.dtype == bool:
         op, fill = np.logical_or, False
     else:
         op, fill = np.maximum, -np.inf if image.dtype.kind == "f" else np.iinfo(image.dtype).min
-    return _window_reduce(_window_reduce(image, radius, 0, op, fill), radius, 1, op, fill)
+    return _window_reduce(
+        _window_reduce(image, radius, image.ndim - 2, op, fill), radius, image.ndim - 1, op, fill
+    )
 
 
 def square_min(image: np.ndarray, radius: int) -> np.ndarray:
     """== ``ndi.minimum_filter(image, size=2 * radius + 1)`` for a 2-D float or bool array (bool: square erosion,
-    outside the array ignored — scipy's reflect mode, not binary_erosion's background border)."""
+    outside the array ignored — scipy's reflect mode, not binary_erosion's background border). 3-D: per frame."""
     if radius <= 0:
         return image.copy()
     if image.dtype == bool:
         op, fill = np.logical_and, True
     else:
         op, fill = np.minimum, np.inf if image.dtype.kind == "f" else np.iinfo(image.dtype).max
-    return _window_reduce(_window_reduce(image, radius, 0, op, fill), radius, 1, op, fill)
+    return _window_reduce(
+        _window_reduce(image, radius, image.ndim - 2, op, fill), radius, image.ndim - 1, op, fill
+    )
 
 
 def erode_cross(mask: np.ndarray, iterations: int = 1) -> np.ndarray:

@@ -17,7 +17,7 @@ from scipy import ndimage as ndi
 from skimage.registration import phase_cross_correlation
 
 from hsg_workstation.analysis.morph import dilate_cross
-from hsg_workstation.analysis.parallel import chunks, map_ordered, run_all
+from hsg_workstation.analysis.parallel import chunks, map_ordered, run_all, thread_count
 
 MAD_TO_SIGMA = 1.4826
 
@@ -55,6 +55,23 @@ def downsample(img: np.ndarray, factor: int) -> np.ndarray:
     out = cols[0::factor].copy()
     for k in range(1, factor):
         out += cols[k::factor]
+    out *= 1.0 / (factor * factor)
+    return out
+
+
+def downsample_frames(stack: np.ndarray, factor: int) -> np.ndarray:
+    """:func:`downsample` of each frame of a float (frames, rows, columns) stack: the same float32 additions in
+    the same order per pixel, so each frame equals ``downsample(frame, factor)``."""
+    if factor <= 1:
+        return np.asarray(stack, dtype=np.float32)
+    r, c = (stack.shape[1] // factor) * factor, (stack.shape[2] // factor) * factor
+    img = stack[:, :r, :c]
+    cols = img[..., 0::factor].astype(np.float32)
+    for k in range(1, factor):
+        cols += img[..., k::factor]
+    out = cols[:, 0::factor].copy()
+    for k in range(1, factor):
+        out += cols[:, k::factor]
     out *= 1.0 / (factor * factor)
     return out
 
@@ -198,28 +215,36 @@ def _register(
     v = valid[r0:r1, c0:c1]
     ref_half = downsample(ref, 2)
 
-    def keep_half(k: np.ndarray) -> np.ndarray:
-        return downsample(k.astype(np.float32), 2) > 0.99
-
-    def one(i: int) -> tuple[np.ndarray, np.ndarray] | None:
-        """(moved frame, shift) for frame ``i``, or None to keep it as it is."""
-        mov = frames[i, r0:r1, c0:c1]
+    def screen(ids: range) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """The cheap tests for a run of frames as whole-stack calls; returns (frame, keep, half keep) of the
+        frames that may have moved (the rest keep their place)."""
+        mov = frames[ids.start : ids.stop, r0:r1, c0:c1]
         # Contrast is new structure, not anatomy: mask it (and the shutters) out of the correlation.
-        smooth = np.abs(ndi.gaussian_filter(mov - ref, 1.5))  # shared with the contrast-like test below
+        smooth = np.abs(ndi.gaussian_filter(mov - ref, (0, 1.5, 1.5)))  # also for the contrast-like test
         change = smooth > 3.0 * noise
-        if change[v].mean() < 0.02:
-            return None  # nothing moved or filled: keep the frame as it is
+        changed = change[:, v].mean(axis=1)
         keep = v & ~dilate_cross(change & (smooth > 6.0 * noise), 3)  # == _contrast_like(mov - ref)
-        if keep.mean() < 0.2:
-            return None
+        kept = keep.mean(axis=(1, 2))
+        half_keep = downsample_frames(keep.astype(np.float32), 2) > 0.99
         # Cheap test first: without motion, the smoothed residual over contrast-free anatomy is noise only.
         # Screened at half resolution (a quarter of the pixels; sigma 1 there ~ sigma 2 here): a still frame's
         # residual is ~0.1 noise either way, a moved frame's is anatomy edges, far above half the threshold.
-        half_keep = keep_half(keep)
-        if half_keep.any():
-            coarse_resid = np.abs(ndi.gaussian_filter(downsample(mov, 2) - ref_half, 1.0))[half_keep]
-            if np.median(coarse_resid) < 0.25 * noise:
-                return None
+        coarse = np.abs(ndi.gaussian_filter(downsample_frames(mov, 2) - ref_half, (0, 1.0, 1.0)))
+        out = []
+        for k, i in enumerate(ids):
+            if changed[k] < 0.02:
+                continue  # nothing moved or filled: keep the frame as it is
+            if kept[k] < 0.2:
+                continue
+            if half_keep[k].any() and np.median(coarse[k][half_keep[k]]) < 0.25 * noise:
+                continue
+            out.append((i, keep[k], half_keep[k]))
+        return out
+
+    def one(job: tuple[int, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray] | None:
+        """(moved frame, shift) for a frame that passed the screen, or None to keep it as it is."""
+        i, keep, half_keep = job
+        mov = frames[i, r0:r1, c0:c1]
         resid = np.abs(ndi.gaussian_filter(mov - ref, 2.0))[keep]
         if np.median(resid) < 0.5 * noise:
             return None
@@ -245,9 +270,11 @@ def _register(
             return moved, shift
         return None
 
-    # frames are independent of each other: on the thread pool (same result per frame as a plain loop)
+    # frames are independent of each other: runs of frames on the thread pool (same result per frame as a loop)
+    runs = [range(sl.start, sl.stop) for sl in chunks(t, 4 * thread_count())]
+    candidates = [job for found in map_ordered(screen, runs) for job in found]
     out = frames
-    for i, hit in enumerate(map_ordered(one, range(t))):
+    for (i, _keep, _half), hit in zip(candidates, map_ordered(one, candidates), strict=True):
         if hit is not None:
             if out is frames:
                 out = frames.copy()  # only when a frame actually moves

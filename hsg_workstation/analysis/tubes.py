@@ -24,12 +24,13 @@ from hsg_workstation.analysis.cavity import CAVITY_THRESHOLD
 from hsg_workstation.analysis.morph import (
     dilate_cross,
     hysteresis,
+    label_frames,
     label_means,
     label_sizes,
     square_max,
     square_min,
 )
-from hsg_workstation.analysis.parallel import map_ordered
+from hsg_workstation.analysis.parallel import map_ordered, thread_count
 
 CORE_FRACTION = 0.35  # of the local maximum: the body of a structure, not its blurred margin
 RETAINED_DENSITY = 0.3  # of the cavity level: a wide body this dense holds undiluted contrast
@@ -183,111 +184,120 @@ def side_signals(
     labels = np.zeros((t, h, w), np.uint8)
     near_cavity = ndi.distance_transform_edt(~ref_mask) * mm_per_px <= TUBE_SEARCH_MM
     # Every structure below is a subset of one frame's hysteresis mask ``e``, and every filter reads at most
-    # ``margin`` pixels around it: so each frame is processed in the box of ``e`` grown by ``margin`` (5-40 % of
-    # the frame), which gives exactly the whole-frame values (tests/analysis/test_side_signals.py compares).
+    # ``margin`` pixels around it: so frames are processed in the box of ``e`` grown by ``margin`` (5-40 % of
+    # the frame), which gives exactly the whole-frame values (tests/analysis/test_side_signals.py compares with
+    # the plain whole-frame implementation). Frames go in short runs, each run as one stack in the union of its
+    # frames' boxes: whole-stack C calls (per-frame connectivity and filters) instead of ~40 small calls per
+    # frame, which also lets the runs share the thread pool without waiting on the GIL.
     margin = max(cav_gap + halo_it, win, 2 * (2 * coll_r + 1), 2 * thin_gap + 1) + 2
-    # The cavity's rim components (opacity > CAVITY_RIM * level touching the cavity) lie inside ``e`` whenever
-    # that threshold is above the hysteresis' low one in SNR units (and the cavity above its high one): then
-    # they can be labelled in the box of the raw hysteresis mask as well; otherwise on the whole frame.
-    rim_inside = CAVITY_RIM * level > 2.5 * float(noise_map.max()) and CAVITY_THRESHOLD * level > 5.0 * float(
-        noise_map.max()
-    )
+    # The cavity's rim components (opacity > CAVITY_RIM * level touching the cavity) lie inside the raw
+    # hysteresis mask whenever that threshold is above the hysteresis' low one in SNR units (and the cavity
+    # above its high one): then they can be labelled in the box of that mask; otherwise on the whole frame.
+    noise_max = float(noise_map.max())
+    rim_inside = CAVITY_RIM * level > 2.5 * noise_max and CAVITY_THRESHOLD * level > 5.0 * noise_max
+    frame_ids = [i for i in range(first_index, t) if masks[i].any()]
 
-    def one(i: int) -> tuple[list[tuple[float, float, float, float]], list[float]] | None:
-        """Frame ``i``: fills ``extra_all[i]`` and ``labels[i]`` (its own slices), returns the per-side pixel
-        counts (connected, faint, collection, dense collection) and, on the last frame, the spill sharpness."""
-        cav_full = masks[i]
-        if not cav_full.any():
-            return None
-        snr_full = opacity[i] / noise_map
+    def run(ids: list[int]) -> tuple[np.ndarray, list[float] | None]:
+        """Frames ``ids``: fills their ``extra_all`` and ``labels`` slices; returns per-frame pixel counts
+        (frames × [left, right] × [connected, faint, collection, dense collection]) and, when the run holds
+        the last frame, its spill sharpness per side."""
+        o_full = opacity[ids]
+        cav_full = masks[ids]
+        snr_full = o_full / noise_map
         e_raw = hysteresis(snr_full, 2.5, 5.0)
         e_full = e_raw & valid & ~cath
-        box = _box(e_full | cav_full, margin)
-        if box is None:
-            return None
+        need = (e_full | cav_full).any(axis=0)
+        box = _box(need, margin)
+        assert box is not None  # every frame here has a cavity
+        if rim_inside:
+            rim_box = _box((e_raw | cav_full).any(axis=0), 1)
+            assert rim_box is not None
+            box = tuple(
+                slice(min(a.start, b.start), max(a.stop, b.stop)) for a, b in zip(box, rim_box, strict=True)
+            )
+            rim_lab, _ = label_frames(o_full[:, box[0], box[1]] > CAVITY_RIM * level)
+        else:
+            rim_lab, _ = label_frames(o_full > CAVITY_RIM * level)
+            rim_lab = rim_lab[:, box[0], box[1]]
+        sl = (slice(None), box[0], box[1])
+        o, snr, cav, e = o_full[sl], snr_full[sl], cav_full[sl], e_full[sl]
+        n, bh, bw = o.shape
         # the cavity's soft, tapering margin belongs to the cavity, not to the tubes
-        rim_box = _box(e_raw | cav_full, 1) if rim_inside else (slice(None), slice(None))
-        rim_lab, _ = ndi.label(opacity[i][rim_box] > CAVITY_RIM * level)
-        rim_ids = np.unique(rim_lab[cav_full[rim_box]])
-        rim_full = np.zeros((h, w), bool)
-        rim_full[rim_box] = np.isin(rim_lab, rim_ids[rim_ids > 0])
-        o, snr, cav, e = opacity[i][box], snr_full[box], cav_full[box], e_full[box]
-        bh, bw = o.shape
+        rim_ids = np.unique(rim_lab[cav])
+        cav_d = square_max(np.isin(rim_lab, rim_ids[rim_ids > 0]) | cav, cav_gap)
+        extra = e & ~cav_d
+        # tubal contrast near the cavity: by proximity, not connectivity — at low dose the thin isthmus breaks up
+        connected = extra & near_cavity[box][None]
+        # the 8 mm local maximum: the body of a structure is what is near its local peak
+        core = extra & (o >= CORE_FRACTION * square_max(o, win // 2)) & (snr > 5.0)
+        halo = square_max(core | cav_d, halo_it)
+        faint = extra & ~halo
+        flab, fn = label_frames(faint)
+        if fn:
+            # bincount / maximum.at instead of ndi.sum_labels / ndi.maximum: same values, and ndi.maximum
+            # argsorts the whole frame per call
+            fsel = flab > 0
+            lab_sel = flab[fsel]
+            sizes = np.bincount(lab_sel, minlength=fn + 1)
+            peaks = np.full(fn + 1, -np.inf)
+            np.maximum.at(peaks, lab_sel, snr[fsel])
+            keep = (sizes >= min_faint) & (peaks >= 6.0)
+            keep[0] = False
+            faint = keep[flab]
+        wide = square_max(square_min(core, coll_r), coll_r)  # opening with a (2 r + 1)² square
+        dense_wide = np.zeros_like(wide)
+        wlab, wn = label_frames(wide)
         lat = lateral[:, box[1]]
         left_b, right_b = np.broadcast_to(lat < 0, (bh, bw)), np.broadcast_to(lat >= 0, (bh, bw))
-        cav_d = _grow(rim_full[box] | cav, cav_gap)
-        extra = e & ~cav_d
-        extra_all[i][box] = extra
-        # tubal contrast near the cavity: by proximity, not connectivity — at low dose the thin isthmus breaks up
-        connected = extra & near_cavity[box]
-        # the 8 mm local maximum only where there is extra-cavitary contrast (a box around it: same values)
-        core = np.zeros((bh, bw), bool)
-        mbox = _box(extra, win)
-        if mbox is not None:
-            local_max = square_max(o[mbox], win // 2)  # == ndi.maximum_filter(size=win), win is odd
-            core[mbox] = extra[mbox] & (o[mbox] >= CORE_FRACTION * local_max) & (snr[mbox] > 5.0)
-        halo = _grow(core | cav_d, halo_it)
-        faint = extra & ~halo
-        flab, fn = ndi.label(faint)
-        if fn:
-            fidx = np.arange(1, fn + 1)
-            # bincount / maximum.at instead of ndi.sum_labels / ndi.maximum: same values, and ndi.maximum
-            # argsorts the whole frame per call (it was 15 % of the analysis time)
-            sel = flab > 0
-            lab_sel = flab[sel]
-            sizes = np.bincount(lab_sel, minlength=fn + 1)[1:]
-            peaks_all = np.full(fn + 1, -np.inf)
-            np.maximum.at(peaks_all, lab_sel, snr[sel])
-            peaks = peaks_all[1:]
-            faint = np.isin(flab, fidx[(sizes >= min_faint) & (peaks >= 6.0)])
-        wide = _square_opening(core, coll_r)
-        dense_wide = np.zeros_like(wide)
-        wlab, wn = ndi.label(wide)
         if wn:
-            idx = np.arange(1, wn + 1)
             dens = label_means(o, wlab, wn) / level
             area = label_sizes(wlab, wn).astype(float)
-            thin = extra & ~_grow(wide, thin_gap)
-            thin_l, thin_r = float((thin & left_b).sum()), float((thin & right_b).sum())
-            col = label_means(np.broadcast_to(lat, (bh, bw)), wlab, wn)
-            tube_per_body = np.where(col < 0, thin_l, thin_r) / np.maximum(area, 1.0)
+            thin = extra & ~square_max(wide, thin_gap)
+            thin_l = (thin & left_b).sum(axis=(1, 2)).astype(float)
+            thin_r = (thin & right_b).sum(axis=(1, 2)).astype(float)
+            wsel = wlab > 0
+            frame_of = np.zeros(wn + 1, np.intp)
+            frame_of[wlab[wsel]] = np.nonzero(wsel)[0]
+            frame_of = frame_of[1:]
+            col = label_means(np.broadcast_to(lat, (n, bh, bw)), wlab, wn)
+            tube_per_body = np.where(col < 0, thin_l[frame_of], thin_r[frame_of]) / np.maximum(area, 1.0)
             # undiluted contrast in a wide body that the thin tube merely leads into: a hydrosalpinx
             hydro_like = (dens >= RETAINED_DENSITY) & (tube_per_body < HYDRO_TUBE_PER_BODY)
             for k in np.flatnonzero(hydro_like):
                 # ... with the sharp wall of a tube, not the Gaussian margin of a young spill cloud
-                region = (wlab == k + 1) | (extra & dilate_cross(wlab == k + 1, thin_gap))
-                hydro_like[k] = _sharpness(o, region) >= LOCULATED_SHARPNESS
-            dense_wide = np.isin(wlab, idx[hydro_like])
+                f = frame_of[k]
+                comp = wlab[f] == k + 1
+                region = comp | (extra[f] & dilate_cross(comp, thin_gap))
+                hydro_like[k] = _sharpness(o[f], region) >= LOCULATED_SHARPNESS
+            dense_wide = np.concatenate([[False], hydro_like])[wlab]
         collection = wide & ~dense_wide
         spill = faint | collection
-        frame_labels = labels[i][box]
-        frame_labels[extra] = 1
-        frame_labels[spill] = 2
-        counts, sharp = [], []
-        for side in (left_b, right_b):
-            counts.append(
-                (
-                    float((connected & side).sum()),
-                    float((faint & side).sum()),
-                    float((collection & side).sum()),
-                    float((dense_wide & side).sum()),
-                )
-            )
-            if i == t - 1:
-                sharp.append(_sharpness(o, spill & side))
+        for k, i in enumerate(ids):
+            extra_all[i][box] = extra[k]
+            frame_labels = labels[i][box]
+            frame_labels[extra[k]] = 1
+            frame_labels[spill[k]] = 2
+        counts = np.empty((n, 2, 4))
+        for s_idx, side in enumerate((left_b, right_b)):
+            for m_idx, m in enumerate((connected, faint, collection, dense_wide)):
+                counts[:, s_idx, m_idx] = (m & side).sum(axis=(1, 2))
+        sharp = None
+        if ids[-1] == t - 1:
+            sharp = [_sharpness(o[-1], spill[-1] & side) for side in (left_b, right_b)]
         return counts, sharp
 
-    # every frame on its own (the pool runs them side by side; each writes only its own slices)
-    frame_ids = list(range(first_index, t))
-    for i, got in zip(frame_ids, map_ordered(one, frame_ids), strict=True):
-        if got is None:
-            continue
-        counts, sharp = got
-        for k, name in enumerate(("left", "right")):
-            sg = sides[name]
-            sg.connected_px[i], sg.faint_px[i], sg.collection_px[i], sg.dense_collection_px[i] = counts[k]
-            if sharp:
-                sg.end_sharpness = sharp[k]
+    # runs of consecutive frames; a few runs per thread so that the later, larger frames spread over the pool
+    per_run = max(3, -(-len(frame_ids) // (4 * thread_count()))) if frame_ids else 1
+    runs = [frame_ids[k : k + per_run] for k in range(0, len(frame_ids), per_run)]
+    for ids, (counts, sharp) in zip(runs, map_ordered(run, runs), strict=True):
+        for k, i in enumerate(ids):
+            for s_idx, name in enumerate(("left", "right")):
+                sg = sides[name]
+                c = counts[k, s_idx]
+                sg.connected_px[i], sg.faint_px[i], sg.collection_px[i], sg.dense_collection_px[i] = c
+        if sharp is not None:
+            for s_idx, name in enumerate(("left", "right")):
+                sides[name].end_sharpness = sharp[s_idx]
     return sides, extra_all, cath, labels
 
 

@@ -12,6 +12,7 @@ from hsg_workstation.analysis.morph import (
     dilate_cross,
     erode_cross,
     hysteresis,
+    label_frames,
     label_means,
     label_sizes,
     open_cross,
@@ -59,3 +60,16 @@ def test_square_max_min_match_scipy(shape: tuple[int, int], radius: int) -> None
     # a changed pixel changes the result: the comparison above is not vacuous
     if radius and shape[0] * shape[1] > 1:
         assert not np.array_equal(square_max(img, radius), img)
+
+
+def test_stack_versions_work_frame_by_frame() -> None:
+    rng = np.random.default_rng(11)
+    stack = ndi.gaussian_filter(rng.normal(size=(4, 40, 50)), (0, 2, 2)).astype(np.float32)
+    for radius in (1, 3):
+        assert np.array_equal(square_max(stack, radius), np.stack([square_max(f, radius) for f in stack]))
+        m = stack > 0.1
+        assert np.array_equal(square_min(m, radius), np.stack([square_min(f, radius) for f in m]))
+    hyst = hysteresis(stack, 0.05, 0.2)
+    assert np.array_equal(hyst, np.stack([apply_hysteresis_threshold(f, 0.05, 0.2) for f in stack]))
+    lab, n = label_frames(stack > 0.1)
+    assert n == sum(ndi.label(f > 0.1)[1] for f in stack)
