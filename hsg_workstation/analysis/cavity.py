@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-from hsg_workstation.analysis.morph import dilate_cross, erode_cross, open_cross
+from hsg_workstation.analysis.morph import dilate_cross, erode_cross, fill_holes, open_cross
 from hsg_workstation.measurements import Calibration
 
 
@@ -208,7 +208,7 @@ def persistent_lucencies(
     px = 1.0 / mm_per_px
     rim = max(1, int(round(2.0 * px)))
     min_area = max(3, int(round(7.0 * px * px)))
-    ref_filled = ndi.binary_fill_holes(masks[ref_index])
+    ref_filled = fill_holes(masks[ref_index])
     rows = np.nonzero(ref_filled)[0]
     os_row = rows.max() if rows.size else 0
     cols_at_os = np.nonzero(ref_filled[os_row])[0]
@@ -220,7 +220,7 @@ def persistent_lucencies(
     # same pixels as on the whole frame (outside the cavity everything is zero there): identical, cheaper.
     crop = _mask_box(masks[frames].any(axis=0) | masks[ref_index], box // 2 + rim + 2)
     for i in frames:
-        filled = ndi.binary_fill_holes(masks[i][crop])
+        filled = fill_holes(masks[i][crop])
         inner = erode_cross(filled, rim)
         op_i = opacity[i][crop]
         o = np.where(filled, op_i, 0.0)
@@ -288,7 +288,7 @@ def contour_bites(
     """
     from skimage.morphology import convex_hull_image
 
-    ref = ndi.binary_fill_holes(masks[ref_index])
+    ref = fill_holes(masks[ref_index])
     if ref.sum() < 20:
         return []
     px = 1.0 / mm_per_px
@@ -324,9 +324,7 @@ def contour_bites(
         core = np.hypot(yy - cr, xx - cc) <= 0.6 * rad
         if core.sum() == 0:
             continue
-        present = [
-            i for i in frames if (core & ~ndi.binary_fill_holes(masks[i]) & hull).sum() >= 0.6 * core.sum()
-        ]
+        present = [i for i in frames if (core & ~fill_holes(masks[i]) & hull).sum() >= 0.6 * core.sum()]
         if len(present) < min_frames:
             continue
         out.append(Hole(cr, cc, float(np.pi * rad * rad), min(present), max(present)))

@@ -152,3 +152,41 @@ def erode_cross(mask: np.ndarray, iterations: int = 1) -> np.ndarray:
     for _ in range(iterations):
         e = _erode1(e)
     return e
+
+
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    """== ``ndi.binary_fill_holes(mask)`` for a 2-D mask: background not 4-connected to the image border is filled.
+
+    scipy grows the outside inwards by iterated dilation (~2 ms on a 256² frame); one labelling of the
+    background and a lookup of the labels on the border give the same mask in a tenth of that.
+    """
+    m = np.asarray(mask, bool)
+    if m.size == 0:
+        return m.copy()
+    lab, n = ndi.label(~m)
+    outside = np.zeros(n + 1, bool)
+    for edge in (lab[0], lab[-1], lab[:, 0], lab[:, -1]):
+        outside[edge] = True
+    outside[0] = False
+    return ~outside[lab]
+
+
+def median3(image: np.ndarray) -> np.ndarray:
+    """== ``ndi.median_filter(image, size=3)`` (reflect mode) for a finite 2-D array, by a 19-exchange
+    median-of-9 network on shifted views (~1 ms instead of ~5 ms on a 256² frame)."""
+    img = np.asarray(image)
+    p = np.pad(img, 1, mode="symmetric")  # scipy's "reflect" repeats the edge pixel, as numpy's "symmetric"
+    h, w = img.shape
+    v = [p[r : r + h, c : c + w] for r in range(3) for c in range(3)]
+
+    def sort2(a: int, b: int) -> None:
+        lo = np.minimum(v[a], v[b])
+        v[b] = np.maximum(v[a], v[b])
+        v[a] = lo
+
+    for a, b in (
+        (1, 2), (4, 5), (7, 8), (0, 1), (3, 4), (6, 7), (1, 2), (4, 5), (7, 8), (0, 3),
+        (5, 8), (4, 7), (3, 6), (1, 4), (2, 5), (4, 7), (4, 2), (6, 4), (4, 2),
+    ):  # fmt: skip
+        sort2(a, b)
+    return np.array(v[4], dtype=img.dtype)

@@ -16,7 +16,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.registration import phase_cross_correlation
 
-from hsg_workstation.analysis.morph import dilate_cross
+from hsg_workstation.analysis.morph import dilate_cross, median3
 from hsg_workstation.analysis.parallel import chunks, map_ordered, run_all, thread_count
 
 MAD_TO_SIGMA = 1.4826
@@ -89,7 +89,7 @@ def robust_sigma(values: np.ndarray) -> float:
     return float(MAD_TO_SIGMA * np.median(np.abs(v - med)))
 
 
-def robust_sigma_rows(rows: np.ndarray) -> np.ndarray:
+def robust_sigma_rows(rows: np.ndarray, threads: bool = True) -> np.ndarray:
     """``[robust_sigma(r) for r in rows]`` (float64), as two row-wise medians split over the thread pool.
 
     Identical values: the same selection per row, and the per-row float32 results widened to float64 exactly
@@ -105,7 +105,10 @@ def robust_sigma_rows(rows: np.ndarray) -> np.ndarray:
         med = np.median(block, axis=1, keepdims=True)
         out[sl] = MAD_TO_SIGMA * np.median(np.abs(block - med), axis=1)
 
-    run_all((lambda sl=sl: part(sl)) for sl in chunks(rows.shape[0]))
+    if threads:
+        run_all((lambda sl=sl: part(sl)) for sl in chunks(rows.shape[0]))
+    else:
+        part(slice(None))
     return out
 
 
@@ -151,7 +154,7 @@ def shutter_mask(mean_image: np.ndarray) -> np.ndarray:
     uniform and clearly apart from the field's values; the blade is then flooded inwards while the value stays
     within a few of the strip's own sigmas.
     """
-    img = ndi.median_filter(mean_image, 3)
+    img = median3(mean_image)  # == ndi.median_filter(mean_image, 3)
     h, w = img.shape
     mask = np.zeros((h, w), bool)
     inner = img[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4]
@@ -309,26 +312,37 @@ def compute_opacity(
     reg, shifts = _register(frames, background, valid, noise)
     if np.any(shifts):
         warnings.append(f"motion corrected on {int(np.any(shifts, axis=1).sum())} frame(s)")
-    # (reg - background) then the sign in place: the same values without a second 16 MB temporary
-    opacity = reg - background[None] if reg is frames else np.subtract(reg, background[None], out=reg)
-    if sign < 0:
-        np.negative(opacity, out=opacity)
-    if smooth > 0:
-        smoothed = np.empty_like(opacity)
-        run_all(  # per frame (sigma 0 on the frame axis): chunks of frames on the pool give the same values
-            (lambda sl=sl: ndi.gaussian_filter(opacity[sl], (0, smooth, smooth), output=smoothed[sl]))
-            for sl in chunks(t)
-        )
-        opacity = smoothed
-    opacity[:, shutter] = 0.0
-    # Edges of the image carry interpolation artefacts after a shift; keep them out.
-    opacity[:, :2] = opacity[:, -2:] = 0.0
-    opacity[:, :, :2] = opacity[:, :, -2:] = 0.0
-    inner = valid.copy()
-    sample = opacity.reshape(t, -1)[:, np.flatnonzero(inner)[::3]]  # == opacity[:, inner][:, ::3], cheaper
-    sd = float(np.median(robust_sigma_rows(sample))) if sample.size else noise
+    # Per run of frames, on the pool: opacity = sign * (frame - background), smoothed in the frame plane, shutters
+    # and the 2-px edge (interpolation artefacts after a shift) zeroed; plus that run's share of the noise sample
+    # (every third valid pixel) and of the maximum projection. Same values as whole-stack passes, one pass.
+    opacity = np.empty_like(reg)
+    sample_idx = np.flatnonzero(valid)[::3]  # == opacity[:, valid][:, ::3]
+    runs = chunks(t, 4 * thread_count())
+    sigmas = np.zeros(t, np.float64)
+    maxprojs: list[np.ndarray | None] = [None] * len(runs)
+
+    def run(k: int) -> None:
+        sl = runs[k]
+        diff = reg[sl] - background[None]
+        if sign < 0:
+            np.negative(diff, out=diff)
+        part = opacity[sl]
+        if smooth > 0:
+            ndi.gaussian_filter(diff, (0, smooth, smooth), output=part)
+        else:
+            part[...] = diff
+        part[:, shutter] = 0.0
+        part[:, :2] = part[:, -2:] = 0.0
+        part[:, :, :2] = part[:, :, -2:] = 0.0
+        if sample_idx.size:
+            sigmas[sl] = robust_sigma_rows(part.reshape(part.shape[0], -1)[:, sample_idx], threads=False)
+        maxprojs[k] = part.max(axis=0)
+
+    run_all((lambda k=k: run(k)) for k in range(len(runs)))
+    inner = valid
+    sd = float(np.median(sigmas)) if sample_idx.size else noise
     sd = max(sd, 1e-6)
-    maxproj = opacity.max(axis=0)[inner]
+    maxproj = np.maximum.reduce([m for m in maxprojs if m is not None])[inner]
     strong = maxproj[maxproj > 8 * sd]
     level = float(np.percentile(strong, 97)) if strong.size > 20 else 8 * sd
     return OpacityStack(

@@ -14,7 +14,7 @@ from scipy import ndimage as ndi
 from hsg_workstation.analysis.cavity import persistent_lucencies, shape_metrics, track_cavity
 from hsg_workstation.analysis.morph import dilate_cross
 from hsg_workstation.analysis.opacity import compute_opacity, downsample, working_factor
-from hsg_workstation.analysis.parallel import map_streamed
+from hsg_workstation.analysis.parallel import map_ordered, map_streamed
 from hsg_workstation.analysis.result import (
     DefectCandidate,
     FillAnalysis,
@@ -66,7 +66,7 @@ def _full_res_cavity(
 ) -> np.ndarray:
     """Cavity mask of one frame at full resolution: same threshold, restricted to the working-res cavity."""
     n_bg = max(1, min(onset, 6))
-    up = np.kron(working_mask, np.ones((factor, factor), bool))
+    up = np.repeat(np.repeat(working_mask, factor, axis=0), factor, axis=1)  # each working pixel -> factor²
     pad = np.zeros(full_shape, bool)
     pad[: up.shape[0], : up.shape[1]] = up[: full_shape[0], : full_shape[1]]
     out = np.zeros(full_shape, bool)
@@ -82,11 +82,14 @@ def _full_res_cavity(
     r0, r1 = max(0, rows[0] - margin), min(h, rows[-1] + 1 + margin)
     c0, c1 = max(0, cols[0] - margin), min(w, cols[-1] + 1 + margin)
     box = (slice(r0, r1), slice(c0, c1))
-    bg = np.mean([np.asarray(get_frame(j), np.float32)[box] for j in range(n_bg)], axis=0)
-    frame = np.asarray(get_frame(index), np.float32)
+    bg = np.mean([np.asarray(get_frame(j)[box], np.float32) for j in range(n_bg)], axis=0)
     if np.any(shift):
-        frame = ndi.shift(frame, shift * factor, order=1, mode="nearest")
-    op = ndi.gaussian_filter(sign * (frame[box] - bg), sigma)
+        frame = ndi.shift(np.asarray(get_frame(index), np.float32), shift * factor, order=1, mode="nearest")[
+            box
+        ]
+    else:
+        frame = np.asarray(get_frame(index)[box], np.float32)
+    op = ndi.gaussian_filter(sign * (frame - bg), sigma)
     pad_b = pad[box]
     near = dilate_cross(pad_b, reach)  # == ndi.binary_dilation(iterations=reach), faster
     m = (op > FULL_RES_THRESHOLD * level) & near
@@ -112,12 +115,16 @@ def analyze_frames(
     full_resolution_cavity: bool = True,
     working_size: int = 256,
     extra_warnings: Sequence[str] = (),
+    decode_in_threads: bool = False,
 ) -> FillAnalysis:
     """Analyse a fill sequence.
 
     Give either ``frames`` (T, rows, cols) of stored pixel values, or ``get_frame(index0) -> 2-D array`` with
     ``n_frames`` and ``frame_shape`` (frames are then decoded one at a time and only a working-resolution copy
     is held; the frame of maximal distension is decoded again at full resolution for its cavity mask).
+    ``decode_in_threads`` says that ``get_frame`` may be called from several threads at once (see
+    :func:`hsg_workstation.dicom_io.pixels.frames_decode_independently`); otherwise frames are decoded in the
+    calling thread, in order.
     """
     if frames is not None:
         frames = np.asarray(frames)
@@ -138,7 +145,10 @@ def analyze_frames(
     warnings = list(extra_warnings)
     factor = working_factor(*frame_shape, target=working_size)
     # decoding in this thread, in frame order; each frame's block mean on the pool while the next one decodes
-    low = np.stack(map_streamed(get_frame, lambda frame: downsample(frame, factor), n_frames))
+    if decode_in_threads:
+        low = np.stack(map_ordered(lambda i: downsample(get_frame(i), factor), range(n_frames)))
+    else:
+        low = np.stack(map_streamed(get_frame, lambda frame: downsample(frame, factor), n_frames))
     low_scout = downsample(scout, factor) if scout is not None else None
     times: list[float | None] = list(frame_times_s) if frame_times_s is not None else [None] * n_frames
     if len(times) != n_frames:

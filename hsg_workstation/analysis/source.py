@@ -86,6 +86,7 @@ class LoopSource:
             "patient_orientation": self.patient_orientation,
             "series_uid": self.series_uid,
             "extra_warnings": self.warnings,
+            "decode_in_threads": pixels.frames_decode_independently(self.header),
         }
 
 

@@ -235,6 +235,14 @@ def _preferred_plugin(uid: str) -> dict[str, str]:
 _NATIVE_LITTLE_ENDIAN = frozenset({"1.2.840.10008.1.2.1", "1.2.840.10008.1.2"})
 
 
+def frames_decode_independently(header: Dataset) -> bool:
+    """True when :func:`decode_frame` reads this file's frames straight from their byte offsets (native little
+    endian): every call opens its own file handle and touches no shared decoder state, so several threads may
+    decode frames of it at once. Compressed syntaxes go through decoder libraries that are not all known to be
+    thread-safe (python-gdcm in particular) and answer False."""
+    return reader._transfer_syntax(header) in _NATIVE_LITTLE_ENDIAN
+
+
 def _decode_native(path: str | os.PathLike[str], index: int, header: Dataset) -> np.ndarray | None:
     """Read one frame of native little-endian greyscale data straight from its byte offset; None if not plain.
 

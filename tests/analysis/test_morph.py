@@ -11,10 +11,12 @@ from skimage.morphology import disk
 from hsg_workstation.analysis.morph import (
     dilate_cross,
     erode_cross,
+    fill_holes,
     hysteresis,
     label_frames,
     label_means,
     label_sizes,
+    median3,
     open_cross,
     square_max,
     square_min,
@@ -73,3 +75,17 @@ def test_stack_versions_work_frame_by_frame() -> None:
     assert np.array_equal(hyst, np.stack([apply_hysteresis_threshold(f, 0.05, 0.2) for f in stack]))
     lab, n = label_frames(stack > 0.1)
     assert n == sum(ndi.label(f > 0.1)[1] for f in stack)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (2, 3), (7, 5), (64, 80)])
+def test_fill_holes_and_median3_match_scipy(shape: tuple[int, int]) -> None:
+    rng = np.random.default_rng(shape[0] * 7 + shape[1])
+    img = rng.normal(size=shape).astype(np.float32)
+    assert np.array_equal(median3(img), ndi.median_filter(img, size=3))
+    for p in (0.2, 0.5, 0.7, 0.9):
+        m = rng.random(shape) < p
+        assert np.array_equal(fill_holes(m), ndi.binary_fill_holes(m))
+    ring = np.zeros((9, 9), bool)
+    ring[2:7, 2:7] = True
+    ring[4, 4] = False  # a hole: filled
+    assert fill_holes(ring)[4, 4] and not ring[4, 4]
