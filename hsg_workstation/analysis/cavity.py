@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-from hsg_workstation.analysis.morph import dilate_cross, erode_cross, fill_holes, open_cross
+from hsg_workstation.analysis.morph import dilate_cross, erode_cross, fill_holes, label_frames, open_cross
 from hsg_workstation.measurements import Calibration
 
 
@@ -44,7 +44,8 @@ def _largest_overlapping(lab: np.ndarray, n: int, seed: np.ndarray | None) -> np
 
 
 def dense_mask(opacity: np.ndarray, level: float, threshold: float = CAVITY_THRESHOLD) -> np.ndarray:
-    """Dense-contrast mask of one frame; a 1-px opening removes noise specks but keeps narrow horns."""
+    """Dense-contrast mask of one frame (or of each frame of a stack); a 1-px opening removes noise specks but
+    keeps narrow horns."""
     return open_cross(opacity > threshold * level)
 
 
@@ -73,15 +74,17 @@ def track_cavity(opacity: np.ndarray, level: float, valid: np.ndarray, mm_per_px
     masks = np.zeros((t, h, w), bool)
     seed: np.ndarray | None = None
     first = None
-    dense = [dense_mask(opacity[i], level) & valid for i in range(t)]
+    dense = dense_mask(opacity, level) & valid  # every frame at once (per-frame opening)
+    lab_all, _ = label_frames(dense)  # one call; each frame's labels are its own
     for i in range(t):
-        lab, n = ndi.label(dense[i])
         if seed is None:
+            lab, n = ndi.label(dense[i])
             comp = _largest_overlapping(lab, n, None)
             if comp.sum() >= min_area and i + 1 < t and (dense[i + 1] & comp).sum() >= 0.5 * comp.sum():
                 seed, first = comp, i
                 masks[i] = comp
             continue
+        lab, n = lab_all[i], int(dense[i].any())  # n: only "any component" matters below
         # parts of the cavity joined by a narrow waist (T-shaped, two horns) stay one cavity: 3 mm reach
         comp = _largest_overlapping(lab, n, seed)
         near = _largest_overlapping(lab, n, dilate_cross(seed, reach)) & ~comp

@@ -65,12 +65,36 @@ def map_ordered(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
         return [fn(x) for x in items]  # already on the pool: nesting could wait on itself
     pool = _executor(n)
     futures = [pool.submit(fn, x) for x in items]
+    results: list[R] = [None] * len(items)  # type: ignore[list-item]
+    done_here = [False] * len(items)
     try:
-        return [f.result() for f in futures]
+        # The calling thread helps instead of only waiting: it takes items from the end that no worker has
+        # started (the workers take them from the front).
+        for k in range(len(items) - 1, -1, -1):
+            if futures[k].cancel():
+                results[k] = fn(items[k])
+                done_here[k] = True
+        for k, f in enumerate(futures):
+            if not done_here[k]:
+                results[k] = f.result()
+        return results
     except BaseException:
         for f in futures:
             f.cancel()
         raise
+
+
+def submit(fn: Callable[[], R]) -> Future[R]:
+    """Start ``fn`` on the pool and return its future (with one thread: run it now, return it done). Used to
+    overlap independent stages of the analysis with one another."""
+    if thread_count() <= 1 or threading.current_thread().name.startswith("hsg-analysis"):
+        done: Future[R] = Future()
+        try:
+            done.set_result(fn())
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future, as a pool would
+            done.set_exception(exc)
+        return done
+    return _executor(thread_count()).submit(fn)
 
 
 def map_streamed(

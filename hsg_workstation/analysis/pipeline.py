@@ -14,7 +14,7 @@ from scipy import ndimage as ndi
 from hsg_workstation.analysis.cavity import persistent_lucencies, shape_metrics, track_cavity
 from hsg_workstation.analysis.morph import dilate_cross
 from hsg_workstation.analysis.opacity import compute_opacity, downsample, working_factor
-from hsg_workstation.analysis.parallel import map_ordered, map_streamed
+from hsg_workstation.analysis.parallel import map_ordered, map_streamed, submit
 from hsg_workstation.analysis.result import (
     DefectCandidate,
     FillAnalysis,
@@ -196,22 +196,22 @@ def analyze_frames(
         mi = track.max_index
         max_frame = mi + 1
         ref_mask = masks[mi]
-        if full_resolution_cavity:
-            full = _full_res_cavity(
-                get_frame, mi, op.onset_index, op.sign, op.shifts[mi], op.level, ref_mask, factor, frame_shape
-            )
-            metrics = shape_metrics(full, calibration, 1.0)
-        else:
-            full = None
-            metrics = shape_metrics(ref_mask, calibration, float(factor))
-        shape = ShapeMetrics(
-            frame=max_frame,
-            fundal_indentation_depth=metrics.fundal_indentation_depth,
-            hemicavity_angle_deg=metrics.hemicavity_angle_deg,
-            intercornual_distance=metrics.intercornual_distance,
-            unit=calibration.unit,
-            calibration_basis=str(calibration.basis.value),
-        )
+        get = get_frame
+
+        def outline_and_shape():  # -> (full-resolution mask or None, Shape)
+            if full_resolution_cavity:
+                full = _full_res_cavity(
+                    get, mi, op.onset_index, op.sign, op.shifts[mi], op.level, ref_mask, factor, frame_shape
+                )
+                return full, shape_metrics(full, calibration, 1.0)
+            return None, shape_metrics(ref_mask, calibration, float(factor))
+
+        # Independent of the tubes: the outline (which decodes frames again) and the filling defects run
+        # alongside the side signals when decoding may leave this thread.
+        holes_job = submit(lambda: persistent_lucencies(op.opacity, masks, mi, mm_px))
+        outline_job = submit(outline_and_shape) if decode_in_threads or frames is not None else None
+        if outline_job is None:
+            full, metrics = outline_and_shape()
         cav_area = float(track.areas_px[mi])
         signals, extra_all, _cath, extra_labels = side_signals(
             op.opacity,
@@ -223,6 +223,16 @@ def analyze_frames(
             mm_px,
             track.first_index or 0,
             op.onset_index,
+        )
+        if outline_job is not None:
+            full, metrics = outline_job.result()
+        shape = ShapeMetrics(
+            frame=max_frame,
+            fundal_indentation_depth=metrics.fundal_indentation_depth,
+            hemicavity_angle_deg=metrics.hemicavity_angle_deg,
+            intercornual_distance=metrics.intercornual_distance,
+            unit=calibration.unit,
+            calibration_basis=str(calibration.basis.value),
         )
         intra = detect_intravasation(extra_all, mm_px, cav_area)
         intrav_present, intrav_conf = intra.present, intra.confidence
@@ -249,7 +259,7 @@ def analyze_frames(
             spacing = float(
                 np.sqrt(float(calibration.row_spacing_mm) * float(calibration.column_spacing_mm or 0))
             )
-        for hole in persistent_lucencies(op.opacity, masks, mi, mm_px):
+        for hole in holes_job.result():
             d_px = 2.0 * np.sqrt(hole.area_px / np.pi) * factor
             defects.append(
                 DefectCandidate(
