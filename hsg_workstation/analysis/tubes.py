@@ -24,6 +24,7 @@ from hsg_workstation.analysis.cavity import CAVITY_THRESHOLD
 from hsg_workstation.analysis.morph import (
     dilate_cross,
     hysteresis,
+    hysteresis_near_seeds,
     label_frames,
     label_means,
     label_sizes,
@@ -201,10 +202,12 @@ def side_signals(
         """Frames ``ids``: fills their ``extra_all`` and ``labels`` slices; returns per-frame pixel counts
         (frames × [left, right] × [connected, faint, collection, dense collection]) and, when the run holds
         the last frame, its spill sharpness per side."""
-        o_full = opacity[ids]
-        cav_full = masks[ids]
+        run_sl = slice(ids[0], ids[-1] + 1)
+        contiguous = len(ids) == ids[-1] - ids[0] + 1
+        o_full = opacity[run_sl] if contiguous else opacity[ids]  # a view when the run has no gap
+        cav_full = masks[run_sl] if contiguous else masks[ids]
         snr_full = o_full / noise_map
-        e_raw = hysteresis(snr_full, 2.5, 5.0)
+        e_raw = hysteresis_near_seeds(snr_full, 2.5, 5.0)
         e_full = e_raw & valid & ~cath
         need = (e_full | cav_full).any(axis=0)
         box = _box(need, margin)

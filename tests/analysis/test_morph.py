@@ -13,6 +13,7 @@ from hsg_workstation.analysis.morph import (
     erode_cross,
     fill_holes,
     hysteresis,
+    hysteresis_near_seeds,
     label_frames,
     label_means,
     label_sizes,
@@ -89,3 +90,16 @@ def test_fill_holes_and_median3_match_scipy(shape: tuple[int, int]) -> None:
     ring[2:7, 2:7] = True
     ring[4, 4] = False  # a hole: filled
     assert fill_holes(ring)[4, 4] and not ring[4, 4]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_hysteresis_near_seeds_equals_whole_frame(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    stack = rng.normal(size=(3, 70, 90)).astype(np.float32)
+    stack[:, 30:40, 40:60] += 6.0  # a structure: seeds inside, a low tail around it
+    if seed % 2:
+        stack[1, 35, :] = 3.0  # a low-threshold bridge to the frame edge: the box must fall back
+    for low, high in ((2.5, 5.0), (1.0, 4.0), (3.0, 100.0)):
+        expected = np.stack([apply_hysteresis_threshold(f, low, high) for f in stack])
+        assert np.array_equal(hysteresis_near_seeds(stack, low, high, margin=3), expected)
+        assert np.array_equal(hysteresis_near_seeds(stack[0], low, high, margin=3), expected[0])
