@@ -75,7 +75,16 @@ def track_cavity(opacity: np.ndarray, level: float, valid: np.ndarray, mm_per_px
     seed: np.ndarray | None = None
     first = None
     dense = dense_mask(opacity, level) & valid  # every frame at once (per-frame opening)
-    lab_all, _ = label_frames(dense)  # one call; each frame's labels are its own
+    lab_all, n_all = label_frames(dense)  # one call; each frame's labels are its own
+    member = np.zeros(n_all + 1, bool)  # lookup table: label -> in the current selection (reset after use)
+
+    def select(lab: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """== np.isin(lab, ids) for labels of ``lab_all`` (a table lookup instead of a sort)."""
+        member[ids] = True
+        out = member[lab]
+        member[ids] = False
+        return out
+
     for i in range(t):
         if seed is None:
             lab, n = ndi.label(dense[i])
@@ -84,11 +93,16 @@ def track_cavity(opacity: np.ndarray, level: float, valid: np.ndarray, mm_per_px
                 seed, first = comp, i
                 masks[i] = comp
             continue
-        lab, n = lab_all[i], int(dense[i].any())  # n: only "any component" matters below
+        lab = lab_all[i]
         # parts of the cavity joined by a narrow waist (T-shaped, two horns) stay one cavity: 3 mm reach
-        comp = _largest_overlapping(lab, n, seed)
-        near = _largest_overlapping(lab, n, dilate_cross(seed, reach)) & ~comp
-        if near.any():
+        # (== _largest_overlapping with the seed, then with the dilated seed minus the first)
+        ids = np.unique(lab[seed])
+        ids = ids[ids > 0]
+        comp = select(lab, ids)
+        near_ids = np.unique(lab[dilate_cross(seed, reach)])
+        near_ids = near_ids[(near_ids > 0) & ~np.isin(near_ids, ids)]
+        near = select(lab, near_ids) if near_ids.size else None
+        if near is not None and near.any():
             nlab, nn = ndi.label(near)
             sizes = ndi.sum_labels(near, nlab, index=np.arange(1, nn + 1))
             comp |= np.isin(nlab, 1 + np.flatnonzero(sizes >= min_area))

@@ -17,7 +17,7 @@ from scipy import ndimage as ndi
 from skimage.registration import phase_cross_correlation
 
 from hsg_workstation.analysis.morph import dilate_cross, median3
-from hsg_workstation.analysis.parallel import chunks, map_ordered, run_all, thread_count
+from hsg_workstation.analysis.parallel import chunks, map_ordered, run_all, submit, thread_count
 
 MAD_TO_SIGMA = 1.4826
 PRESCREEN_STILL = 0.15  # of the noise: half-resolution residual below which a frame is clearly still
@@ -316,10 +316,11 @@ def compute_opacity(
     frames = np.asarray(frames, dtype=np.float32)
     warnings: list[str] = []
     t = frames.shape[0]
+    shutter_job = submit(lambda: shutter_mask(frames.mean(axis=0)))  # independent of the two below
     noise = max(_frame_noise(frames) if t > 1 else robust_sigma(frames[0]) * 0.1, 1e-6)
     sign = contrast_sign(frames, noise) if t > 1 else 1.0
     pre = frames[0]
-    shutter = shutter_mask(frames.mean(axis=0))
+    shutter = shutter_job.result()
     valid = ~shutter
     onset = _onset_index(frames, sign, noise, valid) if t > 1 else 1
     if onset < 1:
