@@ -237,27 +237,30 @@ def side_signals(
         faint = extra & ~halo
         flab, fn = label_frames(faint)
         if fn:
-            # bincount / maximum.at instead of ndi.sum_labels / ndi.maximum: same values, and ndi.maximum
-            # argsorts the whole frame per call
-            fsel = flab > 0
-            lab_sel = flab[fsel]
-            sizes = np.bincount(lab_sel, minlength=fn + 1)
-            peaks = np.full(fn + 1, -np.inf)
-            np.maximum.at(peaks, lab_sel, snr[fsel])
-            keep = (sizes >= min_faint) & (peaks >= 6.0)
+            # sizes by bincount, and "peak SNR >= 6" as "some pixel >= 6" (a lookup, no per-label maximum)
+            sizes = np.bincount(flab.ravel(), minlength=fn + 1)
+            peaked = np.zeros(fn + 1, bool)
+            peaked[flab[snr >= 6.0]] = True
+            keep = (sizes >= min_faint) & peaked
             keep[0] = False
             faint = keep[flab]
         wide = square_max(square_min(core, coll_r), coll_r)  # opening with a (2 r + 1)² square
         dense_wide = np.zeros_like(wide)
         wlab, wn = label_frames(wide)
         lat = lateral[:, box[1]]
-        left_b, right_b = np.broadcast_to(lat < 0, (bh, bw)), np.broadcast_to(lat >= 0, (bh, bw))
+        split = int(np.count_nonzero(lat < 0))  # lateral grows with the column: the left side is a prefix
+
+        def per_side(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """Pixel counts per frame left and right of the cavity axis."""
+            return np.count_nonzero(m[..., :split], axis=(1, 2)), np.count_nonzero(
+                m[..., split:], axis=(1, 2)
+            )
+
         if wn:
             dens = label_means(o, wlab, wn) / level
             area = label_sizes(wlab, wn).astype(float)
             thin = extra & ~square_max(wide, thin_gap)
-            thin_l = (thin & left_b).sum(axis=(1, 2)).astype(float)
-            thin_r = (thin & right_b).sum(axis=(1, 2)).astype(float)
+            thin_l, thin_r = (c.astype(float) for c in per_side(thin))
             wsel = wlab > 0
             frame_of = np.zeros(wn + 1, np.intp)
             frame_of[wlab[wsel]] = np.nonzero(wsel)[0]
@@ -266,12 +269,19 @@ def side_signals(
             tube_per_body = np.where(col < 0, thin_l[frame_of], thin_r[frame_of]) / np.maximum(area, 1.0)
             # undiluted contrast in a wide body that the thin tube merely leads into: a hydrosalpinx
             hydro_like = (dens >= RETAINED_DENSITY) & (tube_per_body < HYDRO_TUBE_PER_BODY)
+            objects = ndi.find_objects(wlab) if hydro_like.any() else []
             for k in np.flatnonzero(hydro_like):
-                # ... with the sharp wall of a tube, not the Gaussian margin of a young spill cloud
+                # ... with the sharp wall of a tube, not the Gaussian margin of a young spill cloud (looked at in
+                # the component's box grown by the dilation: the same region as on the whole frame)
                 f = frame_of[k]
-                comp = wlab[f] == k + 1
-                region = comp | (extra[f] & dilate_cross(comp, thin_gap))
-                hydro_like[k] = _sharpness(o[f], region) >= LOCULATED_SHARPNESS
+                _fs, rs, cs = objects[k]
+                sb = (
+                    slice(max(0, rs.start - thin_gap - 1), rs.stop + thin_gap + 1),
+                    slice(max(0, cs.start - thin_gap - 1), cs.stop + thin_gap + 1),
+                )
+                comp = wlab[f][sb] == k + 1
+                region = comp | (extra[f][sb] & dilate_cross(comp, thin_gap))
+                hydro_like[k] = _sharpness(o[f][sb], region) >= LOCULATED_SHARPNESS
             dense_wide = np.concatenate([[False], hydro_like])[wlab]
         collection = wide & ~dense_wide
         spill = faint | collection
@@ -281,12 +291,14 @@ def side_signals(
             frame_labels[extra[k]] = 1
             frame_labels[spill[k]] = 2
         counts = np.empty((n, 2, 4))
-        for s_idx, side in enumerate((left_b, right_b)):
-            for m_idx, m in enumerate((connected, faint, collection, dense_wide)):
-                counts[:, s_idx, m_idx] = (m & side).sum(axis=(1, 2))
+        for m_idx, m in enumerate((connected, faint, collection, dense_wide)):
+            counts[:, 0, m_idx], counts[:, 1, m_idx] = per_side(m)
         sharp = None
         if ids[-1] == t - 1:
-            sharp = [_sharpness(o[-1], spill[-1] & side) for side in (left_b, right_b)]
+            sharp = [
+                _sharpness(o[-1][:, cols], spill[-1][:, cols])
+                for cols in (slice(0, split), slice(split, None))
+            ]
         return counts, sharp
 
     # runs of consecutive frames; a few runs per thread so that the later, larger frames spread over the pool
