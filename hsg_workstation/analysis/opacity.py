@@ -23,11 +23,13 @@ MAD_TO_SIGMA = 1.4826
 PRESCREEN_STILL = 0.15  # of the noise: half-resolution residual below which a frame is clearly still
 
 
-def downsample(img: np.ndarray, factor: int) -> np.ndarray:
+def downsample(img: np.ndarray, factor: int, max_value: int | None = None) -> np.ndarray:
     """Block mean by an integer factor (crops the ragged edge); float32.
 
     Strided additions rather than reshape-mean: ten times faster on a 1024² uint16 frame (0.6 vs 6 ms), which
-    matters because every frame of the loop passes through here.
+    matters because every frame of the loop passes through here. ``max_value`` (e.g. 4095 for 12 bits stored,
+    when the decoder guarantees it) lets unsigned block sums that stay below 65536 accumulate in 16 bits: half
+    the memory traffic, the same integers.
     """
     if factor <= 1:
         return np.asarray(img, dtype=np.float32)
@@ -39,6 +41,8 @@ def downsample(img: np.ndarray, factor: int) -> np.ndarray:
         # Rows first (whole contiguous rows, with the widening in the first add), then columns: 0.3 ms instead of
         # 0.5 ms per 1024² frame. Integer sums are exact in any order, so the values are the same.
         acc = np.int32 if img.dtype.kind == "i" else np.uint32
+        if img.dtype.kind == "u" and max_value is not None and 0 <= max_value * factor * factor <= 65535:
+            acc = np.uint16
         rows_in = img.reshape(r // factor, factor, c)
         rsum = np.add(rows_in[:, 0], rows_in[:, 1], dtype=acc)
         for k in range(2, factor):

@@ -116,6 +116,7 @@ def analyze_frames(
     working_size: int = 256,
     extra_warnings: Sequence[str] = (),
     decode_in_threads: bool = False,
+    stored_max: int | None = None,
 ) -> FillAnalysis:
     """Analyse a fill sequence.
 
@@ -124,7 +125,8 @@ def analyze_frames(
     is held; the frame of maximal distension is decoded again at full resolution for its cavity mask).
     ``decode_in_threads`` says that ``get_frame`` may be called from several threads at once (see
     :func:`hsg_workstation.dicom_io.pixels.frames_decode_independently`); otherwise frames are decoded in the
-    calling thread, in order.
+    calling thread, in order. ``stored_max``: the largest value the decoder can return (from Bits Stored, when
+    the decoder masks the rest), which lets the block means add in 16 bits.
     """
     if frames is not None:
         frames = np.asarray(frames)
@@ -145,10 +147,16 @@ def analyze_frames(
     warnings = list(extra_warnings)
     factor = working_factor(*frame_shape, target=working_size)
     # decoding in this thread, in frame order; each frame's block mean on the pool while the next one decodes
-    if decode_in_threads:
-        low = np.stack(map_ordered(lambda i: downsample(get_frame(i), factor), range(n_frames)))
+    low_shape = (frame_shape[0] // factor, frame_shape[1] // factor)
+    low = np.empty((n_frames, *low_shape), np.float32)
+
+    def reduce_into(i: int, frame: np.ndarray) -> None:
+        low[i] = downsample(frame, factor, stored_max)  # each frame writes its own slot: no np.stack copy
+
+    if decode_in_threads or frames is not None:  # an array in memory can be read from any thread
+        map_ordered(lambda i: reduce_into(i, get_frame(i)), range(n_frames))
     else:
-        low = np.stack(map_streamed(get_frame, lambda frame: downsample(frame, factor), n_frames))
+        map_streamed(lambda i: (i, get_frame(i)), lambda item: reduce_into(*item), n_frames)
     low_scout = downsample(scout, factor) if scout is not None else None
     times: list[float | None] = list(frame_times_s) if frame_times_s is not None else [None] * n_frames
     if len(times) != n_frames:

@@ -87,7 +87,24 @@ class LoopSource:
             "series_uid": self.series_uid,
             "extra_warnings": self.warnings,
             "decode_in_threads": pixels.frames_decode_independently(self.header),
+            "stored_max": self.stored_max,
         }
+
+    @property
+    def stored_max(self) -> int | None:
+        """Largest stored value of an unsigned native loop (2^BitsStored - 1): that reader masks the bits above
+        Bits Stored, so no frame can exceed it. None for other loops (decoders of compressed data give no such
+        guarantee on a damaged stream)."""
+        if not pixels.frames_decode_independently(self.header):
+            return None
+        if int(self.header.get("PixelRepresentation", 0) or 0) != 0:
+            return None
+        bits = self.header.get("BitsStored")
+        try:
+            bits = int(bits)
+        except (TypeError, ValueError):
+            return None
+        return (1 << bits) - 1 if 1 <= bits <= 16 else None
 
 
 def _iter_files(root: Path) -> Iterator[Path]:
