@@ -344,22 +344,36 @@ def compute_opacity(
     # Per run of frames, on the pool: opacity = sign * (frame - background), smoothed in the frame plane, shutters
     # and the 2-px edge (interpolation artefacts after a shift) zeroed; plus that run's share of the noise sample
     # (every third valid pixel) and of the maximum projection. Same values as whole-stack passes, one pass.
-    opacity = np.empty_like(reg)
+    opacity = np.zeros_like(reg)  # outside the field box: shutter, zero
     sample_idx = np.flatnonzero(valid)[::3]  # == opacity[:, valid][:, ::3]
     runs = chunks(t, 4 * thread_count())
     sigmas = np.zeros(t, np.float64)
     maxprojs: list[np.ndarray | None] = [None] * len(runs)
 
+    # Only the box of the collimated field (plus the Gaussian's reach) carries information: the shutter area is
+    # zeroed below anyway, and the smoothing inside the box reads only pixels within its reach. Same values.
+    vr, vc = np.flatnonzero(valid.any(axis=1)), np.flatnonzero(valid.any(axis=0))
+    reach = int(4.0 * smooth + 0.5) + 1  # scipy's default truncate=4.0, plus one
+    h, w = valid.shape
+    if vr.size:
+        field = (
+            slice(max(0, vr[0] - reach), min(h, vr[-1] + 1 + reach)),
+            slice(max(0, vc[0] - reach), min(w, vc[-1] + 1 + reach)),
+        )
+    else:
+        field = (slice(None), slice(None))
+
     def run(k: int) -> None:
         sl = runs[k]
-        diff = reg[sl] - background[None]
+        diff = reg[sl, field[0], field[1]] - background[None, field[0], field[1]]
         if sign < 0:
             np.negative(diff, out=diff)
         part = opacity[sl]
+        inside = part[:, field[0], field[1]]
         if smooth > 0:
-            ndi.gaussian_filter(diff, (0, smooth, smooth), output=part)
+            ndi.gaussian_filter(diff, (0, smooth, smooth), output=inside)
         else:
-            part[...] = diff
+            inside[...] = diff
         part[:, shutter] = 0.0
         part[:, :2] = part[:, -2:] = 0.0
         part[:, :, :2] = part[:, :, -2:] = 0.0
