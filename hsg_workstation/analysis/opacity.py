@@ -233,9 +233,8 @@ def _register(
         anatomy edges, far above either bar; frames not clearly still go through the full screen below."""
         mov_h = downsample_frames(frames[ids.start : ids.stop, r0:r1, c0:c1], 2)
         diff = mov_h - ref_half_b
-        smooth = np.abs(ndi.gaussian_filter(diff, (0, 0.75, 0.75)))  # ~ sigma 1.5 at full resolution
-        keep_h = v_half & ~dilate_cross((smooth > 6.0 * noise), 2)
-        coarse = np.abs(ndi.gaussian_filter(diff, (0, 1.0, 1.0)))
+        coarse = np.abs(ndi.gaussian_filter(diff, (0, 1.0, 1.0)))  # ~ sigma 2 at full resolution
+        keep_h = v_half & ~dilate_cross(coarse > 6.0 * noise, 2)  # strong change (contrast, edges) masked
         out = []
         for k, i in enumerate(ids):
             kk = keep_h[k]
