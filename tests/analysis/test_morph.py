@@ -103,3 +103,14 @@ def test_hysteresis_near_seeds_equals_whole_frame(seed: int) -> None:
         expected = np.stack([apply_hysteresis_threshold(f, low, high) for f in stack])
         assert np.array_equal(hysteresis_near_seeds(stack, low, high, margin=3), expected)
         assert np.array_equal(hysteresis_near_seeds(stack[0], low, high, margin=3), expected[0])
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 10, 11, 2000, 2001])
+def test_row_medians_and_robust_sigmas_match_numpy(n: int) -> None:
+    from hsg_workstation.analysis.opacity import _row_medians_inplace, robust_sigma, robust_sigma_rows
+
+    rng = np.random.default_rng(n)
+    for rows in (rng.normal(size=(5, n)), rng.integers(0, 4, (5, n))):  # ties included
+        a = rows.astype(np.float32)
+        assert np.array_equal(_row_medians_inplace(a.copy()), np.median(a, axis=1))
+        assert np.array_equal(robust_sigma_rows(a), [robust_sigma(r) for r in a])
