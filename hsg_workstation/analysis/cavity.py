@@ -96,11 +96,15 @@ def track_cavity(opacity: np.ndarray, level: float, valid: np.ndarray, mm_per_px
         lab = lab_all[i]
         # parts of the cavity joined by a narrow waist (T-shaped, two horns) stay one cavity: 3 mm reach
         # (== _largest_overlapping with the seed, then with the dilated seed minus the first)
-        ids = np.unique(lab[seed])
-        ids = ids[ids > 0]
-        comp = select(lab, ids)
-        near_ids = np.unique(lab[dilate_cross(seed, reach)])
-        near_ids = near_ids[(near_ids > 0) & ~np.isin(near_ids, ids)]
+        seed_labels = lab[seed]
+        member[seed_labels] = True
+        member[0] = False
+        comp = member[lab]  # every component the previous cavity overlaps
+        member[seed_labels] = False
+        # labels within reach of the seed outside those components (a pixel outside ``comp`` is background or
+        # belongs to another component): the candidates joined by a narrow waist
+        near_labels = lab[dilate_cross(seed, reach) & ~comp]
+        near_ids = np.unique(near_labels[near_labels > 0])
         near = select(lab, near_ids) if near_ids.size else None
         if near is not None and near.any():
             nlab, nn = ndi.label(near)
