@@ -14,7 +14,7 @@ from scipy import ndimage as ndi
 from hsg_workstation.analysis.cavity import persistent_lucencies, shape_metrics, track_cavity
 from hsg_workstation.analysis.morph import dilate_cross
 from hsg_workstation.analysis.opacity import compute_opacity, downsample, working_factor
-from hsg_workstation.analysis.parallel import map_ordered, map_streamed, submit
+from hsg_workstation.analysis.parallel import chunks, map_ordered, map_streamed, submit
 from hsg_workstation.analysis.result import (
     DefectCandidate,
     FillAnalysis,
@@ -22,7 +22,7 @@ from hsg_workstation.analysis.result import (
     ShapeMetrics,
     SideResult,
 )
-from hsg_workstation.analysis.tubes import call_side, detect_intravasation, side_signals
+from hsg_workstation.analysis.tubes import call_side, detect_intravasation, raw_contrast, side_signals
 from hsg_workstation.measurements import Calibration
 
 FrameGetter = Callable[[int], np.ndarray]
@@ -182,6 +182,10 @@ def analyze_frames(
             f"no pixel spacing: sizes used by the analysis assume a {ASSUMED_FIELD_MM / 10:g} cm field; "
             "lengths are reported in pixels"
         )
+    # the contrast masks of the side signals need no cavity: on the pool while the cavity is tracked here
+    contrast_jobs = [
+        submit(lambda sl=sl: raw_contrast(op.opacity, op.noise, sl)) for sl in chunks(n_frames, 2)
+    ]
     track = track_cavity(op.opacity, op.level, valid, mm_px)
     px_area_mm2 = None
     if calibration.is_calibrated:
@@ -231,6 +235,7 @@ def analyze_frames(
             mm_px,
             track.first_index or 0,
             op.onset_index,
+            contrast=np.concatenate([job.result() for job in contrast_jobs]),
         )
         if outline_job is not None:
             full, metrics = outline_job.result()

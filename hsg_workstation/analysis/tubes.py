@@ -150,6 +150,14 @@ def catheter_mask(
     return dilate_cross(out, max(1, int(round(2.0 / mm_per_px))))
 
 
+def raw_contrast(opacity: np.ndarray, noise: float, frames: slice = slice(None)) -> np.ndarray:
+    """Contrast above the noise in each frame: hysteresis at 2.5 / 5 noise sigmas (components of > 2.5 that hold
+    a > 5 pixel). Needs no cavity mask, so the pipeline computes it alongside the cavity tracking and hands it
+    to :func:`side_signals` (``contrast``); the same values as computed there."""
+    h, w = opacity.shape[1:]
+    return hysteresis_near_seeds(opacity[frames] / np.full((h, w), noise, np.float32), 2.5, 5.0)
+
+
 def side_signals(
     opacity: np.ndarray,
     masks: np.ndarray,
@@ -161,9 +169,13 @@ def side_signals(
     first_index: int,
     onset_index: int,
     noise_map: np.ndarray | None = None,
+    contrast: np.ndarray | None = None,
 ) -> tuple[dict[str, SideSignals], np.ndarray, np.ndarray, np.ndarray]:
     """Per image side ("left"/"right") signals per frame, the extra-cavitary masks (for intravasation), the
-    catheter mask and per-frame overlay labels (uint8: 1 = extra-cavitary contrast, 2 = counted as spill)."""
+    catheter mask and per-frame overlay labels (uint8: 1 = extra-cavitary contrast, 2 = counted as spill).
+
+    ``contrast``: :func:`raw_contrast` of every frame, when already computed (only with the default noise map).
+    """
     t, h, w = opacity.shape
     cx = float(np.nonzero(ref_mask)[1].mean())
     lateral = np.arange(w)[None, :] - cx
@@ -207,7 +219,10 @@ def side_signals(
         o_full = opacity[run_sl] if contiguous else opacity[ids]  # a view when the run has no gap
         cav_full = masks[run_sl] if contiguous else masks[ids]
         snr_full = o_full / noise_map
-        e_raw = hysteresis_near_seeds(snr_full, 2.5, 5.0)
+        if contrast is not None:
+            e_raw = contrast[run_sl] if contiguous else contrast[ids]
+        else:
+            e_raw = hysteresis_near_seeds(snr_full, 2.5, 5.0)
         e_full = e_raw & valid & ~cath
         need = (e_full | cav_full).any(axis=0)
         box = _box(need, margin)
