@@ -262,7 +262,7 @@ def _register(
         out = []
         for k, i in enumerate(ids):
             kk = keep_h[k]
-            if kk.mean() >= 0.1 and np.median(coarse[k][kk]) < PRESCREEN_STILL * noise:
+            if kk.mean() >= 0.1 and _row_medians_inplace(coarse[k][kk][None])[0] < PRESCREEN_STILL * noise:
                 continue
             out.append(i)
         return out
