@@ -20,6 +20,7 @@ from hsg_workstation.analysis.morph import dilate_cross, median3
 from hsg_workstation.analysis.parallel import chunks, map_ordered, run_all, submit, thread_count
 
 MAD_TO_SIGMA = 1.4826
+NOISE_FRAMES = 16  # frames whose robust sigma estimates the opacity noise (evenly spaced over the loop)
 PRESCREEN_STILL = 0.15  # of the noise: half-resolution residual below which a frame is clearly still
 
 
@@ -370,7 +371,11 @@ def compute_opacity(
     opacity = np.zeros_like(reg)  # outside the field box: shutter, zero
     sample_idx = np.flatnonzero(valid)[::3]  # == opacity[:, valid][:, ::3]
     runs = chunks(t, 4 * thread_count())
-    sigmas = np.zeros(t, np.float64)
+    # The noise of the smoothed opacity: the median over frames of each frame's robust sigma (every third valid
+    # pixel). Frames differ only by their few contrast pixels, which the MAD ignores, so NOISE_FRAMES evenly
+    # spaced frames give the same estimate within a fraction of a percent, at a quarter of the cost of 60.
+    noise_frames = np.unique(np.linspace(0, t - 1, min(t, NOISE_FRAMES)).round().astype(int))
+    sigmas = np.full(t, np.nan)
     maxprojs: list[np.ndarray | None] = [None] * len(runs)
 
     # Only the box of the collimated field (plus the Gaussian's reach) carries information: the shutter area is
@@ -400,13 +405,15 @@ def compute_opacity(
         part[:, shutter] = 0.0
         part[:, :2] = part[:, -2:] = 0.0
         part[:, :, :2] = part[:, :, -2:] = 0.0
-        if sample_idx.size:
-            sigmas[sl] = robust_sigma_rows(part.reshape(part.shape[0], -1)[:, sample_idx], threads=False)
+        picked = noise_frames[(noise_frames >= sl.start) & (noise_frames < sl.stop)]
+        if sample_idx.size and picked.size:
+            rows = part.reshape(part.shape[0], -1)[picked - sl.start][:, sample_idx]
+            sigmas[picked] = robust_sigma_rows(rows, threads=False)
         maxprojs[k] = part.max(axis=0)
 
     run_all((lambda k=k: run(k)) for k in range(len(runs)))
     inner = valid
-    sd = float(np.median(sigmas)) if sample_idx.size else noise
+    sd = float(np.median(sigmas[noise_frames])) if sample_idx.size else noise
     sd = max(sd, 1e-6)
     maxproj = np.maximum.reduce([m for m in maxprojs if m is not None])[inner]
     strong = maxproj[maxproj > 8 * sd]
