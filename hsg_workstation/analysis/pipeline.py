@@ -183,8 +183,10 @@ def analyze_frames(
             "lengths are reported in pixels"
         )
     # the contrast masks of the side signals need no cavity: on the pool while the cavity is tracked here
+    contrast = np.empty(op.opacity.shape, bool)  # each job fills its frames
     contrast_jobs = [
-        submit(lambda sl=sl: raw_contrast(op.opacity, op.noise, sl)) for sl in chunks(n_frames, 2)
+        submit(lambda sl=sl: raw_contrast(op.opacity, op.noise, sl, out=contrast))
+        for sl in chunks(n_frames, 2)
     ]
     track = track_cavity(op.opacity, op.level, valid, mm_px)
     px_area_mm2 = None
@@ -235,7 +237,7 @@ def analyze_frames(
             mm_px,
             track.first_index or 0,
             op.onset_index,
-            contrast=np.concatenate([job.result() for job in contrast_jobs]),
+            contrast=[job.result() for job in contrast_jobs][-1],
         )
         if outline_job is not None:
             full, metrics = outline_job.result()

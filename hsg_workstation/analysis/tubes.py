@@ -131,9 +131,10 @@ def catheter_mask(
     onset_index: int,
     noise_map: np.ndarray,
     mm_per_px: float,
+    contrast: np.ndarray | None = None,
 ) -> np.ndarray:
     """Contrast in the catheter lumen: thin opacity already there when the cavity starts to fill (tubes fill
-    only later), below the cavity's centre. Dilated by 2 mm."""
+    only later), below the cavity's centre. Dilated by 2 mm. ``contrast``: :func:`raw_contrast` if at hand."""
     h, w = opacity.shape[1:]
     out = np.zeros((h, w), bool)
     ref = masks[first_index]
@@ -141,7 +142,7 @@ def catheter_mask(
         return out
     bottom_row = np.nonzero(ref)[0].max()
     for i in range(first_index, min(first_index + 3, opacity.shape[0])):
-        e = hysteresis(opacity[i] / noise_map, 2.5, 5.0)
+        e = hysteresis(opacity[i] / noise_map, 2.5, 5.0) if contrast is None else contrast[i].copy()
         e &= ~dilate_cross(masks[i], 2)
         lab, _n = ndi.label(e)
         for sl_id, sl in enumerate(ndi.find_objects(lab), start=1):
@@ -150,12 +151,18 @@ def catheter_mask(
     return dilate_cross(out, max(1, int(round(2.0 / mm_per_px))))
 
 
-def raw_contrast(opacity: np.ndarray, noise: float, frames: slice = slice(None)) -> np.ndarray:
+def raw_contrast(
+    opacity: np.ndarray, noise: float, frames: slice = slice(None), out: np.ndarray | None = None
+) -> np.ndarray:
     """Contrast above the noise in each frame: hysteresis at 2.5 / 5 noise sigmas (components of > 2.5 that hold
     a > 5 pixel). Needs no cavity mask, so the pipeline computes it alongside the cavity tracking and hands it
     to :func:`side_signals` (``contrast``); the same values as computed there."""
     h, w = opacity.shape[1:]
-    return hysteresis_near_seeds(opacity[frames] / np.full((h, w), noise, np.float32), 2.5, 5.0)
+    found = hysteresis_near_seeds(opacity[frames] / np.full((h, w), noise, np.float32), 2.5, 5.0)
+    if out is None:
+        return found
+    out[frames] = found
+    return out
 
 
 def side_signals(
@@ -180,7 +187,7 @@ def side_signals(
     cx = float(np.nonzero(ref_mask)[1].mean())
     lateral = np.arange(w)[None, :] - cx
     noise_map = np.full((h, w), noise, np.float32) if noise_map is None else noise_map
-    cath = catheter_mask(opacity, masks, first_index, onset_index, noise_map, mm_per_px)
+    cath = catheter_mask(opacity, masks, first_index, onset_index, noise_map, mm_per_px, contrast)
     px = 1.0 / mm_per_px
     win = _odd(8.0 * px)
     halo_it = max(1, int(round(3.5 * px)))
@@ -218,11 +225,10 @@ def side_signals(
         contiguous = len(ids) == ids[-1] - ids[0] + 1
         o_full = opacity[run_sl] if contiguous else opacity[ids]  # a view when the run has no gap
         cav_full = masks[run_sl] if contiguous else masks[ids]
-        snr_full = o_full / noise_map
         if contrast is not None:
             e_raw = contrast[run_sl] if contiguous else contrast[ids]
         else:
-            e_raw = hysteresis_near_seeds(snr_full, 2.5, 5.0)
+            e_raw = hysteresis_near_seeds(o_full / noise_map, 2.5, 5.0)
         e_full = e_raw & valid & ~cath
         need = (e_full | cav_full).any(axis=0)
         box = _box(need, margin)
@@ -238,7 +244,8 @@ def side_signals(
             rim_lab, _ = label_frames(o_full > CAVITY_RIM * level)
             rim_lab = rim_lab[:, box[0], box[1]]
         sl = (slice(None), box[0], box[1])
-        o, snr, cav, e = o_full[sl], snr_full[sl], cav_full[sl], e_full[sl]
+        o, cav, e = o_full[sl], cav_full[sl], e_full[sl]
+        snr = o / noise_map[box]  # the same quotients as on the whole frame, only where they are read
         n, bh, bw = o.shape
         # the cavity's soft, tapering margin belongs to the cavity, not to the tubes
         rim_ids = np.unique(rim_lab[cav])
