@@ -146,7 +146,12 @@ def shape_metrics(mask: np.ndarray, calibration: Calibration, scale: float = 1.0
     """
     if mask.sum() < 20:
         return Shape(None, None, None, None, None)
-    rows, cols = np.nonzero(mask)
+    # the same pixel lists as np.nonzero(mask), found in the mask's bounding box (a fraction of a 1024² frame)
+    r_any, c_any = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    r0, c0 = int(r_any[0]), int(c_any[0])
+    crop = mask[r0 : int(r_any[-1]) + 1, c0 : int(c_any[-1]) + 1]
+    rows, cols = np.nonzero(crop)
+    rows, cols = rows + r0, cols + c0
     rc, cc = rows.mean(), cols.mean()
     height = rc - rows
     left_score = (cc - cols) + height
@@ -157,11 +162,8 @@ def shape_metrics(mask: np.ndarray, calibration: Calibration, scale: float = 1.0
     if rp[0] - lp[0] < 3:
         return Shape(None, None, None, None, None)
     c_range = np.arange(int(lp[0]), int(rp[0]) + 1)
-    top = np.full(c_range.size, np.nan)
-    for k, c in enumerate(c_range):
-        col = np.flatnonzero(mask[:, c])
-        if col.size:
-            top[k] = col[0]
+    columns = crop[:, c_range - c0]  # the first mask row of each column between the cornua (NaN: none)
+    top = np.where(columns.any(axis=0), columns.argmax(axis=0) + r0, np.nan)
     line = lp[1] + (rp[1] - lp[1]) * (c_range - lp[0]) / (rp[0] - lp[0])
     dip = top - line
     k = int(np.nanargmax(dip)) if np.isfinite(dip).any() else 0
