@@ -279,8 +279,9 @@ def analyze_frames(
             defects.append(
                 DefectCandidate(
                     frame=max_frame,
-                    row=float((hole.row + 0.5) * factor - 0.5),
-                    column=float((hole.column + 0.5) * factor - 0.5),
+                    # in the max frame's own pixels (the analysis ran on it moved onto the background)
+                    row=float((hole.row - op.shifts[mi][0] + 0.5) * factor - 0.5),
+                    column=float((hole.column - op.shifts[mi][1] + 0.5) * factor - 0.5),
                     diameter_mm=None if spacing is None else float(d_px * spacing),
                     diameter_px=float(d_px),
                     first_frame=int(hole.first_index) + 1,
@@ -307,13 +308,29 @@ def analyze_frames(
         calibration_basis=str(calibration.basis.value),
         patient_left_on_image=left_on_image,
         contrast_polarity="bright" if op.sign > 0 else "dark",
-        cavity_masks=masks,
-        extra_labels=extra_labels,
+        cavity_masks=_to_frame_pixels(masks, op.shifts),
+        extra_labels=None if extra_labels is None else _to_frame_pixels(extra_labels, op.shifts),
         working_scale=factor,
     )
     if track.max_index is not None:
+        shift_full = op.shifts[track.max_index] * factor
+        if full_mask_at_max is not None and np.any(shift_full):
+            full_mask_at_max = ndi.shift(full_mask_at_max.astype(np.float32), -shift_full, order=1) >= 0.5
         result.max_distension_mask = full_mask_at_max
     return result
+
+
+def _to_frame_pixels(stack: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+    """Per-frame masks / labels found on motion-corrected frames, moved back onto each frame as stored (a frame
+    moved by ``u`` onto the background shows a structure at ``p - u``): what the overlay draws them on and what
+    a radiologist measures. Nearest-neighbour, so labels stay labels; frames without a shift are untouched."""
+    moved = np.flatnonzero(np.any(shifts, axis=1))
+    if moved.size == 0:
+        return stack
+    out = stack.copy()
+    for i in moved:
+        out[i] = ndi.shift(stack[i], -shifts[i], order=0, mode="constant", cval=0)
+    return out
 
 
 def _t(times: Sequence[float | None], index: int | None) -> float | None:

@@ -78,7 +78,9 @@ def test_stack_versions_work_frame_by_frame() -> None:
     assert n == sum(ndi.label(f > 0.1)[1] for f in stack)
     rings = stack > 0.05
     assert np.array_equal(fill_holes(rings), np.stack([ndi.binary_fill_holes(f) for f in rings]))
-    assert np.array_equal(erode_cross(rings, 2), np.stack([ndi.binary_erosion(f, iterations=2) for f in rings]))
+    assert np.array_equal(
+        erode_cross(rings, 2), np.stack([ndi.binary_erosion(f, iterations=2) for f in rings])
+    )
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (2, 3), (7, 5), (64, 80)])
