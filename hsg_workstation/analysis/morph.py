@@ -36,12 +36,17 @@ def _erode1(m: np.ndarray) -> np.ndarray:
 def dilate_cross(mask: np.ndarray, iterations: int = 1) -> np.ndarray:
     """== ``ndi.binary_dilation(mask, iterations=n)`` (default cross structure) for a 2-D mask; a 3-D mask is a
     stack of frames dilated each on its own."""
-    d = np.asarray(mask, bool)
+    return _iterate(_dilate1, mask, iterations)
+
+
+def _iterate(step, mask: np.ndarray, iterations: int) -> np.ndarray:
+    """``step`` applied ``iterations`` times to a bool copy of ``mask`` (a copy even for 0)."""
+    out = np.asarray(mask, bool)
     if iterations < 1:
-        return d.copy()
+        return out.copy()
     for _ in range(iterations):
-        d = _dilate1(d)
-    return d
+        out = step(out)
+    return out
 
 
 def open_cross(mask: np.ndarray) -> np.ndarray:
@@ -182,12 +187,7 @@ def square_min(image: np.ndarray, radius: int) -> np.ndarray:
 
 def erode_cross(mask: np.ndarray, iterations: int = 1) -> np.ndarray:
     """== ``ndi.binary_erosion(mask, iterations=n)`` (default cross structure, outside = background)."""
-    e = np.asarray(mask, bool)
-    if iterations < 1:
-        return e.copy()
-    for _ in range(iterations):
-        e = _erode1(e)
-    return e
+    return _iterate(_erode1, mask, iterations)
 
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:
