@@ -97,10 +97,7 @@ def track_cavity(opacity: np.ndarray, level: float, valid: np.ndarray, mm_per_px
         # parts of the cavity joined by a narrow waist (T-shaped, two horns) stay one cavity: 3 mm reach
         # (== _largest_overlapping with the seed, then with the dilated seed minus the first)
         seed_labels = lab[seed]
-        member[seed_labels] = True
-        member[0] = False
-        comp = member[lab]  # every component the previous cavity overlaps
-        member[seed_labels] = False
+        comp = select(lab, seed_labels[seed_labels > 0])  # every component the previous cavity overlaps
         # labels within reach of the seed outside those components (a pixel outside ``comp`` is background or
         # belongs to another component): the candidates joined by a narrow waist
         near_labels = lab[dilate_cross(seed, reach) & ~comp]

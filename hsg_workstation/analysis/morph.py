@@ -96,12 +96,7 @@ def hysteresis_near_seeds(image: np.ndarray, low: float, high: float, margin: in
     h, w = image.shape[-2:]
     r0, r1 = max(0, rows[0] - margin), min(h, rows[-1] + 1 + margin)
     c0, c1 = max(0, cols[0] - margin), min(w, cols[-1] + 1 + margin)
-    sub = image[..., r0:r1, c0:c1]
-    lab, n = label_frames(sub > low)
-    keep = np.zeros(n + 1, bool)
-    keep[lab[seeds[..., r0:r1, c0:c1]]] = True
-    keep[0] = False
-    found = keep[lab]
+    found = hysteresis(image[..., r0:r1, c0:c1], low, high)
     escapes = (
         (r0 > 0 and found[..., 0, :].any())
         or (r1 < h and found[..., -1, :].any())

@@ -58,14 +58,7 @@ def downsample(img: np.ndarray, factor: int, max_value: int | None = None) -> np
         out = isum.astype(np.float32)
         out *= 1.0 / (factor * factor)
         return out
-    cols = img[:, 0::factor].astype(np.float32)
-    for k in range(1, factor):
-        cols += img[:, k::factor]
-    out = cols[0::factor].copy()
-    for k in range(1, factor):
-        out += cols[k::factor]
-    out *= 1.0 / (factor * factor)
-    return out
+    return downsample_frames(img[None], factor)[0]
 
 
 def downsample_frames(stack: np.ndarray, factor: int) -> np.ndarray:
@@ -119,30 +112,19 @@ def _row_medians_inplace(x: np.ndarray) -> np.ndarray:
     return np.mean(np.stack([lower, upper]), axis=0)  # numpy's own mean of the two middle values
 
 
-def robust_sigma_rows(rows: np.ndarray, threads: bool = True) -> np.ndarray:
-    """``[robust_sigma(r) for r in rows]`` (float64), as two row-wise medians split over the thread pool.
+def robust_sigma_rows(rows: np.ndarray) -> np.ndarray:
+    """``[robust_sigma(r) for r in rows]`` (float64), as two row-wise medians.
 
     Identical values: the same selection per row, and the per-row float32 results widened to float64 exactly
     as ``float()`` does. Rows with non-finite values take the general path.
     """
-    out = np.empty(rows.shape[0], np.float64)
-
-    def part(sl: slice) -> None:
-        block = rows[sl]
-        if not np.isfinite(block).all():
-            out[sl] = [robust_sigma(r) for r in block]
-            return
-        work = np.array(block, dtype=block.dtype, copy=True)  # partitioned in place below
-        med = _row_medians_inplace(work)[:, None]
-        np.subtract(block, med, out=work)
-        np.abs(work, out=work)
-        out[sl] = MAD_TO_SIGMA * _row_medians_inplace(work)
-
-    if threads:
-        run_all((lambda sl=sl: part(sl)) for sl in chunks(rows.shape[0]))
-    else:
-        part(slice(None))
-    return out
+    if not np.isfinite(rows).all():
+        return np.array([robust_sigma(r) for r in rows], np.float64)
+    work = np.array(rows, copy=True)  # partitioned in place below
+    med = _row_medians_inplace(work)[:, None]
+    np.subtract(rows, med, out=work)
+    np.abs(work, out=work)
+    return (MAD_TO_SIGMA * _row_medians_inplace(work)).astype(np.float64)
 
 
 @dataclass(slots=True)
@@ -274,7 +256,7 @@ def _register(
     def screen(ids: list[int]) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """The cheap tests for frames as whole-stack calls; returns (frame, keep, half keep) of the frames that
         may have moved (the rest keep their place)."""
-        mov = frames[ids][:, r0:r1, c0:c1]
+        mov = frames[np.asarray(ids), r0:r1, c0:c1]
         # Contrast is new structure, not anatomy: mask it (and the shutters) out of the correlation.
         smooth = np.abs(ndi.gaussian_filter(mov - ref, (0, 1.5, 1.5)))  # also for the contrast-like test
         change = smooth > 3.0 * noise
@@ -318,8 +300,12 @@ def _register(
         shift = np.asarray(shift, float)
         if np.hypot(*shift) < 0.5 or np.hypot(*shift) > 0.15 * min(ref.shape):
             return None
+        return accept_if_better(i, shift, keep)
+
+    def accept_if_better(i: int, shift: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """(frame ``i`` moved by ``shift``, shift) when that lowers the smoothed residual over ``keep`` by 20 %:
+        smoothed, because interpolation alone averages noise away and must not win by that."""
         moved = ndi.shift(frames[i], shift, order=1, mode="nearest")
-        # compare smoothed residuals: interpolation alone averages noise away and must not win by that
         before = np.abs(ndi.gaussian_filter(frames[i, r0:r1, c0:c1] - ref, 2.0))[keep]
         after = np.abs(ndi.gaussian_filter(moved[r0:r1, c0:c1] - ref, 2.0))[keep]
         if np.median(after) < 0.8 * np.median(before):
@@ -363,12 +349,7 @@ def _register(
         u = _lucas_kanade(ref_s, ndi.gaussian_filter(mov, 1.5), keep, 2 * u, 3)
         if u is None or not LK_MIN_SHIFT <= np.hypot(*u) <= 0.15 * min(ref.shape):
             return None
-        moved = ndi.shift(frames[i], u, order=1, mode="nearest")
-        before = np.abs(ndi.gaussian_filter(mov - ref, 2.0))[keep]
-        after = np.abs(ndi.gaussian_filter(moved[r0:r1, c0:c1] - ref, 2.0))[keep]
-        if np.median(after) < 0.8 * np.median(before):
-            return moved, u.astype(np.float32)
-        return None
+        return accept_if_better(i, u, keep)
 
     for i, hit in zip(rest, map_ordered(one_lk, rest), strict=True):
         if hit is not None:
@@ -479,7 +460,7 @@ def compute_opacity(
         picked = noise_frames[(noise_frames >= sl.start) & (noise_frames < sl.stop)]
         if sample_idx.size and picked.size:
             rows = part.reshape(part.shape[0], -1)[picked - sl.start][:, sample_idx]
-            sigmas[picked] = robust_sigma_rows(rows, threads=False)
+            sigmas[picked] = robust_sigma_rows(rows)
         maxprojs[k] = part.max(axis=0)
 
     run_all((lambda k=k: run(k)) for k in range(len(runs)))

@@ -24,6 +24,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 MAX_DEFAULT_THREADS = 4
+_PREFIX = "hsg-analysis"
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
@@ -42,12 +43,17 @@ def thread_count() -> int:
     return max(1, min(MAX_DEFAULT_THREADS, os.cpu_count() or 1))
 
 
+def _on_pool() -> bool:
+    """True in a pool thread: work submitted from there runs in place (a nested wait could deadlock)."""
+    return threading.current_thread().name.startswith(_PREFIX)
+
+
 def _executor(size: int) -> ThreadPoolExecutor:
     global _pool, _pool_size
     with _lock:
         if _pool is None or _pool_size != size:
             old = _pool
-            _pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="hsg-analysis")
+            _pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix=_PREFIX)
             _pool_size = size
             if old is not None:
                 old.shutdown(wait=False)
@@ -63,7 +69,7 @@ def map_ordered(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
     n = thread_count()
     if n <= 1 or len(items) < 2:
         return [fn(x) for x in items]
-    if threading.current_thread().name.startswith("hsg-analysis"):
+    if _on_pool():
         return [fn(x) for x in items]  # already on the pool: nesting could wait on itself
     pool = _executor(max(1, n - 1))
     futures = [pool.submit(fn, x) for x in items]
@@ -89,7 +95,7 @@ def map_ordered(fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
 def submit(fn: Callable[[], R]) -> Future[R]:
     """Start ``fn`` on the pool and return its future (with one thread: run it now, return it done). Used to
     overlap independent stages of the analysis with one another."""
-    if thread_count() <= 1 or threading.current_thread().name.startswith("hsg-analysis"):
+    if thread_count() <= 1 or _on_pool():
         done: Future[R] = Future()
         try:
             done.set_result(fn())
@@ -109,7 +115,7 @@ def map_streamed(
     caller's cancellation hook runs there), while the per-frame reduction of each decoded frame runs alongside.
     """
     n = thread_count()
-    if n <= 1 or count < 2 or threading.current_thread().name.startswith("hsg-analysis"):
+    if n <= 1 or count < 2 or _on_pool():
         return [fn(produce(i)) for i in range(count)]
     pool = _executor(max(1, n - 1))
     window = window or 2 * n

@@ -237,7 +237,7 @@ def analyze_frames(
             mm_px,
             track.first_index or 0,
             op.onset_index,
-            contrast=[job.result() for job in contrast_jobs][-1],
+            contrast=_filled(contrast, contrast_jobs),
         )
         if outline_job is not None:
             full, metrics = outline_job.result()
@@ -318,6 +318,13 @@ def analyze_frames(
             full_mask_at_max = ndi.shift(full_mask_at_max.astype(np.float32), -shift_full, order=1) >= 0.5
         result.max_distension_mask = full_mask_at_max
     return result
+
+
+def _filled(array: np.ndarray, jobs: Sequence) -> np.ndarray:
+    """``array`` once every job writing a part of it has finished (re-raising a job's error)."""
+    for job in jobs:
+        job.result()
+    return array
 
 
 def _to_frame_pixels(stack: np.ndarray, shifts: np.ndarray) -> np.ndarray:
