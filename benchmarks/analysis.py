@@ -37,7 +37,7 @@ def main() -> None:
     from hsg_workstation.analysis.parallel import thread_count
     from hsg_workstation.dicom_io import pixels
     from hsg_workstation.dicom_io.reader import read_header
-    from hsg_workstation.dicom_io.sample import generate_case
+    from hsg_workstation.synthetic.study import generate_case
 
     def measure(loop: Path, repeat: int) -> tuple[float, float, float, int | None]:
         header = read_header(loop)

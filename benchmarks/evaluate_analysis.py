@@ -45,7 +45,7 @@ def _dice(a: np.ndarray, b: np.ndarray) -> float:
 
 def evaluate_study(job: tuple[str, int]) -> dict:
     from hsg_workstation.analysis import analyze_dataset
-    from hsg_workstation.dicom_io.sample import generate_case
+    from hsg_workstation.synthetic.study import generate_case
 
     case, seed = job
     params = study_params(case, seed)
@@ -189,7 +189,7 @@ def summarise(rows: list[dict]) -> dict:
 
 
 def main() -> None:
-    from hsg_workstation.dicom_io.sample import CASES
+    from hsg_workstation.synthetic.study import CASES
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="1000:1004", help="start:stop seed range (stop exclusive)")

@@ -28,9 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hsg_workstation.dicom_io.database import LocalDatabase  # noqa: E402
-from hsg_workstation.dicom_io.nodes import LocalNode, RemoteNode  # noqa: E402
-from hsg_workstation.dicom_io.pacs import DicomClient, retrieve_by_move  # noqa: E402
-from hsg_workstation.dicom_io.pacs_types import StudyQuery, Timeouts  # noqa: E402
+from hsg_workstation.pacs.client import DicomClient, retrieve_by_move  # noqa: E402
+from hsg_workstation.pacs.nodes import LocalNode, RemoteNode  # noqa: E402
+from hsg_workstation.pacs.types import StudyQuery, Timeouts  # noqa: E402
 from tests.integration import dicomgen, netns  # noqa: E402
 from tests.integration.orthanc import Orthanc, which  # noqa: E402
 

@@ -22,8 +22,8 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from hsg_workstation.dicom_io.sample import generate_case  # noqa: E402
 from hsg_workstation.reporting.export import StudyImages, export_all  # noqa: E402
+from hsg_workstation.synthetic.study import generate_case  # noqa: E402
 from tests.reporting.conftest import full_report  # noqa: E402
 
 RUNS = 7

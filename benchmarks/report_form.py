@@ -33,12 +33,12 @@ def main() -> None:
 
     app = QApplication.instance() or QApplication(sys.argv)
 
-    from hsg_workstation.dicom_io.sample import generate_case
     from hsg_workstation.reporting import model as m
     from hsg_workstation.reporting.drafts import DraftStore
     from hsg_workstation.reporting.impression import generate_impression
     from hsg_workstation.reporting.reference import build_reference_report
     from hsg_workstation.reporting.rules import validate
+    from hsg_workstation.synthetic.study import generate_case
     from hsg_workstation.ui.report_form import ReportForm
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -25,7 +25,7 @@ CHILD = r"""
 import json, resource, sys, tempfile, time
 import numpy as np
 size, frames = int(sys.argv[1]), int(sys.argv[2])
-from hsg_workstation.dicom_io.sample import generate_case
+from hsg_workstation.synthetic.study import generate_case
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 rng = np.random.default_rng(0)
 lam = np.full((size, size), 200.0, dtype=np.float32)

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from hsg_workstation.config import resolve_data_dir
-from hsg_workstation.dicom_io.nodes import (
+from hsg_workstation.errors import ConfigError, PacsError
+from hsg_workstation.pacs.nodes import (
     LocalNode,
     NodeConfig,
     RemoteNode,
@@ -33,9 +34,8 @@ from hsg_workstation.dicom_io.nodes import (
     load_nodes,
     save_nodes,
 )
-from hsg_workstation.dicom_io.pacs_types import Progress, RetrieveResult, StudyQuery, Timeouts
-from hsg_workstation.dicom_io.tls import check_tls_files
-from hsg_workstation.errors import ConfigError, PacsError
+from hsg_workstation.pacs.tls import check_tls_files
+from hsg_workstation.pacs.types import Progress, RetrieveResult, StudyQuery, Timeouts
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -185,7 +185,7 @@ def _config(args: argparse.Namespace) -> tuple[Path, NodeConfig]:
 
 
 def _client(args: argparse.Namespace) -> Any:
-    from hsg_workstation.dicom_io.pacs import DicomClient
+    from hsg_workstation.pacs.client import DicomClient
 
     _, cfg = _config(args)
     if args.node and (args.host or args.port or args.aec):
@@ -328,7 +328,7 @@ def _get(args: argparse.Namespace) -> int:
     client = _client(args)
     show = _progress_printer(sys.stderr.isatty() and not args.json)
     if args.out:
-        from hsg_workstation.dicom_io.pacs_sinks import FolderSink
+        from hsg_workstation.pacs.sinks import FolderSink
 
         sink: Any = FolderSink(args.out)
     else:
@@ -364,7 +364,7 @@ def _move(args: argparse.Namespace) -> int:
             )
         return _retrieve_exit(result, args.json)
     from hsg_workstation.dicom_io.database import LocalDatabase
-    from hsg_workstation.dicom_io.pacs import move_missing, retrieve_by_move
+    from hsg_workstation.pacs.client import move_missing, retrieve_by_move
 
     local = LocalNode(
         ae_title=args.aet or cfg.local.ae_title,
@@ -416,7 +416,7 @@ def _send(args: argparse.Namespace) -> int:
 @_guard
 def _listen(args: argparse.Namespace) -> int:
     from hsg_workstation.dicom_io.database import LocalDatabase
-    from hsg_workstation.dicom_io.scp import StorageSCP
+    from hsg_workstation.pacs.scp import StorageSCP
 
     data_dir, cfg = _config(args)
     local = LocalNode(

@@ -21,7 +21,7 @@ class SampleDataError(HsgError):
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from hsg_workstation.dicom_io.sample_cases import CASES  # light import: no numpy work at start-up
+    from hsg_workstation.synthetic.cases import CASES  # light import: no numpy work at start-up
 
     p = subparsers.add_parser(
         "sample-data",
@@ -76,7 +76,7 @@ def _reference_report_builder():
 
 
 def handle(args: argparse.Namespace) -> int:
-    from hsg_workstation.dicom_io.sample import CASES, generate_case
+    from hsg_workstation.synthetic.study import CASES, generate_case
 
     cases = args.cases or list(CASES)
     unknown = [c for c in cases if c not in CASES]

@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from hsg_workstation.dicom_io.model import DisplaySet, DisplaySetKind, Study
-from hsg_workstation.measurement_store import KeyFrame, MeasurementStore, measurement_text
+from hsg_workstation.session.measurements import KeyFrame, MeasurementStore, measurement_text
 from hsg_workstation.ui.cine_bar import CineBar
 from hsg_workstation.ui.settings_dialog import WL_BUTTONS, SettingsDialog, ViewerSettings
 from hsg_workstation.ui.shortcuts import SHORTCUTS, shortcut, shortcuts_html

@@ -15,8 +15,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor, QFont
 
-from hsg_workstation.measurement_store import measurement_text
 from hsg_workstation.measurements import Measurement, MeasurementKind
+from hsg_workstation.session.measurements import measurement_text
 
 PEN = pg.mkPen(QColor(255, 210, 0), width=2)
 HOVER_PEN = pg.mkPen(QColor(255, 255, 120), width=2)

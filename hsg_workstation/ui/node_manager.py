@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hsg_workstation.dicom_io.nodes import (
+from hsg_workstation.errors import HsgError
+from hsg_workstation.pacs.nodes import (
     LocalNode,
     NodeConfig,
     RemoteNode,
@@ -39,8 +40,7 @@ from hsg_workstation.dicom_io.nodes import (
     save_nodes,
     validate_ae_title,
 )
-from hsg_workstation.dicom_io.tls import check_tls_files
-from hsg_workstation.errors import HsgError
+from hsg_workstation.pacs.tls import check_tls_files
 from hsg_workstation.ui.pacs_panel import ClientFactory, default_client_factory
 
 

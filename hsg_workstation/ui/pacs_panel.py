@@ -1,7 +1,7 @@
 """PACS query / retrieve panel: form, results table, retrieve with progress bar and cancel, errors in words.
 
 A standalone widget (the main window docks it). Network work runs on a plain Python thread through the Qt-free
-:class:`~hsg_workstation.dicom_io.pacs.DicomClient`; results come back as values through queued signals, so
+:class:`~hsg_workstation.pacs.client.DicomClient`; results come back as values through queued signals, so
 widgets are only touched on the GUI thread. Double-clicking a study that is already complete locally emits
 ``studyActivated(uid)`` at once; otherwise it is retrieved first and opened when the retrieve ends with
 anything received (a partial study opens too, marked incomplete, with "Retrieve missing" enabled).
@@ -35,9 +35,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hsg_workstation.dicom_io.nodes import NodeConfig, RemoteNode, load_nodes
-from hsg_workstation.dicom_io.pacs_types import Progress, RetrieveResult, SeriesMatch, StudyMatch, StudyQuery
 from hsg_workstation.errors import HsgError
+from hsg_workstation.pacs.nodes import NodeConfig, RemoteNode, load_nodes
+from hsg_workstation.pacs.types import Progress, RetrieveResult, SeriesMatch, StudyMatch, StudyQuery
 from hsg_workstation.ui.widgets import read_only_table, sortable_table
 
 SERIES_COLUMNS = ("#", "Modality", "Images", "Description")
@@ -47,7 +47,7 @@ ClientFactory = Callable[[RemoteNode, str], Any]
 
 
 def default_client_factory(node: RemoteNode, calling_ae: str) -> Any:
-    from hsg_workstation.dicom_io.pacs import DicomClient
+    from hsg_workstation.pacs.client import DicomClient
 
     return DicomClient(node, calling_ae)
 
@@ -286,7 +286,7 @@ class PacsQueryPanel(QWidget):
             self.listener_status.setText("Storage listener: off (enable it in the node manager)")
             self.listener_status.setStyleSheet("color: #777;")
             return
-        from hsg_workstation.dicom_io.scp import StorageSCP
+        from hsg_workstation.pacs.scp import StorageSCP
 
         try:
             scp = StorageSCP(
@@ -472,7 +472,7 @@ class PacsQueryPanel(QWidget):
 
         def work(cancel: threading.Event) -> None:
             if missing and method == "C-MOVE":
-                from hsg_workstation.dicom_io.pacs import move_missing
+                from hsg_workstation.pacs.client import move_missing
 
                 result = move_missing(
                     client, uid, db, local, progress=self.bridge.progress.emit, cancel=cancel, scp=listener
@@ -480,7 +480,7 @@ class PacsQueryPanel(QWidget):
             elif missing:
                 result = client.get_missing(uid, db, progress=self.bridge.progress.emit, cancel=cancel)
             elif method == "C-MOVE":
-                from hsg_workstation.dicom_io.pacs import retrieve_by_move
+                from hsg_workstation.pacs.client import retrieve_by_move
 
                 result = retrieve_by_move(
                     client,

@@ -114,7 +114,7 @@ def send_report(
     """Export the DICOM outputs (SR, Encapsulated PDF, KOS) into ``outbox`` and C-STORE them to ``node``.
 
     Returns the per-file outcomes and the SR's SOP Instance UID (an amendment's predecessor)."""
-    from hsg_workstation.dicom_io.pacs import DicomClient
+    from hsg_workstation.pacs.client import DicomClient
 
     result = export_files(report, study, outbox)
     dicom_files = [p for p in result.written if p.suffix == ".dcm"]
@@ -128,14 +128,11 @@ def send_function(form: ReportForm) -> tuple[Any | None, str]:
         return form.send_handler, ""
     if form.study is None:
         return None, "Send is unavailable: no source study is attached to the form (ReportForm.set_study)"
-    if (
-        _module("hsg_workstation.reporting.export") is None
-        or _module("hsg_workstation.dicom_io.pacs") is None
-    ):
+    if _module("hsg_workstation.reporting.export") is None or _module("hsg_workstation.pacs.client") is None:
         return None, "Send is unavailable: the export or PACS module is not installed"
     if form.data_dir is None:
         return None, "Send is unavailable: no data directory with PACS nodes (nodes.json)"
-    from hsg_workstation.dicom_io.nodes import load_nodes
+    from hsg_workstation.pacs.nodes import load_nodes
 
     try:
         config = load_nodes(form.data_dir)

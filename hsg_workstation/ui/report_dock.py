@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pydicom
 
-from hsg_workstation.measurement_store import KeyFrame
+from hsg_workstation.session.measurements import KeyFrame
 
 
 class ReportDockController:

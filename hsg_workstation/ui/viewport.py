@@ -18,7 +18,6 @@ from PySide6.QtGui import QColor, QFont, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QInputDialog, QLabel, QVBoxLayout, QWidget
 
 from hsg_workstation.dicom_io.model import DisplaySet, DisplaySetKind, FrameRef, Study
-from hsg_workstation.measurement_store import MeasurementStore, manual_calibration
 from hsg_workstation.measurements import (
     Calibration,
     ImageRegion,
@@ -26,6 +25,7 @@ from hsg_workstation.measurements import (
     MeasurementKind,
     RegionType,
 )
+from hsg_workstation.session.measurements import MeasurementStore, manual_calibration
 from hsg_workstation.ui import frames as fr
 from hsg_workstation.ui.cine import CineClock
 from hsg_workstation.ui.loader import FrameKey, FrameLoader, frame_key

@@ -7,7 +7,7 @@ from functools import lru_cache
 import numpy as np
 
 from hsg_workstation.analysis import FillAnalysis, analyze_dataset
-from hsg_workstation.dicom_io.sample import GeneratedCase, generate_case
+from hsg_workstation.synthetic.study import GeneratedCase, generate_case
 
 
 @lru_cache(maxsize=16)

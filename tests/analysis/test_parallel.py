@@ -11,7 +11,7 @@ import pytest
 
 from hsg_workstation.analysis import analyze_path
 from hsg_workstation.analysis.parallel import chunks, map_ordered, map_streamed, submit, thread_count
-from hsg_workstation.dicom_io.sample import generate_case
+from hsg_workstation.synthetic.study import generate_case
 
 
 def _fingerprint(r) -> dict:

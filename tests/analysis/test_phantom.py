@@ -93,7 +93,7 @@ def test_generator_patient_motion_is_corrected_without_false_intravasation() -> 
     see it, and the uncorrected edges read as transient contrast (false venous intravasation). The masks come
     back in each frame's own pixels (they are drawn on the frame as stored)."""
     from hsg_workstation.analysis import analyze_dataset
-    from hsg_workstation.dicom_io.sample import generate_case
+    from hsg_workstation.synthetic.study import generate_case
 
     g = generate_case("normal", seed=6002, size=384, frames=40, spot_images=2, motion_px=4.0)
     r = analyze_dataset(g.datasets[1], scout=g.datasets[0])

@@ -9,7 +9,7 @@ import pytest
 from hsg_workstation.analysis.cavity import track_cavity
 from hsg_workstation.analysis.opacity import compute_opacity
 from hsg_workstation.analysis.tubes import side_signals
-from hsg_workstation.dicom_io.sample import generate_case
+from hsg_workstation.synthetic.study import generate_case
 from tests.analysis.reference_side_signals import reference_side_signals
 
 

@@ -287,7 +287,7 @@ def test_dicomdir_written_by_dcmmkdir(db: LocalDatabase, tmp_path: Path) -> None
     and importing the DICOMDIR or the whole medium again gives duplicates only."""
     import subprocess
 
-    from hsg_workstation.dicom_io.sample import write_case
+    from hsg_workstation.synthetic.study import write_case
 
     if shutil.which("dcmmkdir") is None:
         pytest.fail("dcmmkdir (Debian dcmtk) is required for this test")

@@ -15,7 +15,7 @@ import numpy as np
 import pydicom
 import pytest
 
-from hsg_workstation.dicom_io.sample import CASES, GeneratedCase, generate_case, write_case
+from hsg_workstation.synthetic.study import CASES, GeneratedCase, generate_case, write_case
 
 SIZE = 192
 FRAMES = 40

@@ -11,7 +11,7 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from hsg_workstation.dicom_io.sample import generate_case
+from hsg_workstation.synthetic.study import generate_case
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_data"
 BUNDLED = ("normal", "unilateral_proximal_occlusion", "bilateral_distal_hydrosalpinx", "submucous_myoma")

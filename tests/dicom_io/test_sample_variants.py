@@ -17,7 +17,7 @@ from hsg_workstation.__main__ import main
 from hsg_workstation.dicom_io.database import LocalDatabase
 from hsg_workstation.dicom_io.model import DisplaySetKind
 from hsg_workstation.dicom_io.pixels import FrameSource
-from hsg_workstation.dicom_io.sample import generate_case
+from hsg_workstation.synthetic.study import generate_case
 
 SIZE = 128
 FRAMES = 16

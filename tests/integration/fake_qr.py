@@ -11,7 +11,7 @@ from pydicom.dataset import Dataset
 from pynetdicom import AE, evt
 from pynetdicom.dimse_primitives import C_GET
 
-from hsg_workstation.dicom_io import netcontexts as nc
+from hsg_workstation.pacs import netcontexts as nc
 
 Handler = Callable[[Any], Iterator[Any]]
 FAKE_AET = "FAKEPACS"

@@ -15,7 +15,7 @@ import pytest
 
 from hsg_workstation.__main__ import main
 from hsg_workstation.dicom_io.database import LocalDatabase
-from hsg_workstation.dicom_io.nodes import load_nodes
+from hsg_workstation.pacs.nodes import load_nodes
 from tests.integration import dicomgen
 from tests.integration.certs import make_pki
 from tests.integration.conftest import OUR_AET, OUR_SCP_PORT, store_consistent

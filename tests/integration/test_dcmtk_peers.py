@@ -10,11 +10,11 @@ import pytest
 from pydicom import dcmread
 
 from hsg_workstation.dicom_io.database import LocalDatabase
-from hsg_workstation.dicom_io.nodes import LocalNode, NodeConfig, RemoteNode, save_nodes
-from hsg_workstation.dicom_io.pacs import DicomClient
-from hsg_workstation.dicom_io.pacs_types import StudyQuery, Timeouts
-from hsg_workstation.dicom_io.scp import StorageSCP, listener_from_config
 from hsg_workstation.errors import PacsError
+from hsg_workstation.pacs.client import DicomClient
+from hsg_workstation.pacs.nodes import LocalNode, NodeConfig, RemoteNode, save_nodes
+from hsg_workstation.pacs.scp import StorageSCP, listener_from_config
+from hsg_workstation.pacs.types import StudyQuery, Timeouts
 from tests.integration import dicomgen
 from tests.integration.conftest import OUR_AET, store_consistent
 from tests.integration.orthanc import Orthanc, which

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from hsg_workstation.dicom_io.database import LocalDatabase
-from hsg_workstation.dicom_io.nodes import RemoteNode
-from hsg_workstation.dicom_io.pacs import DicomClient
-from hsg_workstation.dicom_io.pacs_types import StudyQuery, Timeouts
 from hsg_workstation.errors import PacsError
+from hsg_workstation.pacs.client import DicomClient
+from hsg_workstation.pacs.nodes import RemoteNode
+from hsg_workstation.pacs.types import StudyQuery, Timeouts
 from tests.integration import dicomgen
 from tests.integration.conftest import store_consistent
 from tests.integration.fake_qr import FAKE_AET, FakeQR, send_pending_get_response, sleep_until, study_match

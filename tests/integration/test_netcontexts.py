@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hsg_workstation.dicom_io import netcontexts as nc
-from hsg_workstation.dicom_io.pacs import _values, status_text
+from hsg_workstation.pacs import netcontexts as nc
+from hsg_workstation.pacs.client import _values, status_text
 
 
 def test_cget_contexts_within_limit_and_cover_hsg_classes() -> None:

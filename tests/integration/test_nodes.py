@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hsg_workstation.dicom_io.nodes import (
+from hsg_workstation.errors import ConfigError
+from hsg_workstation.pacs.nodes import (
     LocalNode,
     NodeConfig,
     RemoteNode,
@@ -16,7 +17,6 @@ from hsg_workstation.dicom_io.nodes import (
     save_nodes,
     validate_ae_title,
 )
-from hsg_workstation.errors import ConfigError
 
 
 @pytest.mark.parametrize(

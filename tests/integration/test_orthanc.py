@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from hsg_workstation.dicom_io.database import LocalDatabase
-from hsg_workstation.dicom_io.nodes import LocalNode, RemoteNode
-from hsg_workstation.dicom_io.pacs import DicomClient, move_missing, retrieve_by_move
-from hsg_workstation.dicom_io.pacs_types import Progress, StudyQuery, Timeouts
 from hsg_workstation.errors import PacsError
+from hsg_workstation.pacs.client import DicomClient, move_missing, retrieve_by_move
+from hsg_workstation.pacs.nodes import LocalNode, RemoteNode
+from hsg_workstation.pacs.types import Progress, StudyQuery, Timeouts
 from tests.integration import dicomgen
 from tests.integration.conftest import OUR_AET, OUR_SCP_PORT, store_consistent
 from tests.integration.orthanc import Orthanc

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from hsg_workstation.dicom_io.database import LocalDatabase
-from hsg_workstation.dicom_io.nodes import LocalNode, RemoteNode, TlsSettings
-from hsg_workstation.dicom_io.pacs import DicomClient, retrieve_by_move
-from hsg_workstation.dicom_io.pacs_types import StudyQuery, Timeouts
 from hsg_workstation.errors import PacsError
+from hsg_workstation.pacs.client import DicomClient, retrieve_by_move
+from hsg_workstation.pacs.nodes import LocalNode, RemoteNode, TlsSettings
+from hsg_workstation.pacs.types import StudyQuery, Timeouts
 from tests.integration import dicomgen
 from tests.integration.certs import Pki, make_pki
 from tests.integration.conftest import OUR_AET, store_consistent

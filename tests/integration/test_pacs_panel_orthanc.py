@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from hsg_workstation.dicom_io.database import LocalDatabase
-from hsg_workstation.dicom_io.nodes import LocalNode, NodeConfig, RemoteNode, save_nodes
+from hsg_workstation.pacs.nodes import LocalNode, NodeConfig, RemoteNode, save_nodes
 from tests.integration import dicomgen
 from tests.integration.conftest import OUR_AET, OUR_SCP_PORT
 from tests.integration.orthanc import Orthanc

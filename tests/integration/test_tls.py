@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from hsg_workstation.dicom_io.database import LocalDatabase
-from hsg_workstation.dicom_io.nodes import LocalNode, RemoteNode, TlsSettings
-from hsg_workstation.dicom_io.pacs import DicomClient
-from hsg_workstation.dicom_io.pacs_types import StudyQuery, Timeouts
-from hsg_workstation.dicom_io.scp import StorageSCP
-from hsg_workstation.dicom_io.tls import server_context
 from hsg_workstation.errors import PacsError
+from hsg_workstation.pacs.client import DicomClient
+from hsg_workstation.pacs.nodes import LocalNode, RemoteNode, TlsSettings
+from hsg_workstation.pacs.scp import StorageSCP
+from hsg_workstation.pacs.tls import server_context
+from hsg_workstation.pacs.types import StudyQuery, Timeouts
 from tests.integration import dicomgen
 from tests.integration.certs import Pki, make_pki, refused
 from tests.integration.fake_qr import FAKE_AET, FakeQR, study_match

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from pydicom import dcmread
 
-from hsg_workstation.dicom_io.sample import CASES, write_case
 from hsg_workstation.reporting.export import export_all
 from hsg_workstation.reporting.model import HsgReport
 from hsg_workstation.reporting.reference import build_reference_report
 from hsg_workstation.reporting.sr_import import report_from_sr
+from hsg_workstation.synthetic.study import CASES, write_case
 
 from .conftest import dciodvfy_errors, dsrdump_check
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from hsg_workstation.dicom_io import sample
 from hsg_workstation.measurements import RegionType
 from hsg_workstation.reporting import model as m
 from hsg_workstation.reporting.reference import (
@@ -17,6 +16,7 @@ from hsg_workstation.reporting.reference import (
     reference_report_from_truth,
 )
 from hsg_workstation.reporting.rules import Severity, validate
+from hsg_workstation.synthetic import study as sample
 
 
 def _hand_written_truth() -> dict:

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from hsg_workstation.dicom_io.database import LocalDatabase
-from hsg_workstation.dicom_io.nodes import NodeConfig, RemoteNode, load_nodes, save_nodes
-from hsg_workstation.dicom_io.pacs_types import (
+from hsg_workstation.errors import PacsError
+from hsg_workstation.pacs.nodes import NodeConfig, RemoteNode, load_nodes, save_nodes
+from hsg_workstation.pacs.types import (
     FindResult,
     Progress,
     RetrieveResult,
@@ -19,7 +20,6 @@ from hsg_workstation.dicom_io.pacs_types import (
     StudyMatch,
     StudyQuery,
 )
-from hsg_workstation.errors import PacsError
 from hsg_workstation.ui.node_manager import NodeManagerDialog
 from hsg_workstation.ui.pacs_panel import PacsQueryPanel, dicom_date_range
 from tests.integration import dicomgen

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from pydicom import dcmread
 
-from hsg_workstation.dicom_io.sample import generate_case
 from hsg_workstation.reporting import model as m
 from hsg_workstation.reporting.drafts import DraftStore
 from hsg_workstation.reporting.reference import build_reference_report
+from hsg_workstation.synthetic.study import generate_case
 from hsg_workstation.ui import report_actions
 from hsg_workstation.ui.report_form import ReportForm
 
@@ -76,7 +76,7 @@ def test_send_needs_signature_then_stores_to_pacs(
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QMessageBox
 
-    from hsg_workstation.dicom_io.nodes import NodeConfig, RemoteNode, save_nodes
+    from hsg_workstation.pacs.nodes import NodeConfig, RemoteNode, save_nodes
 
     received: list[str] = []
 

@@ -13,8 +13,8 @@ from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
 
 from hsg_workstation.dicom_io.database import LocalDatabase
 from hsg_workstation.dicom_io.model import DisplaySetKind
-from hsg_workstation.measurement_store import MeasurementStore
 from hsg_workstation.measurements import CalibrationBasis, MeasurementKind
+from hsg_workstation.session.measurements import MeasurementStore
 from hsg_workstation.ui.main_window import MainWindow
 from tests.ui.conftest import make_rf
 from tests.ui.helpers import click, drag, wait_until
@@ -269,7 +269,7 @@ def test_length_drawn_with_the_mouse(window) -> None:
 def test_angle_polygon_ellipse_and_arrow(window) -> None:
     vp = window.active
     angle = vp.add_measurement(MeasurementKind.ANGLE, ((30.0, 10.0), (10.0, 10.0), (10.0, 40.0)))
-    from hsg_workstation.measurement_store import angle_degrees, measurement_text, roi_statistics
+    from hsg_workstation.session.measurements import angle_degrees, measurement_text, roi_statistics
 
     assert angle_degrees(angle.region.points, angle.calibration) == pytest.approx(90.0)
     poly = vp.add_measurement(

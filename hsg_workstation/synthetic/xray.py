@@ -12,7 +12,7 @@ import numpy as np
 from scipy import ndimage
 from skimage.filters import gaussian
 
-from hsg_workstation.dicom_io.sample_scene import IODINE_MU_PER_MM, Rendered, Scene
+from hsg_workstation.synthetic.scene import IODINE_MU_PER_MM, Rendered, Scene
 
 BITS_STORED = 12
 MAX_VALUE = (1 << BITS_STORED) - 1

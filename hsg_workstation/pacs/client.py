@@ -30,9 +30,11 @@ from pynetdicom import _config as _pynetdicom_config
 from pynetdicom.association import Association
 from pynetdicom.presentation import PresentationContext, build_context, build_role
 
-from hsg_workstation.dicom_io import netcontexts as nc
-from hsg_workstation.dicom_io.nodes import DEFAULT_LOCAL_AE, LocalNode, RemoteNode, validate_ae_title
-from hsg_workstation.dicom_io.pacs_types import (
+from hsg_workstation.errors import HsgError, PacsError
+from hsg_workstation.pacs import netcontexts as nc
+from hsg_workstation.pacs.nodes import DEFAULT_LOCAL_AE, LocalNode, RemoteNode, validate_ae_title
+from hsg_workstation.pacs.tls import client_context
+from hsg_workstation.pacs.types import (
     FindResult,
     InstanceMatch,
     InstanceSink,
@@ -45,8 +47,6 @@ from hsg_workstation.dicom_io.pacs_types import (
     StudyQuery,
     Timeouts,
 )
-from hsg_workstation.dicom_io.tls import client_context
-from hsg_workstation.errors import HsgError, PacsError
 
 log = logging.getLogger(__name__)
 
@@ -1094,7 +1094,7 @@ def retrieve_by_move(
 ) -> RetrieveResult:
     """C-MOVE into our own storage SCP: uses the running listener ``scp`` or starts a temporary one on
     ``local.port`` that accepts only the node we are moving from."""
-    from hsg_workstation.dicom_io.scp import StorageSCP  # local import: scp imports this module's helpers
+    from hsg_workstation.pacs.scp import StorageSCP  # local import: scp imports this module's helpers
 
     state = _RetrieveState(sink=sink, progress_cb=progress, write_behind_bytes=client.write_behind_bytes)
     own = scp is None

@@ -18,8 +18,8 @@ import numpy as np
 from scipy import ndimage
 from skimage.filters import gaussian
 
-from hsg_workstation.dicom_io.sample_cases import SIDES, CaseSpec
-from hsg_workstation.dicom_io.sample_geometry import (
+from hsg_workstation.synthetic.cases import SIDES, CaseSpec
+from hsg_workstation.synthetic.geometry import (
     PixelGrid,
     TubeRaster,
     catmull_rom,

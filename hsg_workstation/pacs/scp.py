@@ -21,12 +21,12 @@ from typing import Any
 from pynetdicom import AE, evt
 from pynetdicom.presentation import build_context
 
-from hsg_workstation.dicom_io import netcontexts as nc
-from hsg_workstation.dicom_io.nodes import LocalNode, load_nodes
-from hsg_workstation.dicom_io.pacs import _RetrieveState
-from hsg_workstation.dicom_io.pacs_types import InstanceSink, Timeouts
-from hsg_workstation.dicom_io.tls import server_context
 from hsg_workstation.errors import PacsError
+from hsg_workstation.pacs import netcontexts as nc
+from hsg_workstation.pacs.client import _RetrieveState
+from hsg_workstation.pacs.nodes import LocalNode, load_nodes
+from hsg_workstation.pacs.tls import server_context
+from hsg_workstation.pacs.types import InstanceSink, Timeouts
 
 log = logging.getLogger(__name__)
 

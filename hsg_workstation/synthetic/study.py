@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 from pydicom.dataset import Dataset
 
-from hsg_workstation.dicom_io import sample_dicom as sd
-from hsg_workstation.dicom_io.sample_cases import (
+from hsg_workstation.synthetic import dicom as sd
+from hsg_workstation.synthetic.cases import (
     CASES,
     FLIPPED_BY_DEFAULT,
     MONOCHROME1_SPOTS_BY_DEFAULT,
@@ -36,9 +36,9 @@ from hsg_workstation.dicom_io.sample_cases import (
     CaseSpec,
     case_spec,
 )
-from hsg_workstation.dicom_io.sample_geometry import PixelGrid
-from hsg_workstation.dicom_io.sample_scene import Scene
-from hsg_workstation.dicom_io.sample_xray import FLUORO_PHOTONS, SPOT_PHOTONS, shift_image, to_pixels
+from hsg_workstation.synthetic.geometry import PixelGrid
+from hsg_workstation.synthetic.scene import Scene
+from hsg_workstation.synthetic.xray import FLUORO_PHOTONS, SPOT_PHOTONS, shift_image, to_pixels
 
 __all__ = ["CASES", "GeneratedCase", "generate_case", "write_case", "SPOT_PHASES"]
 
@@ -452,7 +452,7 @@ def _truth(
     return {
         "case": spec.name,
         "generator": {
-            "module": "hsg_workstation.dicom_io.sample",
+            "module": "hsg_workstation.synthetic.study",
             "seed": seed,
             "size": size,
             "frames": frames,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import ssl
 
-from hsg_workstation.dicom_io.nodes import TlsSettings
 from hsg_workstation.errors import ConfigError
+from hsg_workstation.pacs.nodes import TlsSettings
 
 
 def _base_context(purpose: ssl.Purpose, tls: TlsSettings, role: str) -> ssl.SSLContext:
