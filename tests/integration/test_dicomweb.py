@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -325,3 +326,47 @@ def test_multipart_reader_splits_parts_across_any_chunking() -> None:
         list(iter_parts([body[:-30]], b"BOUND", max_part_bytes=1 << 20))
     with pytest.raises(MultipartError, match="larger than"):
         list(iter_parts([body], b"BOUND", max_part_bytes=100))
+
+
+def test_panel_worklist_over_dicomweb_marks_local_and_reported_and_retrieves(
+    qtbot: Any, web: Orthanc, password_file: Path, tmp_path: Path
+) -> None:
+    """The PACS panel with a DICOMweb node: the HSG worklist button (a real click) lists this week's RF
+    studies; one is already here with a draft report, the other is retrieved by a double-click over WADO-RS."""
+    import datetime as dt
+
+    from PySide6.QtCore import Qt
+
+    from hsg_workstation.pacs.nodes import NodeConfig, save_nodes
+    from hsg_workstation.ui.pacs_panel import COLUMNS, PacsQueryPanel
+
+    today = dt.date.today().strftime("%Y%m%d")
+    here = dicomgen.make_study(series=1, per_series=2, patient_name="WORK^HERE", study_date=today, size=32)
+    there = dicomgen.make_study(series=1, per_series=3, patient_name="WORK^THERE", study_date=today, size=32)
+    old = dicomgen.make_study(series=1, per_series=1, patient_name="WORK^OLD", study_date="20200101", size=32)
+    for s in (here, there, old):
+        upload(web, s)
+    data_dir = tmp_path / "data"
+    save_nodes(data_dir, NodeConfig().with_web_node(web_node(password_file)))
+    with LocalDatabase(data_dir) as db:
+        for data in here.encoded():
+            db.add_encoded(data)
+        panel = PacsQueryPanel(data_dir, db)
+        qtbot.addWidget(panel)
+        assert panel.node_combo.currentText() == "orthanc-web" and not panel.method_combo.isVisibleTo(panel)
+        qtbot.mouseClick(panel.worklist_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not panel.is_busy() and panel.model.rowCount() == 2, timeout=20000)
+        rows = {
+            panel.model.item(r, 0).text(): (
+                panel.model.item(r, COLUMNS.index("Local")).text(),
+                panel.model.item(r, COLUMNS.index("Report here")).text(),
+            )
+            for r in range(panel.model.rowCount())
+        }
+        assert rows == {"WORK HERE": ("complete", "none"), "WORK THERE": ("—", "")}
+        row = next(r for r in range(panel.proxy.rowCount()) if panel.proxy.index(r, 0).data() == "WORK THERE")
+        with qtbot.waitSignal(panel.studyRetrieved, timeout=30000) as sig:
+            panel.table.doubleClicked.emit(panel.proxy.index(row, 0))
+        assert sig.args == [there.study_uid, "complete"], panel.status.text()
+        assert db.sop_instance_uids(there.study_uid) == {ds.SOPInstanceUID for ds in there.datasets}
+        assert "WADO-RS" in panel.status.text() or "Retrieved" in panel.status.text()
