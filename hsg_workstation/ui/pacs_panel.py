@@ -143,6 +143,7 @@ class PacsQueryPanel(QWidget):
         self._thread: threading.Thread | None = None
         self._busy = False
         self._open_after: str | None = None
+        self._opened_early: str | None = None
         self._matches: dict[str, StudyMatch] = {}
 
         self.bridge = _Bridge(self)
@@ -659,6 +660,12 @@ class PacsQueryPanel(QWidget):
         self._update_buttons()
 
     def _on_progress(self, p: Progress) -> None:
+        if self._open_after is not None and p.received >= 1:
+            # Open on the first instance that landed (a loop is viewable while the rest of the study still
+            # downloads); the thumbnails are refreshed when the retrieve ends (studyRetrieved).
+            uid, self._open_after = self._open_after, None
+            self._opened_early = uid
+            self.studyActivated.emit(uid)
         if p.remaining is None:
             self.progress_bar.setRange(0, 0)
             return

@@ -365,8 +365,13 @@ def test_panel_worklist_over_dicomweb_marks_local_and_reported_and_retrieves(
         }
         assert rows == {"WORK HERE": ("complete", "none"), "WORK THERE": ("—", "")}
         row = next(r for r in range(panel.proxy.rowCount()) if panel.proxy.index(r, 0).data() == "WORK THERE")
+        events: list[tuple[str, str]] = []
+        panel.studyActivated.connect(lambda uid: events.append(("opened", uid)))
+        panel.studyRetrieved.connect(lambda uid, status: events.append((status, uid)))
         with qtbot.waitSignal(panel.studyRetrieved, timeout=30000) as sig:
             panel.table.doubleClicked.emit(panel.proxy.index(row, 0))
         assert sig.args == [there.study_uid, "complete"], panel.status.text()
+        # opened on its first instance, before the retrieval ended; opened once
+        assert events == [("opened", there.study_uid), ("complete", there.study_uid)]
         assert db.sop_instance_uids(there.study_uid) == {ds.SOPInstanceUID for ds in there.datasets}
         assert "WADO-RS" in panel.status.text() or "Retrieved" in panel.status.text()
