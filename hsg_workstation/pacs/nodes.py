@@ -212,7 +212,7 @@ class NodeConfig:
             if node.name.lower() == name.strip().lower():
                 return node
         known = ", ".join(n.name for n in (*self.nodes, *self.web_nodes)) or "none configured"
-        raise ConfigError(f"no node named {name!r} (known: {known})")
+        raise ConfigError(f"no DICOM node named {name!r} (known: {known})")
 
     def with_web_node(self, node: DicomWebNode) -> NodeConfig:
         node = node.validated()
