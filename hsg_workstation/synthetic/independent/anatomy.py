@@ -206,13 +206,17 @@ def make_tube(
     r = 0.45 + 0.1 * rng.random() + np.clip((s - 0.35 * L) / (0.6 * L), 0, 1) ** 1.5 * rng.uniform(0.9, 1.8)
     sac_start, diam = None, None
     if kind == "distal_occlusion":
-        r = r + np.clip((s - 0.8 * L) / (0.2 * L), 0, 1) * rng.uniform(0.6, 1.5)  # club-shaped blind end, < 10 mm
+        r = r + np.clip((s - 0.8 * L) / (0.2 * L), 0, 1) * rng.uniform(
+            0.6, 1.5
+        )  # club-shaped blind end, < 10 mm
     if kind == "hydrosalpinx":
         diam = float(rng.uniform(10.0, 40.0))
         sac_start = float(L * rng.uniform(0.45, 0.6))
         # a retort: radius grows from the ampulla to the full sac, rounds off at the blind end
         x = np.clip((s - sac_start) / (L - sac_start), 0, 1)
-        prof = np.sin(np.pi * np.clip(x * 0.62, 0, 0.5)) * np.where(x > 0.8, np.sqrt(np.clip((1 - x) / 0.2, 0, 1)), 1)
+        prof = np.sin(np.pi * np.clip(x * 0.62, 0, 0.5)) * np.where(
+            x > 0.8, np.sqrt(np.clip((1 - x) / 0.2, 0, 1)), 1
+        )
         r = np.maximum(r, diam / 2 * prof)
         r[-1] = max(r[-2] * 0.6, 1.0)
     return Tube(side=side, path=path, s=s, radius=r, kind=kind, sac_start=sac_start, diameter_mm=diam)
@@ -266,6 +270,12 @@ def make_pocket(tube: Tube, rng: np.random.Generator) -> Pocket:
     for k in range(int(rng.integers(2, 4))):
         c = f + d * size * (0.6 + 0.5 * k) + rng.normal(0, 2.5, 2)
         blobs.append(
-            (float(c[0]), float(c[1]), size * rng.uniform(0.6, 1.0), size * rng.uniform(0.4, 0.7), rng.uniform(0, 3))
+            (
+                float(c[0]),
+                float(c[1]),
+                size * rng.uniform(0.6, 1.0),
+                size * rng.uniform(0.4, 0.7),
+                rng.uniform(0, 3),
+            )
         )
     return Pocket(side=tube.side, blobs=blobs)

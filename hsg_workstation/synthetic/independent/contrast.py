@@ -69,7 +69,12 @@ class ContrastScene:
 
 
 def cavity_raster(
-    geom: Geometry, cavity: Cavity, defects: list[Defect], balloon: tuple | None, entry: np.ndarray, below_entry: bool
+    geom: Geometry,
+    cavity: Cavity,
+    defects: list[Defect],
+    balloon: tuple | None,
+    entry: np.ndarray,
+    below_entry: bool,
 ) -> tuple[Sparse, np.ndarray, float, float]:
     """Cavity + canal iodine thickness at full fill, fill order (mm from the entry point), body flag."""
     got = raster.polygon_mask(geom, cavity.polygon, margin=12.0)
@@ -132,7 +137,9 @@ def tube_raster(geom: Geometry, tube: Tube) -> Sparse | None:
     return Sparse.from_window(geom, win, thick, tube.s[idx].astype(np.float32))
 
 
-def pocket_raster(geom: Geometry, pocket: Pocket, fimbria: np.ndarray, rng: np.random.Generator) -> Sparse | None:
+def pocket_raster(
+    geom: Geometry, pocket: Pocket, fimbria: np.ndarray, rng: np.random.Generator
+) -> Sparse | None:
     depth = rng.uniform(3.0, 5.5)
     pts = np.array([[b[0], b[1]] for b in pocket.blobs])
     r = max(max(b[2], b[3]) for b in pocket.blobs)
@@ -258,7 +265,9 @@ def spill_window(geom: Geometry, puffs: list[Puff], loops: list[BowelLoop]) -> S
     stride = max(1, int(1.0 / geom.px))
     xs, ys = x[0, ::stride], y[::stride, 0]
     shape = (y.shape[0], x.shape[1])
-    return SpillWindow(win, xs, ys, raster.Upsampler(shape, (len(ys), len(xs))), loop_gap_pattern(x, y, loops))
+    return SpillWindow(
+        win, xs, ys, raster.Upsampler(shape, (len(ys), len(xs))), loop_gap_pattern(x, y, loops)
+    )
 
 
 def frame_iodine(scene: ContrastScene, t: float, out: np.ndarray) -> dict[str, float]:

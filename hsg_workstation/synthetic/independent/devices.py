@@ -29,7 +29,9 @@ class Devices:
     balloon: tuple[float, float, float, float, float] | None  # (x, y, a, b, angle), saline-filled
     balloon_air: bool
     static_map: tuple | None  # (window, water-equivalent thickness) of all instruments at rest
-    traction: tuple[float, float, float] | None  # (max shift along the axis in mm, start fraction, end fraction)
+    traction: (
+        tuple[float, float, float] | None
+    )  # (max shift along the axis in mm, start fraction, end fraction)
     axis: np.ndarray  # unit vector along the uterine axis, caudal
 
 
@@ -64,16 +66,22 @@ def make_devices(axes: dict, geom: Geometry, cavity: Cavity, rng: np.random.Gene
         stripe = raster.stroke(geom, cath + perp * (lumen_r + 0.4), 0.25)
         raster.add(water, stripe, 12.0)  # radio-opaque stripe
         if air:
-            raster.add(water, raster.ellipsoid(geom, *balloon[:2], balloon[2], balloon[3], balloon[4], 2 * balloon[2]), -1)
+            raster.add(
+                water,
+                raster.ellipsoid(geom, *balloon[:2], balloon[2], balloon[3], balloon[4], 2 * balloon[2]),
+                -1,
+            )
     else:
-        raster.add(water, raster.stroke(geom, cath[int(4 / 0.25):], rng.uniform(1.3, 1.8)), STEEL * 0.5)
+        raster.add(water, raster.stroke(geom, cath[int(4 / 0.25) :], rng.uniform(1.3, 1.8)), STEEL * 0.5)
         # acorn tip seated at the external os
         ac = tip + ax * 2.5
         raster.add(water, raster.ellipsoid(geom, ac[0], ac[1], 4.0, 5.0, cavity.tilt, STEEL * 4.0))
     if axes["tenaculum"] == "yes":
         for s in (-1.0, 1.0):
             tooth = cavity.external_os + perp * s * rng.uniform(5, 9) + ax * rng.uniform(-2, 2)
-            ctrl = np.array([tooth + ax * k * 18 + perp * s * (k * 2.5 - (k * 0.45) ** 2 * 6) for k in range(0, 10)])
+            ctrl = np.array(
+                [tooth + ax * k * 18 + perp * s * (k * 2.5 - (k * 0.45) ** 2 * 6) for k in range(0, 10)]
+            )
             arm, _ = _resample(ctrl, 0.3)
             raster.add(water, raster.stroke(geom, arm, 1.2), STEEL * 0.8)
             raster.add(water, raster.ellipsoid(geom, tooth[0], tooth[1], 2.5, 1.5, cavity.tilt, STEEL * 3))
@@ -86,7 +94,9 @@ def make_devices(axes: dict, geom: Geometry, cavity: Cavity, rng: np.random.Gene
         amp = STEEL * 0.8 if metal else PLASTIC * 2.5
         for k, s in enumerate((-1.0, 1.0)):
             c = base + perp * s * rng.uniform(0.5, 2.5) + ax * k * rng.uniform(2, 6)
-            raster.add(water, raster.ellipsoid(geom, c[0], c[1], rng.uniform(13, 16), half_len, cavity.tilt, amp))
+            raster.add(
+                water, raster.ellipsoid(geom, c[0], c[1], rng.uniform(13, 16), half_len, cavity.tilt, amp)
+            )
             raster.add(water, raster.ring(geom, c[0], c[1], 14.5, half_len, cavity.tilt, 1.0, amp * 2.5))
         if not metal:  # the plastic speculum's metal screw
             sc = base + perp * 22 + ax * 20
@@ -220,5 +230,10 @@ def make_collimator(axes: dict, geom: Geometry, keep: np.ndarray, rng: np.random
         amount = float(rng.uniform(0.05, 0.15))
         close = (amount, float(rng.uniform(0.2, 0.6)))
         half = [h / (1 - amount) for h in half]
-    return Collimator(shape=shape, centre=(float(centre[0]), float(centre[1])), half=(half[0], half[1]), angle=angle,
-                      close=close)
+    return Collimator(
+        shape=shape,
+        centre=(float(centre[0]), float(centre[1])),
+        half=(half[0], half[1]),
+        angle=angle,
+        close=close,
+    )

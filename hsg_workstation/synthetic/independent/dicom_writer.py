@@ -13,7 +13,7 @@ import hashlib
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian
 
 RF_STORAGE = "1.2.840.10008.5.1.4.1.1.12.2"
 UID_ROOT = "2.25."
@@ -21,7 +21,9 @@ UID_ROOT = "2.25."
 
 def seeded_uid(seed: int, *parts: object) -> str:
     """A deterministic 2.25 UID from the seed and a purpose label."""
-    h = hashlib.sha256(("hsg-independent-phantom/" + "/".join(str(p) for p in (seed, *parts))).encode()).digest()
+    h = hashlib.sha256(
+        ("hsg-independent-phantom/" + "/".join(str(p) for p in (seed, *parts))).encode()
+    ).digest()
     return UID_ROOT + str(int.from_bytes(h[:15], "big"))
 
 
@@ -81,7 +83,7 @@ def build_dataset(
     ds.SeriesDescription = "HSG loop" if n > 1 else "Scout"
     ds.InstanceNumber = instance_number
     ds.ContentDate = ds.AcquisitionDate = ds.SeriesDate = ds.StudyDate
-    ds.ContentTime = ds.AcquisitionTime = ds.SeriesTime = "1016%02d" % (series_number % 60)
+    ds.ContentTime = ds.AcquisitionTime = ds.SeriesTime = f"1016{series_number % 60:02d}"
     ds.ImageType = ["ORIGINAL", "PRIMARY", "SINGLE PLANE"]
     ds.PatientOrientation = list(orientation)
     # image pixel
@@ -118,7 +120,10 @@ def build_dataset(
     ds.DistanceSourceToPatient = f"{dose['sid'] / geom.magnification:.1f}"
     ds.Grid = "IN" if chain.spr < 0.7 else "NONE"
     ds.FieldOfViewShape = "RECTANGLE"
-    ds.FieldOfViewDimensions = [int(round(rows * geom.imager_spacing)), int(round(cols * geom.imager_spacing))]
+    ds.FieldOfViewDimensions = [
+        int(round(rows * geom.imager_spacing)),
+        int(round(cols * geom.imager_spacing)),
+    ]
     ds.FocalSpots = "0.6"
     ds.ImageAndFluoroscopyAreaDoseProduct = f"{dose['dap_dgycm2']:.4f}"
     if collimator is not None:

@@ -236,7 +236,9 @@ def draw_dynamics(
                 dyn.spill_rate[side] = cap / (remaining * rng.uniform(0.25, 0.6))
             else:
                 # a few ml of the 5-20 ml injected leave each patent tube
-                total = rng.uniform(1500, 4000) if axes["spill_visibility"] == "dense" else rng.uniform(300, 800)
+                total = (
+                    rng.uniform(1500, 4000) if axes["spill_visibility"] == "dense" else rng.uniform(300, 800)
+                )
                 dyn.spill_rate[side] = total / remaining
     if axes["intravasation"] == "present":
         t0 = dyn.t_cavity1 + span * rng.uniform(-0.05, 0.25)

@@ -88,5 +88,11 @@ def draw_geometry(axes: dict, rng: np.random.Generator) -> Geometry:
     xc = float(rng.normal(0.0, 0.04 * fov))
     yc = float(rng.uniform(0.0, 0.12) * fov)
     return Geometry(
-        rows=n, cols=n, px=round(px, 4), flipped=axes["image_flipped"] == "yes", xc=xc, yc=yc, magnification=mag
+        rows=n,
+        cols=n,
+        px=round(px, 4),
+        flipped=axes["image_flipped"] == "yes",
+        xc=xc,
+        yc=yc,
+        magnification=mag,
     )

@@ -104,13 +104,17 @@ def bowel_loops(rng: np.random.Generator) -> list[BowelLoop]:
     return loops
 
 
-def gas_bubbles(loops: list[BowelLoop], axes: dict, span_s: float, rng: np.random.Generator) -> list[GasBubble]:
+def gas_bubbles(
+    loops: list[BowelLoop], axes: dict, span_s: float, rng: np.random.Generator
+) -> list[GasBubble]:
     """Gas in some loops: clusters of small bubbles (mottled) and a few larger pockets."""
     if axes["bowel_gas"] == "none":
         return []
     moving = axes["bowel_gas"] == "moving"
     out = []
-    for loop in rng.choice(np.array(loops, dtype=object), size=min(len(loops), int(rng.integers(3, 7))), replace=False):
+    for loop in rng.choice(
+        np.array(loops, dtype=object), size=min(len(loops), int(rng.integers(3, 7))), replace=False
+    ):
         # drift over the loop: 4-15 mm in total (peristalsis)
         speed = rng.uniform(4, 15) / max(span_s, 1e-3) if moving else 0.0
         ang = rng.uniform(0, 2 * np.pi)
@@ -133,9 +137,16 @@ def gas_bubbles(loops: list[BowelLoop], axes: dict, span_s: float, rng: np.rando
         if rng.random() < 0.5:
             out.append(
                 GasBubble(
-                    x=loop.x, y=loop.y, a=loop.radius * 0.8, b=loop.radius * 0.45, angle=rng.uniform(0, np.pi),
-                    depth=loop.radius * 0.7, vx=speed * np.cos(ang), vy=speed * np.sin(ang),
-                    wobble=0.15 if moving else 0.0, phase=rng.uniform(0, 6),
+                    x=loop.x,
+                    y=loop.y,
+                    a=loop.radius * 0.8,
+                    b=loop.radius * 0.45,
+                    angle=rng.uniform(0, np.pi),
+                    depth=loop.radius * 0.7,
+                    vx=speed * np.cos(ang),
+                    vy=speed * np.sin(ang),
+                    wobble=0.15 if moving else 0.0,
+                    phase=rng.uniform(0, 6),
                 )
             )
     return out
@@ -158,6 +169,6 @@ def loop_gap_pattern(x: np.ndarray, y: np.ndarray, loops: list[BowelLoop]) -> np
     for lp in loops:
         d = np.hypot(x - np.float32(lp.x), y - np.float32(lp.y)) - np.float32(lp.radius)
         inside = np.clip(-d / 3.0, 0.0, 1.0)
-        rim = np.exp(-((d - 1.5) / 2.5) ** 2)
+        rim = np.exp(-(((d - 1.5) / 2.5) ** 2))
         f = f * (1.0 - 0.85 * inside) + 1.3 * rim * (d > -1.0)
     return f

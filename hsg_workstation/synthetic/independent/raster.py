@@ -81,7 +81,9 @@ def polygon_mask(geom: Geometry, poly: np.ndarray, margin: float = 2.0) -> tuple
     return win, mask
 
 
-def nearest_on_path(geom: Geometry, path: np.ndarray, reach: float) -> tuple[Window, np.ndarray, np.ndarray] | None:
+def nearest_on_path(
+    geom: Geometry, path: np.ndarray, reach: float
+) -> tuple[Window, np.ndarray, np.ndarray] | None:
     """For every pixel within ``reach`` mm of a densely sampled path: distance (mm) and index of the nearest sample.
 
     Uses a Euclidean distance transform seeded at the samples' pixels (fast for long paths); the distance is

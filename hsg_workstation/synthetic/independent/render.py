@@ -145,8 +145,14 @@ def render_study(seed: int, axes: dict | None = None) -> IndependentStudy:
         s = np.arange(len(dev.catheter_path), dtype=np.float32) * 0.25
         cath_sp = contrast.Sparse.from_window(geom, cath[0], cath[1], s[cath[2]])
     scene = contrast.ContrastScene(
-        geom=geom, dyn=dyn, span=span, cavity=cav_sp, cavity_body=body, cavity_entry_to_os=e_os,
-        cavity_order_max=e_max, catheter=cath_sp,
+        geom=geom,
+        dyn=dyn,
+        span=span,
+        cavity=cav_sp,
+        cavity_body=body,
+        cavity_entry_to_os=e_os,
+        cavity_order_max=e_max,
+        catheter=cath_sp,
         tubes={s: (sp, t) for s, t in tubes.items() if (sp := contrast.tube_raster(geom, t)) is not None},
         pockets=pockets,
     )
@@ -160,7 +166,9 @@ def render_study(seed: int, axes: dict | None = None) -> IndependentStudy:
         sw = contrast.spill_window(geom, puffs, loops)
         if sw is not None:
             scene.puffs += puffs
-            scene.puff_volume[side] = float(dyn.spill_volume(side, timing.acq[-1] + dyn.time_offset)) / len(puffs)
+            scene.puff_volume[side] = float(dyn.spill_volume(side, timing.acq[-1] + dyn.time_offset)) / len(
+                puffs
+            )
             scene.spill_win[side] = sw
     if axes["intravasation"] == "present":
         scene.veins = contrast.vein_network(geom, cavity, rc)
@@ -236,20 +244,56 @@ def render_study(seed: int, axes: dict | None = None) -> IndependentStudy:
     }
     coll_hdr = _collimator_header(col, geom)
     loop = build_dataset(
-        seed=seed, frames=frames, series_number=2, instance_number=1, label="loop", geom=geom, chain=chain,
-        photometric=photometric, orientation=orientation, ftv_ms=timing.ftv_ms,
-        use_vector=axes["frame_time_header"] == "frame_time_vector", fps=timing.fps, collimator=coll_hdr,
-        window=window, dose=dose, contrast=True,
+        seed=seed,
+        frames=frames,
+        series_number=2,
+        instance_number=1,
+        label="loop",
+        geom=geom,
+        chain=chain,
+        photometric=photometric,
+        orientation=orientation,
+        ftv_ms=timing.ftv_ms,
+        use_vector=axes["frame_time_header"] == "frame_time_vector",
+        fps=timing.fps,
+        collimator=coll_hdr,
+        window=window,
+        dose=dose,
+        contrast=True,
     )
     if scout_frame is not None:
         scout_ds = build_dataset(
-            seed=seed, frames=scout_frame, series_number=1, instance_number=1, label="scout", geom=geom,
-            chain=chain, photometric=photometric, orientation=orientation, ftv_ms=None, use_vector=False,
-            fps=timing.fps, collimator=_collimator_header(col, geom) if col.close is None else None,
-            window=window, dose=dose, contrast=False,
+            seed=seed,
+            frames=scout_frame,
+            series_number=1,
+            instance_number=1,
+            label="scout",
+            geom=geom,
+            chain=chain,
+            photometric=photometric,
+            orientation=orientation,
+            ftv_ms=None,
+            use_vector=False,
+            fps=timing.fps,
+            collimator=_collimator_header(col, geom) if col.close is None else None,
+            window=window,
+            dose=dose,
+            contrast=False,
         )
     truth = build_truth(
-        seed=seed, axes=axes, geom=geom, timing=timing, dyn=dyn, tubes=tubes, cavity=cavity, defects=defects,
-        scene=scene, measures=measures, poses=poses, chain=chain, photometric=photometric, dev=dev,
+        seed=seed,
+        axes=axes,
+        geom=geom,
+        timing=timing,
+        dyn=dyn,
+        tubes=tubes,
+        cavity=cavity,
+        defects=defects,
+        scene=scene,
+        measures=measures,
+        poses=poses,
+        chain=chain,
+        photometric=photometric,
+        dev=dev,
     )
     return IndependentStudy(seed=seed, loop=loop, scout=scout_ds, truth=truth, axes=axes)

@@ -48,8 +48,9 @@ def _first(flags: list[bool] | np.ndarray) -> int | None:
     return int(idx[0]) + 1 if len(idx) else None
 
 
-def build_truth(*, seed, axes, geom, timing, dyn, tubes, cavity, defects, scene, measures, poses, chain, photometric,
-                dev) -> dict:
+def build_truth(
+    *, seed, axes, geom, timing, dyn, tubes, cavity, defects, scene, measures, poses, chain, photometric, dev
+) -> dict:
     n = timing.n
     t_rel = timing.acq + dyn.time_offset
     area = np.array([m["cavity_area_mm2"] for m in measures])
@@ -71,9 +72,17 @@ def build_truth(*, seed, axes, geom, timing, dyn, tubes, cavity, defects, scene,
         tube = tubes.get(side)
         if tube is None:
             sides[side] = {
-                "tube_present": False, "tube_filled": False, "first_fill_frame": None, "patency": "absent",
-                "spill": "none", "spill_onset_frame": None, "spill_visibility": None, "hydrosalpinx": False,
-                "hydrosalpinx_diameter_mm": None, "tube_path": [], "fimbrial_end": None,
+                "tube_present": False,
+                "tube_filled": False,
+                "first_fill_frame": None,
+                "patency": "absent",
+                "spill": "none",
+                "spill_onset_frame": None,
+                "spill_visibility": None,
+                "hydrosalpinx": False,
+                "hydrosalpinx_diameter_mm": None,
+                "tube_path": [],
+                "fimbrial_end": None,
             }
             continue
         fronts = np.array([m.get(f"tube_front_{side}", 0.0) for m in measures])
@@ -95,7 +104,9 @@ def build_truth(*, seed, axes, geom, timing, dyn, tubes, cavity, defects, scene,
             "patency": PATENCY[tube.kind],
             "spill": spill,
             "spill_onset_frame": onset,
-            "spill_visibility": (axes["spill_visibility"] if spill == "free" else "dense") if spill != "none" else None,
+            "spill_visibility": (axes["spill_visibility"] if spill == "free" else "dense")
+            if spill != "none"
+            else None,
             "hydrosalpinx": hydro,
             "hydrosalpinx_diameter_mm": round(float(2 * tube.radius.max()), 2) if hydro else None,
             "tube_path": [[round(float(r), 1), round(float(c), 1)] for r, c in zip(rows, cols, strict=True)],
@@ -114,10 +125,16 @@ def build_truth(*, seed, axes, geom, timing, dyn, tubes, cavity, defects, scene,
         first = _first(fronts >= reach)
         if first is None:
             continue
-        dtruth.append({
-            "type": d.kind, "size_mm": float(d.size_mm), "row": round(float(r), 1), "column": round(float(c), 1),
-            "first_frame": first, "last_frame": n,
-        })
+        dtruth.append(
+            {
+                "type": d.kind,
+                "size_mm": float(d.size_mm),
+                "row": round(float(r), 1),
+                "column": round(float(c), 1),
+                "first_frame": first,
+                "last_frame": n,
+            }
+        )
     # field motion at the cavity centre: translation plus the rotation's arc
     cr, cc = geom.to_pixel(0.0, 0.0)
     lever = np.hypot(cr - (geom.rows - 1) / 2, cc - (geom.cols - 1) / 2)
@@ -154,7 +171,8 @@ def build_truth(*, seed, axes, geom, timing, dyn, tubes, cavity, defects, scene,
             "balloon_filling_defect": dev.balloon is not None,
             "last_image_hold_frames": dup,
             "run_start_frames": [k + 1 for k in timing.run_starts],
-            "pose_per_frame": [[round(float(a), 2), round(float(b), 2), round(float(np.degrees(c)), 3)]
-                               for a, b, c in poses],
+            "pose_per_frame": [
+                [round(float(a), 2), round(float(b), 2), round(float(np.degrees(c)), 3)] for a, b, c in poses
+            ],
         },
     }

@@ -94,7 +94,9 @@ class XrayChain:
         self._lowpass_setup()
         f, m = self._f, self._m
         n = m * f
-        small = img[:n, :n].reshape(m, f, n).sum(axis=1).reshape(m, m, f).sum(axis=2) * np.float32(1.0 / (f * f))
+        small = img[:n, :n].reshape(m, f, n).sum(axis=1).reshape(m, m, f).sum(axis=2) * np.float32(
+            1.0 / (f * f)
+        )
         small = ndi.gaussian_filter(small, sigma_mm / (self.px * f), mode="nearest", truncate=3.0)
         return self._U(small.astype(np.float32))
 
