@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.ndimage import gaussian_filter1d
 from skimage.measure import points_in_poly
 
 SIDES = ("left", "right")
@@ -78,8 +79,8 @@ def make_cavity(kind: str, rng: np.random.Generator, absent_side: str | None) ->
     W = rng.uniform(14.0, 21.0)
     H = rng.uniform(28.0, 38.0)
     w_os = rng.uniform(2.0, 3.5)
-    p = rng.uniform(0.55, 0.95)
-    dome, indent, sigma = rng.uniform(1.5, 5.0), 0.0, 0.3 * W
+    p = rng.uniform(0.85, 1.3)  # side curvature: < 1 bulging, > 1 cornua drawn out
+    dome, indent, sigma = rng.uniform(0.5, 4.0), 0.0, 0.3 * W
     if kind == "arcuate":
         dome, indent, sigma = 0.0, rng.uniform(3.0, 8.0), rng.uniform(0.4, 0.55) * W
     elif kind == "septate":
@@ -148,6 +149,13 @@ def make_cavity(kind: str, rng: np.random.Generator, absent_side: str | None) ->
     )
 
 
+def _arc_resample(path: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """Linear resampling of a dense polyline at equal arc-length steps."""
+    d = np.r_[0, np.cumsum(np.hypot(*np.diff(path, axis=0).T))]
+    s = np.arange(0, d[-1], step)
+    return np.column_stack([np.interp(s, d, path[:, 0]), np.interp(s, d, path[:, 1])]), s
+
+
 def _resample(points: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
     """Smooth a control polyline (Catmull-Rom) and resample it at ``step`` mm; returns (path, arc length)."""
     P = np.vstack([points[0], points, points[-1]])
@@ -187,8 +195,8 @@ def make_tube(
             corn + [sx * rng.uniform(16, 26), -rng.uniform(2, 8)],
             corn + [sx * rng.uniform(26, 36), rng.uniform(6, 14)],
             corn + [sx * rng.uniform(14, 22), rng.uniform(20, 28)],
-            corn + [sx * rng.uniform(0, 8), rng.uniform(24, 32)],
-            corn + [-sx * rng.uniform(2, 10), rng.uniform(18, 26)],
+            corn + [sx * rng.uniform(4, 10), rng.uniform(22, 30)],
+            corn + [-sx * rng.uniform(0, 6), rng.uniform(14, 22)],
         ]
     else:
         a = reach * rng.uniform(0.45, 0.6)
@@ -201,6 +209,15 @@ def make_tube(
         ]
     ctrl = np.array(pts) + np.vstack([[0, 0], [0, 0], rng.normal(0, 1.5, (len(pts) - 2, 2))])
     path, s = _resample(ctrl, 0.2)
+    # tortuosity: convolutions that grow from the straight isthmus to the coiled ampulla
+    n = np.gradient(path, axis=0)[:, ::-1] * [1, -1]
+    n /= np.hypot(*n.T)[:, None] + 1e-9
+    amp = 0.4 + np.clip((s - 0.3 * s[-1]) / (0.5 * s[-1]), 0, 1) * rng.uniform(0.8, 2.2)
+    corr = rng.uniform(2.5, 5.0) / 0.2  # correlation length of the coils, in samples
+    wig = gaussian_filter1d(rng.standard_normal(len(s)), corr, mode="nearest")
+    wig = amp * wig / (wig.std() + 1e-9)
+    wig[: int(6 / 0.2)] *= np.linspace(0, 1, len(wig[: int(6 / 0.2)]))  # the interstitial part stays put
+    path, s = _arc_resample(path + n * wig[:, None], 0.2)
     L = s[-1]
     # lumen radius: interstitial/isthmic ~0.5 mm, widening through the ampulla
     r = 0.45 + 0.1 * rng.random() + np.clip((s - 0.35 * L) / (0.6 * L), 0, 1) ** 1.5 * rng.uniform(0.9, 1.8)

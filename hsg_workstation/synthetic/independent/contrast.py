@@ -20,7 +20,7 @@ from .pelvis import BowelLoop, loop_gap_pattern
 
 CAVITY_AREA_MIN_MM = 0.5  # a cavity pixel counts as filled when it holds >= 0.5 mm of contrast
 VENOUS_MM3 = 5.0  # intravasation is present while the veins hold >= 5 mm^3 of contrast
-VENOUS_CONCENTRATION = 0.7  # contrast diluted by venous blood
+VENOUS_CONCENTRATION = 0.85  # contrast slightly diluted by venous blood
 
 
 @dataclass
@@ -170,7 +170,7 @@ def vein_network(geom: Geometry, cavity: Cavity, rng: np.random.Generator) -> Sp
     poly = cavity.polygon
     centre = poly.mean(axis=0)
     pts, rads, orders = [], [], []
-    n_walk = int(rng.integers(70, 130))
+    n_walk = int(rng.integers(110, 180))
     starts = poly[rng.integers(0, len(poly), n_walk)]
     for p0 in starts:
         out = p0 - centre
@@ -178,7 +178,7 @@ def vein_network(geom: Geometry, cavity: Cavity, rng: np.random.Generator) -> Sp
         ang = np.arctan2(out[1], out[0]) + rng.normal(0, 0.6)
         p = p0 + out * 1.0
         dist = 0.0
-        rad = rng.uniform(0.12, 0.3)
+        rad = rng.uniform(0.22, 0.42)
         for _ in range(int(rng.integers(8, 30))):
             ang += rng.normal(0, 0.45)
             step = np.array([np.cos(ang), np.sin(ang)]) * 0.7

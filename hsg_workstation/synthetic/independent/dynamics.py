@@ -237,7 +237,7 @@ def draw_dynamics(
             else:
                 # a few ml of the 5-20 ml injected leave each patent tube
                 total = (
-                    rng.uniform(1500, 4000) if axes["spill_visibility"] == "dense" else rng.uniform(300, 800)
+                    rng.uniform(3000, 7000) if axes["spill_visibility"] == "dense" else rng.uniform(400, 1000)
                 )
                 dyn.spill_rate[side] = total / remaining
     if axes["intravasation"] == "present":

@@ -230,8 +230,9 @@ def render_study(seed: int, axes: dict | None = None) -> IndependentStudy:
         A = chain.attenuation(water, np.zeros_like(water))
         scout_frame = chain.to_stored(chain.expose(A, coll0, 1.0, noise) * 1.0)[None]
     # header
-    o = frames[min(timing.n - 1, timing.n // 2)][open0]
-    lo, hi = np.percentile(o, [1, 99]) if o.size else (0, 2**chain.bits - 1)
+    # the default window spans the open field over the loop (ABC steps included), contrast may clip
+    o = frames[[0, timing.n // 2, timing.n - 1]][:, open0]
+    lo, hi = np.percentile(o, [1, 99.5]) if o.size else (0, 2**chain.bits - 1)
     window = ((lo + hi) / 2, hi - lo)
     orientation = ("R", "F") if geom.flipped else ("L", "F")
     photometric = axes["photometric"]
