@@ -72,12 +72,27 @@ def _warp(img: np.ndarray, pose: np.ndarray) -> np.ndarray:
     if not pose.any():
         return img
     dr, dc, a = pose
+    if a == 0.0:  # translation only: bilinear shift by slicing (4x cheaper than a general resampling)
+        return _shift(img, float(dr), float(dc))
     c, s = np.cos(a), np.sin(a)
     m = np.array([[c, -s], [s, c]])
     centre = (np.array(img.shape) - 1) / 2
     # output pixel o samples input at m @ (o - centre - shift) + centre
     offset = centre - m @ (centre + [dr, dc])
     return ndi.affine_transform(img, m, offset=offset, order=1, mode="nearest")
+
+
+def _shift(img: np.ndarray, dr: float, dc: float) -> np.ndarray:
+    """``img`` moved by (dr, dc) pixels, bilinear, edges repeated (like mode='nearest')."""
+    ir, ic = int(np.floor(dr)), int(np.floor(dc))
+    fr, fc = np.float32(dr - ir), np.float32(dc - ic)
+    n0, n1 = img.shape
+    rows = np.clip(np.arange(n0) - ir, 0, n0 - 1)
+    rows1 = np.clip(rows - 1, 0, n0 - 1)
+    cols = np.clip(np.arange(n1) - ic, 0, n1 - 1)
+    cols1 = np.clip(cols - 1, 0, n1 - 1)
+    a = img[rows] * (1 - fr) + img[rows1] * fr
+    return a[:, cols] * (1 - fc) + a[:, cols1] * fc
 
 
 def _collimator_header(col: devices.Collimator, geom: Geometry) -> dict | None:
@@ -200,6 +215,7 @@ def render_study(seed: int, axes: dict | None = None) -> IndependentStudy:
     measures: list[dict] = []
     calibrated = False
     coll_cache: dict[int, np.ndarray] = {}
+    water = np.empty_like(static_water)
     for k in range(timing.n):
         if timing.source[k] != k:
             frames[k] = frames[timing.source[k]]
@@ -209,11 +225,11 @@ def render_study(seed: int, axes: dict | None = None) -> IndependentStudy:
         t_rel = timing.acq[k] + dyn.time_offset
         iod = np.zeros((geom.rows, geom.cols), dtype=np.float32)
         measures.append(contrast.frame_iodine(scene, t_rel, iod))
-        water = static_water.copy()
+        np.copyto(water, static_water)
         devices.add_devices(geom, dev, devices.traction_shift_mm(dev, u), water)
         pelvis.gas_map(geom, bubbles, timing.acq[k] - timing.acq[0], span, water)
         A = _warp(chain.attenuation(water, iod), poses[k])
-        key = int(round(u * 200)) if col.close is not None else 0
+        key = int(round(u * 40)) if col.close is not None else 0  # blades move in ~40 steps
         if key not in coll_cache:
             coll_cache = {key: col.transmission(geom.rows, geom.cols, u, geom.px)}
         if not calibrated:
