@@ -41,6 +41,7 @@ class Tube:
     kind: str  # patent | loculated | proximal_occlusion | distal_occlusion | hydrosalpinx
     sac_start: float | None = None  # arc length where the hydrosalpinx sac begins
     diameter_mm: float | None = None  # largest sac width (hydrosalpinx only)
+    base_radius: np.ndarray | None = None  # lumen radius without the sac (the tube inside a hydrosalpinx)
 
     @property
     def length(self) -> float:
@@ -226,6 +227,7 @@ def make_tube(
         r = r + np.clip((s - 0.8 * L) / (0.2 * L), 0, 1) * rng.uniform(
             0.6, 1.5
         )  # club-shaped blind end, < 10 mm
+    base = r.copy()
     if kind == "hydrosalpinx":
         diam = float(rng.uniform(10.0, 40.0))
         sac_start = float(L * rng.uniform(0.45, 0.6))
@@ -236,7 +238,16 @@ def make_tube(
         )
         r = np.maximum(r, diam / 2 * prof)
         r[-1] = max(r[-2] * 0.6, 1.0)
-    return Tube(side=side, path=path, s=s, radius=r, kind=kind, sac_start=sac_start, diameter_mm=diam)
+    return Tube(
+        side=side,
+        path=path,
+        s=s,
+        radius=r,
+        kind=kind,
+        sac_start=sac_start,
+        diameter_mm=diam,
+        base_radius=base,
+    )
 
 
 def make_defects(axes: dict, cavity: Cavity, rng: np.random.Generator) -> list[Defect]:
@@ -283,7 +294,7 @@ def make_pocket(tube: Tube, rng: np.random.Generator) -> Pocket:
     d = tube.path[-1] - tube.path[-8]
     d = d / (np.hypot(*d) + 1e-9)
     blobs = []
-    size = rng.uniform(6.0, 12.0)
+    size = rng.uniform(8.0, 15.0)
     for k in range(int(rng.integers(2, 4))):
         c = f + d * size * (0.6 + 0.5 * k) + rng.normal(0, 2.5, 2)
         blobs.append(

@@ -60,7 +60,7 @@ class ContrastScene:
     cavity_entry_to_os: float
     cavity_order_max: float
     catheter: Sparse | None
-    tubes: dict[str, tuple[Sparse, Tube]]
+    tubes: dict[str, tuple[Sparse, Tube, Sparse | None]]  # lumen, anatomy, hydrosalpinx sac
     pockets: dict[str, Sparse] = field(default_factory=dict)
     puffs: list[Puff] = field(default_factory=list)
     puff_volume: dict[str, float] = field(default_factory=dict)
@@ -130,11 +130,34 @@ def defect_raster(x: np.ndarray, y: np.ndarray, d: Defect, full: float) -> np.nd
 
 
 def tube_raster(geom: Geometry, tube: Tube) -> Sparse | None:
-    got = raster.stroke(geom, tube.path, tube.radius)
+    """The lumen (order = arc length from the cornu); inside a hydrosalpinx only the narrow lumen."""
+    radius = tube.base_radius if tube.base_radius is not None else tube.radius
+    got = raster.stroke(geom, tube.path, radius)
     if got is None:
         return None
     win, thick, idx = got
     return Sparse.from_window(geom, win, thick, tube.s[idx].astype(np.float32))
+
+
+def sac_raster(geom: Geometry, tube: Tube) -> Sparse | None:
+    """A hydrosalpinx sac as a union of spheres along the distal tube (smooth outline, projected chords);
+    order = distance (mm) from the sac's entrance, so the diluted contrast spreads from there."""
+    if tube.sac_start is None:
+        return None
+    idx = np.nonzero(tube.s >= tube.sac_start)[0][:: max(1, int(1.0 / 0.2))]
+    centres, radii = tube.path[idx], tube.radius[idx]
+    win = geom.window(*raster.box(centres, float(radii.max()) + 2))
+    if win is None:
+        return None
+    x, y = geom.grid(win)
+    thick = np.zeros(np.broadcast_shapes(x.shape, y.shape), dtype=np.float32)
+    for (cx, cy), r in zip(centres, radii, strict=True):
+        r2 = np.float32(r * r)
+        d2 = (x - np.float32(cx)) ** 2 + (y - np.float32(cy)) ** 2
+        np.maximum(thick, 2.0 * np.sqrt(np.clip(r2 - d2, 0.0, None)), out=thick)
+    entry = tube.path[idx[0]]
+    order = np.hypot(x - np.float32(entry[0]), y - np.float32(entry[1])).astype(np.float32)
+    return Sparse.from_window(geom, win, thick, order)
 
 
 def pocket_raster(
@@ -178,7 +201,7 @@ def vein_network(geom: Geometry, cavity: Cavity, rng: np.random.Generator) -> Sp
         ang = np.arctan2(out[1], out[0]) + rng.normal(0, 0.6)
         p = p0 + out * 1.0
         dist = 0.0
-        rad = rng.uniform(0.22, 0.42)
+        rad = rng.uniform(0.28, 0.5)
         for _ in range(int(rng.integers(8, 30))):
             ang += rng.normal(0, 0.45)
             step = np.array([np.cos(ang), np.sin(ang)]) * 0.7
@@ -288,18 +311,16 @@ def frame_iodine(scene: ContrastScene, t: float, out: np.ndarray) -> dict[str, f
         c = scene.catheter
         fill = float(dyn.catheter_front(t))
         flat[c.flat] += c.thick * (c.order >= (1.0 - fill) * c.order.max())
-    for side, (sp, tube) in scene.tubes.items():
+    for side, (sp, _tube, sac) in scene.tubes.items():
         fr = float(dyn.tube_front(side, t))
-        if tube.sac_start is None:
-            flat[sp.flat] += sp.thick * np.clip((fr - sp.order) / 0.6 + 0.5, 0.0, 1.0)
-        else:
-            s0 = tube.sac_start
-            narrow = sp.order < s0
-            v = np.clip((fr - sp.order) / 0.6 + 0.5, 0.0, 1.0) * narrow
+        flat[sp.flat] += sp.thick * np.clip((fr - sp.order) / 0.6 + 0.5, 0.0, 1.0)
+        if sac is not None:
             frac, conc = dyn.sac_state(side, t)
-            sac_front = s0 + float(frac) * (tube.length - s0)
-            v = v + (~narrow) * float(conc) * np.clip((sac_front - sp.order) / 2.0 + 0.5, 0.0, 1.0)
-            flat[sp.flat] += sp.thick * v
+            if conc > 0 and frac > 0:
+                front = float(frac) * float(sac.order.max())
+                flat[sac.flat] += sac.thick * (
+                    np.float32(conc) * np.clip((front - sac.order) / 2.0 + 0.5, 0.0, 1.0)
+                )
         m[f"tube_front_{side}"] = fr
     for side, sp in scene.pockets.items():
         vol = float(dyn.spill_volume(side, t))

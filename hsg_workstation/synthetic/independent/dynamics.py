@@ -136,7 +136,7 @@ class Dynamics:
             return z, z
         t_in, _s0, fill = self.sac[side]
         x = np.clip((np.asarray(t) - t_in) / fill, 0.0, 1.0)
-        return x**0.7, 0.12 + 0.38 * x
+        return x**0.7, 0.08 + 0.27 * x
 
     def venous_level(self, t: np.ndarray | float) -> np.ndarray:
         if self.venous is None:

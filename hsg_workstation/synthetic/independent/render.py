@@ -46,6 +46,10 @@ def _fit_tube(tube, geom: Geometry, margin: float = 10.0):
         tube.path = corn + (tube.path - corn) * 0.9
         tube.s = tube.s * 0.9
         tube.radius = np.maximum(tube.radius * 0.97, 0.35)
+        if tube.base_radius is not None:
+            tube.base_radius = np.maximum(tube.base_radius * 0.97, 0.35)
+        if tube.sac_start is not None:
+            tube.sac_start *= 0.9
     return tube
 
 
@@ -168,7 +172,11 @@ def render_study(seed: int, axes: dict | None = None) -> IndependentStudy:
         cavity_entry_to_os=e_os,
         cavity_order_max=e_max,
         catheter=cath_sp,
-        tubes={s: (sp, t) for s, t in tubes.items() if (sp := contrast.tube_raster(geom, t)) is not None},
+        tubes={
+            s: (sp, t, contrast.sac_raster(geom, t))
+            for s, t in tubes.items()
+            if (sp := contrast.tube_raster(geom, t)) is not None
+        },
         pockets=pockets,
     )
     loops = pelvis.bowel_loops(_rng(seed, 7))
