@@ -40,8 +40,12 @@ CLEAN = {
 }
 
 
-def _axes(seed: int, **over: str) -> dict:
-    return {**sample_axes(seed), **over}
+def _axes(seed: int, *layers: dict, **over: str) -> dict:
+    """The seed's axes with category overrides applied in order (later wins)."""
+    out = sample_axes(seed)
+    for layer in (*layers, over):
+        out.update(layer)
+    return out
 
 
 def _frames(ds: pydicom.Dataset) -> np.ndarray:
@@ -308,3 +312,97 @@ def test_cli_writes_a_seed_range(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit):
         cli_main([str(tmp_path), "--axis", "matrix=999"])
     assert "matrix takes" in capsys.readouterr().err
+
+
+def test_loop_start_controls_the_first_frame() -> None:
+    """Same anatomy (separate random streams), different loop start: contrast-free vs mid-fill frame 1."""
+    over = {
+        **CLEAN,
+        "catheter": "metal_cannula",
+        "left_class": "proximal_occlusion",
+        "right_class": "proximal_occlusion",
+    }
+    before = render_study(51, _axes(51, over, loop_start="before_injection"))
+    mid = render_study(51, _axes(51, over, loop_start="mid_fill"))
+    tb, tm = before.truth, mid.truth
+    assert tb["cavity_fill_start_frame"] is not None and tb["cavity_fill_start_frame"] >= 3
+    assert tm["cavity_fill_start_frame"] is None
+    m = tm["cavity_mask_max_distension"]
+    mask = rle_decode(m["rle"], m["shape"])
+    sb, sm = _contrast_signal(before.loop, tb), _contrast_signal(mid.loop, tm)
+    # frame 1: the mid-fill loop already has contrast in the cavity, the other has none yet
+    assert sm[0][mask].mean() - sb[0][mask].mean() > 5 * abs(sb[1][mask].mean() - sb[0][mask].mean()) + 1.0
+    # at maximal distension both show the filled cavity
+    kb = tb["max_distension_frame"] - 1
+    assert sb[kb][mask].mean() - sb[0][mask].mean() > 0
+    for t in (tb, tm):
+        assert all(
+            s["first_fill_frame"] is None and s["patency"] == "proximal_occlusion"
+            for s in t["sides"].values()
+        )
+
+
+def test_runs_gaps_and_last_image_hold_duplicates() -> None:
+    study = render_study(61, _axes(61, **SMALL, runs="multiple", last_image_hold="duplicates"))
+    t, f = study.truth, _frames(study.loop)
+    dups = t["distractors"]["last_image_hold_frames"]
+    starts = t["distractors"]["run_start_frames"]
+    assert dups and len(starts) >= 2
+    for k in range(1, t["frames"]):  # 0-based k is frame k + 1
+        same = np.array_equal(f[k], f[k - 1])
+        assert same == ((k + 1) in dups), k + 1
+    ftv = t["frame_time_ms"]
+    nominal = float(np.median(ftv[1:]))
+    for s in starts[1:]:
+        assert ftv[s - 1] > 2 * nominal  # the gap before each new run is in the vector
+    assert [float(v) for v in study.loop.FrameTimeVector] == ftv
+
+
+def test_intravasation_lace_appears_and_washes_out() -> None:
+    over = {
+        **CLEAN,
+        "intravasation": "present",
+        "left_class": "proximal_occlusion",
+        "right_class": "proximal_occlusion",
+        "catheter": "metal_cannula",
+        "tenaculum": "no",
+        "speculum": "none",
+    }
+    study = render_study(71, _axes(71, **over))
+    t = study.truth
+    assert t["intravasation"] and t["intravasation_frames"] is not None
+    first, last = t["intravasation_frames"]
+    sig = _contrast_signal(study.loop, t)
+    m = t["cavity_mask_max_distension"]
+    cav = rle_decode(m["rle"], m["shape"])
+    from scipy import ndimage as ndi
+
+    px = t["pixel_spacing_at_patient_mm"]
+    near = ndi.binary_dilation(cav, iterations=int(15 / px)) & ~ndi.binary_dilation(
+        cav, iterations=int(3 / px)
+    )
+
+    def lace(k: int) -> float:  # local (fine-structure) contrast: a lace is thin lines, not a haze
+        d = sig[k] - sig[max(first - 2, 0)]
+        return float(np.mean(np.abs(d - ndi.uniform_filter(d, 7))[near]))
+
+    peak = max(range(first - 1, last), key=lace)
+    assert lace(peak) > 1.3 * lace(max(first - 2, 1) - 1)
+    assert first >= 2
+
+
+def test_defect_truth_is_inside_the_cavity_and_sized() -> None:
+    study = render_study(81, _axes(81, CLEAN, defects="multiple", defect_size="mixed"))
+    t = study.truth
+    assert t["defects"]
+    m = t["cavity_mask_max_distension"]
+    mask = rle_decode(m["rle"], m["shape"])
+    for d in t["defects"]:
+        assert d["type"] in ("polyp", "submucous_myoma", "synechia")
+        assert 3.0 <= d["size_mm"] <= 30.0 and 1 <= d["first_frame"] <= d["last_frame"] == t["frames"]
+        r, c = int(round(d["row"])), int(round(d["column"]))
+        rad = int(d["size_mm"] / t["pixel_spacing_at_patient_mm"])
+        # the defect sits in the cavity: cavity pixels within its size around its centre
+        assert mask[max(r - rad, 0) : r + rad + 1, max(c - rad, 0) : c + rad + 1].any()
+    sizes = [d["size_mm"] for d in t["defects"]]
+    assert min(sizes) < 5.0 <= max(sizes) or len(sizes) == 1

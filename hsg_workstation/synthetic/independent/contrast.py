@@ -19,7 +19,7 @@ from .geometry import Geometry
 from .pelvis import BowelLoop, loop_gap_pattern
 
 CAVITY_AREA_MIN_MM = 0.5  # a cavity pixel counts as filled when it holds >= 0.5 mm of contrast
-VENOUS_MM3 = 5.0  # intravasation is present while the veins hold >= 5 mm^3 of contrast
+VENOUS_MM3 = 150.0  # intravasation is present while the veins hold >= 150 mm^3 (~1/4 of a filled lace)
 VENOUS_CONCENTRATION = 0.85  # contrast slightly diluted by venous blood
 
 

@@ -262,5 +262,5 @@ def draw_dynamics(
         uv = float(np.clip(u_c1 + rng.uniform(-0.05, 0.25), u3 + 0.02, 0.7))
         ur = rng.uniform(0.03, 0.08)
         up = rng.uniform(0.03, 0.15)
-        dyn.venous = (T(uv) + rel, D(uv, ur), D(uv + ur, up), D(uv + ur + up, rng.uniform(0.03, 0.08)))
+        dyn.venous = (T(uv) + rel, D(uv, ur), D(uv + ur, up), D(uv + ur + up, rng.uniform(0.02, 0.05)))
     return dyn
