@@ -27,7 +27,7 @@ from pathlib import Path
 
 from pydicom.dataset import Dataset
 
-from hsg_workstation.dicom_io import pixels, reader
+from hsg_workstation.dicom_io import limits, pixels, reader
 from hsg_workstation.dicom_io.index import IndexRow, StudyIndex, index_row
 from hsg_workstation.dicom_io.model import (
     DisplaySet,
@@ -122,8 +122,11 @@ class LocalDatabase:
                 try:
                     referenced = self._import_file(path, results, batch)
                 except Exception as exc:  # noqa: BLE001 - last resort: one strange file must not stop an import
-                    _log.exception("unexpected error importing %s", path)
-                    reason = f"{path}: unexpected error reading the file ({type(exc).__name__}: {exc})"
+                    # The result carries the one-line reason; the traceback only at DEBUG (it was printed on
+                    # stderr for every such file — 181 times in one fuzz run).
+                    _log.debug("unexpected error importing %s", path, exc_info=True)
+                    detail = str(exc).strip().splitlines()
+                    reason = f"{path}: unexpected error reading the file ({type(exc).__name__}: {detail[0][:200] if detail else ''})"
                     results.append(ImportResult(str(path), "skipped", reason))
                     referenced = []
                 for ref in referenced:
@@ -264,6 +267,8 @@ class LocalDatabase:
             singles: list[Instance] = []
             prefix = _series_label(se)
             for inst in instances:
+                if inst.kind is SopKind.IMAGE and not _within_limits(inst):
+                    continue
                 if inst.kind is SopKind.IMAGE and inst.number_of_frames > 1:
                     frames = tuple(
                         FrameRef(inst.path, i, inst.sop_instance_uid) for i in range(inst.number_of_frames)
@@ -332,6 +337,19 @@ class LocalDatabase:
 
 
 _DUPLICATE = "SOP Instance UID already in the database"
+
+
+def _within_limits(inst: Instance) -> bool:
+    """Rows indexed before the limits existed: an image past them is left out of the study view (one
+    ``FrameRef`` per frame of a 10⁸-frame header froze the viewer), with one log line naming it."""
+    try:
+        limits.check_image(
+            inst.path, limits.ImageGeometry(inst.rows or 0, inst.columns or 0, inst.number_of_frames)
+        )
+    except DicomReadError as exc:
+        _log.warning("not shown: %s", exc)
+        return False
+    return True
 
 
 def _check_pixels_decodable(header: object, instance: Instance, name: str | os.PathLike[str]) -> None:

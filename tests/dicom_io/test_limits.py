@@ -1,0 +1,108 @@
+"""Issue 16 part A, point 1: limits as policy — checked at import, at network receive and at open."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from hsg_workstation.dicom_io import limits, pixels, reader
+from hsg_workstation.dicom_io.database import LocalDatabase
+from hsg_workstation.errors import DicomReadError
+from tests.dicom_io import hostile
+from tests.dicom_io.dicomfactory import make_image
+
+
+def _skipped_reason(db: LocalDatabase, path: Path) -> str:
+    (result,) = db.import_paths([path])
+    assert result.status == "skipped", result
+    return result.reason
+
+
+def test_frames_bomb_is_refused_at_import_by_file_and_over_the_network(
+    tmp_path: Path, db: LocalDatabase
+) -> None:
+    bomb = hostile.encapsulated_frames_bomb(tmp_path / "bomb.dcm", frames=100_000_000)
+    assert bomb.stat().st_size < 6000
+    reason = _skipped_reason(db, bomb)
+    assert str(bomb) in reason and "Number of Frames (0028,0008) 100,000,000" in reason
+    assert f"limit of {limits.MAX_FRAMES:,}" in reason
+    received = db.add_encoded(bomb.read_bytes())
+    assert received.status == "skipped" and "Number of Frames" in received.reason
+    assert db.studies() == [] and not list(db.store.root.rglob("*.dcm"))
+
+
+def test_frames_vs_fragments_below_the_frame_limit(tmp_path: Path, db: LocalDatabase) -> None:
+    """Under the frame limit, the header still may not declare more frames than the data holds."""
+    liar = hostile.encapsulated_frames_bomb(tmp_path / "liar.dcm", frames=500, fragments=3)
+    reason = _skipped_reason(db, liar)
+    assert (
+        "Number of Frames (0028,0008) 500 but the encapsulated Pixel Data holds only 3 fragment(s)" in reason
+    )
+    with pytest.raises(DicomReadError, match="only 3 fragment"):
+        reader.read_header(liar)
+    honest = hostile.encapsulated_frames_bomb(tmp_path / "ok.dcm", frames=3, fragments=3)
+    (result,) = db.import_paths([honest])
+    assert result.status == "imported", result
+
+
+def test_native_million_frame_loop_is_refused_fast(tmp_path: Path, db: LocalDatabase) -> None:
+    loop = hostile.native_frames_loop(tmp_path / "loop.dcm", frames=1_000_000)
+    reason = _skipped_reason(db, loop)
+    assert "Number of Frames (0028,0008) 1,000,000 is above the limit" in reason
+    with pytest.raises(DicomReadError, match="above the limit"):
+        pixels.FrameSource(loop)
+
+
+def test_frame_size_limit(tmp_path: Path) -> None:
+    with pytest.raises(limits.LimitExceeded, match="Rows × Columns 20000 × 20000"):
+        limits.check_image("x.dcm", limits.ImageGeometry(20000, 20000, 1))
+    limits.check_image("x.dcm", limits.ImageGeometry(4300, 4300, limits.MAX_FRAMES))
+
+
+def test_display_sets_never_expand_an_absurd_row(tmp_path: Path, db: LocalDatabase) -> None:
+    """A row indexed by an older version (before the limits) must not make the study view build 10⁸ entries."""
+    path = make_image(tmp_path / "a.dcm", frames=2)
+    (result,) = db.import_paths([path])
+    con = sqlite3.connect(db.data_dir / "index.sqlite")
+    # Just past the limit (10⁸ frames reproduce the freeze: 250 s here before the fix, cheap after).
+    con.execute("UPDATE instances SET number_of_frames = ?", (limits.MAX_FRAMES + 1,))
+    con.commit()
+    con.close()
+    assert db.display_sets(result.study_instance_uid) == []
+
+
+def test_deep_sequence_is_one_line_refusal(tmp_path: Path, db: LocalDatabase, caplog, capfd) -> None:
+    deep = hostile.deep_sequence_file(tmp_path / "deep.dcm", depth=1000)
+    with caplog.at_level(logging.DEBUG):
+        reason = _skipped_reason(db, deep)
+    assert reason == (
+        f"{deep}: sequences nested more than {limits.MAX_SEQUENCE_DEPTH} levels deep (limit of the workstation)"
+    )
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+    assert "Traceback" not in capfd.readouterr().err
+    with pytest.raises(limits.LimitExceeded, match="nested more than"):
+        reader.read_header(deep)  # pydicom's path too
+
+
+def test_moderate_nesting_still_imports(tmp_path: Path, db: LocalDatabase) -> None:
+    ok = hostile.deep_sequence_file(tmp_path / "ok.dcm", depth=20)
+    (result,) = db.import_paths([ok])
+    assert result.status == "imported", result
+
+
+def test_unexpected_import_error_is_one_line_no_traceback(
+    tmp_path: Path, db: LocalDatabase, monkeypatch: pytest.MonkeyPatch, capfd
+) -> None:
+    """The last-resort guard of import_paths printed a traceback per file (181 in the fuzz run)."""
+    path = make_image(tmp_path / "a.dcm")
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise ValueError("strange value")
+
+    monkeypatch.setattr(reader, "instance_from_header", boom)
+    reason = _skipped_reason(db, path)
+    assert reason == f"{path}: unexpected error reading the file (ValueError: strange value)"
+    assert "Traceback" not in capfd.readouterr().err
