@@ -106,3 +106,48 @@ def test_unexpected_import_error_is_one_line_no_traceback(
     reason = _skipped_reason(db, path)
     assert reason == f"{path}: unexpected error reading the file (ValueError: strange value)"
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_rle_header_is_checked_against_the_data_before_decoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 2 KB RLE frame declaring 16 000 × 16 000 pixels: refused before any decoder allocates 256 MB."""
+    frame = hostile.rle_frame(b"\x81\x00" * 1000)  # 1 000 runs of 128 zeros: 128 000 pixels at most
+    path = hostile.rle_image(tmp_path / "rle.dcm", 16_000, 16_000, frame)
+    calls: list[object] = []
+    monkeypatch.setattr(pixels.pydicom.pixels, "pixel_array", lambda *a, **k: calls.append(a))
+    with pytest.raises(
+        DicomReadError, match=r"frame 1: corrupt RLE frame \(segment 1 has 2000 bytes, too few"
+    ):
+        pixels.FrameSource(path).decode(0)
+    assert calls == []
+
+
+@pytest.mark.parametrize(
+    ("frame", "why"),
+    [
+        (
+            hostile.rle_frame(b"\x00\x07", segments=2),
+            "2 segments, Samples per Pixel 1 × Bits Allocated 8 needs 1",
+        ),
+        (hostile.rle_frame(b"\x00\x07", offsets=[80]), "first segment at byte 80, not 64"),
+        (hostile.rle_frame(b"\x00\x07", offsets=[64])[:40], "shorter than the 64-byte RLE header"),
+    ],
+)
+def test_rle_header_lies_are_named(tmp_path: Path, frame: bytes, why: str) -> None:
+    path = hostile.rle_image(tmp_path / "rle.dcm", 1, 1, frame)
+    with pytest.raises(DicomReadError, match="corrupt RLE frame") as info:
+        pixels.FrameSource(path).decode(0)
+    assert why in str(info.value)
+
+
+def test_valid_rle_still_decodes_like_pydicom(tmp_path: Path) -> None:
+    import numpy as np
+    from pydicom.data import get_testdata_file
+
+    for name in ("MR_small_RLE.dcm", "SC_rgb_rle_16bit_2frame.dcm", "emri_small_RLE.dcm"):
+        path = get_testdata_file(name)
+        source = pixels.FrameSource(path)
+        for i in range(source.number_of_frames):
+            expected = pixels.pydicom.pixels.pixel_array(path, index=i)
+            np.testing.assert_array_equal(source.decode(i), expected)
