@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pydicom
-from pydicom.datadict import dictionary_VR, keyword_for_tag
+from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
@@ -284,6 +284,23 @@ def _validate_guarded(
         raise DicomReadError(
             f"{name}: malformed DICOM header ({type(exc).__name__}: {_first_line(exc)})"
         ) from exc
+
+
+def convert_attributes(ds: Dataset, name: str | os.PathLike[str], keywords: tuple[str, ...]) -> None:
+    """Convert the named top-level attributes now (pydicom converts lazily), so a corrupt one — an unknown VR,
+    a 3-byte US — is a :class:`DicomReadError` naming the file and the attribute instead of a pydicom exception
+    raised wherever the value is first used. Absent attributes are fine."""
+    if not isinstance(ds, Dataset):
+        return  # a ScannedHeader holds decoded values only
+    for keyword in keywords:
+        try:
+            ds.get(keyword)
+        except Exception as exc:  # noqa: BLE001 - pydicom raises many types for corrupt values
+            tag = tag_for_keyword(keyword)
+            where = f" ({tag >> 16:04X},{tag & 0xFFFF:04X})" if tag is not None else ""
+            raise DicomReadError(
+                f"{name}: malformed {keyword}{where} value ({type(exc).__name__}: {_first_line(exc)[:120]})"
+            ) from exc
 
 
 def read_header_bytes(

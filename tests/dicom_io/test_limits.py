@@ -151,3 +151,76 @@ def test_valid_rle_still_decodes_like_pydicom(tmp_path: Path) -> None:
         for i in range(source.number_of_frames):
             expected = pixels.pydicom.pixels.pixel_array(path, index=i)
             np.testing.assert_array_equal(source.decode(i), expected)
+
+
+def _with_bad_vr(path: Path, tag: bytes) -> Path:
+    """The same file with the VR of element ``tag`` (4 little-endian bytes) replaced by an unknown 'QQ'."""
+    data = path.read_bytes()
+    at = data.index(tag)
+    bad = path.with_name("bad-" + path.name)
+    bad.write_bytes(data[: at + 4] + b"QQ" + data[at + 6 :])
+    return bad
+
+
+def test_corrupt_calibration_vr_never_raises_and_is_described(tmp_path: Path) -> None:
+    from hsg_workstation.dicom_io.calibration import calibration_from_dataset, calibration_warnings
+
+    good = make_image(
+        tmp_path / "a.dcm", frames=2, extra={"ImagerPixelSpacing": [0.2, 0.2], "PixelSpacing": [0.15, 0.15]}
+    )
+    header = reader.read_header(_with_bad_vr(good, b"\x18\x00\x64\x11"))
+    calibration = calibration_from_dataset(header)  # raised NotImplementedError (pydicom's raw message)
+    assert (calibration.row_spacing_mm, calibration.basis.value) == (0.15, "pixel spacing")
+    assert calibration_warnings(header) == [
+        "Imager Pixel Spacing (0018,1164): unreadable value "
+        "(Unknown Value Representation 'QQ' in tag (0018,1164)); ignored"
+    ]
+
+
+def test_absurd_pixel_spacing_is_ignored_with_a_warning(tmp_path: Path) -> None:
+    from hsg_workstation.dicom_io.calibration import calibration_from_dataset, calibration_warnings
+
+    header = reader.read_header(make_image(tmp_path / "a.dcm", extra={"PixelSpacing": [1e308, 1e308]}))
+    assert not calibration_from_dataset(header).is_calibrated
+    (warning,) = calibration_warnings(header)
+    assert "Pixel Spacing (0028,0030): 1e+308" in warning and "outside the plausible" in warning
+
+
+@pytest.mark.parametrize("width", [1, 2, 3])
+def test_analysis_refuses_loops_too_narrow(tmp_path: Path, width: int) -> None:
+    from hsg_workstation.analysis.source import AnalysisInputError, open_loop
+
+    path = make_image(tmp_path / "n.dcm", rows=64, columns=width, frames=12)
+    with pytest.raises(
+        AnalysisInputError, match=f"frames of 64 × {width} pixels are too small for the analysis"
+    ):
+        open_loop(path)
+
+
+@pytest.mark.parametrize(
+    ("keyword", "tag"), [("FrameTime", b"\x18\x00\x63\x10"), ("PatientOrientation", b"\x20\x00\x20\x00")]
+)
+def test_analysis_names_a_corrupt_attribute(tmp_path: Path, keyword: str, tag: bytes) -> None:
+    from hsg_workstation.analysis.source import AnalysisInputError, open_loop
+
+    good = make_image(
+        tmp_path / "a.dcm",
+        rows=64,
+        columns=64,
+        frames=4,
+        extra={"FrameTime": 100.0, "PatientOrientation": ["L", "F"]},
+    )
+    with pytest.raises(
+        AnalysisInputError, match=f"malformed {keyword} .* value .*Unknown Value Representation 'QQ'"
+    ):
+        open_loop(_with_bad_vr(good, tag))
+
+
+def test_analysis_of_a_pixel_spacing_1e308_loop_reports_the_ignored_value(tmp_path: Path) -> None:
+    from hsg_workstation.analysis.source import open_loop
+
+    loop = open_loop(
+        make_image(tmp_path / "a.dcm", rows=64, columns=64, frames=4, extra={"PixelSpacing": [1e308, 1e308]})
+    )
+    assert not loop.calibration.is_calibrated
+    assert any("outside the plausible" in w for w in loop.warnings)
