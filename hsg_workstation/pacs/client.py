@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from pynetdicom import _config as _pynetdicom_config
 from pynetdicom.association import Association
 from pynetdicom.presentation import PresentationContext, build_context, build_role
 
+from hsg_workstation.dicom_io.store import is_valid_uid
 from hsg_workstation.errors import HsgError, PacsError
 from hsg_workstation.pacs import netcontexts as nc
 from hsg_workstation.pacs.nodes import DEFAULT_LOCAL_AE, LocalNode, RemoteNode, validate_ae_title
@@ -72,6 +74,7 @@ STATUS_MEANINGS: dict[int, str] = {
     0xB000: "warning: sub-operations complete, one or more failures or warnings",
     0xB007: "warning: coercion of data elements",
     0xC000: "error: unable to process",
+    0xC212: "error: instance of another study than the one retrieved (refused)",
     0xFE00: "cancelled",
     0xFF00: "pending",
     0xFF01: "pending (optional keys not supported)",
@@ -135,6 +138,20 @@ def _text(ds: Dataset, keyword: str) -> str:
 
 
 DEFAULT_WRITE_BEHIND_BYTES = 256 * 1024 * 1024
+#: C-STORE failure status for an instance of another study than the one retrieved (0xC000-0xCFFF: "cannot
+#: understand"; the peer counts it as a failed sub-operation).
+STATUS_OTHER_STUDY = 0xC212
+
+
+def _study_uid_of(data: bytes) -> str:
+    """Study Instance UID of an encoded instance, reading only the header elements up to it."""
+    try:
+        ds = dcmread(BytesIO(data), stop_before_pixels=True, specific_tags=[(0x0020, 0x000D)])
+    except (InvalidDicomError, EOFError, ValueError, OSError) as exc:
+        raise ValueError(f"not a readable DICOM instance ({exc})") from None
+    return str(ds.get("StudyInstanceUID", "") or "")
+
+
 WRITE_BEHIND_WORKERS = 2  # writes are fsync-bound; more threads measured no faster here (2 cores)
 
 
@@ -155,6 +172,10 @@ class _RetrieveState:
     sink: InstanceSink | None
     progress_cb: ProgressCallback | None
     write_behind_bytes: int = 0
+    #: The study asked for: instances of any other study are refused (counted in ``foreign``), never stored —
+    #: a peer could otherwise push anything into the database (or, with ``--out``, a folder named by its UID).
+    expected_study: str | None = None
+    foreign: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     completed: int = 0
     remaining: int | None = None
@@ -180,6 +201,7 @@ class _RetrieveState:
                 received=len(self.received),
                 duplicates=self.duplicates,
                 local_failures=self.local_failures,
+                foreign=self.foreign,
             )
 
     def final_snapshot(self) -> Progress:
@@ -203,6 +225,14 @@ class _RetrieveState:
             return 0x0122
         sop_uid = str(event.request.AffectedSOPInstanceUID or "")
         data = event.encoded_dataset()
+        if self.expected_study is not None:
+            refusal = self._foreign_study(data)
+            if refusal is not None:
+                with self.lock:
+                    self.foreign += 1
+                    self.errors.append(f"instance {sop_uid or '?'}: refused: {refusal}")
+                self.notify()
+                return STATUS_OTHER_STUDY
         if self.write_behind_bytes <= 0:
             return self._write(data, sop_uid)
         size = len(data)
@@ -218,6 +248,17 @@ class _RetrieveState:
             pool = self._pool
         pool.submit(self._write_queued, data, sop_uid)
         return 0x0000
+
+    def _foreign_study(self, data: bytes) -> str | None:
+        """Why this instance is not of the study asked for, or None when it is."""
+        try:
+            study = _study_uid_of(data)
+        except ValueError as exc:
+            return str(exc)
+        if study != self.expected_study:
+            shown = study[:80] if is_valid_uid(study) else f"{study[:80]!r} (not a valid UID)"
+            return f"of study {shown}, not of the study asked for"
+        return None
 
     def _write_queued(self, data: bytes, sop_uid: str) -> None:
         try:
@@ -493,6 +534,8 @@ class DicomClient:
         ds.SeriesDescription = ""
         ds.NumberOfSeriesRelatedInstances = None
         raw = self.find(ds)
+        for m in raw.matches:
+            self._check_answer(m, "SERIES", study_uid, SeriesInstanceUID="")
         out = [
             SeriesMatch(
                 study_instance_uid=_text(m, "StudyInstanceUID") or study_uid,
@@ -517,6 +560,8 @@ class DicomClient:
         ds.SOPClassUID = ""
         ds.InstanceNumber = None
         raw = self.find(ds, max_results=100_000)
+        for m in raw.matches:
+            self._check_answer(m, "IMAGE", study_uid, SeriesInstanceUID=series_uid, SOPInstanceUID="")
         return [
             InstanceMatch(
                 study_instance_uid=study_uid,
@@ -536,6 +581,9 @@ class DicomClient:
     ) -> Dataset:
         if not study_uid:
             raise PacsError("retrieve needs a Study Instance UID")
+        _check_uids(("Study Instance UID", study_uid), ("Series Instance UID", series_uid))
+        for uid in sop_uids or ():
+            _check_uids(("SOP Instance UID", uid))
         ds = Dataset()
         ds.StudyInstanceUID = study_uid
         if sop_uids:
@@ -568,7 +616,12 @@ class DicomClient:
         C-STORE sub-operations on this same association.
         """
         identifier = self._retrieve_identifier(study_uid, series_uid, sop_uids)
-        state = _RetrieveState(sink=sink, progress_cb=progress, write_behind_bytes=self.write_behind_bytes)
+        state = _RetrieveState(
+            sink=sink,
+            progress_cb=progress,
+            write_behind_bytes=self.write_behind_bytes,
+            expected_study=study_uid,
+        )
         storage = nc.retrieve_storage_contexts()
         roles = [build_role(uid, scp_role=True) for uid in nc.HSG_STORAGE_CLASSES]
         contexts = [build_context(nc.STUDY_ROOT_GET), *storage]
@@ -786,7 +839,7 @@ class DicomClient:
         if final_code == 0xFE00 or cs.sent:
             msg = f"{what}: {cs.reason or 'cancelled by the peer'}; {prog.received} instance(s) kept"
             return self._finish(state, "cancelled", msg, final_code, failed_uids, prog)
-        problems = prog.failed + prog.local_failures
+        problems = prog.failed + prog.local_failures + prog.foreign
         if final_code in (0x0000, 0xB000) and problems == 0:
             if prog.completed == 0 and prog.received == 0 and prog.warning == 0:
                 msg = f"{what}: {self._describe()} has no matching instances (nothing was retrieved)"
@@ -802,6 +855,8 @@ class DicomClient:
             parts.append(f"{prog.failed} sub-operation(s) failed at the peer")
         if prog.local_failures:
             parts.append(f"{prog.local_failures} instance(s) could not be stored here")
+        if prog.foreign:
+            parts.append(f"{prog.foreign} instance(s) of other studies refused")
         parts.append(f"{prog.received} instance(s) received")
         status = "partial" if prog.received or prog.completed else "failed"
         return self._finish(state, status, "; ".join(parts), final_code, failed_uids, prog)
@@ -825,13 +880,51 @@ class DicomClient:
     # -- 'retrieve again' ----------------------------------------------------------------------------------
 
     def missing_instances(self, study_uid: str, local_uids: set[str]) -> dict[str, list[str]]:
-        """SOP Instance UIDs of the study on the peer that are not in ``local_uids``, grouped by series."""
+        """SOP Instance UIDs of the study on the peer that are not in ``local_uids``, grouped by series.
+
+        The answer must *prove* what the peer holds: every SERIES / IMAGE answer at the level asked, carrying a
+        valid UID of the series / instance and the study (and series) asked for; at least one series and at
+        least one instance per series. A peer that ignores the query level (answering STUDY-level identifiers
+        to a SERIES query) made this report "nothing missing" and mark a study holding 3 of 6 instances
+        complete. Otherwise :class:`PacsError` says why the answer cannot be trusted.
+        """
+        series_list = self.find_series(study_uid)
+        if not series_list:
+            raise PacsError(
+                f"cannot tell what is missing: {self._describe()} lists no series for study {study_uid}"
+            )
         missing: dict[str, list[str]] = {}
-        for series in self.find_series(study_uid):
-            for inst in self.find_instances(study_uid, series.series_instance_uid):
-                if inst.sop_instance_uid and inst.sop_instance_uid not in local_uids:
+        for series in series_list:
+            instances = self.find_instances(study_uid, series.series_instance_uid)
+            if not instances:
+                raise PacsError(
+                    f"cannot tell what is missing: {self._describe()} lists no instances in series "
+                    f"{series.series_instance_uid} of study {study_uid}"
+                )
+            for inst in instances:
+                if inst.sop_instance_uid not in local_uids:
                     missing.setdefault(series.series_instance_uid, []).append(inst.sop_instance_uid)
         return missing
+
+    def _check_answer(self, m: Dataset, level: str, study_uid: str, **keys: str) -> None:
+        """Refuse a C-FIND answer that is not at ``level`` or not about the UIDs asked for (see
+        :meth:`missing_instances`). ``keys``: keyword → expected value ('' = must be a valid UID)."""
+        answered = _text(m, "QueryRetrieveLevel").strip().upper()
+        if answered and answered != level:
+            raise PacsError(
+                f"{self._describe()} ignores the query level: asked for {level}, it answered {answered}; "
+                "cannot tell what is missing"
+            )
+        for keyword, expected in {"StudyInstanceUID": study_uid, **keys}.items():
+            value = _text(m, keyword)
+            if keyword == "StudyInstanceUID" and not value:
+                continue  # optional in an answer; the rest of the identifier says what it is
+            if not is_valid_uid(value) or (expected and value != expected):
+                raise PacsError(
+                    f"{self._describe()} answered a {level}-level C-FIND with {keyword} {value[:80]!r} "
+                    f"(asked about {expected or 'a valid UID'}); it ignores the query level or the keys; "
+                    "cannot tell what is missing"
+                )
 
     def get_missing(
         self,
@@ -1012,6 +1105,14 @@ def _store_contexts(items: Iterable[tuple[str, str]]) -> list[PresentationContex
     return contexts
 
 
+def _check_uids(*named: tuple[str, str | None]) -> None:
+    for keyword, uid in named:
+        if uid is not None and not is_valid_uid(uid):
+            raise PacsError(
+                f"{keyword} {uid[:80]!r} is not a valid UID (digits and dots, at most 64 characters)"
+            )
+
+
 def _local_uids(sink: InstanceSink, study_uid: str) -> set[str]:
     getter = getattr(sink, "sop_instance_uids", None)
     return set(getter(study_uid)) if callable(getter) else set()
@@ -1040,6 +1141,7 @@ def _combine(results: list[RetrieveResult], expected: int) -> RetrieveResult:
         received=len(received),
         duplicates=sum(r.progress.duplicates for r in results),
         local_failures=sum(r.progress.local_failures for r in results),
+        foreign=sum(r.progress.foreign for r in results),
     )
     if results and all(r.status == "complete" for r in results) and len(received) >= expected:
         status = "complete"
@@ -1064,7 +1166,10 @@ def _retrieve_missing(
     """'Retrieve again' shared by C-GET and C-MOVE: find the instances on the peer that are not here, then
     ``fetch(series_uid, sop_uids)`` them series by series (stopping when ``cancel`` is set), combine the
     results and mark the study."""
-    missing = client.missing_instances(study_uid, _local_uids(sink, study_uid))
+    try:
+        missing = client.missing_instances(study_uid, _local_uids(sink, study_uid))
+    except PacsError as exc:  # an answer that does not prove what the peer holds: nothing is marked
+        return RetrieveResult("failed", str(exc))
     total = sum(len(v) for v in missing.values())
     if not total:
         result = RetrieveResult("complete", "nothing missing: every instance on the peer is already here")
@@ -1096,7 +1201,13 @@ def retrieve_by_move(
     ``local.port`` that accepts only the node we are moving from."""
     from hsg_workstation.pacs.scp import StorageSCP  # local import: scp imports this module's helpers
 
-    state = _RetrieveState(sink=sink, progress_cb=progress, write_behind_bytes=client.write_behind_bytes)
+    _check_uids(("Study Instance UID", study_uid), ("Series Instance UID", series_uid))
+    state = _RetrieveState(
+        sink=sink,
+        progress_cb=progress,
+        write_behind_bytes=client.write_behind_bytes,
+        expected_study=study_uid,
+    )
     own = scp is None
     if own:
         scp = StorageSCP(local, sink, allowed_calling_aes={client.node.ae_title}, timeouts=client.timeouts)
