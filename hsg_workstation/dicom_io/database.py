@@ -27,7 +27,7 @@ from pathlib import Path
 
 from pydicom.dataset import Dataset
 
-from hsg_workstation.dicom_io import limits, pixels, reader
+from hsg_workstation.dicom_io import integrity, limits, pixels, reader
 from hsg_workstation.dicom_io.index import IndexRow, StudyIndex, index_row
 from hsg_workstation.dicom_io.model import (
     DisplaySet,
@@ -56,10 +56,20 @@ _DOCUMENT_KINDS = {SopKind.STRUCTURED_REPORT, SopKind.ENCAPSULATED_PDF, SopKind.
 class LocalDatabase:
     """Local DICOM store + SQLite (WAL) index in ``data_dir``."""
 
-    def __init__(self, data_dir: str | os.PathLike[str], *, max_pixel_bytes: int | None = None):
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str],
+        *,
+        max_pixel_bytes: int | None = None,
+        manage_session: bool = True,
+    ):
         """``max_pixel_bytes``: images declaring more decoded pixel bytes are skipped (absurd or hostile
         headers); ``None`` = ``$HSG_WORKSTATION_MAX_IMAGE_MB`` or the 4 GiB default
-        (:func:`reader.configured_max_pixel_bytes`)."""
+        (:func:`reader.configured_max_pixel_bytes`).
+
+        ``manage_session``: take the data directory's shared lock and, when this start is alone after a session
+        that did not close (``kill -9``, power loss), repair the store first — see :mod:`.integrity`;
+        ``start_repair`` then says what was done. ``doctor`` passes False (it holds the lock exclusively)."""
         self.max_pixel_bytes = (
             reader.configured_max_pixel_bytes() if max_pixel_bytes is None else int(max_pixel_bytes)
         )
@@ -67,6 +77,27 @@ class LocalDatabase:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(self.data_dir / STORE_DIRNAME)
         self.index = StudyIndex(self.data_dir / INDEX_FILENAME, self.store.root)
+        self.start_repair: integrity.RepairReport | None = None
+        self._session: integrity.DataDirSession | None = None
+        if manage_session:
+            self._session = integrity.DataDirSession(self.data_dir)
+            try:
+                if self._session.open():
+                    self.start_repair = self._repair_on_start()
+            finally:
+                self._session.downgrade()
+
+    def _repair_on_start(self) -> integrity.RepairReport:
+        report = integrity.RepairReport()
+        try:
+            integrity.repair_store(self, report)
+        except Exception as exc:  # noqa: BLE001 - a failed repair must not keep the app from starting
+            _log.warning(
+                "start-up repair of %s stopped: %s (run 'hsg-workstation doctor')", self.data_dir, exc
+            )
+        for line in report.lines() if report.repaired else ():
+            _log.info("start-up repair: %s", line)
+        return report
 
     # -- import ------------------------------------------------------------------------------------------------
     #: Index rows are written in batches (one transaction each): at most this many files, or this many seconds,
@@ -217,10 +248,16 @@ class LocalDatabase:
                     progress(i, len(files), str(f))
                 try:
                     ds = reader.scan_header(f, max_pixel_bytes=self.max_pixel_bytes)
+                    instance = reader.instance_from_header(ds, f)
                 except DicomReadError as exc:
                     results.append(ImportResult(str(f), "skipped", str(exc)))
                     continue
-                row = index_row(ds, reader.instance_from_header(ds, f), self.store.relative(f), "store")
+                except Exception as exc:  # noqa: BLE001 - last resort, as in import_paths
+                    _log.debug("unexpected error indexing %s", f, exc_info=True)
+                    reason = f"{f}: unexpected error reading the file ({type(exc).__name__}: {exc})"
+                    results.append(ImportResult(str(f), "skipped", reason))
+                    continue
+                row = index_row(ds, instance, self.store.relative(f), "store")
                 batch.add(len(results), row, str(f))
                 results.append(None)
                 batch.maybe_flush(results)
@@ -328,6 +365,9 @@ class LocalDatabase:
 
     def close(self) -> None:
         self.index.close()
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
     def __enter__(self) -> LocalDatabase:
         return self
