@@ -17,8 +17,13 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from hsg_workstation.dicom_io import pixels
-from hsg_workstation.dicom_io.calibration import calibration_from_dataset
-from hsg_workstation.dicom_io.reader import acquisition_datetime, number_of_frames, read_header
+from hsg_workstation.dicom_io.calibration import calibration_from_dataset, calibration_warnings
+from hsg_workstation.dicom_io.reader import (
+    acquisition_datetime,
+    convert_attributes,
+    number_of_frames,
+    read_header,
+)
 from hsg_workstation.dicom_io.timing import frame_timing
 from hsg_workstation.errors import DicomReadError, HsgError
 from hsg_workstation.measurements import Calibration
@@ -26,6 +31,25 @@ from hsg_workstation.measurements import Calibration
 
 class AnalysisInputError(HsgError):
     """The path given to the analysis holds no analysable fill sequence; the message says why."""
+
+
+#: Smallest frame the analysis accepts: its filters and the 25 cm field assumption need some pixels across
+#: (loops 1–3 pixels wide ended in an IndexError deep inside NumPy).
+MIN_ANALYSIS_PIXELS = 32
+#: Header attributes the analysis reads; converted up front so a corrupt one is named (issue 16).
+_ANALYSIS_KEYWORDS = (
+    "FrameIncrementPointer",
+    "FrameTime",
+    "FrameTimeVector",
+    "RecommendedDisplayFrameRate",
+    "CineRate",
+    "PatientOrientation",
+    "PhotometricInterpretation",
+    "PixelRepresentation",
+    "BitsStored",
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+)
 
 
 def decode_frame(path: Path, index: int, header: Dataset | None = None) -> np.ndarray:
@@ -159,8 +183,19 @@ def open_loop(path: str | os.PathLike[str]) -> LoopSource:
         )
     if skipped:
         warnings.append(f"{skipped} file(s) under the folder were not readable DICOM and were ignored")
+    rows, columns = int(ds.Rows), int(ds.Columns)
+    if min(rows, columns) < MIN_ANALYSIS_PIXELS:
+        raise AnalysisInputError(
+            f"{loop_path}: frames of {rows} × {columns} pixels are too small for the analysis "
+            f"(at least {MIN_ANALYSIS_PIXELS} × {MIN_ANALYSIS_PIXELS})"
+        )
+    try:
+        convert_attributes(ds, loop_path, _ANALYSIS_KEYWORDS)
+    except DicomReadError as exc:
+        raise AnalysisInputError(str(exc)) from exc
     calibration, times, po, more = loop_header_facts(ds)
     warnings.extend(more)
+    warnings.extend(calibration_warnings(ds))
     loop_dt = acquisition_datetime(ds) or ""
     same_size = [
         (f, s)

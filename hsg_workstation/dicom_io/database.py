@@ -28,7 +28,7 @@ from pathlib import Path
 
 from pydicom.dataset import Dataset
 
-from hsg_workstation.dicom_io import pixels, reader
+from hsg_workstation.dicom_io import integrity, limits, pixels, reader
 from hsg_workstation.dicom_io.index import IndexRow, StudyIndex, index_row
 from hsg_workstation.dicom_io.model import (
     DisplaySet,
@@ -57,10 +57,20 @@ _DOCUMENT_KINDS = {SopKind.STRUCTURED_REPORT, SopKind.ENCAPSULATED_PDF, SopKind.
 class LocalDatabase:
     """Local DICOM store + SQLite (WAL) index in ``data_dir``."""
 
-    def __init__(self, data_dir: str | os.PathLike[str], *, max_pixel_bytes: int | None = None):
+    def __init__(
+        self,
+        data_dir: str | os.PathLike[str],
+        *,
+        max_pixel_bytes: int | None = None,
+        manage_session: bool = True,
+    ):
         """``max_pixel_bytes``: images declaring more decoded pixel bytes are skipped (absurd or hostile
         headers); ``None`` = ``$HSG_WORKSTATION_MAX_IMAGE_MB`` or the 4 GiB default
-        (:func:`reader.configured_max_pixel_bytes`)."""
+        (:func:`reader.configured_max_pixel_bytes`).
+
+        ``manage_session``: take the data directory's shared lock and, when this start is alone after a session
+        that did not close (``kill -9``, power loss), repair the store first — see :mod:`.integrity`;
+        ``start_repair`` then says what was done. ``doctor`` passes False (it holds the lock exclusively)."""
         self.max_pixel_bytes = (
             reader.configured_max_pixel_bytes() if max_pixel_bytes is None else int(max_pixel_bytes)
         )
@@ -68,6 +78,27 @@ class LocalDatabase:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(self.data_dir / STORE_DIRNAME)
         self.index = StudyIndex(self.data_dir / INDEX_FILENAME, self.store.root)
+        self.start_repair: integrity.RepairReport | None = None
+        self._session: integrity.DataDirSession | None = None
+        if manage_session:
+            self._session = integrity.DataDirSession(self.data_dir)
+            try:
+                if self._session.open():
+                    self.start_repair = self._repair_on_start()
+            finally:
+                self._session.downgrade()
+
+    def _repair_on_start(self) -> integrity.RepairReport:
+        report = integrity.RepairReport()
+        try:
+            integrity.repair_store(self, report)
+        except Exception as exc:  # noqa: BLE001 - a failed repair must not keep the app from starting
+            _log.warning(
+                "start-up repair of %s stopped: %s (run 'hsg-workstation doctor')", self.data_dir, exc
+            )
+        for line in report.lines() if report.repaired else ():
+            _log.info("start-up repair: %s", line)
+        return report
 
     # -- import ------------------------------------------------------------------------------------------------
     #: Index rows are written in batches (one transaction each): at most this many files, or this many seconds,
@@ -123,8 +154,11 @@ class LocalDatabase:
                 try:
                     referenced = self._import_file(path, results, batch)
                 except Exception as exc:  # noqa: BLE001 - last resort: one strange file must not stop an import
-                    _log.exception("unexpected error importing %s", path)
-                    reason = f"{path}: unexpected error reading the file ({type(exc).__name__}: {exc})"
+                    # The result carries the one-line reason; the traceback only at DEBUG (it was printed on
+                    # stderr for every such file — 181 times in one fuzz run).
+                    _log.debug("unexpected error importing %s", path, exc_info=True)
+                    detail = str(exc).strip().splitlines()
+                    reason = f"{path}: unexpected error reading the file ({type(exc).__name__}: {detail[0][:200] if detail else ''})"
                     results.append(ImportResult(str(path), "skipped", reason))
                     referenced = []
                 for ref in referenced:
@@ -210,10 +244,16 @@ class LocalDatabase:
                     progress(i, len(files), str(f))
                 try:
                     ds = reader.scan_header(f, max_pixel_bytes=self.max_pixel_bytes)
+                    instance = reader.instance_from_header(ds, f)
                 except DicomReadError as exc:
                     results.append(ImportResult(str(f), "skipped", str(exc)))
                     continue
-                row = index_row(ds, reader.instance_from_header(ds, f), self.store.relative(f), "store")
+                except Exception as exc:  # noqa: BLE001 - last resort, as in import_paths
+                    _log.debug("unexpected error indexing %s", f, exc_info=True)
+                    reason = f"{f}: unexpected error reading the file ({type(exc).__name__}: {exc})"
+                    results.append(ImportResult(str(f), "skipped", reason))
+                    continue
+                row = index_row(ds, instance, self.store.relative(f), "store")
                 batch.add(len(results), row, str(f))
                 results.append(None)
                 batch.maybe_flush(results)
@@ -264,6 +304,8 @@ class LocalDatabase:
             singles: list[Instance] = []
             prefix = _series_label(se)
             for inst in instances:
+                if inst.kind is SopKind.IMAGE and not _within_limits(inst):
+                    continue
                 if inst.kind is SopKind.IMAGE and inst.number_of_frames > 1:
                     frames = tuple(
                         FrameRef(inst.path, i, inst.sop_instance_uid) for i in range(inst.number_of_frames)
@@ -323,6 +365,9 @@ class LocalDatabase:
 
     def close(self) -> None:
         self.index.close()
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
     def __enter__(self) -> LocalDatabase:
         return self
@@ -332,6 +377,19 @@ class LocalDatabase:
 
 
 _DUPLICATE = "SOP Instance UID already in the database"
+
+
+def _within_limits(inst: Instance) -> bool:
+    """Rows indexed before the limits existed: an image past them is left out of the study view (one
+    ``FrameRef`` per frame of a 10⁸-frame header froze the viewer), with one log line naming it."""
+    try:
+        limits.check_image(
+            inst.path, limits.ImageGeometry(inst.rows or 0, inst.columns or 0, inst.number_of_frames)
+        )
+    except DicomReadError as exc:
+        _log.warning("not shown: %s", exc)
+        return False
+    return True
 
 
 def _check_pixels_decodable(header: object, instance: Instance, name: str | os.PathLike[str]) -> None:

@@ -242,6 +242,20 @@ class StudyIndex:
             self._full_studies |= {uid for uid, full in filled.items() if full}
         return added
 
+    def remove_instances(self, sop_uids: Sequence[str]) -> None:
+        """Delete instance rows (doctor: their files are gone), then series and studies left without any."""
+        with self.transaction() as con:
+            con.executemany("DELETE FROM instances WHERE sop_uid = ?", [(u,) for u in sop_uids])
+            con.execute(
+                "DELETE FROM series WHERE series_uid NOT IN (SELECT DISTINCT series_uid FROM instances)"
+            )
+            con.execute(
+                "DELETE FROM studies WHERE study_uid NOT IN (SELECT DISTINCT study_uid FROM instances)"
+            )
+        with self._lock:  # the caches say "row exists"; a later instance must insert them again
+            self._known_series.clear()
+            self._full_studies.clear()
+
     def set_study_complete(self, study_uid: str, complete: bool) -> None:
         with self.transaction() as con:
             con.execute(

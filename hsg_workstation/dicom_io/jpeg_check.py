@@ -92,3 +92,46 @@ def check_lossless_frame(data: bytes, *, rows: int, columns: int, samples: int, 
         elif marker == 0xD9:
             raise bad("End of Image before any scan")
         pos = seg_end
+
+
+RLE_LOSSLESS = "1.2.840.10008.1.2.5"
+
+
+def check_rle_frame(
+    data: bytes, *, rows: int, columns: int, samples: int, bits_allocated: int, name: str
+) -> None:
+    """Raise :class:`DicomReadError` if an RLE frame's header (PS3.5 G.4) does not fit its data.
+
+    Why: the RLE decoders size their output from the DICOM header and the segment table before looking at the
+    data — a 2 KB frame declaring a large matrix made one allocate 1.6 GB first. The segment count must be
+    Samples per Pixel × bytes per sample, the offsets must start at 64, ascend and stay inside the frame, and
+    every segment must be long enough to expand (PackBits: at most 64× — 2 bytes give 128) to one byte plane of
+    Rows × Columns.
+    """
+    from hsg_workstation.dicom_io.limits import RLE_MAX_EXPANSION  # limits imports nothing from here
+
+    def bad(why: str) -> DicomReadError:
+        return DicomReadError(f"{name}: corrupt RLE frame ({why})")
+
+    if len(data) < 64:
+        raise bad(f"{len(data)} bytes, shorter than the 64-byte RLE header")
+    header = struct.unpack_from("<16L", data, 0)
+    count = header[0]
+    expected = samples * max(bits_allocated // 8, 1)
+    if count != expected:
+        raise bad(
+            f"{count} segments, Samples per Pixel {samples} × Bits Allocated {bits_allocated} needs {expected}"
+        )
+    offsets = list(header[1 : 1 + count]) + [len(data)]
+    if offsets[0] != 64:
+        raise bad(f"first segment at byte {offsets[0]}, not 64")
+    plane = rows * columns
+    for i in range(count):
+        start, end = offsets[i], offsets[i + 1]
+        if not start < end <= len(data):
+            raise bad(f"segment {i + 1} offsets {start}..{end} outside the {len(data)}-byte frame")
+        if (end - start) * RLE_MAX_EXPANSION < plane:
+            raise bad(
+                f"segment {i + 1} has {end - start} bytes, too few to hold {rows} × {columns} pixels "
+                "(truncated, or the header's matrix is wrong)"
+            )

@@ -152,6 +152,8 @@ def decode_frame(
             raise unsupported_syntax_error(path, uid)
         if uid in jpeg_check.JPEG_LOSSLESS_SYNTAXES:
             _check_lossless(path, index, header, n)
+        elif uid == jpeg_check.RLE_LOSSLESS:
+            _check_rle(path, index, header, n)
         native = _decode_native(path, index, header)
         if native is not None:
             return native
@@ -197,6 +199,27 @@ def _check_lossless(path: str | os.PathLike[str], index: int, header: Dataset, f
         rows=reader.header_int(header, reader.TAG_ROWS) or 0,
         columns=reader.header_int(header, reader.TAG_COLUMNS) or 0,
         samples=reader.header_int(header, reader.TAG_SAMPLES_PER_PIXEL) or 1,
+        name=f"{path}: frame {index + 1}",
+    )
+
+
+def _check_rle(path: str | os.PathLike[str], index: int, header: Dataset, frames: int) -> None:
+    """RLE decoders allocate from the header before reading the data: check the header against the data."""
+    framing = getattr(header, "hsg_pixel_framing", None)
+    if framing is None or not framing.encapsulated or framing.value_offset is None:
+        return
+    try:
+        data = jpeg_check.read_frame_bytes(path, framing.value_offset, index, frames)
+    except (DicomReadError, IndexError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - corrupt offset table / fragments
+        raise DicomReadError(f"{path}: frame {index + 1}: corrupt encapsulated Pixel Data ({exc})") from exc
+    jpeg_check.check_rle_frame(
+        data,
+        rows=reader.header_int(header, reader.TAG_ROWS) or 0,
+        columns=reader.header_int(header, reader.TAG_COLUMNS) or 0,
+        samples=reader.header_int(header, reader.TAG_SAMPLES_PER_PIXEL) or 1,
+        bits_allocated=reader.header_int(header, reader.TAG_BITS_ALLOCATED) or 8,
         name=f"{path}: frame {index + 1}",
     )
 

@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pydicom
-from pydicom.datadict import dictionary_VR, keyword_for_tag
+from pydicom.datadict import dictionary_VR, keyword_for_tag, tag_for_keyword
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 
+from hsg_workstation.dicom_io import limits
 from hsg_workstation.dicom_io.model import Instance, SopKind
 from hsg_workstation.errors import ConfigError, DicomReadError
 
@@ -285,6 +286,23 @@ def _validate_guarded(
         ) from exc
 
 
+def convert_attributes(ds: Dataset, name: str | os.PathLike[str], keywords: tuple[str, ...]) -> None:
+    """Convert the named top-level attributes now (pydicom converts lazily), so a corrupt one — an unknown VR,
+    a 3-byte US — is a :class:`DicomReadError` naming the file and the attribute instead of a pydicom exception
+    raised wherever the value is first used. Absent attributes are fine."""
+    if not isinstance(ds, Dataset):
+        return  # a ScannedHeader holds decoded values only
+    for keyword in keywords:
+        try:
+            ds.get(keyword)
+        except Exception as exc:  # noqa: BLE001 - pydicom raises many types for corrupt values
+            tag = tag_for_keyword(keyword)
+            where = f" ({tag >> 16:04X},{tag & 0xFFFF:04X})" if tag is not None else ""
+            raise DicomReadError(
+                f"{name}: malformed {keyword}{where} value ({type(exc).__name__}: {_first_line(exc)[:120]})"
+            ) from exc
+
+
 def read_header_bytes(
     data: bytes,
     *,
@@ -323,6 +341,8 @@ def _parse_header(fp: BinaryIO, name: str | os.PathLike[str]) -> Dataset:
         raise DicomReadError(
             f"{name}: truncated DICOM header ({_first_line(exc) or 'unexpected end of file'})"
         ) from exc
+    except RecursionError:  # pydicom parses nested sequences recursively
+        raise limits.sequence_too_deep(name) from None
     except Exception as exc:  # pydicom raises many types on malformed input; none may stop an import
         raise DicomReadError(
             f"{name}: unreadable DICOM header ({type(exc).__name__}: {_first_line(exc)})"
@@ -522,6 +542,10 @@ def validate_header(
             f"{name}: image too large: Rows × Columns × Frames ({rows} × {columns} × {number_of_frames(ds)}) "
             f"needs {_mib(needed)}, above the cap of {_mib(max_pixel_bytes)}"
         )
+    frames = number_of_frames(ds)
+    limits.check_image(name, limits.ImageGeometry(rows, columns, frames))  # type: ignore[arg-type]
+    if framing.present and framing.encapsulated:
+        limits.check_fragments(name, frames, framing.fragment_count)
     if require_pixel_data and not framing.present:
         raise DicomReadError(f"{name}: image without Pixel Data (7FE0,0010)")
     if framing.present and not framing.encapsulated and framing.value_length is not None:
@@ -694,27 +718,41 @@ def _element_header(cur: _Cursor) -> tuple[int, bytes, int]:
 _IMPLICIT_SQ = b"SQ"  # in implicit VR only a sequence (or a delimiter) may have an undefined length
 
 
-def _skip_sequence(cur: _Cursor) -> None:
-    """Skip an undefined-length SQ (items in the data set's encoding), following nested undefined lengths."""
-    while True:
-        tag, _, length = _element_header(cur)
-        if tag == _SEQUENCE_DELIMITER:
-            return
-        if tag != _ITEM:
-            raise _Unsupported("unexpected tag in sequence")
-        if length != _UNDEFINED:
-            cur.skip(length)
-            continue
-        while True:  # an item of undefined length: its elements up to the item delimiter
-            tag, vr, length = _element_header(cur)
-            if tag == _ITEM_DELIMITER:
-                break
-            if length == _UNDEFINED:
-                if vr != b"SQ":
-                    raise _Unsupported("undefined length outside SQ")
-                _skip_sequence(cur)
-            else:
+def _skip_sequence(cur: _Cursor, name: str | os.PathLike[str] = "<file>") -> None:
+    """Skip an undefined-length SQ (items in the data set's encoding), following nested undefined lengths.
+
+    Iterative with an explicit depth count: a file nesting sequences 1 000 deep made the recursive version
+    raise RecursionError (a 26-line traceback on stderr); past :data:`limits.MAX_SEQUENCE_DEPTH` the file is
+    refused with a one-line reason instead.
+    """
+    depth = 1  # open sequences; inside_item[d] says whether level d is inside an undefined-length item
+    inside_item = [False]
+    while depth:
+        tag, vr, length = _element_header(cur)
+        if not inside_item[-1]:  # between items of the innermost sequence
+            if tag == _SEQUENCE_DELIMITER:
+                depth -= 1
+                inside_item.pop()
+                continue
+            if tag != _ITEM:
+                raise _Unsupported("unexpected tag in sequence")
+            if length != _UNDEFINED:
                 cur.skip(length)
+            else:
+                inside_item[-1] = True
+            continue
+        if tag == _ITEM_DELIMITER:  # end of the item: back to the sequence's item list
+            inside_item[-1] = False
+            continue
+        if length == _UNDEFINED:
+            if vr != b"SQ":
+                raise _Unsupported("undefined length outside SQ")
+            depth += 1
+            if depth > limits.MAX_SEQUENCE_DEPTH:
+                raise limits.sequence_too_deep(name)
+            inside_item.append(False)
+        else:
+            cur.skip(length)
 
 
 def _decode_value(vr: bytes, raw: bytes) -> object:
@@ -771,7 +809,7 @@ def _scan(fp: BinaryIO, size: int, name: str | os.PathLike[str]) -> ScannedHeade
         if length == _UNDEFINED:
             if vr != b"SQ":
                 raise _Unsupported("undefined length outside SQ")
-            _skip_sequence(cur)
+            _skip_sequence(cur, name)
         elif tag in _WANTED:
             if cur.implicit:
                 vr = _WANTED_VR[tag]
@@ -811,6 +849,8 @@ def scan_header(
         return read_header(p, max_pixel_bytes=max_pixel_bytes)  # it words the error
     try:
         header = _scan(fp, st.st_size, p)
+    except limits.LimitExceeded:
+        raise
     except (_Unsupported, struct.error, UnicodeDecodeError, DicomReadError):
         return read_header(p, max_pixel_bytes=max_pixel_bytes)
     finally:
@@ -827,6 +867,8 @@ def scan_header_bytes(
 
     try:
         header = _scan(io.BytesIO(data), len(data), name)
+    except limits.LimitExceeded:
+        raise
     except (_Unsupported, struct.error, UnicodeDecodeError, DicomReadError):
         return read_header_bytes(data, name=name, max_pixel_bytes=max_pixel_bytes)
     validate_header(header, name, header.hsg_pixel_framing, max_pixel_bytes=max_pixel_bytes)  # type: ignore[arg-type]

@@ -26,6 +26,16 @@ _MAX_COMPONENT = 80
 PARTIAL_SUFFIX = ".part"
 
 
+_UID = re.compile(r"[0-9]+(\.[0-9]+)*")
+
+
+def is_valid_uid(uid: object) -> bool:
+    """A DICOM UID (PS3.5 9.1): digits in dot-separated components, at most 64 characters. Leading zeros in a
+    component are tolerated (some vendors write them). ``..``, ``.``, slashes or letters are not UIDs — they must
+    never become path components (a peer sending Study UID ``..`` wrote into the parent folder)."""
+    return isinstance(uid, str) and 0 < len(uid) <= 64 and _UID.fullmatch(uid) is not None
+
+
 def sanitize_uid(uid: str) -> str:
     """A file-system-safe, collision-free path component for a UID."""
     uid = str(uid)

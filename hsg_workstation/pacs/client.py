@@ -28,6 +28,7 @@ from pynetdicom import _config as _pynetdicom_config
 from pynetdicom.association import Association
 from pynetdicom.presentation import PresentationContext, build_context, build_role
 
+from hsg_workstation.dicom_io.store import is_valid_uid
 from hsg_workstation.errors import HsgError, PacsError
 from hsg_workstation.pacs import netcontexts as nc
 from hsg_workstation.pacs.nodes import DEFAULT_LOCAL_AE, LocalNode, RemoteNode, validate_ae_title
@@ -75,6 +76,7 @@ STATUS_MEANINGS: dict[int, str] = {
     0xB000: "warning: sub-operations complete, one or more failures or warnings",
     0xB007: "warning: coercion of data elements",
     0xC000: "error: unable to process",
+    0xC212: "error: instance of another study than the one retrieved (refused)",
     0xFE00: "cancelled",
     0xFF00: "pending",
     0xFF01: "pending (optional keys not supported)",
@@ -374,6 +376,8 @@ class DicomClient:
         ds.SeriesDescription = ""
         ds.NumberOfSeriesRelatedInstances = None
         raw = self.find(ds)
+        for m in raw.matches:
+            self._check_answer(m, "SERIES", study_uid, SeriesInstanceUID="")
         out = [
             SeriesMatch(
                 study_instance_uid=_text(m, "StudyInstanceUID") or study_uid,
@@ -398,6 +402,8 @@ class DicomClient:
         ds.SOPClassUID = ""
         ds.InstanceNumber = None
         raw = self.find(ds, max_results=100_000)
+        for m in raw.matches:
+            self._check_answer(m, "IMAGE", study_uid, SeriesInstanceUID=series_uid, SOPInstanceUID="")
         return [
             InstanceMatch(
                 study_instance_uid=study_uid,
@@ -417,6 +423,9 @@ class DicomClient:
     ) -> Dataset:
         if not study_uid:
             raise PacsError("retrieve needs a Study Instance UID")
+        _check_uids(("Study Instance UID", study_uid), ("Series Instance UID", series_uid))
+        for uid in sop_uids or ():
+            _check_uids(("SOP Instance UID", uid))
         ds = Dataset()
         ds.StudyInstanceUID = study_uid
         if sop_uids:
@@ -449,7 +458,12 @@ class DicomClient:
         C-STORE sub-operations on this same association.
         """
         identifier = self._retrieve_identifier(study_uid, series_uid, sop_uids)
-        state = _RetrieveState(sink=sink, progress_cb=progress, write_behind_bytes=self.write_behind_bytes)
+        state = _RetrieveState(
+            sink=sink,
+            progress_cb=progress,
+            write_behind_bytes=self.write_behind_bytes,
+            expected_study=study_uid,
+        )
         storage = nc.retrieve_storage_contexts()
         roles = [build_role(uid, scp_role=True) for uid in nc.HSG_STORAGE_CLASSES]
         contexts = [build_context(nc.STUDY_ROOT_GET), *storage]
@@ -667,7 +681,7 @@ class DicomClient:
         if final_code == 0xFE00 or cs.sent:
             msg = f"{what}: {cs.reason or 'cancelled by the peer'}; {prog.received} instance(s) kept"
             return self._finish(state, "cancelled", msg, final_code, failed_uids, prog)
-        problems = prog.failed + prog.local_failures
+        problems = prog.failed + prog.local_failures + prog.foreign
         if final_code in (0x0000, 0xB000) and problems == 0:
             if prog.completed == 0 and prog.received == 0 and prog.warning == 0:
                 msg = f"{what}: {self._describe()} has no matching instances (nothing was retrieved)"
@@ -683,6 +697,8 @@ class DicomClient:
             parts.append(f"{prog.failed} sub-operation(s) failed at the peer")
         if prog.local_failures:
             parts.append(f"{prog.local_failures} instance(s) could not be stored here")
+        if prog.foreign:
+            parts.append(f"{prog.foreign} instance(s) of other studies refused")
         parts.append(f"{prog.received} instance(s) received")
         status = "partial" if prog.received or prog.completed else "failed"
         return self._finish(state, status, "; ".join(parts), final_code, failed_uids, prog)
@@ -706,13 +722,51 @@ class DicomClient:
     # -- 'retrieve again' ----------------------------------------------------------------------------------
 
     def missing_instances(self, study_uid: str, local_uids: set[str]) -> dict[str, list[str]]:
-        """SOP Instance UIDs of the study on the peer that are not in ``local_uids``, grouped by series."""
+        """SOP Instance UIDs of the study on the peer that are not in ``local_uids``, grouped by series.
+
+        The answer must *prove* what the peer holds: every SERIES / IMAGE answer at the level asked, carrying a
+        valid UID of the series / instance and the study (and series) asked for; at least one series and at
+        least one instance per series. A peer that ignores the query level (answering STUDY-level identifiers
+        to a SERIES query) made this report "nothing missing" and mark a study holding 3 of 6 instances
+        complete. Otherwise :class:`PacsError` says why the answer cannot be trusted.
+        """
+        series_list = self.find_series(study_uid)
+        if not series_list:
+            raise PacsError(
+                f"cannot tell what is missing: {self._describe()} lists no series for study {study_uid}"
+            )
         missing: dict[str, list[str]] = {}
-        for series in self.find_series(study_uid):
-            for inst in self.find_instances(study_uid, series.series_instance_uid):
-                if inst.sop_instance_uid and inst.sop_instance_uid not in local_uids:
+        for series in series_list:
+            instances = self.find_instances(study_uid, series.series_instance_uid)
+            if not instances:
+                raise PacsError(
+                    f"cannot tell what is missing: {self._describe()} lists no instances in series "
+                    f"{series.series_instance_uid} of study {study_uid}"
+                )
+            for inst in instances:
+                if inst.sop_instance_uid not in local_uids:
                     missing.setdefault(series.series_instance_uid, []).append(inst.sop_instance_uid)
         return missing
+
+    def _check_answer(self, m: Dataset, level: str, study_uid: str, **keys: str) -> None:
+        """Refuse a C-FIND answer that is not at ``level`` or not about the UIDs asked for (see
+        :meth:`missing_instances`). ``keys``: keyword → expected value ('' = must be a valid UID)."""
+        answered = _text(m, "QueryRetrieveLevel").strip().upper()
+        if answered and answered != level:
+            raise PacsError(
+                f"{self._describe()} ignores the query level: asked for {level}, it answered {answered}; "
+                "cannot tell what is missing"
+            )
+        for keyword, expected in {"StudyInstanceUID": study_uid, **keys}.items():
+            value = _text(m, keyword)
+            if keyword == "StudyInstanceUID" and not value:
+                continue  # optional in an answer; the rest of the identifier says what it is
+            if not is_valid_uid(value) or (expected and value != expected):
+                raise PacsError(
+                    f"{self._describe()} answered a {level}-level C-FIND with {keyword} {value[:80]!r} "
+                    f"(asked about {expected or 'a valid UID'}); it ignores the query level or the keys; "
+                    "cannot tell what is missing"
+                )
 
     def get_missing(
         self,
@@ -893,6 +947,14 @@ def _store_contexts(items: Iterable[tuple[str, str]]) -> list[PresentationContex
     return contexts
 
 
+def _check_uids(*named: tuple[str, str | None]) -> None:
+    for keyword, uid in named:
+        if uid is not None and not is_valid_uid(uid):
+            raise PacsError(
+                f"{keyword} {uid[:80]!r} is not a valid UID (digits and dots, at most 64 characters)"
+            )
+
+
 def _local_uids(sink: InstanceSink, study_uid: str) -> set[str]:
     getter = getattr(sink, "sop_instance_uids", None)
     return set(getter(study_uid)) if callable(getter) else set()
@@ -921,6 +983,7 @@ def _combine(results: list[RetrieveResult], expected: int) -> RetrieveResult:
         received=len(received),
         duplicates=sum(r.progress.duplicates for r in results),
         local_failures=sum(r.progress.local_failures for r in results),
+        foreign=sum(r.progress.foreign for r in results),
     )
     if results and all(r.status == "complete" for r in results) and len(received) >= expected:
         status = "complete"
@@ -945,7 +1008,10 @@ def _retrieve_missing(
     """'Retrieve again' shared by C-GET and C-MOVE: find the instances on the peer that are not here, then
     ``fetch(series_uid, sop_uids)`` them series by series (stopping when ``cancel`` is set), combine the
     results and mark the study."""
-    missing = client.missing_instances(study_uid, _local_uids(sink, study_uid))
+    try:
+        missing = client.missing_instances(study_uid, _local_uids(sink, study_uid))
+    except PacsError as exc:  # an answer that does not prove what the peer holds: nothing is marked
+        return RetrieveResult("failed", str(exc))
     total = sum(len(v) for v in missing.values())
     if not total:
         result = RetrieveResult("complete", "nothing missing: every instance on the peer is already here")
@@ -976,7 +1042,13 @@ def retrieve_by_move(
     """C-MOVE into our own storage SCP: uses the running listener ``scp`` or starts a temporary one on
     ``local.port`` that accepts only the node we are moving from."""
 
-    state = _RetrieveState(sink=sink, progress_cb=progress, write_behind_bytes=client.write_behind_bytes)
+    _check_uids(("Study Instance UID", study_uid), ("Series Instance UID", series_uid))
+    state = _RetrieveState(
+        sink=sink,
+        progress_cb=progress,
+        write_behind_bytes=client.write_behind_bytes,
+        expected_study=study_uid,
+    )
     own = scp is None
     if own:
         scp = StorageSCP(local, sink, allowed_calling_aes={client.node.ae_title}, timeouts=client.timeouts)

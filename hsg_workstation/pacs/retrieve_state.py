@@ -12,15 +12,31 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from io import BytesIO
 
+from pydicom import dcmread
+from pydicom.errors import InvalidDicomError
 from pynetdicom import evt
 
+from hsg_workstation.dicom_io.store import is_valid_uid
 from hsg_workstation.pacs.types import InstanceSink, Progress, ProgressCallback
 
 log = logging.getLogger(__name__)
 
 DEFAULT_WRITE_BEHIND_BYTES = 256 * 1024 * 1024
 WRITE_BEHIND_WORKERS = 2  # writes are fsync-bound; more threads measured no faster here (2 cores)
+#: C-STORE failure status for an instance of another study than the one retrieved (0xC000-0xCFFF: "cannot
+#: understand"; the peer counts it as a failed sub-operation).
+STATUS_OTHER_STUDY = 0xC212
+
+
+def _study_uid_of(data: bytes) -> str:
+    """Study Instance UID of an encoded instance, reading only the header elements up to it."""
+    try:
+        ds = dcmread(BytesIO(data), stop_before_pixels=True, specific_tags=[(0x0020, 0x000D)])
+    except (InvalidDicomError, EOFError, ValueError, OSError) as exc:
+        raise ValueError(f"not a readable DICOM instance ({exc})") from None
+    return str(ds.get("StudyInstanceUID", "") or "")
 
 
 @dataclass
@@ -40,6 +56,10 @@ class RetrieveState:
     sink: InstanceSink | None
     progress_cb: ProgressCallback | None
     write_behind_bytes: int = 0
+    #: The study asked for: instances of any other study are refused (counted in ``foreign``), never stored —
+    #: a peer could otherwise push anything into the database (or, with ``--out``, a folder named by its UID).
+    expected_study: str | None = None
+    foreign: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
     completed: int = 0
     remaining: int | None = None
@@ -65,6 +85,7 @@ class RetrieveState:
                 received=len(self.received),
                 duplicates=self.duplicates,
                 local_failures=self.local_failures,
+                foreign=self.foreign,
             )
 
     def final_snapshot(self) -> Progress:
@@ -88,6 +109,14 @@ class RetrieveState:
             return 0x0122
         sop_uid = str(event.request.AffectedSOPInstanceUID or "")
         data = event.encoded_dataset()
+        if self.expected_study is not None:
+            refusal = self._foreign_study(data)
+            if refusal is not None:
+                with self.lock:
+                    self.foreign += 1
+                    self.errors.append(f"instance {sop_uid or '?'}: refused: {refusal}")
+                self.notify()
+                return STATUS_OTHER_STUDY
         if self.write_behind_bytes <= 0:
             return self._write(data, sop_uid)
         size = len(data)
@@ -103,6 +132,17 @@ class RetrieveState:
             pool = self._pool
         pool.submit(self._write_queued, data, sop_uid)
         return 0x0000
+
+    def _foreign_study(self, data: bytes) -> str | None:
+        """Why this instance is not of the study asked for, or None when it is."""
+        try:
+            study = _study_uid_of(data)
+        except ValueError as exc:
+            return str(exc)
+        if study != self.expected_study:
+            shown = study[:80] if is_valid_uid(study) else f"{study[:80]!r} (not a valid UID)"
+            return f"of study {shown}, not of the study asked for"
+        return None
 
     def _write_queued(self, data: bytes, sop_uid: str) -> None:
         try:

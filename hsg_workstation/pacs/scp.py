@@ -21,8 +21,10 @@ from typing import Any
 from pynetdicom import AE, evt
 from pynetdicom.presentation import build_context
 
+from hsg_workstation.dicom_io import limits
 from hsg_workstation.errors import PacsError
 from hsg_workstation.pacs import netcontexts as nc
+from hsg_workstation.pacs.guard import ConnectionGuard
 from hsg_workstation.pacs.nodes import LocalNode, load_nodes
 from hsg_workstation.pacs.retrieve_state import RetrieveState
 from hsg_workstation.pacs.tls import server_context
@@ -102,16 +104,20 @@ class StorageSCP:
                 "so every sender would be refused; add a node or allow any"
             )
         ae = AE(ae_title=self.local.ae_title)
-        ae.acse_timeout = self.timeouts.acse
+        # ARTIM: a connection must send its A-ASSOCIATE-RQ within seconds; an association silent between PDUs
+        # for ASSOCIATION_IDLE_SECONDS is aborted (both were the client timeouts: 15 s and 120 s per slot).
+        ae.acse_timeout = min(self.timeouts.acse, limits.ASSOCIATION_REQUEST_SECONDS)
         ae.dimse_timeout = self.timeouts.dimse
-        ae.network_timeout = self.timeouts.network
+        ae.network_timeout = min(self.timeouts.network, limits.ASSOCIATION_IDLE_SECONDS)
+        # The ConnectionGuard enforces the real budget; pynetdicom counts evicted threads for a moment longer.
+        ae.maximum_associations = 4 * limits.MAX_ASSOCIATIONS
         ae.maximum_pdu_size = 0
         ae.supported_contexts = [*nc.scp_storage_contexts(), build_context(nc.VERIFICATION)]
         ae.require_called_aet = True
         ae.require_calling_aet = [] if self.allow_any else list(self.allowed)
         ssl_ctx: Any = None
         if self.local.tls.enabled:
-            ssl_ctx = _HandshakeInAssociationThread(server_context(self.local.tls), self.timeouts.network)
+            ssl_ctx = _HandshakeInAssociationThread(server_context(self.local.tls), ae.network_timeout)
         try:
             self._server = ae.start_server(
                 (self.local.bind_address, self.local.port),
@@ -123,6 +129,8 @@ class StorageSCP:
             raise PacsError(
                 f"storage SCP cannot listen on {self.local.bind_address or '*'}:{self.local.port}: {exc}"
             ) from None
+        self.guard = ConnectionGuard()
+        self.guard.install(self._server)
         self._ae = ae
         log.info("storage SCP %s listening on port %s", self.local.ae_title, self.port)
         return self
@@ -132,6 +140,7 @@ class StorageSCP:
         server, self._server = self._server, None
         if server is not None:
             server.shutdown()
+            self.guard.close_waiting()
             self._ae.shutdown()
 
     def __enter__(self) -> StorageSCP:

@@ -17,6 +17,8 @@ from pathlib import Path
 from pydicom import dcmread
 from pydicom.errors import InvalidDicomError
 
+from hsg_workstation.dicom_io.store import is_valid_uid
+
 _UID_SAFE = re.compile(r"[^0-9A-Za-z.\-]")
 
 
@@ -59,6 +61,10 @@ class FolderSink:
 
     def add_encoded(self, data: bytes, *, source: str = "network") -> FolderImportResult:
         sop_uid, study_uid, _ = read_uids(data)
+        for keyword, uid in (("SOP Instance UID", sop_uid), ("Study Instance UID", study_uid)):
+            if not is_valid_uid(uid):  # it would become a path component
+                reason = f"{keyword} {uid[:80]!r} is not a valid UID; not written"
+                return FolderImportResult(None, "skipped", reason, None, None)
         path = self._path(study_uid, sop_uid)
         with self._lock:
             if path.exists():

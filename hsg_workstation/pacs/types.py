@@ -137,6 +137,7 @@ class Progress:
     received: int = 0
     duplicates: int = 0
     local_failures: int = 0
+    foreign: int = 0  # instances of another study than the one asked for: refused, not stored
 
     @property
     def fraction(self) -> float | None:
