@@ -62,7 +62,7 @@ def read_report_json(path: str | Path):
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise HsgError(f"{p}: not valid JSON ({exc})") from None
     try:
-        return HsgReport.from_json(data)
+        return HsgReport.from_json(data, require_integrity=True)  # a signed report edited on disk is refused
     except HsgError as exc:
         raise HsgError(f"{p}: {exc}") from None
 
