@@ -203,8 +203,9 @@ def _element(rng: random.Random, data: bytes, _seeds: list[Path]) -> bytes:
     if choice == 1:  # the length field
         if long_form:
             value = rng.choice((0, 1, 3, 0xFFFFFFFF, 0xFFFFFFF0, 0x7FFFFFFF, length + 2, max(0, length - 1)))
+            value &= 0xFFFFFFFF
             return data[: start + 8] + struct.pack("<I", value) + data[start + 12 :]
-        value = rng.choice((0, 1, 3, 0xFFFF, 0xFFF0, length + 2, max(0, length - 1)))
+        value = rng.choice((0, 1, 3, 0xFFFF, 0xFFF0, length + 2, max(0, length - 1))) & 0xFFFF
         return data[: start + 6] + struct.pack("<H", value) + data[start + 8 :]
     # the value: a hostile one, with the length field following it
     if vr in (b"US", b"SS"):
@@ -309,7 +310,10 @@ def mutate(rng: random.Random, seeds: list[Path]) -> tuple[bytes, str, str]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydicom's complaints about the hostile values we write on purpose
         for name in names:
-            data = MUTATIONS[name](rng, data, seeds)
+            try:
+                data = MUTATIONS[name](rng, data, seeds)
+            except (struct.error, ValueError, OverflowError):  # a mutator's own arithmetic: flip bits instead
+                data = _bitflip(rng, data, seeds)
     return data, seed.name, "+".join(names)
 
 
