@@ -245,3 +245,21 @@ def test_unexpected_exception_is_an_internal_error(
 def test_list_json_still_works(data_dir: Path) -> None:
     proc = cli("list", "--json")
     assert proc.returncode == 0 and json.loads(proc.stdout) == []
+
+
+@pytest.mark.parametrize(
+    ("environ", "refused"),
+    [
+        ({}, True),
+        ({"QT_QPA_PLATFORM": "xcb"}, True),
+        ({"DISPLAY": ":0"}, False),
+        ({"WAYLAND_DISPLAY": "wayland-0"}, False),
+        ({"WAYLAND_DISPLAY": "wayland-0", "QT_QPA_PLATFORM": "xcb"}, True),
+        ({"QT_QPA_PLATFORM": "offscreen"}, False),
+        ({"QT_QPA_PLATFORM": "vnc:size=800x600"}, False),
+    ],
+)
+def test_display_problem(environ: dict[str, str], refused: bool) -> None:
+    from hsg_workstation.ui.app import display_problem
+
+    assert bool(display_problem(environ)) is refused

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-INPUTS = 200
+INPUTS = 150
 
 
 @pytest.mark.timeout(600)
