@@ -20,10 +20,13 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
+from hsg_workstation.errors import ConfigError
+
 T = TypeVar("T")
 R = TypeVar("R")
 
 MAX_DEFAULT_THREADS = 4
+THREADS_ENV = "HSG_ANALYSIS_THREADS"
 _PREFIX = "hsg-analysis"
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
@@ -31,16 +34,23 @@ _pool_size = 0
 
 
 def thread_count() -> int:
-    """Threads the analysis may use: ``HSG_ANALYSIS_THREADS`` if set to a positive integer, else the CPUs (≤ 4)."""
-    raw = os.environ.get("HSG_ANALYSIS_THREADS", "").strip()
-    if raw:
-        try:
-            value = int(raw)
-        except ValueError:
-            value = 0
-        if value >= 1:
-            return value
-    return max(1, min(MAX_DEFAULT_THREADS, os.cpu_count() or 1))
+    """Threads the analysis may use: ``HSG_ANALYSIS_THREADS`` (a whole number 1-256) if set, else the CPUs (≤ 4).
+
+    A value that is set but not usable (``abc``, ``0``) is refused with :class:`ConfigError` naming the variable,
+    rather than silently ignored: the user set it for a reason and should learn it had no effect.
+    """
+    raw = os.environ.get(THREADS_ENV, "").strip()
+    if not raw:
+        return max(1, min(MAX_DEFAULT_THREADS, os.cpu_count() or 1))
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 256:
+        raise ConfigError(
+            f"{THREADS_ENV}={raw!r}: expected a whole number of threads from 1 to 256 (unset it for the default)"
+        )
+    return value
 
 
 def _on_pool() -> bool:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import json
+import re
 from dataclasses import asdict
 
 from hsg_workstation.cli import run_tolerating_broken_pipe
@@ -24,15 +26,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--search", default="", metavar="TEXT", help="only studies whose name/ID/accession/description match"
     )
     p.add_argument(
-        "--from", dest="date_from", metavar="DATE", help="study date on or after (YYYYMMDD or YYYY-MM-DD)"
+        "--from",
+        dest="date_from",
+        metavar="DATE",
+        type=calendar_date,
+        help="study date on or after (YYYYMMDD or YYYY-MM-DD)",
     )
     p.add_argument(
-        "--to", dest="date_to", metavar="DATE", help="study date on or before (YYYYMMDD or YYYY-MM-DD)"
+        "--to",
+        dest="date_to",
+        metavar="DATE",
+        type=calendar_date,
+        help="study date on or before (YYYYMMDD or YYYY-MM-DD)",
     )
     p.add_argument(
         "--unreported", action="store_true", help="only studies without a signed or amended report"
     )
     p.set_defaults(func=handle)
+
+
+def calendar_date(text: str) -> str:
+    """``YYYYMMDD`` or ``YYYY-MM-DD`` that is a real calendar date, as DICOM DA (argparse type: a usage error
+    names the option, so ``--from 2026-13-45`` is refused instead of matching nothing)."""
+    digits = text.strip().replace("-", "") if re.fullmatch(r"\d{4}-\d{2}-\d{2}|\d{8}", text.strip()) else ""
+    try:
+        _dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:8]))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date (YYYYMMDD or YYYY-MM-DD, e.g. 2026-01-31)"
+        ) from None
+    return digits
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 instance``, ``2 instances`` (``1 series`` / ``2 series``: the word has no plural s)."""
+    return f"{count} {noun}" if count == 1 or noun.endswith("s") else f"{count} {noun}s"
 
 
 def _date(da: str) -> str:
@@ -74,14 +102,14 @@ def _handle(args: argparse.Namespace) -> int:
         name = " ".join(part for part in str(st.patient_name).split("^") if part.strip()) or "(no name)"
         print(
             f"{_date(st.study_date)}  {name} ({st.patient_id or 'no ID'})  acc {st.accession_number or '-'}  "
-            f"{st.study_description or ''}  — {st.series_count} series, {st.instance_count} instances{flag}"
+            f"{st.study_description or ''}  — {plural(st.series_count, 'series')}, {plural(st.instance_count, 'instance')}{flag}"
         )
         print(f"    study {st.study_instance_uid}")
         for se in series:
             number = f"#{se.series_number}" if se.series_number is not None else "#-"
             desc = f" {se.series_description}" if se.series_description else ""
             print(
-                f"    {number:>4} {se.modality or '?':<3}{desc}: {se.instance_count} instances  ({se.series_instance_uid})"
+                f"    {number:>4} {se.modality or '?':<3}{desc}: {plural(se.instance_count, 'instance')}  ({se.series_instance_uid})"
             )
     return 0
 

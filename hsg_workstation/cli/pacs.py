@@ -44,6 +44,17 @@ EXIT_USAGE = 2
 EXIT_PARTIAL = 3
 
 
+# What ``pacs --help`` prints: the module docstring's table in plain text (argparse shows text, not reST).
+PACS_DESCRIPTION = """Query/retrieve, send and receive DICOM with a PACS or modality.
+
+exit codes:
+  0    success (echo answered; find ran, even with no match; every instance retrieved / sent)
+  1    failure (cannot connect, association rejected, timeout, peer failure status, nothing retrieved)
+  2    usage error (bad or missing arguments, invalid AE title / port, unknown node name)
+  3    partial (some instances retrieved / sent, others failed; or cancelled; or find truncated)
+  130  interrupted (Ctrl-C)"""
+
+
 class UsageError(Exception):
     pass
 
@@ -52,7 +63,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = subparsers.add_parser(
         "pacs",
         help="talk to a PACS: echo, find, get, move, send, listen, nodes",
-        description=__doc__,
+        description=PACS_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = p.add_subparsers(dest="pacs_command", metavar="ACTION", required=True)

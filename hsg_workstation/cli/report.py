@@ -66,12 +66,42 @@ def read_report_json(path: str | Path):
     return loaded.report
 
 
+def check_output_paths(args: argparse.Namespace) -> None:
+    """Refuse, before any work, outputs that would overwrite each other or an input, or that name a folder.
+
+    Why: ``--sr a.dcm --kos a.dcm`` used to write the SR and then silently replace it with the KOS.
+    """
+    named = {
+        "--sr": args.sr,
+        "--pdf": args.pdf,
+        "--encapsulated-pdf": args.encapsulated_pdf,
+        "--kos": args.kos,
+    }
+    inputs = {Path(p).resolve(): f"the input {p}" for p in (args.report, args.predecessor) if p}
+    seen: dict[Path, str] = {}
+    for option, value in named.items():
+        if not value:
+            continue
+        path = Path(value)
+        if path.is_dir():
+            raise HsgError(f"{option} {value}: is a folder; give a file name (e.g. {path / 'report.dcm'})")
+        resolved = path.resolve()
+        if resolved in seen:
+            raise HsgError(
+                f"{option} {value}: the same file as {seen[resolved]}; give each output its own name"
+            )
+        if resolved in inputs:
+            raise HsgError(f"{option} {value}: is {inputs[resolved]}; refusing to overwrite it")
+        seen[resolved] = f"{option} {value}"
+
+
 def handle_export(args: argparse.Namespace) -> int:
     from hsg_workstation.reporting.export import export_all
 
     outputs = (args.sr, args.pdf, args.encapsulated_pdf, args.kos)
     if not any(outputs):
         raise HsgError("report export: name at least one output (--sr, --pdf, --encapsulated-pdf, --kos)")
+    check_output_paths(args)
     report = read_report_json(args.report)
     errors = [i for i in report.validate() if i.severity.value == "error"]
     if errors and not args.force:

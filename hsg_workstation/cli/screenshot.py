@@ -19,7 +19,13 @@ from hsg_workstation.errors import HsgError
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("screenshot", help="render the main window with a study open to a PNG")
+    p = subparsers.add_parser(
+        "screenshot",
+        help="render the main window with a study open to a PNG",
+        description="Render the real main window (offscreen unless a display is set) with a study open and save "
+        "it as PNG. STUDY_OR_PATH is a Study Instance UID in the local database, or a DICOM file / folder, "
+        "which is imported into a throw-away database (your own database is never touched).",
+    )
     p.add_argument(
         "study", metavar="STUDY_OR_PATH", help="Study Instance UID in the local database, or a file/folder"
     )

@@ -29,6 +29,10 @@ class ReportJsonError(HsgError):
     """A report JSON document is malformed; the message names the field path and what is wrong."""
 
 
+class ReportIntegrityError(ReportJsonError):
+    """A signed report's JSON does not match its integrity check (changed after signing) or lacks it."""
+
+
 def _encode(value: Any) -> Any:
     if isinstance(value, enum.Enum):
         return value.value

@@ -195,17 +195,27 @@ def export_all(
             result.timings_s["kos_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    for obj, path in (
-        (result.sr, sr_path),
-        (result.encapsulated_pdf, encapsulated_pdf_path),
-        (result.kos, kos_path),
-    ):
-        if obj is not None and path is not None:
-            _write_atomic(Path(path), lambda tmp, obj=obj: obj.save_as(tmp, enforce_file_format=True))
-            result.written.append(Path(path))
+    writes = [
+        (Path(path), lambda tmp, obj=obj: obj.save_as(tmp, enforce_file_format=True))
+        for obj, path in (
+            (result.sr, sr_path),
+            (result.encapsulated_pdf, encapsulated_pdf_path),
+            (result.kos, kos_path),
+        )
+        if obj is not None and path is not None
+    ]
     if pdf_path is not None and result.pdf is not None:
-        _write_atomic(Path(pdf_path), lambda tmp: tmp.write_bytes(result.pdf or b""))
-        result.written.append(Path(pdf_path))
+        writes.append((Path(pdf_path), lambda tmp: tmp.write_bytes(result.pdf or b"")))
+    for path, write in writes:
+        try:
+            _write_atomic(path, write)
+        except OSError as exc:
+            # Each output is atomic, but they are written one after another: say which ones are already out.
+            done = ", ".join(str(p) for p in result.written) or "nothing"
+            raise ExportError(
+                f"{path}: cannot be written ({exc.strerror or exc}); already written: {done}"
+            ) from None
+        result.written.append(path)
     result.timings_s["write_s"] = time.perf_counter() - t
     result.timings_s["export_all_s"] = time.perf_counter() - t0
     return result

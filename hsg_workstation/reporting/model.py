@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from hsg_workstation.errors import HsgError, ReportValidationError
 from hsg_workstation.measurements import Calibration, CalibrationBasis, ImageRegion, Measurement
-from hsg_workstation.reporting.codec import SCHEMA_VERSION, ReportJsonError
+from hsg_workstation.reporting.codec import SCHEMA_VERSION, ReportIntegrityError, ReportJsonError
 from hsg_workstation.reporting.derived import compute_cycle_day, derive_peritoneal_spill
 from hsg_workstation.reporting.enums import (
     AfsAdhesionType,
@@ -125,6 +125,7 @@ __all__ = [
     "CalibrationBasis",
     "ImageRegion",
     "Measurement",
+    "ReportIntegrityError",
     "ReportJsonError",
     "compute_cycle_day",
     "derive_peritoneal_spill",

@@ -30,9 +30,10 @@ from typing import Any
 
 from hsg_workstation.errors import HsgError, ReportValidationError
 from hsg_workstation.measurements import Measurement
-from hsg_workstation.reporting import form_spec
+from hsg_workstation.reporting import form_spec, integrity
 from hsg_workstation.reporting.codec import (
     SCHEMA_VERSION,
+    ReportIntegrityError,
     ReportJsonError,
     _coerce,
     _decode,
@@ -338,6 +339,7 @@ class HsgReport(_Part):
         if not self.is_signed:
             raise HsgError("only a signed report can be amended; edit the draft instead")
         data = self.to_json()
+        data.pop(integrity.INTEGRITY_KEY, None)  # the copy is a new draft: the seal belongs to this report
         data.update(
             report_id=uuid.uuid4().hex, status=ReportStatus.DRAFT.value, created_at=_now().isoformat()
         )
@@ -355,14 +357,19 @@ class HsgReport(_Part):
 
     # ----- JSON ------------------------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
-        data = _encode(self)
-        return {"schema_version": SCHEMA_VERSION, **data}
+        """The report as JSON; a signed report also carries its integrity check (``reporting/integrity.py``)."""
+        data = {"schema_version": SCHEMA_VERSION, **_encode(self)}
+        return integrity.seal(data) if self.is_signed else data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> HsgReport:
+    def from_json(cls, data: dict[str, Any], *, require_integrity: bool = False) -> HsgReport:
+        """Rebuild a report. The integrity check of a signed report is verified when present; with
+        ``require_integrity`` (JSON read from disk) a signed report without one is refused too. Both raise
+        :class:`ReportIntegrityError`."""
         if not isinstance(data, dict):
             raise ReportJsonError(f"report JSON must be an object, got {type(data).__name__}")
         data = dict(data)
+        block = data.pop(integrity.INTEGRITY_KEY, None)
         version = data.pop("schema_version", None)
         if version is None:
             raise ReportJsonError("report JSON: 'schema_version' is missing")
@@ -371,6 +378,16 @@ class HsgReport(_Part):
                 f"report JSON: schema_version {version!r} is not supported (this program reads 1..{SCHEMA_VERSION})"
             )
         report = _decode(data, HsgReport, "")
+        if block is not None or report.is_signed:
+            try:
+                integrity.verify(
+                    {"schema_version": version, **_encode(report)},
+                    block,
+                    signed=report.is_signed,
+                    required=require_integrity,
+                )
+            except integrity.ReportIntegrityProblem as exc:
+                raise ReportIntegrityError(f"report {report.report_id}: {exc}") from None
         if report.is_signed:
             report._lock()
         return report

@@ -6,13 +6,50 @@ empty screen and a new user sees a fill sequence straight away.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 import hsg_workstation
 from hsg_workstation.config import resolve_data_dir
+from hsg_workstation.errors import HsgError
 
 SAMPLE_DATA = Path(hsg_workstation.__file__).parents[1] / "sample_data"
+
+
+# Qt messages known to be harmless that would otherwise reach the user's terminal on every start: the offscreen
+# and some minimal platform plugins print this for each top-level window (nothing is wrong).
+HARMLESS_QT_MESSAGES = ("does not support propagateSizeHints()",)
+
+
+def display_problem(environ: os._Environ[str] | dict[str, str] | None = None) -> str:
+    """Why a window cannot open here, or "" when it can (checked before Qt is loaded).
+
+    Qt's own message without a display names a missing ``xcb-cursor0`` library even when it is installed —
+    it tries every platform plugin and reports the last failure. Saying what is really missing saves the hour.
+    """
+    env = os.environ if environ is None else environ
+    platform = env.get("QT_QPA_PLATFORM", "").split(":")[0].strip()
+    if platform and platform != "xcb":
+        return ""  # offscreen, wayland, vnc ...: the user chose a platform; Qt reports its own problems
+    if env.get("DISPLAY") or (env.get("WAYLAND_DISPLAY") and not platform):
+        return ""
+    return (
+        "no display: run under a desktop session or with `xvfb-run hsg-workstation` "
+        "(DISPLAY and WAYLAND_DISPLAY are not set)"
+    )
+
+
+def install_qt_message_filter() -> None:
+    """Route Qt's messages to stderr except the known-harmless ones in :data:`HARMLESS_QT_MESSAGES`."""
+    from PySide6.QtCore import qInstallMessageHandler
+
+    def handler(_mode, _context, message: str) -> None:
+        if any(text in message for text in HARMLESS_QT_MESSAGES):
+            return
+        print(message, file=sys.stderr)
+
+    qInstallMessageHandler(handler)
 
 
 def make_application():
@@ -21,6 +58,8 @@ def make_application():
     from PySide6.QtWidgets import QApplication
 
     pg.setConfigOptions(imageAxisOrder="row-major")
+    if QApplication.instance() is None:
+        install_qt_message_filter()
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("hsg-workstation")
     app.setOrganizationName("hsg-workstation")
@@ -166,6 +205,9 @@ def create_main_window(data_dir: str | Path | None, sample_dir: Path = SAMPLE_DA
 
 
 def run_gui(data_dir: str | None) -> int:
+    problem = display_problem()
+    if problem:
+        raise HsgError(problem)
     app = make_application()
     window, database = create_main_window(data_dir)
     try:

@@ -703,7 +703,10 @@ class ReportForm(QWidget):
             self.dirty = False
             return True
         try:
-            result = self.draft_store.save(self.report)
+            if self.report.is_signed:  # signed reports are not drafts: they move to the signed store
+                result = self.draft_store.archive_signed(self.report)
+            else:
+                result = self.draft_store.save(self.report)
         except Exception as exc:  # disk full, permissions ... : keep the form open and say so
             self.last_save_error = f"{type(exc).__name__}: {exc}"
             log.warning("draft autosave failed: %s", self.last_save_error)

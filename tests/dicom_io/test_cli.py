@@ -49,7 +49,7 @@ def test_import_json_and_list(capsys: pytest.CaptureFixture[str], data_dir: Path
     ]
 
     rc, out, _ = run(capsys, "--data-dir", str(data_dir), "list")
-    assert rc == 0 and "2 series, 2 instances" in out and "Fill: 1 instances" in out
+    assert rc == 0 and "2 series, 2 instances" in out and "Fill: 1 instance " in out
 
 
 def test_import_text_output_and_exit_code_for_missing_path(

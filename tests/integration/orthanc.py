@@ -158,8 +158,31 @@ class Orthanc:
         return {h["MainDicomTags"]["SOPInstanceUID"] for h in hits}
 
 
+# DCMTK's network tools share their names with other programs' scripts (pynetdicom 2 installed ``storescu``,
+# ``findscu``, ``getscu`` ... into an activated venv's PATH): these are called by absolute path and checked.
+DCMTK_NETWORK_TOOLS = frozenset(
+    {"storescu", "storescp", "findscu", "getscu", "movescu", "echoscu", "dcmqrscp", "termscu", "wlmscpfs"}
+)
+
+
 def which(tool: str) -> str:
+    """Absolute path of an external tool. DCMTK network tools: ``/usr/bin/<tool>``, and ``--version`` must name
+    DCMTK, whatever PATH says."""
+    if tool in DCMTK_NETWORK_TOOLS:
+        return dcmtk_tool(tool)
     path = shutil.which(tool)
     if path is None:
         raise RuntimeError(f"{tool} is missing: install the Debian package 'dcmtk' (make deb-test)")
+    return path
+
+
+def dcmtk_tool(tool: str, directory: str = "/usr/bin") -> str:
+    """``/usr/bin/<tool>`` after checking that it is DCMTK's (its ``--version`` says ``$dcmtk: ...``)."""
+    path = f"{directory}/{tool}"
+    try:
+        version = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=20).stdout
+    except OSError:
+        raise RuntimeError(f"{path} is missing: install the Debian package 'dcmtk' (make deb-test)") from None
+    if "dcmtk" not in version.lower():
+        raise RuntimeError(f"{path} is not DCMTK's {tool} (--version: {version.strip()[:80]!r})")
     return path

@@ -35,9 +35,9 @@ def test_watch_autosaves_every_change_and_load_round_trips(store: DraftStore) ->
     loaded = store.load(r.report_id)
     assert loaded == r and loaded.impression.edits[-1].new_text == "Tubes patent."
     r.sign("Dr A")
-    assert store.load(r.report_id).is_signed  # the signed state is saved too
+    # the signed state is saved too — in the signed store, no longer as a draft (issue 16 point 6)
+    assert store.signed.load(r.report_id).is_signed and not path.exists()
     store.unwatch(r)
-    assert path.exists()
 
 
 def test_unwatched_report_is_not_saved(store: DraftStore) -> None:

@@ -230,7 +230,9 @@ def test_sign_acknowledges_warnings_and_locks_the_form(qtbot, form: ReportForm, 
     assert not form.sign_button.isEnabled()
     assert not form.rows["technique.contrast_volume_ml"].editor.isEnabled()
     assert "SIGNED" in form.status_label.text()
-    assert read_draft(drafts, report)["status"] == "signed"
+    # signed reports are not drafts (issue 16 point 6): the draft is gone, the signed store holds the report
+    assert not drafts.path_for(report.report_id).exists()
+    assert drafts.signed.load(report.report_id).to_json() == report.to_json()
 
 
 def test_sign_dialog_requires_name_and_reasons(qtbot, form: ReportForm, report) -> None:
