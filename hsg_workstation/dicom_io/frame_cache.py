@@ -542,12 +542,10 @@ class FramePool:
         return r
 
     def _may_take(self, lane: _ThreadLane | _ProcessLane, key: FrameKey) -> bool:
-        wants_process = self._routes.get(key[0], False)
-        if lane.in_process:
-            # A compressed frame goes to a thread only while no worker process is up yet (the first frame of
-            # the first compressed loop should not wait ~0.4 s for a process to import its decoders).
-            return not wants_process or not any(pl.ready for pl in self._process_lanes)
-        return wants_process
+        # Never a compressed frame on the thread, not even while the workers start: a decoder crash there would
+        # take the whole viewer with it (the app starts the workers at launch, see ``warm_up``).
+        wants_process = self._routes.get(key[0], False) and bool(self._process_lanes)
+        return wants_process != lane.in_process
 
     def _next_key(self, lane: _ThreadLane | _ProcessLane) -> FrameKey | None:
         with self._cond:
