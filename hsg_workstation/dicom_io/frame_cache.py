@@ -29,7 +29,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -362,6 +362,7 @@ class PoolStats:
     in_process: int = 0  # of which on a thread of this process
     failed: int = 0
     restarts: int = 0  # worker processes restarted after a crash
+    per_key: Counter[FrameKey] = field(default_factory=Counter)  # decodes of each frame (1 unless evicted)
 
 
 class FramePool:
@@ -509,8 +510,7 @@ class FramePool:
         with self._cond:
             if key in self._failed:
                 raise DecodeFailed(self._failed[key])
-            queued = key in self._inflight or any(key in c.queue for c in self._clients.values())
-            if not queued:
+            if not self._queued(key):
                 c = self._clients.setdefault(client, _Client())
                 c.queue.insert(0, key)
                 self._cond.notify_all()
@@ -518,17 +518,23 @@ class FramePool:
         self._ensure_started()
         with self._cond:
             ok = self._cond.wait_for(
-                lambda: key in self.cache or key in self._failed or self._stopping, timeout
+                lambda: (
+                    key in self.cache or key in self._failed or self._stopping or not self._queued(key)
+                ),  # its client cancelled it
+                timeout,
             )
             if key in self._failed:
                 raise DecodeFailed(self._failed[key])
+            was_decoded = key in self.cache
         arr = self.cache.get(key)
         if arr is None:
-            # evicted between the notify and now (budget smaller than the working set), or timed out / stopped
-            if not ok or self._stopping:
-                raise DecodeFailed(f"{Path(key[0]).name}: frame {key[1] + 1}: not decoded (pool stopped)")
-            return self.fetch(key, client, timeout)
+            if ok and was_decoded and not self._stopping:
+                return self.fetch(key, client, timeout)  # evicted at once (budget below the working set)
+            raise DecodeFailed(f"{Path(key[0]).name}: frame {key[1] + 1}: not decoded (cancelled or stopped)")
         return arr
+
+    def _queued(self, key: FrameKey) -> bool:
+        return key in self._inflight or any(key in c.queue for c in self._clients.values())
 
     # -- lane side ------------------------------------------------------------------------------------
     def _routing(self, path: str) -> bool:
@@ -596,6 +602,7 @@ class FramePool:
                     if arr is not None:
                         self.cache.put(key, arr)
                         self.stats.decoded += 1
+                        self.stats.per_key[key] += 1
                         self.stats.in_process += lane.in_process
                     else:
                         self._failed[key] = message or "decode failed"

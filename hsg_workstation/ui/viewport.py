@@ -449,7 +449,9 @@ class Viewport(QWidget):
     def _on_frame_ready(self, key: FrameKey) -> None:
         if self._closed or not self.frames:
             return
-        if key == frame_key(self.frames[self.index]) and self.displayed_index != self.index:
+        if key == frame_key(self.frames[self.index]) and (
+            self.displayed_index != self.index or self.cine.holding
+        ):
             arr = self.loader.cached(key)
             if arr is not None:
                 self._paint(self.index, arr)
@@ -461,6 +463,10 @@ class Viewport(QWidget):
         """The cine wants ``index``: paint it, or hold the clock until it is decoded (never skip past it)."""
         key = frame_key(self.frames[index])
         if self.loader.cached(key) is None and self.loader.failure(key) is None:
+            if index == self.displayed_index and self.frame is not None:
+                self.cine.notify_painted(index)  # on screen already (evicted since): nothing to wait for
+                self._request_ahead(index)
+                return
             self.cine.hold()
         self.show_frame(index)
 

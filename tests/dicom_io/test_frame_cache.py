@@ -18,21 +18,24 @@ from hsg_workstation.dicom_io import frame_cache as fc
 from tests.dicom_io import crashing_decoder
 
 
-def write_loop(path: Path, frames: int = 8, size: int = 48) -> Path:
-    """Native RF loop: frame k holds 100*k + column index."""
+def write_loop(path: Path, frames: int = 8, size: int = 48, study_uid: str | None = None) -> Path:
+    """Native RF loop: frame k holds (100*k + column index) mod 4096 (12 bits stored)."""
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.12.2"
     meta.MediaStorageSOPInstanceUID = generate_uid()
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
     ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.Modality = generate_uid(), generate_uid(), "RF"
+    ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.Modality = study_uid or generate_uid(), generate_uid(), "RF"
+    ds.PatientName, ds.PatientID, ds.StudyDate = "TEST^LONG", "T1", "20260101"
+    ds.FrameTime, ds.FrameIncrementPointer = 100.0, 0x00181063
     ds.Rows = ds.Columns = size
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
     ds.NumberOfFrames = frames
-    arr = np.stack([100 * k + np.tile(np.arange(size, dtype=np.uint16), (size, 1)) for k in range(frames)])
-    ds.PixelData = arr.astype(np.uint16).tobytes()
+    cols = np.tile(np.arange(size, dtype=np.int64), (size, 1))
+    arr = np.stack([(100 * k + cols) % 4096 for k in range(frames)]).astype(np.uint16)
+    ds.PixelData = arr.tobytes()
     ds.save_as(path, enforce_file_format=True)
     return path
 
