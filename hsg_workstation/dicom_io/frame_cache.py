@@ -9,7 +9,9 @@ analysis reads the same frames instead of decoding them a second time.
 Measured on the installed decoders (``benchmarks/codec_loops.py``, 2 cores): python-gdcm (JPEG Lossless,
 JPEG-LS, JPEG 2000), pyjpegls (CharLS), pylibjpeg-openjpeg and Pillow (JPEG 2000) hold the GIL while decoding
 (two threads decode no faster than one); pylibjpeg-rle scales 1.2–1.3× on two threads. So compressed frames are
-decoded in worker **processes** (``spawn``: safe next to Qt's threads), one frame at a time per process; native
+decoded in worker **processes** (:mod:`~hsg_workstation.dicom_io.decode_worker`, a fresh interpreter each: safe
+next to Qt's threads, and unlike ``multiprocessing``'s spawn it never re-runs the parent's main script), one
+frame at a time per process; native
 (uncompressed) frames, a memory copy of ~1 ms, are read on a thread of this process. A process is also a crash
 boundary: a decoder that aborts or segfaults on a corrupt stream (python-gdcm does on some JPEG data) costs
 that one frame — reported as a failure naming it — and the worker is restarted.
@@ -26,12 +28,15 @@ Layers: Qt-free (the viewer's ``ui/loader.py`` turns the listener callbacks into
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import socket
+import subprocess
+import sys
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 import numpy as np
@@ -188,6 +193,22 @@ def modality_is_identity(source: pixels.FrameSource) -> bool:
     return rescale is None or rescale == (1.0, 0.0)
 
 
+_RLE_LOSSLESS = "1.2.840.10008.1.2.5"
+_MEMORY_SAFE_RLE = frozenset({"pylibjpeg", "pydicom"})  # pylibjpeg-rle is Rust; pydicom's own is Python
+
+
+def cheap_in_process(header: object) -> bool:
+    """May one frame of this file be decoded right on the caller's thread? Native frames (a read) and RLE by a
+    memory-safe decoder (5–15 ms for 1024², cannot crash the process) — the viewer does so for the first frame,
+    where a hop to a worker and back would cost more than the decode."""
+    uid = pixels.reader._transfer_syntax(header)  # type: ignore[arg-type]
+    if pixels.frames_decode_independently(header):  # type: ignore[arg-type]
+        return True
+    if uid == _RLE_LOSSLESS:
+        return pixels._preferred_plugin(uid).get("decoding_plugin") in _MEMORY_SAFE_RLE
+    return False
+
+
 def needs_process(path: str) -> bool:
     """Decode this file's frames in a worker process? Yes for every encapsulated (compressed) syntax: all
     installed decoders but pylibjpeg-rle hold the GIL (see the module docstring), and a process contains a
@@ -219,39 +240,6 @@ class _ThreadLane:
         pass
 
 
-def _child_main(conn, decode: DecodeFn) -> None:  # pragma: no cover - runs in the worker process
-    """Worker process: decode ``(path, index)`` requests one at a time; the array goes back as raw bytes."""
-    for name in (
-        "openjpeg",
-        "rle",
-        "jpeg_ls",
-        "gdcm",
-    ):  # the decoders' imports, before the first frame is due
-        try:
-            __import__(name)
-        except Exception:  # noqa: BLE001, S112 - not installed: pydicom picks another plugin
-            continue
-    conn.send("ready")
-    while True:
-        try:
-            msg = conn.recv()
-        except (EOFError, OSError):
-            return
-        if msg is None:
-            return
-        path, index = msg
-        try:
-            arr = np.ascontiguousarray(decode(path, index))
-        except BaseException as exc:  # noqa: BLE001 - Rust decoders panic with a BaseException subclass
-            if isinstance(exc, KeyboardInterrupt | SystemExit):
-                return
-            conn.send(("err", str(exc) or type(exc).__name__, None))
-            continue
-        conn.send(("ok", arr.dtype.str, arr.shape))
-        if arr.nbytes:
-            conn.send_bytes(memoryview(arr).cast("B"))
-
-
 class _WorkerDied(Exception):
     pass
 
@@ -270,16 +258,26 @@ class _ProcessLane:
         self.restarts = 0
 
     def start(self) -> None:
-        ctx = multiprocessing.get_context("spawn")
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(
-            target=_child_main, args=(child, self._decode), name=f"hsg-decoder-{self._number}", daemon=True
-        )
-        proc.start()
-        child.close()  # else a dead worker's pipe would never report EOF here
-        self._proc, self._conn = proc, parent
+        """Start the worker (``decode_worker``, a fresh interpreter) and wait until its decoders are imported."""
+        parent, child = socket.socketpair()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)  # the parent's imports, tests included
+        spec = f"{self._decode.__module__}:{self._decode.__qualname__}"
         try:
-            parent.recv()  # "ready": the decoders are imported
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "hsg_workstation.dicom_io.decode_worker", str(child.fileno()), spec],
+                pass_fds=(child.fileno(),),
+                env=env,
+                stdin=subprocess.DEVNULL,
+            )
+        except OSError:
+            parent.close()
+            return
+        finally:
+            child.close()  # else a dead worker's socket would never report EOF here
+        self._proc, self._conn = proc, Connection(parent.detach())
+        try:
+            self._conn.recv()  # "ready": the decoders are imported
         except (EOFError, OSError):
             self._reap()
             return
@@ -319,32 +317,24 @@ class _ProcessLane:
             conn.close()
         if proc is None:
             return None
-        proc.join(2.0)
-        if proc.is_alive():
+        try:
+            return proc.wait(2.0)
+        except subprocess.TimeoutExpired:
             proc.kill()
-            proc.join(2.0)
-        return proc.exitcode
+            return proc.wait(2.0)
 
     def restart(self) -> None:
         self.restarts += 1
         self.start()
 
     def stop(self) -> None:
-        proc, conn = self._proc, self._conn
+        conn = self._conn
         if conn is not None:
             try:
-                conn.send(None)
+                conn.send(None)  # "stop": the worker returns from its loop
             except (OSError, ValueError):
                 pass
-        if proc is not None:
-            proc.join(2.0)
-            if proc.is_alive():
-                proc.kill()
-                proc.join(2.0)
-        if conn is not None:
-            conn.close()
-        self._proc = self._conn = None
-        self.ready = False
+        self._reap()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -471,6 +461,15 @@ class FramePool:
         self.cache.unprotect(client)
         with self._cond:
             self._clients.pop(client, None)
+
+    def put_decoded(self, key: FrameKey, arr: np.ndarray) -> None:
+        """A frame the caller decoded itself (the viewer's inline first frame): cached and counted."""
+        with self._cond:
+            self.cache.put(key, arr)
+            self.stats.decoded += 1
+            self.stats.in_process += 1
+            self.stats.per_key[key] += 1
+            self._cond.notify_all()
 
     def forget_path(self, path: str) -> None:
         """The file changed on disk: drop its decoded frames, failures and routing."""

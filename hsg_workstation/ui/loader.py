@@ -133,7 +133,7 @@ class FrameLoader(QObject):
         arr = self.cached(key)
         if arr is None:
             arr = fr.decode_frame(self.header(key[0]), key[1])
-            self.pool.cache.put(key, arr)
+            self.pool.put_decoded(key, arr)
         return arr
 
     def is_running(self) -> bool:

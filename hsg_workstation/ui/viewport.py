@@ -370,9 +370,10 @@ class Viewport(QWidget):
         self.index = index
         key = frame_key(self.frames[index])
         arr = self.loader.cached(key)
-        if arr is None and self.frame is None and self._native_first_frame():
-            # First frame of an uncompressed image: the decode is a read of one frame's bytes (~1 ms), cheaper
-            # than the hop to the decoder thread and back; compressed first frames still decode off-thread.
+        if arr is None and self.frame is None and self._inline_first_frame():
+            # First frame of an uncompressed or RLE image: a read of one frame's bytes (~1 ms) or a 5–15 ms RLE
+            # decode by a memory-safe decoder — cheaper than the hop to a decoder and back. Other compressed
+            # first frames decode in a worker process (their C decoders may crash on a corrupt stream).
             try:
                 arr = self.loader.decode_now(key)
             except Exception:  # noqa: BLE001 - the loader path below reports the failure in the viewport
@@ -386,10 +387,9 @@ class Viewport(QWidget):
             failure = self.loader.failure(key)
             if failure:
                 self._fail(f"Cannot display frame {index + 1} of “{self.display_set.label}”:\n{failure}")
-            if self.frame is None and not self.loader.routed_to_process(key[0]):
-                # A native first frame: ask for it alone, decode-ahead starts right after the first paint so
-                # it does not compete with it on 2 cores. A compressed loop's decode (50–350 ms a frame) dwarfs
-                # a paint: every core starts on it at once, the frame on screen first.
+            if self.frame is None:
+                # The first frame alone: decode-ahead starts once it is painted, so on 2 cores nothing competes
+                # with the frame the reader is waiting for.
                 self.loader.request([key])
             else:
                 self._request_ahead(index)
@@ -400,13 +400,11 @@ class Viewport(QWidget):
         if self.frames and not self._closed and not self.cine.playing:
             self._request_ahead(self.index)
 
-    def _native_first_frame(self) -> bool:
+    def _inline_first_frame(self) -> bool:
         h = self.header
         if h is None or str(h.path) != str(self.frames[0].path):
             return False
-        ts = getattr(getattr(h.source.header, "file_meta", None), "TransferSyntaxUID", None)
-        small = h.rows * h.columns <= 4096 * 4096
-        return bool(ts) and not ts.is_compressed and not ts.is_deflated and small
+        return h.rows * h.columns <= 4096 * 4096 and fc.cheap_in_process(h.source.header)
 
     def _ahead_limit(self) -> int:
         """Frames to decode ahead: the whole loop, or as many as fit in the cache budget (a long loop)."""
@@ -508,7 +506,11 @@ class Viewport(QWidget):
         if first_paint and not self.cine.playing:
             # Start prefetching once the first frame is on screen, not while it is being painted: on 2 cores
             # the decoder thread would otherwise compete with the first paint the reader is waiting for.
-            self._prefetch_timer.start()
+            # (a worker-process decode does not compete with the UI thread: start at once)
+            routed = self.current_ref is not None and self.loader.routed_to_process(
+                str(self.current_ref.path)
+            )
+            self._prefetch_timer.start(0 if routed else 40)
 
     def _set_image(self, arr: np.ndarray) -> None:
         if self.header is not None and self.header.is_color:
