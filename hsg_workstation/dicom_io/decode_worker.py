@@ -11,6 +11,7 @@ requests one at a time and sends each array back as raw bytes after a ``("ok", d
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
 from collections.abc import Callable
 from multiprocessing.connection import Connection
@@ -51,6 +52,8 @@ def serve(conn: Connection, decode: Callable[[str, int], np.ndarray]) -> None:
 
 
 def main(argv: list[str]) -> int:
+    # Ctrl+C in the viewer's terminal reaches the whole process group: the viewer stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     fd, spec = int(argv[1]), argv[2]
     module, _, name = spec.partition(":")
     decode = getattr(importlib.import_module(module), name)

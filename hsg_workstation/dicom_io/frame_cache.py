@@ -287,14 +287,23 @@ class _ProcessLane:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
-    def decode(self, key: FrameKey) -> np.ndarray:
+    def send(self, key: FrameKey) -> None:
+        """Queue ``key`` in the worker (started if needed); results come back in order by :meth:`receive`."""
         if self._conn is None:
             self.start()
-        conn = self._conn
-        if conn is None:
+        if self._conn is None:
             raise DecodeFailed(f"{Path(key[0]).name}: frame {key[1] + 1}: the decoder process did not start")
         try:
-            conn.send(key)
+            self._conn.send(key)
+        except (OSError, ConnectionError) as exc:
+            raise self._died(key) from exc
+
+    def receive(self, key: FrameKey) -> np.ndarray:
+        """The result of the oldest key sent (``key``); DecodeFailed, or _WorkerDied if the worker crashed."""
+        conn = self._conn
+        if conn is None:
+            raise self._died(key)
+        try:
             kind, a, b = conn.recv()
             if kind == "err":
                 raise DecodeFailed(a)
@@ -303,11 +312,18 @@ class _ProcessLane:
                 conn.recv_bytes_into(memoryview(arr).cast("B"))
             return arr
         except (EOFError, OSError, ConnectionError) as exc:
-            code = self._reap()
-            raise _WorkerDied(
-                f"{Path(key[0]).name}: frame {key[1] + 1}: the decoder process stopped "
-                f"(exit code {code}) while decoding it; the decoder was restarted for the other frames"
-            ) from exc
+            raise self._died(key) from exc
+
+    def decode(self, key: FrameKey) -> np.ndarray:
+        self.send(key)
+        return self.receive(key)
+
+    def _died(self, key: FrameKey) -> _WorkerDied:
+        code = self._reap()
+        return _WorkerDied(
+            f"{Path(key[0]).name}: frame {key[1] + 1}: the decoder process stopped "
+            f"(exit code {code}) while decoding it; the decoder was restarted for the other frames"
+        )
 
     def _reap(self) -> int | None:
         proc, conn = self._proc, self._conn
@@ -427,6 +443,20 @@ class FramePool:
 
     def worker_pids(self) -> list[int]:
         return [lane.pid for lane in self._process_lanes if lane.pid is not None]
+
+    def worker_cpu_seconds(self) -> float | None:
+        """CPU time (user + system) the live worker processes have used, from /proc (None where unavailable);
+        the benchmark compares it with a serial decode's CPU time."""
+        total = 0.0
+        tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        for pid in self.worker_pids():
+            try:
+                with open(f"/proc/{pid}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                return None
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14, 15 of stat)
+        return total
 
     # -- listeners ------------------------------------------------------------------------------------
     def add_listener(self, fn: Listener) -> None:
@@ -552,7 +582,7 @@ class FramePool:
         wants_process = self._routes.get(key[0], False) and bool(self._process_lanes)
         return wants_process != lane.in_process
 
-    def _next_key(self, lane: _ThreadLane | _ProcessLane) -> FrameKey | None:
+    def _next_key(self, lane: _ThreadLane | _ProcessLane, block: bool = True) -> FrameKey | None:
         with self._cond:
             while not self._stopping:
                 clients = list(reversed(self._clients.values()))
@@ -571,49 +601,98 @@ class FramePool:
                         i += 1
                 if not lane.in_process and not lane.ready and self._warm:
                     return ("", -1)  # start the worker process now, outside the lock
+                if not block:
+                    return None
                 self._cond.wait()
             return None
 
+    def _finish(self, lane: _ThreadLane | _ProcessLane, key: FrameKey, arr, message: str | None) -> None:
+        with self._cond:
+            self._inflight.discard(key)
+            if arr is not None:
+                self.cache.put(key, arr)
+                self.stats.decoded += 1
+                self.stats.per_key[key] += 1
+                self.stats.in_process += lane.in_process
+            else:
+                self._failed[key] = message or "decode failed"
+                self.stats.failed += 1
+            listeners = list(self._listeners)
+            self._cond.notify_all()
+        if not self._stopping:
+            for fn in listeners:
+                fn(key, message)
+
     def _run(self, lane: _ThreadLane | _ProcessLane) -> None:
+        if isinstance(lane, _ProcessLane):
+            self._run_process_lane(lane)
+            return
+        while True:
+            key = self._next_key(lane)
+            if key is None:
+                return
+            try:
+                arr, message = lane.decode(key), None
+            except DecodeFailed as exc:
+                arr, message = None, str(exc)
+            self._finish(lane, key, arr, message)
+
+    #: Frames sent to a worker ahead of the one it decodes: its next request is already in its socket when a
+    #: result leaves, so a loaded machine's wake-up latency (milliseconds per hand-off) is not paid per frame.
+    PIPELINE_DEPTH = 2
+
+    def _run_process_lane(self, lane: _ProcessLane) -> None:
+        sent: list[FrameKey] = []
         try:
             while True:
-                key = self._next_key(lane)
-                if key is None:
-                    return
-                if key[1] < 0:
-                    lane.start()  # warm-up of a process lane
-                    with self._cond:
-                        self._cond.notify_all()
+                while len(sent) < self.PIPELINE_DEPTH:
+                    key = self._next_key(lane, block=not sent)
+                    if key is None:
+                        break
+                    if key[1] < 0:
+                        lane.start()  # warm-up
+                        with self._cond:
+                            self._cond.notify_all()
+                        continue
+                    try:
+                        lane.send(key)
+                        sent.append(key)
+                    except DecodeFailed as exc:
+                        self._finish(lane, key, None, str(exc))
+                    except _WorkerDied as exc:
+                        self._finish(lane, key, None, str(exc))
+                        self._restart(lane, sent)
+                if not sent:
+                    if self._stopping:
+                        return
                     continue
-                message: str | None = None
-                arr = None
+                key = sent.pop(0)
                 try:
-                    arr = lane.decode(key)
+                    arr, message = lane.receive(key), None
                 except DecodeFailed as exc:
-                    message = str(exc)
+                    arr, message = None, str(exc)
                 except _WorkerDied as exc:
-                    message = str(exc)
-                    if not self._stopping:
-                        lane.restart()  # type: ignore[union-attr]
-                        self.stats.restarts += 1
-                with self._cond:
-                    self._inflight.discard(key)
-                    if arr is not None:
-                        self.cache.put(key, arr)
-                        self.stats.decoded += 1
-                        self.stats.per_key[key] += 1
-                        self.stats.in_process += lane.in_process
-                    else:
-                        self._failed[key] = message or "decode failed"
-                        self.stats.failed += 1
-                    listeners = list(self._listeners)
-                    self._cond.notify_all()
-                if not self._stopping:
-                    for fn in listeners:
-                        fn(key, message)
+                    arr, message = None, str(exc)  # the frame being decoded is the one lost
+                    self._restart(lane, sent)
+                self._finish(lane, key, arr, message)
         finally:
-            if not lane.in_process:
-                lane.stop()
+            with self._cond:
+                for key in sent:
+                    self._inflight.discard(key)
+            lane.stop()
+
+    def _restart(self, lane: _ProcessLane, sent: list[FrameKey]) -> None:
+        """A new worker; the frames queued behind the lost one are sent to it again."""
+        if self._stopping:
+            return
+        lane.restart()
+        self.stats.restarts += 1
+        for key in list(sent):
+            try:
+                lane.send(key)
+            except (DecodeFailed, _WorkerDied) as exc:
+                sent.remove(key)
+                self._finish(lane, key, None, str(exc))
 
 
 def frame_bytes(rows: int, columns: int, samples: int = 1, itemsize: int = 2) -> int:
