@@ -28,6 +28,7 @@ Layers: Qt-free (the viewer's ``ui/loader.py`` turns the listener callbacks into
 
 from __future__ import annotations
 
+import mmap
 import os
 import socket
 import subprocess
@@ -254,28 +255,41 @@ class _ProcessLane:
         self._number = number
         self._proc = None
         self._conn = None
+        self._frames: mmap.mmap | None = None  # shared result slots (see decode_worker.SLOT_BYTES)
+        self._slot_bytes = 0
+        self._received = 0
         self.ready = False
         self.restarts = 0
 
     def start(self) -> None:
         """Start the worker (``decode_worker``, a fresh interpreter) and wait until its decoders are imported."""
+        from hsg_workstation.dicom_io.decode_worker import SLOT_BYTES  # numpy only; no cycle
+
         parent, child = socket.socketpair()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)  # the parent's imports, tests included
         spec = f"{self._decode.__module__}:{self._decode.__qualname__}"
+        args = [sys.executable, "-m", "hsg_workstation.dicom_io.decode_worker", str(child.fileno()), spec]
+        fds = [child.fileno()]
+        memfd = None
+        if hasattr(os, "memfd_create"):
+            memfd = os.memfd_create("hsg-decoded-frames")
+            os.ftruncate(memfd, 2 * SLOT_BYTES)  # sparse: only the pages a frame touches take memory
+            self._frames = mmap.mmap(memfd, 2 * SLOT_BYTES)
+            self._slot_bytes = SLOT_BYTES
+            args.append(str(memfd))
+            fds.append(memfd)
         try:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "hsg_workstation.dicom_io.decode_worker", str(child.fileno()), spec],
-                pass_fds=(child.fileno(),),
-                env=env,
-                stdin=subprocess.DEVNULL,
-            )
+            proc = subprocess.Popen(args, pass_fds=fds, env=env, stdin=subprocess.DEVNULL)
         except OSError:
             parent.close()
             return
         finally:
             child.close()  # else a dead worker's socket would never report EOF here
+            if memfd is not None:
+                os.close(memfd)  # the mapping stays
         self._proc, self._conn = proc, Connection(parent.detach())
+        self._received = 0
         try:
             self._conn.recv()  # "ready": the decoders are imported
         except (EOFError, OSError):
@@ -305,10 +319,14 @@ class _ProcessLane:
             raise self._died(key)
         try:
             kind, a, b = conn.recv()
+            slot = (self._received % 2) * self._slot_bytes
+            self._received += 1
             if kind == "err":
                 raise DecodeFailed(a)
             arr = np.empty(b, dtype=np.dtype(a))
-            if arr.nbytes:
+            if kind == "shm":
+                memoryview(arr).cast("B")[:] = self._frames[slot : slot + arr.nbytes]
+            elif arr.nbytes:
                 conn.recv_bytes_into(memoryview(arr).cast("B"))
             return arr
         except (EOFError, OSError, ConnectionError) as exc:
@@ -326,11 +344,13 @@ class _ProcessLane:
         )
 
     def _reap(self) -> int | None:
-        proc, conn = self._proc, self._conn
-        self._proc = self._conn = None
+        proc, conn, frames = self._proc, self._conn, self._frames
+        self._proc = self._conn = self._frames = None
         self.ready = False
         if conn is not None:
             conn.close()
+        if frames is not None:
+            frames.close()
         if proc is None:
             return None
         try:
