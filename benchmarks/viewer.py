@@ -203,7 +203,12 @@ def bench_codecs(args, tmp: Path) -> dict[str, object]:
         study_uid = str(pydicom.dcmread(path, stop_before_pixels=True).StudyInstanceUID)
         ds = next(x for x in db.display_sets(study_uid) if x.frames)
         study = db.study(study_uid)
-        plugin = pixels._preferred_plugin(uid).get("decoding_plugin") or "pydicom default"
+        from pydicom.pixels import get_decoder
+
+        only = get_decoder(pydicom.uid.UID(uid)).available_plugins
+        plugin = pixels._preferred_plugin(uid).get("decoding_plugin") or (
+            only[0] if len(only) == 1 else "pydicom default"
+        )
         spath = str(ds.frames[0].path)
         kwargs = {"decoding_plugin": plugin} if plugin != "pydicom default" else {}
         keys = [(spath, i) for i in range(60)]
