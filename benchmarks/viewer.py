@@ -68,8 +68,337 @@ def write_loop(path: Path, frames: int, study_uid: str, frame_time_ms: float = 1
     ds.save_as(path, enforce_file_format=True)
 
 
+def write_loop_streamed(path: Path, frames: int, size: int = SIZE, frame_time_ms: float = 1000 / 30) -> None:
+    """Like :func:`write_loop` for loops too large to build in memory (1 000 × 1024² = 2 GB): the header is
+    written by pydicom, the Pixel Data element (explicit VR little endian OW) appended frame by frame."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.12.2"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.PatientName, ds.PatientID, ds.StudyDate, ds.Modality = "BENCH^LONG", "B2", "20260101", "RF"
+    ds.SeriesNumber, ds.InstanceNumber = 1, 1
+    ds.Rows = ds.Columns = size
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.WindowCenter, ds.WindowWidth = 2048, 4096
+    ds.NumberOfFrames = frames
+    ds.FrameTime = frame_time_ms
+    ds.FrameIncrementPointer = pydicom.tag.Tag("FrameTime")
+    ds.save_as(path, enforce_file_format=True)
+    base = np.random.default_rng(0).integers(0, 3000, (size, size), dtype=np.uint16)
+    with open(path, "ab") as fh:
+        fh.write(b"\xe0\x7f\x10\x00OW\x00\x00" + (frames * size * size * 2).to_bytes(4, "little"))
+        for k in range(frames):
+            fh.write((base + (k % 1000)).tobytes())
+
+
+def write_dx(path: Path, size: int = 3000) -> None:
+    """A single-frame DX spot film, ``size``² × 16 bits stored, noise over the whole range."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"  # DX for presentation
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.PatientName, ds.PatientID, ds.StudyDate, ds.Modality = "BENCH^DX", "B3", "20260101", "DX"
+    ds.SeriesNumber, ds.InstanceNumber = 1, 1
+    ds.Rows = ds.Columns = size
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    ds.WindowCenter, ds.WindowWidth = 32768, 65536
+    ds.ImagerPixelSpacing = [0.14, 0.14]
+    ds.PixelData = np.random.default_rng(1).integers(0, 65535, (size, size), dtype=np.uint16).tobytes()
+    ds.save_as(path, enforce_file_format=True)
+
+
 def _median(xs: list[float]) -> float:
     return round(statistics.median(xs), 3)
+
+
+def _rss_mb() -> tuple[float, float]:
+    """(current, peak) resident memory of this process in MB, from /proc/self/status."""
+    values = {}
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                key, kb = line.split()[:2]
+                values[key] = int(kb) / 1024
+    return values["VmRSS:"], values["VmHWM:"]
+
+
+def _wait_factory(app):
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    def wait(pred, timeout=120.0) -> None:
+        """Sleep in the event loop until ``pred`` (like the real app: no busy spinning against the decoder)."""
+        deadline = time.perf_counter() + timeout
+        tick = QTimer()
+        tick.start(20)  # wakes the wait below if no event ever comes, so the timeout can fire
+        while not pred():
+            if time.perf_counter() > deadline:
+                raise RuntimeError("timeout")
+            app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+        tick.stop()
+
+    return wait
+
+
+def _play(app, vp, frames: int, fps: float = 30.0) -> dict[str, float]:
+    """Play ``frames`` frames at ``fps`` (fps override, looping) and return fps / dropped %."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    vp.cine.fps_override = fps
+    vp.cine.loop = True
+    loop = QEventLoop()
+    QTimer.singleShot(int(frames / fps * 1000), loop.quit)
+    t0 = time.perf_counter()
+    vp.play()
+    loop.exec()
+    elapsed = time.perf_counter() - t0
+    stats = vp.cine.stats
+    vp.pause()
+    return {"fps": round(len(stats.shown) / elapsed, 2), "dropped_pct": round(stats.dropped_pct, 2)}
+
+
+def bench_codecs(args, tmp: Path) -> dict[str, object]:
+    """Per compressed syntax: first frame, decode-ahead of the 60-frame loop, cine after buffering."""
+    import pyqtgraph as pg
+    from codec_loops import SYNTAXES, encode_loop
+
+    from hsg_workstation.dicom_io import pixels
+    from hsg_workstation.dicom_io.database import LocalDatabase
+    from hsg_workstation.ui.app import make_application
+    from hsg_workstation.ui.loader import shared_pool, shutdown_shared_pool
+    from hsg_workstation.ui.viewport import Viewport
+
+    app = make_application()
+    wait = _wait_factory(app)
+    pool = shared_pool()
+    pool.warm_up()  # as run_gui does at launch
+    native = tmp / "native60.dcm"
+    write_loop(native, 60, generate_uid())
+    out: dict[str, object] = {"cine_processes": len(pool._process_lanes)}
+    bare = pg.GraphicsView()
+    bare_vb = pg.ViewBox(lockAspect=True, invertY=True)
+    bare.setCentralItem(bare_vb)
+    bare_item = pg.ImageItem(axisOrder="row-major")
+    bare_vb.addItem(bare_item)
+    bare.resize(*VIEW)
+    bare.show()
+    for key in [k for k in args.syntaxes.split(",") if k]:
+        uid = SYNTAXES[key]
+        d = tmp / key
+        d.mkdir(exist_ok=True)
+        t0 = time.perf_counter()
+        path = encode_loop(native, key, d / "loop.dcm")
+        encode_s = time.perf_counter() - t0
+        db = LocalDatabase(tmp / f"db-{key}")
+        db.import_paths([d])
+        study_uid = str(pydicom.dcmread(path, stop_before_pixels=True).StudyInstanceUID)
+        ds = next(x for x in db.display_sets(study_uid) if x.frames)
+        study = db.study(study_uid)
+        from pydicom.pixels import get_decoder
+
+        only = get_decoder(pydicom.uid.UID(uid)).available_plugins
+        plugin = pixels._preferred_plugin(uid).get("decoding_plugin") or (
+            only[0] if len(only) == 1 else "pydicom default"
+        )
+        spath = str(ds.frames[0].path)
+        kwargs = {"decoding_plugin": plugin} if plugin != "pydicom default" else {}
+        keys = [(spath, i) for i in range(60)]
+
+        def fresh() -> None:
+            wait(pool.idle)
+            pool.cache.clear()
+
+        # first frame: ours vs one-thread decode (same plugin) + setImage + repaint, interleaved
+        ff_vp, ff_base = [], []
+        for i in range(args.codec_reps + 1):
+            fresh()
+            t0 = time.perf_counter()
+            arr = pydicom.pixels.pixel_array(spath, index=0, **kwargs)
+            bare_item.setImage(arr, autoLevels=False, levels=(0, 4095))
+            bare.viewport().repaint()
+            t1 = time.perf_counter()
+            v = Viewport()
+            v.resize(*VIEW)
+            v.show()
+            app.processEvents()
+            t2 = time.perf_counter()
+            v.set_display_set(ds, study)
+            wait(lambda v=v: v.displayed_index == 0)
+            v.view.viewport().repaint()
+            t3 = time.perf_counter()
+            v.close_viewport()
+            v.deleteLater()
+            app.processEvents()
+            if i:  # the first round warms imports and plugin look-ups on both sides
+                ff_base.append((t1 - t0) * 1000)
+                ff_vp.append((t3 - t2) * 1000)
+        # whole loop: serial one-thread decode vs the pool from opening the loop
+        fresh()
+        t0, c0 = time.perf_counter(), time.process_time()
+        for i in range(60):
+            pydicom.pixels.pixel_array(spath, index=i, **kwargs)
+        serial_ms = (time.perf_counter() - t0) * 1000
+        serial_cpu_ms = (time.process_time() - c0) * 1000
+        fresh()
+        v = Viewport()
+        v.resize(*VIEW)
+        v.show()
+        app.processEvents()
+        t0, c0, w0 = time.perf_counter(), time.process_time(), pool.worker_cpu_seconds() or 0.0
+        v.set_display_set(ds, study)
+        wait(lambda keys=keys: pool.cache.count(keys) == 60)
+        buffer_ms = (time.perf_counter() - t0) * 1000
+        # CPU time of the viewer process and its workers for the same work: what the decode-ahead costs in
+        # total, independent of how much of the shared machine this session got meanwhile
+        buffer_cpu_ms = ((time.process_time() - c0) + ((pool.worker_cpu_seconds() or 0.0) - w0)) * 1000
+        # cine after buffering (a reader presses play once the bar stops counting)
+        play = _play(app, v, args.cine_frames)
+        v.close_viewport()
+        v.deleteLater()
+        db.close()
+        load = os.getloadavg()[0]
+        out.update(
+            {
+                f"cine_{key}_decoder": f"{plugin} in {len(pool._process_lanes)} worker processes",
+                f"cine_{key}_decode_ms_per_frame": round(serial_ms / 60, 2),
+                f"cine_{key}_first_frame_ms": _median(ff_vp),
+                f"cine_{key}_first_frame_baseline_ms": _median(ff_base),
+                f"cine_{key}_first_frame_ratio": round(
+                    statistics.median(ff_vp) / statistics.median(ff_base), 3
+                ),
+                f"cine_{key}_buffer_ms": round(buffer_ms, 1),
+                f"cine_{key}_serial_decode_ms": round(serial_ms, 1),
+                f"cine_{key}_buffer_ratio": round(buffer_ms / serial_ms, 3),
+                f"cine_{key}_buffer_cpu_ms": round(buffer_cpu_ms, 1),
+                f"cine_{key}_serial_cpu_ms": round(serial_cpu_ms, 1),
+                f"cine_{key}_buffer_cpu_ratio": round(buffer_cpu_ms / serial_cpu_ms, 3),
+                f"cine_{key}_fps": play["fps"],
+                f"cine_{key}_dropped_pct": play["dropped_pct"],
+                f"cine_{key}_encode_s": round(encode_s, 1),
+                f"cine_{key}_load_avg": round(load, 2),
+            }
+        )
+        print(json.dumps({k: v for k, v in out.items() if k.startswith(f"cine_{key}")}), file=sys.stderr)
+    bare.close()
+    shutdown_shared_pool()
+    return out
+
+
+def bench_dx(args, tmp: Path) -> dict[str, object]:
+    """W/L on a 3000² 16-bit spot film: Viewport vs bare pyqtgraph setLevels + repaint of the same image."""
+    import pyqtgraph as pg
+
+    from hsg_workstation.dicom_io.database import LocalDatabase
+    from hsg_workstation.ui.app import make_application
+    from hsg_workstation.ui.viewport import Viewport
+
+    app = make_application()
+    wait = _wait_factory(app)
+    d = tmp / "dx"
+    d.mkdir(exist_ok=True)
+    write_dx(d / "dx.dcm", args.dx_size)
+    db = LocalDatabase(tmp / "db-dx")
+    db.import_paths([d])
+    study = db.studies()[0]
+    ds = next(x for x in db.display_sets(study.study_instance_uid) if x.frames)
+    frame = pydicom.pixels.pixel_array(str(ds.frames[0].path), index=0)
+    bare = pg.GraphicsView()
+    bare_vb = pg.ViewBox(lockAspect=True, invertY=True)
+    bare.setCentralItem(bare_vb)
+    bare_item = pg.ImageItem(axisOrder="row-major")
+    bare_vb.addItem(bare_item)
+    bare.resize(*VIEW)
+    bare.show()
+    bare_item.setImage(frame, autoLevels=False, levels=(0, 65535))
+    bare_vb.autoRange(padding=0)
+    app.processEvents()
+    vp = Viewport()
+    vp.resize(*VIEW)
+    vp.show()
+    vp.set_display_set(ds, db.study(study.study_instance_uid))
+    wait(lambda: vp.displayed_index == 0)
+    app.processEvents()
+    base_ms, vp_ms = [], []
+    for i in range(args.dx_reps + 3):
+        lo, hi = 1000 + (i % 20) * 100, 60000 - (i % 20) * 100
+        t0 = time.perf_counter()
+        bare_item.setLevels((lo, hi))
+        bare.viewport().repaint()
+        t1 = time.perf_counter()
+        vp.set_levels(lo, hi)
+        vp.view.viewport().repaint()
+        t2 = time.perf_counter()
+        if i >= 3:
+            base_ms.append((t1 - t0) * 1000)
+            vp_ms.append((t2 - t1) * 1000)
+    vp.close_viewport()
+    bare.close()
+    db.close()
+    return {
+        "dx3000_wl_ms": _median(vp_ms),
+        "dx3000_wl_baseline_ms": _median(base_ms),
+        "dx3000_wl_ratio": round(statistics.median(vp_ms) / statistics.median(base_ms), 3),
+        "dx3000_size": f"{args.dx_size}x{args.dx_size} uint16",
+    }
+
+
+def bench_loop1000(args, tmp: Path) -> dict[str, object]:
+    """Peak resident-memory growth while opening, playing and scrolling a 1 000-frame 1024² native loop."""
+    from hsg_workstation.dicom_io.database import LocalDatabase
+    from hsg_workstation.ui.app import make_application
+    from hsg_workstation.ui.loader import shared_pool, shutdown_shared_pool
+    from hsg_workstation.ui.viewport import Viewport
+
+    app = make_application()
+    wait = _wait_factory(app)
+    d = tmp / "loop1000"
+    d.mkdir(exist_ok=True)
+    write_loop_streamed(d / "loop.dcm", args.long_frames)
+    db = LocalDatabase(tmp / "db-1000")
+    db.import_paths([d])
+    study = db.studies()[0]
+    ds = next(x for x in db.display_sets(study.study_instance_uid) if x.frames)
+    pool = shared_pool()
+    budget_mb = pool.cache.budget / 1024**2
+    vp = Viewport()
+    vp.resize(*VIEW)
+    vp.show()
+    app.processEvents()
+    import gc
+
+    gc.collect()
+    with open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")  # resets the peak (VmHWM) to the current resident size
+    rss0, _ = _rss_mb()
+    vp.set_display_set(ds, db.study(study.study_instance_uid))
+    wait(lambda: vp.displayed_index == 0)
+    play = _play(app, vp, args.cine_frames)
+    for target in (900, 100, 999, 500, 0):
+        vp.show_frame(target)
+        wait(lambda t=target: vp.displayed_index == t)
+    wait(pool.idle)
+    _, peak = _rss_mb()
+    cached = len(pool.cache)
+    vp.close_viewport()
+    shutdown_shared_pool()
+    db.close()
+    return {
+        "loop1000_peak_mb": round(peak - rss0, 1),
+        "loop1000_budget_mb": round(budget_mb, 1),
+        "loop1000_file_mb": round(args.long_frames * SIZE * SIZE * 2 / 1024**2, 1),
+        "loop1000_cached_frames": cached,
+        "loop1000_fps": play["fps"],
+        "loop1000_dropped_pct": play["dropped_pct"],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,7 +406,49 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=50)
     ap.add_argument("--cine-frames", type=int, default=300)
     ap.add_argument("--keep", help="write the test files here instead of a temp dir")
+    ap.add_argument("--only", default="base,codecs,dx,loop1000", help="sections, comma-separated")
+    ap.add_argument("--syntaxes", default="rle,jpegls,jpegll,j2k")
+    ap.add_argument("--codec-reps", type=int, default=5)
+    ap.add_argument("--dx-size", type=int, default=3000)
+    ap.add_argument("--dx-reps", type=int, default=30)
+    ap.add_argument("--long-frames", type=int, default=1000)
     args = ap.parse_args(argv)
+    only = set(args.only.split(","))
+    tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="hsg-bench-"))
+    tmp.mkdir(parents=True, exist_ok=True)
+    sys.path.insert(0, str(Path(__file__).parent))
+    result: dict[str, object] = {"load_avg_start": [round(x, 2) for x in os.getloadavg()]}
+    try:
+        if "base" in only:
+            result.update(bench_base(args, tmp))
+        if "dx" in only:
+            result.update(bench_dx(args, tmp))
+        if "codecs" in only:
+            result.update(bench_codecs(args, tmp))
+        if "loop1000" in only:
+            if only == {"loop1000"}:
+                result.update(bench_loop1000(args, tmp))
+            else:  # its own process, so the peak-memory figure holds nothing of the other sections
+                import subprocess
+
+                cmd = [sys.executable, __file__, "--only", "loop1000", "--keep", str(tmp / "long")]
+                cmd += ["--long-frames", str(args.long_frames), "--cine-frames", str(args.cine_frames)]
+                run = subprocess.run(cmd, check=True, capture_output=True, text=True)
+                sub = json.loads(run.stdout.strip().splitlines()[-1])
+                result.update({k: v for k, v in sub.items() if k.startswith("loop1000")})
+    finally:
+        if not args.keep:
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+    result["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
+    result["nproc"] = os.cpu_count()
+    print(json.dumps(result))
+    return 0
+
+
+def bench_base(args, tmp: Path) -> dict[str, object]:
+    """The uncompressed figures of issue 3: W/L repaint, 300-frame cine, first frame of a 60-frame study."""
     reps = max(50, args.reps)
 
     import pyqtgraph as pg
@@ -89,8 +460,6 @@ def main(argv: list[str] | None = None) -> int:
     from hsg_workstation.ui.viewport import Viewport
 
     app = make_application()
-    tmp = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="hsg-bench-"))
-    tmp.mkdir(parents=True, exist_ok=True)
     study_uid = generate_uid()
     loop60 = tmp / "loop60" / "loop.dcm"
     loop60.parent.mkdir(exist_ok=True)
@@ -231,8 +600,10 @@ def main(argv: list[str] | None = None) -> int:
         "view": f"{VIEW[0]}x{VIEW[1]}",
         "qt_platform": os.environ.get("QT_QPA_PLATFORM", ""),
     }
-    print(json.dumps(result))
-    return 0
+    from hsg_workstation.ui.loader import shutdown_shared_pool
+
+    shutdown_shared_pool()
+    return result
 
 
 if __name__ == "__main__":

@@ -41,7 +41,9 @@ def load_report_json(path: str | Path) -> LoadedReport:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise HsgError(f"{p}: not valid JSON ({exc})") from None
     try:
-        report = HsgReport.from_json(data, require_integrity=True)  # a signed report edited on disk is refused
+        report = HsgReport.from_json(
+            data, require_integrity=True
+        )  # a signed report edited on disk is refused
     except HsgError as exc:
         raise HsgError(f"{p}: {exc}") from None
     cleared = {} if report.is_signed else report.clear_inapplicable()

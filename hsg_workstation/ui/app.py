@@ -208,10 +208,16 @@ def run_gui(data_dir: str | None) -> int:
     problem = display_problem()
     if problem:
         raise HsgError(problem)
+    from hsg_workstation.ui.loader import shared_pool, shutdown_shared_pool
+
     app = make_application()
+    # The decoder worker processes import their codecs (~0.4 s) while the reader picks a study, so the first
+    # frame of a compressed loop does not wait for them.
+    shared_pool().warm_up()
     window, database = create_main_window(data_dir)
     try:
         return int(app.exec())
     finally:
         window.close_study()
+        shutdown_shared_pool()
         database.close()

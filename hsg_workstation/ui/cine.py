@@ -1,9 +1,14 @@
-"""Cine playback clock for a fill-sequence loop.
+r"""Cine playback clock for a fill-sequence loop.
 
 Time-based, not tick-counting: the frame to show is computed from the wall clock elapsed since play started
 and the per-frame durations (Frame Time Vector honoured, or a fixed fps override). If painting ever falls
 behind, frames are skipped and counted as dropped instead of the loop slowing down — the reader sees the
 fill at its true speed. The clock only says *which* frame is due; the viewport decodes (off-thread) and paints.
+
+A frame that is not decoded yet is different from a late paint: the viewport :meth:`~CineClock.hold`\ s the
+clock on it (the cine bar says "buffering n / N") and :meth:`~CineClock.resume`\ s when it arrives, so a
+compressed loop being decoded plays every frame at its rate with pauses, never skipping ahead of the decoder
+or presenting an old frame as the due one.
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ class CineClock(QObject):
         self._last_due = -1
         self.stats = CineStats()
         self.painted: set[int] = set()  # due indices the viewport painted (reset per tick)
+        self.holding = False  # waiting for the due frame to be decoded
 
     # -- configuration --------------------------------------------------------------------------------
     def set_durations(self, durations_ms: list[float] | tuple[float, ...]) -> None:
@@ -101,6 +107,7 @@ class CineClock(QObject):
         self._start_index = from_index
         self._t0 = time.perf_counter()
         self._last_due = -1
+        self.holding = False
         self.stats = CineStats()
         self._schedule_cycle()
         self.playingChanged.emit(True)
@@ -110,8 +117,29 @@ class CineClock(QObject):
         was = self.playing
         self._timer.stop()
         self._t0 = 0.0
+        self.holding = False
         if was:
             self.playingChanged.emit(False)
+
+    @property
+    def due_index(self) -> int:
+        return self._due_index if self._t0 else -1
+
+    def hold(self) -> None:
+        """The due frame is not decoded: stop the clock on it (its slot is not counted as dropped)."""
+        if self._t0 and not self.holding:
+            self.holding = True
+            self._timer.stop()
+
+    def resume(self) -> None:
+        """The held frame is here: its slot starts now and playback continues at the file's rate."""
+        if not (self._t0 and self.holding):
+            return
+        self.holding = False
+        n_cycle, pos = divmod(max(self._last_due, 0), len(self._order))
+        slot_start = n_cycle * self._ends[-1] + (self._ends[pos - 1] if pos else 0.0)
+        self._t0 = time.perf_counter() - slot_start / 1000.0
+        self._tick()
 
     def notify_painted(self, index: int) -> None:
         """The viewport painted ``index``: record it if it is the frame currently due."""
@@ -133,7 +161,7 @@ class CineClock(QObject):
         self._due_index = -1
 
     def _tick(self) -> None:
-        if not self._t0:
+        if not self._t0 or self.holding:
             return
         elapsed = (time.perf_counter() - self._t0) * 1000.0
         cycle = self._ends[-1]
@@ -161,6 +189,8 @@ class CineClock(QObject):
             self._due_index = self._order[pos]
             self.painted = set()
             self.frameDue.emit(self._due_index)
+            if self.holding or not self._t0:  # the viewport waits for this frame to be decoded (or stopped)
+                return
         next_boundary = self._ends[pos] - within
         self._timer.start(max(1, int(next_boundary)))
 

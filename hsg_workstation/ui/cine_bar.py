@@ -78,6 +78,13 @@ class CineBar(QWidget):
         lay.addWidget(self.fps)
         self.timing_label = QLabel("")
         lay.addWidget(self.timing_label)
+        # "buffering n / N" while the loop is decoded ahead; the cine waits on a frame not decoded yet
+        self.buffer_label = QLabel("")
+        self.buffer_label.setStyleSheet("color: #d08020;")
+        self.buffer_label.setFixedWidth(
+            self.buffer_label.fontMetrics().horizontalAdvance("buffering 0000 / 0000")
+        )
+        lay.addWidget(self.buffer_label)
         self._updating = False
 
     def _slider_moved(self, value: int) -> None:
@@ -87,6 +94,9 @@ class CineBar(QWidget):
     def _range_edited(self) -> None:
         if not self._updating:
             self.rangeChanged.emit(self.range_first.value() - 1, self.range_last.value() - 1)
+
+    def set_buffering(self, text: str) -> None:
+        self.buffer_label.setText(text)  # fixed width: the bar's layout does not jump while it counts
 
     def set_state(
         self, index: int, count: int, playing: bool, loop_range: tuple[int, int], timing_text: str

@@ -4,7 +4,9 @@ On study open the first loop is analysed on a worker thread (``hsg-fill-analysis
 study opens so it does not compete with the first paint; the plot follows the cine of the active viewport and a
 click on the curve or a suggested key frame jumps the loop there. The analysis pipeline has no cancel switch of
 its own, so the frame getter handed to it raises when the study is closed: the worker stops at its next frame and
-closing a study leaves no analysis thread behind.
+closing a study leaves no analysis thread behind. Frames come from the viewer's shared decode-ahead cache
+(``dicom_io/frame_cache.py``) when they are the stored values the analysis expects, so a compressed loop is
+decoded once for both.
 """
 
 from __future__ import annotations
@@ -13,7 +15,10 @@ import threading
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
+from hsg_workstation.dicom_io import frame_cache as fc
 from hsg_workstation.dicom_io.model import DisplaySet, DisplaySetKind
+from hsg_workstation.errors import DicomReadError
+from hsg_workstation.ui.loader import shared_pool
 
 
 class _Cancelled(Exception):
@@ -105,13 +110,27 @@ class FillCurveController:
     def _run(self, path, generation: int, cancel: threading.Event) -> None:
         try:
             src = self._open_loop(path)
+            pool = shared_pool()
+            key_path = str(path)
+            # The viewer is decoding this loop ahead into the shared cache: read the frames from there (waiting
+            # for the ones still in the pool) instead of decoding them a second time — when the viewer's
+            # modality frames are the stored values the analysis expects (no rescale / Modality LUT, grey).
+            shared = str(src.path) == key_path and fc.modality_is_identity(fc.frame_source(key_path))
 
             def get_frame(index: int):
                 if cancel.is_set():
                     raise _Cancelled
+                if shared:
+                    try:
+                        return pool.fetch((key_path, index), client=self, timeout=120)
+                    except fc.DecodeFailed as exc:
+                        raise DicomReadError(str(exc)) from exc
                 return src.get_frame(index)
 
-            result = self._analyze_frames(**src.analysis_inputs(get_frame))
+            inputs = src.analysis_inputs(get_frame)
+            if shared:
+                inputs["decode_in_threads"] = True  # pool.fetch may be called from several threads
+            result = self._analyze_frames(**inputs)
         except _Cancelled:
             return
         except Exception as exc:  # noqa: BLE001 - shown in the panel title, never a crash

@@ -1,137 +1,158 @@
-"""Frame decoding off the UI thread, with prefetch and an LRU cache.
+"""The viewer's side of the shared decode-ahead pool (:mod:`hsg_workstation.dicom_io.frame_cache`).
 
-One :class:`FrameLoader` per viewport: a single worker thread decodes frames in the order the viewport asks
-for them. A new :meth:`FrameLoader.request` replaces every queued request of the previous one (the frame
-being decoded right now still lands in the cache), so scrubbing the slider or jumping never waits behind a
-stale prefetch. Results are announced with a Qt signal emitted from the worker thread — Qt queues it to the
-UI thread, where the viewport paints. :meth:`shutdown` stops and joins the thread; closing a study must
-leave no thread behind.
+One :class:`FrameLoader` per viewport (and one for the thumbnails), all on ONE app-wide :class:`FramePool` and
+:class:`FrameCache` (one memory budget for every viewport, a viewer setting): a viewport asks for the frames of
+its loop in play order, a newer request of the same viewport supersedes its queued older one, and finished
+frames are announced with Qt signals emitted from the pool's lane threads — Qt queues them to the UI thread,
+where the viewport paints. :meth:`FrameLoader.shutdown` drops the viewport's queue; :func:`shutdown_shared_pool`
+(window close) stops every lane thread and worker process.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from hsg_workstation.dicom_io import frame_cache as fc
 from hsg_workstation.dicom_io.model import FrameRef
 from hsg_workstation.ui import frames as fr
 
-FrameKey = tuple[str, int]
+FrameKey = fc.FrameKey
+
+_headers: dict[str, tuple[tuple[int, int], fr.ImageHeader]] = {}
+_headers_lock = threading.Lock()
+_pool: fc.FramePool | None = None
+_pool_lock = threading.Lock()
 
 
 def frame_key(ref: FrameRef) -> FrameKey:
     return (str(ref.path), ref.index)
 
 
+def _header(path: str) -> fr.ImageHeader:
+    """The viewer's header of a file, read once — again if the file changed on disk (then its decoded frames
+    are dropped from the shared cache too)."""
+    sig = fc.file_signature(path)
+    with _headers_lock:
+        entry = _headers.get(path)
+    if entry is None or entry[0] != sig:
+        if entry is not None and _pool is not None:
+            _pool.forget_path(path)
+        h = fr.read_header(path)
+        with _headers_lock:
+            if len(_headers) > 256:
+                _headers.clear()
+            _headers[path] = (sig, h)
+        return h
+    return entry[1]
+
+
+def _thread_decode(path: str, index: int) -> np.ndarray:
+    """The in-process lane: the viewer's own one-frame decode (native frames, ~1 ms)."""
+    return fr.decode_frame(_header(path), index)
+
+
+def _route(path: str) -> bool:
+    return not fr.pixels.frames_decode_independently(_header(path).source.header)
+
+
+def shared_pool(budget_bytes: int | None = None) -> fc.FramePool:
+    """The app-wide pool (created on first use, again after :func:`shutdown_shared_pool`)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = fc.FramePool(
+                fc.FrameCache(budget_bytes or fc.DEFAULT_BUDGET_BYTES),
+                thread_decode=_thread_decode,
+                route=_route,
+            )
+        elif budget_bytes:
+            _pool.cache.budget = budget_bytes
+        return _pool
+
+
+def shutdown_shared_pool() -> None:
+    """Stop the pool's threads and worker processes and free the cache (window close / app exit)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    with _headers_lock:
+        _headers.clear()
+    if pool is not None:
+        pool.shutdown()
+
+
 class FrameLoader(QObject):
-    """Decode frames on a worker thread; ``frameReady(key)`` / ``frameFailed(key, message)`` on the UI thread."""
+    """``frameReady(key)`` / ``frameFailed(key, message)`` on the UI thread for frames of the shared pool."""
 
     frameReady = Signal(object)
     frameFailed = Signal(object, str)
 
-    def __init__(self, cache_bytes: int = 384 * 1024 * 1024, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, pool: fc.FramePool | None = None) -> None:
         super().__init__(parent)
-        self._cache: OrderedDict[FrameKey, np.ndarray] = OrderedDict()
-        self._cache_bytes = 0
-        self._cache_limit = cache_bytes
-        self._failed: dict[FrameKey, str] = {}
-        self._headers: dict[str, fr.ImageHeader] = {}
-        self._queue: list[FrameKey] = []
-        self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
-        self._stop = False
-        self._thread = threading.Thread(target=self._run, name="hsg-frame-loader", daemon=True)
-        self._thread.start()
+        self.pool = pool if pool is not None else shared_pool()
+        self._client = object()
+        self._closed = False
+        self.pool.add_listener(self._on_done)
 
     # -- UI-thread API --------------------------------------------------------------------------------
+    @property
+    def cache(self) -> fc.FrameCache:
+        return self.pool.cache
+
     def header(self, path: str) -> fr.ImageHeader:
         """Header of a file (cached). Raises DicomReadError with the file name on bad input."""
-        with self._lock:
-            h = self._headers.get(path)
-        if h is None:
-            h = fr.read_header(path)
-            with self._lock:
-                self._headers[path] = h
+        h = _header(path)
+        if _route(path):
+            self.pool.warm_up()  # a compressed file: have the worker processes ready for its frames
         return h
 
+    def routed_to_process(self, path: str) -> bool:
+        return _route(path)
+
     def cached(self, key: FrameKey) -> np.ndarray | None:
-        with self._lock:
-            arr = self._cache.get(key)
-            if arr is not None:
-                self._cache.move_to_end(key)
-            return arr
+        return self.pool.cache.get(key)
 
     def failure(self, key: FrameKey) -> str | None:
-        with self._lock:
-            return self._failed.get(key)
+        return self.pool.failure(key)
 
-    def request(self, keys: Sequence[FrameKey]) -> None:
-        """Ask for ``keys`` in order (the first is needed now, the rest is prefetch); supersedes older requests."""
-        with self._lock:
-            self._queue = [k for k in keys if k not in self._cache and k not in self._failed]
-            if self._queue:
-                self._wake.notify()
+    def request(self, keys: Sequence[FrameKey], *, background: bool = False) -> None:
+        """Ask for ``keys`` in order (the first is needed now, the rest is decode-ahead); supersedes this
+        loader's older request. ``background`` work waits for every viewport's."""
+        if not self._closed:
+            self.pool.request(self._client, keys, background=background)
+
+    def pending(self) -> int:
+        return self.pool.pending(self._client)
 
     def decode_now(self, key: FrameKey) -> np.ndarray:
-        """Synchronous decode on the caller's thread (thumbnails of tiny images, screenshot CLI)."""
+        """Synchronous decode on the caller's thread (a native first frame, thumbnails, screenshot CLI)."""
         arr = self.cached(key)
         if arr is None:
             arr = fr.decode_frame(self.header(key[0]), key[1])
-            self._store(key, arr)
+            self.pool.put_decoded(key, arr)
         return arr
 
     def is_running(self) -> bool:
-        return self._thread.is_alive()
+        return not self._closed and self.pool.running
 
     def shutdown(self, timeout: float = 10.0) -> None:
-        """Stop the worker and wait for it (a frame being decoded finishes first)."""
-        with self._lock:
-            self._stop = True
-            self._queue = []
-            self._wake.notify_all()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(timeout)
-        with self._lock:
-            self._cache.clear()
-            self._cache_bytes = 0
+        """Drop this loader's queue and stop listening (the pool itself is the app's)."""
+        self._closed = True
+        self.pool.remove_listener(self._on_done)
+        self.pool.cancel(self._client)
 
-    # -- worker ---------------------------------------------------------------------------------------
-    def _store(self, key: FrameKey, arr: np.ndarray) -> None:
-        with self._lock:
-            if key in self._cache:
-                return
-            self._cache[key] = arr
-            self._cache_bytes += arr.nbytes
-            while self._cache_bytes > self._cache_limit and len(self._cache) > 1:
-                _, old = self._cache.popitem(last=False)
-                self._cache_bytes -= old.nbytes
-
-    def _run(self) -> None:
-        while True:
-            with self._lock:
-                while not self._queue and not self._stop:
-                    self._wake.wait()
-                if self._stop:
-                    return
-                key = self._queue.pop(0)
-                if key in self._cache:
-                    continue
-            try:
-                header = self.header(key[0])
-                arr = fr.decode_frame(header, key[1])
-            except Exception as exc:  # noqa: BLE001 - any decode failure becomes a message in the viewport
-                with self._lock:
-                    self._failed[key] = str(exc)
-                    stop = self._stop
-                if not stop:
-                    self.frameFailed.emit(key, str(exc))
-                continue
-            self._store(key, arr)
-            with self._lock:
-                stop = self._stop
-            if not stop:
+    # -- lane threads ---------------------------------------------------------------------------------
+    def _on_done(self, key: FrameKey, message: str | None) -> None:
+        if self._closed:
+            return
+        try:
+            if message is None:
                 self.frameReady.emit(key)
+            else:
+                self.frameFailed.emit(key, message)
+        except RuntimeError:  # the QObject went away between the check and the emit
+            pass

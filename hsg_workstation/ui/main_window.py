@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from hsg_workstation.dicom_io.model import DisplaySet, DisplaySetKind, Study
 from hsg_workstation.session.measurements import KeyFrame, MeasurementStore, measurement_text
 from hsg_workstation.ui.cine_bar import CineBar
+from hsg_workstation.ui.loader import shared_pool, shutdown_shared_pool
 from hsg_workstation.ui.settings_dialog import WL_BUTTONS, SettingsDialog, ViewerSettings
 from hsg_workstation.ui.shortcuts import SHORTCUTS, shortcut, shortcuts_html
 from hsg_workstation.ui.study_browser import StudyBrowser
@@ -409,6 +410,7 @@ class MainWindow(QMainWindow):
         self.viewports = []
         self.active = None
         self.thumbnails.set_display_sets([])
+        shared_pool().cache.clear()  # no decoded pixels of a closed study stay in memory
         if self.study is not None:
             self.study = None
             self.display_sets = []
@@ -430,7 +432,7 @@ class MainWindow(QMainWindow):
         return order
 
     def _new_viewport(self) -> Viewport:
-        vp = Viewport(self.store, cache_bytes=self.viewer_settings.cache_mb * 1024 * 1024)
+        vp = Viewport(self.store, pool=shared_pool(self.viewer_settings.cache_mb * 1024 * 1024))
         vp.vb.wl_button = WL_BUTTONS[self.viewer_settings.wl_button]
         vp.cine.loop = self.viewer_settings.loop
         vp.cine.fps_override = self.viewer_settings.fps_override or None
@@ -438,6 +440,9 @@ class MainWindow(QMainWindow):
         vp.activated.connect(lambda v=vp: self.set_active(v))
         vp.frameChanged.connect(lambda _i, v=vp: self._viewport_frame_changed(v))
         vp.playingChanged.connect(lambda _p, v=vp: self._sync_cine_bar() if v is self.active else None)
+        vp.bufferingChanged.connect(
+            lambda text, v=vp: self.cine_bar.set_buffering(text) if v is self.active else None
+        )
         vp.levelsChanged.connect(lambda *_a, v=vp: self._update_status() if v is self.active else None)
         vp.statusMessage.connect(lambda text: self.statusBar().showMessage(text, 6000))
         vp.pixelInfo.connect(self.pixel_label.setText)
@@ -544,6 +549,7 @@ class MainWindow(QMainWindow):
         vp = self.active
         if vp is None or not vp.frames:
             self.cine_bar.set_state(0, 0, False, (0, 0), "")
+            self.cine_bar.set_buffering("")
             self._update_status()
             return
         timing = ""
@@ -551,6 +557,7 @@ class MainWindow(QMainWindow):
             src = "override" if vp.cine.fps_override else vp.header.timing.source
             timing = f"{vp.cine.nominal_fps:.1f} fps ({src})"
         self.cine_bar.set_state(vp.index, vp.frame_count, vp.cine.playing, vp.cine.range, timing)
+        self.cine_bar.set_buffering(vp.buffering_text)
         self._update_status()
 
     def _update_status(self) -> None:
@@ -688,6 +695,7 @@ class MainWindow(QMainWindow):
         s.save(self.qsettings)
         self.actions_by_id["overlays"].setChecked(s.overlays)
         self.cine_bar.loop.setChecked(s.loop)
+        shared_pool(s.cache_mb * 1024 * 1024)
         for vp in self.viewports:
             vp.vb.wl_button = WL_BUTTONS[s.wl_button]
             vp.cine.loop = s.loop
@@ -758,6 +766,7 @@ class MainWindow(QMainWindow):
         self.aboutToClose.emit()
         self.browser.stop()
         self.close_study()
+        shutdown_shared_pool()  # every decoder thread and worker process ends with the window
         QTimer.singleShot(0, lambda: None)
         super().closeEvent(ev)
 

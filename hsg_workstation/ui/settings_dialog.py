@@ -28,7 +28,7 @@ class ViewerSettings:
     wl_button: str = "right"
     fps_override: float = 0.0  # 0 = timing from the DICOM tags
     overlays: bool = True
-    cache_mb: int = 384
+    cache_mb: int = 1024  # decoded-frame cache of all viewports together (frame_cache.DEFAULT_BUDGET_BYTES)
     loop: bool = True
 
     @classmethod
@@ -49,13 +49,14 @@ class ViewerSettings:
             wl_button=wl if wl in WL_BUTTONS else "right",
             fps_override=max(0.0, get("fps_override", d.fps_override, float)),
             overlays=get("overlays", d.overlays, bool),
-            cache_mb=max(32, get("cache_mb", d.cache_mb, int)),
+            # a new key: the old "cache_mb" was per viewport (384 MB); the shared budget starts at its default
+            cache_mb=max(32, get("frame_cache_mb", d.cache_mb, int)),
             loop=get("loop", d.loop, bool),
         )
 
     def save(self, qs: QSettings) -> None:
         for k, v in self.__dict__.items():
-            qs.setValue(f"viewer/{k}", v)
+            qs.setValue(f"viewer/{'frame_cache_mb' if k == 'cache_mb' else k}", v)
         qs.sync()
 
 
@@ -80,7 +81,7 @@ class SettingsDialog(QDialog):
         form.addRow("Cine speed override (fps)", self.fps)
         form.addRow("", self.overlays)
         form.addRow("", self.loop)
-        form.addRow("Decoded-frame cache per viewport", self.cache)
+        form.addRow("Decoded-frame cache (all viewports)", self.cache)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )

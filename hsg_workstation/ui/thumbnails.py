@@ -64,7 +64,7 @@ class SeriesThumbnails(QListWidget):
         self._pending = {}
         if not display_sets:
             return
-        self.loader = FrameLoader(cache_bytes=64 * 1024 * 1024, parent=self)
+        self.loader = FrameLoader(parent=self)
         self.loader.frameReady.connect(self._ready)
         self.loader.frameFailed.connect(self._failed)
         keys = []
@@ -81,7 +81,10 @@ class SeriesThumbnails(QListWidget):
                 self._pending[key] = i
                 keys.append(key)
             self.addItem(item)
-        self.loader.request(keys)
+        self.loader.request(keys, background=True)
+        for key in keys:  # decoded already (by a viewport): the shared cache has it, no signal will come
+            if self.loader.cached(key) is not None:
+                self._ready(key)
 
     def _ready(self, key: FrameKey) -> None:
         i = self._pending.pop(key, None)

@@ -17,6 +17,7 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPen, QTransform
 from PySide6.QtWidgets import QInputDialog, QLabel, QVBoxLayout, QWidget
 
+from hsg_workstation.dicom_io import frame_cache as fc
 from hsg_workstation.dicom_io.model import DisplaySet, DisplaySetKind, FrameRef, Study
 from hsg_workstation.measurements import (
     Calibration,
@@ -44,7 +45,7 @@ REGION_OF = {
     MeasurementKind.ARROW: RegionType.POLYLINE,
     MeasurementKind.POINT: RegionType.POINT,
 }
-PREFETCH = 12
+PREFETCH = 12  # native frames decode in ~1 ms: a short read-ahead keeps up with any cine rate
 INVERTED_LUT = np.arange(255, -1, -1, dtype=np.uint8)
 
 
@@ -163,12 +164,13 @@ class Viewport(QWidget):
     statusMessage = Signal(str)
     pixelInfo = Signal(str)  # "x, y: value" under the mouse (status bar)
     calibrationRequested = Signal(object, object)  # p0, p1 (image coordinates) when no length is given
+    bufferingChanged = Signal(str)  # "buffering n / N" while the loop is being decoded ahead, "" when done
 
     def __init__(
         self,
         store: MeasurementStore | None = None,
         parent: QWidget | None = None,
-        cache_bytes: int = 384 * 1024 * 1024,
+        pool: fc.FramePool | None = None,
     ) -> None:
         super().__init__(parent)
         self.store = store or MeasurementStore()
@@ -192,7 +194,9 @@ class Viewport(QWidget):
         self.request_text = None  # optional callable(prompt) -> str | None; tests set it to avoid dialogs
         self.request_length_mm = None  # optional callable() -> float | None
 
-        self.loader = FrameLoader(cache_bytes=cache_bytes, parent=self)
+        self.loader = FrameLoader(parent=self, pool=pool)
+        self.buffering_text = ""
+        self._ahead: list[FrameKey] = []  # the decode-ahead window last asked for (for "buffering n / N")
         self.loader.frameReady.connect(self._on_frame_ready)
         self.loader.frameFailed.connect(self._on_frame_failed)
         self._prefetch_timer = QTimer(self)
@@ -359,16 +363,17 @@ class Viewport(QWidget):
         return self.frames[self.index] if self.frames else None
 
     def show_frame(self, index: int) -> None:
-        """Go to a frame: paint now if decoded, else ask the loader (with prefetch ahead) and paint on arrival."""
+        """Go to a frame: paint now if decoded, else ask the pool (with decode-ahead) and paint on arrival."""
         if not self.frames or self._closed:
             return
         index = max(0, min(index, len(self.frames) - 1))
         self.index = index
         key = frame_key(self.frames[index])
         arr = self.loader.cached(key)
-        if arr is None and self.frame is None and self._native_first_frame():
-            # First frame of an uncompressed image: the decode is a read of one frame's bytes (~1 ms), cheaper
-            # than the hop to the decoder thread and back; compressed first frames still decode off-thread.
+        if arr is None and self.frame is None and self._inline_first_frame():
+            # First frame of an uncompressed or RLE image: a read of one frame's bytes (~1 ms) or a 5–15 ms RLE
+            # decode by a memory-safe decoder — cheaper than the hop to a decoder and back. Other compressed
+            # first frames decode in a worker process (their C decoders may crash on a corrupt stream).
             try:
                 arr = self.loader.decode_now(key)
             except Exception:  # noqa: BLE001 - the loader path below reports the failure in the viewport
@@ -377,52 +382,100 @@ class Viewport(QWidget):
             first = self.frame is None
             self._paint(index, arr)
             if not first:
-                self.loader.request(self._prefetch_keys(index))
+                self._request_ahead(index)
         else:
             failure = self.loader.failure(key)
             if failure:
                 self._fail(f"Cannot display frame {index + 1} of “{self.display_set.label}”:\n{failure}")
-            # Before the first paint ask for this frame only: prefetch would compete with the first paint
-            # (decoder thread vs UI thread on 2 cores). Prefetch starts right after the first frame is shown.
-            self.loader.request([key] if self.frame is None else [key, *self._prefetch_keys(index)])
+            if self.frame is None:
+                # The first frame alone: decode-ahead starts once it is painted, so on 2 cores nothing competes
+                # with the frame the reader is waiting for.
+                self.loader.request([key])
+            else:
+                self._request_ahead(index)
             self._update_overlays()  # (a painted frame already updated them)
         self.frameChanged.emit(index)
 
     def _start_prefetch(self) -> None:
         if self.frames and not self._closed and not self.cine.playing:
-            self.loader.request(self._prefetch_keys(self.index))
+            self._request_ahead(self.index)
 
-    def _native_first_frame(self) -> bool:
+    def _inline_first_frame(self) -> bool:
         h = self.header
         if h is None or str(h.path) != str(self.frames[0].path):
             return False
-        ts = getattr(getattr(h.source.header, "file_meta", None), "TransferSyntaxUID", None)
-        small = h.rows * h.columns <= 4096 * 4096
-        return bool(ts) and not ts.is_compressed and not ts.is_deflated and small
+        return h.rows * h.columns <= 4096 * 4096 and fc.cheap_in_process(h.source.header)
+
+    def _ahead_limit(self) -> int:
+        """Frames to decode ahead: the whole loop, or as many as fit in the cache budget (a long loop)."""
+        h = self.header
+        if h is None:
+            return PREFETCH
+        itemsize = 2 if h.source.bits_stored <= 16 else 4
+        samples = 3 if h.is_color else 1
+        return fc.window_frames(self.loader.cache, fc.frame_bytes(h.rows, h.columns, samples, itemsize))
 
     def _prefetch_keys(self, index: int) -> list[FrameKey]:
-        """The next frames in playback order (wrapping inside the loop range while playing)."""
+        """The frames after ``index`` in playback order (wrapping inside the loop range while playing)."""
         first, last = self.cine.range if self.cine.playing else (0, len(self.frames) - 1)
         span = max(last - first + 1, 1)
         out = []
-        for k in range(1, min(PREFETCH, len(self.frames) - 1) + 1):
+        for k in range(1, min(self._ahead_limit(), span)):
             j = index + k
             if j > last:
                 j = first + (j - last - 1) % span
             out.append(frame_key(self.frames[j]))
         return out
 
+    def _request_ahead(self, index: int) -> None:
+        """Ask the pool for this frame, then the loop in play order from it (supersedes the older request)."""
+        self._ahead = [frame_key(self.frames[index]), *self._prefetch_keys(index)]
+        self.loader.request(self._ahead)
+        self._update_buffering()
+
+    def _update_buffering(self) -> None:
+        ahead = self._ahead
+        text = ""
+        if len(ahead) > 1 and not self._closed:
+            done = self.loader.pool.done_count(ahead)
+            if done < len(ahead):
+                text = f"buffering {done} / {len(ahead)}"
+        if text != self.buffering_text:
+            self.buffering_text = text
+            self.bufferingChanged.emit(text)
+
     def _on_frame_ready(self, key: FrameKey) -> None:
         if self._closed or not self.frames:
             return
-        if key == frame_key(self.frames[self.index]) and self.displayed_index != self.index:
+        if key == frame_key(self.frames[self.index]) and (
+            self.displayed_index != self.index or self.cine.holding
+        ):
             arr = self.loader.cached(key)
             if arr is not None:
                 self._paint(self.index, arr)
+                if self.cine.holding:
+                    self.cine.resume()
+        self._update_buffering()
+
+    def _on_frame_due(self, index: int) -> None:
+        """The cine wants ``index``: paint it, or hold the clock until it is decoded (never skip past it)."""
+        key = frame_key(self.frames[index])
+        if self.loader.cached(key) is None and self.loader.failure(key) is None:
+            if index == self.displayed_index and self.frame is not None:
+                self.cine.notify_painted(index)  # on screen already (evicted since): nothing to wait for
+                self._request_ahead(index)
+                return
+            self.cine.hold()
+        self.show_frame(index)
 
     def _on_frame_failed(self, key: FrameKey, message: str) -> None:
-        if self.frames and key == frame_key(self.frames[self.index]):
+        if self._closed or not self.frames:
+            return
+        if key == frame_key(self.frames[self.index]):
             self._fail(f"Cannot display frame {key[1] + 1} of “{self.display_set.label}”:\n{message}")
+            if self.cine.holding:
+                self.cine.resume()  # one frame lost, with its message; the loop goes on
+        self._update_buffering()
 
     def _paint(self, index: int, arr: np.ndarray) -> None:
         first_paint = self.frame is None
@@ -453,7 +506,11 @@ class Viewport(QWidget):
         if first_paint and not self.cine.playing:
             # Start prefetching once the first frame is on screen, not while it is being painted: on 2 cores
             # the decoder thread would otherwise compete with the first paint the reader is waiting for.
-            self._prefetch_timer.start()
+            # (a worker-process decode does not compete with the UI thread: start at once)
+            routed = self.current_ref is not None and self.loader.routed_to_process(
+                str(self.current_ref.path)
+            )
+            self._prefetch_timer.start(0 if routed else 40)
 
     def _set_image(self, arr: np.ndarray) -> None:
         if self.header is not None and self.header.is_color:
@@ -677,7 +734,9 @@ class Viewport(QWidget):
         n = len(self.frames)
         t = self.cine.frame_time_s(self.index) if self.display_set.kind is DisplaySetKind.CINE else None
         frame_line = f"Frame {self.index + 1}/{n}" + (f"   t = {t:.2f} s" if t is not None else "")
-        if self.cine.playing:
+        if self.cine.holding:
+            frame_line += "   ⏸ buffering"
+        elif self.cine.playing:
             frame_line += f"   ▶ {self.cine.nominal_fps:.1f} fps"
         c, w = self.window
         mode = {"linear": "", "sigmoid": " (SIGMOID)", "voi_lut": " (VOI LUT)"}[self.voi_mode]
@@ -768,9 +827,6 @@ class Viewport(QWidget):
     def last(self) -> None:
         self.pause()
         self.show_frame(self.cine.range[1] if self.cine.range != (0, 0) else len(self.frames) - 1)
-
-    def _on_frame_due(self, index: int) -> None:
-        self.show_frame(index)
 
     # -- measurements ---------------------------------------------------------------------------------
     def set_tool(self, tool: str | None) -> None:

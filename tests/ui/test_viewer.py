@@ -12,9 +12,11 @@ from pydicom.uid import generate_uid
 from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
 
 from hsg_workstation.dicom_io.database import LocalDatabase
+from hsg_workstation.dicom_io.frame_cache import THREAD_LANE_NAME as THREAD_LANE
 from hsg_workstation.dicom_io.model import DisplaySetKind
 from hsg_workstation.measurements import CalibrationBasis, MeasurementKind
 from hsg_workstation.session.measurements import MeasurementStore
+from hsg_workstation.ui.loader import shared_pool
 from hsg_workstation.ui.main_window import MainWindow
 from tests.ui.conftest import make_rf
 from tests.ui.helpers import click, drag, wait_until
@@ -44,7 +46,13 @@ def window(qtbot, database, settings_path: Path):
 
 
 def loaded_loader_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name == "hsg-frame-loader" and t.is_alive()]
+    return [t for t in threading.enumerate() if t.name.startswith("hsg-decode") and t.is_alive()]
+
+
+def study_left_nothing_in_the_pool() -> bool:
+    """After a study closes the app-wide decode pool keeps only idle lanes: no queue, no listener, no pixels."""
+    pool = shared_pool()
+    return pool.idle() and len(pool.cache) == 0 and pool._listeners == []
 
 
 def test_open_study_shows_first_frame_of_loop_with_file_window(window) -> None:
@@ -122,14 +130,16 @@ def test_decoding_happens_off_the_ui_thread(window, monkeypatch) -> None:
     seen.clear()
     second.show_frame(1)  # ... every other frame comes from the decoder thread (prefetch or on demand)
     wait_until(lambda: second.displayed_index == 1)
-    assert seen <= {"hsg-frame-loader"}
+    assert seen <= {THREAD_LANE}
     third = window.viewports[0]
     third.set_display_set(window.display_sets[-1], window.study)  # another series, not yet decoded
     wait_until(lambda: third.displayed_index == 0)
+    wait_until(lambda: shared_pool().idle())
+    shared_pool().cache.clear()  # the cache is shared: the other viewport decoded this series already
     seen.clear()
     third.show_frame(3)
     wait_until(lambda: third.displayed_index == 3)
-    assert "MainThread" not in seen and "hsg-frame-loader" in seen
+    assert "MainThread" not in seen and THREAD_LANE in seen
 
 
 def test_newer_request_supersedes_prefetch(window, monkeypatch) -> None:
@@ -152,6 +162,8 @@ def test_newer_request_supersedes_prefetch(window, monkeypatch) -> None:
     monkeypatch.setattr(fr, "decode_frame", slow)
     vp.set_display_set(big, window.study)  # first frame read directly (uncompressed)
     wait_until(lambda: vp.displayed_index == 0)
+    wait_until(lambda: shared_pool().idle())
+    shared_pool().cache.clear()  # the cache is shared: the first viewport decoded this loop already
     vp.loader.request([("x", 0)] + [(str(big.frames[i].path), i) for i in range(1, 11)])  # long prefetch
     decoded.clear()
     vp.show_frame(11)
@@ -462,9 +474,11 @@ def test_close_study_while_playing_leaves_nothing_behind(window) -> None:
     vp.show_frame(5)
     window.set_layout("2x2")
     wait_until(lambda: len(vp.cine.stats.shown) >= 2)
-    assert len(loaded_loader_threads()) >= 4
+    assert len(loaded_loader_threads()) >= 1
     viewports = list(window.viewports)
     window.close_study()
+    wait_until(study_left_nothing_in_the_pool)
+    window.close()  # the window takes the pool's threads and worker processes with it
     assert loaded_loader_threads() == []
     assert window.viewports == [] and window.active is None
     assert all(v.parent() is None for v in viewports)
@@ -779,7 +793,8 @@ def test_every_action_is_safe_with_and_without_a_study(window) -> None:
         if getattr(window, "_shortcuts_dialog", None) is not None:
             window._shortcuts_dialog.close()
         window.actions_by_id["close_study"].trigger()
-    assert window.viewports == [] and loaded_loader_threads() == []
+    assert window.viewports == []
+    wait_until(study_left_nothing_in_the_pool)
 
 
 def test_fill_curve_dock_analyses_off_thread_follows_cine_and_stops_on_close(

@@ -1,0 +1,724 @@
+"""Decoded frames, shared: an LRU cache with a memory budget and a pool that decodes ahead on every core.
+
+Why it exists: archives send fluoroscopy loops compressed (JPEG Lossless, JPEG-LS, JPEG 2000, RLE). One
+1024² frame then costs 5–350 ms to decode on this machine, so a loop can only play at its true rate from
+memory. The viewer asks for the whole loop in play order on opening it; the frames land here; the cine plays
+what is decoded and waits (never skips) for the rest; W/L and scrolling reuse decoded frames; the fill-curve
+analysis reads the same frames instead of decoding them a second time.
+
+Measured on the installed decoders (``benchmarks/codec_loops.py``, 2 cores): python-gdcm (JPEG Lossless,
+JPEG-LS, JPEG 2000), pyjpegls (CharLS), pylibjpeg-openjpeg and Pillow (JPEG 2000) hold the GIL while decoding
+(two threads decode no faster than one); pylibjpeg-rle scales 1.2–1.3× on two threads. So compressed frames are
+decoded in worker **processes** (:mod:`~hsg_workstation.dicom_io.decode_worker`, a fresh interpreter each: safe
+next to Qt's threads, and unlike ``multiprocessing``'s spawn it never re-runs the parent's main script), one
+frame at a time per process; native
+(uncompressed) frames, a memory copy of ~1 ms, are read on a thread of this process. A process is also a crash
+boundary: a decoder that aborts or segfaults on a corrupt stream (python-gdcm does on some JPEG data) costs
+that one frame — reported as a failure naming it — and the worker is restarted.
+
+Layers: Qt-free (the viewer's ``ui/loader.py`` turns the listener callbacks into Qt signals).
+
+* :class:`FrameCache` — ``(path, index) → ndarray`` with an LRU byte budget (default 1 GiB, a viewer setting).
+  Keys a client asked for (its decode-ahead window) are evicted after everything else, so a 1 000-frame loop
+  larger than the budget keeps the frames about to be played and drops the ones already shown.
+* :class:`FramePool` — per-client request queues (a newer request of a client supersedes its queued older one;
+  the most recent client is served first), lane threads that decode, ``fetch`` for a blocking read through the
+  cache (the analysis), listeners told of every finished or failed frame.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import numpy as np
+
+from hsg_workstation.dicom_io import pixels
+
+FrameKey = tuple[str, int]  # (file path, 0-based frame index)
+DecodeFn = Callable[[str, int], np.ndarray]
+Listener = Callable[[FrameKey, "str | None"], None]  # (key, None) decoded · (key, message) failed
+
+#: Name of the pool's in-process decoding thread (tests look for it); process lanes are "hsg-decode-process-lane-N".
+THREAD_LANE_NAME = "hsg-decode-thread"
+#: Default memory budget of the decoded-frame cache (the viewer setting starts here).
+DEFAULT_BUDGET_BYTES = 1024 * 1024 * 1024
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The cache
+# ---------------------------------------------------------------------------------------------------------------
+class FrameCache:
+    """Thread-safe LRU of decoded frames bounded by bytes; see the module docstring for eviction order."""
+
+    def __init__(self, budget_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
+        self._frames: OrderedDict[FrameKey, np.ndarray] = OrderedDict()
+        self._nbytes = 0
+        self._budget = max(int(budget_bytes), 1)
+        self._protected: dict[Hashable, frozenset[FrameKey]] = {}
+        self._lock = threading.Lock()
+        self.evictions = 0
+
+    @property
+    def budget(self) -> int:
+        return self._budget
+
+    @budget.setter
+    def budget(self, value: int) -> None:
+        with self._lock:
+            self._budget = max(int(value), 1)
+            self._evict(None)
+
+    @property
+    def nbytes(self) -> int:
+        return self._nbytes
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._frames
+
+    def get(self, key: FrameKey) -> np.ndarray | None:
+        """The frame (now most recently used), or None."""
+        with self._lock:
+            arr = self._frames.get(key)
+            if arr is not None:
+                self._frames.move_to_end(key)
+            return arr
+
+    def put(self, key: FrameKey, arr: np.ndarray) -> None:
+        with self._lock:
+            old = self._frames.pop(key, None)
+            if old is not None:
+                self._nbytes -= old.nbytes
+            self._frames[key] = arr
+            self._nbytes += arr.nbytes
+            self._evict(key)
+
+    def count(self, keys: Iterable[FrameKey]) -> int:
+        """How many of ``keys`` are cached (the viewer's "buffering n / N")."""
+        frames = self._frames
+        return sum(1 for k in keys if k in frames)
+
+    def keys(self) -> list[FrameKey]:
+        with self._lock:
+            return list(self._frames)
+
+    def protect(self, owner: Hashable, keys: Iterable[FrameKey]) -> None:
+        """Keys ``owner`` is about to need: evicted only when nothing else is left to evict."""
+        with self._lock:
+            self._protected[owner] = frozenset(keys)
+
+    def unprotect(self, owner: Hashable) -> None:
+        with self._lock:
+            self._protected.pop(owner, None)
+
+    def discard(self, predicate: Callable[[FrameKey], bool]) -> None:
+        with self._lock:
+            for key in [k for k in self._frames if predicate(k)]:
+                self._nbytes -= self._frames.pop(key).nbytes
+
+    def clear(self) -> None:
+        with self._lock:
+            self._frames.clear()
+            self._nbytes = 0
+
+    def _evict(self, keep: FrameKey | None) -> None:
+        if self._nbytes <= self._budget:
+            return
+        wanted = frozenset().union(*self._protected.values()) if self._protected else frozenset()
+        for pass_protected in (False, True):
+            for key in list(self._frames):
+                if self._nbytes <= self._budget:
+                    return
+                if key == keep or (not pass_protected and key in wanted):
+                    continue
+                self._nbytes -= self._frames.pop(key).nbytes
+                self.evictions += 1
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Decoding (module level: it runs in worker processes too)
+# ---------------------------------------------------------------------------------------------------------------
+_sources: dict[str, tuple[tuple[int, int], pixels.FrameSource]] = {}
+_sources_lock = threading.Lock()
+
+
+def file_signature(path: str) -> tuple[int, int]:
+    """(modification time ns, size): a file changed on disk gets its header read again, not a stale one."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (0, -1)
+    return (st.st_mtime_ns, st.st_size)
+
+
+def frame_source(path: str) -> pixels.FrameSource:
+    """One :class:`~hsg_workstation.dicom_io.pixels.FrameSource` per file and process (header read once)."""
+    sig = file_signature(path)
+    with _sources_lock:
+        entry = _sources.get(path)
+    if entry is None or entry[0] != sig:
+        entry = (sig, pixels.FrameSource(path))
+        with _sources_lock:
+            if len(_sources) > 64:
+                _sources.clear()
+            _sources[path] = entry
+    return entry[1]
+
+
+def decode_for_display(path: str, index: int) -> np.ndarray:
+    """One frame through the Modality LUT, C-contiguous, as the viewer paints it (float64 rescales → float32)."""
+    arr = frame_source(path).modality_frame(index)
+    if arr.dtype == np.float64:
+        arr = arr.astype(np.float32)
+    return np.ascontiguousarray(arr)
+
+
+def modality_is_identity(source: pixels.FrameSource) -> bool:
+    """True when a greyscale frame's modality values equal its stored values (no Modality LUT, rescale 1/0):
+    then the viewer's cached frames are exactly what the analysis decodes and may be handed to it."""
+    if source.is_color or source.header.get("ModalityLUTSequence"):
+        return False
+    rescale = source._rescale(0)
+    return rescale is None or rescale == (1.0, 0.0)
+
+
+_RLE_LOSSLESS = "1.2.840.10008.1.2.5"
+_MEMORY_SAFE_RLE = frozenset({"pylibjpeg", "pydicom"})  # pylibjpeg-rle is Rust; pydicom's own is Python
+
+
+def cheap_in_process(header: object) -> bool:
+    """May one frame of this file be decoded right on the caller's thread? Native frames (a read) and RLE by a
+    memory-safe decoder (5–15 ms for 1024², cannot crash the process) — the viewer does so for the first frame,
+    where a hop to a worker and back would cost more than the decode."""
+    uid = pixels.reader._transfer_syntax(header)  # type: ignore[arg-type]
+    if pixels.frames_decode_independently(header):  # type: ignore[arg-type]
+        return True
+    if uid == _RLE_LOSSLESS:
+        return pixels._preferred_plugin(uid).get("decoding_plugin") in _MEMORY_SAFE_RLE
+    return False
+
+
+def needs_process(path: str) -> bool:
+    """Decode this file's frames in a worker process? Yes for every encapsulated (compressed) syntax: all
+    installed decoders but pylibjpeg-rle hold the GIL (see the module docstring), and a process contains a
+    decoder crash. Native frames are a memory copy and stay on a thread."""
+    return not pixels.frames_decode_independently(frame_source(path).header)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Lanes: a thread that decodes in this process, or one that drives a worker process
+# ---------------------------------------------------------------------------------------------------------------
+class DecodeFailed(Exception):
+    """A frame could not be decoded; the message names the file and frame."""
+
+
+class _ThreadLane:
+    in_process = True
+
+    def __init__(self, decode: DecodeFn) -> None:
+        self._decode = decode
+        self.ready = True
+
+    def decode(self, key: FrameKey) -> np.ndarray:
+        try:
+            return self._decode(*key)
+        except Exception as exc:  # noqa: BLE001 - any decoder error is a message for this frame
+            raise DecodeFailed(str(exc) or type(exc).__name__) from exc
+
+    def stop(self) -> None:
+        pass
+
+
+class _WorkerDied(Exception):
+    pass
+
+
+class _ProcessLane:
+    """One worker process, started lazily and restarted after a crash."""
+
+    in_process = False
+
+    def __init__(self, decode: DecodeFn, number: int) -> None:
+        self._decode = decode
+        self._number = number
+        self._proc = None
+        self._conn = None
+        self._frames: mmap.mmap | None = None  # shared result slots (see decode_worker.SLOT_BYTES)
+        self._slot_bytes = 0
+        self._received = 0
+        self.ready = False
+        self.restarts = 0
+
+    def start(self) -> None:
+        """Start the worker (``decode_worker``, a fresh interpreter) and wait until its decoders are imported."""
+        from hsg_workstation.dicom_io.decode_worker import SLOT_BYTES  # numpy only; no cycle
+
+        parent, child = socket.socketpair()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)  # the parent's imports, tests included
+        spec = f"{self._decode.__module__}:{self._decode.__qualname__}"
+        args = [sys.executable, "-m", "hsg_workstation.dicom_io.decode_worker", str(child.fileno()), spec]
+        fds = [child.fileno()]
+        memfd = None
+        if hasattr(os, "memfd_create"):
+            memfd = os.memfd_create("hsg-decoded-frames")
+            os.ftruncate(memfd, 2 * SLOT_BYTES)  # sparse: only the pages a frame touches take memory
+            self._frames = mmap.mmap(memfd, 2 * SLOT_BYTES)
+            self._slot_bytes = SLOT_BYTES
+            args.append(str(memfd))
+            fds.append(memfd)
+        try:
+            proc = subprocess.Popen(args, pass_fds=fds, env=env, stdin=subprocess.DEVNULL)
+        except OSError:
+            parent.close()
+            return
+        finally:
+            child.close()  # else a dead worker's socket would never report EOF here
+            if memfd is not None:
+                os.close(memfd)  # the mapping stays
+        self._proc, self._conn = proc, Connection(parent.detach())
+        self._received = 0
+        try:
+            self._conn.recv()  # "ready": the decoders are imported
+        except (EOFError, OSError):
+            self._reap()
+            return
+        self.ready = True
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
+    def send(self, key: FrameKey) -> None:
+        """Queue ``key`` in the worker (started if needed); results come back in order by :meth:`receive`."""
+        if self._conn is None:
+            self.start()
+        if self._conn is None:
+            raise DecodeFailed(f"{Path(key[0]).name}: frame {key[1] + 1}: the decoder process did not start")
+        try:
+            self._conn.send(key)
+        except (OSError, ConnectionError) as exc:
+            raise self._died(key) from exc
+
+    def receive(self, key: FrameKey) -> np.ndarray:
+        """The result of the oldest key sent (``key``); DecodeFailed, or _WorkerDied if the worker crashed."""
+        conn = self._conn
+        if conn is None:
+            raise self._died(key)
+        try:
+            kind, a, b = conn.recv()
+            slot = (self._received % 2) * self._slot_bytes
+            self._received += 1
+            if kind == "err":
+                raise DecodeFailed(a)
+            arr = np.empty(b, dtype=np.dtype(a))
+            if kind == "shm":
+                memoryview(arr).cast("B")[:] = self._frames[slot : slot + arr.nbytes]
+            elif arr.nbytes:
+                conn.recv_bytes_into(memoryview(arr).cast("B"))
+            return arr
+        except (EOFError, OSError, ConnectionError) as exc:
+            raise self._died(key) from exc
+
+    def decode(self, key: FrameKey) -> np.ndarray:
+        self.send(key)
+        return self.receive(key)
+
+    def _died(self, key: FrameKey) -> _WorkerDied:
+        code = self._reap()
+        return _WorkerDied(
+            f"{Path(key[0]).name}: frame {key[1] + 1}: the decoder process stopped "
+            f"(exit code {code}) while decoding it; the decoder was restarted for the other frames"
+        )
+
+    def _reap(self) -> int | None:
+        proc, conn, frames = self._proc, self._conn, self._frames
+        self._proc = self._conn = self._frames = None
+        self.ready = False
+        if conn is not None:
+            conn.close()
+        if frames is not None:
+            frames.close()
+        if proc is None:
+            return None
+        try:
+            return proc.wait(2.0)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return proc.wait(2.0)
+
+    def restart(self) -> None:
+        self.restarts += 1
+        self.start()
+
+    def stop(self) -> None:
+        conn = self._conn
+        if conn is not None:
+            try:
+                conn.send(None)  # "stop": the worker returns from its loop
+            except (OSError, ValueError):
+                pass
+        self._reap()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The pool
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass
+class _Client:
+    queue: list[FrameKey] = field(default_factory=list)
+    background: bool = False  # served only when no foreground client has work (thumbnails)
+
+
+@dataclass
+class PoolStats:
+    decoded: int = 0  # frames decoded (either lane kind)
+    in_process: int = 0  # of which on a thread of this process
+    failed: int = 0
+    restarts: int = 0  # worker processes restarted after a crash
+    per_key: Counter[FrameKey] = field(default_factory=Counter)  # decodes of each frame (1 unless evicted)
+
+
+class FramePool:
+    """Decode-ahead pool over a :class:`FrameCache`; see the module docstring.
+
+    ``decode`` runs in worker processes (must be a picklable module-level function); ``thread_decode`` (default
+    the same) on the in-process lane; ``route(path) -> bool`` says which frames need a process.
+    """
+
+    def __init__(
+        self,
+        cache: FrameCache | None = None,
+        *,
+        processes: int | None = None,
+        decode: DecodeFn = decode_for_display,
+        thread_decode: DecodeFn | None = None,
+        route: Callable[[str], bool] = needs_process,
+    ) -> None:
+        self.cache = cache if cache is not None else FrameCache()
+        self.stats = PoolStats()
+        self._route = route
+        self._routes: dict[str, bool] = {}
+        self._clients: OrderedDict[Hashable, _Client] = OrderedDict()  # most recent last
+        self._inflight: set[FrameKey] = set()
+        self._failed: dict[FrameKey, str] = {}
+        self._listeners: list[Listener] = []
+        self._cond = threading.Condition()
+        self._stopping = False
+        n = processes if processes is not None else max(1, min(os.cpu_count() or 1, 8))
+        self._thread_lane = _ThreadLane(thread_decode or decode)
+        self._process_lanes = [_ProcessLane(decode, i) for i in range(n)]
+        self._threads: list[threading.Thread] = []
+        self._started = False
+        self._warm = False
+
+    # -- lifecycle ------------------------------------------------------------------------------------
+    def _ensure_started(self) -> None:
+        if self._started or self._stopping:
+            return
+        self._started = True
+        lanes: list[_ThreadLane | _ProcessLane] = [self._thread_lane, *self._process_lanes]
+        for i, lane in enumerate(lanes):
+            name = THREAD_LANE_NAME if lane.in_process else f"hsg-decode-process-lane-{i}"
+            t = threading.Thread(target=self._run, args=(lane,), name=name, daemon=True)
+            self._threads.append(t)
+            t.start()
+
+    def warm_up(self) -> None:
+        """Start the worker processes now (they take ~0.3–0.5 s to import the decoders)."""
+        self._ensure_started()
+        with self._cond:
+            self._warm = True
+            self._cond.notify_all()
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Stop every lane thread and worker process and wait for them; the cache is emptied."""
+        with self._cond:
+            self._stopping = True
+            self._clients.clear()
+            self._cond.notify_all()
+        for t in self._threads:
+            if t is not threading.current_thread():
+                t.join(timeout)
+        for lane in self._process_lanes:
+            lane.stop()
+        self._threads = []
+        self.cache.clear()
+
+    @property
+    def running(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    def worker_pids(self) -> list[int]:
+        return [lane.pid for lane in self._process_lanes if lane.pid is not None]
+
+    def worker_cpu_seconds(self) -> float | None:
+        """CPU time (user + system) the live worker processes have used, from /proc (None where unavailable);
+        the benchmark compares it with a serial decode's CPU time."""
+        total = 0.0
+        tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+        for pid in self.worker_pids():
+            try:
+                with open(f"/proc/{pid}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                return None
+            total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime (fields 14, 15 of stat)
+        return total
+
+    # -- listeners ------------------------------------------------------------------------------------
+    def add_listener(self, fn: Listener) -> None:
+        with self._cond:
+            self._listeners.append(fn)
+
+    def remove_listener(self, fn: Listener) -> None:
+        with self._cond:
+            if fn in self._listeners:
+                self._listeners.remove(fn)
+
+    # -- requests -------------------------------------------------------------------------------------
+    def request(self, client: Hashable, keys: Sequence[FrameKey], *, background: bool = False) -> None:
+        """``client`` wants ``keys`` in this order; replaces what it asked for before (queued work is dropped,
+        a frame being decoded finishes and is cached). The most recent client is served first, ``background``
+        clients (thumbnails) after every other."""
+        if self._stopping:
+            return
+        for path in {k[0] for k in keys}:
+            self._routing(path)
+        self.cache.protect(client, keys)
+        with self._cond:
+            c = self._clients.pop(client, None) or _Client()
+            c.queue = [k for k in keys if k not in self.cache and k not in self._failed]
+            c.background = background
+            self._clients[client] = c
+            self._cond.notify_all()
+        self._ensure_started()
+
+    def cancel(self, client: Hashable) -> None:
+        """Forget ``client``'s queue and protection (a viewport closing)."""
+        self.cache.unprotect(client)
+        with self._cond:
+            self._clients.pop(client, None)
+
+    def put_decoded(self, key: FrameKey, arr: np.ndarray) -> None:
+        """A frame the caller decoded itself (the viewer's inline first frame): cached and counted."""
+        with self._cond:
+            self.cache.put(key, arr)
+            self.stats.decoded += 1
+            self.stats.in_process += 1
+            self.stats.per_key[key] += 1
+            self._cond.notify_all()
+
+    def forget_path(self, path: str) -> None:
+        """The file changed on disk: drop its decoded frames, failures and routing."""
+        self.cache.discard(lambda k: k[0] == path)
+        with self._cond:
+            self._routes.pop(path, None)
+            for key in [k for k in self._failed if k[0] == path]:
+                del self._failed[key]
+
+    def failure(self, key: FrameKey) -> str | None:
+        with self._cond:
+            return self._failed.get(key)
+
+    def pending(self, client: Hashable) -> int:
+        with self._cond:
+            c = self._clients.get(client)
+            return len(c.queue) if c else 0
+
+    def done_count(self, keys: Iterable[FrameKey]) -> int:
+        """How many of ``keys`` are decoded or failed (the viewer's "buffering n / N")."""
+        frames = self.cache._frames
+        with self._cond:
+            failed = self._failed
+            return sum(1 for k in keys if k in frames or k in failed)
+
+    def idle(self) -> bool:
+        with self._cond:
+            return not self._inflight and not any(c.queue for c in self._clients.values())
+
+    def fetch(self, key: FrameKey, client: Hashable = "fetch", timeout: float | None = None) -> np.ndarray:
+        """The frame, from the cache or decoded by the pool (blocking); DecodeFailed if it cannot be decoded.
+
+        Keys another client already queued are not decoded twice: this waits for that decode."""
+        arr = self.cache.get(key)
+        if arr is not None:
+            return arr
+        with self._cond:
+            if key in self._failed:
+                raise DecodeFailed(self._failed[key])
+            if not self._queued(key):
+                c = self._clients.setdefault(client, _Client())
+                c.queue.insert(0, key)
+                self._cond.notify_all()
+        self._routing(key[0])
+        self._ensure_started()
+        with self._cond:
+            ok = self._cond.wait_for(
+                lambda: (
+                    key in self.cache or key in self._failed or self._stopping or not self._queued(key)
+                ),  # its client cancelled it
+                timeout,
+            )
+            if key in self._failed:
+                raise DecodeFailed(self._failed[key])
+            was_decoded = key in self.cache
+        arr = self.cache.get(key)
+        if arr is None:
+            if ok and was_decoded and not self._stopping:
+                return self.fetch(key, client, timeout)  # evicted at once (budget below the working set)
+            raise DecodeFailed(f"{Path(key[0]).name}: frame {key[1] + 1}: not decoded (cancelled or stopped)")
+        return arr
+
+    def _queued(self, key: FrameKey) -> bool:
+        return key in self._inflight or any(key in c.queue for c in self._clients.values())
+
+    # -- lane side ------------------------------------------------------------------------------------
+    def _routing(self, path: str) -> bool:
+        r = self._routes.get(path)
+        if r is None:
+            try:
+                r = bool(self._route(path))
+            except Exception:  # noqa: BLE001 - an unreadable header: the decode reports it
+                r = False
+            self._routes[path] = r
+        return r
+
+    def _may_take(self, lane: _ThreadLane | _ProcessLane, key: FrameKey) -> bool:
+        # Never a compressed frame on the thread, not even while the workers start: a decoder crash there would
+        # take the whole viewer with it (the app starts the workers at launch, see ``warm_up``).
+        wants_process = self._routes.get(key[0], False) and bool(self._process_lanes)
+        return wants_process != lane.in_process
+
+    def _next_key(self, lane: _ThreadLane | _ProcessLane, block: bool = True) -> FrameKey | None:
+        with self._cond:
+            while not self._stopping:
+                clients = list(reversed(self._clients.values()))
+                for c in [c for c in clients if not c.background] + [c for c in clients if c.background]:
+                    q = c.queue
+                    i = 0
+                    while i < len(q):
+                        key = q[i]
+                        if key in self.cache or key in self._inflight or key in self._failed:
+                            del q[i]
+                            continue
+                        if self._may_take(lane, key):
+                            del q[i]
+                            self._inflight.add(key)
+                            return key
+                        i += 1
+                if not lane.in_process and not lane.ready and self._warm:
+                    return ("", -1)  # start the worker process now, outside the lock
+                if not block:
+                    return None
+                self._cond.wait()
+            return None
+
+    def _finish(self, lane: _ThreadLane | _ProcessLane, key: FrameKey, arr, message: str | None) -> None:
+        with self._cond:
+            self._inflight.discard(key)
+            if arr is not None:
+                self.cache.put(key, arr)
+                self.stats.decoded += 1
+                self.stats.per_key[key] += 1
+                self.stats.in_process += lane.in_process
+            else:
+                self._failed[key] = message or "decode failed"
+                self.stats.failed += 1
+            listeners = list(self._listeners)
+            self._cond.notify_all()
+        if not self._stopping:
+            for fn in listeners:
+                fn(key, message)
+
+    def _run(self, lane: _ThreadLane | _ProcessLane) -> None:
+        if isinstance(lane, _ProcessLane):
+            self._run_process_lane(lane)
+            return
+        while True:
+            key = self._next_key(lane)
+            if key is None:
+                return
+            try:
+                arr, message = lane.decode(key), None
+            except DecodeFailed as exc:
+                arr, message = None, str(exc)
+            self._finish(lane, key, arr, message)
+
+    #: Frames sent to a worker ahead of the one it decodes: its next request is already in its socket when a
+    #: result leaves, so a loaded machine's wake-up latency (milliseconds per hand-off) is not paid per frame.
+    PIPELINE_DEPTH = 2
+
+    def _run_process_lane(self, lane: _ProcessLane) -> None:
+        sent: list[FrameKey] = []
+        try:
+            while True:
+                while len(sent) < self.PIPELINE_DEPTH:
+                    key = self._next_key(lane, block=not sent)
+                    if key is None:
+                        break
+                    if key[1] < 0:
+                        lane.start()  # warm-up
+                        with self._cond:
+                            self._cond.notify_all()
+                        continue
+                    try:
+                        lane.send(key)
+                        sent.append(key)
+                    except DecodeFailed as exc:
+                        self._finish(lane, key, None, str(exc))
+                    except _WorkerDied as exc:
+                        self._finish(lane, key, None, str(exc))
+                        self._restart(lane, sent)
+                if not sent:
+                    if self._stopping:
+                        return
+                    continue
+                key = sent.pop(0)
+                try:
+                    arr, message = lane.receive(key), None
+                except DecodeFailed as exc:
+                    arr, message = None, str(exc)
+                except _WorkerDied as exc:
+                    arr, message = None, str(exc)  # the frame being decoded is the one lost
+                    self._restart(lane, sent)
+                self._finish(lane, key, arr, message)
+        finally:
+            with self._cond:
+                for key in sent:
+                    self._inflight.discard(key)
+            lane.stop()
+
+    def _restart(self, lane: _ProcessLane, sent: list[FrameKey]) -> None:
+        """A new worker; the frames queued behind the lost one are sent to it again."""
+        if self._stopping:
+            return
+        lane.restart()
+        self.stats.restarts += 1
+        for key in list(sent):
+            try:
+                lane.send(key)
+            except (DecodeFailed, _WorkerDied) as exc:
+                sent.remove(key)
+                self._finish(lane, key, None, str(exc))
+
+
+def frame_bytes(rows: int, columns: int, samples: int = 1, itemsize: int = 2) -> int:
+    return max(1, rows * columns * samples * itemsize)
+
+
+def window_frames(cache: FrameCache, one_frame_bytes: int, share: float = 0.9) -> int:
+    """How many frames of this size a client may decode ahead: what fits in ``share`` of the budget."""
+    return max(1, int(cache.budget * share) // max(one_frame_bytes, 1))
