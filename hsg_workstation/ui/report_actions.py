@@ -113,13 +113,19 @@ def send_report(
 ) -> tuple[list[Any], str]:
     """Export the DICOM outputs (SR, Encapsulated PDF, KOS) into ``outbox`` and C-STORE them to ``node``.
 
-    Returns the per-file outcomes and the SR's SOP Instance UID (an amendment's predecessor)."""
+    Returns the per-file outcomes and the SR's SOP Instance UID (an amendment's predecessor). A DICOMweb node
+    gets them by STOW-RS, a DIMSE node by C-STORE."""
     from hsg_workstation.pacs.client import DicomClient
+    from hsg_workstation.pacs.dicomweb import DicomWebClient
+    from hsg_workstation.pacs.nodes import DicomWebNode
 
     result = export_files(report, study, outbox)
     dicom_files = [p for p in result.written if p.suffix == ".dcm"]
     sr_uid = str(result.sr.SOPInstanceUID) if result.sr is not None else ""
-    return DicomClient(node, calling_ae=calling_ae).send(dicom_files), sr_uid
+    client = (
+        DicomWebClient(node) if isinstance(node, DicomWebNode) else DicomClient(node, calling_ae=calling_ae)
+    )
+    return client.send(dicom_files), sr_uid
 
 
 def send_function(form: ReportForm) -> tuple[Any | None, str]:
@@ -138,21 +144,24 @@ def send_function(form: ReportForm) -> tuple[Any | None, str]:
         config = load_nodes(form.data_dir)
     except Exception as exc:
         return None, f"Send is unavailable: {exc}"
-    if not config.nodes:
+    nodes = [*config.nodes, *config.web_nodes]
+    if not nodes:
         return None, "Send is unavailable: no PACS node is configured (hsg-workstation pacs nodes add ...)"
 
     def run(report: m.HsgReport, node_name: str | None = None) -> str:
-        """Export + C-STORE; runs on a worker thread (no widgets here). Default node: the first configured."""
-        node = config.get(node_name) if node_name else config.nodes[0]
+        """Export + send (C-STORE or STOW-RS); runs on a worker thread (no widgets here). Default node: the first
+        configured."""
+        node = config.get_any(node_name) if node_name else nodes[0]
         outbox = Path(form.data_dir) / "outbox" / report.report_id
         outcomes, sr_uid = send_report(report, form.study, node, config.local.ae_title, outbox)
         form.last_sr_sop_instance_uid = sr_uid or form.last_sr_sop_instance_uid
         bad = [o for o in outcomes if not o.ok]
         if bad:
             raise RuntimeError("; ".join(f"{Path(o.path).name}: {o.message}" for o in bad))
-        return f"Sent {len(outcomes)} object(s) to {node.name} ({node.ae_title})."
+        where = node.base_url if hasattr(node, "base_url") else node.ae_title
+        return f"Sent {len(outcomes)} object(s) to {node.name} ({where})."
 
-    run.node_names = [n.name for n in config.nodes]  # type: ignore[attr-defined]
+    run.node_names = [n.name for n in nodes]  # type: ignore[attr-defined]
     return run, ""
 
 
