@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from hsg_workstation import __version__, cli
+from hsg_workstation.config import settings
 from hsg_workstation.errors import HsgError
 
 EXIT_OK = 0
@@ -64,6 +65,11 @@ def _accept_data_dir_everywhere(parser: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        settings.check()  # a bad environment variable stops here, with its name, before any work starts
+    except HsgError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
     if args.command is None:
         from hsg_workstation.ui.app import run_gui  # Qt only when the GUI is asked for
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from hsg_workstation.analysis import analyze_path
 from hsg_workstation.analysis.parallel import chunks, map_ordered, map_streamed, submit, thread_count
+from hsg_workstation.errors import ConfigError
 from hsg_workstation.synthetic.study import generate_case
 
 
@@ -70,7 +70,9 @@ def test_helpers_keep_order_and_raise(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_thread_count_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HSG_ANALYSIS_THREADS", "3")
     assert thread_count() == 3
-    for bad in ("0", "-2", "many"):
+    for bad in ("0", "-2", "many", "fuor", "2.5"):
         monkeypatch.setenv("HSG_ANALYSIS_THREADS", bad)
-        assert 1 <= thread_count() <= 4  # ignored: the default
-    assert np.isfinite(thread_count())
+        with pytest.raises(ConfigError, match=f"HSG_ANALYSIS_THREADS={bad!r}"):  # refused, never ignored
+            thread_count()
+    monkeypatch.setenv("HSG_ANALYSIS_THREADS", " ")
+    assert 1 <= thread_count() <= 4  # unset: the CPUs

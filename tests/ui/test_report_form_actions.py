@@ -223,3 +223,18 @@ def test_send_to_a_dicomweb_node_stows_the_report_objects(
     assert sorted(received) == sorted(
         ["1.2.840.10008.5.1.4.1.1.88.33", "1.2.840.10008.5.1.4.1.1.104.1", "1.2.840.10008.5.1.4.1.1.88.59"]
     )
+
+
+def test_a_broken_project_module_fails_loudly_instead_of_disabling_a_button() -> None:
+    """The actions import reporting.pdf / export / workflows directly: a module that does not import is an
+    error at start, never a silently disabled PDF button (the old optional-module lookup returned None)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['hsg_workstation.reporting.pdf'] = None\n"
+        "try:\n    import hsg_workstation.ui.report_actions\nexcept ImportError as exc:\n    print('refused:', exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "refused:" in out.stdout and "hsg_workstation.reporting.pdf" in out.stdout
