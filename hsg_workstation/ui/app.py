@@ -147,6 +147,9 @@ def create_main_window(data_dir: str | Path | None, sample_dir: Path = SAMPLE_DA
     settings = QSettings(str(root / "viewer-settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(database, settings)
     dock_optional_panels(window, database, root)
+    from hsg_workstation.ui.anonymize_action import attach_anonymize_action
+
+    attach_anonymize_action(window, database, root)
     window.restore_dock_state()  # now that every panel exists, its saved place and visibility apply too
     if window.first_start:
         # A reading workstation uses the whole screen. The explicit geometry makes the window fit the screen
