@@ -27,6 +27,7 @@ from hsg_workstation.cli._failures import (
     debug_requested,
     describe,
 )
+from hsg_workstation.config import settings
 
 __all__ = ["EXIT_ERROR", "EXIT_INTERNAL", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_PARTIAL", "EXIT_USAGE", "main"]
 
@@ -90,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(arguments)
     try:
+        settings.check()  # a bad environment variable stops here, with its name, before any work starts
         if args.command is None:
             from hsg_workstation.ui.app import run_gui  # Qt only when the GUI is asked for
 

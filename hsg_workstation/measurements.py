@@ -32,6 +32,18 @@ class Calibration:
     column_spacing_mm: float | None
     basis: CalibrationBasis
 
+    def __post_init__(self) -> None:
+        """Valid once made (highdicom's rule): a basis always; a calibrated basis needs both spacings > 0."""
+        if not isinstance(self.basis, CalibrationBasis):
+            raise ValueError(f"calibration: basis must be a CalibrationBasis, got {self.basis!r}")
+        for name in ("row_spacing_mm", "column_spacing_mm"):
+            value = getattr(self, name)
+            if value is None:
+                if self.basis is not CalibrationBasis.UNCALIBRATED:
+                    raise ValueError(f"calibration {self.basis.value!r}: {name} is missing")
+            elif isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+                raise ValueError(f"calibration: {name} must be a positive number of mm, got {value!r}")
+
     @classmethod
     def uncalibrated(cls) -> Calibration:
         return cls(None, None, CalibrationBasis.UNCALIBRATED)
@@ -62,6 +74,15 @@ class RegionType(StrEnum):
     ELLIPSE = "ELLIPSE"  # four points: major axis end points, then minor axis end points
 
 
+# How many (column, row) points each graphic type has: (minimum, maximum or None for no limit).
+REGION_POINT_COUNTS: dict[RegionType, tuple[int, int | None]] = {
+    RegionType.POINT: (1, 1),
+    RegionType.POLYLINE: (2, None),
+    RegionType.POLYGON: (3, None),
+    RegionType.ELLIPSE: (4, 4),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class ImageRegion:
     """A region on one frame of one instance."""
@@ -70,6 +91,31 @@ class ImageRegion:
     frame_number: int  # 1-based
     region_type: RegionType
     points: tuple[tuple[float, float], ...]  # (column, row)
+
+    def __post_init__(self) -> None:
+        """Valid once made: a 1-based frame, a known graphic type, and as many finite points as it needs (an
+        ELLIPSE with three points is refused here, not when the SR writer meets it)."""
+        if not isinstance(self.region_type, RegionType):
+            raise ValueError(f"image region: region_type must be a RegionType, got {self.region_type!r}")
+        if (
+            isinstance(self.frame_number, bool)
+            or not isinstance(self.frame_number, int)
+            or self.frame_number < 1
+        ):
+            raise ValueError(f"image region: frame_number must be 1 or more, got {self.frame_number!r}")
+        points = tuple(tuple(p) for p in self.points)
+        low, high = REGION_POINT_COUNTS[self.region_type]
+        if len(points) < low or (high is not None and len(points) > high):
+            wanted = f"{low}" if low == high else f"at least {low}"
+            raise ValueError(
+                f"image region {self.region_type.value}: needs {wanted} points, got {len(points)}"
+            )
+        for p in points:
+            if len(p) != 2 or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in p
+            ):
+                raise ValueError(f"image region: a point must be two finite numbers (column, row), got {p!r}")
+        object.__setattr__(self, "points", points)
 
 
 class MeasurementKind(StrEnum):
@@ -81,6 +127,17 @@ class MeasurementKind(StrEnum):
     POINT = "point"
 
 
+# The graphic type and point count each kind of measurement is drawn with.
+MEASUREMENT_REGIONS: dict[MeasurementKind, tuple[RegionType, int | None]] = {
+    MeasurementKind.LENGTH: (RegionType.POLYLINE, 2),
+    MeasurementKind.ANGLE: (RegionType.POLYLINE, 3),
+    MeasurementKind.POLYGON: (RegionType.POLYGON, None),
+    MeasurementKind.ELLIPSE: (RegionType.ELLIPSE, 4),
+    MeasurementKind.ARROW: (RegionType.POLYLINE, 2),
+    MeasurementKind.POINT: (RegionType.POINT, 1),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Measurement:
     """One measurement or annotation on a frame, with its calibration basis. Immutable: edits make a copy."""
@@ -90,6 +147,24 @@ class Measurement:
     calibration: Calibration
     label: str = ""
     id: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    def __post_init__(self) -> None:
+        """Valid once made: a calibration basis always travels with the value, and the region fits the kind."""
+        if not isinstance(self.kind, MeasurementKind):
+            raise ValueError(f"measurement: kind must be a MeasurementKind, got {self.kind!r}")
+        if not isinstance(self.calibration, Calibration):
+            raise ValueError(f"{self.kind.value} measurement: a calibration (and its basis) is required")
+        if not isinstance(self.region, ImageRegion):
+            raise ValueError(f"{self.kind.value} measurement: region must be an ImageRegion")
+        region_type, count = MEASUREMENT_REGIONS[self.kind]
+        if self.region.region_type is not region_type or (
+            count is not None and len(self.region.points) != count
+        ):
+            raise ValueError(
+                f"{self.kind.value} measurement: needs a {region_type.value} region"
+                + (f" of {count} points" if count else "")
+                + f", got {self.region.region_type.value} with {len(self.region.points)}"
+            )
 
     def moved(self, points: tuple[tuple[float, float], ...]) -> Measurement:
         return replace(self, region=replace(self.region, points=points))

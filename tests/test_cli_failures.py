@@ -122,13 +122,13 @@ def test_sample_data_into_sys(writable_sys: None) -> None:
 
 
 def test_data_dir_that_cannot_be_created_or_is_a_file(tmp_path: Path, writable_sys: None) -> None:
-    assert one_line_error(cli("--data-dir", "/sys/x", "list")).startswith("error: /sys/x: ")
+    assert one_line_error(cli("--data-dir", "/sys/x", "list")).startswith("error: --data-dir /sys/x: ")
     a_file = tmp_path / "hostname"
     a_file.write_text("x\n")
     line = one_line_error(cli("--data-dir", str(a_file), "list"))
-    assert line == f"error: {a_file}: exists and is not a folder"
+    assert line == f"error: --data-dir {a_file}: is a file, not a folder"
     line = one_line_error(cli("--data-dir", "/etc/hostname", "list"))
-    assert line == "error: /etc/hostname: exists and is not a folder"
+    assert line == "error: --data-dir /etc/hostname: is a file, not a folder"
 
 
 def test_corrupt_index_names_the_database(tmp_path: Path) -> None:
@@ -148,7 +148,7 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
         cli("--data-dir", str(a_file), "list", env={"HSG_DEBUG": "1"}),
     ):
         assert proc.returncode == EXIT_ERROR
-        assert "Traceback" in proc.stderr and proc.stderr.rstrip().endswith("exists and is not a folder")
+        assert "Traceback" in proc.stderr and proc.stderr.rstrip().endswith("is a file, not a folder")
 
 
 def test_impossible_dates_are_usage_errors(data_dir: Path) -> None:

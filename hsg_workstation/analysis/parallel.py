@@ -6,7 +6,8 @@ of machine nearly halve the per-frame stages, without pickling 16 MB stacks to c
 result is computed by exactly the same code as in a plain loop, so the output does not depend on the number of
 threads (tests/analysis/test_parallel.py runs the analysis with 1 and 2 threads and compares).
 
-``HSG_ANALYSIS_THREADS`` sets the number of threads (1 = everything in the calling thread); the default is the
+``HSG_ANALYSIS_THREADS`` (or ``analysis_threads`` in config.json; ``config.settings``) sets the number of threads
+(1 = everything in the calling thread); the default is the
 number of CPUs, at most 4 (more brings nothing at a 256² working resolution). The calling thread counts as one:
 it works through the items no worker has started instead of waiting, so the pool has one thread fewer (one
 more thread than cores was ~10 ms slower on the 60×1024² benchmark: the threads only took turns).
@@ -20,13 +21,12 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
-from hsg_workstation.errors import ConfigError
+from hsg_workstation.config import settings
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 MAX_DEFAULT_THREADS = 4
-THREADS_ENV = "HSG_ANALYSIS_THREADS"
 _PREFIX = "hsg-analysis"
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
@@ -34,23 +34,12 @@ _pool_size = 0
 
 
 def thread_count() -> int:
-    """Threads the analysis may use: ``HSG_ANALYSIS_THREADS`` (a whole number 1-256) if set, else the CPUs (≤ 4).
-
-    A value that is set but not usable (``abc``, ``0``) is refused with :class:`ConfigError` naming the variable,
-    rather than silently ignored: the user set it for a reason and should learn it had no effect.
-    """
-    raw = os.environ.get(THREADS_ENV, "").strip()
-    if not raw:
-        return max(1, min(MAX_DEFAULT_THREADS, os.cpu_count() or 1))
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= 256:
-        raise ConfigError(
-            f"{THREADS_ENV}={raw!r}: expected a whole number of threads from 1 to 256 (unset it for the default)"
-        )
-    return value
+    """Threads the analysis may use: the ``analysis_threads`` setting (``HSG_ANALYSIS_THREADS`` or config.json,
+    validated in ``config.py``: a bad value raises ``ConfigError`` naming it), else the CPUs (≤ 4)."""
+    configured = settings.analysis_threads
+    if configured is not None:
+        return configured
+    return max(1, min(MAX_DEFAULT_THREADS, os.cpu_count() or 1))
 
 
 def _on_pool() -> bool:

@@ -96,7 +96,7 @@ def check_output_paths(args: argparse.Namespace) -> None:
 
 
 def handle_export(args: argparse.Namespace) -> int:
-    from hsg_workstation.reporting.export import export_all
+    from hsg_workstation.reporting.workflows import export_report
 
     outputs = (args.sr, args.pdf, args.encapsulated_pdf, args.kos)
     if not any(outputs):
@@ -118,7 +118,7 @@ def handle_export(args: argparse.Namespace) -> int:
             predecessor = dcmread(args.predecessor, stop_before_pixels=True)
         except (InvalidDicomError, OSError) as exc:
             raise HsgError(f"--predecessor {args.predecessor}: cannot read as DICOM ({exc})") from None
-    result = export_all(
+    result = export_report(
         report,
         args.study,
         sr_path=args.sr,

@@ -217,6 +217,7 @@ def anonymize_files(
     key: str,
     shift_days: int | None = None,
     progress: Callable[[Path], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> AnonymizeResult:
     """Anonymise ``files`` (one export, one keyed mapping) into ``out_dir/<study>/<instance>.dcm``.
 
@@ -236,6 +237,9 @@ def anonymize_files(
     result = AnonymizeResult()
     studies: set[str] = set()
     for path in files:
+        if cancelled is not None and cancelled():
+            result.skipped.append((path, "not exported: cancelled"))
+            continue
         if progress is not None:
             progress(path)
         try:

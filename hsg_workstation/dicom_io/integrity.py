@@ -26,7 +26,7 @@ import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 try:  # POSIX; elsewhere the start-up repair is skipped (doctor still works)
     import fcntl
@@ -35,8 +35,9 @@ except ImportError:  # pragma: no cover - Windows
 
 from hsg_workstation.dicom_io.store import PARTIAL_SUFFIX
 
-if TYPE_CHECKING:
-    from hsg_workstation.dicom_io.database import LocalDatabase
+# The database calls into this module with itself; importing its class here (even for typing) would make the
+# two modules a cycle (tests/test_import_cycles.py), so it is typed loosely.
+LocalDatabase = Any
 
 _log = logging.getLogger(__name__)
 
@@ -225,45 +226,3 @@ def _rel(db: LocalDatabase, path: Path) -> str:
         return Path(path).relative_to(db.data_dir).as_posix()
     except ValueError:
         return str(path)
-
-
-def run_doctor(data_dir: Path, *, rebuild_index: bool = False) -> RepairReport:
-    """Check the data directory and repair what is safe (see the module docstring); never raises for a
-    damaged directory — the report says what is wrong.
-
-    A damaged index file is only replaced with ``rebuild_index``: it is moved aside (kept) and a new index is
-    built from the store files (every instance comes back; 'incomplete retrieve' marks are lost)."""
-    from hsg_workstation.dicom_io.database import INDEX_FILENAME, LocalDatabase  # the database imports us
-
-    report = RepairReport()
-    fd = exclusive_lock(data_dir)
-    try:
-        index_path = data_dir / INDEX_FILENAME
-        report.database_problems = integrity_check(index_path)
-        report.database_ok = not report.database_problems
-        if fd is None:
-            report.busy = True
-            return report
-        if not report.database_ok:
-            if not rebuild_index:
-                report.database_problems.append(
-                    "not repaired: run 'hsg-workstation doctor --rebuild-index' to move the damaged index aside "
-                    "and build a new one from the store"
-                )
-                return report
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            for suffix in ("", "-wal", "-shm"):
-                part = index_path.with_name(index_path.name + suffix)
-                if part.exists():
-                    part.rename(part.with_name(f"{index_path.name}.damaged-{stamp}{suffix}"))
-            report.database_problems.append(
-                f"the damaged index was moved to {index_path.name}.damaged-{stamp} and rebuilt from the store"
-            )
-        with LocalDatabase(data_dir, manage_session=False) as db:
-            remove_rows_of_missing_files(db, report)
-            repair_store(db, report)
-        report.database_ok = not integrity_check(index_path)
-        (data_dir / IN_USE_FILENAME).unlink(missing_ok=True)  # consistent now: no repair needed at next start
-    finally:
-        release_lock(fd)
-    return report

@@ -103,6 +103,18 @@ class RemoteNode:
     tls: TlsSettings = field(default_factory=TlsSettings)
     description: str = ""
 
+    def __post_init__(self) -> None:
+        """Valid once made (highdicom's rule): a node without a name, AE title, host or a port in 1..65535 is
+        refused where it is built — command line, node manager, nodes.json — not at the first association.
+        (Whether the TLS files exist is checked by ``validated()``: that is about this machine, not the node.)"""
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ConfigError("node: name is empty")
+        where = f"node {self.name.strip()!r}"
+        object.__setattr__(self, "name", self.name.strip())
+        object.__setattr__(self, "ae_title", validate_ae_title(self.ae_title, f"{where} ae_title"))
+        object.__setattr__(self, "host", validate_host(self.host, f"{where} host"))
+        object.__setattr__(self, "port", validate_port(self.port, f"{where} port"))
+
     def validated(self) -> RemoteNode:
         where = f"node {self.name!r}" if self.name else "node"
         if not isinstance(self.name, str) or not self.name.strip():
@@ -299,6 +311,8 @@ class NodeConfig:
                     raise ConfigError(f"{source}: dicomweb_nodes[{i}] is not an object")
                 web_nodes.append(DicomWebNode(**raw))
         except TypeError as exc:  # unknown / missing keys
+            raise ConfigError(f"{source}: {exc}") from None
+        except ConfigError as exc:  # a node refused at construction
             raise ConfigError(f"{source}: {exc}") from None
         try:
             return cls(local=local, nodes=tuple(nodes), web_nodes=tuple(web_nodes)).validated()

@@ -108,7 +108,7 @@ def _decode(value: Any, hint: Any, path: str) -> Any:
             kwargs = {k: _decode(v, hints[k], f"{path}.{k}" if path else k) for k, v in value.items()}
             try:
                 return hint(**kwargs)
-            except TypeError as exc:
+            except (TypeError, ValueError) as exc:  # a missing field, or refused by the class's own checks
                 raise ReportJsonError(f"report JSON: {path or 'report'}: {exc}") from None
     if hint is Any:
         return value

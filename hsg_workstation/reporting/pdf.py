@@ -41,6 +41,7 @@ from PySide6.QtGui import (
 )
 
 from hsg_workstation import __version__
+from hsg_workstation.dicom_io.pixels import render_uint8
 from hsg_workstation.measurements import ImageRegion, Measurement, RegionType
 from hsg_workstation.reporting import schematic
 from hsg_workstation.reporting.model import HsgReport, ImageLink, KeyImage, Tube
@@ -182,17 +183,14 @@ def _rows(pairs: list[tuple[str, Any]], unit: dict[str, str] | None = None) -> s
 
 
 def _frame_uint8(source: ImageSource, frame_number: int) -> np.ndarray:
-    """One frame as uint8 (grey or RGB) with the file's default window; frame_number is 1-based."""
+    """One frame as uint8 (grey or RGB) with the file's default window; frame_number is 1-based.
+
+    A file goes through the viewer's own pixel pipeline (``dicom_io.pixels.render_uint8``: modality LUT, VOI
+    window or LUT, MONOCHROME1), so the PDF shows what the reader saw. An in-memory dataset (tests, callers that
+    hold one) gets the first window of its header applied here."""
     index = frame_number - 1
     if isinstance(source, Path | str):
-        try:
-            from hsg_workstation.dicom_io.pixels import render_uint8
-
-            return np.ascontiguousarray(render_uint8(source, index))
-        except ImportError:  # pragma: no cover - pixels module missing in a partial checkout
-            from pydicom import dcmread
-
-            source = dcmread(source)
+        return np.ascontiguousarray(render_uint8(source, index))
     arr = source.pixel_array
     if int(getattr(source, "NumberOfFrames", 1) or 1) > 1:
         arr = arr[index]

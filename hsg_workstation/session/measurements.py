@@ -1,7 +1,9 @@
 """Qt-free store of the measurements and key frames of each open study.
 
-The viewer draws *views* of these objects and writes edits back through :meth:`MeasurementStore.update`; the
-report reads the very same objects. Callbacks are psygnal signals so that neither side needs Qt (the report
+The viewer draws *views* of these objects and writes edits back through :meth:`MeasurementStore.update`. The
+report does not read this store: a finding's image link holds its own copy of the region (``ImageLink.region``,
+attached by ``ui/report_dock.py``), and the report's key images are kept equal to this store's key frames by
+that dock — two owners still, the next step of the reading session (docs/architecture.md). Callbacks are psygnal signals so that neither side needs Qt (the report
 and the CLI run without it). Values (mm, area, ROI statistics) are computed here from the immutable
 :class:`~hsg_workstation.measurements.Measurement`, so the number on screen and the number in the report
 cannot disagree.
@@ -21,17 +23,11 @@ from hsg_workstation.measurements import (
     Measurement,
     MeasurementKind,
 )
+from hsg_workstation.session.reading import KeyFrame, KeyImages
+
+__all__ = ["KeyFrame", "KeyImages", "MeasurementStore"]
 
 Point = tuple[float, float]
-
-
-@dataclass(frozen=True, slots=True)
-class KeyFrame:
-    """A frame the reader marked as a key image (1-based frame number, as in DICOM references)."""
-
-    sop_instance_uid: str
-    frame_number: int
-    display_set_label: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +168,8 @@ def manual_calibration(p0: Point, p1: Point, known_length_mm: float) -> Calibrat
 
 
 class MeasurementStore:
-    """Measurements and key frames per study (keyed by StudyInstanceUID). One instance per application."""
+    """Measurements per study (keyed by StudyInstanceUID), and the key frames of ``key_images`` (the one owner,
+    ``session/reading.py``) under the viewer's names. One instance per application."""
 
     added = Signal(str, object)  # study uid, Measurement
     removed = Signal(str, object)  # study uid, Measurement
@@ -182,7 +179,8 @@ class MeasurementStore:
 
     def __init__(self) -> None:
         self._measurements: dict[str, dict[str, Measurement]] = {}
-        self._key_frames: dict[str, list[KeyFrame]] = {}
+        self.key_images = KeyImages()
+        self.key_images.changed.connect(self.key_frames_changed.emit)
         self._calibrations: dict[tuple[str, str], Calibration] = {}
 
     # -- measurements ---------------------------------------------------------------------------------
@@ -216,7 +214,7 @@ class MeasurementStore:
     def clear(self, study_uid: str) -> None:
         for m in self.measurements(study_uid):
             self.remove(study_uid, m.id)
-        self._key_frames.pop(study_uid, None)
+        self.key_images.clear(study_uid)
 
     # -- calibration ----------------------------------------------------------------------------------
     def calibration_override(self, study_uid: str, sop_instance_uid: str) -> Calibration | None:
@@ -230,36 +228,17 @@ class MeasurementStore:
                 self.update(study_uid, replace(m, calibration=calibration))
         self.calibration_changed.emit(study_uid, sop_instance_uid, calibration)
 
-    # -- key frames -----------------------------------------------------------------------------------
+    # -- key frames (owned by ``key_images``) ----------------------------------------------------------
     def key_frames(self, study_uid: str) -> list[KeyFrame]:
-        return list(self._key_frames.get(study_uid, []))
+        return self.key_images.key_frames(study_uid)
 
     def is_key_frame(self, study_uid: str, sop_instance_uid: str, frame_number: int) -> bool:
-        return any(
-            k.sop_instance_uid == sop_instance_uid and k.frame_number == frame_number
-            for k in self._key_frames.get(study_uid, [])
-        )
+        return self.key_images.is_key_frame(study_uid, sop_instance_uid, frame_number)
 
     def set_key_frames(self, study_uid: str, keys: list[KeyFrame]) -> None:
-        """Replace a study's key frames (e.g. with the key images of a recovered report draft); one signal."""
-        unique = {(k.sop_instance_uid, k.frame_number): k for k in keys}
-        frames = sorted(
-            unique.values(), key=lambda k: (k.display_set_label, k.sop_instance_uid, k.frame_number)
-        )
-        if frames == self._key_frames.get(study_uid, []):
-            return
-        self._key_frames[study_uid] = frames
-        self.key_frames_changed.emit(study_uid)
+        """Replace a study's key frames; one signal."""
+        self.key_images.set(study_uid, keys)
 
     def toggle_key_frame(self, study_uid: str, key: KeyFrame) -> bool:
         """Mark or unmark a frame; returns True when it is now a key frame."""
-        frames = self._key_frames.setdefault(study_uid, [])
-        for k in frames:
-            if k.sop_instance_uid == key.sop_instance_uid and k.frame_number == key.frame_number:
-                frames.remove(k)
-                self.key_frames_changed.emit(study_uid)
-                return False
-        frames.append(key)
-        frames.sort(key=lambda k: (k.display_set_label, k.sop_instance_uid, k.frame_number))
-        self.key_frames_changed.emit(study_uid)
-        return True
+        return self.key_images.toggle(study_uid, key)

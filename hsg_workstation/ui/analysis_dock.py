@@ -1,6 +1,6 @@
 """Issue 6 in the workstation: analysis suggestions docked beside the report, its overlay on the viewports.
 
-Wiring (all optional — if the analysis area's widgets are missing the viewer works without them):
+Wiring (docked when the fill-curve dock is; a failure to build it is shown in the status bar by ``ui/app.py``):
   * the fill-curve dock (``ui/fill_dock.py``) analyses the loop off the UI thread and emits ``analysis_ready``;
     here that result becomes ``reporting.from_analysis.suggestions_from_analysis(result, loop SOP UID)`` rows in
     the Suggestions panel, and the cavity / tubes / spill overlay of every viewport that shows the loop;
@@ -17,15 +17,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from hsg_workstation.reporting.from_analysis import apply_suggestion, suggestions_from_analysis
+from hsg_workstation.ui.analysis_overlay import AnalysisOverlayItem
+from hsg_workstation.ui.suggestions_panel import SuggestionsPanel
+
 OVERLAY_LEGEND = "cavity cyan, tubes / other contrast yellow, spill magenta (detected, not verified)"
 
 
 class AnalysisIntegration:
     def __init__(self, window, fill_controller, report_controller) -> None:
-        from hsg_workstation.reporting.from_analysis import apply_suggestion, suggestions_from_analysis
-        from hsg_workstation.ui.analysis_overlay import AnalysisOverlayItem
-        from hsg_workstation.ui.suggestions_panel import SuggestionsPanel
-
         self._apply = apply_suggestion
         self._suggest = suggestions_from_analysis
         self._overlay_cls = AnalysisOverlayItem
@@ -134,11 +134,8 @@ class AnalysisIntegration:
 
 
 def attach_analysis_panels(window) -> AnalysisIntegration | None:
-    """Dock the suggestions and add the overlay when the fill curve and the analysis widgets exist."""
+    """Dock the suggestions and add the overlay beside the fill curve; None when there is no fill-curve dock."""
     fill = getattr(window, "fill_curve", None)
     if fill is None:
         return None
-    try:
-        return AnalysisIntegration(window, fill, getattr(window, "report_dock", None))
-    except ImportError:
-        return None
+    return AnalysisIntegration(window, fill, getattr(window, "report_dock", None))

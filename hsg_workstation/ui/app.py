@@ -6,6 +6,7 @@ empty screen and a new user sees a fill sequence straight away.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -13,6 +14,8 @@ from pathlib import Path
 import hsg_workstation
 from hsg_workstation.config import resolve_data_dir
 from hsg_workstation.errors import HsgError
+
+log = logging.getLogger(__name__)
 
 SAMPLE_DATA = Path(hsg_workstation.__file__).parents[1] / "sample_data"
 
@@ -75,7 +78,8 @@ def import_samples_if_empty(database, sample_dir: Path = SAMPLE_DATA) -> int:
 
 
 def dock_optional_panels(window, database, data_dir: Path | None = None) -> list[str]:
-    """Dock the other areas' widgets when their modules are installed; a missing one is simply not shown."""
+    """Dock the report, PACS, fill-curve and suggestions panels. One that fails to build is left out, and why is
+    shown in the status bar and logged: the viewer always opens."""
     docked: list[str] = []
     if data_dir is not None:
         from hsg_workstation.ui.report_dock import attach_report_dock
@@ -83,6 +87,7 @@ def dock_optional_panels(window, database, data_dir: Path | None = None) -> list
         try:
             window.report_dock = attach_report_dock(window, data_dir)
         except Exception as exc:  # noqa: BLE001 - the viewer must open even if the report form is broken
+            log.exception("report panel could not be built")
             window.report_dock = None
             window.statusBar().showMessage(f"Report panel unavailable: {exc}", 8000)
         if window.report_dock is not None:
@@ -91,11 +96,8 @@ def dock_optional_panels(window, database, data_dir: Path | None = None) -> list
     for title, factory in _panel_factories():
         try:
             dock = factory(window, database, data_dir)
-        except ModuleNotFoundError as exc:
-            if not (exc.name or "").startswith("hsg_workstation.ui."):
-                window.statusBar().showMessage(f"{title} panel unavailable: {exc}", 8000)
-            continue  # that area's widget is not installed: the viewer works without it
-        except Exception as exc:  # noqa: BLE001 - another area's panel must never stop the viewer opening
+        except Exception as exc:  # noqa: BLE001 - a broken panel must never stop the viewer opening; said + logged
+            log.exception("%s panel could not be built", title)
             window.statusBar().showMessage(f"{title} panel unavailable: {exc}", 8000)
             continue
         if dock is not None:
@@ -129,10 +131,7 @@ def _pacs_panel(window, database, data_dir: Path | None):
     window.tabifyDockWidget(window.browser_dock, dock)
     window.browser_dock.raise_()
     window.docks_menu.addAction(dock.toggleViewAction())
-    try:
-        from hsg_workstation.ui.node_manager import NodeManagerDialog
-    except ImportError:
-        return dock
+    from hsg_workstation.ui.node_manager import NodeManagerDialog
 
     def edit_nodes() -> None:
         dlg = NodeManagerDialog(data_dir, parent=window)
@@ -187,6 +186,9 @@ def create_main_window(data_dir: str | Path | None, sample_dir: Path = SAMPLE_DA
     settings = QSettings(str(root / "viewer-settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(database, settings)
     dock_optional_panels(window, database, root)
+    from hsg_workstation.ui.anonymize_action import attach_anonymize_action
+
+    attach_anonymize_action(window, database, root)
     window.restore_dock_state()  # now that every panel exists, its saved place and visibility apply too
     if window.first_start:
         # A reading workstation uses the whole screen. The explicit geometry makes the window fit the screen

@@ -15,9 +15,12 @@ import threading
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
+from hsg_workstation.analysis.pipeline import analyze_frames
+from hsg_workstation.analysis.source import open_loop
 from hsg_workstation.dicom_io import frame_cache as fc
 from hsg_workstation.dicom_io.model import DisplaySet, DisplaySetKind
 from hsg_workstation.errors import DicomReadError
+from hsg_workstation.ui.fill_curve import FillCurveWidget
 from hsg_workstation.ui.loader import shared_pool
 
 
@@ -35,10 +38,6 @@ class FillCurveController:
     START_DELAY_MS = 300
 
     def __init__(self, window) -> None:
-        from hsg_workstation.analysis.pipeline import analyze_frames
-        from hsg_workstation.analysis.source import open_loop
-        from hsg_workstation.ui.fill_curve import FillCurveWidget
-
         self._analyze_frames = analyze_frames
         self._open_loop = open_loop
         self.window = window
@@ -168,9 +167,6 @@ class FillCurveController:
         self.window.jump_to(ref.sop_instance_uid, ref.frame_number)
 
 
-def attach_fill_curve_dock(window) -> FillCurveController | None:
-    """Dock the fill curve if the widget and the analysis import; None (viewer alone) otherwise."""
-    try:
-        return FillCurveController(window)
-    except ImportError:
-        return None
+def attach_fill_curve_dock(window) -> FillCurveController:
+    """Dock the fill curve under the viewer."""
+    return FillCurveController(window)

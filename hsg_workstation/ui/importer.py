@@ -1,20 +1,27 @@
 """Import of files / folders / DICOMDIRs into the local database off the UI thread, with progress and cancel.
 
 ``LocalDatabase.import_paths`` is thread-safe (per-thread SQLite connections) and reports progress through a
-callback; here it runs on a plain Python thread and the callback is turned into a queued Qt signal, so a big
+callback; here it runs as a ``ui/workers.py`` job whose progress and result arrive on the UI thread, so a big
 CD import never freezes the window and "Cancel" stops before the next file.
 """
 
 from __future__ import annotations
 
-import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from hsg_workstation.ui.workers import Job, JobContext, Workers
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    paths: tuple[str, ...]
+
 
 class ImportJob(QObject):
-    """One import run. ``progress(done, total, path)``; ``finished(results)`` on the UI thread."""
+    """One import run. ``progress(done, total, path)``; ``finished(results or the exception)`` on the UI thread."""
 
     progress = Signal(int, int, str)
     finished = Signal(object)
@@ -23,29 +30,40 @@ class ImportJob(QObject):
         super().__init__(parent)
         self.database = database
         self.paths = [str(p) for p in paths]
-        self.cancel_event = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="hsg-import", daemon=True)
+        self._workers = Workers(self)
+        self._job: Job | None = None
 
     def start(self) -> None:
-        self._thread.start()
+        database = self.database
+
+        def run(request: ImportRequest, ctx: JobContext):
+            return database.import_paths(
+                list(request.paths), progress=lambda d, t, p: ctx.progress((d, t, p)), cancel=ctx.cancel_event
+            )
+
+        self._job = self._workers.start(
+            "import",
+            run,
+            ImportRequest(tuple(self.paths)),
+            on_result=self.finished.emit,
+            on_error=self.finished.emit,  # reported in the window (``summarize``), never a crash
+            on_progress=lambda v: self.progress.emit(*v),
+        )
+
+    @property
+    def cancel_event(self):
+        return self._job.cancel_event if self._job is not None else None
 
     def cancel(self) -> None:
-        self.cancel_event.set()
+        if self._job is not None:
+            self._job.cancel()
 
     def wait(self, timeout: float = 60.0) -> None:
-        self._thread.join(timeout)
+        if self._job is not None:
+            self._job.wait(timeout)
 
     def is_running(self) -> bool:
-        return self._thread.is_alive()
-
-    def _run(self) -> None:
-        try:
-            results = self.database.import_paths(
-                self.paths, progress=lambda d, t, p: self.progress.emit(d, t, p), cancel=self.cancel_event
-            )
-        except Exception as exc:  # noqa: BLE001 - reported in the window, never a crash
-            results = exc
-        self.finished.emit(results)
+        return self._job is not None and self._job.is_running()
 
 
 def summarize(results) -> str:

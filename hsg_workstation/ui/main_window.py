@@ -126,7 +126,7 @@ class MainWindow(QMainWindow):
         ml.addWidget(del_btn)
         self.meas_dock = self._dock("Measurements", meas_host, Qt.DockWidgetArea.RightDockWidgetArea)
         self.extra_docks: dict[str, QDockWidget] = {}
-        # controllers of the optional areas, set by ui/app.py dock_optional_panels (None when not installed)
+        # controllers of the docked panels, set by ui/app.py dock_optional_panels (None when one failed to build)
         self.report_dock = None
         self.fill_curve = None
         self.analysis = None

@@ -8,11 +8,10 @@ query panel to reload. The C-ECHO test runs on a worker thread with the Qt-free 
 
 from __future__ import annotations
 
-import threading
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -44,10 +43,13 @@ from hsg_workstation.pacs.nodes import (
 from hsg_workstation.pacs.tls import check_tls_files
 from hsg_workstation.ui.dicomweb_nodes import DicomWebNodesBox
 from hsg_workstation.ui.pacs_panel import ClientFactory, default_client_factory
+from hsg_workstation.ui.workers import Job, JobContext, Workers
 
 
-class _EchoBridge(QObject):
-    done = Signal(bool, str)
+@dataclass(frozen=True)
+class EchoRequest:
+    node: RemoteNode
+    calling_ae: str
 
 
 class NodeManagerDialog(QDialog):
@@ -66,9 +68,8 @@ class NodeManagerDialog(QDialog):
         self.setWindowTitle("DICOM nodes")
         self.data_dir = Path(data_dir)
         self.client_factory = client_factory or default_client_factory
-        self.bridge = _EchoBridge(self)
-        self.bridge.done.connect(self._echo_done)
-        self._echo_thread: threading.Thread | None = None
+        self.workers = Workers(self)
+        self._echo_job: Job | None = None
         self.message = QLabel()
         self.message.setWordWrap(True)
         try:
@@ -302,7 +303,7 @@ class NodeManagerDialog(QDialog):
 
     def test_echo(self) -> None:
         """C-ECHO the node in the form (validated, not necessarily saved) on a worker thread."""
-        if self._echo_thread is not None and self._echo_thread.is_alive():
+        if self.echo_running():
             return
         try:
             node = self.node_from_form()
@@ -316,21 +317,25 @@ class NodeManagerDialog(QDialog):
         self._show(f"C-ECHO {node.ae_title}@{node.host}:{node.port}…")
         factory = self.client_factory
 
-        def run() -> None:
-            try:
-                seconds = factory(node, calling).echo()
-                self.bridge.done.emit(True, f"C-ECHO {node.ae_title}: ok ({seconds * 1000:.0f} ms)")
-            except HsgError as exc:
-                self.bridge.done.emit(False, f"C-ECHO failed: {exc}")
-            except Exception as exc:  # noqa: BLE001
-                self.bridge.done.emit(False, f"C-ECHO failed: {type(exc).__name__}: {exc}")
+        def run(request: EchoRequest, _ctx: JobContext) -> str:
+            seconds = factory(request.node, request.calling_ae).echo()
+            return f"C-ECHO {request.node.ae_title}: ok ({seconds * 1000:.0f} ms)"
 
-        self._echo_thread = threading.Thread(target=run, name="hsg-echo", daemon=True)
-        self._echo_thread.start()
+        def failed(exc: BaseException) -> None:
+            detail = str(exc) if isinstance(exc, HsgError) else f"{type(exc).__name__}: {exc}"
+            self._echo_done(False, f"C-ECHO failed: {detail}")
+
+        self._echo_job = self.workers.start(
+            "echo",
+            run,
+            EchoRequest(node, calling),
+            on_result=lambda text: self._echo_done(True, text),
+            on_error=failed,
+        )
 
     def _echo_done(self, ok: bool, message: str) -> None:
         self.echo_button.setEnabled(True)
         self._show(message, error=not ok)
 
     def echo_running(self) -> bool:
-        return self._echo_thread is not None and self._echo_thread.is_alive()
+        return self._echo_job is not None and self._echo_job.is_running()

@@ -14,7 +14,6 @@ C-MOVEs there, and reports pushed studies with ``studyRetrieved(uid, "received")
 from __future__ import annotations
 
 import datetime as _dt
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,11 +36,13 @@ from PySide6.QtWidgets import (
 )
 
 from hsg_workstation.errors import HsgError
+from hsg_workstation.pacs.client import move_missing, retrieve_by_move
 from hsg_workstation.pacs.dicomweb import DicomWebClient
 from hsg_workstation.pacs.nodes import DicomWebNode, NodeConfig, RemoteNode, load_nodes
 from hsg_workstation.pacs.types import Progress, RetrieveResult, SeriesMatch, StudyMatch, StudyQuery
 from hsg_workstation.reporting.status import report_states
 from hsg_workstation.ui.widgets import read_only_table, sortable_table
+from hsg_workstation.ui.workers import Job, JobContext, Workers
 
 SERIES_COLUMNS = ("#", "Modality", "Images", "Description")
 COLUMNS = (
@@ -88,13 +89,9 @@ def dicom_date_range(date_from: str, date_to: str) -> str:
 
 
 class _Bridge(QObject):
-    """Signals emitted from the worker thread; Qt queues them to the panel's (GUI) thread."""
+    """The listener's notifications: emitted in pynetdicom's association threads, queued to the GUI thread.
+    (Find / retrieve jobs run through ``ui/workers.py``; this is only for pushes nobody asked for.)"""
 
-    progress = Signal(object)
-    found = Signal(object)
-    series_found = Signal(str, object)
-    retrieved = Signal(str, object)
-    failed = Signal(str)
     pushed = Signal(str, str)  # study UID, ImportResult status: an instance a PACS / modality pushed to us
 
 
@@ -139,19 +136,14 @@ class PacsQueryPanel(QWidget):
         self.client_factory = client_factory or default_client_factory
         self.listener: Any = None  # a running StorageSCP (C-MOVE goes there instead of a temporary one)
         self._config = NodeConfig()
-        self._cancel: threading.Event | None = None
-        self._thread: threading.Thread | None = None
+        self.workers = Workers(self)
+        self._job: Job | None = None
         self._busy = False
         self._open_after: str | None = None
         self._opened_early: str | None = None
         self._matches: dict[str, StudyMatch] = {}
 
         self.bridge = _Bridge(self)
-        self.bridge.progress.connect(self._on_progress)
-        self.bridge.found.connect(self._on_found)
-        self.bridge.series_found.connect(self._on_series_found)
-        self.bridge.retrieved.connect(self._on_retrieved)
-        self.bridge.failed.connect(self._on_failed)
         self.bridge.pushed.connect(self._on_pushed)
         self._own_listener: Any = None  # the StorageSCP this panel started from nodes.json
         self._listener_key: Any = None
@@ -418,29 +410,37 @@ class PacsQueryPanel(QWidget):
             self._set_status(str(exc), error=True)
             return None
 
-    def _start(self, work: Callable[[threading.Event], None], label: str) -> None:
-        cancel = self._cancel = threading.Event()
+    def _start(
+        self,
+        work: Callable[[JobContext], Any],
+        label: str,
+        on_result: Callable[[Any], None],
+        *,
+        on_progress: Callable[[Any], None] | None = None,
+    ) -> None:
+        """Run ``work(ctx)`` through ``ui/workers.py``; its result, progress and errors come back here."""
         self._busy = True
         self.progress_bar.setRange(0, 0)
         self._set_status(label)
 
-        def run() -> None:
-            try:
-                work(cancel)
-            except HsgError as exc:
-                self.bridge.failed.emit(str(exc))
-            except Exception as exc:  # noqa: BLE001 - the panel must say what happened, never die silently
-                self.bridge.failed.emit(f"unexpected error: {type(exc).__name__}: {exc}")
+        def failed(exc: BaseException) -> None:  # the panel says what happened, never dies silently
+            text = str(exc) if isinstance(exc, HsgError) else f"unexpected error: {type(exc).__name__}: {exc}"
+            self._on_failed(text)
 
-        self._thread = threading.Thread(target=run, name="hsg-pacs-panel", daemon=True)
-        self._thread.start()
+        self._job = self.workers.start(
+            "pacs-panel",
+            lambda _request, ctx: work(ctx),
+            on_result=on_result,
+            on_error=failed,
+            on_progress=on_progress,
+        )
         self._update_buttons()
         self.busyChanged.emit(True)
 
     def _done(self) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._thread = None
+        if self._job is not None:
+            self._job.wait(timeout=5)
+        self._job = None
         self._busy = False
         self._update_buttons()
         self.busyChanged.emit(False)
@@ -467,10 +467,11 @@ class PacsQueryPanel(QWidget):
             self._set_status(str(exc), error=True)
             return
 
-        def work(cancel: threading.Event) -> None:
-            self.bridge.found.emit(client.find_studies(query, cancel=cancel))
-
-        self._start(work, f"Searching {client.node.name}…")
+        self._start(
+            lambda ctx: client.find_studies(query, cancel=ctx.cancel_event),
+            f"Searching {client.node.name}…",
+            self._on_found,
+        )
 
     def show_worklist(self) -> None:
         """The remote HSG worklist: RF studies of the last days on the chosen node; the result table marks
@@ -514,10 +515,11 @@ class PacsQueryPanel(QWidget):
         if client is None:
             return
 
-        def work(cancel: threading.Event) -> None:
-            self.bridge.series_found.emit(uid, client.find_series(uid))
-
-        self._start(work, f"Listing series on {client.node.name}…")
+        self._start(
+            lambda _ctx: client.find_series(uid),
+            f"Listing series on {client.node.name}…",
+            lambda series: self._on_series_found(uid, series),
+        )
 
     def retrieve(
         self, uid: str | None = None, *, missing: bool = False, series_uid: str | None = None
@@ -533,40 +535,36 @@ class PacsQueryPanel(QWidget):
         listener = self.listener
         db = self.database
 
-        def work(cancel: threading.Event) -> None:
+        def work(ctx: JobContext) -> RetrieveResult:
+            progress, cancel = ctx.progress, ctx.cancel_event
             if missing and method == "C-MOVE":
-                from hsg_workstation.pacs.client import move_missing
-
-                result = move_missing(
-                    client, uid, db, local, progress=self.bridge.progress.emit, cancel=cancel, scp=listener
-                )
-            elif missing:
-                result = client.get_missing(uid, db, progress=self.bridge.progress.emit, cancel=cancel)
-            elif method == "C-MOVE":
-                from hsg_workstation.pacs.client import retrieve_by_move
-
-                result = retrieve_by_move(
+                return move_missing(client, uid, db, local, progress=progress, cancel=cancel, scp=listener)
+            if missing:
+                return client.get_missing(uid, db, progress=progress, cancel=cancel)
+            if method == "C-MOVE":
+                return retrieve_by_move(
                     client,
                     uid,
                     db,
                     local,
                     series_uid=series_uid,
-                    progress=self.bridge.progress.emit,
+                    progress=progress,
                     cancel=cancel,
                     scp=listener,
                 )
-            else:
-                result = client.get(
-                    uid, db, series_uid=series_uid, progress=self.bridge.progress.emit, cancel=cancel
-                )
-            self.bridge.retrieved.emit(uid, result)
+            return client.get(uid, db, series_uid=series_uid, progress=progress, cancel=cancel)
 
         what = "missing instances of the study" if missing else ("series" if series_uid else "study")
-        self._start(work, f"Retrieving {what} from {client.node.name} by {method}…")
+        self._start(
+            work,
+            f"Retrieving {what} from {client.node.name} by {method}…",
+            lambda result: self._on_retrieved(uid, result),
+            on_progress=self._on_progress,
+        )
 
     def cancel(self) -> None:
-        if self._cancel is not None and self.is_busy():
-            self._cancel.set()
+        if self._job is not None and self.is_busy():
+            self._job.cancel()
             self._open_after = None
             self._set_status("Cancelling (C-CANCEL)…")
 

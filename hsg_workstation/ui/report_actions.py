@@ -1,87 +1,96 @@
 """Report form actions: Sign (verifying observer + warning acknowledgements), PDF preview, Export, Send.
 
-Why separate from the form: these reach into optional modules written by other parts of the project
-(``reporting.pdf`` / ``reporting.export`` for files, ``dicom_io.pacs`` for C-STORE). When one is missing, its button
-stays disabled with a tooltip that says what is missing — the form itself never depends on them.
+Why separate from the form: these are the form's dialogs and button states around the report workflows
+(``reporting.workflows``: export, export-then-send; the CLI calls the same functions). They see the form only
+as an ``ActionHost`` — the handful of attributes listed there — so this module does not import the form and the
+form imports it (no circle). A button that cannot work is disabled with a tooltip that says why (no source
+study attached, no PACS node configured, poppler missing) — never because a project module failed to import:
+that is a bug and raises.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QMessageBox,
+    QPushButton,
     QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
+from hsg_workstation.errors import HsgError
+from hsg_workstation.pacs.nodes import DicomWebNode, load_nodes
 from hsg_workstation.reporting import model as m
+from hsg_workstation.reporting import workflows
+from hsg_workstation.reporting.export import load_study
+from hsg_workstation.reporting.pdf import render_pdf
 from hsg_workstation.reporting.rules import Issue
 
-if TYPE_CHECKING:
-    from hsg_workstation.ui.report_form import ReportForm
+
+class ActionHost(Protocol):
+    """What the actions need of the report form (``ReportForm`` provides it)."""
+
+    report: m.HsgReport
+    study: Any
+    data_dir: Path | None
+    pdf_handler: Callable[[m.HsgReport], bytes] | None
+    export_handler: Callable[[m.HsgReport, Path], list[Path]] | None
+    send_handler: Callable[..., str] | None
+    last_sr_sop_instance_uid: str
+    pdf_preview_dialog: Any
+    pdf_button: QPushButton
+    export_button: QPushButton
+    send_button: QPushButton
+
+    def run_in_background(
+        self, job: Callable[[], Any], done: Callable[[Any, BaseException | None], None]
+    ) -> None: ...
 
 
-def _module(name: str) -> Any | None:
-    """Import an optional project module; None if it does not exist (yet) or fails to import."""
-    try:
-        if importlib.util.find_spec(name) is None:
-            return None
-        return importlib.import_module(name)
-    except Exception:
-        return None
-
-
-def pdf_renderer(form: ReportForm) -> Any | None:
-    """A callable ``(report) -> bytes`` producing the report PDF, or None when no PDF engine is available."""
-    if getattr(form, "pdf_handler", None) is not None:
+def pdf_renderer(form: ActionHost) -> Callable[[m.HsgReport], bytes]:
+    """A callable ``(report) -> bytes`` producing the report PDF (the injected one, else ``reporting.pdf``)."""
+    if form.pdf_handler is not None:
         return form.pdf_handler
-    pdf = _module("hsg_workstation.reporting.pdf")
-    if pdf is None or not callable(getattr(pdf, "render_pdf", None)):
-        return None
 
     def render(report: m.HsgReport) -> bytes:
-        return pdf.render_pdf(report, study_sources(form))
+        return render_pdf(report, study_sources(form))
 
     return render
 
 
-def study_sources(form: ReportForm) -> dict[str, Any]:
+def study_sources(form: ActionHost) -> dict[str, Any]:
     """SOP Instance UID → file/dataset of the study's images (key images in the PDF need their pixels)."""
     if form.study is None:
         return {}
-    export = _module("hsg_workstation.reporting.export")
-    if export is None:
-        return {}
-    return dict(export.load_study(form.study, form.report.identity.study_instance_uid).sources)
+    return dict(load_study(form.study, form.report.identity.study_instance_uid).sources)
 
 
-def export_function(form: ReportForm) -> Any | None:
-    """A callable ``(report, directory) -> list[Path]`` writing SR, PDF, Encapsulated PDF and KOS, or None."""
-    if getattr(form, "export_handler", None) is not None:
+def export_function(form: ActionHost) -> Callable[[m.HsgReport, Path], list[Path]] | None:
+    """A callable ``(report, directory) -> list[Path]`` writing SR, PDF, Encapsulated PDF and KOS, or None
+    when no source study is attached."""
+    if form.export_handler is not None:
         return form.export_handler
     if form.study is None:
         return None
-    export = _module("hsg_workstation.reporting.export")
-    if export is None or not callable(getattr(export, "export_all", None)):
-        return None
 
     def run(report: m.HsgReport, directory: Path) -> list[Path]:
-        result = export_files(report, form.study, directory)
+        result = workflows.export_report(report, form.study, directory=directory)
         if result.sr is not None:
             form.last_sr_sop_instance_uid = str(result.sr.SOPInstanceUID)
         return result.written
@@ -90,81 +99,47 @@ def export_function(form: ReportForm) -> Any | None:
 
 
 def output_names(report: m.HsgReport, directory: Path) -> dict[str, Path | None]:
-    """File names of one export: stem from the report id, so re-exports of an amendment do not overwrite."""
-    stem = f"hsg_report_{report.report_id[:12]}"
-    return {
-        "sr_path": directory / f"{stem}_sr.dcm",
-        "pdf_path": directory / f"{stem}.pdf",
-        "encapsulated_pdf_path": directory / f"{stem}_pdf.dcm",
-        "kos_path": directory / f"{stem}_kos.dcm" if report.key_images else None,
-    }
+    """File names of one export (``workflows.output_names``)."""
+    return workflows.output_names(report, directory)
 
 
-def export_files(report: m.HsgReport, study: Any, directory: Path) -> Any:
-    """Write every output into ``directory`` through ``reporting.export.export_all``; returns its result."""
-    from hsg_workstation.reporting.export import export_all
-
-    directory.mkdir(parents=True, exist_ok=True)
-    return export_all(report, study, **output_names(report, directory))
-
-
-def send_report(
-    report: m.HsgReport, study: Any, node: Any, calling_ae: str, outbox: Path
-) -> tuple[list[Any], str]:
-    """Export the DICOM outputs (SR, Encapsulated PDF, KOS) into ``outbox`` and C-STORE them to ``node``.
-
-    Returns the per-file outcomes and the SR's SOP Instance UID (an amendment's predecessor)."""
-    from hsg_workstation.pacs.client import DicomClient
-
-    result = export_files(report, study, outbox)
-    dicom_files = [p for p in result.written if p.suffix == ".dcm"]
-    sr_uid = str(result.sr.SOPInstanceUID) if result.sr is not None else ""
-    return DicomClient(node, calling_ae=calling_ae).send(dicom_files), sr_uid
-
-
-def send_function(form: ReportForm) -> tuple[Any | None, str]:
-    """(callable ``(report) -> str``, why-not). Default: the PACS nodes configured in the data dir."""
-    if getattr(form, "send_handler", None) is not None:
+def send_function(form: ActionHost) -> tuple[Callable[..., str] | None, str]:
+    """(callable ``(report[, node_name]) -> str``, why-not). Default: the PACS nodes configured in the data dir."""
+    if form.send_handler is not None:
         return form.send_handler, ""
     if form.study is None:
         return None, "Send is unavailable: no source study is attached to the form (ReportForm.set_study)"
-    if _module("hsg_workstation.reporting.export") is None or _module("hsg_workstation.pacs.client") is None:
-        return None, "Send is unavailable: the export or PACS module is not installed"
     if form.data_dir is None:
         return None, "Send is unavailable: no data directory with PACS nodes (nodes.json)"
-    from hsg_workstation.pacs.nodes import load_nodes
-
     try:
         config = load_nodes(form.data_dir)
-    except Exception as exc:
+    except HsgError as exc:  # a malformed nodes.json: say so on the button
         return None, f"Send is unavailable: {exc}"
-    if not config.nodes:
+    nodes = [*config.nodes, *config.web_nodes]
+    if not nodes:
         return None, "Send is unavailable: no PACS node is configured (hsg-workstation pacs nodes add ...)"
+    data_dir = Path(form.data_dir)
 
     def run(report: m.HsgReport, node_name: str | None = None) -> str:
-        """Export + C-STORE; runs on a worker thread (no widgets here). Default node: the first configured."""
-        node = config.get(node_name) if node_name else config.nodes[0]
-        outbox = Path(form.data_dir) / "outbox" / report.report_id
-        outcomes, sr_uid = send_report(report, form.study, node, config.local.ae_title, outbox)
-        form.last_sr_sop_instance_uid = sr_uid or form.last_sr_sop_instance_uid
-        bad = [o for o in outcomes if not o.ok]
-        if bad:
-            raise RuntimeError("; ".join(f"{Path(o.path).name}: {o.message}" for o in bad))
-        return f"Sent {len(outcomes)} object(s) to {node.name} ({node.ae_title})."
+        """Export + send (C-STORE, or STOW-RS to a DICOMweb node); runs on a worker thread (no widgets here).
+        Default node: the first configured."""
+        node = config.get_any(node_name) if node_name else nodes[0]
+        outbox = data_dir / "outbox" / report.report_id
+        sent = workflows.send_report(report, form.study, node, config.local.ae_title, outbox)
+        form.last_sr_sop_instance_uid = sent.sr_sop_instance_uid or form.last_sr_sop_instance_uid
+        if sent.failed:
+            raise HsgError("; ".join(f"{Path(o.path).name}: {o.message}" for o in sent.failed))
+        where = node.base_url if isinstance(node, DicomWebNode) else node.ae_title
+        return f"Sent {len(sent.outcomes)} object(s) to {node.name} ({where})."
 
-    run.node_names = [n.name for n in config.nodes]  # type: ignore[attr-defined]
+    run.node_names = [n.name for n in nodes]  # type: ignore[attr-defined]
     return run, ""
 
 
-def configure_buttons(form: ReportForm) -> None:
+def configure_buttons(form: ActionHost) -> None:
     """Enable PDF / Export / Send only when what they need exists; say why otherwise."""
     signed = form.report.is_signed
-    if pdf_renderer(form) is None:
-        form.pdf_button.setEnabled(False)
-        form.pdf_button.setToolTip(
-            "PDF preview is unavailable: the PDF module (reporting/pdf.py) is not installed"
-        )
-    elif shutil.which("pdftoppm") is None:
+    if shutil.which("pdftoppm") is None:
         form.pdf_button.setEnabled(False)
         form.pdf_button.setToolTip("PDF preview needs poppler's pdftoppm, which is not installed")
     else:
@@ -176,15 +151,10 @@ def configure_buttons(form: ReportForm) -> None:
             "Write DICOM SR, PDF, Encapsulated PDF and KOS files"
             + ("" if signed else " (the report is a draft: the SR is marked partial / unverified)")
         )
-    elif form.study is None and getattr(form, "export_handler", None) is None:
-        form.export_button.setEnabled(False)
-        form.export_button.setToolTip(
-            "Export is unavailable: no source study is attached to the form (ReportForm.set_study)"
-        )
     else:
         form.export_button.setEnabled(False)
         form.export_button.setToolTip(
-            "Export is unavailable: the export module (reporting/export.py) is not installed"
+            "Export is unavailable: no source study is attached to the form (ReportForm.set_study)"
         )
     send, why = send_function(form)
     if send is None:
@@ -294,11 +264,8 @@ class PdfPreviewDialog(QDialog):
         self.resize(700, 800)
 
 
-def show_pdf_preview(form: ReportForm) -> PdfPreviewDialog | None:
+def show_pdf_preview(form: ActionHost) -> PdfPreviewDialog | None:
     render = pdf_renderer(form)
-    if render is None:
-        QMessageBox.information(form, "PDF preview", form.pdf_button.toolTip())
-        return None
     try:
         pdf = render(form.report)
         if isinstance(pdf, str | Path):
@@ -314,13 +281,11 @@ def show_pdf_preview(form: ReportForm) -> PdfPreviewDialog | None:
     return dialog
 
 
-def export_interactively(form: ReportForm) -> None:
+def export_interactively(form: ActionHost) -> None:
     fn = export_function(form)
     if fn is None:
         QMessageBox.information(form, "Export", form.export_button.toolTip())
         return
-    from PySide6.QtWidgets import QFileDialog
-
     directory = QFileDialog.getExistingDirectory(form, "Export report files to")
     if not directory:
         return
@@ -333,7 +298,7 @@ def export_interactively(form: ReportForm) -> None:
     QMessageBox.information(form, "Exported", f"Written:\n{names}" if names else "Exported.")
 
 
-def send_interactively(form: ReportForm) -> None:
+def send_interactively(form: ActionHost) -> None:
     """Pick a node (if several), then export + C-STORE on a worker thread; the form stays usable meanwhile."""
     handler, why = send_function(form)
     if handler is None:
@@ -345,8 +310,6 @@ def send_interactively(form: ReportForm) -> None:
     names: list[str] = list(getattr(handler, "node_names", []))
     args: tuple[Any, ...] = (form.report,)
     if len(names) > 1:
-        from PySide6.QtWidgets import QInputDialog
-
         name, ok = QInputDialog.getItem(form, "Send to PACS", "Node:", names, 0, False)
         if not ok:
             return

@@ -1,52 +1,53 @@
 """Docks the report form (another area's widget) next to the viewer and wires the viewer contract to it.
 
-The form is optional: if ``hsg_workstation.ui.report_form`` or the reporting package is missing or fails to
-import, :func:`attach_report_dock` returns None and the viewer works alone (the caller shows why).
+The viewer opens even if building the report panel fails at run time (``ui/app.py`` shows why in the status
+bar); a module of this project that does not import is a bug and raises like any other.
 
 Wiring (the ReportForm's documented contract):
-  * opening a study shows its newest unsigned draft, else a new report prefilled from the image headers;
-  * key frames and the report's key images are kept equal both ways: marking / unmarking a frame in the viewer
-    adds / removes the key image; removing a key image in the form unmarks the frame; a recovered draft's key
-    images appear as the viewer's key frames when its study opens (the report is the record; the viewer's
-    list is a view of it). A signed report is never changed: the viewer's marks then stay local and the
-    status bar says so.
+  * opening a study shows its newest unsigned draft, else a new report prefilled from the image headers
+    (``reporting.workflows.open_report`` — the same function the tests and other callers use; no file is read
+    here);
+  * the report in the form owns the open study's key images (``session/reading.py`` ``KeyImages.bind``): the
+    viewer's key-frame list is a view of ``report.key_images``, marking / unmarking a frame writes there, a key
+    image removed in the form disappears from the viewer, a recovered draft's key images show when its study
+    opens. A signed report is never changed: the viewer's marks then stay local and the status bar says so.
   * ``mark_on_image_requested(field_path)`` arms the ellipse tool; the next measurement drawn is attached to
-    that finding with ``attach_region`` (the region is the same object the MeasurementStore holds).
+    that finding with ``attach_region`` (the region is the same object the MeasurementStore holds);
+  * ``region_unlinked(path, region)``: "Unlink last" on a finding also removes the viewer's measurement drawn
+    for it, unless another finding still links that region.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
-import pydicom
+from hsg_workstation.errors import HsgError
+from hsg_workstation.measurements import ImageRegion
+from hsg_workstation.reporting.drafts import DraftStore
+from hsg_workstation.reporting.report import HsgReport
+from hsg_workstation.reporting.workflows import open_report
+from hsg_workstation.ui.report_form import ReportForm
 
-from hsg_workstation.session.measurements import KeyFrame
+log = logging.getLogger(__name__)
 
 
 class ReportDockController:
     def __init__(self, window, data_dir: Path) -> None:
-        from hsg_workstation.reporting import model as m
-        from hsg_workstation.reporting.drafts import DraftStore
-        from hsg_workstation.ui.report_form import ReportForm, draft_for_study
-
-        self._m = m
-        self._draft_for_study = draft_for_study
         self.window = window
         self.data_dir = Path(data_dir)
         self.drafts = DraftStore(self.data_dir / "drafts")
-        self.form = ReportForm(m.HsgReport(), self.drafts, data_dir=self.data_dir)
+        self.form = ReportForm(HsgReport(), self.drafts, data_dir=self.data_dir)
         self.form.setEnabled(False)
         self.dock = window.add_panel("Report", self.form)
         self._pending_field: str | None = None
         self._sop_classes: dict[str, str] = {}
         window.studyOpened.connect(self.study_opened)
         window.store.added.connect(self._measurement_added)
-        window.store.key_frames_changed.connect(self._key_frames_changed)
+        window.store.key_images.refused.connect(self._key_images_refused)
         self.form.mark_on_image_requested.connect(self.mark_on_image)
-        self.form.report_replaced.connect(self._watch_report)
-        self._syncing = False
-        self._watched = None
-        self._watch_report(self.form.report)
+        self.form.region_unlinked.connect(self._region_unlinked)
+        self.form.report_replaced.connect(self._bind_report)
 
     def study_opened(self, study_uid: str) -> None:
         paths = [p for ds in self.window.display_sets for p in {inst.path for inst in ds.instances}]
@@ -55,20 +56,14 @@ class ReportDockController:
             for ds in self.window.display_sets
             for inst in ds.instances
         }
-        report = self._draft_for_study(self.drafts, study_uid)
-        if report is None:
-            report = self._m.HsgReport()
-            headers = []
-            for p in paths:
-                try:
-                    headers.append(pydicom.dcmread(p, stop_before_pixels=True))
-                except Exception:  # noqa: BLE001 - one unreadable header must not block the report
-                    continue
-            self._m.prefill_from_datasets(report, headers)
-        self.form.set_report(report)
+        try:
+            report = open_report(self.drafts, paths, study_uid)
+        except HsgError as exc:  # e.g. a study of documents only: an empty report, and say why
+            report = HsgReport()
+            self.window.statusBar().showMessage(f"Report not prefilled: {exc}", 8000)
+        self.form.set_report(report)  # report_replaced -> _bind_report
         self.form.set_study([str(p) for p in paths], self.data_dir)
         self.form.setEnabled(True)
-        self._viewer_from_report()
 
     def mark_on_image(self, field_path: str) -> None:
         self._pending_field = field_path
@@ -84,19 +79,40 @@ class ReportDockController:
             except Exception as exc:  # noqa: BLE001 - show why, keep the measurement
                 self.window.statusBar().showMessage(f"Could not link the region to {field}: {exc}", 8000)
 
-    # -- key frames <-> key images ---------------------------------------------------------------------
-    def _watch_report(self, report) -> None:
-        """Listen to the report now in the form (set_report / amend replace it)."""
-        if self._watched is not None:
-            self._watched.remove_listener(self._report_changed)
-        self._watched = report
-        report.add_listener(self._report_changed)
-        if self.window.study is not None:
-            self._viewer_from_report()
+    def _region_unlinked(self, field_path: str, region: ImageRegion) -> None:
+        """The region left the finding: drop the viewer's measurement of it unless another finding links it."""
+        study = self.window.study
+        if study is None or self._still_linked(region):
+            return
+        for measurement in self.window.store.measurements(study.study_instance_uid):
+            if measurement.region == region:
+                self.window.store.remove(study.study_instance_uid, measurement.id)
+                self.window.statusBar().showMessage(f"Region unlinked from {field_path} and removed", 5000)
+                return
 
-    def _report_changed(self, report, field_path: str) -> None:
-        if field_path.split(".")[0].split("[")[0] == "key_images" and not self._syncing:
-            self._viewer_from_report()
+    def _still_linked(self, region: ImageRegion) -> bool:
+        findings = self.form.report.findings
+        parts = [findings.cervix, findings.cavity, findings.adhesions, *findings.tubes, findings.peritoneum]
+        parts += list(findings.filling_defects)
+        return any(link.region == region for part in parts for link in part.image_links)
+
+    # -- key images: one owner (session/reading.py KeyImages) --------------------------------------------
+    def _bind_report(self, report: HsgReport) -> None:
+        """The report now in the form (opened, recovered, amended) owns the open study's key images: the
+        viewer's key-frame list reads ``report.key_images`` and a mark is written there — no copy to keep equal."""
+        study = self.window.study
+        if study is None:
+            return
+        self.window.store.key_images.bind(
+            study.study_instance_uid,
+            report,
+            known=self._sop_classes.keys(),
+            label_of=self._label_for,
+            sop_class_of=lambda uid: self._sop_classes.get(uid, ""),
+        )
+
+    def _key_images_refused(self, study_uid: str, message: str) -> None:
+        self.window.statusBar().showMessage(message, 8000)
 
     def _label_for(self, sop_instance_uid: str) -> str:
         for ds in self.window.display_sets:
@@ -104,54 +120,7 @@ class ReportDockController:
                 return ds.label
         return ""
 
-    def _viewer_from_report(self) -> None:
-        """The viewer's key frames become the report's key images (of this study's instances)."""
-        study = self.window.study
-        if study is None:
-            return
-        known = {inst.sop_instance_uid for ds in self.window.display_sets for inst in ds.instances}
-        keys = [
-            KeyFrame(k.sop_instance_uid, k.frame_number, self._label_for(k.sop_instance_uid))
-            for k in self.form.report.key_images
-            if k.sop_instance_uid in known
-        ]
-        self._syncing = True
-        try:
-            self.window.store.set_key_frames(study.study_instance_uid, keys)
-        finally:
-            self._syncing = False
 
-    def _key_frames_changed(self, study_uid: str) -> None:
-        """Viewer → report: add the newly marked frames, drop the unmarked ones (order of marking kept)."""
-        if self._syncing or self.window.study is None or study_uid != self.window.study.study_instance_uid:
-            return
-        report = self.form.report
-        now = {(k.sop_instance_uid, k.frame_number) for k in self.window.store.key_frames(study_uid)}
-        had = {(k.sop_instance_uid, k.frame_number) for k in report.key_images}
-        if now == had:
-            return
-        if report.is_signed:
-            self.window.statusBar().showMessage(
-                "The report is signed: key frames marked now are not added to it (amend the report first)",
-                8000,
-            )
-            return
-        self._syncing = True
-        try:
-            kept = [k for k in report.key_images if (k.sop_instance_uid, k.frame_number) in now]
-            if len(kept) != len(report.key_images):
-                report.set_value("key_images", kept)
-            for sop, frame in sorted(now - had):
-                self.form.add_key_image(sop, self._sop_classes.get(sop, ""), frame)
-        except Exception as exc:  # noqa: BLE001 - the viewer keeps working; say why the report did not follow
-            self.window.statusBar().showMessage(f"Key images of the report not updated: {exc}", 8000)
-        finally:
-            self._syncing = False
-
-
-def attach_report_dock(window, data_dir: Path) -> ReportDockController | None:
-    """Dock the report form if its modules import; None (viewer alone) otherwise."""
-    try:
-        return ReportDockController(window, data_dir)
-    except ImportError:
-        return None
+def attach_report_dock(window, data_dir: Path) -> ReportDockController:
+    """Dock the report form beside the viewer."""
+    return ReportDockController(window, data_dir)

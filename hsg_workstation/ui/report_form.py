@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeyEvent, QShowEvent
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QGroupBox,
@@ -43,7 +43,10 @@ from hsg_workstation.reporting import form_spec
 from hsg_workstation.reporting import model as m
 from hsg_workstation.reporting.impression import generate_impression
 from hsg_workstation.reporting.rules import Issue, RuleConfig, Severity, validate
+from hsg_workstation.reporting.workflows import draft_for_study, open_report  # noqa: F401 - re-exported
+from hsg_workstation.ui import report_actions
 from hsg_workstation.ui import report_binding as rb
+from hsg_workstation.ui.report_actions import SignDialog
 from hsg_workstation.ui.report_editors import TextEditor, enum_label
 from hsg_workstation.ui.report_panels import (
     ImpressionPanel,
@@ -59,6 +62,7 @@ from hsg_workstation.ui.report_sections import (
     applies,
     defect_fields,
 )
+from hsg_workstation.ui.workers import Workers
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +76,16 @@ class ReportForm(QWidget):
         it and calls ``attach_region(field_path, region)``.
       * ``add_key_image(sop_instance_uid, sop_class_uid, frame_number, note="")`` — from the viewer.
       * ``report_signed()`` after a successful sign; ``draft_saved(path)`` after every autosave.
-      * ``export_handler`` / ``send_handler`` / ``pdf_renderer`` may be injected; otherwise the form looks
-        for ``hsg_workstation.reporting.export`` / ``dicom_io.pacs`` and disables the buttons if absent.
+      * ``region_unlinked(path, region)`` after "Unlink last" (the report dock removes the viewer's drawing).
+      * ``export_handler`` / ``send_handler`` / ``pdf_handler`` may be injected (``set_handlers``); otherwise
+        the buttons run ``reporting.workflows`` (export, export-then-send) and are disabled, with the reason as
+        tooltip, while no source study or PACS node is there.
     """
 
     mark_on_image_requested = Signal(str)
     report_signed = Signal()
     report_replaced = Signal(object)  # the new HsgReport after amend() / set_report()
-    region_unlinked = Signal(str, object)  # finding path, ImageRegion (the viewer may drop its overlay)
-    _background_done = Signal(object, object, object)  # callback, result, error (queued to the GUI thread)
+    region_unlinked = Signal(str, object)  # finding path, ImageRegion (the report dock drops the drawing)
     draft_saved = Signal(object)  # Path or None
     draft_save_failed = Signal(str)
 
@@ -149,14 +154,12 @@ class ReportForm(QWidget):
         self.scroll.verticalScrollBar().valueChanged.connect(self._follow_section)
         root.addLayout(self._build_actions())
 
-        from PySide6.QtGui import QKeySequence, QShortcut
-
         for keys, delta in (("Ctrl+PgDown", 1), ("Ctrl+PgUp", -1)):
             sc = QShortcut(QKeySequence(keys), self)
             sc.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             sc.activated.connect(lambda d=delta: self.step_section(d))
 
-        self._background_done.connect(self._on_background_done)
+        self.workers = Workers(self)  # background jobs (Send); results come back on the GUI thread
         self.background_jobs = 0
 
         self._loaded_inapplicable = self._inapplicable_with_values()
@@ -256,7 +259,14 @@ class ReportForm(QWidget):
     def _add_block(
         self, spec: BlockSpec, parent: QGroupBox, remove: Callable[[], None] | None = None
     ) -> BlockWidget:
-        block = BlockWidget(self, spec, parent, remove=remove)
+        block = BlockWidget(
+            self.report,
+            spec,
+            parent,
+            remove=remove,
+            mark=self.mark_on_image_requested.emit,
+            unlink=self.unlink_region,
+        )
         font = block.font()
         font.setBold(bool(spec.title))
         block.setFont(font)
@@ -396,8 +406,6 @@ class ReportForm(QWidget):
         for b in (self.pdf_button, self.export_button, self.send_button, self.sign_button, self.amend_button):
             b.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
             row.addWidget(b)
-        from hsg_workstation.ui import report_actions
-
         report_actions.configure_buttons(self)
         return row
 
@@ -587,8 +595,6 @@ class ReportForm(QWidget):
         self.sign_button.setVisible(not r.is_signed)
         self.amend_button.setVisible(r.is_signed)
         if self._signed_state != r.is_signed:
-            from hsg_workstation.ui import report_actions
-
             self._signed_state = r.is_signed
             report_actions.configure_buttons(self)
         self.sign_button.setEnabled(editable and errors == 0)
@@ -775,8 +781,6 @@ class ReportForm(QWidget):
         send: Callable[[m.HsgReport], str] | None = None,
     ) -> None:
         """Inject action handlers (PDF bytes, export to a directory, send to PACS) and re-enable buttons."""
-        from hsg_workstation.ui import report_actions
-
         self.pdf_handler, self.export_handler, self.send_handler = pdf, export, send
         report_actions.configure_buttons(self)
 
@@ -820,8 +824,6 @@ class ReportForm(QWidget):
         self.study = study
         if data_dir is not None:
             self.data_dir = Path(data_dir)
-        from hsg_workstation.ui import report_actions
-
         report_actions.configure_buttons(self)
 
     # ------------------------------------------------------------------ user helpers
@@ -872,8 +874,6 @@ class ReportForm(QWidget):
         self.report_signed.emit()
 
     def sign_interactively(self) -> None:
-        from hsg_workstation.ui.report_actions import SignDialog
-
         dialog = SignDialog(
             self.report, self.open_warnings(), self.user_name or self.report.author_name, self
         )
@@ -885,44 +885,31 @@ class ReportForm(QWidget):
             QMessageBox.warning(self, "Cannot sign", str(exc))
 
     def show_pdf_preview(self) -> None:
-        from hsg_workstation.ui import report_actions
-
         report_actions.show_pdf_preview(self)
 
     def export_interactively(self) -> None:
-        from hsg_workstation.ui import report_actions
-
         report_actions.export_interactively(self)
 
     def send_interactively(self) -> None:
-        from hsg_workstation.ui import report_actions
-
         report_actions.send_interactively(self)
 
     # ------------------------------------------------------------------ background work
     def run_in_background(
         self, job: Callable[[], Any], done: Callable[[Any, BaseException | None], None]
     ) -> None:
-        """Run a Qt-free ``job`` (PACS send) on a worker thread; ``done(result, error)`` runs on the GUI thread."""
-        import threading
-
+        """Run a Qt-free ``job`` (PACS send) through ``ui/workers.py``; ``done(result, error)`` runs on the GUI
+        thread (never after the form is gone)."""
         self.background_jobs += 1
 
-        def work() -> None:
-            try:
-                result, error = job(), None
-            except BaseException as exc:  # reported to the user, never swallowed
-                result, error = None, exc
-            try:
-                self._background_done.emit(done, result, error)
-            except RuntimeError:  # the form was closed and deleted meanwhile; nothing left to tell
-                log.info("background job finished after the report form was deleted: %s", error or result)
+        def result(value: Any) -> None:
+            self.background_jobs -= 1
+            done(value, None)
 
-        threading.Thread(target=work, name="report-form-job", daemon=True).start()
+        def error(exc: BaseException) -> None:
+            self.background_jobs -= 1
+            done(None, exc)
 
-    def _on_background_done(self, done: Callable[[Any, Any], None], result: Any, error: Any) -> None:
-        self.background_jobs -= 1
-        done(result, error)
+        self.workers.start("report-form-job", lambda _request, _ctx: job(), on_result=result, on_error=error)
 
     # ------------------------------------------------------------------ keyboard
     _FORM_KEYS = frozenset(
@@ -996,40 +983,6 @@ class ReportForm(QWidget):
             event.ignore()
             return True
         return super().eventFilter(obj, event)
-
-
-def draft_for_study(draft_store: Any, study_instance_uid: str) -> m.HsgReport | None:
-    """The newest unsigned draft of this study left in ``draft_store`` (after a crash or a closed window).
-
-    The main window calls this before creating a new report, so reopening a study continues what was typed.
-    Unreadable drafts are skipped (``DraftStore.recover`` lists them with their error)."""
-    if not study_instance_uid:
-        return None
-    for info in draft_store.recover():  # newest first
-        if info.error or info.study_instance_uid != study_instance_uid or info.status != m.ReportStatus.DRAFT:
-            continue
-        try:
-            return draft_store.load(info.report_id)
-        except Exception:  # a draft that cannot be read must not block opening the study
-            log.warning("draft %s could not be loaded", info.path)
-    return None
-
-
-def open_report(draft_store: Any, study: Any, study_instance_uid: str = "") -> m.HsgReport:
-    """The report to show for a study: its unsigned draft if one survived, else a new report prefilled from the
-    images' headers (patient / study identity, study date, dose area product, fluoroscopy time, LMP, pregnancy
-    status — ``model.prefill_from_datasets``). ``study`` is a folder or a list of paths / datasets."""
-    from hsg_workstation.reporting.export import load_study
-
-    images = load_study(study, study_instance_uid)
-    uid = study_instance_uid or str(images.headers[0].get("StudyInstanceUID", ""))
-    if draft_store is not None:
-        recovered = draft_for_study(draft_store, uid)
-        if recovered is not None:
-            return recovered
-    report = m.HsgReport()
-    m.prefill_from_datasets(report, images.headers)
-    return report
 
 
 def _model_path(parts: list[str]) -> str:

@@ -41,8 +41,6 @@ from hsg_workstation.ui.report_sections import BlockSpec, FieldSpec
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from hsg_workstation.ui.report_form import ReportForm
-
 
 def make_editor(report: m.HsgReport, spec: FieldSpec, parent: QWidget | None = None) -> ValueEditor:
     """Choose the editor from the model's type hint for ``spec.path``."""
@@ -110,11 +108,16 @@ class BlockWidget(QGroupBox):
 
     def __init__(
         self,
-        form_widget: ReportForm,
+        report: m.HsgReport,
         spec: BlockSpec,
         parent: QWidget | None = None,
         remove: Callable[[], None] | None = None,
+        *,
+        mark: Callable[[str], None] | None = None,
+        unlink: Callable[[str], None] | None = None,
     ) -> None:
+        """``mark(path)`` / ``unlink(path)``: what "Mark on image" / "Unlink last" do for this finding (the form
+        passes its signal and method; the block knows nothing else of the form)."""
         super().__init__(spec.title, parent)
         self.spec = spec
         self.path = spec.path
@@ -130,26 +133,26 @@ class BlockWidget(QGroupBox):
         self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         self.form.setVerticalSpacing(4)
         outer.addLayout(self.form)
-        self.rows: list[FieldRow] = [FieldRow(form_widget.report, f, self.form, self) for f in spec.fields]
+        self.rows: list[FieldRow] = [FieldRow(report, f, self.form, self) for f in spec.fields]
         self.messages = IssueLabel(self)
         outer.addWidget(self.messages)
         self.mark_button: QPushButton | None = None
         self.unlink_button: QPushButton | None = None
         self.links_label: QLabel | None = None
         self.remove_button: QPushButton | None = None
-        if spec.links or remove is not None:
+        if (spec.links and mark is not None and unlink is not None) or remove is not None:
             row = QHBoxLayout()
-            if spec.links:
+            if spec.links and mark is not None and unlink is not None:
                 self.mark_button = QPushButton("Mark on image", self)
                 self.mark_button.setToolTip(
                     "Draw a region on the current frame and link it to this finding (SR SCOORD + image reference)"
                 )
-                self.mark_button.clicked.connect(lambda: form_widget.mark_on_image_requested.emit(self.path))
+                self.mark_button.clicked.connect(lambda: mark(self.path))
                 self.links_label = QLabel(self)
                 self.links_label.setStyleSheet("QLabel { color: #555; }")
                 self.unlink_button = QPushButton("Unlink last", self)
                 self.unlink_button.setToolTip("Remove the most recently linked region of this finding")
-                self.unlink_button.clicked.connect(lambda: form_widget.unlink_region(self.path))
+                self.unlink_button.clicked.connect(lambda: unlink(self.path))
                 row.addWidget(self.mark_button)
                 row.addWidget(self.links_label)
                 row.addWidget(self.unlink_button)

@@ -70,9 +70,9 @@ def test_helpers_keep_order_and_raise(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_thread_count_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HSG_ANALYSIS_THREADS", "3")
     assert thread_count() == 3
-    for bad in ("0", "-2", "many", "1e3", "100000"):
+    for bad in ("0", "-2", "many", "fuor", "2.5"):
         monkeypatch.setenv("HSG_ANALYSIS_THREADS", bad)
-        with pytest.raises(ConfigError, match="HSG_ANALYSIS_THREADS"):
-            thread_count()  # refused with the variable named, not silently ignored (issue 16 point 9)
-    monkeypatch.delenv("HSG_ANALYSIS_THREADS")
-    assert 1 <= thread_count() <= 4
+        with pytest.raises(ConfigError, match=f"HSG_ANALYSIS_THREADS={bad!r}"):  # refused, never ignored
+            thread_count()
+    monkeypatch.setenv("HSG_ANALYSIS_THREADS", " ")
+    assert 1 <= thread_count() <= 4  # unset: the CPUs

@@ -158,3 +158,83 @@ def test_export_button_writes_into_the_chosen_folder(
     assert shown and "Written" in shown[0]
     assert len(list(out.glob("*.dcm"))) == 3 and len(list(out.glob("*.pdf"))) == 1
     assert form.last_sr_sop_instance_uid
+
+
+def test_send_to_a_dicomweb_node_stows_the_report_objects(
+    qtbot, form: ReportForm, data_dir: Path, monkeypatch
+) -> None:
+    """The same Send button with a DICOMweb node: the SR, Encapsulated PDF and KOS arrive by STOW-RS (a small
+    in-process STOW endpoint parses the multipart body with the client's own reader)."""
+    import http.server
+    import io
+    import json
+    import threading
+
+    from pydicom import dcmread as read
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMessageBox
+
+    from hsg_workstation.pacs.multipart import boundary_of, iter_parts
+    from hsg_workstation.pacs.nodes import DicomWebNode, NodeConfig, save_nodes
+
+    received: list[str] = []
+
+    class Stow(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            parts = list(
+                iter_parts([body], boundary_of(self.headers["Content-Type"]), max_part_bytes=1 << 28)
+            )
+            refs = []
+            for part in parts:
+                ds = read(io.BytesIO(part), stop_before_pixels=True)
+                received.append(str(ds.SOPClassUID))
+                refs.append({"00081155": {"vr": "UI", "Value": [str(ds.SOPInstanceUID)]}})
+            answer = json.dumps({"00081199": {"vr": "SQ", "Value": refs}}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/dicom+json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/dicom-web"
+        save_nodes(data_dir, NodeConfig().with_web_node(DicomWebNode(name="web", base_url=url)))
+        form.set_study(form.study, data_dir)
+        form.sign("Verifier^Dora")
+        shown: list[tuple[str, str]] = []
+        monkeypatch.setattr(
+            QMessageBox, "information", staticmethod(lambda _p, title, text: shown.append((title, text)))
+        )
+        monkeypatch.setattr(
+            QMessageBox, "warning", staticmethod(lambda _p, title, text: shown.append((title, text)))
+        )
+        qtbot.mouseClick(form.send_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: bool(shown), timeout=30000)
+    finally:
+        server.shutdown()
+    assert shown[0][0] == "Sent", shown
+    assert "Sent 3 object(s) to web" in shown[0][1]
+    assert sorted(received) == sorted(
+        ["1.2.840.10008.5.1.4.1.1.88.33", "1.2.840.10008.5.1.4.1.1.104.1", "1.2.840.10008.5.1.4.1.1.88.59"]
+    )
+
+
+def test_a_broken_project_module_fails_loudly_instead_of_disabling_a_button() -> None:
+    """The actions import reporting.pdf / export / workflows directly: a module that does not import is an
+    error at start, never a silently disabled PDF button (the old optional-module lookup returned None)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['hsg_workstation.reporting.pdf'] = None\n"
+        "try:\n    import hsg_workstation.ui.report_actions\nexcept ImportError as exc:\n    print('refused:', exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "refused:" in out.stdout and "hsg_workstation.reporting.pdf" in out.stdout

@@ -717,6 +717,9 @@ def test_report_mark_on_image_links_the_drawn_region(qtbot, data_dir, study_dir)
         assert links[0].sop_instance_uid == m.region.sop_instance_uid == vp.current_ref.sop_instance_uid
         assert links[0].frame_number == 1
         assert vp.tool is None
+        form.unlink_region("findings.tubes.left")  # "Unlink last": the drawing made for the finding goes too
+        assert form.report.findings.tubes.left.image_links == []
+        assert window.store.measurements(vp.study.study_instance_uid) == []
     finally:
         window.close()
         db.close()

@@ -357,3 +357,27 @@ def test_enter_in_the_study_list_opens_the_study(workstation, qtbot, data_dir: P
     assert w.actions_by_id["finish"].isEnabled()
     w.set_tool(None)
     assert not w.actions_by_id["finish"].isEnabled()
+
+
+def test_a_panel_that_fails_to_build_is_said_not_silently_left_out(
+    qtbot, data_dir: Path, study_dir: Path, monkeypatch, caplog
+) -> None:
+    """A project module that does not import used to make its dock vanish without a word (ImportError caught)."""
+    import logging
+
+    import hsg_workstation.ui.fill_dock as fill_dock
+
+    def broken(window):
+        raise ImportError("No module named 'hsg_workstation.ui.fill_curve'")
+
+    monkeypatch.setattr(fill_dock, "FillCurveController", broken)
+    with caplog.at_level(logging.ERROR, logger="hsg_workstation.ui.app"):
+        window, db = create_main_window(str(data_dir), sample_dir=study_dir)
+    qtbot.addWidget(window)
+    try:
+        assert "Fill curve panel could not be built" in caplog.text
+        assert "hsg_workstation.ui.fill_curve" in caplog.text
+        assert window.report_dock is not None  # the other panels and the viewer still open
+    finally:
+        window.close()
+        db.close()
