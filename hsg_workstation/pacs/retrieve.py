@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from hsg_workstation.pacs.client import DicomClient, move_missing, retrieve_by_move
+from hsg_workstation.pacs.dicomweb import DicomWebClient
 from hsg_workstation.pacs.nodes import LocalNode
 from hsg_workstation.pacs.types import InstanceSink, ProgressCallback, RetrieveResult
 
@@ -21,6 +22,7 @@ from hsg_workstation.pacs.types import InstanceSink, ProgressCallback, RetrieveR
 class RetrieveMethod(StrEnum):
     GET = "C-GET"  # the peer sends on our association (no inbound port needed)
     MOVE = "C-MOVE"  # the peer opens an association to our storage SCP
+    WADO = "WADO-RS"  # DICOMweb: the client streams the instances over HTTP
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ class RetrieveRequest:
 
 
 def retrieve(
-    client: DicomClient,
+    client: DicomClient | DicomWebClient,
     request: RetrieveRequest,
     sink: InstanceSink,
     *,
@@ -59,8 +61,11 @@ def retrieve(
     scp: Any | None = None,
 ) -> RetrieveResult:
     """Fetch what ``request`` names into ``sink``. C-MOVE needs ``local`` (our AE and port) and uses the running
-    listener ``scp`` when given, else a temporary storage SCP that accepts only this peer."""
+    listener ``scp`` when given, else a temporary storage SCP that accepts only this peer. C-GET and WADO-RS are
+    the client's own ``get`` / ``get_missing`` (a ``DicomClient`` or a ``DicomWebClient``)."""
     if request.method is RetrieveMethod.MOVE:
+        if not isinstance(client, DicomClient):
+            raise ValueError(f"retrieve by C-MOVE needs a DIMSE node, not {type(client).__name__}")
         if local is None:
             raise ValueError("retrieve by C-MOVE: our own node (AE title, port) is needed")
         if request.missing_only:
