@@ -12,6 +12,8 @@ Settings (first match wins):
   and ``config.json``, so users with several archives, and tests, can point everything at another folder.
 - analysis threads: a value set in code (benchmarks), ``$HSG_ANALYSIS_THREADS``, ``"analysis_threads"`` in
   ``config.json``, else the CPUs (at most 4; ``analysis/parallel.py``).
+- decoded-image size cap: ``import --max-image-mb``, ``$HSG_WORKSTATION_MAX_IMAGE_MB``, else 4 GiB
+  (``dicom_io/reader.py``).
 
 The environment is read when a value is asked for (so a test's ``monkeypatch.setenv`` applies); ``config.json``
 is read when the data directory is resolved (``resolve_data_dir``). ``settings.check()`` validates everything
@@ -32,12 +34,24 @@ from hsg_workstation.errors import ConfigError
 
 DATA_DIR_ENV = "HSG_WORKSTATION_DATA_DIR"
 ANALYSIS_THREADS_ENV = "HSG_ANALYSIS_THREADS"
+MAX_IMAGE_MB_ENV = "HSG_WORKSTATION_MAX_IMAGE_MB"
 CONFIG_FILE = "config.json"
 APP_NAME = "hsg-workstation"
 MAX_ANALYSIS_THREADS = 256
 
 # The keys ``config.json`` may hold.
 _FILE_KEYS = ("analysis_threads",)
+
+
+def image_cap_mib(value: Any, where: str) -> float:
+    """A positive, finite number of MiB for the decoded-image size cap (``dicom_io.reader``)."""
+    try:
+        mib = float(value)
+    except (TypeError, ValueError):
+        mib = float("nan")
+    if isinstance(value, bool) or not 0 < mib < float("inf"):
+        raise ConfigError(f"{where}: the image size cap must be a positive number of MiB, got {value!r}")
+    return mib
 
 
 def _threads(value: Any, where: str) -> int:
@@ -129,6 +143,14 @@ class Settings:
         if env is not None:
             return _threads(env, ANALYSIS_THREADS_ENV)
         return self._file_values.get("analysis_threads")
+
+    # ----- decoded-image size cap ----------------------------------------------------------------------
+    @property
+    def max_image_mb(self) -> float | None:
+        """``$HSG_WORKSTATION_MAX_IMAGE_MB`` (MiB), or None for the default cap of ``dicom_io.reader``. Not part
+        of ``check()``: ``import --max-image-mb`` wins over a bad variable (the variable is read only without it)."""
+        env = self._env(MAX_IMAGE_MB_ENV)
+        return None if env is None else image_cap_mib(env.strip(), MAX_IMAGE_MB_ENV)
 
     @analysis_threads.setter
     def analysis_threads(self, value: int | None) -> None:

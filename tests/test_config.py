@@ -72,3 +72,14 @@ def test_the_command_line_stops_on_a_bad_variable_with_its_name(monkeypatch, cap
     assert main(["list"]) == 1
     err = capsys.readouterr().err
     assert f"{ANALYSIS_THREADS_ENV}='fuor'" in err and "Traceback" not in err
+
+
+def test_the_image_size_cap_variable_is_parsed_here_too() -> None:
+    from hsg_workstation.config import MAX_IMAGE_MB_ENV
+
+    assert Settings({}).max_image_mb is None
+    assert Settings({MAX_IMAGE_MB_ENV: " 0.5 "}).max_image_mb == 0.5
+    with pytest.raises(
+        ConfigError, match=f"{MAX_IMAGE_MB_ENV}: the image size cap must be a positive number"
+    ):
+        _ = Settings({MAX_IMAGE_MB_ENV: "lots"}).max_image_mb

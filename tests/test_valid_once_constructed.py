@@ -103,3 +103,20 @@ def test_nodes_json_with_a_bad_node_names_the_file() -> None:
     data = {"nodes": [{"name": "pacs", "ae_title": "PACS", "host": "h", "port": 70000}]}
     with pytest.raises(ConfigError, match="nodes.json: node 'pacs' port: port 70000"):
         NodeConfig.from_json(data, source="nodes.json")
+
+
+def test_retrieve_requests_and_results_are_checked_where_made() -> None:
+    from hsg_workstation.pacs.retrieve import RetrieveMethod, RetrieveRequest
+    from hsg_workstation.pacs.types import RetrieveResult, RetrieveStatus
+
+    assert RetrieveRequest("1.2", "C-MOVE").method is RetrieveMethod.MOVE
+    assert RetrieveRequest("1.2", missing_only=True).describe() == "missing instances of the study by C-GET"
+    with pytest.raises(ValueError, match="'missing only' works on the whole study"):
+        RetrieveRequest("1.2", series_uid="1.2.3", missing_only=True)
+    with pytest.raises(ValueError, match="'C-FIND' is not a valid RetrieveMethod"):
+        RetrieveRequest("1.2", "C-FIND")
+    result = RetrieveResult("complete", "ok")
+    assert result.status is RetrieveStatus.COMPLETE and result.status == "complete" and result.ok
+    assert result.to_json()["status"] == "complete"
+    with pytest.raises(ValueError, match="retrieve status 'done' is not one of complete, partial"):
+        RetrieveResult("done", "?")  # type: ignore[arg-type]

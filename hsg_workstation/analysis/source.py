@@ -66,7 +66,7 @@ def loop_header_facts(ds: Dataset) -> tuple[Calibration, list[float | None], lis
     n = number_of_frames(ds)
     timing = frame_timing(ds)
     times: list[float | None]
-    if timing.source.startswith("default"):
+    if timing.is_default:
         times = [None] * n
         warnings.append(
             "no frame timing attributes (Frame Time / Frame Time Vector / frame rate): times are null"

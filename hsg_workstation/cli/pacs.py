@@ -392,6 +392,9 @@ def _find(args: argparse.Namespace) -> int:
 
 @_guard
 def _get(args: argparse.Namespace) -> int:
+    from hsg_workstation.pacs.dicomweb import DicomWebClient
+    from hsg_workstation.pacs.retrieve import RetrieveMethod, RetrieveRequest, retrieve
+
     client = _client(args)
     show = _progress_printer(sys.stderr.isatty() and not args.json)
     if args.out:
@@ -402,14 +405,15 @@ def _get(args: argparse.Namespace) -> int:
         from hsg_workstation.dicom_io.database import LocalDatabase
 
         sink = LocalDatabase(resolve_data_dir(args.data_dir))
+    request = RetrieveRequest(
+        args.study_uid,
+        RetrieveMethod.WADO if isinstance(client, DicomWebClient) else RetrieveMethod.GET,
+        None if args.missing else args.series,
+        missing_only=bool(args.missing),
+    )
     try:
         with _cancel_on_sigint() as cancel:
-            if args.missing:
-                result = client.get_missing(args.study_uid, sink, progress=show, cancel=cancel)
-            else:
-                result = client.get(
-                    args.study_uid, sink, series_uid=args.series, progress=show, cancel=cancel
-                )
+            result = retrieve(client, request, sink, progress=show, cancel=cancel)
     finally:
         close = getattr(sink, "close", None)
         if callable(close):
@@ -419,6 +423,8 @@ def _get(args: argparse.Namespace) -> int:
 
 @_guard
 def _move(args: argparse.Namespace) -> int:
+    from hsg_workstation.pacs.retrieve import RetrieveMethod, RetrieveRequest, retrieve
+
     client = _client(args)
     if isinstance(client.node, DicomWebNode):
         raise UsageError("C-MOVE is a DIMSE service; with a DICOMweb node use 'pacs get'")
@@ -433,20 +439,20 @@ def _move(args: argparse.Namespace) -> int:
             )
         return _retrieve_exit(result, args.json)
     from hsg_workstation.dicom_io.database import LocalDatabase
-    from hsg_workstation.pacs.client import move_missing, retrieve_by_move
 
     local = LocalNode(
         ae_title=args.aet or cfg.local.ae_title,
         port=args.listen_port if args.listen_port is not None else cfg.local.port,
         bind_address=cfg.local.bind_address,
     )
+    request = RetrieveRequest(
+        args.study_uid,
+        RetrieveMethod.MOVE,
+        None if args.missing else args.series,
+        missing_only=bool(args.missing),
+    )
     with LocalDatabase(data_dir) as db, _cancel_on_sigint() as cancel:
-        if args.missing:
-            result = move_missing(client, args.study_uid, db, local, progress=show, cancel=cancel)
-        else:
-            result = retrieve_by_move(
-                client, args.study_uid, db, local, series_uid=args.series, progress=show, cancel=cancel
-            )
+        result = retrieve(client, request, db, local=local, progress=show, cancel=cancel)
     return _retrieve_exit(result, args.json)
 
 

@@ -26,9 +26,10 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.uid import UID
 
+from hsg_workstation import config
 from hsg_workstation.dicom_io import limits
 from hsg_workstation.dicom_io.model import Instance, SopKind
-from hsg_workstation.errors import ConfigError, DicomReadError
+from hsg_workstation.errors import DicomReadError
 
 #: Default cap on the decoded size of one instance's pixel data (Rows × Columns × Frames × samples × bytes).
 #: 4 GiB is far above any real fluoroscopy loop (60 frames of 1024² uint16 = 120 MiB) and well below what
@@ -36,25 +37,19 @@ from hsg_workstation.errors import ConfigError, DicomReadError
 DEFAULT_MAX_PIXEL_BYTES = 4 * 1024**3
 #: Environment variable (MiB) that lowers or raises the cap for every part of the app (GUI, import, PACS
 #: receive, export-image) — e.g. on a small laptop — without a code change; the import CLI has an option too.
-MAX_IMAGE_MB_ENV = "HSG_WORKSTATION_MAX_IMAGE_MB"
+#: Parsed and validated in ``config.py`` (the one settings object).
+MAX_IMAGE_MB_ENV = config.MAX_IMAGE_MB_ENV
 
 
 def configured_max_pixel_bytes(max_image_mb: float | None = None) -> int:
-    """The pixel-size cap in bytes: ``max_image_mb`` if given, else ``$HSG_WORKSTATION_MAX_IMAGE_MB``, else
-    :data:`DEFAULT_MAX_PIXEL_BYTES`. A value that is not a positive number raises :class:`ConfigError` naming
-    where it came from (a typo must not silently disable the protection)."""
-    source, raw = "--max-image-mb", max_image_mb
-    if raw is None:
-        source, raw = MAX_IMAGE_MB_ENV, os.environ.get(MAX_IMAGE_MB_ENV, "").strip() or None
-    if raw is None:
-        return DEFAULT_MAX_PIXEL_BYTES
-    try:
-        mb = float(raw)
-    except ValueError:
-        mb = float("nan")
-    if not mb > 0 or mb == float("inf"):
-        raise ConfigError(f"{source}: the image size cap must be a positive number of MiB, got {raw!r}")
-    return int(mb * 1024**2)
+    """The pixel-size cap in bytes: ``max_image_mb`` if given, else ``$HSG_WORKSTATION_MAX_IMAGE_MB``
+    (``config.settings.max_image_mb``), else :data:`DEFAULT_MAX_PIXEL_BYTES`. A value that is not a positive
+    number raises :class:`ConfigError` naming where it came from (a typo must not silently disable the protection)."""
+    if max_image_mb is not None:
+        mb = config.image_cap_mib(max_image_mb, "--max-image-mb")
+    else:
+        mb = config.settings.max_image_mb
+    return DEFAULT_MAX_PIXEL_BYTES if mb is None else int(mb * 1024**2)
 
 
 PIXEL_DATA_TAGS = frozenset(

@@ -19,6 +19,7 @@ Invalid values (zero, negative, not a number, a vector of the wrong length) are 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from pydicom.dataset import Dataset
 
@@ -29,12 +30,29 @@ FRAME_TIME_TAG = 0x00181063
 FRAME_TIME_VECTOR_TAG = 0x00181065
 
 
+class TimingOrigin(StrEnum):
+    """Which rule of the module docstring gave the timing (``source`` says it in words, for the user)."""
+
+    FRAME_TIME = "frame_time"  # Frame Time (0018,1063), with or without Frame Increment Pointer
+    FRAME_TIME_VECTOR = "frame_time_vector"  # Frame Time Vector (0018,1065)
+    FRAME_RATE = "frame_rate"  # Recommended Display Frame Rate (0008,2144) or Cine Rate (0018,0040)
+    SINGLE_FRAME = "single_frame"
+    DEFAULT = "default"  # no usable timing attribute: DEFAULT_FPS
+
+
 @dataclass(frozen=True, slots=True)
 class FrameTiming:
-    """Display duration of each frame in ms, and which attribute (or default) it came from."""
+    """Display duration of each frame in ms, which attribute (or default) it came from in words (``source``),
+    and which rule that was (``origin``: what code tests, instead of parsing ``source``)."""
 
     frame_durations_ms: tuple[float, ...]
     source: str
+    origin: TimingOrigin = TimingOrigin.DEFAULT
+
+    @property
+    def is_default(self) -> bool:
+        """True when no timing attribute was usable (the loop plays at DEFAULT_FPS, times are unknown)."""
+        return self.origin is TimingOrigin.DEFAULT
 
     @property
     def frame_count(self) -> int:
@@ -79,7 +97,7 @@ def _pointers(ds: Dataset) -> list[int]:
 
 def _from_frame_time(ds: Dataset, n: int, source: str) -> FrameTiming | None:
     ft = positive_number(ds.get("FrameTime"))
-    return FrameTiming((ft,) * n, source) if ft else None
+    return FrameTiming((ft,) * n, source, TimingOrigin.FRAME_TIME) if ft else None
 
 
 def _from_vector(ds: Dataset, n: int, source: str) -> FrameTiming | None:
@@ -96,14 +114,14 @@ def _from_vector(ds: Dataset, n: int, source: str) -> FrameTiming | None:
         return None
     durations = [float(v) for v in increments if v is not None]
     durations.append(durations[-1])
-    return FrameTiming(tuple(durations), source)
+    return FrameTiming(tuple(durations), source, TimingOrigin.FRAME_TIME_VECTOR)
 
 
 def frame_timing(ds: Dataset) -> FrameTiming:
     """Per-frame display durations for a (multi-frame) image header; see the module docstring for the rules."""
     n = _frame_count(ds)
     if n == 1 and "FrameTime" not in ds:
-        return FrameTiming((1000.0 / DEFAULT_FPS,), "single frame")
+        return FrameTiming((1000.0 / DEFAULT_FPS,), "single frame", TimingOrigin.SINGLE_FRAME)
     for pointer in _pointers(ds):
         if pointer == FRAME_TIME_TAG:
             found = _from_frame_time(ds, n, "Frame Time (0018,1063) via Frame Increment Pointer")
@@ -121,7 +139,9 @@ def frame_timing(ds: Dataset) -> FrameTiming:
     for keyword, tag in (("RecommendedDisplayFrameRate", "(0008,2144)"), ("CineRate", "(0018,0040)")):
         rate = positive_number(ds.get(keyword))
         if rate:
-            return FrameTiming((1000.0 / rate,) * n, f"{keyword} {tag}")
+            return FrameTiming((1000.0 / rate,) * n, f"{keyword} {tag}", TimingOrigin.FRAME_RATE)
     return FrameTiming(
-        (1000.0 / DEFAULT_FPS,) * n, f"default {DEFAULT_FPS:g} frames/s (no timing attributes)"
+        (1000.0 / DEFAULT_FPS,) * n,
+        f"default {DEFAULT_FPS:g} frames/s (no timing attributes)",
+        TimingOrigin.DEFAULT,
     )

@@ -10,7 +10,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from typing import Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
+from enum import StrEnum
+from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from hsg_workstation.errors import ConfigError
 
@@ -148,7 +149,16 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
-RetrieveStatus = Literal["complete", "partial", "cancelled", "failed"]
+
+
+class RetrieveStatus(StrEnum):
+    """How a retrieve ended. A ``StrEnum``: compares equal to its text, so ``result.status == "complete"`` and the
+    JSON output read as before, while a misspelt status is refused when the result is made."""
+
+    COMPLETE = "complete"
+    PARTIAL = "partial"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
 
 
 @dataclass
@@ -163,13 +173,20 @@ class RetrieveResult:
     errors: list[str] = field(default_factory=list)
     final_status_code: int | None = None
 
+    def __post_init__(self) -> None:
+        try:
+            self.status = RetrieveStatus(self.status)
+        except ValueError:
+            allowed = ", ".join(s.value for s in RetrieveStatus)
+            raise ValueError(f"retrieve status {self.status!r} is not one of {allowed}") from None
+
     @property
     def ok(self) -> bool:
-        return self.status == "complete"
+        return self.status is RetrieveStatus.COMPLETE
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "status": self.status,
+            "status": self.status.value,
             "message": self.message,
             "progress": asdict(self.progress),
             "received": len(self.received_sop_instance_uids),

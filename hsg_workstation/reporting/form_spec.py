@@ -13,6 +13,7 @@ Conditions are plain functions of the report, tested without a display.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -542,9 +543,17 @@ def empty_value(kind: Kind, optional: bool) -> Any:
 
 
 def empty_value_at(report: HsgReport, path: str) -> Any:
-    """``empty_value`` of the field at ``path``, from the model's type hint."""
-    kind, _, optional = classify(field_type(report, path))
-    return empty_value(kind, optional)
+    """``empty_value`` of the field at ``path``, from the model's type hint (cached per path shape: the type of
+    ``findings.filling_defects[3].size_mm`` is that of every defect's ``size_mm``; this runs after every edit)."""
+    key = (type(report), re.sub(r"\[\d+\]", "[]", path))
+    if key not in _EMPTY_CACHE:
+        kind, _, optional = classify(field_type(report, path))
+        _EMPTY_CACHE[key] = empty_value(kind, optional)
+    value = _EMPTY_CACHE[key]
+    return [] if value == [] else value  # a fresh list: callers may store it in the report
+
+
+_EMPTY_CACHE: dict[tuple[type, str], Any] = {}
 
 
 def inapplicable_answers(report: HsgReport) -> dict[str, Any]:

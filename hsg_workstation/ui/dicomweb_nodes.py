@@ -1,17 +1,16 @@
 """The node manager's DICOMweb section: DICOMweb nodes (base URL, auth, TLS files) beside the DIMSE ones.
 
 Edits the dialog's working copy of ``nodes.json`` (``NodeManagerDialog.config``) through the same validation as the
-CLI (``DicomWebNode.validated``); the dialog's Save writes it. "Test" runs one QIDO-RS search on a worker thread.
+CLI (``DicomWebNode.validated``); the dialog's Save writes it. "Test" runs one QIDO-RS search as a ``ui/workers.py`` job.
 Secrets are files (password file, token file), never typed into this form, so nodes.json holds no password.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -27,12 +26,14 @@ from PySide6.QtWidgets import (
 
 from hsg_workstation.errors import HsgError
 from hsg_workstation.pacs.nodes import DicomWebNode, NodeConfig
+from hsg_workstation.ui.workers import Job, JobContext, Workers
 
 AUTH_CHOICES = ("none", "basic", "bearer")
 
 
-class _TestBridge(QObject):
-    done = Signal(bool, str)
+@dataclass(frozen=True)
+class DicomWebEchoRequest:
+    node: DicomWebNode
 
 
 class DicomWebNodesBox(QGroupBox):
@@ -47,9 +48,8 @@ class DicomWebNodesBox(QGroupBox):
     ) -> None:
         super().__init__("DICOMweb nodes", parent)
         self._get, self._set, self._show = get_config, set_config, show
-        self.bridge = _TestBridge(self)
-        self.bridge.done.connect(self._test_done)
-        self._thread: threading.Thread | None = None
+        self.workers = Workers(self)
+        self._test_job: Job | None = None
         self.node_list = QListWidget()
         self.name = QLineEdit()
         self.url = QLineEdit(placeholderText="https://pacs.example/dicom-web")
@@ -176,7 +176,7 @@ class DicomWebNodesBox(QGroupBox):
 
     def test_node(self, client_factory: Callable[[DicomWebNode], Any] | None = None) -> None:
         """One QIDO-RS search against the node in the form (validated, not necessarily saved)."""
-        if self._thread is not None and self._thread.is_alive():
+        if self.test_running():
             return
         try:
             node = self.node_from_form()
@@ -189,21 +189,25 @@ class DicomWebNodesBox(QGroupBox):
         self.test_button.setEnabled(False)
         self._show(f"QIDO-RS search on {node.base_url}…")
 
-        def run() -> None:
-            try:
-                seconds = make(node).echo()
-                self.bridge.done.emit(True, f"{node.name}: DICOMweb answers ({seconds * 1000:.0f} ms)")
-            except HsgError as exc:
-                self.bridge.done.emit(False, f"DICOMweb test failed: {exc}")
-            except Exception as exc:  # noqa: BLE001 - the dialog says what happened
-                self.bridge.done.emit(False, f"DICOMweb test failed: {type(exc).__name__}: {exc}")
+        def run(request: DicomWebEchoRequest, _ctx: JobContext) -> str:
+            seconds = make(request.node).echo()
+            return f"{request.node.name}: DICOMweb answers ({seconds * 1000:.0f} ms)"
 
-        self._thread = threading.Thread(target=run, name="hsg-dicomweb-test", daemon=True)
-        self._thread.start()
+        def failed(exc: BaseException) -> None:
+            detail = str(exc) if isinstance(exc, HsgError) else f"{type(exc).__name__}: {exc}"
+            self._test_done(False, f"DICOMweb test failed: {detail}")
+
+        self._test_job = self.workers.start(
+            "dicomweb-test",
+            run,
+            DicomWebEchoRequest(node),
+            on_result=lambda text: self._test_done(True, text),
+            on_error=failed,
+        )
 
     def _test_done(self, ok: bool, message: str) -> None:
         self.test_button.setEnabled(True)
         self._show(message, error=not ok)
 
     def test_running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._test_job is not None and self._test_job.is_running()

@@ -1,7 +1,7 @@
 """Docks the fill-curve plot (another area's widget) under the viewer and runs the analysis off the UI thread.
 
-On study open the first loop is analysed on a worker thread (``hsg-fill-analysis``), started 300 ms after the
-study opens so it does not compete with the first paint; the plot follows the cine of the active viewport and a
+On study open the first loop is analysed as a ``ui/workers.py`` job (``hsg-fill-analysis``), started 300 ms
+after the study opens so it does not compete with the first paint; the plot follows the cine of the active viewport and a
 click on the curve or a suggested key frame jumps the loop there. The analysis pipeline has no cancel switch of
 its own, so the frame getter handed to it raises when the study is closed: the worker stops at its next frame and
 closing a study leaves no analysis thread behind. Frames come from the viewer's shared decode-ahead cache
@@ -11,7 +11,7 @@ decoded once for both.
 
 from __future__ import annotations
 
-import threading
+from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
@@ -22,6 +22,7 @@ from hsg_workstation.dicom_io.model import DisplaySet, DisplaySetKind
 from hsg_workstation.errors import DicomReadError
 from hsg_workstation.ui.fill_curve import FillCurveWidget
 from hsg_workstation.ui.loader import shared_pool
+from hsg_workstation.ui.workers import Job, JobContext, Workers
 
 
 class _Cancelled(Exception):
@@ -29,9 +30,12 @@ class _Cancelled(Exception):
 
 
 class _Bridge(QObject):
-    done = Signal(int, object)  # generation, FillAnalysis
-    failed = Signal(int, str)
     ready = Signal(object)  # FillAnalysis of the open study's loop, or None (new study / closed / failed)
+
+
+@dataclass(frozen=True)
+class AnalysisRequest:
+    path: str  # the loop's file
 
 
 class FillCurveController:
@@ -49,11 +53,9 @@ class FillCurveController:
         self.result = None
         self.loop: DisplaySet | None = None
         self._generation = 0
-        self._cancel = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._workers = Workers(self.widget)
+        self._job: Job | None = None
         self._bridge = _Bridge(self.widget)
-        self._bridge.done.connect(self._done)
-        self._bridge.failed.connect(self._failed)
         #: ``analysis_ready(result_or_None)`` — the suggestions panel and the overlay follow it.
         self.analysis_ready = self._bridge.ready
         self._start_timer = QTimer(self.widget)
@@ -84,60 +86,52 @@ class FillCurveController:
         if self.loop is None:
             return
         self._generation += 1
-        self._cancel = threading.Event()
-        path = self.loop.instances[0].path
-        self._thread = threading.Thread(
-            target=self._run,
-            args=(path, self._generation, self._cancel),
-            name="hsg-fill-analysis",
-            daemon=True,
+        generation = self._generation
+        self._job = self._workers.start(
+            "fill-analysis",
+            self._run,
+            AnalysisRequest(str(self.loop.instances[0].path)),
+            on_result=lambda result: self._done(generation, result),
+            on_error=lambda exc: self._failed(generation, exc),
         )
-        self._thread.start()
 
     def cancel(self) -> None:
         """Stop a running analysis (at its next frame) and wait for the thread."""
         self._start_timer.stop()
-        self._cancel.set()
         self._generation += 1
-        if self._thread is not None:
-            self._thread.join(timeout=15)
-            self._thread = None
+        if self._job is not None:
+            self._job.cancel()
+            self._job.wait(timeout=15)
+            self._job = None
 
     def is_running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return self._job is not None and self._job.is_running()
 
-    def _run(self, path, generation: int, cancel: threading.Event) -> None:
-        try:
-            src = self._open_loop(path)
-            pool = shared_pool()
-            key_path = str(path)
-            # The viewer is decoding this loop ahead into the shared cache: read the frames from there (waiting
-            # for the ones still in the pool) instead of decoding them a second time — when the viewer's
-            # modality frames are the stored values the analysis expects (no rescale / Modality LUT, grey).
-            shared = str(src.path) == key_path and fc.modality_is_identity(fc.frame_source(key_path))
+    def _run(self, request: AnalysisRequest, ctx: JobContext):
+        """On the worker thread (``ui/workers.py``): the frame getter raises once cancelled, so the pipeline,
+        which has no cancel switch of its own, stops at its next frame. The viewer is decoding this loop ahead
+        into the shared cache: frames are read from there (waiting for the ones still in the pool) instead of
+        being decoded a second time — when the viewer's modality frames are the stored values the analysis
+        expects (no rescale / Modality LUT, grey)."""
+        src = self._open_loop(request.path)
+        pool = shared_pool()
+        key_path = str(request.path)
+        shared = str(src.path) == key_path and fc.modality_is_identity(fc.frame_source(key_path))
 
-            def get_frame(index: int):
-                if cancel.is_set():
-                    raise _Cancelled
-                if shared:
-                    try:
-                        return pool.fetch((key_path, index), client=self, timeout=120)
-                    except fc.DecodeFailed as exc:
-                        raise DicomReadError(str(exc)) from exc
-                return src.get_frame(index)
-
-            inputs = src.analysis_inputs(get_frame)
+        def get_frame(index: int):
+            if ctx.cancelled:
+                raise _Cancelled
             if shared:
-                inputs["decode_in_threads"] = True  # pool.fetch may be called from several threads
-            result = self._analyze_frames(**inputs)
-        except _Cancelled:
-            return
-        except Exception as exc:  # noqa: BLE001 - shown in the panel title, never a crash
-            if not cancel.is_set():
-                self._bridge.failed.emit(generation, str(exc))
-            return
-        if not cancel.is_set():
-            self._bridge.done.emit(generation, result)
+                try:
+                    return pool.fetch((key_path, index), client=self, timeout=120)
+                except fc.DecodeFailed as exc:
+                    raise DicomReadError(str(exc)) from exc
+            return src.get_frame(index)
+
+        inputs = src.analysis_inputs(get_frame)
+        if shared:
+            inputs["decode_in_threads"] = True  # pool.fetch may be called from several threads
+        return self._analyze_frames(**inputs)
 
     def _done(self, generation: int, result) -> None:
         if generation != self._generation:
@@ -149,10 +143,10 @@ class FillCurveController:
         if vp is not None and vp.display_set == self.loop:
             self.widget.set_frame(vp.index + 1)
 
-    def _failed(self, generation: int, message: str) -> None:
-        if generation == self._generation:
+    def _failed(self, generation: int, exc: BaseException) -> None:
+        if generation == self._generation and not isinstance(exc, _Cancelled):  # a stale or cancelled run: no
             self.widget.set_analysis(None)
-            self.widget.title.setText(f"Fill analysis failed: {message}")
+            self.widget.title.setText(f"Fill analysis failed: {exc}")
 
     # -- cine link ------------------------------------------------------------------------------------
     def _frame_changed(self, vp, index: int) -> None:

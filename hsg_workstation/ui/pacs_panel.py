@@ -36,9 +36,9 @@ from PySide6.QtWidgets import (
 )
 
 from hsg_workstation.errors import HsgError
-from hsg_workstation.pacs.client import move_missing, retrieve_by_move
 from hsg_workstation.pacs.dicomweb import DicomWebClient
 from hsg_workstation.pacs.nodes import DicomWebNode, NodeConfig, RemoteNode, load_nodes
+from hsg_workstation.pacs.retrieve import RetrieveMethod, RetrieveRequest, retrieve
 from hsg_workstation.pacs.types import Progress, RetrieveResult, SeriesMatch, StudyMatch, StudyQuery
 from hsg_workstation.reporting.status import report_states
 from hsg_workstation.ui.widgets import read_only_table, sortable_table
@@ -530,34 +530,25 @@ class PacsQueryPanel(QWidget):
         client = self._idle_client(uid)
         if client is None:
             return
-        method = "WADO-RS" if isinstance(client, DicomWebClient) else self.method_combo.currentText()
-        local = self._config.local
-        listener = self.listener
-        db = self.database
+        method = (
+            RetrieveMethod.WADO if isinstance(client, DicomWebClient) else self.method_combo.currentText()
+        )
+        request = RetrieveRequest(
+            uid,
+            RetrieveMethod(method),
+            series_uid=None if missing else series_uid,
+            missing_only=missing,
+        )
+        local, listener, db = self._config.local, self.listener, self.database
 
         def work(ctx: JobContext) -> RetrieveResult:
-            progress, cancel = ctx.progress, ctx.cancel_event
-            if missing and method == "C-MOVE":
-                return move_missing(client, uid, db, local, progress=progress, cancel=cancel, scp=listener)
-            if missing:
-                return client.get_missing(uid, db, progress=progress, cancel=cancel)
-            if method == "C-MOVE":
-                return retrieve_by_move(
-                    client,
-                    uid,
-                    db,
-                    local,
-                    series_uid=series_uid,
-                    progress=progress,
-                    cancel=cancel,
-                    scp=listener,
-                )
-            return client.get(uid, db, series_uid=series_uid, progress=progress, cancel=cancel)
+            return retrieve(
+                client, request, db, local=local, progress=ctx.progress, cancel=ctx.cancel_event, scp=listener
+            )
 
-        what = "missing instances of the study" if missing else ("series" if series_uid else "study")
         self._start(
             work,
-            f"Retrieving {what} from {client.node.name} by {method}…",
+            f"Retrieving {request.describe()} from {client.node.name}…",
             lambda result: self._on_retrieved(uid, result),
             on_progress=self._on_progress,
         )

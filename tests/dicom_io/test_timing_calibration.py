@@ -7,7 +7,7 @@ from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 
 from hsg_workstation.dicom_io.calibration import calibration_from_dataset
-from hsg_workstation.dicom_io.timing import DEFAULT_FPS, frame_timing
+from hsg_workstation.dicom_io.timing import DEFAULT_FPS, TimingOrigin, frame_timing
 from hsg_workstation.measurements import CalibrationBasis
 
 
@@ -47,6 +47,7 @@ def test_multi_valued_pointer_and_invalid_values_fall_through() -> None:
 def test_frame_time_without_pointer() -> None:
     t = frame_timing(loop(FrameTime=66.7))
     assert t.frame_durations_ms == (66.7,) * 4 and t.source == "Frame Time (0018,1063)"
+    assert t.origin is TimingOrigin.FRAME_TIME and not t.is_default
 
 
 def test_recommended_rate_then_cine_rate_then_default() -> None:
@@ -54,14 +55,16 @@ def test_recommended_rate_then_cine_rate_then_default() -> None:
     assert t.frame_durations_ms == (100.0,) * 4 and "RecommendedDisplayFrameRate" in t.source
     t = frame_timing(loop(CineRate=4))
     assert t.frame_durations_ms == (250.0,) * 4 and "CineRate" in t.source
+    assert t.origin is TimingOrigin.FRAME_RATE
     t = frame_timing(loop(3))
     assert t.frame_durations_ms == (1000.0 / DEFAULT_FPS,) * 3 and "default" in t.source
+    assert t.is_default and t.origin is TimingOrigin.DEFAULT
     assert DEFAULT_FPS == 7.5
 
 
 def test_single_frame() -> None:
     t = frame_timing(Dataset())
-    assert t.frame_count == 1 and t.source == "single frame"
+    assert t.frame_count == 1 and t.source == "single frame" and t.origin is TimingOrigin.SINGLE_FRAME
 
 
 def _image(**attrs: object) -> Dataset:
