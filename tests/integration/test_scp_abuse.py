@@ -155,3 +155,32 @@ def _closed_by_peer(s: socket.socket) -> bool:
         return True
     finally:
         s.setblocking(True)
+
+
+def test_a_frames_bomb_over_c_store_is_refused_and_nothing_is_stored(
+    scp: tuple[StorageSCP, LocalDatabase], tmp_path: Path, data_dir: Path
+) -> None:
+    """Issue 16 point 1 over the network: a 5 KB file declaring 10⁸ frames of 1×1 pixels."""
+    from tests.dicom_io.hostile import encapsulated_frames_bomb
+
+    server, db = scp
+    bomb = encapsulated_frames_bomb(tmp_path / "bomb.dcm", frames=100_000_000)
+    proc = subprocess.run(
+        [
+            STORESCU,
+            "-v",
+            "-xr",
+            "-aet",
+            "MODALITY",
+            "-aec",
+            OUR_AET,
+            "127.0.0.1",
+            str(server.port),
+            str(bomb),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Received Store Response (Error: CannotUnderstand)" in proc.stdout + proc.stderr  # our 0xC211
+    assert db.studies() == [] and not list((data_dir / "store").rglob("*.dcm"))
