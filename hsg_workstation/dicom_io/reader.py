@@ -277,6 +277,10 @@ def _validate_guarded(
                     f"{name}: malformed {keyword} ({tag >> 16:04X},{tag & 0xFFFF:04X}) value "
                     f"({type(exc).__name__}: {_first_line(exc)[:120]})"
                 ) from exc
+        for elem in ds._dict.values():  # top-level text values (the scanner checks them as it walks)
+            length = getattr(elem, "length", 0) or 0
+            if elem.VR in ("LT", "ST", "UT", "UC") and length > limits.MAX_TEXT_BYTES:
+                limits.check_text(name, int(elem.tag), length)
         validate_header(ds, name, framing, **kw)  # type: ignore[arg-type]
     except DicomReadError:
         raise
@@ -623,6 +627,9 @@ _WANTED: frozenset[int] = frozenset()  # filled below, once every tag constant e
 _PLAIN_CHARSETS = frozenset({"", "ISO_IR 6", "ISO_IR 100", "ISO_IR 192"})
 
 
+_LIMITED_TEXT_VRS = frozenset({b"LT", b"ST", b"UT", b"UC"})
+
+
 class _Unsupported(Exception):
     """The fast scanner is not certain; fall back to pydicom."""
 
@@ -806,6 +813,8 @@ def _scan(fp: BinaryIO, size: int, name: str | os.PathLike[str]) -> ScannedHeade
         if tag >> 16 == 0xFFFE:
             raise _Unsupported("delimiter at top level")
         present.add(tag)
+        if vr in _LIMITED_TEXT_VRS and length > limits.MAX_TEXT_BYTES:
+            limits.check_text(name, tag, length)
         if length == _UNDEFINED:
             if vr != b"SQ":
                 raise _Unsupported("undefined length outside SQ")

@@ -224,3 +224,17 @@ def test_analysis_of_a_pixel_spacing_1e308_loop_reports_the_ignored_value(tmp_pa
     )
     assert not loop.calibration.is_calibrated
     assert any("outside the plausible" in w for w in loop.warnings)
+
+
+def test_a_huge_text_value_is_refused_by_both_header_paths(tmp_path: Path, db: LocalDatabase) -> None:
+    text = "x" * (limits.MAX_TEXT_BYTES + 2)
+    path = make_image(tmp_path / "t.dcm", extra={"TextValue": text})  # UT (0040,A160): a 4-byte length
+    reason = _skipped_reason(db, path)  # the fast scanner
+    assert reason == (
+        f"{path}: text element (0040,A160) of {len(text):,} bytes is above the limit of "
+        f"{limits.MAX_TEXT_BYTES:,} bytes"
+    )
+    with pytest.raises(limits.LimitExceeded, match=r"text element \(0040,A160\)"):
+        reader.read_header(path)  # pydicom's path
+    ok = make_image(tmp_path / "ok.dcm", extra={"TextValue": "x" * 1000})
+    assert db.import_paths([ok])[0].status == "imported"
