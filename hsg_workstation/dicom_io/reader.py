@@ -68,6 +68,9 @@ _SR_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 _PRESENTATION_STATE_PREFIX = "1.2.840.10008.5.1.4.1.1.11."
 _DEFLATED_SYNTAXES = frozenset({"1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1"})
 
+#: MPEG-2 / MPEG-4 / HEVC (1.2.840.10008.1.2.4.100–.108): one video stream for all frames, so fragments need not
+#: outnumber frames there (PS3.5 8.2.5); they are refused later as undecodable, with the package to install.
+_VIDEO_SYNTAX_PREFIX = "1.2.840.10008.1.2.4.10"
 _LONG_LENGTH_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UN", b"UR", b"UT"})
 _ITEM_TAG = (0xFFFE, 0xE000)
 _SEQUENCE_DELIMITER_TAG = (0xFFFE, 0xE0DD)
@@ -548,7 +551,7 @@ def validate_header(
         )
     frames = number_of_frames(ds)
     limits.check_image(name, limits.ImageGeometry(rows, columns, frames))  # type: ignore[arg-type]
-    if framing.present and framing.encapsulated:
+    if framing.present and framing.encapsulated and not _transfer_syntax(ds).startswith(_VIDEO_SYNTAX_PREFIX):
         limits.check_fragments(name, frames, framing.fragment_count)
     if require_pixel_data and not framing.present:
         raise DicomReadError(f"{name}: image without Pixel Data (7FE0,0010)")

@@ -238,3 +238,15 @@ def test_a_huge_text_value_is_refused_by_both_header_paths(tmp_path: Path, db: L
         reader.read_header(path)  # pydicom's path
     ok = make_image(tmp_path / "ok.dcm", extra={"TextValue": "x" * 1000})
     assert db.import_paths([ok])[0].status == "imported"
+
+
+def test_video_is_refused_as_undecodable_not_as_lying_about_frames(tmp_path: Path, db: LocalDatabase) -> None:
+    """MPEG / HEVC carry all frames in one stream: fewer fragments than frames is normal there."""
+    video = hostile.encapsulated_frames_bomb(tmp_path / "v.dcm", frames=100, fragments=1)
+    from pydicom import dcmread
+
+    ds = dcmread(video)
+    ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.102"  # MPEG-4 AVC/H.264
+    ds.save_as(video)
+    reason = _skipped_reason(db, video)
+    assert "cannot decode pixel data in MPEG-4 AVC/H.264" in reason and "fragment" not in reason
