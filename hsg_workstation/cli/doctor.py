@@ -15,7 +15,7 @@ import json
 
 from hsg_workstation.cli import run_tolerating_broken_pipe
 from hsg_workstation.config import resolve_data_dir
-from hsg_workstation.dicom_io.integrity import run_doctor
+from hsg_workstation.dicom_io.doctor import run_doctor
 
 EXIT_OK = 0
 EXIT_DAMAGED = 1

@@ -12,7 +12,7 @@ store files the index does not know (quarantining those that are not acceptable 
 exit costs nothing but the lock; with another process running, nothing is touched (its ``.part`` files are
 writes in progress).
 
-**doctor** (:func:`run_doctor`) does the same with the exclusive lock held, plus SQLite ``integrity_check`` and
+**doctor** (:func:`hsg_workstation.dicom_io.doctor.run_doctor`) does the same with the exclusive lock held, plus SQLite ``integrity_check`` and
 index rows whose file is missing (removed from the index: the instance can be imported or retrieved again).
 Quarantined files go to ``data_dir/quarantine/`` (moved, never deleted: they may be the only copy).
 """
@@ -225,45 +225,3 @@ def _rel(db: LocalDatabase, path: Path) -> str:
         return Path(path).relative_to(db.data_dir).as_posix()
     except ValueError:
         return str(path)
-
-
-def run_doctor(data_dir: Path, *, rebuild_index: bool = False) -> RepairReport:
-    """Check the data directory and repair what is safe (see the module docstring); never raises for a
-    damaged directory — the report says what is wrong.
-
-    A damaged index file is only replaced with ``rebuild_index``: it is moved aside (kept) and a new index is
-    built from the store files (every instance comes back; 'incomplete retrieve' marks are lost)."""
-    from hsg_workstation.dicom_io.database import INDEX_FILENAME, LocalDatabase  # the database imports us
-
-    report = RepairReport()
-    fd = exclusive_lock(data_dir)
-    try:
-        index_path = data_dir / INDEX_FILENAME
-        report.database_problems = integrity_check(index_path)
-        report.database_ok = not report.database_problems
-        if fd is None:
-            report.busy = True
-            return report
-        if not report.database_ok:
-            if not rebuild_index:
-                report.database_problems.append(
-                    "not repaired: run 'hsg-workstation doctor --rebuild-index' to move the damaged index aside "
-                    "and build a new one from the store"
-                )
-                return report
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            for suffix in ("", "-wal", "-shm"):
-                part = index_path.with_name(index_path.name + suffix)
-                if part.exists():
-                    part.rename(part.with_name(f"{index_path.name}.damaged-{stamp}{suffix}"))
-            report.database_problems.append(
-                f"the damaged index was moved to {index_path.name}.damaged-{stamp} and rebuilt from the store"
-            )
-        with LocalDatabase(data_dir, manage_session=False) as db:
-            remove_rows_of_missing_files(db, report)
-            repair_store(db, report)
-        report.database_ok = not integrity_check(index_path)
-        (data_dir / IN_USE_FILENAME).unlink(missing_ok=True)  # consistent now: no repair needed at next start
-    finally:
-        release_lock(fd)
-    return report

@@ -17,6 +17,7 @@ import struct
 
 import pydicom.encaps
 
+from hsg_workstation.dicom_io.limits import RLE_MAX_EXPANSION
 from hsg_workstation.errors import DicomReadError
 
 JPEG_LOSSLESS_SYNTAXES = frozenset({"1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"})
@@ -108,7 +109,6 @@ def check_rle_frame(
     every segment must be long enough to expand (PackBits: at most 64× — 2 bytes give 128) to one byte plane of
     Rows × Columns.
     """
-    from hsg_workstation.dicom_io.limits import RLE_MAX_EXPANSION  # limits imports nothing from here
 
     def bad(why: str) -> DicomReadError:
         return DicomReadError(f"{name}: corrupt RLE frame ({why})")
