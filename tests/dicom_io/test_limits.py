@@ -250,3 +250,28 @@ def test_video_is_refused_as_undecodable_not_as_lying_about_frames(tmp_path: Pat
     ds.save_as(video)
     reason = _skipped_reason(db, video)
     assert "cannot decode pixel data in MPEG-4 AVC/H.264" in reason and "fragment" not in reason
+
+
+def test_jpeg_lossless_with_bits_allocated_64_is_an_error_not_an_abort(tmp_path: Path) -> None:
+    """Found by the fuzz campaign: python-gdcm aborted the process (std::terminate) on Bits Allocated 64."""
+    import subprocess
+    import sys
+
+    from pydicom import dcmread
+    from pydicom.data import get_testdata_file
+
+    ds = dcmread(get_testdata_file("JPEG-LL.dcm"))
+    ds.BitsAllocated = 64
+    path = tmp_path / "ll64.dcm"
+    ds.save_as(path)
+    code = (
+        "import sys\nfrom hsg_workstation.dicom_io import pixels\nfrom hsg_workstation.errors import DicomReadError\n"
+        "try:\n    pixels.FrameSource(sys.argv[1]).decode(0)\nexcept DicomReadError as e:\n    print(e)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-500:]  # an abort is -6
+    assert proc.stdout.strip() == (
+        f"{path}: frame 1: Bits Allocated (0028,0100) 64 is not possible with JPEG Lossless (8 or 16)"
+    )
