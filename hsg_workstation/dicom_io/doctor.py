@@ -1,7 +1,7 @@
-"""``hsg-workstation doctor``: check the data directory and repair what is safe.
+"""``hsg-workstation doctor``: check a data directory and repair what is safe (see :mod:`.integrity`).
 
-A module of its own because it opens a :class:`LocalDatabase` and uses the repair steps of :mod:`.integrity`,
-which the database itself calls at start — in ``integrity`` this function would make the two modules a cycle.
+Separate from :mod:`.integrity` because it opens a :class:`LocalDatabase`, which itself uses the integrity
+helpers at start-up.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ store files the index does not know (quarantining those that are not acceptable 
 exit costs nothing but the lock; with another process running, nothing is touched (its ``.part`` files are
 writes in progress).
 
-**doctor** (:func:`run_doctor`) does the same with the exclusive lock held, plus SQLite ``integrity_check`` and
+**doctor** (:func:`hsg_workstation.dicom_io.doctor.run_doctor`) does the same with the exclusive lock held, plus SQLite ``integrity_check`` and
 index rows whose file is missing (removed from the index: the instance can be imported or retrieved again).
 Quarantined files go to ``data_dir/quarantine/`` (moved, never deleted: they may be the only copy).
 """

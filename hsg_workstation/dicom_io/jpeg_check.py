@@ -17,6 +17,7 @@ import struct
 
 import pydicom.encaps
 
+from hsg_workstation.dicom_io.limits import RLE_MAX_EXPANSION
 from hsg_workstation.errors import DicomReadError
 
 JPEG_LOSSLESS_SYNTAXES = frozenset({"1.2.840.10008.1.2.4.57", "1.2.840.10008.1.2.4.70"})
@@ -31,11 +32,21 @@ def read_frame_bytes(path: str | os.PathLike[str], value_offset: int, index: int
         return pydicom.encaps.get_frame(fp, index, number_of_frames=frames)
 
 
-def check_lossless_frame(data: bytes, *, rows: int, columns: int, samples: int, name: str) -> None:
-    """Raise :class:`DicomReadError` naming ``name`` if the frame's marker structure is broken."""
+def check_lossless_frame(
+    data: bytes, *, rows: int, columns: int, samples: int, name: str, bits_allocated: int = 16
+) -> None:
+    """Raise :class:`DicomReadError` naming ``name`` if the frame's marker structure is broken.
+
+    Also refuses a Bits Allocated other than 8 or 16 (PS3.5 8.2.1; JPEG samples have at most 16 bits) or below
+    the stream's sample precision: python-gdcm aborted the process on Bits Allocated 64 (found by fuzzing)."""
 
     def bad(why: str) -> DicomReadError:
         return DicomReadError(f"{name}: corrupt JPEG Lossless stream ({why})")
+
+    if bits_allocated not in (8, 16):
+        raise DicomReadError(
+            f"{name}: Bits Allocated (0028,0100) {bits_allocated} is not possible with JPEG Lossless (8 or 16)"
+        )
 
     if data[:2] != b"\xff\xd8":
         raise bad("no Start of Image marker")
@@ -62,6 +73,7 @@ def check_lossless_frame(data: bytes, *, rows: int, columns: int, samples: int, 
                 raise bad("frame header length does not match its component count")
             if (
                 not 2 <= precision <= 16
+                or precision > bits_allocated
                 or width != columns
                 or height not in (0, rows)
                 or components != samples
@@ -108,7 +120,6 @@ def check_rle_frame(
     every segment must be long enough to expand (PackBits: at most 64× — 2 bytes give 128) to one byte plane of
     Rows × Columns.
     """
-    from hsg_workstation.dicom_io.limits import RLE_MAX_EXPANSION  # limits imports nothing from here
 
     def bad(why: str) -> DicomReadError:
         return DicomReadError(f"{name}: corrupt RLE frame ({why})")

@@ -90,6 +90,15 @@ def check_fragments(name: str | os.PathLike[str], frames: int, fragments: int) -
         )
 
 
+def check_text(name: str | os.PathLike[str], tag: int, length: int) -> None:
+    """Refuse a text value (LT / ST / UT / UC) longer than :data:`MAX_TEXT_BYTES`."""
+    if length > MAX_TEXT_BYTES:
+        raise LimitExceeded(
+            f"{name}: text element ({tag >> 16:04X},{tag & 0xFFFF:04X}) of {length:,} bytes is above the limit of "
+            f"{MAX_TEXT_BYTES:,} bytes"
+        )
+
+
 def sequence_too_deep(name: str | os.PathLike[str]) -> LimitExceeded:
     return LimitExceeded(
         f"{name}: sequences nested more than {MAX_SEQUENCE_DEPTH} levels deep (limit of the workstation)"

@@ -200,6 +200,7 @@ def _check_lossless(path: str | os.PathLike[str], index: int, header: Dataset, f
         columns=reader.header_int(header, reader.TAG_COLUMNS) or 0,
         samples=reader.header_int(header, reader.TAG_SAMPLES_PER_PIXEL) or 1,
         name=f"{path}: frame {index + 1}",
+        bits_allocated=reader.header_int(header, reader.TAG_BITS_ALLOCATED) or 16,
     )
 
 

@@ -63,6 +63,9 @@ _SR_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 _PRESENTATION_STATE_PREFIX = "1.2.840.10008.5.1.4.1.1.11."
 _DEFLATED_SYNTAXES = frozenset({"1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.8.1"})
 
+#: MPEG-2 / MPEG-4 / HEVC (1.2.840.10008.1.2.4.100–.108): one video stream for all frames, so fragments need not
+#: outnumber frames there (PS3.5 8.2.5); they are refused later as undecodable, with the package to install.
+_VIDEO_SYNTAX_PREFIX = "1.2.840.10008.1.2.4.10"
 _LONG_LENGTH_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UN", b"UR", b"UT"})
 _ITEM_TAG = (0xFFFE, 0xE000)
 _SEQUENCE_DELIMITER_TAG = (0xFFFE, 0xE0DD)
@@ -272,6 +275,10 @@ def _validate_guarded(
                     f"{name}: malformed {keyword} ({tag >> 16:04X},{tag & 0xFFFF:04X}) value "
                     f"({type(exc).__name__}: {_first_line(exc)[:120]})"
                 ) from exc
+        for elem in ds._dict.values():  # top-level text values (the scanner checks them as it walks)
+            length = getattr(elem, "length", 0) or 0
+            if elem.VR in ("LT", "ST", "UT", "UC") and length > limits.MAX_TEXT_BYTES:
+                limits.check_text(name, int(elem.tag), length)
         validate_header(ds, name, framing, **kw)  # type: ignore[arg-type]
     except DicomReadError:
         raise
@@ -539,7 +546,7 @@ def validate_header(
         )
     frames = number_of_frames(ds)
     limits.check_image(name, limits.ImageGeometry(rows, columns, frames))  # type: ignore[arg-type]
-    if framing.present and framing.encapsulated:
+    if framing.present and framing.encapsulated and not _transfer_syntax(ds).startswith(_VIDEO_SYNTAX_PREFIX):
         limits.check_fragments(name, frames, framing.fragment_count)
     if require_pixel_data and not framing.present:
         raise DicomReadError(f"{name}: image without Pixel Data (7FE0,0010)")
@@ -616,6 +623,9 @@ _ITEM_DELIMITER = 0xFFFEE00D
 _SEQUENCE_DELIMITER = 0xFFFEE0DD
 _WANTED: frozenset[int] = frozenset()  # filled below, once every tag constant exists
 _PLAIN_CHARSETS = frozenset({"", "ISO_IR 6", "ISO_IR 100", "ISO_IR 192"})
+
+
+_LIMITED_TEXT_VRS = frozenset({b"LT", b"ST", b"UT", b"UC"})
 
 
 class _Unsupported(Exception):
@@ -801,6 +811,8 @@ def _scan(fp: BinaryIO, size: int, name: str | os.PathLike[str]) -> ScannedHeade
         if tag >> 16 == 0xFFFE:
             raise _Unsupported("delimiter at top level")
         present.add(tag)
+        if vr in _LIMITED_TEXT_VRS and length > limits.MAX_TEXT_BYTES:
+            limits.check_text(name, tag, length)
         if length == _UNDEFINED:
             if vr != b"SQ":
                 raise _Unsupported("undefined length outside SQ")

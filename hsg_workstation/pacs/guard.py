@@ -23,6 +23,7 @@ pynetdicom's own limit is raised above ours (evicted threads need a moment to en
 from __future__ import annotations
 
 import logging
+import select
 import socket
 import threading
 import time
@@ -63,11 +64,14 @@ class _Connection:
         return not (state == "Sta1" and self.assoc._started_dul and now - self.opened > 0.5)
 
     def awaiting_request(self) -> bool:
-        if self.assoc is None:
-            return True
-        return (
-            not self.assoc.is_established and self.assoc.dul.state_machine.current_state in _AWAITING_REQUEST
-        )
+        """Silent so far: no A-ASSOCIATE-RQ processed and no bytes waiting to be read. The second half matters
+        under load: a legitimate sender's request may sit in the socket until its DUL thread gets the CPU, and
+        must not make it look silent to a flood of newer connections."""
+        if self.assoc is not None and (
+            self.assoc.is_established or self.assoc.dul.state_machine.current_state not in _AWAITING_REQUEST
+        ):
+            return False
+        return not _readable(self.sock)
 
 
 class ConnectionGuard:
@@ -157,6 +161,17 @@ class ConnectionGuard:
             evicted = conn.evicted
         if evicted:  # evicted between admission and the association's start
             _close(conn)
+
+
+def _readable(sock: socket.socket) -> bool:
+    """Bytes from the peer are waiting (a hung-up peer's EOF does not count: that connection is evictable)."""
+    try:
+        if not select.select([sock], [], [], 0)[0]:
+            return False
+        # the raw TCP bytes, also under TLS (SSLSocket.recv refuses flags)
+        return socket.socket.recv(sock, 1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+    except (OSError, ValueError):  # closed or reset
+        return False
 
 
 def _oldest_waiting(connections: list[_Connection]) -> _Connection | None:

@@ -30,7 +30,7 @@ WRITE_BEHIND_WORKERS = 2  # writes are fsync-bound; more threads measured no fas
 STATUS_OTHER_STUDY = 0xC212
 
 
-def _study_uid_of(data: bytes) -> str:
+def study_uid_of(data: bytes) -> str:
     """Study Instance UID of an encoded instance, reading only the header elements up to it."""
     try:
         ds = dcmread(BytesIO(data), stop_before_pixels=True, specific_tags=[(0x0020, 0x000D)])
@@ -110,7 +110,7 @@ class RetrieveState:
         sop_uid = str(event.request.AffectedSOPInstanceUID or "")
         data = event.encoded_dataset()
         if self.expected_study is not None:
-            refusal = self._foreign_study(data)
+            refusal = self.foreign_study(data)
             if refusal is not None:
                 with self.lock:
                     self.foreign += 1
@@ -133,10 +133,12 @@ class RetrieveState:
         pool.submit(self._write_queued, data, sop_uid)
         return 0x0000
 
-    def _foreign_study(self, data: bytes) -> str | None:
-        """Why this instance is not of the study asked for, or None when it is."""
+    def foreign_study(self, data: bytes) -> str | None:
+        """Why this instance is not of the study asked for, or None when it is (or no study was asked)."""
+        if self.expected_study is None:
+            return None
         try:
-            study = _study_uid_of(data)
+            study = study_uid_of(data)
         except ValueError as exc:
             return str(exc)
         if study != self.expected_study:

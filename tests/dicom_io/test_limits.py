@@ -224,3 +224,54 @@ def test_analysis_of_a_pixel_spacing_1e308_loop_reports_the_ignored_value(tmp_pa
     )
     assert not loop.calibration.is_calibrated
     assert any("outside the plausible" in w for w in loop.warnings)
+
+
+def test_a_huge_text_value_is_refused_by_both_header_paths(tmp_path: Path, db: LocalDatabase) -> None:
+    text = "x" * (limits.MAX_TEXT_BYTES + 2)
+    path = make_image(tmp_path / "t.dcm", extra={"TextValue": text})  # UT (0040,A160): a 4-byte length
+    reason = _skipped_reason(db, path)  # the fast scanner
+    assert reason == (
+        f"{path}: text element (0040,A160) of {len(text):,} bytes is above the limit of "
+        f"{limits.MAX_TEXT_BYTES:,} bytes"
+    )
+    with pytest.raises(limits.LimitExceeded, match=r"text element \(0040,A160\)"):
+        reader.read_header(path)  # pydicom's path
+    ok = make_image(tmp_path / "ok.dcm", extra={"TextValue": "x" * 1000})
+    assert db.import_paths([ok])[0].status == "imported"
+
+
+def test_video_is_refused_as_undecodable_not_as_lying_about_frames(tmp_path: Path, db: LocalDatabase) -> None:
+    """MPEG / HEVC carry all frames in one stream: fewer fragments than frames is normal there."""
+    video = hostile.encapsulated_frames_bomb(tmp_path / "v.dcm", frames=100, fragments=1)
+    from pydicom import dcmread
+
+    ds = dcmread(video)
+    ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.4.102"  # MPEG-4 AVC/H.264
+    ds.save_as(video)
+    reason = _skipped_reason(db, video)
+    assert "cannot decode pixel data in MPEG-4 AVC/H.264" in reason and "fragment" not in reason
+
+
+def test_jpeg_lossless_with_bits_allocated_64_is_an_error_not_an_abort(tmp_path: Path) -> None:
+    """Found by the fuzz campaign: python-gdcm aborted the process (std::terminate) on Bits Allocated 64."""
+    import subprocess
+    import sys
+
+    from pydicom import dcmread
+    from pydicom.data import get_testdata_file
+
+    ds = dcmread(get_testdata_file("JPEG-LL.dcm"))
+    ds.BitsAllocated = 64
+    path = tmp_path / "ll64.dcm"
+    ds.save_as(path)
+    code = (
+        "import sys\nfrom hsg_workstation.dicom_io import pixels\nfrom hsg_workstation.errors import DicomReadError\n"
+        "try:\n    pixels.FrameSource(sys.argv[1]).decode(0)\nexcept DicomReadError as e:\n    print(e)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-500:]  # an abort is -6
+    assert proc.stdout.strip() == (
+        f"{path}: frame 1: Bits Allocated (0028,0100) 64 is not possible with JPEG Lossless (8 or 16)"
+    )

@@ -155,3 +155,59 @@ def _closed_by_peer(s: socket.socket) -> bool:
         return True
     finally:
         s.setblocking(True)
+
+
+def test_a_frames_bomb_over_c_store_is_refused_and_nothing_is_stored(
+    scp: tuple[StorageSCP, LocalDatabase], tmp_path: Path, data_dir: Path
+) -> None:
+    """Issue 16 point 1 over the network: a 5 KB file declaring 10⁸ frames of 1×1 pixels."""
+    from tests.dicom_io.hostile import encapsulated_frames_bomb
+
+    server, db = scp
+    bomb = encapsulated_frames_bomb(tmp_path / "bomb.dcm", frames=100_000_000)
+    proc = subprocess.run(
+        [
+            STORESCU,
+            "-v",
+            "-xr",
+            "-aet",
+            "MODALITY",
+            "-aec",
+            OUR_AET,
+            "127.0.0.1",
+            str(server.port),
+            str(bomb),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "Received Store Response (Error: CannotUnderstand)" in proc.stdout + proc.stderr  # our 0xC211
+    assert db.studies() == [] and not list((data_dir / "store").rglob("*.dcm"))
+
+
+def test_eight_parallel_senders_after_silent_connections_all_get_through(
+    scp: tuple[StorageSCP, LocalDatabase], tmp_path: Path
+) -> None:
+    """After hostile tests, 3 of 8 parallel senders used to be refused ('Local Limit Exceeded')."""
+    server, db = scp
+    studies = [dicomgen.make_study(series=1, per_series=2) for _ in range(8)]
+    socks = silent_connections(server.port, 20)
+    try:
+        procs = [
+            subprocess.Popen(
+                [STORESCU, "-aet", f"MOD{i}", "-aec", OUR_AET, "127.0.0.1", str(server.port)]
+                + [str(p) for p in study.write(tmp_path / f"s{i}")],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for i, study in enumerate(studies)
+        ]
+        outputs = [p.communicate(timeout=90)[0] for p in procs]
+    finally:
+        for s in socks:
+            s.close()
+    assert [p.returncode for p in procs] == [0] * 8, outputs
+    for study in studies:
+        assert db.sop_instance_uids(study.study_uid) == study.sop_uids
