@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydicom import dcmread
 from pydicom.dataset import Dataset
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QPointF, QRectF, QSizeF, Qt, QUrl
 from PySide6.QtGui import (
@@ -41,6 +42,14 @@ from PySide6.QtGui import (
 )
 
 from hsg_workstation import __version__
+from hsg_workstation.dicom_io.orientation import (
+    PatientOrientation,
+    ap_display_flips,
+    describe_display,
+    displayed_edges,
+    image_point_to_display,
+    orientation_of,
+)
 from hsg_workstation.measurements import ImageRegion, Measurement, RegionType
 from hsg_workstation.reporting import schematic
 from hsg_workstation.reporting.model import HsgReport, ImageLink, KeyImage, Tube
@@ -298,10 +307,65 @@ def _draw_region(p: QPainter, region: ImageRegion, label: str, scale: float) -> 
         p.drawText(at, label)
 
 
+def _source_header(source: ImageSource) -> Dataset:
+    """The header of a key image's source (an empty dataset when unreadable: captions never fail the PDF)."""
+    if isinstance(source, Dataset):
+        return source
+    try:
+        return dcmread(source, stop_before_pixels=True)
+    except Exception:  # noqa: BLE001
+        return Dataset()
+
+
+def key_image_flips(source: ImageSource) -> tuple[PatientOrientation | None, bool, bool]:
+    """(orientation, flip_h, flip_v) the key image is printed with: the AP convention, as the viewer shows it."""
+    orientation = orientation_of(_source_header(source))
+    return (orientation, *ap_display_flips(orientation))
+
+
+def _burn_orientation(
+    p: QPainter, img: QImage, orientation: PatientOrientation | None, flipped: bool
+) -> None:
+    """Patient-direction letters at the edge middles (white on a dark plate), 'Orientation unknown' without
+    Patient Orientation, and 'Flipped for display' when the stored image was mirrored for printing."""
+    w, h = img.width(), img.height()
+    p.setFont(QFont(FONT_FAMILY, 13, QFont.Weight.Bold))
+
+    def plate(text: str, rect: QRectF, align: Qt.AlignmentFlag) -> None:
+        p.fillRect(rect, QColor(0, 0, 0, 170))
+        p.setPen(QColor(255, 255, 255))
+        p.drawText(rect, align, text)
+
+    c = Qt.AlignmentFlag.AlignCenter
+    if orientation is None:
+        p.setFont(QFont(FONT_FAMILY, 10, QFont.Weight.Bold))
+        plate("Orientation unknown", QRectF(4, h - 24, 170, 20), c)
+        return
+    flip_h, flip_v = ap_display_flips(orientation)
+    shown = displayed_edges(orientation, 0, flip_h, flip_v) or {}
+    size = 24
+    plate(shown["left"], QRectF(2, h / 2 - size / 2, size + 6 * (len(shown["left"]) - 1), size), c)
+    rw = size + 6 * (len(shown["right"]) - 1)
+    plate(shown["right"], QRectF(w - rw - 2, h / 2 - size / 2, rw, size), c)
+    plate(shown["top"], QRectF(w / 2 - size / 2, 2, size, size), c)
+    plate(shown["bottom"], QRectF(w / 2 - size / 2, h - size - 2, size, size), c)
+    if flipped:
+        p.setFont(QFont(FONT_FAMILY, 9, QFont.Weight.Bold))
+        text = "Flipped for display"  # the caption names the stored orientation
+        tw = p.fontMetrics().horizontalAdvance(text) + 10
+        plate(text, QRectF(4, h - 22, tw, 18), c)
+
+
 def key_image_qimage(report: HsgReport, key: KeyImage, source: ImageSource) -> QImage:
-    """The key frame scaled to at most KEY_IMAGE_PX with the report's regions on it burned in (yellow)."""
+    """The key frame scaled to at most KEY_IMAGE_PX with the report's regions on it burned in (yellow), shown
+    in the AP convention (patient's left on the image's right: an image stored otherwise is mirrored, its
+    regions with it, so they stay on the anatomy) with the patient-direction letters burned in."""
     ensure_gui_app()
     img = _to_qimage(_frame_uint8(source, int(key.frame_number)))
+    orientation, flip_h, flip_v = key_image_flips(source)
+    size = (img.width(), img.height())
+    if flip_h or flip_v:
+        img = img.mirrored(flip_h, flip_v)
     scale = KEY_IMAGE_PX / max(img.width(), img.height())
     img = img.scaled(
         round(img.width() * scale),
@@ -315,7 +379,11 @@ def key_image_qimage(report: HsgReport, key: KeyImage, source: ImageSource) -> Q
     p.setPen(pen)
     p.setFont(QFont(FONT_FAMILY, 11, QFont.Weight.Bold))
     for region, label in annotations_for(report, key.sop_instance_uid, int(key.frame_number)):
+        if flip_h or flip_v:
+            points = tuple(image_point_to_display(tuple(pt), size, flip_h, flip_v) for pt in region.points)
+            region = ImageRegion(region.sop_instance_uid, region.frame_number, region.region_type, points)
         _draw_region(p, region, label, scale)
+    _burn_orientation(p, img, orientation, flip_h or flip_v)
     p.end()
     return img
 
@@ -649,8 +717,12 @@ def measurement_value(m: Measurement) -> str:
     if m.kind.value == "length" and len(pts) == 2:
         return f"{cal.length(pts[0], pts[1]):.1f} {unit}"
     if m.kind.value == "angle" and len(pts) == 3:
+        # in physical space, as the viewer measures it: anisotropic pixels (0.2 × 0.1 mm) change angles
         a, b, c = pts
-        v1, v2 = (a[0] - b[0], a[1] - b[1]), (c[0] - b[0], c[1] - b[1])
+        cs = (cal.column_spacing_mm or 1.0) if cal.is_calibrated else 1.0
+        rs = (cal.row_spacing_mm or 1.0) if cal.is_calibrated else 1.0
+        v1 = ((a[0] - b[0]) * cs, (a[1] - b[1]) * rs)
+        v2 = ((c[0] - b[0]) * cs, (c[1] - b[1]) * rs)
         ang = math.degrees(math.atan2(v1[0] * v2[1] - v1[1] * v2[0], v1[0] * v2[0] + v1[1] * v2[1]))
         return f"{abs(ang):.0f}°"
     if m.kind.value == "ellipse" and len(pts) == 4:
@@ -769,21 +841,17 @@ def _aftercare(r: HsgReport) -> str:
 
 def _key_image_caption(n: int, key: KeyImage, source: ImageSource) -> str:
     """'Image 2: RF series 1 (fill sequence), frame 10 — note' from the source header."""
-    header = source
-    if not isinstance(source, Dataset):
-        from pydicom import dcmread
-
-        try:
-            header = dcmread(source, stop_before_pixels=True)
-        except Exception:  # noqa: BLE001 - a caption is never worth failing the PDF for
-            header = Dataset()
+    header = _source_header(source)
     parts = [str(getattr(header, "Modality", "") or "")]
     if getattr(header, "SeriesNumber", None) not in (None, ""):
         parts.append(f"series {header.SeriesNumber}")
     if getattr(header, "SeriesDescription", ""):
         parts.append(f"({header.SeriesDescription})")
     desc = " ".join(p for p in parts if p)
+    orientation = orientation_of(header)
+    flips = ap_display_flips(orientation)
     text = f"Image {n}: {desc + ', ' if desc else ''}frame {key.frame_number}"
+    text += f" ({describe_display(orientation, *flips)})"
     if key.note:
         text += f" — {key.note}"
     return text

@@ -373,6 +373,7 @@ class MainWindow(QMainWindow):
         self.study = study
         self.display_sets = list(self.database.display_sets(study_uid))
         self._build_viewports()
+        self.thumbnails.ap_display = self.viewer_settings.ap_display
         self.thumbnails.set_display_sets(self.display_sets)
         self._refresh_key_list()
         self._refresh_measurement_list()
@@ -424,6 +425,8 @@ class MainWindow(QMainWindow):
         vp.cine.loop = self.viewer_settings.loop
         vp.cine.fps_override = self.viewer_settings.fps_override or None
         vp.set_overlays_visible(self.viewer_settings.overlays)
+        vp.ap_display = self.viewer_settings.ap_display
+        vp.instance_paths = self._instance_paths()
         vp.activated.connect(lambda v=vp: self.set_active(v))
         vp.frameChanged.connect(lambda _i, v=vp: self._viewport_frame_changed(v))
         vp.playingChanged.connect(lambda _p, v=vp: self._sync_cine_bar() if v is self.active else None)
@@ -682,6 +685,15 @@ class MainWindow(QMainWindow):
             vp.cine.loop = s.loop
             vp.cine.fps_override = s.fps_override or None
             vp.set_overlays_visible(s.overlays)
+            if vp.ap_display != s.ap_display:
+                vp.set_ap_display(s.ap_display)
+        if self.thumbnails.ap_display != s.ap_display:
+            self.thumbnails.ap_display = s.ap_display
+            self.thumbnails.set_display_sets(self.display_sets)
+
+    def _instance_paths(self) -> dict[str, Path]:
+        """SOP Instance UID → file of the open study's images (a KO document names what it selects)."""
+        return {inst.sop_instance_uid: Path(inst.path) for d in self.display_sets for inst in d.instances}
 
     def show_shortcuts(self) -> QDialog:
         dlg = QDialog(self)

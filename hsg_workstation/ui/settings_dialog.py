@@ -30,6 +30,9 @@ class ViewerSettings:
     overlays: bool = True
     cache_mb: int = 384
     loop: bool = True
+    # AP display convention: patient's left on the image's right (images stored otherwise are flipped for
+    # display, with a badge). On by default: an HSG is read as an AP projection.
+    ap_display: bool = True
 
     @classmethod
     def load(cls, qs: QSettings) -> ViewerSettings:
@@ -51,6 +54,7 @@ class ViewerSettings:
             overlays=get("overlays", d.overlays, bool),
             cache_mb=max(32, get("cache_mb", d.cache_mb, int)),
             loop=get("loop", d.loop, bool),
+            ap_display=get("ap_display", d.ap_display, bool),
         )
 
     def save(self, qs: QSettings) -> None:
@@ -73,6 +77,8 @@ class SettingsDialog(QDialog):
         self.overlays.setChecked(settings.overlays)
         self.loop = QCheckBox("Loop cine")
         self.loop.setChecked(settings.loop)
+        self.ap_display = QCheckBox("Display in the AP convention (patient's left on the image's right)")
+        self.ap_display.setChecked(settings.ap_display)
         self.cache = QSpinBox(minimum=32, maximum=8192, suffix=" MB")
         self.cache.setValue(settings.cache_mb)
         form = QFormLayout(self)
@@ -80,6 +86,7 @@ class SettingsDialog(QDialog):
         form.addRow("Cine speed override (fps)", self.fps)
         form.addRow("", self.overlays)
         form.addRow("", self.loop)
+        form.addRow("", self.ap_display)
         form.addRow("Decoded-frame cache per viewport", self.cache)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -95,4 +102,5 @@ class SettingsDialog(QDialog):
             overlays=self.overlays.isChecked(),
             cache_mb=self.cache.value(),
             loop=self.loop.isChecked(),
+            ap_display=self.ap_display.isChecked(),
         )
