@@ -73,6 +73,16 @@ AFTERCARE_TEXT = [
 _app: Any = None
 
 
+def _orientations(flip_h: bool, flip_v: bool) -> Qt.Orientation:
+    """QImage.flipped's argument (mirrored(bool, bool) is deprecated in Qt 6.9)."""
+    o = Qt.Orientation(0)
+    if flip_h:
+        o |= Qt.Orientation.Horizontal
+    if flip_v:
+        o |= Qt.Orientation.Vertical
+    return o
+
+
 def ensure_gui_app() -> QGuiApplication:
     """The running Qt application, or a new offscreen one (fonts and QImage painting need it).
 
@@ -365,7 +375,7 @@ def key_image_qimage(report: HsgReport, key: KeyImage, source: ImageSource) -> Q
     orientation, flip_h, flip_v = key_image_flips(source)
     size = (img.width(), img.height())
     if flip_h or flip_v:
-        img = img.mirrored(flip_h, flip_v)
+        img = img.flipped(_orientations(flip_h, flip_v))
     scale = KEY_IMAGE_PX / max(img.width(), img.height())
     img = img.scaled(
         round(img.width() * scale),

@@ -37,6 +37,7 @@ from hsg_workstation.ui.shortcuts import SHORTCUTS, shortcut, shortcuts_html
 from hsg_workstation.ui.study_browser import StudyBrowser
 from hsg_workstation.ui.thumbnails import SeriesThumbnails
 from hsg_workstation.ui.viewport import TOOLS, Viewport
+from hsg_workstation.ui.wheel_guard import install_wheel_guard
 
 LAYOUTS = {"1x1": (1, 1), "1x2": (1, 2), "2x2": (2, 2)}
 ACTIVE_STYLE = "Viewport { border: 2px solid #3d8ee8; }"
@@ -59,6 +60,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("HSG Workstation")
+        install_wheel_guard()  # the wheel never changes an unfocused pick-list (it scrolls the form)
         self.database = database
         self.qsettings = settings if settings is not None else QSettings("hsg-workstation", "viewer")
         self.viewer_settings = ViewerSettings.load(self.qsettings)

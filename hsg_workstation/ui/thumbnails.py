@@ -19,6 +19,16 @@ from hsg_workstation.ui.loader import FrameKey, FrameLoader, frame_key
 THUMB = 96
 
 
+def _orientations(flip_h: bool, flip_v: bool) -> Qt.Orientation:
+    """QImage.flipped's argument (mirrored(bool, bool) is deprecated in Qt 6.9)."""
+    o = Qt.Orientation(0)
+    if flip_h:
+        o |= Qt.Orientation.Horizontal
+    if flip_v:
+        o |= Qt.Orientation.Vertical
+    return o
+
+
 def thumbnail_image(arr: np.ndarray, levels: tuple[float, float], invert: bool = False) -> QImage:
     step = max(1, max(arr.shape[:2]) // THUMB)
     small = np.asarray(arr[::step, ::step], dtype=np.float32)
@@ -38,7 +48,7 @@ def oriented_thumbnail(
     directions painted at its edge middles, or "orientation ?" when the image has no Patient Orientation."""
     flip_h, flip_v = ap_display_flips(orientation) if ap_display else (False, False)
     if flip_h or flip_v:
-        image = image.mirrored(flip_h, flip_v)
+        image = image.flipped(_orientations(flip_h, flip_v))
     pm = QImage(image.size(), QImage.Format.Format_RGB32)
     p = QPainter(pm)
     p.drawImage(0, 0, image)
