@@ -8,6 +8,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QSlider,
     QSpinBox,
     QStyle,
@@ -52,7 +53,7 @@ class CineBar(QWidget):
         button(sp.SP_MediaSkipForward, "Last frame (End)", self.lastClicked)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.slider.setMinimumWidth(180)
+        self.slider.setMinimumWidth(120)  # (the window must fit 1366 px with the report beside the viewports)
         self.slider.valueChanged.connect(self._slider_moved)
         lay.addWidget(self.slider, 1)
         self.frame_label = QLabel("–/–")
@@ -77,7 +78,10 @@ class CineBar(QWidget):
         self.fps.valueChanged.connect(self.fpsChanged.emit)
         lay.addWidget(self.fps)
         self.timing_label = QLabel("")
-        lay.addWidget(self.timing_label)
+        # may be cut short on a narrow window; the tooltip has the whole timing source
+        self.timing_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.timing_label.setMinimumWidth(60)
+        lay.addWidget(self.timing_label, 0)
         self._updating = False
 
     def _slider_moved(self, value: int) -> None:

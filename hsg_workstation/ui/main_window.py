@@ -40,6 +40,9 @@ from hsg_workstation.ui.viewport import TOOLS, Viewport
 from hsg_workstation.ui.wheel_guard import install_wheel_guard
 
 LAYOUTS = {"1x1": (1, 1), "1x2": (1, 2), "2x2": (2, 2)}
+# Bumped when the dock arrangement changes (3: the report is a full-height tab): an older saved state would
+# bring back the old, cramped arrangement.
+LAYOUT_VERSION = 3
 ACTIVE_STYLE = "Viewport { border: 2px solid #3d8ee8; }"
 INACTIVE_STYLE = "Viewport { border: 2px solid #202020; }"
 
@@ -93,7 +96,12 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self._wire_cine_bar()
 
-        # docks
+        # docks: the side columns run the full height (the report form and the series list get it); the bottom
+        # area (fill curve, suggestions) sits under the viewports only.
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.setCorner(Qt.Corner.TopRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.browser = StudyBrowser(database)
         self.browser.studyActivated.connect(self.open_study)
         self.browser_dock = self._dock("Studies", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -145,11 +153,14 @@ class MainWindow(QMainWindow):
         self.store.changed.connect(self._store_changed)
         self.store.key_frames_changed.connect(self._key_frames_changed)
 
+        # A loop opens on its middle frame (the filled cavity), not on frame 1 (a grey square before contrast);
+        # ui/app.py turns it on for the application, tests that step from frame 1 leave it off.
+        self.open_on_filled_frame = False
         geometry = self.qsettings.value("window/geometry")
-        if geometry is not None:
+        if geometry is not None and self.saved_layout_fits():
             self.restoreGeometry(geometry)
         else:
-            self.resize(1400, 900)
+            self.resize(min(1400, self._available().width()), min(900, self._available().height()))
         self.first_start = not self.restore_dock_state()
         self.browser.refresh()
 
@@ -167,10 +178,40 @@ class MainWindow(QMainWindow):
             [self.extra_docks["Report"]] if "Report" in self.extra_docks else []
         )
         self.resizeDocks(right, [130, 150, 700][: len(right)], Qt.Orientation.Vertical)
+        bottom = [
+            d
+            for d in self.extra_docks.values()
+            if self.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea and d.isVisible()
+        ]
+        if len(bottom) == 2:  # fill curve | suggestions: the suggestions' text needs the wider half
+            width = max(self.centralWidget().width(), 400)
+            self.resizeDocks(bottom, [int(width * 0.45), int(width * 0.55)], Qt.Orientation.Horizontal)
+
+    def _available(self):
+        screen = self.screen()
+        return screen.availableGeometry() if screen is not None else self.geometry()
+
+    def saved_layout_fits(self) -> bool:
+        """Whether the saved window geometry and dock layout may be restored: saved by this layout version on a
+        screen of this size. Why: a layout made on a 1366×768 laptop restored on a 1920×1080 screen keeps the
+        cramped docks (and the other way round puts Sign off-screen); a new screen gets the first-start layout."""
+        if str(self.qsettings.value("window/layout_version", "")) != str(LAYOUT_VERSION):
+            return False
+        try:
+            w, h = (int(v) for v in str(self.qsettings.value("window/screen_size", "")).split("x"))
+        except ValueError:
+            return False
+        avail = self._available()
+        return (
+            abs(w - avail.width()) <= 0.05 * avail.width()
+            and abs(h - avail.height()) <= 0.05 * avail.height()
+        )
 
     def restore_dock_state(self) -> bool:
         """Re-apply the saved dock layout. Called again by ``ui/app.py`` once the other areas' panels (report,
         fill curve, suggestions, PACS) are docked — Qt restores only docks that exist when restoreState runs."""
+        if not self.saved_layout_fits():
+            return False
         state = self.qsettings.value("window/state")
         return bool(state is not None and self.restoreState(state))
 
@@ -375,6 +416,8 @@ class MainWindow(QMainWindow):
         self.study = study
         self.display_sets = list(self.database.display_sets(study_uid))
         self._build_viewports()
+        if self.open_on_filled_frame:
+            self._show_filled_frame()
         self.thumbnails.ap_display = self.viewer_settings.ap_display
         self.thumbnails.set_display_sets(self.display_sets)
         self._refresh_key_list()
@@ -383,6 +426,14 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Opened study with {len(self.display_sets)} display sets", 4000)
         self.focus_viewport()
         self.studyOpened.emit(study_uid)
+
+    def _show_filled_frame(self) -> None:
+        """Loops in the viewports go to their middle frame: the cavity is filled there, frame 1 is before the
+        contrast arrives."""
+        for vp in self.viewports:
+            ds = vp.display_set
+            if ds is not None and ds.kind is DisplaySetKind.CINE and vp.frame_count > 2:
+                vp.show_frame(vp.frame_count // 2)
 
     def focus_viewport(self) -> None:
         """Give the keyboard to the active viewport. Why: after start-up or a double-click in the study list the
@@ -753,6 +804,9 @@ class MainWindow(QMainWindow):
     def save_state(self) -> None:
         self.qsettings.setValue("window/geometry", self.saveGeometry())
         self.qsettings.setValue("window/state", self.saveState())
+        avail = self._available()
+        self.qsettings.setValue("window/screen_size", f"{avail.width()}x{avail.height()}")
+        self.qsettings.setValue("window/layout_version", LAYOUT_VERSION)
         self.qsettings.setValue("viewer/layout", self.layout_name)
         self.qsettings.sync()
 

@@ -92,3 +92,71 @@ def test_wheel_over_unfocused_pick_list_scrolls_the_form_and_changes_nothing(roo
     combo.setFocus()
     _wheel(combo, -1)
     assert combo.currentIndex() != before_index
+
+
+def test_window_fits_1366x768_with_the_report_full_height_and_sign_visible(room) -> None:
+    hint = room.minimumSizeHint()
+    assert hint.width() <= 1366 and hint.height() <= 768
+    room.resize(1366, 768)
+    QApplication.processEvents()
+    assert room.width() <= 1366 and room.height() <= 768
+    form = room.report_dock.form
+    dock = room.report_dock.dock
+    # a tab of its own in the right column, raised, running (nearly) the whole height of the dock area
+    assert dock in room.tabifiedDockWidgets(room.keys_dock)
+    assert not dock.visibleRegion().isEmpty()
+    assert dock.height() > 0.75 * (room.height() - room.menuBar().height() - room.statusBar().height() - 40)
+    sign = form.sign_button
+    top_left = sign.mapTo(room, QPoint(0, 0))
+    assert sign.isVisible() and sign.visibleRegion().boundingRect().size() == sign.size()
+    assert 0 <= top_left.x() and top_left.x() + sign.width() <= room.width()
+    assert 0 <= top_left.y() and top_left.y() + sign.height() <= room.height()
+    assert room.statusBar().isVisible() and room.statusBar().mapTo(room, QPoint(0, 0)).y() < room.height()
+
+
+def test_cramped_layout_is_not_restored_on_another_screen(qtbot, data_dir, tmp_path) -> None:
+    db = LocalDatabase(data_dir)
+    ini = str(tmp_path / "v.ini")
+    try:
+        w = MainWindow(db, QSettings(ini, QSettings.Format.IniFormat))
+        qtbot.addWidget(w)
+        w.show()
+        w.save_state()
+        w.close()
+        again = MainWindow(db, QSettings(ini, QSettings.Format.IniFormat))
+        qtbot.addWidget(again)
+        assert again.saved_layout_fits() and not again.first_start  # same screen: remembered
+        again.close()
+        qs = QSettings(ini, QSettings.Format.IniFormat)
+        qs.setValue("window/screen_size", "1366x700")  # saved on a smaller screen than this one
+        qs.sync()
+        other = MainWindow(db, QSettings(ini, QSettings.Format.IniFormat))
+        qtbot.addWidget(other)
+        avail = other.screen().availableGeometry()
+        if (avail.width(), avail.height()) != (1366, 700):
+            assert not other.saved_layout_fits() and other.first_start
+        other.close()
+    finally:
+        db.close()
+
+
+def test_app_opens_the_loop_on_a_filled_frame(qtbot, data_dir, tmp_path) -> None:
+    from hsg_workstation.ui.app import create_main_window
+
+    folder = tmp_path / "samples"
+    shutil.copytree(SAMPLES / "normal", folder / "normal")
+    window, db = create_main_window(str(data_dir), sample_dir=folder)
+    qtbot.addWidget(window)
+    try:
+        vp = window.active
+        wait_until(lambda: vp.displayed_index == vp.frame_count // 2)
+        # the shown frame has the contrast in it (iodine is dark on these MONOCHROME2 loops): hundreds more
+        # dark pixels than frame 1, taken before the contrast arrives
+        from hsg_workstation.ui.loader import frame_key
+
+        first = vp.loader.decode_now(frame_key(vp.frames[0]))
+        assert int((vp.frame < 1000).sum()) > int((first < 1000).sum()) + 200
+    finally:
+        window.close_study()
+        window.close()
+        db.close()
