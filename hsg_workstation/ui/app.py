@@ -114,6 +114,7 @@ def _pacs_panel(window, database, data_dir: Path | None):
 
     act = QAction("DICOM nodes…", window)
     act.triggered.connect(edit_nodes)
+    panel.addNodeRequested.connect(edit_nodes)
     window.file_menu.insertAction(window.actions_by_id["settings"], act)
     window.actions_by_id["nodes"] = act
     return dock

@@ -53,11 +53,13 @@ class CineBar(QWidget):
         button(sp.SP_MediaSkipForward, "Last frame (End)", self.lastClicked)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.slider.setMinimumWidth(120)  # (the window must fit 1366 px with the report beside the viewports)
+        self.slider.setMinimumWidth(
+            80
+        )  # (the window must fit 1366 px — and 1200 — with the report beside it)
         self.slider.valueChanged.connect(self._slider_moved)
         lay.addWidget(self.slider, 1)
         self.frame_label = QLabel("–/–")
-        self.frame_label.setMinimumWidth(70)
+        self.frame_label.setMinimumWidth(48)
         lay.addWidget(self.frame_label)
         self.loop = QCheckBox("Loop")
         self.loop.setFocusPolicy(Qt.FocusPolicy.NoFocus)

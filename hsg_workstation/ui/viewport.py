@@ -868,6 +868,8 @@ class Viewport(QWidget):
             raise ValueError(f"unknown tool {tool!r}; expected one of {TOOLS}")
         self.cancel_tool()
         self.tool = tool
+        for g in self._graphics.values():
+            g.set_interactive(tool is None)
         self.view.setCursor(Qt.CursorShape.CrossCursor if tool else Qt.CursorShape.ArrowCursor)
 
     def cancel_tool(self) -> None:
@@ -994,9 +996,9 @@ class Viewport(QWidget):
             self.store.update(self.study.study_instance_uid, m.moved(points))
 
     def _graphic(self, m: Measurement) -> MeasurementGraphic:
-        return MeasurementGraphic(
-            m, self.image_space, self._edit_from_view, self.frame, self._remove_from_view
-        )
+        g = MeasurementGraphic(m, self.image_space, self._edit_from_view, self.frame, self._remove_from_view)
+        g.set_interactive(self.tool is None)
+        return g
 
     def _remove_from_view(self, m: Measurement) -> None:
         if self.study is not None:

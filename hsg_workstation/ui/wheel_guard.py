@@ -73,11 +73,9 @@ def install_wheel_guard(app: QApplication | None = None) -> WheelGuard:
     if _guard is None:
         _guard = WheelGuard()
     if app is not None:
+        # (installed before the window builds its widgets, so every combo / spin box is polished under it)
         app.removeEventFilter(_guard)
         app.installEventFilter(_guard)
-        for w in app.allWidgets():  # widgets polished before the guard existed
-            if isinstance(w, _GUARDED) and w.focusPolicy() == Qt.FocusPolicy.WheelFocus:
-                w.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
     return _guard
 
 

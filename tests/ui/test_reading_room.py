@@ -160,3 +160,87 @@ def test_app_opens_the_loop_on_a_filled_frame(qtbot, data_dir, tmp_path) -> None
         window.close_study()
         window.close()
         db.close()
+
+
+def test_mark_on_image_fills_the_hydrosalpinx_diameter_it_measures(room) -> None:
+    from tests.ui.helpers import drag
+
+    form = room.report_dock.form
+    form.report.set_value("findings.tubes.left.hydrosalpinx", True)
+    form.sync_from_model()
+    form.mark_on_image_requested.emit("findings.tubes.left")
+    assert "left tube" in room.statusBar().currentMessage()  # the reader's words, not a model path
+    assert "findings." not in room.statusBar().currentMessage()
+    vp = room.active
+    drag(vp.view.viewport(), vp.image_to_widget((60.0, 100.0)), vp.image_to_widget((100.0, 120.0)))
+    m = room.store.measurements(vp.study.study_instance_uid)[-1]
+    cal = m.calibration
+    assert cal.is_calibrated
+    p = m.region.points
+    short = min(cal.length(p[0], p[1]), cal.length(p[2], p[3]))
+    assert form.report.findings.tubes.left.hydrosalpinx_diameter_mm == pytest.approx(round(short, 1))
+    assert len(form.report.findings.tubes.left.image_links) == 1
+
+
+def test_ellipse_started_on_a_line_draws_the_ellipse_and_leaves_the_line(room) -> None:
+    from hsg_workstation.measurements import MeasurementKind
+    from tests.ui.helpers import drag
+
+    vp = room.active
+    line = vp.add_measurement(MeasurementKind.LENGTH, ((40.0, 60.0), (140.0, 60.0)))
+    room.set_tool("ellipse")
+    QApplication.processEvents()
+    drag(vp.view.viewport(), vp.image_to_widget((90.0, 60.0)), vp.image_to_widget((120.0, 90.0)))
+    study = vp.study.study_instance_uid
+    kept = next(m for m in room.store.measurements(study) if m.id == line.id)
+    assert kept.region.points == line.region.points
+    assert any(m.kind is MeasurementKind.ELLIPSE for m in room.store.measurements(study))
+    room.set_tool(None)  # with no tool armed the line is editable again
+    assert vp._graphics[line.id].roi.isEnabled()
+
+
+def test_study_list_newest_first_with_report_status_and_pacs_hint(room, data_dir, tmp_path) -> None:
+    from pydicom.uid import generate_uid
+
+    from tests.ui.conftest import make_rf
+
+    older = tmp_path / "older"
+    older.mkdir()
+    ds = make_rf(older / "x.dcm", frames=2, study_uid=generate_uid(), patient_name="AAA^OLD")
+    ds.StudyDate = "20200101"
+    ds.save_as(older / "x.dcm", enforce_file_format=True)
+    room.database.import_paths([older])
+    room.browser.refresh()
+    uids = room.browser.study_uids()
+    dates = [room.database.study(u).study_date for u in uids]
+    assert dates == sorted(dates, reverse=True) and len(uids) == 2
+    from hsg_workstation.ui.study_browser import COLUMNS, REPORT_COLUMN
+
+    assert COLUMNS[REPORT_COLUMN] == "Report"
+    open_uid = room.study.study_instance_uid
+    row = uids.index(open_uid)
+    assert room.browser.proxy.index(row, REPORT_COLUMN).data() == "draft"
+    assert room.browser.proxy.index(1 - row, REPORT_COLUMN).data() == ""
+    if "PACS" in room.extra_docks:
+        panel = room.extra_docks["PACS"].widget()
+        assert panel.no_node_hint.isVisibleTo(panel)
+        assert "No PACS node configured" in panel.no_node_hint.findChildren(type(room.status_label))[0].text()
+
+
+def test_pdf_angle_is_measured_in_mm_space() -> None:
+    from hsg_workstation.measurements import (
+        Calibration,
+        CalibrationBasis,
+        ImageRegion,
+        Measurement,
+        MeasurementKind,
+        RegionType,
+    )
+    from hsg_workstation.reporting.pdf import measurement_value
+    from hsg_workstation.session.measurements import angle_degrees
+
+    cal = Calibration(0.2, 0.1, CalibrationBasis.DETECTOR)  # rows 0.2 mm, columns 0.1 mm
+    pts = ((10.0, 0.0), (0.0, 0.0), (10.0, 10.0))  # 45° in pixel space
+    m = Measurement(MeasurementKind.ANGLE, ImageRegion("1.2.3", 1, RegionType.POLYLINE, pts), cal)
+    assert angle_degrees(pts, cal) == pytest.approx(63.43, abs=0.01)
+    assert measurement_value(m) == "63°"  # the viewer's number, not 45°

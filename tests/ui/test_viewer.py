@@ -693,6 +693,11 @@ def test_report_mark_on_image_links_the_drawn_region(qtbot, data_dir, study_dir)
     window, db = create_main_window(str(data_dir), sample_dir=study_dir)
     qtbot.addWidget(window)
     try:
+        # the application opens loops on their middle (filled) frame (issue 11); start from frame 1
+        wait_until(
+            lambda: window.active is not None and window.active.displayed_index == window.active.index, 20
+        )
+        window.active.show_frame(0)
         wait_until(lambda: window.active.displayed_index == 0)
         form = window.report_dock.form
         form.mark_on_image_requested.emit("findings.tubes.left.patency")

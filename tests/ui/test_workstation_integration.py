@@ -20,7 +20,10 @@ pytestmark = pytest.mark.timeout(90)
 def workstation(qtbot, data_dir: Path, study_dir: Path):
     window, db = create_main_window(str(data_dir), sample_dir=study_dir)
     qtbot.addWidget(window)
-    wait_until(lambda: window.active is not None and window.active.displayed_index == 0, 20)
+    # the application opens loops on their middle (filled) frame (issue 11); these tests start from frame 1
+    wait_until(lambda: window.active is not None and window.active.displayed_index == window.active.index, 20)
+    window.active.show_frame(0)
+    wait_until(lambda: window.active.displayed_index == 0, 20)
     yield window
     window.close()
     db.close()
@@ -185,6 +188,11 @@ def test_documents_open_as_readable_views(qtbot, data_dir: Path, study_with_docu
     window, db = create_main_window(str(data_dir), sample_dir=study_with_documents)
     qtbot.addWidget(window)
     try:
+        # the application opens loops on their middle (filled) frame (issue 11); start from frame 1
+        wait_until(
+            lambda: window.active is not None and window.active.displayed_index == window.active.index, 20
+        )
+        window.active.show_frame(0)
         wait_until(lambda: window.active is not None and window.active.displayed_index == 0, 20)
         docs = {
             ds.instances[0].kind: i
