@@ -244,3 +244,28 @@ def test_pdf_angle_is_measured_in_mm_space() -> None:
     m = Measurement(MeasurementKind.ANGLE, ImageRegion("1.2.3", 1, RegionType.POLYLINE, pts), cal)
     assert angle_degrees(pts, cal) == pytest.approx(63.43, abs=0.01)
     assert measurement_value(m) == "63°"  # the viewer's number, not 45°
+
+
+def test_screenshot_cli_at_1366x768_shows_the_whole_window(tmp_path) -> None:
+    """`hsg-workstation screenshot STUDY OUT.png --size 1366x768` renders the real window with the report docked
+    at that size (nothing pushed it larger): the window fits a 1366×768 screen."""
+    import os
+    import subprocess
+    import sys
+
+    from PySide6.QtGui import QImage
+
+    out = tmp_path / "shot.png"
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HSG_WORKSTATION_DATA_DIR=str(tmp_path / "data"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "hsg_workstation", "screenshot", str(SAMPLES / "normal"), str(out)]
+        + ["--size", "1366x768"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=150,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "needs at least" not in proc.stderr
+    img = QImage(str(out))
+    assert (img.width(), img.height()) == (1366, 768)
