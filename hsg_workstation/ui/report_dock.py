@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 
 import pydicom
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from hsg_workstation.measurements import Measurement, MeasurementKind
 from hsg_workstation.session.measurements import KeyFrame
@@ -79,7 +80,16 @@ class ReportDockController:
         self.drafts = DraftStore(self.data_dir / "drafts")
         self.form = ReportForm(m.HsgReport(), self.drafts, data_dir=self.data_dir)
         self.form.setEnabled(False)
-        self.dock = window.add_panel("Report", self.form)
+        from hsg_workstation.ui.report_toolbar import ReportToolbar
+
+        self.container = QWidget()
+        box = QVBoxLayout(self.container)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(0)
+        self.dock = window.add_panel("Report", self.container)
+        self.toolbar = ReportToolbar(self, self.data_dir)
+        box.addWidget(self.toolbar)
+        box.addWidget(self.form, 1)
         self._pending_field: str | None = None
         self._sop_classes: dict[str, str] = {}
         window.studyOpened.connect(self.study_opened)

@@ -51,6 +51,10 @@ class _Row(QWidget):
         self.accept.setToolTip("Fill the report field(s) and link the frame as key image")
         self.accept.clicked.connect(lambda: panel.accepted.emit(suggestion))
         self.reject.clicked.connect(lambda: panel.mark_rejected(suggestion.id))
+        for b in (self.show_frame, self.accept, self.reject):
+            # a click must not take the keyboard from the viewport (Space / arrows keep driving the cine), and a
+            # button disabled after its click must not hand the focus on down the chain (to the search box)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         lay.addWidget(self.label, 1)
         lay.addWidget(self.state)
         lay.addWidget(self.show_frame)
@@ -119,6 +123,9 @@ class SuggestionsPanel(QWidget):
 
     def suggestion_ids(self) -> list[str]:
         return list(self._rows)
+
+    def suggestion(self, suggestion_id: str) -> Suggestion:
+        return self._rows[suggestion_id].suggestion
 
     def row_buttons(self, suggestion_id: str) -> tuple[QPushButton, QPushButton, QPushButton]:
         """(show, accept, reject) buttons of a row — for tests and keyboard navigation."""

@@ -269,3 +269,56 @@ def test_screenshot_cli_at_1366x768_shows_the_whole_window(tmp_path) -> None:
     assert "needs at least" not in proc.stderr
     img = QImage(str(out))
     assert (img.width(), img.height()) == (1366, 768)
+
+
+def test_normal_template_key_undo_redo_and_profile_defaults(room, data_dir) -> None:
+    form = room.report_dock.form
+    bar = room.report_dock.toolbar
+    room.focus_viewport()
+    assert form.report.findings.tubes.left.patency is None
+    QTest.keyClick(
+        room.active.view,
+        Qt.Key.Key_N,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    QApplication.processEvents()
+    assert form.report.findings.tubes.left.patency.value == "patent"
+    assert form.report.findings.cavity.eshre_uterus.value == "U0"
+    # the safety checks are never filled by a template: the reader states them
+    assert form.report.safety.pregnancy_test is None and form.report.safety.consent is None
+    # one undo step takes the whole template back, redo brings it again
+    QTest.keyClick(room.active.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    QApplication.processEvents()
+    assert form.report.findings.tubes.left.patency is None
+    QTest.keyClick(
+        room.active.view,
+        Qt.Key.Key_Z,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    QApplication.processEvents()
+    assert form.report.findings.tubes.left.patency.value == "patent"
+    # a user template from the report on screen, listed after the built-in one
+    from hsg_workstation.reporting.templates import template_from_report
+
+    bar.templates.save(template_from_report(form.report, "My normal"))
+    bar.reload_templates()
+    assert bar.templates.names()[:2] == ["Normal HSG", "My normal"]
+    # per-user defaults fill empty fields of the report, and the profile's name is who signs
+    bar.profile.name = "Reader^Anna"
+    bar.profile.defaults.update(
+        {"technique.catheter_type": "balloon_catheter", "technique.contrast_volume_ml": 8.0}
+    )
+    bar.profile.save(bar.profile_path)
+    bar.apply_profile()
+    assert form.report.technique.catheter_type.value == "balloon_catheter"
+    assert form.report.author_name == "Reader^Anna" and form.user_name == "Reader^Anna"
+
+
+def test_person_name_validation() -> None:
+    from hsg_workstation.reporting.templates import valid_person_name
+
+    assert valid_person_name("Anna Reader") == "Reader^Anna"
+    assert valid_person_name("Reader^Anna") == "Reader^Anna"
+    for bad in ("", "x", "a\\b c", "A=B C"):
+        with pytest.raises(ValueError):
+            valid_person_name(bad)

@@ -1,0 +1,295 @@
+"""The bar above the report form: templates, undo / redo, and who is reporting.
+
+Why here (and not in the form): these act on the report as a whole and need the data directory (user templates,
+the reader's profile); the form edits fields. The bar drives the Qt-free pieces in ``reporting.templates``
+(Normal HSG, user templates, the UserProfile with the signing radiologist's DICOM name and per-user defaults)
+and ``reporting.history`` (a snapshot stack: Ctrl+Z / Ctrl+Shift+Z outside text fields, whose own undo wins).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hsg_workstation.reporting.history import ReportHistory
+from hsg_workstation.reporting.templates import (
+    NORMAL_HSG_NAME,
+    TemplateError,
+    TemplateStore,
+    UserProfile,
+    apply_template,
+    template_from_report,
+    valid_person_name,
+)
+from hsg_workstation.ui.shortcuts import shortcut
+
+
+class ProfileDialog(QDialog):
+    """The reader's name (a DICOM Person Name: it is who signs) and the defaults of every new report."""
+
+    def __init__(self, profile: UserProfile, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        from hsg_workstation.reporting import model as m
+
+        self.setWindowTitle("Reporting radiologist")
+        self.name = QLineEdit(profile.name.replace("^", ", ", 1) if "^" in profile.name else profile.name)
+        self.name.setPlaceholderText("Family, Given  (or Family^Given)")
+        self.organization = QLineEdit(profile.organization)
+        d = profile.defaults
+        self.catheter = QComboBox()
+        self.contrast = QComboBox()
+        for combo, enum_cls, key in (
+            (self.catheter, m.CatheterType, "technique.catheter_type"),
+            (self.contrast, m.ContrastType, "technique.contrast_type"),
+        ):
+            combo.addItem("—", None)
+            for member in enum_cls:
+                combo.addItem(str(member.value).replace("_", " "), member.value)
+            combo.setCurrentIndex(max(0, combo.findData(d.get(key))))
+        self.product = QLineEdit(str(d.get("technique.contrast_product") or ""))
+        self.volume = QDoubleSpinBox(minimum=0.0, maximum=40.0, decimals=1, suffix=" mL")
+        self.volume.setSpecialValueText("—")
+        self.volume.setValue(float(d.get("technique.contrast_volume_ml") or 0.0))
+        self.error = QLabel("")
+        self.error.setStyleSheet("color: #b00020;")
+        self.error.setMinimumHeight(
+            self.error.fontMetrics().height()
+        )  # reserved: nothing moves when it shows
+        form = QFormLayout(self)
+        form.addRow("&Name (signs the reports)", self.name)
+        form.addRow("&Organization", self.organization)
+        form.addRow("Default &catheter", self.catheter)
+        form.addRow("Default con&trast", self.contrast)
+        form.addRow("Contrast &product", self.product)
+        form.addRow("Default &volume", self.volume)
+        form.addRow(self.error)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+        self.profile = profile
+
+    def _name_value(self) -> str:
+        text = self.name.text().strip()
+        if "," in text and "^" not in text:
+            family, given = (p.strip() for p in text.split(",", 1))
+            text = f"{family}^{given}"
+        return valid_person_name(text)
+
+    def _accept(self) -> None:
+        try:
+            name = self._name_value()
+        except ValueError as exc:
+            self.error.setText(str(exc))
+            return
+        self.profile.name = name
+        self.profile.organization = self.organization.text().strip()
+        self.profile.defaults.update(
+            {
+                "technique.catheter_type": self.catheter.currentData(),
+                "technique.contrast_type": self.contrast.currentData(),
+                "technique.contrast_product": self.product.text().strip(),
+                "technique.contrast_volume_ml": self.volume.value() or None,
+            }
+        )
+        self.accept()
+
+
+class ReportToolbar(QWidget):
+    """Template pick-list + Apply, Save as template…, Undo, Redo, and the reporting radiologist."""
+
+    def __init__(self, controller, data_dir: Path) -> None:
+        super().__init__()
+        self.controller = controller
+        self.form = controller.form
+        self.data_dir = Path(data_dir)
+        self.templates = TemplateStore(self.data_dir / "templates")
+        self.profile_path = self.data_dir / "user-profile.json"
+        try:
+            self.profile = UserProfile.load(self.profile_path)
+        except TemplateError:
+            self.profile = UserProfile()
+        self.history = ReportHistory()
+        self.history.attach(self.form.report)
+
+        self.template_combo = QComboBox()
+        self.template_combo.setToolTip("Report templates: the built-in Normal HSG and your own")
+        self.apply_button = QPushButton("Apply")
+        self.apply_button.setToolTip(
+            f"Fill the findings from the chosen template ({shortcut('normal_template')}: Normal HSG)"
+        )
+        self.apply_button.clicked.connect(lambda: self.apply(self.template_combo.currentText()))
+        self.save_button = QPushButton("Save as template…")
+        self.save_button.clicked.connect(self.save_as_template)
+        self.undo_button = QPushButton("Undo")
+        self.undo_button.setToolTip(f"Undo the last report edit ({shortcut('report_undo')})")
+        self.undo_button.clicked.connect(self.undo)
+        self.redo_button = QPushButton("Redo")
+        self.redo_button.setToolTip(f"Redo ({shortcut('report_redo')})")
+        self.redo_button.clicked.connect(self.redo)
+        self.who = QPushButton()
+        self.who.setFlat(True)
+        self.who.setToolTip("Who reports and signs; per-user defaults (catheter, contrast, volume)")
+        self.who.clicked.connect(self.edit_profile)
+        for b in (self.apply_button, self.save_button, self.undo_button, self.redo_button, self.who):
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a click leaves the keyboard where the reader works
+        # two short rows: the bar must not widen the dock (the window fits 1366 px)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(4, 2, 4, 0)
+        lay.setSpacing(2)
+        first, second = QHBoxLayout(), QHBoxLayout()
+        first.addWidget(QLabel("Template"))
+        first.addWidget(self.template_combo, 1)
+        first.addWidget(self.apply_button)
+        first.addWidget(self.save_button)
+        second.addWidget(self.undo_button)
+        second.addWidget(self.redo_button)
+        second.addStretch(1)
+        second.addWidget(self.who)
+        lay.addLayout(first)
+        lay.addLayout(second)
+
+        window = controller.window
+        self.normal_action = self._window_action(
+            window, "normal_template", "Normal HSG template", self.apply_normal
+        )
+        self.undo_action = self._window_action(window, "report_undo", "Undo report edit", self.undo)
+        self.redo_action = self._window_action(window, "report_redo", "Redo report edit", self.redo)
+        self.form.report_replaced.connect(self._report_replaced)
+        self._restoring = False
+        self.reload_templates()
+        self._show_who()
+        self._sync_buttons()
+
+    @staticmethod
+    def _window_action(window, aid: str, text: str, slot) -> QAction:
+        act = QAction(text, window)
+        act.setShortcut(QKeySequence(shortcut(aid)))
+        act.triggered.connect(slot)
+        window.addAction(act)
+        return act
+
+    # -- templates ---------------------------------------------------------------------------------------------
+    def reload_templates(self) -> None:
+        current = self.template_combo.currentText()
+        self.template_combo.clear()
+        self.template_combo.addItems(self.templates.names())
+        index = self.template_combo.findText(current or NORMAL_HSG_NAME)
+        self.template_combo.setCurrentIndex(max(0, index))
+
+    def apply_normal(self) -> list[str]:
+        return self.apply(NORMAL_HSG_NAME)
+
+    def apply(self, name: str) -> list[str]:
+        """Fill the findings from template ``name`` as one undo step; the form shows the result."""
+        report = self.form.report
+        if report.is_signed:
+            self._status("The report is signed: templates change nothing (amend it first)")
+            return []
+        try:
+            template = self.templates.get(name)
+            with self.history.batch():
+                changed = apply_template(report, template)
+        except (TemplateError, ValueError) as exc:
+            self._status(str(exc))
+            return []
+        self.form.sync_from_model()
+        self._status(f"{name}: {len(changed)} field(s) filled — check them against the images")
+        self._sync_buttons()
+        return changed
+
+    def save_as_template(self) -> None:
+        name, ok = QInputDialog.getText(self, "Save as template", "Template name:")
+        if not ok or not name.strip():
+            return
+        try:
+            self.templates.save(template_from_report(self.form.report, name))
+        except (TemplateError, OSError) as exc:
+            QMessageBox.warning(self, "Template not saved", str(exc))
+            return
+        self.reload_templates()
+        self.template_combo.setCurrentText(name.strip())
+        self._status(f"Template {name.strip()!r} saved")
+
+    # -- undo / redo -------------------------------------------------------------------------------------------
+    def undo(self) -> bool:
+        return self._restore(self.history.undo())
+
+    def redo(self) -> bool:
+        return self._restore(self.history.redo())
+
+    def _restore(self, report) -> bool:
+        if report is None:
+            return False
+        self._restoring = True
+        try:
+            self.form.set_report(report)
+            self.history.attach(report, keep=True)
+            self.form.dirty = True
+            self.form.save_draft()
+        finally:
+            self._restoring = False
+        self._sync_buttons()
+        return True
+
+    def _report_replaced(self, report) -> None:
+        if not self._restoring:
+            self.history.attach(report)  # another study / an amendment: a fresh history
+            self.apply_profile()
+        self._sync_buttons()
+
+    def _sync_buttons(self, *_a) -> None:
+        self.undo_button.setEnabled(self.history.can_undo)
+        self.redo_button.setEnabled(self.history.can_redo)
+
+    # -- who reports -------------------------------------------------------------------------------------------
+    def apply_profile(self) -> None:
+        """Per-user defaults into the empty fields of the report on screen; the form knows who signs."""
+        report = self.form.report
+        if self.profile.name:
+            self.form.user_name = self.profile.name
+        if not report.is_signed:
+            with self.history.batch():
+                self.profile.apply_to(report)
+            self.form.sync_from_model()
+
+    def edit_profile(self) -> None:
+        dialog = ProfileDialog(self.profile, self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        try:
+            self.profile.save(self.profile_path)
+        except (OSError, ValueError) as exc:
+            QMessageBox.warning(self, "Profile not saved", str(exc))
+        self._show_who()
+        self.apply_profile()
+
+    def _show_who(self) -> None:
+        name = self.profile.name
+        shown = " ".join(reversed(name.split("^")[:2])) if name else "set your name…"
+        self.who.setText(f"Radiologist: {shown}")
+
+    def _status(self, text: str) -> None:
+        self.controller.window.statusBar().showMessage(text, 8000)
+
+
+__all__ = ["ProfileDialog", "ReportToolbar"]
