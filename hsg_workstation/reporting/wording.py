@@ -94,6 +94,27 @@ def is_analysis_text(text: str) -> bool:
     return bool(text and _ANALYSIS_TEXT.search(text))
 
 
+def parse_reader_date(text: str, reference: _dt.date) -> _dt.date:
+    """A date as a reader types it: ISO ('2025-12-28', '20251228') or day.month ('28.12', '28/12', '28-12'),
+    which means the most recent such day not after ``reference`` (the study date) — an LMP is in the past.
+    ValueError names what could not be read."""
+    t = text.strip()
+    m = re.fullmatch(r"(\d{1,2})[./-](\d{1,2})[./-]?", t)
+    if m:
+        day, month = int(m.group(1)), int(m.group(2))
+        for year in (reference.year, reference.year - 1):
+            try:
+                candidate = _dt.date(year, month, day)
+            except ValueError as exc:
+                raise ValueError(f"{t!r}: no such day ({exc})") from None
+            if candidate <= reference:
+                return candidate
+    try:
+        return _dt.date.fromisoformat(t)
+    except ValueError:
+        raise ValueError(f"{t!r}: expected a date as 2025-12-28 or 28.12") from None
+
+
 def patient_age(birth: _dt.date | None, on: _dt.date | None) -> str:
     """'34 years' at the study date ('' when either date is missing or the result is impossible)."""
     if birth is None or on is None:
@@ -215,6 +236,7 @@ __all__ = [
     "findings_with_links",
     "is_analysis_text",
     "key_findings",
+    "parse_reader_date",
     "patient_age",
     "person_name",
     "tube_phrase",

@@ -8,16 +8,19 @@ and ``reporting.history`` (a snapshot stack: Ctrl+Z / Ctrl+Shift+Z outside text 
 
 from __future__ import annotations
 
+import datetime as _dt
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
+    QGridLayout,
     QHBoxLayout,
     QInputDialog,
     QLabel,
@@ -38,6 +41,7 @@ from hsg_workstation.reporting.templates import (
     template_from_report,
     valid_person_name,
 )
+from hsg_workstation.reporting.wording import parse_reader_date
 from hsg_workstation.ui.shortcuts import shortcut
 
 
@@ -114,6 +118,100 @@ class ProfileDialog(QDialog):
         self.accept()
 
 
+# One check box per fact the reader confirms before signing (each sets exactly its own field; unticking clears
+# it). Why: these five answers were ten clicks and four scrolls deep in the safety section on every report.
+SAFETY_CHECKS: tuple[tuple[str, str, object], ...] = (
+    ("No risk history", "clinical.risk_history", ["none"]),
+    ("Not bleeding today", "safety.menstrual_bleeding_today", False),
+    ("Urine pregnancy test negative", "safety.pregnancy_test", "urine_negative"),
+    ("Not pregnant", "safety.pregnancy_status", "not_pregnant"),
+    ("No contraindication", "safety.contraindications", ["none"]),
+    ("Consent documented", "safety.consent", True),
+)
+_CLEARED = {"safety.contraindications": [], "clinical.risk_history": []}
+
+
+class SafetyChecklist(QWidget):
+    """The pre-procedure answers as five check boxes above the form; they always show what the model holds."""
+
+    def __init__(self, form, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.form = form
+        self.boxes: dict[str, QCheckBox] = {}
+        grid = QGridLayout(self)
+        grid.setContentsMargins(4, 0, 4, 0)
+        grid.setVerticalSpacing(0)
+        for n, (text, path, value) in enumerate(SAFETY_CHECKS):
+            box = QCheckBox(text)
+            box.setToolTip(f"Sets {path} (untick to clear it)")
+            box.toggled.connect(lambda on, p=path, v=value: self._toggled(p, v, on))
+            grid.addWidget(box, n // 3, n % 3)
+            self.boxes[path] = box
+        n = len(SAFETY_CHECKS)
+        self.lmp = QLineEdit()
+        self.lmp.setPlaceholderText("LMP: 28.12 or 2025-12-28")
+        self.lmp.setToolTip(
+            "First day of the last menstrual period (day.month = the latest such day before the study)"
+        )
+        self.lmp.editingFinished.connect(self._lmp_edited)
+        self.lmp_error = QLabel("")
+        self.lmp_error.setStyleSheet("color: #b00020;")
+        grid.addWidget(self.lmp, n // 3, n % 3)
+        grid.addWidget(self.lmp_error, n // 3 + 1, 0, 1, 3)
+        self.lmp_error.setMinimumHeight(self.lmp_error.fontMetrics().height())  # reserved: nothing moves
+        self._syncing = False
+        self.sync()
+
+    def _lmp_edited(self) -> None:
+        report = self.form.report
+        text = self.lmp.text().strip()
+        if self._syncing or report.is_signed:
+            return
+        if not text:
+            self.lmp_error.setText("")
+            if report.safety.lmp_date is not None:
+                report.set_value("safety.lmp_date", None)
+                self.form.sync_from_model()
+            return
+        reference = report.identity.study_date or _dt.date.today()
+        try:
+            when = parse_reader_date(text, reference)
+        except ValueError as exc:
+            self.lmp_error.setText(str(exc))
+            return
+        self.lmp_error.setText("")
+        if report.safety.lmp_date != when:
+            report.set_value("safety.lmp_date", when)
+            self.form.sync_from_model()
+
+    def _toggled(self, path: str, value: object, on: bool) -> None:
+        if self._syncing:
+            return
+        report = self.form.report
+        if report.is_signed:
+            self.sync()
+            return
+        report.set_value(path, value if on else _CLEARED.get(path))
+        self.form.sync_from_model()
+
+    def sync(self, *_a) -> None:
+        report = self.form.report
+        self._syncing = True
+        try:
+            for _text, path, value in SAFETY_CHECKS:
+                current = report.get_value(path)
+                raw = [getattr(v, "value", v) for v in current] if isinstance(current, list) else current
+                raw = getattr(raw, "value", raw)
+                self.boxes[path].setChecked(raw == value)
+                self.boxes[path].setEnabled(not report.is_signed)
+            lmp = report.safety.lmp_date
+            if not self.lmp.hasFocus():
+                self.lmp.setText(lmp.isoformat() if lmp else "")
+            self.lmp.setEnabled(not report.is_signed)
+        finally:
+            self._syncing = False
+
+
 class ReportToolbar(QWidget):
     """Template pick-list + Apply, Save as template…, Undo, Redo, and the reporting radiologist."""
 
@@ -167,6 +265,8 @@ class ReportToolbar(QWidget):
         second.addWidget(self.who)
         lay.addLayout(first)
         lay.addLayout(second)
+        self.safety = SafetyChecklist(self.form, self)
+        lay.addWidget(self.safety)
 
         window = controller.window
         self.normal_action = self._window_action(
@@ -175,6 +275,8 @@ class ReportToolbar(QWidget):
         self.undo_action = self._window_action(window, "report_undo", "Undo report edit", self.undo)
         self.redo_action = self._window_action(window, "report_redo", "Redo report edit", self.redo)
         self.form.report_replaced.connect(self._report_replaced)
+        self._listening = self.form.report
+        self._listening.add_listener(self._model_changed)
         self._restoring = False
         self.reload_templates()
         self._show_who()
@@ -251,7 +353,15 @@ class ReportToolbar(QWidget):
         self._sync_buttons()
         return True
 
+    def _model_changed(self, *_a) -> None:
+        self.safety.sync()
+        self._sync_buttons()
+
     def _report_replaced(self, report) -> None:
+        self._listening.remove_listener(self._model_changed)
+        self._listening = report
+        report.add_listener(self._model_changed)
+        self.safety.sync()
         if not self._restoring:
             self.history.attach(report)  # another study / an amendment: a fresh history
             self.apply_profile()

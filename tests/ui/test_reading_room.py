@@ -322,3 +322,21 @@ def test_person_name_validation() -> None:
     for bad in ("", "x", "a\\b c", "A=B C"):
         with pytest.raises(ValueError):
             valid_person_name(bad)
+
+
+def test_one_key_accepts_the_confident_suggestions_only(room) -> None:
+    if room.analysis is None:
+        pytest.fail("analysis panels missing: the one-key accept cannot be checked")
+    from hsg_workstation.ui.analysis_dock import AnalysisIntegration
+
+    panel = room.analysis.panel
+    wait_until(lambda: bool(panel.suggestion_ids()), 120)
+    ids = panel.suggestion_ids()
+    confident = {sid for sid in ids if AnalysisIntegration.is_confident(panel.suggestion(sid))}
+    assert confident and confident != set(ids)  # something to accept, something left to the reader
+    room.focus_viewport()
+    QTest.keyClick(room.active.view, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    QApplication.processEvents()
+    assert {sid for sid in ids if panel.state(sid) == "accepted"} == confident
+    assert all(panel.state(sid) == "pending" for sid in set(ids) - confident)
+    assert room.active.view.hasFocus()  # the keyboard stays on the viewport (not the study search box)
