@@ -54,6 +54,8 @@ from hsg_workstation.measurements import ImageRegion, Measurement, RegionType
 from hsg_workstation.reporting import schematic
 from hsg_workstation.reporting.model import HsgReport, ImageLink, KeyImage, Tube
 from hsg_workstation.reporting.wording import (
+    dap_source_words,
+    drl_comparison,
     findings_on_image,
     findings_with_links,
     is_analysis_text,
@@ -500,13 +502,15 @@ def _technique(r: HsgReport) -> str:
     if d.dap_total_gy_cm2 is not None:
         dap = f"{d.dap_total_gy_cm2:.3g} Gy·cm²"
         if d.dap_source_value is not None and d.dap_source_unit is not None:
-            dap += f" (recorded {d.dap_source_value:g} {d.dap_source_unit.value.replace('.', '·').replace('cm2', 'cm²').replace('m2', 'm²')}; {words(d.dap_source)})"
+            unit = d.dap_source_unit.value.replace(".", "·").replace("cm2", "cm²").replace("m2", "m²")
+            dap += f" (recorded {d.dap_source_value:g} {unit}; {dap_source_words(d.dap_source)})"
     dose = _rows(
         [
             ("Dose-area product", dap),
             ("Fluoroscopy time", f"{d.fluoroscopy_time_s:g} s" if d.fluoroscopy_time_s is not None else ""),
             ("Radiographs", d.radiographic_images),
             ("Entrance dose", f"{d.entrance_dose_mgy:g} mGy" if d.entrance_dose_mgy is not None else ""),
+            ("Reference level", drl_comparison(d.dap_total_gy_cm2, d.fluoroscopy_time_s)),
             ("Dose review", d.dose_review_reason),
         ]
     )

@@ -94,6 +94,44 @@ def is_analysis_text(text: str) -> bool:
     return bool(text and _ANALYSIS_TEXT.search(text))
 
 
+UK_DRL_HSG_DAP_GY_CM2 = 2.0  # UK national diagnostic reference level for HSG (issue 11): DAP
+UK_DRL_HSG_FLUORO_S = 42.0  # ... and fluoroscopy time, 0.7 min
+
+
+def dap_source_words(source: Any) -> str:
+    """Where the DAP total comes from, in words the referrer understands."""
+    value = getattr(source, "value", source)
+    return {
+        "rdsr": "radiation dose SR of the examination",
+        "mpps": "modality (MPPS) total",
+        "rf_loop": "fluoroscopy run only",
+        "image_headers_sum": "stored images only (fluoroscopy without stored images not included)",
+        "manual": "entered by the reader",
+    }.get(str(value), words(source))
+
+
+def drl_comparison(
+    dap_gy_cm2: float | None,
+    fluoro_s: float | None,
+    drl_dap: float = UK_DRL_HSG_DAP_GY_CM2,
+    drl_s: float = UK_DRL_HSG_FLUORO_S,
+) -> str:
+    """'Below the UK national reference level for HSG (2 Gy·cm², 0.7 min)' — or which figure exceeds it."""
+    ref = f"the UK national reference level for HSG ({drl_dap:g} Gy·cm², {drl_s / 60:g} min)"
+    if dap_gy_cm2 is None and fluoro_s is None:
+        return ""
+    over = []
+    if dap_gy_cm2 is not None and dap_gy_cm2 > drl_dap:
+        over.append(f"DAP {dap_gy_cm2:.2g} Gy·cm²")
+    if fluoro_s is not None and fluoro_s > drl_s:
+        over.append(f"fluoroscopy {fluoro_s / 60:.1f} min")
+    if over:
+        return f"{' and '.join(over)} above {ref}"
+    known = [w for w, v in (("DAP", dap_gy_cm2), ("fluoroscopy time", fluoro_s)) if v is not None]
+    text = " and ".join(known)
+    return f"{text[:1].upper() + text[1:]} below {ref}"
+
+
 def parse_reader_date(text: str, reference: _dt.date) -> _dt.date:
     """A date as a reader types it: ISO ('2025-12-28', '20251228') or day.month ('28.12', '28/12', '28-12'),
     which means the most recent such day not after ``reference`` (the study date) — an LMP is in the past.
@@ -230,7 +268,11 @@ def key_findings(report: HsgReport) -> list[tuple[str, str]]:
 
 
 __all__ = [
+    "UK_DRL_HSG_DAP_GY_CM2",
+    "UK_DRL_HSG_FLUORO_S",
     "cavity_phrase",
+    "dap_source_words",
+    "drl_comparison",
     "defect_phrase",
     "findings_on_image",
     "findings_with_links",
