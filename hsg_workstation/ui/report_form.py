@@ -809,8 +809,15 @@ class ReportForm(QWidget):
 
     def amend_interactively(self) -> None:
         reason, ok = QInputDialog.getText(self, "Amend report", "Reason for the amendment:")
-        if ok and reason.strip():
-            self.amend(reason.strip())
+        if not ok:
+            return
+        if not reason.strip():
+            # say so: an amendment without a reason used to do nothing, silently
+            QMessageBox.warning(
+                self, "Amend report", "An amendment needs a reason: the report was not amended."
+            )
+            return
+        self.amend(reason.strip())
 
     def set_study(self, study: Any, data_dir: Path | str | None = None) -> None:
         """Attach the source study (a folder, or a list of paths / datasets) used by Export, Send and the PDF."""
@@ -872,13 +879,21 @@ class ReportForm(QWidget):
         from hsg_workstation.ui.report_actions import SignDialog
 
         dialog = SignDialog(
-            self.report, self.open_warnings(), self.user_name or self.report.author_name, self
+            self.report,
+            self.open_warnings(),
+            self.user_name or self.report.author_name,
+            self,
+            configured=bool(self.user_name),
         )
         if dialog.exec() != SignDialog.DialogCode.Accepted:
             return
         try:
-            self.sign(dialog.observer_name(), dialog.acknowledgements())
-        except m.ReportValidationError as exc:
+            name = dialog.observer_name()
+            if self.report.complications.infection_followup != dialog.infection_followup():
+                self.report.set_value("complications.infection_followup", dialog.infection_followup())
+            self.user_name = self.user_name or name  # remembered for the next report of this session
+            self.sign(name, dialog.acknowledgements())
+        except (m.ReportValidationError, ValueError) as exc:
             QMessageBox.warning(self, "Cannot sign", str(exc))
 
     def show_pdf_preview(self) -> None:

@@ -275,6 +275,7 @@ class ReportToolbar(QWidget):
         self.undo_action = self._window_action(window, "report_undo", "Undo report edit", self.undo)
         self.redo_action = self._window_action(window, "report_redo", "Redo report edit", self.redo)
         self.form.report_replaced.connect(self._report_replaced)
+        self.form.report_signed.connect(self._remember_signer)
         self._listening = self.form.report
         self._listening.add_listener(self._model_changed)
         self._restoring = False
@@ -381,6 +382,17 @@ class ReportToolbar(QWidget):
             with self.history.batch():
                 self.profile.apply_to(report)
             self.form.sync_from_model()
+
+    def _remember_signer(self) -> None:
+        """The first signature names the reader for good: saved in the profile, never asked again."""
+        signer = self.form.report.signature.verifying_observer_name
+        if signer and not self.profile.name:
+            self.profile.name = signer
+            try:
+                self.profile.save(self.profile_path)
+            except (OSError, ValueError):
+                return
+            self._show_who()
 
     def edit_profile(self) -> None:
         dialog = ProfileDialog(self.profile, self)

@@ -15,7 +15,7 @@ from hsg_workstation.reporting.history import ReportHistory
 from hsg_workstation.reporting.prefill import RDSR_CLASS, prefill_from_datasets
 from hsg_workstation.reporting.reference import example_report
 from hsg_workstation.reporting.rules import RuleConfig, Severity, validate
-from hsg_workstation.reporting.templates import NORMAL_HSG_NAME, BUILT_IN, apply_template
+from hsg_workstation.reporting.templates import BUILT_IN, NORMAL_HSG_NAME, apply_template
 from hsg_workstation.reporting.wording import (
     drl_comparison,
     findings_on_image,
@@ -136,3 +136,48 @@ def test_template_is_one_undo_step_and_never_touches_safety() -> None:
     history.attach(back2, keep=True)
     again = history.redo()
     assert again is not None and again.findings.tubes.left.patency is m.Patency.PATENT
+
+
+def test_defect_side_and_figo_type_reach_the_impression() -> None:
+    from hsg_workstation.reporting.impression import generate_impression
+
+    r = example_report("normal")
+    r.add_filling_defect(
+        m.FillingDefect(
+            location=m.DefectLocation.WALL_L,
+            size_mm=17.8,
+            suspected_nature=m.DefectNature.SUBMUCOUS_FIBROID,
+            figo_submucous_type=m.FigoSubmucous.TYPE_1,
+        )
+    )
+    (defect,) = [s.text for s in generate_impression(r) if s.source_key.startswith("defect.")]
+    assert defect.startswith("18 mm left lateral wall filling defect")  # rounded, side stated
+    assert "FIGO type 1" in defect and "hysteroscopy" not in defect.lower()
+    # an older report with an anterior-body defect still reads
+    old = example_report("normal").to_json()
+    old["findings"]["filling_defects"] = [{"location": "body_anterior", "size_mm": 6.0, "count": 1}]
+    assert m.HsgReport.from_json(old).findings.filling_defects[0].location is m.DefectLocation.BODY_ANTERIOR
+
+
+def test_figo_row_only_for_a_submucous_fibroid() -> None:
+    from hsg_workstation.reporting.form_spec import defect_fields
+
+    r = example_report("normal")
+    r.add_filling_defect(m.FillingDefect(suspected_nature=m.DefectNature.POLYP))
+    figo = next(f for f in defect_fields(0) if f.path.endswith("figo_submucous_type"))
+    assert not figo.when(r)
+    r.set_value("findings.filling_defects[0].suspected_nature", "submucous_fibroid")
+    assert figo.when(r)
+
+
+def test_hydrosalpinx_grade_by_stated_criteria() -> None:
+    from hsg_workstation.reporting.form_spec import HYDROSALPINX_GRADE_CRITERIA, hydrosalpinx_grade_for
+
+    assert [hydrosalpinx_grade_for(d) for d in (8.0, 9.6, 15.0, 15.4, 15.6)] == [
+        "mild",
+        "moderate",
+        "moderate",
+        "moderate",
+        "severe",
+    ]
+    assert "10" in HYDROSALPINX_GRADE_CRITERIA and "15" in HYDROSALPINX_GRADE_CRITERIA

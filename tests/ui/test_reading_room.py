@@ -335,7 +335,11 @@ def test_one_key_accepts_the_confident_suggestions_only(room) -> None:
     confident = {sid for sid in ids if AnalysisIntegration.is_confident(panel.suggestion(sid))}
     assert confident and confident != set(ids)  # something to accept, something left to the reader
     room.focus_viewport()
-    QTest.keyClick(room.active.view, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    QTest.keyClick(
+        room.active.view,
+        Qt.Key.Key_A,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
     QApplication.processEvents()
     assert {sid for sid in ids if panel.state(sid) == "accepted"} == confident
     assert all(panel.state(sid) == "pending" for sid in set(ids) - confident)
