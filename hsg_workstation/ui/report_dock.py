@@ -96,6 +96,7 @@ class ReportDockController:
         window.store.added.connect(self._measurement_added)
         window.store.key_frames_changed.connect(self._key_frames_changed)
         self.form.mark_on_image_requested.connect(self.mark_on_image)
+        self.form.key_images_panel.labeler = self._label_for  # series names, not UID tails
         self.form.report_replaced.connect(self._watch_report)
         self._syncing = False
         self._watched = None

@@ -45,6 +45,7 @@ from hsg_workstation.reporting.impression import generate_impression
 from hsg_workstation.reporting.rules import Issue, RuleConfig, Severity, validate
 from hsg_workstation.ui import report_binding as rb
 from hsg_workstation.ui.report_editors import TextEditor, enum_label
+from hsg_workstation.ui.report_focus import fix_tab_order
 from hsg_workstation.ui.report_panels import (
     ImpressionPanel,
     IssuesPanel,
@@ -144,6 +145,7 @@ class ReportForm(QWidget):
         self.body_layout.setContentsMargins(0, 0, 8, 0)
         self._build_sections()
         self.body_layout.addStretch(1)
+        fix_tab_order(self.body)
         self.scroll.setWidget(self.body)
         root.addWidget(self.scroll, 1)
         self.scroll.verticalScrollBar().valueChanged.connect(self._follow_section)
@@ -201,6 +203,22 @@ class ReportForm(QWidget):
         status_row.addWidget(self.section_nav)
         lay.addLayout(author)
         return box
+
+    def _refresh_nav(self) -> None:
+        """ "Go to" lists only the sections on screen (a hidden one, e.g. the critical result, is not offered)."""
+        shown = [b for b in self._nav_boxes if not b.isHidden()]
+        wanted = [b.objectName() for b in shown]
+        have = [self.section_nav.itemData(i) for i in range(self.section_nav.count())]
+        if wanted == have:
+            return
+        current = self.section_nav.currentData()
+        self.section_nav.blockSignals(True)
+        self.section_nav.clear()
+        for b in shown:
+            self.section_nav.addItem(b.title().replace("&&", "&"), b.objectName())
+        index = self.section_nav.findData(current)
+        self.section_nav.setCurrentIndex(max(index, 0))
+        self.section_nav.blockSignals(False)
 
     def _jump_to_section(self, index: int) -> None:
         boxes = [b for b in self._nav_boxes if not b.isHidden()]
@@ -428,6 +446,7 @@ class ReportForm(QWidget):
                     row.set_visible(applies(row.spec, r) or row.path in self._loaded_inapplicable)
                 block.refresh_links(r)
             self._sync_computed()
+            self._refresh_nav()
             self.issues = validate(r, self.rule_config)
             self._show_issues()
             try:
@@ -465,6 +484,7 @@ class ReportForm(QWidget):
             lay.insertWidget(lay.count() - 1, block)
             self.defect_blocks.append(block)
         self.defects_empty.setVisible(not defects)
+        fix_tab_order(self.body)  # the new defect rows sit in the Tab order where they are on screen
 
     def _sync_computed(self) -> None:
         r = self.report
@@ -529,6 +549,7 @@ class ReportForm(QWidget):
         self.issues_panel.refresh(self.report, self.issues)
         cr = self.report.critical_result
         self.critical_box.setVisible(cr.flagged or any(i.critical for i in self.issues))
+        self._refresh_nav()
         if cr.communicated_at is not None:
             self.critical_when_label.setText(f"Communicated {cr.communicated_at.astimezone():%Y-%m-%d %H:%M}")
         else:

@@ -98,11 +98,16 @@ class FieldRow:
         self.form = form
 
     def set_visible(self, visible: bool) -> None:
-        self.form.setRowVisible(self.container, visible)
+        """A row that does not apply is greyed out, never hidden: showing / hiding rows moved every field below
+        under the reader's pointer (ticking an indication made 'Duration of infertility' appear and the next
+        click tick PID instead of 'none')."""
+        self.label.setEnabled(visible)
+        self.container.setEnabled(visible)
 
     @property
     def is_visible(self) -> bool:
-        return not self.container.isHidden()
+        """Whether the row applies (is editable); it is always on screen."""
+        return self.container.isEnabled()
 
 
 class BlockWidget(QGroupBox):

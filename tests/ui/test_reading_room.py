@@ -344,3 +344,92 @@ def test_one_key_accepts_the_confident_suggestions_only(room) -> None:
     assert {sid for sid in ids if panel.state(sid) == "accepted"} == confident
     assert all(panel.state(sid) == "pending" for sid in set(ids) - confident)
     assert room.active.view.hasFocus()  # the keyboard stays on the viewport (not the study search box)
+
+
+def test_fields_never_move_under_the_pointer(room) -> None:
+    """Ticking an indication used to make 'Duration of infertility' appear above the risk-history boxes, so the
+    next click ticked PID: conditional rows are now greyed out, never inserted, and messages keep their place."""
+    form = room.report_dock.form
+    rows = form.rows
+    duration = rows["clinical.infertility_duration_months"]
+    pid = next(b for mbr, b in rows["clinical.risk_history"].editor.boxes.items() if mbr.value == "PID")
+    form.scroll.ensureWidgetVisible(pid)
+    QApplication.processEvents()
+    assert duration.label.isVisibleTo(form) and not duration.is_visible  # shown, greyed out
+    before = pid.mapTo(form, QPoint(0, 0))
+    box = next(
+        b
+        for mbr, b in rows["clinical.indications"].editor.boxes.items()
+        if mbr.value == "primary_infertility"
+    )
+    QTest.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))
+    QApplication.processEvents()
+    assert form.report.clinical.indications and duration.is_visible
+    assert pid.mapTo(form, QPoint(0, 0)) == before  # the next field did not move
+    # a message that goes away keeps its space
+    consent_row = rows["safety.consent"]
+    form.scroll.ensureWidgetVisible(consent_row.editor)
+    QApplication.processEvents()
+    below = rows["technique.catheter_type"].editor.mapTo(form.body, QPoint(0, 0))
+    assert consent_row.messages.isVisibleTo(form)  # "required to sign"
+    form.report.set_value("safety.consent", True)
+    form.sync_from_model()
+    QApplication.processEvents()
+    assert rows["technique.catheter_type"].editor.mapTo(form.body, QPoint(0, 0)) == below
+
+
+def test_tab_reaches_every_filling_defect_field_in_reading_order(room) -> None:
+    from hsg_workstation.ui.report_focus import reading_order
+
+    form = room.report_dock.form
+    form.report.add_filling_defect()
+    form.sync_from_model()
+    QApplication.processEvents()
+    location = form.rows["findings.filling_defects[0].location"].editor.focus_widget()
+    size = form.rows["findings.filling_defects[0].size_mm"].editor.focus_widget()
+    order = reading_order(form.body)
+    assert location in order and size in order
+    # Tab from the defect's location goes to its size, not to the end of the form
+    form.scroll.ensureWidgetVisible(location)
+    location.setFocus()
+    QApplication.processEvents()
+    assert location.nextInFocusChain() is not None
+    QTest.keyClick(location, Qt.Key.Key_Tab)
+    QApplication.processEvents()
+    assert QApplication.focusWidget() is size
+    # the defect rows sit between the cavity and the adhesions in the chain
+    cavity = form.rows["findings.cavity.shape"].editor.focus_widget()
+    adhesions = form.rows["findings.adhesions.present"].editor.focus_widget()
+    assert order.index(cavity) < order.index(location) < order.index(adhesions)
+
+
+def test_go_to_offers_only_sections_on_screen(room) -> None:
+    form = room.report_dock.form
+    offered = [form.section_nav.itemText(i) for i in range(form.section_nav.count())]
+    shown = [b.title().replace("&&", "&") for b in form._nav_boxes if not b.isHidden()]
+    assert offered == shown
+    assert form.critical_box.isHidden() and form.critical_box.title() not in offered
+
+
+def test_empty_impression_disables_sign_in_the_form(room) -> None:
+    from hsg_workstation.reporting.reference import example_report
+
+    form = room.report_dock.form
+    report = example_report("normal")
+    report.impression.sentences.clear()
+    form.set_report(report)
+    assert any(i.rule_id == "V27" and i.severity.value == "error" for i in form.issues)
+    assert not form.sign_button.isEnabled()
+    form.scroll.ensureWidgetVisible(form.impression_panel.use_generated)
+    QTest.mouseClick(form.impression_panel.use_generated, Qt.MouseButton.LeftButton)
+    QApplication.processEvents()
+    assert form.report.impression.sentences and form.sign_button.isEnabled()
+
+
+def test_key_images_listed_by_series_and_finding(room) -> None:
+    form = room.report_dock.form
+    room.toggle_key_frame()
+    QApplication.processEvents()
+    text = form.key_images_panel.list.item(0).text()
+    assert text.startswith(room.display_sets[0].label.split(" — ")[0]) or "fill sequence" in text.lower()
+    assert "frame" in text and "…" not in text
