@@ -55,6 +55,9 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_EMPTY_STYLE = "QLabel { background: transparent; border-radius: 3px; padding: 2px 4px; }"
+
+
 class IssueLabel(QLabel):
     """Inline rule messages beside a field. Once shown, the label keeps its place (empty) when its messages go:
     a message vanishing above the pointer used to pull the next field under it."""
@@ -66,13 +69,28 @@ class IssueLabel(QLabel):
         self.setVisible(False)
         self.issues: list[Issue] = []
 
+    def reserve_line(self) -> None:
+        """Always take one line (empty when there is nothing to say), so a message appearing never pushes the
+        fields below it."""
+        self.setStyleSheet(_EMPTY_STYLE)
+        # one line as a message is shown (symbol, bold rule id), measured, then emptied
+        self.setText(issue_html(Issue("V00", Severity.ERROR, "", "x is required to sign")))
+        self.setStyleSheet(
+            f"QLabel {{ background: {SEVERITY_BACKGROUND[Severity.ERROR]}; border-radius: 3px; padding: 2px 4px; }}"
+        )
+        self.ensurePolished()
+        self.setMinimumHeight(self.sizeHint().height())
+        self.setText("")
+        self.setStyleSheet(_EMPTY_STYLE)
+        self.setVisible(True)
+
     def show_issues(self, issues: list[Issue], report: m.HsgReport) -> None:
         self.issues = list(issues)
         if not issues:
             if self.isVisibleTo(self.parentWidget()) if self.parentWidget() else False:
                 # keep the space taken (one line), transparent and empty
                 self.setMinimumHeight(max(self.minimumHeight(), self.height()))
-                self.setStyleSheet("QLabel { background: transparent; }")
+                self.setStyleSheet(_EMPTY_STYLE)
                 self.setText("")
             else:
                 self.clear()
