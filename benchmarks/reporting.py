@@ -191,7 +191,7 @@ def _safety(r: Reader) -> None:
 
 
 def _finish(r: Reader) -> None:
-    r.click(r.form.impression_panel.use_generated, "Use generated impression")
+    r.click(r.window.report_dock.toolbar.impression_button, "Use generated impression")
     if os.environ.get("HSG_BENCH_DEBUG"):
         print([(i.rule_id, i.field_path, i.severity.value) for i in r.form.issues], file=sys.stderr)
         print(r.log, file=sys.stderr)
@@ -225,6 +225,7 @@ def _normal(r: Reader, template: bool) -> None:
                 ("opacified_to", "Fimbrial"),
                 ("patency", "Patent"),
                 ("spill", "Free"),
+                ("calibre", "Normal"),
                 ("hydrosalpinx", "No"),
             ):
                 r.choose(rows[f"findings.tubes.{side}.{field}"].editor.combo, text)
@@ -261,16 +262,12 @@ def _hydrosalpinx(r: Reader, truth: dict) -> None:
         block = r.form.blocks[f"findings.tubes.{side}"]
         r.click(block.mark_button, f"Mark {side} hydrosalpinx")
         vp = r.window.active
-        tube = (
-            next(t for t in truth["sides"] if t.get("side") == side)
-            if isinstance(truth.get("sides"), list)
-            else None
-        )
-        cx, cy = (vp.header.columns * (0.3 if side == "right" else 0.7), vp.header.rows * 0.45)
-        if tube and tube.get("hydrosalpinx_center"):
-            cx, cy = tube["hydrosalpinx_center"]
-        p0 = vp.image_to_widget((cx - 20, cy - 12))
-        p1 = vp.image_to_widget((cx + 20, cy + 12))
+        side_truth = truth["sides"][side]
+        row, col = side_truth["fimbrial_end"]  # (row, column) of the dilated end in the loop's pixels
+        spacing = vp.calibration().column_spacing_mm or 1.0
+        half_w = side_truth["hydrosalpinx_diameter_mm"] / spacing / 2  # the reader traces the tube's width
+        p0 = vp.image_to_widget((col - half_w * 1.6, row - half_w))
+        p1 = vp.image_to_widget((col + half_w * 1.6, row + half_w))
         drag(vp.view.viewport(), QPointF(p0), QPointF(p1))
         r.actions += 1
         r.log.append(f"drag ellipse {side}")

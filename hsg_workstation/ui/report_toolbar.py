@@ -244,11 +244,24 @@ class ReportToolbar(QWidget):
         self.redo_button = QPushButton("Redo")
         self.redo_button.setToolTip(f"Redo ({shortcut('report_redo')})")
         self.redo_button.clicked.connect(self.redo)
+        self.impression_button = QPushButton("Use generated impression")
+        self.impression_button.setText("Use impression")
+        self.impression_button.setToolTip(
+            "Put the generated impression (shown in the Impression section) into the report; edit it there"
+        )
+        self.impression_button.clicked.connect(self.use_generated_impression)
         self.who = QPushButton()
         self.who.setFlat(True)
         self.who.setToolTip("Who reports and signs; per-user defaults (catheter, contrast, volume)")
         self.who.clicked.connect(self.edit_profile)
-        for b in (self.apply_button, self.save_button, self.undo_button, self.redo_button, self.who):
+        for b in (
+            self.apply_button,
+            self.save_button,
+            self.undo_button,
+            self.redo_button,
+            self.impression_button,
+            self.who,
+        ):
             b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # a click leaves the keyboard where the reader works
         # two short rows: the bar must not widen the dock (the window fits 1366 px)
         lay = QVBoxLayout(self)
@@ -261,6 +274,7 @@ class ReportToolbar(QWidget):
         first.addWidget(self.save_button)
         second.addWidget(self.undo_button)
         second.addWidget(self.redo_button)
+        second.addWidget(self.impression_button)
         second.addStretch(1)
         second.addWidget(self.who)
         lay.addLayout(first)
@@ -332,6 +346,11 @@ class ReportToolbar(QWidget):
         self.reload_templates()
         self.template_combo.setCurrentText(name.strip())
         self._status(f"Template {name.strip()!r} saved")
+
+    def use_generated_impression(self) -> None:
+        """The Impression section's "Use generated", reachable without scrolling to the end of the form."""
+        self.form.impression_panel.regenerate()
+        self.form.sync_from_model()
 
     # -- undo / redo -------------------------------------------------------------------------------------------
     def undo(self) -> bool:
