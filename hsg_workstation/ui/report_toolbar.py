@@ -244,8 +244,7 @@ class ReportToolbar(QWidget):
         self.redo_button = QPushButton("Redo")
         self.redo_button.setToolTip(f"Redo ({shortcut('report_redo')})")
         self.redo_button.clicked.connect(self.redo)
-        self.impression_button = QPushButton("Use generated impression")
-        self.impression_button.setText("Use impression")
+        self.impression_button = QPushButton("Use impression")
         self.impression_button.setToolTip(
             "Put the generated impression (shown in the Impression section) into the report; edit it there"
         )
