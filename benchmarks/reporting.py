@@ -175,8 +175,8 @@ def _profile(data_dir: Path) -> None:
 def _safety(r: Reader) -> None:
     rows = r.form.rows
     r.check(rows["clinical.indications"].editor, "primary_infertility")
-    r.type(rows["clinical.infertility_duration_months"].editor.focus_widget(), "18", "infertility months")
     strip = r.window.report_dock.toolbar.safety
+    r.type(strip.duration, "18", "infertility months")
     r.type(strip.lmp, "28.12", "LMP")
     checklist = strip.boxes
     for path in (

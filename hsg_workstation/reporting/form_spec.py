@@ -156,6 +156,9 @@ def _infertility(r: HsgReport) -> bool:
     )
 
 
+infertility_indicated = _infertility  # (public name: the report bar's duration entry applies when this does)
+
+
 def _cavity(r: HsgReport) -> UterineCavity:
     return r.findings.cavity
 

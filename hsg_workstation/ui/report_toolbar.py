@@ -12,7 +12,7 @@ import datetime as _dt
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QIntValidator, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hsg_workstation.reporting.form_spec import infertility_indicated as _infertility
 from hsg_workstation.reporting.history import ReportHistory
 from hsg_workstation.reporting.templates import (
     NORMAL_HSG_NAME,
@@ -157,10 +158,29 @@ class SafetyChecklist(QWidget):
         self.lmp_error = QLabel("")
         self.lmp_error.setStyleSheet("color: #b00020;")
         grid.addWidget(self.lmp, n // 3, n % 3)
-        grid.addWidget(self.lmp_error, n // 3 + 1, 0, 1, 3)
+        # asked for every infertility indication (V00): beside the LMP rather than a scroll away
+        self.duration = QLineEdit()
+        self.duration.setPlaceholderText("Infertility: months")
+        self.duration.setToolTip(
+            "Duration of infertility in months (asked when the indication is infertility)"
+        )
+        self.duration.setValidator(QIntValidator(0, 600, self.duration))
+        self.duration.editingFinished.connect(self._duration_edited)
+        grid.addWidget(self.duration, (n + 1) // 3, (n + 1) % 3)
+        grid.addWidget(self.lmp_error, (n + 1) // 3 + 1, 0, 1, 3)
         self.lmp_error.setMinimumHeight(self.lmp_error.fontMetrics().height())  # reserved: nothing moves
         self._syncing = False
         self.sync()
+
+    def _duration_edited(self) -> None:
+        report = self.form.report
+        if self._syncing or report.is_signed or not _infertility(report):
+            return
+        text = self.duration.text().strip()
+        value = int(text) if text else None
+        if report.clinical.infertility_duration_months != value:
+            report.set_value("clinical.infertility_duration_months", value)
+            self.form.sync_from_model()
 
     def _lmp_edited(self) -> None:
         report = self.form.report
@@ -204,6 +224,10 @@ class SafetyChecklist(QWidget):
                 raw = getattr(raw, "value", raw)
                 self.boxes[path].setChecked(raw == value)
                 self.boxes[path].setEnabled(not report.is_signed)
+            months = report.clinical.infertility_duration_months
+            if not self.duration.hasFocus():
+                self.duration.setText("" if months is None else str(months))
+            self.duration.setEnabled(not report.is_signed and _infertility(report))
             lmp = report.safety.lmp_date
             if not self.lmp.hasFocus():
                 self.lmp.setText(lmp.isoformat() if lmp else "")
