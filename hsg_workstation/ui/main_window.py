@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QTabBar,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -183,6 +184,7 @@ class MainWindow(QMainWindow):
             for d in self.extra_docks.values()
             if self.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea and d.isVisible()
         ]
+        QTimer.singleShot(0, self.hide_stale_tab_bars)  # once the new sizes are laid out
         if len(bottom) == 2:  # fill curve | suggestions: the suggestions' text needs the wider half
             width = max(self.centralWidget().width(), 400)
             self.resizeDocks(bottom, [int(width * 0.45), int(width * 0.55)], Qt.Orientation.Horizontal)
@@ -206,6 +208,30 @@ class MainWindow(QMainWindow):
             abs(w - avail.width()) <= 0.05 * avail.width()
             and abs(h - avail.height()) <= 0.05 * avail.height()
         )
+
+    def hide_stale_tab_bars(self) -> int:
+        """Hide dock tab bars no dock group uses any more; returns how many.
+
+        Why: a tab group formed before the window had its size (PACS tabbed with Studies at start-up) leaves
+        QMainWindow's first tab bar painted where the group was, over the series thumbnails. A tab bar in use
+        sits right under its docks (tab position South, Qt's default); one under no visible dock is stale.
+        """
+        docks = [
+            d.geometry()
+            for d in self.findChildren(QDockWidget)
+            if d.isVisible() and not d.isFloating() and d.geometry().top() >= 0
+        ]
+        hidden = 0
+        for bar in self.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly):
+            g = bar.geometry()
+            if not bar.isVisible():
+                continue
+            if not any(
+                abs(d.bottom() + 1 - g.top()) <= 3 and d.left() <= g.center().x() <= d.right() for d in docks
+            ):
+                bar.hide()
+                hidden += 1
+        return hidden
 
     def restore_dock_state(self) -> bool:
         """Re-apply the saved dock layout. Called again by ``ui/app.py`` once the other areas' panels (report,

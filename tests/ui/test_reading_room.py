@@ -156,6 +156,16 @@ def test_app_opens_the_loop_on_a_filled_frame(qtbot, data_dir, tmp_path) -> None
 
         first = vp.loader.decode_now(frame_key(vp.frames[0]))
         assert int((vp.frame < 1000).sum()) > int((first < 1000).sum()) + 200
+        # no stale dock tab strip painted over the series thumbnails (one visible strip per tab group)
+        from PySide6.QtWidgets import QTabBar
+
+        wait_until(lambda: True)
+        strips = [
+            tuple(b.tabText(i) for i in range(b.count()))
+            for b in window.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly)
+            if b.isVisible()
+        ]
+        assert len(strips) == len(set(strips)), strips
     finally:
         window.close_study()
         window.close()
