@@ -37,7 +37,12 @@ def register(subparsers) -> None:
     p.add_argument("--layout", choices=("1x1", "1x2", "2x2"), default="1x1")
     p.add_argument("--demo", action="store_true", help="add example measurements and a key frame")
     p.add_argument(
-        "--panels", action="store_true", help="dock the optional panels too (report form, fill curve, PACS)"
+        "--panels",
+        action="store_true",
+        help="(default) dock the other panels as the application does: report form, fill curve, PACS",
+    )
+    p.add_argument(
+        "--viewer-only", action="store_true", help="the viewer without the report and other panels"
     )
     p.set_defaults(func=handle)
 
@@ -88,7 +93,7 @@ def handle(args: argparse.Namespace) -> int:
                 args.demo,
                 tmp,
                 truth,
-                panels=args.panels,
+                panels=not args.viewer_only,
             )
         finally:
             database.close()

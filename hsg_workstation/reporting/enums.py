@@ -283,14 +283,32 @@ class PresentAbsent(StrEnum):
 
 
 class DefectLocation(StrEnum):
+    """Where a filling defect is, as an AP projection shows it. Anterior / posterior body cannot be seen on an
+    AP HSG: kept only so older reports still read (``LEGACY_VALUES``: not offered in the pick-list)."""
+
     FUNDUS = "fundus"
-    BODY_ANTERIOR = "body_anterior"
-    BODY_POSTERIOR = "body_posterior"
+    WALL_R = "wall_R"  # right lateral wall (the patient's right)
+    WALL_L = "wall_L"  # left lateral wall
+    CORNU_R = "cornu_R"
+    CORNU_L = "cornu_L"
     BODY_NS = "body_NS"
     LUS = "LUS"
-    CORNU_L = "cornu_L"
-    CORNU_R = "cornu_R"
     CERVICAL_CANAL = "cervical_canal"
+    BODY_ANTERIOR = "body_anterior"
+    BODY_POSTERIOR = "body_posterior"
+
+
+class FigoSubmucous(StrEnum):
+    """FIGO (Munro 2011) submucous leiomyoma types an HSG can suggest: 0 pedunculated intracavitary,
+    1 < 50 % intramural, 2 ≥ 50 % intramural (provisional on HSG; ultrasound / MRI confirm)."""
+
+    TYPE_0 = "FIGO_0"
+    TYPE_1 = "FIGO_1"
+    TYPE_2 = "FIGO_2"
+
+
+# Values read from older reports but no longer offered for new entries (pick-lists skip them unless shown).
+LEGACY_VALUES: dict[type, frozenset[str]] = {}
 
 
 class DefectContour(StrEnum):
@@ -492,3 +510,6 @@ class ImpressionEditAction(StrEnum):
     REMOVED = "removed"
     ADDED = "added"
     REGENERATED = "regenerated"
+
+
+LEGACY_VALUES[DefectLocation] = frozenset({"body_anterior", "body_posterior"})

@@ -24,6 +24,7 @@ from hsg_workstation.reporting.enums import (
     CatheterType,
     CavityShape,
     Contraindication,
+    DefectNature,
     EshreUterus,
     ExternalContourSource,
     Indication,
@@ -47,6 +48,19 @@ if TYPE_CHECKING:  # pragma: no cover - the report imports this module; the type
 log = logging.getLogger(__name__)
 
 Condition = Callable[["HsgReport"], bool]
+
+# Stated criteria of the hydrosalpinx grade (maximum diameter of the dilated tube on the filled images), after
+# Hull & Rutherford's tubal-distension scale (> 15 mm = severe; spec §6 ref 41).
+HYDROSALPINX_GRADE_CRITERIA = "mild < 10 mm · moderate 10–15 mm · severe > 15 mm (maximum diameter)"
+HYDROSALPINX_GRADE_LIMITS_MM = (10.0, 15.0)
+
+
+def hydrosalpinx_grade_for(diameter_mm: float) -> str:
+    """'mild' / 'moderate' / 'severe' by the stated criteria (the diameter is rounded to whole mm first, as
+    reported)."""
+    d = round(diameter_mm)
+    low, high = HYDROSALPINX_GRADE_LIMITS_MM
+    return "mild" if d < low else ("moderate" if d <= high else "severe")
 
 
 @dataclass(frozen=True)
@@ -125,7 +139,12 @@ def _tube_fields(side: str) -> tuple[FieldSpec, ...]:
         FieldSpec(f"{p}.hydrosalpinx", "Hydrosalpinx", when=dilated),
         FieldSpec(f"{p}.hydrosalpinx_diameter_mm", "Max. diameter", unit="mm", when=hydro, maximum=200),
         FieldSpec(f"{p}.mucosal_folds", "Mucosal folds", when=hydro),
-        FieldSpec(f"{p}.hydrosalpinx_grade", "Hydrosalpinx grade", when=hydro),
+        FieldSpec(
+            f"{p}.hydrosalpinx_grade",
+            "Hydrosalpinx grade",
+            when=hydro,
+            tooltip=HYDROSALPINX_GRADE_CRITERIA,
+        ),
         FieldSpec(f"{p}.wall_pattern", "Wall / mucosa", when=present),
         FieldSpec(f"{p}.peritubal_adhesion_signs", "Peritubal adhesion signs", when=present),
         FieldSpec(f"{p}.note", "Note"),
@@ -136,6 +155,9 @@ def _infertility(r: HsgReport) -> bool:
     return bool(
         {Indication.PRIMARY_INFERTILITY, Indication.SECONDARY_INFERTILITY} & set(r.clinical.indications)
     )
+
+
+infertility_indicated = _infertility  # (public name: the report bar's duration entry applies when this does)
 
 
 def _cavity(r: HsgReport) -> UterineCavity:
@@ -484,13 +506,37 @@ DEFECT_FIELDS: tuple[FieldSpec, ...] = (
     FieldSpec("findings.filling_defects[{i}].contour", "Contour"),
     FieldSpec("findings.filling_defects[{i}].behaviour", "Behaviour"),
     FieldSpec("findings.filling_defects[{i}].suspected_nature", "Suspected nature"),
+    FieldSpec(
+        "findings.filling_defects[{i}].figo_submucous_type",
+        "FIGO submucous type",
+        tooltip="0: pedunculated intracavitary · 1: < 50 % intramural · 2: ≥ 50 % intramural (provisional on HSG)",
+    ),
     FieldSpec("findings.filling_defects[{i}].note", "Note"),
 )
 
 
+def _submucous(index: int) -> Condition:
+    """The FIGO row applies to a defect whose suspected nature is a submucous fibroid."""
+
+    def applies(r: HsgReport) -> bool:
+        defects = r.findings.filling_defects
+        return index < len(defects) and defects[index].suspected_nature is DefectNature.SUBMUCOUS_FIBROID
+
+    return applies
+
+
 def defect_fields(index: int) -> tuple[FieldSpec, ...]:
     return tuple(
-        FieldSpec(f.path.replace("{i}", str(index)), f.label, f.unit, f.when, f.lines, f.minimum, f.maximum)
+        FieldSpec(
+            f.path.replace("{i}", str(index)),
+            f.label,
+            f.unit,
+            _submucous(index) if f.path.endswith("figo_submucous_type") else f.when,
+            f.lines,
+            f.minimum,
+            f.maximum,
+            f.tooltip,
+        )
         for f in DEFECT_FIELDS
     )
 

@@ -33,6 +33,7 @@ from hsg_workstation.reporting.enums import (
     TubeStatus,
     WallPattern,
 )
+from hsg_workstation.reporting.form_spec import hydrosalpinx_grade_for
 from hsg_workstation.reporting.sections import ImpressionSentence, Recommendation, Tube
 
 if TYPE_CHECKING:  # pragma: no cover - the report imports this module; the type only
@@ -40,21 +41,16 @@ if TYPE_CHECKING:  # pragma: no cover - the report imports this module; the type
 
 # Phrases appended to impression sentences (site policy; keys are stable).
 PHRASES: dict[str, str] = {
-    "proximal_hedge": "tubal spasm or a mucus plug cannot be excluded; repeat HSG or selective salpingography "
-    "can distinguish",
+    "proximal_hedge": "tubal spasm or a mucus plug cannot be excluded",
     "proximal_persistent": "persists after spasmolytic / delayed injection",
-    "septate_vs_bicornuate": "septate versus bicornuate configuration cannot be distinguished on HSG; "
-    "3D ultrasound or MRI recommended",
+    "septate_vs_bicornuate": "septate versus bicornuate configuration cannot be distinguished on HSG",
     "narrow_angle_septate": "The narrow angle favours a septate uterus.",
-    "indentation_indeterminate": "3D ultrasound advised",
-    "indentation_septate": "confirm the external contour",
-    "unicornuate": "exclude a non-communicating rudimentary horn and catheter / balloon position artefact; "
-    "renal imaging if not done",
-    "defect_confirm": "hysteroscopy or saline sonohysterography for confirmation",
-    "iua": "HSG agreement for adhesions is poor; hysteroscopy recommended",
-    "hydrosalpinx_ivf": "relevant before IVF (salpingectomy or proximal occlusion improves ART pregnancy rates); "
-    "correlate with gynaecology",
-    "adenomyosis": "MRI or ultrasound can confirm",
+    "indentation_indeterminate": "the external contour decides",
+    "indentation_septate": "the external contour decides",
+    "unicornuate": "a non-communicating rudimentary horn and a catheter / balloon position artefact are not "
+    "excluded",
+    "iua": "HSG agreement for adhesions is poor",
+    "hydrosalpinx_ivf": "relevant before IVF",
     "sterilisation_failed": "communicate as a critical result; alternative contraception until resolved",
 }
 
@@ -80,6 +76,8 @@ _LEVEL_TEXT = {
 }
 _LOCATION_TEXT = {
     "fundus": "fundal",
+    "wall_R": "right lateral wall",
+    "wall_L": "left lateral wall",
     "body_anterior": "anterior body",
     "body_posterior": "posterior body",
     "body_NS": "uterine body",
@@ -103,7 +101,10 @@ _NATURE_TEXT = {
 
 
 def _num(x: float | None) -> str:
-    return "?" if x is None else f"{x:g}"
+    """Reading precision: whole millimetres / degrees from 10 up (18 mm, not 17.8 mm), one decimal below."""
+    if x is None:
+        return "?"
+    return f"{x:.0f}" if abs(x) >= 10 else f"{round(x, 1):g}"
 
 
 def _s(text: str, key: str, critical: bool = False) -> ImpressionSentence:
@@ -121,6 +122,21 @@ def _wall_suffix(t: Tube) -> str:
     if WallPattern.BEADED in t.wall_pattern:
         parts.append("a beaded contour")
     return f", with {' and '.join(parts)}" if parts else ""
+
+
+_GRADE_CRITERIA = {"mild": "< 10 mm", "moderate": "10–15 mm", "severe": "> 15 mm"}
+
+
+def _hydro_detail(t: Tube) -> str:
+    """' (18 mm, severe: > 15 mm)' — the diameter at reading precision and the grade with its stated criterion."""
+    parts = []
+    grade = t.hydrosalpinx_grade.value if t.hydrosalpinx_grade is not None else None
+    if t.hydrosalpinx_diameter_mm:
+        parts.append(f"{_num(t.hydrosalpinx_diameter_mm)} mm")
+        grade = hydrosalpinx_grade_for(t.hydrosalpinx_diameter_mm)  # the stated criteria decide
+    if grade is not None:
+        parts.append(f"{grade}: {_GRADE_CRITERIA[grade]}")
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 def _tube_ok(t: Tube) -> bool:
@@ -141,11 +157,7 @@ def _tube_sentence(t: Tube, phrases: Mapping[str, str]) -> str | None:
         level = _LEVEL_TEXT.get(t.occlusion_level, "") if t.occlusion_level else ""
         s = f"{side} {level + ' ' if level else ''}tubal occlusion"
         if t.hydrosalpinx:
-            s += (
-                f" with hydrosalpinx ({_num(t.hydrosalpinx_diameter_mm)} mm)"
-                if t.hydrosalpinx_diameter_mm
-                else (" with hydrosalpinx")
-            )
+            s += f" with hydrosalpinx{_hydro_detail(t)}"
     elif t.patency is Patency.PATENT and t.spill is Spill.LOCULATED:
         s = f"{side} tube patent with loculated spill, suggesting peritubal adhesions"
     elif t.patency is Patency.PATENT and t.spill is Spill.DELAYED:
@@ -158,7 +170,7 @@ def _tube_sentence(t: Tube, phrases: Mapping[str, str]) -> str | None:
     else:
         return None
     if t.hydrosalpinx and t.patency is not Patency.OCCLUDED:
-        s += f", with a dilated ampulla / hydrosalpinx ({_num(t.hydrosalpinx_diameter_mm)} mm)"
+        s += f", with a dilated ampulla / hydrosalpinx{_hydro_detail(t)}"
     return s + _wall_suffix(t) + "."
 
 
@@ -208,16 +220,16 @@ def generate_impression(
     if _tube_ok(left) and _tube_ok(right) and plain:
         out.append(_s("Bilateral tubal patency with free peritoneal spill.", "tubes.bilateral"))
     elif both_occluded and not sterilisation:
-        parts = [(_tube_sentence(t, p) or "").rstrip(".") for t in (left, right)]
+        parts = [(_tube_sentence(t, p) or "").rstrip(".") for t in (right, left)]
         parts = [x[0].lower() + x[1:] for x in parts]
         out.append(_s(f"Bilateral tubal occlusion: {'; '.join(parts)}.", "tubes.bilateral"))
     elif not (sterilisation and both_occluded):
-        # abnormal side first (most significant first), left before right otherwise
-        for t in sorted((left, right), key=_tube_ok):
+        # abnormal side first (most significant first), the patient's right before left otherwise
+        for t in sorted((right, left), key=_tube_ok):
             text = _tube_sentence(t, p)
             if text:
                 out.append(_s(text, f"tube.{t.side.value}"))
-    hydro = [t for t in (left, right) if t.hydrosalpinx]
+    hydro = [t for t in (right, left) if t.hydrosalpinx]
     if hydro:
         sides = " and ".join(t.side.value for t in hydro)
         out.append(_s(f"Hydrosalpinx ({sides}) is {p['hydrosalpinx_ivf']}.", "tubes.hydrosalpinx"))
@@ -302,7 +314,9 @@ def generate_impression(
         count = f"{d.count} " if d.count > 1 else ""
         noun = "filling defects" if d.count > 1 else "filling defect"
         nature = _NATURE_TEXT.get(d.suspected_nature, "of indeterminate nature")
-        text = f"{count}{size}{contour}{where}{noun}, {nature}; {p['defect_confirm']}."
+        if d.suspected_nature is DefectNature.SUBMUCOUS_FIBROID and d.figo_submucous_type is not None:
+            nature += f" (FIGO type {d.figo_submucous_type.value[-1]}, provisional on HSG)"
+        text = f"{count}{size}{contour}{where}{noun}, {nature}."
         out.append(_s(text[0].upper() + text[1:], f"defect.{d.id}"))
 
     a = f.adhesions
@@ -315,18 +329,19 @@ def generate_impression(
 
     # 4. Other.
     if cav.adenomyosis_signs is PresentAbsent.PRESENT:
-        out.append(
-            _s(f"Myometrial contrast diverticula suggesting adenomyosis; {p['adenomyosis']}.", "adenomyosis")
-        )
+        out.append(_s("Myometrial contrast diverticula suggesting adenomyosis.", "adenomyosis"))
     pe = f.peritoneum
     if pe.intravasation not in (None, Intravasation.ABSENT):
         extent = f" ({pe.intravasation_extent.value})" if pe.intravasation_extent else ""
         oil = " with oil-based contrast" if report.technique.contrast_type is ContrastType.OIL_BASED else ""
+        recorded = report.complications.complications
+        no_sequelae = bool(recorded) and all(
+            c in (Complication.NONE, Complication.INTRAVASATION) for c in recorded
+        )
+        # "without sequelae" only when the form records that nothing else happened
+        tail = ", without sequelae" if no_sequelae else ""
         out.append(
-            _s(
-                f"{pe.intravasation.value.capitalize()} intravasation{extent}{oil}, without sequelae.",
-                "intravasation",
-            )
+            _s(f"{pe.intravasation.value.capitalize()} intravasation{extent}{oil}{tail}.", "intravasation")
         )
     comps = [
         c

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydicom import dcmread
 from pydicom.dataset import Dataset
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMarginsF, QPointF, QRectF, QSizeF, Qt, QUrl
 from PySide6.QtGui import (
@@ -41,16 +42,38 @@ from PySide6.QtGui import (
 )
 
 from hsg_workstation import __version__
+from hsg_workstation.dicom_io.orientation import (
+    PatientOrientation,
+    ap_display_flips,
+    describe_display,
+    displayed_edges,
+    image_point_to_display,
+    orientation_of,
+)
 from hsg_workstation.dicom_io.pixels import render_uint8
 from hsg_workstation.measurements import ImageRegion, Measurement, RegionType
 from hsg_workstation.reporting import schematic
 from hsg_workstation.reporting.model import HsgReport, ImageLink, KeyImage, Tube
+from hsg_workstation.reporting.wording import (
+    dap_source_words,
+    drl_comparison,
+    findings_on_image,
+    findings_with_links,
+    is_analysis_text,
+    key_findings,
+    patient_age,
+    person_name,
+    words,
+)
 
 ImageSource = Path | str | Dataset
 """A key image's source: a DICOM file path (decoded one frame at a time) or a dataset with pixel data."""
 
 FONT_FAMILY = "DejaVu Sans"
 KEY_IMAGE_PX = 420  # longest side of a key image in the PDF (pixels of the embedded image)
+KEY_IMAGES_PER_ROW = 4  # four across: a normal HSG's key images take a third of a page, not two pages
+KEY_IMAGE_WIDTH = 135
+RUNNING_HEADER = "hsg_running_header"  # QTextDocument property: the line printed at the top of every page
 
 AFTERCARE_TEXT = [
     "You may have cramps like period pains. They usually settle within an hour. A simple pain killer such as "
@@ -63,6 +86,16 @@ AFTERCARE_TEXT = [
 ]
 
 _app: Any = None
+
+
+def _orientations(flip_h: bool, flip_v: bool) -> Qt.Orientation:
+    """QImage.flipped's argument (mirrored(bool, bool) is deprecated in Qt 6.9)."""
+    o = Qt.Orientation(0)
+    if flip_h:
+        o |= Qt.Orientation.Horizontal
+    if flip_v:
+        o |= Qt.Orientation.Vertical
+    return o
 
 
 def ensure_gui_app() -> QGuiApplication:
@@ -90,78 +123,9 @@ def ensure_gui_app() -> QGuiApplication:
 # Clinical wording
 # ------------------------------------------------------------------------------------------------------------
 
-_WORDS: dict[str, str] = {
-    "pre_ART_workup": "work-up before assisted reproduction",
-    "suspected_IUA": "suspected intrauterine adhesions",
-    "PID": "pelvic inflammatory disease",
-    "D&C_or_retained_products": "D&C or retained products",
-    "genital_TB": "genital tuberculosis",
-    "NSAID": "NSAID",
-    "n/a": "not applicable",
-    "oblique_L": "left oblique",
-    "oblique_R": "right oblique",
-    "balloon_obscures_LUS": "balloon obscures the lower uterine segment",
-    "LUS": "lower uterine segment",
-    "body_NS": "uterine body",
-    "cornu_L": "left cornu",
-    "cornu_R": "right cornu",
-    "T_shaped_narrow": "narrow T-shaped",
-    "indeterminate_on_HSG": "indeterminate on HSG",
-    "provisional_HSG_only": "provisional (HSG only)",
-    "confirmed_with_3D_US_MRI": "confirmed with 3D ultrasound / MRI",
-    "proximal_interstitial_cornual": "proximal (interstitial / cornual)",
-    "distal_fimbrial": "distal (fimbrial)",
-    "SIN_isthmic_diverticula": "salpingitis isthmica nodosa (isthmic diverticula)",
-    "rigid_pipe_stem": "rigid 'pipe-stem'",
-    "unilateral_free_L": "free spill from the left tube only",
-    "unilateral_free_R": "free spill from the right tube only",
-    "bilateral_free": "free bilateral spill",
-    "loculated_only": "loculated spill only",
-    "post_HSG_PID": "pelvic infection after the procedure",
-    "ultrasound_2D": "2D ultrasound",
-    "ultrasound_3D": "3D ultrasound",
-    "filmy+dense": "filmy and dense",
-    "not_assessable_on_HSG": "not assessable on HSG",
-    "cannot_be_excluded": "spasm cannot be excluded",
-    "ruled_out": "spasm ruled out",
-    "single_early_image": "a single early image",
-    "sequence_or_delayed": "the sequence / delayed images",
-    "F": "female",
-    "M": "male",
-    "O": "other",
-}
-
-
-def words(value: Any) -> str:
-    """A model value in clinical language (enum values, booleans, numbers, dates)."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list | tuple):
-        return ", ".join(words(v) for v in value) if value else "—"
-    if isinstance(value, float):
-        return f"{value:g}"
-    raw = getattr(value, "value", value)
-    if isinstance(raw, str):
-        return _WORDS.get(raw, raw.replace("_", " "))
-    if hasattr(value, "isoformat"):
-        return (
-            value.isoformat(sep=" ", timespec="minutes")
-            if hasattr(value, "hour") and hasattr(value, "day")
-            else value.isoformat()
-        )
-    return str(value)
-
 
 def _e(text: Any) -> str:
     return html.escape(words(text) if not isinstance(text, str) else text)
-
-
-def _person(pn: str) -> str:
-    """DICOM PN 'Family^Given' → 'Given Family' for reading."""
-    parts = [p for p in str(pn).split("^") if p]
-    return " ".join(parts[1:2] + parts[:1]) if len(parts) >= 2 else (parts[0] if parts else "—")
 
 
 def _rows(pairs: list[tuple[str, Any]], unit: dict[str, str] | None = None) -> str:
@@ -173,8 +137,23 @@ def _rows(pairs: list[tuple[str, Any]], unit: dict[str, str] | None = None) -> s
         text = words(value)
         if unit and label in unit:
             text += f" {unit[label]}"
-        out.append(f"<tr><td class='k'>{html.escape(label)}</td><td>{html.escape(text)}</td></tr>")
-    return f"<table class='kv'>{''.join(out)}</table>" if out else "<p class='none'>Not recorded.</p>"
+        out.append((html.escape(label), html.escape(text)))
+    if not out:
+        return "<p class='none'>Not recorded.</p>"
+    if len(out) <= 4 or any(len(t) > 38 for _l, t in out):
+        rows = "".join(f"<tr><td class='k'>{k}</td><td>{v}</td></tr>" for k, v in out)
+        return f"<table class='kv'>{rows}</table>"
+    # short values side by side in two pairs of columns: half the height (a normal HSG fits on two pages)
+    half = (len(out) + 1) // 2
+    rows = []
+    for i in range(half):
+        left = out[i]
+        right = out[half + i] if half + i < len(out) else ("", "")
+        rows.append(
+            f"<tr><td class='k2'>{left[0]}</td><td class='v2'>{left[1]}</td>"
+            f"<td class='k2'>{right[0]}</td><td class='v2'>{right[1]}</td></tr>"
+        )
+    return f"<table class='kv' width='100%'>{''.join(rows)}</table>"
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -242,8 +221,10 @@ def annotations_for(report: HsgReport, uid: str, frame: int) -> list[tuple[Image
             label = f"{m.label} {length:.1f} {m.calibration.unit.strip('{}')}".strip()
         add(m.region, label)
 
-    for link in _all_image_links(report):
-        add(link.region, link.label)
+    for name, _phrase, link in findings_with_links(report):
+        # the finding's name, or the reader's own label — never an accepted suggestion's text
+        label = link.label if link.label and not is_analysis_text(link.label) else name
+        add(link.region, label)
         add_measurement(link.measurement)
     for m in report.measurements:
         add_measurement(m)
@@ -296,10 +277,65 @@ def _draw_region(p: QPainter, region: ImageRegion, label: str, scale: float) -> 
         p.drawText(at, label)
 
 
+def _source_header(source: ImageSource) -> Dataset:
+    """The header of a key image's source (an empty dataset when unreadable: captions never fail the PDF)."""
+    if isinstance(source, Dataset):
+        return source
+    try:
+        return dcmread(source, stop_before_pixels=True)
+    except Exception:  # noqa: BLE001
+        return Dataset()
+
+
+def key_image_flips(source: ImageSource) -> tuple[PatientOrientation | None, bool, bool]:
+    """(orientation, flip_h, flip_v) the key image is printed with: the AP convention, as the viewer shows it."""
+    orientation = orientation_of(_source_header(source))
+    return (orientation, *ap_display_flips(orientation))
+
+
+def _burn_orientation(
+    p: QPainter, img: QImage, orientation: PatientOrientation | None, flipped: bool
+) -> None:
+    """Patient-direction letters at the edge middles (white on a dark plate), 'Orientation unknown' without
+    Patient Orientation, and 'Flipped for display' when the stored image was mirrored for printing."""
+    w, h = img.width(), img.height()
+    p.setFont(QFont(FONT_FAMILY, 13, QFont.Weight.Bold))
+
+    def plate(text: str, rect: QRectF, align: Qt.AlignmentFlag) -> None:
+        p.fillRect(rect, QColor(0, 0, 0, 170))
+        p.setPen(QColor(255, 255, 255))
+        p.drawText(rect, align, text)
+
+    c = Qt.AlignmentFlag.AlignCenter
+    if orientation is None:
+        p.setFont(QFont(FONT_FAMILY, 10, QFont.Weight.Bold))
+        plate("Orientation unknown", QRectF(4, h - 24, 170, 20), c)
+        return
+    flip_h, flip_v = ap_display_flips(orientation)
+    shown = displayed_edges(orientation, 0, flip_h, flip_v) or {}
+    size = 24
+    plate(shown["left"], QRectF(2, h / 2 - size / 2, size + 6 * (len(shown["left"]) - 1), size), c)
+    rw = size + 6 * (len(shown["right"]) - 1)
+    plate(shown["right"], QRectF(w - rw - 2, h / 2 - size / 2, rw, size), c)
+    plate(shown["top"], QRectF(w / 2 - size / 2, 2, size, size), c)
+    plate(shown["bottom"], QRectF(w / 2 - size / 2, h - size - 2, size, size), c)
+    if flipped:
+        p.setFont(QFont(FONT_FAMILY, 9, QFont.Weight.Bold))
+        text = "Flipped for display"  # the caption names the stored orientation
+        tw = p.fontMetrics().horizontalAdvance(text) + 10
+        plate(text, QRectF(4, h - 22, tw, 18), c)
+
+
 def key_image_qimage(report: HsgReport, key: KeyImage, source: ImageSource) -> QImage:
-    """The key frame scaled to at most KEY_IMAGE_PX with the report's regions on it burned in (yellow)."""
+    """The key frame scaled to at most KEY_IMAGE_PX with the report's regions on it burned in (yellow), shown
+    in the AP convention (patient's left on the image's right: an image stored otherwise is mirrored, its
+    regions with it, so they stay on the anatomy) with the patient-direction letters burned in."""
     ensure_gui_app()
     img = _to_qimage(_frame_uint8(source, int(key.frame_number)))
+    orientation, flip_h, flip_v = key_image_flips(source)
+    size = (img.width(), img.height())
+    if flip_h or flip_v:
+        img = img.flipped(_orientations(flip_h, flip_v))
     scale = KEY_IMAGE_PX / max(img.width(), img.height())
     img = img.scaled(
         round(img.width() * scale),
@@ -313,7 +349,11 @@ def key_image_qimage(report: HsgReport, key: KeyImage, source: ImageSource) -> Q
     p.setPen(pen)
     p.setFont(QFont(FONT_FAMILY, 11, QFont.Weight.Bold))
     for region, label in annotations_for(report, key.sop_instance_uid, int(key.frame_number)):
+        if flip_h or flip_v:
+            points = tuple(image_point_to_display(tuple(pt), size, flip_h, flip_v) for pt in region.points)
+            region = ImageRegion(region.sop_instance_uid, region.frame_number, region.region_type, points)
         _draw_region(p, region, label, scale)
+    _burn_orientation(p, img, orientation, flip_h or flip_v)
     p.end()
     return img
 
@@ -329,6 +369,8 @@ h2 { font-size: 11pt; margin-top: 10px; margin-bottom: 3px; color: #1a3d6d; bord
 h3 { font-size: 9.5pt; margin-top: 6px; margin-bottom: 2px; }
 table.kv td { padding: 1px 6px 1px 0; }
 td.k { color: #444; width: 38%; }
+td.k2 { color: #444; width: 22%; }
+td.v2 { width: 28%; }
 table.grid { border-collapse: collapse; }
 table.grid th { background: #e6ecf5; border: 1px solid #999; padding: 2px 4px; text-align: left; }
 table.grid td { border: 1px solid #999; padding: 2px 4px; }
@@ -344,23 +386,25 @@ def _header(r: HsgReport) -> str:
     inst = html.escape(i.institution_name or "—")
     addr = html.escape(i.institution_address) if i.institution_address else ""
     status = (
-        "<span class='draft'>DRAFT — not signed</span>"
-        if not r.is_signed
-        else f"Signed {html.escape(words(r.signature.verification_datetime))}"
+        f"<span class='draft'>{html.escape(_status_line(r))}</span>"
+        if not r.is_signed or r.predecessor is not None
+        else html.escape(_status_line(r))
     )
+    age = patient_age(i.patient_birth_date, i.study_date)
     return (
         "<h1>Hysterosalpingography (HSG) report</h1>"
         f"<table width='100%'><tr><td>{inst}{'<br/>' + addr if addr else ''}</td>"
         f"<td align='right'>{status}</td></tr></table>"
         "<table class='kv' width='100%'><tr>"
-        f"<td class='k'>Patient</td><td>{html.escape(_person(i.patient_name))}</td>"
+        f"<td class='k'>Patient</td><td>{html.escape(person_name(i.patient_name))}</td>"
         f"<td class='k'>Patient ID</td><td>{html.escape(i.patient_id or '—')}</td></tr><tr>"
-        f"<td class='k'>Date of birth</td><td>{_e(i.patient_birth_date)}</td>"
+        f"<td class='k'>Date of birth</td><td>{_e(i.patient_birth_date)}"
+        f"{f' (age {html.escape(age)})' if age else ''}</td>"
         f"<td class='k'>Sex</td><td>{_e(i.patient_sex)}</td></tr><tr>"
         f"<td class='k'>Study date</td><td>{_e(i.study_date)} {_e(i.study_time) if i.study_time else ''}</td>"
         f"<td class='k'>Accession</td><td>{html.escape(i.accession_number or '—')}</td></tr><tr>"
         f"<td class='k'>Study</td><td>{html.escape(i.study_description or '—')}</td>"
-        f"<td class='k'>Referring physician</td><td>{html.escape(_person(i.referring_physician_name))}</td></tr>"
+        f"<td class='k'>Referring physician</td><td>{html.escape(person_name(i.referring_physician_name))}</td></tr>"
         "</table>"
     )
 
@@ -456,13 +500,15 @@ def _technique(r: HsgReport) -> str:
     if d.dap_total_gy_cm2 is not None:
         dap = f"{d.dap_total_gy_cm2:.3g} Gy·cm²"
         if d.dap_source_value is not None and d.dap_source_unit is not None:
-            dap += f" (recorded {d.dap_source_value:g} {d.dap_source_unit.value.replace('.', '·').replace('cm2', 'cm²').replace('m2', 'm²')}; {words(d.dap_source)})"
+            unit = d.dap_source_unit.value.replace(".", "·").replace("cm2", "cm²").replace("m2", "m²")
+            dap += f" (recorded {d.dap_source_value:g} {unit}; {dap_source_words(d.dap_source)})"
     dose = _rows(
         [
             ("Dose-area product", dap),
             ("Fluoroscopy time", f"{d.fluoroscopy_time_s:g} s" if d.fluoroscopy_time_s is not None else ""),
             ("Radiographs", d.radiographic_images),
             ("Entrance dose", f"{d.entrance_dose_mgy:g} mGy" if d.entrance_dose_mgy is not None else ""),
+            ("Reference level", drl_comparison(d.dap_total_gy_cm2, d.fluoroscopy_time_s)),
             ("Dose review", d.dose_review_reason),
         ]
     )
@@ -490,7 +536,7 @@ def _tube_cell(t: Tube, attr: str) -> str:
 def _findings(r: HsgReport, schematic_url: str) -> str:
     f = r.findings
     cx, cav = f.cervix, f.cavity
-    parts = ["<h2>Findings</h2>", f"<p align='center'><img src='{schematic_url}' width='400'/></p>"]
+    parts = ["<h2>Findings</h2>", f"<p align='center'><img src='{schematic_url}' width='210'/></p>"]
     parts.append("<h3>Cervix and cervical canal</h3>")
     parts.append(
         _rows(
@@ -542,7 +588,13 @@ def _findings(r: HsgReport, schematic_url: str) -> str:
             ]
         )
     )
-    parts.append("<h3>Filling defects</h3>")
+    a = f.adhesions
+    if not f.filling_defects and not a.present:
+        # one line instead of two headed sections saying "none" (a normal HSG fits on two pages)
+        adhesions = "none" if a.present is False else "not assessed"
+        parts.append(f"<p><b>Filling defects:</b> none. <b>Intrauterine adhesions:</b> {adhesions}.</p>")
+    else:
+        parts.append("<h3>Filling defects</h3>")
     if f.filling_defects:
         head = "".join(
             f"<th>{h}</th>"
@@ -562,11 +614,10 @@ def _findings(r: HsgReport, schematic_url: str) -> str:
             ]
             rows.append("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
         parts.append(f"<table class='grid' width='100%'><tr>{head}</tr>{''.join(rows)}</table>")
-    else:
+    elif a.present:
         parts.append("<p>No filling defect.</p>")
-    a = f.adhesions
-    parts.append("<h3>Intrauterine adhesions</h3>")
     if a.present:
+        parts.append("<h3>Intrauterine adhesions</h3>")
         afs = (
             f"score {a.afs_score}, stage {a.afs_stage.value}"
             if a.afs_score is not None and a.afs_stage
@@ -587,9 +638,11 @@ def _findings(r: HsgReport, schematic_url: str) -> str:
                 ]
             )
         )
-    else:
+    elif f.filling_defects:
         parts.append(
-            "<p>" + ("No intrauterine adhesions." if a.present is False else "Not assessed.") + "</p>"
+            "<p><b>Intrauterine adhesions:</b> "
+            + ("none." if a.present is False else "not assessed.")
+            + "</p>"
         )
     parts.append("<h3>Fallopian tubes</h3>")
     right, left = f.tubes.right, f.tubes.left
@@ -647,8 +700,12 @@ def measurement_value(m: Measurement) -> str:
     if m.kind.value == "length" and len(pts) == 2:
         return f"{cal.length(pts[0], pts[1]):.1f} {unit}"
     if m.kind.value == "angle" and len(pts) == 3:
+        # in physical space, as the viewer measures it: anisotropic pixels (0.2 × 0.1 mm) change angles
         a, b, c = pts
-        v1, v2 = (a[0] - b[0], a[1] - b[1]), (c[0] - b[0], c[1] - b[1])
+        cs = (cal.column_spacing_mm or 1.0) if cal.is_calibrated else 1.0
+        rs = (cal.row_spacing_mm or 1.0) if cal.is_calibrated else 1.0
+        v1 = ((a[0] - b[0]) * cs, (a[1] - b[1]) * rs)
+        v2 = ((c[0] - b[0]) * cs, (c[1] - b[1]) * rs)
         ang = math.degrees(math.atan2(v1[0] * v2[1] - v1[1] * v2[0], v1[0] * v2[0] + v1[1] * v2[1]))
         return f"{abs(ang):.0f}°"
     if m.kind.value == "ellipse" and len(pts) == 4:
@@ -681,6 +738,55 @@ def _measurements_table(r: HsgReport) -> str:
     return f"<h3>Measurements</h3><table class='grid' width='100%'><tr>{head}</tr>{rows}</table>"
 
 
+def _status_line(r: HsgReport) -> str:
+    """The banner every page repeats: DRAFT / AMENDED / signed."""
+    if not r.is_signed:
+        return "DRAFT — not signed, not valid for clinical use"
+    signed = f"Signed {words(r.signature.verification_datetime)}"
+    return f"AMENDED REPORT — {signed}" if r.predecessor is not None else signed
+
+
+def _summary(r: HsgReport) -> str:
+    """Page 1 after the header: impression, key findings, recommendations, signature — what the referrer reads."""
+    parts = ["<h2>Impression</h2>"]
+    if r.impression.sentences:
+        items = "".join(f"<li>{html.escape(s.text)}</li>" for s in r.impression.sentences)
+        parts.append(f"<ol class='imp'>{items}</ol>")
+    else:
+        parts.append("<p class='draft'>No impression recorded — this report cannot be signed.</p>")
+    if r.critical_result.flagged:
+        cr = r.critical_result
+        parts.append(
+            f"<p><b>Critical result:</b> {html.escape(cr.reason)}; communicated to "
+            f"{html.escape(cr.communicated_to or '—')} by {html.escape(cr.communicated_by or '—')} "
+            f"{html.escape(words(cr.communicated_at)) if cr.communicated_at else ''} {html.escape(cr.method)}</p>"
+        )
+    parts.append("<h2>Key findings</h2>")
+    parts.append(_rows(key_findings(r)))
+    if r.recommendations:
+        parts.append("<h2>Recommendations</h2>")
+        parts.append("<ul>" + "".join(f"<li>{html.escape(x.text)}</li>" for x in r.recommendations) + "</ul>")
+    parts.append("<h2>Signature</h2>")
+    if r.is_signed:
+        sig = r.signature
+        org = f", {html.escape(sig.verifying_organization)}" if sig.verifying_organization else ""
+        parts.append(
+            f"<p>Electronically signed by <b>{html.escape(person_name(sig.verifying_observer_name))}</b>{org} "
+            f"on {html.escape(words(sig.verification_datetime))} (UTC).</p>"
+        )
+    else:
+        parts.append(
+            "<p class='draft'>DRAFT — this report has not been signed and is not valid for clinical use.</p>"
+        )
+    if r.author_name:
+        parts.append(f"<p class='small'>Reported by {html.escape(person_name(r.author_name))}.</p>")
+    if r.predecessor is not None:
+        reason = r.predecessor.reason.strip()
+        said = f": {html.escape(reason)}" if reason else " (no reason was given)"
+        parts.append(f"<p><b>Amended report</b> — replaces the earlier report{said}.</p>")
+    return "".join(parts)
+
+
 def _rest(r: HsgReport, key_urls: list[tuple[str, KeyImage, str]]) -> str:
     c = r.complications
     parts = ["<h2>Complications and tolerance</h2>"]
@@ -694,61 +800,26 @@ def _rest(r: HsgReport, key_urls: list[tuple[str, KeyImage, str]]) -> str:
             ]
         )
     )
-    parts.append("<h2>Impression</h2>")
-    if r.impression.sentences:
-        items = "".join(f"<li>{html.escape(s.text)}</li>" for s in r.impression.sentences)
-        parts.append(f"<ol class='imp'>{items}</ol>")
-    else:
-        parts.append("<p class='none'>No impression recorded.</p>")
-    if r.critical_result.flagged:
-        cr = r.critical_result
-        parts.append(
-            f"<p><b>Critical result:</b> {html.escape(cr.reason)}; communicated to "
-            f"{html.escape(cr.communicated_to or '—')} by {html.escape(cr.communicated_by or '—')} "
-            f"{html.escape(words(cr.communicated_at)) if cr.communicated_at else ''} {html.escape(cr.method)}</p>"
-        )
-    parts.append("<h2>Recommendations</h2>")
-    if r.recommendations:
-        parts.append("<ul>" + "".join(f"<li>{html.escape(x.text)}</li>" for x in r.recommendations) + "</ul>")
-    else:
-        parts.append("<p class='none'>None.</p>")
-    parts.append("<h2>Signature</h2>")
-    if r.is_signed:
-        sig = r.signature
-        org = f", {html.escape(sig.verifying_organization)}" if sig.verifying_organization else ""
-        parts.append(
-            f"<p>Electronically signed by <b>{html.escape(_person(sig.verifying_observer_name))}</b>{org} "
-            f"on {html.escape(words(sig.verification_datetime))} (UTC).</p>"
-        )
-    else:
-        parts.append(
-            "<p class='draft'>DRAFT — this report has not been signed and is not valid for clinical use.</p>"
-        )
-    if r.author_name:
-        parts.append(f"<p class='small'>Reported by {html.escape(_person(r.author_name))}.</p>")
-    if r.predecessor is not None:
-        reason = f": {html.escape(r.predecessor.reason)}" if r.predecessor.reason else ""
-        parts.append(f"<p><b>Amended report</b> — replaces the earlier report{reason}.</p>")
     if r.acknowledgements:
-        acks = "; ".join(f"{a.rule_id} ({a.reason}, {_person(a.who)})" for a in r.acknowledgements)
+        acks = "; ".join(f"{a.rule_id} ({a.reason}, {person_name(a.who)})" for a in r.acknowledgements)
         parts.append(f"<p class='small'>Warnings acknowledged by the reader: {html.escape(acks)}</p>")
     parts.append(
         f"<p class='small'>Report {html.escape(r.report_id)} · HSG workstation {__version__} · "
         "Classifications: ESHRE/ESGE 2013, ASRM 2021, AFS 1988.</p>"
     )
-    # Key images after the signature block: the signed text stays together; the images are its figures.
     if key_urls:
-        # One table per row of two: keep_headings_with_content moves a whole row (image + caption) to the next
-        # page instead of printing an image on one page and its caption on the next.
+        # One table per row: keep_headings_with_content moves a whole row (image + caption) to the next page
+        # instead of printing an image on one page and its caption on the next.
         parts.append("<h2>Key images</h2>")
+        per_row = KEY_IMAGES_PER_ROW
         for n, (url, _key, caption) in enumerate(key_urls):
-            if n % 2 == 0:
+            if n % per_row == 0:
                 parts.append("<table width='100%'><tr>")
             parts.append(
-                f"<td align='center' width='50%'><img src='{url}' width='250'/><br/>"
+                f"<td align='center' valign='top' width='{100 // per_row}%'><img src='{url}' width='{KEY_IMAGE_WIDTH}'/><br/>"
                 f"<span class='small'>{html.escape(caption)}</span></td>"
             )
-            if n % 2 == 1 or n == len(key_urls) - 1:
+            if n % per_row == per_row - 1 or n == len(key_urls) - 1:
                 parts.append("</tr></table>")
     return "".join(parts)
 
@@ -759,32 +830,31 @@ def _aftercare(r: HsgReport) -> str:
     return (
         "<div style='page-break-before: always'>"
         "<h1>After your HSG (X-ray test of the womb and tubes)</h1>"
-        f"<p>Information for {html.escape(_person(r.identity.patient_name))}</p>"
+        f"<p>Information for {html.escape(person_name(r.identity.patient_name))}</p>"
         f"<ul style='font-size:11pt'>{items}</ul>"
         f"<p style='font-size:11pt'>If you are worried, call your doctor or {inst}.</p></div>"
     )
 
 
-def _key_image_caption(n: int, key: KeyImage, source: ImageSource) -> str:
-    """'Image 2: RF series 1 (fill sequence), frame 10 — note' from the source header."""
-    header = source
-    if not isinstance(source, Dataset):
-        from pydicom import dcmread
+def _key_image_caption(n: int, key: KeyImage, source: ImageSource, report: HsgReport | None = None) -> str:
+    """'Image 2: RF series 2 (fill sequence), frame 17 — Left tube: patent, free spill (orientation)'.
 
-        try:
-            header = dcmread(source, stop_before_pixels=True)
-        except Exception:  # noqa: BLE001 - a caption is never worth failing the PDF for
-            header = Dataset()
-    parts = [str(getattr(header, "Modality", "") or "")]
-    if getattr(header, "SeriesNumber", None) not in (None, ""):
-        parts.append(f"series {header.SeriesNumber}")
-    if getattr(header, "SeriesDescription", ""):
-        parts.append(f"({header.SeriesDescription})")
-    desc = " ".join(p for p in parts if p)
+    What the image shows comes from the report's recorded findings linked to that frame; the key image's note
+    is added only when it is the reader's own words (an accepted suggestion's text — 'confidence 0.95',
+    'candidate' — is never printed as a caption)."""
+    header = _source_header(source)
+    desc = str(getattr(header, "SeriesDescription", "") or "")
+    if not desc and getattr(header, "SeriesNumber", None) not in (None, ""):
+        desc = f"{getattr(header, 'Modality', '')} series {header.SeriesNumber}".strip()
+    orientation = orientation_of(header)
+    flips = ap_display_flips(orientation)
     text = f"Image {n}: {desc + ', ' if desc else ''}frame {key.frame_number}"
-    if key.note:
-        text += f" — {key.note}"
-    return text
+    shown = findings_on_image(report, key.sop_instance_uid, int(key.frame_number)) if report else []
+    if key.note and not is_analysis_text(key.note):
+        shown.append(key.note)
+    if shown:
+        text += " — " + "; ".join(shown)
+    return text + f" ({describe_display(orientation, *flips)})"
 
 
 def _text_font(points: int) -> QFont:
@@ -816,10 +886,15 @@ def build_document(report: HsgReport, images: Mapping[str, ImageSource] | None =
         doc.addResource(
             QTextDocument.ResourceType.ImageResource, QUrl(url), key_image_qimage(report, key, source)
         )
-        key_urls.append((url, key, _key_image_caption(n, key, source)))
-    body = _header(report) + _clinical(report) + _technique(report) + _findings(report, "img://schematic")
-    body += _rest(report, key_urls) + _aftercare(report)
+        key_urls.append((url, key, _key_image_caption(n, key, source, report)))
+    body = _header(report) + _summary(report) + _clinical(report) + _technique(report)
+    body += _findings(report, "img://schematic") + _rest(report, key_urls) + _aftercare(report)
     doc.setHtml(f"<html><body>{body}</body></html>")
+    i = report.identity
+    doc.setProperty(
+        RUNNING_HEADER,
+        f"{_status_line(report)}  ·  HSG report  ·  {person_name(i.patient_name)}  ·  ID {i.patient_id or '—'}",
+    )
     return doc
 
 
@@ -858,7 +933,7 @@ def _first_line_bottom(layout: Any, block: Any) -> float:
     return layout.blockBoundingRect(block).top() + (first.y() + first.height() if first else 0.0)
 
 
-def _print_pages(doc: QTextDocument, writer: QPdfWriter) -> None:
+def _print_pages(doc: QTextDocument, writer: QPdfWriter, running_header: str = "") -> None:
     """Print a document already paginated by ``_paginated_like_print`` page by page, with the page number at
     the foot, as ``QTextDocument.print_`` does (which would lay the whole document out again)."""
     page = doc.pageSize()
@@ -889,6 +964,17 @@ def _print_pages(doc: QTextDocument, writer: QPdfWriter) -> None:
                 + 5 * writer.logicalDpiY() / 72
             )
             painter.drawText(QPointF(x, y), number)
+            if running_header:
+                # every page says whether this is a draft / an amendment and whose report it is
+                small = QFont(font)
+                small.setPointSizeF(font.pointSizeF() * 0.85)
+                small.setBold(True)
+                painter.setFont(small)
+                alert = running_header.startswith(("DRAFT", "AMENDED"))
+                painter.setPen(QColor(176, 0, 0) if alert else QColor(60, 60, 60))
+                top = view.top() + margin - painter.fontMetrics().descent() - 6 * writer.logicalDpiY() / 72
+                painter.drawText(QPointF(margin, top), running_header)
+                painter.setPen(QColor(0, 0, 0))
             painter.restore()
     finally:
         painter.end()
@@ -980,7 +1066,8 @@ def document_to_pdf(doc: QTextDocument, title: str = "HSG report") -> bytes:
     writer.setCreator(f"HSG workstation {__version__}")
     laid_out = _paginated_like_print(doc, writer)
     keep_headings_with_content(doc, writer, laid_out)
-    _print_pages(laid_out, writer)
+    running = doc.property(RUNNING_HEADER)
+    _print_pages(laid_out, writer, str(running) if running else "")
     del writer  # finishes the PDF into the buffer
     buffer.close()
     return bytes(data.data())

@@ -108,11 +108,19 @@ def prefill_from_datasets(report: HsgReport, datasets: Iterable[pydicom.Dataset]
 
     # Dose. Malformed header values are skipped (the field stays empty and the rules ask for it) rather than
     # aborting the prefill of everything else.
+    # An X-Ray Radiation Dose SR in the study is the exam's own total (fluoroscopy without stored images
+    # included); the image headers' sum is only what was stored and says so (DoseSource.IMAGE_HEADERS_SUM).
+    rdsr = next((t for ds in dsets if (t := rdsr_totals(ds)) is not None), None)
     daps = [v for ds in dsets if (v := _number(ds, "ImageAndFluoroscopyAreaDoseProduct")) is not None]
-    if daps:
+    if rdsr is not None and rdsr[0] is not None:
+        report.dose.set_dap(rdsr[0], DapUnit.GY_M2, DoseSource.RDSR)
+    elif daps:
         report.dose.set_dap(round(sum(daps), 6), DapUnit.DGY_CM2, DoseSource.IMAGE_HEADERS_SUM)
     fluoro = [v for ds in dsets if (v := _number(ds, "TotalTimeOfFluoroscopy")) is not None]
-    if fluoro and max(fluoro) > 0:
+    if rdsr is not None and rdsr[1] is not None:
+        report.dose.fluoroscopy_time_s = rdsr[1]
+        report.dose.fluoroscopy_time_source = DoseSource.RDSR
+    elif fluoro and max(fluoro) > 0:
         report.dose.fluoroscopy_time_s = max(fluoro)
         report.dose.fluoroscopy_time_source = DoseSource.IMAGE_HEADERS_SUM
     exposures = [v for ds in dsets if (v := _number(ds, "TotalNumberOfExposures")) is not None]
@@ -134,6 +142,39 @@ def prefill_from_datasets(report: HsgReport, datasets: Iterable[pydicom.Dataset]
             }.get(int(ps))
     report.changed("identity")
     return report
+
+
+RDSR_CLASS = "1.2.840.10008.5.1.4.1.1.88.67"  # X-Ray Radiation Dose SR Storage
+_DAP_TOTAL = ("113722", "DCM")  # Dose Area Product Total (TID 10002 Accumulated X-Ray Dose), Gy·m²
+_FLUORO_TIME = ("113730", "DCM")  # Total Fluoro Time, s
+
+
+def rdsr_totals(ds: Any) -> tuple[float | None, float | None] | None:
+    """(DAP total in Gy·m², total fluoroscopy time in s) of an X-Ray Radiation Dose SR, or None for any other
+    object. The first accumulated values found in the content tree are taken (one irradiation event set per
+    study); a NUM in another unit than Gy.m2 / s is not taken as it."""
+    if str(ds.get("SOPClassUID", "")) != RDSR_CLASS:
+        return None
+    found: dict[tuple[str, str], float] = {}
+
+    def walk(items: Any) -> None:
+        for item in items or []:
+            if item.get("ValueType") == "NUM" and "ConceptNameCodeSequence" in item:
+                code = item.ConceptNameCodeSequence[0]
+                key = (str(code.get("CodeValue", "")), str(code.get("CodingSchemeDesignator", "")))
+                if key in (_DAP_TOTAL, _FLUORO_TIME) and key not in found:
+                    try:
+                        mv = item.MeasuredValueSequence[0]
+                        unit = str(mv.MeasurementUnitsCodeSequence[0].get("CodeValue", ""))
+                        value = float(mv.NumericValue)
+                    except (AttributeError, IndexError, KeyError, ValueError, TypeError):
+                        continue
+                    if (key == _DAP_TOTAL and unit == "Gy.m2") or (key == _FLUORO_TIME and unit == "s"):
+                        found[key] = value
+            walk(item.get("ContentSequence"))
+
+    walk(ds.get("ContentSequence"))
+    return found.get(_DAP_TOTAL), found.get(_FLUORO_TIME)
 
 
 def _number(ds: Any, keyword: str) -> float | None:

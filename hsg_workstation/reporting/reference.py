@@ -26,6 +26,7 @@ from hsg_workstation.measurements import (
     MeasurementKind,
     RegionType,
 )
+from hsg_workstation.reporting.form_spec import hydrosalpinx_grade_for
 from hsg_workstation.reporting.impression import generate_impression, generate_recommendations
 from hsg_workstation.reporting.model import (
     AfsAdhesionType,
@@ -324,7 +325,7 @@ def reference_report_from_truth(truth: dict[str, Any], datasets: list[Any] | Non
         t.hydrosalpinx = hydro if t.opacified_to is not OpacifiedTo.NONE else None
         if hydro and truth_side.get("hydrosalpinx_diameter_mm") is not None:
             t.hydrosalpinx_diameter_mm = round(float(truth_side["hydrosalpinx_diameter_mm"]), 1)
-            t.hydrosalpinx_grade = Severity3.MODERATE
+            t.hydrosalpinx_grade = Severity3(hydrosalpinx_grade_for(t.hydrosalpinx_diameter_mm))
         if t.spill is Spill.LOCULATED:
             t.peritubal_adhesion_signs = [PeritubalAdhesionSign.LOCULATED_SPILL]
     f.peritoneum.peritoneal_spill_overall = r.derived_peritoneal_spill()

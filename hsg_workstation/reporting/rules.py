@@ -68,7 +68,9 @@ class Issue:
 
 @dataclass(frozen=True)
 class RuleConfig:
-    """Site-configurable limits. No national HSG DRL exists (spec §1.5), so the DRLs default to off."""
+    """Site-configurable limits. The warning DRLs are off by default (a site sets its own); the report itself
+    always states how DAP and fluoroscopy time compare with the UK national reference level for HSG
+    (``reporting.wording.drl_comparison``: 2 Gy·cm², 0.7 min, quoted in issue 11)."""
 
     cycle_day_min: int = 6
     cycle_day_max: int = 12
@@ -643,7 +645,11 @@ def v26_hydrosalpinx_no_antibiotics(r: HsgReport, c: RuleConfig) -> Iterator[Iss
 @rule("V27")
 def v27_impression_audit(r: HsgReport, c: RuleConfig) -> Iterator[Issue]:
     if not any(s.text.strip() for s in r.impression.sentences):
-        yield _W("V27", "impression.sentences", "The impression is empty")
+        # an error, not a warning: a report without an impression says nothing a referrer can act on, and an
+        # acknowledgement ("x") let one be signed (issue 11)
+        yield _E(
+            "V27", "impression.sentences", "The impression is empty: write or use the generated one to sign"
+        )
     removed = [
         e
         for e in r.impression.edits

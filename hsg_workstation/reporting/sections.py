@@ -42,6 +42,7 @@ from hsg_workstation.reporting.enums import (
     EshreUterus,
     EshreVagina,
     ExternalContourSource,
+    FigoSubmucous,
     ImpressionEditAction,
     Indication,
     InfectionFollowup,
@@ -254,6 +255,7 @@ class FillingDefect(_Part):
     contour: DefectContour | None = None
     behaviour: DefectBehaviour | None = None
     suspected_nature: DefectNature | None = None
+    figo_submucous_type: FigoSubmucous | None = None  # only for a suspected submucous fibroid
     note: str = ""
     image_links: list[ImageLink] = field(default_factory=list)
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])

@@ -8,6 +8,8 @@ Wiring (docked when the fill-curve dock is; a failure to build it is shown in th
     written without that click (the analysis is a heuristic, the report is the reader's statement); a signed
     report refuses and the row says "not applied" with the reason;
   * a row's Show button, like a fill-curve marker, jumps the loop to the frame the suggestion rests on;
+  * Ctrl+Shift+A (or the panel's button) accepts every pending suggestion the analysis is confident of (its
+    calibrated flag, else confidence ≥ CONFIDENT_THRESHOLD) — the same Accept, one key instead of many clicks;
   * View ▸ Analysis overlay (Shift+O — O is taken by the corner overlays) shows the detected regions on the
     frame the cine shows. The overlay item lives in the viewport's image-space group, so rotation and flips
     move it with the image.
@@ -16,10 +18,17 @@ Wiring (docked when the fill-curve dock is; a failure to build it is shown in th
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QPushButton
 
 from hsg_workstation.reporting.from_analysis import apply_suggestion, suggestions_from_analysis
 from hsg_workstation.ui.analysis_overlay import AnalysisOverlayItem
+from hsg_workstation.ui.shortcuts import shortcut
 from hsg_workstation.ui.suggestions_panel import SuggestionsPanel
+
+# Confidence at or above which a suggestion counts as "confident" when the suggestion itself does not say
+# (the analysis' calibrated flag, ``offerable`` / ``confident``, wins when present). One constant, one place.
+CONFIDENT_THRESHOLD = 0.85
 
 OVERLAY_LEGEND = "cavity cyan, tubes / other contrast yellow, spill magenta (detected, not verified)"
 
@@ -52,6 +61,18 @@ class AnalysisIntegration:
         )
         self.overlay_action.setToolTip(f"{self.overlay_action.toolTip()} — {OVERLAY_LEGEND}")
         window.docks_menu.addAction(self.dock.toggleViewAction())
+        # One key accepts every confident suggestion; the others stay for the reader to decide one by one.
+        self.accept_confident_action = QAction("Accept confident suggestions", window)
+        self.accept_confident_action.setShortcut(QKeySequence(shortcut("accept_confident")))
+        self.accept_confident_action.setToolTip(
+            f"Accept every suggestion above its calibrated confidence ({shortcut('accept_confident')})"
+        )
+        self.accept_confident_action.triggered.connect(self.accept_confident)
+        window.addAction(self.accept_confident_action)
+        self.accept_confident_button = QPushButton(f"Accept confident ({shortcut('accept_confident')})")
+        self.accept_confident_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.accept_confident_button.clicked.connect(self.accept_confident)
+        self.panel.layout().insertWidget(1, self.accept_confident_button)
 
     # -- analysis result → suggestions + overlay ---------------------------------------------------------
     def set_result(self, result) -> None:
@@ -89,6 +110,30 @@ class AnalysisIntegration:
         form.sync_from_model()
         self.panel.mark_accepted(suggestion.id)
         self.window.statusBar().showMessage(f"Accepted: {suggestion.label}", 5000)
+
+    @staticmethod
+    def is_confident(suggestion) -> bool:
+        """The suggestion's own calibrated flag when it has one, else confidence ≥ CONFIDENT_THRESHOLD; a
+        suggestion without any confidence (a key-frame proposal) is never accepted wholesale."""
+        for flag in ("offerable", "confident"):
+            value = getattr(suggestion, flag, None)
+            if isinstance(value, bool):
+                return value
+        c = getattr(suggestion, "confidence", None)
+        return c is not None and c >= CONFIDENT_THRESHOLD
+
+    def accept_confident(self) -> int:
+        """Accept every pending confident suggestion (one key press); returns how many were accepted."""
+        done = 0
+        for sid in self.panel.suggestion_ids():
+            s = self.panel.suggestion(sid)
+            if self.panel.state(sid) == "pending" and self.is_confident(s):
+                self.accept(s)
+                done += self.panel.state(sid) == "accepted"
+        self.window.statusBar().showMessage(
+            f"Accepted {done} confident suggestion{'s' if done != 1 else ''}; the others wait for you", 6000
+        )
+        return done
 
     # -- overlay ---------------------------------------------------------------------------------------------
     def overlay_of(self, vp):

@@ -93,6 +93,7 @@ def dock_optional_panels(window, database, data_dir: Path | None = None) -> list
         if window.report_dock is not None:
             docked.append("Report")
             window.docks_menu.addAction(window.report_dock.dock.toggleViewAction())
+            give_report_full_height(window, window.report_dock.dock)
     for title, factory in _panel_factories():
         try:
             dock = factory(window, database, data_dir)
@@ -103,6 +104,18 @@ def dock_optional_panels(window, database, data_dir: Path | None = None) -> list
         if dock is not None:
             docked.append(title)
     return docked
+
+
+def give_report_full_height(window, dock) -> None:
+    """The report gets the whole right-hand column: a tab beside Key frames and Measurements, raised.
+
+    Why: stacked under the two lists the form got ~280 px of height at 1920×1080 and the sum of the three
+    minimum heights pushed the window's minimum to 850 px (Sign off-screen at 1366×768). As tabs the column
+    needs only the tallest of them, and the report's own key-image list shows what the Key frames tab shows.
+    """
+    window.tabifyDockWidget(window.keys_dock, window.meas_dock)
+    window.tabifyDockWidget(window.keys_dock, dock)
+    dock.raise_()
 
 
 def _pacs_panel(window, database, data_dir: Path | None):
@@ -140,6 +153,7 @@ def _pacs_panel(window, database, data_dir: Path | None):
 
     act = QAction("DICOM nodes…", window)
     act.triggered.connect(edit_nodes)
+    panel.addNodeRequested.connect(edit_nodes)
     window.file_menu.insertAction(window.actions_by_id["settings"], act)
     window.actions_by_id["nodes"] = act
     return dock
@@ -185,6 +199,7 @@ def create_main_window(data_dir: str | Path | None, sample_dir: Path = SAMPLE_DA
     imported = import_samples_if_empty(database, sample_dir)
     settings = QSettings(str(root / "viewer-settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(database, settings)
+    window.open_on_filled_frame = True
     dock_optional_panels(window, database, root)
     from hsg_workstation.ui.anonymize_action import attach_anonymize_action
 

@@ -8,8 +8,10 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QSlider,
     QSpinBox,
+    QStackedWidget,
     QStyle,
     QToolButton,
     QWidget,
@@ -52,11 +54,13 @@ class CineBar(QWidget):
         button(sp.SP_MediaSkipForward, "Last frame (End)", self.lastClicked)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.slider.setMinimumWidth(180)
+        self.slider.setMinimumWidth(
+            80
+        )  # (the window must fit 1366 px — and 1200 — with the report beside it)
         self.slider.valueChanged.connect(self._slider_moved)
         lay.addWidget(self.slider, 1)
         self.frame_label = QLabel("–/–")
-        self.frame_label.setMinimumWidth(70)
+        self.frame_label.setMinimumWidth(48)
         lay.addWidget(self.frame_label)
         self.loop = QCheckBox("Loop")
         self.loop.setFocusPolicy(Qt.FocusPolicy.NoFocus)
@@ -77,14 +81,20 @@ class CineBar(QWidget):
         self.fps.valueChanged.connect(self.fpsChanged.emit)
         lay.addWidget(self.fps)
         self.timing_label = QLabel("")
-        lay.addWidget(self.timing_label)
-        # "buffering n / N" while the loop is decoded ahead; the cine waits on a frame not decoded yet
+        # may be cut short on a narrow window; the tooltip has the whole timing source
+        self.timing_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # "buffering n / N" while the loop is decoded ahead (the cine waits on a frame not decoded yet). It takes
+        # the timing label's place for that time: one fixed-width slot, so the bar neither jumps while it counts
+        # nor grows past what a 1366 px screen leaves it.
         self.buffer_label = QLabel("")
         self.buffer_label.setStyleSheet("color: #d08020;")
-        self.buffer_label.setFixedWidth(
-            self.buffer_label.fontMetrics().horizontalAdvance("buffering 0000 / 0000")
+        self.status_slot = QStackedWidget()
+        self.status_slot.addWidget(self.timing_label)
+        self.status_slot.addWidget(self.buffer_label)
+        self.status_slot.setFixedWidth(
+            self.buffer_label.fontMetrics().horizontalAdvance("buffering 0000 / 0000") + 4
         )
-        lay.addWidget(self.buffer_label)
+        lay.addWidget(self.status_slot, 0)
         self._updating = False
 
     def _slider_moved(self, value: int) -> None:
@@ -96,7 +106,8 @@ class CineBar(QWidget):
             self.rangeChanged.emit(self.range_first.value() - 1, self.range_last.value() - 1)
 
     def set_buffering(self, text: str) -> None:
-        self.buffer_label.setText(text)  # fixed width: the bar's layout does not jump while it counts
+        self.buffer_label.setText(text)
+        self.status_slot.setCurrentWidget(self.buffer_label if text else self.timing_label)
 
     def set_state(
         self, index: int, count: int, playing: bool, loop_range: tuple[int, int], timing_text: str

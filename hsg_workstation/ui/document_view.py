@@ -8,7 +8,7 @@ study expects to read it, so:
     pydicom's dump of the content tree;
   * an Encapsulated PDF is rendered page by page with poppler's ``pdftoppm`` (no QtPdf in PySide6-Essentials), on a
     worker thread so the UI never waits for it;
-  * a KO lists the frames it selects and its title.
+  * a KO lists the frames it selects (series, frame, patient orientation as displayed) and its title.
 Every failure becomes a message that names the file and the reason; nothing here raises into the viewer.
 """
 
@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 import pydicom
@@ -28,6 +29,7 @@ from PySide6.QtGui import QImage, QTextDocument
 from PySide6.QtWidgets import QSizePolicy, QTextBrowser, QWidget
 
 from hsg_workstation.dicom_io.model import Instance, SopKind
+from hsg_workstation.dicom_io.orientation import ap_display_flips, describe_display, orientation_of
 
 PDF_DPI = 80  # readable on screen, ~0.2 s per page here
 MAX_PDF_PAGES = 20
@@ -126,7 +128,29 @@ def pdf_document(path: Path) -> QTextDocument:
         return message_document(str(exc))
 
 
-def ko_document(path: Path) -> QTextDocument:
+def image_caption(path: Path | None, frames: object = "", ap_display: bool = True) -> str:
+    """'RF series 2 (fill sequence), frame 17 — patient's right on the image's left, flipped for display
+    from stored R\\F': what a KO selects, named by its header and orientation (never by a UID tail)."""
+    where = f", frame {frames}" if frames not in ("", None) else ""
+    if path is None:
+        return f"image not in this study{where}"
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+    except Exception as exc:  # noqa: BLE001 - a caption never fails the document
+        return f"{Path(path).name}: unreadable ({exc}){where}"
+    orientation = orientation_of(ds)
+    flip_h, flip_v = ap_display_flips(orientation) if ap_display else (False, False)
+    name = f"{ds.get('Modality', '')} series {ds.get('SeriesNumber', '?')}"
+    if ds.get("SeriesDescription"):
+        name += f" ({ds.SeriesDescription})"
+    return f"{name}{where} — {describe_display(orientation, flip_h, flip_v)}"
+
+
+def ko_document(
+    path: Path, images: Mapping[str, Path] | None = None, ap_display: bool = True
+) -> QTextDocument:
+    """A KO: its title and each selected image by series, frame and patient orientation as displayed."""
+    images = images or {}
     ds = pydicom.dcmread(path)
     title = ""
     if "ConceptNameCodeSequence" in ds:
@@ -136,8 +160,9 @@ def ko_document(path: Path) -> QTextDocument:
         if item.get("ValueType") == "IMAGE":
             for ref in item.get("ReferencedSOPSequence", []):
                 frames = ref.get("ReferencedFrameNumber", "")
-                where = f" frame {frames}" if frames else ""
-                rows.append(f"<li>…{html.escape(str(ref.ReferencedSOPInstanceUID)[-16:])}{where}</li>")
+                uid = str(ref.ReferencedSOPInstanceUID)
+                caption = image_caption(images.get(uid), frames, ap_display)
+                rows.append(f"<li>{html.escape(caption)}</li>")
         elif item.get("ValueType") == "TEXT":
             rows.append(f"<li><i>{html.escape(str(item.get('TextValue', '')))}</i></li>")
     doc = QTextDocument()
@@ -147,14 +172,16 @@ def ko_document(path: Path) -> QTextDocument:
     return doc
 
 
-def document_for(instance: Instance) -> QTextDocument:
+def document_for(
+    instance: Instance, images: Mapping[str, Path] | None = None, ap_display: bool = True
+) -> QTextDocument:
     """The readable document of one SR / PDF / KO instance; a failure becomes a message naming the file."""
     path = Path(instance.path)
     try:
         if instance.kind is SopKind.ENCAPSULATED_PDF:
             return pdf_document(path)
         if instance.kind is SopKind.KEY_OBJECT_SELECTION:
-            return ko_document(path)
+            return ko_document(path, images, ap_display)
         return sr_document(path)
     except Exception as exc:  # noqa: BLE001 - shown in the viewport, never a crash
         doc = QTextDocument()
@@ -182,6 +209,8 @@ class DocumentView(QTextBrowser):
         self._thread: threading.Thread | None = None
         self._bridge = _Bridge(self)
         self._bridge.pagesReady.connect(self._pages_ready)
+        self.instance_paths: Mapping[str, Path] = {}  # the study's images, for KO captions
+        self.ap_display = True
 
     def show_instance(self, instance: Instance) -> None:
         self._generation += 1
@@ -195,7 +224,7 @@ class DocumentView(QTextBrowser):
             )
             self._thread.start()
             return
-        self._set(document_for(instance))
+        self._set(document_for(instance, self.instance_paths, self.ap_display))
 
     def is_rendering(self) -> bool:
         return self._thread is not None and self._thread.is_alive()

@@ -20,6 +20,7 @@ import numpy as np
 
 from hsg_workstation.dicom_io import pixels
 from hsg_workstation.dicom_io.calibration import calibration_from_dataset
+from hsg_workstation.dicom_io.orientation import PatientOrientation, orientation_of
 from hsg_workstation.dicom_io.timing import FrameTiming, frame_timing
 from hsg_workstation.errors import DicomReadError
 from hsg_workstation.measurements import Calibration
@@ -84,6 +85,7 @@ class ImageHeader:
     series_description: str = ""
     series_number: str = ""
     modality: str = ""
+    patient_orientation: PatientOrientation | None = None  # (0020,0020); None = unknown, never guessed
 
     @property
     def invert(self) -> bool:
@@ -170,6 +172,7 @@ def read_header(path: str | Path) -> ImageHeader:
         series_description=str(ds.get("SeriesDescription", "") or ""),
         series_number=str(ds.get("SeriesNumber", "") or ""),
         modality=str(ds.get("Modality", "") or ""),
+        patient_orientation=orientation_of(ds),
     )
 
 

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QTabBar,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -38,8 +39,12 @@ from hsg_workstation.ui.shortcuts import SHORTCUTS, shortcut, shortcuts_html
 from hsg_workstation.ui.study_browser import StudyBrowser
 from hsg_workstation.ui.thumbnails import SeriesThumbnails
 from hsg_workstation.ui.viewport import TOOLS, Viewport
+from hsg_workstation.ui.wheel_guard import install_wheel_guard
 
 LAYOUTS = {"1x1": (1, 1), "1x2": (1, 2), "2x2": (2, 2)}
+# Bumped when the dock arrangement changes (3: the report is a full-height tab): an older saved state would
+# bring back the old, cramped arrangement.
+LAYOUT_VERSION = 3
 ACTIVE_STYLE = "Viewport { border: 2px solid #3d8ee8; }"
 INACTIVE_STYLE = "Viewport { border: 2px solid #202020; }"
 
@@ -60,6 +65,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("HSG Workstation")
+        install_wheel_guard()  # the wheel never changes an unfocused pick-list (it scrolls the form)
         self.database = database
         self.qsettings = settings if settings is not None else QSettings("hsg-workstation", "viewer")
         self.viewer_settings = ViewerSettings.load(self.qsettings)
@@ -92,7 +98,12 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self._wire_cine_bar()
 
-        # docks
+        # docks: the side columns run the full height (the report form and the series list get it); the bottom
+        # area (fill curve, suggestions) sits under the viewports only.
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.setCorner(Qt.Corner.TopRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.TopLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.browser = StudyBrowser(database)
         self.browser.studyActivated.connect(self.open_study)
         self.browser_dock = self._dock("Studies", self.browser, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -144,11 +155,14 @@ class MainWindow(QMainWindow):
         self.store.changed.connect(self._store_changed)
         self.store.key_frames_changed.connect(self._key_frames_changed)
 
+        # A loop opens on its middle frame (the filled cavity), not on frame 1 (a grey square before contrast);
+        # ui/app.py turns it on for the application, tests that step from frame 1 leave it off.
+        self.open_on_filled_frame = False
         geometry = self.qsettings.value("window/geometry")
-        if geometry is not None:
+        if geometry is not None and self.saved_layout_fits():
             self.restoreGeometry(geometry)
         else:
-            self.resize(1400, 900)
+            self.resize(min(1400, self._available().width()), min(900, self._available().height()))
         self.first_start = not self.restore_dock_state()
         self.browser.refresh()
 
@@ -166,10 +180,65 @@ class MainWindow(QMainWindow):
             [self.extra_docks["Report"]] if "Report" in self.extra_docks else []
         )
         self.resizeDocks(right, [130, 150, 700][: len(right)], Qt.Orientation.Vertical)
+        bottom = [
+            d
+            for d in self.extra_docks.values()
+            if self.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea and d.isVisible()
+        ]
+        QTimer.singleShot(0, self.hide_stale_tab_bars)  # once the new sizes are laid out
+        if len(bottom) == 2:  # fill curve | suggestions: the suggestions' text needs the wider half
+            width = max(self.centralWidget().width(), 400)
+            self.resizeDocks(bottom, [int(width * 0.45), int(width * 0.55)], Qt.Orientation.Horizontal)
+
+    def _available(self):
+        screen = self.screen()
+        return screen.availableGeometry() if screen is not None else self.geometry()
+
+    def saved_layout_fits(self) -> bool:
+        """Whether the saved window geometry and dock layout may be restored: saved by this layout version on a
+        screen of this size. Why: a layout made on a 1366×768 laptop restored on a 1920×1080 screen keeps the
+        cramped docks (and the other way round puts Sign off-screen); a new screen gets the first-start layout."""
+        if str(self.qsettings.value("window/layout_version", "")) != str(LAYOUT_VERSION):
+            return False
+        try:
+            w, h = (int(v) for v in str(self.qsettings.value("window/screen_size", "")).split("x"))
+        except ValueError:
+            return False
+        avail = self._available()
+        return (
+            abs(w - avail.width()) <= 0.05 * avail.width()
+            and abs(h - avail.height()) <= 0.05 * avail.height()
+        )
+
+    def hide_stale_tab_bars(self) -> int:
+        """Hide dock tab bars no dock group uses any more; returns how many.
+
+        Why: a tab group formed before the window had its size (PACS tabbed with Studies at start-up) leaves
+        QMainWindow's first tab bar painted where the group was, over the series thumbnails. A tab bar in use
+        sits right under its docks (tab position South, Qt's default); one under no visible dock is stale.
+        """
+        docks = [
+            d.geometry()
+            for d in self.findChildren(QDockWidget)
+            if d.isVisible() and not d.isFloating() and d.geometry().top() >= 0
+        ]
+        hidden = 0
+        for bar in self.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly):
+            g = bar.geometry()
+            if not bar.isVisible():
+                continue
+            if not any(
+                abs(d.bottom() + 1 - g.top()) <= 3 and d.left() <= g.center().x() <= d.right() for d in docks
+            ):
+                bar.hide()
+                hidden += 1
+        return hidden
 
     def restore_dock_state(self) -> bool:
         """Re-apply the saved dock layout. Called again by ``ui/app.py`` once the other areas' panels (report,
         fill curve, suggestions, PACS) are docked — Qt restores only docks that exist when restoreState runs."""
+        if not self.saved_layout_fits():
+            return False
         state = self.qsettings.value("window/state")
         return bool(state is not None and self.restoreState(state))
 
@@ -374,6 +443,9 @@ class MainWindow(QMainWindow):
         self.study = study
         self.display_sets = list(self.database.display_sets(study_uid))
         self._build_viewports()
+        if self.open_on_filled_frame:
+            self._show_filled_frame()
+        self.thumbnails.ap_display = self.viewer_settings.ap_display
         self.thumbnails.set_display_sets(self.display_sets)
         self._refresh_key_list()
         self._refresh_measurement_list()
@@ -381,6 +453,14 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Opened study with {len(self.display_sets)} display sets", 4000)
         self.focus_viewport()
         self.studyOpened.emit(study_uid)
+
+    def _show_filled_frame(self) -> None:
+        """Loops in the viewports go to their middle frame: the cavity is filled there, frame 1 is before the
+        contrast arrives."""
+        for vp in self.viewports:
+            ds = vp.display_set
+            if ds is not None and ds.kind is DisplaySetKind.CINE and vp.frame_count > 2:
+                vp.show_frame(vp.frame_count // 2)
 
     def refresh_display_sets(self, study_uid: str) -> None:
         """More of the open study arrived (a retrieve that opened it at its first instance went on): the new
@@ -437,6 +517,8 @@ class MainWindow(QMainWindow):
         vp.cine.loop = self.viewer_settings.loop
         vp.cine.fps_override = self.viewer_settings.fps_override or None
         vp.set_overlays_visible(self.viewer_settings.overlays)
+        vp.ap_display = self.viewer_settings.ap_display
+        vp.instance_paths = self._instance_paths()
         vp.activated.connect(lambda v=vp: self.set_active(v))
         vp.frameChanged.connect(lambda _i, v=vp: self._viewport_frame_changed(v))
         vp.playingChanged.connect(lambda _p, v=vp: self._sync_cine_bar() if v is self.active else None)
@@ -701,6 +783,15 @@ class MainWindow(QMainWindow):
             vp.cine.loop = s.loop
             vp.cine.fps_override = s.fps_override or None
             vp.set_overlays_visible(s.overlays)
+            if vp.ap_display != s.ap_display:
+                vp.set_ap_display(s.ap_display)
+        if self.thumbnails.ap_display != s.ap_display:
+            self.thumbnails.ap_display = s.ap_display
+            self.thumbnails.set_display_sets(self.display_sets)
+
+    def _instance_paths(self) -> dict[str, Path]:
+        """SOP Instance UID → file of the open study's images (a KO document names what it selects)."""
+        return {inst.sop_instance_uid: Path(inst.path) for d in self.display_sets for inst in d.instances}
 
     def show_shortcuts(self) -> QDialog:
         dlg = QDialog(self)
@@ -758,6 +849,9 @@ class MainWindow(QMainWindow):
     def save_state(self) -> None:
         self.qsettings.setValue("window/geometry", self.saveGeometry())
         self.qsettings.setValue("window/state", self.saveState())
+        avail = self._available()
+        self.qsettings.setValue("window/screen_size", f"{avail.width()}x{avail.height()}")
+        self.qsettings.setValue("window/layout_version", LAYOUT_VERSION)
         self.qsettings.setValue("viewer/layout", self.layout_name)
         self.qsettings.sync()
 

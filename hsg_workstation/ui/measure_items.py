@@ -67,6 +67,13 @@ class MeasurementGraphic:
         self.items.append(self.label)
         self.update(measurement)
 
+    def set_interactive(self, on: bool) -> None:
+        """While a drawing tool is armed the shapes ignore the mouse, so a new ellipse started on a line draws
+        the ellipse instead of dragging the line (pyqtgraph's scene skips disabled items; the press reaches the
+        view and its tool). Disabled ROIs paint as before."""
+        if self.roi is not None:
+            self.roi.setEnabled(on)
+
     def _make_roi(self, m: Measurement):
         pts = [QPointF(*p) for p in m.region.points]
         kw = {"pen": PEN, "hoverPen": HOVER_PEN, "movable": True, "removable": True}

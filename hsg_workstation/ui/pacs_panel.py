@@ -121,6 +121,7 @@ class PacsQueryPanel(QWidget):
         str, str
     )  # study UID, RetrieveResult.status, or "received" (pushed to the listener)
     busyChanged = Signal(bool)
+    addNodeRequested = Signal()  # the "no node" hint's button: the application opens the node manager
 
     def __init__(
         self,
@@ -235,6 +236,20 @@ class PacsQueryPanel(QWidget):
         outer.addWidget(scroll)
         lay = QVBoxLayout(content)
         lay.setContentsMargins(2, 2, 2, 2)
+        # Without a node the form below is greyed out; this says why and what to do, at the top where it is seen.
+        self.no_node_hint = QWidget(content)
+        hint_row = QHBoxLayout(self.no_node_hint)
+        hint_row.setContentsMargins(4, 4, 4, 4)
+        hint_text = QLabel(
+            "No PACS node configured yet. Add one (File ▸ DICOM nodes…) to query and retrieve."
+        )
+        hint_text.setWordWrap(True)
+        self.add_node_button = QPushButton("Add a node…")
+        self.add_node_button.clicked.connect(self.addNodeRequested.emit)
+        hint_row.addWidget(hint_text, 1)
+        hint_row.addWidget(self.add_node_button)
+        self.no_node_hint.setStyleSheet("background: #fff6d5; color: #3a3000;")
+        lay.addWidget(self.no_node_hint)
         lay.addLayout(form)
         lay.addLayout(buttons)
         lay.addWidget(splitter, 1)
@@ -284,6 +299,7 @@ class PacsQueryPanel(QWidget):
             self.node_combo.setCurrentText(current)
         if not self._config.nodes and not self._config.web_nodes:
             self._set_status("No PACS node configured: add one in the node manager.", error=False)
+        self.no_node_hint.setVisible(not self._config.nodes)
         self._apply_listener_config()
         self._update_buttons()
 

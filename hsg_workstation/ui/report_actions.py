@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -41,6 +42,7 @@ from hsg_workstation.reporting import workflows
 from hsg_workstation.reporting.export import load_study
 from hsg_workstation.reporting.pdf import render_pdf
 from hsg_workstation.reporting.rules import Issue
+from hsg_workstation.reporting.templates import valid_person_name
 
 
 class ActionHost(Protocol):
@@ -169,10 +171,17 @@ def configure_buttons(form: ActionHost) -> None:
 
 
 class SignDialog(QDialog):
-    """Asks the verifying observer's name and a reason for every open warning before signing."""
+    """Confirms who signs (the configured radiologist; a valid DICOM Person Name otherwise), asks the infection
+    follow-up, and a reason for every open warning before signing."""
 
     def __init__(
-        self, report: m.HsgReport, warnings: list[Issue], name: str, parent: QWidget | None = None
+        self,
+        report: m.HsgReport,
+        warnings: list[Issue],
+        name: str,
+        parent: QWidget | None = None,
+        *,
+        configured: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Sign report")
@@ -187,9 +196,30 @@ class SignDialog(QDialog):
         self.name_edit = QLineEdit(name, self)
         self.name_edit.setObjectName("verifying_observer_name")
         self.name_edit.setPlaceholderText("Family^Given (DICOM person name)")
+        if configured and name:
+            # the configured reporting radiologist signs; another person changes it in the Report bar
+            self.name_edit.setReadOnly(True)
+            self.name_edit.setToolTip("The configured reporting radiologist (Report bar ▸ Radiologist)")
         name_label = QLabel("&Verifying observer", self)
         name_label.setBuddy(self.name_edit)
         form.addRow(name_label, self.name_edit)
+        self.name_error = QLabel("", self)
+        self.name_error.setStyleSheet("QLabel { color: #b00020; }")
+        self.name_error.setMinimumHeight(self.name_error.fontMetrics().height())  # reserved: nothing moves
+        form.addRow("", self.name_error)
+        # Infection after HSG shows days later; the question is asked at every signature and recorded.
+        self.infection = QComboBox(self)
+        self.infection.setObjectName("infection_followup")
+        for value, text in (
+            (m.InfectionFollowup.NONE_REPORTED, "No infection reported so far"),
+            (m.InfectionFollowup.POST_HSG_PID, "Pelvic infection after the procedure"),
+        ):
+            self.infection.addItem(text, value)
+        current = report.complications.infection_followup
+        self.infection.setCurrentIndex(1 if current is m.InfectionFollowup.POST_HSG_PID else 0)
+        infection_label = QLabel("&Infection follow-up", self)
+        infection_label.setBuddy(self.infection)
+        form.addRow(infection_label, self.infection)
         self.reason_edits: dict[tuple[str, str], QLineEdit] = {}
         for w in warnings:
             edit = QLineEdit(self)
@@ -214,11 +244,24 @@ class SignDialog(QDialog):
         self._update()
 
     def _update(self, *_a: object) -> None:
-        ok = bool(self.name_edit.text().strip()) and all(e.text().strip() for e in self.reason_edits.values())
+        name_ok = True
+        text = self.name_edit.text().strip()
+        if text:
+            try:
+                valid_person_name(text)
+                self.name_error.setText("")
+            except ValueError as exc:
+                name_ok = False
+                self.name_error.setText(str(exc))
+        ok = bool(text) and name_ok and all(e.text().strip() for e in self.reason_edits.values())
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
 
     def observer_name(self) -> str:
-        return self.name_edit.text().strip()
+        """The signer as a valid DICOM Person Name ('Anna Reader' → 'Reader^Anna')."""
+        return valid_person_name(self.name_edit.text())
+
+    def infection_followup(self) -> m.InfectionFollowup:
+        return self.infection.currentData()
 
     def acknowledgements(self) -> dict[tuple[str, str], str]:
         return {k: e.text().strip() for k, e in self.reason_edits.items()}

@@ -14,22 +14,71 @@ Wiring (the ReportForm's documented contract):
   * ``mark_on_image_requested(field_path)`` arms the ellipse tool; the next measurement drawn is attached to
     that finding with ``attach_region`` (the region is the same object the MeasurementStore holds);
   * ``region_unlinked(path, region)``: "Unlink last" on a finding also removes the viewer's measurement drawn
-    for it, unless another finding still links that region.
+    for it, unless another finding still links that region;
+  * "Mark on image" fills the value it measures (hydrosalpinx diameter, defect size) from the drawn ellipse;
+  * the study list's Report column: the open study's report as the form holds it, other studies from
+    ``reporting.status`` (drafts on disk and the SR headers stored with the study).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
 from hsg_workstation.errors import HsgError
-from hsg_workstation.measurements import ImageRegion
+from hsg_workstation.measurements import ImageRegion, Measurement, MeasurementKind
 from hsg_workstation.reporting.drafts import DraftStore
 from hsg_workstation.reporting.report import HsgReport
+from hsg_workstation.reporting.status import report_states
 from hsg_workstation.reporting.workflows import open_report
 from hsg_workstation.ui.report_form import ReportForm
+from hsg_workstation.ui.report_toolbar import ReportToolbar
 
 log = logging.getLogger(__name__)
+
+_FINDING_WORDS = {
+    "findings.tubes.left": "the left tube",
+    "findings.tubes.right": "the right tube",
+    "findings.cavity": "the uterine cavity",
+    "findings.cervix": "the cervix",
+    "findings.adhesions": "the adhesions",
+    "findings.peritoneum": "the peritoneum",
+}
+
+
+def finding_words(field_path: str) -> str:
+    """'findings.tubes.left' → 'the left tube', 'findings.filling_defects[0]' → 'filling defect 1': the status
+    bar speaks the reader's words, not model paths."""
+    if field_path in _FINDING_WORDS:
+        return _FINDING_WORDS[field_path]
+    match = re.fullmatch(r"findings\.filling_defects\[(\d+)\](\..*)?", field_path)
+    if match:
+        return f"filling defect {int(match.group(1)) + 1}"
+    for prefix, words in _FINDING_WORDS.items():
+        if field_path.startswith(prefix + "."):
+            return words
+    return field_path.rsplit(".", 1)[-1].replace("_", " ")
+
+
+def measured_value(finding_path: str, measurement: Measurement, report) -> tuple[str, float] | None:
+    """The report field a "Mark on image" ellipse measures, and its value in mm: a hydrosalpinx's diameter is
+    the ellipse's short axis (the tube's width), a filling defect's size its long axis. None when the
+    image is uncalibrated (a pixel count is not a diameter) or the finding has no such value."""
+    cal = measurement.calibration
+    pts = measurement.region.points
+    if measurement.kind is not MeasurementKind.ELLIPSE or not cal.is_calibrated or len(pts) != 4:
+        return None
+    a, b = cal.length(pts[0], pts[1]), cal.length(pts[2], pts[3])
+    if finding_path in ("findings.tubes.left", "findings.tubes.right"):
+        if report.get_value(f"{finding_path}.hydrosalpinx") is True:
+            return f"{finding_path}.hydrosalpinx_diameter_mm", round(min(a, b), 1)
+        return None
+    if finding_path.startswith("findings.filling_defects["):
+        return f"{finding_path}.size_mm", round(max(a, b), 1)
+    return None
 
 
 class ReportDockController:
@@ -39,7 +88,14 @@ class ReportDockController:
         self.drafts = DraftStore(self.data_dir / "drafts")
         self.form = ReportForm(HsgReport(), self.drafts, data_dir=self.data_dir)
         self.form.setEnabled(False)
-        self.dock = window.add_panel("Report", self.form)
+        self.container = QWidget()
+        box = QVBoxLayout(self.container)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.setSpacing(0)
+        self.dock = window.add_panel("Report", self.container)
+        self.toolbar = ReportToolbar(self, self.data_dir)
+        box.addWidget(self.toolbar)
+        box.addWidget(self.form, 1)
         self._pending_field: str | None = None
         self._sop_classes: dict[str, str] = {}
         window.studyOpened.connect(self.study_opened)
@@ -48,6 +104,23 @@ class ReportDockController:
         self.form.mark_on_image_requested.connect(self.mark_on_image)
         self.form.region_unlinked.connect(self._region_unlinked)
         self.form.report_replaced.connect(self._bind_report)
+        self.form.key_images_panel.labeler = self._label_for  # series names, not UID tails
+        window.browser.report_status = self.report_status
+        self.form.report_signed.connect(self._refresh_status_column)
+        self.form.draft_saved.connect(self._refresh_status_column)
+        window.browser.refresh()
+
+    def report_status(self, study_uid: str) -> str:
+        """none / draft / signed / amended for the study list's Report column: the open study's report as the
+        form holds it; other studies from ``reporting.status`` (drafts and the SRs stored with the study)."""
+        if self.window.study is not None and study_uid == self.window.study.study_instance_uid:
+            return str(self.form.report.status.value)
+        state = report_states(self.window.database, self.data_dir / "drafts", [study_uid])[study_uid]
+        return "" if state.state == "none" else state.state
+
+    def _refresh_status_column(self, *_a) -> None:
+        if self.window.study is not None:
+            self.window.browser.update_report_status(self.window.study.study_instance_uid)
 
     def study_opened(self, study_uid: str) -> None:
         paths = [p for ds in self.window.display_sets for p in {inst.path for inst in ds.instances}]
@@ -68,7 +141,9 @@ class ReportDockController:
     def mark_on_image(self, field_path: str) -> None:
         self._pending_field = field_path
         self.window.set_tool("ellipse")
-        self.window.statusBar().showMessage(f"Draw the region for {field_path} (Esc cancels)", 8000)
+        self.window.statusBar().showMessage(
+            f"Draw an ellipse around {finding_words(field_path)} on the image (Esc cancels)", 8000
+        )
 
     def _measurement_added(self, study_uid: str, measurement) -> None:
         if self._pending_field and self.window.study is not None:
@@ -76,8 +151,28 @@ class ReportDockController:
             self.window.set_tool(None)  # one region per "Mark on image"
             try:
                 self.form.attach_region(field, measurement.region)
+                self._fill_measured_value(field, measurement)
             except Exception as exc:  # noqa: BLE001 - show why, keep the measurement
-                self.window.statusBar().showMessage(f"Could not link the region to {field}: {exc}", 8000)
+                self.window.statusBar().showMessage(
+                    f"Could not link the region to {finding_words(field)}: {exc}", 8000
+                )
+
+    def _fill_measured_value(self, field: str, measurement: Measurement) -> None:
+        """ "Mark on image" fills the value it measures (hydrosalpinx diameter, defect size) — never retyped."""
+        report = self.form.report
+        finding = self.form._finding_path(field)
+        found = measured_value(finding, measurement, report)
+        if found is None or report.is_signed:
+            return
+        path, value = found
+        report.set_value(path, value)
+        self.form.sync_from_model()
+        what = "diameter" if path.endswith("diameter_mm") else "size"
+        self.window.statusBar().showMessage(
+            f"{finding_words(finding).capitalize()}: {what} {value:.0f} mm from the drawn ellipse "
+            f"({measurement.calibration.basis.value})",
+            8000,
+        )
 
     def _region_unlinked(self, field_path: str, region: ImageRegion) -> None:
         """The region left the finding: drop the viewer's measurement of it unless another finding links it."""
@@ -87,7 +182,9 @@ class ReportDockController:
         for measurement in self.window.store.measurements(study.study_instance_uid):
             if measurement.region == region:
                 self.window.store.remove(study.study_instance_uid, measurement.id)
-                self.window.statusBar().showMessage(f"Region unlinked from {field_path} and removed", 5000)
+                self.window.statusBar().showMessage(
+                    f"Region unlinked from {finding_words(field_path)} and removed", 5000
+                )
                 return
 
     def _still_linked(self, region: ImageRegion) -> bool:

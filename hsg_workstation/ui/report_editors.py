@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hsg_workstation.reporting.enums import LEGACY_VALUES
+
 EMPTY_TEXT = "—"
 
 # Labels that plain "replace underscores" would get wrong or make unclear for a radiologist.
@@ -42,7 +44,15 @@ _LABEL_OVERRIDES: dict[str, str] = {
     "L": "Left",
     "R": "Right",
     "T_shaped_narrow": "T-shaped / narrow",
-    "indeterminate_on_HSG": "Indeterminate on HSG",
+    "indeterminate_on_HSG": "Not assessable on HSG (external contour not assessed)",
+    "wall_R": "Right lateral wall",
+    "wall_L": "Left lateral wall",
+    "cornu_R": "Right cornu",
+    "cornu_L": "Left cornu",
+    "body_NS": "Body (not specified)",
+    "FIGO_0": "FIGO 0 — pedunculated, intracavitary",
+    "FIGO_1": "FIGO 1 — < 50 % intramural",
+    "FIGO_2": "FIGO 2 — ≥ 50 % intramural",
     "provisional_HSG_only": "Provisional (HSG only)",
     "confirmed_with_3D_US_MRI": "Confirmed with 3D US / MRI",
     "not_assessable_on_HSG": "Not assessable on HSG",
@@ -122,7 +132,9 @@ class EnumEditor(ValueEditor):
         self.combo.setMinimumContentsLength(12)
         # Qt turns StrEnum item data into plain str; keep the members here and map by index instead.
         self._choices: list[enum.Enum | None] = [None] if optional else []
-        self._choices.extend(enum_cls)
+        # values kept only so older reports still read (e.g. anterior / posterior body) are not offered
+        self._legacy = LEGACY_VALUES.get(enum_cls, frozenset())
+        self._choices.extend(m for m in enum_cls if m.value not in self._legacy)
         for choice in self._choices:
             self.combo.addItem(EMPTY_TEXT if choice is None else enum_label(choice))
         self._layout.addWidget(self.combo)
@@ -139,6 +151,11 @@ class EnumEditor(ValueEditor):
         return self._choices.index(value) if value in self._choices else -1
 
     def _apply(self, value: Any) -> None:
+        if value is not None and self.index_of(value) < 0:
+            member = value if isinstance(value, self.enum_cls) else self.enum_cls(value)
+            if member.value in self._legacy:  # an older report's value: shown as it is, marked, never offered
+                self._choices.append(member)
+                self.combo.addItem(f"{enum_label(member)} (older report)")
         self.combo.setCurrentIndex(max(self.index_of(value), 0))
 
     def focus_widget(self) -> QWidget:

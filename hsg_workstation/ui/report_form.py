@@ -48,6 +48,7 @@ from hsg_workstation.ui import report_actions
 from hsg_workstation.ui import report_binding as rb
 from hsg_workstation.ui.report_actions import SignDialog
 from hsg_workstation.ui.report_editors import TextEditor, enum_label
+from hsg_workstation.ui.report_focus import fix_tab_order
 from hsg_workstation.ui.report_panels import (
     ImpressionPanel,
     IssuesPanel,
@@ -149,6 +150,7 @@ class ReportForm(QWidget):
         self.body_layout.setContentsMargins(0, 0, 8, 0)
         self._build_sections()
         self.body_layout.addStretch(1)
+        fix_tab_order(self.body)
         self.scroll.setWidget(self.body)
         root.addWidget(self.scroll, 1)
         self.scroll.verticalScrollBar().valueChanged.connect(self._follow_section)
@@ -204,6 +206,22 @@ class ReportForm(QWidget):
         status_row.addWidget(self.section_nav)
         lay.addLayout(author)
         return box
+
+    def _refresh_nav(self) -> None:
+        """ "Go to" lists only the sections on screen (a hidden one, e.g. the critical result, is not offered)."""
+        shown = [b for b in self._nav_boxes if not b.isHidden()]
+        wanted = [b.objectName() for b in shown]
+        have = [self.section_nav.itemData(i) for i in range(self.section_nav.count())]
+        if wanted == have:
+            return
+        current = self.section_nav.currentData()
+        self.section_nav.blockSignals(True)
+        self.section_nav.clear()
+        for b in shown:
+            self.section_nav.addItem(b.title().replace("&&", "&"), b.objectName())
+        index = self.section_nav.findData(current)
+        self.section_nav.setCurrentIndex(max(index, 0))
+        self.section_nav.blockSignals(False)
 
     def _jump_to_section(self, index: int) -> None:
         boxes = [b for b in self._nav_boxes if not b.isHidden()]
@@ -436,6 +454,7 @@ class ReportForm(QWidget):
                     row.set_visible(applies(row.spec, r) or row.path in self._loaded_inapplicable)
                 block.refresh_links(r)
             self._sync_computed()
+            self._refresh_nav()
             self.issues = validate(r, self.rule_config)
             self._show_issues()
             try:
@@ -473,6 +492,7 @@ class ReportForm(QWidget):
             lay.insertWidget(lay.count() - 1, block)
             self.defect_blocks.append(block)
         self.defects_empty.setVisible(not defects)
+        fix_tab_order(self.body)  # the new defect rows sit in the Tab order where they are on screen
 
     def _sync_computed(self) -> None:
         r = self.report
@@ -537,6 +557,7 @@ class ReportForm(QWidget):
         self.issues_panel.refresh(self.report, self.issues)
         cr = self.report.critical_result
         self.critical_box.setVisible(cr.flagged or any(i.critical for i in self.issues))
+        self._refresh_nav()
         if cr.communicated_at is not None:
             self.critical_when_label.setText(f"Communicated {cr.communicated_at.astimezone():%Y-%m-%d %H:%M}")
         else:
@@ -816,8 +837,15 @@ class ReportForm(QWidget):
 
     def amend_interactively(self) -> None:
         reason, ok = QInputDialog.getText(self, "Amend report", "Reason for the amendment:")
-        if ok and reason.strip():
-            self.amend(reason.strip())
+        if not ok:
+            return
+        if not reason.strip():
+            # say so: an amendment without a reason used to do nothing, silently
+            QMessageBox.warning(
+                self, "Amend report", "An amendment needs a reason: the report was not amended."
+            )
+            return
+        self.amend(reason.strip())
 
     def set_study(self, study: Any, data_dir: Path | str | None = None) -> None:
         """Attach the source study (a folder, or a list of paths / datasets) used by Export, Send and the PDF."""
@@ -875,13 +903,21 @@ class ReportForm(QWidget):
 
     def sign_interactively(self) -> None:
         dialog = SignDialog(
-            self.report, self.open_warnings(), self.user_name or self.report.author_name, self
+            self.report,
+            self.open_warnings(),
+            self.user_name or self.report.author_name,
+            self,
+            configured=bool(self.user_name),
         )
         if dialog.exec() != SignDialog.DialogCode.Accepted:
             return
         try:
-            self.sign(dialog.observer_name(), dialog.acknowledgements())
-        except m.ReportValidationError as exc:
+            name = dialog.observer_name()
+            if self.report.complications.infection_followup != dialog.infection_followup():
+                self.report.set_value("complications.infection_followup", dialog.infection_followup())
+            self.user_name = self.user_name or name  # remembered for the next report of this session
+            self.sign(name, dialog.acknowledgements())
+        except (m.ReportValidationError, ValueError) as exc:
             QMessageBox.warning(self, "Cannot sign", str(exc))
 
     def show_pdf_preview(self) -> None:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from hsg_workstation.reporting import model as m
 from hsg_workstation.reporting.rules import Issue, Severity
+from hsg_workstation.reporting.wording import findings_on_image, is_analysis_text
 
 SEVERITY_COLOUR = {
     Severity.ERROR: "#b3261e",
@@ -54,8 +55,12 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_EMPTY_STYLE = "QLabel { background: transparent; border-radius: 3px; padding: 2px 4px; }"
+
+
 class IssueLabel(QLabel):
-    """Inline rule messages beside a field (hidden when there are none)."""
+    """Inline rule messages beside a field. Once shown, the label keeps its place (empty) when its messages go:
+    a message vanishing above the pointer used to pull the next field under it."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -64,11 +69,32 @@ class IssueLabel(QLabel):
         self.setVisible(False)
         self.issues: list[Issue] = []
 
+    def reserve_line(self) -> None:
+        """Always take one line (empty when there is nothing to say), so a message appearing never pushes the
+        fields below it."""
+        self.setStyleSheet(_EMPTY_STYLE)
+        # one line as a message is shown (symbol, bold rule id), measured, then emptied
+        self.setText(issue_html(Issue("V00", Severity.ERROR, "", "x is required to sign")))
+        self.setStyleSheet(
+            f"QLabel {{ background: {SEVERITY_BACKGROUND[Severity.ERROR]}; border-radius: 3px; padding: 2px 4px; }}"
+        )
+        self.ensurePolished()
+        self.setMinimumHeight(self.sizeHint().height())
+        self.setText("")
+        self.setStyleSheet(_EMPTY_STYLE)
+        self.setVisible(True)
+
     def show_issues(self, issues: list[Issue], report: m.HsgReport) -> None:
         self.issues = list(issues)
         if not issues:
-            self.clear()
-            self.setVisible(False)
+            if self.isVisibleTo(self.parentWidget()) if self.parentWidget() else False:
+                # keep the space taken (one line), transparent and empty
+                self.setMinimumHeight(max(self.minimumHeight(), self.height()))
+                self.setStyleSheet(_EMPTY_STYLE)
+                self.setText("")
+            else:
+                self.clear()
+                self.setVisible(False)
             return
         worst = min(issues, key=lambda i: list(Severity).index(i.severity)).severity
         self.setStyleSheet(
@@ -376,6 +402,8 @@ class KeyImagesPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._report: m.HsgReport | None = None
+        # SOP Instance UID -> the series' name in the viewer ("RF 2: HSG fill sequence"); set by the report dock
+        self.labeler: Callable[[str], str] | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.list = QListWidget(self)
@@ -395,10 +423,23 @@ class KeyImagesPanel(QWidget):
         self._report = report
         self.list.clear()
         for k in report.key_images:
-            note = f" — {k.note}" if k.note else ""
-            self.list.addItem(f"…{k.sop_instance_uid[-12:]}  frame {k.frame_number}{note}")
+            self.list.addItem(self.key_image_label(report, k))
         self.list.setVisible(bool(report.key_images))
         self.remove_button.setEnabled(bool(report.key_images) and not report.is_signed)
+
+    def key_image_label(self, report: m.HsgReport, k: m.KeyImage) -> str:
+        """'RF 2: HSG fill sequence, frame 17 — Left tube: patent, free spill': the series by its name, what the
+        image shows from the recorded findings, the reader's note (never a UID tail or suggestion text)."""
+        name = self.labeler(k.sop_instance_uid) if self.labeler is not None else ""
+        if not name:
+            uids = [s.sop_instance_uid for s in report.identity.source_instances]
+            name = (
+                f"study image {uids.index(k.sop_instance_uid) + 1}" if k.sop_instance_uid in uids else "image"
+            )
+        shown = findings_on_image(report, k.sop_instance_uid, int(k.frame_number))
+        if k.note and not is_analysis_text(k.note):
+            shown.append(k.note)
+        return f"{name}, frame {k.frame_number}" + (f" — {'; '.join(shown)}" if shown else "")
 
     def _remove(self) -> None:
         if self._report is None:

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from hsg_workstation.reporting import model as m
+from hsg_workstation.reporting.rules import validate
 from hsg_workstation.ui import report_binding as rb
 from hsg_workstation.ui.report_editors import (
     BoolEditor,
@@ -69,6 +70,17 @@ def make_editor(report: m.HsgReport, spec: FieldSpec, parent: QWidget | None = N
     return TextEditor(parent)
 
 
+_REQUIRED: frozenset[str] | None = None
+
+
+def required_paths() -> frozenset[str]:
+    """Fields an empty report must fill to be signed (rule V00 on a blank report), computed once."""
+    global _REQUIRED
+    if _REQUIRED is None:
+        _REQUIRED = frozenset(i.field_path for i in validate(m.HsgReport()) if i.rule_id == "V00")
+    return _REQUIRED
+
+
 class FieldRow:
     """One form row: label (with mnemonic), editor, and the inline rule messages under the editor."""
 
@@ -88,6 +100,9 @@ class FieldRow:
         box.addWidget(self.editor)
         self.messages = IssueLabel(self.container)
         box.addWidget(self.messages)
+        if spec.when is not None or spec.path in required_paths():
+            # this row's "required to sign" message comes and goes with the answers: its line is reserved
+            self.messages.reserve_line()
         label_text = spec.label + (f" ({spec.unit})" if spec.unit and kind is not rb.Kind.FLOAT else "")
         self.label = QLabel(label_text, parent)
         self.label.setBuddy(self.editor.focus_widget())
@@ -96,11 +111,16 @@ class FieldRow:
         self.form = form
 
     def set_visible(self, visible: bool) -> None:
-        self.form.setRowVisible(self.container, visible)
+        """A row that does not apply is greyed out, never hidden: showing / hiding rows moved every field below
+        under the reader's pointer (ticking an indication made 'Duration of infertility' appear and the next
+        click tick PID instead of 'none')."""
+        self.label.setEnabled(visible)
+        self.container.setEnabled(visible)
 
     @property
     def is_visible(self) -> bool:
-        return not self.container.isHidden()
+        """Whether the row applies (is editable); it is always on screen."""
+        return self.container.isEnabled()
 
 
 class BlockWidget(QGroupBox):

@@ -41,6 +41,8 @@ def render_window(
     if panels:
         dock_optional_panels(window, database, Path(tmp))
     window.show()
+    if panels:
+        window.apply_first_start_layout()
     window.open_study(study_uid)
     vp = window.active
     if vp is None or not vp.frames:

@@ -30,6 +30,9 @@ class ViewerSettings:
     overlays: bool = True
     cache_mb: int = 1024  # decoded-frame cache of all viewports together (frame_cache.DEFAULT_BUDGET_BYTES)
     loop: bool = True
+    # AP display convention: patient's left on the image's right (images stored otherwise are flipped for
+    # display, with a badge). On by default: an HSG is read as an AP projection.
+    ap_display: bool = True
 
     @classmethod
     def load(cls, qs: QSettings) -> ViewerSettings:
@@ -52,6 +55,7 @@ class ViewerSettings:
             # a new key: the old "cache_mb" was per viewport (384 MB); the shared budget starts at its default
             cache_mb=max(32, get("frame_cache_mb", d.cache_mb, int)),
             loop=get("loop", d.loop, bool),
+            ap_display=get("ap_display", d.ap_display, bool),
         )
 
     def save(self, qs: QSettings) -> None:
@@ -74,6 +78,8 @@ class SettingsDialog(QDialog):
         self.overlays.setChecked(settings.overlays)
         self.loop = QCheckBox("Loop cine")
         self.loop.setChecked(settings.loop)
+        self.ap_display = QCheckBox("Display in the AP convention (patient's left on the image's right)")
+        self.ap_display.setChecked(settings.ap_display)
         self.cache = QSpinBox(minimum=32, maximum=8192, suffix=" MB")
         self.cache.setValue(settings.cache_mb)
         form = QFormLayout(self)
@@ -81,6 +87,7 @@ class SettingsDialog(QDialog):
         form.addRow("Cine speed override (fps)", self.fps)
         form.addRow("", self.overlays)
         form.addRow("", self.loop)
+        form.addRow("", self.ap_display)
         form.addRow("Decoded-frame cache (all viewports)", self.cache)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -96,4 +103,5 @@ class SettingsDialog(QDialog):
             overlays=self.overlays.isChecked(),
             cache_mb=self.cache.value(),
             loop=self.loop.isChecked(),
+            ap_display=self.ap_display.isChecked(),
         )

@@ -32,6 +32,10 @@ SHORTCUTS: tuple[tuple[str, str, str], ...] = (
     ("overlays", "O", "Show / hide corner overlays"),
     ("analysis_overlay", "Shift+O", "Show / hide the analysis overlay (detected cavity, tubes, spill)"),
     ("loop", "Ctrl+L", "Loop on / off"),
+    ("accept_confident", "Ctrl+Shift+A", "Accept every analysis suggestion above its confidence threshold"),
+    ("normal_template", "Ctrl+Shift+N", "Fill the report from the 'Normal HSG' template"),
+    ("report_undo", "Ctrl+Z", "Undo the last report edit (outside a text field)"),
+    ("report_redo", "Ctrl+Shift+Z", "Redo a report edit"),
 )
 
 

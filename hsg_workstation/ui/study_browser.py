@@ -6,6 +6,8 @@ on a header never re-queries. Dates are entered as YYYY-MM-DD or YYYYMMDD and pa
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QStandardItem
 from PySide6.QtWidgets import (
@@ -19,7 +21,18 @@ from PySide6.QtWidgets import (
 from hsg_workstation.dicom_io.model import Study
 from hsg_workstation.ui.widgets import sortable_table
 
-COLUMNS = ("Patient", "Patient ID", "Study date", "Accession", "Description", "Modalities", "Images")
+COLUMNS = (
+    "Patient",
+    "Patient ID",
+    "Study date",
+    "Report",
+    "Accession",
+    "Description",
+    "Modalities",
+    "Images",
+)
+DATE_COLUMN = 2
+REPORT_COLUMN = 3
 UID_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
@@ -44,6 +57,10 @@ class StudyBrowser(QWidget):
         self.model, self.proxy, self.table = sortable_table(COLUMNS, self)
         self.table.doubleClicked.connect(self._activated)
         self.table.activated.connect(self._activated)
+        # newest study first (the one a reader is most likely to report next); a header click re-sorts
+        self.table.sortByColumn(DATE_COLUMN, Qt.SortOrder.DescendingOrder)
+        # study uid -> "signed" / "draft" / "" (the report dock provides it; the viewer alone shows nothing)
+        self.report_status: Callable[[str], str] | None = None
 
         row = QHBoxLayout()
         row.addWidget(self.search, 1)
@@ -88,6 +105,7 @@ class StudyBrowser(QWidget):
                 (st.patient_name.replace("^", " "), st.patient_name),
                 (st.patient_id, st.patient_id),
                 (_date(st.study_date), st.study_date + st.study_time),
+                (status := self._report_status(st.study_instance_uid), status),
                 (st.accession_number, st.accession_number),
                 (st.study_description + ("" if st.complete else "  (incomplete)"), st.study_description),
                 (" ".join(st.modalities), " ".join(st.modalities)),
@@ -101,6 +119,23 @@ class StudyBrowser(QWidget):
                 items.append(it)
             self.model.appendRow(items)
         self.count_label.setText(f"{len(studies)} studies")
+
+    def _report_status(self, study_uid: str) -> str:
+        if self.report_status is None:
+            return ""
+        try:
+            return self.report_status(study_uid)
+        except Exception:  # noqa: BLE001 - a status column never stops the list
+            return "?"
+
+    def update_report_status(self, study_uid: str) -> None:
+        """Refresh one row's Report cell (after a sign / autosave) without re-querying the database."""
+        status = self._report_status(study_uid)
+        for r in range(self.model.rowCount()):
+            it = self.model.item(r, REPORT_COLUMN)
+            if it is not None and it.data(UID_ROLE) == study_uid:
+                it.setText(status)
+                it.setData(status, Qt.ItemDataRole.UserRole)
 
     def study_uids(self) -> list[str]:
         """UIDs in displayed (sorted) order."""

@@ -51,11 +51,24 @@ class _Row(QWidget):
         self.accept.setToolTip("Fill the report field(s) and link the frame as key image")
         self.accept.clicked.connect(lambda: panel.accepted.emit(suggestion))
         self.reject.clicked.connect(lambda: panel.mark_rejected(suggestion.id))
-        lay.addWidget(self.label, 1)
-        lay.addWidget(self.state)
-        lay.addWidget(self.show_frame)
-        lay.addWidget(self.accept)
-        lay.addWidget(self.reject)
+        for b in (self.show_frame, self.accept, self.reject):
+            # a click must not take the keyboard from the viewport (Space / arrows keep driving the cine), and a
+            # button disabled after its click must not hand the focus on down the chain (to the search box)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        # the text on its own line above the buttons: beside the viewports the dock is narrow (1366 px screens)
+        # and a text squeezed between buttons shrank to nothing
+        self.label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        text_row = QVBoxLayout()
+        text_row.setContentsMargins(0, 0, 0, 0)
+        text_row.addWidget(self.label)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.state)
+        buttons.addStretch(1)
+        buttons.addWidget(self.show_frame)
+        buttons.addWidget(self.accept)
+        buttons.addWidget(self.reject)
+        text_row.addLayout(buttons)
+        lay.addLayout(text_row, 1)
 
 
 class SuggestionsPanel(QWidget):
@@ -119,6 +132,9 @@ class SuggestionsPanel(QWidget):
 
     def suggestion_ids(self) -> list[str]:
         return list(self._rows)
+
+    def suggestion(self, suggestion_id: str) -> Suggestion:
+        return self._rows[suggestion_id].suggestion
 
     def row_buttons(self, suggestion_id: str) -> tuple[QPushButton, QPushButton, QPushButton]:
         """(show, accept, reject) buttons of a row — for tests and keyboard navigation."""

@@ -10,6 +10,7 @@ DICOM pixel grid (column, row) whatever the view orientation.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -19,6 +20,11 @@ from PySide6.QtWidgets import QInputDialog, QLabel, QVBoxLayout, QWidget
 
 from hsg_workstation.dicom_io import frame_cache as fc
 from hsg_workstation.dicom_io.model import DisplaySet, DisplaySetKind, FrameRef, Study
+from hsg_workstation.dicom_io.orientation import (
+    ap_display_flips,
+    display_badge,
+    displayed_edges,
+)
 from hsg_workstation.measurements import (
     Calibration,
     ImageRegion,
@@ -138,6 +144,20 @@ class ScaleBar(QWidget):
         p.end()
 
 
+def _marker_label(parent: QWidget) -> QLabel:
+    """An orientation letter (patient's R/L/H/F) at the middle of a viewport edge: large, bold, always shown."""
+    lab = QLabel(parent)
+    lab.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+    lab.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    lab.setStyleSheet("color: #ffe14d; background: rgba(0, 0, 0, 150); padding: 1px 4px;")
+    f = QFont()
+    f.setPointSize(15)
+    f.setBold(True)
+    lab.setFont(f)
+    lab.hide()
+    return lab
+
+
 def _overlay_label(parent: QWidget, align: Qt.AlignmentFlag) -> QLabel:
     lab = QLabel(parent)
     lab.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
@@ -221,6 +241,11 @@ class Viewport(QWidget):
         self._rotation = 0
         self._flip_h = False
         self._flip_v = False
+        # Show every image in the AP convention (patient's left on the image's right), with a badge when that
+        # meant flipping; the main window sets it from the viewer settings (on by default for HSG).
+        self.ap_display = True
+        # sop_instance_uid -> path of the open study's images (the KO document view names what it selects)
+        self.instance_paths: dict[str, Path] = {}
 
         lay = QVBoxLayout(self)
         lay.setContentsMargins(1, 1, 1, 1)
@@ -240,6 +265,14 @@ class Viewport(QWidget):
             "br": _overlay_label(self.view, br),
         }
         self.scale_bar = ScaleBar(self.view)
+        # Patient orientation: letters at the edge middles and a badge ("Flipped for display", "Orientation
+        # unknown"); not hidden with the corner overlays — left and right must always be visible.
+        self.markers = {edge: _marker_label(self.view) for edge in ("left", "right", "top", "bottom")}
+        self.orientation_badge = _overlay_label(self.view, Qt.AlignmentFlag.AlignCenter)
+        self.orientation_badge.setStyleSheet(
+            "color: #111; background: rgba(255, 200, 40, 230); padding: 2px 6px; font-weight: bold;"
+        )
+        self.orientation_badge.hide()
         self.message = QLabel(self.view)
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setWordWrap(True)
@@ -295,6 +328,7 @@ class Viewport(QWidget):
         else:
             self.cine.set_durations([1000.0] * len(self.frames))
         self._apply_preset_obj(self.header.default_preset(), repaint=False)
+        self._reset_orientation()
         self.inverted = False
         self._apply_lut(update_overlays=False)  # MONOCHROME1 / INVERSE shown inverted from the first paint
         self.show_frame(0)
@@ -314,6 +348,8 @@ class Viewport(QWidget):
             self.document_view.viewport().installEventFilter(self)  # a click makes this viewport active
         self.view.hide()
         self.document_view.show()
+        self.document_view.instance_paths = self.instance_paths
+        self.document_view.ap_display = self.ap_display
         self.document_view.show_instance(instance)
 
     def close_viewport(self) -> None:
@@ -483,7 +519,10 @@ class Viewport(QWidget):
             p = str(self.current_ref.path)
             if str(self.header.path) != p:
                 try:
+                    previous = self.header.patient_orientation
                     self.header = self.loader.header(p)
+                    if self.header.patient_orientation != previous:
+                        self._reset_orientation()  # a stack may mix orientations: markers per image
                     self._apply_lut(update_overlays=False)  # a stack may mix MONOCHROME1 and MONOCHROME2
                 except Exception:  # noqa: BLE001
                     pass
@@ -604,8 +643,7 @@ class Viewport(QWidget):
 
     def reset_view(self) -> None:
         """R: back to how the image first appeared — file window, no rotation/flip/inversion, fitted."""
-        self._rotation, self._flip_h, self._flip_v = 0, False, False
-        self._apply_orientation()
+        self._reset_orientation()
         self.inverted = False
         self._apply_lut(update_overlays=False)
         self.reset_levels()
@@ -651,8 +689,49 @@ class Viewport(QWidget):
         self._flip_v = not self._flip_v
         self._apply_orientation()
 
+    def _reset_orientation(self) -> None:
+        """No rotation; flipped only as the AP display convention asks for this image's Patient Orientation."""
+        self._rotation = 0
+        orientation = self.header.patient_orientation if self.header is not None else None
+        self._flip_h, self._flip_v = ap_display_flips(orientation) if self.ap_display else (False, False)
+        self._apply_orientation()
+
+    def set_ap_display(self, on: bool) -> None:
+        """Turn the AP display convention on/off; resets rotation and flips to what it implies."""
+        self.ap_display = on
+        self._reset_orientation()
+
+    @property
+    def display_flips(self) -> tuple[int, bool, bool]:
+        """(rotation, flip_h, flip_v) of the view transform (stored coordinates are never changed)."""
+        return self._rotation, self._flip_h, self._flip_v
+
+    def orientation_markers(self) -> dict[str, str] | None:
+        """Patient-direction letters at the displayed image's edges; None when the image has no orientation."""
+        if self.header is None:
+            return None
+        return displayed_edges(self.header.patient_orientation, *self.display_flips)
+
+    def orientation_badge_text(self) -> str:
+        if self.header is None:
+            return ""
+        return display_badge(self.header.patient_orientation, *self.display_flips)
+
+    def _update_markers(self) -> None:
+        edges = self.orientation_markers() if not self._closed else None
+        for edge, lab in self.markers.items():
+            text = (edges or {}).get(edge, "")
+            lab.setText(text)
+            lab.adjustSize()
+            lab.setVisible(bool(text) and self.header is not None)
+        badge = self.orientation_badge_text() if not self._closed else ""
+        self.orientation_badge.setText(badge)
+        self.orientation_badge.adjustSize()
+        self.orientation_badge.setVisible(bool(badge))
+
     def _apply_orientation(self) -> None:
         if self.header is None:
+            self._update_markers()
             return
         w, h = self.header.columns, self.header.rows
         t = QTransform()
@@ -663,6 +742,8 @@ class Viewport(QWidget):
         t.translate(-w / 2, -h / 2)
         self.image_space.setTransform(t)
         self.fit()
+        self._update_markers()
+        self._place_overlays()
 
     def toggle_invert(self) -> None:
         self.inverted = not self.inverted
@@ -759,6 +840,7 @@ class Viewport(QWidget):
         for k, text in self.overlay_texts().items():
             self.overlay[k].setText(text)
             self.overlay[k].adjustSize()
+        self._update_markers()
         self._update_scale_bar()
         self._place_overlays()
 
@@ -791,6 +873,14 @@ class Viewport(QWidget):
         if bl_y < br.y() and bl.x() + bl.width() > w - self.scale_bar.width() - m:
             bar_y = min(bar_y, bl_y - self.scale_bar.height() - 2)
         self.scale_bar.move(w - self.scale_bar.width() - m, bar_y)
+        mk = self.markers
+        mk["left"].move(m, (h - mk["left"].height()) // 2)
+        mk["right"].move(w - mk["right"].width() - m, (h - mk["right"].height()) // 2)
+        mk["top"].move((w - mk["top"].width()) // 2, m)
+        mk["bottom"].move((w - mk["bottom"].width()) // 2, h - mk["bottom"].height() - m)
+        badge = self.orientation_badge
+        # under the top marker, centred: never covered by the corner texts
+        badge.move((w - badge.width()) // 2, mk["top"].y() + mk["top"].height() + 4)
         self.message.setMaximumWidth(max(200, w - 40))
         self.message.adjustSize()
         self.message.move((w - self.message.width()) // 2, (h - self.message.height()) // 2)
@@ -834,6 +924,8 @@ class Viewport(QWidget):
             raise ValueError(f"unknown tool {tool!r}; expected one of {TOOLS}")
         self.cancel_tool()
         self.tool = tool
+        for g in self._graphics.values():
+            g.set_interactive(tool is None)
         self.view.setCursor(Qt.CursorShape.CrossCursor if tool else Qt.CursorShape.ArrowCursor)
 
     def cancel_tool(self) -> None:
@@ -960,9 +1052,9 @@ class Viewport(QWidget):
             self.store.update(self.study.study_instance_uid, m.moved(points))
 
     def _graphic(self, m: Measurement) -> MeasurementGraphic:
-        return MeasurementGraphic(
-            m, self.image_space, self._edit_from_view, self.frame, self._remove_from_view
-        )
+        g = MeasurementGraphic(m, self.image_space, self._edit_from_view, self.frame, self._remove_from_view)
+        g.set_interactive(self.tool is None)
+        return g
 
     def _remove_from_view(self, m: Measurement) -> None:
         if self.study is not None:

@@ -61,7 +61,9 @@ def test_pdf_fonts_embedded_and_text_present(tmp_path: Path, source_datasets, st
     ):
         assert expected in text, expected
     # The patient's after-care page: its own last page, in plain words (issue 5 wording).
-    aftercare = " ".join(_pages(out)[-1])
+    last = _pages(out)[-1]
+    assert "HSG report" in last[0]  # the running header (status, patient) is on every page (issue 11)
+    aftercare = " ".join(last[1:])
     assert aftercare.startswith("After your HSG") and "Impression" not in aftercare
     for expected in (
         "cramps",

@@ -96,7 +96,7 @@ def test_hand_written_truth_gives_a_valid_faithful_report(tmp_path: Path) -> Non
     ]
     assert r.key_images[1].note == "filling defect (submucous fibroid)"
     text = r.impression.text
-    assert "hydrosalpinx (21 mm)" in text and "spasm" in text and "submucous fibroid" in text
+    assert "hydrosalpinx (21 mm, severe: > 15 mm)" in text and "spasm" in text and "submucous fibroid" in text
     assert "before IVF" in text and "Venous intravasation" in text
     assert {x.key for x in r.recommendations} >= {"hydrosalpinx_before_ivf", "hysteroscopy_defect"}
     r.sign("Dr Reference")  # acknowledged warnings only: signable

@@ -20,7 +20,10 @@ pytestmark = pytest.mark.timeout(90)
 def workstation(qtbot, data_dir: Path, study_dir: Path):
     window, db = create_main_window(str(data_dir), sample_dir=study_dir)
     qtbot.addWidget(window)
-    wait_until(lambda: window.active is not None and window.active.displayed_index == 0, 20)
+    # the application opens loops on their middle (filled) frame (issue 11); these tests start from frame 1
+    wait_until(lambda: window.active is not None and window.active.displayed_index == window.active.index, 20)
+    window.active.show_frame(0)
+    wait_until(lambda: window.active.displayed_index == 0, 20)
     yield window
     window.close()
     db.close()
@@ -72,7 +75,8 @@ def test_recovered_draft_key_images_show_as_key_frames(workstation) -> None:
     w.close_study()
     w.store.clear(uid)  # a new session: the viewer remembers nothing, the draft on disk does
     w.open_study(uid)
-    wait_until(lambda: w.active is not None and w.active.displayed_index == 0)
+    # (the application reopens the loop on its middle, filled frame: issue 11)
+    wait_until(lambda: w.active is not None and w.active.displayed_index == w.active.index)
     assert _viewer_keys(w) == [(sop, 5)]
     assert w.key_list.count() == 1
     w.jump_to(sop, 5)
@@ -185,6 +189,11 @@ def test_documents_open_as_readable_views(qtbot, data_dir: Path, study_with_docu
     window, db = create_main_window(str(data_dir), sample_dir=study_with_documents)
     qtbot.addWidget(window)
     try:
+        # the application opens loops on their middle (filled) frame (issue 11); start from frame 1
+        wait_until(
+            lambda: window.active is not None and window.active.displayed_index == window.active.index, 20
+        )
+        window.active.show_frame(0)
         wait_until(lambda: window.active is not None and window.active.displayed_index == 0, 20)
         docs = {
             ds.instances[0].kind: i
@@ -208,7 +217,9 @@ def test_documents_open_as_readable_views(qtbot, data_dir: Path, study_with_docu
         assert img is not None and not img.isNull() and img.width() > 300
         window._thumbnail_clicked(docs[SopKind.KEY_OBJECT_SELECTION])
         assert "Key Object Selection" in vp.document_view.toPlainText()
-        assert vp.document_view.toPlainText().count("…") >= 1
+        # each selected image by series, frame and orientation, never by the tail of a UID (issue 11)
+        ko_text = vp.document_view.toPlainText()
+        assert "frame" in ko_text and "patient's right on image left" in ko_text and "…" not in ko_text
         # back to an image: the document view goes, the image and overlays return
         loop = next(i for i, d in enumerate(window.display_sets) if d.kind is DisplaySetKind.CINE)
         window._thumbnail_clicked(loop)
