@@ -406,3 +406,30 @@ def test_defect_truth_is_inside_the_cavity_and_sized() -> None:
         assert mask[max(r - rad, 0) : r + rad + 1, max(c - rad, 0) : c + rad + 1].any()
     sizes = [d["size_mm"] for d in t["defects"]]
     assert min(sizes) < 5.0 <= max(sizes) or len(sizes) == 1
+
+
+def _segments_cross(p: np.ndarray) -> int:
+    """Number of crossing pairs of non-adjacent edges of a closed polygon."""
+
+    def ccw(a, b, c) -> bool:
+        return (c[1] - a[1]) * (b[0] - a[0]) > (b[1] - a[1]) * (c[0] - a[0])
+
+    n, count = len(p), 0
+    for i in range(n):
+        a, b = p[i], p[(i + 1) % n]
+        for j in range(i + 2, n):
+            if i == 0 and j == n - 1:
+                continue
+            c, d = p[j], p[(j + 1) % n]
+            count += ccw(a, c, d) != ccw(b, c, d) and ccw(a, b, c) != ccw(a, b, d)
+    return count
+
+
+@pytest.mark.parametrize("kind", ["normal", "arcuate", "septate", "bicornuate", "unicornuate", "t_shaped"])
+def test_cavity_outlines_are_simple_polygons(kind: str) -> None:
+    from hsg_workstation.synthetic.independent.anatomy import make_cavity
+
+    for seed in range(4):
+        cav = make_cavity(kind, np.random.default_rng(seed), "right" if kind == "unicornuate" else None)
+        assert _segments_cross(cav.polygon) == 0
+        assert (cav.cornua["right"] is None) == (kind == "unicornuate")

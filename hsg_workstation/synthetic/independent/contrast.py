@@ -235,14 +235,24 @@ def vein_network(geom: Geometry, cavity: Cavity, rng: np.random.Generator) -> Sp
 
 
 def make_puffs(
-    side: str, tube: Tube, cavity: Cavity, axes: dict, span: float, rng: np.random.Generator, n: int = 14
+    side: str,
+    tube: Tube,
+    cavity: Cavity,
+    axes: dict,
+    span: float,
+    rng: np.random.Generator,
+    drift_side: str | None = None,
+    n: int = 14,
 ) -> list[Puff]:
-    """Free spill as puffs released one after another from the fimbrial end, drifting and spreading."""
+    """Free spill as puffs released one after another from the fimbrial end, drifting and spreading.
+
+    ``drift_side``: the side whose spill drifts across the midline when the ``spill_drift`` axis asks for it.
+    """
     sx = SIDE_SIGN[side]
     f = tube.fimbria
     douglas = cavity.internal_os + np.array([rng.normal(0, 8), rng.uniform(8, 30)])
     faint = axes["spill_visibility"] == "faint"
-    drift = axes["spill_drift"] == "crosses_midline" and side == axes.get("_drift_side")
+    drift = axes["spill_drift"] == "crosses_midline" and side == drift_side
     puffs = []
     for k in range(n):
         if drift:
@@ -259,7 +269,7 @@ def make_puffs(
                 target=tgt,
                 move_tau=span * rng.uniform(0.15, 0.4),
                 sigma0=rng.uniform(2.0, 3.5),
-                grow=(rng.uniform(14, 22) if faint else rng.uniform(5, 10)),
+                grow=(rng.uniform(12, 18) if faint else rng.uniform(5, 10)),
                 aniso=rng.uniform(0.7, 1.4),
             )
         )

@@ -38,9 +38,11 @@ class Timing:
         return len(self.acq)
 
 
-def draw_timing(axes: dict, rng: np.random.Generator) -> Timing:
+def draw_timing(axes: dict, rng: np.random.Generator, frames: int | None = None) -> Timing:
     lo, hi = FRAME_BINS[axes["frame_count"]]
     n = int(rng.integers(lo, hi + 1))
+    if frames is not None:  # an exact count (benchmarks); the bin draw above keeps the stream aligned
+        n = int(frames)
     flo, fhi = FPS_BINS[axes["frame_rate"]]
     fps = float(np.exp(rng.uniform(np.log(flo), np.log(fhi))))
     fps = round(fps, 2)
@@ -255,7 +257,7 @@ def draw_dynamics(
             else:
                 # a few ml of the 5-20 ml injected leave each patent tube
                 total = (
-                    rng.uniform(3000, 7000) if axes["spill_visibility"] == "dense" else rng.uniform(400, 1000)
+                    rng.uniform(3000, 7000) if axes["spill_visibility"] == "dense" else rng.uniform(600, 1500)
                 )
                 dyn.spill_rate[side] = total / remaining
     if axes["intravasation"] == "present":

@@ -122,11 +122,16 @@ def _collimator_header(col: devices.Collimator, geom: Geometry) -> dict | None:
     return {"CollimatorShape": "POLYGONAL", "VerticesOfThePolygonalCollimator": v.reshape(-1).tolist()}
 
 
-def render_study(seed: int, axes: dict | None = None) -> IndependentStudy:
-    """Render one study deterministically from ``seed`` (and optional category overrides in ``axes``)."""
+def render_study(seed: int, axes: dict | None = None, *, frames: int | None = None) -> IndependentStudy:
+    """Render one study deterministically from ``seed`` (and optional category overrides in ``axes``).
+
+    ``frames`` forces an exact frame count (>= 20) instead of one drawn in the ``frame_count`` bin (benchmarks).
+    """
+    if frames is not None and frames < 20:
+        raise ValueError(f"frames: at least 20 needed for the loop structure, got {frames}")
     axes = normalise_axes(axes if axes is not None else sample_axes(seed))
     geom = draw_geometry(axes, _rng(seed, 1))
-    timing = draw_timing(axes, _rng(seed, 2))
+    timing = draw_timing(axes, _rng(seed, 2), frames)
     span = float(timing.acq[-1] - timing.acq[0])
     ra = _rng(seed, 3)
     absent = next((s for s in SIDES if axes[f"{s}_class"] == "absent"), None)
@@ -184,8 +189,7 @@ def render_study(seed: int, axes: dict | None = None) -> IndependentStudy:
     for side, tube in tubes.items():
         if tube.kind != "patent_free":
             continue
-        ax = dict(axes, _drift_side=drift_side)
-        puffs = contrast.make_puffs(side, tube, cavity, ax, span, rc)
+        puffs = contrast.make_puffs(side, tube, cavity, axes, span, rc, drift_side)
         sw = contrast.spill_window(geom, puffs, loops)
         if sw is not None:
             scene.puffs += puffs
