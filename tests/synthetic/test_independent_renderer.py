@@ -433,3 +433,44 @@ def test_cavity_outlines_are_simple_polygons(kind: str) -> None:
         cav = make_cavity(kind, np.random.default_rng(seed), "right" if kind == "unicornuate" else None)
         assert _segments_cross(cav.polygon) == 0
         assert (cav.cornua["right"] is None) == (kind == "unicornuate")
+
+
+@pytest.mark.parametrize("seed", [101, 102, 103, 104, 105, 106])
+def test_truth_invariants_on_sampled_studies(seed: int) -> None:
+    """Whatever the seed draws: events ordered, classes coherent, numbers in their stated ranges."""
+    study = render_study(seed, _axes(seed, SMALL))
+    t, ax = study.truth, study.axes
+    n = t["frames"]
+    assert len(t["frame_time_ms"]) == n and t["frame_time_ms"][0] == 0.0
+    assert 0.15 <= t["pixel_spacing_at_patient_mm"] <= 0.45 and 30 <= n <= 60
+    assert 1 <= t["max_distension_frame"] <= n
+    if t["cavity_fill_start_frame"] is not None:
+        assert 2 <= t["cavity_fill_start_frame"] <= t["max_distension_frame"]
+    for side, s in t["sides"].items():
+        cls = ax[f"{side}_class"]
+        if cls == "absent":
+            assert not s["tube_present"] and s["patency"] == "absent" and s["tube_path"] == []
+            continue
+        assert s["tube_present"] and len(s["tube_path"]) > 10
+        if s["first_fill_frame"] is not None:
+            assert 2 <= s["first_fill_frame"] <= n
+        if s["spill"] != "none":
+            assert s["patency"] == "patent" and s["first_fill_frame"] < s["spill_onset_frame"] <= n
+            assert s["spill_visibility"] in ("dense", "faint")
+        if cls == "hydrosalpinx":
+            assert (
+                s["hydrosalpinx"] and s["spill"] == "none" and 10.0 <= s["hydrosalpinx_diameter_mm"] <= 40.0
+            )
+        if cls == "proximal_occlusion":
+            assert not s["tube_filled"] and s["spill"] == "none"
+        r, c = s["fimbrial_end"]
+        assert 0 <= r < t["rows"] and 0 <= c < t["columns"]
+    if t["intravasation"]:
+        a, b = t["intravasation_frames"]
+        assert 2 <= a <= b <= n
+    assert t["patient_orientation"] == (["R", "F"] if t["image_flipped"] else ["L", "F"])
+    assert (
+        t["contrast_appears"] == ax["contrast_polarity"]
+        and t["photometric_interpretation"] == ax["photometric"]
+    )
+    json.dumps(t)  # serialisable as is

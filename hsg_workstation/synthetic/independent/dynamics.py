@@ -48,6 +48,7 @@ def draw_timing(axes: dict, rng: np.random.Generator, frames: int | None = None)
     fps = round(fps, 2)
     dt = 1.0 / fps
     n_runs = 1 if axes["runs"] == "single" else int(rng.integers(2, 5))
+    n_runs = min(n_runs, max(1, 1 + (n - 11) // 6))  # every run >= 6 frames
     # run boundaries: each run >= 6 frames
     cuts: list[int] = []
     while len(cuts) < n_runs - 1:  # cut points at least 6 frames from each other and from the ends

@@ -34,7 +34,9 @@ def _rng(seed: int, stream: int) -> np.random.Generator:
 
 
 def _fit_tube(tube, geom: Geometry, margin: float = 10.0):
-    """Shrink a tube path towards its cornu until it (and its sac) lies inside the image with a margin."""
+    """Shrink a tube path towards its cornu until it (and its sac) lies inside the image with a margin.
+
+    Only the course shrinks (a shorter, more coiled tube); the lumen and the sac keep their sizes."""
     half_w, half_h = geom.cols * geom.px / 2 - margin, geom.rows * geom.px / 2 - margin
     corn = tube.path[0]
     for _ in range(12):
@@ -45,9 +47,6 @@ def _fit_tube(tube, geom: Geometry, margin: float = 10.0):
             break
         tube.path = corn + (tube.path - corn) * 0.9
         tube.s = tube.s * 0.9
-        tube.radius = np.maximum(tube.radius * 0.97, 0.35)
-        if tube.base_radius is not None:
-            tube.base_radius = np.maximum(tube.base_radius * 0.97, 0.35)
         if tube.sac_start is not None:
             tube.sac_start *= 0.9
     return tube
@@ -205,10 +204,14 @@ def render_study(seed: int, axes: dict | None = None, *, frames: int | None = No
     bubbles = pelvis.gas_bubbles(loops, axes, span, rb)
     # collimator around what matters
     keep = [cavity.polygon] + [t.path for t in tubes.values()]
+    for t in tubes.values():  # the whole hydrosalpinx sac, not only its centre line
+        if t.sac_start is not None:
+            r = t.radius[:, None]
+            keep += [t.path + r * [1, 0], t.path - r * [1, 0], t.path + r * [0, 1], t.path - r * [0, 1]]
     keep += [np.array([[p.start[0], p.start[1]] for p in scene.puffs]).reshape(-1, 2)]
     keep_px = np.column_stack(geom.to_pixel(*np.vstack(keep).T))
     col = devices.make_collimator(axes, geom, keep_px, _rng(seed, 9))
-    poses = _poses(axes, timing.n, _rng(seed, 10), geom.px)
+    poses = _poses(axes, timing.n, _rng(seed, 10), geom.px)[timing.source]  # a held frame keeps its pose
     # x-ray chain
     chain = XrayChain.draw(axes, geom.rows, geom.px, _rng(seed, 11))
     coll0 = col.transmission(geom.rows, geom.cols, 0.0, geom.px)

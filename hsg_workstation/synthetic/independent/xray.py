@@ -167,7 +167,7 @@ class XrayChain:
 
     def response_curve(self, q: np.ndarray) -> np.ndarray:
         if self.response == "log":
-            return np.log(np.maximum(q, 0.0) + 1.0)
+            return np.log1p(np.maximum(q, 0.0))
         return q
 
     def calibrate(self, signal: np.ndarray, open_field: np.ndarray) -> None:
@@ -180,8 +180,13 @@ class XrayChain:
         self.offset = 0.05 * top - lo * self.scale
 
     def to_stored(self, signal: np.ndarray) -> np.ndarray:
+        """Stored values of one frame; ``signal`` is consumed (overwritten) to save full-frame passes."""
         top = float(2**self.bits - 1)
-        v = self.response_curve(signal) * np.float32(self.scale) + np.float32(self.offset)
-        if self.invert:
-            v = top - v
-        return np.clip(np.rint(v), 0, top).astype(np.uint16)
+        v = np.maximum(signal, 0.0, out=signal)
+        if self.response == "log":
+            np.log1p(v, out=v)
+        scale, offset = (-self.scale, top - self.offset) if self.invert else (self.scale, self.offset)
+        v *= np.float32(scale)
+        v += np.float32(offset + 0.5)  # + 0.5 then truncation = rounding (values are >= 0 after the clip)
+        np.clip(v, 0.0, top + 0.49, out=v)
+        return v.astype(np.uint16)
