@@ -474,3 +474,20 @@ def test_truth_invariants_on_sampled_studies(seed: int) -> None:
         and t["photometric_interpretation"] == ax["photometric"]
     )
     json.dumps(t)  # serialisable as is
+
+
+@pytest.mark.parametrize("polarity", ["dark", "bright"])
+@pytest.mark.parametrize("photometric", ["MONOCHROME2", "MONOCHROME1"])
+def test_contrast_appears_as_the_truth_says_on_an_honest_display(polarity: str, photometric: str) -> None:
+    """Displayed brightness (stored value, inverted for MONOCHROME1) goes down where contrast arrives when the
+    truth says "dark", up when it says "bright"."""
+    ax = _axes(91, CLEAN, loop_start="before_injection", contrast_polarity=polarity, photometric=photometric)
+    study = render_study(91, ax, frames=30)
+    t = study.truth
+    assert t["contrast_appears"] == polarity and study.loop.PhotometricInterpretation == photometric
+    f = _frames(study.loop)
+    display = f if photometric == "MONOCHROME2" else float(2 ** t["bits_stored"] - 1) - f
+    m = t["cavity_mask_max_distension"]
+    mask = rle_decode(m["rle"], m["shape"])
+    change = display[t["max_distension_frame"] - 1][mask].mean() - display[0][mask].mean()
+    assert (change > 0) == (polarity == "bright") and abs(change) > 0.05 * 2 ** t["bits_stored"]
