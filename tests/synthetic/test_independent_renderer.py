@@ -491,3 +491,17 @@ def test_contrast_appears_as_the_truth_says_on_an_honest_display(polarity: str, 
     mask = rle_decode(m["rle"], m["shape"])
     change = display[t["max_distension_frame"] - 1][mask].mean() - display[0][mask].mean()
     assert (change > 0) == (polarity == "bright") and abs(change) > 0.05 * 2 ** t["bits_stored"]
+
+
+def test_run_structure_is_always_feasible() -> None:
+    """Every run has >= 6 frames for every frame count (a rejection loop once dead-ended here)."""
+    from hsg_workstation.synthetic.independent.dynamics import draw_timing
+
+    counts = set()
+    for seed in range(2000):
+        n = (20, 30, 31, 45, 60, 90, 120)[seed % 7]
+        t = draw_timing({**sample_axes(seed), "runs": "multiple"}, np.random.default_rng(seed), n)
+        starts = [*t.run_starts, n]
+        assert starts[0] == 0 and all(b - a >= 6 for a, b in zip(starts, starts[1:], strict=False))
+        counts.add(len(t.run_starts))
+    assert counts == {2, 3, 4}
