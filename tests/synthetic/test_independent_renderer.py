@@ -312,6 +312,11 @@ def test_cli_writes_a_seed_range(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit):
         cli_main([str(tmp_path), "--axis", "matrix=999"])
     assert "matrix takes" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # 'absent' needs a unicornuate uterus: a message, not a traceback
+        cli_main(
+            [str(tmp_path), "--seeds", "1", "--axis", "left_class=absent", "--axis", "cavity_class=normal"]
+        )
+    assert "left_class" in capsys.readouterr().err
 
 
 def test_loop_start_controls_the_first_frame() -> None:
