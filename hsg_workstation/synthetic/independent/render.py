@@ -200,7 +200,7 @@ def render_study(seed: int, axes: dict | None = None, *, frames: int | None = No
         scene.veins = contrast.vein_network(geom, cavity, rc)
     # background
     rb = _rng(seed, 8)
-    static_water = pelvis.soft_tissue(geom, axes, rb) + pelvis.bony_pelvis(geom, rb)
+    static_water = np.ascontiguousarray(pelvis.soft_tissue(geom, axes, rb) + pelvis.bony_pelvis(geom, rb))
     bubbles = pelvis.gas_bubbles(loops, axes, span, rb)
     # collimator around what matters
     keep = [cavity.polygon] + [t.path for t in tubes.values()]
@@ -230,7 +230,7 @@ def render_study(seed: int, axes: dict | None = None, *, frames: int | None = No
     measures: list[dict] = []
     calibrated = False
     coll_cache: dict[int, np.ndarray] = {}
-    water = np.empty_like(static_water)
+    water = np.empty(static_water.shape, dtype=np.float32)  # C order: frame_iodine writes through a flat view
     for k in range(timing.n):
         if timing.source[k] != k:
             frames[k] = frames[timing.source[k]]
@@ -238,12 +238,13 @@ def render_study(seed: int, axes: dict | None = None, *, frames: int | None = No
             continue
         u = (timing.acq[k] - timing.acq[0]) / max(span, 1e-9)
         t_rel = timing.acq[k] + dyn.time_offset
-        iod = np.zeros((geom.rows, geom.cols), dtype=np.float32)
-        measures.append(contrast.frame_iodine(scene, t_rel, iod))
         np.copyto(water, static_water)
         devices.add_devices(geom, dev, devices.traction_shift_mm(dev, u), water)
         pelvis.gas_map(geom, bubbles, timing.acq[k] - timing.acq[0], span, water)
-        A = _warp(chain.attenuation(water, iod), poses[k])
+        # the attenuation map is built in place: water x mu_water, then the iodine added x mu_iodine
+        water *= np.float32(chain.mu_water)
+        measures.append(contrast.frame_iodine(scene, t_rel, water, chain.mu_iodine))
+        A = _warp(water, poses[k])
         key = int(round(u * 40)) if col.close is not None else 0  # blades move in ~40 steps
         if key not in coll_cache:
             coll_cache = {key: col.transmission(geom.rows, geom.cols, u, geom.px)}
