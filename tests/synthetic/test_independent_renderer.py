@@ -312,6 +312,11 @@ def test_cli_writes_a_seed_range(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit):
         cli_main([str(tmp_path), "--axis", "matrix=999"])
     assert "matrix takes" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # 'absent' needs a unicornuate uterus: a message, not a traceback
+        cli_main(
+            [str(tmp_path), "--seeds", "1", "--axis", "left_class=absent", "--axis", "cavity_class=normal"]
+        )
+    assert "left_class" in capsys.readouterr().err
 
 
 def test_loop_start_controls_the_first_frame() -> None:
@@ -406,3 +411,102 @@ def test_defect_truth_is_inside_the_cavity_and_sized() -> None:
         assert mask[max(r - rad, 0) : r + rad + 1, max(c - rad, 0) : c + rad + 1].any()
     sizes = [d["size_mm"] for d in t["defects"]]
     assert min(sizes) < 5.0 <= max(sizes) or len(sizes) == 1
+
+
+def _segments_cross(p: np.ndarray) -> int:
+    """Number of crossing pairs of non-adjacent edges of a closed polygon."""
+
+    def ccw(a, b, c) -> bool:
+        return (c[1] - a[1]) * (b[0] - a[0]) > (b[1] - a[1]) * (c[0] - a[0])
+
+    n, count = len(p), 0
+    for i in range(n):
+        a, b = p[i], p[(i + 1) % n]
+        for j in range(i + 2, n):
+            if i == 0 and j == n - 1:
+                continue
+            c, d = p[j], p[(j + 1) % n]
+            count += ccw(a, c, d) != ccw(b, c, d) and ccw(a, b, c) != ccw(a, b, d)
+    return count
+
+
+@pytest.mark.parametrize("kind", ["normal", "arcuate", "septate", "bicornuate", "unicornuate", "t_shaped"])
+def test_cavity_outlines_are_simple_polygons(kind: str) -> None:
+    from hsg_workstation.synthetic.independent.anatomy import make_cavity
+
+    for seed in range(4):
+        cav = make_cavity(kind, np.random.default_rng(seed), "right" if kind == "unicornuate" else None)
+        assert _segments_cross(cav.polygon) == 0
+        assert (cav.cornua["right"] is None) == (kind == "unicornuate")
+
+
+@pytest.mark.parametrize("seed", [101, 102, 103, 104, 105, 106])
+def test_truth_invariants_on_sampled_studies(seed: int) -> None:
+    """Whatever the seed draws: events ordered, classes coherent, numbers in their stated ranges."""
+    study = render_study(seed, _axes(seed, SMALL))
+    t, ax = study.truth, study.axes
+    n = t["frames"]
+    assert len(t["frame_time_ms"]) == n and t["frame_time_ms"][0] == 0.0
+    assert 0.15 <= t["pixel_spacing_at_patient_mm"] <= 0.45 and 30 <= n <= 60
+    assert 1 <= t["max_distension_frame"] <= n
+    if t["cavity_fill_start_frame"] is not None:
+        assert 2 <= t["cavity_fill_start_frame"] <= t["max_distension_frame"]
+    for side, s in t["sides"].items():
+        cls = ax[f"{side}_class"]
+        if cls == "absent":
+            assert not s["tube_present"] and s["patency"] == "absent" and s["tube_path"] == []
+            continue
+        assert s["tube_present"] and len(s["tube_path"]) > 10
+        if s["first_fill_frame"] is not None:
+            assert 2 <= s["first_fill_frame"] <= n
+        if s["spill"] != "none":
+            assert s["patency"] == "patent" and s["first_fill_frame"] < s["spill_onset_frame"] <= n
+            assert s["spill_visibility"] in ("dense", "faint")
+        if cls == "hydrosalpinx":
+            assert (
+                s["hydrosalpinx"] and s["spill"] == "none" and 10.0 <= s["hydrosalpinx_diameter_mm"] <= 40.0
+            )
+        if cls == "proximal_occlusion":
+            assert not s["tube_filled"] and s["spill"] == "none"
+        r, c = s["fimbrial_end"]
+        assert 0 <= r < t["rows"] and 0 <= c < t["columns"]
+    if t["intravasation"]:
+        a, b = t["intravasation_frames"]
+        assert 2 <= a <= b <= n
+    assert t["patient_orientation"] == (["R", "F"] if t["image_flipped"] else ["L", "F"])
+    assert (
+        t["contrast_appears"] == ax["contrast_polarity"]
+        and t["photometric_interpretation"] == ax["photometric"]
+    )
+    json.dumps(t)  # serialisable as is
+
+
+@pytest.mark.parametrize("polarity", ["dark", "bright"])
+@pytest.mark.parametrize("photometric", ["MONOCHROME2", "MONOCHROME1"])
+def test_contrast_appears_as_the_truth_says_on_an_honest_display(polarity: str, photometric: str) -> None:
+    """Displayed brightness (stored value, inverted for MONOCHROME1) goes down where contrast arrives when the
+    truth says "dark", up when it says "bright"."""
+    ax = _axes(91, CLEAN, loop_start="before_injection", contrast_polarity=polarity, photometric=photometric)
+    study = render_study(91, ax, frames=30)
+    t = study.truth
+    assert t["contrast_appears"] == polarity and study.loop.PhotometricInterpretation == photometric
+    f = _frames(study.loop)
+    display = f if photometric == "MONOCHROME2" else float(2 ** t["bits_stored"] - 1) - f
+    m = t["cavity_mask_max_distension"]
+    mask = rle_decode(m["rle"], m["shape"])
+    change = display[t["max_distension_frame"] - 1][mask].mean() - display[0][mask].mean()
+    assert (change > 0) == (polarity == "bright") and abs(change) > 0.05 * 2 ** t["bits_stored"]
+
+
+def test_run_structure_is_always_feasible() -> None:
+    """Every run has >= 6 frames for every frame count (a rejection loop once dead-ended here)."""
+    from hsg_workstation.synthetic.independent.dynamics import draw_timing
+
+    counts = set()
+    for seed in range(2000):
+        n = (20, 30, 31, 45, 60, 90, 120)[seed % 7]
+        t = draw_timing({**sample_axes(seed), "runs": "multiple"}, np.random.default_rng(seed), n)
+        starts = [*t.run_starts, n]
+        assert starts[0] == 0 and all(b - a >= 6 for a, b in zip(starts, starts[1:], strict=False))
+        counts.add(len(t.run_starts))
+    assert counts == {2, 3, 4}

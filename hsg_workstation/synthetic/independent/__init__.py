@@ -22,7 +22,8 @@ carries the state of the frame it copies):
   (concentration x vessel volume inside the image; about a quarter of a filled lace, below which the lace is at
   the noise level); ``intravasation`` is true iff such a frame exists.
 - ``defects``: filling defects in the cavity; ``first_frame`` = first frame in which the cavity fill front has
-  passed the defect's far edge; ``last_frame`` = the last frame (contrast stays in the cavity).
+  passed the defect's far edge (or filled the cavity, if that edge lies beyond it); ``last_frame`` = the
+  last frame (contrast stays in the cavity).
 - ``contrast_appears``: how contrast looks on a display that honours the Photometric Interpretation.
 Coordinates are stored-image [row, column] at the reference (frame 1) pose; sides are the patient's.
 """

@@ -113,7 +113,8 @@ def make_cavity(kind: str, rng: np.random.Generator, absent_side: str | None) ->
     wc += 0.35 * np.sin(vc * rng.uniform(1.2, 2.0))  # plicae palmatae: a wavy canal outline
     canal_r = np.column_stack([wc, vc])[::-1]
     canal_l = np.column_stack([-wc, vc])
-    poly = np.vstack([canal_l, right, fundus, left, canal_r])
+    # one simple outline: right canal wall up, right side to the cornu, fundus, left side down, left canal wall
+    poly = np.vstack([canal_r, right, fundus, left, canal_l])
     cornua_local = {"left": np.array([W, -H / 2]), "right": np.array([-W, -H / 2])}
     if kind == "unicornuate":
         # one curved horn: the centre line bends towards the present side
@@ -129,7 +130,7 @@ def make_cavity(kind: str, rng: np.random.Generator, absent_side: str | None) ->
         side_b = np.column_stack([cx - half * nx, cy - half * ny])
         tip = np.array([[cx[-1] + sgn * 1.5, cy[-1] - 1.5]])
         horn = np.vstack([side_a, tip, side_b[::-1]])
-        poly = np.vstack([canal_l, horn[::-1] if sgn > 0 else horn, canal_r])
+        poly = np.vstack([canal_r, horn, canal_l])  # horn: +u wall up, tip, -u wall down
         cornua_local = {s: None for s in SIDES}
         present = "left" if sgn > 0 else "right"
         cornua_local[present] = np.array([cx[-1], cy[-1]])
@@ -255,7 +256,11 @@ def make_defects(axes: dict, cavity: Cavity, rng: np.random.Generator) -> list[D
     kind = axes["defects"]
     if kind == "none":
         return []
-    kinds = [kind] if kind != "multiple" else list(rng.choice(["polyp", "submucous_myoma", "synechia"], 2))
+    kinds = (
+        [kind]
+        if kind != "multiple"
+        else [str(k) for k in rng.choice(["polyp", "submucous_myoma", "synechia"], 2)]
+    )
     sizes = axes["defect_size"]
     out: list[Defect] = []
     for i, k in enumerate(kinds):

@@ -235,14 +235,24 @@ def vein_network(geom: Geometry, cavity: Cavity, rng: np.random.Generator) -> Sp
 
 
 def make_puffs(
-    side: str, tube: Tube, cavity: Cavity, axes: dict, span: float, rng: np.random.Generator, n: int = 14
+    side: str,
+    tube: Tube,
+    cavity: Cavity,
+    axes: dict,
+    span: float,
+    rng: np.random.Generator,
+    drift_side: str | None = None,
+    n: int = 14,
 ) -> list[Puff]:
-    """Free spill as puffs released one after another from the fimbrial end, drifting and spreading."""
+    """Free spill as puffs released one after another from the fimbrial end, drifting and spreading.
+
+    ``drift_side``: the side whose spill drifts across the midline when the ``spill_drift`` axis asks for it.
+    """
     sx = SIDE_SIGN[side]
     f = tube.fimbria
     douglas = cavity.internal_os + np.array([rng.normal(0, 8), rng.uniform(8, 30)])
     faint = axes["spill_visibility"] == "faint"
-    drift = axes["spill_drift"] == "crosses_midline" and side == axes.get("_drift_side")
+    drift = axes["spill_drift"] == "crosses_midline" and side == drift_side
     puffs = []
     for k in range(n):
         if drift:
@@ -259,7 +269,7 @@ def make_puffs(
                 target=tgt,
                 move_tau=span * rng.uniform(0.15, 0.4),
                 sigma0=rng.uniform(2.0, 3.5),
-                grow=(rng.uniform(14, 22) if faint else rng.uniform(5, 10)),
+                grow=(rng.uniform(12, 18) if faint else rng.uniform(5, 10)),
                 aniso=rng.uniform(0.7, 1.4),
             )
         )
@@ -293,8 +303,13 @@ def spill_window(geom: Geometry, puffs: list[Puff], loops: list[BowelLoop]) -> S
     )
 
 
-def frame_iodine(scene: ContrastScene, t: float, out: np.ndarray) -> dict[str, float]:
-    """Add the iodine at time ``t`` (relative to injection) into the flat view ``out``; return measurements."""
+def frame_iodine(scene: ContrastScene, t: float, out: np.ndarray, scale: float = 1.0) -> dict[str, float]:
+    """Add ``scale`` x the iodine (mm) at time ``t`` (relative to injection) into ``out``; return measurements.
+
+    With ``scale`` = mu_iodine the iodine goes straight into an attenuation map (no full-size iodine image)."""
+    if not out.flags.c_contiguous:  # reshape would copy and every sparse add would be lost
+        raise ValueError("frame_iodine: the output map must be C-contiguous")
+    k = np.float32(scale)
     dyn, flat = scene.dyn, out.reshape(-1)
     px2 = scene.geom.px**2
     # cavity + canal
@@ -304,27 +319,27 @@ def frame_iodine(scene: ContrastScene, t: float, out: np.ndarray) -> dict[str, f
     cav = scene.cavity
     vis = np.clip((front - cav.order) / 1.5 + 0.5, 0.0, 1.0)
     val = cav.thick * vis
-    flat[cav.flat] += val
+    flat[cav.flat] += val * k
     area = float(np.count_nonzero((val >= CAVITY_AREA_MIN_MM) & scene.cavity_body)) * px2
     m: dict[str, float] = {"cavity_area_mm2": area}
     if scene.catheter is not None:
         c = scene.catheter
         fill = float(dyn.catheter_front(t))
-        flat[c.flat] += c.thick * (c.order >= (1.0 - fill) * c.order.max())
+        flat[c.flat] += c.thick * (c.order >= (1.0 - fill) * c.order.max()) * k
     for side, (sp, _tube, sac) in scene.tubes.items():
         fr = float(dyn.tube_front(side, t))
-        flat[sp.flat] += sp.thick * np.clip((fr - sp.order) / 0.6 + 0.5, 0.0, 1.0)
+        flat[sp.flat] += sp.thick * np.clip((fr - sp.order) / 0.6 + 0.5, 0.0, 1.0) * k
         if sac is not None:
             frac, conc = dyn.sac_state(side, t)
             if conc > 0 and frac > 0:
                 front = float(frac) * float(sac.order.max())
-                flat[sac.flat] += sac.thick * (
-                    np.float32(conc) * np.clip((front - sac.order) / 2.0 + 0.5, 0.0, 1.0)
+                flat[sac.flat] += (
+                    k * sac.thick * (np.float32(conc) * np.clip((front - sac.order) / 2.0 + 0.5, 0.0, 1.0))
                 )
         m[f"tube_front_{side}"] = fr
     for side, sp in scene.pockets.items():
         vol = float(dyn.spill_volume(side, t))
-        flat[sp.flat] += sp.thick * (sp.order <= vol)
+        flat[sp.flat] += sp.thick * (sp.order <= vol) * k
     for side, sw in scene.spill_win.items():
         vol = float(dyn.spill_volume(side, t))
         if vol <= 0:
@@ -343,13 +358,13 @@ def frame_iodine(scene: ContrastScene, t: float, out: np.ndarray) -> dict[str, f
             gx = np.exp(-0.5 * ((xs - pos[0]) / sx_) ** 2)
             gy = np.exp(-0.5 * ((ys - pos[1]) / sy_) ** 2)
             field_ += np.float32(v_k / (2 * np.pi * sx_ * sy_)) * np.outer(gy, gx)
-        out[sw.win] += sw.up(field_) * sw.gap
+        out[sw.win] += sw.up(field_ * k) * sw.gap
     if scene.veins is not None:
         lvl = float(dyn.venous_level(t))
         if lvl > 0:
             prog = float(dyn.venous_progress(t))
             v = scene.veins.thick * (scene.veins.order <= prog) * np.float32(lvl * VENOUS_CONCENTRATION)
-            flat[scene.veins.flat] += v
+            flat[scene.veins.flat] += v * k
             m["venous_mm3"] = float(v.sum()) * px2
         else:
             m["venous_mm3"] = 0.0

@@ -38,21 +38,24 @@ class Timing:
         return len(self.acq)
 
 
-def draw_timing(axes: dict, rng: np.random.Generator) -> Timing:
+def draw_timing(axes: dict, rng: np.random.Generator, frames: int | None = None) -> Timing:
     lo, hi = FRAME_BINS[axes["frame_count"]]
     n = int(rng.integers(lo, hi + 1))
+    if frames is not None:  # an exact count (benchmarks); the bin draw above keeps the stream aligned
+        n = int(frames)
     flo, fhi = FPS_BINS[axes["frame_rate"]]
     fps = float(np.exp(rng.uniform(np.log(flo), np.log(fhi))))
     fps = round(fps, 2)
     dt = 1.0 / fps
     n_runs = 1 if axes["runs"] == "single" else int(rng.integers(2, 5))
+    n_runs = min(n_runs, max(1, 1 + (n - 11) // 6))  # every run >= 6 frames
     # run boundaries: each run >= 6 frames
-    cuts: list[int] = []
-    while len(cuts) < n_runs - 1:  # cut points at least 6 frames from each other and from the ends
-        c = int(rng.integers(6, n - 5))
-        if all(abs(c - o) >= 6 for o in cuts):
-            cuts.append(c)
-    cuts.sort()
+    # cut points at least 6 frames from each other and from the ends: the slack beyond the minimum spacing is
+    # shared out at random (always feasible, no rejection loop that could dead-end)
+    k = n_runs - 1
+    slack = (n - 6) - 6 - 6 * max(k - 1, 0)
+    extra = np.sort(rng.integers(0, max(slack, 0) + 1, size=k)) if k else np.zeros(0, dtype=int)
+    cuts = [int(6 + 6 * i + e) for i, e in enumerate(extra)]
     run_starts = [0, *cuts]
     dup = np.zeros(n, dtype=bool)
     if axes["last_image_hold"] == "duplicates":
@@ -255,7 +258,7 @@ def draw_dynamics(
             else:
                 # a few ml of the 5-20 ml injected leave each patent tube
                 total = (
-                    rng.uniform(3000, 7000) if axes["spill_visibility"] == "dense" else rng.uniform(400, 1000)
+                    rng.uniform(3000, 7000) if axes["spill_visibility"] == "dense" else rng.uniform(600, 1500)
                 )
                 dyn.spill_rate[side] = total / remaining
     if axes["intravasation"] == "present":

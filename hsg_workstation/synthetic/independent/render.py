@@ -34,7 +34,9 @@ def _rng(seed: int, stream: int) -> np.random.Generator:
 
 
 def _fit_tube(tube, geom: Geometry, margin: float = 10.0):
-    """Shrink a tube path towards its cornu until it (and its sac) lies inside the image with a margin."""
+    """Shrink a tube path towards its cornu until it (and its sac) lies inside the image with a margin.
+
+    Only the course shrinks (a shorter, more coiled tube); the lumen and the sac keep their sizes."""
     half_w, half_h = geom.cols * geom.px / 2 - margin, geom.rows * geom.px / 2 - margin
     corn = tube.path[0]
     for _ in range(12):
@@ -45,9 +47,6 @@ def _fit_tube(tube, geom: Geometry, margin: float = 10.0):
             break
         tube.path = corn + (tube.path - corn) * 0.9
         tube.s = tube.s * 0.9
-        tube.radius = np.maximum(tube.radius * 0.97, 0.35)
-        if tube.base_radius is not None:
-            tube.base_radius = np.maximum(tube.base_radius * 0.97, 0.35)
         if tube.sac_start is not None:
             tube.sac_start *= 0.9
     return tube
@@ -122,11 +121,16 @@ def _collimator_header(col: devices.Collimator, geom: Geometry) -> dict | None:
     return {"CollimatorShape": "POLYGONAL", "VerticesOfThePolygonalCollimator": v.reshape(-1).tolist()}
 
 
-def render_study(seed: int, axes: dict | None = None) -> IndependentStudy:
-    """Render one study deterministically from ``seed`` (and optional category overrides in ``axes``)."""
+def render_study(seed: int, axes: dict | None = None, *, frames: int | None = None) -> IndependentStudy:
+    """Render one study deterministically from ``seed`` (and optional category overrides in ``axes``).
+
+    ``frames`` forces an exact frame count (>= 20) instead of one drawn in the ``frame_count`` bin (benchmarks).
+    """
+    if frames is not None and frames < 20:
+        raise ValueError(f"frames: at least 20 needed for the loop structure, got {frames}")
     axes = normalise_axes(axes if axes is not None else sample_axes(seed))
     geom = draw_geometry(axes, _rng(seed, 1))
-    timing = draw_timing(axes, _rng(seed, 2))
+    timing = draw_timing(axes, _rng(seed, 2), frames)
     span = float(timing.acq[-1] - timing.acq[0])
     ra = _rng(seed, 3)
     absent = next((s for s in SIDES if axes[f"{s}_class"] == "absent"), None)
@@ -184,8 +188,7 @@ def render_study(seed: int, axes: dict | None = None) -> IndependentStudy:
     for side, tube in tubes.items():
         if tube.kind != "patent_free":
             continue
-        ax = dict(axes, _drift_side=drift_side)
-        puffs = contrast.make_puffs(side, tube, cavity, ax, span, rc)
+        puffs = contrast.make_puffs(side, tube, cavity, axes, span, rc, drift_side)
         sw = contrast.spill_window(geom, puffs, loops)
         if sw is not None:
             scene.puffs += puffs
@@ -197,14 +200,18 @@ def render_study(seed: int, axes: dict | None = None) -> IndependentStudy:
         scene.veins = contrast.vein_network(geom, cavity, rc)
     # background
     rb = _rng(seed, 8)
-    static_water = pelvis.soft_tissue(geom, axes, rb) + pelvis.bony_pelvis(geom, rb)
+    static_water = np.ascontiguousarray(pelvis.soft_tissue(geom, axes, rb) + pelvis.bony_pelvis(geom, rb))
     bubbles = pelvis.gas_bubbles(loops, axes, span, rb)
     # collimator around what matters
     keep = [cavity.polygon] + [t.path for t in tubes.values()]
+    for t in tubes.values():  # the whole hydrosalpinx sac, not only its centre line
+        if t.sac_start is not None:
+            r = t.radius[:, None]
+            keep += [t.path + r * [1, 0], t.path - r * [1, 0], t.path + r * [0, 1], t.path - r * [0, 1]]
     keep += [np.array([[p.start[0], p.start[1]] for p in scene.puffs]).reshape(-1, 2)]
     keep_px = np.column_stack(geom.to_pixel(*np.vstack(keep).T))
     col = devices.make_collimator(axes, geom, keep_px, _rng(seed, 9))
-    poses = _poses(axes, timing.n, _rng(seed, 10), geom.px)
+    poses = _poses(axes, timing.n, _rng(seed, 10), geom.px)[timing.source]  # a held frame keeps its pose
     # x-ray chain
     chain = XrayChain.draw(axes, geom.rows, geom.px, _rng(seed, 11))
     coll0 = col.transmission(geom.rows, geom.cols, 0.0, geom.px)
@@ -223,7 +230,7 @@ def render_study(seed: int, axes: dict | None = None) -> IndependentStudy:
     measures: list[dict] = []
     calibrated = False
     coll_cache: dict[int, np.ndarray] = {}
-    water = np.empty_like(static_water)
+    water = np.empty(static_water.shape, dtype=np.float32)  # C order: frame_iodine writes through a flat view
     for k in range(timing.n):
         if timing.source[k] != k:
             frames[k] = frames[timing.source[k]]
@@ -231,12 +238,13 @@ def render_study(seed: int, axes: dict | None = None) -> IndependentStudy:
             continue
         u = (timing.acq[k] - timing.acq[0]) / max(span, 1e-9)
         t_rel = timing.acq[k] + dyn.time_offset
-        iod = np.zeros((geom.rows, geom.cols), dtype=np.float32)
-        measures.append(contrast.frame_iodine(scene, t_rel, iod))
         np.copyto(water, static_water)
         devices.add_devices(geom, dev, devices.traction_shift_mm(dev, u), water)
         pelvis.gas_map(geom, bubbles, timing.acq[k] - timing.acq[0], span, water)
-        A = _warp(chain.attenuation(water, iod), poses[k])
+        # the attenuation map is built in place: water x mu_water, then the iodine added x mu_iodine
+        water *= np.float32(chain.mu_water)
+        measures.append(contrast.frame_iodine(scene, t_rel, water, chain.mu_iodine))
+        A = _warp(water, poses[k])
         key = int(round(u * 40)) if col.close is not None else 0  # blades move in ~40 steps
         if key not in coll_cache:
             coll_cache = {key: col.transmission(geom.rows, geom.cols, u, geom.px)}
