@@ -73,6 +73,7 @@ COMPLICATIONS = _std("55109-3", "LN", "Complications", DICOM + " CID 7001")
 IMPRESSIONS = _std("19005-8", "LN", "Impressions", DICOM + " CID 7001")
 RECOMMENDATIONS = _std("18783-1", "LN", "Recommendations", DICOM + " CID 7001")
 KEY_IMAGES = _std("55113-5", "LN", "Key Images", DICOM + " CID 7001")
+CRITICAL_RESULTS = _std("73568-8", "LN", "Communication of Critical Results", DICOM + " CID 7001")
 ADDENDUM = _std("55107-7", "LN", "Addendum", DICOM + " CID 7001")
 
 # --- report elements (CID 7002) -------------------------------------------------------------------------
@@ -80,6 +81,7 @@ FINDING = _std("121071", "DCM", "Finding", DICOM + " CID 7002")
 IMPRESSION = _std("121073", "DCM", "Impression", DICOM + " CID 7002")
 PROCEDURE_DESCRIPTION = _std("121065", "DCM", "Procedure Description", DICOM + " CID 7002")
 RECOMMENDATION = _std("121075", "DCM", "Recommendation", DICOM + " CID 7002")
+COMPLICATION_OF_PROCEDURE = _std("116224001", "SCT", "Complication of Procedure", DICOM + " CID 7002")
 IMAGE_REFERENCE = _std("121112", "DCM", "Source of Measurement", DICOM)
 
 # --- modifiers ------------------------------------------------------------------------------------------
@@ -88,13 +90,25 @@ LATERALITY = _std("272741003", "SCT", "Laterality", DICOM + " CID 210")
 LEFT = _std("7771000", "SCT", "Left", DICOM + " CID 244")
 RIGHT = _std("24028007", "SCT", "Right", DICOM + " CID 244")
 YES = _std("373066001", "SCT", "Yes", DICOM + " CID 230")
+NORMAL = _std("17621005", "SCT", "Normal", DICOM + " CID 242")
+PRESENT = _std("52101004", "SCT", "Present", DICOM + " CID 240")
+ABSENT = _std("272519000", "SCT", "Absent", DICOM + " CID 240")
+MILD = _std("255604002", "SCT", "Mild", DICOM)
+MODERATE = _std("6736007", "SCT", "Moderate", DICOM)
+SEVERE = _std("24484000", "SCT", "Severe", DICOM)
 NO = _std("373067005", "SCT", "No", DICOM + " CID 230")
+
+# --- pregnancy status (CID 6096) ---
+NOT_PREGNANT = _std("60001007", "SCT", "Not pregnant", DICOM + " CID 6096")
+POSSIBLE_PREGNANCY = _std("146799005", "SCT", "Possible pregnancy", DICOM + " CID 6096")
+PATIENT_PREGNANT = _std("77386006", "SCT", "Patient currently pregnant", DICOM + " CID 6096")
+UNKNOWN = _std("261665006", "SCT", "Unknown", DICOM + " CID 6096")
 
 # --- anatomy --------------------------------------------------------------------------------------------
 UTERUS = _std("35039007", "SCT", "Uterus", DICOM + "; " + CV + " #8")
 CERVIX = _std("71252005", "SCT", "Cervix", DICOM + "; " + CV + " #9")
 FALLOPIAN_TUBE = _std("31435000", "SCT", "Fallopian tube", DICOM + "; " + CV + " #7")
-LEFT_FALLOPIAN_TUBE = _std("113293009", "SCT", "Structure of left fallopian tube", CV + " #5")
+LEFT_FALLOPIAN_TUBE = _std("113293009", "SCT", "Left fallopian tube", CV + " #5 (display style of 2033006)")
 RIGHT_FALLOPIAN_TUBE = _std("2033006", "SCT", "Right fallopian tube", CV + " #6")
 UTERUS_AND_TUBES = _std("110639002", "SCT", "Uterus and fallopian tubes", DICOM + "; " + CV + " #9a")
 PERITONEAL_CAVITY = _std("83670000", "SCT", "Peritoneal cavity", DICOM)
