@@ -106,9 +106,19 @@ def handle_export(args: argparse.Namespace) -> int:
 
 
 def handle_import(args: argparse.Namespace) -> int:
-    from hsg_workstation.reporting.sr_import import report_from_sr
+    """Report JSON on stdout; warnings on stderr. Exit 2 when the SR is incomplete (e.g. a truncated file): the
+    JSON is still printed so nothing is hidden, but a script must not take it for the whole report."""
+    from hsg_workstation.reporting.sr_import import read_sr
 
-    report = report_from_sr(Path(args.sr))
+    result = read_sr(Path(args.sr))
+    report = result.report
+    for warning in result.warnings:
+        print(f"warning: {args.sr}: {warning}", file=sys.stderr)
+    if result.incomplete:
+        print(
+            f"error: {args.sr}: the SR is incomplete — the report above lacks content (exit 2)",
+            file=sys.stderr,
+        )
     text = json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
     buffer = getattr(sys.stdout, "buffer", None)
     if buffer is not None:  # always UTF-8, whatever the console's encoding (report.json is UTF-8)
@@ -117,4 +127,4 @@ def handle_import(args: argparse.Namespace) -> int:
         buffer.flush()
     else:
         sys.stdout.write(text)
-    return 0
+    return 2 if result.incomplete else 0

@@ -21,6 +21,7 @@ import datetime as _dt
 import enum
 import json
 import math
+import struct
 import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -170,10 +171,27 @@ def read_sr(source: Dataset | str | Path) -> ImportResult:
     name = _name(source)
     try:
         return _Reader(ds, name).run()
+    except SrImportError as exc:
+        raise SrImportError(f"{name}: {exc}" if not str(exc).startswith(name) else str(exc)) from None
     except RecursionError:
         raise SrImportError(f"{name}: content tree nested too deeply to read") from None
     except ReportJsonError as exc:
         raise SrImportError(f"{name}: {exc}") from None
+    except (
+        struct.error,
+        OSError,
+        EOFError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        TypeError,
+        ValueError,
+        OverflowError,
+    ) as exc:
+        # pydicom parses nested sequences lazily: a truncated or corrupt file fails only here.
+        raise SrImportError(
+            f"{name}: the SR content cannot be read — truncated or corrupt file ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def report_from_sr(source: Dataset | str | Path) -> HsgReport:

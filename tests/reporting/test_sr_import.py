@@ -1,0 +1,254 @@
+"""``report import``: every SR format this project wrote reads back forever; bad or foreign SRs give clear messages."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import highdicom as hd
+import pytest
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence as DicomSequence
+
+from hsg_workstation.reporting.model import HsgReport
+from hsg_workstation.reporting.sr import build_sr
+from hsg_workstation.reporting.sr_import import SrImportError, read_sr, report_from_sr
+from hsg_workstation.reporting.vocabulary import concept
+
+from .conftest import full_report
+
+V1 = Path(__file__).parent / "fixtures" / "sr_v1"
+V1_FILES = sorted(V1.glob("*.dcm"))
+
+
+def test_there_is_a_format_1_fixture_for_every_case_and_lifecycle_state() -> None:
+    from hsg_workstation.synthetic.study import CASES
+
+    names = {p.name for p in V1_FILES}
+    for case in CASES:
+        for state in ("draft", "signed", "amended"):
+            assert f"{case}.{state}.dcm" in names
+
+
+@pytest.mark.parametrize("path", V1_FILES, ids=lambda p: p.stem)
+def test_format_1_sr_imports_to_the_report_it_was_written_from(path: Path) -> None:
+    expected = HsgReport.from_json(json.loads(path.with_suffix(".json").read_text(encoding="utf-8")))
+    result = read_sr(path)
+    assert result.format_version == 1
+    assert result.warnings == [] and not result.incomplete
+    assert result.report == expected
+    assert result.report.to_json() == expected.to_json()
+
+
+def _save(sr: Dataset, path: Path) -> Path:
+    sr.save_as(path, enforce_file_format=True)
+    return path
+
+
+def test_identity_comes_from_the_header_not_the_content(tmp_path: Path, source_datasets) -> None:
+    rf, dx = source_datasets
+    report = full_report(rf, dx, signed=True)
+    sr = build_sr(report, source_datasets)
+    content = Dataset()
+    content.ContentSequence = sr.ContentSequence
+    texts = [str(e.value) for e in content.iterall() if e.keyword in ("TextValue", "PersonName")]
+    assert texts and not any(
+        str(rf.PatientName) in t or "SYN-0001" in t for t in texts
+    )  # no identity in content
+    sr.PatientName = "Corrected^Name"  # a PACS corrected the header
+    sr.PatientID = "SYN-NEW"
+    back = report_from_sr(_save(sr, tmp_path / "sr.dcm"))
+    assert back.identity.patient_name == "Corrected^Name" and back.identity.patient_id == "SYN-NEW"
+    assert back.findings == report.findings
+    # format 1 copied identity into the content; the header still wins
+    v1 = dcmread(V1 / "normal.signed.dcm")
+    v1.PatientID = "PACS-FIXED"
+    assert report_from_sr(v1).identity.patient_id == "PACS-FIXED"
+
+
+def test_another_producers_sr_with_the_same_title_is_refused(tmp_path: Path, source_datasets) -> None:
+    rf, dx = source_datasets
+    sr = build_sr(full_report(rf, dx, signed=True), source_datasets)
+    sr.Manufacturer = "Other Vendor"
+    with pytest.raises(SrImportError, match="written by 'Other Vendor', not by this program"):
+        report_from_sr(sr)
+    # an SR made by another tool with the HSG title and even our manufacturer string, but none of our content
+    root = hd.sr.ContainerContentItem(name=concept("std:HSG_REPORT_TITLE"))
+    text = hd.sr.TextContentItem(concept("std:IMPRESSION"), "Normal study.", relationship_type="CONTAINS")
+    root.ContentSequence = [text]
+    foreign = hd.sr.ComprehensiveSR(
+        evidence=[rf],
+        content=root,
+        series_instance_uid=hd.UID(),
+        series_number=5,
+        sop_instance_uid=hd.UID(),
+        instance_number=1,
+        manufacturer="HSG workstation",
+    )
+    with pytest.raises(SrImportError, match="no HSG workstation content"):
+        report_from_sr(_save(foreign, tmp_path / "foreign.dcm"))
+
+
+def test_unknown_items_are_kept_as_text_with_a_warning(source_datasets) -> None:
+    rf, dx = source_datasets
+    report = full_report(rf, dx)
+    sr = build_sr(report, source_datasets)
+    findings = next(
+        it
+        for it in sr.ContentSequence
+        if it.ValueType == "CONTAINER" and it.ConceptNameCodeSequence[0].CodeValue == "59776-5"
+    )
+    new = hd.sr.TextContentItem(
+        hd.sr.CodedConcept("HSG9001", "99HSG", "Tubal flow pattern"), "laminar", relationship_type="CONTAINS"
+    )
+    findings.ContentSequence.append(new)
+    # keep the item count honest so only the unknown item is reported
+    admin_code = concept("doc:administration").value
+    admin = next(it for it in sr.ContentSequence if it.ConceptNameCodeSequence[0].CodeValue == admin_code)
+    count = admin.ContentSequence[-1].MeasuredValueSequence[0]
+    count.NumericValue = str(int(count.NumericValue) + 1)
+    result = read_sr(sr)
+    assert not result.incomplete
+    assert "Tubal flow pattern: laminar" in result.report.findings.other
+    assert any("not understood" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize("fraction", [0.2, 0.45, 0.6, 0.75, 0.9, 0.97, 0.995])
+def test_a_truncated_sr_is_refused_or_flagged_incomplete(
+    tmp_path: Path, source_datasets, fraction: float
+) -> None:
+    rf, dx = source_datasets
+    report = full_report(rf, dx, signed=True)
+    path = _save(build_sr(report, source_datasets), tmp_path / "sr.dcm")
+    data = path.read_bytes()
+    cut = tmp_path / "cut.dcm"
+    cut.write_bytes(data[: int(len(data) * fraction)])
+    try:
+        result = read_sr(cut)
+    except SrImportError as exc:
+        assert "cut.dcm" in str(exc)
+        return
+    assert result.incomplete and result.warnings
+    assert result.report != report
+
+
+def test_cli_import_of_a_truncated_sr_exits_nonzero_and_says_what_is_missing(
+    tmp_path: Path, source_datasets
+) -> None:
+    rf, dx = source_datasets
+    path = _save(build_sr(full_report(rf, dx, signed=True), source_datasets), tmp_path / "sr.dcm")
+    data = path.read_bytes()
+    for fraction, cut in ((0.5, tmp_path / "half.dcm"), (0.96, tmp_path / "tail.dcm")):
+        cut.write_bytes(data[: int(len(data) * fraction)])
+        proc = subprocess.run(
+            [sys.executable, "-m", "hsg_workstation", "report", "import", str(cut)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode != 0, proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert "incomplete" in proc.stderr or "truncated" in proc.stderr, proc.stderr
+    ok = subprocess.run(
+        [sys.executable, "-m", "hsg_workstation", "report", "import", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert ok.returncode == 0 and json.loads(ok.stdout)["status"] == "signed"
+
+
+def _code(key: str) -> Dataset:
+    c = concept(key)
+    d = Dataset()
+    d.CodeValue, d.CodingSchemeDesignator, d.CodeMeaning = c.value, c.scheme_designator, c.meaning
+    return d
+
+
+def _nest(depth: int) -> Dataset:
+    leaf = Dataset()
+    leaf.ValueType = "CONTAINER"
+    leaf.RelationshipType = "CONTAINS"
+    leaf.ConceptNameCodeSequence = DicomSequence([_code("std:FINDINGS")])
+    for _ in range(depth):
+        parent = Dataset()
+        parent.ValueType = "CODE"
+        parent.RelationshipType = "HAS PROPERTIES"
+        parent.ConceptNameCodeSequence = DicomSequence([_code("field:Findings.cavity")])
+        parent.ConceptCodeSequence = DicomSequence([_code("type:UterineCavity")])
+        parent.ContentSequence = DicomSequence([leaf])
+        leaf = parent
+    return leaf
+
+
+def _plain(sr: Dataset) -> Dataset:
+    """A plain pydicom copy (highdicom's content items re-validate on assignment)."""
+    buf = io.BytesIO()
+    sr.save_as(buf, enforce_file_format=True)
+    buf.seek(0)
+    return dcmread(buf)
+
+
+def _with_findings(sr: Dataset, items: list[Dataset]) -> Dataset:
+    sr = _plain(sr)
+    findings = next(
+        it
+        for it in sr.ContentSequence
+        if it.get("ConceptNameCodeSequence") and it.ConceptNameCodeSequence[0].CodeValue == "59776-5"
+    )
+    findings.ContentSequence = DicomSequence(items)
+    return sr
+
+
+def test_malformed_items_give_messages_not_tracebacks(tmp_path: Path, source_datasets) -> None:
+    rf, dx = source_datasets
+    sr = build_sr(full_report(rf, dx), source_datasets)
+    deep = _with_findings(sr, [_nest(600)])
+    with pytest.raises(SrImportError, match="deeper than|nested too deeply"):
+        read_sr(deep)
+    path = _save(deep, tmp_path / "deep.dcm")
+    with pytest.raises(SrImportError, match="deeper than|nested too deeply|truncated or corrupt"):
+        read_sr(path)
+
+    no_name = hd.sr.TextContentItem(concept("field:Findings.other"), "x", relationship_type="CONTAINS")
+    del no_name["ConceptNameCodeSequence"]
+    with pytest.raises(SrImportError, match=r"findings\[0\]: no Concept Name Code Sequence"):
+        read_sr(_with_findings(sr, [no_name]))
+
+    no_scheme = hd.sr.TextContentItem(concept("field:Findings.other"), "x", relationship_type="CONTAINS")
+    del no_scheme.ConceptNameCodeSequence[0]["CodingSchemeDesignator"]
+    with pytest.raises(SrImportError, match="no code value or no coding scheme designator"):
+        read_sr(_with_findings(sr, [no_scheme]))
+
+    no_type = hd.sr.TextContentItem(concept("field:Findings.other"), "x", relationship_type="CONTAINS")
+    del no_type["ValueType"]
+    with pytest.raises(SrImportError, match="no Value Type"):
+        read_sr(_with_findings(sr, [no_type]))
+
+    empty_seq = hd.sr.TextContentItem(concept("field:Findings.other"), "x", relationship_type="CONTAINS")
+    empty_seq.ConceptNameCodeSequence = DicomSequence([])
+    with pytest.raises(SrImportError, match="no Concept Name Code Sequence"):
+        read_sr(_with_findings(sr, [empty_seq]))
+
+    dose = next(
+        it
+        for it in sr.ContentSequence
+        if it.get("ConceptNameCodeSequence") and it.ConceptNameCodeSequence[0].CodeValue == "73569-6"
+    )
+    bad = _plain(sr)
+    bad_dose = next(
+        it
+        for it in bad.ContentSequence
+        if it.get("ConceptNameCodeSequence") and it.ConceptNameCodeSequence[0].CodeValue == "73569-6"
+    )
+    num = next(c for c in bad_dose.ContentSequence if c.ValueType == "NUM")
+    num.MeasuredValueSequence[0].NumericValue = "inf"
+    if "FloatingPointValue" in num.MeasuredValueSequence[0]:
+        num.MeasuredValueSequence[0].FloatingPointValue = float("inf")
+    with pytest.raises(SrImportError, match="not a finite number"):
+        read_sr(bad)
+    assert dose  # the original is untouched
