@@ -34,6 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--pdf", metavar="OUT.pdf", help="PDF/A report output")
     e.add_argument("--encapsulated-pdf", metavar="OUT.dcm", help="Encapsulated PDF DICOM output")
     e.add_argument("--kos", metavar="OUT.dcm", help="Key Object Selection output (key images)")
+    e.add_argument(
+        "--measurement-sr",
+        metavar="OUT.dcm",
+        help="TID 1500 measurement report of the image regions and measurements (referenced by --sr)",
+    )
     e.add_argument("--predecessor", metavar="SR.dcm", help="earlier SR this amended report replaces")
     e.add_argument(
         "--force",
@@ -70,9 +75,11 @@ def read_report_json(path: str | Path):
 def handle_export(args: argparse.Namespace) -> int:
     from hsg_workstation.reporting.export import export_all
 
-    outputs = (args.sr, args.pdf, args.encapsulated_pdf, args.kos)
+    outputs = (args.sr, args.pdf, args.encapsulated_pdf, args.kos, args.measurement_sr)
     if not any(outputs):
-        raise HsgError("report export: name at least one output (--sr, --pdf, --encapsulated-pdf, --kos)")
+        raise HsgError(
+            "report export: name at least one output (--sr, --pdf, --encapsulated-pdf, --kos, --measurement-sr)"
+        )
     report = read_report_json(args.report)
     errors = [i for i in report.validate() if i.severity.value == "error"]
     if errors and not args.force:
@@ -96,6 +103,7 @@ def handle_export(args: argparse.Namespace) -> int:
         pdf_path=args.pdf,
         encapsulated_pdf_path=args.encapsulated_pdf,
         kos_path=args.kos,
+        measurement_sr_path=args.measurement_sr,
         predecessor=predecessor,
     )
     if not report.is_signed:
