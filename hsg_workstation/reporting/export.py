@@ -184,8 +184,11 @@ def export_all(
         """Next Instance Number in a document series: after those already in the study folder and after the
         predecessor (an amendment is a later version of the same document)."""
         last = images.document_instances.get(series_uid, 0)
-        if predecessor is not None and str(predecessor.get("SeriesInstanceUID", "")) == series_uid:
-            last = max(last, int(predecessor.get("InstanceNumber", 0) or 0))
+        if predecessor is not None:  # the version it replaces: every document of this version comes after it
+            try:
+                last = max(last, int(predecessor.get("InstanceNumber", 0) or 0))
+            except (TypeError, ValueError):
+                pass
         return last + 1
 
     if want["measurement_sr"]:

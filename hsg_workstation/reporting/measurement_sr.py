@@ -78,6 +78,11 @@ def _measurements(m: Measurement) -> list[hd.sr.Measurement]:
         value = float(m.calibration.length(pts[0], pts[1]))
         ucum = CodedConcept(unit, "UCUM", "millimeter" if unit == "mm" else "pixel")
         return [hd.sr.Measurement(name=codes.LENGTH.code, value=round(value, 3), unit=ucum)]
+    if m.kind is MeasurementKind.ELLIPSE and len(pts) == 4:
+        unit = m.calibration.unit
+        value = float(m.calibration.length(pts[0], pts[1]))  # major axis end points come first
+        ucum = CodedConcept(unit, "UCUM", "millimeter" if unit == "mm" else "pixel")
+        return [hd.sr.Measurement(name=codes.DIAMETER.code, value=round(value, 3), unit=ucum)]
     if m.kind is MeasurementKind.ANGLE and len(pts) == 3:
         (x0, y0), (x1, y1), (x2, y2) = pts
         a = math.atan2(y0 - y1, x0 - x1) - math.atan2(y2 - y1, x2 - x1)
