@@ -35,18 +35,20 @@ deb-run:
 run: deb-run venv
 	$(VENV)/bin/hsg-workstation
 
-# ruff runs first but never hides the suite: pytest always runs, and the exit code is the suite's
-# (or ruff's, when the suite passed and lint did not).
+# ruff and lint-imports (the architecture contracts in pyproject.toml) run first but never hide the suite:
+# pytest always runs, and the exit code is the suite's (or the linters', when the suite passed and they did not).
 test: deb-test venv
 	@lint=0; \
 	$(VENV)/bin/ruff check hsg_workstation tests benchmarks || lint=$$?; \
 	$(VENV)/bin/ruff format --check hsg_workstation tests benchmarks || lint=$$?; \
+	$(VENV)/bin/lint-imports --no-cache || lint=$$?; \
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider; rc=$$?; \
-	if [ $$rc -eq 0 ] && [ $$lint -ne 0 ]; then echo "ruff found problems (see above)"; rc=$$lint; fi; \
+	if [ $$rc -eq 0 ] && [ $$lint -ne 0 ]; then echo "ruff or lint-imports found problems (see above)"; rc=$$lint; fi; \
 	exit $$rc
 
 lint:
 	$(VENV)/bin/ruff check hsg_workstation tests benchmarks
+	$(VENV)/bin/lint-imports --no-cache
 
 format:
 	$(VENV)/bin/ruff format hsg_workstation tests benchmarks

@@ -10,6 +10,7 @@ from hsg_workstation.cli import run_tolerating_broken_pipe
 from hsg_workstation.config import resolve_data_dir
 from hsg_workstation.dicom_io.database import LocalDatabase
 from hsg_workstation.errors import HsgError
+from hsg_workstation.reporting.status import report_states
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--to", dest="date_to", metavar="DATE", help="study date on or before (YYYYMMDD or YYYY-MM-DD)"
     )
+    p.add_argument(
+        "--unreported", action="store_true", help="only studies without a signed or amended report"
+    )
     p.set_defaults(func=handle)
 
 
@@ -36,16 +40,21 @@ def _date(da: str) -> str:
 
 
 def _handle(args: argparse.Namespace) -> int:
-    with LocalDatabase(resolve_data_dir(getattr(args, "data_dir", None))) as db:
+    data_dir = resolve_data_dir(getattr(args, "data_dir", None))
+    with LocalDatabase(data_dir) as db:
         try:
             studies = db.studies(args.search, args.date_from, args.date_to)
         except ValueError as exc:
             raise HsgError(str(exc)) from exc
+        states = report_states(db, data_dir / "drafts", [st.study_instance_uid for st in studies])
+        if args.unreported:
+            studies = [st for st in studies if states[st.study_instance_uid].state in ("none", "draft")]
         listing = [(st, db.series(st.study_instance_uid)) for st in studies]
     if args.json:
         out = []
         for st, series in listing:
             item = asdict(st)
+            item["report_status"] = states[st.study_instance_uid].to_json()
             item["modalities"] = list(st.modalities)
             item["series"] = [asdict(se) for se in series]
             out.append(item)
@@ -56,6 +65,12 @@ def _handle(args: argparse.Namespace) -> int:
         return 0
     for st, series in listing:
         flag = "" if st.complete else " [incomplete]"
+        state = states[st.study_instance_uid]
+        flag += (
+            f"  report: {state.state}"
+            + (f" by {state.by}" if state.by else "")
+            + (f" {state.at}" if state.at else "")
+        )
         name = " ".join(part for part in str(st.patient_name).split("^") if part.strip()) or "(no name)"
         print(
             f"{_date(st.study_date)}  {name} ({st.patient_id or 'no ID'})  acc {st.accession_number or '-'}  "

@@ -27,6 +27,7 @@ from typing import Any
 from hsg_workstation.config import resolve_data_dir
 from hsg_workstation.errors import ConfigError, PacsError
 from hsg_workstation.pacs.nodes import (
+    DicomWebNode,
     LocalNode,
     NodeConfig,
     RemoteNode,
@@ -66,6 +67,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         g.add_argument("--ca", default="", help="CA certificate (PEM) to verify the peer")
         g.add_argument("--cert", default="", help="our certificate (PEM)")
         g.add_argument("--key", default="", help="our private key (PEM)")
+        w = sp.add_argument_group("DICOMweb node (instead of --host/--port/--aec)")
+        w.add_argument("--dicomweb", metavar="URL", help="DICOMweb base URL, e.g. https://pacs/dicom-web")
+        w.add_argument("--user", default="", help="HTTP basic auth user (with --password-file)")
+        w.add_argument("--password-file", default="", help="file holding the HTTP basic auth password")
+        w.add_argument("--token-file", default="", help="file holding a bearer token")
+        w.add_argument("--ca-bundle", default="", help="CA bundle (PEM) to verify an https server")
+        w.add_argument("--client-cert", default="", help="client certificate (PEM) for https")
+        w.add_argument("--client-key", default="", help="client private key (PEM) for https")
         sp.add_argument("--aet", help="our calling AE title (default: local AE from nodes.json)")
         sp.add_argument("--timeout", type=float, default=60.0, help="DIMSE timeout in seconds (default 60)")
         sp.add_argument("--connect-timeout", type=float, default=10.0, help="TCP/ACSE timeout (default 10)")
@@ -136,6 +145,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     np_.add_argument("--cert", default="")
     np_.add_argument("--key", default="")
     np_.set_defaults(func=_nodes_add)
+    np_ = nsub.add_parser("add-web", help="add or replace a DICOMweb node")
+    np_.add_argument("name")
+    np_.add_argument("--url", dest="dicomweb", required=True, help="DICOMweb base URL")
+    np_.add_argument("--qido-prefix", default="")
+    np_.add_argument("--wado-prefix", default="")
+    np_.add_argument("--stow-prefix", default="")
+    np_.add_argument("--user", default="")
+    np_.add_argument("--password-file", default="")
+    np_.add_argument("--token-file", default="")
+    np_.add_argument("--ca-bundle", default="")
+    np_.add_argument("--client-cert", default="")
+    np_.add_argument("--client-key", default="")
+    np_.set_defaults(func=_nodes_add_web)
     np_ = nsub.add_parser("remove", help="remove a remote node")
     np_.add_argument("name")
     np_.set_defaults(func=_nodes_remove)
@@ -184,19 +206,33 @@ def _config(args: argparse.Namespace) -> tuple[Path, NodeConfig]:
     return data_dir, load_nodes(data_dir)
 
 
+def _web_node(args: argparse.Namespace) -> DicomWebNode:
+    if args.user and args.token_file:
+        raise UsageError("give either --user/--password-file or --token-file, not both")
+    if bool(args.user) != bool(args.password_file):
+        raise UsageError("HTTP basic auth needs both --user and --password-file")
+    auth = "basic" if args.user else "bearer" if args.token_file else "none"
+    return DicomWebNode(
+        name="command-line",
+        base_url=args.dicomweb,
+        auth=auth,  # type: ignore[arg-type]
+        username=args.user,
+        password_file=args.password_file,
+        token_file=args.token_file,
+        ca_bundle=args.ca_bundle,
+        client_cert=args.client_cert,
+        client_key=args.client_key,
+    )
+
+
 def _client(args: argparse.Namespace) -> Any:
+    """A DIMSE client or a DICOMweb client — the same calls and results, chosen by the node's kind."""
     from hsg_workstation.pacs.client import DicomClient
 
     _, cfg = _config(args)
-    if args.node and (args.host or args.port or args.aec):
-        raise UsageError("give either --node or --host/--port/--aec, not both")
-    if args.node:
-        node = cfg.get(args.node)
-    elif args.host and args.port and args.aec:
-        tls = TlsSettings(bool(args.tls), args.ca, args.cert, args.key)
-        node = RemoteNode("command-line", args.aec, args.host, args.port, tls)
-    else:
-        raise UsageError("which node? give --node NAME, or all of --host, --port and --aec")
+    given = [bool(args.node), bool(args.host or args.port or args.aec), bool(getattr(args, "dicomweb", None))]
+    if sum(given) > 1:
+        raise UsageError("give one of --node, --host/--port/--aec or --dicomweb")
     timeouts = Timeouts(
         connect=args.connect_timeout,
         acse=args.connect_timeout,
@@ -204,6 +240,22 @@ def _client(args: argparse.Namespace) -> Any:
         network=max(args.timeout * 2, 30.0),
         stall=max(args.timeout * 2, 30.0),
     )
+    web: DicomWebNode | None = None
+    if getattr(args, "dicomweb", None):
+        web = _web_node(args)
+    elif args.node and isinstance(cfg.get_any(args.node), DicomWebNode):
+        web = cfg.get_any(args.node)  # type: ignore[assignment]
+    if web is not None:
+        from hsg_workstation.pacs.dicomweb import DicomWebClient
+
+        return DicomWebClient(web, timeouts)
+    if args.node:
+        node = cfg.get(args.node)
+    elif args.host and args.port and args.aec:
+        tls = TlsSettings(bool(args.tls), args.ca, args.cert, args.key)
+        node = RemoteNode("command-line", args.aec, args.host, args.port, tls)
+    else:
+        raise UsageError("which node? give --node NAME, all of --host, --port and --aec, or --dicomweb URL")
     return DicomClient(node.validated(), args.aet or cfg.local.ae_title, timeouts)
 
 
@@ -266,8 +318,12 @@ def _retrieve_exit(result: RetrieveResult, as_json: bool) -> int:
 def _echo(args: argparse.Namespace) -> int:
     client = _client(args)
     seconds = client.echo()
+    web = isinstance(client.node, DicomWebNode)
+    label = client.node.base_url if web else client.node.ae_title
     if args.json:
-        print(json.dumps({"ok": True, "seconds": round(seconds, 4), "node": client.node.ae_title}))
+        print(json.dumps({"ok": True, "seconds": round(seconds, 4), "node": label}))
+    elif web:
+        print(f"QIDO-RS search on {label}: ok ({seconds * 1000:.0f} ms)")
     else:
         print(
             f"C-ECHO to {client.node.ae_title}@{client.node.host}:{client.node.port}: ok ({seconds * 1000:.0f} ms)"
@@ -353,6 +409,8 @@ def _get(args: argparse.Namespace) -> int:
 @_guard
 def _move(args: argparse.Namespace) -> int:
     client = _client(args)
+    if isinstance(client.node, DicomWebNode):
+        raise UsageError("C-MOVE is a DIMSE service; with a DICOMweb node use 'pacs get'")
     show = _progress_printer(sys.stderr.isatty() and not args.json)
     data_dir, cfg = _config(args)
     if args.dest and args.missing:
@@ -467,6 +525,26 @@ def _nodes_list(args: argparse.Namespace) -> int:
     print(f"local: {lo.ae_title} port {lo.port}{' allow-any' if lo.allow_any_calling_ae else ''}")
     for n in cfg.nodes:
         print(f"{n.name}: {n.ae_title}@{n.host}:{n.port}{' TLS' if n.tls.enabled else ''}")
+    for w in cfg.web_nodes:
+        print(f"{w.name}: DICOMweb {w.base_url}{'' if w.auth == 'none' else ' auth ' + w.auth}")
+    return EXIT_OK
+
+
+@_guard
+def _nodes_add_web(args: argparse.Namespace) -> int:
+    data_dir, cfg = _config(args)
+    node = _web_node(args)
+    from dataclasses import replace
+
+    node = replace(
+        node,
+        name=args.name,
+        qido_prefix=args.qido_prefix,
+        wado_prefix=args.wado_prefix,
+        stow_prefix=args.stow_prefix,
+    ).validated()
+    path = save_nodes(data_dir, cfg.with_web_node(node))
+    print(f"saved {node.name} (DICOMweb {node.base_url}) in {path}")
     return EXIT_OK
 
 

@@ -56,20 +56,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def read_report_json(path: str | Path):
-    """Load REPORT.json; HsgError naming the file for unreadable / malformed content."""
-    from hsg_workstation.reporting.model import HsgReport
+    """Load REPORT.json (``workflows.load_report_json``: answers on fields that do not apply are cleared, each
+    named on stderr); HsgError naming the file for unreadable / malformed content."""
+    from hsg_workstation.reporting.codec import _encode
+    from hsg_workstation.reporting.workflows import load_report_json
 
-    p = Path(path)
-    try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise HsgError(f"{p}: cannot be read: {exc.strerror or exc}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise HsgError(f"{p}: not valid JSON ({exc})") from None
-    try:
-        return HsgReport.from_json(data)
-    except HsgError as exc:
-        raise HsgError(f"{p}: {exc}") from None
+    loaded = load_report_json(path)
+    for field_path, value in loaded.cleared.items():
+        shown = json.dumps(_encode(value), ensure_ascii=False)
+        print(
+            f"note: {path}: {field_path} = {shown} cleared: the field does not apply to this report",
+            file=sys.stderr,
+        )
+    return loaded.report
 
 
 def handle_export(args: argparse.Namespace) -> int:

@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 from hsg_workstation.config import resolve_data_dir
@@ -53,6 +51,7 @@ def handle(args: argparse.Namespace) -> int:
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from hsg_workstation.dicom_io.database import LocalDatabase
+    from hsg_workstation.ui.screenshot import render_window
 
     target = Path(args.study)
     with tempfile.TemporaryDirectory(prefix="hsg-shot-") as tmp:
@@ -73,7 +72,7 @@ def handle(args: argparse.Namespace) -> int:
             study_uid = args.study
         try:
             truth = _sample_truth(target) if args.demo and target.exists() else None
-            return _render(
+            return render_window(
                 database,
                 study_uid,
                 Path(args.out),
@@ -96,124 +95,3 @@ def _sample_truth(target: Path) -> dict | None:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-
-
-def _render(
-    database,
-    study_uid: str,
-    out: Path,
-    frame: int | None,
-    size,
-    layout: str,
-    demo: bool,
-    tmp: str,
-    truth: dict | None = None,
-    panels: bool = False,
-) -> int:
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication
-
-    from hsg_workstation.ui.app import make_application
-    from hsg_workstation.ui.main_window import MainWindow
-
-    app = make_application()
-    settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(database, settings)
-    window.resize(*size)
-    window.set_layout(layout)
-    if panels:
-        from hsg_workstation.ui.app import dock_optional_panels
-
-        dock_optional_panels(window, database, Path(tmp))
-    window.show()
-    window.open_study(study_uid)
-    vp = window.active
-    if vp is None or not vp.frames:
-        window.close()
-        raise HsgError(f"study {study_uid}: nothing displayable")
-    index = (frame - 1) if frame else len(vp.frames) // 2
-    if not 0 <= index < len(vp.frames):
-        window.close()
-        raise HsgError(f"--frame {frame}: the loop has {len(vp.frames)} frames")
-    vp.show_frame(index)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        app.processEvents()
-        if all(v.displayed_index == v.index or v.error or not v.frames for v in window.viewports):
-            break
-        time.sleep(0.01)
-    fill = getattr(window, "fill_curve", None)
-    if fill is not None:  # wait for the loop analysis so the curve is in the picture
-        deadline = time.monotonic() + 60
-        while (
-            fill.result is None and "failed" not in fill.widget.title.text() and time.monotonic() < deadline
-        ):
-            app.processEvents()
-            time.sleep(0.02)
-        vp.show_frame(index)
-    if demo:
-        _demo_annotations(window, truth)
-    for _ in range(20):  # let thumbnails and overlays settle
-        app.processEvents()
-        time.sleep(0.02)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    shot = window.grab()
-    if (shot.width(), shot.height()) != tuple(size):
-        print(
-            f"note: the window needs at least {shot.width()}x{shot.height()} with these panels; rendered at that size",
-            file=sys.stderr,
-        )
-    ok = shot.save(str(out))
-    window.close()
-    QApplication.processEvents()
-    if not ok:
-        raise HsgError(f"{out}: could not write PNG")
-    print(out)
-    return 0
-
-
-def _demo_annotations(window, truth: dict | None = None) -> None:
-    """A length, an ROI on the cavity and an arrow — enough to show what the viewer does.
-
-    With a sample study's truth.json: intercornual distance, an ellipse over the cavity and an arrow at the
-    fimbrial end where contrast spills; otherwise the same shapes at fixed fractions of the image.
-    """
-    from hsg_workstation.measurements import MeasurementKind
-
-    vp = window.active
-    h = vp.header
-    if h is None:
-        return
-    try:
-        sides = truth["sides"] if truth else None
-        # truth points are (row, column); the viewer's are (column, row)
-        rc, lc = sides["right"]["cornu"], sides["left"]["cornu"]
-        tip = truth["catheter_tip"]
-        fim = sides["right"]["fimbrial_end"]
-    except (KeyError, TypeError):
-        sides = None
-    if sides:
-        p_r, p_l = (rc[1], rc[0]), (lc[1], lc[0])
-        vp.add_measurement(MeasurementKind.LENGTH, (p_r, p_l))
-        cx = (p_r[0] + p_l[0]) / 2
-        top = min(p_r[1], p_l[1])
-        bottom = tip[0]
-        half_w = abs(p_l[0] - p_r[0]) / 2
-        cy = (top + bottom) / 2
-        vp.add_measurement(
-            MeasurementKind.ELLIPSE,
-            ((cx - half_w, cy), (cx + half_w, cy), (cx, top - 4), (cx, bottom + 4)),
-        )
-        vp.add_measurement(
-            MeasurementKind.ARROW, ((fim[1] - 45, fim[0] + 60), (fim[1] - 6, fim[0] + 8)), label="free spill"
-        )
-        window.toggle_key_frame()
-        return
-    w_, h_ = h.columns, h.rows
-    vp.add_measurement(MeasurementKind.LENGTH, ((0.30 * w_, 0.80 * h_), (0.70 * w_, 0.80 * h_)))
-    vp.add_measurement(
-        MeasurementKind.ELLIPSE,
-        ((0.40 * w_, 0.45 * h_), (0.60 * w_, 0.45 * h_), (0.50 * w_, 0.35 * h_), (0.50 * w_, 0.55 * h_)),
-    )
-    vp.add_measurement(MeasurementKind.ARROW, ((0.15 * w_, 0.20 * h_), (0.25 * w_, 0.30 * h_)), label="spill")
-    window.toggle_key_frame()

@@ -65,6 +65,7 @@ CREATE TABLE IF NOT EXISTS instances (
 );
 CREATE INDEX IF NOT EXISTS instances_by_series ON instances(series_uid);
 CREATE INDEX IF NOT EXISTS instances_by_study ON instances(study_uid);
+CREATE INDEX IF NOT EXISTS studies_newest_first ON studies(study_date DESC, study_time DESC, study_uid);
 """
 
 _STUDY_FIELDS = (
@@ -260,7 +261,11 @@ class StudyIndex:
         return self.connection().execute("SELECT 1 FROM instances LIMIT 1").fetchone() is None
 
     def studies(
-        self, text: str = "", date_from: str | None = None, date_to: str | None = None
+        self,
+        text: str = "",
+        date_from: str | None = None,
+        date_to: str | None = None,
+        limit: int | None = None,
     ) -> list[Study]:
         where: list[str] = []
         params: list[object] = []
@@ -285,6 +290,9 @@ class StudyIndex:
             params.append(hi)
         sql = _STUDY_SELECT + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY s.study_date DESC, s.study_time DESC, s.study_uid"
+        if limit is not None:
+            # With the newest-first index SQLite stops after `limit` rows; the per-study counts run only for them.
+            sql += f" LIMIT {max(0, int(limit))}"
         return [self._study(r) for r in self.connection().execute(sql, params)]
 
     def study(self, uid: str) -> Study | None:

@@ -12,7 +12,8 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from hsg_workstation.errors import ConfigError
 
@@ -116,6 +117,58 @@ class RemoteNode:
         )
 
 
+DicomWebAuth = Literal["none", "basic", "bearer"]
+
+
+@dataclass(frozen=True)
+class DicomWebNode:
+    """A DICOMweb service (QIDO-RS / WADO-RS / STOW-RS) — an archive, a cluster or a cloud store.
+
+    Secrets are never kept here (nodes.json is not a password store): HTTP basic auth names a
+    ``password_file``, a bearer token a ``token_file``; both are read when a request is made.
+    """
+
+    name: str
+    base_url: str
+    qido_prefix: str = ""
+    wado_prefix: str = ""
+    stow_prefix: str = ""
+    auth: DicomWebAuth = "none"
+    username: str = ""
+    password_file: str = ""
+    token_file: str = ""
+    ca_bundle: str = ""
+    client_cert: str = ""
+    client_key: str = ""
+    description: str = ""
+
+    def validated(self) -> DicomWebNode:
+        where = f"DICOMweb node {self.name!r}" if self.name else "DICOMweb node"
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ConfigError("DICOMweb node: name is empty")
+        url = (self.base_url or "").strip()
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(
+                f"{where}: base URL {url!r} must start with http:// or https:// and name a host"
+            )
+        if any(c.isspace() for c in url):
+            raise ConfigError(f"{where}: base URL {url!r} contains spaces")
+        if self.auth not in ("none", "basic", "bearer"):
+            raise ConfigError(f"{where}: auth must be none, basic or bearer, not {self.auth!r}")
+        if self.auth == "basic" and not (self.username and self.password_file):
+            raise ConfigError(f"{where}: HTTP basic auth needs a user name and a password file")
+        if self.auth == "bearer" and not self.token_file:
+            raise ConfigError(f"{where}: bearer auth needs a token file")
+        for label in ("password_file", "token_file", "ca_bundle", "client_cert", "client_key"):
+            value = getattr(self, label)
+            if value and not Path(value).is_file():
+                raise ConfigError(f"{where}: {label} {value!r} does not exist")
+        if self.client_key and not self.client_cert:
+            raise ConfigError(f"{where}: a client key needs its client certificate")
+        return replace(self, name=self.name.strip(), base_url=url.rstrip("/"))
+
+
 @dataclass(frozen=True)
 class LocalNode:
     """Our own AE: the title we call with and the optional storage SCP listener."""
@@ -151,6 +204,22 @@ class NodeConfig:
 
     local: LocalNode = field(default_factory=LocalNode)
     nodes: tuple[RemoteNode, ...] = ()
+    web_nodes: tuple[DicomWebNode, ...] = ()
+
+    def get_any(self, name: str) -> RemoteNode | DicomWebNode:
+        """A DIMSE or DICOMweb node by name (names are unique across both kinds)."""
+        for node in (*self.nodes, *self.web_nodes):
+            if node.name.lower() == name.strip().lower():
+                return node
+        known = ", ".join(n.name for n in (*self.nodes, *self.web_nodes)) or "none configured"
+        raise ConfigError(f"no DICOM node named {name!r} (known: {known})")
+
+    def with_web_node(self, node: DicomWebNode) -> NodeConfig:
+        node = node.validated()
+        if any(n.name.lower() == node.name.lower() for n in self.nodes):
+            raise ConfigError(f"a DIMSE node is already called {node.name!r}")
+        others = tuple(n for n in self.web_nodes if n.name.lower() != node.name.lower())
+        return replace(self, web_nodes=(*others, node))
 
     def get(self, name: str) -> RemoteNode:
         for node in self.nodes:
@@ -162,12 +231,19 @@ class NodeConfig:
     def with_node(self, node: RemoteNode) -> NodeConfig:
         """Add or replace (by name, case-insensitive) a node."""
         node = node.validated()
+        if any(n.name.lower() == node.name.lower() for n in self.web_nodes):
+            raise ConfigError(f"a DICOMweb node is already called {node.name!r}")
         others = tuple(n for n in self.nodes if n.name.lower() != node.name.lower())
         return replace(self, nodes=(*others, node))
 
     def without_node(self, name: str) -> NodeConfig:
-        self.get(name)
-        return replace(self, nodes=tuple(n for n in self.nodes if n.name.lower() != name.strip().lower()))
+        self.get_any(name)
+        key = name.strip().lower()
+        return replace(
+            self,
+            nodes=tuple(n for n in self.nodes if n.name.lower() != key),
+            web_nodes=tuple(n for n in self.web_nodes if n.name.lower() != key),
+        )
 
     def allowed_calling_aes(self) -> frozenset[str]:
         """AE titles the storage SCP accepts when 'allow any' is off: every configured remote node."""
@@ -183,10 +259,24 @@ class NodeConfig:
                 raise ConfigError(f"node {node.name!r} is defined twice")
             seen.add(node.name.lower())
             nodes.append(node)
-        return NodeConfig(local=local, nodes=tuple(nodes))
+        web = []
+        for web_node in self.web_nodes:
+            web_node = web_node.validated()
+            if web_node.name.lower() in seen:
+                raise ConfigError(f"node {web_node.name!r} is defined twice")
+            seen.add(web_node.name.lower())
+            web.append(web_node)
+        return NodeConfig(local=local, nodes=tuple(nodes), web_nodes=tuple(web))
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": 1, "local": asdict(self.local), "nodes": [asdict(n) for n in self.nodes]}
+        data: dict[str, Any] = {
+            "version": 1,
+            "local": asdict(self.local),
+            "nodes": [asdict(n) for n in self.nodes],
+        }
+        if self.web_nodes:
+            data["dicomweb_nodes"] = [asdict(n) for n in self.web_nodes]
+        return data
 
     @classmethod
     def from_json(cls, data: Any, source: str = NODES_FILE) -> NodeConfig:
@@ -203,10 +293,15 @@ class NodeConfig:
                 raw = dict(raw)
                 tls = TlsSettings(**(raw.pop("tls", None) or {}))
                 nodes.append(RemoteNode(**raw, tls=tls))
+            web_nodes = []
+            for i, raw in enumerate(data.get("dicomweb_nodes") or []):
+                if not isinstance(raw, dict):
+                    raise ConfigError(f"{source}: dicomweb_nodes[{i}] is not an object")
+                web_nodes.append(DicomWebNode(**raw))
         except TypeError as exc:  # unknown / missing keys
             raise ConfigError(f"{source}: {exc}") from None
         try:
-            return cls(local=local, nodes=tuple(nodes)).validated()
+            return cls(local=local, nodes=tuple(nodes), web_nodes=tuple(web_nodes)).validated()
         except ConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from None
 

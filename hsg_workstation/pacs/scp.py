@@ -23,8 +23,8 @@ from pynetdicom.presentation import build_context
 
 from hsg_workstation.errors import PacsError
 from hsg_workstation.pacs import netcontexts as nc
-from hsg_workstation.pacs.client import _RetrieveState
 from hsg_workstation.pacs.nodes import LocalNode, load_nodes
+from hsg_workstation.pacs.retrieve_state import RetrieveState
 from hsg_workstation.pacs.tls import server_context
 from hsg_workstation.pacs.types import InstanceSink, Timeouts
 
@@ -78,7 +78,7 @@ class StorageSCP:
         self.timeouts = timeouts or Timeouts()
         self.on_instance = on_instance
         self._server: Any = None
-        self._watchers: list[_RetrieveState] = []
+        self._watchers: list[RetrieveState] = []
         self._lock = threading.Lock()
         self.received_count = 0
 
@@ -141,7 +141,7 @@ class StorageSCP:
         self.stop()
 
     @contextmanager
-    def watch(self, state: _RetrieveState) -> Iterator[None]:
+    def watch(self, state: RetrieveState) -> Iterator[None]:
         """While a C-MOVE runs, also count what we received into ``state`` (progress of the move)."""
         with self._lock:
             self._watchers.append(state)

@@ -8,10 +8,7 @@ form asks for hysteroscopy rather than inventing a type).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # pragma: no cover
-    from hsg_workstation.reporting.model import AfsAdhesionType, AfsExtent, AfsMenstrualPattern, AfsStage
+from hsg_workstation.reporting.enums import AfsAdhesionType, AfsExtent, AfsMenstrualPattern, AfsStage
 
 EXTENT_POINTS = {"<1/3": 1, "1/3-2/3": 2, ">2/3": 4}
 TYPE_POINTS = {"filmy": 1, "filmy+dense": 2, "dense": 4}
@@ -19,8 +16,6 @@ MENSTRUAL_POINTS = {"normal": 0, "hypomenorrhoea": 2, "amenorrhoea": 4}
 
 
 def afs_stage_for_score(score: int) -> AfsStage:
-    from hsg_workstation.reporting.model import AfsStage
-
     if not 1 <= score <= 12:
         raise ValueError(f"AFS 1988 score {score} is outside 1..12")
     if score <= 4:

@@ -13,29 +13,30 @@ replace — so clinical policy is not buried in the logic.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from hsg_workstation.reporting.model import (
+from hsg_workstation.reporting.enums import (
     CavityOpacified,
     CavityShape,
     Complication,
     ContrastType,
     DefectNature,
     ExternalContourSource,
-    HsgReport,
-    ImpressionSentence,
     Indication,
     Intravasation,
     OcclusionLevel,
     Patency,
     PresentAbsent,
     ProximalSpasm,
-    Recommendation,
     Spill,
     StudyQuality,
-    Tube,
     TubeStatus,
     WallPattern,
 )
+from hsg_workstation.reporting.sections import ImpressionSentence, Recommendation, Tube
+
+if TYPE_CHECKING:  # pragma: no cover - the report imports this module; the type only
+    from hsg_workstation.reporting.report import HsgReport
 
 # Phrases appended to impression sentences (site policy; keys are stable).
 PHRASES: dict[str, str] = {

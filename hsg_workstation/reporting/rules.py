@@ -16,9 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from hsg_workstation.reporting.afs import afs_score_and_stage, afs_stage_for_score
-from hsg_workstation.reporting.model import (
+from hsg_workstation.reporting.enums import (
     AfsAdhesionType,
     AfsExtent,
     AntibioticProphylaxis,
@@ -31,7 +32,6 @@ from hsg_workstation.reporting.model import (
     DefectBehaviour,
     DefectNature,
     EshreUterus,
-    HsgReport,
     ImpressionEditAction,
     Indication,
     Intravasation,
@@ -42,10 +42,13 @@ from hsg_workstation.reporting.model import (
     Spill,
     SpillAssessment,
     StudyQuality,
-    Tube,
     TubeCalibre,
     TubeStatus,
 )
+from hsg_workstation.reporting.sections import Tube
+
+if TYPE_CHECKING:  # pragma: no cover - the report imports this module; the type only
+    from hsg_workstation.reporting.report import HsgReport
 
 
 class Severity(StrEnum):
@@ -78,7 +81,7 @@ class RuleConfig:
     check_completeness: bool = True
 
 
-Rule = Callable[[HsgReport, RuleConfig], Iterator[Issue]]
+Rule = Callable[["HsgReport", RuleConfig], Iterator[Issue]]
 RULES: dict[str, Rule] = {}
 
 

@@ -81,6 +81,7 @@ def _pacs_panel(window, database, data_dir: Path | None):
 
     panel.studyActivated.connect(open_local)
     panel.studyRetrieved.connect(lambda *_a: window.browser.refresh())
+    panel.studyRetrieved.connect(lambda uid, _status: window.refresh_display_sets(uid))
     window.aboutToClose.connect(panel.cancel)
     # (its query form's minimum height, ~450 px, sets the height of the tab group with the study list and so
     # squeezes the series thumbnails on smaller screens; a scroll area inside the panel would fix it — the panel

@@ -381,6 +381,17 @@ class MainWindow(QMainWindow):
         self.focus_viewport()
         self.studyOpened.emit(study_uid)
 
+    def refresh_display_sets(self, study_uid: str) -> None:
+        """More of the open study arrived (a retrieve that opened it at its first instance went on): the new
+        display sets join the thumbnail strip; the viewports keep what the reader is looking at."""
+        if self.study is None or self.study.study_instance_uid != study_uid:
+            return
+        fresh = list(self.database.display_sets(study_uid))
+        if [d.label for d in fresh] == [d.label for d in self.display_sets]:
+            return
+        self.display_sets = fresh
+        self.thumbnails.set_display_sets(self.display_sets)
+
     def focus_viewport(self) -> None:
         """Give the keyboard to the active viewport. Why: after start-up or a double-click in the study list the
         focus sits in the search box, which takes Space, K and the digits as text, so the reader's first

@@ -13,6 +13,7 @@ C-MOVEs there, and reports pushed studies with ``studyRetrieved(uid, "received")
 
 from __future__ import annotations
 
+import datetime as _dt
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -36,12 +37,25 @@ from PySide6.QtWidgets import (
 )
 
 from hsg_workstation.errors import HsgError
-from hsg_workstation.pacs.nodes import NodeConfig, RemoteNode, load_nodes
+from hsg_workstation.pacs.dicomweb import DicomWebClient
+from hsg_workstation.pacs.nodes import DicomWebNode, NodeConfig, RemoteNode, load_nodes
 from hsg_workstation.pacs.types import Progress, RetrieveResult, SeriesMatch, StudyMatch, StudyQuery
+from hsg_workstation.reporting.status import report_states
 from hsg_workstation.ui.widgets import read_only_table, sortable_table
 
 SERIES_COLUMNS = ("#", "Modality", "Images", "Description")
-COLUMNS = ("Patient", "Patient ID", "Study date", "Modalities", "Images", "Accession", "Description", "Local")
+COLUMNS = (
+    "Patient",
+    "Patient ID",
+    "Study date",
+    "Modalities",
+    "Images",
+    "Accession",
+    "Description",
+    "Local",
+    "Report here",
+)
+WORKLIST_DAYS = 7  # the HSG worklist button: RF studies of the last week
 UID_ROLE = Qt.ItemDataRole.UserRole + 1
 ClientFactory = Callable[[RemoteNode, str], Any]
 
@@ -129,6 +143,7 @@ class PacsQueryPanel(QWidget):
         self._thread: threading.Thread | None = None
         self._busy = False
         self._open_after: str | None = None
+        self._opened_early: str | None = None
         self._matches: dict[str, StudyMatch] = {}
 
         self.bridge = _Bridge(self)
@@ -168,6 +183,10 @@ class PacsQueryPanel(QWidget):
         self.missing_button = QPushButton("Retrieve missing")
         self.missing_button.setToolTip("Fetch only the instances of the selected study that are not here yet")
         self.cancel_button = QPushButton("Cancel")
+        self.worklist_button = QPushButton("HSG worklist")
+        self.worklist_button.setToolTip(
+            f"RF studies of the last {WORKLIST_DAYS} days on this node, each marked as local / reported here"
+        )
         self.progress_bar = QProgressBar()
         self.progress_bar.setTextVisible(True)
         self.status = QLabel()
@@ -205,6 +224,7 @@ class PacsQueryPanel(QWidget):
         buttons = QHBoxLayout()
         for b in (
             self.search_button,
+            self.worklist_button,
             self.series_button,
             self.retrieve_button,
             self.missing_button,
@@ -231,6 +251,8 @@ class PacsQueryPanel(QWidget):
         lay.addWidget(self.listener_status)
 
         self.search_button.clicked.connect(self.search)
+        self.worklist_button.clicked.connect(self.show_worklist)
+        self.node_combo.currentTextChanged.connect(lambda _: self._node_kind_changed())
         self.series_button.clicked.connect(self.list_series)
         self.retrieve_button.clicked.connect(lambda: self.retrieve())
         self.missing_button.clicked.connect(lambda: self.retrieve(missing=True))
@@ -261,9 +283,14 @@ class PacsQueryPanel(QWidget):
             self._set_status(str(exc), error=True)
         self.node_combo.clear()
         self.node_combo.addItems([n.name for n in self._config.nodes])
+        for web in self._config.web_nodes:
+            self.node_combo.addItem(web.name)
+            self.node_combo.setItemData(
+                self.node_combo.count() - 1, f"DICOMweb {web.base_url}", Qt.ItemDataRole.ToolTipRole
+            )
         if current:
             self.node_combo.setCurrentText(current)
-        if not self._config.nodes:
+        if not self._config.nodes and not self._config.web_nodes:
             self._set_status("No PACS node configured: add one in the node manager.", error=False)
         self._apply_listener_config()
         self._update_buttons()
@@ -350,13 +377,24 @@ class PacsQueryPanel(QWidget):
 
     def _update_buttons(self) -> None:
         busy = self.is_busy()
-        has_node = bool(self._config.nodes)
+        has_node = bool(self._config.nodes or self._config.web_nodes)
         selected = self.selected_study_uid() is not None
         self.search_button.setEnabled(has_node and not busy)
         self.retrieve_button.setEnabled(has_node and selected and not busy)
         self.series_button.setEnabled(has_node and selected and not busy)
         self.missing_button.setEnabled(has_node and selected and not busy)
         self.cancel_button.setEnabled(busy)
+        self.worklist_button.setEnabled(has_node and not busy)
+
+    def _current_is_dicomweb(self) -> bool:
+        name = self.node_combo.currentText()
+        return any(w.name == name for w in self._config.web_nodes)
+
+    def _node_kind_changed(self) -> None:
+        """C-GET / C-MOVE are DIMSE services; a DICOMweb node retrieves by WADO-RS (the choice is hidden)."""
+        web = self._current_is_dicomweb()
+        self.method_combo.setVisible(not web)
+        self.method_combo.setEnabled(not web)
 
     def _set_status(self, text: str, *, error: bool = False) -> None:
         self.status.setText(text)
@@ -364,7 +402,9 @@ class PacsQueryPanel(QWidget):
 
     def _client(self) -> Any:
         name = self.node_combo.currentText()
-        node = self._config.get(name)
+        node = self._config.get_any(name)
+        if isinstance(node, DicomWebNode):
+            return DicomWebClient(node)
         return self.client_factory(node, self._config.local.ae_title)
 
     def _idle_client(self, uid: str | None) -> Any | None:
@@ -432,6 +472,29 @@ class PacsQueryPanel(QWidget):
 
         self._start(work, f"Searching {client.node.name}…")
 
+    def show_worklist(self) -> None:
+        """The remote HSG worklist: RF studies of the last days on the chosen node; the result table marks
+        each as local (complete / incomplete / —) and with its report state here; double-click retrieves."""
+        today = _dt.date.today()
+        self.patient_name.clear()
+        self.patient_id.clear()
+        self.accession.clear()
+        self.description.clear()
+        self.date_from.setText((today - _dt.timedelta(days=WORKLIST_DAYS)).isoformat())
+        self.date_to.setText(today.isoformat())
+        self.modality.setCurrentText("RF")
+        self.search()
+
+    def _report_state(self, uid: str) -> str:
+        """none / draft / signed / amended for a study held locally ('' when it is not here)."""
+        try:
+            if not self.database.sop_instance_uids(uid):
+                return ""
+            state = report_states(self.database, self.data_dir / "drafts", [uid])[uid]
+        except (HsgError, OSError, AttributeError):
+            return "?"
+        return state.state if not state.by else f"{state.state} ({state.by.replace('^', ' ').strip()})"
+
     def selected_series_uid(self) -> str | None:
         """The selected series, if it belongs to the selected study (then Retrieve fetches only it)."""
         rows = self.series_table.selectionModel().selectedRows()
@@ -465,7 +528,7 @@ class PacsQueryPanel(QWidget):
         client = self._idle_client(uid)
         if client is None:
             return
-        method = self.method_combo.currentText()
+        method = "WADO-RS" if isinstance(client, DicomWebClient) else self.method_combo.currentText()
         local = self._config.local
         listener = self.listener
         db = self.database
@@ -559,6 +622,7 @@ class PacsQueryPanel(QWidget):
                 (m.accession_number, m.accession_number),
                 (m.study_description, m.study_description),
                 (self._local_state(m.study_instance_uid), ""),
+                (self._report_state(m.study_instance_uid), ""),
             )
             items = []
             for text, key in values:
@@ -596,6 +660,12 @@ class PacsQueryPanel(QWidget):
         self._update_buttons()
 
     def _on_progress(self, p: Progress) -> None:
+        if self._open_after is not None and p.received >= 1:
+            # Open on the first instance that landed (a loop is viewable while the rest of the study still
+            # downloads); the thumbnails are refreshed when the retrieve ends (studyRetrieved).
+            uid, self._open_after = self._open_after, None
+            self._opened_early = uid
+            self.studyActivated.emit(uid)
         if p.remaining is None:
             self.progress_bar.setRange(0, 0)
             return
@@ -635,6 +705,8 @@ class PacsQueryPanel(QWidget):
 
     def _refresh_local_column(self) -> None:
         col = COLUMNS.index("Local")
+        report_col = COLUMNS.index("Report here")
         for r in range(self.model.rowCount()):
             item = self.model.item(r, col)
             item.setText(self._local_state(item.data(UID_ROLE)))
+            self.model.item(r, report_col).setText(self._report_state(item.data(UID_ROLE)))

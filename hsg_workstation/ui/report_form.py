@@ -8,7 +8,8 @@ up here, and a change made here is in the model before the next keystroke.
 Nothing typed is ever lost: every change is written to the draft store (``DraftStore.save``) from the model
 listener; ``closeEvent`` refuses to close while the last change is not on disk.
 
-What appears is declared in ``report_sections.py`` (reading order, labels, when a field applies); rule messages
+What appears is declared in ``reporting/form_spec.py`` (reading order, labels, when a field applies; the
+model clears answers whose field stops applying, ``HsgReport.clear_inapplicable``); rule messages
 come from ``rules.validate`` and are shown beside the field their ``field_path`` names.
 """
 
@@ -38,6 +39,7 @@ from PySide6.QtWidgets import (
 )
 
 from hsg_workstation.measurements import ImageRegion
+from hsg_workstation.reporting import form_spec
 from hsg_workstation.reporting import model as m
 from hsg_workstation.reporting.impression import generate_impression
 from hsg_workstation.reporting.rules import Issue, RuleConfig, Severity, validate
@@ -665,45 +667,31 @@ class ReportForm(QWidget):
         """Fields that hold a value although their condition says they do not apply, as the report was loaded
         (imported SR, older drafts): they stay visible and are never cleared automatically — only answers the
         user makes inapplicable in this form are."""
-        out: set[str] = set()
         self._loaded_inapplicable = set()
-        for path, row in self.rows.items():
-            if row.spec.when is None or applies(row.spec, self.report):
-                continue
-            empty = _empty_value(row.kind, row.optional)
-            try:
-                value = self.report.get_value(path)
-            except (KeyError, IndexError, AttributeError):
-                continue
-            if empty is not _NO_EMPTY and value != empty:
-                out.add(path)
-        return out
+        return set(form_spec.inapplicable_answers(self.report))
 
     def _apply_conditions(self) -> None:
-        """Clear answers whose field no longer applies; give them back if it applies again.
+        """Clear answers whose field no longer applies (``HsgReport.clear_inapplicable``); give them back if it
+        applies again.
 
-        An occlusion level left behind after the tube was changed to 'patent' would be hidden on screen yet
-        written to the SR and PDF. So a field that stops applying is emptied in the report — and its value kept
-        here, so toggling an answer by mistake and back restores what was typed (nothing typed is lost).
+        The rule itself is the model's (the CLI runs it too); what the form adds is memory: a cleared value is
+        kept here, so toggling an answer by mistake and back restores what was typed (nothing typed is lost).
         """
         self._adjusting = True
         try:
-            for path, row in list(self.rows.items()):
-                if row.spec.when is None or path in self._loaded_inapplicable:
+            self._stash.update(self.report.clear_inapplicable(keep=self._loaded_inapplicable))
+            restored = False
+            for spec in form_spec.conditional_fields(self.report):
+                path = spec.path
+                if path not in self._stash or path in self._loaded_inapplicable:
                     continue
-                try:
-                    value = self.report.get_value(path)
-                except (KeyError, IndexError, AttributeError):
-                    continue
-                empty = _empty_value(row.kind, row.optional)
-                if empty is _NO_EMPTY:
-                    continue
-                if not applies(row.spec, self.report):
-                    if value != empty:
-                        self._stash[path] = value
-                        self.report.set_value(path, empty)
-                elif path in self._stash and value == empty:
+                if applies(spec, self.report) and self.report.get_value(path) == form_spec.empty_value_at(
+                    self.report, path
+                ):
                     self.report.set_value(path, self._stash.pop(path))
+                    restored = True
+            if restored:  # a restored answer may hide another field again
+                self._stash.update(self.report.clear_inapplicable(keep=self._loaded_inapplicable))
         except (ValueError, KeyError, m.ReportLockedError):
             log.exception("could not apply field conditions")
         finally:
@@ -1046,18 +1034,6 @@ def _model_path(parts: list[str]) -> str:
     for p in parts:
         out += f"[{p}]" if p.isdigit() else (f".{p}" if out else p)
     return out
-
-
-_NO_EMPTY = object()
-
-
-def _empty_value(kind: rb.Kind, optional: bool) -> Any:
-    """What an unanswered field holds in the model, or ``_NO_EMPTY`` when it has none (required with default)."""
-    if kind is rb.Kind.MULTI_ENUM:
-        return []
-    if kind is rb.Kind.TEXT:
-        return None if optional else ""
-    return None if optional else _NO_EMPTY
 
 
 def _unit_text(ucum: str) -> str:

@@ -20,8 +20,19 @@ ORTHANC_AET = "ORTHANC"
 
 class Orthanc:
     def __init__(
-        self, workdir: Path, *, dicom_port: int, http_port: int, modalities: dict[str, list[Any]]
+        self,
+        workdir: Path,
+        *,
+        dicom_port: int,
+        http_port: int,
+        modalities: dict[str, list[Any]],
+        extra_config: dict[str, Any] | None = None,
+        credentials: tuple[str, str] | None = None,
     ) -> None:
+        """``extra_config`` is merged into the JSON config (e.g. the DICOMweb plugin); ``credentials`` are
+        sent with every REST call of this helper when the server has authentication on."""
+        self.extra_config = extra_config or {}
+        self.credentials = credentials
         self.workdir = workdir
         self.dicom_port = dicom_port
         self.http_port = http_port
@@ -57,6 +68,7 @@ class Orthanc:
             "LimitFindInstances": 0,
             "StorageCompression": False,
             "Plugins": [],
+            **self.extra_config,
         }
 
     def start(self) -> Orthanc:
@@ -107,6 +119,11 @@ class Orthanc:
         self, method: str, path: str, data: bytes | None = None, ctype: str = "application/json"
     ) -> Any:
         req = urllib.request.Request(self.base + path, data=data, method=method)
+        if self.credentials is not None:
+            import base64
+
+            token = base64.b64encode(":".join(self.credentials).encode()).decode()
+            req.add_header("Authorization", f"Basic {token}")
         if data is not None:
             req.add_header("Content-Type", ctype)
         with urllib.request.urlopen(req, timeout=30) as rsp:

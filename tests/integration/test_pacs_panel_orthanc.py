@@ -66,9 +66,13 @@ def test_main_window_double_click_retrieves_and_opens_in_viewer(
         panel.patient_name.setText("WINDOW*")
         panel.search_button.click()
         qtbot.waitUntil(lambda: not panel.is_busy() and panel.model.rowCount() == 1, timeout=20000)
-        with qtbot.waitSignal(window.studyOpened, timeout=30000) as opened:
+        # The viewer opens at the first instance that lands; the retrieval goes on and ends after it.
+        events: list[str] = []
+        window.studyOpened.connect(lambda uid: events.append(f"opened {uid}"))
+        panel.studyRetrieved.connect(lambda uid, status: events.append(f"{status} {uid}"))
+        with qtbot.waitSignal(panel.studyRetrieved, timeout=30000):
             panel.table.doubleClicked.emit(panel.proxy.index(0, 0))
-        assert opened.args == [study.study_uid]
+        assert events == [f"opened {study.study_uid}", f"complete {study.study_uid}"]
         assert window.study.study_instance_uid == study.study_uid and window.viewports
         assert db.sop_instance_uids(study.study_uid) == study.sop_uids
     finally:

@@ -21,7 +21,7 @@ from hsg_workstation.pacs.types import (
     StudyQuery,
 )
 from hsg_workstation.ui.node_manager import NodeManagerDialog
-from hsg_workstation.ui.pacs_panel import PacsQueryPanel, dicom_date_range
+from hsg_workstation.ui.pacs_panel import COLUMNS, PacsQueryPanel, dicom_date_range
 from tests.integration import dicomgen
 from tests.integration.certs import make_pki
 
@@ -145,7 +145,7 @@ def test_search_fills_table_from_form(qtbot: Any, setup: Any) -> None:
     assert (q.patient_name, q.study_date, q.modality) == ("DOE*", "20240101-", "RF")
     assert panel.model.rowCount() == 1
     row = [panel.model.item(0, c).text() for c in range(panel.model.columnCount())]
-    assert row[:5] == ["DOE JANE", "P1", "2024-01-15", "RF", "3"] and row[-1] == "—"
+    assert row[:5] == ["DOE JANE", "P1", "2024-01-15", "RF", "3"] and row[-2:] == ["—", ""]
     assert panel.status.text() == "1 study found"
 
 
@@ -171,7 +171,7 @@ def test_retrieve_progress_and_double_click_opens(qtbot: Any, setup: Any) -> Non
     assert db.sop_instance_uids(study.study_uid) == study.sop_uids
     assert panel.progress_bar.value() == panel.progress_bar.maximum()
     assert panel.status.text().startswith("Retrieved: C-GET: 3 instance(s)")
-    assert panel.model.item(0, panel.model.columnCount() - 1).text() == "complete"
+    assert panel.model.item(0, COLUMNS.index("Local")).text() == "complete"
     gets = clients[-1].gets
     panel.table.doubleClicked.emit(index)  # local and complete: opens at once
     assert activated == [study.study_uid, study.study_uid] and clients[-1].gets == gets
@@ -208,7 +208,7 @@ def test_cancel_keeps_partial_and_offers_retrieve_missing(qtbot: Any, setup: Any
     assert panel.status.text().startswith("Cancelled:")
     assert "color" in panel.status.styleSheet()
     assert len(db.sop_instance_uids(study.study_uid)) == 1
-    assert panel.model.item(0, panel.model.columnCount() - 1).text() == "incomplete"
+    assert panel.model.item(0, COLUMNS.index("Local")).text() == "incomplete"
     assert panel.missing_button.isEnabled()
 
 
