@@ -208,6 +208,8 @@ def _read(source: Dataset | str | Path) -> Dataset:
     else:
         try:
             ds = dcmread(source)
+        except RecursionError:
+            raise SrImportError(f"{source}: content tree nested too deeply to read") from None
         except (InvalidDicomError, OSError, EOFError, ValueError, KeyError, TypeError) as exc:
             raise SrImportError(f"{source}: cannot read as DICOM ({exc})") from None
     if str(ds.get("SOPClassUID", "")) not in _SR_CLASSES:
