@@ -241,7 +241,9 @@ def test_malformed_items_give_messages_not_tracebacks(tmp_path: Path, source_dat
     sr = build_sr(full_report(rf, dx), source_datasets)
     with pytest.raises(SrImportError, match="nested too deeply"):  # pydicom's own reader would recurse
         read_sr(_deep_file(sr, 600, tmp_path / "deep600.dcm"))
-    with pytest.raises(SrImportError, match="deeper than 40 levels"):  # readable, but no HSG report is that deep
+    with pytest.raises(
+        SrImportError, match="deeper than 40 levels"
+    ):  # readable, but no HSG report is that deep
         read_sr(_deep_file(sr, 100, tmp_path / "deep100.dcm"))
 
     no_name = hd.sr.TextContentItem(concept("field:Findings.other"), "x", relationship_type="CONTAINS")

@@ -113,6 +113,8 @@ def test_a_truncated_hsg_sr_is_shown_with_what_is_missing(qtbot, tmp_path: Path,
     cut.write_bytes(data[: int(len(data) * 0.96)])
     text = sr_document(cut).toPlainText()
     # either the import noticed missing content, or it names the item it could not read; the tree is still shown
-    assert ("Incomplete HSG report" in text) or ("cut.dcm: SR item" in text) or ("truncated" in text), text[:500]
+    assert ("Incomplete HSG report" in text) or ("cut.dcm: SR item" in text) or ("truncated" in text), text[
+        :500
+    ]
     assert "Signature" in text or "Findings" in text
     assert dcmread(path).Manufacturer == "HSG workstation"
