@@ -49,6 +49,13 @@ def _links(report: HsgReport) -> Iterator[tuple[str, Any, ImageLink]]:
             yield f"{path}.image_links[{n}]", part, link
 
 
+def has_measurement_content(report: HsgReport) -> bool:
+    """True when the report has a finding region or a measurement, i.e. a measurement SR would not be empty."""
+    return bool(report.measurements) or any(
+        link.region is not None or link.measurement is not None for _, _, link in _links(report)
+    )
+
+
 def _source(region: ImageRegion, sop_class: str, multi_frame: bool) -> hd.sr.SourceImageForRegion:
     return hd.sr.SourceImageForRegion(
         referenced_sop_class_uid=sop_class,

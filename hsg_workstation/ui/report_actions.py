@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from hsg_workstation.reporting import model as m
+from hsg_workstation.reporting.measurement_sr import has_measurement_content
 from hsg_workstation.reporting.rules import Issue
 
 if TYPE_CHECKING:
@@ -97,6 +98,9 @@ def output_names(report: m.HsgReport, directory: Path) -> dict[str, Path | None]
         "pdf_path": directory / f"{stem}.pdf",
         "encapsulated_pdf_path": directory / f"{stem}_pdf.dcm",
         "kos_path": directory / f"{stem}_kos.dcm" if report.key_images else None,
+        "measurement_sr_path": directory / f"{stem}_measurements.dcm"
+        if has_measurement_content(report)
+        else None,
     }
 
 
