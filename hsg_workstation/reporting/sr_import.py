@@ -56,12 +56,17 @@ _SR_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.88.33",
     "1.2.840.10008.5.1.4.1.1.88.34",
 }
+_SKIP = object()
 MAX_DEPTH = 40  # the writer nests at most ~8 levels; deeper trees are refused before Python's recursion limit
 Key = tuple[str, str]
 
 
 class SrImportError(HsgError):
     """The SR is not an HSG report this program wrote, or an item cannot be read back; names what and where."""
+
+
+class _NotUnderstood(SrImportError):
+    """A well-formed item whose coded value this version does not know: kept as text, not a failure."""
 
 
 @dataclass
@@ -473,11 +478,16 @@ class _Reader:
             sub = f"{path}.{name}" if path else name
             if typing.get_origin(hint) is list:
                 elem = typing.get_args(hint)[0]
-                out[name] = [
-                    self.value(elem, it, f"{sub}[{i}]", book, depth + 1) for i, (it, _) in enumerate(items)
+                values = [
+                    self.understood(elem, it, f"{sub}[{i}]", book, depth + 1)
+                    for i, (it, _) in enumerate(items)
                 ]
+                out[name] = [v for v in values if v is not _SKIP]
             else:
-                out[name] = self.value(hint, items[0][0], sub, book, depth + 1)
+                value = self.understood(hint, items[0][0], sub, book, depth + 1)
+                if value is _SKIP:
+                    continue
+                out[name] = value
                 if hint is ImageRegion and name in exact_points:
                     if len(exact_points[name]) != len(out[name]["points"]):
                         raise SrImportError(
@@ -485,6 +495,14 @@ class _Reader:
                         )
                     out[name]["points"] = exact_points[name]
         return out
+
+    def understood(self, hint: Any, item: Dataset, path: str, book: Codebook, depth: int) -> Any:
+        """The field value, or _SKIP after keeping an item with an unknown coded value as text."""
+        try:
+            return self.value(hint, item, path, book, depth)
+        except _NotUnderstood:
+            self.keep_unknown(item, path)
+            return _SKIP
 
     def value(self, hint: Any, item: Dataset, path: str, book: Codebook, depth: int) -> Any:
         hint = _unwrap_optional(hint)
@@ -500,7 +518,7 @@ class _Reader:
                 code = code_of(item, path)
                 value = book.enum_value(hint, code)
                 if value is None:
-                    raise SrImportError(f"SR item {path}: code {code} is not a value of {hint.__name__}")
+                    raise _NotUnderstood(f"SR item {path}: code {code} is not a value of {hint.__name__}")
                 return value
             if hint is bool:
                 code = code_of(item, path)
@@ -508,7 +526,7 @@ class _Reader:
                     return True
                 if code == _key(codes.NO.code):
                     return False
-                raise SrImportError(f"SR item {path}: code {code} is neither Yes nor No")
+                raise _NotUnderstood(f"SR item {path}: code {code} is neither Yes nor No")
             if hint is int or hint is float:
                 mv = item.MeasuredValueSequence[0]
                 number = (

@@ -284,3 +284,29 @@ def test_malformed_items_give_messages_not_tracebacks(tmp_path: Path, source_dat
     with pytest.raises(SrImportError, match="not a finite number"):
         read_sr(bad)
     assert dose  # the original is untouched
+
+
+def test_an_unknown_coded_value_is_kept_as_text_not_a_failure(source_datasets) -> None:
+    """A future version's new enum value (here: tube patency) reads as "unanswered" plus the text, with a warning."""
+    rf, dx = source_datasets
+    sr = _plain(build_sr(full_report(rf, dx), source_datasets))
+    patency = concept("field:Tube.patency").value
+    item = None
+    for elem in sr.iterall():
+        if elem.keyword != "ContentSequence":
+            continue
+        for it in elem.value:
+            if it.get("ValueType") == "CODE" and it.ConceptNameCodeSequence[0].CodeValue == patency:
+                item = it
+                break
+        if item is not None:
+            break
+    assert item is not None
+    code = item.ConceptCodeSequence[0]
+    code.CodeValue, code.CodeMeaning = "HSG9998", "Partially patent"
+    result = read_sr(sr)
+    assert not result.incomplete
+    tubes = result.report.findings.tubes
+    assert None in (tubes.left.patency, tubes.right.patency)
+    assert "Patency: Partially patent" in result.report.findings.other
+    assert any("not understood" in w for w in result.warnings)
