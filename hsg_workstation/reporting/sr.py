@@ -3,8 +3,9 @@
 Why this shape (docs/report.md has the full tree and the reasons):
 
 * A generic SR viewer (dsr2html, a PACS) must read it as a report: the root CONTAINER declares TID 2000 (Basic
-  Diagnostic Imaging Report); each section is a CID 7001 heading whose first items are TEXT sentences in words
-  (``narrative``), then the coded items; the impression and the recommendations are plain TEXT items.
+  Diagnostic Imaging Report); each section is a CID 7001 heading holding TEXT sentences in words (``narrative``);
+  the impression and the recommendations are plain TEXT items; the coded items follow in one trailing
+  "structured data" container under the same headings, so they do not interrupt the text.
 * It must stay readable when the code changes: every concept comes from the frozen vocabulary
   (``vocabulary.tsv``; private codes HSG0001… in the declared 99HSG scheme), the SR records its content format
   version, and the model ↔ concept map lives in one data file. ``sr_import`` reads this format and the older one.
@@ -392,47 +393,55 @@ def audit_record(report: HsgReport) -> dict[str, Any]:
     }
 
 
-def _sections(report: HsgReport, w: _Writer) -> list[Any]:
+def _heading(section: str, items: list[Any]) -> hd.sr.ContainerContentItem:
+    heading = hd.sr.ContainerContentItem(name=concept(f"section:{section}"), relationship_type=Rel.CONTAINS)
+    heading.ContentSequence = items
+    return heading
+
+
+def _sections(report: HsgReport, w: _Writer) -> tuple[list[Any], list[Any]]:
+    """(narrative sections, coded data sections). The narrative sections are what a generic viewer shows as the
+    report — headings with sentences, the impression, the recommendations; the coded items of every section go
+    under the same headings inside one trailing "structured data" container, so they do not interrupt the text."""
     hints = typing.get_type_hints(HsgReport)
-    out: list[Any] = []
+    shown: list[Any] = []
+    data: list[Any] = []
     for section in SECTION_ORDER:
         value = getattr(report, section)
         if value is None or (isinstance(value, list) and not value):
             continue
-        items: list[Any] = []
+        text: list[Any] = []
         if section in NARRATIVE_CONCEPTS:
             name = concept(NARRATIVE_CONCEPTS[section])
-            items += [
+            text = [
                 hd.sr.TextContentItem(name, s, relationship_type=Rel.CONTAINS)
                 for s in narrative.section_sentences(report, section)
             ]
+        items: list[Any] = []
         if section == "impression":
-            items += [
+            text = [
                 hd.sr.TextContentItem(codes.IMPRESSION.code, s.text, relationship_type=Rel.CONTAINS)
                 for s in report.impression.sentences
                 if s.text
             ]
         elif section == "recommendations":
-            items += [
+            text = [
                 hd.sr.TextContentItem(codes.RECOMMENDATION.code, r.text, relationship_type=Rel.CONTAINS)
                 for r in report.recommendations
                 if r.text
             ]
         elif section == "identity":
             skip = frozenset(HEADER_IDENTITY)  # patient / study identity lives in the header only
-            items += w.field_items(report.identity, Rel.CONTAINS, skip=skip)
+            items = w.field_items(report.identity, Rel.CONTAINS, skip=skip)
         elif isinstance(value, list):
-            items += w.value_items(report, section, hints[section], value, Rel.CONTAINS)
+            items = w.value_items(report, section, hints[section], value, Rel.CONTAINS)
         else:
-            items += w.field_items(value, Rel.CONTAINS)
-        if not items:
-            continue
-        heading = hd.sr.ContainerContentItem(
-            name=concept(f"section:{section}"), relationship_type=Rel.CONTAINS
-        )
-        heading.ContentSequence = items
-        out.append(heading)
-    return out
+            items = w.field_items(value, Rel.CONTAINS)
+        if text:
+            shown.append(_heading(section, text))
+        if items:
+            data.append(_heading(section, items))
+    return shown, data
 
 
 def _count_items(items: Any) -> int:
@@ -472,7 +481,7 @@ def build_content(
             codes.PROCEDURE_REPORTED.code, codes.HSG_PROCEDURE.code, relationship_type=Rel.HAS_CONCEPT_MOD
         )
     )
-    sections = _sections(report, w)
+    shown, data = _sections(report, w)
     if measurement_sr is not None:
         ref = hd.sr.CompositeContentItem(
             concept("doc:measurement_report"),
@@ -480,21 +489,12 @@ def build_content(
             referenced_sop_instance_uid=str(measurement_sr.SOPInstanceUID),
             relationship_type=Rel.CONTAINS,
         )
-        target = next((s for s in sections if _is(s, "section:measurements")), None)
+        target = next((s for s in data if _is(s, "section:measurements")), None)
         if target is None:
-            target = hd.sr.ContainerContentItem(
-                name=concept("section:measurements"), relationship_type=Rel.CONTAINS
-            )
-            target.ContentSequence = []
-            sections.append(target)
+            target = _heading("measurements", [])
+            data.append(target)
         target.ContentSequence.append(ref)
-    # Administration first: the schema version, report id and status must survive a truncated file's loss of the
-    # tail, and the item count lets the importer tell a complete tree from a cut one.
-    admin = [
-        hd.sr.TextContentItem(
-            concept("doc:schema_version"), str(SR_FORMAT_VERSION), relationship_type=Rel.CONTAINS
-        )
-    ]
+    admin: list[Any] = []
     hints = typing.get_type_hints(HsgReport)
     for f in dataclasses.fields(HsgReport):
         if f.name in SECTION_ORDER:
@@ -503,14 +503,22 @@ def build_content(
         if isinstance(value, str) and value == "" and f.default == "":
             continue
         admin.extend(w.value_items(report, f.name, hints[f.name], value, Rel.CONTAINS))
-    count = hd.sr.NumContentItem(
-        concept("doc:item_count"), _count_items(sections), _ucum(""), relationship_type=Rel.CONTAINS
-    )
-    count.MeasuredValueSequence[0].NumericValue = str(_count_items(sections))
-    admin.append(count)
     container = hd.sr.ContainerContentItem(name=concept("doc:administration"), relationship_type=Rel.CONTAINS)
     container.ContentSequence = admin
-    root.ContentSequence = children + [container] + sections
+    structured = hd.sr.ContainerContentItem(
+        name=concept("doc:structured_data"), relationship_type=Rel.CONTAINS
+    )
+    structured.ContentSequence = [container, *data]
+    body = [*shown, structured]
+    # The format version and the number of content items below come first, as modifiers of the document: the
+    # importer identifies the format from them, and a truncated file (whose tail is lost) shows as fewer items.
+    version = hd.sr.TextContentItem(
+        concept("doc:schema_version"), str(SR_FORMAT_VERSION), relationship_type=Rel.HAS_CONCEPT_MOD
+    )
+    count = hd.sr.TextContentItem(
+        concept("doc:item_count"), str(_count_items(body)), relationship_type=Rel.HAS_CONCEPT_MOD
+    )
+    root.ContentSequence = [*children, version, count, *body]
     return root
 
 

@@ -127,6 +127,7 @@ class Format2Codebook:
             _key(v.concept(n).coded): n.split(":", 1)[1] for n in v.names if n.startswith("section:")
         }
         self.admin = _key(v.concept("doc:administration").coded)
+        self.structured = _key(v.concept("doc:structured_data").coded)
         self.empty = _key(v.concept("doc:empty_text").coded)
         self.time_zone = _key(v.concept("doc:time_zone").coded)
         self.utc = _key(v.concept("doc:utc").coded)
@@ -264,18 +265,15 @@ class _Reader:
                 f"(expected {_key(codes.HSG_REPORT_TITLE.code)})"
             )
         f2 = Format2Codebook()
+        version_key = _key(vocabulary().concept("doc:schema_version").coded)
         for item in top:
-            if item.get("ValueType") == "CONTAINER" and concept_of(item, "root") == f2.admin:
-                for child in _children(item, "administration"):
-                    if child.get("ValueType") == "TEXT" and concept_of(child, "administration") == _key(
-                        vocabulary().concept("doc:schema_version").coded
-                    ):
-                        version = str(child.get("TextValue", "")).strip()
-                        if version != "2":
-                            raise SrImportError(
-                                f"{self.name}: SR content format {version!r} is newer than this program reads (1, 2)"
-                            )
-                        return f2
+            if item.get("ValueType") == "TEXT" and concept_of(item, "root") == version_key:
+                version = str(item.get("TextValue", "")).strip()
+                if version != "2":
+                    raise SrImportError(
+                        f"{self.name}: SR content format {version!r} is newer than this program reads (1, 2)"
+                    )
+                return f2
         f1 = Format1Codebook()
         if any(f1.is_own(item, self) for item in top):
             return f1
@@ -287,44 +285,35 @@ class _Reader:
     def run(self) -> ImportResult:
         top = _children(self.ds, "root")
         book = self.codebook(top)
-        hints = typing.get_type_hints(HsgReport)
         data: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
         sections_seen: list[str] = []
-        recorded_count: int | None = None
-        for i, item in enumerate(top):
-            path = f"root[{i}]"
-            vt = value_type(item, path)
-            if vt != "CONTAINER":
-                continue
-            key = concept_of(item, path)
-            children = _children(item, path)
-            if key == book.admin:
-                data.update(self.fields(HsgReport, children, "", book, depth=1))
-                if book.version == 2:
-                    recorded_count = _item_count(children)
-                continue
-            section = book.section_of(key)
-            if section is None:
-                self.keep_unknown(item, path)
-                continue
-            sections_seen.append(section)
-            hint = _unwrap_optional(hints[section])
-            if book.version == 2 and section in ("impression", "recommendations"):
-                data[section] = self.text_section(section, children, path)
-            elif typing.get_origin(hint) is list:
-                wanted = book.list_element(section)
-                elems = [c for c in children if concept_of(c, path) == wanted]
-                elem_hint = typing.get_args(hint)[0]
-                data[section] = [
-                    self.value(elem_hint, c, f"{section}[{n}]", book, depth=2) for n, c in enumerate(elems)
-                ]
-                for n, c in enumerate(children):
-                    if concept_of(c, path) != wanted and not book.is_skipped(concept_of(c, path)):
-                        self.keep_unknown(c, f"{path}[{n}]")
-            else:
-                data[section] = self.fields(hint, children, section, book, depth=2)
+        containers = [
+            (f"root[{i}]", it) for i, it in enumerate(top) if value_type(it, f"root[{i}]") == "CONTAINER"
+        ]
+        if book.version == 2:
+            # narrative headings first (impression / recommendations are data too), then the structured data
+            data_items: list[tuple[str, Dataset]] = []
+            for path, item in containers:
+                key = concept_of(item, path)
+                children = _children(item, path)
+                if key == book.structured:
+                    data_items += [(f"{path}[{n}]", c) for n, c in enumerate(children)]
+                    continue
+                section = book.section_of(key)
+                if section in ("impression", "recommendations"):
+                    sections_seen.append(section)
+                    data[section] = self.text_section(section, children, path)
+                elif section is None:
+                    self.keep_unknown(item, path)
+                else:
+                    for n, c in enumerate(children):
+                        if not book.is_skipped(concept_of(c, path)):
+                            self.keep_unknown(c, f"{path}[{n}]")
+            containers = data_items
+        for path, item in containers:
+            self.section(book, item, path, data, sections_seen)
         self.header_identity(data)
-        self.check_complete(book, data, sections_seen, recorded_count, top)
+        self.check_complete(book, data, sections_seen, top)
         if self.unknown:
             note = "Not understood in the SR (kept as text): " + "; ".join(self.unknown)
             findings = data.setdefault("findings", {})
@@ -332,6 +321,38 @@ class _Reader:
             self.warnings.append(f"{len(self.unknown)} item(s) not understood, kept in findings.other")
         report = HsgReport.from_json(data)
         return ImportResult(report, book.version, self.warnings, self.incomplete)
+
+    def section(
+        self, book: Codebook, item: Dataset, path: str, data: dict[str, Any], seen: list[str]
+    ) -> None:
+        """One heading container of coded items (format 1: every top-level heading; format 2: the structured
+        data's headings) into ``data``."""
+        if value_type(item, path) != "CONTAINER":
+            self.keep_unknown(item, path)
+            return
+        key = concept_of(item, path)
+        children = _children(item, path)
+        if key == book.admin:
+            data.update(self.fields(HsgReport, children, "", book, depth=1))
+            return
+        section = book.section_of(key)
+        if section is None:
+            self.keep_unknown(item, path)
+            return
+        seen.append(section)
+        hint = _unwrap_optional(typing.get_type_hints(HsgReport)[section])
+        if typing.get_origin(hint) is list:
+            wanted = book.list_element(section)
+            elems = [c for c in children if concept_of(c, path) == wanted]
+            elem_hint = typing.get_args(hint)[0]
+            data[section] = [
+                self.value(elem_hint, c, f"{section}[{n}]", book, depth=2) for n, c in enumerate(elems)
+            ]
+            for n, c in enumerate(children):
+                if concept_of(c, path) != wanted and not book.is_skipped(concept_of(c, path)):
+                    self.keep_unknown(c, f"{path}[{n}]")
+        else:
+            data[section] = self.fields(hint, children, section, book, depth=2)
 
     def keep_unknown(self, item: Dataset, path: str) -> None:
         """An item this version does not understand: its meaning and value as text, never a failure."""
@@ -413,7 +434,6 @@ class _Reader:
         book: Codebook,
         data: dict[str, Any],
         sections: list[str],
-        recorded: int | None,
         top: list[Dataset],
     ) -> None:
         verified = str(self.ds.get("VerificationFlag", "")) == "VERIFIED"
@@ -427,10 +447,8 @@ class _Reader:
             self.incomplete = True
             self.warnings.append("no report administration (report id, status): the SR is cut short")
         if book.version == 2:
-            admin = book.admin
-            present = _count(
-                [t for t in top if t.get("ValueType") == "CONTAINER" and concept_of(t, "root") != admin]
-            )
+            recorded = _item_count(top)
+            present = _count([t for t in top if t.get("RelationshipType") == "CONTAINS"])
             if recorded is None:
                 self.incomplete = True
                 self.warnings.append("no content item count: the SR is cut short")
@@ -571,13 +589,13 @@ def _region_field(owner: type) -> str | None:
     return next((n for n, h in hints.items() if _unwrap_optional(h) is ImageRegion), None)
 
 
-def _item_count(admin: list[Dataset]) -> int | None:
+def _item_count(top: list[Dataset]) -> int | None:
     key = _key(vocabulary().concept("doc:item_count").coded)
-    for c in admin:
-        if c.get("ValueType") == "NUM" and concept_of(c, "administration") == key:
+    for c in top:
+        if c.get("ValueType") == "TEXT" and concept_of(c, "root") == key:
             try:
-                return int(c.MeasuredValueSequence[0].NumericValue)
-            except (AttributeError, IndexError, ValueError, TypeError, OverflowError):
+                return int(str(c.get("TextValue", "")).strip())
+            except ValueError:
                 return None
     return None
 

@@ -97,9 +97,14 @@ def test_unknown_items_are_kept_as_text_with_a_warning(source_datasets) -> None:
     rf, dx = source_datasets
     report = full_report(rf, dx)
     sr = build_sr(report, source_datasets)
-    findings = next(
+    structured = next(
         it
         for it in sr.ContentSequence
+        if it.ConceptNameCodeSequence[0].CodeValue == concept("doc:structured_data").value
+    )
+    findings = next(
+        it
+        for it in structured.ContentSequence
         if it.ValueType == "CONTAINER" and it.ConceptNameCodeSequence[0].CodeValue == "59776-5"
     )
     new = hd.sr.TextContentItem(
@@ -107,10 +112,9 @@ def test_unknown_items_are_kept_as_text_with_a_warning(source_datasets) -> None:
     )
     findings.ContentSequence.append(new)
     # keep the item count honest so only the unknown item is reported
-    admin_code = concept("doc:administration").value
-    admin = next(it for it in sr.ContentSequence if it.ConceptNameCodeSequence[0].CodeValue == admin_code)
-    count = admin.ContentSequence[-1].MeasuredValueSequence[0]
-    count.NumericValue = str(int(count.NumericValue) + 1)
+    count_code = concept("doc:item_count").value
+    count = next(it for it in sr.ContentSequence if it.ConceptNameCodeSequence[0].CodeValue == count_code)
+    count.TextValue = str(int(count.TextValue) + 1)
     result = read_sr(sr)
     assert not result.incomplete
     assert "Tubal flow pattern: laminar" in result.report.findings.other
@@ -188,11 +192,17 @@ def _deep_file(sr: Dataset, depth: int, path: Path) -> Path:
     """An HSG SR file whose findings hold a chain of ``depth`` nested items, written byte by byte (pydicom's own
     writer recurses per level and cannot write it)."""
     plain = _plain(sr)
-    admin = next(
+    version = next(
         it
         for it in plain.ContentSequence
-        if it.ConceptNameCodeSequence[0].CodeValue == concept("doc:administration").value
+        if it.ConceptNameCodeSequence[0].CodeValue == concept("doc:schema_version").value
     )
+    structured = next(
+        it
+        for it in plain.ContentSequence
+        if it.ConceptNameCodeSequence[0].CodeValue == concept("doc:structured_data").value
+    )
+    admin = structured.ContentSequence[0]
     head = Dataset()
     head.RelationshipType, head.ValueType = "CONTAINS", "CODE"
     head.ConceptNameCodeSequence = DicomSequence([_code("field:Findings.cavity")])
@@ -208,8 +218,13 @@ def _deep_file(sr: Dataset, depth: int, path: Path) -> Path:
         "SEPARATE",
     )
     findings.ConceptNameCodeSequence = DicomSequence([_code("std:FINDINGS")])
-    root = _SEQ + _ITEM + _elements(admin) + _ITEM_END
-    root += _ITEM + _elements(findings) + _SEQ + _ITEM + chain + _ITEM_END + _SEQ_END + _ITEM_END + _SEQ_END
+    box = Dataset()
+    box.RelationshipType, box.ValueType, box.ContinuityOfContent = "CONTAINS", "CONTAINER", "SEPARATE"
+    box.ConceptNameCodeSequence = DicomSequence([_code("doc:structured_data")])
+    inner = _ITEM + _elements(admin) + _ITEM_END
+    inner += _ITEM + _elements(findings) + _SEQ + _ITEM + chain + _ITEM_END + _SEQ_END + _ITEM_END
+    root = _SEQ + _ITEM + _elements(version) + _ITEM_END
+    root += _ITEM + _elements(box) + _SEQ + inner + _SEQ_END + _ITEM_END + _SEQ_END
     del plain.ContentSequence
     buf = io.BytesIO()
     plain.save_as(buf, enforce_file_format=True)
@@ -227,9 +242,14 @@ def _plain(sr: Dataset) -> Dataset:
 
 def _with_findings(sr: Dataset, items: list[Dataset]) -> Dataset:
     sr = _plain(sr)
-    findings = next(
+    structured = next(
         it
         for it in sr.ContentSequence
+        if it.ConceptNameCodeSequence[0].CodeValue == concept("doc:structured_data").value
+    )
+    findings = next(
+        it
+        for it in structured.ContentSequence
         if it.get("ConceptNameCodeSequence") and it.ConceptNameCodeSequence[0].CodeValue == "59776-5"
     )
     findings.ContentSequence = DicomSequence(items)
@@ -266,16 +286,14 @@ def test_malformed_items_give_messages_not_tracebacks(tmp_path: Path, source_dat
     with pytest.raises(SrImportError, match="no Concept Name Code Sequence"):
         read_sr(_with_findings(sr, [empty_seq]))
 
-    dose = next(
-        it
-        for it in sr.ContentSequence
-        if it.get("ConceptNameCodeSequence") and it.ConceptNameCodeSequence[0].CodeValue == "73569-6"
-    )
     bad = _plain(sr)
-    bad_dose = next(
+    structured = next(
         it
         for it in bad.ContentSequence
-        if it.get("ConceptNameCodeSequence") and it.ConceptNameCodeSequence[0].CodeValue == "73569-6"
+        if it.ConceptNameCodeSequence[0].CodeValue == concept("doc:structured_data").value
+    )
+    bad_dose = next(
+        it for it in structured.ContentSequence if it.ConceptNameCodeSequence[0].CodeValue == "73569-6"
     )
     num = next(c for c in bad_dose.ContentSequence if c.ValueType == "NUM")
     num.MeasuredValueSequence[0].NumericValue = "inf"
@@ -283,7 +301,6 @@ def test_malformed_items_give_messages_not_tracebacks(tmp_path: Path, source_dat
         num.MeasuredValueSequence[0].FloatingPointValue = float("inf")
     with pytest.raises(SrImportError, match="not a finite number"):
         read_sr(bad)
-    assert dose  # the original is untouched
 
 
 def test_an_unknown_coded_value_is_kept_as_text_not_a_failure(source_datasets) -> None:
