@@ -1,4 +1,5 @@
-"""Node manager: edit our AE title / listener and the remote DICOM nodes, test each with C-ECHO.
+"""Node manager: edit our AE title / listener and the remote DICOM nodes, test each with C-ECHO; DICOMweb nodes
+in their own section (``ui/dicomweb_nodes.py``), tested with one QIDO-RS search.
 
 Works on a copy of ``nodes.json`` (:class:`NodeConfig`); every "Apply" goes through the same validation as the
 CLI, and the message names the field that is wrong. "Save" writes the file atomically; ``nodesSaved`` tells the
@@ -41,6 +42,7 @@ from hsg_workstation.pacs.nodes import (
     validate_ae_title,
 )
 from hsg_workstation.pacs.tls import check_tls_files
+from hsg_workstation.ui.dicomweb_nodes import DicomWebNodesBox
 from hsg_workstation.ui.pacs_panel import ClientFactory, default_client_factory
 
 
@@ -139,9 +141,11 @@ class NodeManagerDialog(QDialog):
         middle = QHBoxLayout()
         middle.addWidget(self.node_list, 1)
         middle.addWidget(node_box, 2)
+        self.web_box = DicomWebNodesBox(lambda: self.config, self._set_config, self._show, self)
         lay = QVBoxLayout(self)
         lay.addWidget(local_box)
         lay.addLayout(middle, 1)
+        lay.addWidget(self.web_box, 1)
         lay.addWidget(self.message)
         lay.addWidget(self.buttons)
 
@@ -157,6 +161,9 @@ class NodeManagerDialog(QDialog):
         self._local_tls_toggled(self.local_tls.isChecked())
 
     # -- helpers -------------------------------------------------------------------------------------------
+
+    def _set_config(self, config: NodeConfig) -> None:
+        self.config = config
 
     def _show(self, text: str, *, error: bool = False) -> None:
         self.message.setText(text)
