@@ -34,6 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--pdf", metavar="OUT.pdf", help="PDF/A report output")
     e.add_argument("--encapsulated-pdf", metavar="OUT.dcm", help="Encapsulated PDF DICOM output")
     e.add_argument("--kos", metavar="OUT.dcm", help="Key Object Selection output (key images)")
+    e.add_argument(
+        "--measurement-sr",
+        metavar="OUT.dcm",
+        help="TID 1500 measurement report of the image regions and measurements (referenced by --sr)",
+    )
     e.add_argument("--predecessor", metavar="SR.dcm", help="earlier SR this amended report replaces")
     e.add_argument(
         "--force",
@@ -76,6 +81,7 @@ def check_output_paths(args: argparse.Namespace) -> None:
         "--pdf": args.pdf,
         "--encapsulated-pdf": args.encapsulated_pdf,
         "--kos": args.kos,
+        "--measurement-sr": args.measurement_sr,
     }
     inputs = {Path(p).resolve(): f"the input {p}" for p in (args.report, args.predecessor) if p}
     seen: dict[Path, str] = {}
@@ -98,9 +104,11 @@ def check_output_paths(args: argparse.Namespace) -> None:
 def handle_export(args: argparse.Namespace) -> int:
     from hsg_workstation.reporting.workflows import export_report
 
-    outputs = (args.sr, args.pdf, args.encapsulated_pdf, args.kos)
+    outputs = (args.sr, args.pdf, args.encapsulated_pdf, args.kos, args.measurement_sr)
     if not any(outputs):
-        raise HsgError("report export: name at least one output (--sr, --pdf, --encapsulated-pdf, --kos)")
+        raise HsgError(
+            "report export: name at least one output (--sr, --pdf, --encapsulated-pdf, --kos, --measurement-sr)"
+        )
     check_output_paths(args)
     report = read_report_json(args.report)
     errors = [i for i in report.validate() if i.severity.value == "error"]
@@ -125,6 +133,7 @@ def handle_export(args: argparse.Namespace) -> int:
         pdf_path=args.pdf,
         encapsulated_pdf_path=args.encapsulated_pdf,
         kos_path=args.kos,
+        measurement_sr_path=args.measurement_sr,
         predecessor=predecessor,
     )
     if not report.is_signed:
@@ -135,9 +144,19 @@ def handle_export(args: argparse.Namespace) -> int:
 
 
 def handle_import(args: argparse.Namespace) -> int:
-    from hsg_workstation.reporting.sr_import import report_from_sr
+    """Report JSON on stdout; warnings on stderr. Exit 2 when the SR is incomplete (e.g. a truncated file): the
+    JSON is still printed so nothing is hidden, but a script must not take it for the whole report."""
+    from hsg_workstation.reporting.sr_import import read_sr
 
-    report = report_from_sr(Path(args.sr))
+    result = read_sr(Path(args.sr))
+    report = result.report
+    for warning in result.warnings:
+        print(f"warning: {args.sr}: {warning}", file=sys.stderr)
+    if result.incomplete:
+        print(
+            f"error: {args.sr}: the SR is incomplete — the report above lacks content (exit 2)",
+            file=sys.stderr,
+        )
     text = json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n"
     buffer = getattr(sys.stdout, "buffer", None)
     if buffer is not None:  # always UTF-8, whatever the console's encoding (report.json is UTF-8)
@@ -146,4 +165,4 @@ def handle_import(args: argparse.Namespace) -> int:
         buffer.flush()
     else:
         sys.stdout.write(text)
-    return 0
+    return 2 if result.incomplete else 0

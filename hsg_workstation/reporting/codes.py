@@ -1,6 +1,7 @@
 """Every coded concept the report outputs write, in one place, each with its source and a verified flag.
 
-Why one module: the coding policy (``hsg-report-spec.md`` §2.3, ``codes-verified.md``) allows a SNOMED CT or
+The report SR takes its concepts from the vocabulary (``vocabulary.tsv``); this module is the list of the
+*standard* codes it may contain and where each was verified. Why one module: the coding policy (``hsg-report-spec.md`` §2.3, ``codes-verified.md``) allows a SNOMED CT or
 LOINC code only where a stored authoritative source confirmed it. Everything else goes into the private scheme
 ``99HSG`` (declared in the SR's Coding Scheme Identification Sequence). Keeping the table here lets a later
 release swap a local code for a standard one by editing one line, and lets a test check that no unverified
@@ -9,7 +10,6 @@ standard code is ever written.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from highdicom.sr import CodedConcept
@@ -42,11 +42,6 @@ def _std(value: str, scheme: str, meaning: str, source: str) -> ConceptEntry:
     return ConceptEntry(value, scheme, meaning, source, True)
 
 
-def local(value: str, meaning: str) -> CodedConcept:
-    """A private 99HSG code (``HSG-...``); used where no verified standard code exists."""
-    return CodedConcept(value, LOCAL_SCHEME, meaning[:64])
-
-
 DICOM = "PS3.16 via pydicom 3.0.2 _concepts_dict/_cid_dict"
 CV = "codes-verified.md"
 
@@ -73,6 +68,7 @@ COMPLICATIONS = _std("55109-3", "LN", "Complications", DICOM + " CID 7001")
 IMPRESSIONS = _std("19005-8", "LN", "Impressions", DICOM + " CID 7001")
 RECOMMENDATIONS = _std("18783-1", "LN", "Recommendations", DICOM + " CID 7001")
 KEY_IMAGES = _std("55113-5", "LN", "Key Images", DICOM + " CID 7001")
+CRITICAL_RESULTS = _std("73568-8", "LN", "Communication of Critical Results", DICOM + " CID 7001")
 ADDENDUM = _std("55107-7", "LN", "Addendum", DICOM + " CID 7001")
 
 # --- report elements (CID 7002) -------------------------------------------------------------------------
@@ -80,6 +76,7 @@ FINDING = _std("121071", "DCM", "Finding", DICOM + " CID 7002")
 IMPRESSION = _std("121073", "DCM", "Impression", DICOM + " CID 7002")
 PROCEDURE_DESCRIPTION = _std("121065", "DCM", "Procedure Description", DICOM + " CID 7002")
 RECOMMENDATION = _std("121075", "DCM", "Recommendation", DICOM + " CID 7002")
+COMPLICATION_OF_PROCEDURE = _std("116224001", "SCT", "Complication of Procedure", DICOM + " CID 7002")
 IMAGE_REFERENCE = _std("121112", "DCM", "Source of Measurement", DICOM)
 
 # --- modifiers ------------------------------------------------------------------------------------------
@@ -88,13 +85,25 @@ LATERALITY = _std("272741003", "SCT", "Laterality", DICOM + " CID 210")
 LEFT = _std("7771000", "SCT", "Left", DICOM + " CID 244")
 RIGHT = _std("24028007", "SCT", "Right", DICOM + " CID 244")
 YES = _std("373066001", "SCT", "Yes", DICOM + " CID 230")
+NORMAL = _std("17621005", "SCT", "Normal", DICOM + " CID 242")
+PRESENT = _std("52101004", "SCT", "Present", DICOM + " CID 240")
+ABSENT = _std("272519000", "SCT", "Absent", DICOM + " CID 240")
+MILD = _std("255604002", "SCT", "Mild", DICOM)
+MODERATE = _std("6736007", "SCT", "Moderate", DICOM)
+SEVERE = _std("24484000", "SCT", "Severe", DICOM)
 NO = _std("373067005", "SCT", "No", DICOM + " CID 230")
+
+# --- pregnancy status (CID 6096) ---
+NOT_PREGNANT = _std("60001007", "SCT", "Not pregnant", DICOM + " CID 6096")
+POSSIBLE_PREGNANCY = _std("146799005", "SCT", "Possible pregnancy", DICOM + " CID 6096")
+PATIENT_PREGNANT = _std("77386006", "SCT", "Patient currently pregnant", DICOM + " CID 6096")
+UNKNOWN = _std("261665006", "SCT", "Unknown", DICOM + " CID 6096")
 
 # --- anatomy --------------------------------------------------------------------------------------------
 UTERUS = _std("35039007", "SCT", "Uterus", DICOM + "; " + CV + " #8")
 CERVIX = _std("71252005", "SCT", "Cervix", DICOM + "; " + CV + " #9")
 FALLOPIAN_TUBE = _std("31435000", "SCT", "Fallopian tube", DICOM + "; " + CV + " #7")
-LEFT_FALLOPIAN_TUBE = _std("113293009", "SCT", "Structure of left fallopian tube", CV + " #5")
+LEFT_FALLOPIAN_TUBE = _std("113293009", "SCT", "Left fallopian tube", CV + " #5 (display style of 2033006)")
 RIGHT_FALLOPIAN_TUBE = _std("2033006", "SCT", "Right fallopian tube", CV + " #6")
 UTERUS_AND_TUBES = _std("110639002", "SCT", "Uterus and fallopian tubes", DICOM + "; " + CV + " #9a")
 PERITONEAL_CAVITY = _std("83670000", "SCT", "Peritoneal cavity", DICOM)
@@ -116,95 +125,15 @@ POLYP_OF_CORPUS_UTERI = _std("11314008", "SCT", "Polyp of corpus uteri", CV + " 
 SUBMUCOUS_LEIOMYOMA = _std("95279007", "SCT", "Submucous leiomyoma of uterus", CV + " #11")
 BICORNUATE_UTERUS = _std("31401003", "SCT", "Bicornuate uterus", CV + " #23")
 
-#: Standard codes a model enum value may be written as (field-name independent); everything else → 99HSG.
-VERIFIED_VALUE_CODES: dict[str, ConceptEntry] = {
-    "polyp": POLYP_OF_CORPUS_UTERI,
-    "submucous_fibroid": SUBMUCOUS_LEIOMYOMA,
-    "bicornuate": BICORNUATE_UTERUS,
-}
-
-#: Concepts written as 99HSG with the standard code a later release may add once verified (spec §2.3).
+#: Concepts written as 99HSG with the standard code a later release may add once verified (spec §2.3). When one
+#: is verified, add the standard concept to vocabulary.tsv and retire the private one (replaced_by).
 LOCAL_EQUIVALENTS: dict[str, str] = {
-    "HSG-ASHERMAN": "SCT 48236007 (probable)",
-    "HSG-TUBE-OCCLUDED": "SCT 237143006 (probable)",
-    "HSG-SIN": "SCT 36742000 (probable)",
-    "HSG-SEPTATE": "SCT 22504001 (probable)",
-    "HSG-DIDELPHYS": "SCT 15545001 (probable)",
+    "Asherman syndrome / intrauterine adhesions": "SCT 48236007 (probable)",
+    "Tubal occlusion": "SCT 237143006 (probable)",
+    "Salpingitis isthmica nodosa": "SCT 36742000 (probable)",
+    "Septate uterus": "SCT 22504001 (probable)",
+    "Uterus didelphys": "SCT 15545001 (probable)",
 }
-
-#: UCUM units by model field-name suffix; a NUM item needs a unit, "1" (no unit) when none applies.
-UCUM_BY_SUFFIX: tuple[tuple[str, str, str], ...] = (
-    ("_mgi_ml", "mg{I}/mL", "milligram iodine per milliliter"),
-    ("_gy_cm2", "Gy.cm2", "Gray centimeter squared"),
-    ("_mm", "mm", "millimeter"),
-    ("_ml", "mL", "milliliter"),
-    ("_deg", "deg", "degree"),
-    ("_s", "s", "second"),
-    ("_gycm2", "Gy.cm2", "Gray centimeter squared"),
-    ("_mgy", "mGy", "milligray"),
-    ("_days", "d", "day"),
-    ("_months", "mo", "month"),
-)
-UCUM_BY_NAME: dict[str, tuple[str, str]] = {
-    "cycle_day": ("d", "day"),
-    "pain_score": ("{score}", "score"),
-    "dap_total": ("Gy.cm2", "Gray centimeter squared"),
-    "fluoroscopy_time": ("s", "second"),
-    "contrast_volume": ("mL", "milliliter"),
-    "infertility_duration": ("mo", "month"),
-    "entrance_dose": ("mGy", "milligray"),
-    "intercornual_distance": ("mm", "millimeter"),
-    "internal_indentation_depth": ("mm", "millimeter"),
-    "indentation_depth": ("mm", "millimeter"),
-    "indentation_angle": ("deg", "degree"),
-    "hemicavity_divergence_angle": ("deg", "degree"),
-    "max_ampullary_diameter": ("mm", "millimeter"),
-    "size_mm": ("mm", "millimeter"),
-    "external_fundal_indentation": ("mm", "millimeter"),
-}
-NO_UNIT = CodedConcept("1", "UCUM", "no units")
-
-
-def ucum_unit(field_name: str) -> CodedConcept:
-    """UCUM unit for a model number field; ``1`` (dimensionless) when the field has no physical unit."""
-    if field_name in UCUM_BY_NAME:
-        value, meaning = UCUM_BY_NAME[field_name]
-        return CodedConcept(value, "UCUM", meaning)
-    for suffix, value, meaning in UCUM_BY_SUFFIX:
-        if field_name.endswith(suffix):
-            return CodedConcept(value, "UCUM", meaning)
-    return NO_UNIT
-
-
-_SLUG = re.compile(r"[^A-Za-z0-9]+")
-
-
-def field_concept(path: str) -> CodedConcept:
-    """The 99HSG concept name for a model field (its JSON key), e.g. ``patency`` → ``HSG-F-patency``.
-
-    The code value is the field key itself so the importer can map it back without a lookup table; long
-    keys go to Long Code Value (highdicom does that when the value exceeds 16 characters).
-    """
-    return local(f"HSG-F-{path}", path.replace("_", " "))
-
-
-def value_concept(value: str) -> CodedConcept:
-    """The coded value for a model enum string: a verified standard code if there is one, else 99HSG."""
-    entry = VERIFIED_VALUE_CODES.get(value)
-    if entry is not None:
-        return entry.code
-    meaning = _SLUG.sub(" ", value).strip() or "unspecified"
-    return local(f"HSG-V-{value}", meaning)
-
-
-def value_from_concept(code_value: str, scheme: str) -> str:
-    """Inverse of :func:`value_concept`."""
-    if scheme == LOCAL_SCHEME and code_value.startswith("HSG-V-"):
-        return code_value[len("HSG-V-") :]
-    for name, entry in VERIFIED_VALUE_CODES.items():
-        if entry.value == code_value and entry.scheme == scheme:
-            return name
-    raise ValueError(f"unknown coded value ({code_value}, {scheme})")
 
 
 def coding_scheme_identification() -> Dataset:

@@ -25,6 +25,7 @@ _PATIENT_STUDY_KEYWORDS = (
     "IssuerOfPatientID",
     "PatientBirthDate",
     "PatientSex",
+    "PatientAge",
     "StudyInstanceUID",
     "StudyDate",
     "StudyTime",
@@ -46,11 +47,18 @@ def build_encapsulated_pdf(
     series_instance_uid: str | None = None,
     sop_instance_uid: str | None = None,
     now: _dt.datetime | None = None,
+    verified: bool = False,
+    predecessors: Sequence[Dataset] | None = None,
 ) -> Dataset:
     """Wrap ``pdf_bytes`` in an Encapsulated PDF dataset that belongs to the study of ``source_datasets``.
 
     ``source_datasets`` are the images the PDF was made from (headers are enough); they are listed in
-    Source Instance Sequence. Raises ValueError if the bytes are not a PDF or no source is given.
+    Source Instance Sequence. The lifecycle is in the header, as far as this IOD has attributes for it:
+    ``document_title`` (the caller puts draft / signed / amended in it), Verification Flag (VERIFIED for a signed
+    report), Content Date/Time (``now``: the signing time of a signed report) and Predecessor Documents Sequence
+    (``predecessors``: items with StudyInstanceUID / ReferencedSeriesSequence, for an amendment). Completion Flag
+    and Verifying Observer are not part of the Encapsulated PDF IOD (dciodvfy flags them), so they are left to
+    the SR. Raises ValueError if the bytes are not a PDF or no source is given.
     """
     if not pdf_bytes.startswith(b"%PDF-"):
         raise ValueError("encapsulated PDF: the document bytes do not start with %PDF-")
@@ -87,6 +95,9 @@ def build_encapsulated_pdf(
     ds.SoftwareVersions = __version__
     if institution_name or "InstitutionName" in src:
         ds.InstitutionName = institution_name or src.InstitutionName
+    ds.VerificationFlag = "VERIFIED" if verified else "UNVERIFIED"
+    if predecessors:
+        ds.PredecessorDocumentsSequence = DicomSequence(list(predecessors))
     ds.ConversionType = "WSD"
     ds.BurnedInAnnotation = "YES"
     ds.DocumentTitle = document_title

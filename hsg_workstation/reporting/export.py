@@ -25,8 +25,16 @@ from pydicom.errors import InvalidDicomError
 from hsg_workstation.errors import HsgError
 from hsg_workstation.reporting.encapsulated import build_encapsulated_pdf
 from hsg_workstation.reporting.kos import build_kos
+from hsg_workstation.reporting.measurement_sr import build_measurement_sr
 from hsg_workstation.reporting.model import HsgReport
-from hsg_workstation.reporting.sr import SrBuildError, build_sr
+from hsg_workstation.reporting.sr import (
+    COMPREHENSIVE_SR,
+    SrBuildError,
+    build_sr,
+    document_series_uid,
+    lifecycle_word,
+    report_series_uid,
+)
 
 StudyInput = str | os.PathLike[str] | Sequence[Dataset | str | os.PathLike[str]]
 
@@ -42,11 +50,15 @@ class StudyImages:
     headers: list[Dataset]
     sources: dict[str, Path | Dataset] = field(default_factory=dict)  # SOP Instance UID → path or dataset
     paths: set[Path] = field(default_factory=set)
+    #: Series Instance UID → highest Instance Number of the documents (SR, PDF, KOS) already in the study folder,
+    #: so a new version of a document continues its series instead of starting again at 1.
+    document_instances: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
 class ExportResult:
     sr: Dataset | None = None
+    measurement_sr: Dataset | None = None
     kos: Dataset | None = None
     encapsulated_pdf: Dataset | None = None
     pdf: bytes | None = None
@@ -87,6 +99,13 @@ def load_study(study: StudyInput, study_instance_uid: str = "") -> StudyImages:
             source = item
             out.paths.add(item.resolve())
         if not _is_image(ds):
+            series = str(ds.get("SeriesInstanceUID", ""))
+            try:
+                number = int(ds.get("InstanceNumber", 0) or 0)
+            except (TypeError, ValueError):
+                number = 0
+            if series:
+                out.document_instances[series] = max(out.document_instances.get(series, 0), number)
             continue
         if study_instance_uid and str(ds.get("StudyInstanceUID", "")) != study_instance_uid:
             continue
@@ -123,6 +142,7 @@ def export_all(
     kos_path: str | os.PathLike[str] | None = None,
     predecessor: Dataset | None = None,
     build_all: bool = False,
+    measurement_sr_path: str | os.PathLike[str] | None = None,
 ) -> ExportResult:
     """Build the requested outputs (``build_all``: build every output even without a path — benchmark, GUI
     preview) and write those with a path. Returns the built objects, written paths and per-part timings."""
@@ -134,10 +154,14 @@ def export_all(
     result.timings_s["load_study_s"] = time.perf_counter() - t0
     outputs = {
         "sr": sr_path,
+        "measurement_sr": measurement_sr_path,
         "pdf": pdf_path,
         "encapsulated_pdf": encapsulated_pdf_path,
         "kos": kos_path,
     }
+    given = [Path(p).resolve() for p in outputs.values() if p is not None]
+    if len(given) != len(set(given)):
+        raise ExportError("two outputs name the same file; each output needs its own path")
     for name, p in outputs.items():
         if p is not None and Path(p).resolve() in images.paths:
             raise ExportError(
@@ -154,10 +178,42 @@ def export_all(
     # Image links may point at any image of the study; the writer checks them against these.
     evidence_all = evidence + [h for h in headers if h not in evidence]
 
+    study_uid = str(headers[0].StudyInstanceUID)
+
+    def next_number(series_uid: str) -> int:
+        """Next Instance Number in a document series: after those already in the study folder and after the
+        predecessor (an amendment is a later version of the same document)."""
+        last = images.document_instances.get(series_uid, 0)
+        if predecessor is not None:  # the version it replaces: every document of this version comes after it
+            try:
+                last = max(last, int(predecessor.get("InstanceNumber", 0) or 0))
+            except (TypeError, ValueError):
+                pass
+        return last + 1
+
+    if want["measurement_sr"]:
+        t = time.perf_counter()
+        try:
+            result.measurement_sr = build_measurement_sr(
+                report,
+                evidence_all,
+                instance_number=next_number(document_series_uid(study_uid, "measurement-sr")),
+            )
+        except ValueError as exc:
+            raise ExportError(f"measurement SR: {exc}") from None
+        if result.measurement_sr is None and measurement_sr_path is not None:
+            raise ExportError("--measurement-sr: the report has no image regions or measurements")
+        result.timings_s["measurement_sr_s"] = time.perf_counter() - t
     if want["sr"]:
         t = time.perf_counter()
         try:
-            result.sr = build_sr(report, evidence_all, predecessor=predecessor)
+            result.sr = build_sr(
+                report,
+                evidence_all,
+                predecessor=predecessor,
+                instance_number=next_number(report_series_uid(study_uid)),
+                measurement_sr=result.measurement_sr,
+            )
         except SrBuildError as exc:
             raise ExportError(f"SR: {exc}") from None
         result.timings_s["sr_s"] = time.perf_counter() - t
@@ -174,8 +230,18 @@ def export_all(
         t = time.perf_counter()
         key_uids = {k.sop_instance_uid for k in report.key_images}
         used = [h for h in headers if str(h.SOPInstanceUID) in key_uids] or evidence
+        pdf_series = document_series_uid(study_uid, "pdf")
+        sig_time = report.signature.verification_datetime if report.is_signed else None
         result.encapsulated_pdf = build_encapsulated_pdf(
-            result.pdf or b"", used, institution_name=report.identity.institution_name or None
+            result.pdf or b"",
+            used,
+            institution_name=report.identity.institution_name or None,
+            document_title=f"Hysterosalpingography report ({lifecycle_word(report)})",
+            series_instance_uid=pdf_series,
+            instance_number=next_number(pdf_series),
+            verified=report.is_signed,
+            predecessors=_predecessor_items(report, predecessor),
+            now=sig_time,
         )
         result.timings_s["encapsulated_pdf_s"] = time.perf_counter() - t
     if want["kos"]:
@@ -185,10 +251,13 @@ def export_all(
         else:
             t = time.perf_counter()
             try:
+                kos_series = document_series_uid(study_uid, "kos")
                 result.kos = build_kos(
                     headers,
                     [(k.sop_instance_uid, int(k.frame_number)) for k in report.key_images],
                     observer_name=report.signature.verifying_observer_name or report.author_name or None,
+                    series_instance_uid=kos_series,
+                    instance_number=next_number(kos_series),
                 )
             except ValueError as exc:
                 raise ExportError(f"KOS: {exc}") from None
@@ -199,6 +268,7 @@ def export_all(
         (Path(path), lambda tmp, obj=obj: obj.save_as(tmp, enforce_file_format=True))
         for obj, path in (
             (result.sr, sr_path),
+            (result.measurement_sr, measurement_sr_path),
             (result.encapsulated_pdf, encapsulated_pdf_path),
             (result.kos, kos_path),
         )
@@ -219,3 +289,31 @@ def export_all(
     result.timings_s["write_s"] = time.perf_counter() - t
     result.timings_s["export_all_s"] = time.perf_counter() - t0
     return result
+
+
+def _predecessor_items(report: HsgReport, predecessor: Dataset | None) -> list[Dataset] | None:
+    """Predecessor Documents Sequence items for an amendment's PDF: the report version it replaces (its SR — the
+    earlier PDF's UID is not known to the report)."""
+    p = report.predecessor
+    uid = str(predecessor.SOPInstanceUID) if predecessor is not None else (p.sr_sop_instance_uid if p else "")
+    if not uid:
+        return None
+    study = (
+        str(predecessor.StudyInstanceUID) if predecessor is not None else (p.study_instance_uid if p else "")
+    ) or report.identity.study_instance_uid
+    series = (
+        str(predecessor.SeriesInstanceUID)
+        if predecessor is not None
+        else (p.sr_series_instance_uid if p else "")
+    ) or report_series_uid(study)
+    sop_class = str(predecessor.SOPClassUID) if predecessor is not None else COMPREHENSIVE_SR
+    ref = Dataset()
+    ref.ReferencedSOPClassUID = sop_class
+    ref.ReferencedSOPInstanceUID = uid
+    series_item = Dataset()
+    series_item.SeriesInstanceUID = series
+    series_item.ReferencedSOPSequence = [ref]
+    item = Dataset()
+    item.StudyInstanceUID = study
+    item.ReferencedSeriesSequence = [series_item]
+    return [item]

@@ -25,6 +25,7 @@ def build_kos(
     instance_number: int = 1,
     institution_name: str | None = None,
     observer_name: str | None = None,
+    series_instance_uid: str | None = None,
 ) -> Dataset:
     """A KOS referencing ``key_frames`` = (SOP Instance UID, 1-based frame number) of ``source_datasets``.
 
@@ -62,13 +63,17 @@ def build_kos(
     kos = hd.ko.KeyObjectSelectionDocument(
         evidence=referenced,
         content=content,
-        series_instance_uid=generate_uid(),
+        series_instance_uid=series_instance_uid or generate_uid(),
         series_number=series_number,
         sop_instance_uid=generate_uid(),
         instance_number=instance_number,
         manufacturer="HSG workstation",
         institution_name=institution_name or getattr(source_datasets[0], "InstitutionName", None),
     )
+    # highdicom copies only the mandatory Patient / Study attributes; a PACS worklist also shows these.
+    for keyword in ("PatientAge", "StudyDescription"):
+        if keyword in source_datasets[0] and source_datasets[0].get(keyword):
+            setattr(kos, keyword, source_datasets[0].get(keyword))
     for item in kos.ContentSequence:
         if item.ValueType != "IMAGE":
             continue

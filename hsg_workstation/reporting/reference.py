@@ -256,7 +256,9 @@ def reference_report_from_truth(truth: dict[str, Any], datasets: list[Any] | Non
         )
         if loop_uid and d.get("row") is not None and d.get("column") is not None:
             frame = int(d.get("first_frame") or 1)
-            col, row = float(d["column"]), float(d["row"])
+            # truth.json has 0-based pixel-centre [row, column]; SCOORD (and from_analysis) use (column, row) with
+            # (0, 0) at the top-left corner of the top-left pixel (stack-notes), so the centre is at +0.5.
+            col, row = float(d["column"]) + 0.5, float(d["row"]) + 0.5
             rad_px = (float(d.get("size_mm") or 4.0) / 2) / (calib.column_spacing_mm or 1.0)
             region = ImageRegion(
                 loop_uid,

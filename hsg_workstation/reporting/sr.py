@@ -1,25 +1,23 @@
-"""HsgReport → DICOM Comprehensive SR (highdicom) in the source study.
+"""HsgReport → DICOM Comprehensive SR (highdicom) in the source study — SR content format 2.
 
-Why a type-driven walk of the report's dataclass tree instead of a hand-written item per field: the report must
-come back from the SR *equal* (``sr_import.report_from_sr``), and a walk that derives every item from the field's
-declared type cannot forget a field when the model grows. The walk is still DICOM-shaped (docs/report.md has the
-full field → concept → value type → relationship table):
+Why this shape (docs/report.md has the full tree and the reasons):
 
-* root CONTAINER (25022-5, LN) — a TID 2000-like tree without the TID 2000 identifier (TID 2000 is not
-  extensible and the tree carries more than it allows), with Language (TID 1204), observer context (TID 1001)
-  and Procedure reported (121058, DCM) = Hysterosalpingography (168884001, SCT);
-* one heading CONTAINER per report section, headings from CID 7001 where one fits, else a 99HSG container;
-* a field becomes an item named (HSG-F-<field>, 99HSG) or, where one fits, a standard concept (dose totals,
-  Impression, Recommendation, Finding); enums → CODE (99HSG value codes, or a verified SCT code), bool → CODE
-  Yes/No, int/float → NUM with a UCUM unit, date/time → DATE/DATETIME/TIME, ``*_uid`` → UIDREF, str → TEXT;
-* a nested part (a tube, a filling defect, an image link) → CODE (HSG-F-<field>) = (HSG-T-<Type>, 99HSG) whose
-  fields hang below it by HAS PROPERTIES; tubes and other findings carry Finding Site and Laterality (HAS CONCEPT
-  MOD);
-* an image region → SCOORD (INFERRED FROM its finding) with one IMAGE child (SELECTED FROM, 1-based frame),
-  plus a TEXT (HSG-XY-<field>) with the exact points when 32-bit Graphic Data would round them.
-
-None, empty text and empty lists are not written: they are the model's defaults, so leaving them out
-round-trips. Nothing is written with an unverified SNOMED/LOINC code (see ``codes``).
+* A generic SR viewer (dsr2html, a PACS) must read it as a report: the root CONTAINER declares TID 2000 (Basic
+  Diagnostic Imaging Report); each section is a CID 7001 heading holding TEXT sentences in words (``narrative``);
+  the impression and the recommendations are plain TEXT items; the coded items follow in one trailing
+  "structured data" container under the same headings, so they do not interrupt the text.
+* It must stay readable when the code changes: every concept comes from the frozen vocabulary
+  (``vocabulary.tsv``; private codes HSG0001… in the declared 99HSG scheme), the SR records its content format
+  version, and the model ↔ concept map lives in one data file. ``sr_import`` reads this format and the older one.
+* It must round-trip: the coded items are a type-driven walk of the report's dataclass tree (a walk cannot forget a
+  field when the model grows), each field an item whose value type follows the field type (enum → CODE, bool → CODE
+  Yes/No, number → NUM with the vocabulary's UCUM unit, date/time → DATE/TIME/DATETIME, ``*_uid`` → UIDREF, text →
+  TEXT, nested part → CODE (field) = (part type) with its fields below by HAS PROPERTIES, image region → SCOORD
+  with its IMAGE).
+* Patient identity is NOT copied into the content: it is in the header, where a PACS corrects it.
+* The audit trail of the impression (edits with removed/old wording, generator provenance of each sentence) is
+  not content a viewer should show as part of a signed report; it travels in a private attribute block
+  (``AUDIT_TAG``) so ``report import`` still gives the same report.
 """
 
 from __future__ import annotations
@@ -43,48 +41,66 @@ from pydicom.uid import generate_uid
 
 from hsg_workstation import __version__
 from hsg_workstation.measurements import ImageRegion, Measurement, MeasurementKind, RegionType
-from hsg_workstation.reporting import codes
-from hsg_workstation.reporting.model import HsgReport, ImageLink, KeyImage, PregnancyStatus, Side, Tube
+from hsg_workstation.reporting import codes, narrative
+from hsg_workstation.reporting.model import HsgReport, ImageLink, KeyImage, Tube
+from hsg_workstation.reporting.vocabulary import concept, vocabulary
 
 COMPREHENSIVE_SR = "1.2.840.10008.5.1.4.1.1.88.33"
 DEFAULT_SR_SERIES_NUMBER = 901
+MANUFACTURER = "HSG workstation"
+#: Version of the SR content format. 1 = the name-derived HSG-F-/HSG-V- codes (commit 17ceedc and before);
+#: 2 = vocabulary codes, TID 2000 layout, narrative TEXT, identity from the header, audit in a private block.
+SR_FORMAT_VERSION = 2
 
-#: Report section (top-level field) → heading container concept. Bijective: the importer inverts it.
-SECTION_HEADINGS: dict[str, CodedConcept] = {
-    "identity": codes.local("HSG-S-identity", "Patient and study identification"),
-    "clinical": codes.CLINICAL_INFORMATION.code,
-    "safety": codes.HISTORY.code,
-    "technique": codes.CURRENT_PROCEDURE.code,
-    "dose": codes.RADIATION_EXPOSURE.code,
-    "findings": codes.FINDINGS.code,
-    "complications": codes.COMPLICATIONS.code,
-    "impression": codes.IMPRESSIONS.code,
-    "recommendations": codes.RECOMMENDATIONS.code,
-    "key_images": codes.KEY_IMAGES.code,
-    "measurements": codes.local("HSG-S-measurements", "Measurements"),
-    "acknowledgements": codes.local("HSG-S-acknowledgements", "Acknowledged warnings"),
-    "critical_result": CodedConcept("73568-8", "LN", "Communication of Critical Results"),
-    "signature": codes.local("HSG-S-signature", "Signature"),
-    "predecessor": codes.local("HSG-S-predecessor", "Amended report"),
+#: Private attribute block holding the impression's audit trail (JSON), outside the content tree.
+PRIVATE_GROUP = 0x0011
+PRIVATE_CREATOR = "HSG workstation report"
+AUDIT_ELEMENT = 0x01  # → (0011,1001) UT
+
+#: Sections in the order they are written; section name → vocabulary key of the heading.
+SECTION_ORDER: tuple[str, ...] = (
+    "clinical",
+    "safety",
+    "technique",
+    "dose",
+    "findings",
+    "complications",
+    "impression",
+    "recommendations",
+    "critical_result",
+    "key_images",
+    "measurements",
+    "acknowledgements",
+    "signature",
+    "predecessor",
+    "identity",
+)
+#: Concept name of the narrative TEXT items of a section (CID 7002 where one fits).
+NARRATIVE_CONCEPTS: dict[str, str] = {
+    "clinical": "doc:clinical_text",
+    "safety": "doc:safety_text",
+    "technique": "std:PROCEDURE_DESCRIPTION",
+    "dose": "std:PROCEDURE_DESCRIPTION",
+    "findings": "std:FINDING",
+    "complications": "std:COMPLICATION_OF_PROCEDURE",
+    "critical_result": "doc:critical_text",
 }
-#: Top-level scalar fields (report_id, status, ...) live in this container.
-ADMIN_HEADING = codes.local("HSG-S-report", "Report administration")
-
-#: (part type name, field) → standard concept name used instead of (HSG-F-field, 99HSG). Unique per type.
-FIELD_CONCEPTS: dict[tuple[str, str], CodedConcept] = {
-    ("RadiationDose", "dap_total_gy_cm2"): codes.DOSE_AREA_PRODUCT_TOTAL.code,
-    ("RadiationDose", "fluoroscopy_time_s"): codes.TOTAL_FLUORO_TIME.code,
-    ("RadiationDose", "radiographic_images"): codes.TOTAL_RADIOGRAPHIC_FRAMES.code,
-    ("ImpressionSentence", "text"): codes.IMPRESSION.code,
-    ("Recommendation", "text"): codes.RECOMMENDATION.code,
-    ("CervixFindings", "note"): codes.FINDING.code,
-    ("UterineCavity", "note"): codes.FINDING.code,
-    ("FillingDefect", "note"): codes.FINDING.code,
-    ("IntrauterineAdhesions", "note"): codes.FINDING.code,
-    ("Tube", "note"): codes.FINDING.code,
-    ("Peritoneum", "note"): codes.FINDING.code,
-    ("Findings", "other"): codes.FINDING.code,
-    ("Complications", "note"): CodedConcept("116224001", "SCT", "Complication of Procedure"),
+#: Identity fields read from the SR header (Patient / General Study / equipment), never written into the content.
+HEADER_IDENTITY: dict[str, str] = {
+    "patient_name": "PatientName",
+    "patient_id": "PatientID",
+    "patient_birth_date": "PatientBirthDate",
+    "patient_sex": "PatientSex",
+    "other_patient_ids": "OtherPatientIDs",
+    "study_instance_uid": "StudyInstanceUID",
+    "accession_number": "AccessionNumber",
+    "study_id": "StudyID",
+    "study_date": "StudyDate",
+    "study_time": "StudyTime",
+    "study_description": "StudyDescription",
+    "referring_physician_name": "ReferringPhysicianName",
+    "institution_name": "InstitutionName",
+    "institution_address": "InstitutionAddress",
 }
 
 #: Finding Site of a part (HAS CONCEPT MOD on its CODE item); tubes get theirs from ``side``.
@@ -96,54 +112,13 @@ FINDING_SITES: dict[str, CodedConcept] = {
     "Peritoneum": codes.PERITONEAL_CAVITY.code,
 }
 
-#: Enum values written as standard codes (enum type name, value) → code. Everything else: (HSG-V-value, 99HSG).
-ENUM_CODES: dict[tuple[str, str], CodedConcept] = {
-    ("Side", Side.LEFT.value): codes.LEFT.code,
-    ("Side", Side.RIGHT.value): codes.RIGHT.code,
-    ("DefectNature", "polyp"): codes.POLYP_OF_CORPUS_UTERI.code,
-    ("DefectNature", "submucous_fibroid"): codes.SUBMUCOUS_LEIOMYOMA.code,
-    ("Asrm2021Category", "bicornuate"): codes.BICORNUATE_UTERUS.code,
-    # CID 6096 Pregnancy Status (verified in PS3.16)
-    ("PregnancyStatus", PregnancyStatus.NOT_PREGNANT.value): CodedConcept("60001007", "SCT", "Not pregnant"),
-    ("PregnancyStatus", PregnancyStatus.POSSIBLE.value): CodedConcept(
-        "146799005", "SCT", "Possible pregnancy"
-    ),
-    ("PregnancyStatus", PregnancyStatus.PREGNANT.value): CodedConcept(
-        "77386006", "SCT", "Patient currently pregnant"
-    ),
-    ("PregnancyStatus", PregnancyStatus.UNKNOWN.value): CodedConcept("261665006", "SCT", "Unknown"),
-}
-
-IMAGE_REF = codes.local("HSG-IMAGE", "Referenced image")  # IMAGE item of an image link / key image
-TIME_ZONE = codes.local("HSG-TZ", "Time zone")
-UTC = codes.local("HSG-UTC", "Coordinated Universal Time (UTC)")
-EMPTY_TEXT = codes.local("HSG-EMPTY", "empty text")  # a required text field that is empty (TEXT can't be)
-
 
 class SrBuildError(ValueError):
     """The report cannot be written as SR (e.g. an image link names an instance not among the sources)."""
 
 
-def exact_points_concept(field: str) -> CodedConcept:
-    """TEXT beside a SCOORD holding its points as JSON doubles (only when float32 would change them)."""
-    return codes.local(f"HSG-XY-{field}", f"{field} points (exact)")
-
-
 def _float32_exact(points: Any) -> bool:
     return all(float(str(np.float32(v))) == float(v) for p in points for v in p)
-
-
-def part_type_code(cls: type) -> CodedConcept:
-    return codes.local(f"HSG-T-{cls.__name__}", cls.__name__)
-
-
-def field_name_concept(owner: type, name: str) -> CodedConcept:
-    return FIELD_CONCEPTS.get((owner.__name__, name)) or codes.field_concept(name)
-
-
-def enum_code(value: enum.Enum) -> CodedConcept:
-    std = ENUM_CODES.get((type(value).__name__, str(value.value)))
-    return std if std is not None else codes.value_concept(str(value.value))
 
 
 def _unwrap_optional(hint: Any) -> Any:
@@ -153,11 +128,39 @@ def _unwrap_optional(hint: Any) -> Any:
     return hint
 
 
+def field_concept(owner: type, name: str) -> CodedConcept:
+    return concept(f"field:{owner.__name__}.{name}")
+
+
+def enum_code(value: enum.Enum) -> CodedConcept:
+    return concept(f"value:{type(value).__name__}.{value.value}")
+
+
+def _ucum(unit: str) -> CodedConcept:
+    names = {
+        "mm": "millimeter",
+        "mL": "milliliter",
+        "deg": "degree",
+        "s": "second",
+        "d": "day",
+        "mo": "month",
+        "mGy": "milligray",
+        "Gy.cm2": "Gray centimeter squared",
+        "mg{I}/mL": "milligram iodine per milliliter",
+        "{score}": "score",
+        "{pixel}": "pixel",
+    }
+    return (
+        CodedConcept(unit, "UCUM", names.get(unit, unit)) if unit else CodedConcept("1", "UCUM", "no units")
+    )
+
+
 def _unit_for(owner: Any, name: str) -> CodedConcept:
     if name == "dap_source_value" and getattr(owner, "dap_source_unit", None) is not None:
         unit = str(owner.dap_source_unit.value)
         return CodedConcept(unit, "UCUM", unit)
-    return codes.ucum_unit(name)
+    c = vocabulary().get(f"field:{type(owner).__name__}.{name}")
+    return _ucum(c.unit if c is not None else "")
 
 
 class _Writer:
@@ -220,65 +223,64 @@ class _Writer:
         if value is None:
             return []
         hint = _unwrap_optional(hint)
-        concept = field_name_concept(type(owner), name)
-        origin = typing.get_origin(hint)
-        if origin is list:
+        name_concept = field_concept(type(owner), name)
+        if typing.get_origin(hint) is list:
             (elem_hint,) = typing.get_args(hint)
             out: list[Any] = []
             for v in value:
                 out.extend(self.value_items(owner, name, elem_hint, v, rel))
             return out
         if isinstance(value, ImageRegion):
-            items = [self.scoord_item(concept, value, getattr(owner, "sop_class_uid", "") or "")]
+            items = [self.scoord_item(name_concept, value, getattr(owner, "sop_class_uid", "") or "")]
             if not _float32_exact(value.points):
                 # Graphic Data is 32-bit; keep the model's exact points beside it so the report round-trips.
                 exact = json.dumps([[float(x), float(y)] for x, y in value.points])
-                items.append(hd.sr.TextContentItem(exact_points_concept(name), exact, relationship_type=rel))
+                items.append(hd.sr.TextContentItem(concept("doc:exact_points"), exact, relationship_type=rel))
             return items
         if dataclasses.is_dataclass(value):
-            return [self.part_item(concept, value, rel)]
+            return [self.part_item(name_concept, value, rel)]
         if isinstance(value, enum.Enum):
-            return [hd.sr.CodeContentItem(concept, enum_code(value), relationship_type=rel)]
+            return [hd.sr.CodeContentItem(name_concept, enum_code(value), relationship_type=rel)]
         if isinstance(value, bool):
             yes_no = codes.YES.code if value else codes.NO.code
-            return [hd.sr.CodeContentItem(concept, yes_no, relationship_type=rel)]
+            return [hd.sr.CodeContentItem(name_concept, yes_no, relationship_type=rel)]
         if isinstance(value, int | float):
-            item = hd.sr.NumContentItem(concept, value, _unit_for(owner, name), relationship_type=rel)
+            item = hd.sr.NumContentItem(name_concept, value, _unit_for(owner, name), relationship_type=rel)
             if isinstance(value, int):
                 item.MeasuredValueSequence[0].NumericValue = str(value)  # "4", not "4.0", for counts
             return [item]
         if isinstance(value, _dt.datetime):
-            return [datetime_item(concept, value, rel)]
+            return [datetime_item(name_concept, value, rel)]
         if isinstance(value, _dt.date):
-            return [hd.sr.DateContentItem(concept, value, relationship_type=rel)]
+            return [hd.sr.DateContentItem(name_concept, value, relationship_type=rel)]
         if isinstance(value, _dt.time):
-            return [hd.sr.TimeContentItem(concept, value, relationship_type=rel)]
+            return [hd.sr.TimeContentItem(name_concept, value, relationship_type=rel)]
         if isinstance(value, str):
             if value == "":
-                return [hd.sr.CodeContentItem(concept, EMPTY_TEXT, relationship_type=rel)]
+                return [hd.sr.CodeContentItem(name_concept, concept("doc:empty_text"), relationship_type=rel)]
             if name.endswith("_uid"):
-                return [hd.sr.UIDRefContentItem(concept, value, relationship_type=rel)]
-            return [hd.sr.TextContentItem(concept, value, relationship_type=rel)]
-        if isinstance(value, tuple):
-            raise SrBuildError(f"SR writer: field {type(owner).__name__}.{name} (tuple) has no SR mapping")
+                return [hd.sr.UIDRefContentItem(name_concept, value, relationship_type=rel)]
+            return [hd.sr.TextContentItem(name_concept, value, relationship_type=rel)]
         raise SrBuildError(f"SR writer: field {type(owner).__name__}.{name} of type {type(value).__name__}")
 
-    def field_items(self, part: Any, rel: Rel) -> list[Any]:
+    def field_items(self, part: Any, rel: Rel, skip: frozenset[str] = frozenset()) -> list[Any]:
         """Items for every non-default field of a dataclass part, in declaration order."""
         hints = typing.get_type_hints(type(part))
         items: list[Any] = []
         for f in dataclasses.fields(part):
+            if f.name in skip:
+                continue
             value = getattr(part, f.name)
             if value is None or (isinstance(value, list) and not value):
                 continue
-            if isinstance(value, str) and value == "" and _has_empty_default(f):
+            if isinstance(value, str) and value == "" and f.default == "":
                 continue
             items.extend(self.value_items(part, f.name, hints[f.name], value, rel))
         return items
 
-    def part_item(self, concept: CodedConcept, part: Any, rel: Rel) -> hd.sr.CodeContentItem:
-        """A nested part: CODE (field) = (HSG-T-Type) with its fields as HAS PROPERTIES children."""
-        item = hd.sr.CodeContentItem(concept, part_type_code(type(part)), relationship_type=rel)
+    def part_item(self, name: CodedConcept, part: Any, rel: Rel) -> hd.sr.CodeContentItem:
+        """A nested part: CODE (field) = (part type) with its fields as HAS PROPERTIES children."""
+        item = hd.sr.CodeContentItem(name, concept(f"type:{type(part).__name__}"), relationship_type=rel)
         children: list[Any] = self.modifiers(part)
         children.extend(self.field_items(part, Rel.HAS_PROPERTIES))
         if isinstance(part, Measurement):
@@ -293,7 +295,7 @@ class _Writer:
                     int(part.frame_number),
                     part.sop_class_uid,
                     Rel.INFERRED_FROM,
-                    IMAGE_REF,
+                    concept("doc:image_ref"),
                 )
             )
         # Regions hang by INFERRED FROM; put them last so the properties read first in a dump.
@@ -303,11 +305,8 @@ class _Writer:
         return item
 
     def coded_findings(self, part: Any) -> list[Any]:
-        """Standard-coded findings derived from a part, for readers that look for (121071, DCM) Finding codes.
-
-        Only observations HSG shows directly and whose SNOMED code is verified: hydrosalpinx (21711003) with
-        its diameter. The importer ignores them (the part's own fields carry the data).
-        """
+        """Standard-coded findings for readers that look for (121071, DCM) Finding codes: hydrosalpinx (21711003,
+        verified) with its diameter. Derived; the importer skips them (the part's own fields carry the data)."""
         if not isinstance(part, Tube) or not part.hydrosalpinx:
             return []
         item = hd.sr.CodeContentItem(
@@ -318,7 +317,7 @@ class _Writer:
                 hd.sr.NumContentItem(
                     codes.DIAMETER.code,
                     float(part.hydrosalpinx_diameter_mm),
-                    codes.ucum_unit("_mm"),
+                    _ucum("mm"),
                     relationship_type=Rel.HAS_PROPERTIES,
                 )
             ]
@@ -328,7 +327,7 @@ class _Writer:
         site: CodedConcept | None = FINDING_SITES.get(type(part).__name__)
         laterality: CodedConcept | None = None
         if isinstance(part, Tube):
-            left = part.side is Side.LEFT
+            left = part.side.value == "left"
             site = (codes.LEFT_FALLOPIAN_TUBE if left else codes.RIGHT_FALLOPIAN_TUBE).code
             laterality = (codes.LEFT if left else codes.RIGHT).code
         out: list[Any] = []
@@ -345,14 +344,12 @@ class _Writer:
         return out
 
     def measurement_value(self, m: Measurement) -> list[Any]:
-        """The measured length as a standard NUM (derived, for other readers; the importer ignores it)."""
+        """The measured length as a standard NUM (derived, for other readers; the importer skips it)."""
         if m.kind is not MeasurementKind.LENGTH or len(m.region.points) != 2:
             return []
         p0, p1 = m.region.points
         length = float(m.calibration.length(tuple(p0), tuple(p1)))
-        unit = CodedConcept(
-            m.calibration.unit, "UCUM", "millimeter" if m.calibration.unit == "mm" else "pixel"
-        )
+        unit = _ucum("mm" if m.calibration.unit == "mm" else "{pixel}")
         return [
             hd.sr.NumContentItem(
                 codes.LENGTH.code, round(length, 3), unit, relationship_type=Rel.HAS_PROPERTIES
@@ -360,7 +357,7 @@ class _Writer:
         ]
 
 
-def datetime_item(concept: CodedConcept, value: _dt.datetime, rel: Rel) -> hd.sr.DateTimeContentItem:
+def datetime_item(name: CodedConcept, value: _dt.datetime, rel: Rel) -> hd.sr.DateTimeContentItem:
     """DATETIME; a UTC time is written without offset plus a Time zone = UTC modifier.
 
     Why: DCMTK 3.6.7's VR check rejects the offset ``+0000`` (it accepts ``+0100``), so dsrdump fails an SR
@@ -368,26 +365,98 @@ def datetime_item(concept: CodedConcept, value: _dt.datetime, rel: Rel) -> hd.sr
     importer restore an aware datetime; naive (local) times have neither offset nor modifier.
     """
     offset = value.utcoffset()
-    item = hd.sr.DateTimeContentItem(concept, value.replace(tzinfo=None), relationship_type=rel)
+    item = hd.sr.DateTimeContentItem(name, value.replace(tzinfo=None), relationship_type=rel)
     if offset is None:
         return item
     if offset:
-        item.DateTime = _dicom_dt(value)
+        item.DateTime = dicom_dt(value)
         return item
     item.ContentSequence = [
-        hd.sr.CodeContentItem(TIME_ZONE, UTC, relationship_type=Rel.HAS_CONCEPT_MOD),
+        hd.sr.CodeContentItem(
+            concept("doc:time_zone"), concept("doc:utc"), relationship_type=Rel.HAS_CONCEPT_MOD
+        ),
     ]
     return item
 
 
-def _has_empty_default(f: dataclasses.Field) -> bool:
-    return f.default == ""
+def audit_record(report: HsgReport) -> dict[str, Any]:
+    """What the private audit block holds: per impression sentence its provenance, the edit log, and the
+    recommendations' keys — everything of those parts except the texts the content tree shows."""
+    full = report.to_json()
+    sentences = [{k: v for k, v in s.items() if k != "text"} for s in full["impression"].get("sentences", [])]
+    recs = [{k: v for k, v in r.items() if k != "text"} for r in full.get("recommendations", [])]
+    return {
+        "format": 1,
+        "sentences": sentences,
+        "edits": full["impression"].get("edits", []),
+        "recommendations": recs,
+    }
 
 
-def build_content(report: HsgReport, source_datasets: Sequence[Dataset]) -> hd.sr.ContainerContentItem:
-    """The root CONTAINER of the report's SR tree (see module docstring)."""
+def _heading(section: str, items: list[Any]) -> hd.sr.ContainerContentItem:
+    heading = hd.sr.ContainerContentItem(name=concept(f"section:{section}"), relationship_type=Rel.CONTAINS)
+    heading.ContentSequence = items
+    return heading
+
+
+def _sections(report: HsgReport, w: _Writer) -> tuple[list[Any], list[Any]]:
+    """(narrative sections, coded data sections). The narrative sections are what a generic viewer shows as the
+    report — headings with sentences, the impression, the recommendations; the coded items of every section go
+    under the same headings inside one trailing "structured data" container, so they do not interrupt the text."""
+    hints = typing.get_type_hints(HsgReport)
+    shown: list[Any] = []
+    data: list[Any] = []
+    for section in SECTION_ORDER:
+        value = getattr(report, section)
+        if value is None or (isinstance(value, list) and not value):
+            continue
+        text: list[Any] = []
+        if section in NARRATIVE_CONCEPTS:
+            name = concept(NARRATIVE_CONCEPTS[section])
+            text = [
+                hd.sr.TextContentItem(name, s, relationship_type=Rel.CONTAINS)
+                for s in narrative.section_sentences(report, section)
+            ]
+        items: list[Any] = []
+        if section == "impression":
+            text = [
+                hd.sr.TextContentItem(codes.IMPRESSION.code, s.text, relationship_type=Rel.CONTAINS)
+                for s in report.impression.sentences
+                if s.text
+            ]
+        elif section == "recommendations":
+            text = [
+                hd.sr.TextContentItem(codes.RECOMMENDATION.code, r.text, relationship_type=Rel.CONTAINS)
+                for r in report.recommendations
+                if r.text
+            ]
+        elif section == "identity":
+            skip = frozenset(HEADER_IDENTITY)  # patient / study identity lives in the header only
+            items = w.field_items(report.identity, Rel.CONTAINS, skip=skip)
+        elif isinstance(value, list):
+            items = w.value_items(report, section, hints[section], value, Rel.CONTAINS)
+        else:
+            items = w.field_items(value, Rel.CONTAINS)
+        if text:
+            shown.append(_heading(section, text))
+        if items:
+            data.append(_heading(section, items))
+    return shown, data
+
+
+def _count_items(items: Any) -> int:
+    n = 0
+    for item in items:
+        n += 1 + _count_items(item.get("ContentSequence", []))
+    return n
+
+
+def build_content(
+    report: HsgReport, source_datasets: Sequence[Dataset], measurement_sr: Dataset | None = None
+) -> hd.sr.ContainerContentItem:
+    """The root CONTAINER of the report's SR tree (see module docstring and docs/report.md)."""
     w = _Writer(source_datasets)
-    root = hd.sr.ContainerContentItem(name=codes.HSG_REPORT_TITLE.code)
+    root = hd.sr.ContainerContentItem(name=codes.HSG_REPORT_TITLE.code, template_id="2000")
     children: list[Any] = []
     lang = report.language or "en"
     children.extend(
@@ -412,35 +481,51 @@ def build_content(report: HsgReport, source_datasets: Sequence[Dataset]) -> hd.s
             codes.PROCEDURE_REPORTED.code, codes.HSG_PROCEDURE.code, relationship_type=Rel.HAS_CONCEPT_MOD
         )
     )
-
-    hints = typing.get_type_hints(HsgReport)
+    shown, data = _sections(report, w)
+    if measurement_sr is not None:
+        ref = hd.sr.CompositeContentItem(
+            concept("doc:measurement_report"),
+            referenced_sop_class_uid=str(measurement_sr.SOPClassUID),
+            referenced_sop_instance_uid=str(measurement_sr.SOPInstanceUID),
+            relationship_type=Rel.CONTAINS,
+        )
+        target = next((s for s in data if _is(s, "section:measurements")), None)
+        if target is None:
+            target = _heading("measurements", [])
+            data.append(target)
+        target.ContentSequence.append(ref)
     admin: list[Any] = []
+    hints = typing.get_type_hints(HsgReport)
     for f in dataclasses.fields(HsgReport):
+        if f.name in SECTION_ORDER:
+            continue
         value = getattr(report, f.name)
-        if f.name in SECTION_HEADINGS:
-            if value is None or (isinstance(value, list) and not value):
-                continue
-            heading = hd.sr.ContainerContentItem(
-                name=SECTION_HEADINGS[f.name], relationship_type=Rel.CONTAINS
-            )
-            if isinstance(value, list):
-                items = w.value_items(report, f.name, hints[f.name], value, Rel.CONTAINS)
-            else:
-                items = w.field_items(value, Rel.CONTAINS)
-            if not items:
-                continue
-            heading.ContentSequence = items
-            children.append(heading)
-        else:
-            if isinstance(value, str) and value == "" and _has_empty_default(f):
-                continue
-            admin.extend(w.value_items(report, f.name, hints[f.name], value, Rel.CONTAINS))
-    if admin:
-        container = hd.sr.ContainerContentItem(name=ADMIN_HEADING, relationship_type=Rel.CONTAINS)
-        container.ContentSequence = admin
-        children.append(container)
-    root.ContentSequence = children
+        if isinstance(value, str) and value == "" and f.default == "":
+            continue
+        admin.extend(w.value_items(report, f.name, hints[f.name], value, Rel.CONTAINS))
+    container = hd.sr.ContainerContentItem(name=concept("doc:administration"), relationship_type=Rel.CONTAINS)
+    container.ContentSequence = admin
+    structured = hd.sr.ContainerContentItem(
+        name=concept("doc:structured_data"), relationship_type=Rel.CONTAINS
+    )
+    structured.ContentSequence = [container, *data]
+    body = [*shown, structured]
+    # The format version and the number of content items below come first, as modifiers of the document: the
+    # importer identifies the format from them, and a truncated file (whose tail is lost) shows as fewer items.
+    version = hd.sr.TextContentItem(
+        concept("doc:schema_version"), str(SR_FORMAT_VERSION), relationship_type=Rel.HAS_CONCEPT_MOD
+    )
+    count = hd.sr.TextContentItem(
+        concept("doc:item_count"), str(_count_items(body)), relationship_type=Rel.HAS_CONCEPT_MOD
+    )
+    root.ContentSequence = [*children, version, count, *body]
     return root
+
+
+def _is(item: Dataset, key: str) -> bool:
+    c = concept(key)
+    name = item.ConceptNameCodeSequence[0]
+    return str(name.CodeValue) == c.value and str(name.CodingSchemeDesignator) == c.scheme_designator
 
 
 def _language_name(tag: str) -> str:
@@ -458,7 +543,14 @@ def report_series_uid(study_instance_uid: str) -> str:
     Why deterministic: an amendment must reference its predecessor SR by series + instance, and the form often
     only knows the earlier SR's SOP Instance UID. All reports of a study share this series, so the reference is
     right without a PACS look-up (a random UID here would point at a series that does not exist)."""
-    return generate_uid(entropy_srcs=["hsg-workstation-report-sr-series", study_instance_uid])
+    return document_series_uid(study_instance_uid, "report-sr")
+
+
+def document_series_uid(study_instance_uid: str, kind: str) -> str:
+    """One series per document type (report SR, PDF, KOS, measurement SR) per study, derived from the study UID,
+    so every version of a document lands in the same series with increasing Instance Numbers."""
+    source = "hsg-workstation-report-sr-series" if kind == "report-sr" else f"hsg-workstation-{kind}-series"
+    return generate_uid(entropy_srcs=[source, study_instance_uid])
 
 
 def _predecessor_refs(report: HsgReport, predecessor: Dataset | None) -> list[Dataset] | None:
@@ -491,6 +583,13 @@ def _predecessor_refs(report: HsgReport, predecessor: Dataset | None) -> list[Da
     return [ref]
 
 
+def lifecycle_word(report: HsgReport) -> str:
+    """ "draft", "signed" or "amended" (a signed report that replaces an earlier one) — for titles and headers."""
+    if not report.is_signed:
+        return "draft amendment" if report.predecessor is not None else "draft"
+    return "amended" if report.predecessor is not None else "signed"
+
+
 def build_sr(
     report: HsgReport,
     source_datasets: Sequence[Dataset],
@@ -500,29 +599,33 @@ def build_sr(
     predecessor: Dataset | None = None,
     series_instance_uid: str | None = None,
     sop_instance_uid: str | None = None,
+    measurement_sr: Dataset | None = None,
 ) -> Dataset:
     """The report as a Comprehensive SR in the study of ``source_datasets`` (patient/study copied from them).
 
-    Signed reports are COMPLETE + VERIFIED with the verifying observer and the signing time; drafts are
-    PARTIAL + UNVERIFIED. ``predecessor`` (the earlier SR dataset) or ``report.predecessor`` fills Predecessor
-    Documents Sequence for amendments. Raises :class:`SrBuildError` with the reason when an image link points
-    outside the sources.
+    Signed reports are COMPLETE + FINAL + VERIFIED with the verifying observer, the signing time as Verification
+    DateTime and as Content Date/Time; drafts are PARTIAL + PRELIMINARY + UNVERIFIED. ``predecessor`` (the
+    earlier SR dataset) or ``report.predecessor`` fills Predecessor Documents Sequence for amendments.
+    ``measurement_sr`` (the TID 1500 SR of the same report, ``measurement_sr.build_measurement_sr``) is referenced
+    by a COMPOSITE item and listed as evidence. Raises :class:`SrBuildError` when an image link points outside the
+    sources.
     """
     if not source_datasets:
         raise SrBuildError("SR: at least one source image dataset is needed (patient and study come from it)")
-    content = build_content(report, source_datasets)
+    content = build_content(report, source_datasets, measurement_sr)
     signed = report.is_signed
     sig = report.signature
     institution = report.identity.institution_name or getattr(source_datasets[0], "InstitutionName", None)
+    evidence = list(source_datasets) + ([measurement_sr] if measurement_sr is not None else [])
     sr = hd.sr.ComprehensiveSR(
-        evidence=list(source_datasets),
+        evidence=evidence,
         content=content,
         series_instance_uid=series_instance_uid
         or report_series_uid(str(source_datasets[0].StudyInstanceUID)),
         series_number=series_number,
         sop_instance_uid=sop_instance_uid or generate_uid(),
         instance_number=instance_number,
-        manufacturer="HSG workstation",
+        manufacturer=MANUFACTURER,
         is_complete=signed,
         is_final=signed,
         is_verified=signed and bool(sig.verifying_observer_name),
@@ -538,16 +641,40 @@ def build_sr(
         for elem in list(sr):
             if elem.tag in source and source[elem.tag] is elem:
                 sr[elem.tag] = copy.deepcopy(elem)
-    if signed and sig.verification_datetime is not None and "VerifyingObserverSequence" in sr:
-        sr.VerifyingObserverSequence[0].VerificationDateTime = _dicom_dt(sig.verification_datetime)
+    _header_identity(sr, report, source_datasets[0])
+    if signed and sig.verification_datetime is not None:
+        if "VerifyingObserverSequence" in sr:
+            sr.VerifyingObserverSequence[0].VerificationDateTime = dicom_dt(sig.verification_datetime)
+        sr.ContentDate = sig.verification_datetime.strftime("%Y%m%d")
+        sr.ContentTime = sig.verification_datetime.strftime("%H%M%S")
     sr.SeriesDescription = "HSG structured report"
     sr.SoftwareVersions = __version__
     sr.SpecificCharacterSet = "ISO_IR 192"
     sr.CodingSchemeIdentificationSequence = [codes.coding_scheme_identification()]
+    sr.CodingSchemeIdentificationSequence[0].CodingSchemeVersion = vocabulary().version
+    block = sr.private_block(PRIVATE_GROUP, PRIVATE_CREATOR, create=True)
+    block.add_new(AUDIT_ELEMENT, "UT", json.dumps(audit_record(report), ensure_ascii=False))
     return sr
 
 
-def _dicom_dt(value: _dt.datetime) -> str:
+def _header_identity(sr: Dataset, report: HsgReport, source: Dataset) -> None:
+    """Header identity the images lack but the report recorded (the images' own values always win)."""
+    ident = report.identity
+    for field, keyword in (
+        ("study_description", "StudyDescription"),
+        ("institution_address", "InstitutionAddress"),
+        ("other_patient_ids", "OtherPatientIDs"),
+    ):
+        value = str(source.get(keyword, "") or getattr(ident, field))
+        if value:
+            setattr(sr, keyword, value)
+        elif keyword in sr:
+            del sr[keyword]
+    if "PatientAge" in source:
+        sr.PatientAge = source.PatientAge
+
+
+def dicom_dt(value: _dt.datetime) -> str:
     s = value.strftime("%Y%m%d%H%M%S")
     if value.microsecond:
         s += f".{value.microsecond:06d}"
@@ -559,85 +686,4 @@ def _dicom_dt(value: _dt.datetime) -> str:
     return s
 
 
-def _value_type_of(hint: Any) -> str:
-    hint = _unwrap_optional(hint)
-    if typing.get_origin(hint) is list:
-        return _value_type_of(typing.get_args(hint)[0]) + " (one per element)"
-    if hint is ImageRegion:
-        return "SCOORD + IMAGE child"
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return f"CODE = (HSG-T-{hint.__name__})"
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return "CODE"
-    return {
-        bool: "CODE Yes/No",
-        int: "NUM",
-        float: "NUM",
-        _dt.datetime: "DATETIME",
-        _dt.date: "DATE",
-        _dt.time: "TIME",
-        str: "TEXT",
-    }.get(hint, str(hint))
-
-
-def mapping_rows() -> list[tuple[str, str, str, str, str]]:
-    """(field path, concept, value type, relationship, unit) for every model field — docs/report.md's table."""
-    rows: list[tuple[str, str, str, str, str]] = []
-    seen: set[type] = set()
-
-    def fmt(c: CodedConcept) -> str:
-        return f'({c.value}, {c.scheme_designator}, "{c.meaning}")'
-
-    def walk(cls: type, prefix: str, rel: str) -> None:
-        hints = typing.get_type_hints(cls)
-        for f in dataclasses.fields(cls):
-            hint = _unwrap_optional(hints[f.name])
-            elem = typing.get_args(hint)[0] if typing.get_origin(hint) is list else hint
-            vt = _value_type_of(hints[f.name])
-            if name_is_uid(f.name) and elem is str:
-                vt = "UIDREF"
-            unit = ""
-            if elem in (int, float):
-                u = codes.ucum_unit(f.name)
-                unit = "dynamic (dap_source_unit)" if f.name == "dap_source_value" else u.value
-            field_rel = "INFERRED FROM" if elem is ImageRegion else rel
-            rows.append((f"{prefix}{f.name}", fmt(field_name_concept(cls, f.name)), vt, field_rel, unit))
-            if isinstance(elem, type) and dataclasses.is_dataclass(elem) and elem is not ImageRegion:
-                if elem in seen:
-                    rows.append((f"{prefix}{f.name}.*", f"(see {elem.__name__} above)", "", "", ""))
-                    continue
-                seen.add(elem)
-                walk(elem, f"{prefix}{f.name}{'[]' if elem is not hint else ''}.", "HAS PROPERTIES")
-
-    hints = typing.get_type_hints(HsgReport)
-    for f in dataclasses.fields(HsgReport):
-        hint = _unwrap_optional(hints[f.name])
-        if f.name in SECTION_HEADINGS:
-            heading = SECTION_HEADINGS[f.name]
-            rows.append((f.name, f"CONTAINER {fmt(heading)}", "CONTAINER", "CONTAINS (root)", ""))
-            if typing.get_origin(hint) is list:
-                elem = typing.get_args(hint)[0]
-                rows.append(
-                    (f"{f.name}[]", fmt(codes.field_concept(f.name)), _value_type_of(elem), "CONTAINS", "")
-                )
-                if elem not in seen:
-                    seen.add(elem)
-                    walk(elem, f"{f.name}[].", "HAS PROPERTIES")
-            else:
-                seen.add(hint)
-                walk(hint, f"{f.name}.", "CONTAINS")
-        else:
-            rows.append(
-                (
-                    f.name,
-                    fmt(codes.field_concept(f.name)),
-                    _value_type_of(hints[f.name]),
-                    f"CONTAINS in {fmt(ADMIN_HEADING)}",
-                    "",
-                )
-            )
-    return rows
-
-
-def name_is_uid(name: str) -> bool:
-    return name.endswith("_uid")
+_dicom_dt = dicom_dt  # old name, used by callers of the first format

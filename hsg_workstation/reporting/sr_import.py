@@ -1,14 +1,17 @@
-"""DICOM SR written by :mod:`sr` → HsgReport (``report import``; reopening an archived report for amendment).
+"""DICOM SR written by this program → HsgReport (``report import``; reopening an archived report for amendment).
 
-The walk mirrors the writer: heading containers give the report sections, items named (HSG-F-<field>, 99HSG) or
-one of the writer's standard field concepts give the fields, and each field's declared type in the model says how
-to read the item back. Derived items the writer adds for other readers (Finding Site, Laterality, the measured
-Length, the IMAGE reference of an image link) are skipped. The result goes through ``HsgReport.from_json`` so the
-model's own validation of values applies.
+Why versioned and tolerant: an SR archived in a PACS is read years after it was written, by a program whose model
+has changed. So the reader
 
-Precision: NUM values come back exactly (Floating Point Value is written for floats). SCOORD Graphic Data is
-32-bit in DICOM; when that would change a point, the writer adds the exact points as a TEXT (HSG-XY-<field>)
-beside the SCOORD and the importer prefers it.
+* recognises every SR content format this project ever wrote — format 1 (name-derived ``HSG-F-``/``HSG-V-`` codes,
+  commit 17ceedc and before; ``sr_format1``) and format 2 (vocabulary codes, ``sr.py``) — each through a
+  *codebook* that turns concept codes into model names; retired vocabulary concepts map forward;
+* keeps what it does not understand as free text (appended to ``findings.other``, named in a warning) instead of
+  failing, and skips the items the writer adds only for other readers (Finding Site, Laterality, derived codes);
+* takes patient / study identity from the header, where a PACS corrects it, not from the content;
+* refuses another producer's SR (Manufacturer and this program's private items, not only the title);
+* detects an incomplete (truncated) SR — format 2 records its content item count — and says what is missing;
+* turns every malformed item into :class:`SrImportError` naming the item's path, never a traceback.
 """
 
 from __future__ import annotations
@@ -17,7 +20,11 @@ import dataclasses
 import datetime as _dt
 import enum
 import json
+import math
+import struct
 import typing
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,80 +37,175 @@ from pydicom.valuerep import DT
 from hsg_workstation.errors import HsgError
 from hsg_workstation.measurements import ImageRegion
 from hsg_workstation.reporting import codes
-from hsg_workstation.reporting.model import SCHEMA_VERSION, HsgReport
+from hsg_workstation.reporting.model import SCHEMA_VERSION, HsgReport, ReportJsonError
 from hsg_workstation.reporting.sr import (
-    ADMIN_HEADING,
-    EMPTY_TEXT,
-    ENUM_CODES,
-    FIELD_CONCEPTS,
-    SECTION_HEADINGS,
-    TIME_ZONE,
-    UTC,
+    AUDIT_ELEMENT,
+    HEADER_IDENTITY,
+    MANUFACTURER,
+    NARRATIVE_CONCEPTS,
+    PRIVATE_CREATOR,
+    PRIVATE_GROUP,
     _unwrap_optional,
 )
+from hsg_workstation.reporting.sr_format1 import Format1Codebook
+from hsg_workstation.reporting.vocabulary import vocabulary
 
 _SR_CLASSES = {
-    "1.2.840.10008.5.1.4.1.1.88.33",
+    "1.2.840.10008.5.1.4.1.1.88.11",
     "1.2.840.10008.5.1.4.1.1.88.22",
+    "1.2.840.10008.5.1.4.1.1.88.33",
     "1.2.840.10008.5.1.4.1.1.88.34",
 }
+_SKIP = object()
+MAX_DEPTH = 40  # the writer nests at most ~8 levels; deeper trees are refused before Python's recursion limit
+Key = tuple[str, str]
 
 
 class SrImportError(HsgError):
     """The SR is not an HSG report this program wrote, or an item cannot be read back; names what and where."""
 
 
-def _key(concept: Any) -> tuple[str, str]:
-    return (str(concept.value), str(concept.scheme_designator))
+class _NotUnderstood(SrImportError):
+    """A well-formed item whose coded value this version does not know: kept as text, not a failure."""
 
 
-def _concept_of(item: Dataset) -> tuple[str, str]:
-    c = item.ConceptNameCodeSequence[0]
-    value = c.get("CodeValue") or c.get("LongCodeValue") or c.get("URNCodeValue") or ""
-    return (str(value), str(c.CodingSchemeDesignator))
+@dataclass
+class ImportResult:
+    report: HsgReport
+    format_version: int
+    warnings: list[str] = field(default_factory=list)
+    incomplete: bool = False  # content is missing (truncated / cut SR): the caller must not treat it as whole
 
 
-def _code_of(item: Dataset) -> tuple[str, str]:
-    c = item.ConceptCodeSequence[0]
-    value = c.get("CodeValue") or c.get("LongCodeValue") or c.get("URNCodeValue") or ""
-    return (str(value), str(c.CodingSchemeDesignator))
+def _key(c: Any) -> Key:
+    return (str(c.value), str(c.scheme_designator))
 
 
-_HEADING_KEYS = {_key(c): name for name, c in SECTION_HEADINGS.items()}
-_FIELD_BY_CONCEPT = {(owner, _key(c)): name for (owner, name), c in FIELD_CONCEPTS.items()}
-_ENUM_BY_CODE = {(enum_name, _key(c)): value for (enum_name, value), c in ENUM_CODES.items()}
+def _code_key(seq_item: Dataset, what: str, path: str) -> Key:
+    value = seq_item.get("CodeValue") or seq_item.get("LongCodeValue") or seq_item.get("URNCodeValue")
+    scheme = seq_item.get("CodingSchemeDesignator")
+    if not value or not scheme:
+        raise SrImportError(f"SR item {path}: {what} has no code value or no coding scheme designator")
+    return (str(value), str(scheme))
+
+
+def concept_of(item: Dataset, path: str) -> Key:
+    seq = item.get("ConceptNameCodeSequence")
+    if not seq:
+        raise SrImportError(f"SR item {path}: no Concept Name Code Sequence")
+    return _code_key(seq[0], "concept name", path)
+
+
+def code_of(item: Dataset, path: str) -> Key:
+    seq = item.get("ConceptCodeSequence")
+    if not seq:
+        raise SrImportError(f"SR item {path}: CODE item without Concept Code Sequence")
+    return _code_key(seq[0], "coded value", path)
+
+
+def value_type(item: Dataset, path: str) -> str:
+    vt = item.get("ValueType")
+    if not vt:
+        raise SrImportError(f"SR item {path}: no Value Type")
+    return str(vt)
+
+
+def meaning_of(item: Dataset) -> str:
+    seq = item.get("ConceptNameCodeSequence")
+    return str(seq[0].get("CodeMeaning", "")) if seq else ""
+
+
+class Format2Codebook:
+    """Concept codes of SR content format 2 (the vocabulary) → model names."""
+
+    version = 2
+
+    def __init__(self) -> None:
+        v = vocabulary()
+        self.v = v
+        self.headings = {
+            _key(v.concept(n).coded): n.split(":", 1)[1] for n in v.names if n.startswith("section:")
+        }
+        self.admin = _key(v.concept("doc:administration").coded)
+        self.structured = _key(v.concept("doc:structured_data").coded)
+        self.empty = _key(v.concept("doc:empty_text").coded)
+        self.time_zone = _key(v.concept("doc:time_zone").coded)
+        self.utc = _key(v.concept("doc:utc").coded)
+        self.exact_points = _key(v.concept("doc:exact_points").coded)
+        self.narrative = {sec: _key(v.concept(k).coded) for sec, k in NARRATIVE_CONCEPTS.items()}
+        self.skipped = {
+            _key(c)
+            for c in (
+                codes.FINDING_SITE.code,
+                codes.LATERALITY.code,
+                codes.LENGTH.code,
+                codes.FINDING.code,
+                v.concept("doc:image_ref").coded,
+                v.concept("doc:measurement_report").coded,
+                v.concept("doc:schema_version").coded,
+                v.concept("doc:item_count").coded,
+            )
+        }
+
+    def section_of(self, key: Key) -> str | None:
+        return self.headings.get(key)
+
+    def field_of(self, owner: type, key: Key, vt: str) -> str | None:
+        names = self.v.names_for(key[1], key[0], f"field:{owner.__name__}.")
+        return names[0].split(".", 1)[1] if names else None
+
+    def list_element(self, section: str) -> Key:
+        return _key(self.v.concept(f"field:HsgReport.{section}").coded)
+
+    def enum_value(self, enum_type: type, key: Key) -> str | None:
+        names = self.v.names_for(key[1], key[0], f"value:{enum_type.__name__}.")
+        return names[0].split(".", 1)[1] if names else None
+
+    def exact_points_field(self, key: Key) -> bool:
+        return key == self.exact_points
+
+    def is_skipped(self, key: Key) -> bool:
+        return key in self.skipped or key in self.narrative.values()
+
+
+Codebook = Format1Codebook | Format2Codebook
+
+
+def read_sr(source: Dataset | str | Path) -> ImportResult:
+    """Rebuild the report from an SR dataset or file, with warnings. Raises :class:`SrImportError`."""
+    ds = _read(source)
+    name = _name(source)
+    try:
+        return _Reader(ds, name).run()
+    except SrImportError as exc:
+        raise SrImportError(f"{name}: {exc}" if not str(exc).startswith(name) else str(exc)) from None
+    except RecursionError:
+        raise SrImportError(f"{name}: content tree nested too deeply to read") from None
+    except ReportJsonError as exc:
+        raise SrImportError(f"{name}: {exc}") from None
+    except (
+        struct.error,
+        OSError,
+        EOFError,
+        AttributeError,
+        IndexError,
+        KeyError,
+        TypeError,
+        ValueError,
+        OverflowError,
+    ) as exc:
+        # pydicom parses nested sequences lazily: a truncated or corrupt file fails only here.
+        raise SrImportError(
+            f"{name}: the SR content cannot be read — truncated or corrupt file ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def report_from_sr(source: Dataset | str | Path) -> HsgReport:
-    """Rebuild the report from an SR dataset or file. Raises :class:`SrImportError` with the reason."""
-    ds = _read(source)
-    title = _concept_of(ds) if "ConceptNameCodeSequence" in ds else ("", "")
-    if title != _key(codes.HSG_REPORT_TITLE.code):
-        raise SrImportError(
-            f"{_name(source)}: document title {title} is not an HSG report written by this program "
-            f"(expected {_key(codes.HSG_REPORT_TITLE.code)})"
-        )
-    hints = typing.get_type_hints(HsgReport)
-    data: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
-    for item in ds.get("ContentSequence", []):
-        if item.ValueType != "CONTAINER":
-            continue
-        concept = _concept_of(item)
-        children = list(item.get("ContentSequence", []))
-        if concept == _key(ADMIN_HEADING):
-            data.update(_decode_fields(HsgReport, children, path=""))
-            continue
-        section = _HEADING_KEYS.get(concept)
-        if section is None:
-            continue  # a heading this version does not know: leave it (forward compatibility)
-        hint = _unwrap_optional(hints[section])
-        if typing.get_origin(hint) is list:
-            wanted = codes.field_concept(section)
-            elems = [c for c in children if _concept_of(c) == _key(wanted)]
-            data[section] = [_decode_value(typing.get_args(hint)[0], c, section) for c in elems]
-        else:
-            data[section] = _decode_fields(hint, children, path=section)
-    return HsgReport.from_json(data)
+    """The report of an SR (warnings dropped; an incomplete SR is refused). Raises :class:`SrImportError`."""
+    result = read_sr(source)
+    if result.incomplete:
+        raise SrImportError(f"{_name(source)}: incomplete SR — " + "; ".join(result.warnings))
+    return result.report
 
 
 def _read(source: Dataset | str | Path) -> Dataset:
@@ -112,7 +214,9 @@ def _read(source: Dataset | str | Path) -> Dataset:
     else:
         try:
             ds = dcmread(source)
-        except (InvalidDicomError, OSError) as exc:
+        except RecursionError:
+            raise SrImportError(f"{source}: content tree nested too deeply to read") from None
+        except (InvalidDicomError, OSError, EOFError, ValueError, KeyError, TypeError) as exc:
             raise SrImportError(f"{source}: cannot read as DICOM ({exc})") from None
     if str(ds.get("SOPClassUID", "")) not in _SR_CLASSES:
         raise SrImportError(
@@ -125,117 +229,395 @@ def _name(source: Any) -> str:
     return str(source) if not isinstance(source, Dataset) else "SR dataset"
 
 
-def _field_of(owner: type, item: Dataset) -> str | None:
-    concept = _concept_of(item)
-    if concept[1] == codes.LOCAL_SCHEME and concept[0].startswith("HSG-F-"):
-        return concept[0][len("HSG-F-") :]
-    name = _FIELD_BY_CONCEPT.get((owner.__name__, concept))
-    # Standard field concepts name TEXT / NUM fields only; a CODE with the same concept name (e.g. a derived
-    # (121071, DCM) Finding = Hydrosalpinx) is an addition for other readers, not a field.
-    if name is not None and item.ValueType not in ("TEXT", "NUM"):
-        return None
-    return name
+def _children(item: Dataset, path: str) -> list[Dataset]:
+    try:
+        return list(item.get("ContentSequence", []) or [])
+    except (TypeError, ValueError) as exc:
+        raise SrImportError(f"SR item {path}: unreadable Content Sequence ({exc})") from None
 
 
-def _decode_fields(owner: type, children: list[Dataset], path: str) -> dict[str, Any]:
-    """JSON object for dataclass ``owner`` from its field items (absent fields take the model's defaults)."""
-    hints = typing.get_type_hints(owner)
-    names = {f.name for f in dataclasses.fields(owner)}
-    grouped: dict[str, list[Dataset]] = {}
-    exact_points: dict[str, list[list[float]]] = {}
-    for child in children:
-        concept = _concept_of(child)
-        if (
-            concept[1] == codes.LOCAL_SCHEME
-            and concept[0].startswith("HSG-XY-")
-            and child.ValueType == "TEXT"
-        ):
-            exact_points[concept[0][len("HSG-XY-") :]] = _parse_points(str(child.TextValue), path)
-            continue
-        name = _field_of(owner, child)
-        if name is None:
-            continue
-        if name not in names:
-            raise SrImportError(f"SR item {path}.{name}: no such field in {owner.__name__}")
-        grouped.setdefault(name, []).append(child)
-    out: dict[str, Any] = {}
-    for name, items in grouped.items():
-        hint = _unwrap_optional(hints[name])
-        sub = f"{path}.{name}" if path else name
+def _count(items: Sequence[Dataset], depth: int = 0) -> int:
+    if depth > MAX_DEPTH:
+        raise SrImportError(f"SR content tree deeper than {MAX_DEPTH} levels: not an HSG report")
+    return sum(1 + _count(_children(i, "?"), depth + 1) for i in items)
+
+
+class _Reader:
+    def __init__(self, ds: Dataset, name: str) -> None:
+        self.ds = ds
+        self.name = name
+        self.warnings: list[str] = []
+        self.incomplete = False
+        self.unknown: list[str] = []
+
+    # -- identification -----------------------------------------------------------------------------------
+    def codebook(self, top: list[Dataset]) -> Codebook:
+        title = concept_of(self.ds, "document title") if "ConceptNameCodeSequence" in self.ds else ("", "")
+        manufacturer = str(self.ds.get("Manufacturer", "") or "")
+        if manufacturer != MANUFACTURER:
+            raise SrImportError(
+                f"{self.name}: written by {manufacturer or 'an unnamed producer'!r}, not by this program "
+                f"({MANUFACTURER!r}); shown as a document, not imported as an HSG report"
+            )
+        if title != _key(codes.HSG_REPORT_TITLE.code):
+            raise SrImportError(
+                f"{self.name}: document title {title} is not an HSG report written by this program "
+                f"(expected {_key(codes.HSG_REPORT_TITLE.code)})"
+            )
+        f2 = Format2Codebook()
+        version_key = _key(vocabulary().concept("doc:schema_version").coded)
+        for item in top:
+            if item.get("ValueType") == "TEXT" and concept_of(item, "root") == version_key:
+                version = str(item.get("TextValue", "")).strip()
+                if version != "2":
+                    raise SrImportError(
+                        f"{self.name}: SR content format {version!r} is newer than this program reads (1, 2)"
+                    )
+                return f2
+        f1 = Format1Codebook()
+        if any(f1.is_own(item, self) for item in top):
+            return f1
+        raise SrImportError(
+            f"{self.name}: no HSG workstation content (neither format 1 nor 2 items): not a report of this program"
+        )
+
+    # -- the walk -----------------------------------------------------------------------------------------
+    def run(self) -> ImportResult:
+        top = _children(self.ds, "root")
+        book = self.codebook(top)
+        data: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
+        sections_seen: list[str] = []
+        containers = [
+            (f"root[{i}]", it) for i, it in enumerate(top) if value_type(it, f"root[{i}]") == "CONTAINER"
+        ]
+        if book.version == 2:
+            # narrative headings first (impression / recommendations are data too), then the structured data
+            data_items: list[tuple[str, Dataset]] = []
+            for path, item in containers:
+                key = concept_of(item, path)
+                children = _children(item, path)
+                if key == book.structured:
+                    data_items += [(f"{path}[{n}]", c) for n, c in enumerate(children)]
+                    continue
+                section = book.section_of(key)
+                if section in ("impression", "recommendations"):
+                    sections_seen.append(section)
+                    data[section] = self.text_section(section, children, path)
+                elif section is None:
+                    self.keep_unknown(item, path)
+                else:
+                    for n, c in enumerate(children):
+                        if not book.is_skipped(concept_of(c, path)):
+                            self.keep_unknown(c, f"{path}[{n}]")
+            containers = data_items
+        for path, item in containers:
+            self.section(book, item, path, data, sections_seen)
+        self.header_identity(data)
+        self.check_complete(book, data, sections_seen, top)
+        if self.unknown:
+            note = "Not understood in the SR (kept as text): " + "; ".join(self.unknown)
+            findings = data.setdefault("findings", {})
+            findings["other"] = (findings.get("other", "") + "\n" + note).strip()
+            self.warnings.append(f"{len(self.unknown)} item(s) not understood, kept in findings.other")
+        report = HsgReport.from_json(data)
+        return ImportResult(report, book.version, self.warnings, self.incomplete)
+
+    def section(
+        self, book: Codebook, item: Dataset, path: str, data: dict[str, Any], seen: list[str]
+    ) -> None:
+        """One heading container of coded items (format 1: every top-level heading; format 2: the structured
+        data's headings) into ``data``."""
+        if value_type(item, path) != "CONTAINER":
+            self.keep_unknown(item, path)
+            return
+        key = concept_of(item, path)
+        children = _children(item, path)
+        if key == book.admin:
+            data.update(self.fields(HsgReport, children, "", book, depth=1))
+            return
+        section = book.section_of(key)
+        if section is None:
+            self.keep_unknown(item, path)
+            return
+        seen.append(section)
+        hint = _unwrap_optional(typing.get_type_hints(HsgReport)[section])
         if typing.get_origin(hint) is list:
-            elem = typing.get_args(hint)[0]
-            out[name] = [_decode_value(elem, it, f"{sub}[{i}]") for i, it in enumerate(items)]
+            wanted = book.list_element(section)
+            elems = [c for c in children if concept_of(c, path) == wanted]
+            elem_hint = typing.get_args(hint)[0]
+            data[section] = [
+                self.value(elem_hint, c, f"{section}[{n}]", book, depth=2) for n, c in enumerate(elems)
+            ]
+            for n, c in enumerate(children):
+                if concept_of(c, path) != wanted and not book.is_skipped(concept_of(c, path)):
+                    self.keep_unknown(c, f"{path}[{n}]")
         else:
-            out[name] = _decode_value(hint, items[0], sub)
-            if hint is ImageRegion and name in exact_points:
-                if len(exact_points[name]) != len(out[name]["points"]):
-                    raise SrImportError(f"SR item {sub}: exact points do not match the SCOORD's point count")
-                out[name]["points"] = exact_points[name]
-    return out
+            data[section] = self.fields(hint, children, section, book, depth=2)
+
+    def keep_unknown(self, item: Dataset, path: str) -> None:
+        """An item this version does not understand: its meaning and value as text, never a failure."""
+        try:
+            vt = str(item.get("ValueType", "?"))
+            label = meaning_of(item) or "?"
+            if vt == "TEXT":
+                value = str(item.get("TextValue", ""))
+            elif vt == "CODE" and item.get("ConceptCodeSequence"):
+                value = str(item.ConceptCodeSequence[0].get("CodeMeaning", ""))
+            elif vt == "NUM" and item.get("MeasuredValueSequence"):
+                mv = item.MeasuredValueSequence[0]
+                value = f"{mv.get('NumericValue', '')} {mv.MeasurementUnitsCodeSequence[0].CodeValue}"
+            elif vt == "CONTAINER":
+                value = f"section with {len(_children(item, path))} item(s)"
+            else:
+                value = vt
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+            label, value = "?", "unreadable item"
+        self.unknown.append(f"{label}: {value}".strip())
+
+    def text_section(self, section: str, children: list[Dataset], path: str) -> Any:
+        """Format 2 impression / recommendations: TEXT items + the private audit block."""
+        wanted = _key((codes.IMPRESSION if section == "impression" else codes.RECOMMENDATION).code)
+        texts: list[str] = []
+        for n, c in enumerate(children):
+            if value_type(c, f"{path}[{n}]") == "TEXT" and concept_of(c, path) == wanted:
+                texts.append(str(c.get("TextValue", "")))
+            else:
+                self.keep_unknown(c, f"{path}[{n}]")
+        audit = self.audit()
+        meta_key = "sentences" if section == "impression" else "recommendations"
+        meta = audit.get(meta_key, [])
+        if len(meta) != len(texts):
+            if meta:
+                self.warnings.append(
+                    f"{section}: audit record does not match the text items; provenance dropped"
+                )
+            meta = [{"generated": False}] * len(texts) if section == "impression" else [{}] * len(texts)
+        items = [{**m, "text": t} for m, t in zip(meta, texts, strict=True)]
+        if section == "impression":
+            return {"sentences": items, "edits": audit.get("edits", [])}
+        return items
+
+    def audit(self) -> dict[str, Any]:
+        try:
+            block = self.ds.private_block(PRIVATE_GROUP, PRIVATE_CREATOR)
+            raw = block[AUDIT_ELEMENT].value
+        except KeyError:
+            return {}
+        try:
+            data = json.loads(str(raw))
+        except ValueError:
+            self.warnings.append("the private audit block is not valid JSON; impression provenance dropped")
+            return {}
+        return data if isinstance(data, dict) and data.get("format") == 1 else {}
+
+    def header_identity(self, data: dict[str, Any]) -> None:
+        """Identity from the header (a PACS corrects it there); content copies (format 1) only as fallback."""
+        ident = data.setdefault("identity", {})
+        for field_name, keyword in HEADER_IDENTITY.items():
+            if keyword not in self.ds:
+                continue
+            raw = self.ds.get(keyword)
+            text = "" if raw is None else str(raw).strip()
+            if field_name in ("patient_birth_date", "study_date"):
+                ident[field_name] = _da(text) if text else None
+            elif field_name == "study_time":
+                ident[field_name] = _parse_tm(text).isoformat() if text else None
+            elif field_name == "patient_sex":
+                ident[field_name] = text if text in ("F", "M", "O") else ""
+            else:
+                ident[field_name] = text
+        for k in [k for k, v in ident.items() if v is None]:
+            del ident[k]
+
+    def check_complete(
+        self,
+        book: Codebook,
+        data: dict[str, Any],
+        sections: list[str],
+        top: list[Dataset],
+    ) -> None:
+        verified = str(self.ds.get("VerificationFlag", "")) == "VERIFIED"
+        status = data.get("status")
+        if verified and status != "signed":
+            self.incomplete = True
+            self.warnings.append(
+                "the header says VERIFIED (signed) but the content has no signed status: content is missing"
+            )
+        if "report_id" not in data:
+            self.incomplete = True
+            self.warnings.append("no report administration (report id, status): the SR is cut short")
+        if book.version == 2:
+            recorded = _item_count(top)
+            present = _count([t for t in top if t.get("RelationshipType") == "CONTAINS"])
+            if recorded is None:
+                self.incomplete = True
+                self.warnings.append("no content item count: the SR is cut short")
+            elif present != recorded:
+                self.incomplete = True
+                self.warnings.append(
+                    f"{present} of {recorded} content items present (sections read: {', '.join(sections) or 'none'})"
+                )
+        findings = data.get("findings", {})
+        if status == "signed" and ("tubes" not in findings or "cavity" not in findings):
+            self.incomplete = True
+            missing = [p for p in ("cavity", "tubes") if p not in findings]
+            self.warnings.append(f"signed report without findings.{' / findings.'.join(missing)}")
+
+    # -- fields and values --------------------------------------------------------------------------------
+    def fields(
+        self, owner: type, children: list[Dataset], path: str, book: Codebook, depth: int
+    ) -> dict[str, Any]:
+        """JSON object for dataclass ``owner`` from its field items (absent fields take the model's defaults)."""
+        if depth > MAX_DEPTH:
+            raise SrImportError(f"SR item {path}: nested deeper than {MAX_DEPTH} levels")
+        hints = typing.get_type_hints(owner)
+        names = {f.name for f in dataclasses.fields(owner)}
+        grouped: dict[str, list[tuple[Dataset, str]]] = {}
+        exact_points: dict[str, list[list[float]]] = {}
+        for n, child in enumerate(children):
+            cpath = f"{path}[{n}]" if path else f"[{n}]"
+            key = concept_of(child, cpath)
+            vt = value_type(child, cpath)
+            points_field = book.exact_points_field(key)
+            if points_field and vt == "TEXT":
+                region = points_field if isinstance(points_field, str) else _region_field(owner)
+                if region:
+                    exact_points[region] = _parse_points(str(child.get("TextValue", "")), cpath)
+                continue
+            name = book.field_of(owner, key, vt)
+            if name is None or name not in names:
+                if not book.is_skipped(key) and vt not in ("IMAGE",):
+                    self.keep_unknown(child, cpath)
+                continue
+            grouped.setdefault(name, []).append((child, cpath))
+        out: dict[str, Any] = {}
+        for name, items in grouped.items():
+            hint = _unwrap_optional(hints[name])
+            sub = f"{path}.{name}" if path else name
+            if typing.get_origin(hint) is list:
+                elem = typing.get_args(hint)[0]
+                values = [
+                    self.understood(elem, it, f"{sub}[{i}]", book, depth + 1)
+                    for i, (it, _) in enumerate(items)
+                ]
+                out[name] = [v for v in values if v is not _SKIP]
+            else:
+                value = self.understood(hint, items[0][0], sub, book, depth + 1)
+                if value is _SKIP:
+                    continue
+                out[name] = value
+                if hint is ImageRegion and name in exact_points:
+                    if len(exact_points[name]) != len(out[name]["points"]):
+                        raise SrImportError(
+                            f"SR item {sub}: exact points do not match the SCOORD's point count"
+                        )
+                    out[name]["points"] = exact_points[name]
+        return out
+
+    def understood(self, hint: Any, item: Dataset, path: str, book: Codebook, depth: int) -> Any:
+        """The field value, or _SKIP after keeping an item with an unknown coded value as text."""
+        try:
+            return self.value(hint, item, path, book, depth)
+        except _NotUnderstood:
+            self.keep_unknown(item, path)
+            return _SKIP
+
+    def value(self, hint: Any, item: Dataset, path: str, book: Codebook, depth: int) -> Any:
+        hint = _unwrap_optional(hint)
+        vt = value_type(item, path)
+        try:
+            if hint is ImageRegion:
+                return _decode_region(item, path)
+            if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+                return self.fields(hint, _children(item, path), path, book, depth)
+            if vt == "CODE" and code_of(item, path) == book.empty:
+                return ""
+            if isinstance(hint, type) and issubclass(hint, enum.Enum):
+                code = code_of(item, path)
+                value = book.enum_value(hint, code)
+                if value is None:
+                    raise _NotUnderstood(f"SR item {path}: code {code} is not a value of {hint.__name__}")
+                return value
+            if hint is bool:
+                code = code_of(item, path)
+                if code == _key(codes.YES.code):
+                    return True
+                if code == _key(codes.NO.code):
+                    return False
+                raise _NotUnderstood(f"SR item {path}: code {code} is neither Yes nor No")
+            if hint is int or hint is float:
+                mv = item.MeasuredValueSequence[0]
+                number = (
+                    float(mv.FloatingPointValue) if "FloatingPointValue" in mv else float(mv.NumericValue)
+                )
+                if not math.isfinite(number):
+                    raise SrImportError(f"SR item {path}: {number} is not a finite number")
+                return int(round(number)) if hint is int else number
+            if hint is _dt.datetime:
+                value = DT(str(item.DateTime))
+                if value.tzinfo is None and any(
+                    c.get("ValueType") == "CODE"
+                    and concept_of(c, path) == book.time_zone
+                    and code_of(c, path) == book.utc
+                    for c in _children(item, path)
+                ):
+                    value = value.replace(tzinfo=_dt.UTC)
+                return value.isoformat()
+            if hint is _dt.date:
+                return _da(str(item.Date))
+            if hint is _dt.time:
+                return _parse_tm(str(item.Time)).isoformat()
+            if hint is str:
+                if vt == "UIDREF":
+                    return str(item.UID)
+                return str(item.TextValue)
+        except SrImportError:
+            raise
+        except (AttributeError, IndexError, KeyError, ValueError, TypeError, OverflowError) as exc:
+            raise SrImportError(
+                f"SR item {path}: value type {vt} cannot be read as {_hint_name(hint)} ({exc})"
+            ) from None
+        raise SrImportError(f"SR item {path}: no reader for {_hint_name(hint)}")
+
+
+def _hint_name(hint: Any) -> str:
+    return getattr(hint, "__name__", str(hint))
+
+
+def _region_field(owner: type) -> str | None:
+    hints = typing.get_type_hints(owner)
+    return next((n for n, h in hints.items() if _unwrap_optional(h) is ImageRegion), None)
+
+
+def _item_count(top: list[Dataset]) -> int | None:
+    key = _key(vocabulary().concept("doc:item_count").coded)
+    for c in top:
+        if c.get("ValueType") == "TEXT" and concept_of(c, "root") == key:
+            try:
+                return int(str(c.get("TextValue", "")).strip())
+            except ValueError:
+                return None
+    return None
+
+
+def _da(d: str) -> str:
+    try:
+        return _dt.date(int(d[0:4]), int(d[4:6]), int(d[6:8])).isoformat()
+    except ValueError as exc:
+        raise SrImportError(f"date {d!r} is not a DICOM DA ({exc})") from None
 
 
 def _parse_points(text: str, path: str) -> list[list[float]]:
     try:
         points = json.loads(text)
-        return [[float(x), float(y)] for x, y in points]
+        out = [[float(x), float(y)] for x, y in points]
     except (ValueError, TypeError) as exc:
         raise SrImportError(
             f"SR item {path}: exact region points are not a JSON list of [x, y] ({exc})"
         ) from None
-
-
-def _decode_value(hint: Any, item: Dataset, path: str) -> Any:
-    hint = _unwrap_optional(hint)
-    vt = item.ValueType
-    try:
-        if hint is ImageRegion:
-            return _decode_region(item, path)
-        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-            return _decode_fields(hint, list(item.get("ContentSequence", [])), path)
-        if vt == "CODE" and _code_of(item) == _key(EMPTY_TEXT):
-            return ""
-        if isinstance(hint, type) and issubclass(hint, enum.Enum):
-            code = _code_of(item)
-            if code[1] == codes.LOCAL_SCHEME and code[0].startswith("HSG-V-"):
-                return code[0][len("HSG-V-") :]
-            value = _ENUM_BY_CODE.get((hint.__name__, code))
-            if value is None:
-                raise SrImportError(f"SR item {path}: code {code} is not a value of {hint.__name__}")
-            return value
-        if hint is bool:
-            code = _code_of(item)
-            if code == _key(codes.YES.code):
-                return True
-            if code == _key(codes.NO.code):
-                return False
-            raise SrImportError(f"SR item {path}: code {code} is neither Yes nor No")
-        if hint is int:
-            return int(round(float(item.MeasuredValueSequence[0].NumericValue)))
-        if hint is float:
-            mv = item.MeasuredValueSequence[0]
-            if "FloatingPointValue" in mv:
-                return float(mv.FloatingPointValue)
-            return float(mv.NumericValue)
-        if hint is _dt.datetime:
-            value = DT(str(item.DateTime))
-            if value.tzinfo is None and any(
-                c.ValueType == "CODE" and _concept_of(c) == _key(TIME_ZONE) and _code_of(c) == _key(UTC)
-                for c in item.get("ContentSequence", [])
-            ):
-                value = value.replace(tzinfo=_dt.UTC)
-            return value.isoformat()
-        if hint is _dt.date:
-            d = str(item.Date)
-            return _dt.date(int(d[0:4]), int(d[4:6]), int(d[6:8])).isoformat()
-        if hint is _dt.time:
-            return _parse_tm(str(item.Time)).isoformat()
-        if hint is str:
-            if vt == "UIDREF":
-                return str(item.UID)
-            return str(item.TextValue)
-    except (AttributeError, IndexError, KeyError, ValueError) as exc:
-        raise SrImportError(f"SR item {path}: value type {vt} cannot be read as {hint} ({exc})") from None
-    raise SrImportError(f"SR item {path}: no reader for {hint!r}")
+    if not all(math.isfinite(v) for p in out for v in p):
+        raise SrImportError(f"SR item {path}: exact region points are not finite")
+    return out
 
 
 def _parse_tm(tm: str) -> _dt.time:
@@ -251,9 +633,9 @@ def _f32(v: float) -> float:
 
 
 def _decode_region(item: Dataset, path: str) -> dict[str, Any]:
-    if item.ValueType != "SCOORD":
-        raise SrImportError(f"SR item {path}: a region must be SCOORD, got {item.ValueType}")
-    image = next((c for c in item.get("ContentSequence", []) if c.ValueType == "IMAGE"), None)
+    if item.get("ValueType") != "SCOORD":
+        raise SrImportError(f"SR item {path}: a region must be SCOORD, got {item.get('ValueType')}")
+    image = next((c for c in _children(item, path) if c.get("ValueType") == "IMAGE"), None)
     if image is None:
         raise SrImportError(f"SR item {path}: SCOORD without its IMAGE (SELECTED FROM)")
     ref = image.ReferencedSOPSequence[0]
@@ -265,7 +647,9 @@ def _decode_region(item: Dataset, path: str) -> dict[str, Any]:
     else:
         frame = int(frames[0])
     data = [_f32(v) for v in item.GraphicData]
-    points = [[data[i], data[i + 1]] for i in range(0, len(data), 2)]
+    if not all(math.isfinite(v) for v in data):
+        raise SrImportError(f"SR item {path}: Graphic Data holds a non-finite number")
+    points = [[data[i], data[i + 1]] for i in range(0, len(data) - 1, 2)]
     region_type = str(item.GraphicType)
     if region_type == "POLYLINE" and len(points) >= 4 and points[0] == points[-1]:
         region_type, points = "POLYGON", points[:-1]  # the writer closes polygons explicitly

@@ -19,10 +19,12 @@ from pydicom.errors import InvalidDicomError
 
 from hsg_workstation.dicom_io.database import LocalDatabase
 from hsg_workstation.dicom_io.model import SopKind
+from hsg_workstation.reporting import codes
 from hsg_workstation.reporting.drafts import DraftStore
 
 ReportStateName = Literal["none", "draft", "signed", "amended"]
 _RANK = {"none": 0, "draft": 1, "signed": 2, "amended": 3}
+_REPORT_TITLE = (codes.HSG_REPORT_TITLE.value, codes.HSG_REPORT_TITLE.scheme)
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,14 @@ def _sr_state(path: Path) -> ReportState | None:
     try:
         ds = pydicom.dcmread(path, stop_before_pixels=True)
     except (InvalidDicomError, OSError, EOFError, ValueError):
+        return None
+    # Only the HSG report itself carries the state: the TID 1500 measurement SR, a dose report or another
+    # document in the study is not a report of it (they have other document titles).
+    title = (ds.get("ConceptNameCodeSequence") or [None])[0]
+    if (
+        title is None
+        or (str(title.get("CodeValue", "")), str(title.get("CodingSchemeDesignator", ""))) != _REPORT_TITLE
+    ):
         return None
     if str(ds.get("VerificationFlag", "")).upper() != "VERIFIED":
         return ReportState("draft", at=_dicom_dt(ds.get("ContentDate", ""), ds.get("ContentTime", "")),

@@ -36,6 +36,7 @@ from hsg_workstation.pacs.types import StoreOutcome
 from hsg_workstation.reporting.drafts import DraftStore
 from hsg_workstation.reporting.enums import ReportStatus
 from hsg_workstation.reporting.export import ExportResult, StudyInput, export_all, load_study
+from hsg_workstation.reporting.measurement_sr import has_measurement_content
 from hsg_workstation.reporting.prefill import prefill_from_datasets
 from hsg_workstation.reporting.report import HsgReport
 
@@ -128,6 +129,9 @@ def output_names(report: HsgReport, directory: Path) -> dict[str, Path | None]:
         "pdf_path": directory / f"{stem}.pdf",
         "encapsulated_pdf_path": directory / f"{stem}_pdf.dcm",
         "kos_path": directory / f"{stem}_kos.dcm" if report.key_images else None,
+        "measurement_sr_path": directory / f"{stem}_measurements.dcm"
+        if has_measurement_content(report)
+        else None,
     }
 
 
@@ -140,11 +144,16 @@ def export_report(
     pdf_path: str | os.PathLike[str] | None = None,
     encapsulated_pdf_path: str | os.PathLike[str] | None = None,
     kos_path: str | os.PathLike[str] | None = None,
+    measurement_sr_path: str | os.PathLike[str] | None = None,
     predecessor: Dataset | None = None,
 ) -> ExportResult:
-    """Write the report's outputs: every output into ``directory`` (``output_names``), or the named paths."""
+    """Write the report's outputs: every output into ``directory`` (``output_names``), or the named paths.
+    ``measurement_sr_path``: the TID 1500 measurement SR the report references (written only when the report
+    has image measurements or regions)."""
     if directory is not None:
-        if any(p is not None for p in (sr_path, pdf_path, encapsulated_pdf_path, kos_path)):
+        if any(
+            p is not None for p in (sr_path, pdf_path, encapsulated_pdf_path, kos_path, measurement_sr_path)
+        ):
             raise ValueError("export_report: give a directory or output paths, not both")
         folder = Path(directory)
         folder.mkdir(parents=True, exist_ok=True)
@@ -156,6 +165,7 @@ def export_report(
         pdf_path=pdf_path,
         encapsulated_pdf_path=encapsulated_pdf_path,
         kos_path=kos_path,
+        measurement_sr_path=measurement_sr_path,
         predecessor=predecessor,
     )
 

@@ -2,10 +2,10 @@
 
 Why here and not as images: a document display set has no pixels. A reader who clicks the report SR of a prior
 study expects to read it, so:
-  * an HSG report SR written by this program is rebuilt with ``reporting.sr_import.report_from_sr`` and laid out
+  * an HSG report SR written by this program is rebuilt with ``reporting.sr_import.read_sr`` and laid out
     by the PDF engine's ``build_document`` (the same clinical wording as the signed PDF; key images are listed,
-    not drawn — their pixels are in the image series). Any other SR is shown as DCMTK ``dsrdump`` text, else as
-    pydicom's dump of the content tree;
+    not drawn — their pixels are in the image series). Any other SR (Basic Text, TID 1500 measurements, dose
+    reports, another producer's report) is shown as its content tree in words (``reporting.sr_text``);
   * an Encapsulated PDF is rendered page by page with poppler's ``pdftoppm`` (no QtPdf in PySide6-Essentials), on a
     worker thread so the UI never waits for it;
   * a KO lists the frames it selects (series, frame, patient orientation as displayed) and its title.
@@ -14,7 +14,6 @@ Every failure becomes a message that names the file and the reason; nothing here
 
 from __future__ import annotations
 
-import copy
 import html
 import shutil
 import subprocess
@@ -40,20 +39,26 @@ def _pre(text: str) -> str:
 
 
 def sr_document(path: Path) -> QTextDocument:
-    """The report laid out like its PDF, or a dsrdump / pydicom text dump for a non-HSG SR."""
-    from hsg_workstation.reporting.sr_import import report_from_sr
+    """The report laid out like its PDF, or the content tree in words for any other SR."""
+    from hsg_workstation.reporting.model import HsgReport
+    from hsg_workstation.reporting.sr_import import SrImportError, read_sr
 
     doc = QTextDocument()
     try:
-        report = report_from_sr(path)
-    except Exception as exc:  # noqa: BLE001 - any SR is still shown, as text
-        doc.setHtml(f"<p><i>{html.escape(str(exc))}</i></p>" + _pre(_sr_text(path)))
+        result = read_sr(path)
+    except SrImportError as exc:  # not ours, or not readable as ours: still shown, as its content tree
+        doc.setHtml(_tree_html(path, str(exc)))
+        return doc
+    if result.incomplete:
+        doc.setHtml(_tree_html(path, "Incomplete HSG report: " + "; ".join(result.warnings)))
         return doc
     from hsg_workstation.reporting.pdf import build_document
 
+    report = result.report
     keys = list(report.key_images)
-    shown = copy.deepcopy(report)
-    object.__setattr__(shown, "key_images", [])  # pixels are in the image series; listed below instead
+    # A signed report is locked, so it is not copied and edited: a new (equally locked) one is built from its JSON
+    # without the key images — their pixels are in the image series; they are listed below instead.
+    shown = HsgReport.from_json({**report.to_json(), "key_images": []})
     laid_out = build_document(shown)
     if keys:
         items = "".join(
@@ -64,17 +69,14 @@ def sr_document(path: Path) -> QTextDocument:
     return laid_out
 
 
-def _sr_text(path: Path) -> str:
-    exe = shutil.which("dsrdump")
-    if exe:
-        try:
-            out = subprocess.run([exe, "-Ip", str(path)], capture_output=True, text=True, timeout=20)
-            if out.stdout.strip():
-                return out.stdout
-        except (OSError, subprocess.SubprocessError):
-            pass
-    ds = pydicom.dcmread(path)
-    return str(ds.get("ContentSequence", ds))
+def _tree_html(path: Path, note: str) -> str:
+    from hsg_workstation.reporting.sr_text import sr_html
+
+    try:
+        ds = pydicom.dcmread(path)
+    except Exception as exc:  # noqa: BLE001 - the view shows the reason, never a traceback
+        return f"<p>Cannot show {html.escape(path.name)}: {html.escape(str(exc))}</p>"
+    return sr_html(ds, note)
 
 
 def render_pdf_pages(path: Path) -> tuple[str, list[QImage]]:

@@ -27,47 +27,13 @@ from PySide6.QtWidgets import (
 )
 
 from hsg_workstation.reporting.enums import LEGACY_VALUES
+from hsg_workstation.reporting.vocabulary import vocabulary
 
 EMPTY_TEXT = "—"
 
-# Labels that plain "replace underscores" would get wrong or make unclear for a radiologist.
-_LABEL_OVERRIDES: dict[str, str] = {
-    "pre_ART_workup": "Pre-ART work-up",
-    "IUA": "IUA",
-    "PID": "PID",
-    "D&C_or_retained_products": "D&C or retained products",
-    "postpartum_haemorrhage_or_manual_placenta": "Postpartum haemorrhage / manual placenta",
-    "SIN_isthmic_diverticula": "SIN (isthmic diverticula)",
-    "NSAID": "NSAID",
-    "LUS": "Lower uterine segment",
-    "n/a": "n/a",
-    "L": "Left",
-    "R": "Right",
-    "T_shaped_narrow": "T-shaped / narrow",
-    "indeterminate_on_HSG": "Not assessable on HSG (external contour not assessed)",
-    "wall_R": "Right lateral wall",
-    "wall_L": "Left lateral wall",
-    "cornu_R": "Right cornu",
-    "cornu_L": "Left cornu",
-    "body_NS": "Body (not specified)",
-    "FIGO_0": "FIGO 0 — pedunculated, intracavitary",
-    "FIGO_1": "FIGO 1 — < 50 % intramural",
-    "FIGO_2": "FIGO 2 — ≥ 50 % intramural",
-    "provisional_HSG_only": "Provisional (HSG only)",
-    "confirmed_with_3D_US_MRI": "Confirmed with 3D US / MRI",
-    "not_assessable_on_HSG": "Not assessable on HSG",
-    "post_HSG_PID": "Post-HSG PID",
-    "ultrasound_2D": "Ultrasound 2D",
-    "ultrasound_3D": "Ultrasound 3D",
-    "MRI": "MRI",
-    "genital_TB": "Genital TB",
-}
 
-
-def humanize(token: str) -> str:
+def humanize(token: str) -> str:  # for tokens the vocabulary does not know
     """Turn an internal enum value (``secondary_infertility``) into pick-list text (``Secondary infertility``)."""
-    if token in _LABEL_OVERRIDES:
-        return _LABEL_OVERRIDES[token]
     text = str(token).replace("_", " ").strip()
     if not text:
         return token
@@ -82,6 +48,10 @@ def enum_label(member: enum.Enum) -> str:
     label = getattr(member, "label", None)
     if isinstance(label, str) and label:
         return label
+    if str(member.value):  # the report vocabulary holds the display label of every coded value (issue 12)
+        concept = vocabulary().get(f"value:{type(member).__name__}.{member.value}")
+        if concept is not None:
+            return concept.label
     return humanize(str(member.value))
 
 

@@ -130,6 +130,10 @@ class Orthanc:
             body = rsp.read()
         return json.loads(body) if body else None
 
+    def _request_bytes(self, path: str) -> bytes:
+        with urllib.request.urlopen(self.base + path, timeout=30) as rsp:
+            return rsp.read()
+
     def get(self, path: str) -> Any:
         return self._request("GET", path)
 

@@ -64,3 +64,17 @@ def test_report_status_moves_from_none_to_draft_to_signed_to_amended(
         db.import_paths([out / "sr2.dcm"])
     [row] = _listing(data_dir, capsys)
     assert row["report_status"]["state"] == "amended" and row["report_status"]["by"] == "Amender^Ann"
+
+
+def test_other_srs_in_the_study_are_not_its_report(
+    tmp_path: Path, study_dir: Path, source_datasets, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A signed report's TID 1500 measurement SR alone (e.g. the report SR not yet arrived) is not a report."""
+    rf, dx = source_datasets
+    res = export_all(full_report(rf, dx, signed=True), study_dir, measurement_sr_path=study_dir / "msr.dcm")
+    assert res.measurement_sr is not None and res.measurement_sr.VerificationFlag == "VERIFIED"
+    data_dir = tmp_path / "data"
+    with LocalDatabase(data_dir) as db:
+        db.import_paths([study_dir])
+    [row] = _listing(data_dir, capsys)
+    assert row["report_status"]["state"] == "none"

@@ -110,14 +110,18 @@ def test_send_needs_signature_then_stores_to_pacs(
         server.shutdown()
     assert shown[0][0] == "Sent", shown
     message = shown[0][1]
-    assert "Sent 3 object(s)" in message
+    assert "Sent 4 object(s)" in message
     assert form.send_button.isEnabled() and form.background_jobs == 0
-    assert sorted(received) == sorted(
-        [
-            "1.2.840.10008.5.1.4.1.1.88.33",  # Comprehensive SR
-            "1.2.840.10008.5.1.4.1.1.104.1",  # Encapsulated PDF
-            "1.2.840.10008.5.1.4.1.1.88.59",  # Key Object Selection
-        ]
+    assert (
+        sorted(received)
+        == sorted(
+            [
+                "1.2.840.10008.5.1.4.1.1.88.33",  # Comprehensive SR
+                "1.2.840.10008.5.1.4.1.1.88.33",  # TID 1500 measurement SR (the reference report has defect regions)
+                "1.2.840.10008.5.1.4.1.1.104.1",  # Encapsulated PDF
+                "1.2.840.10008.5.1.4.1.1.88.59",  # Key Object Selection
+            ]
+        )
     )
     assert form.last_sr_sop_instance_uid  # an amendment will reference the SR that was sent
 
@@ -156,7 +160,8 @@ def test_export_button_writes_into_the_chosen_folder(
     monkeypatch.setattr(QMessageBox, "information", staticmethod(lambda _p, _t, text: shown.append(text)))
     qtbot.mouseClick(form.export_button, Qt.MouseButton.LeftButton)
     assert shown and "Written" in shown[0]
-    assert len(list(out.glob("*.dcm"))) == 3 and len(list(out.glob("*.pdf"))) == 1
+    # report SR, TID 1500 measurement SR, Encapsulated PDF, KOS
+    assert len(list(out.glob("*.dcm"))) == 4 and len(list(out.glob("*.pdf"))) == 1
     assert form.last_sr_sop_instance_uid
 
 
@@ -219,9 +224,14 @@ def test_send_to_a_dicomweb_node_stows_the_report_objects(
     finally:
         server.shutdown()
     assert shown[0][0] == "Sent", shown
-    assert "Sent 3 object(s) to web" in shown[0][1]
+    assert "Sent 4 object(s) to web" in shown[0][1]
     assert sorted(received) == sorted(
-        ["1.2.840.10008.5.1.4.1.1.88.33", "1.2.840.10008.5.1.4.1.1.104.1", "1.2.840.10008.5.1.4.1.1.88.59"]
+        [
+            "1.2.840.10008.5.1.4.1.1.88.33",  # the report
+            "1.2.840.10008.5.1.4.1.1.88.33",  # its TID 1500 measurement SR
+            "1.2.840.10008.5.1.4.1.1.104.1",
+            "1.2.840.10008.5.1.4.1.1.88.59",
+        ]
     )
 
 
