@@ -268,6 +268,10 @@ class _ProcessLane:
         parent, child = socket.socketpair()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)  # the parent's imports, tests included
+        # glibc: keep freed frame-sized buffers in the heap instead of unmapping them, so every frame does not
+        # page-fault fresh memory in (measured: JPEG Lossless 42 → 33 ms CPU a frame in a worker)
+        env.setdefault("MALLOC_MMAP_THRESHOLD_", str(64 * 1024 * 1024))
+        env.setdefault("MALLOC_TRIM_THRESHOLD_", str(128 * 1024 * 1024))
         spec = f"{self._decode.__module__}:{self._decode.__qualname__}"
         args = [sys.executable, "-m", "hsg_workstation.dicom_io.decode_worker", str(child.fileno()), spec]
         fds = [child.fileno()]
