@@ -507,7 +507,8 @@ class FramePool:
             c.queue = [k for k in keys if k not in self.cache and k not in self._failed]
             c.background = background
             self._clients[client] = c
-            self._cond.notify_all()
+            if c.queue:
+                self._cond.notify_all()
         self._ensure_started()
 
     def cancel(self, client: Hashable) -> None:

@@ -197,11 +197,9 @@ class Viewport(QWidget):
 
         self.loader = FrameLoader(parent=self, pool=pool)
         self.buffering_text = ""
-        self._lod: tuple[np.ndarray | None, int, np.ndarray | None] = (
-            None,
-            1,
-            None,
-        )  # (frame, factor, drawn)
+        # level of detail of a large film: (full frame, factor, drawn reduction) and the drawn image's rect
+        self._lod: tuple[np.ndarray | None, int, np.ndarray | None] = (None, 1, None)
+        self._drawn_rect: tuple[int, int, int] | None = None
         self._ahead: list[FrameKey] = []  # the decode-ahead window last asked for (for "buffering n / N")
         self.loader.frameReady.connect(self._on_frame_ready)
         self.loader.frameFailed.connect(self._on_frame_failed)
@@ -272,6 +270,9 @@ class Viewport(QWidget):
         self.index = 0
         self.displayed_index = -1
         self.image_item.clear()
+        self._drawn_rect = None
+        self._lod = (None, 1, None)
+        self._ahead = []
         self._show_message(None)
         self._show_document(None)
         if display_set is None:
@@ -435,8 +436,15 @@ class Viewport(QWidget):
 
     def _request_ahead(self, index: int) -> None:
         """Ask the pool for this frame, then the loop in play order from it (supersedes the older request)."""
-        self._ahead = [frame_key(self.frames[index]), *self._prefetch_keys(index)]
-        self.loader.request(self._ahead)
+        ahead = [frame_key(self.frames[index]), *self._prefetch_keys(index)]
+        if len(ahead) == len(self._ahead) and not self.buffering_text and set(ahead) == set(self._ahead):
+            # a loop that fits, fully decoded, playing round: same frames, nothing to ask (saves the pool a
+            # re-queue on every frame at 30 fps)
+            if self.loader.pool.done_count(ahead) == len(ahead):
+                self._ahead = ahead
+                return
+        self._ahead = ahead
+        self.loader.request(ahead)
         self._update_buffering()
 
     def _update_buffering(self) -> None:
@@ -531,7 +539,10 @@ class Viewport(QWidget):
                 fr.table_image(self.header, arr, self.voi), autoLevels=False, levels=(0, 255)
             )
         # the drawn image always covers the frame's pixel grid (columns × rows), reduced or not
-        self.image_item.setRect(QRectF(0, 0, arr.shape[1] * self._lod[1], arr.shape[0] * self._lod[1]))
+        rect = (arr.shape[1] * self._lod[1], arr.shape[0] * self._lod[1], self._lod[1])
+        if rect != self._drawn_rect:  # (a new transform on every cine frame would re-index the scene)
+            self._drawn_rect = rect
+            self.image_item.setRect(QRectF(0, 0, rect[0], rect[1]))
 
     def _lod_image(self, full: np.ndarray) -> np.ndarray:
         """The frame as drawn: a block-mean reduction of a large image while zoomed out (``ui/lod.py``)."""
