@@ -419,7 +419,11 @@ class FramePool:
         self._inflight: set[FrameKey] = set()
         self._failed: dict[FrameKey, str] = {}
         self._listeners: list[Listener] = []
-        self._cond = threading.Condition()
+        # One lock, two conditions: lanes wait for work, ``fetch`` callers for finished frames. Waking every lane
+        # thread on every finished frame (or every viewer call) made them fight the UI thread for the GIL.
+        self._cond = threading.Lock()
+        self._work = threading.Condition(self._cond)
+        self._done = threading.Condition(self._cond)
         self._stopping = False
         n = processes if processes is not None else max(1, min(os.cpu_count() or 1, 8))
         self._thread_lane = _ThreadLane(thread_decode or decode)
@@ -443,16 +447,19 @@ class FramePool:
     def warm_up(self) -> None:
         """Start the worker processes now (they take ~0.3–0.5 s to import the decoders)."""
         self._ensure_started()
+        if self._warm:
+            return
         with self._cond:
             self._warm = True
-            self._cond.notify_all()
+            self._work.notify_all()
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Stop every lane thread and worker process and wait for them; the cache is emptied."""
         with self._cond:
             self._stopping = True
             self._clients.clear()
-            self._cond.notify_all()
+            self._work.notify_all()
+            self._done.notify_all()
         for t in self._threads:
             if t is not threading.current_thread():
                 t.join(timeout)
@@ -508,7 +515,7 @@ class FramePool:
             c.background = background
             self._clients[client] = c
             if c.queue:
-                self._cond.notify_all()
+                self._work.notify_all()
         self._ensure_started()
 
     def cancel(self, client: Hashable) -> None:
@@ -524,7 +531,7 @@ class FramePool:
             self.stats.decoded += 1
             self.stats.in_process += 1
             self.stats.per_key[key] += 1
-            self._cond.notify_all()
+            self._done.notify_all()
 
     def forget_path(self, path: str) -> None:
         """The file changed on disk: drop its decoded frames, failures and routing."""
@@ -567,11 +574,11 @@ class FramePool:
             if not self._queued(key):
                 c = self._clients.setdefault(client, _Client())
                 c.queue.insert(0, key)
-                self._cond.notify_all()
+                self._work.notify_all()
         self._routing(key[0])
         self._ensure_started()
         with self._cond:
-            ok = self._cond.wait_for(
+            ok = self._done.wait_for(
                 lambda: (
                     key in self.cache or key in self._failed or self._stopping or not self._queued(key)
                 ),  # its client cancelled it
@@ -628,7 +635,7 @@ class FramePool:
                     return ("", -1)  # start the worker process now, outside the lock
                 if not block:
                     return None
-                self._cond.wait()
+                self._work.wait()
             return None
 
     def _finish(self, lane: _ThreadLane | _ProcessLane, key: FrameKey, arr, message: str | None) -> None:
@@ -643,7 +650,7 @@ class FramePool:
                 self._failed[key] = message or "decode failed"
                 self.stats.failed += 1
             listeners = list(self._listeners)
-            self._cond.notify_all()
+            self._done.notify_all()
         if not self._stopping:
             for fn in listeners:
                 fn(key, message)
@@ -676,8 +683,6 @@ class FramePool:
                         break
                     if key[1] < 0:
                         lane.start()  # warm-up
-                        with self._cond:
-                            self._cond.notify_all()
                         continue
                     try:
                         lane.send(key)
