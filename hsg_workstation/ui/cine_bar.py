@@ -52,7 +52,9 @@ class CineBar(QWidget):
         button(sp.SP_MediaSkipForward, "Last frame (End)", self.lastClicked)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.slider.setMinimumWidth(150)  # (the buffering counter takes its room; the window keeps its minimum)
+        self.slider.setMinimumWidth(
+            150
+        )  # (the buffering counter takes its room; the window keeps its minimum)
         self.slider.valueChanged.connect(self._slider_moved)
         lay.addWidget(self.slider, 1)
         self.frame_label = QLabel("–/–")
