@@ -10,7 +10,23 @@ same run on the same machine:
 * ``first_frame_ms`` — a fresh Viewport opening a 60-frame study until the first frame is painted
   vs ``first_frame_baseline_ms`` — plain ``pydicom.pixels.pixel_array(path, index=0)`` + setImage + one repaint.
 
-Usage: ``QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/viewer.py [--reps 50] [--keep DIR]``
+Issue 15 (real-world speed), sections ``codecs``, ``dx``, ``loop1000``:
+
+* per ``<syntax>`` in ``jpegll`` (JPEG Lossless SV1, DCMTK dcmcjpeg), ``jpegls`` (dcmcjpls), ``j2k`` (JPEG 2000
+  lossless, pydicom + pylibjpeg-openjpeg), ``rle`` (dcmcrle) — a 60-frame copy of the same 1024² 12-bit loop:
+  ``cine_<syntax>_first_frame_ratio`` (open → first frame painted ÷ one-thread decode with the same plugin +
+  one repaint), ``cine_<syntax>_buffer_ratio`` (open → all 60 frames decoded ÷ serial one-thread
+  ``pydicom.pixels.pixel_array(path, index=i)`` of all frames), ``..._buffer_cpu_ratio`` (CPU time of the viewer
+  process and its decoder workers for the same work ÷ the serial decode's CPU time: what decode-ahead costs,
+  whatever share of the shared machine the session got), ``cine_<syntax>_fps`` / ``_dropped_pct`` (300 frames at
+  30 fps after buffering), ``cine_<syntax>_decoder`` (plugin and worker processes).
+* ``dx3000_wl_ms`` / ``dx3000_wl_ratio``: W/L → repainted viewport on a 3000² 16-bit DX film vs bare pyqtgraph
+  ``setLevels`` + repaint of the same image.
+* ``loop1000_peak_mb``: peak resident-memory growth (VmHWM after a reset) opening, playing 300 frames and jumping
+  through a 1 000-frame 1024² native loop (2 GB), in its own process; ``loop1000_budget_mb`` next to it.
+
+Usage: ``QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/viewer.py [--reps 50] [--keep DIR]
+[--only base,codecs,dx,loop1000] [--syntaxes rle,jpegls,jpegll,j2k]``
 """
 
 from __future__ import annotations

@@ -28,21 +28,19 @@ Layers: Qt-free (the viewer's ``ui/loader.py`` turns the listener callbacks into
 
 from __future__ import annotations
 
-import mmap
 import os
-import socket
-import subprocess
-import sys
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 import numpy as np
 
 from hsg_workstation.dicom_io import pixels
+from hsg_workstation.dicom_io.decode_lanes import DecodeFailed, ProcessLane, ThreadLane, WorkerDied
+
+__all__ = ["DecodeFailed", "FrameCache", "FramePool", "decode_for_display", "frame_source", "needs_process"]
 
 FrameKey = tuple[str, int]  # (file path, 0-based frame index)
 DecodeFn = Callable[[str, int], np.ndarray]
@@ -218,162 +216,6 @@ def needs_process(path: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Lanes: a thread that decodes in this process, or one that drives a worker process
-# ---------------------------------------------------------------------------------------------------------------
-class DecodeFailed(Exception):
-    """A frame could not be decoded; the message names the file and frame."""
-
-
-class _ThreadLane:
-    in_process = True
-
-    def __init__(self, decode: DecodeFn) -> None:
-        self._decode = decode
-        self.ready = True
-
-    def decode(self, key: FrameKey) -> np.ndarray:
-        try:
-            return self._decode(*key)
-        except Exception as exc:  # noqa: BLE001 - any decoder error is a message for this frame
-            raise DecodeFailed(str(exc) or type(exc).__name__) from exc
-
-    def stop(self) -> None:
-        pass
-
-
-class _WorkerDied(Exception):
-    pass
-
-
-class _ProcessLane:
-    """One worker process, started lazily and restarted after a crash."""
-
-    in_process = False
-
-    def __init__(self, decode: DecodeFn, number: int) -> None:
-        self._decode = decode
-        self._number = number
-        self._proc = None
-        self._conn = None
-        self._frames: mmap.mmap | None = None  # shared result slots (see decode_worker.SLOT_BYTES)
-        self._slot_bytes = 0
-        self._received = 0
-        self.ready = False
-        self.restarts = 0
-
-    def start(self) -> None:
-        """Start the worker (``decode_worker``, a fresh interpreter) and wait until its decoders are imported."""
-        from hsg_workstation.dicom_io.decode_worker import SLOT_BYTES  # numpy only; no cycle
-
-        parent, child = socket.socketpair()
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)  # the parent's imports, tests included
-        spec = f"{self._decode.__module__}:{self._decode.__qualname__}"
-        args = [sys.executable, "-m", "hsg_workstation.dicom_io.decode_worker", str(child.fileno()), spec]
-        fds = [child.fileno()]
-        memfd = None
-        if hasattr(os, "memfd_create"):
-            memfd = os.memfd_create("hsg-decoded-frames")
-            os.ftruncate(memfd, 2 * SLOT_BYTES)  # sparse: only the pages a frame touches take memory
-            self._frames = mmap.mmap(memfd, 2 * SLOT_BYTES)
-            self._slot_bytes = SLOT_BYTES
-            args.append(str(memfd))
-            fds.append(memfd)
-        try:
-            proc = subprocess.Popen(args, pass_fds=fds, env=env, stdin=subprocess.DEVNULL)
-        except OSError:
-            parent.close()
-            return
-        finally:
-            child.close()  # else a dead worker's socket would never report EOF here
-            if memfd is not None:
-                os.close(memfd)  # the mapping stays
-        self._proc, self._conn = proc, Connection(parent.detach())
-        self._received = 0
-        try:
-            self._conn.recv()  # "ready": the decoders are imported
-        except (EOFError, OSError):
-            self._reap()
-            return
-        self.ready = True
-
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
-
-    def send(self, key: FrameKey) -> None:
-        """Queue ``key`` in the worker (started if needed); results come back in order by :meth:`receive`."""
-        if self._conn is None:
-            self.start()
-        if self._conn is None:
-            raise DecodeFailed(f"{Path(key[0]).name}: frame {key[1] + 1}: the decoder process did not start")
-        try:
-            self._conn.send(key)
-        except (OSError, ConnectionError) as exc:
-            raise self._died(key) from exc
-
-    def receive(self, key: FrameKey) -> np.ndarray:
-        """The result of the oldest key sent (``key``); DecodeFailed, or _WorkerDied if the worker crashed."""
-        conn = self._conn
-        if conn is None:
-            raise self._died(key)
-        try:
-            kind, a, b = conn.recv()
-            slot = (self._received % 2) * self._slot_bytes
-            self._received += 1
-            if kind == "err":
-                raise DecodeFailed(a)
-            arr = np.empty(b, dtype=np.dtype(a))
-            if kind == "shm":
-                memoryview(arr).cast("B")[:] = self._frames[slot : slot + arr.nbytes]
-            elif arr.nbytes:
-                conn.recv_bytes_into(memoryview(arr).cast("B"))
-            return arr
-        except (EOFError, OSError, ConnectionError) as exc:
-            raise self._died(key) from exc
-
-    def decode(self, key: FrameKey) -> np.ndarray:
-        self.send(key)
-        return self.receive(key)
-
-    def _died(self, key: FrameKey) -> _WorkerDied:
-        code = self._reap()
-        return _WorkerDied(
-            f"{Path(key[0]).name}: frame {key[1] + 1}: the decoder process stopped "
-            f"(exit code {code}) while decoding it; the decoder was restarted for the other frames"
-        )
-
-    def _reap(self) -> int | None:
-        proc, conn, frames = self._proc, self._conn, self._frames
-        self._proc = self._conn = self._frames = None
-        self.ready = False
-        if conn is not None:
-            conn.close()
-        if frames is not None:
-            frames.close()
-        if proc is None:
-            return None
-        try:
-            return proc.wait(2.0)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            return proc.wait(2.0)
-
-    def restart(self) -> None:
-        self.restarts += 1
-        self.start()
-
-    def stop(self) -> None:
-        conn = self._conn
-        if conn is not None:
-            try:
-                conn.send(None)  # "stop": the worker returns from its loop
-            except (OSError, ValueError):
-                pass
-        self._reap()
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # The pool
 # ---------------------------------------------------------------------------------------------------------------
 @dataclass
@@ -415,11 +257,15 @@ class FramePool:
         self._inflight: set[FrameKey] = set()
         self._failed: dict[FrameKey, str] = {}
         self._listeners: list[Listener] = []
-        self._cond = threading.Condition()
+        # One lock, two conditions: lanes wait for work, ``fetch`` callers for finished frames. Waking every lane
+        # thread on every finished frame (or every viewer call) made them fight the UI thread for the GIL.
+        self._cond = threading.Lock()
+        self._work = threading.Condition(self._cond)
+        self._done = threading.Condition(self._cond)
         self._stopping = False
         n = processes if processes is not None else max(1, min(os.cpu_count() or 1, 8))
-        self._thread_lane = _ThreadLane(thread_decode or decode)
-        self._process_lanes = [_ProcessLane(decode, i) for i in range(n)]
+        self._thread_lane = ThreadLane(thread_decode or decode)
+        self._process_lanes = [ProcessLane(decode, i) for i in range(n)]
         self._threads: list[threading.Thread] = []
         self._started = False
         self._warm = False
@@ -429,7 +275,7 @@ class FramePool:
         if self._started or self._stopping:
             return
         self._started = True
-        lanes: list[_ThreadLane | _ProcessLane] = [self._thread_lane, *self._process_lanes]
+        lanes: list[ThreadLane | ProcessLane] = [self._thread_lane, *self._process_lanes]
         for i, lane in enumerate(lanes):
             name = THREAD_LANE_NAME if lane.in_process else f"hsg-decode-process-lane-{i}"
             t = threading.Thread(target=self._run, args=(lane,), name=name, daemon=True)
@@ -439,16 +285,19 @@ class FramePool:
     def warm_up(self) -> None:
         """Start the worker processes now (they take ~0.3–0.5 s to import the decoders)."""
         self._ensure_started()
+        if self._warm:
+            return
         with self._cond:
             self._warm = True
-            self._cond.notify_all()
+            self._work.notify_all()
 
     def shutdown(self, timeout: float = 10.0) -> None:
         """Stop every lane thread and worker process and wait for them; the cache is emptied."""
         with self._cond:
             self._stopping = True
             self._clients.clear()
-            self._cond.notify_all()
+            self._work.notify_all()
+            self._done.notify_all()
         for t in self._threads:
             if t is not threading.current_thread():
                 t.join(timeout)
@@ -503,7 +352,8 @@ class FramePool:
             c.queue = [k for k in keys if k not in self.cache and k not in self._failed]
             c.background = background
             self._clients[client] = c
-            self._cond.notify_all()
+            if c.queue:
+                self._work.notify_all()
         self._ensure_started()
 
     def cancel(self, client: Hashable) -> None:
@@ -519,7 +369,7 @@ class FramePool:
             self.stats.decoded += 1
             self.stats.in_process += 1
             self.stats.per_key[key] += 1
-            self._cond.notify_all()
+            self._done.notify_all()
 
     def forget_path(self, path: str) -> None:
         """The file changed on disk: drop its decoded frames, failures and routing."""
@@ -562,11 +412,11 @@ class FramePool:
             if not self._queued(key):
                 c = self._clients.setdefault(client, _Client())
                 c.queue.insert(0, key)
-                self._cond.notify_all()
+                self._work.notify_all()
         self._routing(key[0])
         self._ensure_started()
         with self._cond:
-            ok = self._cond.wait_for(
+            ok = self._done.wait_for(
                 lambda: (
                     key in self.cache or key in self._failed or self._stopping or not self._queued(key)
                 ),  # its client cancelled it
@@ -596,13 +446,13 @@ class FramePool:
             self._routes[path] = r
         return r
 
-    def _may_take(self, lane: _ThreadLane | _ProcessLane, key: FrameKey) -> bool:
+    def _may_take(self, lane: ThreadLane | ProcessLane, key: FrameKey) -> bool:
         # Never a compressed frame on the thread, not even while the workers start: a decoder crash there would
         # take the whole viewer with it (the app starts the workers at launch, see ``warm_up``).
         wants_process = self._routes.get(key[0], False) and bool(self._process_lanes)
         return wants_process != lane.in_process
 
-    def _next_key(self, lane: _ThreadLane | _ProcessLane, block: bool = True) -> FrameKey | None:
+    def _next_key(self, lane: ThreadLane | ProcessLane, block: bool = True) -> FrameKey | None:
         with self._cond:
             while not self._stopping:
                 clients = list(reversed(self._clients.values()))
@@ -623,10 +473,10 @@ class FramePool:
                     return ("", -1)  # start the worker process now, outside the lock
                 if not block:
                     return None
-                self._cond.wait()
+                self._work.wait()
             return None
 
-    def _finish(self, lane: _ThreadLane | _ProcessLane, key: FrameKey, arr, message: str | None) -> None:
+    def _finish(self, lane: ThreadLane | ProcessLane, key: FrameKey, arr, message: str | None) -> None:
         with self._cond:
             self._inflight.discard(key)
             if arr is not None:
@@ -638,13 +488,13 @@ class FramePool:
                 self._failed[key] = message or "decode failed"
                 self.stats.failed += 1
             listeners = list(self._listeners)
-            self._cond.notify_all()
+            self._done.notify_all()
         if not self._stopping:
             for fn in listeners:
                 fn(key, message)
 
-    def _run(self, lane: _ThreadLane | _ProcessLane) -> None:
-        if isinstance(lane, _ProcessLane):
+    def _run(self, lane: ThreadLane | ProcessLane) -> None:
+        if isinstance(lane, ProcessLane):
             self._run_process_lane(lane)
             return
         while True:
@@ -661,7 +511,7 @@ class FramePool:
     #: result leaves, so a loaded machine's wake-up latency (milliseconds per hand-off) is not paid per frame.
     PIPELINE_DEPTH = 2
 
-    def _run_process_lane(self, lane: _ProcessLane) -> None:
+    def _run_process_lane(self, lane: ProcessLane) -> None:
         sent: list[FrameKey] = []
         try:
             while True:
@@ -671,15 +521,13 @@ class FramePool:
                         break
                     if key[1] < 0:
                         lane.start()  # warm-up
-                        with self._cond:
-                            self._cond.notify_all()
                         continue
                     try:
                         lane.send(key)
                         sent.append(key)
                     except DecodeFailed as exc:
                         self._finish(lane, key, None, str(exc))
-                    except _WorkerDied as exc:
+                    except WorkerDied as exc:
                         self._finish(lane, key, None, str(exc))
                         self._restart(lane, sent)
                 if not sent:
@@ -691,7 +539,7 @@ class FramePool:
                     arr, message = lane.receive(key), None
                 except DecodeFailed as exc:
                     arr, message = None, str(exc)
-                except _WorkerDied as exc:
+                except WorkerDied as exc:
                     arr, message = None, str(exc)  # the frame being decoded is the one lost
                     self._restart(lane, sent)
                 self._finish(lane, key, arr, message)
@@ -701,7 +549,7 @@ class FramePool:
                     self._inflight.discard(key)
             lane.stop()
 
-    def _restart(self, lane: _ProcessLane, sent: list[FrameKey]) -> None:
+    def _restart(self, lane: ProcessLane, sent: list[FrameKey]) -> None:
         """A new worker; the frames queued behind the lost one are sent to it again."""
         if self._stopping:
             return
@@ -710,7 +558,7 @@ class FramePool:
         for key in list(sent):
             try:
                 lane.send(key)
-            except (DecodeFailed, _WorkerDied) as exc:
+            except (DecodeFailed, WorkerDied) as exc:
                 sent.remove(key)
                 self._finish(lane, key, None, str(exc))
 

@@ -34,6 +34,7 @@ from hsg_workstation.measurements import (
 )
 from hsg_workstation.session.measurements import MeasurementStore, manual_calibration
 from hsg_workstation.ui import frames as fr
+from hsg_workstation.ui import lod
 from hsg_workstation.ui.cine import CineClock
 from hsg_workstation.ui.loader import FrameKey, FrameLoader, frame_key
 from hsg_workstation.ui.measure_items import PEN, MeasurementGraphic
@@ -216,6 +217,9 @@ class Viewport(QWidget):
 
         self.loader = FrameLoader(parent=self, pool=pool)
         self.buffering_text = ""
+        # level of detail of a large film: (full frame, factor, drawn reduction) and the drawn image's rect
+        self._lod: tuple[np.ndarray | None, int, np.ndarray | None] = (None, 1, None)
+        self._drawn_rect: tuple[int, int, int] | None = None
         self._ahead: list[FrameKey] = []  # the decode-ahead window last asked for (for "buffering n / N")
         self.loader.frameReady.connect(self._on_frame_ready)
         self.loader.frameFailed.connect(self._on_frame_failed)
@@ -299,6 +303,9 @@ class Viewport(QWidget):
         self.index = 0
         self.displayed_index = -1
         self.image_item.clear()
+        self._drawn_rect = None
+        self._lod = (None, 1, None)
+        self._ahead = []
         self._show_message(None)
         self._show_document(None)
         if display_set is None:
@@ -465,8 +472,15 @@ class Viewport(QWidget):
 
     def _request_ahead(self, index: int) -> None:
         """Ask the pool for this frame, then the loop in play order from it (supersedes the older request)."""
-        self._ahead = [frame_key(self.frames[index]), *self._prefetch_keys(index)]
-        self.loader.request(self._ahead)
+        ahead = [frame_key(self.frames[index]), *self._prefetch_keys(index)]
+        if len(ahead) == len(self._ahead) and not self.buffering_text and set(ahead) == set(self._ahead):
+            # a loop that fits, fully decoded, playing round: same frames, nothing to ask (saves the pool a
+            # re-queue on every frame at 30 fps)
+            if self.loader.pool.done_count(ahead) == len(ahead):
+                self._ahead = ahead
+                return
+        self._ahead = ahead
+        self.loader.request(ahead)
         self._update_buffering()
 
     def _update_buffering(self) -> None:
@@ -538,6 +552,7 @@ class Viewport(QWidget):
                 self.fit()
             finally:
                 self._fitting = False
+            self._check_lod()  # a large film is drawn reduced at the fitted zoom
         self._refresh_measurements()
         self.cine.notify_painted(index)
         self._update_overlays()
@@ -552,15 +567,41 @@ class Viewport(QWidget):
             self._prefetch_timer.start(0 if routed else 40)
 
     def _set_image(self, arr: np.ndarray) -> None:
+        full = arr
+        arr = self._lod_image(full)
         if self.header is not None and self.header.is_color:
             self.image_item.setImage(arr, autoLevels=False, levels=(0, 255))
-            return
-        if self.voi_mode == "linear":
+        elif self.voi_mode == "linear":
             self.image_item.setImage(arr, autoLevels=False, levels=self.levels)
         else:
             self.image_item.setImage(
                 fr.table_image(self.header, arr, self.voi), autoLevels=False, levels=(0, 255)
             )
+        # the drawn image always covers the frame's pixel grid (columns × rows), reduced or not
+        rect = (arr.shape[1] * self._lod[1], arr.shape[0] * self._lod[1], self._lod[1])
+        if rect != self._drawn_rect:  # (a new transform on every cine frame would re-index the scene)
+            self._drawn_rect = rect
+            self.image_item.setRect(QRectF(0, 0, rect[0], rect[1]))
+
+    def _lod_image(self, full: np.ndarray) -> np.ndarray:
+        """The frame as drawn: a block-mean reduction of a large image while zoomed out (``ui/lod.py``)."""
+        factor = lod.lod_factor(full.shape[0], full.shape[1], self.zoom_factor)
+        if factor == 1:
+            self._lod = (None, 1, None)
+            return full
+        cached_for, cached_factor, small = self._lod
+        if cached_for is not full or cached_factor != factor:
+            small = lod.reduce_mean(full, factor)
+            self._lod = (full, factor, small)
+        return small
+
+    def _check_lod(self) -> None:
+        """After a zoom: redraw a large image at the level of detail the new zoom needs."""
+        f = self.frame
+        if f is None or f.shape[0] * f.shape[1] <= lod.LOD_MIN_PIXELS:
+            return
+        if lod.lod_factor(f.shape[0], f.shape[1], self.zoom_factor) != self._lod[1]:
+            self._set_image(f)
 
     # -- window / level -------------------------------------------------------------------------------
     @property
@@ -661,7 +702,9 @@ class Viewport(QWidget):
 
     # -- view geometry --------------------------------------------------------------------------------
     def fit(self) -> None:
-        rect = self.image_space.mapRectToParent(self.image_item.boundingRect())
+        rect = self.image_space.mapRectToParent(
+            self.image_item.mapRectToParent(self.image_item.boundingRect())
+        )
         if rect.width() > 0:
             self.vb.setRange(rect=rect, padding=0.0)
 
@@ -846,6 +889,7 @@ class Viewport(QWidget):
 
     def _update_zoom_overlays(self, *_a) -> None:
         if self.header is not None and not self._closed and not getattr(self, "_fitting", False):
+            self._check_lod()
             self._update_overlays()
 
     def _update_scale_bar(self) -> None:

@@ -227,3 +227,57 @@ def test_analysis_reads_the_viewers_frames_and_closing_ends_every_worker(qtbot, 
     for pid in pids:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_a_large_film_is_drawn_reduced_while_zoomed_out_and_measured_at_full_resolution(
+    qtbot, tmp_path
+) -> None:
+    """Level of detail: a 3000² spot film fitted in a small view is drawn from a block-mean reduction (W/L costs
+    what a fluoroscopy frame costs); zoomed to 1:1 it is drawn in full; pixel values always come from the
+    full frame and the drawn image covers the same pixel grid."""
+    import numpy as np
+    from pydicom.dataset import FileDataset, FileMetaDataset
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    d = tmp_path / "dx"
+    d.mkdir()
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = FileDataset(str(d / "dx.dcm"), {}, file_meta=meta, preamble=b"\0" * 128)
+    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.Modality = generate_uid(), generate_uid(), "DX"
+    ds.PatientName, ds.PatientID = "TEST^DX", "DX1"
+    ds.Rows = ds.Columns = 3000
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    cols = np.arange(3000, dtype=np.uint16)
+    ds.PixelData = np.broadcast_to(cols * 20, (3000, 3000)).astype(np.uint16).tobytes()
+    ds.save_as(d / "dx.dcm", enforce_file_format=True)
+    db = LocalDatabase(tmp_path / "dx-db")
+    db.import_paths([d])
+    study = db.studies()[0]
+    film = next(s for s in db.display_sets(study.study_instance_uid) if s.frames)
+    pool = fc.FramePool(processes=0)
+    vp = Viewport(pool=pool)
+    qtbot.addWidget(vp)
+    try:
+        vp.resize(600, 600)
+        vp.show()
+        vp.set_display_set(film, db.study(study.study_instance_uid))
+        wait_until(lambda: vp.displayed_index == 0)
+        drawn = vp.image_item.image
+        on_screen = 3000 * vp.zoom_factor  # screen pixels the film's height takes
+        assert on_screen <= drawn.shape[0] < 3000  # reduced, still at least one drawn pixel per screen pixel
+        assert vp.pixel_at((2500.5, 10.5)) == 2500 * 20  # the read-out is the full-resolution value
+        top_left = vp.image_item.mapRectToParent(vp.image_item.boundingRect())
+        assert top_left.width() == pytest.approx(3000, abs=16) and top_left.x() == 0
+        vp.set_levels(1000, 50000)
+        assert vp.image_item.image is drawn  # W/L draws the same reduction again: no new pixel work
+        vp.one_to_one()
+        assert vp.image_item.image.shape == (3000, 3000)  # 1:1 shows every pixel
+    finally:
+        vp.close_viewport()
+        pool.shutdown()
+        db.close()
