@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -76,12 +77,21 @@ class StudyBrowser(QWidget):
         row.addWidget(self.search, 1)
         row.addWidget(self.date_from)
         row.addWidget(self.date_to)
-        row.addWidget(self.unreported_only)
+        # The filter sits under the list with the count it changes: on the search row it would widen the left
+        # column past a 1366 px screen. Tab order still runs search -> dates -> "Unreported only" -> list.
+        self.count_label.setWordWrap(True)
+        # the count ("showing 1 000 of 2 000 — refine the search") wraps rather than widening the column
+        self.count_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.unreported_only)
+        bottom.addWidget(self.count_label, 1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addLayout(row)
         lay.addWidget(self.table, 1)
-        lay.addWidget(self.count_label)
+        lay.addLayout(bottom)
+        QWidget.setTabOrder(self.date_to, self.unreported_only)
+        QWidget.setTabOrder(self.unreported_only, self.table)
 
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -156,7 +166,7 @@ class StudyBrowser(QWidget):
         if listed < self._total:
             text = f"showing {_thousands(listed)} of {_thousands(self._total)} — refine the search"
         else:
-            text = f"{_thousands(listed)} studies"
+            text = f"{_thousands(listed)} {'study' if listed == 1 else 'studies'}"
         if self.proxy.unreported_only:
             text = f"{_thousands(self.proxy.rowCount())} unreported · {text}"
         self.count_label.setText(text)
