@@ -281,6 +281,10 @@ class LocalDatabase:
         """
         return self.index.studies(text, date_from, date_to, limit)
 
+    def count_studies(self, text: str = "", date_from: str | None = None, date_to: str | None = None) -> int:
+        """How many studies ``studies(text, date_from, date_to)`` lists without a limit (for "showing N of M")."""
+        return self.index.count_studies(text, date_from, date_to)
+
     def study(self, uid: str) -> Study | None:
         return self.index.study(uid)
 

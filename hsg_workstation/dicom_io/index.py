@@ -281,33 +281,18 @@ class StudyIndex:
         date_to: str | None = None,
         limit: int | None = None,
     ) -> list[Study]:
-        where: list[str] = []
-        params: list[object] = []
-        text = (text or "").strip()
-        if text:
-            # PN components are '^'-separated; users type spaces or commas.
-            for word in text.replace("^", " ").replace(",", " ").split():
-                # '%' and '_' typed by the user are literal characters, not wildcards.
-                escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-                like = f"%{escaped}%"
-                where.append(
-                    "(replace(s.patient_name, '^', ' ') LIKE ? ESCAPE '\\' OR s.patient_id LIKE ? ESCAPE '\\' "
-                    "OR s.accession_number LIKE ? ESCAPE '\\' OR s.study_description LIKE ? ESCAPE '\\')"
-                )
-                params += [like, like, like, like]
-        lo, hi = normalize_da(date_from), normalize_da(date_to)
-        if lo:
-            where.append("s.study_date >= ?")
-            params.append(lo)
-        if hi:
-            where.append("s.study_date <= ?")
-            params.append(hi)
-        sql = _STUDY_SELECT + (" WHERE " + " AND ".join(where) if where else "")
+        where, params = _study_filter(text, date_from, date_to)
+        sql = _STUDY_SELECT + where
         sql += " ORDER BY s.study_date DESC, s.study_time DESC, s.study_uid"
         if limit is not None:
             # With the newest-first index SQLite stops after `limit` rows; the per-study counts run only for them.
             sql += f" LIMIT {max(0, int(limit))}"
         return [self._study(r) for r in self.connection().execute(sql, params)]
+
+    def count_studies(self, text: str = "", date_from: str | None = None, date_to: str | None = None) -> int:
+        """How many studies ``studies`` would list without a limit (same filter; no per-study counts)."""
+        where, params = _study_filter(text, date_from, date_to)
+        return int(self.connection().execute("SELECT count(*) FROM studies s" + where, params).fetchone()[0])
 
     def study(self, uid: str) -> Study | None:
         row = self.connection().execute(_STUDY_SELECT + " WHERE s.study_uid = ?", (uid,)).fetchone()
@@ -377,6 +362,32 @@ class StudyIndex:
             instance_count=r["instance_count"],
             complete=bool(r["complete"]),
         )
+
+
+def _study_filter(text: str, date_from: str | None, date_to: str | None) -> tuple[str, list[object]]:
+    """The WHERE clause (with its leading space, or empty) shared by the study list and its count."""
+    where: list[str] = []
+    params: list[object] = []
+    text = (text or "").strip()
+    if text:
+        # PN components are '^'-separated; users type spaces or commas.
+        for word in text.replace("^", " ").replace(",", " ").split():
+            # '%' and '_' typed by the user are literal characters, not wildcards.
+            escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            like = f"%{escaped}%"
+            where.append(
+                "(replace(s.patient_name, '^', ' ') LIKE ? ESCAPE '\\' OR s.patient_id LIKE ? ESCAPE '\\' "
+                "OR s.accession_number LIKE ? ESCAPE '\\' OR s.study_description LIKE ? ESCAPE '\\')"
+            )
+            params += [like, like, like, like]
+    lo, hi = normalize_da(date_from), normalize_da(date_to)
+    if lo:
+        where.append("s.study_date >= ?")
+        params.append(lo)
+    if hi:
+        where.append("s.study_date <= ?")
+        params.append(hi)
+    return (" WHERE " + " AND ".join(where) if where else ""), params
 
 
 _STUDY_SELECT = (

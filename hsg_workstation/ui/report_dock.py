@@ -99,6 +99,11 @@ class ReportDockController:
         self._pending_field: str | None = None
         self._sop_classes: dict[str, str] = {}
         window.studyOpened.connect(self.study_opened)
+        # The study list remembers each row's report state; the open study's comes from the form instead of
+        # the disk, so the rows of the study opened and of the one left are asked again.
+        self._status_study: str | None = None
+        window.studyOpened.connect(self._open_study_changed)
+        window.studyClosed.connect(self._open_study_changed)
         window.store.added.connect(self._measurement_added)
         window.store.key_images.refused.connect(self._key_images_refused)
         self.form.mark_on_image_requested.connect(self.mark_on_image)
@@ -121,6 +126,12 @@ class ReportDockController:
     def _refresh_status_column(self, *_a) -> None:
         if self.window.study is not None:
             self.window.browser.update_report_status(self.window.study.study_instance_uid)
+
+    def _open_study_changed(self, *_a) -> None:
+        current = self.window.study.study_instance_uid if self.window.study is not None else None
+        for uid in {self._status_study, current} - {None}:
+            self.window.browser.update_report_status(uid)
+        self._status_study = current
 
     def study_opened(self, study_uid: str) -> None:
         paths = [p for ds in self.window.display_sets for p in {inst.path for inst in ds.instances}]

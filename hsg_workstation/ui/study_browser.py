@@ -1,43 +1,47 @@
 """Study browser on the local database: search by name / ID / accession / date, sortable columns.
 
-The database does the filtering (it owns the index); the view sorts with a QSortFilterProxyModel so a click
-on a header never re-queries. Dates are entered as YYYY-MM-DD or YYYYMMDD and passed through unchanged.
+The database does the filtering (it owns the index) and returns at most the newest ``MAX_LISTED`` matches; the
+view sorts with a QSortFilterProxyModel so a click on a header never re-queries. The rows live in a virtual model
+(``study_list_model``): a refresh after an import adds the new studies instead of rebuilding the list, and each
+study's report state is asked only when its row is shown. "Unreported only" hides signed / amended studies.
+Dates are entered as YYYY-MM-DD or YYYYMMDD and passed through unchanged.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QStandardItem
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from hsg_workstation.dicom_io.model import Study
-from hsg_workstation.ui.widgets import sortable_table
-
-COLUMNS = (
-    "Patient",
-    "Patient ID",
-    "Study date",
-    "Report",
-    "Accession",
-    "Description",
-    "Modalities",
-    "Images",
+from hsg_workstation.ui.study_list_model import (
+    COLUMNS,
+    DATE_COLUMN,
+    REPORT_COLUMN,
+    UID_ROLE,
+    StudyListModel,
+    StudyListProxy,
 )
-DATE_COLUMN = 2
-REPORT_COLUMN = 3
-UID_ROLE = Qt.ItemDataRole.UserRole + 1
+from hsg_workstation.ui.widgets import read_only_table
+
+__all__ = ["COLUMNS", "DATE_COLUMN", "REPORT_COLUMN", "UID_ROLE", "StudyBrowser"]
+
+# The list shows at most the newest this many matching studies (a department database holds thousands; nobody
+# scrolls past a few hundred — the count label asks to refine the search instead).
+MAX_LISTED = 1000
 
 
-def _date(da: str) -> str:
-    return f"{da[:4]}-{da[4:6]}-{da[6:]}" if len(da) == 8 and da.isdigit() else da
+def _thousands(n: int) -> str:
+    return f"{n:,}".replace(",", "\u2009")  # thin space: "1 000", not the locale-dependent "1,000"
 
 
 class StudyBrowser(QWidget):
@@ -45,32 +49,49 @@ class StudyBrowser(QWidget):
 
     studyActivated = Signal(str)
 
-    def __init__(self, database, parent: QWidget | None = None) -> None:
+    def __init__(self, database, parent: QWidget | None = None, *, max_listed: int = MAX_LISTED) -> None:
         super().__init__(parent)
         self.database = database
+        self.max_listed = max_listed
         self.search = QLineEdit(placeholderText="Search name, ID, accession…")
         self.date_from = QLineEdit(placeholderText="from YYYY-MM-DD")
         self.date_to = QLineEdit(placeholderText="to YYYY-MM-DD")
         for w in (self.date_from, self.date_to):
             w.setMaximumWidth(120)
+        self.unreported_only = QCheckBox("&Unreported only")
+        self.unreported_only.setToolTip("Hide studies with a signed or amended report (drafts stay listed)")
         self.count_label = QLabel()
-        self.model, self.proxy, self.table = sortable_table(COLUMNS, self)
+        self.model = StudyListModel(self)
+        self.proxy = StudyListProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = read_only_table(self.proxy, sorting=True)
+        # Size columns from the visible rows only: sizing from all of them would ask every study's report state.
+        self.table.horizontalHeader().setResizeContentsPrecision(0)
         self.table.doubleClicked.connect(self._activated)
         self.table.activated.connect(self._activated)
         # newest study first (the one a reader is most likely to report next); a header click re-sorts
         self.table.sortByColumn(DATE_COLUMN, Qt.SortOrder.DescendingOrder)
-        # study uid -> "signed" / "draft" / "" (the report dock provides it; the viewer alone shows nothing)
-        self.report_status: Callable[[str], str] | None = None
+        self._total = 0
 
         row = QHBoxLayout()
         row.addWidget(self.search, 1)
         row.addWidget(self.date_from)
         row.addWidget(self.date_to)
+        # The filter sits under the list with the count it changes: on the search row it would widen the left
+        # column past a 1366 px screen. Tab order still runs search -> dates -> "Unreported only" -> list.
+        self.count_label.setWordWrap(True)
+        # the count ("showing 1 000 of 2 000 — refine the search") wraps rather than widening the column
+        self.count_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.unreported_only)
+        bottom.addWidget(self.count_label, 1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         lay.addLayout(row)
         lay.addWidget(self.table, 1)
-        lay.addWidget(self.count_label)
+        lay.addLayout(bottom)
+        QWidget.setTabOrder(self.date_to, self.unreported_only)
+        QWidget.setTabOrder(self.unreported_only, self.table)
 
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -79,66 +100,89 @@ class StudyBrowser(QWidget):
         for w in (self.search, self.date_from, self.date_to):
             w.textChanged.connect(self._debounce.start)
             w.returnPressed.connect(self.refresh)
+        self.unreported_only.toggled.connect(self._unreported_toggled)
+
+    @property
+    def report_status(self) -> Callable[[str], str] | None:
+        """study uid -> "signed" / "draft" / "" (the report dock sets it; the viewer alone shows nothing)."""
+        return self.model.report_status
+
+    @report_status.setter
+    def report_status(self, fn: Callable[[str], str] | None) -> None:
+        self.model.report_status = fn
+        self.model.invalidate_status()
 
     def refresh(self) -> None:
-        """Re-run the query with the current search fields (keeps the sort column)."""
+        """Re-run the query with the current search fields; rows that did not change stay as they are (with the
+        selection, sort column and scroll position), new studies are added, vanished ones removed."""
         self._debounce.stop()
+        text = self.search.text().strip()
+        lo, hi = self.date_from.text().strip() or None, self.date_to.text().strip() or None
         try:
-            studies = self.database.studies(
-                self.search.text().strip(),
-                self.date_from.text().strip() or None,
-                self.date_to.text().strip() or None,
+            studies = self.database.studies(text, lo, hi, limit=self.max_listed)
+            total = (
+                self.database.count_studies(text, lo, hi) if len(studies) >= self.max_listed else len(studies)
             )
         except Exception as exc:  # noqa: BLE001 - a bad date or a closed database is a message, not a crash
             self.count_label.setText(f"Search failed: {exc}")
             return
-        self.set_studies(studies)
+        self.set_studies(studies, total)
 
     def stop(self) -> None:
         """No pending search after the window closes."""
         self._debounce.stop()
 
-    def set_studies(self, studies: list[Study]) -> None:
-        self.model.setRowCount(0)
-        for st in studies:
-            values = (
-                (st.patient_name.replace("^", " "), st.patient_name),
-                (st.patient_id, st.patient_id),
-                (_date(st.study_date), st.study_date + st.study_time),
-                (status := self._report_status(st.study_instance_uid), status),
-                (st.accession_number, st.accession_number),
-                (st.study_description + ("" if st.complete else "  (incomplete)"), st.study_description),
-                (" ".join(st.modalities), " ".join(st.modalities)),
-                (str(st.instance_count), st.instance_count),
-            )
-            items = []
-            for text, key in values:
-                it = QStandardItem(text)
-                it.setData(key, Qt.ItemDataRole.UserRole)
-                it.setData(st.study_instance_uid, UID_ROLE)
-                items.append(it)
-            self.model.appendRow(items)
-        self.count_label.setText(f"{len(studies)} studies")
+    def set_studies(self, studies: list[Study], total: int | None = None) -> str:
+        """Show ``studies`` (``total``: how many matched before the limit). Returns what the model did."""
+        selected = self.selected_uid()
+        scroll = self.table.verticalScrollBar().value()
+        change = self.model.update(studies)
+        self._total = len(studies) if total is None else total
+        if change == "reset":
+            self._restore(selected, scroll)
+        self._update_count()
+        return change
 
-    def _report_status(self, study_uid: str) -> str:
-        if self.report_status is None:
-            return ""
-        try:
-            return self.report_status(study_uid)
-        except Exception:  # noqa: BLE001 - a status column never stops the list
-            return "?"
+    def selected_uid(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows()
+        return rows[0].data(UID_ROLE) if rows else None
+
+    def _restore(self, uid: str | None, scroll: int) -> None:
+        """After a model reset: the same study selected again (if still listed) and the list where it was."""
+        if uid is not None:
+            for r in range(self.proxy.rowCount()):
+                index = self.proxy.index(r, 0)
+                if index.data(UID_ROLE) == uid:
+                    flags = (
+                        QItemSelectionModel.SelectionFlag.ClearAndSelect
+                        | QItemSelectionModel.SelectionFlag.Rows
+                    )
+                    self.table.selectionModel().setCurrentIndex(index, flags)
+                    break
+        self.table.verticalScrollBar().setValue(scroll)
+
+    def _update_count(self) -> None:
+        listed = self.model.rowCount()
+        if listed < self._total:
+            text = f"showing {_thousands(listed)} of {_thousands(self._total)} — refine the search"
+        else:
+            text = f"{_thousands(listed)} {'study' if listed == 1 else 'studies'}"
+        if self.proxy.unreported_only:
+            text = f"{_thousands(self.proxy.rowCount())} unreported · {text}"
+        self.count_label.setText(text)
+
+    def _unreported_toggled(self, on: bool) -> None:
+        self.proxy.set_unreported_only(on)
+        self._update_count()
 
     def update_report_status(self, study_uid: str) -> None:
         """Refresh one row's Report cell (after a sign / autosave) without re-querying the database."""
-        status = self._report_status(study_uid)
-        for r in range(self.model.rowCount()):
-            it = self.model.item(r, REPORT_COLUMN)
-            if it is not None and it.data(UID_ROLE) == study_uid:
-                it.setText(status)
-                it.setData(status, Qt.ItemDataRole.UserRole)
+        self.model.invalidate_status(study_uid)
+        if self.proxy.unreported_only:
+            self._update_count()
 
     def study_uids(self) -> list[str]:
-        """UIDs in displayed (sorted) order."""
+        """UIDs in displayed (sorted, filtered) order."""
         return [self.proxy.index(r, 0).data(UID_ROLE) for r in range(self.proxy.rowCount())]
 
     def _activated(self, index) -> None:

@@ -134,6 +134,27 @@ def test_study_search_by_text_and_date(db: LocalDatabase, tmp_path: Path) -> Non
         db.studies(date_from="last week")
 
 
+def test_count_studies_matches_the_unlimited_list(db: LocalDatabase, tmp_path: Path) -> None:
+    """The study list shows the newest N of M: the count must use the same filter as the list, without limit."""
+    for i in range(5):
+        make_image(
+            tmp_path / f"{i}.dcm",
+            study_uid=f"1.2.826.0.1.3680043.8.498.9.{i}",
+            patient_name=f"Count^P{i}",
+            patient_id=f"C{i}",
+            study_date=f"2025010{i + 1}",
+        )
+    make_image(tmp_path / "other.dcm", study_uid="1.2.826.0.1.3680043.8.498.9.99", patient_name="Other^X")
+    db.import_paths([tmp_path])
+    for args in (("",), ("count",), ("count", "2025-01-02", "20250104"), ("nobody",), ("p1 count",)):
+        assert db.count_studies(*args) == len(db.studies(*args))
+    assert db.count_studies("count") == 5
+    newest = db.studies("count", limit=2)
+    assert [s.patient_id for s in newest] == ["C4", "C3"] and db.count_studies("count") > len(newest)
+    with pytest.raises(ValueError, match="YYYYMMDD"):
+        db.count_studies(date_from="last week")
+
+
 def test_study_complete_flag_and_persistence(data_dir: Path, tmp_path: Path) -> None:
     db = LocalDatabase(data_dir)
     assert db.is_empty()

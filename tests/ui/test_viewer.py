@@ -513,7 +513,7 @@ def test_study_browser_search_and_sort(qtbot, tmp_path, settings_path) -> None:
         w.browser.search.setText("beta")
         w.browser.refresh()
         assert w.browser.model.rowCount() == 1
-        assert w.browser.model.item(0, 0).text() == "BETA BEA"
+        assert w.browser.model.index(0, 0).data() == "BETA BEA"
         w.browser.search.setText("")
         w.browser.date_from.setText("2027-01-01")
         w.browser.refresh()
