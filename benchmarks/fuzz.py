@@ -606,7 +606,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--inputs", type=int, default=300, help="number of mutated inputs (default 300)")
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same inputs")
     p.add_argument(
-        "--time-limit", type=float, default=30.0, help="seconds per input, all targets (default 30)"
+        "--time-limit", type=float, default=60.0, help="seconds per input, all targets (default 60)"
     )
     p.add_argument("--memory-mb", type=int, default=3072, help="address-space limit per child (default 3072)")
     p.add_argument("--max-seconds", type=float, default=0, help="stop starting new inputs after this long")
