@@ -25,7 +25,7 @@ Each (input, target) is classed as ``accepted`` (exit 0), ``clean_refusals`` (a 
 CLI's or an ``HsgError``), ``tracebacks`` (a Python traceback or the CLI's "internal error" = an unexpected
 exception), ``out_of_memory`` (a clean "out of memory" under the limit), ``crashes`` (the child died: a signal
 or a native abort), ``hangs`` (over the time limit; the child is killed) or ``data_lost`` (the source changed,
-or an "imported" instance is not stored intact). Crashes and hangs end the child, so they count once per input.
+an "imported" instance is not stored intact, or a truncated SR imported with exit 0). Crashes and hangs end the child, so they count once per input.
 The source file's SHA-256 is compared before and after every child.
 
 Prints ONE JSON object on stdout: ``inputs``, ``executions`` (= inputs × targets run), ``accepted``,
@@ -508,6 +508,14 @@ def run_one(
 # ------------------------------------------------------------------------------------------------------------
 
 
+def _is_sr(path: Path) -> bool:
+    try:
+        uid = str(pydicom.dcmread(path, stop_before_pixels=True).get("SOPClassUID", ""))
+    except Exception:  # noqa: BLE001
+        return False
+    return uid.startswith("1.2.840.10008.5.1.4.1.1.88.")
+
+
 def warm_up(seeds: list[Path], workdir: Path, targets: tuple[str, ...]) -> None:
     """Run every target once on the unmutated seeds in this process, so the modules they load on first use
     (decoders, the SR reader, the analysis, Pillow) are loaded before the fork and not again in every child."""
@@ -531,6 +539,7 @@ def campaign(args: argparse.Namespace) -> dict:
     workdir = Path(args.workdir) if args.workdir else _default_workdir()
     workdir.mkdir(parents=True, exist_ok=True)
     seeds = build_seeds(workdir / "seeds")
+    sr_seeds = {p.name for p in seeds if _is_sr(p)}
     targets = tuple(args.targets)
     warm_up(seeds, workdir, targets)
     rng = random.Random(args.seed)
@@ -553,6 +562,14 @@ def campaign(args: argparse.Namespace) -> dict:
         results, problem, detail = run_one(path, case, targets, args.memory_mb * 2**20, args.time_limit)
         inputs += 1
         found: list[tuple[str, str, str]] = [(r["class"], r["target"], r["detail"]) for r in results]
+        if seed_name in sr_seeds and "truncate" in mutation.split("+"):
+            # A truncated SR cannot hold all of its content: importing it with exit 0 loses findings silently.
+            found = [
+                ("data_lost", t, "a truncated SR was imported with exit 0 (content lost without a word)")
+                if t == "report-import" and c == "accepted"
+                else (c, t, d)
+                for c, t, d in found
+            ]
         if problem:
             found.append((problem, detail.rsplit(" in ", 1)[-1], detail))
         if hashlib.sha256(path.read_bytes()).hexdigest() != before:
@@ -606,7 +623,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--inputs", type=int, default=300, help="number of mutated inputs (default 300)")
     p.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same inputs")
     p.add_argument(
-        "--time-limit", type=float, default=30.0, help="seconds per input, all targets (default 30)"
+        "--time-limit", type=float, default=60.0, help="seconds per input, all targets (default 60)"
     )
     p.add_argument("--memory-mb", type=int, default=3072, help="address-space limit per child (default 3072)")
     p.add_argument("--max-seconds", type=float, default=0, help="stop starting new inputs after this long")

@@ -99,6 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or EXIT_OK)
     except SystemExit:
         raise
+    except BrokenPipeError:  # the reader closed the pipe early (``... | head``): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except BaseException as exc:  # noqa: BLE001 - the one place where every failure becomes a message
         if debug:
             traceback.print_exc()

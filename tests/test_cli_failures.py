@@ -263,3 +263,24 @@ def test_display_problem(environ: dict[str, str], refused: bool) -> None:
     from hsg_workstation.ui.app import display_problem
 
     assert bool(display_problem(environ)) is refused
+
+
+def test_reader_closing_the_pipe_early_is_not_an_error(data_dir: Path) -> None:
+    """``hsg-workstation ... | head``: stdout is a pipe whose reader is gone (closed before the first write)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"}
+    for argv in (["list", "--json"], ["export-image", str(SCOUT), str(data_dir / "x.png")]):
+        read_end, write_end = os.pipe()
+        os.close(read_end)
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-m", "hsg_workstation", *argv],
+                stdout=write_end,
+                stderr=subprocess.PIPE,
+                text=True,
+                timeout=120,
+                env=env,
+            )
+        finally:
+            os.close(write_end)
+        assert "Traceback" not in proc.stderr and "Broken pipe" not in proc.stderr, proc.stderr
+        assert proc.returncode == 0, (argv, proc.returncode, proc.stderr)

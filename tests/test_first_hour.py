@@ -121,3 +121,17 @@ def test_dcmtk_tools_are_dcmtks_whatever_path_says(tmp_path: Path, monkeypatch: 
     assert which("findscu") == "/usr/bin/findscu" and which("getscu") == "/usr/bin/getscu"
     with pytest.raises(RuntimeError, match="is not DCMTK's storescu"):
         dcmtk_tool("storescu", str(tmp_path))
+
+
+def test_installed_copy_without_bundled_samples_still_opens_on_a_study(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    """A wheel has no sample_data/ beside the package: the first start generates one synthetic study instead."""
+    from hsg_workstation.dicom_io.database import LocalDatabase
+    from hsg_workstation.ui.app import import_samples_if_empty
+
+    with LocalDatabase(data_dir) as db:
+        imported = import_samples_if_empty(db, tmp_path / "not-installed")
+        assert imported >= 2 and len(db.studies()) == 1
+        assert (data_dir / "sample_data" / "normal" / "truth.json").exists()
+        assert import_samples_if_empty(db, tmp_path / "not-installed") == 0  # only on an empty database

@@ -70,9 +70,19 @@ def make_application():
 
 
 def import_samples_if_empty(database, sample_dir: Path = SAMPLE_DATA) -> int:
-    """Import the bundled sample studies into an empty database; returns the number of files imported."""
-    if not database.is_empty() or not sample_dir.is_dir():
+    """Import the bundled sample studies into an empty database; returns the number of files imported.
+
+    An installed copy (``pip install .``, a wheel) has no ``sample_data/`` beside the package: the first start
+    then generates one synthetic study (the "normal" case, a few seconds) into ``<data_dir>/sample_data``.
+    """
+    if not database.is_empty():
         return 0
+    if not sample_dir.is_dir():
+        from hsg_workstation.synthetic.study import generate_case  # first start only
+
+        print("First start: generating a synthetic sample study (a few seconds)...", file=sys.stderr)
+        generate_case("normal").write(database.data_dir / "sample_data")
+        sample_dir = database.data_dir / "sample_data"
     results = database.import_paths([sample_dir])
     return sum(1 for r in results if r.status == "imported")
 
