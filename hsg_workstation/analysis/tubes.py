@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
+from skimage.morphology import convex_hull_image
 
 from hsg_workstation.analysis.cavity import CAVITY_THRESHOLD
 from hsg_workstation.analysis.morph import (
@@ -51,6 +52,7 @@ class SideSignals:
     dense_collection_px: np.ndarray  # (T,) wide, undiluted bodies (hydrosalpinx)
     end_sharpness: float = 0.0
     growth: float = 0.0
+    end_hydro_width_px: float = 0.0  # widest retained sac on the last frame (working px), 0 when none
 
 
 def _sharpness(o: np.ndarray, region: np.ndarray) -> float:
@@ -69,14 +71,16 @@ class SideCall:
     first_fill_index: int | None
     spill: str
     spill_onset_index: int | None
-    confidence: float
+    score: float  # raw, 0-1: analysis/calibration.py maps it to the measured share of correct calls
     hydrosalpinx_like: bool = False
+    hydrosalpinx_width_px: float = 0.0
+    review: tuple[int, int] | None = None  # 0-based frames a-b that decide the call
 
 
 @dataclass(slots=True)
 class Intravasation:
     present: bool
-    confidence: float
+    score: float  # raw, 0-1 (analysis/calibration.py)
     peak_index: int | None
 
 
@@ -122,6 +126,16 @@ def _square_opening(mask: np.ndarray, radius: int) -> np.ndarray:
 def _odd(n: float) -> int:
     k = max(3, int(round(n)))
     return k if k % 2 else k + 1
+
+
+def cavity_region(ref_mask: np.ndarray, gap: int) -> np.ndarray:
+    """The convex hull of the cavity at maximal distension, grown by ``gap``: contrast inside it is the cavity's
+    (a thin horn, the contrast around a myoma or polyp still below the cavity threshold, the cavity of an early
+    frame), never a tube — tubes leave the cornua outwards. Without it, the faint contrast beside a submucous
+    myoma read as the left tube filling at frame 8 (sample_data/submucous_myoma, truth 17)."""
+    if ref_mask.sum() < 3:
+        return np.asarray(ref_mask, bool)
+    return square_max(convex_hull_image(ref_mask), gap)
 
 
 def catheter_mask(
@@ -203,6 +217,7 @@ def side_signals(
     extra_all = np.zeros((t, h, w), bool)
     labels = np.zeros((t, h, w), np.uint8)
     near_cavity = ndi.distance_transform_edt(~ref_mask) * mm_per_px <= TUBE_SEARCH_MM
+    cavity_hull = cavity_region(ref_mask, cav_gap)
     # Every structure below is a subset of one frame's hysteresis mask ``e``, and every filter reads at most
     # ``margin`` pixels around it: so frames are processed in the box of ``e`` grown by ``margin`` (5-40 % of
     # the frame), which gives exactly the whole-frame values (tests/analysis/test_side_signals.py compares with
@@ -249,7 +264,7 @@ def side_signals(
         n, bh, bw = o.shape
         # the cavity's soft, tapering margin belongs to the cavity, not to the tubes
         rim_ids = np.unique(rim_lab[cav])
-        cav_d = square_max(np.isin(rim_lab, rim_ids[rim_ids > 0]) | cav, cav_gap)
+        cav_d = square_max(np.isin(rim_lab, rim_ids[rim_ids > 0]) | cav, cav_gap) | cavity_hull[box][None]
         extra = e & ~cav_d
         # tubal contrast near the cavity: by proximity, not connectivity — at low dose the thin isthmus breaks up
         connected = extra & near_cavity[box][None]
@@ -317,10 +332,9 @@ def side_signals(
             counts[:, 0, m_idx], counts[:, 1, m_idx] = per_side(m)
         sharp = None
         if ids[-1] == t - 1:
-            sharp = [
-                _sharpness(o[-1][:, cols], spill[-1][:, cols])
-                for cols in (slice(0, split), slice(split, None))
-            ]
+            halves = (slice(0, split), slice(split, None))
+            sharp = [_sharpness(o[-1][:, cols], spill[-1][:, cols]) for cols in halves]
+            sharp += [_sac_width(o[-1][:, cols], dense_wide[-1][:, cols], coll_r + 1) for cols in halves]
         return counts, sharp
 
     # runs of consecutive frames; a few runs per thread so that the later, larger frames spread over the pool
@@ -335,7 +349,28 @@ def side_signals(
         if sharp is not None:
             for s_idx, name in enumerate(("left", "right")):
                 sides[name].end_sharpness = sharp[s_idx]
+                sides[name].end_hydro_width_px = sharp[2 + s_idx]
     return sides, extra_all, cath, labels
+
+
+def _sac_width(o: np.ndarray, bodies: np.ndarray, grow: int) -> float:
+    """Widest diameter (working px) of the retained sacs in ``bodies``: twice the largest inscribed radius of the
+    sac at half its own density (the opening that found the body shaved its margin off; ``grow`` puts it back).
+    The widest diameter across a dilated tube is what a hydrosalpinx is measured by."""
+    if not bodies.any():
+        return 0.0
+    lab, n = ndi.label(bodies)
+    best = 0.0
+    for k in range(1, n + 1):
+        comp = lab == k
+        peak = float(np.percentile(o[comp], 90))
+        region = (o >= 0.5 * peak) & dilate_cross(comp, grow)
+        rlab, _ = ndi.label(region)
+        ids = np.unique(rlab[comp & region])
+        region = np.isin(rlab, ids[ids > 0])
+        if region.any():
+            best = max(best, 2.0 * float(ndi.distance_transform_edt(region).max()) - 1.0)
+    return best
 
 
 def _first_persistent(series: np.ndarray, thr: float, run: int = 2) -> int | None:
@@ -347,7 +382,10 @@ def _first_persistent(series: np.ndarray, thr: float, run: int = 2) -> int | Non
 
 
 def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
-    """Turn one side's signals into the suggestion (tube filled, first fill, spill type and onset)."""
+    """Turn one side's signals into the suggestion (tube filled, first fill, spill type and onset) and a raw
+    score: how far the deciding feature is from its threshold (spill area at the end of the loop against the
+    minimum, how long it has lasted; for "no spill", how close any transient spill came to the minimum)."""
+    t = len(sig.connected_px)
     px2 = 1.0 / (mm_per_px * mm_per_px)
     fill = _first_persistent(sig.connected_px, TUBE_MIN_MM2 * px2)
     spill_px = sig.faint_px + sig.collection_px
@@ -369,22 +407,29 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
                 if gap > max_gap:
                     break
     hydro = bool(sig.dense_collection_px[-min(3, len(spill_px)) :].min() >= thr) if len(spill_px) else False
+    width = sig.end_hydro_width_px if hydro else 0.0
     tube_filled = fill is not None or onset is not None or hydro
     if onset is not None and (fill is None or fill > onset):
         fill = onset  # contrast cannot spill from a tube before it has filled it
     if onset is None:
-        peak = float(spill_px.max()) / thr if thr else 0.0
-        return SideCall(tube_filled, fill, "none", None, float(np.clip(1.0 - 0.4 * peak, 0.3, 0.95)), hydro)
+        # what could have been missed is spill at the end of the loop (spill stays): how close the last fifth
+        # came to the minimum; transient contrast earlier (a sac filling, veins) does not make "no spill" unsure
+        tail = spill_px[-max(2, t // 5) :]
+        peak = float(tail.max()) / thr if thr and len(tail) else 0.0
+        k = t - len(tail) + int(np.argmax(tail)) if len(tail) else 0
+        review = (max(0, k - 3), min(t - 1, k + 3)) if peak > 0.25 else None
+        score = float(np.clip(1.0 - 0.5 * peak + (0.1 if hydro else 0.0), 0.0, 1.0))
+        return SideCall(tube_filled, fill, "none", None, score, hydro, width, review)
     g = max(3, int(round(0.15 * len(spill_px))))
     growth = float(spill_px[-1]) / max(float(spill_px[max(onset, len(spill_px) - 1 - g)]), 1.0)
     sharp = sig.end_sharpness
     loculated = sharp >= LOCULATED_SHARPNESS and growth < 1.6
     kind = "loculated" if loculated else "free"
     strength = float(np.clip(float(spill_px[-1]) / thr / 4.0, 0.0, 1.0))
-    sep = float(np.clip(abs(sharp - LOCULATED_SHARPNESS) / 0.2, 0.0, 1.0))
-    conf = float(np.clip(0.45 + 0.3 * strength + 0.2 * sep, 0.3, 0.99))
+    lasting = float(np.clip((t - onset) / 6.0, 0.0, 1.0))
+    score = float(np.clip(0.35 + 0.4 * strength + 0.25 * lasting, 0.0, 1.0))
     sig.growth = growth
-    return SideCall(True, fill, kind, onset, conf, hydro)
+    return SideCall(True, fill, kind, onset, score, hydro, width, (max(0, onset - 2), min(t - 1, onset + 4)))
 
 
 def detect_intravasation(extra_all: np.ndarray, mm_per_px: float, cavity_area_px: float) -> Intravasation:
@@ -407,8 +452,9 @@ def detect_intravasation(extra_all: np.ndarray, mm_per_px: float, cavity_area_px
     frames_over = int((areas >= thr).sum())
     margin = float(areas[peak]) / thr
     present = frames_over >= 3 and (margin >= 2.5 or (frames_over >= 6 and margin >= 1.6))
+    # raw score (analysis/calibration.py maps it): distance from the decision in frames and area
     if present:
-        conf = float(np.clip(0.55 + 0.1 * min(frames_over, 4) + 0.05 * min(margin, 5.0) - 0.15, 0.5, 0.97))
+        score = float(np.clip(0.4 + 0.1 * min(frames_over, 4) + 0.05 * min(margin, 5.0) - 0.15, 0.0, 1.0))
     else:
-        conf = float(np.clip(1.0 - 0.15 * min(frames_over, 3) - 0.05 * min(margin, 3.0), 0.3, 0.95))
-    return Intravasation(bool(present), conf, peak if present else None)
+        score = float(np.clip(1.0 - 0.15 * min(frames_over, 3) - 0.05 * min(margin, 3.0), 0.0, 1.0))
+    return Intravasation(bool(present), score, peak if present else None)

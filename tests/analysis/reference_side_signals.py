@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 from skimage.filters import apply_hysteresis_threshold
+from skimage.morphology import convex_hull_image
 
 from hsg_workstation.analysis.tubes import (
     CAVITY_RIM,
@@ -61,6 +62,7 @@ def reference_side_signals(
     extra_all = np.zeros((t, h, w), bool)
     labels = np.zeros((t, h, w), np.uint8)
     near_cavity = ndi.distance_transform_edt(~ref_mask) * mm_per_px <= TUBE_SEARCH_MM
+    hull = _grow(convex_hull_image(ref_mask), cav_gap)
     for i in range(first_index, t):
         cav = masks[i]
         if not cav.any():
@@ -68,7 +70,7 @@ def reference_side_signals(
         o = opacity[i]
         rim_lab, _ = ndi.label(o > CAVITY_RIM * level)
         rim_ids = np.unique(rim_lab[cav])
-        cav_d = _grow(np.isin(rim_lab, rim_ids[rim_ids > 0]) | cav, cav_gap)
+        cav_d = _grow(np.isin(rim_lab, rim_ids[rim_ids > 0]) | cav, cav_gap) | hull
         snr = o / noise_map
         e = apply_hysteresis_threshold(snr, 2.5, 5.0) & valid & ~cath
         extra = e & ~cav_d

@@ -1,0 +1,42 @@
+"""Calibrated confidence: the raw score of a call mapped to the share of correct calls measured at that score.
+
+Why: a heuristic "confidence 0.30" or "0.95" means nothing to a reader unless it is what happens — of the calls
+made at 0.95, 95 % were right. The tables below are isotonic (monotone, piecewise constant) fits of "raw call
+correct" against the raw score, on the TUNING split of both renderers (benchmarks/analysis_studies.py;
+fitted by ``benchmarks/calibrate_analysis.py``, which prints these tables). The held-out split checks them: the
+reliability table in docs/analysis.md.
+
+A call whose calibrated confidence is below its threshold is not made: a side's spill becomes "indeterminate",
+intravasation ``None`` — "can't tell" is a correct answer, a wrong call is not. Suggestions below
+:data:`ONE_CLICK_MIN` are shown as "not sure" without one-click Accept (reporting/from_analysis.py).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+
+# (raw score lower edge, measured share of correct spill yes/no calls from that score up to the next edge)
+SPILL_TABLE: tuple[tuple[float, float], ...] = (
+    (0.0, 0.5),
+    (0.4, 0.7),
+    (0.6, 0.85),
+    (0.75, 0.93),
+    (0.9, 0.97),
+)
+# the same for venous intravasation yes/no
+INTRAVASATION_TABLE: tuple[tuple[float, float], ...] = (
+    (0.0, 0.5),
+    (0.5, 0.8),
+    (0.7, 0.9),
+    (0.85, 0.96),
+)
+SPILL_CALL_MIN = 0.85  # below: the side's spill is "indeterminate"
+INTRAVASATION_CALL_MIN = 0.85  # below: intravasation None
+ONE_CLICK_MIN = 0.9  # below: a suggestion is "not sure — look at frames a-b", no one-click Accept
+
+
+def calibrated(table: tuple[tuple[float, float], ...], score: float) -> float:
+    """The measured accuracy of the bin that holds ``score`` (scores below the first edge take the first)."""
+    edges = [e for e, _ in table]
+    k = max(0, bisect_right(edges, float(score)) - 1)
+    return float(table[k][1])
