@@ -25,6 +25,9 @@ LK_SHUTTER_GAP = 6  # working px kept clear of the shutter edges (static: they w
 LK_EDGE = 8  # working px at the image border left out (shift interpolation)
 LK_MIN_SHIFT = 0.3  # working px: smaller estimates are noise, the frame is left as it is
 PRESCREEN_STILL = 0.15  # of the noise: half-resolution residual below which a frame is clearly still
+GAIN_STEP_SIGMA = (
+    0.5  # noise sigmas: a smaller jump of the field's level between two frames is not an ABC step
+)
 
 
 def downsample(img: np.ndarray, factor: int, max_value: int | None = None) -> np.ndarray:
@@ -196,6 +199,36 @@ def shutter_mask(mean_image: np.ndarray) -> np.ndarray:
     if mask.mean() > 0.8:
         return np.zeros((h, w), bool)
     return mask
+
+
+def normalise_gain(frames: np.ndarray, valid: np.ndarray, noise: float) -> tuple[np.ndarray, int]:
+    """Undo automatic brightness control (ABC) steps: sudden jumps of the whole field's level between frames.
+
+    Why: an ABC / gain step changes every pixel of the field at once; subtracted from the background it reads as
+    contrast (or its absence) everywhere, and flips the polarity vote. The level of a frame is the median of its
+    difference to frame 1 over the field (every third pixel): contrast covers a few per cent of the field and
+    moves that median only gradually (by < 0.5 noise sigma over a whole loop on the first generator), while a
+    step moves it at once. A jump between consecutive frames larger than ``GAIN_STEP_SIGMA`` noise sigmas and
+    six times the loop's typical jump is a step; the frames from it on are shifted back by it. Loops without
+    steps are left exactly as they are. Returns (frames, number of frames corrected).
+    """
+    t = frames.shape[0]
+    idx = np.flatnonzero(valid.ravel())[::3]
+    if t < 3 or idx.size < 100:
+        return frames, 0
+    ref = frames[0].ravel()[idx]
+    level = np.array([float(np.median(frames[i].ravel()[idx] - ref)) for i in range(t)])
+    jumps = np.diff(level)
+    typical = float(np.median(np.abs(jumps)))
+    steps = np.where(np.abs(jumps) > max(GAIN_STEP_SIGMA * noise, 6.0 * typical), jumps, 0.0)
+    if not steps.any():
+        return frames, 0
+    shift = np.concatenate([[0.0], np.cumsum(steps)])
+    out = frames.copy()
+    moved = np.flatnonzero(shift)
+    for i in moved:
+        out[i] -= np.float32(shift[i])
+    return out, int(moved.size)
 
 
 def _onset_index(frames: np.ndarray, sign: float, noise: float, valid: np.ndarray) -> int:
@@ -393,10 +426,14 @@ def compute_opacity(
     t = frames.shape[0]
     shutter_job = submit(lambda: shutter_mask(frames.mean(axis=0)))  # independent of the two below
     noise = max(_frame_noise(frames) if t > 1 else robust_sigma(frames[0]) * 0.1, 1e-6)
-    sign = contrast_sign(frames, noise) if t > 1 else 1.0
-    pre = frames[0]
     shutter = shutter_job.result()
     valid = ~shutter
+    frames, gain_fixed = normalise_gain(frames, valid, noise)
+    if gain_fixed:
+        warnings.append(f"brightness (ABC) steps undone on {gain_fixed} frame(s)")
+        noise = max(_frame_noise(frames), 1e-6)
+    sign = contrast_sign(frames, noise) if t > 1 else 1.0
+    pre = frames[0]
     onset = _onset_index(frames, sign, noise, valid) if t > 1 else 1
     if onset < 1:
         onset = 1

@@ -41,6 +41,9 @@ SPILL_MIN_MM2 = 20.0
 TUBE_MIN_MM2 = 15.0  # extra-cavitary contrast near the cavity that counts as a filled tube segment
 TUBE_SEARCH_MM = 40.0  # how far from the cavity the first tubal contrast is looked for
 CAVITY_RIM = 0.15  # of the cavity level: above the tubal isthmus (~0.1), below the cavity margin
+DIPOLE_MM = 3.0  # how close a negative lobe must be for a positive change to count as a moved structure
+DIPOLE_SHARE = 0.25
+NEGATIVE_SNR = 4.0  # share of a component next to a negative lobe that marks it as moved, not contrast
 LOCULATED_SHARPNESS = 0.5  # share of the spill area above half its density: pocket (high) vs cloud (low)
 
 
@@ -209,6 +212,7 @@ def side_signals(
     thin_gap = max(1, int(round(2.0 * px)))
     min_faint = max(3, int(round(4.0 * px * px)))
     cav_gap = max(1, int(round(2.0 * px)))
+    dipole_r = max(1, int(round(DIPOLE_MM * px)))
     zeros = {k: np.zeros(t) for k in ("c", "f", "l", "d")}
     sides = {
         s: SideSignals(zeros["c"].copy(), zeros["f"].copy(), zeros["l"].copy(), zeros["d"].copy())
@@ -224,7 +228,7 @@ def side_signals(
     # the plain whole-frame implementation). Frames go in short runs, each run as one stack in the union of its
     # frames' boxes: whole-stack C calls (per-frame connectivity and filters) instead of ~40 small calls per
     # frame, which also lets the runs share the thread pool without waiting on the GIL.
-    margin = max(cav_gap + halo_it, win, 2 * (2 * coll_r + 1), 2 * thin_gap + 1) + 2
+    margin = max(cav_gap + halo_it, win, 2 * (2 * coll_r + 1), 2 * thin_gap + 1, dipole_r + 1) + 2
     # The cavity's rim components (opacity > CAVITY_RIM * level touching the cavity) lie inside the raw
     # hysteresis mask whenever that threshold is above the hysteresis' low one in SNR units (and the cavity
     # above its high one): then they can be labelled in the box of that mask; otherwise on the whole frame.
@@ -260,12 +264,12 @@ def side_signals(
             rim_lab = rim_lab[:, box[0], box[1]]
         sl = (slice(None), box[0], box[1])
         o, cav, e = o_full[sl], cav_full[sl], e_full[sl]
-        snr = o / noise_map[box]  # the same quotients as on the whole frame, only where they are read
         n, bh, bw = o.shape
         # the cavity's soft, tapering margin belongs to the cavity, not to the tubes
         rim_ids = np.unique(rim_lab[cav])
         cav_d = square_max(np.isin(rim_lab, rim_ids[rim_ids > 0]) | cav, cav_gap) | cavity_hull[box][None]
-        extra = e & ~cav_d
+        snr = o / noise_map[box]  # the same quotients as on the whole frame, only where they are read
+        extra = _drop_dipoles(e & ~cav_d, snr, dipole_r, valid[box])
         # tubal contrast near the cavity: by proximity, not connectivity — at low dose the thin isthmus breaks up
         connected = extra & near_cavity[box][None]
         # the 8 mm local maximum: the body of a structure is what is near its local peak
@@ -353,6 +357,29 @@ def side_signals(
     return sides, extra_all, cath, labels
 
 
+def _drop_dipoles(extra: np.ndarray, snr: np.ndarray, reach: int, valid: np.ndarray) -> np.ndarray:
+    """``extra`` without the components that are one half of a +/- pair: a moved structure, not contrast.
+
+    Contrast only ever adds opacity to the pre-contrast background; something that *moves* between the background
+    and this frame (bowel gas, a cannula or speculum pulled, a collimator blade, uncorrected patient motion)
+    leaves a positive lobe where it went (or left) and a negative lobe beside it. A component with a quarter of
+    its pixels within ``reach`` of clearly negative opacity (below -4 sigma; a plain threshold, so that it reads
+    the same in a frame's box as on the whole frame) is dropped — from the tubes, the spill and the venous-intravasation evidence alike.
+    """
+    neg = (snr < -NEGATIVE_SNR) & valid[None]
+    if not neg.any() or not extra.any():
+        return extra
+    near_neg = square_max(neg, reach)
+    lab, n = label_frames(extra)
+    if n == 0:
+        return extra
+    sizes = np.bincount(lab.ravel(), minlength=n + 1)
+    touching = np.bincount(lab[near_neg], minlength=n + 1)
+    keep = touching < DIPOLE_SHARE * np.maximum(sizes, 1)
+    keep[0] = False
+    return keep[lab]
+
+
 def _sac_width(o: np.ndarray, bodies: np.ndarray, grow: int) -> float:
     """Widest diameter (working px) of the retained sacs in ``bodies``: twice the largest inscribed radius of the
     sac at half its own density (the opening that found the body shaved its margin off; ``grow`` puts it back).
@@ -373,6 +400,23 @@ def _sac_width(o: np.ndarray, bodies: np.ndarray, grow: int) -> float:
     return best
 
 
+def _first_fill(connected: np.ndarray, thr: float, until: int) -> int | None:
+    """First frame of tubal filling: tube contrast over ``thr`` on this frame, and over the next five frames (up to
+    ``until``, the spill onset, but at least three) at least half of it (median).
+
+    Why not "two frames running over the threshold": a thin tube at low dose breaks up in the noise and
+    flickers around the threshold for many frames (first generator at 2x noise: 19, 15, 16, 2, 2, 8, ... mm²),
+    while before the tube fills the same area reads 0-4 mm². A tube that has filled stays filled, so the
+    median over the frames that follow tells it; a single spike of noise or catheter reflux does not last.
+    """
+    t = len(connected)
+    for i in np.flatnonzero(connected >= thr):
+        stop = min(t, int(i) + 5, max(int(i) + 3, until))
+        if float(np.median(connected[i:stop])) >= 0.5 * thr:
+            return int(i)
+    return None
+
+
 def _first_persistent(series: np.ndarray, thr: float, run: int = 2) -> int | None:
     ok = series >= thr
     for i in range(len(series) - run + 1):
@@ -387,7 +431,6 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
     minimum, how long it has lasted; for "no spill", how close any transient spill came to the minimum)."""
     t = len(sig.connected_px)
     px2 = 1.0 / (mm_per_px * mm_per_px)
-    fill = _first_persistent(sig.connected_px, TUBE_MIN_MM2 * px2)
     spill_px = sig.faint_px + sig.collection_px
     thr = SPILL_MIN_MM2 * px2
     # onset: start of the run that lasts to the end of the loop (spill stays; transient contrast does not). A cloud
@@ -406,6 +449,7 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
                 gap += 1
                 if gap > max_gap:
                     break
+    fill = _first_fill(sig.connected_px, TUBE_MIN_MM2 * px2, t if onset is None else onset)
     hydro = bool(sig.dense_collection_px[-min(3, len(spill_px)) :].min() >= thr) if len(spill_px) else False
     width = sig.end_hydro_width_px if hydro else 0.0
     tube_filled = fill is not None or onset is not None or hydro

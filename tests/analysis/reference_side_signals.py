@@ -14,8 +14,11 @@ from skimage.morphology import convex_hull_image
 from hsg_workstation.analysis.tubes import (
     CAVITY_RIM,
     CORE_FRACTION,
+    DIPOLE_MM,
+    DIPOLE_SHARE,
     HYDRO_TUBE_PER_BODY,
     LOCULATED_SHARPNESS,
+    NEGATIVE_SNR,
     RETAINED_DENSITY,
     TUBE_SEARCH_MM,
     _odd,
@@ -74,6 +77,14 @@ def reference_side_signals(
         snr = o / noise_map
         e = apply_hysteresis_threshold(snr, 2.5, 5.0) & valid & ~cath
         extra = e & ~cav_d
+        neg = (snr < -NEGATIVE_SNR) & valid
+        if neg.any() and extra.any():
+            near_neg = _grow(neg, max(1, int(round(DIPOLE_MM * px))))
+            xlab, xn = ndi.label(extra)
+            for k in range(1, xn + 1):
+                comp = xlab == k
+                if (comp & near_neg).sum() >= DIPOLE_SHARE * comp.sum():
+                    extra &= ~comp
         extra_all[i] = extra
         connected = extra & near_cavity
         core = extra & (o >= CORE_FRACTION * ndi.maximum_filter(o, size=win)) & (snr > 5.0)
