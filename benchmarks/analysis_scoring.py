@@ -94,6 +94,9 @@ def score_study(study: Any, result: Any, elapsed_s: float) -> dict[str, Any]:
     row["intrav_truth"] = bool(truth["intravasation"])
     row["intrav_pred"] = intrav
     row["intrav_ok"] = bool(intrav is not None and bool(intrav) == row["intrav_truth"])
+    row["intrav_score"] = float(getattr(result, "intravasation_score", 0.0))
+    row["intrav_raw_ok"] = bool(getattr(result, "intravasation_raw", False)) == row["intrav_truth"]
+    row["intrav_confidence"] = float(result.intravasation_confidence)
     spacing = truth.get("spacing_mm")
     big_truth = [d for d in truth["defects"] if d["size_mm"] >= DEFECT_MIN_MM]
     found_big, matched = 0, 0

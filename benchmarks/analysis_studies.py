@@ -20,7 +20,9 @@ Truth is normalised to one dict per study (frames 1-based, sides the PATIENT's):
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -135,9 +137,7 @@ def independent_study(seed: int, size: int | None = None) -> Study:
 
     axes = dict(sample_axes(seed))
     if size is not None:
-        for key in ("size", "matrix", "rows"):
-            if key in axes:
-                axes[key] = size
+        axes["matrix"] = str(size)  # one of the renderer's matrix values (512 / 768 / 1024)
     r = render_study(seed, axes=axes)
     t = r.truth
     sides = t.get("sides", t)
@@ -159,9 +159,25 @@ def independent_study(seed: int, size: int | None = None) -> Study:
     )
 
 
-def make_study(renderer: str, seed: int, size: int | None = None) -> Study:
+def make_study(renderer: str, seed: int, size: int | None = None, cache: str | None = None) -> Study:
+    """The study for (renderer, seed, size); with ``cache`` (a folder), rendered once and pickled there —
+    rendering a 512² independent loop takes ~10 s, several times the analysis."""
+    path = None
+    if cache:
+        path = Path(cache) / f"{renderer}_{seed}_{size or 'native'}.pkl"
+        if path.exists():
+            with path.open("rb") as f:
+                return pickle.load(f)
     if renderer == "first":
-        return first_study(seed, size)
-    if renderer == "independent":
-        return independent_study(seed, size)
-    raise ValueError(f"unknown renderer {renderer!r}; known: {', '.join(RENDERERS)}")
+        study = first_study(seed, size)
+    elif renderer == "independent":
+        study = independent_study(seed, size)
+    else:
+        raise ValueError(f"unknown renderer {renderer!r}; known: {', '.join(RENDERERS)}")
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("wb") as f:
+            pickle.dump(study, f, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(path)
+    return study

@@ -29,13 +29,13 @@ from benchmarks.analysis_scoring import calibration_points, reliability, score_s
 from benchmarks.analysis_studies import HELDOUT_SEEDS, RENDERERS, TUNING_SEEDS, make_study  # noqa: E402
 
 
-def evaluate(job: tuple[str, int, int | None]) -> dict[str, Any]:
+def evaluate(job: tuple[str, int, int | None, str | None]) -> dict[str, Any]:
     """Render one study, analyse it from its in-memory datasets, score it (errors become a failed row)."""
     from hsg_workstation.analysis import analyze_dataset
 
-    renderer, seed, size = job
+    renderer, seed, size, cache = job
     try:
-        study = make_study(renderer, seed, size)
+        study = make_study(renderer, seed, size, cache)
     except Exception as exc:  # a renderer failure is reported, not hidden
         return {"renderer": renderer, "seed": seed, "error": f"render: {type(exc).__name__}: {exc}"}
     t0 = time.perf_counter()
@@ -46,7 +46,7 @@ def evaluate(job: tuple[str, int, int | None]) -> dict[str, Any]:
     return score_study(study, result, time.perf_counter() - t0)
 
 
-def run(jobs: list[tuple[str, int, int | None]], processes: int) -> list[dict[str, Any]]:
+def run(jobs: list[tuple[str, int, int | None, str | None]], processes: int) -> list[dict[str, Any]]:
     if processes > 1:
         with mp.get_context("spawn").Pool(processes) as pool:
             return pool.map(evaluate, jobs, chunksize=1)
@@ -73,12 +73,19 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--rows", action="store_true", help="include every study's row")
     ap.add_argument("--no-axes", action="store_true", help="overall figures only")
+    ap.add_argument("--cache", default=None, help="folder to keep rendered studies in (pickles)")
+    ap.add_argument("--render-only", action="store_true", help="fill the cache, analyse nothing")
     ap.add_argument("--save", default=None, help="also write the rows to this JSON file")
     args = ap.parse_args()
     renderers = RENDERERS if args.renderer == "both" else (args.renderer,)
     seeds = seeds_for(args.split, args.count, args.seeds)
-    jobs = [(r, s, args.size) for r in renderers for s in seeds]
+    jobs = [(r, s, args.size, args.cache) for r in renderers for s in seeds]
     t0 = time.perf_counter()
+    if args.render_only:
+        for r, s, size, cache in jobs:
+            make_study(r, s, size, cache)
+        print(json.dumps({"rendered": len(jobs), "wall_s": round(time.perf_counter() - t0, 1)}))
+        return
     rows = run(jobs, args.jobs)
     errors = [r for r in rows if "error" in r]
     good = [r for r in rows if "error" not in r]

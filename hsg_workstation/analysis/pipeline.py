@@ -20,7 +20,7 @@ from hsg_workstation.analysis.calibration import (
 )
 from hsg_workstation.analysis.cavity import persistent_lucencies, shape_metrics, track_cavity
 from hsg_workstation.analysis.morph import dilate_cross
-from hsg_workstation.analysis.opacity import compute_opacity, downsample, working_factor
+from hsg_workstation.analysis.opacity import compute_opacity, downsample, loop_quality, working_factor
 from hsg_workstation.analysis.parallel import chunks, map_ordered, map_streamed, submit
 from hsg_workstation.analysis.result import (
     DefectCandidate,
@@ -209,6 +209,7 @@ def analyze_frames(
     shape = None
     intrav_present: bool | None = None
     intrav_conf, intrav_frame = 0.0, None
+    intrav_raw, intrav_score = False, 0.0
     masks = track.masks
     extra_labels = None
     max_frame = None
@@ -258,7 +259,10 @@ def analyze_frames(
             calibration_basis=str(calibration.basis.value),
         )
         intra = detect_intravasation(extra_all, mm_px, cav_area)
-        intrav_conf = calibrated(INTRAVASATION_TABLE, intra.score)
+        quality = loop_quality(op)  # what every call rests on: a still background plus accumulating contrast
+        intrav_score = intra.score * quality
+        intrav_raw = intra.present
+        intrav_conf = calibrated(INTRAVASATION_TABLE, intrav_score)
         # below the calibrated threshold the loop cannot tell: no call (None), not a guess
         intrav_present = intra.present if intrav_conf >= INTRAVASATION_CALL_MIN else None
         intrav_frame = None if intra.peak_index is None else intra.peak_index + 1
@@ -269,6 +273,7 @@ def analyze_frames(
             def fr(i: int | None) -> int | None:
                 return None if i is None else i + 1
 
+            call.score *= quality
             conf = calibrated(SPILL_TABLE, call.score)
             sure = conf >= SPILL_CALL_MIN
             review = None if call.review is None else (call.review[0] + 1, call.review[1] + 1)
@@ -334,6 +339,8 @@ def analyze_frames(
         cavity_masks=_to_frame_pixels(masks, op.shifts),
         extra_labels=None if extra_labels is None else _to_frame_pixels(extra_labels, op.shifts),
         working_scale=factor,
+        intravasation_raw=intrav_raw,
+        intravasation_score=intrav_score,
     )
     if track.max_index is not None:
         shift_full = op.shifts[track.max_index] * factor

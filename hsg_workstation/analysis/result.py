@@ -140,6 +140,9 @@ class FillAnalysis:
     # (frames, rows, cols) uint8, working res: 1 = extra-cavitary contrast (tubes, intravasation), 2 = spill
     extra_labels: np.ndarray | None = field(default=None, repr=False)
     working_scale: int = 1  # full-resolution pixels per working pixel
+    # not in the JSON: the intravasation call before the confidence gate and its raw score (calibration fit)
+    intravasation_raw: bool = False
+    intravasation_score: float = 0.0
     max_distension_mask: np.ndarray | None = field(default=None, repr=False)  # full resolution, bool
 
     def time_of(self, frame: int | None) -> float | None:

@@ -41,6 +41,7 @@ SPILL_MIN_MM2 = 20.0
 TUBE_MIN_MM2 = 15.0  # extra-cavitary contrast near the cavity that counts as a filled tube segment
 TUBE_SEARCH_MM = 40.0  # how far from the cavity the first tubal contrast is looked for
 CAVITY_RIM = 0.15  # of the cavity level: above the tubal isthmus (~0.1), below the cavity margin
+RIM_REACH_MM = 3.0  # the cavity's tapering margin reaches this far beyond its mask; a tube goes on
 DIPOLE_MM = 3.0  # how close a negative lobe must be for a positive change to count as a moved structure
 DIPOLE_SHARE = 0.25
 NEGATIVE_SNR = 4.0  # share of a component next to a negative lobe that marks it as moved, not contrast
@@ -213,6 +214,7 @@ def side_signals(
     min_faint = max(3, int(round(4.0 * px * px)))
     cav_gap = max(1, int(round(2.0 * px)))
     dipole_r = max(1, int(round(DIPOLE_MM * px)))
+    rim_reach = max(1, int(round(RIM_REACH_MM * px)))
     zeros = {k: np.zeros(t) for k in ("c", "f", "l", "d")}
     sides = {
         s: SideSignals(zeros["c"].copy(), zeros["f"].copy(), zeros["l"].copy(), zeros["d"].copy())
@@ -267,7 +269,10 @@ def side_signals(
         n, bh, bw = o.shape
         # the cavity's soft, tapering margin belongs to the cavity, not to the tubes
         rim_ids = np.unique(rim_lab[cav])
-        cav_d = square_max(np.isin(rim_lab, rim_ids[rim_ids > 0]) | cav, cav_gap) | cavity_hull[box][None]
+        # ... only within RIM_REACH_MM of it: a dense tube touching the cavity is a rim component too, and must
+        # not vanish into it (independent renderer: whole tubes were excluded)
+        rim = np.isin(rim_lab, rim_ids[rim_ids > 0]) & square_max(cav, rim_reach)
+        cav_d = square_max(rim | cav, cav_gap) | cavity_hull[box][None]
         snr = o / noise_map[box]  # the same quotients as on the whole frame, only where they are read
         extra = _drop_dipoles(e & ~cav_d, snr, dipole_r, valid[box])
         # tubal contrast near the cavity: by proximity, not connectivity — at low dose the thin isthmus breaks up

@@ -20,6 +20,7 @@ from hsg_workstation.analysis.tubes import (
     LOCULATED_SHARPNESS,
     NEGATIVE_SNR,
     RETAINED_DENSITY,
+    RIM_REACH_MM,
     TUBE_SEARCH_MM,
     _odd,
     _sharpness,
@@ -73,7 +74,8 @@ def reference_side_signals(
         o = opacity[i]
         rim_lab, _ = ndi.label(o > CAVITY_RIM * level)
         rim_ids = np.unique(rim_lab[cav])
-        cav_d = _grow(np.isin(rim_lab, rim_ids[rim_ids > 0]) | cav, cav_gap) | hull
+        rim = np.isin(rim_lab, rim_ids[rim_ids > 0]) & _grow(cav, max(1, int(round(RIM_REACH_MM * px))))
+        cav_d = _grow(rim | cav, cav_gap) | hull
         snr = o / noise_map
         e = apply_hysteresis_threshold(snr, 2.5, 5.0) & valid & ~cath
         extra = e & ~cav_d
