@@ -258,7 +258,7 @@ def analyze_frames(
             unit=calibration.unit,
             calibration_basis=str(calibration.basis.value),
         )
-        intra = detect_intravasation(extra_all, mm_px, cav_area)
+        intra = detect_intravasation(extra_all, mm_px, cav_area, ref_mask)
         quality = loop_quality(op)  # what every call rests on: a still background plus accumulating contrast
         intrav_score = intra.score * quality
         intrav_raw = intra.present

@@ -44,7 +44,8 @@ CAVITY_RIM = 0.15  # of the cavity level: above the tubal isthmus (~0.1), below 
 RIM_REACH_MM = 3.0  # the cavity's tapering margin reaches this far beyond its mask; a tube goes on
 DIPOLE_MM = 3.0  # how close a negative lobe must be for a positive change to count as a moved structure
 DIPOLE_SHARE = 0.25
-NEGATIVE_SNR = 4.0  # share of a component next to a negative lobe that marks it as moved, not contrast
+NEGATIVE_SNR = 4.0
+INTRAVASATION_REACH_MM = 15.0  # transient contrast counts as venous only in components reaching this near the cavity  # share of a component next to a negative lobe that marks it as moved, not contrast
 LOCULATED_SHARPNESS = 0.5  # share of the spill area above half its density: pocket (high) vs cloud (low)
 
 
@@ -481,7 +482,9 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
     return SideCall(True, fill, kind, onset, score, hydro, width, (max(0, onset - 2), min(t - 1, onset + 4)))
 
 
-def detect_intravasation(extra_all: np.ndarray, mm_per_px: float, cavity_area_px: float) -> Intravasation:
+def detect_intravasation(
+    extra_all: np.ndarray, mm_per_px: float, cavity_area_px: float, cavity: np.ndarray | None = None
+) -> Intravasation:
     """Extra-cavitary contrast that appears and washes out before the end of the loop.
 
     Spill and tubes stay; venous contrast drains. So: contrast outside the cavity that is absent (with a 2 mm
@@ -495,6 +498,18 @@ def detect_intravasation(extra_all: np.ndarray, mm_per_px: float, cavity_area_px
     tail = extra_all[-max(2, t // 10) :].any(axis=0)
     tail = dilate_cross(tail, max(1, int(round(2.0 * px))))
     transient = extra_all & ~tail[None]
+    if cavity is not None and cavity.any():
+        # venous contrast leaves the cavity through the myometrium: the lace begins around the uterus. What
+        # appears and vanishes far from it is something that moved (gas, devices, anatomy edges under
+        # residual motion), not veins; transient contrast counts only in components that reach within
+        # INTRAVASATION_REACH_MM of the cavity.
+        near = ndi.distance_transform_edt(~cavity) * mm_per_px <= INTRAVASATION_REACH_MM
+        lab, n = label_frames(transient)
+        if n:
+            touching = np.zeros(n + 1, bool)
+            touching[lab[near[None] & (lab > 0)]] = True
+            touching[0] = False
+            transient = touching[lab]
     areas = transient.sum(axis=(1, 2)).astype(float)
     peak = int(np.argmax(areas))
     thr = max(40.0 * px * px, 0.03 * cavity_area_px)
