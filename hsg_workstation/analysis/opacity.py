@@ -175,15 +175,31 @@ def _trimmed_sigma(d: np.ndarray) -> float:
     return float(np.sqrt(np.mean(core * core)) / 0.887) if core.size else 0.0
 
 
-def contrast_sign(frames: np.ndarray, noise: float) -> float:
-    """+1 if contrast makes stored values larger, -1 if smaller (see module docstring)."""
-    n = max(1, min(3, frames.shape[0] // 6))
-    d = ndi.uniform_filter(frames[-n:].mean(axis=0) - frames[:n].mean(axis=0), 3)
-    thr = 6.0 * noise / np.sqrt(n * 9 / 2)
-    big = d[np.abs(d) > thr]
-    if big.size == 0:
+def contrast_sign(frames: np.ndarray, noise: float, valid: np.ndarray | None = None) -> float:
+    """+1 if contrast makes stored values larger, -1 if smaller (see module docstring).
+
+    Contrast is dense and compact: against the first frames, the frames of the loop get a heavy tail of large
+    changes in one direction. Moving gas, devices, blades and gain changes give tails in both directions or
+    large smooth areas — so each of ten frames' change is high-passed (minus its 12-px Gaussian) and the extreme
+    tails (99.8th against 0.2nd percentile, about the median) vote, summed over the frames. (Until issue 10 the
+    sum of all large late-minus-early changes decided; the independent renderer's gas, gain steps and
+    contrast already on frame 1 flipped it on 2-4 of 24 loops; this vote misses 2 of 30 on its tuning seeds and
+    none of the first generator's.)
+    """
+    t = frames.shape[0]
+    if t < 2:
         return 1.0
-    return 1.0 if float(big.sum()) >= 0 else -1.0
+    ref = frames[: max(1, min(3, t // 6))].mean(axis=0)
+    sel = valid if valid is not None else np.ones(frames.shape[1:], bool)
+    vote = 0.0
+    for i in np.unique(np.linspace(1, t - 1, min(t - 1, 10)).round().astype(int)):
+        d = ndi.uniform_filter(frames[i] - ref, 3)
+        v = (d - ndi.gaussian_filter(d, 12.0))[sel]
+        if v.size < 100:
+            continue
+        lo, med, hi = np.percentile(v, [0.2, 50.0, 99.8])
+        vote += (hi - med) - (med - lo)
+    return 1.0 if vote >= 0 else -1.0
 
 
 def shutter_mask(mean_image: np.ndarray, change: np.ndarray | None = None) -> np.ndarray:
@@ -252,8 +268,20 @@ def normalise_gain(frames: np.ndarray, valid: np.ndarray, noise: float) -> tuple
     shift = np.concatenate([[0.0], np.cumsum(steps)])
     out = frames.copy()
     moved = np.flatnonzero(shift)
+    # A gain step scales the grey scale: the frame against frame 1 is a line, fitted through the medians of ten
+    # bins of field pixels ordered by the *smoothed* frame 1 (ordered by its noisy values, the bins' medians in
+    # another frame would regress towards each other); contrast is a minority in every bin.
+    ref_s = ndi.gaussian_filter(frames[0], 2.0).ravel()[idx]
+    bins = np.array_split(np.argsort(ref_s, kind="stable"), 10)
+    x = np.array([float(np.median(ref[b])) for b in bins])
     for i in moved:
-        out[i] -= np.float32(shift[i])
+        v = frames[i].ravel()[idx]
+        y = np.array([float(np.median(v[b])) for b in bins])
+        gain, offset = np.polyfit(x, y, 1) if np.ptp(x) > 0 else (1.0, 0.0)
+        if 0.5 <= gain <= 2.0:
+            out[i] = (frames[i] - np.float32(offset)) / np.float32(gain)
+        else:
+            out[i] -= np.float32(shift[i])
     return out, int(moved.size)
 
 
@@ -484,7 +512,7 @@ def compute_opacity(
     if gain_fixed:
         warnings.append(f"brightness (ABC) steps undone on {gain_fixed} frame(s)")
         noise = max(_frame_noise(frames), 1e-6)
-    sign = contrast_sign(frames, noise) if t > 1 else 1.0
+    sign = contrast_sign(frames, noise, valid) if t > 1 else 1.0
     pre = frames[0]
     onset = _onset_index(frames, sign, noise, valid) if t > 1 else 1
     if onset < 1:

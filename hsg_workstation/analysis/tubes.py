@@ -211,6 +211,7 @@ def side_signals(
     win = _odd(8.0 * px)
     halo_it = max(1, int(round(3.5 * px)))
     coll_r = max(2, int(round(3.0 * px)))
+    cloud_r = max(coll_r + 1, int(round(4.5 * px)))  # wider than an ampulla: a cloud, not the tube's end
     thin_gap = max(1, int(round(2.0 * px)))
     min_faint = max(3, int(round(4.0 * px * px)))
     cav_gap = max(1, int(round(2.0 * px)))
@@ -231,7 +232,7 @@ def side_signals(
     # the plain whole-frame implementation). Frames go in short runs, each run as one stack in the union of its
     # frames' boxes: whole-stack C calls (per-frame connectivity and filters) instead of ~40 small calls per
     # frame, which also lets the runs share the thread pool without waiting on the GIL.
-    margin = max(cav_gap + halo_it, win, 2 * (2 * coll_r + 1), 2 * thin_gap + 1, dipole_r + 1) + 2
+    margin = max(cav_gap + halo_it, win, 2 * (2 * cloud_r + 1), 2 * thin_gap + 1, dipole_r + 1) + 2
     # The cavity's rim components (opacity > CAVITY_RIM * level touching the cavity) lie inside the raw
     # hysteresis mask whenever that threshold is above the hysteresis' low one in SNR units (and the cavity
     # above its high one): then they can be labelled in the box of that mask; otherwise on the whole frame.
@@ -331,6 +332,12 @@ def side_signals(
                 hydro_like[k] = _sharpness(o[f][sb], region) >= LOCULATED_SHARPNESS
             dense_wide = np.concatenate([[False], hydro_like])[wlab]
         collection = wide & ~dense_wide
+        # a faint, diffuse cloud is noisy: its own speckle peaks make "cores" whose halo hides it from the
+        # faint test, and too few survive the opening to make a collection. Its contrast mask is wide, though,
+        # where tubes and veins are thin: what survives the opening of the extra-cavitary mask is spill too
+        # (but not a retained sac and its margin)
+        cloud = square_max(square_min(extra, cloud_r), cloud_r) & ~square_max(dense_wide, coll_r + thin_gap)
+        faint = faint | (cloud & ~collection)
         spill = faint | collection
         for k, i in enumerate(ids):
             extra_all[i][box] = extra[k]

@@ -116,6 +116,8 @@ def reference_side_signals(
                 hydro_like[k] = _sharpness(o, region) >= LOCULATED_SHARPNESS
             dense_wide = np.isin(wlab, idx[hydro_like])
         collection = wide & ~dense_wide
+        cloud = _opening(extra, max(coll_r + 1, int(round(4.5 * px)))) & ~_grow(dense_wide, coll_r + thin_gap)
+        faint = faint | (cloud & ~collection)
         spill = faint | collection
         labels[i][extra] = 1
         labels[i][spill] = 2
