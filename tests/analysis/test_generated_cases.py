@@ -77,10 +77,18 @@ def test_key_frames_point_at_the_findings() -> None:
     r = analysed("normal", 0)
     k = r.key_frames
     assert k["max_distension"].frame == r.max_distension_frame
-    assert k["early_filling"].frame < r.max_distension_frame
+    # the RCR four-image set: early uterine filling, late uterine / early tubal filling, late tubal filling,
+    # free spill per side — in that order in the loop
+    assert k["early_uterine_filling"].frame < r.max_distension_frame
+    fills = [r.sides[s].first_fill_frame for s in ("left", "right")]
+    onsets = [r.sides[s].spill_onset_frame for s in ("left", "right")]
+    assert k["late_uterine_early_tubal_filling"].frame == min(fills)
+    assert min(fills) <= k["late_tubal_filling"].frame < min(onsets)
     for side in ("left", "right"):
         assert k[f"first_spill_{side}"].frame == r.sides[side].spill_onset_frame
         assert k[f"first_tubal_filling_{side}"].frame == r.sides[side].first_fill_frame
+        assert r.sides[side].spill == "free"
+        assert r.sides[side].spill_onset_frame < k[f"free_spill_{side}"].frame <= r.frames
     assert k["delayed"].frame == r.frames
 
 
