@@ -17,24 +17,28 @@ from pathlib import Path
 
 
 def isotonic(points: list[tuple[float, bool]], min_count: int = 8) -> list[tuple[float, float, int]]:
-    """(lower score edge, accuracy, count) per block of a non-decreasing step fit; blocks of < ``min_count``
-    points are merged with their neighbour so that no step rests on a handful of sides."""
-    pts = sorted(points)
+    """(lower score edge, accuracy, count) per block of a non-decreasing step fit (pool adjacent violators);
+    then blocks of < ``min_count`` points are pooled with a neighbour so that no step rests on a handful of
+    sides (pooling keeps the fit non-decreasing)."""
     blocks: list[list[float]] = []  # [lower edge, correct, count]
-    for score, ok in pts:
+    for score, ok in sorted(points):
         blocks.append([score, float(ok), 1.0])
-        while len(blocks) > 1 and (
-            blocks[-2][1] / blocks[-2][2] >= blocks[-1][1] / blocks[-1][2] or blocks[-1][2] < min_count
-        ):
-            edge, c, n = blocks.pop()
+        while len(blocks) > 1 and blocks[-2][1] / blocks[-2][2] >= blocks[-1][1] / blocks[-1][2]:
+            _, c, n = blocks.pop()
             blocks[-1][1] += c
             blocks[-1][2] += n
-            del edge
-    while len(blocks) > 1 and blocks[0][2] < min_count:
-        _, c, n = blocks.pop(0)
-        blocks[0][1] += c
-        blocks[0][2] += n
-    return [(round(b[0], 3), round(b[1] / b[2], 3), int(b[2])) for b in blocks]
+    k = 0
+    while k < len(blocks):
+        if blocks[k][2] >= min_count or len(blocks) == 1:
+            k += 1
+            continue
+        j = k - 1 if k > 0 else k + 1  # pool with the left neighbour (the first block: the right one)
+        lo, hi = min(j, k), max(j, k)
+        blocks[lo] = [blocks[lo][0], blocks[lo][1] + blocks[hi][1], blocks[lo][2] + blocks[hi][2]]
+        del blocks[hi]
+        k = 0
+    # the accuracy with one success and one failure added (Laplace): 81 of 81 right is not a promise of 1.00
+    return [(round(b[0], 3), round((b[1] + 1) / (b[2] + 2), 3), int(b[2])) for b in blocks]
 
 
 def main() -> None:
