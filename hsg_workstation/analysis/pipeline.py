@@ -195,7 +195,7 @@ def analyze_frames(
         submit(lambda sl=sl: raw_contrast(op.opacity, op.noise, sl, out=contrast))
         for sl in chunks(n_frames, 2)
     ]
-    track = track_cavity(op.opacity, op.level, valid, mm_px)
+    track = track_cavity(op.opacity, op.level, valid, mm_px, op.noise)
     px_area_mm2 = None
     if calibration.is_calibrated:
         px_area_mm2 = (

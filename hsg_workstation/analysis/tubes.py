@@ -336,7 +336,9 @@ def side_signals(
         # faint test, and too few survive the opening to make a collection. Its contrast mask is wide, though,
         # where tubes and veins are thin: what survives the opening of the extra-cavitary mask is spill too
         # (but not a retained sac and its margin)
-        cloud = square_max(square_min(extra, cloud_r), cloud_r) & ~square_max(dense_wide, coll_r + thin_gap)
+        speckled = square_min(square_max(extra, 1), 1)  # a closing fills the speckle holes of a noisy cloud
+        cloud = square_max(square_min(speckled, cloud_r), cloud_r) & extra
+        cloud &= ~square_max(dense_wide, coll_r + thin_gap)
         faint = faint | (cloud & ~collection)
         spill = faint | collection
         for k, i in enumerate(ids):

@@ -116,7 +116,9 @@ def reference_side_signals(
                 hydro_like[k] = _sharpness(o, region) >= LOCULATED_SHARPNESS
             dense_wide = np.isin(wlab, idx[hydro_like])
         collection = wide & ~dense_wide
-        cloud = _opening(extra, max(coll_r + 1, int(round(4.5 * px)))) & ~_grow(dense_wide, coll_r + thin_gap)
+        closed = ndi.minimum_filter(_grow(extra, 1).astype(np.uint8), size=3).astype(bool)
+        cloud = _opening(closed, max(coll_r + 1, int(round(4.5 * px)))) & extra
+        cloud &= ~_grow(dense_wide, coll_r + thin_gap)
         faint = faint | (cloud & ~collection)
         spill = faint | collection
         labels[i][extra] = 1
