@@ -87,23 +87,10 @@ def track_cavity(
         member[ids] = False
         return out
 
-    # The cavity becomes the largest dense body of the loop; instruments (tenaculum, speculum, cannula), gas or
-    # a balloon can be dense and earlier. Seeding waits for the first frame whose largest component reaches 80 %
-    # of the loop's largest; the frames before it are then followed backwards by overlap.
-    sizes_all = np.bincount(lab_all.ravel(), minlength=n_all + 1)
-    sizes_all[0] = 0
-    frame_of = np.zeros(n_all + 1, np.intp)
-    sel = lab_all > 0
-    frame_of[lab_all[sel]] = np.nonzero(sel)[0]
-    biggest = np.zeros(t)
-    np.maximum.at(biggest, frame_of[1:], sizes_all[1:])
-    start = int(np.flatnonzero(biggest >= 0.8 * biggest.max())[0]) if biggest.max() > 0 else 0
     for i in range(t):
         if seed is None:
             lab, n = ndi.label(dense[i])
             comp = _largest_overlapping(lab, n, None)
-            if i < start:
-                continue
             if comp.sum() >= min_area and i + 1 < t and (dense[i + 1] & comp).sum() >= 0.5 * comp.sum():
                 seed, first = comp, i
                 masks[i] = comp
@@ -125,14 +112,6 @@ def track_cavity(
         if comp.any():
             masks[i] = comp
             seed = comp
-    if first is not None and first > 0:
-        for i in range(first - 1, -1, -1):  # backwards: what the seed grew from
-            ids = np.unique(lab_all[i][masks[i + 1]])
-            ids = ids[ids > 0]
-            if ids.size == 0:
-                break
-            masks[i] = select(lab_all[i], ids)
-            first = i
     areas = masks.sum(axis=(1, 2)).astype(np.float64)
     # Maximal distension: the fill curve's peak; the content (integrated opacity) breaks ties on the plateau,
     # because the cavity keeps filling with contrast until it is fully distended.

@@ -58,7 +58,8 @@ def test_unilateral_occlusion_is_on_the_patients_side_flipped_or_not() -> None:
 
 def test_venous_intravasation_is_recognised_and_not_called_spill_early() -> None:
     g, r = generated("venous_intravasation", 1, frames=40), analysed("venous_intravasation", 1, frames=40)
-    assert r.intravasation
+    # the call before the calibrated gate finds it; the reported value is it or "can't tell", never "absent"
+    assert r.intravasation_raw and r.intravasation in (True, None)
     first, last = g.truth["intravasation_frames"]
     assert first - 2 <= r.intravasation_frame <= last + 2
     for side in ("left", "right"):
