@@ -49,7 +49,9 @@ def dense_mask(opacity: np.ndarray, level: float, threshold: float = CAVITY_THRE
     return open_cross(opacity > threshold * level)
 
 
-def track_cavity(opacity: np.ndarray, level: float, valid: np.ndarray, mm_per_px: float) -> CavityTrack:
+def track_cavity(
+    opacity: np.ndarray, level: float, valid: np.ndarray, mm_per_px: float, noise: float | None = None
+) -> CavityTrack:
     """Follow the cavity from the first dense component that persists, by overlap from frame to frame.
 
     The tubes' isthmus, the catheter lumen and veins are far below the cavity's density, so at this threshold
@@ -65,7 +67,7 @@ def track_cavity(opacity: np.ndarray, level: float, valid: np.ndarray, mm_per_px
             slice(max(0, rows[0] - 2), min(h, rows[-1] + 3)),
             slice(max(0, cols[0] - 2), min(w, cols[-1] + 3)),
         )
-        sub = track_cavity(opacity[:, box[0], box[1]], level, valid[box], mm_per_px)
+        sub = track_cavity(opacity[:, box[0], box[1]], level, valid[box], mm_per_px, noise)
         masks = np.zeros((t, h, w), bool)
         masks[:, box[0], box[1]] = sub.masks
         return CavityTrack(masks, sub.areas_px, sub.first_index, sub.max_index, sub.open_radius)
@@ -120,7 +122,27 @@ def track_cavity(opacity: np.ndarray, level: float, valid: np.ndarray, mm_per_px
         # no temporal smoothing: it would drag the pick one frame late at the end of the steep rise
         cand = np.flatnonzero(score >= 0.985 * score.max())
         max_index = int(cand[0])
+        # A plateau broken by a step (a joining component: the cervical canal, an instrument, pooled spill) is
+        # not further distension: the first frame of a plateau held for three frames (< 2 % growth) wins
+        plateau = _first_plateau(score)
+        if plateau is not None and plateau < max_index:
+            max_index = plateau
     return CavityTrack(masks, areas, first, max_index, open_radius_for(mm_per_px))
+
+
+def _first_plateau(score: np.ndarray, run: int = 3, growth: float = 0.02) -> int | None:
+    """First frame, once the score is past half its maximum, after which it grows by < ``growth`` (relative)
+    over each of the next ``run`` frames and never falls below it by more than that: the cavity is distended."""
+    t = len(score)
+    top = float(score.max())
+    for i in np.flatnonzero(score >= 0.5 * top):
+        i = int(i)
+        if i + run >= t:
+            return None
+        nxt = score[i + 1 : i + 1 + run]
+        if score[i] > 0 and np.all(np.abs(nxt - score[i]) <= growth * score[i]):
+            return i
+    return None
 
 
 @dataclass(slots=True)

@@ -11,9 +11,16 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from scipy import ndimage as ndi
 
+from hsg_workstation.analysis.calibration import (
+    INTRAVASATION_CALL_MIN,
+    INTRAVASATION_TABLE,
+    SPILL_CALL_MIN,
+    SPILL_TABLE,
+    calibrated,
+)
 from hsg_workstation.analysis.cavity import persistent_lucencies, shape_metrics, track_cavity
 from hsg_workstation.analysis.morph import dilate_cross
-from hsg_workstation.analysis.opacity import compute_opacity, downsample, working_factor
+from hsg_workstation.analysis.opacity import compute_opacity, downsample, loop_quality, working_factor
 from hsg_workstation.analysis.parallel import chunks, map_ordered, map_streamed, submit
 from hsg_workstation.analysis.result import (
     DefectCandidate,
@@ -188,7 +195,7 @@ def analyze_frames(
         submit(lambda sl=sl: raw_contrast(op.opacity, op.noise, sl, out=contrast))
         for sl in chunks(n_frames, 2)
     ]
-    track = track_cavity(op.opacity, op.level, valid, mm_px)
+    track = track_cavity(op.opacity, op.level, valid, mm_px, op.noise)
     px_area_mm2 = None
     if calibration.is_calibrated:
         px_area_mm2 = (
@@ -200,7 +207,9 @@ def analyze_frames(
     sides_out = {"left": SideResult(), "right": SideResult()}
     defects: list[DefectCandidate] = []
     shape = None
-    intrav_present, intrav_conf, intrav_frame = False, 0.0, None
+    intrav_present: bool | None = None
+    intrav_conf, intrav_frame = 0.0, None
+    intrav_raw, intrav_score = False, 0.0
     masks = track.masks
     extra_labels = None
     max_frame = None
@@ -249,8 +258,13 @@ def analyze_frames(
             unit=calibration.unit,
             calibration_basis=str(calibration.basis.value),
         )
-        intra = detect_intravasation(extra_all, mm_px, cav_area)
-        intrav_present, intrav_conf = intra.present, intra.confidence
+        intra = detect_intravasation(extra_all, mm_px, cav_area, ref_mask)
+        quality = loop_quality(op)  # what every call rests on: a still background plus accumulating contrast
+        intrav_score = intra.score * quality
+        intrav_raw = intra.present
+        intrav_conf = calibrated(INTRAVASATION_TABLE, intrav_score)
+        # below the calibrated threshold the loop cannot tell: no call (None), not a guess
+        intrav_present = intra.present if intrav_conf >= INTRAVASATION_CALL_MIN else None
         intrav_frame = None if intra.peak_index is None else intra.peak_index + 1
         for image_side in ("left", "right"):
             call = call_side(signals[image_side], mm_px)
@@ -259,16 +273,30 @@ def analyze_frames(
             def fr(i: int | None) -> int | None:
                 return None if i is None else i + 1
 
+            call.score *= quality
+            conf = calibrated(SPILL_TABLE, call.score)
+            sure = conf >= SPILL_CALL_MIN
+            review = None if call.review is None else (call.review[0] + 1, call.review[1] + 1)
             sides_out[patient_side] = SideResult(
                 tube_filled=call.tube_filled,
                 first_fill_frame=fr(call.first_fill_index),
                 first_fill_time_s=_t(times, call.first_fill_index),
-                spill=call.spill,  # type: ignore[arg-type]
-                spill_onset_frame=fr(call.spill_onset_index),
-                spill_onset_time_s=_t(times, call.spill_onset_index),
-                confidence=call.confidence,
+                spill=call.spill if sure else "indeterminate",  # type: ignore[arg-type]
+                spill_onset_frame=fr(call.spill_onset_index) if sure else None,
+                spill_onset_time_s=_t(times, call.spill_onset_index) if sure else None,
+                confidence=conf,
                 image_side=image_side,
+                hydrosalpinx_mm=(
+                    call.hydrosalpinx_width_px * mm_px
+                    if call.hydrosalpinx_like and call.spill == "none" and calibration.is_calibrated
+                    else None
+                ),
+                frames_to_review=review if (review is not None and not sure) else None,
+                raw_spill=call.spill,
+                score=call.score,
             )
+            if not sure and review is None:
+                sides_out[patient_side].frames_to_review = (1, n_frames)
         spacing = None
         if calibration.is_calibrated:
             spacing = float(
@@ -311,6 +339,8 @@ def analyze_frames(
         cavity_masks=_to_frame_pixels(masks, op.shifts),
         extra_labels=None if extra_labels is None else _to_frame_pixels(extra_labels, op.shifts),
         working_scale=factor,
+        intravasation_raw=intrav_raw,
+        intravasation_score=intrav_score,
     )
     if track.max_index is not None:
         shift_full = op.shifts[track.max_index] * factor
@@ -349,28 +379,51 @@ def _t(times: Sequence[float | None], index: int | None) -> float | None:
 def _key_frames(
     track, sides: dict[str, SideResult], n: int, times: Sequence[float | None]
 ) -> dict[str, KeyFrame]:
+    """Key frames after the RCR four-image set for HSG: early uterine filling, late uterine / early tubal filling,
+    late tubal filling, free spill per side; plus maximal distension and the last frame (delayed view).
+
+    Only sides with a call take part (an "indeterminate" side proposes no spill image); a key frame is left out
+    when the loop does not show its phase.
+    """
     out: dict[str, KeyFrame] = {}
     if track.max_index is not None:
         areas = track.areas_px
         early = np.flatnonzero(areas >= 0.3 * areas.max())
         if early.size and early[0] < track.max_index:
             i = int(early[0])
-            out["early_filling"] = KeyFrame(
-                i + 1, _t(times, i), "cavity partly filled: best for filling defects"
+            out["early_uterine_filling"] = KeyFrame(
+                i + 1, _t(times, i), "early uterine filling: cavity partly filled, best for filling defects"
             )
         out["max_distension"] = KeyFrame(
             track.max_index + 1, _t(times, track.max_index), "maximal cavity distension (fill curve peak)"
         )
+        fills = [s.first_fill_frame for s in sides.values() if s.first_fill_frame is not None]
+        i = (min(fills) if fills else track.max_index + 1) - 1
+        out["late_uterine_early_tubal_filling"] = KeyFrame(
+            i + 1, _t(times, i), "late uterine / early tubal filling: cavity full, tubes starting to fill"
+        )
+        onsets = [
+            s.spill_onset_frame
+            for s in sides.values()
+            if s.spill in ("free", "loculated") and s.spill_onset_frame is not None
+        ]
+        if fills:
+            # the tubes at their fullest before contrast leaves them; without spill, the end of the loop
+            i = max(min(fills), min(onsets) - 1) - 1 if onsets else n - 1
+            out["late_tubal_filling"] = KeyFrame(i + 1, _t(times, i), "late tubal filling")
     for side in ("left", "right"):
         s = sides[side]
         if s.first_fill_frame is not None:
             out[f"first_tubal_filling_{side}"] = KeyFrame(
                 s.first_fill_frame, s.first_fill_time_s, f"first contrast in the {side} tube"
             )
-        if s.spill_onset_frame is not None:
+        if s.spill in ("free", "loculated") and s.spill_onset_frame is not None:
             out[f"first_spill_{side}"] = KeyFrame(
                 s.spill_onset_frame, s.spill_onset_time_s, f"first {s.spill} spill, {side} side"
             )
+            # spill shown once it is evident: a few frames after its onset
+            i = min(n - 1, s.spill_onset_frame - 1 + max(2, int(round(0.1 * n))))
+            out[f"{s.spill}_spill_{side}"] = KeyFrame(i + 1, _t(times, i), f"{s.spill} spill, {side} side")
     if n > 1:
         out["delayed"] = KeyFrame(n, _t(times, n - 1), "last frame of the loop (delayed view)")
     return out

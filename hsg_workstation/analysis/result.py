@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-SpillType = Literal["free", "loculated", "none"]
+SpillType = Literal["free", "loculated", "none", "indeterminate"]
 
 
 @dataclass(slots=True)
@@ -25,8 +25,15 @@ class SideResult:
     spill: SpillType = "none"
     spill_onset_frame: int | None = None
     spill_onset_time_s: float | None = None
+    # the measured share of correct spill calls at this side's raw score (tuning split; analysis/calibration.py)
     confidence: float = 0.0
     image_side: str = ""  # "left" / "right" of the displayed image, for overlays
+    hydrosalpinx_mm: float | None = None  # widest diameter of a retained, non-spilling sac; None when none
+    frames_to_review: tuple[int, int] | None = None  # 1-based frames a-b to look at when not sure
+    # not in the JSON: the call before the confidence gate ("indeterminate" replaces it when unsure) and the
+    # raw score the calibration table maps to ``confidence`` (the evaluation fits the table from them)
+    raw_spill: str = "none"
+    score: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -37,6 +44,10 @@ class SideResult:
             "spill_onset_frame": self.spill_onset_frame,
             "spill_onset_time_s": self.spill_onset_time_s,
             "confidence": round(float(self.confidence), 3),
+            "hydrosalpinx_mm": None
+            if self.hydrosalpinx_mm is None
+            else round(float(self.hydrosalpinx_mm), 1),
+            "frames_to_review": None if self.frames_to_review is None else list(self.frames_to_review),
             "image_side": self.image_side,
         }
 
@@ -112,7 +123,7 @@ class FillAnalysis:
     fill_curve: list[float]  # cavity area per frame
     fill_curve_unit: str  # "mm2" or "px2"
     max_distension_frame: int | None
-    intravasation: bool
+    intravasation: bool | None  # None: the loop cannot tell (calibrated confidence below the call threshold)
     intravasation_confidence: float
     intravasation_frame: int | None
     sides: dict[str, SideResult]
@@ -129,6 +140,9 @@ class FillAnalysis:
     # (frames, rows, cols) uint8, working res: 1 = extra-cavitary contrast (tubes, intravasation), 2 = spill
     extra_labels: np.ndarray | None = field(default=None, repr=False)
     working_scale: int = 1  # full-resolution pixels per working pixel
+    # not in the JSON: the intravasation call before the confidence gate and its raw score (calibration fit)
+    intravasation_raw: bool = False
+    intravasation_score: float = 0.0
     max_distension_mask: np.ndarray | None = field(default=None, repr=False)  # full resolution, bool
 
     def time_of(self, frame: int | None) -> float | None:

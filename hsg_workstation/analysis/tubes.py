@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
+from skimage.morphology import convex_hull_image
 
 from hsg_workstation.analysis.cavity import CAVITY_THRESHOLD
 from hsg_workstation.analysis.morph import (
@@ -40,6 +41,11 @@ SPILL_MIN_MM2 = 20.0
 TUBE_MIN_MM2 = 15.0  # extra-cavitary contrast near the cavity that counts as a filled tube segment
 TUBE_SEARCH_MM = 40.0  # how far from the cavity the first tubal contrast is looked for
 CAVITY_RIM = 0.15  # of the cavity level: above the tubal isthmus (~0.1), below the cavity margin
+RIM_REACH_MM = 3.0  # the cavity's tapering margin reaches this far beyond its mask; a tube goes on
+DIPOLE_MM = 3.0  # how close a negative lobe must be for a positive change to count as a moved structure
+DIPOLE_SHARE = 0.25
+NEGATIVE_SNR = 4.0
+INTRAVASATION_REACH_MM = 15.0  # transient contrast counts as venous only in components reaching this near the cavity  # share of a component next to a negative lobe that marks it as moved, not contrast
 LOCULATED_SHARPNESS = 0.5  # share of the spill area above half its density: pocket (high) vs cloud (low)
 
 
@@ -51,6 +57,7 @@ class SideSignals:
     dense_collection_px: np.ndarray  # (T,) wide, undiluted bodies (hydrosalpinx)
     end_sharpness: float = 0.0
     growth: float = 0.0
+    end_hydro_width_px: float = 0.0  # widest retained sac on the last frame (working px), 0 when none
 
 
 def _sharpness(o: np.ndarray, region: np.ndarray) -> float:
@@ -69,14 +76,16 @@ class SideCall:
     first_fill_index: int | None
     spill: str
     spill_onset_index: int | None
-    confidence: float
+    score: float  # raw, 0-1: analysis/calibration.py maps it to the measured share of correct calls
     hydrosalpinx_like: bool = False
+    hydrosalpinx_width_px: float = 0.0
+    review: tuple[int, int] | None = None  # 0-based frames a-b that decide the call
 
 
 @dataclass(slots=True)
 class Intravasation:
     present: bool
-    confidence: float
+    score: float  # raw, 0-1 (analysis/calibration.py)
     peak_index: int | None
 
 
@@ -122,6 +131,16 @@ def _square_opening(mask: np.ndarray, radius: int) -> np.ndarray:
 def _odd(n: float) -> int:
     k = max(3, int(round(n)))
     return k if k % 2 else k + 1
+
+
+def cavity_region(ref_mask: np.ndarray, gap: int) -> np.ndarray:
+    """The convex hull of the cavity at maximal distension, grown by ``gap``: contrast inside it is the cavity's
+    (a thin horn, the contrast around a myoma or polyp still below the cavity threshold, the cavity of an early
+    frame), never a tube — tubes leave the cornua outwards. Without it, the faint contrast beside a submucous
+    myoma read as the left tube filling at frame 8 (sample_data/submucous_myoma, truth 17)."""
+    if ref_mask.sum() < 3:
+        return np.asarray(ref_mask, bool)
+    return square_max(convex_hull_image(ref_mask), gap)
 
 
 def catheter_mask(
@@ -192,9 +211,12 @@ def side_signals(
     win = _odd(8.0 * px)
     halo_it = max(1, int(round(3.5 * px)))
     coll_r = max(2, int(round(3.0 * px)))
+    cloud_r = max(coll_r + 1, int(round(4.5 * px)))  # wider than an ampulla: a cloud, not the tube's end
     thin_gap = max(1, int(round(2.0 * px)))
     min_faint = max(3, int(round(4.0 * px * px)))
     cav_gap = max(1, int(round(2.0 * px)))
+    dipole_r = max(1, int(round(DIPOLE_MM * px)))
+    rim_reach = max(1, int(round(RIM_REACH_MM * px)))
     zeros = {k: np.zeros(t) for k in ("c", "f", "l", "d")}
     sides = {
         s: SideSignals(zeros["c"].copy(), zeros["f"].copy(), zeros["l"].copy(), zeros["d"].copy())
@@ -203,13 +225,14 @@ def side_signals(
     extra_all = np.zeros((t, h, w), bool)
     labels = np.zeros((t, h, w), np.uint8)
     near_cavity = ndi.distance_transform_edt(~ref_mask) * mm_per_px <= TUBE_SEARCH_MM
+    cavity_hull = cavity_region(ref_mask, cav_gap)
     # Every structure below is a subset of one frame's hysteresis mask ``e``, and every filter reads at most
     # ``margin`` pixels around it: so frames are processed in the box of ``e`` grown by ``margin`` (5-40 % of
     # the frame), which gives exactly the whole-frame values (tests/analysis/test_side_signals.py compares with
     # the plain whole-frame implementation). Frames go in short runs, each run as one stack in the union of its
     # frames' boxes: whole-stack C calls (per-frame connectivity and filters) instead of ~40 small calls per
     # frame, which also lets the runs share the thread pool without waiting on the GIL.
-    margin = max(cav_gap + halo_it, win, 2 * (2 * coll_r + 1), 2 * thin_gap + 1) + 2
+    margin = max(cav_gap + halo_it, win, 2 * (2 * cloud_r + 1), 2 * thin_gap + 1, dipole_r + 1) + 2
     # The cavity's rim components (opacity > CAVITY_RIM * level touching the cavity) lie inside the raw
     # hysteresis mask whenever that threshold is above the hysteresis' low one in SNR units (and the cavity
     # above its high one): then they can be labelled in the box of that mask; otherwise on the whole frame.
@@ -245,12 +268,15 @@ def side_signals(
             rim_lab = rim_lab[:, box[0], box[1]]
         sl = (slice(None), box[0], box[1])
         o, cav, e = o_full[sl], cav_full[sl], e_full[sl]
-        snr = o / noise_map[box]  # the same quotients as on the whole frame, only where they are read
         n, bh, bw = o.shape
         # the cavity's soft, tapering margin belongs to the cavity, not to the tubes
         rim_ids = np.unique(rim_lab[cav])
-        cav_d = square_max(np.isin(rim_lab, rim_ids[rim_ids > 0]) | cav, cav_gap)
-        extra = e & ~cav_d
+        # ... only within RIM_REACH_MM of it: a dense tube touching the cavity is a rim component too, and must
+        # not vanish into it (independent renderer: whole tubes were excluded)
+        rim = np.isin(rim_lab, rim_ids[rim_ids > 0]) & square_max(cav, rim_reach)
+        cav_d = square_max(rim | cav, cav_gap) | cavity_hull[box][None]
+        snr = o / noise_map[box]  # the same quotients as on the whole frame, only where they are read
+        extra = _drop_dipoles(e & ~cav_d, snr, dipole_r, valid[box])
         # tubal contrast near the cavity: by proximity, not connectivity — at low dose the thin isthmus breaks up
         connected = extra & near_cavity[box][None]
         # the 8 mm local maximum: the body of a structure is what is near its local peak
@@ -306,6 +332,14 @@ def side_signals(
                 hydro_like[k] = _sharpness(o[f][sb], region) >= LOCULATED_SHARPNESS
             dense_wide = np.concatenate([[False], hydro_like])[wlab]
         collection = wide & ~dense_wide
+        # a faint, diffuse cloud is noisy: its own speckle peaks make "cores" whose halo hides it from the
+        # faint test, and too few survive the opening to make a collection. Its contrast mask is wide, though,
+        # where tubes and veins are thin: what survives the opening of the extra-cavitary mask is spill too
+        # (but not a retained sac and its margin)
+        speckled = square_min(square_max(extra, 1), 1)  # a closing fills the speckle holes of a noisy cloud
+        cloud = square_max(square_min(speckled, cloud_r), cloud_r) & extra
+        cloud &= ~square_max(dense_wide, coll_r + thin_gap)
+        faint = faint | (cloud & ~collection)
         spill = faint | collection
         for k, i in enumerate(ids):
             extra_all[i][box] = extra[k]
@@ -317,10 +351,9 @@ def side_signals(
             counts[:, 0, m_idx], counts[:, 1, m_idx] = per_side(m)
         sharp = None
         if ids[-1] == t - 1:
-            sharp = [
-                _sharpness(o[-1][:, cols], spill[-1][:, cols])
-                for cols in (slice(0, split), slice(split, None))
-            ]
+            halves = (slice(0, split), slice(split, None))
+            sharp = [_sharpness(o[-1][:, cols], spill[-1][:, cols]) for cols in halves]
+            sharp += [_sac_width(o[-1][:, cols], dense_wide[-1][:, cols], coll_r + 1) for cols in halves]
         return counts, sharp
 
     # runs of consecutive frames; a few runs per thread so that the later, larger frames spread over the pool
@@ -335,7 +368,68 @@ def side_signals(
         if sharp is not None:
             for s_idx, name in enumerate(("left", "right")):
                 sides[name].end_sharpness = sharp[s_idx]
+                sides[name].end_hydro_width_px = sharp[2 + s_idx]
     return sides, extra_all, cath, labels
+
+
+def _drop_dipoles(extra: np.ndarray, snr: np.ndarray, reach: int, valid: np.ndarray) -> np.ndarray:
+    """``extra`` without the components that are one half of a +/- pair: a moved structure, not contrast.
+
+    Contrast only ever adds opacity to the pre-contrast background; something that *moves* between the background
+    and this frame (bowel gas, a cannula or speculum pulled, a collimator blade, uncorrected patient motion)
+    leaves a positive lobe where it went (or left) and a negative lobe beside it. A component with a quarter of
+    its pixels within ``reach`` of clearly negative opacity (below -4 sigma; a plain threshold, so that it reads
+    the same in a frame's box as on the whole frame) is dropped — from the tubes, the spill and the venous-intravasation evidence alike.
+    """
+    neg = (snr < -NEGATIVE_SNR) & valid[None]
+    if not neg.any() or not extra.any():
+        return extra
+    near_neg = square_max(neg, reach)
+    lab, n = label_frames(extra)
+    if n == 0:
+        return extra
+    sizes = np.bincount(lab.ravel(), minlength=n + 1)
+    touching = np.bincount(lab[near_neg], minlength=n + 1)
+    keep = touching < DIPOLE_SHARE * np.maximum(sizes, 1)
+    keep[0] = False
+    return keep[lab]
+
+
+def _sac_width(o: np.ndarray, bodies: np.ndarray, grow: int) -> float:
+    """Widest diameter (working px) of the retained sacs in ``bodies``: twice the largest inscribed radius of the
+    sac at half its own density (the opening that found the body shaved its margin off; ``grow`` puts it back).
+    The widest diameter across a dilated tube is what a hydrosalpinx is measured by."""
+    if not bodies.any():
+        return 0.0
+    lab, n = ndi.label(bodies)
+    best = 0.0
+    for k in range(1, n + 1):
+        comp = lab == k
+        peak = float(np.percentile(o[comp], 90))
+        region = (o >= 0.5 * peak) & dilate_cross(comp, grow)
+        rlab, _ = ndi.label(region)
+        ids = np.unique(rlab[comp & region])
+        region = np.isin(rlab, ids[ids > 0])
+        if region.any():
+            best = max(best, 2.0 * float(ndi.distance_transform_edt(region).max()) - 1.0)
+    return best
+
+
+def _first_fill(connected: np.ndarray, thr: float, until: int) -> int | None:
+    """First frame of tubal filling: tube contrast over ``thr`` on this frame, and over the next five frames (up to
+    ``until``, the spill onset, but at least three) at least half of it (median).
+
+    Why not "two frames running over the threshold": a thin tube at low dose breaks up in the noise and
+    flickers around the threshold for many frames (first generator at 2x noise: 19, 15, 16, 2, 2, 8, ... mm²),
+    while before the tube fills the same area reads 0-4 mm². A tube that has filled stays filled, so the
+    median over the frames that follow tells it; a single spike of noise or catheter reflux does not last.
+    """
+    t = len(connected)
+    for i in np.flatnonzero(connected >= thr):
+        stop = min(t, int(i) + 5, max(int(i) + 3, until))
+        if float(np.median(connected[i:stop])) >= 0.5 * thr:
+            return int(i)
+    return None
 
 
 def _first_persistent(series: np.ndarray, thr: float, run: int = 2) -> int | None:
@@ -347,9 +441,11 @@ def _first_persistent(series: np.ndarray, thr: float, run: int = 2) -> int | Non
 
 
 def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
-    """Turn one side's signals into the suggestion (tube filled, first fill, spill type and onset)."""
+    """Turn one side's signals into the suggestion (tube filled, first fill, spill type and onset) and a raw
+    score: how far the deciding feature is from its threshold (spill area at the end of the loop against the
+    minimum, how long it has lasted; for "no spill", how close any transient spill came to the minimum)."""
+    t = len(sig.connected_px)
     px2 = 1.0 / (mm_per_px * mm_per_px)
-    fill = _first_persistent(sig.connected_px, TUBE_MIN_MM2 * px2)
     spill_px = sig.faint_px + sig.collection_px
     thr = SPILL_MIN_MM2 * px2
     # onset: start of the run that lasts to the end of the loop (spill stays; transient contrast does not). A cloud
@@ -368,26 +464,36 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
                 gap += 1
                 if gap > max_gap:
                     break
+    fill = _first_fill(sig.connected_px, TUBE_MIN_MM2 * px2, t if onset is None else onset)
     hydro = bool(sig.dense_collection_px[-min(3, len(spill_px)) :].min() >= thr) if len(spill_px) else False
+    width = sig.end_hydro_width_px if hydro else 0.0
     tube_filled = fill is not None or onset is not None or hydro
     if onset is not None and (fill is None or fill > onset):
         fill = onset  # contrast cannot spill from a tube before it has filled it
     if onset is None:
-        peak = float(spill_px.max()) / thr if thr else 0.0
-        return SideCall(tube_filled, fill, "none", None, float(np.clip(1.0 - 0.4 * peak, 0.3, 0.95)), hydro)
+        # what could have been missed is spill at the end of the loop (spill stays): how close the last fifth
+        # came to the minimum; transient contrast earlier (a sac filling, veins) does not make "no spill" unsure
+        tail = spill_px[-max(2, t // 5) :]
+        peak = float(tail.max()) / thr if thr and len(tail) else 0.0
+        k = t - len(tail) + int(np.argmax(tail)) if len(tail) else 0
+        review = (max(0, k - 3), min(t - 1, k + 3)) if peak > 0.25 else None
+        score = float(np.clip(1.0 - 0.5 * peak + (0.1 if hydro else 0.0), 0.0, 1.0))
+        return SideCall(tube_filled, fill, "none", None, score, hydro, width, review)
     g = max(3, int(round(0.15 * len(spill_px))))
     growth = float(spill_px[-1]) / max(float(spill_px[max(onset, len(spill_px) - 1 - g)]), 1.0)
     sharp = sig.end_sharpness
     loculated = sharp >= LOCULATED_SHARPNESS and growth < 1.6
     kind = "loculated" if loculated else "free"
     strength = float(np.clip(float(spill_px[-1]) / thr / 4.0, 0.0, 1.0))
-    sep = float(np.clip(abs(sharp - LOCULATED_SHARPNESS) / 0.2, 0.0, 1.0))
-    conf = float(np.clip(0.45 + 0.3 * strength + 0.2 * sep, 0.3, 0.99))
+    lasting = float(np.clip((t - onset) / 6.0, 0.0, 1.0))
+    score = float(np.clip(0.35 + 0.4 * strength + 0.25 * lasting, 0.0, 1.0))
     sig.growth = growth
-    return SideCall(True, fill, kind, onset, conf, hydro)
+    return SideCall(True, fill, kind, onset, score, hydro, width, (max(0, onset - 2), min(t - 1, onset + 4)))
 
 
-def detect_intravasation(extra_all: np.ndarray, mm_per_px: float, cavity_area_px: float) -> Intravasation:
+def detect_intravasation(
+    extra_all: np.ndarray, mm_per_px: float, cavity_area_px: float, cavity: np.ndarray | None = None
+) -> Intravasation:
     """Extra-cavitary contrast that appears and washes out before the end of the loop.
 
     Spill and tubes stay; venous contrast drains. So: contrast outside the cavity that is absent (with a 2 mm
@@ -401,14 +507,27 @@ def detect_intravasation(extra_all: np.ndarray, mm_per_px: float, cavity_area_px
     tail = extra_all[-max(2, t // 10) :].any(axis=0)
     tail = dilate_cross(tail, max(1, int(round(2.0 * px))))
     transient = extra_all & ~tail[None]
+    if cavity is not None and cavity.any():
+        # venous contrast leaves the cavity through the myometrium: the lace begins around the uterus. What
+        # appears and vanishes far from it is something that moved (gas, devices, anatomy edges under
+        # residual motion), not veins; transient contrast counts only in components that reach within
+        # INTRAVASATION_REACH_MM of the cavity.
+        near = ndi.distance_transform_edt(~cavity) * mm_per_px <= INTRAVASATION_REACH_MM
+        lab, n = label_frames(transient)
+        if n:
+            touching = np.zeros(n + 1, bool)
+            touching[lab[near[None] & (lab > 0)]] = True
+            touching[0] = False
+            transient = touching[lab]
     areas = transient.sum(axis=(1, 2)).astype(float)
     peak = int(np.argmax(areas))
     thr = max(40.0 * px * px, 0.03 * cavity_area_px)
     frames_over = int((areas >= thr).sum())
     margin = float(areas[peak]) / thr
     present = frames_over >= 3 and (margin >= 2.5 or (frames_over >= 6 and margin >= 1.6))
+    # raw score (analysis/calibration.py maps it): distance from the decision in frames and area
     if present:
-        conf = float(np.clip(0.55 + 0.1 * min(frames_over, 4) + 0.05 * min(margin, 5.0) - 0.15, 0.5, 0.97))
+        score = float(np.clip(0.4 + 0.1 * min(frames_over, 4) + 0.05 * min(margin, 5.0) - 0.15, 0.0, 1.0))
     else:
-        conf = float(np.clip(1.0 - 0.15 * min(frames_over, 3) - 0.05 * min(margin, 3.0), 0.3, 0.95))
-    return Intravasation(bool(present), conf, peak if present else None)
+        score = float(np.clip(1.0 - 0.15 * min(frames_over, 3) - 0.05 * min(margin, 3.0), 0.0, 1.0))
+    return Intravasation(bool(present), score, peak if present else None)

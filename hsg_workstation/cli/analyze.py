@@ -45,12 +45,18 @@ def format_text(r: FillAnalysis) -> str:
         )
     for side in ("right", "left"):
         sr = r.sides[side]
+        if sr.spill == "indeterminate":
+            a, b = sr.frames_to_review or (1, r.frames)
+            spill = f"spill not sure (look at frames {a}-{b})"
+        else:
+            spill = f"spill {sr.spill} {_frame(sr.spill_onset_frame, sr.spill_onset_time_s)}"
+        hydro = "" if sr.hydrosalpinx_mm is None else f"; hydrosalpinx {sr.hydrosalpinx_mm:.0f} mm"
         lines.append(
             f"patient {side}: tube {'filled' if sr.tube_filled else 'not filled'} "
-            f"{_frame(sr.first_fill_frame, sr.first_fill_time_s)}; spill {sr.spill} "
-            f"{_frame(sr.spill_onset_frame, sr.spill_onset_time_s)}; confidence {sr.confidence:.2f}"
+            f"{_frame(sr.first_fill_frame, sr.first_fill_time_s)}; {spill}{hydro}; confidence {sr.confidence:.2f}"
         )
-    lines.append(f"venous intravasation: {'yes' if r.intravasation else 'no'}")
+    intrav = {True: "yes", False: "no", None: "can't tell from this loop"}[r.intravasation]
+    lines.append(f"venous intravasation: {intrav} (confidence {r.intravasation_confidence:.2f})")
     for d in r.defects:
         size = f"{d.diameter_mm:.1f} mm" if d.diameter_mm is not None else f"{d.diameter_px:.0f} px"
         lines.append(

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from hsg_workstation.analysis.calibration import ONE_CLICK_MIN
 from hsg_workstation.analysis.result import FillAnalysis
 from hsg_workstation.measurements import ImageRegion, RegionType
 from hsg_workstation.reporting.model import (
@@ -50,10 +51,21 @@ class Suggestion:
     sop_class_uid: str
     link_path: str = ""
     region: ImageRegion | None = field(default=None)
+    # what a signed report may carry for the linked frame (key-image note, link label): the finding in words,
+    # never the analysis' own text ("confidence 0.95", "candidate"); empty -> derived from the fields
+    caption: str = ""
+    # frames a-b (1-based) to look at when the analysis is not sure; such a row has no one-click Accept
+    review_frames: tuple[int, int] | None = None
 
     @property
     def field_paths(self) -> tuple[str, ...]:
         return tuple(self.fields)
+
+    @property
+    def one_click(self) -> bool:
+        """Offered for one-click Accept: no confidence involved (key images, the cavity outline) or a calibrated
+        confidence at or above :data:`~hsg_workstation.analysis.calibration.ONE_CLICK_MIN`."""
+        return self.review_frames is None and (self.confidence is None or self.confidence >= ONE_CLICK_MIN)
 
 
 def _when(frame: int | None, result: FillAnalysis) -> str:
@@ -65,6 +77,26 @@ def _when(frame: int | None, result: FillAnalysis) -> str:
 
 def _conf(c: float | None) -> str:
     return "" if c is None else f", confidence {c:.2f}"
+
+
+def _unsure(label: str, review: tuple[int, int] | None) -> str:
+    """A call below the one-click threshold says so, with the frames to look at."""
+    if review is None:
+        return label
+    return f"Not sure — look at frames {review[0]}-{review[1]}. {label}"
+
+
+# the RCR four-image set for HSG (and the extra views), as the reader reads them
+_KEY_NAMES = {
+    "early_uterine_filling": "early uterine filling",
+    "late_uterine_early_tubal_filling": "late uterine / early tubal filling",
+    "late_tubal_filling": "late tubal filling",
+    "free_spill_left": "free spill, left",
+    "free_spill_right": "free spill, right",
+    "loculated_spill_left": "loculated spill, left",
+    "loculated_spill_right": "loculated spill, right",
+    "delayed": "delayed view (last frame)",
+}
 
 
 def suggestions_from_analysis(
@@ -90,12 +122,35 @@ def suggestions_from_analysis(
             continue
         tube = f"findings.tubes.{side}"
         name = f"{side.capitalize()} tube"
-        if s.spill in ("free", "loculated") and s.spill_onset_frame is not None:
+        sure = s.confidence >= ONE_CLICK_MIN and s.spill != "indeterminate"
+        review = s.frames_to_review
+        if not sure and review is None:
+            review = (1, last) if last else None
+        if s.spill == "indeterminate":
+            a, b = review or (1, last or 1)
+            out.append(
+                Suggestion(
+                    id=f"review_{side}",
+                    kind="not_sure",
+                    label=f"{name}: not sure whether it spills — look at frames {a}-{b}",
+                    fields={},
+                    frame=a,
+                    time_s=result.time_of(a),
+                    confidence=s.confidence,
+                    sop_instance_uid=uid,
+                    sop_class_uid=cls,
+                    review_frames=(a, b),
+                )
+            )
+        elif s.spill in ("free", "loculated") and s.spill_onset_frame is not None:
             out.append(
                 Suggestion(
                     id=f"spill_{side}",
                     kind="spill",
-                    label=f"{name}: {s.spill} spill from {_when(s.spill_onset_frame, result)}{_conf(s.confidence)}",
+                    label=_unsure(
+                        f"{name}: {s.spill} spill from {_when(s.spill_onset_frame, result)}{_conf(s.confidence)}",
+                        None if sure else review,
+                    ),
                     fields={
                         f"{tube}.spill": s.spill,
                         f"{tube}.patency": "patent",
@@ -107,22 +162,35 @@ def suggestions_from_analysis(
                     sop_instance_uid=uid,
                     sop_class_uid=cls,
                     link_path=tube,
+                    caption=f"{name}: {s.spill} spill",
+                    review_frames=None if sure else review,
                 )
             )
         elif s.tube_filled:
+            fields: dict[str, Any] = {f"{tube}.spill": "none"}
+            sac = ""
+            if s.hydrosalpinx_mm is not None:
+                fields[f"{tube}.hydrosalpinx"] = True
+                fields[f"{tube}.hydrosalpinx_diameter_mm"] = round(float(s.hydrosalpinx_mm), 1)
+                sac = f", dilated distal tube (hydrosalpinx) about {s.hydrosalpinx_mm:.0f} mm wide"
             out.append(
                 Suggestion(
                     id=f"no_spill_{side}",
                     kind="no_spill",
-                    label=f"{name}: fills ({_when(s.first_fill_frame, result)}) but no spill by the end of the "
-                    f"loop ({_when(last, result)}){_conf(s.confidence)}",
-                    fields={f"{tube}.spill": "none"},
+                    label=_unsure(
+                        f"{name}: fills ({_when(s.first_fill_frame, result)}) but no spill by the end of the "
+                        f"loop ({_when(last, result)}){sac}{_conf(s.confidence)}",
+                        None if sure else review,
+                    ),
+                    fields=fields,
                     frame=last,
                     time_s=result.time_of(last),
                     confidence=s.confidence,
                     sop_instance_uid=uid,
                     sop_class_uid=cls,
                     link_path=tube,
+                    caption=f"{name}: no spill" + (", hydrosalpinx" if sac else ""),
+                    review_frames=None if sure else review,
                 )
             )
         else:
@@ -131,7 +199,10 @@ def suggestions_from_analysis(
                 Suggestion(
                     id=f"not_filled_{side}",
                     kind="tube_not_filled",
-                    label=f"{name}: does not fill, no spill (shown at {_when(frame, result)}){_conf(s.confidence)}",
+                    label=_unsure(
+                        f"{name}: does not fill, no spill (shown at {_when(frame, result)}){_conf(s.confidence)}",
+                        None if sure else review,
+                    ),
                     fields={f"{tube}.opacified_to": "none", f"{tube}.spill": "none"},
                     frame=frame,
                     time_s=result.time_of(frame),
@@ -139,9 +210,11 @@ def suggestions_from_analysis(
                     sop_instance_uid=uid,
                     sop_class_uid=cls,
                     link_path=tube,
+                    caption=f"{name}: not filled",
+                    review_frames=None if sure else review,
                 )
             )
-        if s.tube_filled and s.first_fill_frame is not None:
+        if sure and s.tube_filled and s.first_fill_frame is not None:
             out.append(
                 Suggestion(
                     id=f"first_fill_{side}",
@@ -154,11 +227,30 @@ def suggestions_from_analysis(
                     sop_instance_uid=uid,
                     sop_class_uid=cls,
                     link_path=tube,
+                    caption=f"{name}: first filling",
                 )
             )
 
     peritoneum = "findings.peritoneum"
-    if assessed and result.intravasation:
+    iv_sure = result.intravasation_confidence >= ONE_CLICK_MIN
+    if assessed and result.intravasation is None:
+        frame = result.intravasation_frame
+        a, b = (max(1, frame - 3), min(last or frame, frame + 3)) if frame else (1, last or 1)
+        out.append(
+            Suggestion(
+                id="intravasation",
+                kind="not_sure",
+                label=f"Venous intravasation: not sure — look at frames {a}-{b}",
+                fields={},
+                frame=a,
+                time_s=result.time_of(a),
+                confidence=result.intravasation_confidence,
+                sop_instance_uid=uid,
+                sop_class_uid=cls,
+                review_frames=(a, b),
+            )
+        )
+    elif assessed and result.intravasation:
         frame = result.intravasation_frame
         out.append(
             Suggestion(
@@ -173,6 +265,8 @@ def suggestions_from_analysis(
                 sop_instance_uid=uid,
                 sop_class_uid=cls,
                 link_path=peritoneum if frame is not None else "",
+                caption="Venous intravasation",
+                review_frames=None if iv_sure or frame is None else (max(1, frame - 3), frame + 3),
             )
         )
     elif assessed:
@@ -187,6 +281,8 @@ def suggestions_from_analysis(
                 confidence=result.intravasation_confidence,
                 sop_instance_uid=uid,
                 sop_class_uid=cls,
+                caption="No venous intravasation",
+                review_frames=None if iv_sure else (1, last or 1),
             )
         )
 
@@ -217,6 +313,7 @@ def suggestions_from_analysis(
                 sop_instance_uid=uid,
                 sop_class_uid=cls,
                 link_path=cavity,
+                caption="Uterine cavity: maximal distension",
             )
         )
 
@@ -228,6 +325,7 @@ def suggestions_from_analysis(
             Suggestion(
                 id=f"defect_{i}",
                 kind="defect",
+                caption="Filling defect",
                 label=f"Filling defect candidate {i} at row {d.row:.0f}, column {d.column:.0f}{size} "
                 f"(frames {d.first_frame}-{d.last_frame}), shown at {_when(d.frame, result)}",
                 fields=fields,
@@ -245,11 +343,13 @@ def suggestions_from_analysis(
     for key, kf in result.key_frames.items():
         if key.startswith(("first_spill_", "first_tubal_filling_", "max_distension")):
             continue  # already part of a finding suggestion above
+        name = _KEY_NAMES.get(key) or key.replace("_", " ")
         out.append(
             Suggestion(
                 id=f"key_{key}",
                 kind="key_frame",
-                label=f"Key image: {key.replace('_', ' ')} at {_when(kf.frame, result)}",
+                caption=name[0].upper() + name[1:],
+                label=f"Key image: {name} at {_when(kf.frame, result)}",
                 fields={},
                 frame=kf.frame,
                 time_s=kf.time_s,
@@ -271,6 +371,8 @@ def apply_suggestion(report: HsgReport, suggestion: Suggestion) -> list[str]:
         raise ReportLockedError(
             f"cannot accept suggestion {suggestion.id!r}: the report is signed; create an amendment"
         )
+    if not suggestion.fields and suggestion.kind == "not_sure":
+        raise ValueError(f"suggestion {suggestion.id!r} is a 'not sure' note: there is nothing to accept")
     for path in suggestion.fields:  # validate every path first, so a bad one changes nothing
         if NEW_DEFECT not in path:
             report.get_value(path)
@@ -296,7 +398,7 @@ def apply_suggestion(report: HsgReport, suggestion: Suggestion) -> list[str]:
                 frame_number=suggestion.frame,
                 sop_class_uid=suggestion.sop_class_uid,
                 region=region,
-                label=suggestion.label,
+                label=_caption(suggestion),
             )
             target = report.get_value(link_path)
             if link not in target.image_links:
@@ -311,7 +413,14 @@ def apply_suggestion(report: HsgReport, suggestion: Suggestion) -> list[str]:
                     sop_instance_uid=suggestion.sop_instance_uid,
                     sop_class_uid=suggestion.sop_class_uid,
                     frame_number=suggestion.frame,
-                    note=suggestion.label,
+                    note=_caption(suggestion),
                 )
             )
     return set_paths
+
+
+def _caption(suggestion: Suggestion) -> str:
+    """The words a report may carry for the frame: the finding, not the analysis' confidence or wording."""
+    if suggestion.caption:
+        return suggestion.caption
+    return "; ".join(f"{p.rsplit('.', 1)[-1].replace('_', ' ')}: {v}" for p, v in suggestion.fields.items())

@@ -114,7 +114,10 @@ class AnalysisIntegration:
     @staticmethod
     def is_confident(suggestion) -> bool:
         """The suggestion's own calibrated flag when it has one, else confidence ≥ CONFIDENT_THRESHOLD; a
-        suggestion without any confidence (a key-frame proposal) is never accepted wholesale."""
+        suggestion without any confidence (a key-frame proposal) is never accepted wholesale, nor one the
+        analysis does not offer for one-click Accept (a "not sure — look at frames a-b" row)."""
+        if getattr(suggestion, "one_click", True) is False:
+            return False
         for flag in ("offerable", "confident"):
             value = getattr(suggestion, flag, None)
             if isinstance(value, bool):

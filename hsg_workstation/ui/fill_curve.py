@@ -16,7 +16,13 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 from hsg_workstation.analysis.result import FillAnalysis
 
 MARKER_LABELS = {
-    "early_filling": "early filling",
+    "early_uterine_filling": "early uterine",
+    "late_uterine_early_tubal_filling": "late uterine / early tubal",
+    "late_tubal_filling": "late tubal",
+    "free_spill_left": "L free spill",
+    "free_spill_right": "R free spill",
+    "loculated_spill_left": "L loculated",
+    "loculated_spill_right": "R loculated",
     "max_distension": "max distension",
     "first_tubal_filling_left": "L tube fills",
     "first_tubal_filling_right": "R tube fills",

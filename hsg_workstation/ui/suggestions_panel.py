@@ -5,6 +5,10 @@ calls ``reporting.from_analysis.apply_suggestion(report, suggestion)`` and, when
 ``mark_accepted(id)``; when the report refuses (signed), it calls ``mark_failed(id, message)``. This keeps the
 "nothing is written on its own" rule in one visible place. A row's *Show* button emits ``jumpToFrame(n)``
 (1-based) so the cine shows the frame the suggestion rests on.
+
+A suggestion below its calibrated threshold (``Suggestion.one_click`` false: a "not sure" side, a low-confidence
+call) is never a one-click fact: its row has no Accept button, says "not sure — look at frames a-b", and Show
+jumps to frame a. The reader looks and fills the form by hand.
 """
 
 from __future__ import annotations
@@ -49,7 +53,14 @@ class _Row(QWidget):
         self.accept = QPushButton("Accept")
         self.reject = QPushButton("Reject")
         self.accept.setToolTip("Fill the report field(s) and link the frame as key image")
-        self.accept.clicked.connect(lambda: panel.accepted.emit(suggestion))
+        self.one_click = suggestion.one_click
+        if not self.one_click:
+            a, b = suggestion.review_frames or (suggestion.frame, suggestion.frame)
+            self.state.setText(f"not sure — look at frames {a}-{b}")
+            self.accept.setVisible(False)  # nothing uncertain as a one-click fact
+            self.reject.setText("Dismiss")
+            self.show_frame.setToolTip(f"Show frame {a} (look at frames {a}-{b}) in the viewer")
+        self.accept.clicked.connect(lambda: panel._accept(suggestion))
         self.reject.clicked.connect(lambda: panel.mark_rejected(suggestion.id))
         for b in (self.show_frame, self.accept, self.reject):
             # a click must not take the keyboard from the viewport (Space / arrows keep driving the cine), and a
@@ -136,12 +147,24 @@ class SuggestionsPanel(QWidget):
     def suggestion(self, suggestion_id: str) -> Suggestion:
         return self._rows[suggestion_id].suggestion
 
+    def is_one_click(self, suggestion_id: str) -> bool:
+        """Whether the row offers Accept (False: a "not sure — look at frames a-b" row)."""
+        return self._rows[suggestion_id].one_click
+
+    def row_text(self, suggestion_id: str) -> str:
+        r = self._rows[suggestion_id]
+        return f"{r.label.text()} [{r.state.text()}]"
+
     def row_buttons(self, suggestion_id: str) -> tuple[QPushButton, QPushButton, QPushButton]:
         """(show, accept, reject) buttons of a row — for tests and keyboard navigation."""
         r = self._rows[suggestion_id]
         return r.show_frame, r.accept, r.reject
 
     # -------------------------------------------------------------------------------------------- internals
+    def _accept(self, s: Suggestion) -> None:
+        if s.one_click and not self._locked:  # a "not sure" row never reaches the report
+            self.accepted.emit(s)
+
     def _jump(self, s: Suggestion) -> None:
         if s.frame is not None:
             self.jumpToFrame.emit(int(s.frame))
@@ -165,6 +188,6 @@ class SuggestionsPanel(QWidget):
         )
         for sid, row in self._rows.items():
             st = self._states[sid]
-            row.accept.setEnabled(not self._locked and st in (PENDING, REJECTED, FAILED))
+            row.accept.setEnabled(row.one_click and not self._locked and st in (PENDING, REJECTED, FAILED))
             row.reject.setEnabled(st == PENDING)
             row.label.setStyleSheet("text-align: left;" + (" color: gray;" if st == REJECTED else ""))

@@ -9,13 +9,18 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 from skimage.filters import apply_hysteresis_threshold
+from skimage.morphology import convex_hull_image
 
 from hsg_workstation.analysis.tubes import (
     CAVITY_RIM,
     CORE_FRACTION,
+    DIPOLE_MM,
+    DIPOLE_SHARE,
     HYDRO_TUBE_PER_BODY,
     LOCULATED_SHARPNESS,
+    NEGATIVE_SNR,
     RETAINED_DENSITY,
+    RIM_REACH_MM,
     TUBE_SEARCH_MM,
     _odd,
     _sharpness,
@@ -61,6 +66,7 @@ def reference_side_signals(
     extra_all = np.zeros((t, h, w), bool)
     labels = np.zeros((t, h, w), np.uint8)
     near_cavity = ndi.distance_transform_edt(~ref_mask) * mm_per_px <= TUBE_SEARCH_MM
+    hull = _grow(convex_hull_image(ref_mask), cav_gap)
     for i in range(first_index, t):
         cav = masks[i]
         if not cav.any():
@@ -68,10 +74,19 @@ def reference_side_signals(
         o = opacity[i]
         rim_lab, _ = ndi.label(o > CAVITY_RIM * level)
         rim_ids = np.unique(rim_lab[cav])
-        cav_d = _grow(np.isin(rim_lab, rim_ids[rim_ids > 0]) | cav, cav_gap)
+        rim = np.isin(rim_lab, rim_ids[rim_ids > 0]) & _grow(cav, max(1, int(round(RIM_REACH_MM * px))))
+        cav_d = _grow(rim | cav, cav_gap) | hull
         snr = o / noise_map
         e = apply_hysteresis_threshold(snr, 2.5, 5.0) & valid & ~cath
         extra = e & ~cav_d
+        neg = (snr < -NEGATIVE_SNR) & valid
+        if neg.any() and extra.any():
+            near_neg = _grow(neg, max(1, int(round(DIPOLE_MM * px))))
+            xlab, xn = ndi.label(extra)
+            for k in range(1, xn + 1):
+                comp = xlab == k
+                if (comp & near_neg).sum() >= DIPOLE_SHARE * comp.sum():
+                    extra &= ~comp
         extra_all[i] = extra
         connected = extra & near_cavity
         core = extra & (o >= CORE_FRACTION * ndi.maximum_filter(o, size=win)) & (snr > 5.0)
@@ -101,6 +116,10 @@ def reference_side_signals(
                 hydro_like[k] = _sharpness(o, region) >= LOCULATED_SHARPNESS
             dense_wide = np.isin(wlab, idx[hydro_like])
         collection = wide & ~dense_wide
+        closed = ndi.minimum_filter(_grow(extra, 1).astype(np.uint8), size=3).astype(bool)
+        cloud = _opening(closed, max(coll_r + 1, int(round(4.5 * px)))) & extra
+        cloud &= ~_grow(dense_wide, coll_r + thin_gap)
+        faint = faint | (cloud & ~collection)
         spill = faint | collection
         labels[i][extra] = 1
         labels[i][spill] = 2

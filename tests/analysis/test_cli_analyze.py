@@ -12,7 +12,15 @@ from tests.analysis.conftest import generated
 
 pytestmark = pytest.mark.timeout(120)
 
-SIDE_KEYS = {"tube_filled", "first_fill_frame", "spill", "spill_onset_frame", "confidence"}
+SIDE_KEYS = {
+    "tube_filled",
+    "first_fill_frame",
+    "spill",
+    "spill_onset_frame",
+    "confidence",
+    "hydrosalpinx_mm",
+    "frames_to_review",
+}
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +46,13 @@ def test_json_output_has_the_issue_keys(
         assert key in out
     assert isinstance(out["warnings"], list)
     assert out["series_uid"] == generated("normal", 0).truth["loop_series_uid"]
-    assert isinstance(out["intravasation"], bool)
+    assert out["intravasation"] in (True, False, None)  # None: the loop cannot tell
     assert set(out["sides"]) == {"left", "right"}
     for side in out["sides"].values():
         assert SIDE_KEYS <= set(side)
-        assert side["spill"] in ("free", "loculated", "none")
+        assert side["spill"] in ("free", "loculated", "none", "indeterminate")
+        assert 0.0 <= side["confidence"] <= 1.0
+        assert side["hydrosalpinx_mm"] is None  # a normal study has no sac
         assert side["spill_onset_frame"] is None or 1 <= side["spill_onset_frame"] <= out["frames"]
         assert side["spill_onset_time_s"] is None or side["spill_onset_time_s"] >= 0
     for d in out["defects"]:

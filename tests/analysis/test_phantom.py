@@ -98,7 +98,8 @@ def test_generator_patient_motion_is_corrected_without_false_intravasation() -> 
     g = generate_case("normal", seed=6002, size=384, frames=40, spot_images=2, motion_px=4.0)
     r = analyze_dataset(g.datasets[1], scout=g.datasets[0])
     assert any("motion corrected" in w for w in r.warnings)
-    assert r.intravasation is False
+    # no false call: the raw call is "absent"; below the calibrated threshold the reported value is "can't tell"
+    assert r.intravasation_raw is False and r.intravasation is not True
     mi = r.max_distension_frame
     assert mi is not None and r.max_distension_mask is not None
     truth = g.cavity_masks[mi - 1]  # drawn where the moved patient is on that frame

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+
 import pytest
 from PySide6.QtCore import Qt
 
@@ -92,3 +95,60 @@ def test_rows_fit_a_narrow_dock(qtbot, suggestions) -> None:
         assert right <= panel.width(), sid
     no_frame = next(s for s in suggestions if s.frame is None)
     assert not panel.row_buttons(no_frame.id)[0].isEnabled()
+
+
+def test_unsure_calls_are_not_one_click_facts(qtbot) -> None:
+    """Issue 10: a side the analysis cannot call, or calls below the calibrated threshold, is shown as "not sure —
+    look at frames a-b" without Accept; confident rows keep Accept, and what they put into the report carries the
+    finding, not the analysis' confidence text."""
+    g = generated("normal", 0)
+    loop = g.datasets[1]
+    r = copy.deepcopy(analysed("normal", 0))
+    left = r.sides["left"]
+    # what the pipeline does below SPILL_CALL_MIN: no call, the frames that decide it
+    r.sides["left"] = dataclasses.replace(
+        left, spill="indeterminate", spill_onset_frame=None, confidence=0.6, frames_to_review=(20, 26)
+    )
+    right = r.sides["right"]
+    r.sides["right"] = dataclasses.replace(right, confidence=0.8, frames_to_review=(18, 24))  # a weak call
+    suggestions = suggestions_from_analysis(r, loop.SOPInstanceUID, loop.SOPClassUID)
+    panel = SuggestionsPanel()
+    qtbot.addWidget(panel)
+    panel.resize(700, 500)
+    panel.set_suggestions(suggestions)
+    panel.show()
+    qtbot.waitExposed(panel)
+    report = HsgReport()
+
+    def on_accept(s) -> None:
+        apply_suggestion(report, s)
+        panel.mark_accepted(s.id)
+
+    panel.accepted.connect(on_accept)
+
+    assert not panel.is_one_click("review_left")
+    assert "not sure — look at frames 20-26" in panel.row_text("review_left")
+    show, accept, dismiss = panel.row_buttons("review_left")
+    assert not accept.isVisible() and not accept.isEnabled()
+    with qtbot.waitSignal(panel.jumpToFrame, timeout=1000) as blocker:
+        qtbot.mouseClick(show, Qt.MouseButton.LeftButton)
+    assert blocker.args == [20]
+    qtbot.mouseClick(accept, Qt.MouseButton.LeftButton)  # hidden and disabled: nothing happens
+    assert report.findings.tubes.left.spill is None and panel.state("review_left") == PENDING
+    qtbot.mouseClick(dismiss, Qt.MouseButton.LeftButton)
+    assert panel.state("review_left") == REJECTED
+
+    # the weak right call: shown with its frames, not offered for one click
+    assert not panel.is_one_click("spill_right")
+    assert "look at frames 18-24" in panel.row_text("spill_right")
+    assert not panel.row_buttons("spill_right")[1].isVisible()
+    assert report.findings.tubes.right.spill is None
+
+    # a confident row keeps Accept; the report gets the finding's words, not "confidence 0.97"
+    assert panel.is_one_click("max_distension")
+    _, accept_md, _ = panel.row_buttons("max_distension")
+    assert accept_md.isVisible()
+    qtbot.mouseClick(accept_md, Qt.MouseButton.LeftButton)
+    assert panel.state("max_distension") == ACCEPTED
+    assert report.key_images and all("confidence" not in k.note for k in report.key_images)
+    assert all("confidence" not in link.label for link in report.findings.cavity.image_links)

@@ -121,7 +121,9 @@ def test_analysis_suggestions_accept_fills_report_and_overlay_follows_cine(sampl
     loop_sop = w.fill_curve.loop.instances[0].sop_instance_uid
     rows = {s.id: s for s in (r.suggestion for r in panel._rows.values())}
     sid, sugg = next(
-        (i, s) for i, s in rows.items() if s.frame is not None and s.fields and "{new}" not in str(s.fields)
+        (i, s)
+        for i, s in rows.items()
+        if s.one_click and s.frame is not None and s.fields and "{new}" not in str(s.fields)
     )
     show, accept, _reject = panel.row_buttons(sid)
     # "Show" jumps the loop to the frame the suggestion rests on

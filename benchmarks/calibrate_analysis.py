@@ -1,0 +1,64 @@
+"""Fit the confidence calibration tables of hsg_workstation/analysis/calibration.py from evaluation rows.
+
+Input: the rows that ``benchmarks/evaluate_analysis.py --save FILE`` wrote, from the TUNING split only (both
+renderers). Output (one JSON object): isotonic (pool-adjacent-violators) fits of "raw call correct" against the
+raw score, as (lower edge, accuracy) tables for spill yes/no and for venous intravasation, and the raw-score
+edges where the fitted accuracy first reaches each threshold. Held-out rows are refused: the tables must not
+see them.
+
+    .venv/bin/python benchmarks/calibrate_analysis.py rows_first.json rows_independent.json
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def isotonic(points: list[tuple[float, bool]], min_count: int = 8) -> list[tuple[float, float, int]]:
+    """(lower score edge, accuracy, count) per block of a non-decreasing step fit (pool adjacent violators);
+    then blocks of < ``min_count`` points are pooled with a neighbour so that no step rests on a handful of
+    sides (pooling keeps the fit non-decreasing)."""
+    blocks: list[list[float]] = []  # [lower edge, correct, count]
+    for score, ok in sorted(points):
+        blocks.append([score, float(ok), 1.0])
+        while len(blocks) > 1 and blocks[-2][1] / blocks[-2][2] >= blocks[-1][1] / blocks[-1][2]:
+            _, c, n = blocks.pop()
+            blocks[-1][1] += c
+            blocks[-1][2] += n
+    k = 0
+    while k < len(blocks):
+        if blocks[k][2] >= min_count or len(blocks) == 1:
+            k += 1
+            continue
+        j = k - 1 if k > 0 else k + 1  # pool with the left neighbour (the first block: the right one)
+        lo, hi = min(j, k), max(j, k)
+        blocks[lo] = [blocks[lo][0], blocks[lo][1] + blocks[hi][1], blocks[lo][2] + blocks[hi][2]]
+        del blocks[hi]
+        k = 0
+    # the accuracy with one success and one failure added (Laplace): 81 of 81 right is not a promise of 1.00
+    return [(round(b[0], 3), round((b[1] + 1) / (b[2] + 2), 3), int(b[2])) for b in blocks]
+
+
+def main() -> None:
+    rows = []
+    for f in sys.argv[1:]:
+        rows.extend(json.loads(Path(f).read_text()))
+    held = [r for r in rows if r.get("split") != "tuning"]
+    if held:
+        raise SystemExit(f"{len(held)} rows are not from the tuning split: the calibration must not see them")
+    spill = [(float(s["score"]), bool(s["raw_yn_ok"])) for r in rows for s in r["sides"].values()]
+    intrav = [(float(r["intrav_score"]), bool(r["intrav_raw_ok"])) for r in rows if "intrav_score" in r]
+    out = {
+        "rows": len(rows),
+        "spill_points": len(spill),
+        "spill_table": isotonic(spill),
+        "intravasation_points": len(intrav),
+        "intravasation_table": isotonic(intrav),
+    }
+    print(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Calibrated confidence: the raw score of a call mapped to the share of correct calls measured at that score.
+
+Why: a heuristic "confidence 0.30" or "0.95" means nothing to a reader unless it is what happens — of the calls
+made at 0.95, 95 % were right. The tables below are isotonic (monotone, piecewise constant) fits of "raw call
+correct" against the raw score, on the TUNING split of both renderers (benchmarks/analysis_studies.py;
+fitted by ``benchmarks/calibrate_analysis.py``, which prints these tables). The held-out split checks them: the
+reliability table in docs/analysis.md.
+
+A call whose calibrated confidence is below its threshold is not made: a side's spill becomes "indeterminate",
+intravasation ``None`` — "can't tell" is a correct answer, a wrong call is not. Suggestions below
+:data:`ONE_CLICK_MIN` are shown as "not sure" without one-click Accept (reporting/from_analysis.py).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+
+# (raw score lower edge, measured share of correct raw spill yes/no calls from that score up to the next edge),
+# fitted by benchmarks/calibrate_analysis.py on tuning seeds 0-39 of both renderers at 512² (160 sides,
+# commit "cavity seeding back ..."; Laplace-smoothed: (right + 1) / (n + 2)). 40 / 39 / 81 sides per step; the
+# top step is the 80 first-generator sides and one independent one: on the independent renderer the raw call is
+# right on 57.5 % of the sides, and its loop-quality factor keeps its scores in the lower steps.
+SPILL_TABLE: tuple[tuple[float, float], ...] = (
+    (0.0, 0.476),
+    (0.116, 0.659),
+    (0.42, 0.988),
+)
+# the same for venous intravasation yes/no (80 studies; 29 / 8 / 9 / 34 per step)
+INTRAVASATION_TABLE: tuple[tuple[float, float], ...] = (
+    (0.0, 0.419),
+    (0.198, 0.7),
+    (0.305, 0.818),
+    (0.9, 0.972),
+)
+SPILL_CALL_MIN = 0.85  # below: the side's spill is "indeterminate"
+INTRAVASATION_CALL_MIN = 0.85  # below: intravasation None
+ONE_CLICK_MIN = 0.9  # below: a suggestion is "not sure — look at frames a-b", no one-click Accept
+
+
+def calibrated(table: tuple[tuple[float, float], ...], score: float) -> float:
+    """The measured accuracy of the bin that holds ``score`` (scores below the first edge take the first)."""
+    edges = [e for e, _ in table]
+    k = max(0, bisect_right(edges, float(score)) - 1)
+    return float(table[k][1])

@@ -1,0 +1,76 @@
+"""Gate on held-out studies of BOTH renderers (issue 10): a regression of the analysis fails here.
+
+The studies are a fixed subset of the held-out split (benchmarks/analysis_studies.py: GATE_SEEDS, which tuning
+never looks at) at small matrices — the first generator at 256², the independent renderer at its smallest, 512²
+— scored exactly as benchmarks/evaluate_analysis.py scores them. The floors are not per-study answers: they are
+the figures of the recorded held-out run on this subset (docs/analysis.md, "Held-out runs") less a margin of
+about one study, so that a change which loses on either renderer fails. No timing is asserted (speed is in
+benchmarks/analysis.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from benchmarks.analysis_scoring import block, score_study
+from benchmarks.analysis_studies import GATE_SEEDS, make_study, split_of
+from hsg_workstation.analysis import analyze_dataset
+
+pytestmark = pytest.mark.timeout(900)
+
+GATE = {"first": (list(GATE_SEEDS), 256), "independent": (list(GATE_SEEDS)[:8], 512)}
+
+# figure -> lowest acceptable value (percent); "indeterminate_pct" is a ceiling. From the recorded run on this
+# subset (docs/analysis.md, held-out run 2 of session 3) less about one study: first generator 12 studies / 24
+# sides — spill y/n over called 100, indeterminate 0, class 87.5, onset ±2 100, first fill ±2 76.2, max
+# distension ±3 100, intravasation over called 90.9; independent 8 studies — every side indeterminate and
+# intravasation null (no call, so no wrong call), max distension ±3 62.5. A figure "over called" that is None
+# (nothing called) passes: no call is not a wrong call — the ceiling on indeterminate is what limits that.
+FLOORS: dict[str, dict[str, float]] = {
+    "first": {
+        "spill_yn_called_pct": 95.0,
+        "indeterminate_pct": 10.0,
+        "spill_class_pct": 80.0,
+        "onset_2_pct": 90.0,
+        "first_fill_2_pct": 65.0,
+        "max_dist_3_pct": 90.0,
+        "intrav_called_pct": 80.0,
+    },
+    "independent": {
+        "spill_yn_called_pct": 90.0,
+        "indeterminate_pct": 100.0,
+        "max_dist_3_pct": 50.0,
+        "intrav_called_pct": 85.0,
+    },
+}
+OVER_CALLED = {"spill_yn_called_pct", "spill_class_called_pct", "intrav_called_pct"}
+
+
+@pytest.fixture(scope="module")
+def gate_rows() -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for renderer, (seeds, size) in GATE.items():
+        rows = []
+        for seed in seeds:
+            assert split_of(seed) == "heldout"
+            study = make_study(renderer, seed, size)
+            result = analyze_dataset(study.loop, scout=study.scout)
+            rows.append(score_study(study, result, 0.0))
+        out[renderer] = rows
+    return out
+
+
+@pytest.mark.parametrize("renderer", sorted(GATE))
+def test_heldout_figures_hold(gate_rows: dict[str, list[dict]], renderer: str) -> None:
+    figures = block(gate_rows[renderer])
+    failed = []
+    for name, floor in FLOORS[renderer].items():
+        got = figures[name]
+        if name == "indeterminate_pct":
+            if got is not None and got > floor:
+                failed.append(f"{name} {got} > {floor}")
+        elif got is None and name in OVER_CALLED:
+            continue  # nothing called: no wrong call
+        elif got is None or got < floor:
+            failed.append(f"{name} {got} < {floor}")
+    assert not failed, f"{renderer}: {failed}; all figures: {figures}"
