@@ -152,3 +152,18 @@ def test_unsure_calls_are_not_one_click_facts(qtbot) -> None:
     assert panel.state("max_distension") == ACCEPTED
     assert report.key_images and all("confidence" not in k.note for k in report.key_images)
     assert all("confidence" not in link.label for link in report.findings.cavity.image_links)
+
+
+def test_accept_confident_never_takes_a_not_sure_suggestion() -> None:
+    """Ctrl+Shift+A accepts wholesale only what the analysis offers for one click: a suggestion below its
+    calibrated threshold (a "not sure — look at frames a-b" row) is left for the reader, whatever its raw number."""
+    from types import SimpleNamespace
+
+    from hsg_workstation.ui.analysis_dock import AnalysisIntegration
+
+    sure = SimpleNamespace(one_click=True, confidence=0.97)
+    not_sure = SimpleNamespace(one_click=False, confidence=0.95, review_frames=(12, 20))
+    no_confidence = SimpleNamespace(one_click=True, confidence=None)
+    assert AnalysisIntegration.is_confident(sure)
+    assert not AnalysisIntegration.is_confident(not_sure)
+    assert not AnalysisIntegration.is_confident(no_confidence)
