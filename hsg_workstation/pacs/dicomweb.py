@@ -412,6 +412,8 @@ class DicomWebClient:
         for url in requests_:
             try:
                 for data in self._stream(url, cancel):
+                    if cancel is not None and cancel.is_set():
+                        break  # parts already received in the same read are not stored after a cancel
                     try:
                         sop_uid, got_study, _ = read_uids(data)
                     except ValueError as exc:

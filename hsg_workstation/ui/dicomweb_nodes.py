@@ -59,6 +59,11 @@ class DicomWebNodesBox(QGroupBox):
         self.password_file = QLineEdit(placeholderText="file holding the password")
         self.token_file = QLineEdit(placeholderText="file holding the bearer token")
         self.ca_bundle = QLineEdit(placeholderText="CA bundle (PEM) for https, if not the system's")
+        self.client_cert = QLineEdit(placeholderText="client certificate (PEM), if the server asks for one")
+        self.client_key = QLineEdit(placeholderText="client private key (PEM)")
+        self.qido_prefix = QLineEdit(placeholderText="only where it differs, e.g. qido")
+        self.wado_prefix = QLineEdit(placeholderText="only where it differs, e.g. wado")
+        self.stow_prefix = QLineEdit(placeholderText="only where it differs, e.g. stow")
         self.new_button = QPushButton("New")
         self.apply_button = QPushButton("Apply")
         self.remove_button = QPushButton("Remove")
@@ -71,6 +76,12 @@ class DicomWebNodesBox(QGroupBox):
         form.addRow("Password file", self._with_browse(self.password_file))
         form.addRow("Token file", self._with_browse(self.token_file))
         form.addRow("CA bundle", self._with_browse(self.ca_bundle))
+        form.addRow("Client certificate", self._with_browse(self.client_cert))
+        form.addRow("Client key", self._with_browse(self.client_key))
+        prefixes = QHBoxLayout()
+        for w in (self.qido_prefix, self.wado_prefix, self.stow_prefix):
+            prefixes.addWidget(w)
+        form.addRow("QIDO / WADO / STOW prefix", prefixes)
         row = QHBoxLayout()
         for b in (self.new_button, self.apply_button, self.remove_button, self.test_button):
             row.addWidget(b)
@@ -130,6 +141,11 @@ class DicomWebNodesBox(QGroupBox):
         self.password_file.setText(node.password_file)
         self.token_file.setText(node.token_file)
         self.ca_bundle.setText(node.ca_bundle)
+        self.client_cert.setText(node.client_cert)
+        self.client_key.setText(node.client_key)
+        self.qido_prefix.setText(node.qido_prefix)
+        self.wado_prefix.setText(node.wado_prefix)
+        self.stow_prefix.setText(node.stow_prefix)
 
     def node_from_form(self) -> DicomWebNode:
         """The node in the form, validated (raises ConfigError naming the field)."""
@@ -142,11 +158,28 @@ class DicomWebNodesBox(QGroupBox):
             password_file=self.password_file.text().strip() if auth == "basic" else "",
             token_file=self.token_file.text().strip() if auth == "bearer" else "",
             ca_bundle=self.ca_bundle.text().strip(),
+            client_cert=self.client_cert.text().strip(),
+            client_key=self.client_key.text().strip(),
+            qido_prefix=self.qido_prefix.text().strip(),
+            wado_prefix=self.wado_prefix.text().strip(),
+            stow_prefix=self.stow_prefix.text().strip(),
         ).validated()
 
     def new_node(self) -> None:
         self.node_list.clearSelection()
-        for w in (self.name, self.url, self.user, self.password_file, self.token_file, self.ca_bundle):
+        for w in (
+            self.name,
+            self.url,
+            self.user,
+            self.password_file,
+            self.token_file,
+            self.ca_bundle,
+            self.client_cert,
+            self.client_key,
+            self.qido_prefix,
+            self.wado_prefix,
+            self.stow_prefix,
+        ):
             w.clear()
         self.auth.setCurrentText("none")
         self.name.setFocus()

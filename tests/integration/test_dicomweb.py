@@ -248,6 +248,19 @@ class _FaultyArchive(http.server.BaseHTTPRequestHandler):
         if self.mode == "slow":
             time.sleep(8)  # the client has given up by now; writing may meet a closed socket
             return
+        if self.mode == "drip":  # every part, one every 0.5 s, then the closing delimiter
+            self.send_response(200)
+            self.send_header("Content-Type", 'multipart/related; type="application/dicom"; boundary=BOUND')
+            self.end_headers()
+            try:
+                for part in self.parts:
+                    self.wfile.write(b"--BOUND\r\nContent-Type: application/dicom\r\n\r\n" + part + b"\r\n")
+                    self.wfile.flush()
+                    time.sleep(0.5)
+                self.wfile.write(b"--BOUND--\r\n")
+            except OSError:  # the client cancelled and closed the connection
+                pass
+            return
         self.send_response(200)
         self.send_header("Content-Type", 'multipart/related; type="application/dicom"; boundary=BOUND')
         self.end_headers()
@@ -293,6 +306,28 @@ def test_connection_closed_mid_multipart_keeps_whole_instances_only(tmp_path: Pa
             assert db.sop_instance_uids(study.study_uid) == {study.datasets[0].SOPInstanceUID}
             assert db.study(study.study_uid).complete is False
         assert store_consistent(data_dir) == []  # no .part file, nothing unindexed
+    finally:
+        server.shutdown()
+
+
+def test_cancel_stops_the_retrieval_and_keeps_what_arrived(tmp_path: Path) -> None:
+    study = dicomgen.make_study(series=1, per_series=5, size=64)
+    server, url = _faulty_server(study, "drip")
+    try:
+        client = DicomWebClient(DicomWebNode(name="drip", base_url=url), FAST)
+        cancel = threading.Event()
+        data_dir = tmp_path / "data"
+        with LocalDatabase(data_dir) as db:
+            result = client.get(
+                study.study_uid,
+                db,
+                progress=lambda p: cancel.set() if p.received >= 1 else None,
+                cancel=cancel,
+            )
+            assert result.status == "cancelled", result.message
+            kept = db.sop_instance_uids(study.study_uid)
+            assert 1 <= len(kept) < 5 and db.study(study.study_uid).complete is False
+        assert store_consistent(data_dir) == []
     finally:
         server.shutdown()
 
@@ -407,3 +442,11 @@ def test_node_manager_adds_tests_and_saves_a_dicomweb_node(
     saved = load_nodes(data_dir)
     assert [n.name for n in saved.web_nodes] == ["archive"] and saved.web_nodes[0].auth == "basic"
     assert PASSWORD not in (data_dir / "nodes.json").read_text()
+    # the other fields round-trip through the form too (a client certificate that does not exist is named)
+    qtbot.keyClicks(box.wado_prefix, "wado")
+    qtbot.keyClicks(box.client_cert, str(tmp_path / "missing.pem"))
+    qtbot.mouseClick(box.apply_button, Qt.MouseButton.LeftButton)
+    assert "client_cert" in dlg.message.text() and "does not exist" in dlg.message.text()
+    box.client_cert.clear()
+    qtbot.mouseClick(box.apply_button, Qt.MouseButton.LeftButton)
+    assert dlg.save() and load_nodes(data_dir).web_nodes[0].wado_prefix == "wado"
