@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from pydicom import dcmread
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
+from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.valuerep import DT
 
 from hsg_workstation.errors import HsgError
@@ -214,10 +214,28 @@ def _read(source: Dataset | str | Path) -> Dataset:
     else:
         try:
             ds = dcmread(source)
+            # pydicom parses values lazily: a damaged value (a truncated length, an impossible VR) would
+            # otherwise fail deep inside the reader as struct.error / BytesLengthException. Touch every value
+            # once here, so every such file gets this one message.
+            for elem in ds.iterall():
+                _ = elem.value
         except RecursionError:
             raise SrImportError(f"{source}: content tree nested too deeply to read") from None
-        except (InvalidDicomError, OSError, EOFError, ValueError, KeyError, TypeError) as exc:
-            raise SrImportError(f"{source}: cannot read as DICOM ({exc})") from None
+        except (
+            InvalidDicomError,
+            OSError,
+            EOFError,
+            ValueError,
+            KeyError,
+            TypeError,
+            AttributeError,
+            IndexError,
+            OverflowError,
+            NotImplementedError,
+            struct.error,
+            BytesLengthException,
+        ) as exc:
+            raise SrImportError(f"{source}: cannot read as DICOM ({type(exc).__name__}: {exc})") from None
     if str(ds.get("SOPClassUID", "")) not in _SR_CLASSES:
         raise SrImportError(
             f"{_name(source)}: SOP class {ds.get('SOPClassUID', '?')} is not a structured report"

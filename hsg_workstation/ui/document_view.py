@@ -40,6 +40,7 @@ def _pre(text: str) -> str:
 
 def sr_document(path: Path) -> QTextDocument:
     """The report laid out like its PDF, or the content tree in words for any other SR."""
+    from hsg_workstation.reporting.integrity import INTEGRITY_KEY
     from hsg_workstation.reporting.model import HsgReport
     from hsg_workstation.reporting.sr_import import SrImportError, read_sr
 
@@ -58,7 +59,10 @@ def sr_document(path: Path) -> QTextDocument:
     keys = list(report.key_images)
     # A signed report is locked, so it is not copied and edited: a new (equally locked) one is built from its JSON
     # without the key images — their pixels are in the image series; they are listed below instead.
-    shown = HsgReport.from_json({**report.to_json(), "key_images": []})
+    # (the display copy is not the signed record: its integrity seal is left out, since it no longer matches)
+    data = {**report.to_json(), "key_images": []}
+    data.pop(INTEGRITY_KEY, None)
+    shown = HsgReport.from_json(data)
     laid_out = build_document(shown)
     if keys:
         items = "".join(
