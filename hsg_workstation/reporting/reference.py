@@ -122,6 +122,11 @@ def _location(text: str | None) -> DefectLocation:
         pass
     if t.startswith("fund"):
         return DefectLocation.FUNDUS
+    # a lateral corporal defect keeps its side (the patient's): the impression names it, the schematic draws it
+    if t.startswith("corp") and t.endswith("-left"):
+        return DefectLocation.WALL_L
+    if t.startswith("corp") and t.endswith("-right"):
+        return DefectLocation.WALL_R
     if t.startswith("isthm") or "lus" in t or "lower" in t:
         return DefectLocation.LUS
     return DefectLocation.BODY_NS
