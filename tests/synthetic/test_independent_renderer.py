@@ -40,8 +40,12 @@ CLEAN = {
 }
 
 
-def _axes(seed: int, **over: str) -> dict:
-    return {**sample_axes(seed), **over}
+def _axes(seed: int, *layers: dict, **over: str) -> dict:
+    """The seed's axes with category overrides applied in order (later wins)."""
+    out = sample_axes(seed)
+    for layer in (*layers, over):
+        out.update(layer)
+    return out
 
 
 def _frames(ds: pydicom.Dataset) -> np.ndarray:
@@ -308,3 +312,201 @@ def test_cli_writes_a_seed_range(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit):
         cli_main([str(tmp_path), "--axis", "matrix=999"])
     assert "matrix takes" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # 'absent' needs a unicornuate uterus: a message, not a traceback
+        cli_main(
+            [str(tmp_path), "--seeds", "1", "--axis", "left_class=absent", "--axis", "cavity_class=normal"]
+        )
+    assert "left_class" in capsys.readouterr().err
+
+
+def test_loop_start_controls_the_first_frame() -> None:
+    """Same anatomy (separate random streams), different loop start: contrast-free vs mid-fill frame 1."""
+    over = {
+        **CLEAN,
+        "catheter": "metal_cannula",
+        "left_class": "proximal_occlusion",
+        "right_class": "proximal_occlusion",
+    }
+    before = render_study(51, _axes(51, over, loop_start="before_injection"))
+    mid = render_study(51, _axes(51, over, loop_start="mid_fill"))
+    tb, tm = before.truth, mid.truth
+    assert tb["cavity_fill_start_frame"] is not None and tb["cavity_fill_start_frame"] >= 3
+    assert tm["cavity_fill_start_frame"] is None
+    m = tm["cavity_mask_max_distension"]
+    mask = rle_decode(m["rle"], m["shape"])
+    sb, sm = _contrast_signal(before.loop, tb), _contrast_signal(mid.loop, tm)
+    # frame 1: the mid-fill loop already has contrast in the cavity, the other has none yet
+    assert sm[0][mask].mean() - sb[0][mask].mean() > 5 * abs(sb[1][mask].mean() - sb[0][mask].mean()) + 1.0
+    # at maximal distension both show the filled cavity
+    kb = tb["max_distension_frame"] - 1
+    assert sb[kb][mask].mean() - sb[0][mask].mean() > 0
+    for t in (tb, tm):
+        assert all(
+            s["first_fill_frame"] is None and s["patency"] == "proximal_occlusion"
+            for s in t["sides"].values()
+        )
+
+
+def test_runs_gaps_and_last_image_hold_duplicates() -> None:
+    study = render_study(61, _axes(61, **SMALL, runs="multiple", last_image_hold="duplicates"))
+    t, f = study.truth, _frames(study.loop)
+    dups = t["distractors"]["last_image_hold_frames"]
+    starts = t["distractors"]["run_start_frames"]
+    assert dups and len(starts) >= 2
+    for k in range(1, t["frames"]):  # 0-based k is frame k + 1
+        same = np.array_equal(f[k], f[k - 1])
+        assert same == ((k + 1) in dups), k + 1
+    ftv = t["frame_time_ms"]
+    nominal = float(np.median(ftv[1:]))
+    for s in starts[1:]:
+        assert ftv[s - 1] > 2 * nominal  # the gap before each new run is in the vector
+    assert [float(v) for v in study.loop.FrameTimeVector] == ftv
+
+
+def test_intravasation_lace_appears_and_washes_out() -> None:
+    over = {
+        **CLEAN,
+        "intravasation": "present",
+        "left_class": "proximal_occlusion",
+        "right_class": "proximal_occlusion",
+        "catheter": "metal_cannula",
+        "tenaculum": "no",
+        "speculum": "none",
+    }
+    study = render_study(71, _axes(71, **over))
+    t = study.truth
+    assert t["intravasation"] and t["intravasation_frames"] is not None
+    first, last = t["intravasation_frames"]
+    sig = _contrast_signal(study.loop, t)
+    m = t["cavity_mask_max_distension"]
+    cav = rle_decode(m["rle"], m["shape"])
+    from scipy import ndimage as ndi
+
+    px = t["pixel_spacing_at_patient_mm"]
+    near = ndi.binary_dilation(cav, iterations=int(15 / px)) & ~ndi.binary_dilation(
+        cav, iterations=int(3 / px)
+    )
+
+    def lace(k: int) -> float:  # local (fine-structure) contrast: a lace is thin lines, not a haze
+        d = sig[k] - sig[max(first - 2, 0)]
+        return float(np.mean(np.abs(d - ndi.uniform_filter(d, 7))[near]))
+
+    peak = max(range(first - 1, last), key=lace)
+    assert lace(peak) > 1.3 * lace(max(first - 2, 1) - 1)
+    assert first >= 2
+
+
+def test_defect_truth_is_inside_the_cavity_and_sized() -> None:
+    study = render_study(81, _axes(81, CLEAN, defects="multiple", defect_size="mixed"))
+    t = study.truth
+    assert t["defects"]
+    m = t["cavity_mask_max_distension"]
+    mask = rle_decode(m["rle"], m["shape"])
+    for d in t["defects"]:
+        assert d["type"] in ("polyp", "submucous_myoma", "synechia")
+        assert 3.0 <= d["size_mm"] <= 30.0 and 1 <= d["first_frame"] <= d["last_frame"] == t["frames"]
+        r, c = int(round(d["row"])), int(round(d["column"]))
+        rad = int(d["size_mm"] / t["pixel_spacing_at_patient_mm"])
+        # the defect sits in the cavity: cavity pixels within its size around its centre
+        assert mask[max(r - rad, 0) : r + rad + 1, max(c - rad, 0) : c + rad + 1].any()
+    sizes = [d["size_mm"] for d in t["defects"]]
+    assert min(sizes) < 5.0 <= max(sizes) or len(sizes) == 1
+
+
+def _segments_cross(p: np.ndarray) -> int:
+    """Number of crossing pairs of non-adjacent edges of a closed polygon."""
+
+    def ccw(a, b, c) -> bool:
+        return (c[1] - a[1]) * (b[0] - a[0]) > (b[1] - a[1]) * (c[0] - a[0])
+
+    n, count = len(p), 0
+    for i in range(n):
+        a, b = p[i], p[(i + 1) % n]
+        for j in range(i + 2, n):
+            if i == 0 and j == n - 1:
+                continue
+            c, d = p[j], p[(j + 1) % n]
+            count += ccw(a, c, d) != ccw(b, c, d) and ccw(a, b, c) != ccw(a, b, d)
+    return count
+
+
+@pytest.mark.parametrize("kind", ["normal", "arcuate", "septate", "bicornuate", "unicornuate", "t_shaped"])
+def test_cavity_outlines_are_simple_polygons(kind: str) -> None:
+    from hsg_workstation.synthetic.independent.anatomy import make_cavity
+
+    for seed in range(4):
+        cav = make_cavity(kind, np.random.default_rng(seed), "right" if kind == "unicornuate" else None)
+        assert _segments_cross(cav.polygon) == 0
+        assert (cav.cornua["right"] is None) == (kind == "unicornuate")
+
+
+@pytest.mark.parametrize("seed", [101, 102, 103, 104, 105, 106])
+def test_truth_invariants_on_sampled_studies(seed: int) -> None:
+    """Whatever the seed draws: events ordered, classes coherent, numbers in their stated ranges."""
+    study = render_study(seed, _axes(seed, SMALL))
+    t, ax = study.truth, study.axes
+    n = t["frames"]
+    assert len(t["frame_time_ms"]) == n and t["frame_time_ms"][0] == 0.0
+    assert 0.15 <= t["pixel_spacing_at_patient_mm"] <= 0.45 and 30 <= n <= 60
+    assert 1 <= t["max_distension_frame"] <= n
+    if t["cavity_fill_start_frame"] is not None:
+        assert 2 <= t["cavity_fill_start_frame"] <= t["max_distension_frame"]
+    for side, s in t["sides"].items():
+        cls = ax[f"{side}_class"]
+        if cls == "absent":
+            assert not s["tube_present"] and s["patency"] == "absent" and s["tube_path"] == []
+            continue
+        assert s["tube_present"] and len(s["tube_path"]) > 10
+        if s["first_fill_frame"] is not None:
+            assert 2 <= s["first_fill_frame"] <= n
+        if s["spill"] != "none":
+            assert s["patency"] == "patent" and s["first_fill_frame"] < s["spill_onset_frame"] <= n
+            assert s["spill_visibility"] in ("dense", "faint")
+        if cls == "hydrosalpinx":
+            assert (
+                s["hydrosalpinx"] and s["spill"] == "none" and 10.0 <= s["hydrosalpinx_diameter_mm"] <= 40.0
+            )
+        if cls == "proximal_occlusion":
+            assert not s["tube_filled"] and s["spill"] == "none"
+        r, c = s["fimbrial_end"]
+        assert 0 <= r < t["rows"] and 0 <= c < t["columns"]
+    if t["intravasation"]:
+        a, b = t["intravasation_frames"]
+        assert 2 <= a <= b <= n
+    assert t["patient_orientation"] == (["R", "F"] if t["image_flipped"] else ["L", "F"])
+    assert (
+        t["contrast_appears"] == ax["contrast_polarity"]
+        and t["photometric_interpretation"] == ax["photometric"]
+    )
+    json.dumps(t)  # serialisable as is
+
+
+@pytest.mark.parametrize("polarity", ["dark", "bright"])
+@pytest.mark.parametrize("photometric", ["MONOCHROME2", "MONOCHROME1"])
+def test_contrast_appears_as_the_truth_says_on_an_honest_display(polarity: str, photometric: str) -> None:
+    """Displayed brightness (stored value, inverted for MONOCHROME1) goes down where contrast arrives when the
+    truth says "dark", up when it says "bright"."""
+    ax = _axes(91, CLEAN, loop_start="before_injection", contrast_polarity=polarity, photometric=photometric)
+    study = render_study(91, ax, frames=30)
+    t = study.truth
+    assert t["contrast_appears"] == polarity and study.loop.PhotometricInterpretation == photometric
+    f = _frames(study.loop)
+    display = f if photometric == "MONOCHROME2" else float(2 ** t["bits_stored"] - 1) - f
+    m = t["cavity_mask_max_distension"]
+    mask = rle_decode(m["rle"], m["shape"])
+    change = display[t["max_distension_frame"] - 1][mask].mean() - display[0][mask].mean()
+    assert (change > 0) == (polarity == "bright") and abs(change) > 0.05 * 2 ** t["bits_stored"]
+
+
+def test_run_structure_is_always_feasible() -> None:
+    """Every run has >= 6 frames for every frame count (a rejection loop once dead-ended here)."""
+    from hsg_workstation.synthetic.independent.dynamics import draw_timing
+
+    counts = set()
+    for seed in range(2000):
+        n = (20, 30, 31, 45, 60, 90, 120)[seed % 7]
+        t = draw_timing({**sample_axes(seed), "runs": "multiple"}, np.random.default_rng(seed), n)
+        starts = [*t.run_starts, n]
+        assert starts[0] == 0 and all(b - a >= 6 for a, b in zip(starts, starts[1:], strict=False))
+        counts.add(len(t.run_starts))
+    assert counts == {2, 3, 4}

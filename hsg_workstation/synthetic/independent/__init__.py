@@ -18,10 +18,12 @@ carries the state of the frame it copies):
 - ``sides.*.spill_onset_frame``: first frame in which the contrast that has left the fimbrial end (free into the
   peritoneum, or into a loculated pocket) is >= 4 mm^3 of full-strength contrast (e.g. 4 mm^2 x 1 mm).
 - ``sides.*.hydrosalpinx_diameter_mm``: the sac's largest width (2 x largest lumen radius), mm at the patient.
-- ``intravasation_frames``: [first, last] frame in which the venous lace holds >= 5 mm^3 of contrast
-  (concentration x vessel volume inside the image); ``intravasation`` is true iff such a frame exists.
+- ``intravasation_frames``: [first, last] frame in which the venous lace holds >= 150 mm^3 of contrast
+  (concentration x vessel volume inside the image; about a quarter of a filled lace, below which the lace is at
+  the noise level); ``intravasation`` is true iff such a frame exists.
 - ``defects``: filling defects in the cavity; ``first_frame`` = first frame in which the cavity fill front has
-  passed the defect's far edge; ``last_frame`` = the last frame (contrast stays in the cavity).
+  passed the defect's far edge (or filled the cavity, if that edge lies beyond it); ``last_frame`` = the
+  last frame (contrast stays in the cavity).
 - ``contrast_appears``: how contrast looks on a display that honours the Photometric Interpretation.
 Coordinates are stored-image [row, column] at the reference (frame 1) pose; sides are the patient's.
 """

@@ -42,8 +42,15 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"--axis {item!r}: {name} takes {', '.join(axis_values(name))}")
         forced[name] = value
     for seed in args.seeds:
-        study = render_study(seed, {**sample_axes(seed), **forced} if forced else None)
-        paths = write_study(study, args.outdir / f"seed_{seed:05d}")
+        try:
+            study = render_study(seed, {**sample_axes(seed), **forced} if forced else None)
+        except ValueError as exc:  # an impossible combination of forced axes, named by the message
+            ap.error(f"seed {seed}: {exc}")
+        try:
+            paths = write_study(study, args.outdir / f"seed_{seed:05d}")
+        except OSError as exc:
+            print(f"cannot write {args.outdir / f'seed_{seed:05d}'}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
         print(f"seed {seed}: {', '.join(p.name for p in paths)} -> {paths[0].parent}")
     return 0
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.ndimage import gaussian_filter1d
 from skimage.measure import points_in_poly
 
 SIDES = ("left", "right")
@@ -40,6 +41,7 @@ class Tube:
     kind: str  # patent | loculated | proximal_occlusion | distal_occlusion | hydrosalpinx
     sac_start: float | None = None  # arc length where the hydrosalpinx sac begins
     diameter_mm: float | None = None  # largest sac width (hydrosalpinx only)
+    base_radius: np.ndarray | None = None  # lumen radius without the sac (the tube inside a hydrosalpinx)
 
     @property
     def length(self) -> float:
@@ -78,8 +80,8 @@ def make_cavity(kind: str, rng: np.random.Generator, absent_side: str | None) ->
     W = rng.uniform(14.0, 21.0)
     H = rng.uniform(28.0, 38.0)
     w_os = rng.uniform(2.0, 3.5)
-    p = rng.uniform(0.55, 0.95)
-    dome, indent, sigma = rng.uniform(1.5, 5.0), 0.0, 0.3 * W
+    p = rng.uniform(0.85, 1.3)  # side curvature: < 1 bulging, > 1 cornua drawn out
+    dome, indent, sigma = rng.uniform(0.5, 4.0), 0.0, 0.3 * W
     if kind == "arcuate":
         dome, indent, sigma = 0.0, rng.uniform(3.0, 8.0), rng.uniform(0.4, 0.55) * W
     elif kind == "septate":
@@ -111,7 +113,8 @@ def make_cavity(kind: str, rng: np.random.Generator, absent_side: str | None) ->
     wc += 0.35 * np.sin(vc * rng.uniform(1.2, 2.0))  # plicae palmatae: a wavy canal outline
     canal_r = np.column_stack([wc, vc])[::-1]
     canal_l = np.column_stack([-wc, vc])
-    poly = np.vstack([canal_l, right, fundus, left, canal_r])
+    # one simple outline: right canal wall up, right side to the cornu, fundus, left side down, left canal wall
+    poly = np.vstack([canal_r, right, fundus, left, canal_l])
     cornua_local = {"left": np.array([W, -H / 2]), "right": np.array([-W, -H / 2])}
     if kind == "unicornuate":
         # one curved horn: the centre line bends towards the present side
@@ -127,7 +130,7 @@ def make_cavity(kind: str, rng: np.random.Generator, absent_side: str | None) ->
         side_b = np.column_stack([cx - half * nx, cy - half * ny])
         tip = np.array([[cx[-1] + sgn * 1.5, cy[-1] - 1.5]])
         horn = np.vstack([side_a, tip, side_b[::-1]])
-        poly = np.vstack([canal_l, horn[::-1] if sgn > 0 else horn, canal_r])
+        poly = np.vstack([canal_r, horn, canal_l])  # horn: +u wall up, tip, -u wall down
         cornua_local = {s: None for s in SIDES}
         present = "left" if sgn > 0 else "right"
         cornua_local[present] = np.array([cx[-1], cy[-1]])
@@ -146,6 +149,13 @@ def make_cavity(kind: str, rng: np.random.Generator, absent_side: str | None) ->
         depth_radius=float(rng.uniform(3.0, 5.0)),
         tilt=tilt,
     )
+
+
+def _arc_resample(path: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """Linear resampling of a dense polyline at equal arc-length steps."""
+    d = np.r_[0, np.cumsum(np.hypot(*np.diff(path, axis=0).T))]
+    s = np.arange(0, d[-1], step)
+    return np.column_stack([np.interp(s, d, path[:, 0]), np.interp(s, d, path[:, 1])]), s
 
 
 def _resample(points: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
@@ -187,8 +197,8 @@ def make_tube(
             corn + [sx * rng.uniform(16, 26), -rng.uniform(2, 8)],
             corn + [sx * rng.uniform(26, 36), rng.uniform(6, 14)],
             corn + [sx * rng.uniform(14, 22), rng.uniform(20, 28)],
-            corn + [sx * rng.uniform(0, 8), rng.uniform(24, 32)],
-            corn + [-sx * rng.uniform(2, 10), rng.uniform(18, 26)],
+            corn + [sx * rng.uniform(4, 10), rng.uniform(22, 30)],
+            corn + [-sx * rng.uniform(0, 6), rng.uniform(14, 22)],
         ]
     else:
         a = reach * rng.uniform(0.45, 0.6)
@@ -201,6 +211,15 @@ def make_tube(
         ]
     ctrl = np.array(pts) + np.vstack([[0, 0], [0, 0], rng.normal(0, 1.5, (len(pts) - 2, 2))])
     path, s = _resample(ctrl, 0.2)
+    # tortuosity: convolutions that grow from the straight isthmus to the coiled ampulla
+    n = np.gradient(path, axis=0)[:, ::-1] * [1, -1]
+    n /= np.hypot(*n.T)[:, None] + 1e-9
+    amp = 0.4 + np.clip((s - 0.3 * s[-1]) / (0.5 * s[-1]), 0, 1) * rng.uniform(0.8, 2.2)
+    corr = rng.uniform(2.5, 5.0) / 0.2  # correlation length of the coils, in samples
+    wig = gaussian_filter1d(rng.standard_normal(len(s)), corr, mode="nearest")
+    wig = amp * wig / (wig.std() + 1e-9)
+    wig[: int(6 / 0.2)] *= np.linspace(0, 1, len(wig[: int(6 / 0.2)]))  # the interstitial part stays put
+    path, s = _arc_resample(path + n * wig[:, None], 0.2)
     L = s[-1]
     # lumen radius: interstitial/isthmic ~0.5 mm, widening through the ampulla
     r = 0.45 + 0.1 * rng.random() + np.clip((s - 0.35 * L) / (0.6 * L), 0, 1) ** 1.5 * rng.uniform(0.9, 1.8)
@@ -209,6 +228,7 @@ def make_tube(
         r = r + np.clip((s - 0.8 * L) / (0.2 * L), 0, 1) * rng.uniform(
             0.6, 1.5
         )  # club-shaped blind end, < 10 mm
+    base = r.copy()
     if kind == "hydrosalpinx":
         diam = float(rng.uniform(10.0, 40.0))
         sac_start = float(L * rng.uniform(0.45, 0.6))
@@ -219,7 +239,16 @@ def make_tube(
         )
         r = np.maximum(r, diam / 2 * prof)
         r[-1] = max(r[-2] * 0.6, 1.0)
-    return Tube(side=side, path=path, s=s, radius=r, kind=kind, sac_start=sac_start, diameter_mm=diam)
+    return Tube(
+        side=side,
+        path=path,
+        s=s,
+        radius=r,
+        kind=kind,
+        sac_start=sac_start,
+        diameter_mm=diam,
+        base_radius=base,
+    )
 
 
 def make_defects(axes: dict, cavity: Cavity, rng: np.random.Generator) -> list[Defect]:
@@ -227,7 +256,11 @@ def make_defects(axes: dict, cavity: Cavity, rng: np.random.Generator) -> list[D
     kind = axes["defects"]
     if kind == "none":
         return []
-    kinds = [kind] if kind != "multiple" else list(rng.choice(["polyp", "submucous_myoma", "synechia"], 2))
+    kinds = (
+        [kind]
+        if kind != "multiple"
+        else [str(k) for k in rng.choice(["polyp", "submucous_myoma", "synechia"], 2)]
+    )
     sizes = axes["defect_size"]
     out: list[Defect] = []
     for i, k in enumerate(kinds):
@@ -266,7 +299,7 @@ def make_pocket(tube: Tube, rng: np.random.Generator) -> Pocket:
     d = tube.path[-1] - tube.path[-8]
     d = d / (np.hypot(*d) + 1e-9)
     blobs = []
-    size = rng.uniform(6.0, 12.0)
+    size = rng.uniform(8.0, 15.0)
     for k in range(int(rng.integers(2, 4))):
         c = f + d * size * (0.6 + 0.5 * k) + rng.normal(0, 2.5, 2)
         blobs.append(

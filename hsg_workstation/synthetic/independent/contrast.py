@@ -19,8 +19,8 @@ from .geometry import Geometry
 from .pelvis import BowelLoop, loop_gap_pattern
 
 CAVITY_AREA_MIN_MM = 0.5  # a cavity pixel counts as filled when it holds >= 0.5 mm of contrast
-VENOUS_MM3 = 5.0  # intravasation is present while the veins hold >= 5 mm^3 of contrast
-VENOUS_CONCENTRATION = 0.7  # contrast diluted by venous blood
+VENOUS_MM3 = 150.0  # intravasation is present while the veins hold >= 150 mm^3 (~1/4 of a filled lace)
+VENOUS_CONCENTRATION = 0.85  # contrast slightly diluted by venous blood
 
 
 @dataclass
@@ -60,7 +60,7 @@ class ContrastScene:
     cavity_entry_to_os: float
     cavity_order_max: float
     catheter: Sparse | None
-    tubes: dict[str, tuple[Sparse, Tube]]
+    tubes: dict[str, tuple[Sparse, Tube, Sparse | None]]  # lumen, anatomy, hydrosalpinx sac
     pockets: dict[str, Sparse] = field(default_factory=dict)
     puffs: list[Puff] = field(default_factory=list)
     puff_volume: dict[str, float] = field(default_factory=dict)
@@ -130,11 +130,34 @@ def defect_raster(x: np.ndarray, y: np.ndarray, d: Defect, full: float) -> np.nd
 
 
 def tube_raster(geom: Geometry, tube: Tube) -> Sparse | None:
-    got = raster.stroke(geom, tube.path, tube.radius)
+    """The lumen (order = arc length from the cornu); inside a hydrosalpinx only the narrow lumen."""
+    radius = tube.base_radius if tube.base_radius is not None else tube.radius
+    got = raster.stroke(geom, tube.path, radius)
     if got is None:
         return None
     win, thick, idx = got
     return Sparse.from_window(geom, win, thick, tube.s[idx].astype(np.float32))
+
+
+def sac_raster(geom: Geometry, tube: Tube) -> Sparse | None:
+    """A hydrosalpinx sac as a union of spheres along the distal tube (smooth outline, projected chords);
+    order = distance (mm) from the sac's entrance, so the diluted contrast spreads from there."""
+    if tube.sac_start is None:
+        return None
+    idx = np.nonzero(tube.s >= tube.sac_start)[0][:: max(1, int(1.0 / 0.2))]
+    centres, radii = tube.path[idx], tube.radius[idx]
+    win = geom.window(*raster.box(centres, float(radii.max()) + 2))
+    if win is None:
+        return None
+    x, y = geom.grid(win)
+    thick = np.zeros(np.broadcast_shapes(x.shape, y.shape), dtype=np.float32)
+    for (cx, cy), r in zip(centres, radii, strict=True):
+        r2 = np.float32(r * r)
+        d2 = (x - np.float32(cx)) ** 2 + (y - np.float32(cy)) ** 2
+        np.maximum(thick, 2.0 * np.sqrt(np.clip(r2 - d2, 0.0, None)), out=thick)
+    entry = tube.path[idx[0]]
+    order = np.hypot(x - np.float32(entry[0]), y - np.float32(entry[1])).astype(np.float32)
+    return Sparse.from_window(geom, win, thick, order)
 
 
 def pocket_raster(
@@ -170,7 +193,7 @@ def vein_network(geom: Geometry, cavity: Cavity, rng: np.random.Generator) -> Sp
     poly = cavity.polygon
     centre = poly.mean(axis=0)
     pts, rads, orders = [], [], []
-    n_walk = int(rng.integers(70, 130))
+    n_walk = int(rng.integers(110, 180))
     starts = poly[rng.integers(0, len(poly), n_walk)]
     for p0 in starts:
         out = p0 - centre
@@ -178,7 +201,7 @@ def vein_network(geom: Geometry, cavity: Cavity, rng: np.random.Generator) -> Sp
         ang = np.arctan2(out[1], out[0]) + rng.normal(0, 0.6)
         p = p0 + out * 1.0
         dist = 0.0
-        rad = rng.uniform(0.12, 0.3)
+        rad = rng.uniform(0.28, 0.5)
         for _ in range(int(rng.integers(8, 30))):
             ang += rng.normal(0, 0.45)
             step = np.array([np.cos(ang), np.sin(ang)]) * 0.7
@@ -212,14 +235,24 @@ def vein_network(geom: Geometry, cavity: Cavity, rng: np.random.Generator) -> Sp
 
 
 def make_puffs(
-    side: str, tube: Tube, cavity: Cavity, axes: dict, span: float, rng: np.random.Generator, n: int = 14
+    side: str,
+    tube: Tube,
+    cavity: Cavity,
+    axes: dict,
+    span: float,
+    rng: np.random.Generator,
+    drift_side: str | None = None,
+    n: int = 14,
 ) -> list[Puff]:
-    """Free spill as puffs released one after another from the fimbrial end, drifting and spreading."""
+    """Free spill as puffs released one after another from the fimbrial end, drifting and spreading.
+
+    ``drift_side``: the side whose spill drifts across the midline when the ``spill_drift`` axis asks for it.
+    """
     sx = SIDE_SIGN[side]
     f = tube.fimbria
     douglas = cavity.internal_os + np.array([rng.normal(0, 8), rng.uniform(8, 30)])
     faint = axes["spill_visibility"] == "faint"
-    drift = axes["spill_drift"] == "crosses_midline" and side == axes.get("_drift_side")
+    drift = axes["spill_drift"] == "crosses_midline" and side == drift_side
     puffs = []
     for k in range(n):
         if drift:
@@ -236,7 +269,7 @@ def make_puffs(
                 target=tgt,
                 move_tau=span * rng.uniform(0.15, 0.4),
                 sigma0=rng.uniform(2.0, 3.5),
-                grow=(rng.uniform(14, 22) if faint else rng.uniform(5, 10)),
+                grow=(rng.uniform(12, 18) if faint else rng.uniform(5, 10)),
                 aniso=rng.uniform(0.7, 1.4),
             )
         )
@@ -270,8 +303,13 @@ def spill_window(geom: Geometry, puffs: list[Puff], loops: list[BowelLoop]) -> S
     )
 
 
-def frame_iodine(scene: ContrastScene, t: float, out: np.ndarray) -> dict[str, float]:
-    """Add the iodine at time ``t`` (relative to injection) into the flat view ``out``; return measurements."""
+def frame_iodine(scene: ContrastScene, t: float, out: np.ndarray, scale: float = 1.0) -> dict[str, float]:
+    """Add ``scale`` x the iodine (mm) at time ``t`` (relative to injection) into ``out``; return measurements.
+
+    With ``scale`` = mu_iodine the iodine goes straight into an attenuation map (no full-size iodine image)."""
+    if not out.flags.c_contiguous:  # reshape would copy and every sparse add would be lost
+        raise ValueError("frame_iodine: the output map must be C-contiguous")
+    k = np.float32(scale)
     dyn, flat = scene.dyn, out.reshape(-1)
     px2 = scene.geom.px**2
     # cavity + canal
@@ -281,29 +319,27 @@ def frame_iodine(scene: ContrastScene, t: float, out: np.ndarray) -> dict[str, f
     cav = scene.cavity
     vis = np.clip((front - cav.order) / 1.5 + 0.5, 0.0, 1.0)
     val = cav.thick * vis
-    flat[cav.flat] += val
+    flat[cav.flat] += val * k
     area = float(np.count_nonzero((val >= CAVITY_AREA_MIN_MM) & scene.cavity_body)) * px2
     m: dict[str, float] = {"cavity_area_mm2": area}
     if scene.catheter is not None:
         c = scene.catheter
         fill = float(dyn.catheter_front(t))
-        flat[c.flat] += c.thick * (c.order >= (1.0 - fill) * c.order.max())
-    for side, (sp, tube) in scene.tubes.items():
+        flat[c.flat] += c.thick * (c.order >= (1.0 - fill) * c.order.max()) * k
+    for side, (sp, _tube, sac) in scene.tubes.items():
         fr = float(dyn.tube_front(side, t))
-        if tube.sac_start is None:
-            flat[sp.flat] += sp.thick * np.clip((fr - sp.order) / 0.6 + 0.5, 0.0, 1.0)
-        else:
-            s0 = tube.sac_start
-            narrow = sp.order < s0
-            v = np.clip((fr - sp.order) / 0.6 + 0.5, 0.0, 1.0) * narrow
+        flat[sp.flat] += sp.thick * np.clip((fr - sp.order) / 0.6 + 0.5, 0.0, 1.0) * k
+        if sac is not None:
             frac, conc = dyn.sac_state(side, t)
-            sac_front = s0 + float(frac) * (tube.length - s0)
-            v = v + (~narrow) * float(conc) * np.clip((sac_front - sp.order) / 2.0 + 0.5, 0.0, 1.0)
-            flat[sp.flat] += sp.thick * v
+            if conc > 0 and frac > 0:
+                front = float(frac) * float(sac.order.max())
+                flat[sac.flat] += (
+                    k * sac.thick * (np.float32(conc) * np.clip((front - sac.order) / 2.0 + 0.5, 0.0, 1.0))
+                )
         m[f"tube_front_{side}"] = fr
     for side, sp in scene.pockets.items():
         vol = float(dyn.spill_volume(side, t))
-        flat[sp.flat] += sp.thick * (sp.order <= vol)
+        flat[sp.flat] += sp.thick * (sp.order <= vol) * k
     for side, sw in scene.spill_win.items():
         vol = float(dyn.spill_volume(side, t))
         if vol <= 0:
@@ -322,13 +358,13 @@ def frame_iodine(scene: ContrastScene, t: float, out: np.ndarray) -> dict[str, f
             gx = np.exp(-0.5 * ((xs - pos[0]) / sx_) ** 2)
             gy = np.exp(-0.5 * ((ys - pos[1]) / sy_) ** 2)
             field_ += np.float32(v_k / (2 * np.pi * sx_ * sy_)) * np.outer(gy, gx)
-        out[sw.win] += sw.up(field_) * sw.gap
+        out[sw.win] += sw.up(field_ * k) * sw.gap
     if scene.veins is not None:
         lvl = float(dyn.venous_level(t))
         if lvl > 0:
             prog = float(dyn.venous_progress(t))
             v = scene.veins.thick * (scene.veins.order <= prog) * np.float32(lvl * VENOUS_CONCENTRATION)
-            flat[scene.veins.flat] += v
+            flat[scene.veins.flat] += v * k
             m["venous_mm3"] = float(v.sum()) * px2
         else:
             m["venous_mm3"] = 0.0

@@ -38,21 +38,24 @@ class Timing:
         return len(self.acq)
 
 
-def draw_timing(axes: dict, rng: np.random.Generator) -> Timing:
+def draw_timing(axes: dict, rng: np.random.Generator, frames: int | None = None) -> Timing:
     lo, hi = FRAME_BINS[axes["frame_count"]]
     n = int(rng.integers(lo, hi + 1))
+    if frames is not None:  # an exact count (benchmarks); the bin draw above keeps the stream aligned
+        n = int(frames)
     flo, fhi = FPS_BINS[axes["frame_rate"]]
     fps = float(np.exp(rng.uniform(np.log(flo), np.log(fhi))))
     fps = round(fps, 2)
     dt = 1.0 / fps
     n_runs = 1 if axes["runs"] == "single" else int(rng.integers(2, 5))
+    n_runs = min(n_runs, max(1, 1 + (n - 11) // 6))  # every run >= 6 frames
     # run boundaries: each run >= 6 frames
-    cuts: list[int] = []
-    while len(cuts) < n_runs - 1:  # cut points at least 6 frames from each other and from the ends
-        c = int(rng.integers(6, n - 5))
-        if all(abs(c - o) >= 6 for o in cuts):
-            cuts.append(c)
-    cuts.sort()
+    # cut points at least 6 frames from each other and from the ends: the slack beyond the minimum spacing is
+    # shared out at random (always feasible, no rejection loop that could dead-end)
+    k = n_runs - 1
+    slack = (n - 6) - 6 - 6 * max(k - 1, 0)
+    extra = np.sort(rng.integers(0, max(slack, 0) + 1, size=k)) if k else np.zeros(0, dtype=int)
+    cuts = [int(6 + 6 * i + e) for i, e in enumerate(extra)]
     run_starts = [0, *cuts]
     dup = np.zeros(n, dtype=bool)
     if axes["last_image_hold"] == "duplicates":
@@ -136,7 +139,7 @@ class Dynamics:
             return z, z
         t_in, _s0, fill = self.sac[side]
         x = np.clip((np.asarray(t) - t_in) / fill, 0.0, 1.0)
-        return x**0.7, 0.12 + 0.38 * x
+        return x**0.7, 0.08 + 0.27 * x
 
     def venous_level(self, t: np.ndarray | float) -> np.ndarray:
         if self.venous is None:
@@ -165,56 +168,74 @@ def draw_dynamics(
     pocket_capacity: dict[str, float],
     rng: np.random.Generator,
 ) -> Dynamics:
-    """Event times for one loop (see the module docstring); ``tubes`` maps side -> anatomy.Tube."""
+    """Event times for one loop (see the module docstring); ``tubes`` maps side -> anatomy.Tube.
+
+    Events are placed at fractions ``u`` of the loop's FRAMES (T(u) interpolates the acquisition times over the
+    frame index), so they land inside runs rather than in the gaps between them; durations are differences of
+    T, so a process that straddles a gap takes the gap's time (it goes on while the fluoroscopy is off).
+    """
     acq = timing.acq
+    n = timing.n
+    idx = np.arange(n, dtype=float)
     span = float(acq[-1] - acq[0])
-    first_free = float(acq[min(2, timing.n - 1)])  # events start no earlier than the 3rd frame's time
+    min_dt = 0.5 / timing.fps
 
-    def at(u: float) -> float:
-        return float(acq[0] + u * span)
+    def T(u: float) -> float:
+        return float(np.interp(float(np.clip(u, 0.0, 1.0)) * (n - 1), idx, acq))
 
-    d_c = span * rng.uniform(0.15, 0.3)
+    def D(u0: float, du: float) -> float:
+        return max(T(u0 + du) - T(u0), min_dt)
+
+    u3 = 2.0 / max(n - 1, 1)  # events start no earlier than the 3rd frame
     start = axes["loop_start"]
+    du_c = rng.uniform(0.15, 0.3)
     if start == "before_injection":
-        cath0 = max(at(rng.uniform(0.03, 0.08)), first_free)
-        t_inj = cath0 + span * rng.uniform(0.02, 0.04)
-        # the catheter fills during [cath0, t_inj]
-        cervix = t_inj + span * rng.uniform(0.02, 0.04)
-        t_c0 = cervix
-    elif start == "catheter_filled":
-        t_inj = max(at(rng.uniform(0.03, 0.08)), first_free)
-        cervix = t_inj + span * rng.uniform(0.02, 0.04)
-        t_c0 = cervix
-    elif start == "catheter_and_cervix":
-        t_inj = -0.2 * span
-        cervix = -1e-3 * span
-        t_c0 = max(at(rng.uniform(0.02, 0.06)), first_free)
-    else:  # mid_fill: the cavity is 20-50 % filled on frame 1
-        t_inj = -span * 0.5
-        t_c0 = acq[0] - d_c * rng.uniform(0.12, 0.3)
+        u_cath = max(rng.uniform(0.03, 0.08), u3)
+        u_inj = u_cath + rng.uniform(0.02, 0.04)
+        u_c0 = u_inj + rng.uniform(0.02, 0.04)
+        t_cath, t_inj, t_c0, t_c1 = T(u_cath), T(u_inj), T(u_c0), T(u_c0 + du_c)
         cervix = t_c0
-    # relative catheter start: the catheter is full at t = 0 (contrast reaches its tip); primed long before
-    # the loop unless the loop starts before the injection
-    cath_rel = (cath0 - t_inj) if start == "before_injection" else -1e9
+    elif start == "catheter_filled":
+        u_inj = max(rng.uniform(0.03, 0.08), u3)
+        u_c0 = u_inj + rng.uniform(0.02, 0.04)
+        t_inj, t_c0, t_c1 = T(u_inj), T(u_c0), T(u_c0 + du_c)
+        cervix = t_c0
+    elif start == "catheter_and_cervix":
+        u_c0 = max(rng.uniform(0.02, 0.06), u3)
+        t_c0, t_c1 = T(u_c0), T(u_c0 + du_c)
+        t_inj, cervix = acq[0] - 0.2 * span, acq[0] - 1e-3 * span
+    else:  # mid_fill: the cavity is 20-50 % filled on frame 1
+        x = rng.uniform(0.12, 0.3)  # fraction of the fill time already past on frame 1
+        t_c1 = T(du_c * (1 - x))
+        t_c0 = acq[0] - x / (1 - x) * (t_c1 - acq[0])
+        t_inj = t_c0 - 0.1 * span
+        cervix = t_c0
+    if t_c1 <= t_c0:
+        t_c1 = t_c0 + min_dt
+    # the catheter is full at t = 0 (contrast reaches its tip); primed long before the loop unless the loop
+    # starts before the injection
+    cath_rel = (t_cath - t_inj) if start == "before_injection" else -1e9
+    rel = -t_inj  # from here on, times are relative to the injection start (t = acq + rel)
     dyn = Dynamics(
-        t_cavity0=t_c0 - t_inj, t_cavity1=t_c0 + d_c - t_inj, catheter_t0=cath_rel, cervix_t=cervix - t_inj
+        t_cavity0=t_c0 + rel,
+        t_cavity1=t_c1 + rel,
+        catheter_t0=cath_rel,
+        cervix_t=cervix + rel,
+        time_offset=rel,
     )
-    # from here on, all times are relative to the injection start (t = acq - t_inj)
-    rel = -t_inj
+    u_c1 = float(np.interp(t_c1, acq, idx)) / max(n - 1, 1)
     last = float(acq[-1]) + rel
     for side, tube in tubes.items():
         kind = tube.kind
         L = tube.length
-        t0 = max(dyn.t_cavity1 + span * rng.uniform(-0.08, 0.2), first_free + rel + 0.02 * span)
-        dur = span * rng.uniform(0.06, 0.2)
-        if kind in ("patent_free", "loculated"):
-            # spill must begin inside the loop (by 80 % of it) so that the class can be seen
-            limit = acq[0] + rel + 0.8 * span
-            if t0 + dur > limit:
-                excess = (t0 + dur) / limit
-                t0, dur = t0 / excess, dur / excess
-                t0 = max(t0, first_free + rel + 0.01 * span)
-                dur = max(limit - t0, 0.03 * span)
+        u0 = max(u_c1 + rng.uniform(-0.08, 0.2), u3 + 0.02)
+        du = rng.uniform(0.06, 0.2)
+        if kind in ("patent_free", "loculated") and u0 + du > 0.8:
+            # spill must begin inside the loop (by 80 % of its frames) so that the class can be seen
+            u0 = max(min(u0, 0.8 - 0.04), u3 + 0.01)
+            du = max(0.8 - u0, 0.03)
+        t0 = T(u0) + rel
+        dur = D(u0, du)
         dyn.tube_t0[side] = t0
         dyn.tube_dur[side] = dur
         dyn.tube_len[side] = L
@@ -229,7 +250,7 @@ def draw_dynamics(
             dyn.tube_stop[side] = L
         if kind in ("patent_free", "loculated"):
             dyn.spill_t0[side] = t0 + dur
-            remaining = max(last - (t0 + dur), 0.1 * span)
+            remaining = max(last - (t0 + dur), D(0.8, 0.2))
             if kind == "loculated":
                 cap = pocket_capacity[side]
                 dyn.spill_cap[side] = cap
@@ -237,17 +258,12 @@ def draw_dynamics(
             else:
                 # a few ml of the 5-20 ml injected leave each patent tube
                 total = (
-                    rng.uniform(1500, 4000) if axes["spill_visibility"] == "dense" else rng.uniform(300, 800)
+                    rng.uniform(3000, 7000) if axes["spill_visibility"] == "dense" else rng.uniform(600, 1500)
                 )
                 dyn.spill_rate[side] = total / remaining
     if axes["intravasation"] == "present":
-        t0 = dyn.t_cavity1 + span * rng.uniform(-0.05, 0.25)
-        t0 = float(np.clip(t0, first_free + rel + 0.02 * span, acq[0] + rel + 0.7 * span))
-        dyn.venous = (
-            t0,
-            span * rng.uniform(0.03, 0.08),
-            span * rng.uniform(0.03, 0.15),
-            span * rng.uniform(0.03, 0.08),
-        )
-    dyn.time_offset = rel
+        uv = float(np.clip(u_c1 + rng.uniform(-0.05, 0.25), u3 + 0.02, 0.7))
+        ur = rng.uniform(0.03, 0.08)
+        up = rng.uniform(0.03, 0.15)
+        dyn.venous = (T(uv) + rel, D(uv, ur), D(uv + ur, up), D(uv + ur + up, rng.uniform(0.02, 0.05)))
     return dyn

@@ -158,7 +158,11 @@ class Upsampler:
     def __call__(self, small: np.ndarray) -> np.ndarray:
         (r0, r1, wr), (c0, c1, wc) = self.axes
         t = small[r0] * (1 - wr)[:, None] + small[r1] * wr[:, None]
-        return t[:, c0] * (1 - wc) + t[:, c1] * wc
+        # np.take keeps C order (t[:, idx] would come back Fortran-ordered and slow every later full-frame op)
+        out = np.take(t, c0, axis=1)
+        out *= 1 - wc
+        out += np.take(t, c1, axis=1) * wc
+        return out
 
 
 def smooth_noise(shape: tuple[int, int], coarse: int, rng: np.random.Generator) -> np.ndarray:

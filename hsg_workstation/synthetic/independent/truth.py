@@ -118,7 +118,8 @@ def build_truth(
     dtruth = []
     for d in defects:
         r, c = geom.to_pixel(*d.center)
-        reach = float(np.hypot(*(d.center - dev.entry))) + d.size_mm / 2
+        # the front has passed the defect's far edge (or filled the whole cavity, if the edge lies beyond it)
+        reach = min(float(np.hypot(*(d.center - dev.entry))) + d.size_mm / 2, scene.cavity_order_max)
         fronts = scene.cavity_entry_to_os * dyn.canal_front(t_rel) + (
             scene.cavity_order_max - scene.cavity_entry_to_os
         ) * dyn.cavity_front(t_rel)

@@ -90,49 +90,80 @@ class XrayChain:
         self._m = self.n // f
         self._U = Upsampler((self.n, self.n), (self._m, self._m))
 
-    def lowpass(self, img: np.ndarray, sigma_mm: float) -> np.ndarray:
+    def block_mean(self, img: np.ndarray) -> np.ndarray:
         self._lowpass_setup()
         f, m = self._f, self._m
         n = m * f
-        small = img[:n, :n].reshape(m, f, n).sum(axis=1).reshape(m, m, f).sum(axis=2) * np.float32(
+        return img[:n, :n].reshape(m, f, n).sum(axis=1).reshape(m, m, f).sum(axis=2) * np.float32(
             1.0 / (f * f)
         )
-        small = ndi.gaussian_filter(small, sigma_mm / (self.px * f), mode="nearest", truncate=3.0)
-        return self._U(small.astype(np.float32))
+
+    def smooth(self, small: np.ndarray, sigma_mm: float) -> np.ndarray:
+        return ndi.gaussian_filter(small, sigma_mm / (self.px * self._f), mode="nearest", truncate=3.0)
 
     def blur(self, img: np.ndarray) -> np.ndarray:
+        """3-tap separable detector blur [w, 1-2w, w], edges repeated; the w-weighted copy is shared by both
+        neighbours (4 full-frame passes per axis)."""
         w = np.float32(self.blur_w)
-        out = img * (1 - 2 * w)
-        out[1:] += img[:-1] * w
-        out[:-1] += img[1:] * w
-        out[0] += img[0] * w
-        out[-1] += img[-1] * w
-        res = out * (1 - 2 * w)
-        res[:, 1:] += out[:, :-1] * w
-        res[:, :-1] += out[:, 1:] * w
-        res[:, 0] += out[:, 0] * w
-        res[:, -1] += out[:, -1] * w
+        c = np.float32(1 - 2 * self.blur_w)
+        out = img * c
+        tmp = img * w
+        out[1:] += tmp[:-1]
+        out[:-1] += tmp[1:]
+        out[0] += tmp[0]
+        out[-1] += tmp[-1]
+        res = out * c
+        np.multiply(out, w, out=tmp)
+        res[:, 1:] += tmp[:, :-1]
+        res[:, :-1] += tmp[:, 1:]
+        res[:, 0] += tmp[:, 0]
+        res[:, -1] += tmp[:, -1]
         return res
 
     def attenuation(self, water: np.ndarray, iodine: np.ndarray) -> np.ndarray:
         """Line integral mu*t of one frame (before beam hardening)."""
-        return np.float32(self.mu_water) * water + np.float32(self.mu_iodine) * iodine
+        A = water * np.float32(self.mu_water)
+        A += iodine * np.float32(self.mu_iodine)
+        return A
 
     def expose(
-        self, A: np.ndarray, collimator: np.ndarray, gain: float, rng: np.random.Generator | None
+        self, A: np.ndarray, collimator: np.ndarray, gain: float | None, rng: np.random.Generator | None
     ) -> np.ndarray:
-        """Detected signal (quanta-equivalent, before the response curve) of one frame from its line integral."""
-        A = A / (1.0 + np.float32(self.hardening) * A)
-        P = np.float32(self.n0 * gain) * collimator * np.exp(-A)
-        Q = P + np.float32(self.spr) * self.lowpass(P, self.scatter_sigma_mm)
+        """Detected signal (quanta-equivalent, before the response curve) of one frame from its line integral.
+
+        final = (1 - g) * blur(P + S + noise) + g * glare(P + S), with the smooth parts (scatter S, glare) done
+        once on the coarse grid: blur(S) = S and the glare of the noise is negligible, so
+        final = (1 - g) * blur(P + noise) + [ (1 - g) * S + g * glare(P + S) ].
+        """
+        P = A * np.float32(self.hardening)
+        P += 1.0
+        np.divide(A, P, out=P)  # beam hardening: A / (1 + h A)
+        np.negative(P, out=P)
+        np.exp(P, out=P)
+        P *= collimator  # the caller's collimator map already carries N0 * gain when it passes gain=None
+        if gain is not None:
+            P *= np.float32(self.n0 * gain)
+        small = self.block_mean(P)
+        s_small = np.float32(self.spr) * self.smooth(small, self.scatter_sigma_mm)
+        g_small = self.smooth(small + s_small, self.glare_sigma_mm)
+        g = np.float32(self.glare)
+        smooth = self._U(((1 - g) * s_small + g * g_small).astype(np.float32))
         if rng is not None:
-            Q = Q + np.sqrt(Q) * rng.standard_normal(Q.shape, dtype=np.float32)
-            np.maximum(Q, 0.0, out=Q)
-        Q = self.blur(Q)
-        Q = (1 - np.float32(self.glare)) * Q + np.float32(self.glare) * self.lowpass(Q, self.glare_sigma_mm)
-        if rng is not None:
-            Q = Q + np.float32(self.e_noise) * rng.standard_normal(Q.shape, dtype=np.float32)
-        return Q
+            # quantum noise (variance = mean quanta P + S) and electronic noise in one draw: the electronic part
+            # is added before the blur with its variance raised by the blur's noise-power loss, so that after
+            # the blur it has the stated level (one normal draw per pixel instead of two)
+            w = self.blur_w
+            loss = ((1 - 2 * w) ** 2 + 2 * w * w) ** 2
+            var = P + smooth
+            var += np.float32(self.e_noise**2 / loss)
+            np.sqrt(var, out=var)
+            var *= rng.standard_normal(P.shape, dtype=np.float32)
+            P += var
+            np.maximum(P, 0.0, out=P)  # no negative quanta
+        out = self.blur(P)
+        out *= 1 - g
+        out += smooth
+        return out
 
     def normalise_dose(self, water: np.ndarray, open_field: np.ndarray) -> None:
         """Turn the drawn target (quanta per pixel behind the patient) into N0: the ABC's operating point."""
@@ -142,7 +173,7 @@ class XrayChain:
 
     def response_curve(self, q: np.ndarray) -> np.ndarray:
         if self.response == "log":
-            return np.log(np.maximum(q, 0.0) + 1.0)
+            return np.log1p(np.maximum(q, 0.0))
         return q
 
     def calibrate(self, signal: np.ndarray, open_field: np.ndarray) -> None:
@@ -155,8 +186,13 @@ class XrayChain:
         self.offset = 0.05 * top - lo * self.scale
 
     def to_stored(self, signal: np.ndarray) -> np.ndarray:
+        """Stored values of one frame; ``signal`` is consumed (overwritten) to save full-frame passes."""
         top = float(2**self.bits - 1)
-        v = self.response_curve(signal) * np.float32(self.scale) + np.float32(self.offset)
-        if self.invert:
-            v = top - v
-        return np.clip(np.rint(v), 0, top).astype(np.uint16)
+        v = np.maximum(signal, 0.0, out=signal)
+        if self.response == "log":
+            np.log1p(v, out=v)
+        scale, offset = (-self.scale, top - self.offset) if self.invert else (self.scale, self.offset)
+        v *= np.float32(scale)
+        v += np.float32(offset + 0.5)  # + 0.5 then truncation = rounding (values are >= 0 after the clip)
+        np.clip(v, 0.0, top + 0.49, out=v)
+        return v.astype(np.uint16)
