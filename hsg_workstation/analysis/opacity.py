@@ -4,8 +4,11 @@ Works on a *working-resolution* copy of the loop (block means, see :func:`downsa
 wait, and block averaging also lowers the quantum noise before any threshold is chosen.
 
 Why data-driven polarity: whether iodine looks dark or bright in stored pixel values depends on the modality's
-processing and on MONOCHROME1 vs MONOCHROME2, and vendors differ; the contrast *accumulates* over the loop, so the
-sign of the dominant late-minus-early change tells it reliably for both photometric interpretations.
+processing and on MONOCHROME1 vs MONOCHROME2, and vendors differ; the contrast *accumulates* as a dense, compact
+change in one direction, which tells it for both photometric interpretations (see :func:`contrast_sign`).
+
+Slightly over 600 lines (issue 10 added gain steps, noise, polarity and loop quality): every step here turns stored
+frames into the one opacity stack the rest reads, and splitting registration out is the next cut if it grows.
 """
 
 from __future__ import annotations

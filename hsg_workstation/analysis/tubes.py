@@ -385,6 +385,8 @@ def _drop_dipoles(extra: np.ndarray, snr: np.ndarray, reach: int, valid: np.ndar
     if not neg.any() or not extra.any():
         return extra
     near_neg = square_max(neg, reach)
+    if not (extra & near_neg).any():
+        return extra  # no component touches a negative lobe: nothing to drop (same result, no labelling)
     lab, n = label_frames(extra)
     if n == 0:
         return extra
@@ -513,12 +515,15 @@ def detect_intravasation(
         # residual motion), not veins; transient contrast counts only in components that reach within
         # INTRAVASATION_REACH_MM of the cavity.
         near = ndi.distance_transform_edt(~cavity) * mm_per_px <= INTRAVASATION_REACH_MM
-        lab, n = label_frames(transient)
-        if n:
+        # only frames with transient contrast away from the cavity can lose a component (same result)
+        moved = np.flatnonzero((transient & ~near[None]).any(axis=(1, 2)))
+        if moved.size:
+            lab, n = label_frames(transient[moved])
             touching = np.zeros(n + 1, bool)
             touching[lab[near[None] & (lab > 0)]] = True
             touching[0] = False
-            transient = touching[lab]
+            transient = transient.copy()
+            transient[moved] = touching[lab]
     areas = transient.sum(axis=(1, 2)).astype(float)
     peak = int(np.argmax(areas))
     thr = max(40.0 * px * px, 0.03 * cavity_area_px)
