@@ -173,12 +173,21 @@ def suggestions_from_analysis(
                 fields[f"{tube}.hydrosalpinx"] = True
                 fields[f"{tube}.hydrosalpinx_diameter_mm"] = round(float(s.hydrosalpinx_mm), 1)
                 sac = f", dilated distal tube (hydrosalpinx) about {s.hydrosalpinx_mm:.0f} mm wide"
+            # Spill proves a tube filled; without spill only a sac does. A bare "fills" claim rests on the
+            # first-fill detector, whose calls are not calibrated (and were wrong on a proximal occlusion), and
+            # "fills but no spill" reads as a distal block — so it is said only with a sac; otherwise the frames
+            # to look at are named and the reader decides how far the tube fills.
+            fill_words = (
+                f"fills ({_when(s.first_fill_frame, result)}) but no spill"
+                if sac or s.first_fill_frame is None
+                else f"no spill; filling of the tube not confirmed (look at frames {s.first_fill_frame}-{last}),"
+            )
             out.append(
                 Suggestion(
                     id=f"no_spill_{side}",
                     kind="no_spill",
                     label=_unsure(
-                        f"{name}: fills ({_when(s.first_fill_frame, result)}) but no spill by the end of the "
+                        f"{name}: {fill_words} by the end of the "
                         f"loop ({_when(last, result)}){sac}{_conf(s.confidence)}",
                         None if sure else review,
                     ),
@@ -215,11 +224,17 @@ def suggestions_from_analysis(
                 )
             )
         if sure and s.tube_filled and s.first_fill_frame is not None:
+            # filling without spill or sac is not confirmed (see above): a frame to look at, not a one-click fact
+            unconfirmed = s.spill == "none" and s.hydrosalpinx_mm is None
             out.append(
                 Suggestion(
                     id=f"first_fill_{side}",
                     kind="key_frame",
-                    label=f"Key image: {side} tube first fills at {_when(s.first_fill_frame, result)}",
+                    label=_unsure(
+                        f"Key image: {side} tube first fills at {_when(s.first_fill_frame, result)}",
+                        (s.first_fill_frame, last) if unconfirmed else None,
+                    ),
+                    review_frames=(s.first_fill_frame, last) if unconfirmed else None,
                     fields={},
                     frame=s.first_fill_frame,
                     time_s=result.time_of(s.first_fill_frame),

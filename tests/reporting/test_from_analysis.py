@@ -142,3 +142,26 @@ def test_no_cavity_found_proposes_no_tube_or_intravasation_findings() -> None:
     assert r.max_distension_frame is None
     sugg = suggestions_from_analysis(r, "1.2.826.0.1.3680043.8.498.1")
     assert all(s.kind == "key_frame" and not s.fields for s in sugg)
+
+
+def test_filling_without_spill_or_sac_is_not_stated_as_a_fact() -> None:
+    """The bundled proximal-occlusion loop: the analysis sees "contrast" in the occluded (right) tube at frame 18
+    (the truth: it never fills). Without spill or a sac nothing confirms a filling, so the no-spill suggestion does
+    not say "fills" (that reads as a distal block) and the first-fill key image is offered as frames to look at,
+    not as a one-click fact. The spilling side keeps its confident suggestions."""
+    from pathlib import Path
+
+    import pydicom
+
+    from hsg_workstation.analysis import analyze_dataset
+
+    path = (
+        Path(__file__).resolve().parents[2] / "sample_data" / "unilateral_proximal_occlusion" / "02_loop.dcm"
+    )
+    loop = pydicom.dcmread(path)
+    sugg = {s.id: s for s in suggestions_from_analysis(analyze_dataset(loop), str(loop.SOPInstanceUID))}
+    right = sugg.get("no_spill_right") or sugg["not_filled_right"]
+    assert "fills (" not in right.label and right.fields["findings.tubes.right.spill"] == "none"
+    if "first_fill_right" in sugg:
+        assert not sugg["first_fill_right"].one_click and sugg["first_fill_right"].review_frames is not None
+    assert sugg["spill_left"].one_click and sugg["first_fill_left"].one_click
