@@ -255,6 +255,8 @@ class FramePool:
         self._routes: dict[str, bool] = {}
         self._clients: OrderedDict[Hashable, _Client] = OrderedDict()  # most recent last
         self._inflight: set[FrameKey] = set()
+        # in flight when the cache was cleared (a study closed): their results are dropped when they arrive
+        self._drop_on_arrival: set[FrameKey] = set()
         self._failed: dict[FrameKey, str] = {}
         self._listeners: list[Listener] = []
         # One lock, two conditions: lanes wait for work, ``fetch`` callers for finished frames. Waking every lane
@@ -361,6 +363,14 @@ class FramePool:
         self.cache.unprotect(client)
         with self._cond:
             self._clients.pop(client, None)
+
+    def clear(self) -> None:
+        """Drop every decoded frame, those still being decoded included (a study closed): a decode finishing
+        after this must not put a frame of the closed study back into the cache."""
+        with self._cond:
+            self._drop_on_arrival |= self._inflight
+            self.cache.clear()
+            self._done.notify_all()
 
     def put_decoded(self, key: FrameKey, arr: np.ndarray) -> None:
         """A frame the caller decoded itself (the viewer's inline first frame): cached and counted."""
@@ -479,6 +489,10 @@ class FramePool:
     def _finish(self, lane: ThreadLane | ProcessLane, key: FrameKey, arr, message: str | None) -> None:
         with self._cond:
             self._inflight.discard(key)
+            if key in self._drop_on_arrival:  # cleared while in flight: nobody wants it any more
+                self._drop_on_arrival.discard(key)
+                self._done.notify_all()
+                return
             if arr is not None:
                 self.cache.put(key, arr)
                 self.stats.decoded += 1

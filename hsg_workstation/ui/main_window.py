@@ -490,7 +490,7 @@ class MainWindow(QMainWindow):
         self.viewports = []
         self.active = None
         self.thumbnails.set_display_sets([])
-        shared_pool().cache.clear()  # no decoded pixels of a closed study stay in memory
+        shared_pool().clear()  # no decoded pixels of a closed study stay in memory (nor arrive later)
         if self.study is not None:
             self.study = None
             self.display_sets = []

@@ -176,3 +176,31 @@ def test_fetch_waits_for_a_frame_already_queued_instead_of_decoding_it_twice(tmp
         assert sorted(calls) == list(range(10))  # each frame decoded once for both readers
     finally:
         pool.shutdown()
+
+
+def test_a_frame_decoded_after_clear_does_not_come_back(tmp_path) -> None:
+    """Closing a study clears the cache while a frame may still be decoding: its result is dropped on arrival
+    (it put one frame of the closed study back into the cache — seen as a flaky viewer test)."""
+    path = str(write_loop(tmp_path / "loop.dcm", frames=4))
+    started, release = threading.Event(), threading.Event()
+
+    def held(p: str, index: int) -> np.ndarray:
+        started.set()
+        release.wait(5)
+        return fc.decode_for_display(p, index)
+
+    pool = fc.FramePool(processes=0, thread_decode=held, route=lambda p: False)
+    try:
+        pool.request("vp", [(path, 0)])
+        assert started.wait(5)
+        pool.cancel("vp")  # the viewport closes ...
+        pool.clear()  # ... and the study's frames are dropped while frame 0 is still being decoded
+        release.set()
+        deadline = time.monotonic() + 5
+        while not pool.idle() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert pool.idle() and len(pool.cache) == 0
+        pool.request("vp", [(path, 0)])  # a later request decodes it again normally
+        assert pool.fetch((path, 0), timeout=10) is not None and len(pool.cache) == 1
+    finally:
+        pool.shutdown()
