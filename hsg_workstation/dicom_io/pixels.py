@@ -183,17 +183,27 @@ def decode_frame(
 _NEVER_SWALLOW = (KeyboardInterrupt, SystemExit, GeneratorExit)
 
 
-def _check_lossless(path: str | os.PathLike[str], index: int, header: Dataset, frames: int) -> None:
-    """JPEG Lossless goes to python-gdcm, which can abort the process on a broken stream: look first."""
+def _encapsulated_frame(
+    path: str | os.PathLike[str], index: int, header: Dataset, frames: int
+) -> bytes | None:
+    """The stored bytes of one encapsulated frame (None when the header has no framing to read it by), for the
+    checks run before a native decoder sees them; a corrupt offset table or fragment is a DicomReadError."""
     framing = getattr(header, "hsg_pixel_framing", None)
     if framing is None or not framing.encapsulated or framing.value_offset is None:
-        return
+        return None
     try:
-        data = jpeg_check.read_frame_bytes(path, framing.value_offset, index, frames)
+        return jpeg_check.read_frame_bytes(path, framing.value_offset, index, frames)
     except (DicomReadError, IndexError):
         raise
     except Exception as exc:  # noqa: BLE001 - corrupt offset table / fragments
         raise DicomReadError(f"{path}: frame {index + 1}: corrupt encapsulated Pixel Data ({exc})") from exc
+
+
+def _check_lossless(path: str | os.PathLike[str], index: int, header: Dataset, frames: int) -> None:
+    """JPEG Lossless goes to python-gdcm, which can abort the process on a broken stream: look first."""
+    data = _encapsulated_frame(path, index, header, frames)
+    if data is None:
+        return
     jpeg_check.check_lossless_frame(
         data,
         rows=reader.header_int(header, reader.TAG_ROWS) or 0,
@@ -206,15 +216,9 @@ def _check_lossless(path: str | os.PathLike[str], index: int, header: Dataset, f
 
 def _check_rle(path: str | os.PathLike[str], index: int, header: Dataset, frames: int) -> None:
     """RLE decoders allocate from the header before reading the data: check the header against the data."""
-    framing = getattr(header, "hsg_pixel_framing", None)
-    if framing is None or not framing.encapsulated or framing.value_offset is None:
+    data = _encapsulated_frame(path, index, header, frames)
+    if data is None:
         return
-    try:
-        data = jpeg_check.read_frame_bytes(path, framing.value_offset, index, frames)
-    except (DicomReadError, IndexError):
-        raise
-    except Exception as exc:  # noqa: BLE001 - corrupt offset table / fragments
-        raise DicomReadError(f"{path}: frame {index + 1}: corrupt encapsulated Pixel Data ({exc})") from exc
     jpeg_check.check_rle_frame(
         data,
         rows=reader.header_int(header, reader.TAG_ROWS) or 0,
