@@ -35,6 +35,9 @@ class CineBar(QWidget):
         super().__init__(parent)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(4, 2, 4, 2)
+        # Tight spacing and a short minimum slider: the bar sets the viewports' minimum width, and at 1366×768
+        # the left column (series thumbnails) and the report column need what it leaves.
+        lay.setSpacing(3)
 
         style = self.style()
 
@@ -54,9 +57,7 @@ class CineBar(QWidget):
         button(sp.SP_MediaSkipForward, "Last frame (End)", self.lastClicked)
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.slider.setMinimumWidth(
-            80
-        )  # (the window must fit 1366 px — and 1200 — with the report beside it)
+        self.slider.setMinimumWidth(60)  # the window must fit 1366 px with both side columns
         self.slider.valueChanged.connect(self._slider_moved)
         lay.addWidget(self.slider, 1)
         self.frame_label = QLabel("–/–")

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from hsg_workstation.analysis.result import FillAnalysis
@@ -60,8 +61,12 @@ class FillCurveWidget(QWidget):
         self.markers.sigClicked.connect(self._on_markers_clicked)
         self.plot.addItem(self.markers)
         self._labels: list[pg.TextItem] = []
+        self.leaders = pg.PlotDataItem([], [], pen=pg.mkPen((150, 150, 150), width=1))
+        self.plot.addItem(self.leaders)
         self._frames = 0
         self._frame = 1
+        self._label_font = QFont(self.font())
+        self._label_font.setPointSizeF(max(7.0, self.font().pointSizeF() - 1))
         self.plot.scene().sigMouseClicked.connect(self._on_scene_clicked)
 
     # --------------------------------------------------------------------------------------------- public API
@@ -70,6 +75,7 @@ class FillCurveWidget(QWidget):
         for item in self._labels:
             self.plot.removeItem(item)
         self._labels = []
+        self.leaders.setVisible(False)
         if result is None or not result.fill_curve:
             self._frames = 0
             self.curve.setData([], [])
@@ -85,23 +91,22 @@ class FillCurveWidget(QWidget):
         spots = []
         top = float(y.max()) if y.size else 1.0
         ordered = sorted(result.key_frames.items(), key=lambda kv: kv[1].frame)
-        for k, (name, kf) in enumerate(ordered):
+        for name, kf in ordered:
             if not 1 <= kf.frame <= y.size:
                 continue
             spots.append(
                 {"pos": (kf.frame, float(y[kf.frame - 1])), "data": (name, kf.frame, self._tip(name, kf))}
             )
-            # staggered heights so that neighbouring suggestions stay readable; the last one hugs the right edge
-            ax = 1.0 if kf.frame >= 0.95 * y.size else 0.5
-            label = pg.TextItem(
-                MARKER_LABELS.get(name, name), color=(230, 230, 230), anchor=(ax, 1.2 + 1.3 * (k % 2))
-            )
+            label = pg.TextItem(MARKER_LABELS.get(name, name), color=(230, 230, 230))
+            label.setFont(self._label_font)
             label.setPos(kf.frame, float(y[kf.frame - 1]))
+            label.setToolTip(self._tip(name, kf))
             self.plot.addItem(label)
             self._labels.append(label)
         self.markers.setData(spots)
         self.plot.setXRange(1, max(2, y.size), padding=0.02)
         self.plot.setYRange(0, max(top, 1.0) * 1.15, padding=0)
+        self.layout_labels()
         self.title.setText(f"Fill curve — {len(spots)} suggested key frames (click a marker to jump)")
         self.set_frame(self._frame)
 
@@ -109,6 +114,70 @@ class FillCurveWidget(QWidget):
         """Move the cursor to a 1-based frame (e.g. from the cine). Emits nothing."""
         self._frame = int(frame)
         self.cursor.setValue(self._frame)
+
+    def layout_labels(self) -> None:
+        """Place the marker labels so that none overlaps another or is crossed by another's leader line, in
+        screen pixels (the plot's size decides).
+
+        Why: the analysis puts several key frames within a few frames of each other (tube fills, first spill,
+        free spill on both sides) and a 1366 px screen gives the plot ~370 px for 40 frames, so labels at fixed
+        offsets ran into each other. Each label starts at its marker's x (a "staircase"): the labels are placed
+        from the right, and a label goes just past every label already placed that it would touch — below a
+        high marker (into the empty area under the plateau), above a low one — with a thin vertical line from
+        its marker. Later markers lie to the right of a label's start, so no line crosses a label. A label
+        that does not fit in the plot is hidden; its marker stays, with the same text in its tooltip.
+        """
+        if not self._labels:
+            return
+        vb = self.plot.getPlotItem().vb
+        area = vb.sceneBoundingRect()
+        if area.width() < 2 or area.height() < 2:
+            return
+        (y0, y1) = vb.viewRange()[1]
+        gap = 4.0
+        placed: list[QRectF] = []
+        leaders: list[tuple[float, float]] = []  # marker -> label, in view coordinates, pairs
+        for label in sorted(self._labels, key=lambda item: item.pos().x(), reverse=True):
+            br = label.textItem.boundingRect()
+            w, h = br.width(), br.height()
+            p = vb.mapViewToScene(label.pos())
+            below = label.pos().y() > (y0 + y1) / 2
+            left = min(max(p.x() - 3, area.left()), area.right() - w)
+            top = p.y() + gap if below else p.y() - gap - h
+            rect = QRectF(left, top, w, h)
+            while True:  # step past whatever it touches, away from the curve
+                hit = [o for o in placed if o.intersects(rect.adjusted(0, -1, 0, 1))]
+                if not hit:
+                    break
+                if below:
+                    rect.moveTop(max(o.bottom() for o in hit) + 1)
+                else:
+                    rect.moveBottom(min(o.top() for o in hit) - 1)
+            fits = area.top() <= rect.top() and rect.bottom() <= area.bottom()
+            label.setVisible(fits)
+            if not fits:
+                continue
+            placed.append(rect)
+            label.setAnchor(((p.x() - rect.left()) / w, (p.y() - rect.top()) / h))
+            if abs(rect.top() - top) > 0.5:  # moved away from its marker: a line says whose label it is
+                end = vb.mapSceneToView(QPointF(p.x(), rect.top() if below else rect.bottom()))
+                leaders += [(label.pos().x(), label.pos().y()), (end.x(), end.y())]
+        self.leaders.setData(
+            [q[0] for q in leaders] or [0.0], [q[1] for q in leaders] or [0.0], connect="pairs"
+        )
+        self.leaders.setVisible(bool(leaders))
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(ev)
+        QTimer.singleShot(0, self.layout_labels)  # once the plot has its new size
+
+    def labels_shown(self) -> list[tuple[str, QRectF]]:
+        """(text, scene rectangle) of every marker label on screen — for the tests' overlap check."""
+        return [
+            (label.textItem.toPlainText(), label.mapRectToScene(label.boundingRect()))
+            for label in self._labels
+            if label.isVisible()
+        ]
 
     @property
     def frame(self) -> int:

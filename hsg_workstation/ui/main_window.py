@@ -45,6 +45,26 @@ LAYOUTS = {"1x1": (1, 1), "1x2": (1, 2), "2x2": (2, 2)}
 # Bumped when the dock arrangement changes (3: the report is a full-height tab): an older saved state would
 # bring back the old, cramped arrangement.
 LAYOUT_VERSION = 3
+# Toolbar texts (QAction.iconText): short enough that the whole toolbar fits a 1366 px wide window with no »
+# overflow; the menus keep the full names and every button's tooltip names the action and its key.
+TOOLBAR_TEXT = {
+    "layout_1x1": "1×1",
+    "layout_1x2": "1×2",
+    "layout_2x2": "2×2",
+    "one_to_one": "1:1",
+    "rotate": "Rotate",
+    "flip_h": "Flip H",
+    "flip_v": "Flip V",
+    "analysis_overlay": "Analysis",
+    "ellipse": "Ellipse",
+    "polygon": "Polygon",
+    "arrow": "Arrow",
+    "calibrate": "Calibrate",
+    "key_frame": "Key frame",
+}
+# First-start width of the left column: a series thumbnail with its caption (THUMB + 70 px) and a scroll bar,
+# the search box over the two date fields. Qt alone gives it ~140 px at 1366×768 (captions cut, scrolling).
+LEFT_COLUMN_MIN_W = 200
 ACTIVE_STYLE = "Viewport { border: 2px solid #3d8ee8; }"
 INACTIVE_STYLE = "Viewport { border: 2px solid #202020; }"
 
@@ -176,6 +196,8 @@ class MainWindow(QMainWindow):
             else self.extra_docks.get("PACS", self.browser_dock)
         )
         self.resizeDocks([left, self.thumbs_dock], [260, 520], Qt.Orientation.Vertical)
+        if left.width() < LEFT_COLUMN_MIN_W:  # a 1366 px screen: thumbnails and their captions uncut
+            self.resizeDocks([left], [LEFT_COLUMN_MIN_W], Qt.Orientation.Horizontal)
         right = [self.keys_dock, self.meas_dock] + (
             [self.extra_docks["Report"]] if "Report" in self.extra_docks else []
         )
@@ -268,6 +290,10 @@ class MainWindow(QMainWindow):
         if seqs:
             act.setShortcuts(seqs)
             act.setToolTip(f"{text} ({seqs[0].toString()})")
+        if aid in TOOLBAR_TEXT:
+            act.setIconText(TOOLBAR_TEXT[aid])
+            if not seqs:
+                act.setToolTip(text)
         act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         act.setCheckable(checkable)
         act.triggered.connect(lambda *_: slot())

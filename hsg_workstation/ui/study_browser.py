@@ -54,10 +54,11 @@ class StudyBrowser(QWidget):
         self.database = database
         self.max_listed = max_listed
         self.search = QLineEdit(placeholderText="Search name, ID, accession…")
-        self.date_from = QLineEdit(placeholderText="from YYYY-MM-DD")
-        self.date_to = QLineEdit(placeholderText="to YYYY-MM-DD")
-        for w in (self.date_from, self.date_to):
-            w.setMaximumWidth(120)
+        # short placeholders (the fields share a ~200 px row at 1366×768); the format is in the tooltip
+        self.date_from = QLineEdit(placeholderText="from date")
+        self.date_to = QLineEdit(placeholderText="to date")
+        self.date_from.setToolTip("Studies on or after this date: YYYY-MM-DD or YYYYMMDD")
+        self.date_to.setToolTip("Studies on or before this date: YYYY-MM-DD or YYYYMMDD")
         self.unreported_only = QCheckBox("&Unreported only")
         self.unreported_only.setToolTip("Hide studies with a signed or amended report (drafts stay listed)")
         self.count_label = QLabel()
@@ -73,23 +74,23 @@ class StudyBrowser(QWidget):
         self.table.sortByColumn(DATE_COLUMN, Qt.SortOrder.DescendingOrder)
         self._total = 0
 
-        row = QHBoxLayout()
-        row.addWidget(self.search, 1)
-        row.addWidget(self.date_from)
-        row.addWidget(self.date_to)
-        # The filter sits under the list with the count it changes: on the search row it would widen the left
-        # column past a 1366 px screen. Tab order still runs search -> dates -> "Unreported only" -> list.
+        # The search box gets its own row and the two date fields share the next one, so that all three stay
+        # readable in a ~200 px left column (at 1366×768; on one row they were cut to "S…", "from…").
+        dates = QHBoxLayout()
+        dates.addWidget(self.date_from, 1)
+        dates.addWidget(self.date_to, 1)
+        # The filter sits under the list with the count it changes, each on its own line: on the search row
+        # they would widen the left column past a 1366 px screen. Tab order: search -> dates -> filter -> list.
         self.count_label.setWordWrap(True)
         # the count ("showing 1 000 of 2 000 — refine the search") wraps rather than widening the column
         self.count_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.unreported_only)
-        bottom.addWidget(self.count_label, 1)
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
-        lay.addLayout(row)
+        lay.addWidget(self.search)
+        lay.addLayout(dates)
         lay.addWidget(self.table, 1)
-        lay.addLayout(bottom)
+        lay.addWidget(self.unreported_only, 0, Qt.AlignmentFlag.AlignLeft)  # clickable where it shows
+        lay.addWidget(self.count_label)
         QWidget.setTabOrder(self.date_to, self.unreported_only)
         QWidget.setTabOrder(self.unreported_only, self.table)
 

@@ -72,9 +72,13 @@ class _Row(QWidget):
         text_row = QVBoxLayout()
         text_row.setContentsMargins(0, 0, 0, 0)
         text_row.addWidget(self.label)
+        # The state ("accepted", "not sure — look at frames 3-9") takes what the buttons leave and wraps: the
+        # row's minimum width must stay under the dock's at 1366×768, or the end of every text is cut by the
+        # (horizontally unscrollable) list. It stays in the button row so that nothing moves when it changes.
+        self.state.setWordWrap(True)
+        self.state.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         buttons = QHBoxLayout()
-        buttons.addWidget(self.state)
-        buttons.addStretch(1)
+        buttons.addWidget(self.state, 1)
         buttons.addWidget(self.show_frame)
         buttons.addWidget(self.accept)
         buttons.addWidget(self.reject)

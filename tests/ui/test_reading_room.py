@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QScrollArea
 
 from hsg_workstation.dicom_io.database import LocalDatabase
 from hsg_workstation.session.measurements import MeasurementStore
@@ -443,3 +443,60 @@ def test_key_images_listed_by_series_and_finding(room) -> None:
     text = form.key_images_panel.list.item(0).text()
     assert text.startswith(room.display_sets[0].label.split(" — ")[0]) or "fill sequence" in text.lower()
     assert "frame" in text and "…" not in text
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
+def test_nothing_hidden_or_cut_at_screen_size(room, size) -> None:
+    """At 1366×768 (and 1920×1080) after the first-start layout: every toolbar action has its own visible button
+    (no » overflow), the search and date fields show their whole placeholder, the series thumbnails need no
+    sideways scrolling, the cine bar and suggestion rows fit their places, and no two fill-curve labels
+    overlap."""
+    from PySide6.QtWidgets import QToolButton
+
+    room.resize(*size)
+    room.apply_first_start_layout()
+    QApplication.processEvents()
+    fc = room.fill_curve
+    wait_until(lambda: fc.result is not None or "failed" in fc.widget.title.text(), timeout=120)
+    assert fc.result is not None, fc.widget.title.text()
+    panel = room.analysis.panel
+    wait_until(lambda: bool(panel.suggestion_ids()), 60)
+    for _ in range(5):
+        QApplication.processEvents()
+        QTest.qWait(20)
+    assert room.width() <= size[0] and room.height() <= size[1]
+
+    tb = room.toolbar
+    ext = tb.findChild(QToolButton, "qt_toolbar_ext_button")
+    assert ext is None or not ext.isVisible(), "toolbar actions behind the » overflow"
+    for act in tb.actions():
+        if act.isSeparator() or not act.isVisible():
+            continue
+        button = tb.widgetForAction(act)
+        assert button is not None and button.isVisible(), act.text()
+        assert tb.rect().contains(button.geometry()), act.text()
+        assert tb.mapTo(room, QPoint(0, 0)).x() + button.geometry().right() < room.width(), act.text()
+
+    browser = room.browser
+    for field in (browser.search, browser.date_from, browser.date_to):
+        needed = field.fontMetrics().horizontalAdvance(field.placeholderText())
+        assert field.isVisible() and field.width() >= needed + 8, (field.placeholderText(), field.width())
+    thumbs = room.thumbnails
+    assert not thumbs.horizontalScrollBar().isVisible()
+    for r in range(thumbs.count()):
+        rect = thumbs.visualItemRect(thumbs.item(r))
+        assert rect.right() <= thumbs.viewport().width(), thumbs.item(r).text()
+
+    assert room.cine_bar.minimumSizeHint().width() <= room.cine_bar.width()
+    viewport = panel.findChild(QScrollArea).viewport()
+    for sid in panel.suggestion_ids():
+        row = panel._rows[sid]
+        assert row.minimumSizeHint().width() <= viewport.width(), row.label.text()
+
+    labels = fc.widget.labels_shown()
+    area = fc.widget.plot.getPlotItem().vb.sceneBoundingRect()
+    assert len(labels) >= len(fc.widget.marker_frames()) // 2  # most suggestions named on the curve itself
+    for i, (text, rect) in enumerate(labels):
+        assert area.adjusted(-1, -1, 1, 1).contains(rect), text
+        for other_text, other in labels[i + 1 :]:
+            assert not rect.intersects(other), (text, other_text)
