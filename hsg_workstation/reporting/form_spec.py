@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from hsg_workstation.reporting import eshre
 from hsg_workstation.reporting.enums import (
     AntibioticProphylaxis,
     Asrm2021Category,
@@ -75,6 +76,9 @@ class FieldSpec:
     minimum: float = 0
     maximum: float = 100000
     tooltip: str = ""
+    # pick-list values this report can support (None: all); the form greys the others out (issue 11: the
+    # reader cannot pick an ESHRE/ESGE class the recorded findings cannot support)
+    offered: Callable[[HsgReport], frozenset[Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -406,7 +410,15 @@ SECTIONS: tuple[SectionSpec, ...] = (
                         ),
                         maximum=100,
                     ),
-                    FieldSpec("findings.cavity.eshre_uterus", "ESHRE/ESGE class"),
+                    FieldSpec(
+                        "findings.cavity.eshre_uterus",
+                        "ESHRE/ESGE class",
+                        tooltip=(
+                            "HSG alone shows neither the external contour nor the wall: an indented cavity is "
+                            "'not assessable on HSG' and U2/U3 need the contour source above"
+                        ),
+                        offered=lambda r: eshre.supported_classes(_cavity(r)),
+                    ),
                     FieldSpec("findings.cavity.asrm2021_category", "ASRM 2021"),
                     FieldSpec(
                         "findings.cavity.classification_confidence", "Classification basis", when=_anomaly

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from hsg_workstation.reporting import eshre
 from hsg_workstation.reporting.enums import (
     CavityOpacified,
     CavityShape,
@@ -47,6 +48,7 @@ PHRASES: dict[str, str] = {
     "narrow_angle_septate": "The narrow angle favours a septate uterus.",
     "indentation_indeterminate": "the external contour decides",
     "indentation_septate": "the external contour decides",
+    "eshre_not_assessable": "ESHRE/ESGE class not assessable on HSG (external contour not assessed)",
     "unicornuate": "a non-communicating rudimentary horn and a catheter / balloon position artefact are not "
     "excluded",
     "iua": "HSG agreement for adhesions is poor",
@@ -137,6 +139,12 @@ def _hydro_detail(t: Tube) -> str:
     if grade is not None:
         parts.append(f"{grade}: {_GRADE_CRITERIA[grade]}")
     return f" ({', '.join(parts)})" if parts else ""
+
+
+def _not_assessable(cav, phrases: Mapping[str, str]) -> str:
+    """' ESHRE/ESGE class not assessable on HSG …' when the form records that class, else nothing (the
+    impression never states what the form does not record)."""
+    return f" {phrases['eshre_not_assessable']}." if cav.eshre_uterus is eshre.NOT_ASSESSABLE else ""
 
 
 def _tube_ok(t: Tube) -> bool:
@@ -257,7 +265,7 @@ def generate_impression(
             angle = cav.hemicavity_divergence_angle_deg
             if angle is not None and angle <= 75:
                 text += f" {p['narrow_angle_septate']}"
-            out.append(_s(text, "cavity"))
+            out.append(_s(text + _not_assessable(cav, p), "cavity"))
         else:
             name = cav.asrm2021_category.value.replace("_", " ") if cav.asrm2021_category else "Anomalous"
             eshre = cav.eshre_uterus.value if cav.eshre_uterus else "unclassified"
@@ -272,13 +280,17 @@ def generate_impression(
         depth, angle = cav.internal_indentation_depth_mm, cav.indentation_angle_deg
         if depth is not None and angle is not None and depth < 10 and angle > 90:
             out.append(
-                _s("Mild fundal indentation - normal / arcuate variant (ASRM 2016 criteria).", "cavity")
+                _s(
+                    "Mild fundal indentation - normal / arcuate variant (ASRM 2016 criteria)."
+                    + _not_assessable(cav, p),
+                    "cavity",
+                )
             )
         elif depth is not None and angle is not None and depth > 15 and angle < 90:
             out.append(
                 _s(
                     "Fundal indentation meets ASRM septate criteria on the cavity outline; "
-                    f"{p['indentation_septate']}.",
+                    f"{p['indentation_septate']}." + _not_assessable(cav, p),
                     "cavity",
                 )
             )
@@ -286,7 +298,7 @@ def generate_impression(
             out.append(
                 _s(
                     f"Fundal indentation (depth {_num(depth)} mm, angle {_num(angle)}°) in the indeterminate range; "
-                    f"{p['indentation_indeterminate']}.",
+                    f"{p['indentation_indeterminate']}." + _not_assessable(cav, p),
                     "cavity",
                 )
             )

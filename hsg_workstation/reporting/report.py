@@ -30,7 +30,7 @@ from typing import Any
 
 from hsg_workstation.errors import HsgError, ReportValidationError
 from hsg_workstation.measurements import Measurement
-from hsg_workstation.reporting import form_spec, integrity
+from hsg_workstation.reporting import eshre, form_spec, integrity
 from hsg_workstation.reporting.codec import (
     SCHEMA_VERSION,
     ReportIntegrityError,
@@ -67,6 +67,9 @@ from hsg_workstation.reporting.sections import (
     Technique,
     Tubes,
 )
+
+# fields whose change can leave one supportable ESHRE/ESGE class (reporting.eshre)
+_ESHRE_INPUTS = frozenset({"findings.cavity.shape", "findings.cavity.external_contour_source"})
 
 
 def _now() -> _dt.datetime:
@@ -164,6 +167,12 @@ class HsgReport(_Part):
             setattr(obj, last, value)
         if path.startswith("findings.adhesions.afs_"):
             self.findings.adhesions.update_afs()
+        if path in _ESHRE_INPUTS:
+            # an indented cavity on HSG alone has one supportable class, "not assessable on HSG" (issue 11)
+            forced = eshre.forced_class(self.findings.cavity)
+            if forced is not None and self.findings.cavity.eshre_uterus is not forced:
+                self.findings.cavity.eshre_uterus = forced
+                self.changed("findings.cavity.eshre_uterus")
         self.changed(path)
 
     def add_filling_defect(self, defect: FillingDefect | None = None) -> FillingDefect:

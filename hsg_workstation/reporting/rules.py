@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from hsg_workstation.reporting import eshre
 from hsg_workstation.reporting.afs import afs_score_and_stage, afs_stage_for_score
 from hsg_workstation.reporting.enums import (
     AfsAdhesionType,
@@ -25,7 +26,6 @@ from hsg_workstation.reporting.enums import (
     AntibioticProphylaxis,
     Asrm2021Category,
     CavityShape,
-    ClassificationConfidence,
     Contraindication,
     ContrastType,
     CyclePattern,
@@ -188,7 +188,8 @@ def v00_required_fields(r: HsgReport, c: RuleConfig) -> Iterator[Issue]:
         yield missing("findings.cavity.shape", "Cavity shape")
     if f.cavity.eshre_uterus is None:
         yield missing("findings.cavity.eshre_uterus", "ESHRE/ESGE uterine class")
-    anomaly = f.cavity.eshre_uterus not in (None, EshreUterus.U0)
+    # "not assessable on HSG" classifies nothing: there is no class whose basis could be stated
+    anomaly = f.cavity.eshre_uterus not in (None, EshreUterus.U0, eshre.NOT_ASSESSABLE)
     if anomaly and f.cavity.classification_confidence is None:
         yield missing("findings.cavity.classification_confidence", "Classification confidence for an anomaly")
     if f.cavity.shape in (CavityShape.FUNDAL_INDENTATION, CavityShape.TWO_HEMICAVITIES) and (
@@ -415,32 +416,14 @@ def v13_spasm_unanswered(r: HsgReport, c: RuleConfig) -> Iterator[Issue]:
 # V14–V19 cavity, adhesions, defects
 # ----------------------------------------------------------------------------------------------------------
 
-_U2_U3 = {EshreUterus.U2A, EshreUterus.U2B, EshreUterus.U3A, EshreUterus.U3B, EshreUterus.U3C}
-
 
 @rule("V14")
-def v14_septate_vs_bicornuate(r: HsgReport, c: RuleConfig) -> Iterator[Issue]:
-    cav = r.findings.cavity
-    if (
-        cav.shape is CavityShape.TWO_HEMICAVITIES
-        and cav.eshre_uterus in _U2_U3
-        and cav.external_contour_source.value == "not_assessed"
-        and cav.classification_confidence is not ClassificationConfidence.PROVISIONAL_HSG_ONLY
-    ):
-        yield _W(
-            "V14",
-            "findings.cavity.classification_confidence",
-            "HSG alone cannot separate septate from bicornuate (accuracy 55 %): mark the class "
-            "provisional (HSG only) or record the external contour source",
-        )
-    elif (
-        cav.shape is CavityShape.TWO_HEMICAVITIES
-        and cav.eshre_uterus in _U2_U3
-        and cav.external_contour_source.value == "not_assessed"
-    ):
-        yield _I(
-            "V14", "findings.cavity.eshre_uterus", "U2/U3 class is provisional without the external contour"
-        )
+def v14_eshre_class_needs_the_external_contour(r: HsgReport, c: RuleConfig) -> Iterator[Issue]:
+    """Spec V14 was a warning ("set confidence provisional"); issue 11 makes it a rule: on HSG alone an indented
+    cavity's ESHRE/ESGE class is "not assessable on HSG" and U2/U3 are never given (``reporting.eshre``)."""
+    reason = eshre.unsupported_reason(r.findings.cavity)
+    if reason is not None:
+        yield _E("V14", "findings.cavity.eshre_uterus", reason)
 
 
 @rule("V15")

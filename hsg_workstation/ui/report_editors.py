@@ -128,6 +128,26 @@ class EnumEditor(ValueEditor):
                 self.combo.addItem(f"{enum_label(member)} (older report)")
         self.combo.setCurrentIndex(max(self.index_of(value), 0))
 
+    def set_offered(self, offered: frozenset | None) -> None:
+        """Grey out the values the report cannot support (listed, never pickable — neither by mouse nor keys);
+        ``None`` offers every value. A value already recorded stays shown; the rules say why it cannot stand.
+        With one value left, "—" is greyed out too (the model sets that value: see ``reporting.eshre``)."""
+        model = self.combo.model()
+        for i, choice in enumerate(self._choices):
+            item = model.item(i) if hasattr(model, "item") else None
+            if item is None:
+                continue
+            # with one value left there is nothing to decide: "—" (unanswered) is not offered either
+            ok = offered is None or (choice in offered if choice is not None else len(offered) != 1)
+            if item.isEnabled() != ok:
+                item.setEnabled(ok)
+                item.setToolTip("" if ok else "not supported by the findings recorded above")
+
+    def offered(self) -> list[enum.Enum]:
+        """The values that can be picked now (tests, benchmark)."""
+        model = self.combo.model()
+        return [c for i, c in enumerate(self._choices) if c is not None and model.item(i).isEnabled()]
+
     def focus_widget(self) -> QWidget:
         return self.combo
 

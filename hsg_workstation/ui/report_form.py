@@ -47,7 +47,7 @@ from hsg_workstation.reporting.workflows import draft_for_study, open_report  # 
 from hsg_workstation.ui import report_actions
 from hsg_workstation.ui import report_binding as rb
 from hsg_workstation.ui.report_actions import SignDialog
-from hsg_workstation.ui.report_editors import TextEditor, enum_label
+from hsg_workstation.ui.report_editors import EnumEditor, TextEditor, enum_label
 from hsg_workstation.ui.report_focus import fix_tab_order
 from hsg_workstation.ui.report_panels import (
     ImpressionPanel,
@@ -452,6 +452,8 @@ class ReportForm(QWidget):
                 block.setVisible(applies(block.spec, r))
                 for row in block.rows:
                     row.set_visible(applies(row.spec, r) or row.path in self._loaded_inapplicable)
+                    if row.spec.offered is not None and isinstance(row.editor, EnumEditor):
+                        row.editor.set_offered(row.spec.offered(r))
                 block.refresh_links(r)
             self._sync_computed()
             self._refresh_nav()

@@ -212,7 +212,8 @@ def full_report(rf: Dataset, dx: Dataset, *, signed: bool = False):
     cav.internal_indentation_depth_mm = 6.5
     cav.indentation_angle_deg = 120.0
     cav.intercornual_distance_mm = 31.0
-    cav.eshre_uterus = m.EshreUterus.U0
+    # an indented cavity on HSG alone: the ESHRE/ESGE class is "not assessable" (rule V14, issue 11)
+    cav.eshre_uterus = m.EshreUterus.INDETERMINATE_ON_HSG
     cav.asrm2021_category = m.Asrm2021Category.ARCUATE_NORMAL_VARIANT
     cav.adenomyosis_signs = m.PresentAbsent.ABSENT
     cav.note = "Smooth cavity outline"

@@ -181,3 +181,77 @@ def test_hydrosalpinx_grade_by_stated_criteria() -> None:
         "severe",
     ]
     assert "10" in HYDROSALPINX_GRADE_CRITERIA and "15" in HYDROSALPINX_GRADE_CRITERIA
+
+
+def test_eshre_class_not_assessable_when_the_external_contour_is_not_assessed(
+    tmp_path, source_datasets, study_dir
+) -> None:
+    """Issue 11 point 8 as a rule: recording an indented cavity on HSG alone sets the ESHRE/ESGE class to "not
+    assessable on HSG"; the form offers nothing else; the impression, the SR (coded, and read back) and the PDF
+    say so; recording a contour source makes the reader choose a real class."""
+    import subprocess
+
+    from hsg_workstation.reporting import eshre
+    from hsg_workstation.reporting.form_spec import SECTIONS
+    from hsg_workstation.reporting.impression import generate_impression
+    from hsg_workstation.reporting.pdf import render_pdf
+    from hsg_workstation.reporting.sr import build_sr
+    from hsg_workstation.reporting.sr_import import report_from_sr
+
+    from .conftest import full_report
+
+    rf, dx = source_datasets
+    r = full_report(rf, dx)
+    cav = r.findings.cavity
+    cav.eshre_uterus = m.EshreUterus.U2A
+    r.set_value("findings.cavity.shape", "two_hemicavities")  # contour not assessed: one class left
+    assert cav.eshre_uterus is eshre.NOT_ASSESSABLE
+    spec = next(
+        f for s in SECTIONS for b in s.blocks for f in b.fields if f.path == "findings.cavity.eshre_uterus"
+    )
+    assert spec.offered(r) == frozenset({eshre.NOT_ASSESSABLE})
+    assert not [i for i in validate(r) if i.rule_id == "V14"]
+    (cavity,) = [s.text for s in generate_impression(r) if s.source_key == "cavity"]
+    assert "ESHRE/ESGE class not assessable on HSG (external contour not assessed)" in cavity
+
+    r.impression.sentences = generate_impression(r)
+    r.sign("Reader^Anna")
+    sr = build_sr(r, source_datasets)
+
+    def walk(ds):
+        for item in ds.get("ContentSequence", []):
+            yield item
+            yield from walk(item)
+
+    codes = [
+        (item.ConceptCodeSequence[0].CodeValue, item.ConceptCodeSequence[0].CodeMeaning)
+        for item in walk(sr)
+        if item.get("ValueType") == "CODE"
+    ]
+    assert ("HSG0490", "Not assessable on HSG (external contour not assessed)") in codes
+    assert report_from_sr(sr).findings.cavity.eshre_uterus is eshre.NOT_ASSESSABLE
+    out = tmp_path / "r.pdf"
+    render_pdf(r, {rf.SOPInstanceUID: study_dir / "rf.dcm", dx.SOPInstanceUID: dx}, out)
+    text = " ".join(
+        subprocess.run(
+            ["pdftotext", str(out), "-"], capture_output=True, text=True, timeout=60
+        ).stdout.split()
+    )
+    assert "not assessable on HSG (external contour not assessed)" in text
+
+    # an older SR's retired code reads forward to the same value
+    from hsg_workstation.reporting.vocabulary import vocabulary
+
+    assert vocabulary().names_for("99HSG", "HSG0369", "value:EshreUterus.") == [
+        "value:EshreUterus.indeterminate_on_HSG"
+    ]
+
+    # the contour seen on MRI: "not assessable" no longer stands and U2/U3 become choices
+    draft = example_report("normal")
+    draft.set_value("findings.cavity.shape", "fundal_indentation")
+    assert draft.findings.cavity.eshre_uterus is eshre.NOT_ASSESSABLE
+    draft.set_value("findings.cavity.external_contour_source", "MRI")
+    assert draft.findings.cavity.eshre_uterus is eshre.NOT_ASSESSABLE  # never changed behind the reader
+    (v14,) = [i for i in validate(draft) if i.rule_id == "V14"]
+    assert v14.severity is Severity.ERROR
+    assert m.EshreUterus.U2A in spec.offered(draft) and eshre.NOT_ASSESSABLE not in spec.offered(draft)

@@ -183,14 +183,27 @@ def test_v13_spasm_question(r: m.HsgReport) -> None:
     assert not hits(r, "V13")
 
 
-def test_v14_septate_vs_bicornuate(r: m.HsgReport) -> None:
+def test_v14_eshre_class_needs_the_external_contour(r: m.HsgReport) -> None:
+    """Issue 11: on HSG alone U2/U3 are an error, not a warning to acknowledge; an indented cavity's class is
+    'not assessable on HSG'; once the contour is recorded, 'not assessable' no longer stands."""
     c = r.findings.cavity
     c.shape, c.eshre_uterus = m.CavityShape.TWO_HEMICAVITIES, m.EshreUterus.U2A
     (issue,) = hits(r, "V14")
-    assert issue.severity is Severity.WARNING and "55 %" in issue.message
+    assert issue.severity is Severity.ERROR and "external contour" in issue.message
     c.classification_confidence = m.ClassificationConfidence.PROVISIONAL_HSG_ONLY
-    assert [i.severity for i in hits(r, "V14")] == [Severity.INFO]
+    assert [i.severity for i in hits(r, "V14")] == [Severity.ERROR]  # "provisional" no longer lets it pass
+    c.eshre_uterus = m.EshreUterus.U0  # an indented cavity cannot be called U0 on HSG alone either
+    assert [i.severity for i in hits(r, "V14")] == [Severity.ERROR]
+    c.eshre_uterus = m.EshreUterus.INDETERMINATE_ON_HSG
+    assert not hits(r, "V14")
     c.external_contour_source = m.ExternalContourSource.MRI
+    assert [i.severity for i in hits(r, "V14")] == [Severity.ERROR]
+    c.eshre_uterus = m.EshreUterus.U2A
+    assert not hits(r, "V14")
+    c.shape, c.external_contour_source = m.CavityShape.NORMAL_TRIANGULAR, m.ExternalContourSource.NOT_ASSESSED
+    c.eshre_uterus = m.EshreUterus.U3B  # U2/U3 need the contour whatever the cavity looks like
+    assert [i.severity for i in hits(r, "V14")] == [Severity.ERROR]
+    c.eshre_uterus = m.EshreUterus.U0  # a normal triangular cavity on HSG: U0 stands
     assert not hits(r, "V14")
 
 
