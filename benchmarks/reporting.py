@@ -1,13 +1,14 @@
 """From a freshly opened study to a signed report with real Qt events on the real main window (offscreen).
 
 A scripted reader drives the window with QTest key presses and mouse clicks only (no model calls): the Normal HSG
-template key, the safety checks every patient needs (indication, risk history, LMP, bleeding, pregnancy test and
-status, contraindications, consent), the generated impression, Sign. Every key press, click and wheel turn
+template key, the safety answers every patient needs (indication, infertility duration, LMP, then "All six
+confirmed" for risk history, bleeding, pregnancy test and status, contraindications, consent), the generated
+impression, Sign. Every key press, click and wheel turn
 (scrolling the form to a field) counts as one action. The abnormal case (bilateral distal hydrosalpinx) then
 changes both tubes, marks each hydrosalpinx on the image (an ellipse drag fills its diameter) and signs.
 
 Baselines in the same run: ``field_by_field_actions`` — the same normal report without the template and the
-one-key suggestion accept (every finding chosen in its pick-list, as before issue 11).
+one-key suggestion accept (every finding chosen in its pick-list, each safety box ticked, as before issue 11).
 
 Targets (issue 11): normal ≤ 20 actions, abnormal ≤ 60, minimum window ≤ 1366×768. Prints ONE JSON object.
 
@@ -172,22 +173,23 @@ def _profile(data_dir: Path) -> None:
     p.save(data_dir / "user-profile.json")
 
 
-def _safety(r: Reader) -> None:
+def _safety(r: Reader, shortcuts: bool = True) -> None:
     rows = r.form.rows
     r.check(rows["clinical.indications"].editor, "primary_infertility")
     strip = r.window.report_dock.toolbar.safety
     r.type(strip.duration, "18", "infertility months")
     r.type(strip.lmp, "28.12", "LMP")
-    checklist = strip.boxes
-    for path in (
-        "clinical.risk_history",
-        "safety.menstrual_bleeding_today",
-        "safety.pregnancy_test",
-        "safety.pregnancy_status",
-        "safety.contraindications",
-        "safety.consent",
-    ):
-        r.click(checklist[path], path)
+    # the six checks (no risk history, not bleeding, pregnancy test negative, not pregnant, no
+    # contraindication, consent) all confirmed: one click on "All six confirmed"; the field-by-field
+    # baseline ticks the six boxes one by one
+    if shortcuts:
+        r.click(strip.confirm_all, "All six confirmed")
+    else:
+        for path, box in strip.boxes.items():
+            r.click(box, path)
+    missing = [p for p, box in strip.boxes.items() if not box.isChecked()]
+    if missing:
+        raise RuntimeError(f"safety checks not set: {missing}")
 
 
 def _finish(r: Reader) -> None:
@@ -236,7 +238,7 @@ def _normal(r: Reader, template: bool) -> None:
         ):
             r.choose(rows[path].editor.combo, text)
         r.check(rows["complications.complications"].editor, "none")
-    _safety(r)
+    _safety(r, shortcuts=template)
     _finish(r)
 
 

@@ -8,6 +8,7 @@ and ``reporting.history`` (a snapshot stack: Ctrl+Z / Ctrl+Shift+Z outside text 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 from pathlib import Path
 
@@ -135,9 +136,11 @@ _CLEARED = {"safety.contraindications": [], "clinical.risk_history": []}
 class SafetyChecklist(QWidget):
     """The pre-procedure answers as five check boxes above the form; they always show what the model holds."""
 
-    def __init__(self, form, parent: QWidget | None = None) -> None:
+    def __init__(self, form, parent: QWidget | None = None, batch=None) -> None:
+        """``batch``: a context manager factory that makes several edits one undo step (the report history)."""
         super().__init__(parent)
         self.form = form
+        self._batch = batch
         self.boxes: dict[str, QCheckBox] = {}
         grid = QGridLayout(self)
         grid.setContentsMargins(4, 0, 4, 0)
@@ -150,9 +153,10 @@ class SafetyChecklist(QWidget):
             self.boxes[path] = box
         n = len(SAFETY_CHECKS)
         self.lmp = QLineEdit()
-        self.lmp.setPlaceholderText("LMP: 28.12 or 2025-12-28")
+        self.lmp.setPlaceholderText("LMP, e.g. 28.12")  # (fits the field at 1366 px; ISO in the tooltip)
         self.lmp.setToolTip(
-            "First day of the last menstrual period (day.month = the latest such day before the study)"
+            "First day of the last menstrual period: day.month (28.12 = the latest 28 December not after the "
+            "study) or YYYY-MM-DD"
         )
         self.lmp.editingFinished.connect(self._lmp_edited)
         self.lmp_error = QLabel("")
@@ -167,6 +171,17 @@ class SafetyChecklist(QWidget):
         self.duration.setValidator(QIntValidator(0, 600, self.duration))
         self.duration.editingFinished.connect(self._duration_edited)
         grid.addWidget(self.duration, (n + 1) // 3, (n + 1) % 3)
+        # The usual case — every check negative / done — in one click instead of six (issue 11: a normal HSG in a
+        # handful of actions). It ticks only the checks still unanswered (an answer such as "serum negative" or
+        # a listed risk stays), the boxes then show each fact, and unticking one clears just that one.
+        self.confirm_all = QPushButton("All six confirmed")
+        self.confirm_all.setToolTip(
+            "Tick every check above that is still unanswered: "
+            + "; ".join(text.lower() for text, _p, _v in SAFETY_CHECKS)
+        )
+        self.confirm_all.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.confirm_all.clicked.connect(self.confirm_unanswered)
+        grid.addWidget(self.confirm_all, (n + 2) // 3, (n + 2) % 3)
         grid.addWidget(self.lmp_error, (n + 1) // 3 + 1, 0, 1, 3)
         self.lmp_error.setMinimumHeight(self.lmp_error.fontMetrics().height())  # reserved: nothing moves
         self._syncing = False
@@ -203,6 +218,25 @@ class SafetyChecklist(QWidget):
         if report.safety.lmp_date != when:
             report.set_value("safety.lmp_date", when)
             self.form.sync_from_model()
+
+    def confirm_unanswered(self) -> list[str]:
+        """Set every safety check that has no answer yet to its confirmed value, as one undo step; returns the
+        paths set. Answers already given (whatever they are) are left as they are."""
+        report = self.form.report
+        if report.is_signed:
+            return []
+        todo = [
+            (path, value)
+            for _text, path, value in SAFETY_CHECKS
+            if report.get_value(path) in (None, [], frozenset(), set())
+        ]
+        if not todo:
+            return []
+        with self._batch() if self._batch is not None else contextlib.nullcontext():
+            for path, value in todo:
+                report.set_value(path, value)
+        self.form.sync_from_model()
+        return [path for path, _v in todo]
 
     def _toggled(self, path: str, value: object, on: bool) -> None:
         if self._syncing:
@@ -302,7 +336,7 @@ class ReportToolbar(QWidget):
         second.addWidget(self.who)
         lay.addLayout(first)
         lay.addLayout(second)
-        self.safety = SafetyChecklist(self.form, self)
+        self.safety = SafetyChecklist(self.form, self, batch=self.history.batch)
         lay.addWidget(self.safety)
 
         window = controller.window

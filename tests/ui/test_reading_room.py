@@ -14,6 +14,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QScrollArea
 
 from hsg_workstation.dicom_io.database import LocalDatabase
+from hsg_workstation.reporting import model as m
 from hsg_workstation.session.measurements import MeasurementStore
 from hsg_workstation.ui.app import dock_optional_panels
 from hsg_workstation.ui.main_window import MainWindow
@@ -500,3 +501,65 @@ def test_nothing_hidden_or_cut_at_screen_size(room, size) -> None:
         assert area.adjusted(-1, -1, 1, 1).contains(rect), text
         for other_text, other in labels[i + 1 :]:
             assert not rect.intersects(other), (text, other_text)
+
+
+def test_eshre_pick_list_offers_only_the_classes_the_findings_support(room) -> None:
+    """Issue 11 point 8: on HSG alone an indented cavity's class is "not assessable on HSG" — set when the reader
+    picks the shape, the only entry the ESHRE/ESGE list lets her pick (mouse or keys); U2/U3 only with a contour
+    source recorded."""
+    form = room.report_dock.form
+    shape = form.rows["findings.cavity.shape"].editor
+    eshre_row = form.rows["findings.cavity.eshre_uterus"].editor
+    form.scroll.ensureWidgetVisible(shape.combo)
+    QApplication.processEvents()
+    shape.combo.setFocus()
+    shape.combo.setCurrentIndex(shape.index_of(m.CavityShape.TWO_HEMICAVITIES))
+    QApplication.processEvents()
+    assert form.report.findings.cavity.eshre_uterus is m.EshreUterus.INDETERMINATE_ON_HSG
+    assert eshre_row.value() is m.EshreUterus.INDETERMINATE_ON_HSG
+    assert eshre_row.offered() == [m.EshreUterus.INDETERMINATE_ON_HSG]
+    form.scroll.ensureWidgetVisible(eshre_row.combo)
+    QApplication.processEvents()
+    eshre_row.combo.setFocus()
+    for key in (Qt.Key.Key_Down, Qt.Key.Key_Up, Qt.Key.Key_Home, Qt.Key.Key_End):
+        QTest.keyClick(eshre_row.combo, key)
+        QApplication.processEvents()
+        assert form.report.findings.cavity.eshre_uterus is m.EshreUterus.INDETERMINATE_ON_HSG, key
+    assert not [i for i in form.issues if i.rule_id == "V14"]
+    contour = form.rows["findings.cavity.external_contour_source"].editor
+    contour.combo.setFocus()
+    contour.combo.setCurrentIndex(contour.index_of(m.ExternalContourSource.MRI))
+    QApplication.processEvents()
+    assert m.EshreUterus.U2A in eshre_row.offered()
+    assert m.EshreUterus.INDETERMINATE_ON_HSG not in eshre_row.offered()
+    assert [i.severity.value for i in form.issues if i.rule_id == "V14"] == ["error"]
+    assert not form.sign_button.isEnabled()
+
+
+def test_all_six_safety_checks_confirmed_in_one_click_and_one_undo(room) -> None:
+    """Issue 11 point 7 (speed): the usual all-negative pre-procedure answers are one click, not six; an answer
+    already given stays; the click is one undo step; each box then shows its own fact."""
+    bar = room.report_dock.toolbar
+    strip = bar.safety
+    form = room.report_dock.form
+    form.report.set_value("safety.pregnancy_test", "serum_negative")  # answered otherwise before
+    form.sync_from_model()
+    QTest.mouseClick(strip.confirm_all, Qt.MouseButton.LeftButton)
+    QApplication.processEvents()
+    r = form.report
+    assert r.safety.pregnancy_test.value == "serum_negative"  # kept, not overwritten
+    assert [v.value for v in r.clinical.risk_history] == ["none"]
+    assert r.safety.menstrual_bleeding_today is False
+    assert r.safety.pregnancy_status.value == "not_pregnant"
+    assert [v.value for v in r.safety.contraindications] == ["none"]
+    assert r.safety.consent is True
+    checked = {p for p, box in strip.boxes.items() if box.isChecked()}
+    assert checked == set(strip.boxes) - {"safety.pregnancy_test"}
+    for path in strip.boxes:
+        assert not [i for i in form.issues if i.field_path == path and i.rule_id == "V00"], path
+    room.focus_viewport()
+    QTest.keyClick(room.active.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    QApplication.processEvents()
+    r = form.report
+    assert r.safety.consent is None and r.safety.pregnancy_status is None  # the whole click undone at once
+    assert r.safety.pregnancy_test.value == "serum_negative"
