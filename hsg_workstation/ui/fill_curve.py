@@ -44,6 +44,7 @@ class FillCurveWidget(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(2, 2, 2, 2)
         self.title = QLabel("Fill curve (suggestions)")
+        self.title.setWordWrap(True)  # a long title must not set the window's minimum width (1366 px screens)
         lay.addWidget(self.title)
         self.plot = pg.PlotWidget(background="k")
         self.plot.setMenuEnabled(False)

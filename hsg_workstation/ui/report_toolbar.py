@@ -222,6 +222,9 @@ class SafetyChecklist(QWidget):
     def confirm_unanswered(self) -> list[str]:
         """Set every safety check that has no answer yet to its confirmed value, as one undo step; returns the
         paths set. Answers already given (whatever they are) are left as they are."""
+        # the button takes no focus, so an LMP / duration still being typed has not been committed yet
+        self._duration_edited()
+        self._lmp_edited()
         report = self.form.report
         if report.is_signed:
             return []

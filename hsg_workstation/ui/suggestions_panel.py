@@ -98,6 +98,7 @@ class SuggestionsPanel(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(2, 2, 2, 2)
         self.title = QLabel("Analysis suggestions (none)")
+        self.title.setWordWrap(True)  # a long title must not set the window's minimum width (1366 px screens)
         outer.addWidget(self.title)
         self._host = QWidget()
         self._rows_layout = QVBoxLayout(self._host)

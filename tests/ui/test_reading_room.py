@@ -466,6 +466,8 @@ def test_nothing_hidden_or_cut_at_screen_size(room, size) -> None:
         QApplication.processEvents()
         QTest.qWait(20)
     assert room.width() <= size[0] and room.height() <= size[1]
+    hint = room.minimumSizeHint()  # with the analysis' long titles shown (they once set it to 1354 px)
+    assert hint.width() <= 1366 - 40 and hint.height() <= 768, hint
 
     tb = room.toolbar
     ext = tb.findChild(QToolButton, "qt_toolbar_ext_button")
@@ -544,9 +546,13 @@ def test_all_six_safety_checks_confirmed_in_one_click_and_one_undo(room) -> None
     form = room.report_dock.form
     form.report.set_value("safety.pregnancy_test", "serum_negative")  # answered otherwise before
     form.sync_from_model()
+    QTest.mouseClick(strip.lmp, Qt.MouseButton.LeftButton)
+    strip.lmp.setFocus()
+    QTest.keyClicks(strip.lmp, "28.12")  # typed, then straight to the button (which takes no focus)
     QTest.mouseClick(strip.confirm_all, Qt.MouseButton.LeftButton)
     QApplication.processEvents()
     r = form.report
+    assert r.safety.lmp_date is not None and (r.safety.lmp_date.month, r.safety.lmp_date.day) == (12, 28)
     assert r.safety.pregnancy_test.value == "serum_negative"  # kept, not overwritten
     assert [v.value for v in r.clinical.risk_history] == ["none"]
     assert r.safety.menstrual_bleeding_today is False
