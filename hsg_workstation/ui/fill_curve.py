@@ -50,6 +50,8 @@ class FillCurveWidget(QWidget):
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
+        # a click on the curve jumps the cine; it must not take the keyboard from the viewport (Space, arrows)
+        self.plot.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLabel("bottom", "frame")
         lay.addWidget(self.plot)

@@ -108,6 +108,9 @@ class SuggestionsPanel(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self._host)
+        # A click on a row's button (no focus of its own) would hand the keyboard to the first ancestor that
+        # takes click focus — this scroll area — and Space / arrows would stop driving the cine (issue 11).
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         outer.addWidget(scroll)
         self._rows: dict[str, _Row] = {}
         self._states: dict[str, str] = {}

@@ -4,6 +4,7 @@ frame (point 4)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -569,3 +570,126 @@ def test_all_six_safety_checks_confirmed_in_one_click_and_one_undo(room) -> None
     r = form.report
     assert r.safety.consent is None and r.safety.pregnancy_status is None  # the whole click undone at once
     assert r.safety.pregnancy_test.value == "serum_negative"
+
+
+def test_accept_and_reject_clicks_leave_the_keyboard_on_the_viewport(room) -> None:
+    """Issue 11 "Smaller": after a click on Accept / Reject the focus jumped to the study search box, so Space and
+    the arrows stopped driving the cine. Real mouse clicks on a row's buttons; Space still plays."""
+    panel = room.analysis.panel
+    wait_until(lambda: bool(panel.suggestion_ids()), 120)
+    one_click = [sid for sid in panel.suggestion_ids() if panel.is_one_click(sid)]
+    assert len(one_click) >= 2
+    room.focus_viewport()
+    _show, accept, _reject = panel.row_buttons(one_click[0])
+    QTest.mouseClick(accept, Qt.MouseButton.LeftButton)
+    QApplication.processEvents()
+    assert panel.state(one_click[0]) == "accepted"
+    _show, _accept, reject = panel.row_buttons(one_click[1])
+    QTest.mouseClick(reject, Qt.MouseButton.LeftButton)
+    QApplication.processEvents()
+    assert panel.state(one_click[1]) == "rejected"
+    assert room.active.view.hasFocus() and not room.browser.search.hasFocus()
+    # a click on the fill curve jumps the loop and leaves the keyboard where it was, too
+    plot = room.fill_curve.widget.plot
+    wait_until(lambda: room.fill_curve.result is not None, 120)
+    vb = plot.getPlotItem().vb
+    target = plot.mapFromScene(vb.mapViewToScene(QPointF(10, 10)))
+    QTest.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=target)
+    QApplication.processEvents()
+    assert room.active.index == 9 and room.active.view.hasFocus()
+    before = room.active.index
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Right)
+    QApplication.processEvents()
+    assert room.active.index == (before + 1) % len(room.active.frames)  # the arrow still steps the cine
+
+
+def _signable(room) -> None:
+    """The normal report filled through the model (not what this test is about), impression generated."""
+    form = room.report_dock.form
+    bar = room.report_dock.toolbar
+    form.user_name = "Reader^Anna"  # (else "Use generated" asks a name for the audit trail)
+    bar.apply_normal()
+    r = form.report
+    r.set_value("clinical.indications", ["primary_infertility"])
+    r.set_value("clinical.infertility_duration_months", 18)
+    r.set_value("safety.lmp_date", r.identity.study_date - dt.timedelta(days=8))  # cycle day 9
+    for path, value in {
+        "technique.catheter_type": "balloon_catheter",
+        "technique.contrast_type": "water_soluble_iodinated",
+        "technique.contrast_product": "Iohexol 300",
+        "technique.contrast_volume_ml": 8.0,
+        "technique.views": ["early_filling", "full_distension", "delayed_post_drainage"],
+    }.items():
+        r.set_value(path, value)
+    bar.safety.confirm_unanswered()
+    form.impression_panel.regenerate()
+    form.sync_from_model()
+    assert not [i for i in form.issues if i.severity.value == "error"], form.issues
+
+
+def _on_next_modal(callback, once: bool = False) -> None:
+    """Run ``callback(dialog)`` on the next modal dialog once it is shown (``once``: look just once, a little
+    later — to close a dialog nobody expected instead of hanging the test)."""
+    from PySide6.QtCore import QTimer
+
+    def poll() -> None:
+        dialog = QApplication.activeModalWidget()
+        if dialog is not None:
+            callback(dialog)
+        elif not once:
+            QTimer.singleShot(20, poll)
+
+    QTimer.singleShot(200 if once else 20, poll)
+
+
+def test_sign_asks_the_infection_follow_up_and_amend_needs_a_reason(room) -> None:
+    """Issue 11 clinical content: "infection follow-up" is asked at signing time (and recorded); "Smaller": an
+    amendment with an empty reason says so instead of silently doing nothing."""
+    from PySide6.QtWidgets import QComboBox, QInputDialog, QLineEdit, QMessageBox
+
+    _signable(room)
+    form = room.report_dock.form
+    seen: dict[str, str] = {}
+
+    def sign(dialog) -> None:
+        combo = dialog.findChild(QComboBox, "infection_followup")
+        seen["options"] = " | ".join(combo.itemText(i) for i in range(combo.count()))
+        combo.setCurrentIndex(1)  # "Pelvic infection after the procedure"
+        dialog.findChild(QLineEdit, "verifying_observer_name").setText("Reader^Anna")
+        for edit in dialog.findChildren(QLineEdit):
+            if edit.objectName().startswith("ack:"):
+                edit.setText("checked on the images")
+        ok = dialog.buttons.button(dialog.buttons.StandardButton.Ok)
+        seen["sign_enabled"] = str(ok.isEnabled())
+        if ok.isEnabled():
+            QTest.mouseClick(ok, Qt.MouseButton.LeftButton)
+        else:
+            dialog.reject()
+        _on_next_modal(lambda d: (seen.setdefault("unexpected", d.windowTitle()), d.reject()), once=True)
+
+    _on_next_modal(sign)
+    form.sign_interactively()
+    QApplication.processEvents()
+    assert seen.get("sign_enabled") == "True" and "unexpected" not in seen, seen
+    assert "No infection reported so far" in seen["options"]
+    assert form.report.is_signed
+    assert form.report.complications.infection_followup is m.InfectionFollowup.POST_HSG_PID
+
+    signed_id = form.report.report_id
+
+    def empty_reason(dialog) -> None:
+        assert isinstance(dialog, QInputDialog)
+        dialog.setTextValue("   ")
+        _on_next_modal(warning)
+        dialog.accept()
+
+    def warning(dialog) -> None:
+        assert isinstance(dialog, QMessageBox)
+        seen["warning"] = dialog.text()
+        dialog.accept()
+
+    _on_next_modal(empty_reason)
+    form.amend_interactively()
+    QApplication.processEvents()
+    assert "needs a reason" in seen.get("warning", "")
+    assert form.report.is_signed and form.report.report_id == signed_id  # not amended
