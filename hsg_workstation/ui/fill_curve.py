@@ -119,16 +119,17 @@ class FillCurveWidget(QWidget):
         self.cursor.setValue(self._frame)
 
     def layout_labels(self) -> None:
-        """Place the marker labels so that none overlaps another or is crossed by another's leader line, in
-        screen pixels (the plot's size decides).
+        """Place the marker labels so that none overlaps another label, a marker or a leader line, in screen pixels
+        (the plot's size decides).
 
         Why: the analysis puts several key frames within a few frames of each other (tube fills, first spill,
-        free spill on both sides) and a 1366 px screen gives the plot ~370 px for 40 frames, so labels at fixed
-        offsets ran into each other. Each label starts at its marker's x (a "staircase"): the labels are placed
-        from the right, and a label goes just past every label already placed that it would touch — below a
-        high marker (into the empty area under the plateau), above a low one — with a thin vertical line from
-        its marker. Later markers lie to the right of a label's start, so no line crosses a label. A label
-        that does not fit in the plot is hidden; its marker stays, with the same text in its tooltip.
+        free spill on both sides) and a 1366 px screen gives the plot ~300 px for 40 frames, so labels at fixed
+        offsets ran into each other. The labels are placed from the right. Each tries, in turn: starting at its
+        marker and running right, then ending at it and running left — first on the side away from the curve's
+        body (below a high marker, into the empty area under the plateau; above a low one), then on the other
+        side — and steps away from the curve past whatever it would touch. A label moved off its marker gets a
+        thin vertical line from the marker; a placement whose line would cross a label is not taken. A label
+        with no place in the plot is hidden; its marker stays, with the same text in its tooltip.
         """
         if not self._labels:
             return
@@ -137,32 +138,54 @@ class FillCurveWidget(QWidget):
         if area.width() < 2 or area.height() < 2:
             return
         (y0, y1) = vb.viewRange()[1]
-        gap = 4.0
-        placed: list[QRectF] = []
+        gap, half = 4.0, 6.0
+        markers = [vb.mapViewToScene(label.pos()) for label in self._labels]
+        obstacles = [QRectF(m.x() - half, m.y() - half, 2 * half, 2 * half) for m in markers]
+        placed: list[QRectF] = []  # labels placed so far
+        lines: list[QRectF] = []  # their leader lines, as 1 px wide rectangles
         leaders: list[tuple[float, float]] = []  # marker -> label, in view coordinates, pairs
         for label in sorted(self._labels, key=lambda item: item.pos().x(), reverse=True):
             br = label.textItem.boundingRect()
             w, h = br.width(), br.height()
             p = vb.mapViewToScene(label.pos())
-            below = label.pos().y() > (y0 + y1) / 2
-            left = min(max(p.x() - 3, area.left()), area.right() - w)
-            top = p.y() + gap if below else p.y() - gap - h
-            rect = QRectF(left, top, w, h)
-            while True:  # step past whatever it touches, away from the curve
-                hit = [o for o in placed if o.intersects(rect.adjusted(0, -1, 0, 1))]
-                if not hit:
+            high = label.pos().y() > (y0 + y1) / 2
+            own = QRectF(p.x() - half, p.y() - half, 2 * half, 2 * half)
+            spot = None
+            for below in (high, not high):
+                for left in (p.x() - 3, p.x() + 3 - w):
+                    rect = QRectF(left, p.y() + gap if below else p.y() - gap - h, w, h)
+                    if rect.left() < area.left() or rect.right() > area.right():
+                        continue
+                    while True:  # step past whatever it touches, away from the curve
+                        hit = [
+                            o
+                            for o in (*placed, *lines, *obstacles)
+                            if o != own and o.intersects(rect.adjusted(0, -1, 0, 1))
+                        ]
+                        if not hit:
+                            break
+                        if below:
+                            rect.moveTop(max(o.bottom() for o in hit) + 1)
+                        else:
+                            rect.moveBottom(min(o.top() for o in hit) - 1)
+                    if rect.top() < area.top() or rect.bottom() > area.bottom():
+                        continue
+                    end_y = rect.top() if below else rect.bottom()
+                    line = QRectF(p.x() - 0.5, min(p.y(), end_y), 1.0, abs(end_y - p.y()))
+                    if any(line.intersects(o) for o in placed):
+                        continue
+                    spot = (rect, below, line)
                     break
-                if below:
-                    rect.moveTop(max(o.bottom() for o in hit) + 1)
-                else:
-                    rect.moveBottom(min(o.top() for o in hit) - 1)
-            fits = area.top() <= rect.top() and rect.bottom() <= area.bottom()
-            label.setVisible(fits)
-            if not fits:
+                if spot is not None:
+                    break
+            label.setVisible(spot is not None)
+            if spot is None:
                 continue
+            rect, below, line = spot
             placed.append(rect)
             label.setAnchor(((p.x() - rect.left()) / w, (p.y() - rect.top()) / h))
-            if abs(rect.top() - top) > 0.5:  # moved away from its marker: a line says whose label it is
+            if line.height() > gap + 0.5:  # moved away from its marker: a line says whose label it is
+                lines.append(line)
                 end = vb.mapSceneToView(QPointF(p.x(), rect.top() if below else rect.bottom()))
                 leaders += [(label.pos().x(), label.pos().y()), (end.x(), end.y())]
         self.leaders.setData(

@@ -3,15 +3,18 @@
 Everything a reader uses every minute is one key away (see :mod:`shortcuts`) and also in a menu and, for the
 frequent ones, the toolbar. The window holds no image state itself: the active :class:`Viewport` does, and
 the Qt-free :class:`MeasurementStore` holds measurements and key frames for the report.
+
+The actions / menus / toolbar (``window_actions.py``) and the dock layout and its persistence
+(``window_layout.py``) are mixed in from modules of their own; this module keeps the window's state and what
+happens on a study open / close, the viewports, the cine bar wiring and the key-frame / measurement lists.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QDialog,
     QDockWidget,
@@ -24,7 +27,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
-    QTabBar,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
@@ -35,41 +37,19 @@ from hsg_workstation.session.measurements import KeyFrame, MeasurementStore, mea
 from hsg_workstation.ui.cine_bar import CineBar
 from hsg_workstation.ui.loader import shared_pool, shutdown_shared_pool
 from hsg_workstation.ui.settings_dialog import WL_BUTTONS, SettingsDialog, ViewerSettings
-from hsg_workstation.ui.shortcuts import SHORTCUTS, shortcut, shortcuts_html
+from hsg_workstation.ui.shortcuts import SHORTCUTS, shortcuts_html
 from hsg_workstation.ui.study_browser import StudyBrowser
 from hsg_workstation.ui.thumbnails import SeriesThumbnails
 from hsg_workstation.ui.viewport import TOOLS, Viewport
 from hsg_workstation.ui.wheel_guard import install_wheel_guard
+from hsg_workstation.ui.window_actions import LAYOUTS, WindowActions
+from hsg_workstation.ui.window_layout import WindowLayout
 
-LAYOUTS = {"1x1": (1, 1), "1x2": (1, 2), "2x2": (2, 2)}
-# Bumped when the dock arrangement changes (3: the report is a full-height tab): an older saved state would
-# bring back the old, cramped arrangement.
-LAYOUT_VERSION = 3
-# Toolbar texts (QAction.iconText): short enough that the whole toolbar fits a 1366 px wide window with no »
-# overflow; the menus keep the full names and every button's tooltip names the action and its key.
-TOOLBAR_TEXT = {
-    "layout_1x1": "1×1",
-    "layout_1x2": "1×2",
-    "layout_2x2": "2×2",
-    "one_to_one": "1:1",
-    "rotate": "Rotate",
-    "flip_h": "Flip H",
-    "flip_v": "Flip V",
-    "analysis_overlay": "Analysis",
-    "ellipse": "Ellipse",
-    "polygon": "Polygon",
-    "arrow": "Arrow",
-    "calibrate": "Calibrate",
-    "key_frame": "Key frame",
-}
-# First-start width of the left column: a series thumbnail with its caption (THUMB + 70 px) and a scroll bar,
-# the search box over the two date fields. Qt alone gives it ~140 px at 1366×768 (captions cut, scrolling).
-LEFT_COLUMN_MIN_W = 200
 ACTIVE_STYLE = "Viewport { border: 2px solid #3d8ee8; }"
 INACTIVE_STYLE = "Viewport { border: 2px solid #202020; }"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(WindowActions, WindowLayout, QMainWindow):
     studyOpened = Signal(str)
     studyClosed = Signal()
     aboutToClose = Signal()  # docked panels stop their network/threads here
@@ -186,85 +166,6 @@ class MainWindow(QMainWindow):
         self.first_start = not self.restore_dock_state()
         self.browser.refresh()
 
-    def apply_first_start_layout(self) -> None:
-        """Dock sizes for a first start (no saved state), applied once the window is shown (Qt ignores
-        resizeDocks before): the series thumbnails are used on every study, the study list less often, and the
-        key frame / measurement lists need a few rows, the report form the rest of the column."""
-        left = (
-            self.browser_dock
-            if self.browser_dock.isVisible()
-            else self.extra_docks.get("PACS", self.browser_dock)
-        )
-        self.resizeDocks([left, self.thumbs_dock], [260, 520], Qt.Orientation.Vertical)
-        if left.width() < LEFT_COLUMN_MIN_W:  # a 1366 px screen: thumbnails and their captions uncut
-            self.resizeDocks([left], [LEFT_COLUMN_MIN_W], Qt.Orientation.Horizontal)
-        right = [self.keys_dock, self.meas_dock] + (
-            [self.extra_docks["Report"]] if "Report" in self.extra_docks else []
-        )
-        self.resizeDocks(right, [130, 150, 700][: len(right)], Qt.Orientation.Vertical)
-        bottom = [
-            d
-            for d in self.extra_docks.values()
-            if self.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea and d.isVisible()
-        ]
-        QTimer.singleShot(0, self.hide_stale_tab_bars)  # once the new sizes are laid out
-        if len(bottom) == 2:  # fill curve | suggestions: the suggestions' text needs the wider half
-            width = max(self.centralWidget().width(), 400)
-            self.resizeDocks(bottom, [int(width * 0.45), int(width * 0.55)], Qt.Orientation.Horizontal)
-
-    def _available(self):
-        screen = self.screen()
-        return screen.availableGeometry() if screen is not None else self.geometry()
-
-    def saved_layout_fits(self) -> bool:
-        """Whether the saved window geometry and dock layout may be restored: saved by this layout version on a
-        screen of this size. Why: a layout made on a 1366×768 laptop restored on a 1920×1080 screen keeps the
-        cramped docks (and the other way round puts Sign off-screen); a new screen gets the first-start layout."""
-        if str(self.qsettings.value("window/layout_version", "")) != str(LAYOUT_VERSION):
-            return False
-        try:
-            w, h = (int(v) for v in str(self.qsettings.value("window/screen_size", "")).split("x"))
-        except ValueError:
-            return False
-        avail = self._available()
-        return (
-            abs(w - avail.width()) <= 0.05 * avail.width()
-            and abs(h - avail.height()) <= 0.05 * avail.height()
-        )
-
-    def hide_stale_tab_bars(self) -> int:
-        """Hide dock tab bars no dock group uses any more; returns how many.
-
-        Why: a tab group formed before the window had its size (PACS tabbed with Studies at start-up) leaves
-        QMainWindow's first tab bar painted where the group was, over the series thumbnails. A tab bar in use
-        sits right under its docks (tab position South, Qt's default); one under no visible dock is stale.
-        """
-        docks = [
-            d.geometry()
-            for d in self.findChildren(QDockWidget)
-            if d.isVisible() and not d.isFloating() and d.geometry().top() >= 0
-        ]
-        hidden = 0
-        for bar in self.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly):
-            g = bar.geometry()
-            if not bar.isVisible():
-                continue
-            if not any(
-                abs(d.bottom() + 1 - g.top()) <= 3 and d.left() <= g.center().x() <= d.right() for d in docks
-            ):
-                bar.hide()
-                hidden += 1
-        return hidden
-
-    def restore_dock_state(self) -> bool:
-        """Re-apply the saved dock layout. Called again by ``ui/app.py`` once the other areas' panels (report,
-        fill curve, suggestions, PACS) are docked — Qt restores only docks that exist when restoreState runs."""
-        if not self.saved_layout_fits():
-            return False
-        state = self.qsettings.value("window/state")
-        return bool(state is not None and self.restoreState(state))
-
-    # -- construction ---------------------------------------------------------------------------------
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(f"dock_{title.replace(' ', '_').lower()}")
@@ -280,183 +181,6 @@ class MainWindow(QMainWindow):
         self.extra_docks[title] = dock
         return dock
 
-    def _action(self, aid: str, text: str, slot: Callable, checkable: bool = False, keys=None) -> QAction:
-        act = QAction(text, self)
-        try:
-            key = shortcut(aid)
-        except KeyError:
-            key = None
-        seqs = [QKeySequence(k) for k in (keys or ([key] if key else []))]
-        if seqs:
-            act.setShortcuts(seqs)
-            act.setToolTip(f"{text} ({seqs[0].toString()})")
-        if aid in TOOLBAR_TEXT:
-            act.setIconText(TOOLBAR_TEXT[aid])
-            if not seqs:
-                act.setToolTip(text)
-        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        act.setCheckable(checkable)
-        act.triggered.connect(lambda *_: slot())
-        self.addAction(act)
-        self.actions_by_id[aid] = act
-        return act
-
-    def _on_active(self, method: str, *args) -> Callable[[], None]:
-        def run() -> None:
-            if self.active is not None:
-                getattr(self.active, method)(*args)
-
-        return run
-
-    def _build_actions(self) -> None:
-        a = self._action
-        a("import", "Import folder…", self.import_folder, keys=["Ctrl+I"])
-        a("close_study", "Close study", self.close_study, keys=["Ctrl+W"])
-        a("settings", "Settings…", self.show_settings, keys=["Ctrl+,"])
-        a("quit", "Quit", self.close, keys=["Ctrl+Q"])
-        a("play", "Play / pause", self._on_active("toggle_play"))
-        a("prev", "Previous frame", self._on_active("step", -1))
-        a("next", "Next frame", self._on_active("step", 1))
-        a("first", "First frame", self._on_active("first"))
-        a("last", "Last frame", self._on_active("last"))
-        a("zoom_in", "Zoom in", self._on_active("zoom", 1.25), keys=["+", "=", "Ctrl++"])
-        a("zoom_out", "Zoom out", self._on_active("zoom", 0.8), keys=["-", "Ctrl+-"])
-        a("fit", "Fit", self._on_active("fit"))
-        a("one_to_one", "1:1 pixels", self._on_active("one_to_one"))
-        a("rotate", "Rotate 90°", self._on_active("rotate90"))
-        a("flip_h", "Flip horizontal", self._on_active("flip_horizontal"))
-        a("flip_v", "Flip vertical", self._on_active("flip_vertical"))
-        a("invert", "Invert", self._on_active("toggle_invert"))
-        a("reset_wl", "Reset W/L", self._on_active("reset_levels"))
-        a("reset", "Reset view", self._on_active("reset_view"))
-        a("auto_wl", "Auto W/L", self._on_active("auto_levels"))
-        for n in range(1, 10):
-            a(f"preset{n}", f"Preset {n}", self._preset_slot(n), keys=[str(n)])
-        a("key_frame", "Mark / unmark key frame", self.toggle_key_frame)
-        a(
-            "delete_measurement",
-            "Delete selected measurement",
-            self._delete_selected_measurement,
-            keys=["Delete"],
-        )
-        a("cancel", "Cancel tool", self.cancel_tool)
-        a("finish", "Finish polygon", self._on_active("finish_polygon"), keys=["Return", "Enter"])
-        a("overlays", "Overlays", self.toggle_overlays, checkable=True).setChecked(
-            self.viewer_settings.overlays
-        )
-        a("loop", "Loop", lambda: self.cine_bar.loop.toggle())
-        self.tool_group = QActionGroup(self)
-        self.tool_group.setExclusionPolicy(QActionGroup.ExclusionPolicy.ExclusiveOptional)
-        names = {
-            "length": "Length",
-            "angle": "Angle",
-            "ellipse": "Ellipse ROI",
-            "polygon": "Polygon ROI",
-            "arrow": "Arrow + text",
-            "calibrate": "Calibrate…",
-        }
-        for t in TOOLS:
-            act = a(t, names[t], self._tool_slot(t), checkable=True)
-            self.tool_group.addAction(act)
-        for name in LAYOUTS:
-            a(f"layout_{name}", f"Layout {name.replace('x', '×')}", self._layout_slot(name), checkable=True)
-        self.actions_by_id[f"layout_{self.layout_name}"].setChecked(True)
-        self.actions_by_id["finish"].setEnabled(False)  # see set_tool
-        a("shortcuts", "Keyboard shortcuts", self.show_shortcuts, keys=["F1"])
-        a("about", "About", self._about)
-
-    def _preset_slot(self, n: int) -> Callable[[], None]:
-        return lambda: self.active.apply_preset(n) if self.active else None
-
-    def _tool_slot(self, tool: str) -> Callable[[], None]:
-        return lambda: self.set_tool(tool if self.actions_by_id[tool].isChecked() else None)
-
-    def _layout_slot(self, name: str) -> Callable[[], None]:
-        return lambda: self.set_layout(name)
-
-    def _build_menus_and_toolbar(self) -> None:
-        ids = self.actions_by_id
-        mb = self.menuBar()
-        m = self.file_menu = mb.addMenu("&File")
-        for k in ("import", "close_study"):
-            m.addAction(ids[k])
-        m.addSeparator()
-        m.addAction(ids["settings"])
-        m.addSeparator()
-        m.addAction(ids["quit"])
-        m = self.view_menu = mb.addMenu("&View")
-        for k in ("layout_1x1", "layout_1x2", "layout_2x2"):
-            m.addAction(ids[k])
-        m.addSeparator()
-        for k in (
-            "zoom_in",
-            "zoom_out",
-            "fit",
-            "one_to_one",
-            "rotate",
-            "flip_h",
-            "flip_v",
-            "invert",
-            "overlays",
-        ):
-            m.addAction(ids[k])
-        self.docks_menu = m.addMenu("Panels")
-        for d in (self.browser_dock, self.thumbs_dock, self.keys_dock, self.meas_dock):
-            self.docks_menu.addAction(d.toggleViewAction())
-        m = mb.addMenu("&Image")
-        self.presets_menu = m.addMenu("Window/level presets")
-        self.presets_menu.aboutToShow.connect(self._fill_presets_menu)
-        for k in ("auto_wl", "reset_wl", "reset"):
-            m.addAction(ids[k])
-        m = mb.addMenu("&Cine")
-        for k in ("play", "prev", "next", "first", "last", "loop"):
-            m.addAction(ids[k])
-        m = mb.addMenu("&Tools")
-        for t in TOOLS:
-            m.addAction(ids[t])
-        m.addSeparator()
-        m.addAction(ids["cancel"])
-        m.addAction(ids["delete_measurement"])
-        m.addAction(ids["key_frame"])
-        m = mb.addMenu("&Help")
-        m.addAction(ids["shortcuts"])
-        m.addAction(ids["about"])
-
-        tb = self.toolbar = self.addToolBar("Main")
-        tb.setObjectName("toolbar_main")
-        for k in ("layout_1x1", "layout_1x2", "layout_2x2"):
-            tb.addAction(ids[k])
-        tb.addSeparator()
-        for k in ("fit", "one_to_one", "rotate", "flip_h", "flip_v", "invert", "overlays"):
-            tb.addAction(ids[k])
-        tb.addSeparator()
-        for k in ("auto_wl", "reset_wl"):
-            tb.addAction(ids[k])
-        tb.addSeparator()
-        for t in TOOLS:
-            tb.addAction(ids[t])
-        tb.addSeparator()
-        tb.addAction(ids["key_frame"])
-
-    def add_toggle_action(self, aid: str, text: str, slot: Callable, checked: bool = False) -> QAction:
-        """A checkable View-menu + toolbar action for a docked area's feature (key from ``ui/shortcuts.py``)."""
-        act = self._action(aid, text, slot, checkable=True)
-        act.setChecked(checked)
-        self.view_menu.insertAction(self.actions_by_id["overlays"], act)
-        self.toolbar.insertAction(self.actions_by_id["overlays"], act)
-        return act
-
-    def _fill_presets_menu(self) -> None:
-        self.presets_menu.clear()
-        if self.active is None:
-            return
-        for i, p in enumerate(self.active.presets(), start=1):
-            act = self.presets_menu.addAction(
-                f"{i}  {p.name}" + (f" — {p.explanation}" if p.explanation else "")
-            )
-            act.triggered.connect(lambda *_, n=i: self.active.apply_preset(n) if self.active else None)
-
-    # -- study lifecycle ------------------------------------------------------------------------------
     def open_study(self, study_uid: str) -> None:
         """Open a study: display sets from the database, the loop in the first viewport, spots in the others."""
         study = self.database.study(study_uid) if hasattr(self.database, "study") else None
@@ -871,15 +595,6 @@ class MainWindow(QMainWindow):
         self.aboutToClose.connect(job.cancel)
         job.start()
         return job
-
-    def save_state(self) -> None:
-        self.qsettings.setValue("window/geometry", self.saveGeometry())
-        self.qsettings.setValue("window/state", self.saveState())
-        avail = self._available()
-        self.qsettings.setValue("window/screen_size", f"{avail.width()}x{avail.height()}")
-        self.qsettings.setValue("window/layout_version", LAYOUT_VERSION)
-        self.qsettings.setValue("viewer/layout", self.layout_name)
-        self.qsettings.sync()
 
     def closeEvent(self, ev) -> None:  # noqa: N802
         self.save_state()

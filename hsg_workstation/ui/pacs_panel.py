@@ -9,6 +9,11 @@ anything received (a partial study opens too, marked incomplete, with "Retrieve 
 The panel also owns the always-on storage listener (``nodes.json`` ``local.listener_enabled``): it starts it
 when built and after the node manager saved (``reload_nodes``), stops it when the application quits, sends
 C-MOVEs there, and reports pushed studies with ``studyRetrieved(uid, "received")`` so the study list refreshes.
+
+Over the ~600-line guide (~720 lines) because the query form, the two result tables, retrieve with its
+progress / cancel / "retrieve missing" states and the listener are one panel whose states depend on each other
+(a node's kind decides the buttons, a retrieve locks the form, a push refreshes the list); only layout lines
+changed in issue 11 (narrow column), so it was not split then.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -162,8 +168,10 @@ class PacsQueryPanel(QWidget):
         self.method_combo.setToolTip("C-GET needs no listener; C-MOVE needs the PACS to know our AE title")
         self.patient_name = QLineEdit(placeholderText="e.g. DOE* (wildcards * ?)")
         self.patient_id = QLineEdit()
-        self.date_from = QLineEdit(placeholderText="from YYYY-MM-DD")
-        self.date_to = QLineEdit(placeholderText="to YYYY-MM-DD")
+        self.date_from = QLineEdit(placeholderText="from date")  # (short: a narrow column; format in tooltip)
+        self.date_to = QLineEdit(placeholderText="to date")
+        for w in (self.date_from, self.date_to):
+            w.setToolTip("Study date: YYYY-MM-DD or YYYYMMDD")
         self.modality = QComboBox()
         self.modality.setEditable(True)
         self.modality.addItems(["", "RF", "XA", "DX", "CR", "SR"])
@@ -201,6 +209,9 @@ class PacsQueryPanel(QWidget):
         splitter.setStretchFactor(1, 1)
 
         form = QFormLayout()
+        # In the ~200 px left column of a 1366 px screen a label goes above its field rather than the form
+        # scrolling sideways (issue 11: nothing cut at 1366×768).
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         top = QHBoxLayout()
         top.addWidget(self.node_combo, 1)
         top.addWidget(self.method_combo)
@@ -214,16 +225,20 @@ class PacsQueryPanel(QWidget):
         form.addRow("Modality", self.modality)
         form.addRow("Accession", self.accession)
         form.addRow("Description", self.description)
-        buttons = QHBoxLayout()
-        for b in (
-            self.search_button,
+        buttons = QGridLayout()  # two a row: six in one row were ~450 px wide (the column is ~190 px)
+        buttons.setHorizontalSpacing(4)
+        order = (  # the two wide ones in the first column
             self.worklist_button,
-            self.series_button,
-            self.retrieve_button,
+            self.search_button,
             self.missing_button,
+            self.retrieve_button,
+            self.series_button,
             self.cancel_button,
-        ):
-            buttons.addWidget(b)
+        )
+        for b in order:
+            b.setMinimumWidth(b.fontMetrics().horizontalAdvance(b.text()) + 14)  # below the style's 80 px
+        for n, b in enumerate(order):
+            buttons.addWidget(b, n // 2, n % 2)
         # Everything sits in a scroll area so the ~450 px query form never forces its height on the dock group it is
         # tabbed with (the study list and the series thumbnails keep their room on small screens).
         content = QWidget()
@@ -238,7 +253,7 @@ class PacsQueryPanel(QWidget):
         lay.setContentsMargins(2, 2, 2, 2)
         # Without a node the form below is greyed out; this says why and what to do, at the top where it is seen.
         self.no_node_hint = QWidget(content)
-        hint_row = QHBoxLayout(self.no_node_hint)
+        hint_row = QVBoxLayout(self.no_node_hint)  # the button under the text: the column is narrow
         hint_row.setContentsMargins(4, 4, 4, 4)
         hint_text = QLabel(
             "No PACS node configured yet. Add one (File ▸ DICOM nodes…) to query and retrieve."
@@ -246,8 +261,8 @@ class PacsQueryPanel(QWidget):
         hint_text.setWordWrap(True)
         self.add_node_button = QPushButton("Add a node…")
         self.add_node_button.clicked.connect(self.addNodeRequested.emit)
-        hint_row.addWidget(hint_text, 1)
-        hint_row.addWidget(self.add_node_button)
+        hint_row.addWidget(hint_text)
+        hint_row.addWidget(self.add_node_button, 0, Qt.AlignmentFlag.AlignLeft)
         self.no_node_hint.setStyleSheet("background: #fff6d5; color: #3a3000;")
         lay.addWidget(self.no_node_hint)
         lay.addLayout(form)

@@ -75,3 +75,35 @@ def test_clicking_the_curve_requests_that_frame(qtbot, analysis) -> None:
         QTest.mouseMove(w.plot.viewport(), pos)
         QTest.mouseClick(w.plot.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
     assert blocker.args == [3]
+
+
+@pytest.mark.parametrize("size", [(290, 190), (600, 220)])
+def test_labels_never_overlap_labels_or_markers(qtbot, size) -> None:
+    """Issue 11 at 1366×768: the plot gets ~300 px for 40 frames with key frames a frame or two apart; no label
+    may cover another label or a marker, and at least half of them stay named on the curve."""
+    from hsg_workstation.analysis import analyze_frames as analyse
+
+    ph = make_phantom(size=128, frames=40)
+    result = analyse(
+        ph.frames,
+        calibration=Calibration(1.0, 1.0, CalibrationBasis.PIXEL_SPACING),
+        patient_orientation=["L", "F"],
+    )
+    w = FillCurveWidget()
+    qtbot.addWidget(w)
+    w.resize(*size)
+    w.show()
+    qtbot.waitExposed(w)
+    w.set_analysis(result)
+    qtbot.wait(50)
+    w.layout_labels()
+    vb = w.plot.getPlotItem().vb
+    shown = w.labels_shown()
+    assert len(shown) >= len(w.marker_frames()) // 2
+    markers = [vb.mapViewToScene(QPointF(p.pos().x(), p.pos().y())) for p in w.markers.points()]
+    for i, (text, rect) in enumerate(shown):
+        assert vb.sceneBoundingRect().adjusted(-1, -1, 1, 1).contains(rect), text
+        for other_text, other in shown[i + 1 :]:
+            assert not rect.intersects(other), (text, other_text)
+        for m in markers:  # a marker's centre is never under a label
+            assert not rect.adjusted(1, 1, -1, -1).contains(m), text

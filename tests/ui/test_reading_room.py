@@ -492,6 +492,13 @@ def test_nothing_hidden_or_cut_at_screen_size(room, size) -> None:
         assert rect.right() <= thumbs.viewport().width(), thumbs.item(r).text()
 
     assert room.cine_bar.minimumSizeHint().width() <= room.cine_bar.width()
+    pacs = room.extra_docks["PACS"]  # tabbed with the study list: its form scrolls down, never sideways
+    pacs.raise_()
+    QApplication.processEvents()
+    scroll = pacs.widget().findChild(QScrollArea)
+    assert scroll.widget().minimumSizeHint().width() <= scroll.viewport().width()
+    assert not scroll.horizontalScrollBar().isVisible()
+    room.browser_dock.raise_()
     viewport = panel.findChild(QScrollArea).viewport()
     for sid in panel.suggestion_ids():
         row = panel._rows[sid]
