@@ -71,6 +71,8 @@ class FillCurveWidget(QWidget):
         self._label_font = QFont(self.font())
         self._label_font.setPointSizeF(max(7.0, self.font().pointSizeF() - 1))
         self.plot.scene().sigMouseClicked.connect(self._on_scene_clicked)
+        # the plot area also changes without the widget resizing (the title wrapping to a second line)
+        self.plot.getPlotItem().vb.sigResized.connect(lambda *_a: QTimer.singleShot(0, self.layout_labels))
 
     # --------------------------------------------------------------------------------------------- public API
     def set_analysis(self, result: FillAnalysis | None) -> None:
@@ -145,8 +147,8 @@ class FillCurveWidget(QWidget):
         lines: list[QRectF] = []  # their leader lines, as 1 px wide rectangles
         leaders: list[tuple[float, float]] = []  # marker -> label, in view coordinates, pairs
         for label in sorted(self._labels, key=lambda item: item.pos().x(), reverse=True):
-            br = label.textItem.boundingRect()
-            w, h = br.width(), br.height()
+            br = label.mapRectToScene(label.boundingRect())  # its size on screen (the text item's own
+            w, h = br.width(), br.height()  # rectangle is ~10 % smaller than what is drawn)
             p = vb.mapViewToScene(label.pos())
             high = label.pos().y() > (y0 + y1) / 2
             own = QRectF(p.x() - half, p.y() - half, 2 * half, 2 * half)
