@@ -128,7 +128,11 @@ class CineBar(QWidget):
             self.range_last.setValue(loop_range[1] + 1)
             # Long DICOM source descriptions go to the tooltip; the bar shows fps and the attribute name.
             short = timing_text.split(" (00")[0] + (")" if " (00" in timing_text else "")
-            self.timing_label.setText(short)
+            # elided to its fixed slot ("6.2 fps (Frame Time Ve…" was cut mid-word at 1366 px); whole in the tip
+            room = self.status_slot.width() - 4
+            self.timing_label.setText(
+                self.timing_label.fontMetrics().elidedText(short, Qt.TextElideMode.ElideRight, room)
+            )
             self.timing_label.setToolTip(timing_text)
         finally:
             self._updating = False
