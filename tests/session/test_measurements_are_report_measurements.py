@@ -163,3 +163,20 @@ def test_measurements_drawn_before_a_report_join_it_and_a_replaced_report_is_dif
     assert bound is not None
     bound.remove_measurement(early.id)
     assert removed == [early.id] and store.measurements(study) == []
+
+
+def test_a_link_by_id_round_trips_through_the_report_sr() -> None:
+    """The SR is the export-time snapshot: it carries the measurement (geometry, calibration basis) and the
+    finding's reference to it; read back, the link names the same measurement."""
+    from hsg_workstation.reporting.sr import build_sr
+    from hsg_workstation.reporting.sr_import import report_from_sr
+
+    study, uid, rf = _study()
+    report = HsgReport()
+    store, _events = _bound(report, study, uid)
+    m = store.add(study, _ellipse(uid, 20.0))
+    report.add_image_link("findings.cavity", ImageLink(uid, 2, str(rf.SOPClassUID), measurement_id=m.id))
+    back = report_from_sr(build_sr(report, [rf]))
+    (link,) = back.findings.cavity.image_links
+    assert link.measurement_id == m.id and back.link_measurement(link) == m
+    assert back.link_measurement(link).calibration.basis is CalibrationBasis.DETECTOR
