@@ -7,7 +7,8 @@ Wiring (the ReportForm's documented contract):
   * opening a study shows its newest unsigned draft, else a new report prefilled from the image headers
     (``reporting.workflows.open_report`` — the same function the tests and other callers use; no file is read
     here);
-  * the report in the form owns the open study's key images (``session/reading.py`` ``KeyImages.bind``): the
+  * the report in the form is the reading session's report (``ReadingSession.bind_report``) and owns the open
+    study's key images (``session/reading.py`` ``KeyImages``): the
     viewer's key-frame list is a view of ``report.key_images``, marking / unmarking a frame writes there, a key
     image removed in the form disappears from the viewer, a recovered draft's key images show when its study
     opens. A signed report is never changed: the viewer's marks then stay local and the status bar says so.
@@ -201,10 +202,8 @@ class ReportDockController:
         study = self.window.study
         if study is None:
             return
-        self.window.store.bind(
-            study.study_instance_uid,
+        self.window.session.bind_report(
             report,
-            known=self._sop_classes.keys(),
             label_of=self._label_for,
             sop_class_of=lambda uid: self._sop_classes.get(uid, ""),
         )
