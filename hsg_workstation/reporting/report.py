@@ -455,6 +455,7 @@ class HsgReport(_Part):
                     block,
                     signed=report.is_signed,
                     required=require_integrity,
+                    as_read={"schema_version": version, **data},
                 )
             except integrity.ReportIntegrityProblem as exc:
                 raise ReportIntegrityError(f"report {report.report_id}: {exc}") from None
