@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from hsg_workstation.dicom_io.model import DisplaySet, DisplaySetKind, Study
 from hsg_workstation.session.measurements import KeyFrame, MeasurementStore, measurement_text
 from hsg_workstation.session.reading_session import ReadingSession
+from hsg_workstation.session.viewport_state import Tool, as_tool
 from hsg_workstation.ui.cine_bar import CineBar
 from hsg_workstation.ui.loader import shared_pool, shutdown_shared_pool
 from hsg_workstation.ui.settings_dialog import WL_BUTTONS, SettingsDialog, ViewerSettings
@@ -670,12 +671,13 @@ class MainWindow(QMainWindow):
         )
 
     # -- tools, key frames, measurements --------------------------------------------------------------
-    def set_tool(self, tool: str | None) -> None:
+    def set_tool(self, tool: Tool | str | None) -> None:
+        tool = as_tool(tool)  # an unknown name is refused here, before any action changes
         for t in TOOLS:
             self.actions_by_id[t].setChecked(t == tool)
         # Enter closes a polygon only while that tool is armed; otherwise the window-wide shortcut would take
         # Enter from the study list (open study) and the report form
-        self.actions_by_id["finish"].setEnabled(tool == "polygon")
+        self.actions_by_id["finish"].setEnabled(tool is Tool.POLYGON)
         for vp in self.viewports:
             vp.set_tool(tool)
 

@@ -40,6 +40,7 @@ from hsg_workstation.reporting.report import HsgReport
 from hsg_workstation.reporting.status import report_states
 from hsg_workstation.reporting.workflows import open_report
 from hsg_workstation.session.measurements import measured_value
+from hsg_workstation.session.viewport_state import Tool
 from hsg_workstation.ui.report_form import ReportForm
 from hsg_workstation.ui.report_toolbar import ReportToolbar
 
@@ -140,7 +141,7 @@ class ReportDockController:
 
     def mark_on_image(self, field_path: str) -> None:
         self._pending_field = field_path
-        self.window.set_tool("ellipse")
+        self.window.set_tool(Tool.ELLIPSE)
         self.window.statusBar().showMessage(
             f"Draw an ellipse around {finding_words(field_path)} on the image (Esc cancels)", 8000
         )
