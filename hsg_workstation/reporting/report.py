@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,6 +150,11 @@ class HsgReport(_Part):
         """Set a field by dotted path (``findings.tubes.left.patency``, ``findings.filling_defects[0].size_mm``);
         enum fields accept their string value. Notifies listeners."""
         self._check_editable(path)
+        self._assign(path, value)
+        self.changed(path)
+
+    def _assign(self, path: str, value: Any) -> None:
+        """``set_value`` without the notification (for edits announced together as one change)."""
         obj, last = _resolve_parent(self, path)
         if isinstance(last, int):
             obj[last] = value
@@ -164,7 +169,6 @@ class HsgReport(_Part):
             setattr(obj, last, value)
         if path.startswith("findings.adhesions.afs_"):
             self.findings.adhesions.update_afs()
-        self.changed(path)
 
     def add_filling_defect(self, defect: FillingDefect | None = None) -> FillingDefect:
         self._check_editable("findings.filling_defects")
@@ -222,13 +226,17 @@ class HsgReport(_Part):
         self.measurements.append(measurement)
         self.changed(f"measurements[{len(self.measurements) - 1}]")
 
-    def replace_measurement(self, measurement: Measurement) -> None:
-        """The measurement with this id, moved or re-calibrated: every link to it now reads the new value."""
+    def replace_measurement(self, measurement: Measurement, values: Mapping[str, Any] | None = None) -> None:
+        """The measurement with this id, moved or re-calibrated: every link to it now reads the new value.
+        ``values``: fields measured from it that change with it (a "Mark on image" diameter), set in the same
+        change — one notification, so one undo step and one autosave."""
         self._check_editable("measurements")
         for i, m in enumerate(self.measurements):
             if m.id == measurement.id:
                 if m == measurement:
                     return
+                for path, value in (values or {}).items():
+                    self._assign(path, value)
                 self.measurements[i] = measurement
                 self.changed(f"measurements[{i}]")
                 return

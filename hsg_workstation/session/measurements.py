@@ -244,10 +244,7 @@ class MeasurementStore:
                 self.refused.emit(study_uid, SIGNED_MESSAGE)
             self._sync(study_uid)
             return
-        filled = self._filled_values(report, previous, measurement)
-        report.replace_measurement(measurement)
-        for path, value in filled:
-            report.set_value(path, value)
+        report.replace_measurement(measurement, dict(self._filled_values(report, previous, measurement)))
 
     @staticmethod
     def _filled_values(

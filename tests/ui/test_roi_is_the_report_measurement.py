@@ -9,9 +9,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 from pydicom import dcmread
-from PySide6.QtCore import QPointF, QSettings
+from PySide6.QtCore import QPointF, QSettings, Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from hsg_workstation.dicom_io.database import LocalDatabase
@@ -129,3 +131,16 @@ def test_moving_the_roi_moves_the_report_sr_and_pdf(room, tmp_path: Path) -> Non
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, timeout=60).stdout
     assert f"{new_length:.1f} mm" in text and f"{old_length:.1f} mm" not in text
     assert f"{round(new_diameter):.0f} mm" in text or f"{new_diameter:.1f} mm" in text
+
+    # undo (Ctrl+Z on the viewer): one step per ROI move, the "Mark on image" value going back with its ROI
+    room.focus_viewport()
+    QTest.keyClick(room.active.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    QApplication.processEvents()
+    assert room.report_dock.form.report.measurement(line.id) == line
+    assert store.measurement(study, line.id) == line
+    QTest.keyClick(room.active.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    QApplication.processEvents()
+    undone = room.report_dock.form.report
+    assert undone.measurement(ellipse.id) == ellipse and store.measurement(study, ellipse.id) == ellipse
+    assert undone.findings.tubes.left.hydrosalpinx_diameter_mm == pytest.approx(first_diameter)
+    assert np.allclose(vp._graphics[ellipse.id].current_points(), ellipse.region.points, atol=1e-6)
