@@ -94,6 +94,7 @@ class ReportDockController:
         window.studyOpened.connect(self._open_study_changed)
         window.studyClosed.connect(self._open_study_changed)
         window.store.added.connect(self._measurement_added)
+        window.store.changed.connect(self._measurement_moved)
         window.store.key_images.refused.connect(self._key_images_refused)
         window.store.refused.connect(self._key_images_refused)
         self.form.mark_on_image_requested.connect(self.mark_on_image)
@@ -174,6 +175,20 @@ class ReportDockController:
             f"({measurement.calibration.basis.value})",
             8000,
         )
+
+    def _measurement_moved(self, study_uid: str, measurement: Measurement) -> None:
+        """A linked ROI was moved: say which value followed it (the store changed it in the report)."""
+        report = self.form.report
+        for path, link in report.all_image_links():
+            if link.measurement_id != measurement.id or report.measurement(measurement.id) != measurement:
+                continue
+            found = measured_value(path, measurement, report)
+            if found is not None and report.get_value(found[0]) == found[1]:
+                what = "diameter" if found[0].endswith("diameter_mm") else "size"
+                self.window.statusBar().showMessage(
+                    f"{finding_words(path).capitalize()}: {what} {found[1]:g} mm from the moved ellipse", 8000
+                )
+                return
 
     def _region_unlinked(self, field_path: str, region: ImageRegion) -> None:
         """The region left the finding: drop the viewer's measurement of it unless another finding links it."""

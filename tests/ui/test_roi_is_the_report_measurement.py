@@ -103,6 +103,7 @@ def test_moving_the_roi_moves_the_report_sr_and_pdf(room, tmp_path: Path) -> Non
     new_diameter = round(min(cal.length(p[0], p[1]), cal.length(p[2], p[3])), 1)
     assert new_diameter > first_diameter + 1.0
     assert report.findings.tubes.left.hydrosalpinx_diameter_mm == pytest.approx(new_diameter)
+    assert f"diameter {new_diameter:g} mm from the moved ellipse" in room.statusBar().currentMessage()
     end = _handle_at(vp, vp._graphics[line.id].roi, "f")  # LineSegmentROI: two free handles
     drag(vp.view.viewport(), end, end + QPointF(0.0, 30.0))
     wait_until(lambda: store.measurement(study, line.id) != line)
