@@ -15,7 +15,6 @@ DICOM pixel grid (column, row) whatever the view orientation.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
@@ -529,26 +528,6 @@ class Viewport(FrameFeedMixin, WindowLevelMixin, OverlaysMixin, MeasureToolsMixi
         self.fit()
         self._update_markers()
         self._place_overlays()
-
-    def pixel_at(self, point: tuple[float, float]) -> float | None:
-        """Modality value of the pixel containing an image point, or None outside the image."""
-        if self.frame is None:
-            return None
-        c, r = int(math.floor(point[0])), int(math.floor(point[1]))
-        if 0 <= r < self.frame.shape[0] and 0 <= c < self.frame.shape[1]:
-            v = self.frame[r, c]
-            return float(v) if np.ndim(v) == 0 else float(np.mean(v))
-        return None
-
-    def _mouse_moved(self, scene_pos: QPointF) -> None:
-        p = self.scene_to_image(scene_pos)
-        v = self.pixel_at(p)
-        if v is not None:
-            cal = self.calibration()
-            mm = ""
-            if cal.is_calibrated:
-                mm = f"  ({p[0] * cal.column_spacing_mm:.1f}, {p[1] * cal.row_spacing_mm:.1f} mm)"
-            self.pixelInfo.emit(f"x {int(p[0])}  y {int(p[1])}{mm}  value {v:g}")
 
     def scene_to_image(self, scene_pos: QPointF) -> tuple[float, float]:
         p = self.image_space.mapFromScene(scene_pos)
