@@ -721,12 +721,18 @@ def _measurements_table(r: HsgReport) -> str:
         seen.setdefault(m.id, m)
     if not seen:
         return ""
+    # a measurement a finding links to is named by that finding ("Left tube: ellipse"), as on the key images
+    finding_of: dict[str, str] = {}
+    for name, _phrase, link in findings_with_links(r):
+        linked_m = r.link_measurement(link)
+        if linked_m is not None:
+            finding_of.setdefault(linked_m.id, name)
     rows = "".join(
         "<tr>"
         + "".join(
             f"<td>{html.escape(c)}</td>"
             for c in (
-                m.label or words(m.kind),
+                ": ".join(x for x in (finding_of.get(m.id, ""), m.label or words(m.kind)) if x),
                 measurement_value(m),
                 f"frame {m.region.frame_number}",
                 m.calibration.basis.value,

@@ -131,6 +131,7 @@ def test_moving_the_roi_moves_the_report_sr_and_pdf(room, tmp_path: Path) -> Non
     pdf = next(p for p in out.written if p.suffix == ".pdf")
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, timeout=60).stdout
     assert f"{new_length:.1f} mm" in text and f"{old_length:.1f} mm" not in text
+    assert "Left tube: ellipse" in " ".join(text.split())  # the measurements table names the linked finding
     assert f"{round(new_diameter):.0f} mm" in text or f"{new_diameter:.1f} mm" in text
 
     # undo (Ctrl+Z on the viewer): one step per ROI move, the "Mark on image" value going back with its ROI
