@@ -52,7 +52,7 @@ def _links(report: HsgReport) -> Iterator[tuple[str, Any, ImageLink]]:
 def has_measurement_content(report: HsgReport) -> bool:
     """True when the report has a finding region or a measurement, i.e. a measurement SR would not be empty."""
     return bool(report.measurements) or any(
-        link.region is not None or link.measurement is not None for _, _, link in _links(report)
+        report.link_region(link) is not None for _, _, link in _links(report)
     )
 
 
@@ -138,13 +138,15 @@ def measurement_groups(report: HsgReport, sources: Sequence[Dataset]) -> list[An
         )
 
     for path, part, link in _links(report):
-        region = link.region or (link.measurement.region if link.measurement is not None else None)
+        # a link names its measurement by id: the group carries the measurement as it is at export time
+        measured = report.link_measurement(link)
+        region = report.link_region(link)
         if region is None:
             continue
         label = f"{path}: {link.label}" if link.label else path
-        group(label, region, concept(f"type:{type(part).__name__}"), _finding_sites(part), link.measurement)
-        if link.measurement is not None:
-            used.add(link.measurement.id)
+        group(label, region, concept(f"type:{type(part).__name__}"), _finding_sites(part), measured)
+        if measured is not None:
+            used.add(measured.id)
     for n, m in enumerate(report.measurements):
         if m.id in used:
             continue

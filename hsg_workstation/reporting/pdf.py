@@ -224,8 +224,8 @@ def annotations_for(report: HsgReport, uid: str, frame: int) -> list[tuple[Image
     for name, _phrase, link in findings_with_links(report):
         # the finding's name, or the reader's own label — never an accepted suggestion's text
         label = link.label if link.label and not is_analysis_text(link.label) else name
-        add(link.region, label)
-        add_measurement(link.measurement)
+        add(report.link_region(link), label)  # a measurement's region as it is now (linked by id)
+        add_measurement(report.link_measurement(link))
     for m in report.measurements:
         add_measurement(m)
     return found
@@ -716,16 +716,23 @@ def measurement_value(m: Measurement) -> str:
 def _measurements_table(r: HsgReport) -> str:
     """Every measurement with its value and calibration basis (how pixels became millimetres)."""
     seen: dict[str, Measurement] = {}
-    for m in list(r.measurements) + [link.measurement for link in _all_image_links(r) if link.measurement]:
+    linked = [r.link_measurement(link) for link in _all_image_links(r)]
+    for m in list(r.measurements) + [m for m in linked if m is not None]:
         seen.setdefault(m.id, m)
     if not seen:
         return ""
+    # a measurement a finding links to is named by that finding ("Left tube: ellipse"), as on the key images
+    finding_of: dict[str, str] = {}
+    for name, _phrase, link in findings_with_links(r):
+        linked_m = r.link_measurement(link)
+        if linked_m is not None:
+            finding_of.setdefault(linked_m.id, name)
     rows = "".join(
         "<tr>"
         + "".join(
             f"<td>{html.escape(c)}</td>"
             for c in (
-                m.label or words(m.kind),
+                ": ".join(x for x in (finding_of.get(m.id, ""), m.label or words(m.kind)) if x),
                 measurement_value(m),
                 f"frame {m.region.frame_number}",
                 m.calibration.basis.value,

@@ -24,14 +24,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from psygnal import EmitLoopError, SignalInstance
 
 from hsg_workstation.errors import HsgError, ReportValidationError
-from hsg_workstation.measurements import Measurement
+from hsg_workstation.measurements import ImageRegion, Measurement
 from hsg_workstation.reporting import form_spec, integrity
 from hsg_workstation.reporting.codec import (
     SCHEMA_VERSION,
@@ -164,6 +164,11 @@ class HsgReport(_Part):
         """Set a field by dotted path (``findings.tubes.left.patency``, ``findings.filling_defects[0].size_mm``);
         enum fields accept their string value. Notifies listeners."""
         self._check_editable(path)
+        self._assign(path, value)
+        self.changed(path)
+
+    def _assign(self, path: str, value: Any) -> None:
+        """``set_value`` without the notification (for edits announced together as one change)."""
         obj, last = _resolve_parent(self, path)
         if isinstance(last, int):
             obj[last] = value
@@ -178,7 +183,6 @@ class HsgReport(_Part):
             setattr(obj, last, value)
         if path.startswith("findings.adhesions.afs_"):
             self.findings.adhesions.update_afs()
-        self.changed(path)
 
     def add_filling_defect(self, defect: FillingDefect | None = None) -> FillingDefect:
         self._check_editable("findings.filling_defects")
@@ -193,15 +197,89 @@ class HsgReport(_Part):
         self.changed("findings.filling_defects")
 
     def add_image_link(self, path: str, link: ImageLink) -> None:
-        """Link an image region to the finding at ``path`` (a part with ``image_links``)."""
+        """Link an image region to the finding at ``path`` (a part with ``image_links``). A link carrying a
+        measurement is stored as a reference to it (``measurement_id``), the measurement in ``measurements``."""
         self._check_editable(path)
         target = self.get_value(path) if path else self
         if not hasattr(target, "image_links"):
             raise KeyError(f"report field {path!r} cannot carry image links")
+        if link.measurement is not None:
+            if self.measurement(link.measurement.id) is None:
+                self.measurements.append(link.measurement)
+            link = dataclasses.replace(link, measurement=None, measurement_id=link.measurement.id)
+        elif link.measurement_id and self.measurement(link.measurement_id) is None:
+            raise KeyError(f"{path}: the report has no measurement {link.measurement_id!r} to link")
         target.image_links.append(link)
-        if link.measurement is not None and link.measurement not in self.measurements:
-            self.measurements.append(link.measurement)
         self.changed(f"{path}.image_links")
+
+    # ----- measurements: one object each, findings refer to them by id ----------------------------------
+    def measurement(self, measurement_id: str) -> Measurement | None:
+        return next((m for m in self.measurements if m.id == measurement_id), None)
+
+    def link_measurement(self, link: ImageLink) -> Measurement | None:
+        """The measurement a finding's link refers to (by id; the copy an older report carried otherwise)."""
+        if link.measurement_id:
+            return self.measurement(link.measurement_id)
+        return link.measurement
+
+    def link_region(self, link: ImageLink) -> ImageRegion | None:
+        """Where a link points on its frame: its measurement's region as it is now, else its own region."""
+        m = self.link_measurement(link)
+        return m.region if m is not None else link.region
+
+    def all_image_links(self) -> list[tuple[str, ImageLink]]:
+        """(finding path, link) for every image link of every finding, in report order."""
+        return [(path, link) for path, part in self._parts_with_links() for link in part.image_links]
+
+    def add_measurement(self, measurement: Measurement) -> None:
+        """A measurement drawn in the viewer becomes the report's (with its calibration basis)."""
+        self._check_editable("measurements")
+        if self.measurement(measurement.id) is not None:
+            self.replace_measurement(measurement)
+            return
+        self.measurements.append(measurement)
+        self.changed(f"measurements[{len(self.measurements) - 1}]")
+
+    def replace_measurement(self, measurement: Measurement, values: Mapping[str, Any] | None = None) -> None:
+        """The measurement with this id, moved or re-calibrated: every link to it now reads the new value.
+        ``values``: fields measured from it that change with it (a "Mark on image" diameter), set in the same
+        change — one notification, so one undo step and one autosave."""
+        self._check_editable("measurements")
+        for i, m in enumerate(self.measurements):
+            if m.id == measurement.id:
+                if m == measurement:
+                    return
+                for path, value in (values or {}).items():
+                    self._assign(path, value)
+                self.measurements[i] = measurement
+                self.changed(f"measurements[{i}]")
+                return
+        raise KeyError(f"the report has no measurement {measurement.id!r}")
+
+    def remove_measurement(self, measurement_id: str) -> None:
+        """Delete a measurement and every finding's link to it (a link to nothing would point nowhere)."""
+        self._check_editable("measurements")
+        kept = [m for m in self.measurements if m.id != measurement_id]
+        if len(kept) == len(self.measurements):
+            return
+        self.measurements[:] = kept
+        for _path, link_part in self._parts_with_links():
+            link_part.image_links[:] = [
+                k for k in link_part.image_links if k.measurement_id != measurement_id
+            ]
+        self.changed("measurements")
+
+    def _parts_with_links(self) -> list[tuple[str, Any]]:
+        f = self.findings
+        parts: list[tuple[str, Any]] = [("findings.cervix", f.cervix), ("findings.cavity", f.cavity)]
+        parts += [(f"findings.filling_defects[{i}]", d) for i, d in enumerate(f.filling_defects)]
+        parts += [
+            ("findings.adhesions", f.adhesions),
+            ("findings.tubes.right", f.tubes.right),
+            ("findings.tubes.left", f.tubes.left),
+            ("findings.peritoneum", f.peritoneum),
+        ]
+        return parts
 
     def add_key_image(self, key_image: KeyImage) -> None:
         self._check_editable("key_images")
@@ -398,6 +476,7 @@ class HsgReport(_Part):
                     block,
                     signed=report.is_signed,
                     required=require_integrity,
+                    as_read={"schema_version": version, **data},
                 )
             except integrity.ReportIntegrityProblem as exc:
                 raise ReportIntegrityError(f"report {report.report_id}: {exc}") from None

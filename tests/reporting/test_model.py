@@ -60,9 +60,14 @@ def test_json_round_trip_compares_equal_including_links_measurements_acks_and_ed
     assert data["schema_version"] == m.SCHEMA_VERSION
     back = m.HsgReport.from_json(data)
     assert back == r
-    assert back.findings.filling_defects[0].image_links[0].measurement.calibration.basis is (
-        CalibrationBasis.MAGNIFICATION_CORRECTED
-    )
+    # the link names the report's measurement by id (no copy); the calibration basis travels with it
+    defect_link = back.findings.filling_defects[0].image_links[0]
+    assert defect_link.measurement is None and defect_link.measurement_id
+    assert back.link_measurement(defect_link).calibration.basis is CalibrationBasis.MAGNIFICATION_CORRECTED
+    assert back.link_measurement(defect_link) is back.measurement(defect_link.measurement_id)
+    # a link added with a measurement in it is stored as a reference to it
+    left = back.findings.tubes.left.image_links[0]
+    assert left.measurement is None and back.link_measurement(left) in back.measurements
     assert back.findings.tubes.left.image_links[0].region.points[0] == (10.0, 20.5)
     assert [e.action for e in back.impression.edits] == [
         m.ImpressionEditAction.EDITED,
