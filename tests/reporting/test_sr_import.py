@@ -23,6 +23,8 @@ from .conftest import full_report
 
 V1 = Path(__file__).parent / "fixtures" / "sr_v1"
 V1_FILES = sorted(V1.glob("*.dcm"))
+V2 = Path(__file__).parent / "fixtures" / "sr_v2"
+V2_FILES = sorted(V2.glob("*.dcm"))
 
 
 def test_there_is_a_format_1_fixture_for_every_case_and_lifecycle_state() -> None:
@@ -39,6 +41,26 @@ def test_format_1_sr_imports_to_the_report_it_was_written_from(path: Path) -> No
     expected = HsgReport.from_json(json.loads(path.with_suffix(".json").read_text(encoding="utf-8")))
     result = read_sr(path)
     assert result.format_version == 1
+    assert result.warnings == [] and not result.incomplete
+    assert result.report == expected
+    assert result.report.to_json() == expected.to_json()
+
+
+def test_there_is_a_format_2_fixture_for_every_case_and_lifecycle_state() -> None:
+    from hsg_workstation.synthetic.study import CASES
+
+    names = {p.name for p in V2_FILES}
+    for case in CASES:
+        for state in ("draft", "signed", "amended"):
+            assert f"{case}.{state}.dcm" in names
+
+
+@pytest.mark.parametrize("path", V2_FILES, ids=lambda p: p.stem)
+def test_format_2_sr_imports_to_the_report_it_was_written_from(path: Path) -> None:
+    """Format 2 (commit ad06cd8) kept the impression's audit trail in a private block; it still reads whole."""
+    expected = HsgReport.from_json(json.loads(path.with_suffix(".json").read_text(encoding="utf-8")))
+    result = read_sr(path)
+    assert result.format_version == 2
     assert result.warnings == [] and not result.incomplete
     assert result.report == expected
     assert result.report.to_json() == expected.to_json()
