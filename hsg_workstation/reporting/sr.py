@@ -1,4 +1,4 @@
-"""HsgReport → DICOM Comprehensive SR (highdicom) in the source study — SR content format 2.
+"""HsgReport → DICOM Comprehensive SR (highdicom) in the source study — SR content format 3.
 
 Why this shape (docs/report.md has the full tree and the reasons):
 
@@ -15,9 +15,12 @@ Why this shape (docs/report.md has the full tree and the reasons):
   TEXT, nested part → CODE (field) = (part type) with its fields below by HAS PROPERTIES, image region → SCOORD
   with its IMAGE).
 * Patient identity is NOT copied into the content: it is in the header, where a PACS corrects it.
-* The audit trail of the impression (edits with removed/old wording, generator provenance of each sentence) is
-  not content a viewer should show as part of a signed report; it travels in a private attribute block
-  (``AUDIT_TAG``) so ``report import`` still gives the same report.
+* The audit trail of the impression (the edit log with removed / old wording, and the generator's wording of an
+  edited sentence) is not part of the SR at all: a removed sentence must not travel with the signed document, and
+  the log stays where the report lives (draft store, signed store — ``drafts.py``). The SR carries each
+  sentence's provenance without text (source key, generated, critical) as coded items, so ``report import`` gives
+  :func:`as_recorded_in_sr` of the report. Format 2 kept the trail in a private block (0011,1001), which
+  dciodvfy reports as "Unrecognized tag"; its files still read whole (``sr_import``).
 """
 
 from __future__ import annotations
@@ -49,13 +52,16 @@ COMPREHENSIVE_SR = "1.2.840.10008.5.1.4.1.1.88.33"
 DEFAULT_SR_SERIES_NUMBER = 901
 MANUFACTURER = "HSG workstation"
 #: Version of the SR content format. 1 = the name-derived HSG-F-/HSG-V- codes (commit 17ceedc and before);
-#: 2 = vocabulary codes, TID 2000 layout, narrative TEXT, identity from the header, audit in a private block.
-SR_FORMAT_VERSION = 2
+#: 2 = vocabulary codes, TID 2000 layout, narrative TEXT, identity from the header, audit in a private block
+#: (commit ad06cd8 and before); 3 = as 2, without the private block: sentence provenance as coded items, no edit log.
+SR_FORMAT_VERSION = 3
 
-#: Private attribute block holding the impression's audit trail (JSON), outside the content tree.
+#: Private attribute block of format 2 that held the impression's audit trail (JSON); read, no longer written.
 PRIVATE_GROUP = 0x0011
 PRIVATE_CREATOR = "HSG workstation report"
 AUDIT_ELEMENT = 0x01  # → (0011,1001) UT
+#: Fields of the impression that are audit trail, not document: never written into the SR (format 3).
+AUDIT_ONLY_FIELDS = frozenset({"text", "generated_text"})
 
 #: Sections in the order they are written; section name → vocabulary key of the heading.
 SECTION_ORDER: tuple[str, ...] = (
@@ -379,18 +385,38 @@ def datetime_item(name: CodedConcept, value: _dt.datetime, rel: Rel) -> hd.sr.Da
     return item
 
 
-def audit_record(report: HsgReport) -> dict[str, Any]:
-    """What the private audit block holds: per impression sentence its provenance, the edit log, and the
-    recommendations' keys — everything of those parts except the texts the content tree shows."""
-    full = report.to_json()
-    sentences = [{k: v for k, v in s.items() if k != "text"} for s in full["impression"].get("sentences", [])]
-    recs = [{k: v for k, v in r.items() if k != "text"} for r in full.get("recommendations", [])]
-    return {
-        "format": 1,
-        "sentences": sentences,
-        "edits": full["impression"].get("edits", []),
-        "recommendations": recs,
-    }
+def as_recorded_in_sr(report: HsgReport) -> HsgReport:
+    """The report as its SR (format 3) records it, i.e. what ``report import`` gives back: the impression without
+    its edit log, and each sentence's generator wording only while the sentence is still the generator's (an
+    edited sentence's original wording is removed text). Everything else is the report itself."""
+    data = report.to_json()
+    data.pop("integrity", None)
+    imp = data.get("impression", {})
+    imp["edits"] = []
+    for s in imp.get("sentences", []):
+        s["generated_text"] = s["text"] if s.get("generated") else ""
+    return HsgReport.from_json(data)
+
+
+def _provenance_items(report: HsgReport, section: str, w: _Writer) -> list[Any]:
+    """Impression / recommendation provenance without any text: CODE (list field) = (part type) with the
+    source key / library key, generated and critical by HAS PROPERTIES — one per TEXT item, in the same order."""
+    if section == "impression":
+        parts: list[Any] = [s for s in report.impression.sentences if s.text]
+        name = concept("field:Impression.sentences")
+    else:
+        parts = [r for r in report.recommendations if r.text]
+        name = concept("field:HsgReport.recommendations")
+    out = []
+    for part in parts:
+        item = hd.sr.CodeContentItem(
+            name, concept(f"type:{type(part).__name__}"), relationship_type=Rel.CONTAINS
+        )
+        children = w.field_items(part, Rel.HAS_PROPERTIES, skip=AUDIT_ONLY_FIELDS)
+        if children:
+            item.ContentSequence = children
+        out.append(item)
+    return out
 
 
 def _heading(section: str, items: list[Any]) -> hd.sr.ContainerContentItem:
@@ -424,12 +450,14 @@ def _sections(report: HsgReport, w: _Writer) -> tuple[list[Any], list[Any]]:
                 for s in report.impression.sentences
                 if s.text
             ]
+            items = _provenance_items(report, section, w)
         elif section == "recommendations":
             text = [
                 hd.sr.TextContentItem(codes.RECOMMENDATION.code, r.text, relationship_type=Rel.CONTAINS)
                 for r in report.recommendations
                 if r.text
             ]
+            items = _provenance_items(report, section, w)
         elif section == "identity":
             skip = frozenset(HEADER_IDENTITY)  # patient / study identity lives in the header only
             items = w.field_items(report.identity, Rel.CONTAINS, skip=skip)
@@ -652,8 +680,6 @@ def build_sr(
     sr.SpecificCharacterSet = "ISO_IR 192"
     sr.CodingSchemeIdentificationSequence = [codes.coding_scheme_identification()]
     sr.CodingSchemeIdentificationSequence[0].CodingSchemeVersion = vocabulary().version
-    block = sr.private_block(PRIVATE_GROUP, PRIVATE_CREATOR, create=True)
-    block.add_new(AUDIT_ELEMENT, "UT", json.dumps(audit_record(report), ensure_ascii=False))
     return sr
 
 

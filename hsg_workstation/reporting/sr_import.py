@@ -4,13 +4,15 @@ Why versioned and tolerant: an SR archived in a PACS is read years after it was 
 has changed. So the reader
 
 * recognises every SR content format this project ever wrote — format 1 (name-derived ``HSG-F-``/``HSG-V-`` codes,
-  commit 17ceedc and before; ``sr_format1``) and format 2 (vocabulary codes, ``sr.py``) — each through a
-  *codebook* that turns concept codes into model names; retired vocabulary concepts map forward;
+  commit 17ceedc and before; ``sr_format1``), format 2 (vocabulary codes, impression audit in a private block,
+  commit ad06cd8 and before) and format 3 (``sr.py``: the same codes, sentence provenance as coded items, no
+  private block) — each through a *codebook* that turns concept codes into model names; retired vocabulary
+  concepts map forward;
 * keeps what it does not understand as free text (appended to ``findings.other``, named in a warning) instead of
   failing, and skips the items the writer adds only for other readers (Finding Site, Laterality, derived codes);
 * takes patient / study identity from the header, where a PACS corrects it, not from the content;
 * refuses another producer's SR (Manufacturer and this program's private items, not only the title);
-* detects an incomplete (truncated) SR — format 2 records its content item count — and says what is missing;
+* detects an incomplete (truncated) SR — formats 2 and 3 record their content item count — and says what is missing;
 * turns every malformed item into :class:`SrImportError` naming the item's path, never a traceback.
 """
 
@@ -116,11 +118,10 @@ def meaning_of(item: Dataset) -> str:
 
 
 class Format2Codebook:
-    """Concept codes of SR content format 2 (the vocabulary) → model names."""
+    """Concept codes of SR content formats 2 and 3 (the vocabulary) → model names."""
 
-    version = 2
-
-    def __init__(self) -> None:
+    def __init__(self, version: int = 3) -> None:
+        self.version = version  # 2 and 3 share the codes; 3 has no private audit block
         v = vocabulary()
         self.v = v
         self.headings = {
@@ -267,6 +268,7 @@ class _Reader:
         self.warnings: list[str] = []
         self.incomplete = False
         self.unknown: list[str] = []
+        self.book_version = 0
 
     # -- identification -----------------------------------------------------------------------------------
     def codebook(self, top: list[Dataset]) -> Codebook:
@@ -282,33 +284,33 @@ class _Reader:
                 f"{self.name}: document title {title} is not an HSG report written by this program "
                 f"(expected {_key(codes.HSG_REPORT_TITLE.code)})"
             )
-        f2 = Format2Codebook()
         version_key = _key(vocabulary().concept("doc:schema_version").coded)
         for item in top:
             if item.get("ValueType") == "TEXT" and concept_of(item, "root") == version_key:
                 version = str(item.get("TextValue", "")).strip()
-                if version != "2":
+                if version not in ("2", "3"):
                     raise SrImportError(
-                        f"{self.name}: SR content format {version!r} is newer than this program reads (1, 2)"
+                        f"{self.name}: SR content format {version!r} is newer than this program reads (1, 2, 3)"
                     )
-                return f2
+                return Format2Codebook(int(version))
         f1 = Format1Codebook()
         if any(f1.is_own(item, self) for item in top):
             return f1
         raise SrImportError(
-            f"{self.name}: no HSG workstation content (neither format 1 nor 2 items): not a report of this program"
+            f"{self.name}: no HSG workstation content (neither format 1 nor 2 / 3 items): not a report of this program"
         )
 
     # -- the walk -----------------------------------------------------------------------------------------
     def run(self) -> ImportResult:
         top = _children(self.ds, "root")
         book = self.codebook(top)
+        self.book_version = book.version
         data: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
         sections_seen: list[str] = []
         containers = [
             (f"root[{i}]", it) for i, it in enumerate(top) if value_type(it, f"root[{i}]") == "CONTAINER"
         ]
-        if book.version == 2:
+        if book.version >= 2:
             # narrative headings first (impression / recommendations are data too), then the structured data
             data_items: list[tuple[str, Dataset]] = []
             for path, item in containers:
@@ -329,6 +331,11 @@ class _Reader:
                             self.keep_unknown(c, f"{path}[{n}]")
             containers = data_items
         for path, item in containers:
+            if book.version >= 3 and self.is_provenance(book, item, path):
+                meta: dict[str, Any] = {}
+                self.section(book, item, path, meta, [])
+                self.merge_provenance(data, meta)
+                continue
             self.section(book, item, path, data, sections_seen)
         self.header_identity(data)
         self.check_complete(book, data, sections_seen, top)
@@ -392,8 +399,39 @@ class _Reader:
             label, value = "?", "unreadable item"
         self.unknown.append(f"{label}: {value}".strip())
 
+    def is_provenance(self, book: Codebook, item: Dataset, path: str) -> bool:
+        """Format 3: the structured data's impression / recommendations heading (provenance, no text)."""
+        if value_type(item, path) != "CONTAINER":
+            return False
+        return book.section_of(concept_of(item, path)) in ("impression", "recommendations")
+
+    def merge_provenance(self, data: dict[str, Any], meta: dict[str, Any]) -> None:
+        """Format 3: each TEXT sentence takes the provenance item of the same position; the generator's wording
+        is the sentence itself while it is still generated (an edited sentence's old wording is not in the SR)."""
+        pairs = []
+        if "impression" in meta:
+            pairs.append(("impression", meta["impression"].get("sentences", []), data.get("impression", {})))
+        if "recommendations" in meta:
+            pairs.append(
+                ("recommendations", meta["recommendations"], {"sentences": data.get("recommendations")})
+            )
+        for section, provenance, target in pairs:
+            texts = target.get("sentences") or []
+            if len(provenance) != len(texts):
+                self.warnings.append(
+                    f"{section}: provenance items do not match the text items; provenance dropped"
+                )
+                continue
+            merged = [{**p, "text": t["text"]} for p, t in zip(provenance, texts, strict=True)]
+            if section == "impression":
+                for m in merged:
+                    m["generated_text"] = m["text"] if m.get("generated", True) else ""
+                data.setdefault("impression", {"edits": []})["sentences"] = merged
+            else:
+                data["recommendations"] = merged
+
     def text_section(self, section: str, children: list[Dataset], path: str) -> Any:
-        """Format 2 impression / recommendations: TEXT items + the private audit block."""
+        """Format 2 / 3 impression / recommendations: TEXT items (+ format 2's private audit block)."""
         wanted = _key((codes.IMPRESSION if section == "impression" else codes.RECOMMENDATION).code)
         texts: list[str] = []
         for n, c in enumerate(children):
@@ -401,7 +439,7 @@ class _Reader:
                 texts.append(str(c.get("TextValue", "")))
             else:
                 self.keep_unknown(c, f"{path}[{n}]")
-        audit = self.audit()
+        audit = self.audit() if self.book_version == 2 else {}
         meta_key = "sentences" if section == "impression" else "recommendations"
         meta = audit.get(meta_key, [])
         if len(meta) != len(texts):
@@ -464,7 +502,7 @@ class _Reader:
         if "report_id" not in data:
             self.incomplete = True
             self.warnings.append("no report administration (report id, status): the SR is cut short")
-        if book.version == 2:
+        if book.version >= 2:
             recorded = _item_count(top)
             present = _count([t for t in top if t.get("RelationshipType") == "CONTAINS"])
             if recorded is None:

@@ -349,3 +349,30 @@ def test_an_unknown_coded_value_is_kept_as_text_not_a_failure(source_datasets) -
     assert None in (tubes.left.patency, tubes.right.patency)
     assert "Patency: Partially patent" in result.report.findings.other
     assert any("not understood" in w for w in result.warnings)
+
+
+def test_a_newer_content_format_is_refused_by_name(source_datasets) -> None:
+    rf, dx = source_datasets
+    sr = build_sr(full_report(rf, dx, signed=True), source_datasets)
+    version = concept("doc:schema_version")
+    for item in sr.ContentSequence:
+        if item.ConceptNameCodeSequence[0].CodeValue == version.value:
+            item.TextValue = "4"
+    with pytest.raises(SrImportError, match=r"format '4' is newer than this program reads \(1, 2, 3\)"):
+        read_sr(sr)
+
+
+def test_format_3_has_no_private_attributes_and_keeps_sentence_provenance(source_datasets) -> None:
+    """The impression's provenance travels as coded items (no text), the edit log not at all."""
+    rf, dx = source_datasets
+    report = full_report(rf, dx, signed=True)
+    sr = build_sr(report, source_datasets)
+    assert not any(e.tag.is_private for e in sr.iterall())
+    back = read_sr(sr)
+    assert back.format_version == 3 and back.warnings == []
+    got = [(s.source_key, s.generated, s.critical) for s in back.report.impression.sentences]
+    assert got == [(s.source_key, s.generated, s.critical) for s in report.impression.sentences]
+    assert [(r.key, r.generated) for r in back.report.recommendations] == [
+        (r.key, r.generated) for r in report.recommendations
+    ]
+    assert back.report.impression.edits == []
