@@ -20,6 +20,7 @@ from hsg_workstation import __version__
 from hsg_workstation.dicom_io.orientation import ap_display_flips, describe_display, orientation_of
 from hsg_workstation.measurements import Measurement
 from hsg_workstation.reporting.model import HsgReport, ImageLink, KeyImage, Tube
+from hsg_workstation.reporting.vocabulary import vocabulary
 from hsg_workstation.reporting.wording import (
     dap_source_words,
     drl_comparison,
@@ -30,6 +31,33 @@ from hsg_workstation.reporting.wording import (
     person_name,
     words,
 )
+
+TUBE_ROWS = (
+    "status",
+    "opacified_to",
+    "patency",
+    "occlusion_level",
+    "proximal_spasm",
+    "spill",
+    "calibre",
+    "hydrosalpinx",
+    "mucosal_folds",
+    "wall_pattern",
+    "peritubal_adhesion_signs",
+    "patency_note",
+    "note",
+)
+_DEFECT_COLUMNS = ("location", "size_mm", "count", "contour", "behaviour", "suspected_nature", "note")
+
+
+def _label(owner: str, field: str) -> str:
+    """A row name: the vocabulary's label of the field (the form shows the same words)."""
+    return vocabulary().concept(f"field:{owner}.{field}").label
+
+
+def _f(part: Any, field: str) -> str:
+    return _label(type(part).__name__, field)
+
 
 ImageSource = Path | str | Dataset
 """A key image's source: a DICOM file path (decoded one frame at a time) or a dataset with pixel data."""
@@ -158,44 +186,44 @@ def _clinical(r: HsgReport) -> str:
         obstetric = f"G{c.gravidity or 0} P{c.parity or 0}, miscarriages {c.miscarriages or 0}, ectopic {c.ectopics or 0}"
     clinical = _rows(
         [
-            ("Indication", indications if c.indications else ""),
+            (_f(c, "indications"), indications if c.indications else ""),
             (
-                "Duration of infertility",
+                _f(c, "infertility_duration_months"),
                 f"{c.infertility_duration_months} months" if c.infertility_duration_months else "",
             ),
             ("Obstetric history", obstetric),
-            ("Risk history", c.risk_history),
+            (_f(c, "risk_history"), c.risk_history),
             (
-                "Prior imaging",
+                _f(c, "prior_imaging"),
                 f"{c.prior_imaging} {words(c.prior_imaging_date) if c.prior_imaging_date else ''}".strip(),
             ),
-            ("Comparison", c.comparison),
-            ("Notes", c.notes),
+            (_f(c, "comparison"), c.comparison),
+            (_f(c, "notes"), c.notes),
         ]
     )
     safety = _rows(
         [
-            ("Last menstrual period", "unknown" if s.lmp_unknown else s.lmp_date),
-            ("Cycle day", r.effective_cycle_day()),
-            ("Cycle pattern", s.cycle_pattern),
-            ("Bleeding on the day", s.menstrual_bleeding_today),
+            (_f(s, "lmp_date"), "unknown" if s.lmp_unknown else s.lmp_date),
+            (_f(s, "cycle_day"), r.effective_cycle_day()),
+            (_f(s, "cycle_pattern"), s.cycle_pattern),
+            (_f(s, "menstrual_bleeding_today"), s.menstrual_bleeding_today),
             (
-                "Pregnancy test",
+                _f(s, "pregnancy_test"),
                 f"{words(s.pregnancy_test)} {words(s.pregnancy_test_datetime) if s.pregnancy_test_datetime else ''}".strip()
                 if s.pregnancy_test
                 else "",
             ),
-            ("Pregnancy status", s.pregnancy_status),
-            ("Contraindication screen", s.contraindications),
-            ("Override note", s.contraindication_override_note),
+            (_f(s, "pregnancy_status"), s.pregnancy_status),
+            (_f(s, "contraindications"), s.contraindications),
+            (_f(s, "contraindication_override_note"), s.contraindication_override_note),
             (
-                "Antibiotic prophylaxis",
+                _f(s, "antibiotic_prophylaxis"),
                 f"{words(s.antibiotic_prophylaxis)} {s.antibiotic_details}".strip()
                 if s.antibiotic_prophylaxis
                 else "",
             ),
-            ("Premedication", s.premedication),
-            ("Consent obtained", s.consent),
+            (_f(s, "premedication"), s.premedication),
+            (_f(s, "consent"), s.consent),
         ]
     )
     return f"<h2>Clinical information</h2>{clinical}<h2>Pre-procedure safety checks</h2>{safety}"
@@ -221,18 +249,21 @@ def _technique(r: HsgReport) -> str:
         )
     technique = _rows(
         [
-            ("Catheter", catheter if t.catheter_type else ""),
-            ("Balloon", balloon),
-            ("Contrast", contrast),
-            ("Contrast volume", f"{t.contrast_volume_ml:g} mL" if t.contrast_volume_ml is not None else ""),
-            ("Views", t.views),
+            (_f(t, "catheter_type"), catheter if t.catheter_type else ""),
+            (_f(t, "balloon_position"), balloon),
+            (_f(t, "contrast_type"), contrast),
             (
-                "Selective salpingography",
+                _f(t, "contrast_volume_ml"),
+                f"{t.contrast_volume_ml:g} mL" if t.contrast_volume_ml is not None else "",
+            ),
+            (_f(t, "views"), t.views),
+            (
+                _f(t, "selective_salpingography"),
                 f"{words(t.selective_salpingography)} {t.selective_salpingography_result}".strip()
                 if t.selective_salpingography
                 else "",
             ),
-            ("Study quality", quality),
+            (_f(t, "study_quality"), quality),
         ]
     )
     dap = ""
@@ -243,12 +274,18 @@ def _technique(r: HsgReport) -> str:
             dap += f" (recorded {d.dap_source_value:g} {unit}; {dap_source_words(d.dap_source)})"
     dose = _rows(
         [
-            ("Dose-area product", dap),
-            ("Fluoroscopy time", f"{d.fluoroscopy_time_s:g} s" if d.fluoroscopy_time_s is not None else ""),
-            ("Radiographs", d.radiographic_images),
-            ("Entrance dose", f"{d.entrance_dose_mgy:g} mGy" if d.entrance_dose_mgy is not None else ""),
+            (_f(d, "dap_total_gy_cm2"), dap),
+            (
+                _f(d, "fluoroscopy_time_s"),
+                f"{d.fluoroscopy_time_s:g} s" if d.fluoroscopy_time_s is not None else "",
+            ),
+            (_f(d, "radiographic_images"), d.radiographic_images),
+            (
+                _f(d, "entrance_dose_mgy"),
+                f"{d.entrance_dose_mgy:g} mGy" if d.entrance_dose_mgy is not None else "",
+            ),
             ("Reference level", drl_comparison(d.dap_total_gy_cm2, d.fluoroscopy_time_s)),
-            ("Dose review", d.dose_review_reason),
+            (_f(d, "dose_review_reason"), d.dose_review_reason),
         ]
     )
     return f"<h2>Technique</h2>{technique}<h2>Radiation dose</h2>{dose}"
@@ -280,10 +317,10 @@ def _findings(r: HsgReport, schematic_url: str) -> str:
     parts.append(
         _rows(
             [
-                ("Cervical canal", cx.cervical_canal),
-                ("ESHRE/ESGE cervix", cx.eshre_cervix),
-                ("ESHRE/ESGE vagina", cx.eshre_vagina if cx.eshre_vagina.value != "not_assessed" else ""),
-                ("Note", cx.note),
+                (_f(cx, "cervical_canal"), cx.cervical_canal),
+                (_f(cx, "eshre_cervix"), cx.eshre_cervix),
+                (_f(cx, "eshre_vagina"), cx.eshre_vagina if cx.eshre_vagina.value != "not_assessed" else ""),
+                (_f(cx, "note"), cx.note),
             ]
         )
     )
@@ -291,39 +328,38 @@ def _findings(r: HsgReport, schematic_url: str) -> str:
     parts.append(
         _rows(
             [
-                ("Opacification", cav.opacified),
-                ("Size", cav.size),
-                ("Shape", cav.shape),
-                ("Internal indentation depth", _mm(cav.internal_indentation_depth_mm)),
+                (_f(cav, "opacified"), cav.opacified),
+                (_f(cav, "size"), cav.size),
+                (_f(cav, "shape"), cav.shape),
+                (_f(cav, "internal_indentation_depth_mm"), _mm(cav.internal_indentation_depth_mm)),
                 (
-                    "Indentation angle",
+                    _f(cav, "indentation_angle_deg"),
                     f"{cav.indentation_angle_deg:g}°" if cav.indentation_angle_deg is not None else "",
                 ),
                 (
-                    "Hemicavity divergence angle",
+                    _f(cav, "hemicavity_divergence_angle_deg"),
                     f"{cav.hemicavity_divergence_angle_deg:g}°"
                     if cav.hemicavity_divergence_angle_deg is not None
                     else "",
                 ),
-                ("Intercornual distance", _mm(cav.intercornual_distance_mm)),
+                (_f(cav, "intercornual_distance_mm"), _mm(cav.intercornual_distance_mm)),
                 (
-                    "External contour assessed by",
-                    cav.external_contour_source
-                    if cav.external_contour_source.value != "not_assessed"
-                    else "not assessed (HSG alone)",
+                    _f(cav, "external_contour_source"),
+                    words(cav.external_contour_source)
+                    + (" (HSG alone)" if cav.external_contour_source.value == "not_assessed" else ""),
                 ),
-                ("External fundal indentation", _mm(cav.external_fundal_indentation_mm)),
-                ("ESHRE/ESGE 2013 uterus", cav.eshre_uterus),
-                ("ASRM 2021 category", cav.asrm2021_category),
-                ("Classification confidence", cav.classification_confidence),
-                ("Adenomyosis signs", cav.adenomyosis_signs),
+                (_f(cav, "external_fundal_indentation_mm"), _mm(cav.external_fundal_indentation_mm)),
+                (_f(cav, "eshre_uterus"), cav.eshre_uterus),
+                (_f(cav, "asrm2021_category"), cav.asrm2021_category),
+                (_f(cav, "classification_confidence"), cav.classification_confidence),
+                (_f(cav, "adenomyosis_signs"), cav.adenomyosis_signs),
                 (
-                    "Caesarean niche",
+                    _f(cav, "caesarean_niche"),
                     f"{words(cav.caesarean_niche)} {_mm(cav.caesarean_niche_depth_mm)}".strip()
                     if cav.caesarean_niche
                     else "",
                 ),
-                ("Note", cav.note),
+                (_f(cav, "note"), cav.note),
             ]
         )
     )
@@ -335,10 +371,7 @@ def _findings(r: HsgReport, schematic_url: str) -> str:
     else:
         parts.append("<h3>Filling defects</h3>")
     if f.filling_defects:
-        head = "".join(
-            f"<th>{h}</th>"
-            for h in ("#", "Location", "Size", "Count", "Contour", "Behaviour", "Suspected nature", "Note")
-        )
+        head = "".join(f"<th>{h}</th>" for h in ("#", *(_label("FillingDefect", n) for n in _DEFECT_COLUMNS)))
         rows = []
         for n, d in enumerate(f.filling_defects, 1):
             cells = [
@@ -358,22 +391,22 @@ def _findings(r: HsgReport, schematic_url: str) -> str:
     if a.present:
         parts.append("<h3>Intrauterine adhesions</h3>")
         afs = (
-            f"score {a.afs_score}, stage {a.afs_stage.value}"
+            f"score {a.afs_score}, stage {words(a.afs_stage)}"
             if a.afs_score is not None and a.afs_stage
             else "incomplete"
         )
         parts.append(
             _rows(
                 [
-                    ("Present", True),
+                    (_f(a, "present"), True),
                     (
                         "AFS 1988 extent / type / menses",
                         f"{words(a.afs_extent)} / {words(a.afs_type)} / {words(a.afs_menstrual_pattern)}",
                     ),
                     ("AFS 1988", afs),
-                    ("March (HSG-estimated)", a.march),
-                    ("ESH/ESGE", a.esh_esge),
-                    ("Note", a.note),
+                    (_f(a, "march"), a.march),
+                    (_f(a, "esh_esge"), a.esh_esge),
+                    (_f(a, "note"), a.note),
                 ]
             )
         )
@@ -385,21 +418,7 @@ def _findings(r: HsgReport, schematic_url: str) -> str:
         )
     parts.append("<h3>Fallopian tubes</h3>")
     right, left = f.tubes.right, f.tubes.left
-    tube_rows = [
-        ("Status", "status"),
-        ("Filled to", "opacified_to"),
-        ("Patency", "patency"),
-        ("Occlusion level", "occlusion_level"),
-        ("Proximal spasm", "proximal_spasm"),
-        ("Spill", "spill"),
-        ("Calibre", "calibre"),
-        ("Hydrosalpinx", "hydrosalpinx"),
-        ("Mucosal folds", "mucosal_folds"),
-        ("Wall pattern", "wall_pattern"),
-        ("Peritubal adhesion signs", "peritubal_adhesion_signs"),
-        ("Patency note", "patency_note"),
-        ("Note", "note"),
-    ]
+    tube_rows = [(_label("Tube", attr), attr) for attr in TUBE_ROWS]
     rows = []
     for label, attr in tube_rows:
         if getattr(right, attr) in (None, "", []) and getattr(left, attr) in (None, "", []):
@@ -409,20 +428,22 @@ def _findings(r: HsgReport, schematic_url: str) -> str:
             f"<td>{html.escape(_tube_cell(left, attr))}</td></tr>"
         )
     parts.append(
-        "<table class='grid' width='100%'><tr><th width='24%'></th><th width='38%'>Right tube</th>"
-        "<th width='38%'>Left tube</th></tr>" + "".join(rows) + "</table>"
+        "<table class='grid' width='100%'><tr><th width='24%'></th>"
+        f"<th width='38%'>{_label('Tubes', 'right')}</th><th width='38%'>{_label('Tubes', 'left')}</th></tr>"
+        + "".join(rows)
+        + "</table>"
     )
     pe = f.peritoneum
     parts.append("<h3>Peritoneum and intravasation</h3>")
     parts.append(
         _rows(
             [
-                ("Peritoneal spill", pe.peritoneal_spill_overall),
-                ("Spill judged on", pe.spill_assessed_on),
-                ("Intravasation", pe.intravasation),
-                ("Intravasation extent", pe.intravasation_extent),
-                ("Action taken", pe.intravasation_action),
-                ("Note", pe.note),
+                (_f(pe, "peritoneal_spill_overall"), pe.peritoneal_spill_overall),
+                (_f(pe, "spill_assessed_on"), pe.spill_assessed_on),
+                (_f(pe, "intravasation"), pe.intravasation),
+                (_f(pe, "intravasation_extent"), pe.intravasation_extent),
+                (_f(pe, "intravasation_action"), pe.intravasation_action),
+                (_f(pe, "note"), pe.note),
                 ("Other findings", f.other),
             ]
         )
@@ -467,7 +488,7 @@ def _measurements_table(r: HsgReport) -> str:
                 m.label or words(m.kind),
                 measurement_value(m),
                 f"frame {m.region.frame_number}",
-                m.calibration.basis.value,
+                words(m.calibration.basis),
             )
         )
         + "</tr>"
@@ -532,10 +553,10 @@ def _rest(r: HsgReport, key_urls: list[tuple[str, KeyImage, str]]) -> str:
     parts.append(
         _rows(
             [
-                ("Complications", c.complications),
-                ("Pain score (0–10)", c.pain_score),
-                ("Note", c.note),
-                ("Infection follow-up", c.infection_followup),
+                (_f(c, "complications"), c.complications),
+                (_f(c, "pain_score"), c.pain_score),
+                (_f(c, "note"), c.note),
+                (_f(c, "infection_followup"), c.infection_followup),
             ]
         )
     )

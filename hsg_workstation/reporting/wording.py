@@ -136,7 +136,7 @@ def tube_phrase(tube: Tube) -> str:
             text += f" ({words(tube.occlusion_level)})"
         parts.append(text)
     if tube.spill is not None:
-        parts.append(f"{words(tube.spill)} spill")
+        parts.append("no spill" if tube.spill.value == "none" else f"{words(tube.spill)} spill")
     if tube.hydrosalpinx:
         parts.append(("hydrosalpinx " + _mm(tube.hydrosalpinx_diameter_mm)).strip())
     return ", ".join(parts) or "not recorded"
