@@ -209,3 +209,36 @@ def test_every_value_concept_has_a_phrase() -> None:
     assert missing == []
     assert v.concept("value:DapUnit.Gy.cm2").phrase  # units too, although the PDF prints them as symbols
     assert DapUnit  # imported for the comment above
+
+
+def _owner_and_field(path: str) -> tuple[str, str]:
+    """``findings.tubes.left.patency`` → ("Tube", "patency") through the model's type hints."""
+    import typing
+
+    from hsg_workstation.reporting.sr import _unwrap_optional
+
+    owner: Any = HsgReport
+    *parents, name = path.split(".")
+    for p in parents:
+        hint = _unwrap_optional(typing.get_type_hints(owner)[p.split("[")[0]])
+        owner = typing.get_args(hint)[0] if typing.get_origin(hint) is list else hint
+    return owner.__name__, name
+
+
+def test_the_form_shows_the_vocabulary_labels() -> None:
+    """The form's row names (``form_spec``, without the & mnemonic) are the vocabulary's labels — the PDF prints
+    the same. One exception: a concept shared by several fields ("Reason") may be named for its place."""
+    from hsg_workstation.reporting import form_spec
+
+    specs = [f for sec in form_spec.SECTIONS for b in sec.blocks for f in b.fields]
+    specs += list(form_spec.defect_fields(0))
+    specs += [f for b in form_spec.CRITICAL_RESULT_SECTION.blocks for f in b.fields]
+    v = vocabulary()
+    shared = {k for k in v.names.values() if list(v.names.values()).count(k) > 1}
+    differ = []
+    for spec in specs:
+        owner, name = _owner_and_field(spec.path)
+        key = v.names[f"field:{owner}.{name}"]
+        if spec.label.replace("&", "") != v.concepts[key].label and key not in shared:
+            differ.append((spec.path, spec.label, v.concepts[key].label))
+    assert len(specs) > 100 and differ == []
