@@ -215,7 +215,7 @@ def _owner_and_field(path: str) -> tuple[str, str]:
     """``findings.tubes.left.patency`` → ("Tube", "patency") through the model's type hints."""
     import typing
 
-    from hsg_workstation.reporting.sr import _unwrap_optional
+    from hsg_workstation.reporting.sr_items import _unwrap_optional
 
     owner: Any = HsgReport
     *parents, name = path.split(".")
