@@ -213,7 +213,13 @@ def build_content(
     """The root CONTAINER of the report's SR tree (see module docstring and docs/report.md)."""
     w = Writer(source_datasets)
     root = hd.sr.ContainerContentItem(name=codes.HSG_REPORT_TITLE.code, template_id="2000")
-    children: list[Any] = []
+    # TID 2000 rows in their order (the template's order is significant): Procedure reported (row 2), Language
+    # (row 5), Observation Context (row 7, mandatory: the author, else this program as the device observer).
+    children: list[Any] = [
+        hd.sr.CodeContentItem(
+            codes.PROCEDURE_REPORTED.code, codes.HSG_PROCEDURE.code, relationship_type=Rel.HAS_CONCEPT_MOD
+        )
+    ]
     lang = report.language or "en"
     children.extend(
         hd.sr.LanguageOfContentItemAndDescendants(
@@ -222,21 +228,18 @@ def build_content(
     )
     observer_name = report.author_name or report.signature.verifying_observer_name
     if observer_name:
-        children.extend(
-            hd.sr.ObservationContext(
-                observer_person_context=hd.sr.ObserverContext(
-                    observer_type=CodedConcept("121006", "DCM", "Person"),
-                    observer_identifying_attributes=hd.sr.PersonObserverIdentifyingAttributes(
-                        name=observer_name
-                    ),
-                )
-            )
+        observer = hd.sr.ObserverContext(
+            observer_type=CodedConcept("121006", "DCM", "Person"),
+            observer_identifying_attributes=hd.sr.PersonObserverIdentifyingAttributes(name=observer_name),
         )
-    children.append(
-        hd.sr.CodeContentItem(
-            codes.PROCEDURE_REPORTED.code, codes.HSG_PROCEDURE.code, relationship_type=Rel.HAS_CONCEPT_MOD
+    else:
+        observer = hd.sr.ObserverContext(
+            observer_type=CodedConcept("121007", "DCM", "Device"),
+            observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
+                uid=generate_uid(entropy_srcs=["hsg-workstation-device-observer"]), name=MANUFACTURER
+            ),
         )
-    )
+    children.extend(hd.sr.ObservationContext(observer_person_context=observer))
     shown, data = _sections(report, w)
     if measurement_sr is not None:
         ref = hd.sr.CompositeContentItem(
@@ -266,15 +269,20 @@ def build_content(
     )
     structured.ContentSequence = [container, *data]
     body = [*shown, structured]
-    # The format version and the number of content items below come first, as modifiers of the document: the
-    # importer identifies the format from them, and a truncated file (whose tail is lost) shows as fewer items.
-    version = hd.sr.TextContentItem(
-        concept("doc:schema_version"), str(SR_FORMAT_VERSION), relationship_type=Rel.HAS_CONCEPT_MOD
-    )
-    count = hd.sr.TextContentItem(
-        concept("doc:item_count"), str(_count_items(body)), relationship_type=Rel.HAS_CONCEPT_MOD
-    )
-    root.ContentSequence = [*children, version, count, *body]
+    # The format version and the number of content items below come first — in the first heading (format 3; a
+    # private heading code and TEXT items are what TID 2000 row 8 / TID 2002 allow; format 2 had them as root
+    # modifiers, which TID 2000 does not list): the importer identifies the format from them, and a truncated file
+    # (whose tail is lost) shows as fewer items than recorded.
+    info = hd.sr.ContainerContentItem(name=concept("doc:format_heading"), relationship_type=Rel.CONTAINS)
+    info.ContentSequence = [
+        hd.sr.TextContentItem(
+            concept("doc:schema_version"), str(SR_FORMAT_VERSION), relationship_type=Rel.CONTAINS
+        ),
+        hd.sr.TextContentItem(
+            concept("doc:item_count"), str(_count_items(body)), relationship_type=Rel.CONTAINS
+        ),
+    ]
+    root.ContentSequence = [*children, info, *body]
     return root
 
 

@@ -129,10 +129,31 @@ def _children(item: Dataset, path: str) -> list[Dataset]:
         raise SrImportError(f"SR item {path}: unreadable Content Sequence ({exc})") from None
 
 
+def format_items(top: list[Dataset]) -> list[Dataset]:
+    """Where the format version and the item count stand: root modifiers (format 2) or the items of the first
+    "HSG report format" heading (format 3)."""
+    heading = _key(vocabulary().concept("doc:format_heading").coded)
+    out: list[Dataset] = []
+    for item in top:
+        if item.get("ValueType") == "TEXT":
+            out.append(item)
+        elif item.get("ValueType") == "CONTAINER" and item.get("ConceptNameCodeSequence"):
+            if concept_of(item, "root") == heading:
+                out.extend(c for c in _children(item, "root") if c.get("ValueType") == "TEXT")
+            break  # only the first heading can hold them
+    return out
+
+
+def is_format_heading(item: Dataset) -> bool:
+    return item.get("ValueType") == "CONTAINER" and concept_of(item, "root") == _key(
+        vocabulary().concept("doc:format_heading").coded
+    )
+
+
 def _item_count(top: list[Dataset]) -> int | None:
     key = _key(vocabulary().concept("doc:item_count").coded)
-    for c in top:
-        if c.get("ValueType") == "TEXT" and concept_of(c, "root") == key:
+    for c in format_items(top):
+        if concept_of(c, "root") == key:
             try:
                 return int(str(c.get("TextValue", "")).strip())
             except ValueError:

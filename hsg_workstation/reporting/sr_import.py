@@ -59,6 +59,8 @@ from hsg_workstation.reporting.sr_codebook import (
     _parse_tm,
     code_of,
     concept_of,
+    format_items,
+    is_format_heading,
     meaning_of,
     value_type,
 )
@@ -192,8 +194,8 @@ class _Reader:
                 f"(expected {_key(codes.HSG_REPORT_TITLE.code)})"
             )
         version_key = _key(vocabulary().concept("doc:schema_version").coded)
-        for item in top:
-            if item.get("ValueType") == "TEXT" and concept_of(item, "root") == version_key:
+        for item in format_items(top):
+            if concept_of(item, "root") == version_key:
                 version = str(item.get("TextValue", "")).strip()
                 if version not in ("2", "3"):
                     raise SrImportError(
@@ -221,6 +223,8 @@ class _Reader:
             # narrative headings first (impression / recommendations are data too), then the structured data
             data_items: list[tuple[str, Dataset]] = []
             for path, item in containers:
+                if is_format_heading(item):
+                    continue  # format version and item count: read by codebook() / check_complete()
                 key = concept_of(item, path)
                 children = _children(item, path)
                 if key == book.structured:
@@ -411,7 +415,9 @@ class _Reader:
             self.warnings.append("no report administration (report id, status): the SR is cut short")
         if book.version >= 2:
             recorded = _item_count(top)
-            present = _count([t for t in top if t.get("RelationshipType") == "CONTAINS"])
+            present = _count(
+                [t for t in top if t.get("RelationshipType") == "CONTAINS" and not is_format_heading(t)]
+            )
             if recorded is None:
                 self.incomplete = True
                 self.warnings.append("no content item count: the SR is cut short")

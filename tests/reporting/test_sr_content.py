@@ -225,3 +225,31 @@ def test_every_code_in_the_sr_is_from_the_vocabulary_and_short(source_datasets) 
         assert f"{scheme}:{value}" in known, (value, scheme)
     for elem in sr.iterall():
         assert elem.keyword != "LongCodeValue"
+
+
+@pytest.mark.parametrize("author", ["Reader^Anna", ""])
+def test_root_and_narrative_headings_follow_tid_2000_rows(source_datasets, author: str) -> None:
+    """TID 2000 (PS3.16 2026a, non-extensible, order significant): Procedure reported, Language, Observation
+    Context (mandatory — the device when no author is named), then only CONTAINS CONTAINER headings; the format
+    heading and the narrative headings hold TID 2002 TEXT items only. The structured-data heading is the one known
+    departure (docs/report.md, "TID 2000 conformance")."""
+    rf, dx = source_datasets
+    report = full_report(rf, dx)
+    report.author_name = author
+    sr = build_sr(report, source_datasets)
+    top = list(sr.ContentSequence)
+    rels = [(it.RelationshipType, it.ValueType) for it in top]
+    first_heading = rels.index(("CONTAINS", "CONTAINER"))
+    assert rels[0] == ("HAS CONCEPT MOD", "CODE") and top[0].ConceptNameCodeSequence[0].CodeValue == "121058"
+    assert rels[1] == ("HAS CONCEPT MOD", "CODE") and top[1].ConceptNameCodeSequence[0].CodeValue == "121049"
+    assert all(r == "HAS OBS CONTEXT" for r, _ in rels[2:first_heading]) and first_heading > 2
+    assert all(r == ("CONTAINS", "CONTAINER") for r in rels[first_heading:])
+    headings = top[first_heading:]
+    assert headings[0].ConceptNameCodeSequence[0].CodeValue == concept("doc:format_heading").value
+    structured = concept("doc:structured_data").value
+    for heading in headings:
+        if heading.ConceptNameCodeSequence[0].CodeValue == structured:
+            continue
+        kinds = {(c.RelationshipType, c.ValueType) for c in heading.ContentSequence}
+        assert kinds == {("CONTAINS", "TEXT")}, heading.ConceptNameCodeSequence[0].CodeMeaning
+    assert report_from_sr(sr) == as_recorded_in_sr(report)

@@ -135,7 +135,8 @@ def test_unknown_items_are_kept_as_text_with_a_warning(source_datasets) -> None:
     findings.ContentSequence.append(new)
     # keep the item count honest so only the unknown item is reported
     count_code = concept("doc:item_count").value
-    count = next(it for it in sr.ContentSequence if it.ConceptNameCodeSequence[0].CodeValue == count_code)
+    info = sr.ContentSequence[[it.ValueType for it in sr.ContentSequence].index("CONTAINER")]
+    count = next(it for it in info.ContentSequence if it.ConceptNameCodeSequence[0].CodeValue == count_code)
     count.TextValue = str(int(count.TextValue) + 1)
     result = read_sr(sr)
     assert not result.incomplete
@@ -214,10 +215,10 @@ def _deep_file(sr: Dataset, depth: int, path: Path) -> Path:
     """An HSG SR file whose findings hold a chain of ``depth`` nested items, written byte by byte (pydicom's own
     writer recurses per level and cannot write it)."""
     plain = _plain(sr)
-    version = next(
+    version = next(  # the "HSG report format" heading with the format version (format 3)
         it
         for it in plain.ContentSequence
-        if it.ConceptNameCodeSequence[0].CodeValue == concept("doc:schema_version").value
+        if it.ConceptNameCodeSequence[0].CodeValue == concept("doc:format_heading").value
     )
     structured = next(
         it
@@ -355,9 +356,10 @@ def test_a_newer_content_format_is_refused_by_name(source_datasets) -> None:
     rf, dx = source_datasets
     sr = build_sr(full_report(rf, dx, signed=True), source_datasets)
     version = concept("doc:schema_version")
-    for item in sr.ContentSequence:
-        if item.ConceptNameCodeSequence[0].CodeValue == version.value:
-            item.TextValue = "4"
+    for heading in sr.ContentSequence:
+        for item in heading.get("ContentSequence", []):
+            if item.ConceptNameCodeSequence[0].CodeValue == version.value:
+                item.TextValue = "4"
     with pytest.raises(SrImportError, match=r"format '4' is newer than this program reads \(1, 2, 3\)"):
         read_sr(sr)
 
