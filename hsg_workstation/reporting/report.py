@@ -28,6 +28,8 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
+from psygnal import EmitLoopError, SignalInstance
+
 from hsg_workstation.errors import HsgError, ReportValidationError
 from hsg_workstation.measurements import Measurement
 from hsg_workstation.reporting import form_spec, integrity
@@ -97,7 +99,8 @@ class HsgReport(_Part):
     predecessor: Predecessor | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_listeners", [])
+        # psygnal, as every Qt-free model here (session, measurements): ``edited(report, field_path)``
+        object.__setattr__(self, "_edited", SignalInstance((object, str), name="edited"))
 
     # ----- convenience views ----------------------------------------------------------------------------
     @property
@@ -122,20 +125,31 @@ class HsgReport(_Part):
         return derive_peritoneal_spill(self.findings.tubes.left, self.findings.tubes.right)
 
     # ----- change notification (autosave) --------------------------------------------------------------
+    @property
+    def edited(self) -> SignalInstance:
+        """psygnal signal ``edited(report, field_path)``, emitted after every change made through this object's
+        mutators (and by :meth:`changed` after direct attribute edits). The draft store's autosave, the undo
+        history, the reading session and the form listen to it; Qt widgets connect their slots to it as to any
+        psygnal signal."""
+        return self.__dict__["_edited"]
+
     def add_listener(self, callback: Callable[[HsgReport, str], None]) -> None:
-        """``callback(report, field_path)`` after every change made through this object's mutators."""
-        self.__dict__["_listeners"].append(callback)
+        """``callback(report, field_path)`` after every change: ``edited.connect`` (kept as the short form)."""
+        self.edited.connect(callback)
 
     def remove_listener(self, callback: Callable[[HsgReport, str], None]) -> None:
-        listeners = self.__dict__["_listeners"]
-        if callback in listeners:
-            listeners.remove(callback)
+        self.edited.disconnect(callback, missing_ok=True)
+
+    def _emit(self, field_path: str) -> None:
+        try:
+            self.edited.emit(self, field_path)
+        except EmitLoopError as exc:  # a listener's own error, not psygnal's wrapper, reaches the caller
+            raise (exc.__cause__ or exc) from None
 
     def changed(self, field_path: str = "") -> None:
         """Tell listeners (the draft store) that something changed; call after direct attribute edits."""
         self._check_editable(field_path or "report")
-        for cb in list(self.__dict__["_listeners"]):
-            cb(self, field_path)
+        self._emit(field_path)
 
     def _check_editable(self, what: str) -> None:
         if self.is_signed:
@@ -330,8 +344,7 @@ class HsgReport(_Part):
         self.signature.verifying_organization = organization
         self.signature.verification_datetime = when or _now()
         self.status = ReportStatus.SIGNED
-        for cb in list(self.__dict__["_listeners"]):
-            cb(self, "status")
+        self._emit("status")
         self._lock()
 
     def amend(self, predecessor_sr_sop_instance_uid: str = "", reason: str = "", **kw: str) -> HsgReport:

@@ -634,11 +634,13 @@ class MainWindow(QMainWindow):
             self.cine_bar.set_buffering("")
             self._update_status()
             return
-        timing = ""
+        timing = tip = ""
         if vp.header is not None and vp.display_set.kind is DisplaySetKind.CINE:
-            src = "override" if vp.cine.fps_override else vp.header.timing.source
-            timing = f"{vp.cine.nominal_fps:.1f} fps ({src})"
-        self.cine_bar.set_state(vp.index, vp.frame_count, vp.cine.playing, vp.cine.range, timing)
+            source = vp.header.timing
+            short = "override" if vp.cine.fps_override else source.attribute_name
+            timing = f"{vp.cine.nominal_fps:.1f} fps ({short})"
+            tip = f"{vp.cine.nominal_fps:.1f} fps ({'override' if vp.cine.fps_override else source.source})"
+        self.cine_bar.set_state(vp.index, vp.frame_count, vp.cine.playing, vp.cine.range, timing, tip)
         self.cine_bar.set_buffering(vp.buffering_text)
         self._update_status()
 

@@ -112,6 +112,31 @@ def test_missing_fields_take_defaults_so_older_drafts_load() -> None:
     assert r.findings.tubes.right.side is m.Side.RIGHT
 
 
+def test_edits_are_a_psygnal_signal_and_a_listeners_error_reaches_the_caller_as_itself() -> None:
+    """One event mechanism for the Qt-free models (issue 14): the report's change notification is a psygnal
+    signal like the session's; an autosave that fails (disk full) must surface as its own error, not psygnal's
+    wrapper, so the form can say what went wrong."""
+    from psygnal import SignalInstance
+
+    r = m.HsgReport()
+    assert isinstance(r.edited, SignalInstance)
+    seen: list[tuple[object, str]] = []
+    r.edited.connect(lambda report, path: seen.append((report, path)))
+    r.set_value("technique.contrast_volume_ml", 5)
+    assert seen == [(r, "technique.contrast_volume_ml")]
+
+    def disk_full(_report, _path) -> None:
+        raise OSError(28, "No space left on device")
+
+    r.add_listener(disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        r.set_value("technique.contrast_volume_ml", 6)
+    r.remove_listener(disk_full)
+    r.remove_listener(disk_full)  # twice is harmless
+    r.set_value("technique.contrast_volume_ml", 7)
+    assert seen[-1] == (r, "technique.contrast_volume_ml") and len(seen) == 3
+
+
 def test_set_value_by_path_accepts_enum_strings_and_notifies() -> None:
     r = m.HsgReport()
     seen: list[str] = []
