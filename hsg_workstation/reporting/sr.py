@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime as _dt
+import enum
 import typing
 from collections.abc import Sequence
 from typing import Any
@@ -38,12 +40,14 @@ from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
 from hsg_workstation import __version__
+from hsg_workstation.measurements import ImageRegion
 from hsg_workstation.reporting import codes, narrative
 from hsg_workstation.reporting.model import HsgReport
 from hsg_workstation.reporting.sr_items import (
     FINDING_SITES,
     SrBuildError,
     Writer,
+    _unwrap_optional,
     datetime_item,
     dicom_dt,
     enum_code,
@@ -436,6 +440,95 @@ def _header_identity(sr: Dataset, report: HsgReport, source: Dataset) -> None:
         sr.PatientAge = source.PatientAge
 
 
+def _value_type(name: str, hint: Any) -> str:
+    """The SR value type the writer uses for a field of this type (``sr_items.Writer.value_items``)."""
+    if (isinstance(hint, type) and issubclass(hint, enum.Enum)) or hint is bool:
+        return "CODE"
+    if hint in (int, float):
+        return "NUM"
+    if hint is _dt.datetime:
+        return "DATETIME"
+    if hint is _dt.date:
+        return "DATE"
+    if hint is _dt.time:
+        return "TIME"
+    if hint is ImageRegion:
+        return "SCOORD (+ IMAGE)"
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return "CODE (part)"
+    return "UIDREF" if name.endswith("_uid") else "TEXT"
+
+
+def mapping_rows() -> list[tuple[str, str, str, str, str]]:
+    """(field path, concept, value type, where, UCUM unit) for every model field — the table in docs/report.md,
+    generated from the vocabulary and the model so it cannot drift (``test_docs_mapping_table_is_current``)."""
+    v = vocabulary()
+    rows: list[tuple[str, str, str, str, str]] = []
+
+    def name(c: Any) -> str:
+        return f'({c.code}, {c.scheme}, "{c.meaning}")'
+
+    def walk(owner: type, prefix: str, where: str, seen: tuple[type, ...]) -> None:
+        hints = typing.get_type_hints(owner)
+        for f in dataclasses.fields(owner):
+            path = f"{prefix}{f.name}"
+            hint = _unwrap_optional(hints[f.name])
+            elem = typing.get_args(hint)[0] if typing.get_origin(hint) is list else hint
+            elem = _unwrap_optional(elem)
+            c = v.concept(f"field:{owner.__name__}.{f.name}")
+            vt = _value_type(f.name, elem) + (" (one per element)" if typing.get_origin(hint) is list else "")
+            if owner.__name__ == "StudyIdentity" and f.name in HEADER_IDENTITY:
+                rows.append((path, "—", "—", f"header only ({HEADER_IDENTITY[f.name]})", ""))
+                continue
+            if owner.__name__ == "ImpressionSentence" and f.name in AUDIT_ONLY_FIELDS:
+                text = (
+                    "TEXT (121073, DCM) in the Impressions heading"
+                    if f.name == "text"
+                    else "not written (audit)"
+                )
+                rows.append((path, name(c) if f.name != "text" else "—", "—", text, ""))
+                continue
+            if owner.__name__ == "Recommendation" and f.name == "text":
+                rows.append((path, "—", "—", "TEXT (121075, DCM) in the Recommendations heading", ""))
+                continue
+            if owner.__name__ == "Impression" and f.name == "edits":
+                rows.append((path, "—", "—", "not written (audit: draft / signed store)", ""))
+                continue
+            rows.append((path, name(c), vt, where, c.unit))
+            if isinstance(elem, type) and dataclasses.is_dataclass(elem) and elem not in seen:
+                walk(elem, f"{path}.", "HAS PROPERTIES", (*seen, elem))
+
+    hints = typing.get_type_hints(HsgReport)
+    for f in dataclasses.fields(HsgReport):
+        if f.name in SECTION_ORDER:
+            continue
+        c = v.concept(f"field:HsgReport.{f.name}")
+        admin = v.concept("doc:administration")
+        where = f"CONTAINS in {name(admin)}"
+        rows.append(
+            (f.name, name(c), _value_type(f.name, _unwrap_optional(hints[f.name])), where, c.unit)
+        )
+    for section in SECTION_ORDER:
+        heading = v.concept(f"section:{section}")
+        hint = _unwrap_optional(hints[section])
+        elem = typing.get_args(hint)[0] if typing.get_origin(hint) is list else hint
+        where = f"CONTAINS in {name(heading)}"
+        if typing.get_origin(hint) is list:
+            c = v.concept(f"field:HsgReport.{section}")
+            rows.append((section, name(c), "CODE (part, one per element)", where, ""))
+            walk(elem, f"{section}.", "HAS PROPERTIES", (elem,))
+        else:
+            walk(elem, f"{section}.", where, (elem,))
+    return rows
+
+
+def mapping_table() -> str:
+    """:func:`mapping_rows` as the Markdown table of docs/report.md."""
+    lines = ["| Field | Concept name | Value type | Relationship | UCUM unit |", "|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(r) + " |" for r in mapping_rows()]
+    return "\n".join(lines) + "\n"
+
+
 _dicom_dt = dicom_dt  # old name, used by callers of the first format
 __all__ = [
     "FINDING_SITES",
@@ -449,5 +542,7 @@ __all__ = [
     "enum_code",
     "field_concept",
     "lifecycle_word",
+    "mapping_rows",
+    "mapping_table",
     "report_series_uid",
 ]

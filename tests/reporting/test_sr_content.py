@@ -253,3 +253,16 @@ def test_root_and_narrative_headings_follow_tid_2000_rows(source_datasets, autho
         kinds = {(c.RelationshipType, c.ValueType) for c in heading.ContentSequence}
         assert kinds == {("CONTAINS", "TEXT")}, heading.ConceptNameCodeSequence[0].CodeMeaning
     assert report_from_sr(sr) == as_recorded_in_sr(report)
+
+
+def test_docs_mapping_table_is_current() -> None:
+    """docs/report.md's field → concept table is the one the code generates (vocabulary + model)."""
+    from hsg_workstation.reporting.sr import mapping_rows, mapping_table
+
+    docs = (Path(__file__).parents[2] / "docs" / "report.md").read_text(encoding="utf-8")
+    assert mapping_table() in docs
+    rows = {r[0]: r for r in mapping_rows()}
+    assert rows["findings.tubes.left.patency"][2] == "CODE"
+    assert rows["findings.tubes.left.hydrosalpinx_diameter_mm"][4] == "mm"
+    assert rows["identity.patient_name"][3].startswith("header only")
+    assert rows["impression.edits"][3].startswith("not written")
