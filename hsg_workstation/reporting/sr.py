@@ -505,9 +505,7 @@ def mapping_rows() -> list[tuple[str, str, str, str, str]]:
         c = v.concept(f"field:HsgReport.{f.name}")
         admin = v.concept("doc:administration")
         where = f"CONTAINS in {name(admin)}"
-        rows.append(
-            (f.name, name(c), _value_type(f.name, _unwrap_optional(hints[f.name])), where, c.unit)
-        )
+        rows.append((f.name, name(c), _value_type(f.name, _unwrap_optional(hints[f.name])), where, c.unit))
     for section in SECTION_ORDER:
         heading = v.concept(f"section:{section}")
         hint = _unwrap_optional(hints[section])
