@@ -21,6 +21,7 @@ from hsg_workstation.reporting.export import export_all, load_study
 from hsg_workstation.reporting.measurement_sr import measurement_groups
 from hsg_workstation.reporting.model import HsgReport
 from hsg_workstation.reporting.reference import build_reference_report
+from hsg_workstation.reporting.sr import as_recorded_in_sr
 from hsg_workstation.reporting.sr_import import read_sr
 from hsg_workstation.synthetic.study import CASES, write_case
 
@@ -28,12 +29,12 @@ from .conftest import dciodvfy_errors, dsrdump_check
 
 
 def dciodvfy_unrecognized(path: Path) -> list[str]:
-    """dciodvfy lines saying "Unrecognized", except the declared private scheme and our private audit tag."""
+    """dciodvfy lines saying "Unrecognized", except the declared private scheme (no private tags since format 3)."""
     proc = subprocess.run(["/usr/bin/dciodvfy", str(path)], capture_output=True, text=True, timeout=60)
     return [
         line
         for line in (proc.stdout + proc.stderr).splitlines()
-        if "Unrecognized" in line and "<99HSG>" not in line and not line.startswith("(0x0011,0x1001)")
+        if "Unrecognized" in line and "<99HSG>" not in line
     ]
 
 
@@ -76,11 +77,13 @@ def _check_sr(path: Path, report: HsgReport, removed: list[str]) -> None:
     impressions = _section(text, " Impressions ")
     for sentence in report.impression.sentences:
         assert sentence.text in impressions, (path.name, sentence.text)
-    for old in removed:  # wording replaced before signing is not content of the signed SR
-        assert old not in text, (path.name, old)
+    raw = path.read_bytes()
+    for old in removed:  # wording replaced before signing is not in the signed SR: not content, not anywhere
+        assert old not in text and old.encode() not in raw, (path.name, old)
+    assert not any(e.tag.is_private for e in dcmread(path).iterall()), path.name
     result = read_sr(path)
-    assert result.format_version == 2 and result.warnings == [] and not result.incomplete
-    assert result.report == report
+    assert result.format_version == 3 and result.warnings == [] and not result.incomplete
+    assert result.report == as_recorded_in_sr(report)
 
 
 @pytest.mark.timeout(300)

@@ -151,7 +151,7 @@ def test_defect_side_and_figo_type_reach_the_impression() -> None:
         )
     )
     (defect,) = [s.text for s in generate_impression(r) if s.source_key.startswith("defect.")]
-    assert defect.startswith("18 mm left lateral wall filling defect")  # rounded, side stated
+    assert defect.startswith("18 mm filling defect at the left lateral wall")  # rounded, side stated
     assert "FIGO type 1" in defect and "hysteroscopy" not in defect.lower()
     # an older report with an anterior-body defect still reads
     old = example_report("normal").to_json()

@@ -10,7 +10,7 @@ from pydicom.dataset import Dataset
 
 from hsg_workstation.reporting import codes
 from hsg_workstation.reporting.kos import build_kos
-from hsg_workstation.reporting.sr import SrBuildError, build_sr, report_series_uid
+from hsg_workstation.reporting.sr import SrBuildError, as_recorded_in_sr, build_sr, report_series_uid
 from hsg_workstation.reporting.sr_import import SrImportError, report_from_sr
 from hsg_workstation.reporting.vocabulary import concept, vocabulary
 
@@ -78,7 +78,7 @@ def test_amendment_references_predecessor_and_round_trips(tmp_path: Path, source
     assert dciodvfy_errors(out) == []
     rc, bad = dsrdump_check(out)
     assert rc == 0 and bad == []
-    assert report_from_sr(out) == amended
+    assert report_from_sr(out) == as_recorded_in_sr(amended)
 
 
 def test_amendment_knowing_only_the_earlier_sr_uid_references_its_real_series(source_datasets) -> None:
@@ -225,3 +225,44 @@ def test_every_code_in_the_sr_is_from_the_vocabulary_and_short(source_datasets) 
         assert f"{scheme}:{value}" in known, (value, scheme)
     for elem in sr.iterall():
         assert elem.keyword != "LongCodeValue"
+
+
+@pytest.mark.parametrize("author", ["Reader^Anna", ""])
+def test_root_and_narrative_headings_follow_tid_2000_rows(source_datasets, author: str) -> None:
+    """TID 2000 (PS3.16 2026a, non-extensible, order significant): Procedure reported, Language, Observation
+    Context (mandatory — the device when no author is named), then only CONTAINS CONTAINER headings; the format
+    heading and the narrative headings hold TID 2002 TEXT items only. The structured-data heading is the one known
+    departure (docs/report.md, "TID 2000 conformance")."""
+    rf, dx = source_datasets
+    report = full_report(rf, dx)
+    report.author_name = author
+    sr = build_sr(report, source_datasets)
+    top = list(sr.ContentSequence)
+    rels = [(it.RelationshipType, it.ValueType) for it in top]
+    first_heading = rels.index(("CONTAINS", "CONTAINER"))
+    assert rels[0] == ("HAS CONCEPT MOD", "CODE") and top[0].ConceptNameCodeSequence[0].CodeValue == "121058"
+    assert rels[1] == ("HAS CONCEPT MOD", "CODE") and top[1].ConceptNameCodeSequence[0].CodeValue == "121049"
+    assert all(r == "HAS OBS CONTEXT" for r, _ in rels[2:first_heading]) and first_heading > 2
+    assert all(r == ("CONTAINS", "CONTAINER") for r in rels[first_heading:])
+    headings = top[first_heading:]
+    assert headings[0].ConceptNameCodeSequence[0].CodeValue == concept("doc:format_heading").value
+    structured = concept("doc:structured_data").value
+    for heading in headings:
+        if heading.ConceptNameCodeSequence[0].CodeValue == structured:
+            continue
+        kinds = {(c.RelationshipType, c.ValueType) for c in heading.ContentSequence}
+        assert kinds == {("CONTAINS", "TEXT")}, heading.ConceptNameCodeSequence[0].CodeMeaning
+    assert report_from_sr(sr) == as_recorded_in_sr(report)
+
+
+def test_docs_mapping_table_is_current() -> None:
+    """docs/report.md's field → concept table is the one the code generates (vocabulary + model)."""
+    from hsg_workstation.reporting.sr import mapping_rows, mapping_table
+
+    docs = (Path(__file__).parents[2] / "docs" / "report.md").read_text(encoding="utf-8")
+    assert mapping_table() in docs
+    rows = {r[0]: r for r in mapping_rows()}
+    assert rows["findings.tubes.left.patency"][2] == "CODE"
+    assert rows["findings.tubes.left.hydrosalpinx_diameter_mm"][4] == "mm"
+    assert rows["identity.patient_name"][3].startswith("header only")
+    assert rows["impression.edits"][3].startswith("not written")

@@ -23,6 +23,8 @@ from .conftest import full_report
 
 V1 = Path(__file__).parent / "fixtures" / "sr_v1"
 V1_FILES = sorted(V1.glob("*.dcm"))
+V2 = Path(__file__).parent / "fixtures" / "sr_v2"
+V2_FILES = sorted(V2.glob("*.dcm"))
 
 
 def test_there_is_a_format_1_fixture_for_every_case_and_lifecycle_state() -> None:
@@ -39,6 +41,26 @@ def test_format_1_sr_imports_to_the_report_it_was_written_from(path: Path) -> No
     expected = HsgReport.from_json(json.loads(path.with_suffix(".json").read_text(encoding="utf-8")))
     result = read_sr(path)
     assert result.format_version == 1
+    assert result.warnings == [] and not result.incomplete
+    assert result.report == expected
+    assert result.report.to_json() == expected.to_json()
+
+
+def test_there_is_a_format_2_fixture_for_every_case_and_lifecycle_state() -> None:
+    from hsg_workstation.synthetic.study import CASES
+
+    names = {p.name for p in V2_FILES}
+    for case in CASES:
+        for state in ("draft", "signed", "amended"):
+            assert f"{case}.{state}.dcm" in names
+
+
+@pytest.mark.parametrize("path", V2_FILES, ids=lambda p: p.stem)
+def test_format_2_sr_imports_to_the_report_it_was_written_from(path: Path) -> None:
+    """Format 2 (commit ad06cd8) kept the impression's audit trail in a private block; it still reads whole."""
+    expected = HsgReport.from_json(json.loads(path.with_suffix(".json").read_text(encoding="utf-8")))
+    result = read_sr(path)
+    assert result.format_version == 2
     assert result.warnings == [] and not result.incomplete
     assert result.report == expected
     assert result.report.to_json() == expected.to_json()
@@ -113,7 +135,8 @@ def test_unknown_items_are_kept_as_text_with_a_warning(source_datasets) -> None:
     findings.ContentSequence.append(new)
     # keep the item count honest so only the unknown item is reported
     count_code = concept("doc:item_count").value
-    count = next(it for it in sr.ContentSequence if it.ConceptNameCodeSequence[0].CodeValue == count_code)
+    info = sr.ContentSequence[[it.ValueType for it in sr.ContentSequence].index("CONTAINER")]
+    count = next(it for it in info.ContentSequence if it.ConceptNameCodeSequence[0].CodeValue == count_code)
     count.TextValue = str(int(count.TextValue) + 1)
     result = read_sr(sr)
     assert not result.incomplete
@@ -192,10 +215,10 @@ def _deep_file(sr: Dataset, depth: int, path: Path) -> Path:
     """An HSG SR file whose findings hold a chain of ``depth`` nested items, written byte by byte (pydicom's own
     writer recurses per level and cannot write it)."""
     plain = _plain(sr)
-    version = next(
+    version = next(  # the "HSG report format" heading with the format version (format 3)
         it
         for it in plain.ContentSequence
-        if it.ConceptNameCodeSequence[0].CodeValue == concept("doc:schema_version").value
+        if it.ConceptNameCodeSequence[0].CodeValue == concept("doc:format_heading").value
     )
     structured = next(
         it
@@ -327,3 +350,31 @@ def test_an_unknown_coded_value_is_kept_as_text_not_a_failure(source_datasets) -
     assert None in (tubes.left.patency, tubes.right.patency)
     assert "Patency: Partially patent" in result.report.findings.other
     assert any("not understood" in w for w in result.warnings)
+
+
+def test_a_newer_content_format_is_refused_by_name(source_datasets) -> None:
+    rf, dx = source_datasets
+    sr = build_sr(full_report(rf, dx, signed=True), source_datasets)
+    version = concept("doc:schema_version")
+    for heading in sr.ContentSequence:
+        for item in heading.get("ContentSequence", []):
+            if item.ConceptNameCodeSequence[0].CodeValue == version.value:
+                item.TextValue = "4"
+    with pytest.raises(SrImportError, match=r"format '4' is newer than this program reads \(1, 2, 3\)"):
+        read_sr(sr)
+
+
+def test_format_3_has_no_private_attributes_and_keeps_sentence_provenance(source_datasets) -> None:
+    """The impression's provenance travels as coded items (no text), the edit log not at all."""
+    rf, dx = source_datasets
+    report = full_report(rf, dx, signed=True)
+    sr = build_sr(report, source_datasets)
+    assert not any(e.tag.is_private for e in sr.iterall())
+    back = read_sr(sr)
+    assert back.format_version == 3 and back.warnings == []
+    got = [(s.source_key, s.generated, s.critical) for s in back.report.impression.sentences]
+    assert got == [(s.source_key, s.generated, s.critical) for s in report.impression.sentences]
+    assert [(r.key, r.generated) for r in back.report.recommendations] == [
+        (r.key, r.generated) for r in report.recommendations
+    ]
+    assert back.report.impression.edits == []
