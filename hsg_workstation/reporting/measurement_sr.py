@@ -12,7 +12,6 @@ Coordinates are the model's: (column, row) with (0, 0) the top-left corner of th
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -23,7 +22,16 @@ from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes as dcm_codes
 from pydicom.uid import generate_uid
 
-from hsg_workstation.measurements import ImageRegion, Measurement, MeasurementKind, RegionType
+from hsg_workstation.measurements import (
+    ImageRegion,
+    Measurement,
+    MeasurementKind,
+    RegionType,
+    angle_degrees,
+    ellipse_area,
+    ellipse_axes,
+    polygon_area,
+)
 from hsg_workstation.reporting import codes
 from hsg_workstation.reporting.model import HsgReport, ImageLink, Tube
 from hsg_workstation.reporting.sr import FINDING_SITES, MANUFACTURER, document_series_uid
@@ -79,25 +87,33 @@ def _region(region: ImageRegion, sop_class: str, multi_frame: bool) -> hd.sr.Ima
 
 
 def _measurements(m: Measurement) -> list[hd.sr.Measurement]:
-    pts = [tuple(map(float, p)) for p in m.region.points]
+    """TID 300 measurements of one region, computed by the same functions as the viewer's and the PDF's values
+    (``hsg_workstation.measurements``): lengths and areas in mm / mm² when calibrated, angles in physical space."""
+    pts = tuple((float(x), float(y)) for x, y in m.region.points)
+    cal = m.calibration
+    length_unit = CodedConcept(cal.unit, "UCUM", "millimeter" if cal.unit == "mm" else "pixel")
+    area_unit = (
+        CodedConcept("mm2", "UCUM", "square millimeter")
+        if cal.unit == "mm"
+        else CodedConcept("{pixel}", "UCUM", "pixel")
+    )
+
+    def num(concept: CodedConcept, value: float, unit: CodedConcept) -> hd.sr.Measurement:
+        return hd.sr.Measurement(name=concept, value=round(value, 3), unit=unit)
+
     if m.kind is MeasurementKind.LENGTH and len(pts) == 2:
-        unit = m.calibration.unit
-        value = float(m.calibration.length(pts[0], pts[1]))
-        ucum = CodedConcept(unit, "UCUM", "millimeter" if unit == "mm" else "pixel")
-        return [hd.sr.Measurement(name=codes.LENGTH.code, value=round(value, 3), unit=ucum)]
+        return [num(codes.LENGTH.code, cal.length(pts[0], pts[1]), length_unit)]
     if m.kind is MeasurementKind.ELLIPSE and len(pts) == 4:
-        unit = m.calibration.unit
-        value = float(m.calibration.length(pts[0], pts[1]))  # major axis end points come first
-        ucum = CodedConcept(unit, "UCUM", "millimeter" if unit == "mm" else "pixel")
-        return [hd.sr.Measurement(name=codes.DIAMETER.code, value=round(value, 3), unit=ucum)]
-    if m.kind is MeasurementKind.ANGLE and len(pts) == 3:
-        (x0, y0), (x1, y1), (x2, y2) = pts
-        a = math.atan2(y0 - y1, x0 - x1) - math.atan2(y2 - y1, x2 - x1)
-        deg = abs(math.degrees(a)) % 360
-        deg = 360 - deg if deg > 180 else deg
+        long_axis, short_axis = ellipse_axes(pts, cal)
         return [
-            hd.sr.Measurement(name=ANGLE, value=round(deg, 2), unit=CodedConcept("deg", "UCUM", "degree"))
+            num(codes.LONG_AXIS.code, long_axis, length_unit),
+            num(codes.SHORT_AXIS.code, short_axis, length_unit),
+            num(codes.AREA.code, ellipse_area(pts, cal), area_unit),
         ]
+    if m.kind is MeasurementKind.POLYGON and len(pts) >= 3:
+        return [num(codes.AREA.code, polygon_area(pts, cal), area_unit)]
+    if m.kind is MeasurementKind.ANGLE and len(pts) == 3:
+        return [num(ANGLE, angle_degrees(pts, cal), CodedConcept("deg", "UCUM", "degree"))]
     return []
 
 

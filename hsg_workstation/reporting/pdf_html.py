@@ -11,7 +11,6 @@ would only move the shared row helpers into a third module.
 from __future__ import annotations
 
 import html
-import math
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,13 @@ from pydicom.dataset import Dataset
 
 from hsg_workstation import __version__
 from hsg_workstation.dicom_io.orientation import ap_display_flips, describe_display, orientation_of
-from hsg_workstation.measurements import Measurement
+from hsg_workstation.measurements import (
+    Measurement,
+    angle_degrees,
+    ellipse_area,
+    ellipse_axes,
+    polygon_area,
+)
 from hsg_workstation.reporting.model import HsgReport, ImageLink, KeyImage, Tube
 from hsg_workstation.reporting.vocabulary import vocabulary
 from hsg_workstation.reporting.wording import (
@@ -464,15 +469,13 @@ def measurement_value(m: Measurement) -> str:
         return f"{cal.length(pts[0], pts[1]):.1f} {unit}"
     if m.kind.value == "angle" and len(pts) == 3:
         # in physical space, as the viewer measures it: anisotropic pixels (0.2 × 0.1 mm) change angles
-        a, b, c = pts
-        cs = (cal.column_spacing_mm or 1.0) if cal.is_calibrated else 1.0
-        rs = (cal.row_spacing_mm or 1.0) if cal.is_calibrated else 1.0
-        v1 = ((a[0] - b[0]) * cs, (a[1] - b[1]) * rs)
-        v2 = ((c[0] - b[0]) * cs, (c[1] - b[1]) * rs)
-        ang = math.degrees(math.atan2(v1[0] * v2[1] - v1[1] * v2[0], v1[0] * v2[0] + v1[1] * v2[1]))
-        return f"{abs(ang):.0f}°"
+        return f"{angle_degrees(pts, cal):.0f}°"
     if m.kind.value == "ellipse" and len(pts) == 4:
-        return f"{cal.length(pts[0], pts[1]):.1f} × {cal.length(pts[2], pts[3]):.1f} {unit}"
+        long_axis, short_axis = ellipse_axes(pts, cal)
+        area_unit = "mm²" if cal.is_calibrated else "px²"
+        return f"{long_axis:.1f} × {short_axis:.1f} {unit}, {ellipse_area(pts, cal):.0f} {area_unit}"
+    if m.kind.value == "polygon" and len(pts) >= 3:
+        return f"{polygon_area(pts, cal):.0f} {'mm²' if cal.is_calibrated else 'px²'}"
     return "—"
 
 

@@ -15,6 +15,9 @@ from hsg_workstation.measurements import (
     CalibrationBasis,
     Measurement,
     MeasurementKind,
+    angle_degrees,
+    ellipse_area,
+    polygon_area,
 )
 
 Point = tuple[float, float]
@@ -37,43 +40,6 @@ def basis_text(calibration: Calibration) -> str:
     if not calibration.is_calibrated:
         return "uncalibrated — px"
     return calibration.basis.value
-
-
-def angle_degrees(points: tuple[Point, ...], calibration: Calibration) -> float:
-    """Angle at the middle vertex of three points, in physical space (anisotropic spacing respected)."""
-    (c0, r0), (c1, r1), (c2, r2) = points[:3]
-    cs = calibration.column_spacing_mm if calibration.is_calibrated else 1.0
-    rs = calibration.row_spacing_mm if calibration.is_calibrated else 1.0
-    v1 = ((c0 - c1) * (cs or 1.0), (r0 - r1) * (rs or 1.0))
-    v2 = ((c2 - c1) * (cs or 1.0), (r2 - r1) * (rs or 1.0))
-    n1, n2 = math.hypot(*v1), math.hypot(*v2)
-    if n1 == 0 or n2 == 0:
-        return 0.0
-    cos = max(-1.0, min(1.0, (v1[0] * v2[0] + v1[1] * v2[1]) / (n1 * n2)))
-    return math.degrees(math.acos(cos))
-
-
-def _scaled(points: tuple[Point, ...], calibration: Calibration) -> np.ndarray:
-    arr = np.asarray(points, dtype=float).reshape(-1, 2)
-    if calibration.is_calibrated:
-        arr = arr * np.array([calibration.column_spacing_mm or 1.0, calibration.row_spacing_mm or 1.0])
-    return arr
-
-
-def polygon_area(points: tuple[Point, ...], calibration: Calibration) -> float:
-    """Shoelace area in mm² (or px² uncalibrated)."""
-    xy = _scaled(points, calibration)
-    if len(xy) < 3:
-        return 0.0
-    x, y = xy[:, 0], xy[:, 1]
-    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2.0)
-
-
-def ellipse_area(points: tuple[Point, ...], calibration: Calibration) -> float:
-    """Area of an ellipse given as (major axis end points, minor axis end points), like SR ELLIPSE."""
-    a = calibration.length(points[0], points[1]) / 2.0
-    b = calibration.length(points[2], points[3]) / 2.0
-    return math.pi * a * b
 
 
 def region_mask(kind: MeasurementKind, points: tuple[Point, ...], shape: tuple[int, int]) -> np.ndarray:

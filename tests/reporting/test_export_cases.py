@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import math
 import re
 import subprocess
 from pathlib import Path
@@ -176,7 +177,13 @@ def _check_measurements(path: Path, report: HsgReport, headers: list) -> None:
     for g in groups:
         image = g.roi.ContentSequence[0].ReferencedSOPSequence[0]
         assert image.ReferencedSOPInstanceUID in study_uids
+        values = {m.name.meaning: float(m.value) for m in g.get_measurements()}
         for m in g.get_measurements():
-            assert m.value > 0 and m.unit.value in ("mm", "{pixel}", "deg")
+            assert m.value > 0 and m.unit.value in ("mm", "mm2", "{pixel}", "deg")
             n_values += 1
-    assert n_values == sum(1 for m in report.measurements if m.kind.value in ("length", "angle", "ellipse"))
+        if "Long axis" in values:  # an ellipse: both axes and the area, consistent with each other
+            assert values["Long axis"] >= values["Short axis"]
+            expected = math.pi * values["Long axis"] * values["Short axis"] / 4
+            assert values["Area"] == pytest.approx(expected, rel=1e-3)
+    per_kind = {"length": 1, "angle": 1, "ellipse": 3, "polygon": 1}
+    assert n_values == sum(per_kind.get(m.kind.value, 0) for m in report.measurements)
