@@ -25,6 +25,8 @@ V1 = Path(__file__).parent / "fixtures" / "sr_v1"
 V1_FILES = sorted(V1.glob("*.dcm"))
 V2 = Path(__file__).parent / "fixtures" / "sr_v2"
 V2_FILES = sorted(V2.glob("*.dcm"))
+V3 = Path(__file__).parent / "fixtures" / "sr_v3"
+V3_FILES = sorted(V3.glob("*.dcm"))
 
 
 def test_there_is_a_format_1_fixture_for_every_case_and_lifecycle_state() -> None:
@@ -61,6 +63,27 @@ def test_format_2_sr_imports_to_the_report_it_was_written_from(path: Path) -> No
     expected = HsgReport.from_json(json.loads(path.with_suffix(".json").read_text(encoding="utf-8")))
     result = read_sr(path)
     assert result.format_version == 2
+    assert result.warnings == [] and not result.incomplete
+    assert result.report == expected
+    assert result.report.to_json() == expected.to_json()
+
+
+def test_there_is_a_format_3_fixture_for_every_case_and_lifecycle_state() -> None:
+    from hsg_workstation.synthetic.study import CASES
+
+    names = {p.name for p in V3_FILES}
+    for case in CASES:
+        for state in ("draft", "signed", "amended"):
+            assert f"{case}.{state}.dcm" in names
+
+
+@pytest.mark.parametrize("path", V3_FILES, ids=lambda p: p.stem)
+def test_format_3_sr_imports_to_the_report_it_was_written_from(path: Path) -> None:
+    """Format 3 (commit 562c322: coded detail nested under one trailing "HSG structured data" heading) reads
+    back to the report as that SR recorded it (the JSON beside it: ``as_recorded_in_sr`` of the written report)."""
+    expected = HsgReport.from_json(json.loads(path.with_suffix(".json").read_text(encoding="utf-8")))
+    result = read_sr(path)
+    assert result.format_version == 3
     assert result.warnings == [] and not result.incomplete
     assert result.report == expected
     assert result.report.to_json() == expected.to_json()
