@@ -1,0 +1,88 @@
+"""SR content format 4 follows the TID 2000 / 2002 / 2001 rows everywhere; format 3 did not (the row checker in
+``tid2000.py`` finds its departures, so a check that passes format 4 is not one that passes anything)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from pydicom import dcmread
+
+from hsg_workstation.reporting.measurement_sr import build_measurement_sr
+from hsg_workstation.reporting.sr import as_recorded_in_sr, build_sr
+from hsg_workstation.reporting.sr_import import read_sr
+from hsg_workstation.reporting.vocabulary import concept
+
+from .conftest import full_report
+from .tid2000 import kinds, tid2000_violations
+
+FIXTURES = Path(__file__).parent / "fixtures"
+V3_FILES = sorted((FIXTURES / "sr_v3").glob("*.dcm"))
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_format_4_follows_the_tid_2000_rows(source_datasets, signed: bool) -> None:
+    rf, dx = source_datasets
+    report = full_report(rf, dx, signed=signed)
+    msr = build_measurement_sr(report, source_datasets)
+    assert msr is not None
+    sr = build_sr(report, source_datasets, measurement_sr=msr)
+    assert sr.ContentTemplateSequence[0].TemplateIdentifier == "2000"
+    assert tid2000_violations(sr) == []
+    # the TID 1500 SR is named by a TEXT item (TID 2002 has no COMPOSITE row) and listed as evidence
+    name = concept("doc:measurement_report").value
+    uids = [
+        str(item.TextValue)
+        for elem in sr.iterall()
+        if elem.keyword == "ContentSequence"
+        for item in elem.value
+        if item.get("ValueType") == "TEXT" and item.ConceptNameCodeSequence[0].CodeValue == name
+    ]
+    assert uids == [str(msr.SOPInstanceUID)]
+    back = read_sr(sr)
+    assert back.format_version == 4 and back.warnings == [] and not back.incomplete
+    assert back.report == as_recorded_in_sr(report)
+
+
+def test_the_row_check_reports_format_3s_departures() -> None:
+    """Run against the format 3 fixtures: every one departs; the full report shows each kind named in
+    docs/report.md (nested containers, NUM / DATE / DATETIME / UIDREF / SCOORD under a heading, CODE parts with
+    HAS PROPERTIES / HAS CONCEPT MOD children)."""
+    assert len(V3_FILES) == 35
+    for path in V3_FILES:
+        assert tid2000_violations(dcmread(path)), path.name
+    found = kinds(tid2000_violations(dcmread(FIXTURES / "sr_v3" / "full.signed.dcm")))
+    assert {
+        "CONTAINER",
+        "NUM",
+        "DATE",
+        "DATETIME",
+        "UIDREF",
+        "SCOORD",
+        "HAS PROPERTIES",
+        "HAS CONCEPT MOD",
+    } <= found
+    assert any("'HSG structured data'" in v for v in tid2000_violations(dcmread(V3_FILES[0])))
+
+
+def test_a_single_departure_in_a_format_4_tree_is_found(source_datasets) -> None:
+    rf, dx = source_datasets
+    buf = io.BytesIO()
+    build_sr(full_report(rf, dx), source_datasets).save_as(buf, enforce_file_format=True)
+    buf.seek(0)
+    sr = dcmread(buf)  # plain pydicom (highdicom's content items re-validate on assignment)
+    assert tid2000_violations(sr) == []
+    heading = sr.ContentSequence[-1]
+    date = dcmread(FIXTURES / "sr_v3" / "full.signed.dcm")
+    stray = next(
+        item
+        for elem in date.iterall()
+        if elem.keyword == "ContentSequence"
+        for item in elem.value
+        if item.get("ValueType") == "DATE"
+    )
+    stray.RelationshipType = "CONTAINS"
+    heading.ContentSequence.append(stray)
+    (violation,) = tid2000_violations(sr)
+    assert "DATE" in violation
