@@ -86,3 +86,65 @@ def test_a_single_departure_in_a_format_4_tree_is_found(source_datasets) -> None
     heading.ContentSequence.append(stray)
     (violation,) = tid2000_violations(sr)
     assert "DATE" in violation
+
+
+def _plain(sr) -> object:
+    buf = io.BytesIO()
+    sr.save_as(buf, enforce_file_format=True)
+    buf.seek(0)
+    return dcmread(buf)
+
+
+def _part_heading(sr, part: str):
+    key = concept("doc:part").value
+    for it in sr.ContentSequence:
+        items = list(it.get("ContentSequence", []))
+        if items and items[0].ValueType == "TEXT" and items[0].ConceptNameCodeSequence[0].CodeValue == key:
+            if str(items[0].TextValue) == part:
+                return it
+    raise AssertionError(part)
+
+
+def test_a_part_path_the_model_does_not_know_is_kept_as_text(source_datasets) -> None:
+    """A later version's new part (or a damaged path) is not a failure: kept in findings.other with a warning."""
+    rf, dx = source_datasets
+    sr = _plain(build_sr(full_report(rf, dx), source_datasets))
+    _part_heading(sr, "findings.peritoneum").ContentSequence[0].TextValue = "findings.uterosacral_nodules[0]"
+    result = read_sr(sr)
+    assert not result.incomplete
+    assert result.report.findings.peritoneum != full_report(rf, dx).findings.peritoneum  # not read
+    assert "Peritoneum: section with" in result.report.findings.other
+    assert any("not understood" in w for w in result.warnings)
+
+
+def test_a_malformed_region_text_names_the_item(source_datasets) -> None:
+    from hsg_workstation.reporting.sr_import import SrImportError
+
+    rf, dx = source_datasets
+    sr = _plain(build_sr(full_report(rf, dx), source_datasets))
+    region = concept("field:ImageLink.region").value
+    heading = _part_heading(sr, "findings.tubes.right.image_links[0]")
+    item = next(c for c in heading.ContentSequence if c.ConceptNameCodeSequence[0].CodeValue == region)
+    item.TextValue = "POINT [[50.1, NaN]]"
+    with pytest.raises(SrImportError, match=r"findings\.tubes\.right\.image_links\[0\].*not finite"):
+        read_sr(sr)
+    item.TextValue = "CIRCLE [[1, 2]]"
+    with pytest.raises(SrImportError, match="does not start with a graphic type"):
+        read_sr(sr)
+    item.TextValue = "POINT [[50.1, 20.0]]"
+    del item.ContentSequence
+    with pytest.raises(SrImportError, match="region text without its IMAGE"):
+        read_sr(sr)
+
+
+def test_a_bad_iso_date_names_the_item(source_datasets) -> None:
+    from hsg_workstation.reporting.sr_import import SrImportError
+
+    rf, dx = source_datasets
+    sr = _plain(build_sr(full_report(rf, dx), source_datasets))
+    created = concept("field:HsgReport.created_at").value
+    heading = _part_heading(sr, "report")
+    item = next(c for c in heading.ContentSequence if c.ConceptNameCodeSequence[0].CodeValue == created)
+    item.TextValue = "5 January 2026"
+    with pytest.raises(SrImportError, match="'5 January 2026' is not an ISO 8601 datetime"):
+        read_sr(sr)
