@@ -72,10 +72,10 @@ def meaning_of(item: Dataset) -> str:
 
 
 class Format2Codebook:
-    """Concept codes of SR content formats 2 and 3 (the vocabulary) → model names."""
+    """Concept codes of SR content formats 2, 3 and 4 (the vocabulary) → model names."""
 
     def __init__(self, version: int = 3) -> None:
-        self.version = version  # 2 and 3 share the codes; 3 has no private audit block
+        self.version = version  # 2–4 share the codes; 3 drops the private block, 4 flattens the detail
         v = vocabulary()
         self.v = v
         self.headings = {

@@ -14,7 +14,7 @@ has changed. So the reader
   failing, and skips the items the writer adds only for other readers (Finding Site, Laterality, derived codes);
 * takes patient / study identity from the header, where a PACS corrects it, not from the content;
 * refuses another producer's SR (Manufacturer and this program's private items, not only the title);
-* detects an incomplete (truncated) SR — formats 2 and 3 record their content item count — and says what is missing;
+* detects an incomplete (truncated) SR — formats 2 to 4 record their content item count — and says what is missing;
 * turns every malformed item into :class:`SrImportError` naming the item's path, never a traceback.
 
 Over 600 lines on purpose: one reader state (warnings, unknown items, completeness) serves the walks of all four
