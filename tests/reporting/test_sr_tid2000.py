@@ -148,3 +148,28 @@ def test_a_bad_iso_date_names_the_item(source_datasets) -> None:
     item.TextValue = "5 January 2026"
     with pytest.raises(SrImportError, match="'5 January 2026' is not an ISO 8601 datetime"):
         read_sr(sr)
+
+
+def test_a_length_whose_points_32_bit_cannot_hold_round_trips_exactly(source_datasets) -> None:
+    """The TID 1400 SCOORD holds 32-bit floats; the exact points travel as TEXT beside it and win on import."""
+    import dataclasses
+
+    from hsg_workstation.measurements import ImageRegion, RegionType
+
+    rf, dx = source_datasets
+    report = full_report(rf, dx, signed=False)
+    m = report.measurements[0]
+    points = ((10.1, 10.3), (40.7, 50.123456789))
+    report.measurements[0] = dataclasses.replace(
+        m, region=ImageRegion(dx.SOPInstanceUID, 1, RegionType.POLYLINE, points)
+    )
+    sr = build_sr(report, source_datasets)
+    assert tid2000_violations(sr) == []
+    exact = concept("doc:exact_points").value
+    heading = _part_heading(_plain(sr), "measurements[0]")
+    assert [
+        str(c.TextValue) for c in heading.ContentSequence if c.ConceptNameCodeSequence[0].CodeValue == exact
+    ] == ["[[10.1, 10.3], [40.7, 50.123456789]]"]
+    back = read_sr(sr)
+    assert back.warnings == [] and back.report == as_recorded_in_sr(report)
+    assert back.report.measurements[0].region.points == points
