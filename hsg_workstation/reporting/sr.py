@@ -1,26 +1,27 @@
-"""HsgReport → DICOM Comprehensive SR (highdicom) in the source study — SR content format 3.
+"""HsgReport → DICOM Comprehensive SR (highdicom) in the source study — SR content format 4.
 
-Why this shape (docs/report.md has the full tree and the reasons):
+Why this shape (docs/report.md has the full tree, the TID rows and the reasons):
 
 * A generic SR viewer (dsr2html, a PACS) must read it as a report: the root CONTAINER declares TID 2000 (Basic
   Diagnostic Imaging Report); each section is a CID 7001 heading holding TEXT sentences in words (``narrative``);
-  the impression and the recommendations are plain TEXT items; the coded items follow in one trailing
-  "structured data" container under the same headings, so they do not interrupt the text.
+  the impression and the recommendations are plain TEXT items; the coded detail follows the text.
+* It must follow TID 2000 / 2002 / 2001 everywhere (non-extensible templates), so the coded detail is flat
+  (format 4, ``sr_flat.py``): one root-level heading per report part — each section object, tube, filling defect,
+  image link, measurement, … — named by a TEXT "Report part" path, holding only CODE / TEXT items and TID 2001
+  observations (IMAGE, NUM; a length as a TID 1400 NUM with its SCOORD). Format 3 nested it in one trailing
+  "structured data" container (CODE parts with HAS PROPERTIES children, DATE / UIDREF / SCOORD items), which those
+  rows do not allow; its files still read (``sr_import``).
 * It must stay readable when the code changes: every concept comes from the frozen vocabulary
   (``vocabulary.tsv``; private codes HSG0001… in the declared 99HSG scheme), the SR records its content format
-  version, and the model ↔ concept map lives in one data file. ``sr_import`` reads this format and the older one.
-* It must round-trip: the coded items are a type-driven walk of the report's dataclass tree (``sr_items.py``; a walk cannot forget a
-  field when the model grows), each field an item whose value type follows the field type (enum → CODE, bool → CODE
-  Yes/No, number → NUM with the vocabulary's UCUM unit, date/time → DATE/TIME/DATETIME, ``*_uid`` → UIDREF, text →
-  TEXT, nested part → CODE (field) = (part type) with its fields below by HAS PROPERTIES, image region → SCOORD
-  with its IMAGE).
+  version, and the model ↔ concept map lives in one data file. ``sr_import`` reads this format and the older ones.
+* It must round-trip: the coded items are a type-driven walk of the report's dataclass tree (a walk cannot forget
+  a field when the model grows); ``report import`` gives :func:`as_recorded_in_sr` of the report.
 * Patient identity is NOT copied into the content: it is in the header, where a PACS corrects it.
 * The audit trail of the impression (the edit log with removed / old wording, and the generator's wording of an
   edited sentence) is not part of the SR at all: a removed sentence must not travel with the signed document, and
   the log stays where the report lives (draft store, signed store — ``drafts.py``). The SR carries each
-  sentence's provenance without text (source key, generated, critical) as coded items, so ``report import`` gives
-  :func:`as_recorded_in_sr` of the report. Format 2 kept the trail in a private block (0011,1001), which
-  dciodvfy reports as "Unrecognized tag"; its files still read whole (``sr_import``).
+  sentence's provenance without text (source key, generated, critical) as coded items. Format 2 kept the trail in
+  a private block (0011,1001), which dciodvfy reports as "Unrecognized tag"; its files still read whole.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from hsg_workstation import __version__
 from hsg_workstation.measurements import ImageRegion
 from hsg_workstation.reporting import codes, narrative
 from hsg_workstation.reporting.model import HsgReport
+from hsg_workstation.reporting.sr_flat import ROOT_PART, FlatWriter
 from hsg_workstation.reporting.sr_items import (
     FINDING_SITES,
     SrBuildError,
@@ -60,8 +62,10 @@ DEFAULT_SR_SERIES_NUMBER = 901
 MANUFACTURER = "HSG workstation"
 #: Version of the SR content format. 1 = the name-derived HSG-F-/HSG-V- codes (commit 17ceedc and before);
 #: 2 = vocabulary codes, TID 2000 layout, narrative TEXT, identity from the header, audit in a private block
-#: (commit ad06cd8 and before); 3 = as 2, without the private block: sentence provenance as coded items, no edit log.
-SR_FORMAT_VERSION = 3
+#: (commit ad06cd8 and before); 3 = as 2, without the private block: sentence provenance as coded items, no edit log
+#: (commit 562c322 and before); 4 = as 3 with the coded detail flattened to one TID 2000 heading per report part
+#: (``sr_flat.py``), so the whole document follows TID 2000 / 2002 / 2001.
+SR_FORMAT_VERSION = 4
 
 #: Private attribute block of format 2 that held the impression's audit trail (JSON); read, no longer written.
 PRIVATE_GROUP = 0x0011
@@ -130,40 +134,16 @@ def as_recorded_in_sr(report: HsgReport) -> HsgReport:
     return HsgReport.from_json(data)
 
 
-def _provenance_items(report: HsgReport, section: str, w: Writer) -> list[Any]:
-    """Impression / recommendation provenance without any text: CODE (list field) = (part type) with the
-    source key / library key, generated and critical by HAS PROPERTIES — one per TEXT item, in the same order."""
-    if section == "impression":
-        parts: list[Any] = [s for s in report.impression.sentences if s.text]
-        name = concept("field:Impression.sentences")
-    else:
-        parts = [r for r in report.recommendations if r.text]
-        name = concept("field:HsgReport.recommendations")
-    out = []
-    for part in parts:
-        item = hd.sr.CodeContentItem(
-            name, concept(f"type:{type(part).__name__}"), relationship_type=Rel.CONTAINS
-        )
-        children = w.field_items(part, Rel.HAS_PROPERTIES, skip=AUDIT_ONLY_FIELDS)
-        if children:
-            item.ContentSequence = children
-        out.append(item)
-    return out
-
-
 def _heading(section: str, items: list[Any]) -> hd.sr.ContainerContentItem:
     heading = hd.sr.ContainerContentItem(name=concept(f"section:{section}"), relationship_type=Rel.CONTAINS)
     heading.ContentSequence = items
     return heading
 
 
-def _sections(report: HsgReport, w: Writer) -> tuple[list[Any], list[Any]]:
-    """(narrative sections, coded data sections). The narrative sections are what a generic viewer shows as the
-    report — headings with sentences, the impression, the recommendations; the coded items of every section go
-    under the same headings inside one trailing "structured data" container, so they do not interrupt the text."""
-    hints = typing.get_type_hints(HsgReport)
+def _narrative(report: HsgReport) -> list[Any]:
+    """The headings a generic viewer shows as the report — sections with sentences, the impression, the
+    recommendations (TEXT items only); the coded detail follows them in :func:`_data_headings`."""
     shown: list[Any] = []
-    data: list[Any] = []
     for section in SECTION_ORDER:
         value = getattr(report, section)
         if value is None or (isinstance(value, list) and not value):
@@ -175,33 +155,61 @@ def _sections(report: HsgReport, w: Writer) -> tuple[list[Any], list[Any]]:
                 hd.sr.TextContentItem(name, s, relationship_type=Rel.CONTAINS)
                 for s in narrative.section_sentences(report, section)
             ]
-        items: list[Any] = []
-        if section == "impression":
+        elif section == "impression":
             text = [
                 hd.sr.TextContentItem(codes.IMPRESSION.code, s.text, relationship_type=Rel.CONTAINS)
                 for s in report.impression.sentences
                 if s.text
             ]
-            items = _provenance_items(report, section, w)
         elif section == "recommendations":
             text = [
                 hd.sr.TextContentItem(codes.RECOMMENDATION.code, r.text, relationship_type=Rel.CONTAINS)
                 for r in report.recommendations
                 if r.text
             ]
-            items = _provenance_items(report, section, w)
-        elif section == "identity":
-            skip = frozenset(HEADER_IDENTITY)  # patient / study identity lives in the header only
-            items = w.field_items(report.identity, Rel.CONTAINS, skip=skip)
-        elif isinstance(value, list):
-            items = w.value_items(report, section, hints[section], value, Rel.CONTAINS)
-        else:
-            items = w.field_items(value, Rel.CONTAINS)
         if text:
             shown.append(_heading(section, text))
-        if items:
-            data.append(_heading(section, items))
-    return shown, data
+    return shown
+
+
+def _data_headings(report: HsgReport, w: Writer, measurement_sr: Dataset | None) -> list[Any]:
+    """Format 4: one flat heading per report part (``sr_flat``), the report's own fields first. The impression
+    and the recommendations give only their provenance (no text: the TEXT items above are the text; one heading
+    per written sentence, same order); patient / study identity stays in the header."""
+    flat = FlatWriter(w)
+    extra: list[Any] = []
+    if measurement_sr is not None:
+        # TID 2002 has no COMPOSITE row: the TID 1500 SR is named by its SOP Instance UID (and is evidence).
+        extra.append(
+            hd.sr.TextContentItem(
+                concept("doc:measurement_report"),
+                str(measurement_sr.SOPInstanceUID),
+                relationship_type=Rel.CONTAINS,
+            )
+        )
+    out = flat.headings(
+        ROOT_PART, report, heading="doc:administration", skip=frozenset(SECTION_ORDER), extra=extra
+    )
+    for section in SECTION_ORDER:
+        value = getattr(report, section)
+        if value is None or (isinstance(value, list) and not value):
+            continue
+        if section == "impression":
+            written = [s for s in report.impression.sentences if s.text]
+            for i, sentence in enumerate(written):
+                out.extend(flat.headings(f"impression.sentences[{i}]", sentence, skip=AUDIT_ONLY_FIELDS))
+        elif section == "recommendations":
+            written_r = [r for r in report.recommendations if r.text]
+            for i, rec in enumerate(written_r):
+                out.extend(flat.headings(f"recommendations[{i}]", rec, skip=frozenset({"text"})))
+        elif section == "identity":
+            out.extend(flat.headings(section, value, skip=frozenset(HEADER_IDENTITY)))
+        elif isinstance(value, list):
+            for i, part in enumerate(value):
+                out.extend(flat.headings(f"{section}[{i}]", part))
+        else:
+            out.extend(flat.headings(section, value))
+    return out
 
 
 def _count_items(items: Any) -> int:
@@ -244,35 +252,7 @@ def build_content(
             ),
         )
     children.extend(hd.sr.ObservationContext(observer_person_context=observer))
-    shown, data = _sections(report, w)
-    if measurement_sr is not None:
-        ref = hd.sr.CompositeContentItem(
-            concept("doc:measurement_report"),
-            referenced_sop_class_uid=str(measurement_sr.SOPClassUID),
-            referenced_sop_instance_uid=str(measurement_sr.SOPInstanceUID),
-            relationship_type=Rel.CONTAINS,
-        )
-        target = next((s for s in data if _is(s, "section:measurements")), None)
-        if target is None:
-            target = _heading("measurements", [])
-            data.append(target)
-        target.ContentSequence.append(ref)
-    admin: list[Any] = []
-    hints = typing.get_type_hints(HsgReport)
-    for f in dataclasses.fields(HsgReport):
-        if f.name in SECTION_ORDER:
-            continue
-        value = getattr(report, f.name)
-        if isinstance(value, str) and value == "" and f.default == "":
-            continue
-        admin.extend(w.value_items(report, f.name, hints[f.name], value, Rel.CONTAINS))
-    container = hd.sr.ContainerContentItem(name=concept("doc:administration"), relationship_type=Rel.CONTAINS)
-    container.ContentSequence = admin
-    structured = hd.sr.ContainerContentItem(
-        name=concept("doc:structured_data"), relationship_type=Rel.CONTAINS
-    )
-    structured.ContentSequence = [container, *data]
-    body = [*shown, structured]
+    body = [*_narrative(report), *_data_headings(report, w, measurement_sr)]
     # The format version and the number of content items below come first — in the first heading (format 3; a
     # private heading code and TEXT items are what TID 2000 row 8 / TID 2002 allow; format 2 had them as root
     # modifiers, which TID 2000 does not list): the importer identifies the format from them, and a truncated file
@@ -288,12 +268,6 @@ def build_content(
     ]
     root.ContentSequence = [*children, info, *body]
     return root
-
-
-def _is(item: Dataset, key: str) -> bool:
-    c = concept(key)
-    name = item.ConceptNameCodeSequence[0]
-    return str(name.CodeValue) == c.value and str(name.CodingSchemeDesignator) == c.scheme_designator
 
 
 def _language_name(tag: str) -> str:
@@ -441,42 +415,44 @@ def _header_identity(sr: Dataset, report: HsgReport, source: Dataset) -> None:
 
 
 def _value_type(name: str, hint: Any) -> str:
-    """The SR value type the writer uses for a field of this type (``sr_items.Writer.value_items``)."""
+    """The SR value type format 4 writes for a field of this type (``sr_flat.FlatWriter.value_items``)."""
     if (isinstance(hint, type) and issubclass(hint, enum.Enum)) or hint is bool:
         return "CODE"
     if hint in (int, float):
         return "NUM"
-    if hint is _dt.datetime:
-        return "DATETIME"
-    if hint is _dt.date:
-        return "DATE"
-    if hint is _dt.time:
-        return "TIME"
+    if hint in (_dt.datetime, _dt.date, _dt.time):
+        return "TEXT (ISO 8601)"
     if hint is ImageRegion:
-        return "SCOORD (+ IMAGE)"
+        return "TEXT (graphic type + JSON points) > INFERRED FROM IMAGE"
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return "CODE (part)"
-    return "UIDREF" if name.endswith("_uid") else "TEXT"
+        return "own heading"
+    return "TEXT"
 
 
 def mapping_rows() -> list[tuple[str, str, str, str, str]]:
     """(field path, concept, value type, where, UCUM unit) for every model field — the table in docs/report.md,
-    generated from the vocabulary and the model so it cannot drift (``test_docs_mapping_table_is_current``)."""
+    generated from the vocabulary and the model so it cannot drift (``test_docs_mapping_table_is_current``).
+    Format 4: every item is CONTAINS in the heading of its part (concept = the part type's), whose first item is
+    TEXT "Report part" = the part's path; a part field names the heading that follows."""
     v = vocabulary()
     rows: list[tuple[str, str, str, str, str]] = []
 
     def name(c: Any) -> str:
         return f'({c.code}, {c.scheme}, "{c.meaning}")'
 
-    def walk(owner: type, prefix: str, where: str, seen: tuple[type, ...]) -> None:
+    def heading_of(owner: type) -> str:
+        return f"CONTAINS in heading {name(v.concept(f'type:{owner.__name__}'))}"
+
+    def walk(owner: type, prefix: str, part_prefix: str, seen: tuple[type, ...]) -> None:
         hints = typing.get_type_hints(owner)
+        where = heading_of(owner)
         for f in dataclasses.fields(owner):
             path = f"{prefix}{f.name}"
             hint = _unwrap_optional(hints[f.name])
-            elem = typing.get_args(hint)[0] if typing.get_origin(hint) is list else hint
-            elem = _unwrap_optional(elem)
+            is_list = typing.get_origin(hint) is list
+            elem = _unwrap_optional(typing.get_args(hint)[0] if is_list else hint)
             c = v.concept(f"field:{owner.__name__}.{f.name}")
-            vt = _value_type(f.name, elem) + (" (one per element)" if typing.get_origin(hint) is list else "")
+            vt = _value_type(f.name, elem) + (" (one per element)" if is_list else "")
             if owner.__name__ == "StudyIdentity" and f.name in HEADER_IDENTITY:
                 rows.append((path, "—", "—", f"header only ({HEADER_IDENTITY[f.name]})", ""))
                 continue
@@ -494,29 +470,47 @@ def mapping_rows() -> list[tuple[str, str, str, str, str]]:
             if owner.__name__ == "Impression" and f.name == "edits":
                 rows.append((path, "—", "—", "not written (audit: draft / signed store)", ""))
                 continue
+            if isinstance(elem, type) and dataclasses.is_dataclass(elem) and elem is not ImageRegion:
+                part = f"{part_prefix}{f.name}" + ("[i]" if is_list else "")
+                rows.append((path, "—", vt, f"{heading_of(elem)}, Report part = {part}", ""))
+                if elem not in seen:
+                    walk(elem, f"{path}.", f"{part}.", (*seen, elem))
+                continue
+            if owner.__name__ == "Measurement" and f.name == "region":
+                vt = (
+                    'length: NUM (410668003, SCT, "Length") > INFERRED FROM SCOORD (121055, DCM, "Path") > '
+                    f"SELECTED FROM IMAGE (TID 1400); other kinds: {vt}"
+                )
             rows.append((path, name(c), vt, where, c.unit))
-            if isinstance(elem, type) and dataclasses.is_dataclass(elem) and elem not in seen:
-                walk(elem, f"{path}.", "HAS PROPERTIES", (*seen, elem))
 
     hints = typing.get_type_hints(HsgReport)
+    admin = f"CONTAINS in heading {name(v.concept('doc:administration'))}, Report part = {ROOT_PART}"
     for f in dataclasses.fields(HsgReport):
         if f.name in SECTION_ORDER:
             continue
         c = v.concept(f"field:HsgReport.{f.name}")
-        admin = v.concept("doc:administration")
-        where = f"CONTAINS in {name(admin)}"
-        rows.append((f.name, name(c), _value_type(f.name, _unwrap_optional(hints[f.name])), where, c.unit))
+        rows.append((f.name, name(c), _value_type(f.name, _unwrap_optional(hints[f.name])), admin, c.unit))
     for section in SECTION_ORDER:
-        heading = v.concept(f"section:{section}")
         hint = _unwrap_optional(hints[section])
-        elem = typing.get_args(hint)[0] if typing.get_origin(hint) is list else hint
-        where = f"CONTAINS in {name(heading)}"
-        if typing.get_origin(hint) is list:
-            c = v.concept(f"field:HsgReport.{section}")
-            rows.append((section, name(c), "CODE (part, one per element)", where, ""))
-            walk(elem, f"{section}.", "HAS PROPERTIES", (elem,))
-        else:
-            walk(elem, f"{section}.", where, (elem,))
+        is_list = typing.get_origin(hint) is list
+        elem = typing.get_args(hint)[0] if is_list else hint
+        part = f"{section}[i]" if is_list else section
+        if (
+            section == "impression"
+        ):  # only its written sentences have headings (provenance; the text is above)
+            rows.append((section, "—", "—", "no heading of its own: one per written sentence", ""))
+            walk(elem, f"{section}.", f"{part}.", (elem,))
+            continue
+        rows.append(
+            (
+                section,
+                "—",
+                "own heading" + (" (one per element)" if is_list else ""),
+                f"{heading_of(elem)}, Report part = {part}",
+                "",
+            )
+        )
+        walk(elem, f"{section}.", f"{part}.", (elem,))
     return rows
 
 

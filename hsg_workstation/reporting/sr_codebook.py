@@ -1,4 +1,4 @@
-"""Reading single SR items back (formats 2 and 3): item accessors, the vocabulary codebook that turns concept codes
+"""Reading single SR items back (formats 2, 3 and 4): item accessors, the vocabulary codebook that turns concept codes
 into model names, and the value decoders (dates, times, regions, exact points). Errors name the item's path.
 
 Split from ``sr_import.py`` (identification, the walk over sections and fields, completeness) so each module is
@@ -18,6 +18,7 @@ from pydicom.dataset import Dataset
 from hsg_workstation.errors import HsgError
 from hsg_workstation.reporting import codes
 from hsg_workstation.reporting.sr import NARRATIVE_CONCEPTS
+from hsg_workstation.reporting.sr_flat import parse_region_text
 from hsg_workstation.reporting.vocabulary import vocabulary
 
 MAX_DEPTH = 40  # the writer nests at most ~8 levels; deeper trees are refused before Python's recursion limit
@@ -71,10 +72,10 @@ def meaning_of(item: Dataset) -> str:
 
 
 class Format2Codebook:
-    """Concept codes of SR content formats 2 and 3 (the vocabulary) → model names."""
+    """Concept codes of SR content formats 2, 3 and 4 (the vocabulary) → model names."""
 
     def __init__(self, version: int = 3) -> None:
-        self.version = version  # 2 and 3 share the codes; 3 has no private audit block
+        self.version = version  # 2–4 share the codes; 3 drops the private block, 4 flattens the detail
         v = vocabulary()
         self.v = v
         self.headings = {
@@ -214,6 +215,36 @@ def _decode_region(item: Dataset, path: str) -> dict[str, Any]:
     region_type = str(item.GraphicType)
     if region_type == "POLYLINE" and len(points) >= 4 and points[0] == points[-1]:
         region_type, points = "POLYGON", points[:-1]  # the writer closes polygons explicitly
+    return {
+        "sop_instance_uid": str(ref.ReferencedSOPInstanceUID),
+        "frame_number": frame,
+        "region_type": region_type,
+        "points": points,
+    }
+
+
+def _iso(hint: Any, text: str, path: str) -> str:
+    """Format 4 dates, times and date-times are ISO 8601 TEXT; checked, then given to the model as ISO."""
+    try:
+        return hint.fromisoformat(text.strip()).isoformat()
+    except ValueError as exc:
+        raise SrImportError(
+            f"SR item {path}: {text!r} is not an ISO 8601 {getattr(hint, '__name__', hint)} ({exc})"
+        ) from None
+
+
+def _decode_region_text(item: Dataset, path: str) -> dict[str, Any]:
+    """Format 4 region: TEXT "<graphic type> <JSON points>" INFERRED FROM its IMAGE (instance, frame)."""
+    try:
+        region_type, points = parse_region_text(str(item.TextValue), path)
+    except ValueError as exc:
+        raise SrImportError(str(exc)) from None
+    image = next((c for c in _children(item, path) if c.get("ValueType") == "IMAGE"), None)
+    if image is None:
+        raise SrImportError(f"SR item {path}: region text without its IMAGE (INFERRED FROM)")
+    ref = image.ReferencedSOPSequence[0]
+    frames = ref.get("ReferencedFrameNumber", None)
+    frame = 1 if frames is None else int(frames if not isinstance(frames, list | tuple) else frames[0])
     return {
         "sop_instance_uid": str(ref.ReferencedSOPInstanceUID),
         "frame_number": frame,

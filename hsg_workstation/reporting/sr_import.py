@@ -5,15 +5,20 @@ has changed. So the reader
 
 * recognises every SR content format this project ever wrote — format 1 (name-derived ``HSG-F-``/``HSG-V-`` codes,
   commit 17ceedc and before; ``sr_format1``), format 2 (vocabulary codes, impression audit in a private block,
-  commit ad06cd8 and before) and format 3 (``sr.py``: the same codes, sentence provenance as coded items, no
-  private block) — each through a *codebook* that turns concept codes into model names; retired vocabulary
+  commit ad06cd8 and before), format 3 (the same codes, sentence provenance as coded items, no private block,
+  coded detail nested in one "structured data" container; commit 562c322 and before) and format 4 (``sr.py`` /
+  ``sr_flat.py``: the coded detail as one flat TID 2000 heading per report part, put back together by its
+  "Report part" path) — each through a *codebook* that turns concept codes into model names; retired vocabulary
   concepts map forward;
 * keeps what it does not understand as free text (appended to ``findings.other``, named in a warning) instead of
   failing, and skips the items the writer adds only for other readers (Finding Site, Laterality, derived codes);
 * takes patient / study identity from the header, where a PACS corrects it, not from the content;
 * refuses another producer's SR (Manufacturer and this program's private items, not only the title);
-* detects an incomplete (truncated) SR — formats 2 and 3 record their content item count — and says what is missing;
+* detects an incomplete (truncated) SR — formats 2 to 4 record their content item count — and says what is missing;
 * turns every malformed item into :class:`SrImportError` naming the item's path, never a traceback.
+
+Over 600 lines on purpose: one reader state (warnings, unknown items, completeness) serves the walks of all four
+formats; the item decoders are in ``sr_codebook``, format 1's codes in ``sr_format1``.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from pydicom.dataset import Dataset
 from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.valuerep import DT
 
-from hsg_workstation.measurements import ImageRegion
+from hsg_workstation.measurements import ImageRegion, Measurement
 from hsg_workstation.reporting import codes
 from hsg_workstation.reporting.model import SCHEMA_VERSION, HsgReport, ReportJsonError
 from hsg_workstation.reporting.sr import (
@@ -52,6 +57,8 @@ from hsg_workstation.reporting.sr_codebook import (
     _children,
     _da,
     _decode_region,
+    _decode_region_text,
+    _iso,
     _item_count,
     _key,
     _NotUnderstood,
@@ -64,6 +71,7 @@ from hsg_workstation.reporting.sr_codebook import (
     meaning_of,
     value_type,
 )
+from hsg_workstation.reporting.sr_flat import parse_part_path, part_type, place
 from hsg_workstation.reporting.sr_format1 import Format1Codebook
 from hsg_workstation.reporting.sr_items import _unwrap_optional
 from hsg_workstation.reporting.vocabulary import vocabulary
@@ -197,9 +205,9 @@ class _Reader:
         for item in format_items(top):
             if concept_of(item, "root") == version_key:
                 version = str(item.get("TextValue", "")).strip()
-                if version not in ("2", "3"):
+                if version not in ("2", "3", "4"):
                     raise SrImportError(
-                        f"{self.name}: SR content format {version!r} is newer than this program reads (1, 2, 3)"
+                        f"{self.name}: SR content format {version!r} is newer than this program reads (1, 2, 3, 4)"
                     )
                 return Format2Codebook(int(version))
         f1 = Format1Codebook()
@@ -219,7 +227,10 @@ class _Reader:
         containers = [
             (f"root[{i}]", it) for i, it in enumerate(top) if value_type(it, f"root[{i}]") == "CONTAINER"
         ]
-        if book.version >= 2:
+        if book.version >= 4:
+            self.flat(book, containers, data, sections_seen)
+            containers = []
+        elif book.version >= 2:
             # narrative headings first (impression / recommendations are data too), then the structured data
             data_items: list[tuple[str, Dataset]] = []
             for path, item in containers:
@@ -257,6 +268,43 @@ class _Reader:
             self.warnings.append(f"{len(self.unknown)} item(s) not understood, kept in findings.other")
         report = HsgReport.from_json(data)
         return ImportResult(report, book.version, self.warnings, self.incomplete)
+
+    def flat(
+        self, book: Codebook, containers: list[tuple[str, Dataset]], data: dict[str, Any], seen: list[str]
+    ) -> None:
+        """Format 4: narrative headings (impression / recommendation text) and one flat heading per report part,
+        whose first item names the part's path (``sr_flat``); the parts are put back together by path."""
+        part_key = _key(vocabulary().concept("doc:part").coded)
+        meta: dict[str, Any] = {}
+        for path, item in containers:
+            if is_format_heading(item):
+                continue  # format version and item count: read by codebook() / check_complete()
+            children = _children(item, path)
+            first = children[0] if children else None
+            if first is not None and first.get("ValueType") == "TEXT" and concept_of(first, path) == part_key:
+                part = str(first.get("TextValue", "")).strip()
+                segments = parse_part_path(part)
+                owner = part_type(segments) if segments is not None else None
+                if segments is None or owner is None:
+                    self.keep_unknown(item, path)
+                    continue
+                obj = self.fields(owner, children[1:], part, book, depth=2)
+                provenance = bool(segments) and segments[0][0] in ("impression", "recommendations")
+                place(meta if provenance else data, segments, obj)
+                if segments and segments[0][0] not in seen:
+                    seen.append(segments[0][0])
+                continue
+            section = book.section_of(concept_of(item, path))
+            if section in ("impression", "recommendations"):
+                seen.append(section)
+                data[section] = self.text_section(section, children, path)
+            elif section is None:
+                self.keep_unknown(item, path)
+            else:
+                for n, c in enumerate(children):
+                    if not book.is_skipped(concept_of(c, path)):
+                        self.keep_unknown(c, f"{path}[{n}]")
+        self.merge_provenance(data, meta)
 
     def section(
         self, book: Codebook, item: Dataset, path: str, data: dict[str, Any], seen: list[str]
@@ -443,10 +491,17 @@ class _Reader:
         names = {f.name for f in dataclasses.fields(owner)}
         grouped: dict[str, list[tuple[Dataset, str]]] = {}
         exact_points: dict[str, list[list[float]]] = {}
+        scoord_regions: dict[str, tuple[Dataset, str]] = {}
         for n, child in enumerate(children):
             cpath = f"{path}[{n}]" if path else f"[{n}]"
             key = concept_of(child, cpath)
             vt = value_type(child, cpath)
+            if book.version >= 4 and vt == "NUM" and key == _key(codes.LENGTH.code):
+                region = _region_field(owner)
+                scoord = next((c for c in _children(child, cpath) if c.get("ValueType") == "SCOORD"), None)
+                if region and scoord is not None and owner is Measurement:
+                    scoord_regions[region] = (scoord, f"{cpath}[0]")
+                continue
             points_field = book.exact_points_field(key)
             if points_field and vt == "TEXT":
                 region = points_field if isinstance(points_field, str) else _region_field(owner)
@@ -460,6 +515,9 @@ class _Reader:
                 continue
             grouped.setdefault(name, []).append((child, cpath))
         out: dict[str, Any] = {}
+        for name, (scoord, spath) in scoord_regions.items():
+            if name not in grouped:  # format 4: a length measurement's region is its TID 1400 SCOORD
+                grouped[name] = [(scoord, spath)]
         for name, items in grouped.items():
             hint = _unwrap_optional(hints[name])
             sub = f"{path}.{name}" if path else name
@@ -495,8 +553,12 @@ class _Reader:
         hint = _unwrap_optional(hint)
         vt = value_type(item, path)
         try:
+            if hint is ImageRegion and vt == "TEXT":
+                return _decode_region_text(item, path)
             if hint is ImageRegion:
                 return _decode_region(item, path)
+            if vt == "TEXT" and hint in (_dt.datetime, _dt.date, _dt.time):
+                return _iso(hint, str(item.TextValue), path)
             if isinstance(hint, type) and dataclasses.is_dataclass(hint):
                 return self.fields(hint, _children(item, path), path, book, depth)
             if vt == "CODE" and code_of(item, path) == book.empty:

@@ -27,6 +27,7 @@ from hsg_workstation.reporting.sr_import import read_sr
 from hsg_workstation.synthetic.study import CASES, write_case
 
 from .conftest import dciodvfy_errors, dsrdump_check
+from .tid2000 import tid2000_violations
 
 
 def dciodvfy_unrecognized(path: Path) -> list[str]:
@@ -83,7 +84,8 @@ def _check_sr(path: Path, report: HsgReport, removed: list[str]) -> None:
         assert old not in text and old.encode() not in raw, (path.name, old)
     assert not any(e.tag.is_private for e in dcmread(path).iterall()), path.name
     result = read_sr(path)
-    assert result.format_version == 3 and result.warnings == [] and not result.incomplete
+    assert tid2000_violations(dcmread(path)) == [], path.name
+    assert result.format_version == 4 and result.warnings == [] and not result.incomplete
     assert result.report == as_recorded_in_sr(report)
 
 
