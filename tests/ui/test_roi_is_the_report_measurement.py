@@ -124,7 +124,7 @@ def test_moving_the_roi_moves_the_report_sr_and_pdf(room, tmp_path: Path) -> Non
         tuple(round(v, 2) for v in s.GraphicData) for s in scoords if s.GraphicType == "ELLIPSE"
     ]
     assert ellipse_points == [tuple(round(v, 2) for xy in moved.region.points for v in xy)]
-    assert new_diameter in _nums(out.sr, "Diameter")  # the report SR's hydrosalpinx diameter
+    assert new_diameter in _nums(out.sr, "Hydrosalpinx diameter")  # the report SR: the field as a NUM
     assert dcmread(next(p for p in out.written if p.name.endswith("_measurements.dcm"))).SOPInstanceUID == (
         msr.SOPInstanceUID
     )
