@@ -187,6 +187,7 @@ def bench_codecs(args, tmp: Path) -> dict[str, object]:
     import pyqtgraph as pg
     from codec_loops import SYNTAXES, encode_loop
 
+    from hsg_workstation.dicom_io import frame_cache as fc
     from hsg_workstation.dicom_io import pixels
     from hsg_workstation.dicom_io.database import LocalDatabase
     from hsg_workstation.ui.app import make_application
@@ -284,7 +285,11 @@ def bench_codecs(args, tmp: Path) -> dict[str, object]:
         load = os.getloadavg()[0]
         out.update(
             {
-                f"cine_{key}_decoder": f"{plugin} in {len(pool._process_lanes)} worker processes",
+                f"cine_{key}_decoder": (
+                    f"{plugin} in {len(pool._process_lanes)} worker processes"
+                    if fc.needs_process(spath)
+                    else f"{plugin} on {len(pool._thread_lanes)} threads of the viewer process"
+                ),
                 f"cine_{key}_decode_ms_per_frame": round(serial_ms / 60, 2),
                 f"cine_{key}_first_frame_ms": _median(ff_vp),
                 f"cine_{key}_first_frame_baseline_ms": _median(ff_base),

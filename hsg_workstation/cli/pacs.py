@@ -9,6 +9,9 @@ Exit codes scripts can rely on:
 3     partial (some instances retrieved / sent, others failed; or cancelled; or find truncated)
 130   interrupted (Ctrl-C)
 ====  ===========================================================================================
+
+Why ~600 lines in one module: seven sub-commands that share the node / TLS / DICOMweb argument handling and the
+exit-code rules above; each sub-command is one short function over ``pacs/``.
 """
 
 from __future__ import annotations

@@ -8,13 +8,19 @@ analysis reads the same frames instead of decoding them a second time.
 
 Measured on the installed decoders (``benchmarks/codec_loops.py``, 2 cores): python-gdcm (JPEG Lossless,
 JPEG-LS, JPEG 2000), pyjpegls (CharLS), pylibjpeg-openjpeg and Pillow (JPEG 2000) hold the GIL while decoding
-(two threads decode no faster than one); pylibjpeg-rle scales 1.2–1.3× on two threads. So compressed frames are
-decoded in worker **processes** (:mod:`~hsg_workstation.dicom_io.decode_worker`, a fresh interpreter each: safe
+(two threads decode no faster than one). So those frames are decoded in worker **processes** (:mod:`~hsg_workstation.dicom_io.decode_worker`, a fresh interpreter each: safe
 next to Qt's threads, and unlike ``multiprocessing``'s spawn it never re-runs the parent's main script), one
 frame at a time per process; native
 (uncompressed) frames, a memory copy of ~1 ms, are read on a thread of this process. A process is also a crash
 boundary: a decoder that aborts or segfaults on a corrupt stream (python-gdcm does on some JPEG data) costs
 that one frame — reported as a failure naming it — and the worker is restarted.
+
+RLE is the exception: pylibjpeg-rle is Rust (memory-safe: corrupt data is a panic caught as an error, and
+``pixels._check_rle`` refuses a header that would make it allocate from a lie before it runs) and releases the GIL,
+so two threads decode two frames at once (measured 0.27 s serial vs 0.13–0.15 s on two threads for 60 1024²
+frames). Its 3–5 ms decode is about what a hop to a worker process and back costs, so RLE frames are decoded on
+the pool's threads of this process, one per core, like native frames (issue 15: the RLE first frame and
+decode-ahead missed their targets through the worker hop).
 
 Layers: Qt-free (the viewer's ``ui/loader.py`` turns the listener callbacks into Qt signals).
 
@@ -209,10 +215,10 @@ def cheap_in_process(header: object) -> bool:
 
 
 def needs_process(path: str) -> bool:
-    """Decode this file's frames in a worker process? Yes for every encapsulated (compressed) syntax: all
-    installed decoders but pylibjpeg-rle hold the GIL (see the module docstring), and a process contains a
-    decoder crash. Native frames are a memory copy and stay on a thread."""
-    return not pixels.frames_decode_independently(frame_source(path).header)
+    """Decode this file's frames in a worker process? Yes for every encapsulated (compressed) syntax whose
+    decoder holds the GIL or could crash the process (see the module docstring). Native frames (a memory copy)
+    and RLE by a memory-safe decoder stay on the pool's threads."""
+    return not cheap_in_process(frame_source(path).header)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -266,7 +272,8 @@ class FramePool:
         self._done = threading.Condition(self._cond)
         self._stopping = False
         n = processes if processes is not None else max(1, min(os.cpu_count() or 1, 8))
-        self._thread_lane = ThreadLane(thread_decode or decode)
+        # one thread lane per core as well: native frames and RLE decode without the GIL (module docstring)
+        self._thread_lanes = [ThreadLane(thread_decode or decode) for _ in range(max(1, n))]
         self._process_lanes = [ProcessLane(decode, i) for i in range(n)]
         self._threads: list[threading.Thread] = []
         self._started = False
@@ -277,7 +284,7 @@ class FramePool:
         if self._started or self._stopping:
             return
         self._started = True
-        lanes: list[ThreadLane | ProcessLane] = [self._thread_lane, *self._process_lanes]
+        lanes: list[ThreadLane | ProcessLane] = [*self._thread_lanes, *self._process_lanes]
         for i, lane in enumerate(lanes):
             name = THREAD_LANE_NAME if lane.in_process else f"hsg-decode-process-lane-{i}"
             t = threading.Thread(target=self._run, args=(lane,), name=name, daemon=True)

@@ -25,11 +25,57 @@ _LOSSLESS_SOF = frozenset({0xC3, 0xC7, 0xCB, 0xCF})  # lossless frames: Huffman 
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})  # TEM, RSTn: markers without a length
 
 
+_ITEM = b"\xfe\xff\x00\xe0"  # (FFFE,E000) Item, little endian
+_SEQUENCE_DELIMITER = b"\xfe\xff\xdd\xe0"  # (FFFE,E0DD)
+
+
 def read_frame_bytes(path: str | os.PathLike[str], value_offset: int, index: int, frames: int) -> bytes:
     """The encapsulated bytes of frame ``index`` (0-based), read from the Pixel Data value at ``value_offset``."""
     with open(path, "rb") as fp:
         fp.seek(value_offset)
+        data = _read_single_fragment_frame(fp, value_offset, index, frames)
+        if data is not None:
+            return data
+        fp.seek(value_offset)
         return pydicom.encaps.get_frame(fp, index, number_of_frames=frames)
+
+
+def _read_single_fragment_frame(fp, value_offset: int, index: int, frames: int) -> bytes | None:
+    """The frame read straight at its Basic Offset Table offset when it is one fragment, else None.
+
+    Why: pydicom's ``get_frame`` copies every fragment through a BytesIO; for a 2 MB frame that copy and the
+    read cost as much as decoding it with RLE (issue 15, measured 7 ms → 2 ms a frame). Only the plain case is
+    taken — a Basic Offset Table with one entry per frame, starting at 0, and exactly one Item of defined length
+    between two offsets (or before the Sequence Delimiter for the last frame); anything else returns None and
+    pydicom reads it as before."""
+    head = fp.read(8)
+    if len(head) != 8 or head[:4] != _ITEM:
+        return None
+    table_length = struct.unpack("<L", head[4:])[0]
+    if table_length != 4 * frames or frames < 1 or not 0 <= index < frames:
+        return None
+    table = fp.read(table_length)
+    if len(table) != table_length:
+        return None
+    offsets = struct.unpack(f"<{frames}L", table)
+    if offsets[0] != 0 or any(b <= a for a, b in zip(offsets, offsets[1:], strict=False)):
+        return None
+    first_item = value_offset + 8 + table_length
+    fp.seek(first_item + offsets[index])
+    item = fp.read(8)
+    if len(item) != 8 or item[:4] != _ITEM:
+        return None
+    length = struct.unpack("<L", item[4:])[0]
+    if length == 0xFFFFFFFF:
+        return None
+    if index + 1 < frames and offsets[index + 1] - offsets[index] != 8 + length:
+        return None  # several fragments make this frame
+    data = fp.read(length)
+    if len(data) != length:
+        return None  # truncated: pydicom's reader says so in its own words
+    if index + 1 == frames and fp.read(4) != _SEQUENCE_DELIMITER:
+        return None
+    return data
 
 
 def check_lossless_frame(

@@ -50,6 +50,7 @@ from pydicom.dataset import Dataset
 from pydicom.pixels import apply_color_lut, apply_modality_lut, get_decoder
 from pydicom.sequence import Sequence
 from pydicom.uid import UID
+from rle.utils import decode_pixel_data as rle_decode_pixel_data
 
 from hsg_workstation.dicom_io import jpeg_check, reader
 from hsg_workstation.errors import DicomReadError, UnsupportedTransferSyntax
@@ -153,7 +154,11 @@ def decode_frame(
         if uid in jpeg_check.JPEG_LOSSLESS_SYNTAXES:
             _check_lossless(path, index, header, n)
         elif uid == jpeg_check.RLE_LOSSLESS:
-            _check_rle(path, index, header, n)
+            data = _check_rle(path, index, header, n)
+            if data is not None:
+                direct = _decode_rle_direct(path, index, header, data)
+                if direct is not None:
+                    return direct
         native = _decode_native(path, index, header)
         if native is not None:
             return native
@@ -214,11 +219,12 @@ def _check_lossless(path: str | os.PathLike[str], index: int, header: Dataset, f
     )
 
 
-def _check_rle(path: str | os.PathLike[str], index: int, header: Dataset, frames: int) -> None:
-    """RLE decoders allocate from the header before reading the data: check the header against the data."""
+def _check_rle(path: str | os.PathLike[str], index: int, header: Dataset, frames: int) -> bytes | None:
+    """RLE decoders allocate from the header before reading the data: check the header against the data.
+    Returns the frame's bytes (checked), or None when the header has no framing to read them by."""
     data = _encapsulated_frame(path, index, header, frames)
     if data is None:
-        return
+        return None
     jpeg_check.check_rle_frame(
         data,
         rows=reader.header_int(header, reader.TAG_ROWS) or 0,
@@ -227,6 +233,49 @@ def _check_rle(path: str | os.PathLike[str], index: int, header: Dataset, frames
         bits_allocated=reader.header_int(header, reader.TAG_BITS_ALLOCATED) or 8,
         name=f"{path}: frame {index + 1}",
     )
+    return data
+
+
+def _decode_rle_direct(
+    path: str | os.PathLike[str], index: int, header: Dataset, data: bytes
+) -> np.ndarray | None:
+    """Decode a checked greyscale RLE frame straight from ``data`` with pylibjpeg-rle, or None (then pydicom does).
+
+    Why: ``_check_rle`` has already read the frame's bytes; handing the path to pydicom made it open and parse the
+    file and walk the fragments a second time — 2–7 ms of a 5–13 ms frame (1024², measured in
+    ``benchmarks/viewer.py``). Only the cases where pydicom's result is exactly the decoded bytes are taken here
+    (one sample, 8 or 16 bits allocated, unsigned or Bits Stored = Bits Allocated, so no sign extension), and
+    only when pylibjpeg-rle is pydicom's chosen plugin: same decoder, same values
+    (``tests/dicom_io/test_rle_direct.py`` compares them on pydicom's RLE files). pylibjpeg-rle is Rust: it cannot
+    corrupt memory, and it decodes without the GIL, so two threads of this process decode two frames at once.
+    """
+    if _preferred_plugin(jpeg_check.RLE_LOSSLESS).get("decoding_plugin") != "pylibjpeg":
+        return None
+    rows = reader.header_int(header, reader.TAG_ROWS) or 0
+    columns = reader.header_int(header, reader.TAG_COLUMNS) or 0
+    samples = reader.header_int(header, reader.TAG_SAMPLES_PER_PIXEL) or 1
+    bits_allocated = reader.header_int(header, reader.TAG_BITS_ALLOCATED) or 0
+    bits_stored = reader.header_int(header, 0x00280101) or bits_allocated
+    signed = (reader.header_int(header, 0x00280103) or 0) == 1
+    if samples != 1 or bits_allocated not in (8, 16) or (signed and bits_stored != bits_allocated):
+        return None
+    try:
+        decoded = rle_decode_pixel_data(
+            data,
+            version=2,
+            rows=rows,
+            columns=columns,
+            samples_per_pixel=1,
+            bits_allocated=bits_allocated,
+            byteorder="<",
+        )
+        dtype = np.dtype(f"<{'i' if signed else 'u'}{bits_allocated // 8}")
+        return np.frombuffer(decoded, dtype=dtype).reshape(rows, columns)
+    except _NEVER_SWALLOW:
+        raise
+    # pyo3's PanicException derives from BaseException (see decode_frame)
+    except BaseException as exc:  # noqa: BLE001
+        raise _decode_failure(path, index, exc) from exc
 
 
 #: Decoder plugin to use per transfer syntax when it is installed, instead of letting pydicom try every plugin.

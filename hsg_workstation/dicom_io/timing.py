@@ -40,6 +40,15 @@ class TimingOrigin(StrEnum):
     DEFAULT = "default"  # no usable timing attribute: DEFAULT_FPS
 
 
+_ORIGIN_NAMES = {
+    TimingOrigin.FRAME_TIME: "Frame Time",
+    TimingOrigin.FRAME_TIME_VECTOR: "Frame Time Vector",
+    TimingOrigin.FRAME_RATE: "frame rate attribute",
+    TimingOrigin.SINGLE_FRAME: "single frame",
+    TimingOrigin.DEFAULT: f"default {DEFAULT_FPS:g} fps",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class FrameTiming:
     """Display duration of each frame in ms, which attribute (or default) it came from in words (``source``),
@@ -48,6 +57,11 @@ class FrameTiming:
     frame_durations_ms: tuple[float, ...]
     source: str
     origin: TimingOrigin = TimingOrigin.DEFAULT
+
+    @property
+    def attribute_name(self) -> str:
+        """The rule in a few words for a narrow place (the cine bar); ``source`` has the tags and details."""
+        return _ORIGIN_NAMES[self.origin]
 
     @property
     def is_default(self) -> bool:

@@ -8,6 +8,9 @@ client (:class:`~hsg_workstation.pacs.client.DicomClient`), so the CLI and the G
   again, so the archive's bytes are what lands in the database and what we send is what we hold.
 * Every HTTP failure becomes a :class:`PacsError` in words (401 credentials, 404 not found, timeouts, TLS);
   a retrieval cut off mid-transfer keeps the complete instances, stores no partial one, and says ``partial``.
+
+Why ~600 lines in one module: the three services share one authenticated session, one HTTP-error-to-message
+mapping and the client protocol's result types; the multipart reader, which stands alone, is in ``multipart.py``.
 """
 
 from __future__ import annotations

@@ -115,6 +115,11 @@ TOTAL_RADIOGRAPHIC_FRAMES = _std("113731", "DCM", "Total Number of Radiographic 
 
 # --- measurement concepts -------------------------------------------------------------------------------
 DIAMETER = _std("81827009", "SCT", "Diameter", DICOM)
+# ellipse axes and areas for TID 1410 groups: PS3.16 CID 7470 (Linear) / CID 7471 (Area), as in pydicom's
+# code dictionary (pydicom.sr.codedict, generated from PS3.16)
+LONG_AXIS = _std("103339001", "SCT", "Long axis", DICOM + " CID 7470")
+SHORT_AXIS = _std("103340004", "SCT", "Short axis", DICOM + " CID 7470")
+AREA = _std("42798000", "SCT", "Area", DICOM + " CID 7471")
 LENGTH = _std("410668003", "SCT", "Length", DICOM)
 ANGLE = _std("1483009", "SCT", "Angle", DICOM)
 VOLUME = _std("118565006", "SCT", "Volume", DICOM)

@@ -8,6 +8,9 @@ Reviewed by reading this file top to bottom. Paths are the model's dotted paths 
 ``set_value``) — the same paths ``rules.Issue.field_path`` uses, so inline messages land beside their field.
 
 Conditions are plain functions of the report, tested without a display.
+
+Why ~600 lines in one module: it is one table — the form's sections, blocks and fields in screen order — and it is
+reviewed by reading it top to bottom against spec §1; split, the order of the form would be spread over files.
 """
 
 from __future__ import annotations

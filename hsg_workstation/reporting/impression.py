@@ -7,13 +7,15 @@ is poorly reproducible. Every sentence carries a ``source_key`` so the report ca
 sentences the radiologist edited or removed.
 
 The advice phrases (what to do next) live in ``PHRASES`` and ``RECOMMENDATIONS`` — plain dicts a site can
-replace — so clinical policy is not buried in the logic.
+replace — so clinical policy is not buried in the logic. They are sentences of advice, not names of concepts; every
+recorded value a sentence names (level, location, contour, nature, side, grade, reasons, categories) is the
+vocabulary's phrase of that value (``_w``), the same words the PDF and the SR narrative use.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hsg_workstation.reporting import eshre
 from hsg_workstation.reporting.enums import (
@@ -29,6 +31,7 @@ from hsg_workstation.reporting.enums import (
     Patency,
     PresentAbsent,
     ProximalSpasm,
+    Severity3,
     Spill,
     StudyQuality,
     TubeStatus,
@@ -36,6 +39,7 @@ from hsg_workstation.reporting.enums import (
 )
 from hsg_workstation.reporting.form_spec import hydrosalpinx_grade_for
 from hsg_workstation.reporting.sections import ImpressionSentence, Recommendation, Tube
+from hsg_workstation.reporting.vocabulary import vocabulary
 
 if TYPE_CHECKING:  # pragma: no cover - the report imports this module; the type only
     from hsg_workstation.reporting.report import HsgReport
@@ -70,36 +74,16 @@ RECOMMENDATIONS: dict[str, str] = {
     "mri_adenomyosis": "Pelvic MRI or transvaginal ultrasound if adenomyosis is clinically relevant.",
 }
 
-_LEVEL_TEXT = {
-    OcclusionLevel.ISTHMIC: "isthmic",
-    OcclusionLevel.AMPULLARY: "ampullary",
-    OcclusionLevel.DISTAL: "distal (fimbrial)",
-    OcclusionLevel.PROXIMAL: "proximal (cornual)",
-}
-_LOCATION_TEXT = {
-    "fundus": "fundal",
-    "wall_R": "right lateral wall",
-    "wall_L": "left lateral wall",
-    "body_anterior": "anterior body",
-    "body_posterior": "posterior body",
-    "body_NS": "uterine body",
-    "LUS": "lower uterine segment",
-    "cornu_L": "left cornual",
-    "cornu_R": "right cornual",
-    "cervical_canal": "cervical canal",
-}
-_CONTOUR_TEXT = {
-    "round_smooth": "smooth round",
-    "lobulated_smooth": "smooth lobulated",
-    "irregular_angular": "irregular",
-    "linear_band": "linear",
-}
-_NATURE_TEXT = {
-    DefectNature.POLYP: "likely an endometrial polyp",
-    DefectNature.SUBMUCOUS_FIBROID: "likely a submucous fibroid",
-    DefectNature.ADHESION: "likely an adhesion",
-    DefectNature.INDETERMINATE: "of indeterminate nature",
-}
+
+def _w(member: Any) -> str:
+    """An enum value in running text: the vocabulary's phrase (``vocabulary.tsv``) — the impression keeps no
+    value words of its own, so the PDF, the SR narrative and the impression say the same thing."""
+    return vocabulary().phrase(member)
+
+
+def _a(phrase: str) -> str:
+    """The indefinite article for a phrase ("an endometrial polyp", "a submucous fibroid")."""
+    return "an" if phrase[:1].lower() in "aeiou" else "a"
 
 
 def _num(x: float | None) -> str:
@@ -137,7 +121,7 @@ def _hydro_detail(t: Tube) -> str:
         parts.append(f"{_num(t.hydrosalpinx_diameter_mm)} mm")
         grade = hydrosalpinx_grade_for(t.hydrosalpinx_diameter_mm)  # the stated criteria decide
     if grade is not None:
-        parts.append(f"{grade}: {_GRADE_CRITERIA[grade]}")
+        parts.append(f"{_w(Severity3(grade))}: {_GRADE_CRITERIA[grade]}")
     return f" ({', '.join(parts)})" if parts else ""
 
 
@@ -152,7 +136,7 @@ def _tube_ok(t: Tube) -> bool:
 
 
 def _tube_sentence(t: Tube, phrases: Mapping[str, str]) -> str | None:
-    side = t.side.value.capitalize()
+    side = _w(t.side).capitalize()
     if t.status is TubeStatus.SURGICALLY_ABSENT:
         return f"{side} tube surgically absent."
     if t.patency is Patency.OCCLUDED and t.occlusion_level is OcclusionLevel.PROXIMAL:
@@ -162,7 +146,7 @@ def _tube_sentence(t: Tube, phrases: Mapping[str, str]) -> str | None:
         else:
             s += f" - {phrases['proximal_hedge']}"
     elif t.patency is Patency.OCCLUDED:
-        level = _LEVEL_TEXT.get(t.occlusion_level, "") if t.occlusion_level else ""
+        level = _w(t.occlusion_level) if t.occlusion_level else ""
         s = f"{side} {level + ' ' if level else ''}tubal occlusion"
         if t.hydrosalpinx:
             s += f" with hydrosalpinx{_hydro_detail(t)}"
@@ -197,7 +181,7 @@ def generate_impression(
             t for t in (left, right) if t.patency is Patency.PATENT or t.spill in (Spill.FREE, Spill.DELAYED)
         ]
         if passing:
-            sides = " and ".join(t.side.value for t in passing)
+            sides = " and ".join(_w(t.side) for t in passing)
             out.append(
                 _s(
                     f"CRITICAL: contrast passes the {sides} tube - occlusion NOT confirmed; "
@@ -214,12 +198,8 @@ def generate_impression(
     # 0. Adequacy.
     q = report.technique.study_quality
     if q is not None and q is not StudyQuality.DIAGNOSTIC:
-        reasons = (
-            ", ".join(r.value.replace("_", " ") for r in report.technique.limitation_reasons)
-            or "see technique"
-        )
-        label = "Non-diagnostic" if q is StudyQuality.NON_DIAGNOSTIC else "Limited"
-        out.append(_s(f"{label} study ({reasons}); findings below are provisional.", "quality"))
+        reasons = ", ".join(_w(r) for r in report.technique.limitation_reasons) or "see technique"
+        out.append(_s(f"{_w(q).capitalize()} study ({reasons}); findings below are provisional.", "quality"))
 
     # 1. Tubes.
     both_occluded = all(t.patency is Patency.OCCLUDED for t in (left, right))
@@ -239,7 +219,7 @@ def generate_impression(
                 out.append(_s(text, f"tube.{t.side.value}"))
     hydro = [t for t in (right, left) if t.hydrosalpinx]
     if hydro:
-        sides = " and ".join(t.side.value for t in hydro)
+        sides = " and ".join(_w(t.side) for t in hydro)
         out.append(_s(f"Hydrosalpinx ({sides}) is {p['hydrosalpinx_ivf']}.", "tubes.hydrosalpinx"))
 
     # 2. Cavity / congenital.
@@ -267,12 +247,12 @@ def generate_impression(
                 text += f" {p['narrow_angle_septate']}"
             out.append(_s(text + _not_assessable(cav, p), "cavity"))
         else:
-            name = cav.asrm2021_category.value.replace("_", " ") if cav.asrm2021_category else "Anomalous"
-            eshre = cav.eshre_uterus.value if cav.eshre_uterus else "unclassified"
+            name = _w(cav.asrm2021_category) if cav.asrm2021_category else "Anomalous"
+            eshre = _w(cav.eshre_uterus) if cav.eshre_uterus else "unclassified"
             out.append(
                 _s(
-                    f"{name.capitalize()} uterus (ESHRE/ESGE {eshre}; external contour assessed on "
-                    f"{cav.external_contour_source.value.replace('_', ' ')}).",
+                    f"{name[:1].upper() + name[1:]} uterus (ESHRE/ESGE {eshre}; external contour assessed on "
+                    f"{_w(cav.external_contour_source)}).",
                     "cavity",
                 )
             )
@@ -321,20 +301,24 @@ def generate_impression(
         if d.suspected_nature is DefectNature.ADHESION and f.adhesions.present:
             continue
         size = f"{_num(d.size_mm)} mm " if d.size_mm is not None else ""
-        contour = f"{_CONTOUR_TEXT[d.contour.value]} " if d.contour else ""
-        where = f"{_LOCATION_TEXT[d.location.value]} " if d.location else ""
+        contour = f"{_w(d.contour)} " if d.contour else ""
+        where = f" at the {_w(d.location)}" if d.location else ""
         count = f"{d.count} " if d.count > 1 else ""
         noun = "filling defects" if d.count > 1 else "filling defect"
-        nature = _NATURE_TEXT.get(d.suspected_nature, "of indeterminate nature")
+        if d.suspected_nature in (DefectNature.POLYP, DefectNature.SUBMUCOUS_FIBROID, DefectNature.ADHESION):
+            kind = _w(d.suspected_nature)
+            nature = f"likely {_a(kind)} {kind}"
+        else:
+            nature = f"of {_w(DefectNature.INDETERMINATE)} nature"
         if d.suspected_nature is DefectNature.SUBMUCOUS_FIBROID and d.figo_submucous_type is not None:
-            nature += f" (FIGO type {d.figo_submucous_type.value[-1]}, provisional on HSG)"
-        text = f"{count}{size}{contour}{where}{noun}, {nature}."
+            nature += f", {_w(d.figo_submucous_type)}, provisional on HSG"
+        text = f"{count}{size}{contour}{noun}{where}, {nature}."
         out.append(_s(text[0].upper() + text[1:], f"defect.{d.id}"))
 
     a = f.adhesions
     if a.present:
         if a.afs_score is not None and a.afs_stage is not None:
-            grade = f", AFS stage {a.afs_stage.value} (score {a.afs_score}; HSG-estimated extent)"
+            grade = f", AFS stage {_w(a.afs_stage)} (score {a.afs_score}; HSG-estimated extent)"
         else:
             grade = " (AFS score not assessable on HSG)"
         out.append(_s(f"Intrauterine adhesions{grade} - {p['iua']}.", "adhesions"))
@@ -344,7 +328,7 @@ def generate_impression(
         out.append(_s("Myometrial contrast diverticula suggesting adenomyosis.", "adenomyosis"))
     pe = f.peritoneum
     if pe.intravasation not in (None, Intravasation.ABSENT):
-        extent = f" ({pe.intravasation_extent.value})" if pe.intravasation_extent else ""
+        extent = f" ({_w(pe.intravasation_extent)})" if pe.intravasation_extent else ""
         oil = " with oil-based contrast" if report.technique.contrast_type is ContrastType.OIL_BASED else ""
         recorded = report.complications.complications
         no_sequelae = bool(recorded) and all(
@@ -353,7 +337,7 @@ def generate_impression(
         # "without sequelae" only when the form records that nothing else happened
         tail = ", without sequelae" if no_sequelae else ""
         out.append(
-            _s(f"{pe.intravasation.value.capitalize()} intravasation{extent}{oil}{tail}.", "intravasation")
+            _s(f"{_w(pe.intravasation).capitalize()} intravasation{extent}{oil}{tail}.", "intravasation")
         )
     comps = [
         c
@@ -361,7 +345,7 @@ def generate_impression(
         if c not in (Complication.NONE, Complication.INTRAVASATION)
     ]
     if comps:
-        names = ", ".join(c.value.replace("_", " ") for c in comps)
+        names = ", ".join(_w(c) for c in comps)
         out.append(_s(f"Complications: {names}.", "complications"))
     return [s for s in out if s.text]
 

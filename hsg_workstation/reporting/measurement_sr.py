@@ -12,7 +12,6 @@ Coordinates are the model's: (column, row) with (0, 0) the top-left corner of th
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -23,7 +22,16 @@ from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes as dcm_codes
 from pydicom.uid import generate_uid
 
-from hsg_workstation.measurements import ImageRegion, Measurement, MeasurementKind, RegionType
+from hsg_workstation.measurements import (
+    ImageRegion,
+    Measurement,
+    MeasurementKind,
+    RegionType,
+    angle_degrees,
+    ellipse_area,
+    ellipse_axes,
+    polygon_area,
+)
 from hsg_workstation.reporting import codes
 from hsg_workstation.reporting.model import HsgReport, ImageLink, Tube
 from hsg_workstation.reporting.sr import FINDING_SITES, MANUFACTURER, document_series_uid
@@ -52,7 +60,7 @@ def _links(report: HsgReport) -> Iterator[tuple[str, Any, ImageLink]]:
 def has_measurement_content(report: HsgReport) -> bool:
     """True when the report has a finding region or a measurement, i.e. a measurement SR would not be empty."""
     return bool(report.measurements) or any(
-        link.region is not None or link.measurement is not None for _, _, link in _links(report)
+        report.link_region(link) is not None for _, _, link in _links(report)
     )
 
 
@@ -79,25 +87,33 @@ def _region(region: ImageRegion, sop_class: str, multi_frame: bool) -> hd.sr.Ima
 
 
 def _measurements(m: Measurement) -> list[hd.sr.Measurement]:
-    pts = [tuple(map(float, p)) for p in m.region.points]
+    """TID 300 measurements of one region, computed by the same functions as the viewer's and the PDF's values
+    (``hsg_workstation.measurements``): lengths and areas in mm / mm² when calibrated, angles in physical space."""
+    pts = tuple((float(x), float(y)) for x, y in m.region.points)
+    cal = m.calibration
+    length_unit = CodedConcept(cal.unit, "UCUM", "millimeter" if cal.unit == "mm" else "pixel")
+    area_unit = (
+        CodedConcept("mm2", "UCUM", "square millimeter")
+        if cal.unit == "mm"
+        else CodedConcept("{pixel}", "UCUM", "pixel")
+    )
+
+    def num(concept: CodedConcept, value: float, unit: CodedConcept) -> hd.sr.Measurement:
+        return hd.sr.Measurement(name=concept, value=round(value, 3), unit=unit)
+
     if m.kind is MeasurementKind.LENGTH and len(pts) == 2:
-        unit = m.calibration.unit
-        value = float(m.calibration.length(pts[0], pts[1]))
-        ucum = CodedConcept(unit, "UCUM", "millimeter" if unit == "mm" else "pixel")
-        return [hd.sr.Measurement(name=codes.LENGTH.code, value=round(value, 3), unit=ucum)]
+        return [num(codes.LENGTH.code, cal.length(pts[0], pts[1]), length_unit)]
     if m.kind is MeasurementKind.ELLIPSE and len(pts) == 4:
-        unit = m.calibration.unit
-        value = float(m.calibration.length(pts[0], pts[1]))  # major axis end points come first
-        ucum = CodedConcept(unit, "UCUM", "millimeter" if unit == "mm" else "pixel")
-        return [hd.sr.Measurement(name=codes.DIAMETER.code, value=round(value, 3), unit=ucum)]
-    if m.kind is MeasurementKind.ANGLE and len(pts) == 3:
-        (x0, y0), (x1, y1), (x2, y2) = pts
-        a = math.atan2(y0 - y1, x0 - x1) - math.atan2(y2 - y1, x2 - x1)
-        deg = abs(math.degrees(a)) % 360
-        deg = 360 - deg if deg > 180 else deg
+        long_axis, short_axis = ellipse_axes(pts, cal)
         return [
-            hd.sr.Measurement(name=ANGLE, value=round(deg, 2), unit=CodedConcept("deg", "UCUM", "degree"))
+            num(codes.LONG_AXIS.code, long_axis, length_unit),
+            num(codes.SHORT_AXIS.code, short_axis, length_unit),
+            num(codes.AREA.code, ellipse_area(pts, cal), area_unit),
         ]
+    if m.kind is MeasurementKind.POLYGON and len(pts) >= 3:
+        return [num(codes.AREA.code, polygon_area(pts, cal), area_unit)]
+    if m.kind is MeasurementKind.ANGLE and len(pts) == 3:
+        return [num(ANGLE, angle_degrees(pts, cal), CodedConcept("deg", "UCUM", "degree"))]
     return []
 
 
@@ -138,13 +154,15 @@ def measurement_groups(report: HsgReport, sources: Sequence[Dataset]) -> list[An
         )
 
     for path, part, link in _links(report):
-        region = link.region or (link.measurement.region if link.measurement is not None else None)
+        # a link names its measurement by id: the group carries the measurement as it is at export time
+        measured = report.link_measurement(link)
+        region = report.link_region(link)
         if region is None:
             continue
         label = f"{path}: {link.label}" if link.label else path
-        group(label, region, concept(f"type:{type(part).__name__}"), _finding_sites(part), link.measurement)
-        if link.measurement is not None:
-            used.add(link.measurement.id)
+        group(label, region, concept(f"type:{type(part).__name__}"), _finding_sites(part), measured)
+        if measured is not None:
+            used.add(measured.id)
     for n, m in enumerate(report.measurements):
         if m.id in used:
             continue

@@ -2,8 +2,8 @@
 
 Why generated from the recorded fields and nothing else: an SR viewer that knows nothing of HSG shows only text, so
 every section carries its findings in words next to the coded items — and the words may never state what the form
-does not record (clinical-safety rule). Each sentence is "<part>: <field> <value>; ..." with the vocabulary's labels,
-free-text notes verbatim as their own sentences. Image links, regions and measurements are left to the coded items
+does not record (clinical-safety rule). Each sentence is "<part>: <field> <value>; ..." with the vocabulary's field
+labels and value phrases (the words the PDF and the impression use), free-text notes verbatim as their own sentences. Image links, regions and measurements are left to the coded items
 and the TID 1500 measurement report (they are pictures, not sentences). Qt-free.
 """
 
@@ -48,7 +48,7 @@ def _value_words(owner: Any, name: str, value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, enum.Enum):
-        return v.value_label(type(value).__name__, str(value.value))
+        return v.phrase(value)
     if isinstance(value, list):
         return ", ".join(_value_words(owner, name, x) for x in value)
     if isinstance(value, float | int):
@@ -118,8 +118,8 @@ def section_sentences(report: HsgReport, section: str) -> list[str]:
         and report.dose.dap_source_value is not None
         and report.dose.dap_source_unit is not None
     ):
-        src = report.dose.dap_source.value if report.dose.dap_source is not None else ""
-        src_words = v.value_label("DoseSource", src) if src else "source not recorded"
+        src = report.dose.dap_source
+        src_words = v.phrase(src) if src is not None else "source not recorded"
         out.append(
             f"DAP as recorded: {report.dose.dap_source_value:g} {report.dose.dap_source_unit.value} ({src_words})."
         )

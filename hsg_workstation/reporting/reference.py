@@ -279,7 +279,13 @@ def reference_report_from_truth(truth: dict[str, Any], datasets: list[Any] | Non
                 id=f"ref-defect-{i}",
             )
             defect.image_links.append(
-                ImageLink(loop_uid, frame, loop_class, region, meas, label=nature.value.replace("_", " "))
+                ImageLink(
+                    loop_uid,
+                    frame,
+                    loop_class,
+                    label=nature.value.replace("_", " "),
+                    measurement_id=meas.id,
+                )
             )
             r.measurements.append(meas)
         f.filling_defects.append(defect)

@@ -24,12 +24,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from psygnal import EmitLoopError, SignalInstance
+
 from hsg_workstation.errors import HsgError, ReportValidationError
-from hsg_workstation.measurements import Measurement
+from hsg_workstation.measurements import ImageRegion, Measurement
 from hsg_workstation.reporting import eshre, form_spec, integrity
 from hsg_workstation.reporting.codec import (
     SCHEMA_VERSION,
@@ -100,7 +102,8 @@ class HsgReport(_Part):
     predecessor: Predecessor | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_listeners", [])
+        # psygnal, as every Qt-free model here (session, measurements): ``edited(report, field_path)``
+        object.__setattr__(self, "_edited", SignalInstance((object, str), name="edited"))
 
     # ----- convenience views ----------------------------------------------------------------------------
     @property
@@ -125,20 +128,31 @@ class HsgReport(_Part):
         return derive_peritoneal_spill(self.findings.tubes.left, self.findings.tubes.right)
 
     # ----- change notification (autosave) --------------------------------------------------------------
+    @property
+    def edited(self) -> SignalInstance:
+        """psygnal signal ``edited(report, field_path)``, emitted after every change made through this object's
+        mutators (and by :meth:`changed` after direct attribute edits). The draft store's autosave, the undo
+        history, the reading session and the form listen to it; Qt widgets connect their slots to it as to any
+        psygnal signal."""
+        return self.__dict__["_edited"]
+
     def add_listener(self, callback: Callable[[HsgReport, str], None]) -> None:
-        """``callback(report, field_path)`` after every change made through this object's mutators."""
-        self.__dict__["_listeners"].append(callback)
+        """``callback(report, field_path)`` after every change: ``edited.connect`` (kept as the short form)."""
+        self.edited.connect(callback)
 
     def remove_listener(self, callback: Callable[[HsgReport, str], None]) -> None:
-        listeners = self.__dict__["_listeners"]
-        if callback in listeners:
-            listeners.remove(callback)
+        self.edited.disconnect(callback, missing_ok=True)
+
+    def _emit(self, field_path: str) -> None:
+        try:
+            self.edited.emit(self, field_path)
+        except EmitLoopError as exc:  # a listener's own error, not psygnal's wrapper, reaches the caller
+            raise (exc.__cause__ or exc) from None
 
     def changed(self, field_path: str = "") -> None:
         """Tell listeners (the draft store) that something changed; call after direct attribute edits."""
         self._check_editable(field_path or "report")
-        for cb in list(self.__dict__["_listeners"]):
-            cb(self, field_path)
+        self._emit(field_path)
 
     def _check_editable(self, what: str) -> None:
         if self.is_signed:
@@ -153,6 +167,11 @@ class HsgReport(_Part):
         """Set a field by dotted path (``findings.tubes.left.patency``, ``findings.filling_defects[0].size_mm``);
         enum fields accept their string value. Notifies listeners."""
         self._check_editable(path)
+        self._assign(path, value)
+        self.changed(path)
+
+    def _assign(self, path: str, value: Any) -> None:
+        """``set_value`` without the notification (for edits announced together as one change)."""
         obj, last = _resolve_parent(self, path)
         if isinstance(last, int):
             obj[last] = value
@@ -168,12 +187,11 @@ class HsgReport(_Part):
         if path.startswith("findings.adhesions.afs_"):
             self.findings.adhesions.update_afs()
         if path in _ESHRE_INPUTS:
-            # an indented cavity on HSG alone has one supportable class, "not assessable on HSG" (issue 11)
+            # an indented cavity on HSG alone has one supportable class, "not assessable on HSG" (issue 11);
+            # announced with the change that caused it
             forced = eshre.forced_class(self.findings.cavity)
             if forced is not None and self.findings.cavity.eshre_uterus is not forced:
                 self.findings.cavity.eshre_uterus = forced
-                self.changed("findings.cavity.eshre_uterus")
-        self.changed(path)
 
     def add_filling_defect(self, defect: FillingDefect | None = None) -> FillingDefect:
         self._check_editable("findings.filling_defects")
@@ -188,15 +206,89 @@ class HsgReport(_Part):
         self.changed("findings.filling_defects")
 
     def add_image_link(self, path: str, link: ImageLink) -> None:
-        """Link an image region to the finding at ``path`` (a part with ``image_links``)."""
+        """Link an image region to the finding at ``path`` (a part with ``image_links``). A link carrying a
+        measurement is stored as a reference to it (``measurement_id``), the measurement in ``measurements``."""
         self._check_editable(path)
         target = self.get_value(path) if path else self
         if not hasattr(target, "image_links"):
             raise KeyError(f"report field {path!r} cannot carry image links")
+        if link.measurement is not None:
+            if self.measurement(link.measurement.id) is None:
+                self.measurements.append(link.measurement)
+            link = dataclasses.replace(link, measurement=None, measurement_id=link.measurement.id)
+        elif link.measurement_id and self.measurement(link.measurement_id) is None:
+            raise KeyError(f"{path}: the report has no measurement {link.measurement_id!r} to link")
         target.image_links.append(link)
-        if link.measurement is not None and link.measurement not in self.measurements:
-            self.measurements.append(link.measurement)
         self.changed(f"{path}.image_links")
+
+    # ----- measurements: one object each, findings refer to them by id ----------------------------------
+    def measurement(self, measurement_id: str) -> Measurement | None:
+        return next((m for m in self.measurements if m.id == measurement_id), None)
+
+    def link_measurement(self, link: ImageLink) -> Measurement | None:
+        """The measurement a finding's link refers to (by id; the copy an older report carried otherwise)."""
+        if link.measurement_id:
+            return self.measurement(link.measurement_id)
+        return link.measurement
+
+    def link_region(self, link: ImageLink) -> ImageRegion | None:
+        """Where a link points on its frame: its measurement's region as it is now, else its own region."""
+        m = self.link_measurement(link)
+        return m.region if m is not None else link.region
+
+    def all_image_links(self) -> list[tuple[str, ImageLink]]:
+        """(finding path, link) for every image link of every finding, in report order."""
+        return [(path, link) for path, part in self._parts_with_links() for link in part.image_links]
+
+    def add_measurement(self, measurement: Measurement) -> None:
+        """A measurement drawn in the viewer becomes the report's (with its calibration basis)."""
+        self._check_editable("measurements")
+        if self.measurement(measurement.id) is not None:
+            self.replace_measurement(measurement)
+            return
+        self.measurements.append(measurement)
+        self.changed(f"measurements[{len(self.measurements) - 1}]")
+
+    def replace_measurement(self, measurement: Measurement, values: Mapping[str, Any] | None = None) -> None:
+        """The measurement with this id, moved or re-calibrated: every link to it now reads the new value.
+        ``values``: fields measured from it that change with it (a "Mark on image" diameter), set in the same
+        change — one notification, so one undo step and one autosave."""
+        self._check_editable("measurements")
+        for i, m in enumerate(self.measurements):
+            if m.id == measurement.id:
+                if m == measurement:
+                    return
+                for path, value in (values or {}).items():
+                    self._assign(path, value)
+                self.measurements[i] = measurement
+                self.changed(f"measurements[{i}]")
+                return
+        raise KeyError(f"the report has no measurement {measurement.id!r}")
+
+    def remove_measurement(self, measurement_id: str) -> None:
+        """Delete a measurement and every finding's link to it (a link to nothing would point nowhere)."""
+        self._check_editable("measurements")
+        kept = [m for m in self.measurements if m.id != measurement_id]
+        if len(kept) == len(self.measurements):
+            return
+        self.measurements[:] = kept
+        for _path, link_part in self._parts_with_links():
+            link_part.image_links[:] = [
+                k for k in link_part.image_links if k.measurement_id != measurement_id
+            ]
+        self.changed("measurements")
+
+    def _parts_with_links(self) -> list[tuple[str, Any]]:
+        f = self.findings
+        parts: list[tuple[str, Any]] = [("findings.cervix", f.cervix), ("findings.cavity", f.cavity)]
+        parts += [(f"findings.filling_defects[{i}]", d) for i, d in enumerate(f.filling_defects)]
+        parts += [
+            ("findings.adhesions", f.adhesions),
+            ("findings.tubes.right", f.tubes.right),
+            ("findings.tubes.left", f.tubes.left),
+            ("findings.peritoneum", f.peritoneum),
+        ]
+        return parts
 
     def add_key_image(self, key_image: KeyImage) -> None:
         self._check_editable("key_images")
@@ -339,8 +431,7 @@ class HsgReport(_Part):
         self.signature.verifying_organization = organization
         self.signature.verification_datetime = when or _now()
         self.status = ReportStatus.SIGNED
-        for cb in list(self.__dict__["_listeners"]):
-            cb(self, "status")
+        self._emit("status")
         self._lock()
 
     def amend(self, predecessor_sr_sop_instance_uid: str = "", reason: str = "", **kw: str) -> HsgReport:
@@ -394,6 +485,7 @@ class HsgReport(_Part):
                     block,
                     signed=report.is_signed,
                     required=require_integrity,
+                    as_read={"schema_version": version, **data},
                 )
             except integrity.ReportIntegrityProblem as exc:
                 raise ReportIntegrityError(f"report {report.report_id}: {exc}") from None

@@ -83,7 +83,13 @@ class ImageLink:
     """A finding's reference to an image: SOP Instance UID + 1-based frame + optional region / measurement.
 
     ``sop_class_uid`` is kept because an SR IMAGE content item must name the referenced SOP class.
-    ``measurement`` carries its calibration basis (see ``hsg_workstation.measurements``).
+
+    A region drawn in the viewer is a measurement of the report (``HsgReport.measurements``, the one object the
+    viewer, the SR and the PDF read): the link names it by ``measurement_id`` and holds no copy, so moving the ROI
+    moves what the finding links to. Read a link through ``HsgReport.link_region`` / ``link_measurement``.
+    ``region`` is a region that is not a measurement (an analysis suggestion's, an imported SR's);
+    ``measurement`` is the copy reports written before ``measurement_id`` carried (still read, never made now:
+    ``HsgReport.add_image_link`` turns it into a reference).
     """
 
     sop_instance_uid: str
@@ -92,6 +98,7 @@ class ImageLink:
     region: ImageRegion | None = None
     measurement: Measurement | None = None
     label: str = ""
+    measurement_id: str = ""
 
 
 @dataclass(frozen=True)

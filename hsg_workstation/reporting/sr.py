@@ -1,23 +1,27 @@
-"""HsgReport → DICOM Comprehensive SR (highdicom) in the source study — SR content format 2.
+"""HsgReport → DICOM Comprehensive SR (highdicom) in the source study — SR content format 4.
 
-Why this shape (docs/report.md has the full tree and the reasons):
+Why this shape (docs/report.md has the full tree, the TID rows and the reasons):
 
 * A generic SR viewer (dsr2html, a PACS) must read it as a report: the root CONTAINER declares TID 2000 (Basic
   Diagnostic Imaging Report); each section is a CID 7001 heading holding TEXT sentences in words (``narrative``);
-  the impression and the recommendations are plain TEXT items; the coded items follow in one trailing
-  "structured data" container under the same headings, so they do not interrupt the text.
+  the impression and the recommendations are plain TEXT items; the coded detail follows the text.
+* It must follow TID 2000 / 2002 / 2001 everywhere (non-extensible templates), so the coded detail is flat
+  (format 4, ``sr_flat.py``): one root-level heading per report part — each section object, tube, filling defect,
+  image link, measurement, … — named by a TEXT "Report part" path, holding only CODE / TEXT items and TID 2001
+  observations (IMAGE, NUM; a length as a TID 1400 NUM with its SCOORD). Format 3 nested it in one trailing
+  "structured data" container (CODE parts with HAS PROPERTIES children, DATE / UIDREF / SCOORD items), which those
+  rows do not allow; its files still read (``sr_import``).
 * It must stay readable when the code changes: every concept comes from the frozen vocabulary
   (``vocabulary.tsv``; private codes HSG0001… in the declared 99HSG scheme), the SR records its content format
-  version, and the model ↔ concept map lives in one data file. ``sr_import`` reads this format and the older one.
-* It must round-trip: the coded items are a type-driven walk of the report's dataclass tree (a walk cannot forget a
-  field when the model grows), each field an item whose value type follows the field type (enum → CODE, bool → CODE
-  Yes/No, number → NUM with the vocabulary's UCUM unit, date/time → DATE/TIME/DATETIME, ``*_uid`` → UIDREF, text →
-  TEXT, nested part → CODE (field) = (part type) with its fields below by HAS PROPERTIES, image region → SCOORD
-  with its IMAGE).
+  version, and the model ↔ concept map lives in one data file. ``sr_import`` reads this format and the older ones.
+* It must round-trip: the coded items are a type-driven walk of the report's dataclass tree (a walk cannot forget
+  a field when the model grows); ``report import`` gives :func:`as_recorded_in_sr` of the report.
 * Patient identity is NOT copied into the content: it is in the header, where a PACS corrects it.
-* The audit trail of the impression (edits with removed/old wording, generator provenance of each sentence) is
-  not content a viewer should show as part of a signed report; it travels in a private attribute block
-  (``AUDIT_TAG``) so ``report import`` still gives the same report.
+* The audit trail of the impression (the edit log with removed / old wording, and the generator's wording of an
+  edited sentence) is not part of the SR at all: a removed sentence must not travel with the signed document, and
+  the log stays where the report lives (draft store, signed store — ``drafts.py``). The SR carries each
+  sentence's provenance without text (source key, generated, critical) as coded items. Format 2 kept the trail in
+  a private block (0011,1001), which dciodvfy reports as "Unrecognized tag"; its files still read whole.
 """
 
 from __future__ import annotations
@@ -26,36 +30,49 @@ import copy
 import dataclasses
 import datetime as _dt
 import enum
-import json
-import types
 import typing
 from collections.abc import Sequence
 from typing import Any
 
 import highdicom as hd
-import numpy as np
 from highdicom.sr import CodedConcept
 from highdicom.sr.enum import RelationshipTypeValues as Rel
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
 from hsg_workstation import __version__
-from hsg_workstation.measurements import ImageRegion, Measurement, MeasurementKind, RegionType
+from hsg_workstation.measurements import ImageRegion
 from hsg_workstation.reporting import codes, narrative
-from hsg_workstation.reporting.model import HsgReport, ImageLink, KeyImage, Tube
+from hsg_workstation.reporting.model import HsgReport
+from hsg_workstation.reporting.sr_flat import ROOT_PART, FlatWriter
+from hsg_workstation.reporting.sr_items import (
+    FINDING_SITES,
+    SrBuildError,
+    Writer,
+    _unwrap_optional,
+    datetime_item,
+    dicom_dt,
+    enum_code,
+    field_concept,
+)
 from hsg_workstation.reporting.vocabulary import concept, vocabulary
 
 COMPREHENSIVE_SR = "1.2.840.10008.5.1.4.1.1.88.33"
 DEFAULT_SR_SERIES_NUMBER = 901
 MANUFACTURER = "HSG workstation"
 #: Version of the SR content format. 1 = the name-derived HSG-F-/HSG-V- codes (commit 17ceedc and before);
-#: 2 = vocabulary codes, TID 2000 layout, narrative TEXT, identity from the header, audit in a private block.
-SR_FORMAT_VERSION = 2
+#: 2 = vocabulary codes, TID 2000 layout, narrative TEXT, identity from the header, audit in a private block
+#: (commit ad06cd8 and before); 3 = as 2, without the private block: sentence provenance as coded items, no edit log
+#: (commit 562c322 and before); 4 = as 3 with the coded detail flattened to one TID 2000 heading per report part
+#: (``sr_flat.py``), so the whole document follows TID 2000 / 2002 / 2001.
+SR_FORMAT_VERSION = 4
 
-#: Private attribute block holding the impression's audit trail (JSON), outside the content tree.
+#: Private attribute block of format 2 that held the impression's audit trail (JSON); read, no longer written.
 PRIVATE_GROUP = 0x0011
 PRIVATE_CREATOR = "HSG workstation report"
 AUDIT_ELEMENT = 0x01  # → (0011,1001) UT
+#: Fields of the impression that are audit trail, not document: never written into the SR (format 3).
+AUDIT_ONLY_FIELDS = frozenset({"text", "generated_text"})
 
 #: Sections in the order they are written; section name → vocabulary key of the heading.
 SECTION_ORDER: tuple[str, ...] = (
@@ -103,294 +120,18 @@ HEADER_IDENTITY: dict[str, str] = {
     "institution_address": "InstitutionAddress",
 }
 
-#: Finding Site of a part (HAS CONCEPT MOD on its CODE item); tubes get theirs from ``side``.
-FINDING_SITES: dict[str, CodedConcept] = {
-    "CervixFindings": codes.CERVIX.code,
-    "UterineCavity": codes.UTERUS.code,
-    "FillingDefect": codes.UTERUS.code,
-    "IntrauterineAdhesions": codes.UTERUS.code,
-    "Peritoneum": codes.PERITONEAL_CAVITY.code,
-}
 
-
-class SrBuildError(ValueError):
-    """The report cannot be written as SR (e.g. an image link names an instance not among the sources)."""
-
-
-def _float32_exact(points: Any) -> bool:
-    return all(float(str(np.float32(v))) == float(v) for p in points for v in p)
-
-
-def _unwrap_optional(hint: Any) -> Any:
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        non_none = [a for a in typing.get_args(hint) if a is not type(None)]
-        return non_none[0]
-    return hint
-
-
-def field_concept(owner: type, name: str) -> CodedConcept:
-    return concept(f"field:{owner.__name__}.{name}")
-
-
-def enum_code(value: enum.Enum) -> CodedConcept:
-    return concept(f"value:{type(value).__name__}.{value.value}")
-
-
-def _ucum(unit: str) -> CodedConcept:
-    names = {
-        "mm": "millimeter",
-        "mL": "milliliter",
-        "deg": "degree",
-        "s": "second",
-        "d": "day",
-        "mo": "month",
-        "mGy": "milligray",
-        "Gy.cm2": "Gray centimeter squared",
-        "mg{I}/mL": "milligram iodine per milliliter",
-        "{score}": "score",
-        "{pixel}": "pixel",
-    }
-    return (
-        CodedConcept(unit, "UCUM", names.get(unit, unit)) if unit else CodedConcept("1", "UCUM", "no units")
-    )
-
-
-def _unit_for(owner: Any, name: str) -> CodedConcept:
-    if name == "dap_source_value" and getattr(owner, "dap_source_unit", None) is not None:
-        unit = str(owner.dap_source_unit.value)
-        return CodedConcept(unit, "UCUM", unit)
-    c = vocabulary().get(f"field:{type(owner).__name__}.{name}")
-    return _ucum(c.unit if c is not None else "")
-
-
-class _Writer:
-    """Walks one report; keeps the source datasets to resolve SOP classes of referenced images."""
-
-    def __init__(self, sources: Sequence[Dataset]) -> None:
-        self.sop_class_by_uid = {str(ds.SOPInstanceUID): str(ds.SOPClassUID) for ds in sources}
-        self.frames_by_uid = {
-            str(ds.SOPInstanceUID): int(getattr(ds, "NumberOfFrames", 1) or 1) for ds in sources
-        }
-
-    # -- images ---------------------------------------------------------------------------------------
-    def image_item(
-        self, uid: str, frame: int, sop_class: str, rel: Rel, name: CodedConcept
-    ) -> hd.sr.ImageContentItem:
-        known_class = self.sop_class_by_uid.get(uid)
-        if known_class is None:
-            raise SrBuildError(
-                f"image reference {uid} (frame {frame}): instance not found among the study's images"
-            )
-        n_frames = self.frames_by_uid.get(uid, 1)
-        if not 1 <= frame <= n_frames:
-            raise SrBuildError(f"image reference {uid}: frame {frame} outside 1..{n_frames}")
-        return hd.sr.ImageContentItem(
-            name=name,
-            referenced_sop_class_uid=sop_class or known_class,
-            referenced_sop_instance_uid=uid,
-            referenced_frame_numbers=[frame] if n_frames > 1 else None,
-            relationship_type=rel,
-        )
-
-    def scoord_item(self, name: CodedConcept, region: ImageRegion, sop_class: str) -> hd.sr.ScoordContentItem:
-        points = [tuple(map(float, p)) for p in region.points]
-        graphic_type = region.region_type.value
-        if region.region_type is RegionType.POLYGON:
-            # SR has no POLYGON: a closed POLYLINE (first point repeated) is one; the importer reopens it.
-            points.append(points[0])
-            graphic_type = "POLYLINE"
-        item = hd.sr.ScoordContentItem(
-            name=name,
-            graphic_type=graphic_type,
-            graphic_data=np.asarray(points, dtype=np.float32),
-            pixel_origin_interpretation="FRAME",
-            relationship_type=Rel.INFERRED_FROM,
-        )
-        item.ContentSequence = [
-            self.image_item(
-                region.sop_instance_uid,
-                int(region.frame_number),
-                sop_class,
-                Rel.SELECTED_FROM,
-                codes.IMAGE_REFERENCE.code,
-            )
-        ]
-        return item
-
-    # -- values ---------------------------------------------------------------------------------------
-    def value_items(self, owner: Any, name: str, hint: Any, value: Any, rel: Rel) -> list[Any]:
-        """Items for one field value (a list gives one item per element, all with the same concept name)."""
-        if value is None:
-            return []
-        hint = _unwrap_optional(hint)
-        name_concept = field_concept(type(owner), name)
-        if typing.get_origin(hint) is list:
-            (elem_hint,) = typing.get_args(hint)
-            out: list[Any] = []
-            for v in value:
-                out.extend(self.value_items(owner, name, elem_hint, v, rel))
-            return out
-        if isinstance(value, ImageRegion):
-            items = [self.scoord_item(name_concept, value, getattr(owner, "sop_class_uid", "") or "")]
-            if not _float32_exact(value.points):
-                # Graphic Data is 32-bit; keep the model's exact points beside it so the report round-trips.
-                exact = json.dumps([[float(x), float(y)] for x, y in value.points])
-                items.append(hd.sr.TextContentItem(concept("doc:exact_points"), exact, relationship_type=rel))
-            return items
-        if dataclasses.is_dataclass(value):
-            return [self.part_item(name_concept, value, rel)]
-        if isinstance(value, enum.Enum):
-            return [hd.sr.CodeContentItem(name_concept, enum_code(value), relationship_type=rel)]
-        if isinstance(value, bool):
-            yes_no = codes.YES.code if value else codes.NO.code
-            return [hd.sr.CodeContentItem(name_concept, yes_no, relationship_type=rel)]
-        if isinstance(value, int | float):
-            item = hd.sr.NumContentItem(name_concept, value, _unit_for(owner, name), relationship_type=rel)
-            if isinstance(value, int):
-                item.MeasuredValueSequence[0].NumericValue = str(value)  # "4", not "4.0", for counts
-            return [item]
-        if isinstance(value, _dt.datetime):
-            return [datetime_item(name_concept, value, rel)]
-        if isinstance(value, _dt.date):
-            return [hd.sr.DateContentItem(name_concept, value, relationship_type=rel)]
-        if isinstance(value, _dt.time):
-            return [hd.sr.TimeContentItem(name_concept, value, relationship_type=rel)]
-        if isinstance(value, str):
-            if value == "":
-                return [hd.sr.CodeContentItem(name_concept, concept("doc:empty_text"), relationship_type=rel)]
-            if name.endswith("_uid"):
-                return [hd.sr.UIDRefContentItem(name_concept, value, relationship_type=rel)]
-            return [hd.sr.TextContentItem(name_concept, value, relationship_type=rel)]
-        raise SrBuildError(f"SR writer: field {type(owner).__name__}.{name} of type {type(value).__name__}")
-
-    def field_items(self, part: Any, rel: Rel, skip: frozenset[str] = frozenset()) -> list[Any]:
-        """Items for every non-default field of a dataclass part, in declaration order."""
-        hints = typing.get_type_hints(type(part))
-        items: list[Any] = []
-        for f in dataclasses.fields(part):
-            if f.name in skip:
-                continue
-            value = getattr(part, f.name)
-            if value is None or (isinstance(value, list) and not value):
-                continue
-            if isinstance(value, str) and value == "" and f.default == "":
-                continue
-            items.extend(self.value_items(part, f.name, hints[f.name], value, rel))
-        return items
-
-    def part_item(self, name: CodedConcept, part: Any, rel: Rel) -> hd.sr.CodeContentItem:
-        """A nested part: CODE (field) = (part type) with its fields as HAS PROPERTIES children."""
-        item = hd.sr.CodeContentItem(name, concept(f"type:{type(part).__name__}"), relationship_type=rel)
-        children: list[Any] = self.modifiers(part)
-        children.extend(self.field_items(part, Rel.HAS_PROPERTIES))
-        if isinstance(part, Measurement):
-            children.extend(self.measurement_value(part))
-        children.extend(self.coded_findings(part))
-        # An image link without a region, and a key image, reference their frame with an IMAGE item; a region
-        # already references it through its SCOORD.
-        if isinstance(part, KeyImage) or (isinstance(part, ImageLink) and part.region is None):
-            children.append(
-                self.image_item(
-                    part.sop_instance_uid,
-                    int(part.frame_number),
-                    part.sop_class_uid,
-                    Rel.INFERRED_FROM,
-                    concept("doc:image_ref"),
-                )
-            )
-        # Regions hang by INFERRED FROM; put them last so the properties read first in a dump.
-        children.sort(key=lambda c: c.RelationshipType == "INFERRED FROM")
-        if children:
-            item.ContentSequence = children
-        return item
-
-    def coded_findings(self, part: Any) -> list[Any]:
-        """Standard-coded findings for readers that look for (121071, DCM) Finding codes: hydrosalpinx (21711003,
-        verified) with its diameter. Derived; the importer skips them (the part's own fields carry the data)."""
-        if not isinstance(part, Tube) or not part.hydrosalpinx:
-            return []
-        item = hd.sr.CodeContentItem(
-            codes.FINDING.code, codes.HYDROSALPINX.code, relationship_type=Rel.HAS_PROPERTIES
-        )
-        if part.hydrosalpinx_diameter_mm is not None:
-            item.ContentSequence = [
-                hd.sr.NumContentItem(
-                    codes.DIAMETER.code,
-                    float(part.hydrosalpinx_diameter_mm),
-                    _ucum("mm"),
-                    relationship_type=Rel.HAS_PROPERTIES,
-                )
-            ]
-        return [item]
-
-    def modifiers(self, part: Any) -> list[Any]:
-        site: CodedConcept | None = FINDING_SITES.get(type(part).__name__)
-        laterality: CodedConcept | None = None
-        if isinstance(part, Tube):
-            left = part.side.value == "left"
-            site = (codes.LEFT_FALLOPIAN_TUBE if left else codes.RIGHT_FALLOPIAN_TUBE).code
-            laterality = (codes.LEFT if left else codes.RIGHT).code
-        out: list[Any] = []
-        if site is not None:
-            out.append(
-                hd.sr.CodeContentItem(codes.FINDING_SITE.code, site, relationship_type=Rel.HAS_CONCEPT_MOD)
-            )
-        if laterality is not None:
-            out.append(
-                hd.sr.CodeContentItem(
-                    codes.LATERALITY.code, laterality, relationship_type=Rel.HAS_CONCEPT_MOD
-                )
-            )
-        return out
-
-    def measurement_value(self, m: Measurement) -> list[Any]:
-        """The measured length as a standard NUM (derived, for other readers; the importer skips it)."""
-        if m.kind is not MeasurementKind.LENGTH or len(m.region.points) != 2:
-            return []
-        p0, p1 = m.region.points
-        length = float(m.calibration.length(tuple(p0), tuple(p1)))
-        unit = _ucum("mm" if m.calibration.unit == "mm" else "{pixel}")
-        return [
-            hd.sr.NumContentItem(
-                codes.LENGTH.code, round(length, 3), unit, relationship_type=Rel.HAS_PROPERTIES
-            )
-        ]
-
-
-def datetime_item(name: CodedConcept, value: _dt.datetime, rel: Rel) -> hd.sr.DateTimeContentItem:
-    """DATETIME; a UTC time is written without offset plus a Time zone = UTC modifier.
-
-    Why: DCMTK 3.6.7's VR check rejects the offset ``+0000`` (it accepts ``+0100``), so dsrdump fails an SR
-    with UTC offsets although PS3.5 allows them. The modifier keeps "this is UTC" explicit and lets the
-    importer restore an aware datetime; naive (local) times have neither offset nor modifier.
-    """
-    offset = value.utcoffset()
-    item = hd.sr.DateTimeContentItem(name, value.replace(tzinfo=None), relationship_type=rel)
-    if offset is None:
-        return item
-    if offset:
-        item.DateTime = dicom_dt(value)
-        return item
-    item.ContentSequence = [
-        hd.sr.CodeContentItem(
-            concept("doc:time_zone"), concept("doc:utc"), relationship_type=Rel.HAS_CONCEPT_MOD
-        ),
-    ]
-    return item
-
-
-def audit_record(report: HsgReport) -> dict[str, Any]:
-    """What the private audit block holds: per impression sentence its provenance, the edit log, and the
-    recommendations' keys — everything of those parts except the texts the content tree shows."""
-    full = report.to_json()
-    sentences = [{k: v for k, v in s.items() if k != "text"} for s in full["impression"].get("sentences", [])]
-    recs = [{k: v for k, v in r.items() if k != "text"} for r in full.get("recommendations", [])]
-    return {
-        "format": 1,
-        "sentences": sentences,
-        "edits": full["impression"].get("edits", []),
-        "recommendations": recs,
-    }
+def as_recorded_in_sr(report: HsgReport) -> HsgReport:
+    """The report as its SR (format 3) records it, i.e. what ``report import`` gives back: the impression without
+    its edit log, and each sentence's generator wording only while the sentence is still the generator's (an
+    edited sentence's original wording is removed text). Everything else is the report itself."""
+    data = report.to_json()
+    data.pop("integrity", None)
+    imp = data.get("impression", {})
+    imp["edits"] = []
+    for s in imp.get("sentences", []):
+        s["generated_text"] = s["text"] if s.get("generated") else ""
+    return HsgReport.from_json(data)
 
 
 def _heading(section: str, items: list[Any]) -> hd.sr.ContainerContentItem:
@@ -399,13 +140,10 @@ def _heading(section: str, items: list[Any]) -> hd.sr.ContainerContentItem:
     return heading
 
 
-def _sections(report: HsgReport, w: _Writer) -> tuple[list[Any], list[Any]]:
-    """(narrative sections, coded data sections). The narrative sections are what a generic viewer shows as the
-    report — headings with sentences, the impression, the recommendations; the coded items of every section go
-    under the same headings inside one trailing "structured data" container, so they do not interrupt the text."""
-    hints = typing.get_type_hints(HsgReport)
+def _narrative(report: HsgReport) -> list[Any]:
+    """The headings a generic viewer shows as the report — sections with sentences, the impression, the
+    recommendations (TEXT items only); the coded detail follows them in :func:`_data_headings`."""
     shown: list[Any] = []
-    data: list[Any] = []
     for section in SECTION_ORDER:
         value = getattr(report, section)
         if value is None or (isinstance(value, list) and not value):
@@ -417,8 +155,7 @@ def _sections(report: HsgReport, w: _Writer) -> tuple[list[Any], list[Any]]:
                 hd.sr.TextContentItem(name, s, relationship_type=Rel.CONTAINS)
                 for s in narrative.section_sentences(report, section)
             ]
-        items: list[Any] = []
-        if section == "impression":
+        elif section == "impression":
             text = [
                 hd.sr.TextContentItem(codes.IMPRESSION.code, s.text, relationship_type=Rel.CONTAINS)
                 for s in report.impression.sentences
@@ -430,18 +167,49 @@ def _sections(report: HsgReport, w: _Writer) -> tuple[list[Any], list[Any]]:
                 for r in report.recommendations
                 if r.text
             ]
-        elif section == "identity":
-            skip = frozenset(HEADER_IDENTITY)  # patient / study identity lives in the header only
-            items = w.field_items(report.identity, Rel.CONTAINS, skip=skip)
-        elif isinstance(value, list):
-            items = w.value_items(report, section, hints[section], value, Rel.CONTAINS)
-        else:
-            items = w.field_items(value, Rel.CONTAINS)
         if text:
             shown.append(_heading(section, text))
-        if items:
-            data.append(_heading(section, items))
-    return shown, data
+    return shown
+
+
+def _data_headings(report: HsgReport, w: Writer, measurement_sr: Dataset | None) -> list[Any]:
+    """Format 4: one flat heading per report part (``sr_flat``), the report's own fields first. The impression
+    and the recommendations give only their provenance (no text: the TEXT items above are the text; one heading
+    per written sentence, same order); patient / study identity stays in the header."""
+    flat = FlatWriter(w)
+    extra: list[Any] = []
+    if measurement_sr is not None:
+        # TID 2002 has no COMPOSITE row: the TID 1500 SR is named by its SOP Instance UID (and is evidence).
+        extra.append(
+            hd.sr.TextContentItem(
+                concept("doc:measurement_report"),
+                str(measurement_sr.SOPInstanceUID),
+                relationship_type=Rel.CONTAINS,
+            )
+        )
+    out = flat.headings(
+        ROOT_PART, report, heading="doc:administration", skip=frozenset(SECTION_ORDER), extra=extra
+    )
+    for section in SECTION_ORDER:
+        value = getattr(report, section)
+        if value is None or (isinstance(value, list) and not value):
+            continue
+        if section == "impression":
+            written = [s for s in report.impression.sentences if s.text]
+            for i, sentence in enumerate(written):
+                out.extend(flat.headings(f"impression.sentences[{i}]", sentence, skip=AUDIT_ONLY_FIELDS))
+        elif section == "recommendations":
+            written_r = [r for r in report.recommendations if r.text]
+            for i, rec in enumerate(written_r):
+                out.extend(flat.headings(f"recommendations[{i}]", rec, skip=frozenset({"text"})))
+        elif section == "identity":
+            out.extend(flat.headings(section, value, skip=frozenset(HEADER_IDENTITY)))
+        elif isinstance(value, list):
+            for i, part in enumerate(value):
+                out.extend(flat.headings(f"{section}[{i}]", part))
+        else:
+            out.extend(flat.headings(section, value))
+    return out
 
 
 def _count_items(items: Any) -> int:
@@ -455,9 +223,15 @@ def build_content(
     report: HsgReport, source_datasets: Sequence[Dataset], measurement_sr: Dataset | None = None
 ) -> hd.sr.ContainerContentItem:
     """The root CONTAINER of the report's SR tree (see module docstring and docs/report.md)."""
-    w = _Writer(source_datasets)
+    w = Writer(source_datasets)
     root = hd.sr.ContainerContentItem(name=codes.HSG_REPORT_TITLE.code, template_id="2000")
-    children: list[Any] = []
+    # TID 2000 rows in their order (the template's order is significant): Procedure reported (row 2), Language
+    # (row 5), Observation Context (row 7, mandatory: the author, else this program as the device observer).
+    children: list[Any] = [
+        hd.sr.CodeContentItem(
+            codes.PROCEDURE_REPORTED.code, codes.HSG_PROCEDURE.code, relationship_type=Rel.HAS_CONCEPT_MOD
+        )
+    ]
     lang = report.language or "en"
     children.extend(
         hd.sr.LanguageOfContentItemAndDescendants(
@@ -466,66 +240,34 @@ def build_content(
     )
     observer_name = report.author_name or report.signature.verifying_observer_name
     if observer_name:
-        children.extend(
-            hd.sr.ObservationContext(
-                observer_person_context=hd.sr.ObserverContext(
-                    observer_type=CodedConcept("121006", "DCM", "Person"),
-                    observer_identifying_attributes=hd.sr.PersonObserverIdentifyingAttributes(
-                        name=observer_name
-                    ),
-                )
-            )
+        observer = hd.sr.ObserverContext(
+            observer_type=CodedConcept("121006", "DCM", "Person"),
+            observer_identifying_attributes=hd.sr.PersonObserverIdentifyingAttributes(name=observer_name),
         )
-    children.append(
-        hd.sr.CodeContentItem(
-            codes.PROCEDURE_REPORTED.code, codes.HSG_PROCEDURE.code, relationship_type=Rel.HAS_CONCEPT_MOD
+    else:
+        observer = hd.sr.ObserverContext(
+            observer_type=CodedConcept("121007", "DCM", "Device"),
+            observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
+                uid=generate_uid(entropy_srcs=["hsg-workstation-device-observer"]), name=MANUFACTURER
+            ),
         )
-    )
-    shown, data = _sections(report, w)
-    if measurement_sr is not None:
-        ref = hd.sr.CompositeContentItem(
-            concept("doc:measurement_report"),
-            referenced_sop_class_uid=str(measurement_sr.SOPClassUID),
-            referenced_sop_instance_uid=str(measurement_sr.SOPInstanceUID),
-            relationship_type=Rel.CONTAINS,
-        )
-        target = next((s for s in data if _is(s, "section:measurements")), None)
-        if target is None:
-            target = _heading("measurements", [])
-            data.append(target)
-        target.ContentSequence.append(ref)
-    admin: list[Any] = []
-    hints = typing.get_type_hints(HsgReport)
-    for f in dataclasses.fields(HsgReport):
-        if f.name in SECTION_ORDER:
-            continue
-        value = getattr(report, f.name)
-        if isinstance(value, str) and value == "" and f.default == "":
-            continue
-        admin.extend(w.value_items(report, f.name, hints[f.name], value, Rel.CONTAINS))
-    container = hd.sr.ContainerContentItem(name=concept("doc:administration"), relationship_type=Rel.CONTAINS)
-    container.ContentSequence = admin
-    structured = hd.sr.ContainerContentItem(
-        name=concept("doc:structured_data"), relationship_type=Rel.CONTAINS
-    )
-    structured.ContentSequence = [container, *data]
-    body = [*shown, structured]
-    # The format version and the number of content items below come first, as modifiers of the document: the
-    # importer identifies the format from them, and a truncated file (whose tail is lost) shows as fewer items.
-    version = hd.sr.TextContentItem(
-        concept("doc:schema_version"), str(SR_FORMAT_VERSION), relationship_type=Rel.HAS_CONCEPT_MOD
-    )
-    count = hd.sr.TextContentItem(
-        concept("doc:item_count"), str(_count_items(body)), relationship_type=Rel.HAS_CONCEPT_MOD
-    )
-    root.ContentSequence = [*children, version, count, *body]
+    children.extend(hd.sr.ObservationContext(observer_person_context=observer))
+    body = [*_narrative(report), *_data_headings(report, w, measurement_sr)]
+    # The format version and the number of content items below come first — in the first heading (format 3; a
+    # private heading code and TEXT items are what TID 2000 row 8 / TID 2002 allow; format 2 had them as root
+    # modifiers, which TID 2000 does not list): the importer identifies the format from them, and a truncated file
+    # (whose tail is lost) shows as fewer items than recorded.
+    info = hd.sr.ContainerContentItem(name=concept("doc:format_heading"), relationship_type=Rel.CONTAINS)
+    info.ContentSequence = [
+        hd.sr.TextContentItem(
+            concept("doc:schema_version"), str(SR_FORMAT_VERSION), relationship_type=Rel.CONTAINS
+        ),
+        hd.sr.TextContentItem(
+            concept("doc:item_count"), str(_count_items(body)), relationship_type=Rel.CONTAINS
+        ),
+    ]
+    root.ContentSequence = [*children, info, *body]
     return root
-
-
-def _is(item: Dataset, key: str) -> bool:
-    c = concept(key)
-    name = item.ConceptNameCodeSequence[0]
-    return str(name.CodeValue) == c.value and str(name.CodingSchemeDesignator) == c.scheme_designator
 
 
 def _language_name(tag: str) -> str:
@@ -652,8 +394,6 @@ def build_sr(
     sr.SpecificCharacterSet = "ISO_IR 192"
     sr.CodingSchemeIdentificationSequence = [codes.coding_scheme_identification()]
     sr.CodingSchemeIdentificationSequence[0].CodingSchemeVersion = vocabulary().version
-    block = sr.private_block(PRIVATE_GROUP, PRIVATE_CREATOR, create=True)
-    block.add_new(AUDIT_ELEMENT, "UT", json.dumps(audit_record(report), ensure_ascii=False))
     return sr
 
 
@@ -674,16 +414,127 @@ def _header_identity(sr: Dataset, report: HsgReport, source: Dataset) -> None:
         sr.PatientAge = source.PatientAge
 
 
-def dicom_dt(value: _dt.datetime) -> str:
-    s = value.strftime("%Y%m%d%H%M%S")
-    if value.microsecond:
-        s += f".{value.microsecond:06d}"
-    if value.utcoffset() is not None:
-        off = value.utcoffset() or _dt.timedelta(0)
-        sign = "+" if off >= _dt.timedelta(0) else "-"
-        minutes = abs(int(off.total_seconds())) // 60
-        s += f"{sign}{minutes // 60:02d}{minutes % 60:02d}"
-    return s
+def _value_type(name: str, hint: Any) -> str:
+    """The SR value type format 4 writes for a field of this type (``sr_flat.FlatWriter.value_items``)."""
+    if (isinstance(hint, type) and issubclass(hint, enum.Enum)) or hint is bool:
+        return "CODE"
+    if hint in (int, float):
+        return "NUM"
+    if hint in (_dt.datetime, _dt.date, _dt.time):
+        return "TEXT (ISO 8601)"
+    if hint is ImageRegion:
+        return "TEXT (graphic type + JSON points) > INFERRED FROM IMAGE"
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return "own heading"
+    return "TEXT"
+
+
+def mapping_rows() -> list[tuple[str, str, str, str, str]]:
+    """(field path, concept, value type, where, UCUM unit) for every model field — the table in docs/report.md,
+    generated from the vocabulary and the model so it cannot drift (``test_docs_mapping_table_is_current``).
+    Format 4: every item is CONTAINS in the heading of its part (concept = the part type's), whose first item is
+    TEXT "Report part" = the part's path; a part field names the heading that follows."""
+    v = vocabulary()
+    rows: list[tuple[str, str, str, str, str]] = []
+
+    def name(c: Any) -> str:
+        return f'({c.code}, {c.scheme}, "{c.meaning}")'
+
+    def heading_of(owner: type) -> str:
+        return f"CONTAINS in heading {name(v.concept(f'type:{owner.__name__}'))}"
+
+    def walk(owner: type, prefix: str, part_prefix: str, seen: tuple[type, ...]) -> None:
+        hints = typing.get_type_hints(owner)
+        where = heading_of(owner)
+        for f in dataclasses.fields(owner):
+            path = f"{prefix}{f.name}"
+            hint = _unwrap_optional(hints[f.name])
+            is_list = typing.get_origin(hint) is list
+            elem = _unwrap_optional(typing.get_args(hint)[0] if is_list else hint)
+            c = v.concept(f"field:{owner.__name__}.{f.name}")
+            vt = _value_type(f.name, elem) + (" (one per element)" if is_list else "")
+            if owner.__name__ == "StudyIdentity" and f.name in HEADER_IDENTITY:
+                rows.append((path, "—", "—", f"header only ({HEADER_IDENTITY[f.name]})", ""))
+                continue
+            if owner.__name__ == "ImpressionSentence" and f.name in AUDIT_ONLY_FIELDS:
+                text = (
+                    "TEXT (121073, DCM) in the Impressions heading"
+                    if f.name == "text"
+                    else "not written (audit)"
+                )
+                rows.append((path, name(c) if f.name != "text" else "—", "—", text, ""))
+                continue
+            if owner.__name__ == "Recommendation" and f.name == "text":
+                rows.append((path, "—", "—", "TEXT (121075, DCM) in the Recommendations heading", ""))
+                continue
+            if owner.__name__ == "Impression" and f.name == "edits":
+                rows.append((path, "—", "—", "not written (audit: draft / signed store)", ""))
+                continue
+            if isinstance(elem, type) and dataclasses.is_dataclass(elem) and elem is not ImageRegion:
+                part = f"{part_prefix}{f.name}" + ("[i]" if is_list else "")
+                rows.append((path, "—", vt, f"{heading_of(elem)}, Report part = {part}", ""))
+                if elem not in seen:
+                    walk(elem, f"{path}.", f"{part}.", (*seen, elem))
+                continue
+            if owner.__name__ == "Measurement" and f.name == "region":
+                vt = (
+                    'length: NUM (410668003, SCT, "Length") > INFERRED FROM SCOORD (121055, DCM, "Path") > '
+                    f"SELECTED FROM IMAGE (TID 1400); other kinds: {vt}"
+                )
+            rows.append((path, name(c), vt, where, c.unit))
+
+    hints = typing.get_type_hints(HsgReport)
+    admin = f"CONTAINS in heading {name(v.concept('doc:administration'))}, Report part = {ROOT_PART}"
+    for f in dataclasses.fields(HsgReport):
+        if f.name in SECTION_ORDER:
+            continue
+        c = v.concept(f"field:HsgReport.{f.name}")
+        rows.append((f.name, name(c), _value_type(f.name, _unwrap_optional(hints[f.name])), admin, c.unit))
+    for section in SECTION_ORDER:
+        hint = _unwrap_optional(hints[section])
+        is_list = typing.get_origin(hint) is list
+        elem = typing.get_args(hint)[0] if is_list else hint
+        part = f"{section}[i]" if is_list else section
+        if (
+            section == "impression"
+        ):  # only its written sentences have headings (provenance; the text is above)
+            rows.append((section, "—", "—", "no heading of its own: one per written sentence", ""))
+            walk(elem, f"{section}.", f"{part}.", (elem,))
+            continue
+        rows.append(
+            (
+                section,
+                "—",
+                "own heading" + (" (one per element)" if is_list else ""),
+                f"{heading_of(elem)}, Report part = {part}",
+                "",
+            )
+        )
+        walk(elem, f"{section}.", f"{part}.", (elem,))
+    return rows
+
+
+def mapping_table() -> str:
+    """:func:`mapping_rows` as the Markdown table of docs/report.md."""
+    lines = ["| Field | Concept name | Value type | Relationship | UCUM unit |", "|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(r) + " |" for r in mapping_rows()]
+    return "\n".join(lines) + "\n"
 
 
 _dicom_dt = dicom_dt  # old name, used by callers of the first format
+__all__ = [
+    "FINDING_SITES",
+    "SrBuildError",
+    "as_recorded_in_sr",
+    "build_content",
+    "build_sr",
+    "datetime_item",
+    "dicom_dt",
+    "document_series_uid",
+    "enum_code",
+    "field_concept",
+    "lifecycle_word",
+    "mapping_rows",
+    "mapping_table",
+    "report_series_uid",
+]

@@ -4,14 +4,21 @@ Why versioned and tolerant: an SR archived in a PACS is read years after it was 
 has changed. So the reader
 
 * recognises every SR content format this project ever wrote — format 1 (name-derived ``HSG-F-``/``HSG-V-`` codes,
-  commit 17ceedc and before; ``sr_format1``) and format 2 (vocabulary codes, ``sr.py``) — each through a
-  *codebook* that turns concept codes into model names; retired vocabulary concepts map forward;
+  commit 17ceedc and before; ``sr_format1``), format 2 (vocabulary codes, impression audit in a private block,
+  commit ad06cd8 and before), format 3 (the same codes, sentence provenance as coded items, no private block,
+  coded detail nested in one "structured data" container; commit 562c322 and before) and format 4 (``sr.py`` /
+  ``sr_flat.py``: the coded detail as one flat TID 2000 heading per report part, put back together by its
+  "Report part" path) — each through a *codebook* that turns concept codes into model names; retired vocabulary
+  concepts map forward;
 * keeps what it does not understand as free text (appended to ``findings.other``, named in a warning) instead of
   failing, and skips the items the writer adds only for other readers (Finding Site, Laterality, derived codes);
 * takes patient / study identity from the header, where a PACS corrects it, not from the content;
 * refuses another producer's SR (Manufacturer and this program's private items, not only the title);
-* detects an incomplete (truncated) SR — format 2 records its content item count — and says what is missing;
+* detects an incomplete (truncated) SR — formats 2 to 4 record their content item count — and says what is missing;
 * turns every malformed item into :class:`SrImportError` naming the item's path, never a traceback.
+
+Over 600 lines on purpose: one reader state (warnings, unknown items, completeness) serves the walks of all four
+formats; the item decoders are in ``sr_codebook``, format 1's codes in ``sr_format1``.
 """
 
 from __future__ import annotations
@@ -28,26 +35,45 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.valuerep import DT
 
-from hsg_workstation.errors import HsgError
-from hsg_workstation.measurements import ImageRegion
+from hsg_workstation.measurements import ImageRegion, Measurement
 from hsg_workstation.reporting import codes
 from hsg_workstation.reporting.model import SCHEMA_VERSION, HsgReport, ReportJsonError
 from hsg_workstation.reporting.sr import (
     AUDIT_ELEMENT,
     HEADER_IDENTITY,
     MANUFACTURER,
-    NARRATIVE_CONCEPTS,
     PRIVATE_CREATOR,
     PRIVATE_GROUP,
-    _unwrap_optional,
 )
+from hsg_workstation.reporting.sr_codebook import (
+    MAX_DEPTH,
+    Format2Codebook,
+    SrImportError,
+    _children,
+    _da,
+    _decode_region,
+    _decode_region_text,
+    _iso,
+    _item_count,
+    _key,
+    _NotUnderstood,
+    _parse_points,
+    _parse_tm,
+    code_of,
+    concept_of,
+    format_items,
+    is_format_heading,
+    meaning_of,
+    value_type,
+)
+from hsg_workstation.reporting.sr_flat import parse_part_path, part_type, place
 from hsg_workstation.reporting.sr_format1 import Format1Codebook
+from hsg_workstation.reporting.sr_items import _unwrap_optional
 from hsg_workstation.reporting.vocabulary import vocabulary
 
 _SR_CLASSES = {
@@ -57,16 +83,6 @@ _SR_CLASSES = {
     "1.2.840.10008.5.1.4.1.1.88.34",
 }
 _SKIP = object()
-MAX_DEPTH = 40  # the writer nests at most ~8 levels; deeper trees are refused before Python's recursion limit
-Key = tuple[str, str]
-
-
-class SrImportError(HsgError):
-    """The SR is not an HSG report this program wrote, or an item cannot be read back; names what and where."""
-
-
-class _NotUnderstood(SrImportError):
-    """A well-formed item whose coded value this version does not know: kept as text, not a failure."""
 
 
 @dataclass
@@ -75,97 +91,6 @@ class ImportResult:
     format_version: int
     warnings: list[str] = field(default_factory=list)
     incomplete: bool = False  # content is missing (truncated / cut SR): the caller must not treat it as whole
-
-
-def _key(c: Any) -> Key:
-    return (str(c.value), str(c.scheme_designator))
-
-
-def _code_key(seq_item: Dataset, what: str, path: str) -> Key:
-    value = seq_item.get("CodeValue") or seq_item.get("LongCodeValue") or seq_item.get("URNCodeValue")
-    scheme = seq_item.get("CodingSchemeDesignator")
-    if not value or not scheme:
-        raise SrImportError(f"SR item {path}: {what} has no code value or no coding scheme designator")
-    return (str(value), str(scheme))
-
-
-def concept_of(item: Dataset, path: str) -> Key:
-    seq = item.get("ConceptNameCodeSequence")
-    if not seq:
-        raise SrImportError(f"SR item {path}: no Concept Name Code Sequence")
-    return _code_key(seq[0], "concept name", path)
-
-
-def code_of(item: Dataset, path: str) -> Key:
-    seq = item.get("ConceptCodeSequence")
-    if not seq:
-        raise SrImportError(f"SR item {path}: CODE item without Concept Code Sequence")
-    return _code_key(seq[0], "coded value", path)
-
-
-def value_type(item: Dataset, path: str) -> str:
-    vt = item.get("ValueType")
-    if not vt:
-        raise SrImportError(f"SR item {path}: no Value Type")
-    return str(vt)
-
-
-def meaning_of(item: Dataset) -> str:
-    seq = item.get("ConceptNameCodeSequence")
-    return str(seq[0].get("CodeMeaning", "")) if seq else ""
-
-
-class Format2Codebook:
-    """Concept codes of SR content format 2 (the vocabulary) → model names."""
-
-    version = 2
-
-    def __init__(self) -> None:
-        v = vocabulary()
-        self.v = v
-        self.headings = {
-            _key(v.concept(n).coded): n.split(":", 1)[1] for n in v.names if n.startswith("section:")
-        }
-        self.admin = _key(v.concept("doc:administration").coded)
-        self.structured = _key(v.concept("doc:structured_data").coded)
-        self.empty = _key(v.concept("doc:empty_text").coded)
-        self.time_zone = _key(v.concept("doc:time_zone").coded)
-        self.utc = _key(v.concept("doc:utc").coded)
-        self.exact_points = _key(v.concept("doc:exact_points").coded)
-        self.narrative = {sec: _key(v.concept(k).coded) for sec, k in NARRATIVE_CONCEPTS.items()}
-        self.skipped = {
-            _key(c)
-            for c in (
-                codes.FINDING_SITE.code,
-                codes.LATERALITY.code,
-                codes.LENGTH.code,
-                codes.FINDING.code,
-                v.concept("doc:image_ref").coded,
-                v.concept("doc:measurement_report").coded,
-                v.concept("doc:schema_version").coded,
-                v.concept("doc:item_count").coded,
-            )
-        }
-
-    def section_of(self, key: Key) -> str | None:
-        return self.headings.get(key)
-
-    def field_of(self, owner: type, key: Key, vt: str) -> str | None:
-        names = self.v.names_for(key[1], key[0], f"field:{owner.__name__}.")
-        return names[0].split(".", 1)[1] if names else None
-
-    def list_element(self, section: str) -> Key:
-        return _key(self.v.concept(f"field:HsgReport.{section}").coded)
-
-    def enum_value(self, enum_type: type, key: Key) -> str | None:
-        names = self.v.names_for(key[1], key[0], f"value:{enum_type.__name__}.")
-        return names[0].split(".", 1)[1] if names else None
-
-    def exact_points_field(self, key: Key) -> bool:
-        return key == self.exact_points
-
-    def is_skipped(self, key: Key) -> bool:
-        return key in self.skipped or key in self.narrative.values()
 
 
 Codebook = Format1Codebook | Format2Codebook
@@ -247,13 +172,6 @@ def _name(source: Any) -> str:
     return str(source) if not isinstance(source, Dataset) else "SR dataset"
 
 
-def _children(item: Dataset, path: str) -> list[Dataset]:
-    try:
-        return list(item.get("ContentSequence", []) or [])
-    except (TypeError, ValueError) as exc:
-        raise SrImportError(f"SR item {path}: unreadable Content Sequence ({exc})") from None
-
-
 def _count(items: Sequence[Dataset], depth: int = 0) -> int:
     if depth > MAX_DEPTH:
         raise SrImportError(f"SR content tree deeper than {MAX_DEPTH} levels: not an HSG report")
@@ -267,6 +185,7 @@ class _Reader:
         self.warnings: list[str] = []
         self.incomplete = False
         self.unknown: list[str] = []
+        self.book_version = 0
 
     # -- identification -----------------------------------------------------------------------------------
     def codebook(self, top: list[Dataset]) -> Codebook:
@@ -282,36 +201,41 @@ class _Reader:
                 f"{self.name}: document title {title} is not an HSG report written by this program "
                 f"(expected {_key(codes.HSG_REPORT_TITLE.code)})"
             )
-        f2 = Format2Codebook()
         version_key = _key(vocabulary().concept("doc:schema_version").coded)
-        for item in top:
-            if item.get("ValueType") == "TEXT" and concept_of(item, "root") == version_key:
+        for item in format_items(top):
+            if concept_of(item, "root") == version_key:
                 version = str(item.get("TextValue", "")).strip()
-                if version != "2":
+                if version not in ("2", "3", "4"):
                     raise SrImportError(
-                        f"{self.name}: SR content format {version!r} is newer than this program reads (1, 2)"
+                        f"{self.name}: SR content format {version!r} is newer than this program reads (1, 2, 3, 4)"
                     )
-                return f2
+                return Format2Codebook(int(version))
         f1 = Format1Codebook()
         if any(f1.is_own(item, self) for item in top):
             return f1
         raise SrImportError(
-            f"{self.name}: no HSG workstation content (neither format 1 nor 2 items): not a report of this program"
+            f"{self.name}: no HSG workstation content (neither format 1 nor 2 / 3 items): not a report of this program"
         )
 
     # -- the walk -----------------------------------------------------------------------------------------
     def run(self) -> ImportResult:
         top = _children(self.ds, "root")
         book = self.codebook(top)
+        self.book_version = book.version
         data: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
         sections_seen: list[str] = []
         containers = [
             (f"root[{i}]", it) for i, it in enumerate(top) if value_type(it, f"root[{i}]") == "CONTAINER"
         ]
-        if book.version == 2:
+        if book.version >= 4:
+            self.flat(book, containers, data, sections_seen)
+            containers = []
+        elif book.version >= 2:
             # narrative headings first (impression / recommendations are data too), then the structured data
             data_items: list[tuple[str, Dataset]] = []
             for path, item in containers:
+                if is_format_heading(item):
+                    continue  # format version and item count: read by codebook() / check_complete()
                 key = concept_of(item, path)
                 children = _children(item, path)
                 if key == book.structured:
@@ -329,6 +253,11 @@ class _Reader:
                             self.keep_unknown(c, f"{path}[{n}]")
             containers = data_items
         for path, item in containers:
+            if book.version >= 3 and self.is_provenance(book, item, path):
+                meta: dict[str, Any] = {}
+                self.section(book, item, path, meta, [])
+                self.merge_provenance(data, meta)
+                continue
             self.section(book, item, path, data, sections_seen)
         self.header_identity(data)
         self.check_complete(book, data, sections_seen, top)
@@ -339,6 +268,43 @@ class _Reader:
             self.warnings.append(f"{len(self.unknown)} item(s) not understood, kept in findings.other")
         report = HsgReport.from_json(data)
         return ImportResult(report, book.version, self.warnings, self.incomplete)
+
+    def flat(
+        self, book: Codebook, containers: list[tuple[str, Dataset]], data: dict[str, Any], seen: list[str]
+    ) -> None:
+        """Format 4: narrative headings (impression / recommendation text) and one flat heading per report part,
+        whose first item names the part's path (``sr_flat``); the parts are put back together by path."""
+        part_key = _key(vocabulary().concept("doc:part").coded)
+        meta: dict[str, Any] = {}
+        for path, item in containers:
+            if is_format_heading(item):
+                continue  # format version and item count: read by codebook() / check_complete()
+            children = _children(item, path)
+            first = children[0] if children else None
+            if first is not None and first.get("ValueType") == "TEXT" and concept_of(first, path) == part_key:
+                part = str(first.get("TextValue", "")).strip()
+                segments = parse_part_path(part)
+                owner = part_type(segments) if segments is not None else None
+                if segments is None or owner is None:
+                    self.keep_unknown(item, path)
+                    continue
+                obj = self.fields(owner, children[1:], part, book, depth=2)
+                provenance = bool(segments) and segments[0][0] in ("impression", "recommendations")
+                place(meta if provenance else data, segments, obj)
+                if segments and segments[0][0] not in seen:
+                    seen.append(segments[0][0])
+                continue
+            section = book.section_of(concept_of(item, path))
+            if section in ("impression", "recommendations"):
+                seen.append(section)
+                data[section] = self.text_section(section, children, path)
+            elif section is None:
+                self.keep_unknown(item, path)
+            else:
+                for n, c in enumerate(children):
+                    if not book.is_skipped(concept_of(c, path)):
+                        self.keep_unknown(c, f"{path}[{n}]")
+        self.merge_provenance(data, meta)
 
     def section(
         self, book: Codebook, item: Dataset, path: str, data: dict[str, Any], seen: list[str]
@@ -392,8 +358,39 @@ class _Reader:
             label, value = "?", "unreadable item"
         self.unknown.append(f"{label}: {value}".strip())
 
+    def is_provenance(self, book: Codebook, item: Dataset, path: str) -> bool:
+        """Format 3: the structured data's impression / recommendations heading (provenance, no text)."""
+        if value_type(item, path) != "CONTAINER":
+            return False
+        return book.section_of(concept_of(item, path)) in ("impression", "recommendations")
+
+    def merge_provenance(self, data: dict[str, Any], meta: dict[str, Any]) -> None:
+        """Format 3: each TEXT sentence takes the provenance item of the same position; the generator's wording
+        is the sentence itself while it is still generated (an edited sentence's old wording is not in the SR)."""
+        pairs = []
+        if "impression" in meta:
+            pairs.append(("impression", meta["impression"].get("sentences", []), data.get("impression", {})))
+        if "recommendations" in meta:
+            pairs.append(
+                ("recommendations", meta["recommendations"], {"sentences": data.get("recommendations")})
+            )
+        for section, provenance, target in pairs:
+            texts = target.get("sentences") or []
+            if len(provenance) != len(texts):
+                self.warnings.append(
+                    f"{section}: provenance items do not match the text items; provenance dropped"
+                )
+                continue
+            merged = [{**p, "text": t["text"]} for p, t in zip(provenance, texts, strict=True)]
+            if section == "impression":
+                for m in merged:
+                    m["generated_text"] = m["text"] if m.get("generated", True) else ""
+                data.setdefault("impression", {"edits": []})["sentences"] = merged
+            else:
+                data["recommendations"] = merged
+
     def text_section(self, section: str, children: list[Dataset], path: str) -> Any:
-        """Format 2 impression / recommendations: TEXT items + the private audit block."""
+        """Format 2 / 3 impression / recommendations: TEXT items (+ format 2's private audit block)."""
         wanted = _key((codes.IMPRESSION if section == "impression" else codes.RECOMMENDATION).code)
         texts: list[str] = []
         for n, c in enumerate(children):
@@ -401,7 +398,7 @@ class _Reader:
                 texts.append(str(c.get("TextValue", "")))
             else:
                 self.keep_unknown(c, f"{path}[{n}]")
-        audit = self.audit()
+        audit = self.audit() if self.book_version == 2 else {}
         meta_key = "sentences" if section == "impression" else "recommendations"
         meta = audit.get(meta_key, [])
         if len(meta) != len(texts):
@@ -464,9 +461,11 @@ class _Reader:
         if "report_id" not in data:
             self.incomplete = True
             self.warnings.append("no report administration (report id, status): the SR is cut short")
-        if book.version == 2:
+        if book.version >= 2:
             recorded = _item_count(top)
-            present = _count([t for t in top if t.get("RelationshipType") == "CONTAINS"])
+            present = _count(
+                [t for t in top if t.get("RelationshipType") == "CONTAINS" and not is_format_heading(t)]
+            )
             if recorded is None:
                 self.incomplete = True
                 self.warnings.append("no content item count: the SR is cut short")
@@ -492,10 +491,17 @@ class _Reader:
         names = {f.name for f in dataclasses.fields(owner)}
         grouped: dict[str, list[tuple[Dataset, str]]] = {}
         exact_points: dict[str, list[list[float]]] = {}
+        scoord_regions: dict[str, tuple[Dataset, str]] = {}
         for n, child in enumerate(children):
             cpath = f"{path}[{n}]" if path else f"[{n}]"
             key = concept_of(child, cpath)
             vt = value_type(child, cpath)
+            if book.version >= 4 and vt == "NUM" and key == _key(codes.LENGTH.code):
+                region = _region_field(owner)
+                scoord = next((c for c in _children(child, cpath) if c.get("ValueType") == "SCOORD"), None)
+                if region and scoord is not None and owner is Measurement:
+                    scoord_regions[region] = (scoord, f"{cpath}[0]")
+                continue
             points_field = book.exact_points_field(key)
             if points_field and vt == "TEXT":
                 region = points_field if isinstance(points_field, str) else _region_field(owner)
@@ -509,6 +515,9 @@ class _Reader:
                 continue
             grouped.setdefault(name, []).append((child, cpath))
         out: dict[str, Any] = {}
+        for name, (scoord, spath) in scoord_regions.items():
+            if name not in grouped:  # format 4: a length measurement's region is its TID 1400 SCOORD
+                grouped[name] = [(scoord, spath)]
         for name, items in grouped.items():
             hint = _unwrap_optional(hints[name])
             sub = f"{path}.{name}" if path else name
@@ -544,8 +553,12 @@ class _Reader:
         hint = _unwrap_optional(hint)
         vt = value_type(item, path)
         try:
+            if hint is ImageRegion and vt == "TEXT":
+                return _decode_region_text(item, path)
             if hint is ImageRegion:
                 return _decode_region(item, path)
+            if vt == "TEXT" and hint in (_dt.datetime, _dt.date, _dt.time):
+                return _iso(hint, str(item.TextValue), path)
             if isinstance(hint, type) and dataclasses.is_dataclass(hint):
                 return self.fields(hint, _children(item, path), path, book, depth)
             if vt == "CODE" and code_of(item, path) == book.empty:
@@ -607,73 +620,4 @@ def _region_field(owner: type) -> str | None:
     return next((n for n, h in hints.items() if _unwrap_optional(h) is ImageRegion), None)
 
 
-def _item_count(top: list[Dataset]) -> int | None:
-    key = _key(vocabulary().concept("doc:item_count").coded)
-    for c in top:
-        if c.get("ValueType") == "TEXT" and concept_of(c, "root") == key:
-            try:
-                return int(str(c.get("TextValue", "")).strip())
-            except ValueError:
-                return None
-    return None
-
-
-def _da(d: str) -> str:
-    try:
-        return _dt.date(int(d[0:4]), int(d[4:6]), int(d[6:8])).isoformat()
-    except ValueError as exc:
-        raise SrImportError(f"date {d!r} is not a DICOM DA ({exc})") from None
-
-
-def _parse_points(text: str, path: str) -> list[list[float]]:
-    try:
-        points = json.loads(text)
-        out = [[float(x), float(y)] for x, y in points]
-    except (ValueError, TypeError) as exc:
-        raise SrImportError(
-            f"SR item {path}: exact region points are not a JSON list of [x, y] ({exc})"
-        ) from None
-    if not all(math.isfinite(v) for p in out for v in p):
-        raise SrImportError(f"SR item {path}: exact region points are not finite")
-    return out
-
-
-def _parse_tm(tm: str) -> _dt.time:
-    main, _, frac = tm.partition(".")
-    hh, mm, ss = int(main[0:2]), int(main[2:4] or 0), int(main[4:6] or 0)
-    micro = int((frac + "000000")[:6]) if frac else 0
-    return _dt.time(hh, mm, ss, micro)
-
-
-def _f32(v: float) -> float:
-    """The shortest decimal that a 32-bit Graphic Data value stands for (12.34 stays 12.34)."""
-    return float(str(np.float32(v)))
-
-
-def _decode_region(item: Dataset, path: str) -> dict[str, Any]:
-    if item.get("ValueType") != "SCOORD":
-        raise SrImportError(f"SR item {path}: a region must be SCOORD, got {item.get('ValueType')}")
-    image = next((c for c in _children(item, path) if c.get("ValueType") == "IMAGE"), None)
-    if image is None:
-        raise SrImportError(f"SR item {path}: SCOORD without its IMAGE (SELECTED FROM)")
-    ref = image.ReferencedSOPSequence[0]
-    frames = ref.get("ReferencedFrameNumber", None)
-    if frames is None:
-        frame = 1
-    elif isinstance(frames, str | int) or not hasattr(frames, "__len__"):
-        frame = int(frames)
-    else:
-        frame = int(frames[0])
-    data = [_f32(v) for v in item.GraphicData]
-    if not all(math.isfinite(v) for v in data):
-        raise SrImportError(f"SR item {path}: Graphic Data holds a non-finite number")
-    points = [[data[i], data[i + 1]] for i in range(0, len(data) - 1, 2)]
-    region_type = str(item.GraphicType)
-    if region_type == "POLYLINE" and len(points) >= 4 and points[0] == points[-1]:
-        region_type, points = "POLYGON", points[:-1]  # the writer closes polygons explicitly
-    return {
-        "sop_instance_uid": str(ref.ReferencedSOPInstanceUID),
-        "frame_number": frame,
-        "region_type": region_type,
-        "points": points,
-    }
+__all__ = ["ImportResult", "SrImportError", "read_sr", "report_from_sr"]

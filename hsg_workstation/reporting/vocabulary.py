@@ -1,5 +1,10 @@
-"""The report's one vocabulary: every coded concept (code, scheme, meaning, label, UCUM unit) and the map from model
-names to concepts, read from two data files beside this module.
+"""The report's one vocabulary: every coded concept (code, scheme, meaning, label, UCUM unit, phrase) and the map from
+model names to concepts, read from two data files beside this module.
+
+Every word the report uses for a concept comes from here: the form's pick-lists and row names read ``label``; the PDF,
+the impression sentences and the SR's narrative read ``phrase`` (the concept in running text, "free bilateral
+spill"); the SR writes ``code`` / ``scheme`` / ``meaning`` and ``unit``. No other table of value words exists
+(``tests/reporting/test_vocabulary_words.py`` checks the PDF and the impression against this table).
 
 Why data files and not names: an SR archived in a PACS must stay readable after the Python model changes. Codes are
 therefore frozen data (``vocabulary.tsv``, append-only, checked against a released snapshot by a test) and Python
@@ -10,6 +15,7 @@ them forward, so an old SR that used a retired code still reads.
 
 from __future__ import annotations
 
+import enum
 import functools
 from dataclasses import dataclass
 from importlib import resources
@@ -33,6 +39,12 @@ class Concept:
     unit: str = ""  # UCUM; "" = no unit
     status: str = "active"  # active | retired
     replaced_by: str = ""  # scheme:code of the replacement when retired
+    phrase: str = ""  # the concept in running text (PDF, impression, SR narrative); "" = the label
+
+    @property
+    def words(self) -> str:
+        """The concept in running text: its phrase, else its label."""
+        return self.phrase or self.label
 
     @property
     def key(self) -> str:
@@ -91,6 +103,11 @@ class Vocabulary:
         c = self.get(f"value:{enum_name}.{value}")
         return c.label if c is not None else str(value).replace("_", " ")
 
+    def phrase(self, member: enum.Enum) -> str:
+        """An enum member of the model in running text (``Spill.FREE`` → "free"); raises VocabularyError when the
+        member has no concept (``test_every_model_field_and_enum_value_has_a_concept`` keeps that from happening)."""
+        return self.concept(f"value:{type(member).__name__}.{member.value}").words
+
 
 def _rows(name: str) -> list[list[str]]:
     text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
@@ -108,8 +125,8 @@ def _version(name: str) -> str:
 def parse_concepts(rows: list[list[str]]) -> dict[str, Concept]:
     out: dict[str, Concept] = {}
     for row in rows:
-        if len(row) != 7:
-            raise VocabularyError(f"vocabulary.tsv: row {row!r} has {len(row)} columns, expected 7")
+        if len(row) not in (7, 8):  # 7 = up to release 2 (the released snapshot), 8 = with the phrase column
+            raise VocabularyError(f"vocabulary.tsv: row {row!r} has {len(row)} columns, expected 7 or 8")
         c = Concept(*row)
         if c.key in out:
             raise VocabularyError(f"vocabulary.tsv: {c.key} listed twice")

@@ -9,61 +9,19 @@ note or an image link's label may still carry after a suggestion was accepted.
 from __future__ import annotations
 
 import datetime as _dt
+import enum
 import re
 from collections.abc import Iterator
 from typing import Any
 
 from hsg_workstation.reporting.model import FillingDefect, HsgReport, ImageLink, Tube
-
-_WORDS: dict[str, str] = {
-    "pre_ART_workup": "work-up before assisted reproduction",
-    "suspected_IUA": "suspected intrauterine adhesions",
-    "PID": "pelvic inflammatory disease",
-    "D&C_or_retained_products": "D&C or retained products",
-    "genital_TB": "genital tuberculosis",
-    "NSAID": "NSAID",
-    "n/a": "not applicable",
-    "oblique_L": "left oblique",
-    "oblique_R": "right oblique",
-    "balloon_obscures_LUS": "balloon obscures the lower uterine segment",
-    "LUS": "lower uterine segment",
-    "body_NS": "uterine body",
-    "wall_R": "right lateral wall",
-    "wall_L": "left lateral wall",
-    "FIGO_0": "FIGO type 0 (pedunculated, intracavitary)",
-    "FIGO_1": "FIGO type 1 (< 50 % intramural)",
-    "FIGO_2": "FIGO type 2 (≥ 50 % intramural)",
-    "cornu_L": "left cornu",
-    "cornu_R": "right cornu",
-    "T_shaped_narrow": "narrow T-shaped",
-    "indeterminate_on_HSG": "not assessable on HSG (external contour not assessed)",
-    "provisional_HSG_only": "provisional (HSG only)",
-    "confirmed_with_3D_US_MRI": "confirmed with 3D ultrasound / MRI",
-    "proximal_interstitial_cornual": "proximal (interstitial / cornual)",
-    "distal_fimbrial": "distal (fimbrial)",
-    "SIN_isthmic_diverticula": "salpingitis isthmica nodosa (isthmic diverticula)",
-    "rigid_pipe_stem": "rigid 'pipe-stem'",
-    "unilateral_free_L": "free spill from the left tube only",
-    "unilateral_free_R": "free spill from the right tube only",
-    "bilateral_free": "free bilateral spill",
-    "loculated_only": "loculated spill only",
-    "post_HSG_PID": "pelvic infection after the procedure",
-    "ultrasound_2D": "2D ultrasound",
-    "ultrasound_3D": "3D ultrasound",
-    "filmy+dense": "filmy and dense",
-    "not_assessable_on_HSG": "not assessable on HSG",
-    "cannot_be_excluded": "spasm cannot be excluded",
-    "ruled_out": "spasm ruled out",
-    "single_early_image": "a single early image",
-    "sequence_or_delayed": "the sequence / delayed images",
-    "F": "female",
-    "M": "male",
-    "O": "other",
-}
+from hsg_workstation.reporting.vocabulary import vocabulary
 
 
 def words(value: Any) -> str:
-    """A model value in clinical language (enum values, booleans, numbers, dates)."""
+    """A model value in clinical language (enum values, booleans, numbers, dates). Enum values are the
+    vocabulary's phrase of their concept (``vocabulary.tsv``) — the one table of value words; text is printed as
+    it was typed."""
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
@@ -72,9 +30,10 @@ def words(value: Any) -> str:
         return ", ".join(words(v) for v in value) if value else "—"
     if isinstance(value, float):
         return f"{value:g}"
-    raw = getattr(value, "value", value)
-    if isinstance(raw, str):
-        return _WORDS.get(raw, raw.replace("_", " "))
+    if isinstance(value, enum.Enum):
+        return vocabulary().phrase(value)
+    if isinstance(value, str):
+        return value
     if hasattr(value, "isoformat"):
         return (
             value.isoformat(sep=" ", timespec="minutes")
@@ -104,15 +63,8 @@ UK_DRL_HSG_FLUORO_S = 42.0  # ... and fluoroscopy time, 0.7 min
 
 
 def dap_source_words(source: Any) -> str:
-    """Where the DAP total comes from, in words the referrer understands."""
-    value = getattr(source, "value", source)
-    return {
-        "rdsr": "radiation dose SR of the examination",
-        "mpps": "modality (MPPS) total",
-        "rf_loop": "fluoroscopy run only",
-        "image_headers_sum": "stored images only (fluoroscopy without stored images not included)",
-        "manual": "entered by the reader",
-    }.get(str(value), words(source))
+    """Where the DAP total comes from, in words the referrer understands (the DoseSource phrases)."""
+    return words(source)
 
 
 def drl_comparison(
@@ -184,7 +136,7 @@ def tube_phrase(tube: Tube) -> str:
             text += f" ({words(tube.occlusion_level)})"
         parts.append(text)
     if tube.spill is not None:
-        parts.append(f"{words(tube.spill)} spill")
+        parts.append("no spill" if tube.spill.value == "none" else f"{words(tube.spill)} spill")
     if tube.hydrosalpinx:
         parts.append(("hydrosalpinx " + _mm(tube.hydrosalpinx_diameter_mm)).strip())
     return ", ".join(parts) or "not recorded"
@@ -217,25 +169,37 @@ def cavity_phrase(report: HsgReport) -> str:
     return ", ".join(parts)
 
 
+def label(name: str) -> str:
+    """The vocabulary's display label of a map key (``type:UterineCavity`` → "Uterine cavity")."""
+    return vocabulary().concept(name).label
+
+
 def findings_with_links(report: HsgReport) -> Iterator[tuple[str, str, ImageLink]]:
     """(short name, phrase from the recorded values, link) for every image link of every finding."""
     f = report.findings
     for link in f.cavity.image_links:
-        yield "Uterine cavity", cavity_phrase(report), link
+        yield label("type:UterineCavity"), cavity_phrase(report), link
     for n, d in enumerate(f.filling_defects, 1):
         for link in d.image_links:
-            yield f"Filling defect {n}", defect_phrase(d), link
-    for tube, name in ((f.tubes.right, "Right tube"), (f.tubes.left, "Left tube")):
+            yield f"{label('type:FillingDefect')} {n}", defect_phrase(d), link
+    for tube, name in (
+        (f.tubes.right, label("field:Tubes.right")),
+        (f.tubes.left, label("field:Tubes.left")),
+    ):
         for link in tube.image_links:
             yield name, tube_phrase(tube), link
     for link in f.cervix.image_links:
-        yield "Cervix", words(f.cervix.cervical_canal), link
+        yield label("field:Findings.cervix"), words(f.cervix.cervical_canal), link
     for link in f.adhesions.image_links:
-        yield "Adhesions", "present" if f.adhesions.present else "not recorded as present", link
+        yield (
+            label("field:Findings.adhesions"),
+            "present" if f.adhesions.present else "not recorded as present",
+            link,
+        )
     p = f.peritoneum
     for link in p.image_links:
         phrase = f"spill: {words(p.peritoneal_spill_overall)}; intravasation: {words(p.intravasation)}"
-        yield "Peritoneum", phrase, link
+        yield label("field:Findings.peritoneum"), phrase, link
 
 
 def findings_on_image(report: HsgReport, uid: str, frame: int) -> list[str]:
@@ -253,22 +217,27 @@ def key_findings(report: HsgReport) -> list[tuple[str, str]]:
     """The page-1 summary: cavity, defects, right tube, left tube (patient's right first), peritoneum,
     complications — each from what the form records ('not recorded' otherwise)."""
     f = report.findings
-    rows = [("Uterine cavity", cavity_phrase(report))]
+    rows = [(label("type:UterineCavity"), cavity_phrase(report))]
     for n, d in enumerate(f.filling_defects, 1):
-        rows.append((f"Filling defect {n}", defect_phrase(d)))
-    rows.append(("Right tube", tube_phrase(f.tubes.right)))
-    rows.append(("Left tube", tube_phrase(f.tubes.left)))
+        rows.append((f"{label('type:FillingDefect')} {n}", defect_phrase(d)))
+    rows.append((label("field:Tubes.right"), tube_phrase(f.tubes.right)))
+    rows.append((label("field:Tubes.left"), tube_phrase(f.tubes.left)))
     p = f.peritoneum
     rows.append(
         (
-            "Peritoneal spill",
+            label("field:Peritoneum.peritoneal_spill_overall"),
             words(p.peritoneal_spill_overall) if p.peritoneal_spill_overall else "not recorded",
         )
     )
     if p.intravasation is not None:
-        rows.append(("Intravasation", words(p.intravasation)))
+        rows.append((label("field:Peritoneum.intravasation"), words(p.intravasation)))
     c = report.complications
-    rows.append(("Complications", words(c.complications) if c.complications else "not recorded"))
+    rows.append(
+        (
+            label("field:Complications.complications"),
+            words(c.complications) if c.complications else "not recorded",
+        )
+    )
     return rows
 
 
@@ -283,6 +252,7 @@ __all__ = [
     "findings_with_links",
     "is_analysis_text",
     "key_findings",
+    "label",
     "parse_reader_date",
     "patient_age",
     "person_name",

@@ -1,170 +1,94 @@
-"""Qt-free store of the measurements and key frames of each open study.
+"""Qt-free store of the measurements and key frames of each open study — the one owner of each measurement.
 
-The viewer draws *views* of these objects and writes edits back through :meth:`MeasurementStore.update`. The
-report does not read this store: a finding's image link holds its own copy of the region (``ImageLink.region``,
-attached by ``ui/report_dock.py``), and the report's key images are kept equal to this store's key frames by
-that dock — two owners still, the next step of the reading session (docs/architecture.md). Callbacks are psygnal signals so that neither side needs Qt (the report
-and the CLI run without it). Values (mm, area, ROI statistics) are computed here from the immutable
-:class:`~hsg_workstation.measurements.Measurement`, so the number on screen and the number in the report
-cannot disagree.
+While a draft report is bound to a study (``bind``, done by the report dock when the report is opened, recovered
+or amended), the study's measurements ARE ``report.measurements``: a measurement drawn in the viewer is added to
+the report with its calibration basis, moving its ROI replaces it there (``HsgReport.replace_measurement``), and a
+finding's link names it by id (``ImageLink.measurement_id``) — so the report, its SR, its PDF and the viewer read
+one object, and a "Mark on image" value (a hydrosalpinx's diameter) follows the ROI it was measured on. Changes
+made on the report side (undo, a form edit, a measurement removed with its links) reach the viewer through the
+report's listener: every event of a bound study comes from one diff (``_sync``).
+
+A signed report is never changed: with a signed report bound, a measurement drawn, moved or deleted in the viewer
+is a viewer-only change (kept here, shown in the viewer, not in the report, its SR or its PDF), and ``refused``
+says so. Without a report the measurements are kept here.
+
+Events are psygnal signals so that neither side needs Qt (the report and the CLI run without it). Values (mm,
+area, ROI statistics) are computed in ``session/values.py``.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-import numpy as np
 from psygnal import Signal
 
-from hsg_workstation.measurements import (
-    Calibration,
-    CalibrationBasis,
-    Measurement,
-    MeasurementKind,
-)
+from hsg_workstation.measurements import Calibration, Measurement, MeasurementKind
+from hsg_workstation.reporting.report import HsgReport
 from hsg_workstation.session.reading import KeyFrame, KeyImages
+from hsg_workstation.session.values import (
+    RoiStatistics,
+    angle_degrees,
+    basis_text,
+    ellipse_area,
+    manual_calibration,
+    measurement_text,
+    polygon_area,
+    region_mask,
+    roi_statistics,
+)
 
-__all__ = ["KeyFrame", "KeyImages", "MeasurementStore"]
-
-Point = tuple[float, float]
-
-
-@dataclass(frozen=True, slots=True)
-class RoiStatistics:
-    """Pixel statistics inside a closed region, in the frame's modality values (after the modality LUT)."""
-
-    area: float  # mm² when calibrated, else px²
-    area_unit: str
-    mean: float
-    minimum: float
-    maximum: float
-    pixel_count: int
-
-
-def basis_text(calibration: Calibration) -> str:
-    """Short text shown next to every value so the reader knows what a millimetre means here."""
-    if not calibration.is_calibrated:
-        return "uncalibrated — px"
-    return calibration.basis.value
-
-
-def angle_degrees(points: tuple[Point, ...], calibration: Calibration) -> float:
-    """Angle at the middle vertex of three points, in physical space (anisotropic spacing respected)."""
-    (c0, r0), (c1, r1), (c2, r2) = points[:3]
-    cs = calibration.column_spacing_mm if calibration.is_calibrated else 1.0
-    rs = calibration.row_spacing_mm if calibration.is_calibrated else 1.0
-    v1 = ((c0 - c1) * (cs or 1.0), (r0 - r1) * (rs or 1.0))
-    v2 = ((c2 - c1) * (cs or 1.0), (r2 - r1) * (rs or 1.0))
-    n1, n2 = math.hypot(*v1), math.hypot(*v2)
-    if n1 == 0 or n2 == 0:
-        return 0.0
-    cos = max(-1.0, min(1.0, (v1[0] * v2[0] + v1[1] * v2[1]) / (n1 * n2)))
-    return math.degrees(math.acos(cos))
+__all__ = [
+    "KeyFrame",
+    "KeyImages",
+    "MeasurementStore",
+    "RoiStatistics",
+    "angle_degrees",
+    "basis_text",
+    "ellipse_area",
+    "manual_calibration",
+    "measured_value",
+    "measurement_text",
+    "polygon_area",
+    "region_mask",
+    "roi_statistics",
+]
 
 
-def _scaled(points: tuple[Point, ...], calibration: Calibration) -> np.ndarray:
-    arr = np.asarray(points, dtype=float).reshape(-1, 2)
-    if calibration.is_calibrated:
-        arr = arr * np.array([calibration.column_spacing_mm or 1.0, calibration.row_spacing_mm or 1.0])
-    return arr
-
-
-def polygon_area(points: tuple[Point, ...], calibration: Calibration) -> float:
-    """Shoelace area in mm² (or px² uncalibrated)."""
-    xy = _scaled(points, calibration)
-    if len(xy) < 3:
-        return 0.0
-    x, y = xy[:, 0], xy[:, 1]
-    return float(abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) / 2.0)
-
-
-def ellipse_area(points: tuple[Point, ...], calibration: Calibration) -> float:
-    """Area of an ellipse given as (major axis end points, minor axis end points), like SR ELLIPSE."""
-    a = calibration.length(points[0], points[1]) / 2.0
-    b = calibration.length(points[2], points[3]) / 2.0
-    return math.pi * a * b
-
-
-def region_mask(kind: MeasurementKind, points: tuple[Point, ...], shape: tuple[int, int]) -> np.ndarray:
-    """Boolean mask of the pixels whose centres lie inside the region (pixel centre = index + 0.5)."""
-    rows, cols = shape
-    rr, cc = np.mgrid[0:rows, 0:cols]
-    yc, xc = rr + 0.5, cc + 0.5
-    if kind is MeasurementKind.ELLIPSE:
-        p = np.asarray(points, dtype=float)
-        centre = (p[0] + p[1]) / 2.0
-        major = p[1] - p[0]
-        minor = p[3] - p[2]
-        a, b = np.hypot(*major) / 2.0, np.hypot(*minor) / 2.0
-        if a == 0 or b == 0:
-            return np.zeros(shape, dtype=bool)
-        ux, uy = major / (2.0 * a)
-        dx, dy = xc - centre[0], yc - centre[1]
-        u = dx * ux + dy * uy
-        v = -dx * uy + dy * ux
-        return (u / a) ** 2 + (v / b) ** 2 <= 1.0
-    from skimage.draw import polygon as draw_polygon
-
-    p = np.asarray(points, dtype=float)
-    mask = np.zeros(shape, dtype=bool)
-    # skimage samples integer coordinates; shift by half a pixel so it tests pixel centres.
-    r, c = draw_polygon(p[:, 1] - 0.5, p[:, 0] - 0.5, shape=shape)
-    mask[r, c] = True
-    return mask
-
-
-def roi_statistics(measurement: Measurement, pixels: np.ndarray | None) -> RoiStatistics | None:
-    """Area and mean/min/max of a closed ROI; None for open shapes."""
-    kind = measurement.kind
-    if kind not in (MeasurementKind.ELLIPSE, MeasurementKind.POLYGON):
+def measured_value(finding_path: str, measurement: Measurement, report: Any) -> tuple[str, float] | None:
+    """The report field a "Mark on image" ellipse measures, and its value in mm: a hydrosalpinx's diameter is
+    the ellipse's short axis (the tube's width), a filling defect's size its long axis. None when the image is
+    uncalibrated (a pixel count is not a diameter) or the finding has no such value."""
+    cal = measurement.calibration
+    pts = measurement.region.points
+    if measurement.kind is not MeasurementKind.ELLIPSE or not cal.is_calibrated or len(pts) != 4:
         return None
-    cal = measurement.calibration
-    pts = measurement.region.points
-    area = ellipse_area(pts, cal) if kind is MeasurementKind.ELLIPSE else polygon_area(pts, cal)
-    unit = "mm²" if cal.is_calibrated else "px²"
-    if pixels is None:
-        return RoiStatistics(area, unit, math.nan, math.nan, math.nan, 0)
-    mask = region_mask(kind, pts, pixels.shape[:2])
-    inside = pixels[mask]
-    if inside.size == 0:
-        return RoiStatistics(area, unit, math.nan, math.nan, math.nan, 0)
-    return RoiStatistics(
-        area, unit, float(inside.mean()), float(inside.min()), float(inside.max()), int(inside.size)
-    )
+    a, b = cal.length(pts[0], pts[1]), cal.length(pts[2], pts[3])
+    if finding_path in ("findings.tubes.left", "findings.tubes.right"):
+        if report.get_value(f"{finding_path}.hydrosalpinx") is True:
+            return f"{finding_path}.hydrosalpinx_diameter_mm", round(min(a, b), 1)
+        return None
+    if finding_path.startswith("findings.filling_defects["):
+        return f"{finding_path}.size_mm", round(max(a, b), 1)
+    return None
 
 
-def measurement_text(measurement: Measurement, pixels: np.ndarray | None = None) -> str:
-    """The label drawn next to a measurement: value, unit and calibration basis."""
-    cal = measurement.calibration
-    pts = measurement.region.points
-    kind = measurement.kind
-    basis = basis_text(cal)
-    if kind is MeasurementKind.LENGTH:
-        unit = "mm" if cal.is_calibrated else "px"
-        return f"{cal.length(pts[0], pts[1]):.1f} {unit} ({basis})"
-    if kind is MeasurementKind.ANGLE:
-        return f"{angle_degrees(pts, cal):.1f}°"
-    if kind in (MeasurementKind.ELLIPSE, MeasurementKind.POLYGON):
-        stats = roi_statistics(measurement, pixels)
-        assert stats is not None
-        text = f"area {stats.area:.1f} {stats.area_unit} ({basis})"
-        if stats.pixel_count:
-            text += f"\nmean {stats.mean:.1f}  min {stats.minimum:.0f}  max {stats.maximum:.0f}"
-        return text
-    return measurement.label
+SIGNED_MESSAGE = (
+    "The report is signed: this measurement change is shown in the viewer only — the signed report, its SR "
+    "and its PDF keep their values (amend the report first)"
+)
+
+_GONE = None  # a viewer-only deletion of a signed report's measurement
 
 
-def manual_calibration(p0: Point, p1: Point, known_length_mm: float) -> Calibration:
-    """Calibration from a line drawn over an object of known length (catheter tip, ruler).
-
-    Isotropic: one mm/px for rows and columns, which is what a single line can tell.
-    """
-    px = math.hypot(p1[0] - p0[0], p1[1] - p0[1])
-    if px <= 0 or known_length_mm <= 0:
-        raise ValueError("calibration line must have a length > 0 and the known length must be > 0 mm")
-    mm_per_px = known_length_mm / px
-    return Calibration(mm_per_px, mm_per_px, CalibrationBasis.MANUAL)
+@dataclass
+class _Binding:
+    report: HsgReport
+    known: frozenset[str]  # SOP Instance UIDs of the open study: only those are drawn
+    listener: Callable[[HsgReport, str], None] = field(repr=False, default=lambda r, p: None)
+    # viewer-only changes while the report is signed: id -> measurement, or None when deleted in the viewer
+    viewer_only: dict[str, Measurement | None] = field(default_factory=dict)
 
 
 class MeasurementStore:
@@ -173,19 +97,111 @@ class MeasurementStore:
 
     added = Signal(str, object)  # study uid, Measurement
     removed = Signal(str, object)  # study uid, Measurement
-    changed = Signal(str, object)  # study uid, Measurement (new version)
-    key_frames_changed = Signal(str)  # study uid
+    changed = Signal(str, object)  # study uid, Measurement (edited / moved / re-calibrated)
     calibration_changed = Signal(str, str, object)  # study uid, sop instance uid, Calibration
+    key_frames_changed = Signal(str)  # study uid
+    refused = Signal(str, str)  # study uid, why a viewer change did not reach the (signed) report
 
     def __init__(self) -> None:
-        self._measurements: dict[str, dict[str, Measurement]] = {}
+        self._measurements: dict[str, dict[str, Measurement]] = {}  # unbound studies
+        self._bound: dict[str, _Binding] = {}
+        self._shown: dict[str, dict[str, Measurement]] = {}  # bound studies: what the last events announced
         self.key_images = KeyImages()
         self.key_images.changed.connect(self.key_frames_changed.emit)
         self._calibrations: dict[tuple[str, str], Calibration] = {}
 
+    # -- binding the report -----------------------------------------------------------------------------
+    def bind(
+        self,
+        study_uid: str,
+        report: HsgReport,
+        *,
+        known: Iterable[str],
+        label_of: Callable[[str], str] = lambda _uid: "",
+        sop_class_of: Callable[[str], str] = lambda _uid: "",
+    ) -> None:
+        """From now on the study's measurements and key images are the report's. Measurements drawn before
+        (no report yet, or viewer-only on a signed report now amended) are added to a draft report; moves and
+        deletions made viewer-only on a signed report are not (the report is the record). Binding another
+        report (an undo, an amendment) replaces the binding, and the viewer is told what differs."""
+        known = frozenset(known)
+        before = self.measurements(study_uid)
+        old = self._bound.get(study_uid)
+        # drawn with no report, or drawn viewer-only on a signed report that is now amended: the new draft's
+        carried = list(self._measurements.pop(study_uid, {}).values())
+        if old is not None:
+            carried += [
+                m
+                for mid, m in old.viewer_only.items()
+                if m is not None and old.report.measurement(mid) is None
+            ]
+        self._unbind(study_uid)
+        if not report.is_signed:
+            for m in carried:
+                if report.measurement(m.id) is None:
+                    report.add_measurement(m)
+
+        def listener(_report: HsgReport, path: str) -> None:
+            if path.split(".")[0].split("[")[0] in ("measurements", "findings", "status", "report", ""):
+                self._sync(study_uid)
+
+        self._bound[study_uid] = _Binding(report, known, listener)
+        self._shown[study_uid] = {m.id: m for m in before}
+        report.add_listener(listener)
+        self.key_images.bind(study_uid, report, known=known, label_of=label_of, sop_class_of=sop_class_of)
+        self._sync(study_uid)
+
+    def _unbind(self, study_uid: str) -> None:
+        binding = self._bound.pop(study_uid, None)
+        if binding is not None:
+            binding.report.remove_listener(binding.listener)
+        self._shown.pop(study_uid, None)
+
+    def bound_report(self, study_uid: str) -> HsgReport | None:
+        binding = self._bound.get(study_uid)
+        return binding.report if binding is not None else None
+
+    def _view(self, binding: _Binding) -> dict[str, Measurement]:
+        """A bound study's measurements as the viewer shows them: the report's, with viewer-only changes."""
+        view = {m.id: m for m in binding.report.measurements if m.region.sop_instance_uid in binding.known}
+        for mid, m in binding.viewer_only.items():
+            if m is _GONE:
+                view.pop(mid, None)
+            else:
+                view[mid] = m
+        return view
+
+    def _sync(self, study_uid: str) -> None:
+        """Announce what differs between the bound study's measurements and what the viewer was last told."""
+        binding = self._bound.get(study_uid)
+        if binding is None:
+            return
+        old = self._shown.get(study_uid, {})
+        new = self._view(binding)
+        self._shown[study_uid] = new
+        for mid, m in old.items():
+            if mid not in new:
+                self.removed.emit(study_uid, m)
+        for mid, m in new.items():
+            if mid not in old:
+                self.added.emit(study_uid, m)
+            elif old[mid] != m:
+                self.changed.emit(study_uid, m)
+
+    def _signed(self, study_uid: str) -> _Binding | None:
+        """The binding when the bound report is signed (viewer-only changes), else None."""
+        binding = self._bound.get(study_uid)
+        return binding if binding is not None and binding.report.is_signed else None
+
     # -- measurements ---------------------------------------------------------------------------------
     def measurements(self, study_uid: str) -> list[Measurement]:
+        binding = self._bound.get(study_uid)
+        if binding is not None:
+            return list(self._view(binding).values())
         return list(self._measurements.get(study_uid, {}).values())
+
+    def measurement(self, study_uid: str, measurement_id: str) -> Measurement | None:
+        return next((m for m in self.measurements(study_uid) if m.id == measurement_id), None)
 
     def on_frame(self, study_uid: str, sop_instance_uid: str, frame_number: int) -> list[Measurement]:
         return [
@@ -195,25 +211,81 @@ class MeasurementStore:
         ]
 
     def add(self, study_uid: str, measurement: Measurement) -> Measurement:
-        self._measurements.setdefault(study_uid, {})[measurement.id] = measurement
-        self.added.emit(study_uid, measurement)
+        binding = self._bound.get(study_uid)
+        if binding is None:
+            self._measurements.setdefault(study_uid, {})[measurement.id] = measurement
+            self.added.emit(study_uid, measurement)
+        elif binding.report.is_signed:
+            binding.viewer_only[measurement.id] = measurement
+            self.refused.emit(study_uid, SIGNED_MESSAGE)
+            self._sync(study_uid)
+        else:
+            binding.report.add_measurement(measurement)  # the report's listener announces it
         return measurement
 
     def update(self, study_uid: str, measurement: Measurement) -> None:
-        bucket = self._measurements.setdefault(study_uid, {})
-        if bucket.get(measurement.id) == measurement:
+        """A measurement moved or re-calibrated. In a bound draft report every link to it reads the new value,
+        and a value "Mark on image" filled from it follows unless the reader has typed another."""
+        binding = self._bound.get(study_uid)
+        if binding is None:
+            bucket = self._measurements.setdefault(study_uid, {})
+            if bucket.get(measurement.id) == measurement:
+                return
+            bucket[measurement.id] = measurement
+            self.changed.emit(study_uid, measurement)
             return
-        bucket[measurement.id] = measurement
-        self.changed.emit(study_uid, measurement)
+        if self.measurement(study_uid, measurement.id) == measurement:
+            return
+        report = binding.report
+        previous = report.measurement(measurement.id)
+        if report.is_signed or previous is None:
+            binding.viewer_only[measurement.id] = measurement
+            if report.is_signed:
+                self.refused.emit(study_uid, SIGNED_MESSAGE)
+            self._sync(study_uid)
+            return
+        report.replace_measurement(measurement, dict(self._filled_values(report, previous, measurement)))
+
+    @staticmethod
+    def _filled_values(
+        report: HsgReport, previous: Measurement, moved: Measurement
+    ) -> list[tuple[str, float]]:
+        """(field, new value) for each value "Mark on image" filled from ``previous`` and still holding it."""
+        out: list[tuple[str, float]] = []
+        for path, link in report.all_image_links():
+            if link.measurement_id != previous.id:
+                continue
+            before, after = measured_value(path, previous, report), measured_value(path, moved, report)
+            if before is None or after is None or before[0] != after[0]:
+                continue
+            if report.get_value(before[0]) == before[1] and before[1] != after[1]:
+                out.append(after)
+        return out
 
     def remove(self, study_uid: str, measurement_id: str) -> None:
-        m = self._measurements.get(study_uid, {}).pop(measurement_id, None)
-        if m is not None:
-            self.removed.emit(study_uid, m)
+        binding = self._bound.get(study_uid)
+        if binding is None:
+            m = self._measurements.get(study_uid, {}).pop(measurement_id, None)
+            if m is not None:
+                self.removed.emit(study_uid, m)
+            return
+        report = binding.report
+        if report.measurement(measurement_id) is None or report.is_signed:
+            if report.measurement(measurement_id) is None:
+                binding.viewer_only.pop(measurement_id, None)
+            else:
+                binding.viewer_only[measurement_id] = _GONE
+                self.refused.emit(study_uid, SIGNED_MESSAGE)
+            self._sync(study_uid)
+            return
+        report.remove_measurement(measurement_id)  # and every finding's link to it
 
     def clear(self, study_uid: str) -> None:
+        """Forget the study (a closed session): the viewer's drawings go, a bound report keeps its own."""
         for m in self.measurements(study_uid):
-            self.remove(study_uid, m.id)
+            self.removed.emit(study_uid, m)
+        self._unbind(study_uid)
+        self._measurements.pop(study_uid, None)
         self.key_images.clear(study_uid)
 
     # -- calibration ----------------------------------------------------------------------------------

@@ -11,8 +11,9 @@ the report.
 Events are psygnal signals (no Qt): ``changed(study_uid)`` after every change from either side (a mark in the
 viewer, a key image removed in the form, a report replaced), ``refused(study_uid, message)``.
 
-Not yet here (docs/architecture.md, "reading session"): the open study, display sets, the current frame and the
-window / level still live in the Qt viewport; measurements in ``MeasurementStore``; a finding's region is a copy.
+The other owners of the reading session (docs/architecture.md, "The reading session"): the open study and the
+viewports' state in ``reading_session.py`` / ``viewport_state.py``, measurements in ``measurements.py`` (the
+bound report's ``measurements``, linked from findings by id).
 """
 
 from __future__ import annotations

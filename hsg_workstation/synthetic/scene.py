@@ -7,6 +7,12 @@ contrast-filled cavity mask; :mod:`sample_xray` turns that into detector pixel v
 
 The physics is deliberately simple but monotone: every pixel value is linear in the total attenuation along
 the ray, so contrast that the truth says is there is always darker than where it is not.
+
+Why ~670 lines in one module: :class:`Scene` builds the anatomy from one RNG stream in a fixed order (cavity,
+defects, background, shutter, catheter, tubes, spill, veins, bowel) — every draw shifts the ones after it, so the
+seeded sample data and the analysis' tuning split stay reproducible only if that order never changes. Split into
+modules, the order would become an implicit contract between them. The parts without RNG state are outside
+already: geometry (``geometry.py``), detector physics (``xray.py``), case specifications (``cases.py``).
 """
 
 from __future__ import annotations

@@ -111,7 +111,13 @@ class CineBar(QWidget):
         self.status_slot.setCurrentWidget(self.buffer_label if text else self.timing_label)
 
     def set_state(
-        self, index: int, count: int, playing: bool, loop_range: tuple[int, int], timing_text: str
+        self,
+        index: int,
+        count: int,
+        playing: bool,
+        loop_range: tuple[int, int],
+        timing_text: str,
+        timing_tip: str = "",
     ) -> None:
         self._updating = True
         try:
@@ -126,13 +132,13 @@ class CineBar(QWidget):
                 sb.setMaximum(max(count, 1))
             self.range_first.setValue(loop_range[0] + 1)
             self.range_last.setValue(loop_range[1] + 1)
-            # Long DICOM source descriptions go to the tooltip; the bar shows fps and the attribute name.
-            short = timing_text.split(" (00")[0] + (")" if " (00" in timing_text else "")
-            # elided to its fixed slot ("6.2 fps (Frame Time Ve…" was cut mid-word at 1366 px); whole in the tip
+            # Long DICOM source descriptions go to the tooltip; the bar shows fps and the attribute name
+            # (FrameTiming.attribute_name, chosen by its origin enum — no parsing of the description), elided to
+            # its fixed slot ("6.2 fps (Frame Time Ve" was cut mid-word at 1366 px)
             room = self.status_slot.width() - 4
             self.timing_label.setText(
-                self.timing_label.fontMetrics().elidedText(short, Qt.TextElideMode.ElideRight, room)
+                self.timing_label.fontMetrics().elidedText(timing_text, Qt.TextElideMode.ElideRight, room)
             )
-            self.timing_label.setToolTip(timing_text)
+            self.timing_label.setToolTip(timing_tip or timing_text)
         finally:
             self._updating = False

@@ -7,7 +7,7 @@ study expects to read it, so:
     not drawn — their pixels are in the image series). Any other SR (Basic Text, TID 1500 measurements, dose
     reports, another producer's report) is shown as its content tree in words (``reporting.sr_text``);
   * an Encapsulated PDF is rendered page by page with poppler's ``pdftoppm`` (no QtPdf in PySide6-Essentials), on a
-    worker thread so the UI never waits for it;
+    background job (``ui/workers.py``) so the UI never waits for it;
   * a KO lists the frames it selects (series, frame, patient orientation as displayed) and its title.
 Every failure becomes a message that names the file and the reason; nothing here raises into the viewer.
 """
@@ -18,17 +18,18 @@ import html
 import shutil
 import subprocess
 import tempfile
-import threading
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import pydicom
-from PySide6.QtCore import QObject, QUrl, Signal
+from PySide6.QtCore import QUrl
 from PySide6.QtGui import QImage, QTextDocument
 from PySide6.QtWidgets import QSizePolicy, QTextBrowser, QWidget
 
 from hsg_workstation.dicom_io.model import Instance, SopKind
 from hsg_workstation.dicom_io.orientation import ap_display_flips, describe_display, orientation_of
+from hsg_workstation.ui.workers import JobContext, Workers
 
 PDF_DPI = 80  # readable on screen, ~0.2 s per page here
 MAX_PDF_PAGES = 20
@@ -195,15 +196,21 @@ def document_for(
         return doc
 
 
-class _Bridge(QObject):
-    pagesReady = Signal(int, object)  # generation, (title, pages) or an error text
+@dataclass(frozen=True, slots=True)
+class _PdfPagesRequest:
+    path: Path
+
+
+def _render_job(request: _PdfPagesRequest, ctx: JobContext) -> tuple[str, list[QImage]]:
+    return render_pdf_pages(request.path)
 
 
 class DocumentView(QTextBrowser):
     """Read-only browser laid over a viewport's image area while it shows a document display set.
 
-    PDF pages are rendered on a worker thread (pdftoppm takes 0.1–0.6 s here), so the UI never waits; a newer
-    document supersedes a rendering in flight, and :meth:`wait` (called when the viewport closes) joins it."""
+    PDF pages are rendered by a background job (``ui/workers.py``; pdftoppm takes 0.1–0.6 s here), so the UI never
+    waits; a newer document supersedes a rendering in flight (its result is dropped by generation), and
+    :meth:`wait` (called when the viewport closes) joins it."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -212,44 +219,31 @@ class DocumentView(QTextBrowser):
         self.setStyleSheet("QTextBrowser { background: #f4f4f0; color: #111; }")
         self._doc: QTextDocument | None = None
         self._generation = 0
-        self._thread: threading.Thread | None = None
-        self._bridge = _Bridge(self)
-        self._bridge.pagesReady.connect(self._pages_ready)
+        self._workers = Workers(self)
         self.instance_paths: Mapping[str, Path] = {}  # the study's images, for KO captions
         self.ap_display = True
 
     def show_instance(self, instance: Instance) -> None:
         self._generation += 1
         if instance.kind is SopKind.ENCAPSULATED_PDF:
-            self._set(message_document(f"Rendering the PDF pages of {Path(instance.path).name}…"))
-            self._thread = threading.Thread(
-                target=self._render,
-                args=(Path(instance.path), self._generation),
-                name="hsg-pdf-pages",
-                daemon=True,
+            path, generation = Path(instance.path), self._generation
+            self._set(message_document(f"Rendering the PDF pages of {path.name}…"))
+            self._workers.start(
+                "pdf-pages",
+                _render_job,
+                _PdfPagesRequest(path),
+                on_result=lambda result: self._pages_ready(generation, result),
+                on_error=lambda exc: self._pages_ready(generation, f"Cannot show {path.name}: {exc}"),
             )
-            self._thread.start()
             return
         self._set(document_for(instance, self.instance_paths, self.ap_display))
 
     def is_rendering(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+        return bool(self._workers.jobs())
 
     def wait(self, timeout: float = 10.0) -> None:
         self._generation += 1  # a result still to come is dropped
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _render(self, path: Path, generation: int) -> None:
-        try:
-            result: object = render_pdf_pages(path)
-        except Exception as exc:  # noqa: BLE001 - becomes the message in the view
-            result = f"Cannot show {path.name}: {exc}"
-        try:
-            self._bridge.pagesReady.emit(generation, result)
-        except RuntimeError:  # the view was deleted meanwhile
-            pass
+        self._workers.shutdown(timeout)
 
     def _pages_ready(self, generation: int, result: object) -> None:
         if generation != self._generation:

@@ -56,7 +56,9 @@ def _thread_decode(path: str, index: int) -> np.ndarray:
 
 
 def _route(path: str) -> bool:
-    return not fr.pixels.frames_decode_independently(_header(path).source.header)
+    """Decode in a worker process? The pool's rule (``frame_cache.needs_process``) on the viewer's cached
+    header: native frames and RLE stay on the pool's threads."""
+    return not fc.cheap_in_process(_header(path).source.header)
 
 
 def shared_pool(budget_bytes: int | None = None) -> fc.FramePool:

@@ -34,6 +34,8 @@ from PySide6.QtWidgets import (
 
 from hsg_workstation.dicom_io.model import DisplaySet, DisplaySetKind, Study
 from hsg_workstation.session.measurements import KeyFrame, MeasurementStore, measurement_text
+from hsg_workstation.session.reading_session import ReadingSession
+from hsg_workstation.session.viewport_state import Tool, as_tool
 from hsg_workstation.ui.cine_bar import CineBar
 from hsg_workstation.ui.loader import shared_pool, shutdown_shared_pool
 from hsg_workstation.ui.settings_dialog import WL_BUTTONS, SettingsDialog, ViewerSettings
@@ -69,9 +71,10 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
         self.database = database
         self.qsettings = settings if settings is not None else QSettings("hsg-workstation", "viewer")
         self.viewer_settings = ViewerSettings.load(self.qsettings)
-        self.store = store or MeasurementStore()
-        self.study: Study | None = None
-        self.display_sets: list[DisplaySet] = []
+        # the Qt-free reading session owns the open study, its display sets, each viewport's state, the
+        # measurements, key images and the bound report (session/reading_session.py); this window renders it
+        self.session = ReadingSession(store or MeasurementStore())
+        self.store = self.session.store
         self.viewports: list[Viewport] = []
         self.active: Viewport | None = None
         self.layout_name = str(self.qsettings.value("viewer/layout", "1x1"))
@@ -181,6 +184,16 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
         self.extra_docks[title] = dock
         return dock
 
+    # -- the open study: the session's ----------------------------------------------------------------------
+    @property
+    def study(self) -> Study | None:
+        return self.session.study
+
+    @property
+    def display_sets(self) -> list[DisplaySet]:
+        return self.session.display_sets
+
+    # -- study lifecycle ------------------------------------------------------------------------------
     def open_study(self, study_uid: str) -> None:
         """Open a study: display sets from the database, the loop in the first viewport, spots in the others."""
         study = self.database.study(study_uid) if hasattr(self.database, "study") else None
@@ -190,8 +203,7 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
             self.statusBar().showMessage(f"Study {study_uid} is not in the local database")
             return
         self.close_study()
-        self.study = study
-        self.display_sets = list(self.database.display_sets(study_uid))
+        self.session.open(study, self.database.display_sets(study_uid))
         self._build_viewports()
         if self.open_on_filled_frame:
             self._show_filled_frame()
@@ -220,7 +232,7 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
         fresh = list(self.database.display_sets(study_uid))
         if [d.label for d in fresh] == [d.label for d in self.display_sets]:
             return
-        self.display_sets = fresh
+        self.session.set_display_sets(fresh)
         self.thumbnails.set_display_sets(self.display_sets)
 
     def focus_viewport(self) -> None:
@@ -242,8 +254,7 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
         self.thumbnails.set_display_sets([])
         shared_pool().clear()  # no decoded pixels of a closed study stay in memory (nor arrive later)
         if self.study is not None:
-            self.study = None
-            self.display_sets = []
+            self.session.close()
             self.studyClosed.emit()
         self.empty_label.show()
         self.key_list.clear()
@@ -262,7 +273,11 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
         return order
 
     def _new_viewport(self) -> Viewport:
-        vp = Viewport(self.store, pool=shared_pool(self.viewer_settings.cache_mb * 1024 * 1024))
+        vp = Viewport(
+            self.store,
+            pool=shared_pool(self.viewer_settings.cache_mb * 1024 * 1024),
+            state=self.session.add_viewport(),
+        )
         vp.vb.wl_button = WL_BUTTONS[self.viewer_settings.wl_button]
         vp.cine.loop = self.viewer_settings.loop
         vp.cine.fps_override = self.viewer_settings.fps_override or None
@@ -286,6 +301,7 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
         wanted = rows * cols if self.study is not None else 0
         while len(self.viewports) > wanted:
             vp = self.viewports.pop()
+            self.session.remove_viewport(vp.state)
             vp.close_viewport()
             self.grid.removeWidget(vp)
             vp.setParent(None)
@@ -320,6 +336,7 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
 
     def set_active(self, vp: Viewport | None) -> None:
         self.active = vp
+        self.session.set_active(vp.state if vp is not None else None)
         for v in self.viewports:
             v.setStyleSheet(ACTIVE_STYLE if (v is vp and len(self.viewports) > 1) else INACTIVE_STYLE)
         if vp is not None and vp.display_set is not None and vp.display_set in self.display_sets:
@@ -384,11 +401,13 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
             self.cine_bar.set_buffering("")
             self._update_status()
             return
-        timing = ""
+        timing = tip = ""
         if vp.header is not None and vp.display_set.kind is DisplaySetKind.CINE:
-            src = "override" if vp.cine.fps_override else vp.header.timing.source
-            timing = f"{vp.cine.nominal_fps:.1f} fps ({src})"
-        self.cine_bar.set_state(vp.index, vp.frame_count, vp.cine.playing, vp.cine.range, timing)
+            source = vp.header.timing
+            short = "override" if vp.cine.fps_override else source.attribute_name
+            timing = f"{vp.cine.nominal_fps:.1f} fps ({short})"
+            tip = f"{vp.cine.nominal_fps:.1f} fps ({'override' if vp.cine.fps_override else source.source})"
+        self.cine_bar.set_state(vp.index, vp.frame_count, vp.cine.playing, vp.cine.range, timing, tip)
         self.cine_bar.set_buffering(vp.buffering_text)
         self._update_status()
 
@@ -405,12 +424,13 @@ class MainWindow(WindowActions, WindowLayout, QMainWindow):
         )
 
     # -- tools, key frames, measurements --------------------------------------------------------------
-    def set_tool(self, tool: str | None) -> None:
+    def set_tool(self, tool: Tool | str | None) -> None:
+        tool = as_tool(tool)  # an unknown name is refused here, before any action changes
         for t in TOOLS:
             self.actions_by_id[t].setChecked(t == tool)
         # Enter closes a polygon only while that tool is armed; otherwise the window-wide shortcut would take
         # Enter from the study list (open study) and the report form
-        self.actions_by_id["finish"].setEnabled(tool == "polygon")
+        self.actions_by_id["finish"].setEnabled(tool is Tool.POLYGON)
         for vp in self.viewports:
             vp.set_tool(tool)
 

@@ -7,15 +7,20 @@ Wiring (the ReportForm's documented contract):
   * opening a study shows its newest unsigned draft, else a new report prefilled from the image headers
     (``reporting.workflows.open_report`` — the same function the tests and other callers use; no file is read
     here);
-  * the report in the form owns the open study's key images (``session/reading.py`` ``KeyImages.bind``): the
+  * the report in the form is the reading session's report (``ReadingSession.bind_report``) and owns the open
+    study's key images (``session/reading.py`` ``KeyImages``): the
     viewer's key-frame list is a view of ``report.key_images``, marking / unmarking a frame writes there, a key
     image removed in the form disappears from the viewer, a recovered draft's key images show when its study
     opens. A signed report is never changed: the viewer's marks then stay local and the status bar says so.
-  * ``mark_on_image_requested(field_path)`` arms the ellipse tool; the next measurement drawn is attached to
-    that finding with ``attach_region`` (the region is the same object the MeasurementStore holds);
+  * the report in the form owns the open study's measurements too (``MeasurementStore.bind``): every
+    measurement drawn in the viewer is one of ``report.measurements`` (with its calibration basis), so the SR
+    and PDF carry it; moving its ROI replaces it there;
+  * ``mark_on_image_requested(field_path)`` arms the ellipse tool; the next measurement drawn is linked to
+    that finding by id (``ReportForm.link_measurement``) — no copy, so moving the ROI moves the finding's region;
   * ``region_unlinked(path, region)``: "Unlink last" on a finding also removes the viewer's measurement drawn
     for it, unless another finding still links that region;
-  * "Mark on image" fills the value it measures (hydrosalpinx diameter, defect size) from the drawn ellipse;
+  * "Mark on image" fills the value it measures (hydrosalpinx diameter, defect size) from the drawn ellipse
+    (``session.measurements.measured_value``), and the value follows the ROI when it is moved;
   * the study list's Report column: the open study's report as the form holds it, other studies from
     ``reporting.status`` (drafts on disk and the SR headers stored with the study).
 """
@@ -29,11 +34,13 @@ from pathlib import Path
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from hsg_workstation.errors import HsgError
-from hsg_workstation.measurements import ImageRegion, Measurement, MeasurementKind
+from hsg_workstation.measurements import ImageRegion, Measurement
 from hsg_workstation.reporting.drafts import DraftStore
 from hsg_workstation.reporting.report import HsgReport
 from hsg_workstation.reporting.status import report_states
 from hsg_workstation.reporting.workflows import open_report
+from hsg_workstation.session.measurements import measured_value
+from hsg_workstation.session.viewport_state import Tool
 from hsg_workstation.ui.report_form import ReportForm
 from hsg_workstation.ui.report_toolbar import ReportToolbar
 
@@ -63,24 +70,6 @@ def finding_words(field_path: str) -> str:
     return field_path.rsplit(".", 1)[-1].replace("_", " ")
 
 
-def measured_value(finding_path: str, measurement: Measurement, report) -> tuple[str, float] | None:
-    """The report field a "Mark on image" ellipse measures, and its value in mm: a hydrosalpinx's diameter is
-    the ellipse's short axis (the tube's width), a filling defect's size its long axis. None when the
-    image is uncalibrated (a pixel count is not a diameter) or the finding has no such value."""
-    cal = measurement.calibration
-    pts = measurement.region.points
-    if measurement.kind is not MeasurementKind.ELLIPSE or not cal.is_calibrated or len(pts) != 4:
-        return None
-    a, b = cal.length(pts[0], pts[1]), cal.length(pts[2], pts[3])
-    if finding_path in ("findings.tubes.left", "findings.tubes.right"):
-        if report.get_value(f"{finding_path}.hydrosalpinx") is True:
-            return f"{finding_path}.hydrosalpinx_diameter_mm", round(min(a, b), 1)
-        return None
-    if finding_path.startswith("findings.filling_defects["):
-        return f"{finding_path}.size_mm", round(max(a, b), 1)
-    return None
-
-
 class ReportDockController:
     def __init__(self, window, data_dir: Path) -> None:
         self.window = window
@@ -105,7 +94,9 @@ class ReportDockController:
         window.studyOpened.connect(self._open_study_changed)
         window.studyClosed.connect(self._open_study_changed)
         window.store.added.connect(self._measurement_added)
+        window.store.changed.connect(self._measurement_moved)
         window.store.key_images.refused.connect(self._key_images_refused)
+        window.store.refused.connect(self._key_images_refused)
         self.form.mark_on_image_requested.connect(self.mark_on_image)
         self.form.region_unlinked.connect(self._region_unlinked)
         self.form.report_replaced.connect(self._bind_report)
@@ -151,7 +142,7 @@ class ReportDockController:
 
     def mark_on_image(self, field_path: str) -> None:
         self._pending_field = field_path
-        self.window.set_tool("ellipse")
+        self.window.set_tool(Tool.ELLIPSE)
         self.window.statusBar().showMessage(
             f"Draw an ellipse around {finding_words(field_path)} on the image (Esc cancels)", 8000
         )
@@ -161,7 +152,7 @@ class ReportDockController:
             field, self._pending_field = self._pending_field, None
             self.window.set_tool(None)  # one region per "Mark on image"
             try:
-                self.form.attach_region(field, measurement.region)
+                self.form.link_measurement(field, measurement)
                 self._fill_measured_value(field, measurement)
             except Exception as exc:  # noqa: BLE001 - show why, keep the measurement
                 self.window.statusBar().showMessage(
@@ -185,13 +176,27 @@ class ReportDockController:
             8000,
         )
 
+    def _measurement_moved(self, study_uid: str, measurement: Measurement) -> None:
+        """A linked ROI was moved: say which value followed it (the store changed it in the report)."""
+        report = self.form.report
+        for path, link in report.all_image_links():
+            if link.measurement_id != measurement.id or report.measurement(measurement.id) != measurement:
+                continue
+            found = measured_value(path, measurement, report)
+            if found is not None and report.get_value(found[0]) == found[1]:
+                what = "diameter" if found[0].endswith("diameter_mm") else "size"
+                self.window.statusBar().showMessage(
+                    f"{finding_words(path).capitalize()}: {what} {found[1]:g} mm from the moved ellipse", 8000
+                )
+                return
+
     def _region_unlinked(self, field_path: str, region: ImageRegion) -> None:
         """The region left the finding: drop the viewer's measurement of it unless another finding links it."""
         study = self.window.study
         if study is None or self._still_linked(region):
             return
         for measurement in self.window.store.measurements(study.study_instance_uid):
-            if measurement.region == region:
+            if measurement.region == region and not self._still_linked_id(measurement.id):
                 self.window.store.remove(study.study_instance_uid, measurement.id)
                 self.window.statusBar().showMessage(
                     f"Region unlinked from {finding_words(field_path)} and removed", 5000
@@ -199,22 +204,22 @@ class ReportDockController:
                 return
 
     def _still_linked(self, region: ImageRegion) -> bool:
-        findings = self.form.report.findings
-        parts = [findings.cervix, findings.cavity, findings.adhesions, *findings.tubes, findings.peritoneum]
-        parts += list(findings.filling_defects)
-        return any(link.region == region for part in parts for link in part.image_links)
+        report = self.form.report
+        return any(report.link_region(link) == region for _path, link in report.all_image_links())
+
+    def _still_linked_id(self, measurement_id: str) -> bool:
+        return any(link.measurement_id == measurement_id for _p, link in self.form.report.all_image_links())
 
     # -- key images: one owner (session/reading.py KeyImages) --------------------------------------------
     def _bind_report(self, report: HsgReport) -> None:
-        """The report now in the form (opened, recovered, amended) owns the open study's key images: the
-        viewer's key-frame list reads ``report.key_images`` and a mark is written there — no copy to keep equal."""
+        """The report now in the form (opened, recovered, amended, undone) owns the open study's measurements
+        and key images: the viewer reads ``report.measurements`` / ``report.key_images`` and writes there — no
+        copy to keep equal."""
         study = self.window.study
         if study is None:
             return
-        self.window.store.key_images.bind(
-            study.study_instance_uid,
+        self.window.session.bind_report(
             report,
-            known=self._sop_classes.keys(),
             label_of=self._label_for,
             sop_class_of=lambda uid: self._sop_classes.get(uid, ""),
         )

@@ -48,7 +48,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hsg_workstation.measurements import ImageRegion
+from hsg_workstation.measurements import ImageRegion, Measurement
 from hsg_workstation.reporting import model as m
 from hsg_workstation.reporting.impression import generate_impression
 from hsg_workstation.reporting.rules import Issue, RuleConfig, validate
@@ -90,7 +90,8 @@ class ReportForm(
     Contract with the main window:
       * ``mark_on_image_requested(field_path)`` — the user wants to draw a region for the finding at
         ``field_path`` (e.g. ``findings.tubes.left``, ``findings.filling_defects[0]``); the viewer's tool draws
-        it and calls ``attach_region(field_path, region)``.
+        it and the report dock calls ``link_measurement(field_path, measurement)`` (a reference by id to the
+        report's measurement, which the viewer edits); ``attach_region`` links a bare region (no measurement).
       * ``add_key_image(sop_instance_uid, sop_class_uid, frame_number, note="")`` — from the viewer.
       * ``report_signed()`` after a successful sign; ``draft_saved(path)`` after every autosave.
       * ``region_unlinked(path, region)`` after "Unlink last" (the report dock removes the viewer's drawing).
@@ -677,6 +678,29 @@ class ReportForm(
         )
         self.report.add_image_link(path, link)
 
+    def link_measurement(self, field_path: str, measurement: Measurement) -> None:
+        """Link the finding at ``field_path`` to a measurement of the report by id (no copy: moving the ROI
+        moves what the finding links to); the measurement joins ``report.measurements`` if it is not there."""
+        path = self._finding_path(field_path)
+        region = measurement.region
+        sop_class = next(
+            (
+                s.sop_class_uid
+                for s in self.report.identity.source_instances
+                if s.sop_instance_uid == region.sop_instance_uid
+            ),
+            "",
+        )
+        if self.report.measurement(measurement.id) is None:
+            self.report.add_measurement(measurement)
+        link = m.ImageLink(
+            sop_instance_uid=region.sop_instance_uid,
+            frame_number=region.frame_number,
+            sop_class_uid=sop_class,
+            measurement_id=measurement.id,
+        )
+        self.report.add_image_link(path, link)
+
     def _finding_path(self, field_path: str) -> str:
         """The nearest part of ``field_path`` that can carry image links (a field path maps to its block)."""
         parts = rb.split_path(field_path)
@@ -697,8 +721,9 @@ class ReportForm(
         if not links:
             return
         removed = links.pop(index)
+        region = self.report.link_region(removed)  # a linked measurement's region as it is now
         self.report.set_value(f"{path}.image_links", links)
-        self.region_unlinked.emit(path, removed.region)
+        self.region_unlinked.emit(path, region)
 
     def add_key_image(
         self, sop_instance_uid: str, sop_class_uid: str, frame_number: int = 1, note: str = ""

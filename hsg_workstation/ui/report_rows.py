@@ -193,15 +193,16 @@ class BlockWidget(QGroupBox):
             links = []
         n = len(links)
         self.links_label.setText("" if not n else f"{n} linked region{'s' if n != 1 else ''}")
-        self.links_label.setToolTip(_describe_links(links) if n else "")
+        self.links_label.setToolTip(_describe_links(report, links) if n else "")
         if self.unlink_button is not None:
             self.unlink_button.setVisible(n > 0)
             self.unlink_button.setEnabled(n > 0 and not report.is_signed)
 
 
-def _describe_links(links: list[m.ImageLink]) -> str:
+def _describe_links(report: m.HsgReport, links: list[m.ImageLink]) -> str:
     parts = []
     for link in links:
-        kind = link.region.region_type.value.lower() if link.region else "image"
+        region = report.link_region(link)  # a linked measurement as it is now
+        kind = region.region_type.value.lower() if region else "image"
         parts.append(f"{kind} on frame {link.frame_number} of …{link.sop_instance_uid[-8:]}")
     return "\n".join(parts)

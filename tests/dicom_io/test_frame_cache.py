@@ -46,6 +46,12 @@ def rle_copy(native: Path, out: Path) -> Path:
     return out
 
 
+def jpegls_copy(native: Path, out: Path) -> Path:
+    """The same loop JPEG-LS lossless by DCMTK: a decoder that holds the GIL, so it goes to worker processes."""
+    subprocess.run(["/usr/bin/dcmcjpls", str(native), str(out)], check=True, capture_output=True)
+    return out
+
+
 def arr(nbytes: int) -> np.ndarray:
     return np.zeros(nbytes, dtype=np.uint8)
 
@@ -107,17 +113,44 @@ def test_a_newer_request_supersedes_the_queued_older_one(tmp_path) -> None:
 
 def test_compressed_frames_decode_in_worker_processes_equal_to_pydicom(tmp_path) -> None:
     native = write_loop(tmp_path / "native.dcm", frames=6)
-    rle = str(rle_copy(native, tmp_path / "rle.dcm"))
-    assert fc.needs_process(rle) and not fc.needs_process(str(native))
+    jls = str(jpegls_copy(native, tmp_path / "jls.dcm"))
+    assert fc.needs_process(jls) and not fc.needs_process(str(native))
     pool = fc.FramePool(processes=2)
     try:
         pool.warm_up()
-        pool.request("vp", [(rle, i) for i in range(6)])
-        frames = [pool.fetch((rle, i), timeout=60) for i in range(6)]
+        pool.request("vp", [(jls, i) for i in range(6)])
+        frames = [pool.fetch((jls, i), timeout=60) for i in range(6)]
+        for i, frame in enumerate(frames):
+            assert np.array_equal(frame, pydicom.pixels.pixel_array(jls, index=i))
+        assert pool.stats.decoded == 6 and pool.stats.in_process == 0  # worker processes did the work
+        assert len(pool.worker_pids()) == 2
+    finally:
+        pool.shutdown()
+
+
+def test_rle_frames_decode_on_the_pools_threads_equal_to_pydicom(tmp_path) -> None:
+    """pylibjpeg-rle is memory-safe and releases the GIL: RLE skips the worker hop (issue 15), on both threads."""
+    native = write_loop(tmp_path / "native.dcm", frames=8, size=256)
+    rle = str(rle_copy(native, tmp_path / "rle.dcm"))
+    assert not fc.needs_process(rle)
+    lanes: set[str] = set()
+    pool = fc.FramePool(processes=2)
+    original = pool._thread_lanes[0]._decode
+
+    def recording(p: str, index: int) -> np.ndarray:
+        lanes.add(threading.current_thread().ident)
+        time.sleep(0.02)  # long enough that both threads take a frame
+        return original(p, index)
+
+    for lane in pool._thread_lanes:
+        lane._decode = recording
+    try:
+        pool.request("vp", [(rle, i) for i in range(8)])
+        frames = [pool.fetch((rle, i), timeout=60) for i in range(8)]
         for i, frame in enumerate(frames):
             assert np.array_equal(frame, pydicom.pixels.pixel_array(rle, index=i))
-        assert pool.stats.decoded == 6 and pool.stats.in_process < 6  # worker processes did the work
-        assert len(pool.worker_pids()) == 2
+        assert pool.stats.decoded == 8 and pool.stats.in_process == 8
+        assert pool.worker_pids() == [] and len(lanes) == 2
     finally:
         pool.shutdown()
 
@@ -143,12 +176,12 @@ def test_a_crashing_decoder_costs_one_frame_and_a_message(tmp_path) -> None:
 
 def test_shutdown_leaves_no_thread_or_process(tmp_path) -> None:
     native = write_loop(tmp_path / "native.dcm", frames=4)
-    rle = str(rle_copy(native, tmp_path / "rle.dcm"))
+    jls = str(jpegls_copy(native, tmp_path / "jls.dcm"))
     before = set(decoder_threads())
     pool = fc.FramePool(processes=2)
     pool.warm_up()
-    pool.request("vp", [(rle, i) for i in range(4)] + [(str(native), i) for i in range(4)])
-    pool.fetch((rle, 3), timeout=60)
+    pool.request("vp", [(jls, i) for i in range(4)] + [(str(native), i) for i in range(4)])
+    pool.fetch((jls, 3), timeout=60)
     pids = pool.worker_pids()
     assert pids and set(decoder_threads()) - before
     pool.shutdown()

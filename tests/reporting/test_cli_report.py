@@ -14,6 +14,7 @@ from pydicom import dcmread
 
 from hsg_workstation.__main__ import main
 from hsg_workstation.reporting.model import HsgReport, ReportLockedError
+from hsg_workstation.reporting.sr import as_recorded_in_sr
 
 from .conftest import dciodvfy_errors, dsrdump_check, full_report
 
@@ -58,7 +59,7 @@ def test_export_all_outputs_then_import_gives_same_report(
 
     proc = _run("import", str(out / "sr.dcm"), data_dir=data_dir)
     assert proc.returncode == 0, proc.stderr
-    assert HsgReport.from_json(json.loads(proc.stdout)) == report
+    assert HsgReport.from_json(json.loads(proc.stdout)) == as_recorded_in_sr(report)
 
 
 def _main(*args: str, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -199,4 +200,4 @@ def test_amendment_of_a_signed_report_through_the_cli(
     rc, out, err = _main("import", str(sr2_path), data_dir=data_dir, capsys=capsys)
     assert rc == 0, err
     back = HsgReport.from_json(json.loads(out))
-    assert back == amended and back.predecessor.sr_sop_instance_uid == sr1.SOPInstanceUID
+    assert back == as_recorded_in_sr(amended) and back.predecessor.sr_sop_instance_uid == sr1.SOPInstanceUID

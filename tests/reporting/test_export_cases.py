@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import math
 import re
 import subprocess
 from pathlib import Path
@@ -21,19 +22,21 @@ from hsg_workstation.reporting.export import export_all, load_study
 from hsg_workstation.reporting.measurement_sr import measurement_groups
 from hsg_workstation.reporting.model import HsgReport
 from hsg_workstation.reporting.reference import build_reference_report
+from hsg_workstation.reporting.sr import as_recorded_in_sr
 from hsg_workstation.reporting.sr_import import read_sr
 from hsg_workstation.synthetic.study import CASES, write_case
 
 from .conftest import dciodvfy_errors, dsrdump_check
+from .tid2000 import tid2000_violations
 
 
 def dciodvfy_unrecognized(path: Path) -> list[str]:
-    """dciodvfy lines saying "Unrecognized", except the declared private scheme and our private audit tag."""
+    """dciodvfy lines saying "Unrecognized", except the declared private scheme (no private tags since format 3)."""
     proc = subprocess.run(["/usr/bin/dciodvfy", str(path)], capture_output=True, text=True, timeout=60)
     return [
         line
         for line in (proc.stdout + proc.stderr).splitlines()
-        if "Unrecognized" in line and "<99HSG>" not in line and not line.startswith("(0x0011,0x1001)")
+        if "Unrecognized" in line and "<99HSG>" not in line
     ]
 
 
@@ -76,11 +79,14 @@ def _check_sr(path: Path, report: HsgReport, removed: list[str]) -> None:
     impressions = _section(text, " Impressions ")
     for sentence in report.impression.sentences:
         assert sentence.text in impressions, (path.name, sentence.text)
-    for old in removed:  # wording replaced before signing is not content of the signed SR
-        assert old not in text, (path.name, old)
+    raw = path.read_bytes()
+    for old in removed:  # wording replaced before signing is not in the signed SR: not content, not anywhere
+        assert old not in text and old.encode() not in raw, (path.name, old)
+    assert not any(e.tag.is_private for e in dcmread(path).iterall()), path.name
     result = read_sr(path)
-    assert result.format_version == 2 and result.warnings == [] and not result.incomplete
-    assert result.report == report
+    assert tid2000_violations(dcmread(path)) == [], path.name
+    assert result.format_version == 4 and result.warnings == [] and not result.incomplete
+    assert result.report == as_recorded_in_sr(report)
 
 
 @pytest.mark.timeout(300)
@@ -173,7 +179,13 @@ def _check_measurements(path: Path, report: HsgReport, headers: list) -> None:
     for g in groups:
         image = g.roi.ContentSequence[0].ReferencedSOPSequence[0]
         assert image.ReferencedSOPInstanceUID in study_uids
+        values = {m.name.meaning: float(m.value) for m in g.get_measurements()}
         for m in g.get_measurements():
-            assert m.value > 0 and m.unit.value in ("mm", "{pixel}", "deg")
+            assert m.value > 0 and m.unit.value in ("mm", "mm2", "{pixel}", "deg")
             n_values += 1
-    assert n_values == sum(1 for m in report.measurements if m.kind.value in ("length", "angle", "ellipse"))
+        if "Long axis" in values:  # an ellipse: both axes and the area, consistent with each other
+            assert values["Long axis"] >= values["Short axis"]
+            expected = math.pi * values["Long axis"] * values["Short axis"] / 4
+            assert values["Area"] == pytest.approx(expected, rel=1e-3)
+    per_kind = {"length": 1, "angle": 1, "ellipse": 3, "polygon": 1}
+    assert n_values == sum(per_kind.get(m.kind.value, 0) for m in report.measurements)

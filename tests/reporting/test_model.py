@@ -60,9 +60,14 @@ def test_json_round_trip_compares_equal_including_links_measurements_acks_and_ed
     assert data["schema_version"] == m.SCHEMA_VERSION
     back = m.HsgReport.from_json(data)
     assert back == r
-    assert back.findings.filling_defects[0].image_links[0].measurement.calibration.basis is (
-        CalibrationBasis.MAGNIFICATION_CORRECTED
-    )
+    # the link names the report's measurement by id (no copy); the calibration basis travels with it
+    defect_link = back.findings.filling_defects[0].image_links[0]
+    assert defect_link.measurement is None and defect_link.measurement_id
+    assert back.link_measurement(defect_link).calibration.basis is CalibrationBasis.MAGNIFICATION_CORRECTED
+    assert back.link_measurement(defect_link) is back.measurement(defect_link.measurement_id)
+    # a link added with a measurement in it is stored as a reference to it
+    left = back.findings.tubes.left.image_links[0]
+    assert left.measurement is None and back.link_measurement(left) in back.measurements
     assert back.findings.tubes.left.image_links[0].region.points[0] == (10.0, 20.5)
     assert [e.action for e in back.impression.edits] == [
         m.ImpressionEditAction.EDITED,
@@ -110,6 +115,31 @@ def test_missing_fields_take_defaults_so_older_drafts_load() -> None:
     r = m.HsgReport.from_json({"schema_version": 1, "findings": {"tubes": {"left": {"patency": "patent"}}}})
     assert r.findings.tubes.left.patency is m.Patency.PATENT
     assert r.findings.tubes.right.side is m.Side.RIGHT
+
+
+def test_edits_are_a_psygnal_signal_and_a_listeners_error_reaches_the_caller_as_itself() -> None:
+    """One event mechanism for the Qt-free models (issue 14): the report's change notification is a psygnal
+    signal like the session's; an autosave that fails (disk full) must surface as its own error, not psygnal's
+    wrapper, so the form can say what went wrong."""
+    from psygnal import SignalInstance
+
+    r = m.HsgReport()
+    assert isinstance(r.edited, SignalInstance)
+    seen: list[tuple[object, str]] = []
+    r.edited.connect(lambda report, path: seen.append((report, path)))
+    r.set_value("technique.contrast_volume_ml", 5)
+    assert seen == [(r, "technique.contrast_volume_ml")]
+
+    def disk_full(_report, _path) -> None:
+        raise OSError(28, "No space left on device")
+
+    r.add_listener(disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        r.set_value("technique.contrast_volume_ml", 6)
+    r.remove_listener(disk_full)
+    r.remove_listener(disk_full)  # twice is harmless
+    r.set_value("technique.contrast_volume_ml", 7)
+    assert seen[-1] == (r, "technique.contrast_volume_ml") and len(seen) == 3
 
 
 def test_set_value_by_path_accepts_enum_strings_and_notifies() -> None:

@@ -151,7 +151,7 @@ def test_defect_side_and_figo_type_reach_the_impression() -> None:
         )
     )
     (defect,) = [s.text for s in generate_impression(r) if s.source_key.startswith("defect.")]
-    assert defect.startswith("18 mm left lateral wall filling defect")  # rounded, side stated
+    assert defect.startswith("18 mm filling defect at the left lateral wall")  # rounded, side stated
     assert "FIGO type 1" in defect and "hysteroscopy" not in defect.lower()
     # an older report with an anterior-body defect still reads
     old = example_report("normal").to_json()
@@ -228,7 +228,7 @@ def test_eshre_class_not_assessable_when_the_external_contour_is_not_assessed(
         for item in walk(sr)
         if item.get("ValueType") == "CODE"
     ]
-    assert ("HSG0490", "Not assessable on HSG (external contour not assessed)") in codes
+    assert ("HSG0520", "Not assessable on HSG (external contour not assessed)") in codes
     assert report_from_sr(sr).findings.cavity.eshre_uterus is eshre.NOT_ASSESSABLE
     out = tmp_path / "r.pdf"
     render_pdf(r, {rf.SOPInstanceUID: study_dir / "rf.dcm", dx.SOPInstanceUID: dx}, out)

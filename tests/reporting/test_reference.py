@@ -85,12 +85,14 @@ def test_hand_written_truth_gives_a_valid_faithful_report(tmp_path: Path) -> Non
         m.DefectLocation.FUNDUS,
     )
     (link,) = d.image_links
-    assert (link.sop_instance_uid, link.region.region_type) == ("2.25.1235", RegionType.ELLIPSE)
+    region = r.link_region(link)  # the defect's measurement, linked by id
+    assert link.measurement_id and r.link_measurement(link) is r.measurement(link.measurement_id)
+    assert (link.sop_instance_uid, region.region_type) == ("2.25.1235", RegionType.ELLIPSE)
     # truth [row 50, column 60] is a pixel centre; SCOORD (0, 0) is the top-left pixel's top-left corner, as in
     # from_analysis: the ellipse is centred on (60.5, 50.5), not half a pixel up and left (issue 12)
-    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = link.region.points
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = region.points
     assert ((x0 + x1) / 2, (y2 + y3) / 2) == (60.5, 50.5)
-    assert link.measurement.calibration.row_spacing_mm == pytest.approx(0.32)
+    assert r.link_measurement(link).calibration.row_spacing_mm == pytest.approx(0.32)
     assert r.dose.dap_total_gy_cm2 == pytest.approx(3.1) and r.dose.dap_source_unit is m.DapUnit.DGY_CM2
     # spot image, the loop frame the defect is marked on (its region burned into the PDF), max distension
     assert [(k.sop_instance_uid, k.frame_number) for k in r.key_images] == [

@@ -138,3 +138,23 @@ def test_cli_refuses_a_tampered_signed_report_json(tmp_path: Path, data_dir: Pat
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert str(report_json) in proc.stderr and "changed after signing" in proc.stderr
     assert not (tmp_path / "out.dcm").exists()
+
+
+def test_a_report_signed_before_a_field_was_added_still_verifies_and_an_edit_is_still_refused() -> None:
+    """``ImageLink.measurement_id`` came after reports were signed: their JSON lacks the key, so the content
+    re-encoded by this version differs from what was sealed; the seal over the content as read still holds."""
+    from hsg_workstation.reporting import integrity
+
+    report = m.HsgReport()
+    report.findings.cavity.image_links.append(m.ImageLink("1.2.3", 2, "RF"))
+    report.status = m.ReportStatus.SIGNED
+    data = report.to_json()
+    data.pop(INTEGRITY_KEY)
+    for link in data["findings"]["cavity"]["image_links"]:
+        del link["measurement_id"]  # as an older version wrote it
+    old = integrity.seal(data)
+    back = m.HsgReport.from_json(json.loads(json.dumps(old)), require_integrity=True)
+    assert back.is_signed and back.findings.cavity.image_links[0].measurement_id == ""
+    old["findings"]["cavity"]["image_links"][0]["frame_number"] = 3
+    with pytest.raises(m.ReportIntegrityError, match="changed after signing"):
+        m.HsgReport.from_json(old, require_integrity=True)

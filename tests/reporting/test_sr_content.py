@@ -10,11 +10,12 @@ from pydicom.dataset import Dataset
 
 from hsg_workstation.reporting import codes
 from hsg_workstation.reporting.kos import build_kos
-from hsg_workstation.reporting.sr import SrBuildError, build_sr, report_series_uid
+from hsg_workstation.reporting.sr import SrBuildError, as_recorded_in_sr, build_sr, report_series_uid
 from hsg_workstation.reporting.sr_import import SrImportError, report_from_sr
 from hsg_workstation.reporting.vocabulary import concept, vocabulary
 
 from .conftest import dciodvfy_errors, dsrdump_check, full_report
+from .tid2000 import tid2000_violations
 
 
 def _walk(items):
@@ -78,7 +79,7 @@ def test_amendment_references_predecessor_and_round_trips(tmp_path: Path, source
     assert dciodvfy_errors(out) == []
     rc, bad = dsrdump_check(out)
     assert rc == 0 and bad == []
-    assert report_from_sr(out) == amended
+    assert report_from_sr(out) == as_recorded_in_sr(amended)
 
 
 def test_amendment_knowing_only_the_earlier_sr_uid_references_its_real_series(source_datasets) -> None:
@@ -113,33 +114,69 @@ def test_wrong_predecessor_is_refused_with_the_reason(source_datasets) -> None:
     assert build_sr(amended, source_datasets, predecessor=first_sr).PredecessorDocumentsSequence
 
 
+def _headings(sr: Dataset) -> dict[str, Dataset]:
+    """Format 4: report part path → its heading (first item TEXT "Report part")."""
+    key = concept("doc:part").value
+    out = {}
+    for it in sr.ContentSequence:
+        items = list(it.get("ContentSequence", []))
+        if items and items[0].ValueType == "TEXT" and _cv(items[0].ConceptNameCodeSequence[0]) == key:
+            out[str(items[0].TextValue)] = it
+    return out
+
+
 def test_tubes_have_finding_site_and_laterality_and_regions_reference_frames(source_datasets) -> None:
+    """Format 4: each tube is its own heading with Finding Site and Laterality as CODE items; a region is TEXT
+    (graphic type + exact points) INFERRED FROM its IMAGE with the 1-based frame; a length measurement is a TID 1400
+    NUM INFERRED FROM SCOORD "Path" SELECTED FROM the IMAGE."""
     rf, dx = source_datasets
     sr = build_sr(full_report(rf, dx), source_datasets)
-    items = list(_walk(sr.ContentSequence))
-    tube_type = concept("type:Tube").value
-    tubes = [it for it in items if it.ValueType == "CODE" and _cv(it.ConceptCodeSequence[0]) == tube_type]
-    assert len(tubes) == 2
-    for tube, site, side in ((tubes[0], "113293009", "7771000"), (tubes[1], "2033006", "24028007")):
-        mods = {
+    parts = _headings(sr)
+    for path, site, side in (
+        ("findings.tubes.left", "113293009", "7771000"),
+        ("findings.tubes.right", "2033006", "24028007"),
+    ):
+        heading = parts[path]
+        assert _cv(heading.ConceptNameCodeSequence[0]) == concept("type:Tube").value
+        coded = {
             _cv(c.ConceptNameCodeSequence[0]): _cv(c.ConceptCodeSequence[0])
-            for c in tube.ContentSequence
-            if c.RelationshipType == "HAS CONCEPT MOD"
+            for c in heading.ContentSequence
+            if c.ValueType == "CODE" and c.RelationshipType == "CONTAINS"
         }
-        assert mods == {"363698007": site, "272741003": side}
+        assert coded["363698007"] == site and coded["272741003"] == side
+    items = list(_walk(sr.ContentSequence))
+    region_name = concept("field:ImageLink.region").value
+    regions = [
+        it for it in items if it.ValueType == "TEXT" and _cv(it.ConceptNameCodeSequence[0]) == region_name
+    ]
+    assert regions
+    frames = set()
+    for r in regions:
+        (image,) = r.ContentSequence
+        assert image.ValueType == "IMAGE" and image.RelationshipType == "INFERRED FROM"
+        ref = image.ReferencedSOPSequence[0]
+        if ref.ReferencedSOPInstanceUID == rf.SOPInstanceUID:
+            frames.add(int(ref.ReferencedFrameNumber))
+    assert frames == {2, 3, 4}  # 1-based frames of the regions on the multi-frame image
+    ellipse = next(r for r in regions if str(r.TextValue).startswith("ELLIPSE "))
+    assert str(ellipse.TextValue) == "ELLIPSE [[20.5, 30.0], [30.5, 30.0], [25.5, 26.0], [25.5, 34.0]]"
+    point = next(r for r in regions if str(r.TextValue).startswith("POINT "))
+    assert str(point.TextValue) == "POINT [[50.123456789, 6.666666666666667]]"  # exact, no 32-bit rounding
     scoords = [it for it in items if it.ValueType == "SCOORD"]
-    assert scoords and all(s.RelationshipType == "INFERRED FROM" for s in scoords)
-    for s in scoords:
+    assert len(scoords) == 2  # the report's length measurement and the cavity link's (older) copy of one
+    lengths = [
+        it for it in items if it.ValueType == "NUM" and _cv(it.ConceptNameCodeSequence[0]) == "410668003"
+    ]
+    assert [list(n.ContentSequence) for n in lengths] == [[s] for s in scoords]
+    for (
+        s
+    ) in scoords:  # TID 1400: NUM Length > INFERRED FROM SCOORD (121055, DCM, "Path") > SELECTED FROM IMAGE
+        assert s.RelationshipType == "INFERRED FROM" and _cv(s.ConceptNameCodeSequence[0]) == "121055"
         (image,) = s.ContentSequence
         assert image.ValueType == "IMAGE" and image.RelationshipType == "SELECTED FROM"
-    frames = {
-        int(s.ContentSequence[0].ReferencedSOPSequence[0].ReferencedFrameNumber)
-        for s in scoords
-        if s.ContentSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID == rf.SOPInstanceUID
-    }
-    assert frames == {2, 3, 4}  # 1-based frames of the model's regions
-    ellipse = next(s for s in scoords if s.GraphicType == "ELLIPSE")
-    assert [round(v, 3) for v in ellipse.GraphicData] == [20.5, 30.0, 30.5, 30.0, 25.5, 26.0, 25.5, 34.0]
+    assert [float(n.MeasuredValueSequence[0].NumericValue) for n in lengths] == pytest.approx(
+        [25.125, 25.125]
+    )
     nums = [it for it in items if it.ValueType == "NUM"]
     dap = [n for n in nums if _cv(n.ConceptNameCodeSequence[0]) == "113722"]
     assert dap and dap[0].MeasuredValueSequence[0].MeasurementUnitsCodeSequence[0].CodeValue == "Gy.cm2"
@@ -150,10 +187,7 @@ def test_tubes_have_finding_site_and_laterality_and_regions_reference_frames(sou
         and _cv(it.ConceptNameCodeSequence[0]) == "121071"
         and _cv(it.ConceptCodeSequence[0]) == "21711003"
     ]
-    assert (
-        len(derived) == 1
-        and derived[0].ContentSequence[0].MeasuredValueSequence[0].FloatingPointValue == 18.0
-    )
+    assert len(derived) == 1 and derived[0] in parts["findings.tubes.right"].ContentSequence
     hydro_name = concept("field:Tube.hydrosalpinx_diameter_mm").value
     hydro = [n for n in nums if _cv(n.ConceptNameCodeSequence[0]) == hydro_name]
     assert hydro[0].MeasuredValueSequence[0].MeasurementUnitsCodeSequence[0].CodeValue == "mm"
@@ -225,3 +259,37 @@ def test_every_code_in_the_sr_is_from_the_vocabulary_and_short(source_datasets) 
         assert f"{scheme}:{value}" in known, (value, scheme)
     for elem in sr.iterall():
         assert elem.keyword != "LongCodeValue"
+
+
+@pytest.mark.parametrize("author", ["Reader^Anna", ""])
+def test_root_and_headings_follow_tid_2000_rows(source_datasets, author: str) -> None:
+    """TID 2000 (PS3.16 2026a, non-extensible, order significant): Procedure reported, Language, Observation
+    Context (mandatory — the device when no author is named), then only CONTAINS CONTAINER headings; since format
+    4 every heading, the coded detail's too, holds only TID 2002 / 2001 rows (``tid2000.tid2000_violations``)."""
+    rf, dx = source_datasets
+    report = full_report(rf, dx)
+    report.author_name = author
+    sr = build_sr(report, source_datasets)
+    top = list(sr.ContentSequence)
+    rels = [(it.RelationshipType, it.ValueType) for it in top]
+    first_heading = rels.index(("CONTAINS", "CONTAINER"))
+    assert rels[0] == ("HAS CONCEPT MOD", "CODE") and top[0].ConceptNameCodeSequence[0].CodeValue == "121058"
+    assert rels[1] == ("HAS CONCEPT MOD", "CODE") and top[1].ConceptNameCodeSequence[0].CodeValue == "121049"
+    assert all(r == "HAS OBS CONTEXT" for r, _ in rels[2:first_heading]) and first_heading > 2
+    assert all(r == ("CONTAINS", "CONTAINER") for r in rels[first_heading:])
+    assert top[first_heading].ConceptNameCodeSequence[0].CodeValue == concept("doc:format_heading").value
+    assert tid2000_violations(sr) == []
+    assert report_from_sr(sr) == as_recorded_in_sr(report)
+
+
+def test_docs_mapping_table_is_current() -> None:
+    """docs/report.md's field → concept table is the one the code generates (vocabulary + model)."""
+    from hsg_workstation.reporting.sr import mapping_rows, mapping_table
+
+    docs = (Path(__file__).parents[2] / "docs" / "report.md").read_text(encoding="utf-8")
+    assert mapping_table() in docs
+    rows = {r[0]: r for r in mapping_rows()}
+    assert rows["findings.tubes.left.patency"][2] == "CODE"
+    assert rows["findings.tubes.left.hydrosalpinx_diameter_mm"][4] == "mm"
+    assert rows["identity.patient_name"][3].startswith("header only")
+    assert rows["impression.edits"][3].startswith("not written")

@@ -23,6 +23,10 @@ from .conftest import full_report
 
 V1 = Path(__file__).parent / "fixtures" / "sr_v1"
 V1_FILES = sorted(V1.glob("*.dcm"))
+V2 = Path(__file__).parent / "fixtures" / "sr_v2"
+V2_FILES = sorted(V2.glob("*.dcm"))
+V3 = Path(__file__).parent / "fixtures" / "sr_v3"
+V3_FILES = sorted(V3.glob("*.dcm"))
 
 
 def test_there_is_a_format_1_fixture_for_every_case_and_lifecycle_state() -> None:
@@ -42,6 +46,62 @@ def test_format_1_sr_imports_to_the_report_it_was_written_from(path: Path) -> No
     assert result.warnings == [] and not result.incomplete
     assert result.report == expected
     assert result.report.to_json() == expected.to_json()
+
+
+def test_there_is_a_format_2_fixture_for_every_case_and_lifecycle_state() -> None:
+    from hsg_workstation.synthetic.study import CASES
+
+    names = {p.name for p in V2_FILES}
+    for case in CASES:
+        for state in ("draft", "signed", "amended"):
+            assert f"{case}.{state}.dcm" in names
+
+
+@pytest.mark.parametrize("path", V2_FILES, ids=lambda p: p.stem)
+def test_format_2_sr_imports_to_the_report_it_was_written_from(path: Path) -> None:
+    """Format 2 (commit ad06cd8) kept the impression's audit trail in a private block; it still reads whole."""
+    expected = HsgReport.from_json(json.loads(path.with_suffix(".json").read_text(encoding="utf-8")))
+    result = read_sr(path)
+    assert result.format_version == 2
+    assert result.warnings == [] and not result.incomplete
+    assert result.report == expected
+    assert result.report.to_json() == expected.to_json()
+
+
+def test_there_is_a_format_3_fixture_for_every_case_and_lifecycle_state() -> None:
+    from hsg_workstation.synthetic.study import CASES
+
+    names = {p.name for p in V3_FILES}
+    for case in CASES:
+        for state in ("draft", "signed", "amended"):
+            assert f"{case}.{state}.dcm" in names
+
+
+@pytest.mark.parametrize("path", V3_FILES, ids=lambda p: p.stem)
+def test_format_3_sr_imports_to_the_report_it_was_written_from(path: Path) -> None:
+    """Format 3 (commit 562c322: coded detail nested under one trailing "HSG structured data" heading) reads
+    back to the report as that SR recorded it (the JSON beside it: ``as_recorded_in_sr`` of the written report)."""
+    expected = HsgReport.from_json(json.loads(path.with_suffix(".json").read_text(encoding="utf-8")))
+    result = read_sr(path)
+    assert result.format_version == 3
+    assert result.warnings == [] and not result.incomplete
+    assert result.report == expected
+    assert result.report.to_json() == expected.to_json()
+
+
+def _part(sr: Dataset, part: str) -> Dataset:
+    """The format 4 heading of one report part (its first item: TEXT "Report part" = ``part``)."""
+    key = concept("doc:part").value
+    for it in sr.ContentSequence:
+        first = it.ContentSequence[0] if it.ValueType == "CONTAINER" and it.get("ContentSequence") else None
+        if (
+            first is not None
+            and first.ValueType == "TEXT"
+            and first.ConceptNameCodeSequence[0].CodeValue == key
+            and str(first.TextValue) == part
+        ):
+            return it
+    raise AssertionError(f"no heading for report part {part}")
 
 
 def _save(sr: Dataset, path: Path) -> Path:
@@ -97,23 +157,15 @@ def test_unknown_items_are_kept_as_text_with_a_warning(source_datasets) -> None:
     rf, dx = source_datasets
     report = full_report(rf, dx)
     sr = build_sr(report, source_datasets)
-    structured = next(
-        it
-        for it in sr.ContentSequence
-        if it.ConceptNameCodeSequence[0].CodeValue == concept("doc:structured_data").value
-    )
-    findings = next(
-        it
-        for it in structured.ContentSequence
-        if it.ValueType == "CONTAINER" and it.ConceptNameCodeSequence[0].CodeValue == "59776-5"
-    )
+    findings = _part(sr, "findings")
     new = hd.sr.TextContentItem(
         hd.sr.CodedConcept("HSG9001", "99HSG", "Tubal flow pattern"), "laminar", relationship_type="CONTAINS"
     )
     findings.ContentSequence.append(new)
     # keep the item count honest so only the unknown item is reported
     count_code = concept("doc:item_count").value
-    count = next(it for it in sr.ContentSequence if it.ConceptNameCodeSequence[0].CodeValue == count_code)
+    info = sr.ContentSequence[[it.ValueType for it in sr.ContentSequence].index("CONTAINER")]
+    count = next(it for it in info.ContentSequence if it.ConceptNameCodeSequence[0].CodeValue == count_code)
     count.TextValue = str(int(count.TextValue) + 1)
     result = read_sr(sr)
     assert not result.incomplete
@@ -192,17 +244,12 @@ def _deep_file(sr: Dataset, depth: int, path: Path) -> Path:
     """An HSG SR file whose findings hold a chain of ``depth`` nested items, written byte by byte (pydicom's own
     writer recurses per level and cannot write it)."""
     plain = _plain(sr)
-    version = next(
+    version = next(  # the "HSG report format" heading with the format version
         it
         for it in plain.ContentSequence
-        if it.ConceptNameCodeSequence[0].CodeValue == concept("doc:schema_version").value
+        if it.ConceptNameCodeSequence[0].CodeValue == concept("doc:format_heading").value
     )
-    structured = next(
-        it
-        for it in plain.ContentSequence
-        if it.ConceptNameCodeSequence[0].CodeValue == concept("doc:structured_data").value
-    )
-    admin = structured.ContentSequence[0]
+    admin = _part(plain, "report")
     head = Dataset()
     head.RelationshipType, head.ValueType = "CONTAINS", "CODE"
     head.ConceptNameCodeSequence = DicomSequence([_code("field:Findings.cavity")])
@@ -217,14 +264,13 @@ def _deep_file(sr: Dataset, depth: int, path: Path) -> Path:
         "CONTAINER",
         "SEPARATE",
     )
-    findings.ConceptNameCodeSequence = DicomSequence([_code("std:FINDINGS")])
-    box = Dataset()
-    box.RelationshipType, box.ValueType, box.ContinuityOfContent = "CONTAINS", "CONTAINER", "SEPARATE"
-    box.ConceptNameCodeSequence = DicomSequence([_code("doc:structured_data")])
-    inner = _ITEM + _elements(admin) + _ITEM_END
-    inner += _ITEM + _elements(findings) + _SEQ + _ITEM + chain + _ITEM_END + _SEQ_END + _ITEM_END
-    root = _SEQ + _ITEM + _elements(version) + _ITEM_END
-    root += _ITEM + _elements(box) + _SEQ + inner + _SEQ_END + _ITEM_END + _SEQ_END
+    findings.ConceptNameCodeSequence = DicomSequence([_code("type:Findings")])
+    part = Dataset()
+    part.RelationshipType, part.ValueType, part.TextValue = "CONTAINS", "TEXT", "findings"
+    part.ConceptNameCodeSequence = DicomSequence([_code("doc:part")])
+    inner = _SEQ + _ITEM + _elements(part) + _ITEM_END + _ITEM + chain + _ITEM_END + _SEQ_END
+    root = _SEQ + _ITEM + _elements(version) + _ITEM_END + _ITEM + _elements(admin) + _ITEM_END
+    root += _ITEM + _elements(findings) + inner + _ITEM_END + _SEQ_END
     del plain.ContentSequence
     buf = io.BytesIO()
     plain.save_as(buf, enforce_file_format=True)
@@ -242,17 +288,8 @@ def _plain(sr: Dataset) -> Dataset:
 
 def _with_findings(sr: Dataset, items: list[Dataset]) -> Dataset:
     sr = _plain(sr)
-    structured = next(
-        it
-        for it in sr.ContentSequence
-        if it.ConceptNameCodeSequence[0].CodeValue == concept("doc:structured_data").value
-    )
-    findings = next(
-        it
-        for it in structured.ContentSequence
-        if it.get("ConceptNameCodeSequence") and it.ConceptNameCodeSequence[0].CodeValue == "59776-5"
-    )
-    findings.ContentSequence = DicomSequence(items)
+    findings = _part(sr, "findings")
+    findings.ContentSequence = DicomSequence([findings.ContentSequence[0], *items])
     return sr
 
 
@@ -287,14 +324,7 @@ def test_malformed_items_give_messages_not_tracebacks(tmp_path: Path, source_dat
         read_sr(_with_findings(sr, [empty_seq]))
 
     bad = _plain(sr)
-    structured = next(
-        it
-        for it in bad.ContentSequence
-        if it.ConceptNameCodeSequence[0].CodeValue == concept("doc:structured_data").value
-    )
-    bad_dose = next(
-        it for it in structured.ContentSequence if it.ConceptNameCodeSequence[0].CodeValue == "73569-6"
-    )
+    bad_dose = _part(bad, "dose")
     num = next(c for c in bad_dose.ContentSequence if c.ValueType == "NUM")
     num.MeasuredValueSequence[0].NumericValue = "inf"
     if "FloatingPointValue" in num.MeasuredValueSequence[0]:
@@ -327,3 +357,31 @@ def test_an_unknown_coded_value_is_kept_as_text_not_a_failure(source_datasets) -
     assert None in (tubes.left.patency, tubes.right.patency)
     assert "Patency: Partially patent" in result.report.findings.other
     assert any("not understood" in w for w in result.warnings)
+
+
+def test_a_newer_content_format_is_refused_by_name(source_datasets) -> None:
+    rf, dx = source_datasets
+    sr = build_sr(full_report(rf, dx, signed=True), source_datasets)
+    version = concept("doc:schema_version")
+    for heading in sr.ContentSequence:
+        for item in heading.get("ContentSequence", []):
+            if item.ConceptNameCodeSequence[0].CodeValue == version.value:
+                item.TextValue = "5"
+    with pytest.raises(SrImportError, match=r"format '5' is newer than this program reads \(1, 2, 3, 4\)"):
+        read_sr(sr)
+
+
+def test_format_4_has_no_private_attributes_and_keeps_sentence_provenance(source_datasets) -> None:
+    """The impression's provenance travels as coded items (no text), the edit log not at all."""
+    rf, dx = source_datasets
+    report = full_report(rf, dx, signed=True)
+    sr = build_sr(report, source_datasets)
+    assert not any(e.tag.is_private for e in sr.iterall())
+    back = read_sr(sr)
+    assert back.format_version == 4 and back.warnings == []
+    got = [(s.source_key, s.generated, s.critical) for s in back.report.impression.sentences]
+    assert got == [(s.source_key, s.generated, s.critical) for s in report.impression.sentences]
+    assert [(r.key, r.generated) for r in back.report.recommendations] == [
+        (r.key, r.generated) for r in report.recommendations
+    ]
+    assert back.report.impression.edits == []

@@ -90,6 +90,11 @@ def test_cine_plays_frames_in_order_with_frame_time_vector(window) -> None:
         assert t >= starts[i] - 0.002  # never before its slot in the Frame Time Vector
     assert not vp.cine.playing
     assert "t = " in vp.overlay_texts()["tr"]
+    # the cine bar names the attribute (chosen by FrameTiming.origin, not by cutting the description); the
+    # tooltip has the tag
+    window._sync_cine_bar()
+    label = window.cine_bar.timing_label
+    assert label.text().endswith("fps (Frame Time Vector)") and "(0018,1065)" in label.toolTip()
 
 
 def test_fps_override_and_subrange_loop(window) -> None:
