@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDoubleSpinBox,
@@ -81,20 +81,21 @@ class CineBar(QWidget):
         self.fps.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.fps.valueChanged.connect(self.fpsChanged.emit)
         lay.addWidget(self.fps)
-        self.timing_label = QLabel("")
-        # may be cut short on a narrow window; the tooltip has the whole timing source
-        self.timing_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # elided ("6.2 fps (Frame Tim…") only when the bar has no room for it (1366 px); the tooltip has it whole
+        self.timing_label = _ElidedLabel()
         # "buffering n / N" while the loop is decoded ahead (the cine waits on a frame not decoded yet). It takes
-        # the timing label's place for that time: one fixed-width slot, so the bar neither jumps while it counts
-        # nor grows past what a 1366 px screen leaves it.
+        # the timing label's place for that time: one slot (as wide as the wider of the two, at least the
+        # counter), so the bar does not jump while it counts; its minimum is the counter's width, so it never
+        # grows past what a 1366 px screen leaves it (the slider gives way first).
         self.buffer_label = QLabel("")
         self.buffer_label.setStyleSheet("color: #d08020;")
         self.status_slot = QStackedWidget()
         self.status_slot.addWidget(self.timing_label)
         self.status_slot.addWidget(self.buffer_label)
-        self.status_slot.setFixedWidth(
+        self.status_slot.setMinimumWidth(
             self.buffer_label.fontMetrics().horizontalAdvance("buffering 0000 / 0000") + 4
         )
+        self.status_slot.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         lay.addWidget(self.status_slot, 0)
         self._updating = False
 
@@ -133,12 +134,39 @@ class CineBar(QWidget):
             self.range_first.setValue(loop_range[0] + 1)
             self.range_last.setValue(loop_range[1] + 1)
             # Long DICOM source descriptions go to the tooltip; the bar shows fps and the attribute name
-            # (FrameTiming.attribute_name, chosen by its origin enum — no parsing of the description), elided to
-            # its fixed slot ("6.2 fps (Frame Time Ve" was cut mid-word at 1366 px)
-            room = self.status_slot.width() - 4
-            self.timing_label.setText(
-                self.timing_label.fontMetrics().elidedText(timing_text, Qt.TextElideMode.ElideRight, room)
-            )
+            # (FrameTiming.attribute_name, chosen by its origin enum — no parsing of the description)
+            self.timing_label.set_full_text(timing_text)
             self.timing_label.setToolTip(timing_tip or timing_text)
         finally:
             self._updating = False
+
+
+class _ElidedLabel(QLabel):
+    """A label that shows its whole text when it has the room and ends it with "…" when it has not (a text cut
+    mid-word reads as a different word); it asks for the whole text's width and accepts less."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self.updateGeometry()
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return QSize(self.fontMetrics().horizontalAdvance(self._full) + 4, super().sizeHint().height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        return QSize(0, super().minimumSizeHint().height())
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(ev)
+        self._elide()
+
+    def _elide(self) -> None:
+        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, self.width()))

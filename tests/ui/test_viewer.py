@@ -94,7 +94,11 @@ def test_cine_plays_frames_in_order_with_frame_time_vector(window) -> None:
     # tooltip has the tag
     window._sync_cine_bar()
     label = window.cine_bar.timing_label
-    assert label.text().endswith("fps (Frame Time Vector)") and "(0018,1065)" in label.toolTip()
+    assert label.full_text().endswith("fps (Frame Time Vector)") and "(0018,1065)" in label.toolTip()
+    # what is shown is the whole text, or its beginning ending in "…" when the bar has no room (1366 px)
+    shown = label.text()
+    assert shown == label.full_text() or (shown.endswith("…") and label.full_text().startswith(shown[:-1]))
+    assert label.fontMetrics().horizontalAdvance(shown) <= label.width()
 
 
 def test_fps_override_and_subrange_loop(window) -> None:
