@@ -165,6 +165,14 @@ class OverlaysMixin:
         mk["right"].move(w - mk["right"].width() - m, (h - mk["right"].height()) // 2)
         mk["top"].move((w - mk["top"].width()) // 2, m)
         mk["bottom"].move((w - mk["bottom"].width()) // 2, h - mk["bottom"].height() - m)
+        # a long corner text (the calibration basis, a long series label) must never cover the patient's
+        # orientation: the marker moves inward past any text it would touch
+        for edge, texts, inward in (("top", (tl, tr_), 1), ("bottom", (bl, br), -1)):
+            marker = mk[edge]
+            for text in sorted(texts, key=lambda t: t.y() * inward):
+                if text.isVisible() and marker.geometry().intersects(text.geometry()):
+                    y = text.y() + text.height() + 2 if inward > 0 else text.y() - marker.height() - 2
+                    marker.move(marker.x(), y)
         badge = self.orientation_badge
         # under the top marker, centred: never covered by the corner texts
         badge.move((w - badge.width()) // 2, mk["top"].y() + mk["top"].height() + 4)

@@ -504,6 +504,14 @@ def test_nothing_hidden_or_cut_at_screen_size(room, size) -> None:
         row = panel._rows[sid]
         assert row.minimumSizeHint().width() <= viewport.width(), row.label.text()
 
+    vp = (
+        room.active
+    )  # the patient's orientation markers are never under a corner text (the calibration basis)
+    for edge, marker in vp.markers.items():
+        if marker.isVisible():
+            for key, text in vp.overlay.items():
+                assert not (text.isVisible() and marker.geometry().intersects(text.geometry())), (edge, key)
+
     labels = fc.widget.labels_shown()
     area = fc.widget.plot.getPlotItem().vb.sceneBoundingRect()
     assert len(labels) >= len(fc.widget.marker_frames()) // 2  # most suggestions named on the curve itself
