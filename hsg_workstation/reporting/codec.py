@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hsg_workstation.errors import HsgError
+from hsg_workstation.reporting.field_paths import PathError, get_path, split_path
 
 SCHEMA_VERSION = 1
 
@@ -146,18 +147,17 @@ def _parse(fn: Callable[[str], Any], value: Any, path: str) -> Any:
 
 
 def _resolve_parent(root: Any, path: str) -> tuple[Any, str | int]:
-    """Walk ``a.b[2].c`` to the parent of the last step; returns (parent, last name or index)."""
-    steps: list[str | int] = []
-    for part in path.split("."):
-        m = re.fullmatch(r"([A-Za-z_]\w*)((?:\[\d+\])*)", part)
-        if not m:
+    """The parent of the last step of ``a.b[2].c`` and that step (name or index), for writes. The walk is
+    ``field_paths.get_path``'s — one path walker for reads and writes, the same two syntaxes (``[2]`` / ``.2.``)."""
+    parts = split_path(path)
+    for part in parts:
+        if not re.fullmatch(r"[A-Za-z_]\w*|\d+", part):
             raise KeyError(f"report field path {path!r} is malformed at {part!r}")
-        steps.append(m.group(1))
-        steps.extend(int(i) for i in re.findall(r"\[(\d+)\]", m.group(2)))
-    obj = root
-    for step in steps[:-1]:
-        try:
-            obj = obj[step] if isinstance(step, int) else getattr(obj, step)
-        except (AttributeError, IndexError):
-            raise KeyError(f"report field {path!r} does not exist") from None
-    return obj, steps[-1]
+    if not parts:
+        raise KeyError(f"report field path {path!r} is malformed")
+    try:
+        parent = get_path(root, ".".join(parts[:-1])) if len(parts) > 1 else root
+    except PathError:
+        raise KeyError(f"report field {path!r} does not exist") from None
+    last = parts[-1]
+    return parent, int(last) if last.isdigit() else last
