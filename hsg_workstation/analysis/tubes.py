@@ -336,10 +336,18 @@ def side_signals(
         # faint test, and too few survive the opening to make a collection. Its contrast mask is wide, though,
         # where tubes and veins are thin: what survives the opening of the extra-cavitary mask is spill too
         # (but not a retained sac and its margin)
-        speckled = square_min(square_max(extra, 1), 1)  # a closing fills the speckle holes of a noisy cloud
-        cloud = square_max(square_min(speckled, cloud_r), cloud_r) & extra
-        cloud &= ~square_max(dense_wide, coll_r + thin_gap)
-        faint = faint | (cloud & ~collection)
+        # Only frames with enough extra-cavitary contrast to hold a (2 r + 1)² square after the closing (which
+        # adds at most the 1-px border of each component) can have a cloud: the rest skip the filters (same mask).
+        grown = square_max(extra, 1)
+        could = np.count_nonzero(grown, axis=(1, 2)) >= (2 * cloud_r + 1) ** 2
+        if could.any():
+            sub = extra[could]
+            speckled = square_min(grown[could], 1)  # a closing fills the speckle holes of a noisy cloud
+            cloud = np.zeros_like(extra)
+            cloud[could] = square_max(square_min(speckled, cloud_r), cloud_r) & sub
+            if dense_wide.any():
+                cloud &= ~square_max(dense_wide, coll_r + thin_gap)
+            faint = faint | (cloud & ~collection)
         spill = faint | collection
         for k, i in enumerate(ids):
             extra_all[i][box] = extra[k]
