@@ -29,6 +29,9 @@ LK_SHUTTER_GAP = 6  # working px kept clear of the shutter edges (static: they w
 LK_EDGE = 8  # working px at the image border left out (shift interpolation)
 LK_MIN_SHIFT = 0.3  # working px: smaller estimates are noise, the frame is left as it is
 PRESCREEN_STILL = 0.15  # of the noise: half-resolution residual below which a frame is clearly still
+GAIN_DRIFT_SIGMA = (
+    1.5  # noise sigmas: a field level this far from frame 1's is brightness drift, not contrast
+)
 POLARITY_HIGHPASS_SIGMA = 12.0  # working px: the vote's high-pass (contrast is compact, gain / gas are wide)
 GAIN_STEP_SIGMA = (
     0.5  # noise sigmas: a smaller jump of the field's level between two frames is not an ABC step
@@ -320,9 +323,16 @@ def normalise_gain(frames: np.ndarray, valid: np.ndarray, noise: float) -> tuple
     jumps = np.diff(level)
     typical = float(np.median(np.abs(jumps)))
     steps = np.where(np.abs(jumps) > max(GAIN_STEP_SIGMA * noise, 6.0 * typical), jumps, 0.0)
-    if not steps.any():
-        return frames, 0
     shift = np.concatenate([[0.0], np.cumsum(steps)])
+    # A slow drift of the whole field's level (continuous brightness control, a log detector's response to
+    # the growing contrast load) is no step, yet after a few sigmas the whole field reads as contrast (the
+    # independent renderer: -5.5 sigma by the end of a loop, every pixel "spill"). Contrast alone moves the
+    # field's median by < 0.5 sigma (first generator), so a level beyond GAIN_DRIFT_SIGMA is corrected too.
+    drift = np.abs(level) > GAIN_DRIFT_SIGMA * noise
+    drift[0] = False
+    shift = np.where(drift & (shift == 0.0), level, shift)
+    if not np.any(shift):
+        return frames, 0
     out = frames.copy()
     moved = np.flatnonzero(shift)
     # A gain step scales the grey scale: the frame against frame 1 is a line, fitted through the medians of ten
