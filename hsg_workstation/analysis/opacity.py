@@ -311,9 +311,21 @@ def normalise_gain(frames: np.ndarray, valid: np.ndarray, noise: float) -> tuple
     idx = np.flatnonzero(valid.ravel())[::3]
     if t < 3 or idx.size < 100:
         return frames, 0
+    flat = frames.reshape(t, -1)
+    # Most loops have neither steps nor drift. A look at a ninth of the sampled pixels tells that first: its
+    # medians differ from the full ones by ~0.04 sigma (sd, 2400+ pixels), so consecutive jumps below 0.15 sigma
+    # there cannot be a 0.5-sigma step, nor levels below 1 sigma a 1.5-sigma drift — the loop is returned as
+    # it is, as the full test would (a tenth of its cost).
+    sub = idx[::9]
+    if sub.size >= 2000:
+        quick = _row_medians_inplace(flat[:, sub] - flat[0, sub]).astype(np.float64)
+        if (
+            float(np.abs(np.diff(quick)).max()) < 0.3 * GAIN_STEP_SIGMA * noise
+            and float(np.abs(quick).max()) < (GAIN_DRIFT_SIGMA - 0.5) * noise
+        ):
+            return frames, 0
     ref = frames[0].ravel()[idx]
     # the medians of all frames' differences as one in-place selection per row (== np.median per frame)
-    flat = frames.reshape(t, -1)
 
     def medians(sl: slice) -> np.ndarray:
         diffs = flat[sl, idx]
