@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage as ndi
 
+from hsg_workstation.analysis.blockmean import downsample, working_factor
 from hsg_workstation.analysis.calibration import (
     INTRAVASATION_CALL_MIN,
     INTRAVASATION_TABLE,
@@ -20,7 +21,7 @@ from hsg_workstation.analysis.calibration import (
 )
 from hsg_workstation.analysis.cavity import persistent_lucencies, shape_metrics, track_cavity
 from hsg_workstation.analysis.morph import dilate_cross
-from hsg_workstation.analysis.opacity import compute_opacity, downsample, loop_quality, working_factor
+from hsg_workstation.analysis.opacity import compute_opacity, loop_quality
 from hsg_workstation.analysis.parallel import chunks, map_ordered, map_streamed, submit
 from hsg_workstation.analysis.request import AnalysisRequest, FrameGetter
 from hsg_workstation.analysis.result import (

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from hsg_workstation.analysis import AnalysisRequest, analyze_frames, patient_left_on_image
-from hsg_workstation.analysis.opacity import downsample, shutter_mask
+from hsg_workstation.analysis.blockmean import downsample
+from hsg_workstation.analysis.opacity import shutter_mask
 from hsg_workstation.measurements import Calibration, CalibrationBasis
 from tests.analysis.conftest import dice
 from tests.analysis.phantom import make_phantom
