@@ -82,6 +82,9 @@ def score_study(study: Any, result: Any, elapsed_s: float) -> dict[str, Any]:
             "truth_onset": t["spill_onset_frame"],
             "pred_onset": p.spill_onset_frame,
             "fill_ok": fill_ok,
+            # a tube that never fills (proximal occlusion) is right only when no filling is reported
+            "fill_yn_ok": bool(bool(p.tube_filled) == bool(t["tube_filled"])),
+            "truth_tube_filled": bool(t["tube_filled"]),
             "truth_fill": t["first_fill_frame"],
             "pred_fill": p.first_fill_frame,
             "truth_hydro_mm": t["hydrosalpinx_diameter_mm"] if t["hydrosalpinx"] else None,
@@ -156,6 +159,11 @@ def block(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "spill_class_called_pct": _pct([s["class_ok"] for s in called]),
         "onset_2_pct": _pct([bool(s["onset_ok"]) for s in spilling]),
         "first_fill_2_pct": _pct(fills),
+        "tube_filled_yn_pct": _pct([s["fill_yn_ok"] for s in sides if "fill_yn_ok" in s]),
+        "unfilled_tube_sides": sum(1 for s in sides if s.get("truth_tube_filled") is False),
+        "unfilled_tube_right_pct": _pct(
+            [s["fill_yn_ok"] for s in sides if s.get("truth_tube_filled") is False]
+        ),
         "max_dist_3_pct": _pct([r["max_dist_ok"] for r in rows if r["max_dist_ok"] is not None]),
         "intrav_pct": _pct([r["intrav_ok"] for r in rows]),
         "intrav_called_pct": _pct([r["intrav_ok"] for r in intrav_called]),

@@ -16,6 +16,7 @@ FIGURES = (
     ("spill_class_pct", "spill class"),
     ("onset_2_pct", "onset ±2"),
     ("first_fill_2_pct", "first fill ±2"),
+    ("tube_filled_yn_pct", "tube filled y/n"),
     ("max_dist_3_pct", "max dist. ±3"),
     ("intrav_pct", "intravasation"),
     ("intrav_called_pct", "intrav., called"),

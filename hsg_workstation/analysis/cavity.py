@@ -79,6 +79,11 @@ def track_cavity(
     dense = dense_mask(opacity, level) & valid  # every frame at once (per-frame opening)
     lab_all, n_all = label_frames(dense)  # one call; each frame's labels are its own
     member = np.zeros(n_all + 1, bool)  # lookup table: label -> in the current selection (reset after use)
+    # Dense pixels apart from the cavity (beyond the narrow-waist reach) on the previous frame, and on two
+    # frames running: what a free spill cloud is before it reaches the cavity (independent renderer: a dense
+    # cloud grew into the cavity and the cavity, its hull and the side split swallowed it — spill missed).
+    apart = np.zeros((h, w), bool)
+    outside = np.zeros((h, w), bool)
 
     def select(lab: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """== np.isin(lab, ids) for labels of ``lab_all`` (a table lookup instead of a sort)."""
@@ -109,9 +114,19 @@ def track_cavity(
             nlab, nn = ndi.label(near)
             sizes = ndi.sum_labels(near, nlab, index=np.arange(1, nn + 1))
             comp |= np.isin(nlab, 1 + np.flatnonzero(sizes >= min_area))
+        if outside.any() and (comp & outside).any():
+            # dense contrast seen apart from the cavity on two frames running (a spill cloud, a sac, a
+            # pocket) does not become cavity when it grows into it later: the part of the merged component
+            # that the previous cavity overlaps stays, the rest is extra-cavitary
+            klab, _kn = ndi.label(comp & ~outside)
+            ids = np.unique(klab[seed])
+            comp = np.isin(klab, ids[ids > 0])
         if comp.any():
             masks[i] = comp
             seed = comp
+            away = dense[i] & ~dilate_cross(comp, reach)
+            outside |= away & apart
+            apart = away
     areas = masks.sum(axis=(1, 2)).astype(np.float64)
     # Maximal distension: the fill curve's peak; the content (integrated opacity) breaks ties on the plateau,
     # because the cavity keeps filling with contrast until it is fully distended.

@@ -6,11 +6,12 @@ times and the patient-side mapping, so it is testable on synthetic arrays and re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import ndimage as ndi
 
+from hsg_workstation.analysis.blockmean import downsample, working_factor
 from hsg_workstation.analysis.calibration import (
     INTRAVASATION_CALL_MIN,
     INTRAVASATION_TABLE,
@@ -20,8 +21,9 @@ from hsg_workstation.analysis.calibration import (
 )
 from hsg_workstation.analysis.cavity import persistent_lucencies, shape_metrics, track_cavity
 from hsg_workstation.analysis.morph import dilate_cross
-from hsg_workstation.analysis.opacity import compute_opacity, downsample, loop_quality, working_factor
+from hsg_workstation.analysis.opacity import compute_opacity, loop_quality
 from hsg_workstation.analysis.parallel import chunks, map_ordered, map_streamed, submit
+from hsg_workstation.analysis.request import AnalysisRequest, FrameGetter
 from hsg_workstation.analysis.result import (
     DefectCandidate,
     FillAnalysis,
@@ -32,7 +34,6 @@ from hsg_workstation.analysis.result import (
 from hsg_workstation.analysis.tubes import call_side, detect_intravasation, raw_contrast, side_signals
 from hsg_workstation.measurements import Calibration
 
-FrameGetter = Callable[[int], np.ndarray]
 ASSUMED_FIELD_MM = 250.0  # used for size thresholds only when the header has no spacing
 FULL_RES_THRESHOLD = (
     0.22  # of the dense-contrast level: where the tapering cavity edge meets the drawn outline
@@ -108,51 +109,21 @@ def _full_res_cavity(
     return out
 
 
-def analyze_frames(
-    frames: np.ndarray | None = None,
-    *,
-    get_frame: FrameGetter | None = None,
-    n_frames: int | None = None,
-    frame_shape: tuple[int, int] | None = None,
-    calibration: Calibration | None = None,
-    frame_times_s: Sequence[float | None] | None = None,
-    patient_orientation: Sequence[str] | None = None,
-    series_uid: str | None = None,
-    scout: np.ndarray | None = None,
-    full_resolution_cavity: bool = True,
-    working_size: int = 256,
-    extra_warnings: Sequence[str] = (),
-    decode_in_threads: bool = False,
-    stored_max: int | None = None,
-) -> FillAnalysis:
-    """Analyse a fill sequence.
-
-    Give either ``frames`` (T, rows, cols) of stored pixel values, or ``get_frame(index0) -> 2-D array`` with
-    ``n_frames`` and ``frame_shape`` (frames are then decoded one at a time and only a working-resolution copy
-    is held; the frame of maximal distension is decoded again at full resolution for its cavity mask).
-    ``decode_in_threads`` says that ``get_frame`` may be called from several threads at once (see
-    :func:`hsg_workstation.dicom_io.pixels.frames_decode_independently`); otherwise frames are decoded in the
-    calling thread, in order. ``stored_max``: the largest value the decoder can return (from Bits Stored, when
-    the decoder masks the rest), which lets the block means add in 16 bits.
-    """
-    if frames is not None:
-        frames = np.asarray(frames)
-        if frames.ndim == 2:
-            frames = frames[None]
-        if frames.ndim != 3:
-            raise ValueError(f"frames must be (frames, rows, columns), got shape {frames.shape}")
-        arr = frames
-        n_frames = frames.shape[0]
-        frame_shape = (frames.shape[1], frames.shape[2])
-
-        def get_frame(i: int) -> np.ndarray:
-            return arr[i]
-
-    if get_frame is None or n_frames is None or frame_shape is None:
-        raise ValueError("analyze_frames needs frames, or get_frame with n_frames and frame_shape")
-    calibration = calibration or Calibration.uncalibrated()
-    warnings = list(extra_warnings)
-    factor = working_factor(*frame_shape, target=working_size)
+def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
+    """Analyse the fill sequence that ``request`` describes (see :class:`AnalysisRequest`; build it with
+    :meth:`AnalysisRequest.from_frames` for an array, or from a loop on disk with
+    :meth:`hsg_workstation.analysis.source.LoopSource.analysis_request`)."""
+    get_frame = request.get_frame
+    n_frames = request.n_frames
+    frame_shape = request.frame_shape
+    calibration = request.calibration or Calibration.uncalibrated()
+    frame_times_s = request.frame_times_s
+    full_resolution_cavity = request.full_resolution_cavity
+    decode_in_threads = request.decode_in_threads
+    stored_max = request.stored_max
+    scout = request.scout
+    warnings = list(request.extra_warnings)
+    factor = working_factor(*frame_shape, target=request.working_size)
     # decoding in this thread, in frame order; each frame's block mean on the pool while the next one decodes
     low_shape = (frame_shape[0] // factor, frame_shape[1] // factor)
     low = np.empty((n_frames, *low_shape), np.float32)
@@ -160,7 +131,7 @@ def analyze_frames(
     def reduce_into(i: int, frame: np.ndarray) -> None:
         low[i] = downsample(frame, factor, stored_max)  # each frame writes its own slot: no np.stack copy
 
-    if decode_in_threads or frames is not None:  # an array in memory can be read from any thread
+    if decode_in_threads:  # an array in memory (AnalysisRequest.from_frames) can be read from any thread
         map_ordered(lambda i: reduce_into(i, get_frame(i)), range(n_frames))
     else:
         map_streamed(lambda i: (i, get_frame(i)), lambda item: reduce_into(*item), n_frames)
@@ -171,7 +142,7 @@ def analyze_frames(
         times = [None] * n_frames
     if all(t is None for t in times):
         warnings.append("no frame timing in the header: times are null")
-    left_on_image, orient_warning = patient_left_on_image(patient_orientation)
+    left_on_image, orient_warning = patient_left_on_image(request.patient_orientation)
     if orient_warning:
         warnings.append(orient_warning)
 
@@ -232,7 +203,7 @@ def analyze_frames(
         # Independent of the tubes: the outline (which decodes frames again) and the filling defects run
         # alongside the side signals when decoding may leave this thread.
         holes_job = submit(lambda: persistent_lucencies(op.opacity, masks, mi, mm_px))
-        outline_job = submit(outline_and_shape) if decode_in_threads or frames is not None else None
+        outline_job = submit(outline_and_shape) if decode_in_threads else None
         if outline_job is None:
             full, metrics = outline_and_shape()
         cav_area = float(track.areas_px[mi])
@@ -319,7 +290,7 @@ def analyze_frames(
         full_mask_at_max = full
     key_frames = _key_frames(track, sides_out, n_frames, times)
     result = FillAnalysis(
-        series_uid=series_uid,
+        series_uid=request.series_uid,
         frames=n_frames,
         frame_times_s=times,
         fill_curve=[float(a) for a in curve],

@@ -11,11 +11,11 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
 
+from hsg_workstation.analysis.request import AnalysisRequest
 from hsg_workstation.dicom_io import pixels
 from hsg_workstation.dicom_io.calibration import calibration_from_dataset, calibration_warnings
 from hsg_workstation.dicom_io.reader import (
@@ -98,21 +98,31 @@ class LoopSource:
     def get_frame(self, index: int) -> np.ndarray:
         return decode_frame(self.path, index, self.header)
 
-    def analysis_inputs(self, get_frame: Callable[[int], np.ndarray] | None = None) -> dict[str, Any]:
-        """The keyword arguments of :func:`hsg_workstation.analysis.pipeline.analyze_frames` that describe this
-        loop; ``get_frame`` replaces :meth:`get_frame` (e.g. to make decoding cancellable)."""
-        return {
-            "get_frame": self.get_frame if get_frame is None else get_frame,
-            "n_frames": self.n_frames,
-            "frame_shape": self.shape,
-            "calibration": self.calibration,
-            "frame_times_s": self.frame_times_s,
-            "patient_orientation": self.patient_orientation,
-            "series_uid": self.series_uid,
-            "extra_warnings": self.warnings,
-            "decode_in_threads": pixels.frames_decode_independently(self.header),
-            "stored_max": self.stored_max,
-        }
+    def analysis_request(
+        self,
+        get_frame: Callable[[int], np.ndarray] | None = None,
+        *,
+        scout: np.ndarray | None = None,
+        working_size: int = 256,
+        full_resolution_cavity: bool = True,
+    ) -> AnalysisRequest:
+        """The :class:`AnalysisRequest` for this loop; ``get_frame`` replaces :meth:`get_frame` (e.g. to make
+        decoding cancellable)."""
+        return AnalysisRequest(
+            get_frame=self.get_frame if get_frame is None else get_frame,
+            n_frames=self.n_frames,
+            frame_shape=self.shape,
+            calibration=self.calibration,
+            frame_times_s=tuple(self.frame_times_s),
+            patient_orientation=None if self.patient_orientation is None else tuple(self.patient_orientation),
+            series_uid=self.series_uid,
+            scout=scout,
+            full_resolution_cavity=full_resolution_cavity,
+            working_size=working_size,
+            extra_warnings=tuple(self.warnings),
+            decode_in_threads=pixels.frames_decode_independently(self.header),
+            stored_max=self.stored_max,
+        )
 
     @property
     def stored_max(self) -> int | None:
@@ -221,7 +231,9 @@ def open_loop(path: str | os.PathLike[str]) -> LoopSource:
     )
 
 
-def analyze_path(path: str | os.PathLike[str], **kwargs):  # -> FillAnalysis (import kept lazy)
+def analyze_path(
+    path: str | os.PathLike[str], *, working_size: int = 256, full_resolution_cavity: bool = True
+):  # -> FillAnalysis (import kept lazy)
     """Open the loop at ``path`` and run :func:`hsg_workstation.analysis.pipeline.analyze_frames` on it."""
     from hsg_workstation.analysis.pipeline import analyze_frames
 
@@ -232,10 +244,22 @@ def analyze_path(path: str | os.PathLike[str], **kwargs):  # -> FillAnalysis (im
             scout = decode_frame(src.scout_path, 0)
         except DicomReadError:
             scout = None
-    return analyze_frames(**src.analysis_inputs(), scout=scout, **kwargs)
+        if scout is not None and scout.shape != src.shape:
+            scout = None  # open_loop matched the header's matrix; a frame that decodes otherwise is not used
+    return analyze_frames(
+        src.analysis_request(
+            scout=scout, working_size=working_size, full_resolution_cavity=full_resolution_cavity
+        )
+    )
 
 
-def analyze_dataset(ds: Dataset, *, scout: Dataset | None = None, **kwargs):  # -> FillAnalysis
+def analyze_dataset(
+    ds: Dataset,
+    *,
+    scout: Dataset | None = None,
+    working_size: int = 256,
+    full_resolution_cavity: bool = True,
+):  # -> FillAnalysis
     """Analyse an in-memory multi-frame dataset (e.g. from the sample generator); header rules as for files."""
     from hsg_workstation.analysis.pipeline import analyze_frames
 
@@ -243,13 +267,18 @@ def analyze_dataset(ds: Dataset, *, scout: Dataset | None = None, **kwargs):  # 
     scout_px = None
     if scout is not None and int(scout.Rows) == int(ds.Rows) and int(scout.Columns) == int(ds.Columns):
         scout_px = scout.pixel_array
+        if scout_px.ndim != 2:
+            scout_px = None  # a multi-frame or colour "scout" is not a background
     return analyze_frames(
-        ds.pixel_array,
-        calibration=calibration,
-        frame_times_s=times,
-        patient_orientation=po,
-        series_uid=str(ds.get("SeriesInstanceUID", "")) or None,
-        scout=scout_px,
-        extra_warnings=warnings,
-        **kwargs,
+        AnalysisRequest.from_frames(
+            ds.pixel_array,
+            calibration=calibration,
+            frame_times_s=times,
+            patient_orientation=po,
+            series_uid=str(ds.get("SeriesInstanceUID", "")) or None,
+            scout=scout_px,
+            extra_warnings=warnings,
+            working_size=working_size,
+            full_resolution_cavity=full_resolution_cavity,
+        )
     )

@@ -45,7 +45,11 @@ RIM_REACH_MM = 3.0  # the cavity's tapering margin reaches this far beyond its m
 DIPOLE_MM = 3.0  # how close a negative lobe must be for a positive change to count as a moved structure
 DIPOLE_SHARE = 0.25
 NEGATIVE_SNR = 4.0
-INTRAVASATION_REACH_MM = 15.0  # transient contrast counts as venous only in components reaching this near the cavity  # share of a component next to a negative lobe that marks it as moved, not contrast
+INTRAVASATION_REACH_MM = (
+    15.0  # transient contrast counts as venous only in components reaching this near the cavity
+)
+CERVIX_HALF_WIDTH_MM = 8.0  # the cervical canal / catheter below the internal os: half-width at the os ...
+CERVIX_SPREAD = 0.5  # ... widening by this many mm per mm below it (reflux, balloon, vaginal contrast)
 LOCULATED_SHARPNESS = 0.5  # share of the spill area above half its density: pocket (high) vs cloud (low)
 
 
@@ -143,6 +147,30 @@ def cavity_region(ref_mask: np.ndarray, gap: int) -> np.ndarray:
     return square_max(convex_hull_image(ref_mask), gap)
 
 
+def cervical_zone(ref_mask: np.ndarray, mm_per_px: float) -> np.ndarray:
+    """Below the internal os: where the catheter, the cervical canal and contrast refluxing along them lie.
+
+    Why: tubes leave the cavity at the cornua and fill outwards from there; nothing below the internal os is a
+    tube starting to fill. Contrast that appears there later than the catheter mask looks (reflux into the
+    cervix, a balloon, leakage into the vagina) persisted within the 40 mm tube search distance and read as
+    the tube filling — on the bundled proximal occlusion the never-filling right tube "filled at frame 18".
+    The os is the lowest part of the cavity at maximal distension (fundus up, as the shape metrics assume;
+    a tilt of a few tens of degrees keeps it the lowest part); the zone is a downward cone from it,
+    ``CERVIX_HALF_WIDTH_MM`` wide at the os and widening by ``CERVIX_SPREAD`` mm per mm below. Only the search
+    for tubal filling leaves it out: spill pooling there (the pouch of Douglas) still counts as spill.
+    """
+    h, w = ref_mask.shape
+    rows = np.flatnonzero(ref_mask.any(axis=1))
+    if rows.size == 0:
+        return np.zeros((h, w), bool)
+    bottom = int(rows[-1])
+    band = max(1, int(round(3.0 / mm_per_px)))  # the lowest 3 mm of the cavity
+    os_col = float(np.nonzero(ref_mask[max(int(rows[0]), bottom - band + 1) : bottom + 1])[1].mean())
+    below_mm = (np.arange(h)[:, None] - bottom) * mm_per_px
+    lateral_mm = np.abs(np.arange(w)[None, :] - os_col) * mm_per_px
+    return (below_mm > 0) & (lateral_mm <= CERVIX_HALF_WIDTH_MM + CERVIX_SPREAD * below_mm)
+
+
 def catheter_mask(
     opacity: np.ndarray,
     masks: np.ndarray,
@@ -225,6 +253,7 @@ def side_signals(
     extra_all = np.zeros((t, h, w), bool)
     labels = np.zeros((t, h, w), np.uint8)
     near_cavity = ndi.distance_transform_edt(~ref_mask) * mm_per_px <= TUBE_SEARCH_MM
+    near_cavity &= ~cervical_zone(ref_mask, mm_per_px)  # tubes do not start below the internal os
     cavity_hull = cavity_region(ref_mask, cav_gap)
     # Every structure below is a subset of one frame's hysteresis mask ``e``, and every filter reads at most
     # ``margin`` pixels around it: so frames are processed in the box of ``e`` grown by ``margin`` (5-40 % of
@@ -336,10 +365,18 @@ def side_signals(
         # faint test, and too few survive the opening to make a collection. Its contrast mask is wide, though,
         # where tubes and veins are thin: what survives the opening of the extra-cavitary mask is spill too
         # (but not a retained sac and its margin)
-        speckled = square_min(square_max(extra, 1), 1)  # a closing fills the speckle holes of a noisy cloud
-        cloud = square_max(square_min(speckled, cloud_r), cloud_r) & extra
-        cloud &= ~square_max(dense_wide, coll_r + thin_gap)
-        faint = faint | (cloud & ~collection)
+        # Only frames with enough extra-cavitary contrast to hold a (2 r + 1)² square after the closing (which
+        # adds at most the 1-px border of each component) can have a cloud: the rest skip the filters (same mask).
+        grown = square_max(extra, 1)
+        could = np.count_nonzero(grown, axis=(1, 2)) >= (2 * cloud_r + 1) ** 2
+        if could.any():
+            sub = extra[could]
+            speckled = square_min(grown[could], 1)  # a closing fills the speckle holes of a noisy cloud
+            cloud = np.zeros_like(extra)
+            cloud[could] = square_max(square_min(speckled, cloud_r), cloud_r) & sub
+            if dense_wide.any():
+                cloud &= ~square_max(dense_wide, coll_r + thin_gap)
+            faint = faint | (cloud & ~collection)
         spill = faint | collection
         for k, i in enumerate(ids):
             extra_all[i][box] = extra[k]

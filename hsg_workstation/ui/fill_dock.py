@@ -11,7 +11,7 @@ decoded once for both.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
@@ -34,7 +34,7 @@ class _Bridge(QObject):
 
 
 @dataclass(frozen=True)
-class AnalysisRequest:
+class _LoopJob:
     path: str  # the loop's file
 
 
@@ -90,7 +90,7 @@ class FillCurveController:
         self._job = self._workers.start(
             "fill-analysis",
             self._run,
-            AnalysisRequest(str(self.loop.instances[0].path)),
+            _LoopJob(str(self.loop.instances[0].path)),
             on_result=lambda result: self._done(generation, result),
             on_error=lambda exc: self._failed(generation, exc),
         )
@@ -107,7 +107,7 @@ class FillCurveController:
     def is_running(self) -> bool:
         return self._job is not None and self._job.is_running()
 
-    def _run(self, request: AnalysisRequest, ctx: JobContext):
+    def _run(self, request: _LoopJob, ctx: JobContext):
         """On the worker thread (``ui/workers.py``): the frame getter raises once cancelled, so the pipeline,
         which has no cancel switch of its own, stops at its next frame. The viewer is decoding this loop ahead
         into the shared cache: frames are read from there (waiting for the ones still in the pool) instead of
@@ -128,10 +128,12 @@ class FillCurveController:
                     raise DicomReadError(str(exc)) from exc
             return src.get_frame(index)
 
-        inputs = src.analysis_inputs(get_frame)
+        analysis = src.analysis_request(get_frame)
         if shared:
-            inputs["decode_in_threads"] = True  # pool.fetch may be called from several threads
-        return self._analyze_frames(**inputs)
+            analysis = replace(
+                analysis, decode_in_threads=True
+            )  # pool.fetch may be called from several threads
+        return self._analyze_frames(analysis)
 
     def _done(self, generation: int, result) -> None:
         if generation != self._generation:

@@ -24,6 +24,7 @@ from hsg_workstation.analysis.tubes import (
     TUBE_SEARCH_MM,
     _odd,
     _sharpness,
+    cervical_zone,
 )
 
 
@@ -66,6 +67,7 @@ def reference_side_signals(
     extra_all = np.zeros((t, h, w), bool)
     labels = np.zeros((t, h, w), np.uint8)
     near_cavity = ndi.distance_transform_edt(~ref_mask) * mm_per_px <= TUBE_SEARCH_MM
+    near_cavity &= ~cervical_zone(ref_mask, mm_per_px)  # the same zone (a plain mask, nothing to speed up)
     hull = _grow(convex_hull_image(ref_mask), cav_gap)
     for i in range(first_index, t):
         cav = masks[i]

@@ -28,6 +28,11 @@ GATE = {"first": (list(GATE_SEEDS), 256), "independent": (list(GATE_SEEDS)[:8], 
 # update (run 5 in docs/analysis.md): 2 sides called, 1 of them wrong, max distension ±3 75. A figure "over
 # called" that is None (nothing called) passes: no call is not a wrong call — the ceiling on indeterminate is
 # what limits that. With a handful of called sides a percentage is too coarse: WRONG_CALLS caps their number.
+# Session 4 (held-out run 14 in docs/analysis.md, the final code of that session: cervical zone, drift, cavity,
+# polarity-window rules): first — tube filled y/n 100 (24 sides), first fill ±2 71.4, the rest as before;
+# independent — tube filled y/n 75 (16 sides), max distension ±3 87.5, 2 sides called (1 wrong). Floors only
+# ever go up: tube filled y/n added (less about one side), the independent max distension floor raised from 50
+# to 75 (87.5 less one study).
 FLOORS: dict[str, dict[str, float]] = {
     "first": {
         "spill_yn_called_pct": 95.0,
@@ -35,12 +40,14 @@ FLOORS: dict[str, dict[str, float]] = {
         "spill_class_pct": 80.0,
         "onset_2_pct": 90.0,
         "first_fill_2_pct": 65.0,
+        "tube_filled_yn_pct": 95.0,
         "max_dist_3_pct": 90.0,
         "intrav_called_pct": 80.0,
     },
     "independent": {
         "indeterminate_pct": 100.0,
-        "max_dist_3_pct": 50.0,
+        "tube_filled_yn_pct": 68.0,
+        "max_dist_3_pct": 75.0,
         "intrav_called_pct": 85.0,
     },
 }

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hsg_workstation.analysis import analyze_frames, patient_left_on_image
-from hsg_workstation.analysis.opacity import downsample, shutter_mask
+from hsg_workstation.analysis import AnalysisRequest, analyze_frames, patient_left_on_image
+from hsg_workstation.analysis.blockmean import downsample
+from hsg_workstation.analysis.opacity import shutter_mask
 from hsg_workstation.measurements import Calibration, CalibrationBasis
 from tests.analysis.conftest import dice
 from tests.analysis.phantom import make_phantom
@@ -24,7 +25,9 @@ def _patient(side_on_image: str) -> str:
 @pytest.mark.parametrize("contrast_dark", [True, False])
 def test_same_findings_whether_contrast_is_dark_or_bright(contrast_dark: bool) -> None:
     ph = make_phantom(spill=("free", "none"), contrast_dark=contrast_dark)
-    r = analyze_frames(ph.frames, calibration=CAL, patient_orientation=["L", "F"])
+    r = analyze_frames(
+        AnalysisRequest.from_frames(ph.frames, calibration=CAL, patient_orientation=["L", "F"])
+    )
     assert r.contrast_polarity == ("dark" if contrast_dark else "bright")
     assert r.sides[_patient("left")].spill != "none"
     assert r.sides[_patient("right")].spill == "none"
@@ -34,8 +37,12 @@ def test_same_findings_whether_contrast_is_dark_or_bright(contrast_dark: bool) -
 
 def test_monochrome1_style_inverted_values_give_the_same_result() -> None:
     ph = make_phantom(spill=("free", "free"))
-    a = analyze_frames(ph.frames, calibration=CAL, patient_orientation=["L", "F"])
-    b = analyze_frames(4095.0 - ph.frames, calibration=CAL, patient_orientation=["L", "F"])
+    a = analyze_frames(
+        AnalysisRequest.from_frames(ph.frames, calibration=CAL, patient_orientation=["L", "F"])
+    )
+    b = analyze_frames(
+        AnalysisRequest.from_frames(4095.0 - ph.frames, calibration=CAL, patient_orientation=["L", "F"])
+    )
     assert a.contrast_polarity != b.contrast_polarity
     assert a.max_distension_frame == b.max_distension_frame
     for side in ("left", "right"):
@@ -45,9 +52,13 @@ def test_monochrome1_style_inverted_values_give_the_same_result() -> None:
 
 def test_table_motion_is_corrected_and_reported() -> None:
     ph = make_phantom(shift_px=2.0)
-    r = analyze_frames(ph.frames, calibration=CAL, patient_orientation=["L", "F"])
+    r = analyze_frames(
+        AnalysisRequest.from_frames(ph.frames, calibration=CAL, patient_orientation=["L", "F"])
+    )
     assert any("motion corrected" in w for w in r.warnings)
-    still = analyze_frames(make_phantom().frames, calibration=CAL, patient_orientation=["L", "F"])
+    still = analyze_frames(
+        AnalysisRequest.from_frames(make_phantom().frames, calibration=CAL, patient_orientation=["L", "F"])
+    )
     assert not any("motion corrected" in w for w in still.warnings)
 
 
@@ -76,7 +87,7 @@ def test_block_mean_downsample_matches_reshape_mean() -> None:
 
 def test_uncalibrated_loop_reports_pixels_and_says_so() -> None:
     ph = make_phantom()
-    r = analyze_frames(ph.frames, patient_orientation=["L", "F"])
+    r = analyze_frames(AnalysisRequest.from_frames(ph.frames, patient_orientation=["L", "F"]))
     assert r.fill_curve_unit == "px2"
     assert r.shape is not None and r.shape.unit == "{pixel}"
     assert any("no pixel spacing" in w for w in r.warnings)
@@ -85,7 +96,7 @@ def test_uncalibrated_loop_reports_pixels_and_says_so() -> None:
 
 def test_bad_input_shape_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="frames"):
-        analyze_frames(np.zeros((2, 3, 4, 5)))
+        AnalysisRequest.from_frames(np.zeros((2, 3, 4, 5)))
 
 
 def test_generator_patient_motion_is_corrected_without_false_intravasation() -> None:

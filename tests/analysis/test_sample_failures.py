@@ -3,6 +3,8 @@
 - ``submucous_myoma``: the faint contrast beside the myoma, inside the cavity's outline, was taken for the left
   tube filling at frame 8 (truth 17), and the GUI offered it as a key image.
 - ``bilateral_distal_hydrosalpinx``: only "fills, no spill, confidence 0.30"; nothing named the sacs.
+- ``unilateral_proximal_occlusion``: contrast refluxing below the internal os (cervix / catheter) persisted within
+  the tube search distance, and the right tube, which never fills, "filled at frame 18".
 """
 
 from __future__ import annotations
@@ -54,3 +56,19 @@ def test_bilateral_hydrosalpinx_names_both_sacs_with_their_diameter() -> None:
         assert no_spill.fields[f"findings.tubes.{side}.hydrosalpinx_diameter_mm"] == pytest.approx(
             truth["sides"][side]["hydrosalpinx_diameter_mm"], rel=0.2
         )
+
+
+def test_proximally_occluded_tube_is_not_reported_as_filling() -> None:
+    truth = _truth("unilateral_proximal_occlusion")
+    r = analyze_path(SAMPLES / "unilateral_proximal_occlusion" / "02_loop.dcm")
+    occluded = [side for side in ("left", "right") if not truth["sides"][side]["tube_filled"]]
+    assert occluded == ["right"]  # the sample as bundled: the patient's right tube
+    for side in ("left", "right"):
+        t, s = truth["sides"][side], r.sides[side]
+        if t["tube_filled"]:
+            assert s.tube_filled and abs(s.first_fill_frame - t["first_fill_frame"]) <= 2, (side, s)
+        else:
+            assert not s.tube_filled and s.first_fill_frame is None, (side, s)
+            assert s.spill in ("none", "indeterminate")
+    sugg = {s.id for s in suggestions_from_analysis(r, truth["loop_sop_instance_uid"])}
+    assert "first_fill_right" not in sugg

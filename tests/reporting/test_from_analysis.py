@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hsg_workstation.analysis import analyze_frames
+from hsg_workstation.analysis import AnalysisRequest, analyze_frames
 from hsg_workstation.reporting.from_analysis import apply_suggestion, suggestions_from_analysis
 from hsg_workstation.reporting.model import (
     HsgReport,
@@ -138,7 +138,7 @@ def test_missing_loop_uid_is_refused() -> None:
 def test_no_cavity_found_proposes_no_tube_or_intravasation_findings() -> None:
     # a loop without contrast: the analysis assessed nothing, so "tube does not fill" must not be suggested
     rng = np.random.default_rng(0)
-    r = analyze_frames((1000 + rng.normal(0, 5, (12, 64, 64))).astype(np.uint16))
+    r = analyze_frames(AnalysisRequest.from_frames((1000 + rng.normal(0, 5, (12, 64, 64))).astype(np.uint16)))
     assert r.max_distension_frame is None
     sugg = suggestions_from_analysis(r, "1.2.826.0.1.3680043.8.498.1")
     assert all(s.kind == "key_frame" and not s.fields for s in sugg)

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
-from hsg_workstation.analysis import analyze_frames
+from hsg_workstation.analysis import AnalysisRequest, analyze_frames
 from hsg_workstation.measurements import Calibration, CalibrationBasis
 from hsg_workstation.ui.fill_curve import FillCurveWidget
 from tests.analysis.phantom import make_phantom
@@ -18,9 +18,11 @@ pytestmark = pytest.mark.timeout(60)
 def analysis():
     ph = make_phantom(size=128, frames=24)
     return analyze_frames(
-        ph.frames,
-        calibration=Calibration(1.0, 1.0, CalibrationBasis.PIXEL_SPACING),
-        patient_orientation=["L", "F"],
+        AnalysisRequest.from_frames(
+            ph.frames,
+            calibration=Calibration(1.0, 1.0, CalibrationBasis.PIXEL_SPACING),
+            patient_orientation=["L", "F"],
+        )
     )
 
 
