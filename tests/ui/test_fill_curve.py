@@ -83,13 +83,13 @@ def test_clicking_the_curve_requests_that_frame(qtbot, analysis) -> None:
 def test_labels_never_overlap_labels_or_markers(qtbot, size) -> None:
     """Issue 11 at 1366×768: the plot gets ~300 px for 40 frames with key frames a frame or two apart; no label
     may cover another label or a marker, and at least half of them stay named on the curve."""
-    from hsg_workstation.analysis import analyze_frames as analyse
-
     ph = make_phantom(size=128, frames=40)
-    result = analyse(
-        ph.frames,
-        calibration=Calibration(1.0, 1.0, CalibrationBasis.PIXEL_SPACING),
-        patient_orientation=["L", "F"],
+    result = analyze_frames(
+        AnalysisRequest.from_frames(
+            ph.frames,
+            calibration=Calibration(1.0, 1.0, CalibrationBasis.PIXEL_SPACING),
+            patient_orientation=["L", "F"],
+        )
     )
     w = FillCurveWidget()
     qtbot.addWidget(w)
