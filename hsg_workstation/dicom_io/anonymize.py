@@ -23,6 +23,7 @@ remove — export the SR instead) and images with Burned In Annotation = YES.
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 import re
 import secrets
@@ -34,6 +35,7 @@ from pathlib import Path
 import pydicom
 from dicognito.anonymizer import Anonymizer
 from dicognito.datetimeanonymizer import DateTimeAnonymizer
+from dicognito.randomizer import Randomizer
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
@@ -169,6 +171,65 @@ def _scrub_text(ds: Dataset, needles: Iterable[str]) -> int:
     return count
 
 
+# a UID in running text: first arc 0, 1 or 2 and at least 16 characters (a version "3.6.7" or a date never is)
+_UID_IN_TEXT = re.compile(r"(?<![\d.])[012](?:\.[0-9]+)+(?![\d.])")
+_ISO_IN_TEXT = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?)?")
+
+
+class _TextFollower:
+    """Makes UIDs and ISO dates written *inside text values* follow the anonymisation of the real UI / DA / DT
+    elements. Why: the report SR (content format 4, TID 2002 has no UIDREF / DATE rows) writes source-image UIDs
+    and dates as TEXT; dicognito maps only UI / DA / DT elements, so the anonymised SR kept the original UIDs
+    (linkable to the source study) and unshifted dates (the LMP next to a shifted study date). Same mapping as
+    dicognito's: ``"2." + str(10**39 + randomizer.to_int(uid))`` with the export's key, and the same offset."""
+
+    def __init__(self, key: str, offset: _dt.timedelta) -> None:
+        self._randomizer = Randomizer(key)
+        self._offset = offset
+        self.count = 0
+
+    def _uid(self, match: re.Match[str]) -> str:
+        uid = match.group(0)
+        if len(uid) < 16 or uid.startswith("1.2.840.10008."):  # short numbers, standard class / syntax UIDs
+            return uid
+        self.count += 1
+        return "2." + str(10**39 + self._randomizer.to_int(uid))
+
+    def _date(self, match: re.Match[str]) -> str:
+        year, month, day, hour, minute, second = match.groups()
+        try:
+            when = _dt.datetime(
+                int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
+            )
+        except ValueError:
+            return match.group(0)  # not a date after all
+        shifted = when + self._offset
+        self.count += 1
+        if hour is None:
+            return shifted.strftime("%Y-%m-%d")
+        return shifted.strftime("%Y-%m-%dT%H:%M" + (":%S" if second is not None else ""))
+
+    def apply(self, ds: Dataset) -> None:
+        def visit(_dataset: Dataset, elem: pydicom.DataElement) -> None:
+            if elem.VR not in _TEXT_VRS - {"PN"} or elem.value in (None, ""):
+                return
+            values = list(elem.value) if elem.VM > 1 else [elem.value]
+            out = [_ISO_IN_TEXT.sub(self._date, _UID_IN_TEXT.sub(self._uid, str(v))) for v in values]
+            if out != [str(v) for v in values]:
+                elem.value = out if elem.VM > 1 else out[0]
+
+        ds.walk(visit)
+
+
+def _date_offset(key: str, shift_days: int | None) -> _dt.timedelta:
+    """The offset dicognito applies to DA / DT elements for this key (its Anonymizer's own computation), or
+    exactly ``shift_days``."""
+    if shift_days is not None:
+        return _dt.timedelta(days=shift_days)
+    low, high = 62 * 24, 730 * 24
+    return _dt.timedelta(hours=-(Randomizer(key).to_int("date_offset") % (high - low) + low))
+
+
 def _mark_deidentified(ds: Dataset, *, dates_shifted_days: int | None) -> None:
     ds.PatientIdentityRemoved = "YES"
     ds.DeidentificationMethod = "HSG Workstation anonymize (dicognito, PS3.15 Basic profile)" + (
@@ -231,6 +292,7 @@ def anonymize_files(
     except OSError as exc:
         raise HsgError(f"{out_dir}: cannot create the output folder: {exc.strerror or exc}") from None
     anonymizer = Anonymizer(seed=key)
+    follower = _TextFollower(key, _date_offset(key, shift_days))
     if shift_days is not None:
         # Handlers added first run first: this one handles every DA / DT / TM before dicognito's own offset.
         anonymizer.add_element_handler(DateTimeAnonymizer(shift_days * 24))
@@ -263,6 +325,9 @@ def anonymize_files(
                     del ds[keyword]
             anonymizer.anonymize(ds)
             result.text_replacements += _scrub_text(ds, needles)
+            before = follower.count
+            follower.apply(ds)
+            result.text_replacements += follower.count - before
             _mark_deidentified(ds, dates_shifted_days=shift_days)
             target = out_dir / str(ds.StudyInstanceUID) / f"{ds.SOPInstanceUID}.dcm"
             _atomic_write(ds, target)

@@ -5,6 +5,7 @@ exported set."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -109,6 +110,21 @@ def test_anonymized_study_keeps_no_identity_and_resolves_every_reference(
                 if elem.keyword == "ReferencedSOPInstanceUID":
                     referenced.add(str(elem.value))
     assert referenced and referenced <= instances
+    # the report SR (content format 4) also names its source images in TEXT items: those follow the mapping too
+    uids = set(instances)
+    for f in written:
+        ds = pydicom.dcmread(f, stop_before_pixels=True)
+        uids |= {str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID)}
+    in_text = {
+        str(elem.value)
+        for f in written
+        for elem in pydicom.dcmread(f, stop_before_pixels=True).iterall()
+        if elem.keyword == "TextValue"
+        and re.fullmatch(r"[012](\.\d+)+", str(elem.value))
+        and len(str(elem.value)) >= 16
+        and not str(elem.value).startswith("1.2.840.10008.")  # SOP classes are standard, not identifying
+    }
+    assert in_text and in_text <= uids, in_text - uids
 
 
 def test_pseudonym_is_stable_per_patient_and_dates_shift_exactly(
