@@ -19,8 +19,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import enum
+import io
 import json
 import math
+import os
 import struct
 import typing
 from collections.abc import Sequence
@@ -31,9 +33,9 @@ from typing import Any
 import numpy as np
 from pydicom import dcmread
 from pydicom.dataset import Dataset
-from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.valuerep import DT
 
+from hsg_workstation.dicom_io import limits
 from hsg_workstation.errors import HsgError
 from hsg_workstation.measurements import ImageRegion
 from hsg_workstation.reporting import codes
@@ -213,7 +215,7 @@ def _read(source: Dataset | str | Path) -> Dataset:
         ds = source
     else:
         try:
-            ds = dcmread(source)
+            ds = dcmread(io.BytesIO(_file_bytes(source)))
             # pydicom parses values lazily: a damaged value (a truncated length, an impossible VR) would
             # otherwise fail deep inside the reader as struct.error / BytesLengthException. Touch every value
             # once here, so every such file gets this one message.
@@ -221,26 +223,34 @@ def _read(source: Dataset | str | Path) -> Dataset:
                 _ = elem.value
         except RecursionError:
             raise SrImportError(f"{source}: content tree nested too deeply to read") from None
-        except (
-            InvalidDicomError,
-            OSError,
-            EOFError,
-            ValueError,
-            KeyError,
-            TypeError,
-            AttributeError,
-            IndexError,
-            OverflowError,
-            NotImplementedError,
-            struct.error,
-            BytesLengthException,
-        ) as exc:
+        except SrImportError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - pydicom / zlib raise many types on corrupt input
             raise SrImportError(f"{source}: cannot read as DICOM ({type(exc).__name__}: {exc})") from None
     if str(ds.get("SOPClassUID", "")) not in _SR_CLASSES:
         raise SrImportError(
             f"{_name(source)}: SOP class {ds.get('SOPClassUID', '?')} is not a structured report"
         )
     return ds
+
+
+def _file_bytes(source: str | Path) -> bytes:
+    """The whole file, refused above :data:`limits.MAX_SR_FILE_BYTES`. pydicom is handed these bytes, not the
+    open file: reading a file object, it asks for an element's *declared* length in one ``read()``, and Python
+    allocates that much before finding the file shorter — a 3 KB file declaring a 4 GB value needed 4 GB.
+    ``BytesIO.read`` allocates only what is there."""
+    path = Path(source)
+    try:
+        with open(path, "rb") as fp:
+            size = os.fstat(fp.fileno()).st_size
+            if size > limits.MAX_SR_FILE_BYTES:
+                raise SrImportError(
+                    f"{source}: {size:,} bytes is above the limit of {limits.MAX_SR_FILE_BYTES:,} bytes for a "
+                    "structured report (an HSG report SR is a few kilobytes)"
+                )
+            return fp.read(limits.MAX_SR_FILE_BYTES + 1)
+    except OSError as exc:
+        raise SrImportError(f"{source}: cannot be read: {exc.strerror or exc}") from None
 
 
 def _name(source: Any) -> str:
