@@ -165,8 +165,20 @@ def header_int(ds: Dataset, tag: int) -> int | None:
     except (TypeError, ValueError):
         try:
             return int(float(value))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: "inf"
             return None
+
+
+#: The range PS3.5 Table 6.2-1 allows an IS (Integer String) value: a signed 32-bit integer.
+IS_MIN, IS_MAX = -(2**31), 2**31 - 1
+
+
+def header_is_number(ds: Dataset, tag: int) -> int | None:
+    """A numbering IS value (Instance Number, Series Number) within the IS range, None when absent, not a number
+    or out of range. Why: such a number only orders images; a damaged one (20 digits — past what SQLite stores
+    — or ``1e308``) is dropped like a missing one instead of failing the import of an otherwise good file."""
+    value = header_int(ds, tag)
+    return value if value is not None and IS_MIN <= value <= IS_MAX else None
 
 
 # Tags used by indexing (named here once so the hot path does no keyword lookups).
@@ -597,7 +609,7 @@ def instance_from_header(ds: Dataset, path: str | os.PathLike[str]) -> Instance:
         study_instance_uid=header_text(ds, TAG_STUDY_INSTANCE_UID),
         path=Path(path),
         kind=classify_sop_class(sop_class),
-        instance_number=header_int(ds, TAG_INSTANCE_NUMBER),
+        instance_number=header_is_number(ds, TAG_INSTANCE_NUMBER),
         number_of_frames=number_of_frames(ds),
         rows=header_int(ds, TAG_ROWS),
         columns=header_int(ds, TAG_COLUMNS),

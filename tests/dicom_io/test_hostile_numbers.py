@@ -1,0 +1,54 @@
+"""Numbering values out of every sane range (the fuzz campaign, issue 16): an Instance / Series Number of 20
+digits was passed to SQLite ("Python int too large to convert to SQLite INTEGER") and ended the whole import as an
+internal error; ``inf`` raised OverflowError. Such a number only orders images: it is dropped like a missing one
+and the file imports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pydicom
+import pytest
+from pydicom import config
+from pydicom.dataelem import RawDataElement
+from pydicom.tag import BaseTag
+
+from hsg_workstation.dicom_io import reader
+from hsg_workstation.dicom_io.database import LocalDatabase
+from tests.dicom_io.dicomfactory import make_image
+
+
+@pytest.mark.parametrize(
+    "value", ["11111111111111111111", "-9999999999999999999", "1e308", "inf", "2147483648"]
+)
+def test_an_absurd_instance_or_series_number_is_dropped_and_the_file_imports(
+    db: LocalDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setattr(config.settings, "reading_validation_mode", config.IGNORE)
+    good = make_image(tmp_path / "src" / "good.dcm", instance_number=7, series_number=3)
+    bad = tmp_path / "src" / "bad.dcm"
+    ds = pydicom.dcmread(good)
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.generate_uid()
+    raw = value.encode() + b" " * (len(value) % 2)
+    for tag in (0x00200013, 0x00200011):  # Instance Number, Series Number: the bytes as they are
+        ds[tag] = RawDataElement(BaseTag(tag), "IS", len(raw), raw, 0, False, True)
+    ds.save_as(bad, enforce_file_format=True)
+    assert value.encode() in bad.read_bytes()
+
+    # pydicom's header path (the viewer, the SCP) and the fast scanner (import) agree
+    assert reader.instance_from_header(reader.read_header(bad), bad).instance_number is None
+    results = {Path(r.path).name: r for r in db.import_paths([tmp_path / "src"])}
+    assert {name: r.status for name, r in results.items()} == {"good.dcm": "imported", "bad.dcm": "imported"}
+    (study,) = db.studies()
+    numbers = sorted(
+        (inst.instance_number is None, inst.instance_number)
+        for series in db.series(study.study_instance_uid)
+        for inst in db.instances(series.series_instance_uid)
+    )
+    assert numbers == [(False, 7), (True, None)]
+    assert {s.series_number for s in db.series(study.study_instance_uid)} <= {3, None}
+
+
+def test_the_largest_is_value_is_kept(tmp_path: Path) -> None:
+    path = make_image(tmp_path / "max.dcm", instance_number=2**31 - 1)
+    assert reader.instance_from_header(reader.read_header(path), path).instance_number == 2**31 - 1
