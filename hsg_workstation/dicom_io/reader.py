@@ -174,9 +174,10 @@ IS_MIN, IS_MAX = -(2**31), 2**31 - 1
 
 
 def header_is_number(ds: Dataset, tag: int) -> int | None:
-    """A numbering IS value (Instance Number, Series Number) within the IS range, None when absent, not a number
-    or out of range. Why: such a number only orders images; a damaged one (20 digits — past what SQLite stores
-    — or ``1e308``) is dropped like a missing one instead of failing the import of an otherwise good file."""
+    """An integer value within the IS range (a signed 32-bit integer), None when absent, not a number or out of
+    range. For what the index stores — Instance / Series Number only order images, Rows / Columns of a non-image
+    mean nothing: a damaged one (20 digits — past what SQLite stores — or ``1e308``) is dropped like a missing
+    one instead of failing the import of an otherwise good file."""
     value = header_int(ds, tag)
     return value if value is not None and IS_MIN <= value <= IS_MAX else None
 
@@ -610,9 +611,11 @@ def instance_from_header(ds: Dataset, path: str | os.PathLike[str]) -> Instance:
         path=Path(path),
         kind=classify_sop_class(sop_class),
         instance_number=header_is_number(ds, TAG_INSTANCE_NUMBER),
-        number_of_frames=number_of_frames(ds),
-        rows=header_int(ds, TAG_ROWS),
-        columns=header_int(ds, TAG_COLUMNS),
+        # Images past the frame / pixel limits were refused by validate_header; on other objects (an SR, a PDF)
+        # these values mean nothing, and a damaged one must not reach SQLite (64-bit integers only).
+        number_of_frames=frames if (frames := number_of_frames(ds)) <= IS_MAX else 1,
+        rows=header_is_number(ds, TAG_ROWS),
+        columns=header_is_number(ds, TAG_COLUMNS),
         acquisition_datetime=acquisition_datetime(ds),
         transfer_syntax_uid=_transfer_syntax(ds) or None,
     )

@@ -15,7 +15,7 @@ from pydicom.tag import BaseTag
 
 from hsg_workstation.dicom_io import reader
 from hsg_workstation.dicom_io.database import LocalDatabase
-from tests.dicom_io.dicomfactory import make_image
+from tests.dicom_io.dicomfactory import COMPREHENSIVE_SR, make_document, make_image
 
 
 @pytest.mark.parametrize(
@@ -52,3 +52,23 @@ def test_an_absurd_instance_or_series_number_is_dropped_and_the_file_imports(
 def test_the_largest_is_value_is_kept(tmp_path: Path) -> None:
     path = make_image(tmp_path / "max.dcm", instance_number=2**31 - 1)
     assert reader.instance_from_header(reader.read_header(path), path).instance_number == 2**31 - 1
+
+
+@pytest.mark.parametrize("keyword_tag", [0x00280008, 0x00280010, 0x00280011])
+@pytest.mark.parametrize("value", ["11111111111111111111", "1e308"])
+def test_a_document_with_absurd_frames_rows_or_columns_imports(
+    db: LocalDatabase, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keyword_tag: int, value: str
+) -> None:
+    """On an SR / PDF these image attributes mean nothing; a damaged one ended the import in SQLite."""
+    monkeypatch.setattr(config.settings, "reading_validation_mode", config.IGNORE)
+    path = make_document(tmp_path / "src" / "sr.dcm", COMPREHENSIVE_SR)
+    ds = pydicom.dcmread(path)
+    raw = value.encode() + b" " * (len(value) % 2)
+    ds[keyword_tag] = RawDataElement(BaseTag(keyword_tag), "IS", len(raw), raw, 0, False, True)
+    ds.save_as(path, enforce_file_format=True)
+    (result,) = db.import_paths([tmp_path / "src"])
+    assert result.status == "imported"
+    (study,) = db.studies()
+    (series,) = db.series(study.study_instance_uid)
+    (inst,) = db.instances(series.series_instance_uid)
+    assert inst.number_of_frames == 1 and inst.rows is None and inst.columns is None
