@@ -154,6 +154,8 @@ def decode_frame(
             _check_lossless(path, index, header, n)
         elif uid == jpeg_check.RLE_LOSSLESS:
             _check_rle(path, index, header, n)
+        elif uid in jpeg_check.JPEG_2000_SYNTAXES:
+            _check_j2k(path, index, header, n)
         native = _decode_native(path, index, header)
         if native is not None:
             return native
@@ -225,6 +227,19 @@ def _check_rle(path: str | os.PathLike[str], index: int, header: Dataset, frames
         columns=reader.header_int(header, reader.TAG_COLUMNS) or 0,
         samples=reader.header_int(header, reader.TAG_SAMPLES_PER_PIXEL) or 1,
         bits_allocated=reader.header_int(header, reader.TAG_BITS_ALLOCATED) or 8,
+        name=f"{path}: frame {index + 1}",
+    )
+
+
+def _check_j2k(path: str | os.PathLike[str], index: int, header: Dataset, frames: int) -> None:
+    """JPEG 2000 decoders allocate the image size the codestream declares: check it against the header first."""
+    data = _encapsulated_frame(path, index, header, frames)
+    if data is None:
+        return
+    jpeg_check.check_j2k_frame(
+        data,
+        rows=reader.header_int(header, reader.TAG_ROWS) or 0,
+        columns=reader.header_int(header, reader.TAG_COLUMNS) or 0,
         name=f"{path}: frame {index + 1}",
     )
 
