@@ -30,6 +30,13 @@ Contract (the viewer, export-image, analysis and the report code rely on it):
 
 Colour images (RGB, YBR — converted to RGB by pydicom — and PALETTE COLOR) get no VOI: ``display_image``
 returns them as uint8 RGB with ``levels=None``.
+
+Why this module is long (~830 lines): it is the whole pipeline the contract above describes — decode (with the
+pre-decoder checks and the decoder choice), the Modality LUT, VOI (windows, VOI LUT tables, sigmoid) and
+``FrameSource`` tying them to one header. Each stage is small; they share the header helpers and the frame
+validation, and every consumer (viewer, export, analysis, report) uses the stages through ``FrameSource``, so a
+split by stage would mostly move private helpers across module boundaries. The byte-level checks of compressed
+frames already live apart (``jpeg_check.py``), as does crash-proof decoding (``isolated.py``).
 """
 
 from __future__ import annotations

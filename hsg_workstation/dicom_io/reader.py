@@ -8,6 +8,13 @@ instead of as a crash when the viewer later asks for frame 57.
 
 Every rejection raises :class:`~hsg_workstation.errors.DicomReadError` whose message names the file and the
 reason; callers (import, PACS receive) turn it into a "skipped" result and go on with the next file.
+
+Why this module is long (~930 lines): it is the one gate, and its two halves must agree value for value — the
+pydicom path (``read_header``: parse, locate and frame the Pixel Data, validate against the limits) and the fast
+scanner (``scan_header``: the same values and the same refusals from a direct walk of the element headers, falling
+back to the pydicom path whenever it is not certain). They share the tag table, the value helpers, the framing
+walk and ``validate_header``; split apart, the scanner would import most of the other half's privates (it falls
+back to ``read_header`` and frames the Pixel Data with its walk), so the split would be by line count, not subject.
 """
 
 from __future__ import annotations

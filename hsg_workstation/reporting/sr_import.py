@@ -12,6 +12,11 @@ has changed. So the reader
 * refuses another producer's SR (Manufacturer and this program's private items, not only the title);
 * detects an incomplete (truncated) SR — format 2 records its content item count — and says what is missing;
 * turns every malformed item into :class:`SrImportError` naming the item's path, never a traceback.
+
+Why this module is long (~700 lines): reading back is one recursive walk (``_Reader``) over a content tree where
+every item type (TEXT, CODE, NUM, DATE, SCOORD, containers) is mapped onto the report model with its own error
+message naming the item's path; the walk, the codebooks it consults and the value parsers it calls are one
+subject. The frozen format-1 codebook already lives apart (``sr_format1.py``).
 """
 
 from __future__ import annotations
