@@ -558,6 +558,10 @@ def validate_header(
     samples = header_int(ds, TAG_SAMPLES_PER_PIXEL)
     if samples is not None and not 1 <= samples <= 4:
         raise DicomReadError(f"{name}: invalid Samples per Pixel (0028,0002) {samples}")
+    declared_frames = header_value(ds, TAG_NUMBER_OF_FRAMES)
+    if declared_frames not in (None, "", []) and header_int(ds, TAG_NUMBER_OF_FRAMES) is None:
+        # "inf", "NaN", "abc": not one frame by default — the header is damaged where the frame count is
+        raise DicomReadError(f"{name}: Number of Frames (0028,0008) {declared_frames!r} is not a number")
     needed = expected_pixel_bytes(ds)
     if needed > max_pixel_bytes:
         raise DicomReadError(

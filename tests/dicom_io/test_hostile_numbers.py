@@ -5,6 +5,7 @@ and the file imports."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pydicom
@@ -13,8 +14,9 @@ from pydicom import config
 from pydicom.dataelem import RawDataElement
 from pydicom.tag import BaseTag
 
-from hsg_workstation.dicom_io import reader
+from hsg_workstation.dicom_io import pixels, reader
 from hsg_workstation.dicom_io.database import LocalDatabase
+from hsg_workstation.errors import DicomReadError
 from tests.dicom_io.dicomfactory import COMPREHENSIVE_SR, make_document, make_image
 
 
@@ -72,3 +74,22 @@ def test_a_document_with_absurd_frames_rows_or_columns_imports(
     (series,) = db.series(study.study_instance_uid)
     (inst,) = db.instances(series.series_instance_uid)
     assert inst.number_of_frames == 1 and inst.rows is None and inst.columns is None
+
+
+@pytest.mark.parametrize("value", ["inf", "NaN", "abc"])
+def test_a_loop_whose_number_of_frames_is_not_a_number_is_refused_naming_it(
+    db: LocalDatabase, tmp_path: Path, value: str
+) -> None:
+    """Found by the long fuzz run (seed 24): ``inf`` frames was read as one frame by the header checks, then
+    pydicom's own conversion of the value raised OverflowError in the frame timing (a traceback in the viewer's
+    pixel path). A damaged frame count is a damaged image: refused at open and at import, naming the field."""
+    path = make_image(tmp_path / "src" / "loop.dcm", frames=2)
+    ds = pydicom.dcmread(path)
+    raw = value.encode() + b" " * (len(value) % 2)
+    ds[0x00280008] = RawDataElement(BaseTag(0x00280008), "IS", len(raw), raw, 0, False, True)
+    ds.save_as(path, enforce_file_format=True)
+    message = rf"loop\.dcm: Number of Frames \(0028,0008\) '{value}' is not a number"
+    with pytest.raises(DicomReadError, match=message):
+        pixels.FrameSource(path)
+    (result,) = db.import_paths([tmp_path / "src"])
+    assert result.status == "skipped" and re.search(message, result.reason)
