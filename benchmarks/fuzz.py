@@ -591,6 +591,10 @@ def _default_workdir() -> Path:
 def campaign(args: argparse.Namespace) -> dict:
     workdir = Path(args.workdir) if args.workdir else _default_workdir()
     workdir.mkdir(parents=True, exist_ok=True)
+    # A backstop for the campaign's own process on a shared machine: a runaway here is a MemoryError in this
+    # process, not the kernel's OOM killer choosing among everyone's processes (children set their own limit).
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (min(8 * 2**30, hard) if hard > 0 else 8 * 2**30, hard))
     seeds = build_seeds(workdir / "seeds")
     sr_seeds = {p.name for p in seeds if _is_sr(p)}
     targets = tuple(args.targets)
