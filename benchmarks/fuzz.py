@@ -10,7 +10,9 @@ Mutations (one to three stacked per input): bit flips, truncation, element mutat
 for explicit-VR element headers (VR replaced, length field set to 0 / odd / huge / undefined, value replaced by a
 hostile one such as ``1e308``, ``NaN``, ``-1``, 64 backslashes), header fields rewritten with pydicom (Number of
 Frames 10⁸, Rows/Columns 0 or 65535, Bits Allocated 0/3/64, Pixel Spacing 1e308, a VR-corrupt calibration),
-nested sequences 50-1 500 levels deep, and a splice of two seeds.
+nested sequences 50-1 500 levels deep, and a splice of two seeds. The header-field mutation parses and writes the
+input with pydicom, which can loop without bound on hostile data, so it runs in a forked child under its own
+memory and time limit (a failure becomes a byte-level mutation, counted in ``mutator_fallbacks``).
 
 Each input runs in a forked child process under ``RLIMIT_AS`` (``--memory-mb``) and a wall-clock limit
 (``--time-limit``), through five targets in turn:
@@ -52,6 +54,7 @@ import json  # noqa: E402
 import random  # noqa: E402
 import re  # noqa: E402
 import resource  # noqa: E402
+import select  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
 import struct  # noqa: E402
@@ -291,11 +294,61 @@ def _splice(rng: random.Random, data: bytes, seeds: list[Path]) -> bytes:
     return data[:cut_a] + other[cut_b:]
 
 
+#: Limits for a mutator that parses the input with pydicom (``_field``), run in a forked process.
+MUTATOR_MEMORY_BYTES = 1024 * 2**20
+MUTATOR_SECONDS = 20.0
+mutator_fallbacks = 0  # inputs whose pydicom rewrite failed its limits and became a byte-level mutation
+
+
+def _guarded_field(rng: random.Random, data: bytes, seeds: list[Path]) -> bytes:
+    """:func:`_field` in a forked child under a memory and a time limit, its result read back through a pipe.
+
+    Why: pydicom writing back a hostile dataset can loop while allocating without bound — with seed 24,
+    input 9 792 (MR_small + nest + element, then Columns 65535) grew the campaign's own process to 24 GB until the
+    kernel killed it, 9 792 inputs in and no JSON written. The workstation never writes such a file (every read
+    path refuses it: "image without Pixel Data"); the mutator does. A mutator that fails its limits gives a
+    byte-level mutation of the same data instead (counted as ``mutator_fallbacks``). The child's choices come
+    from a sub-seed drawn here, so the input sequence stays a function of ``--seed``."""
+    global mutator_fallbacks
+    sub = rng.getrandbits(64)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: mutate, write the bytes, exit without running any exit handler of the parent
+        code = 1
+        try:
+            os.close(read_end)
+            resource.setrlimit(resource.RLIMIT_AS, (MUTATOR_MEMORY_BYTES, MUTATOR_MEMORY_BYTES))
+            out = _field(random.Random(sub), data, seeds)
+            with os.fdopen(write_end, "wb") as pipe:
+                pipe.write(out)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_end)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + MUTATOR_SECONDS
+    with os.fdopen(read_end, "rb", buffering=0) as pipe:
+        while (left := deadline - time.monotonic()) > 0:
+            if not select.select([pipe], [], [], left)[0]:
+                continue
+            chunk = pipe.read(1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        else:
+            os.kill(pid, signal.SIGKILL)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
+        return b"".join(chunks)
+    mutator_fallbacks += 1
+    return _element(random.Random(sub), data, seeds)
+
+
 MUTATIONS: dict[str, Callable[[random.Random, bytes, list[Path]], bytes]] = {
     "bitflip": _bitflip,
     "truncate": _truncate,
     "element": _element,
-    "field": _field,
+    "field": _guarded_field,
     "nest": _nest,
     "splice": _splice,
 }
@@ -538,6 +591,10 @@ def _default_workdir() -> Path:
 def campaign(args: argparse.Namespace) -> dict:
     workdir = Path(args.workdir) if args.workdir else _default_workdir()
     workdir.mkdir(parents=True, exist_ok=True)
+    # A backstop for the campaign's own process on a shared machine: a runaway here is a MemoryError in this
+    # process, not the kernel's OOM killer choosing among everyone's processes (children set their own limit).
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (min(8 * 2**30, hard) if hard > 0 else 8 * 2**30, hard))
     seeds = build_seeds(workdir / "seeds")
     sr_seeds = {p.name for p in seeds if _is_sr(p)}
     targets = tuple(args.targets)
@@ -609,6 +666,7 @@ def campaign(args: argparse.Namespace) -> dict:
         "by_mutation": {m: dict(by_mutation[m]) for m in sorted(by_mutation)},
         "distinct": {c: dict(distinct[c].most_common()) for c in sorted(distinct)},
         "examples": dict(examples),
+        "mutator_fallbacks": mutator_fallbacks,
         "seeds": len(seeds),
         "memory_limit_mb": args.memory_mb,
         "time_limit_s": args.time_limit,

@@ -1,7 +1,9 @@
 """Reading a fill sequence from DICOM for the analysis: pick the loop, decode one frame at a time.
 
 Decoding goes through the shared pixel pipeline (:func:`hsg_workstation.dicom_io.pixels.decode_frame`), one
-(path, index) at a time; only a working-resolution copy of the loop is held in memory (60 frames of 1024² would
+(path, index) at a time, compressed frames in a decoder process (:func:`~hsg_workstation.dicom_io.isolated.
+decode_frame_safe`: a native decoder that aborts on a damaged stream costs that frame, not ``analyze`` or the
+viewer running the analysis — issue 16); only a working-resolution copy of the loop is held in memory (60 frames of 1024² would
 otherwise be 250 MB of float32).
 """
 
@@ -16,7 +18,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 
 from hsg_workstation.analysis.request import AnalysisRequest
-from hsg_workstation.dicom_io import pixels
+from hsg_workstation.dicom_io import isolated, pixels
 from hsg_workstation.dicom_io.calibration import calibration_from_dataset, calibration_warnings
 from hsg_workstation.dicom_io.reader import (
     acquisition_datetime,
@@ -53,8 +55,9 @@ _ANALYSIS_KEYWORDS = (
 
 
 def decode_frame(path: Path, index: int, header: Dataset | None = None) -> np.ndarray:
-    """One frame (0-based) as a 2-D array of stored values, via the shared pixel pipeline of ``dicom_io``."""
-    arr = pixels.decode_frame(path, index, header=header)
+    """One frame (0-based) as a 2-D array of stored values, via the shared pixel pipeline of ``dicom_io``;
+    compressed frames are decoded in a worker process (the header is read — validated — when not given)."""
+    arr = isolated.decode_frame_safe(path, index, header if header is not None else read_header(path))
     if arr.ndim == 3:  # colour (secondary capture): a grey value is enough to see contrast
         arr = arr.mean(axis=-1)
     return arr

@@ -23,7 +23,7 @@ from pathlib import Path
 from pydicom.dataset import Dataset
 
 from hsg_workstation.dicom_io.model import Instance, Series, SopKind, Study
-from hsg_workstation.dicom_io.reader import header_int, header_text
+from hsg_workstation.dicom_io.reader import header_is_number, header_text
 
 SCHEMA_VERSION = 1
 
@@ -102,7 +102,7 @@ def index_row(ds: Dataset, instance: Instance, relpath: str, source: str) -> Ind
         source=source,
         study_values=tuple(header_text(ds, tag) for _, tag in _STUDY_FIELDS),
         modality=header_text(ds, TAG_MODALITY),
-        series_number=header_int(ds, TAG_SERIES_NUMBER),
+        series_number=header_is_number(ds, TAG_SERIES_NUMBER),
         series_description=header_text(ds, TAG_SERIES_DESCRIPTION),
     )
 

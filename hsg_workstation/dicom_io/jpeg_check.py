@@ -1,4 +1,5 @@
-"""Structural check of a JPEG Lossless frame before python-gdcm decodes it.
+"""Structural checks of compressed frames before a native decoder sees them (JPEG Lossless for python-gdcm;
+RLE and JPEG 2000 headers against the DICOM header, since their decoders allocate from them).
 
 Why this exists: JPEG Lossless (1.2.840.10008.1.2.4.57 / .70) has no decoder here but python-gdcm, and gdcm
 *aborts the whole process* (an uncaught C++ exception → ``std::terminate``) on some corrupt streams — found by
@@ -192,3 +193,46 @@ def check_rle_frame(
                 f"segment {i + 1} has {end - start} bytes, too few to hold {rows} × {columns} pixels "
                 "(truncated, or the header's matrix is wrong)"
             )
+
+
+JPEG_2000_SYNTAXES = frozenset(
+    {
+        "1.2.840.10008.1.2.4.90",
+        "1.2.840.10008.1.2.4.91",
+        "1.2.840.10008.1.2.4.201",  # High-Throughput JPEG 2000: the same codestream main header
+        "1.2.840.10008.1.2.4.202",
+        "1.2.840.10008.1.2.4.203",
+    }
+)
+_SOC_SIZ = b"\xff\x4f\xff\x51"
+_MAX_TILES = 65535  # Isot, the tile index of a tile-part header, is 16 bits (ITU-T T.800 A.4.2)
+
+
+def check_j2k_frame(data: bytes, *, rows: int, columns: int, name: str) -> None:
+    """Raise :class:`DicomReadError` if a JPEG 2000 frame's image size (its SIZ marker segment) is not the DICOM
+    header's Rows × Columns, or it declares more tiles than the standard can number.
+
+    Why: the decoders allocate the image the *codestream* declares before decoding a byte of it — one bit flipped
+    in a 3 KB file's SIZ made a 1.07 G-element array (~50 s and > 1 GB) before the size mismatch was noticed.
+    Only the main header's first segment is read (T.800 A.5.1: SIZ follows SOC); a codestream wrapped in JP2
+    boxes, which DICOM does not allow but some writers produce, is left to the decoder."""
+    if not data.startswith(b"\xff\x4f"):
+        return
+    if len(data) < 4 + 38 or not data.startswith(_SOC_SIZ):
+        raise DicomReadError(
+            f"{name}: corrupt JPEG 2000 frame (no image size segment SIZ after the start marker)"
+        )
+    _, _, xsiz, ysiz, xosiz, yosiz, xtsiz, ytsiz, xtosiz, ytosiz = struct.unpack_from(">HHIIIIIIII", data, 4)
+    width, height = xsiz - xosiz, ysiz - yosiz
+    if (width, height) != (columns, rows):
+        raise DicomReadError(
+            f"{name}: JPEG 2000 frame is {max(width, 0)} × {max(height, 0)} pixels (SIZ marker) but the header's "
+            f"Columns × Rows is {columns} × {rows}"
+        )
+    if xtsiz == 0 or ytsiz == 0 or xtosiz > xosiz or ytosiz > yosiz:
+        raise DicomReadError(f"{name}: corrupt JPEG 2000 frame (impossible tile grid in the SIZ marker)")
+    tiles = -(-(xsiz - xtosiz) // xtsiz) * -(-(ysiz - ytosiz) // ytsiz)
+    if tiles > _MAX_TILES:
+        raise DicomReadError(
+            f"{name}: corrupt JPEG 2000 frame ({tiles:,} tiles declared; a codestream can number {_MAX_TILES:,})"
+        )

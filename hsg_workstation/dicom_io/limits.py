@@ -21,6 +21,8 @@ Why these values:
 * ``MAX_SEQUENCE_DEPTH`` — real headers nest sequences 3–6 deep (SR content trees ~10); 1 000-deep nesting is
   only ever an attack on recursive parsers.
 * ``MAX_TEXT_BYTES`` — a text value (UT, LT) of 1 MiB is a thousand pages; SR text items are short.
+* ``MAX_SR_FILE_BYTES`` — an HSG report SR is 5-50 KB; 64 MiB is room for any SR with a thousand-page text,
+  and bounds what ``report import`` reads into memory (it parses from memory, see ``sr_import._file_bytes``).
 * Association limits — a silent TCP connection costs the listener a thread and a slot; these keep a scanner or a
   misbehaving peer from taking the slots legitimate senders need (see ``pacs/scp.py``).
 """
@@ -40,6 +42,8 @@ MAX_FRAME_PIXELS = 16_384 * 16_384
 MAX_SEQUENCE_DEPTH = 64
 #: Bytes of one text value (UT / LT / ST / UC).
 MAX_TEXT_BYTES = 1024 * 1024
+#: Bytes of a file read as a structured report (``report import``): the whole file is read into memory.
+MAX_SR_FILE_BYTES = 64 * 1024 * 1024
 #: RLE: one byte of a PackBits run can expand to at most 128 bytes / 2 bytes of input → ratio 64 (PS3.5 G.3.1).
 RLE_MAX_EXPANSION = 64
 

@@ -30,6 +30,13 @@ Contract (the viewer, export-image, analysis and the report code rely on it):
 
 Colour images (RGB, YBR — converted to RGB by pydicom — and PALETTE COLOR) get no VOI: ``display_image``
 returns them as uint8 RGB with ``levels=None``.
+
+Why this module is long (~830 lines): it is the whole pipeline the contract above describes — decode (with the
+pre-decoder checks and the decoder choice), the Modality LUT, VOI (windows, VOI LUT tables, sigmoid) and
+``FrameSource`` tying them to one header. Each stage is small; they share the header helpers and the frame
+validation, and every consumer (viewer, export, analysis, report) uses the stages through ``FrameSource``, so a
+split by stage would mostly move private helpers across module boundaries. The byte-level checks of compressed
+frames already live apart (``jpeg_check.py``), as does crash-proof decoding (``isolated.py``).
 """
 
 from __future__ import annotations
@@ -159,6 +166,8 @@ def decode_frame(
                 direct = _decode_rle_direct(path, index, header, data)
                 if direct is not None:
                     return direct
+        elif uid in jpeg_check.JPEG_2000_SYNTAXES:
+            _check_j2k(path, index, header, n)
         native = _decode_native(path, index, header)
         if native is not None:
             return native
@@ -276,6 +285,19 @@ def _decode_rle_direct(
     # pyo3's PanicException derives from BaseException (see decode_frame)
     except BaseException as exc:  # noqa: BLE001
         raise _decode_failure(path, index, exc) from exc
+
+
+def _check_j2k(path: str | os.PathLike[str], index: int, header: Dataset, frames: int) -> None:
+    """JPEG 2000 decoders allocate the image size the codestream declares: check it against the header first."""
+    data = _encapsulated_frame(path, index, header, frames)
+    if data is None:
+        return
+    jpeg_check.check_j2k_frame(
+        data,
+        rows=reader.header_int(header, reader.TAG_ROWS) or 0,
+        columns=reader.header_int(header, reader.TAG_COLUMNS) or 0,
+        name=f"{path}: frame {index + 1}",
+    )
 
 
 #: Decoder plugin to use per transfer syntax when it is installed, instead of letting pydicom try every plugin.

@@ -8,6 +8,13 @@ instead of as a crash when the viewer later asks for frame 57.
 
 Every rejection raises :class:`~hsg_workstation.errors.DicomReadError` whose message names the file and the
 reason; callers (import, PACS receive) turn it into a "skipped" result and go on with the next file.
+
+Why this module is long (~930 lines): it is the one gate, and its two halves must agree value for value — the
+pydicom path (``read_header``: parse, locate and frame the Pixel Data, validate against the limits) and the fast
+scanner (``scan_header``: the same values and the same refusals from a direct walk of the element headers, falling
+back to the pydicom path whenever it is not certain). They share the tag table, the value helpers, the framing
+walk and ``validate_header``; split apart, the scanner would import most of the other half's privates (it falls
+back to ``read_header`` and frames the Pixel Data with its walk), so the split would be by line count, not subject.
 """
 
 from __future__ import annotations
@@ -165,8 +172,21 @@ def header_int(ds: Dataset, tag: int) -> int | None:
     except (TypeError, ValueError):
         try:
             return int(float(value))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: "inf"
             return None
+
+
+#: The range PS3.5 Table 6.2-1 allows an IS (Integer String) value: a signed 32-bit integer.
+IS_MIN, IS_MAX = -(2**31), 2**31 - 1
+
+
+def header_is_number(ds: Dataset, tag: int) -> int | None:
+    """An integer value within the IS range (a signed 32-bit integer), None when absent, not a number or out of
+    range. For what the index stores — Instance / Series Number only order images, Rows / Columns of a non-image
+    mean nothing: a damaged one (20 digits — past what SQLite stores — or ``1e308``) is dropped like a missing
+    one instead of failing the import of an otherwise good file."""
+    value = header_int(ds, tag)
+    return value if value is not None and IS_MIN <= value <= IS_MAX else None
 
 
 # Tags used by indexing (named here once so the hot path does no keyword lookups).
@@ -538,6 +558,10 @@ def validate_header(
     samples = header_int(ds, TAG_SAMPLES_PER_PIXEL)
     if samples is not None and not 1 <= samples <= 4:
         raise DicomReadError(f"{name}: invalid Samples per Pixel (0028,0002) {samples}")
+    declared_frames = header_value(ds, TAG_NUMBER_OF_FRAMES)
+    if declared_frames not in (None, "", []) and header_int(ds, TAG_NUMBER_OF_FRAMES) is None:
+        # "inf", "NaN", "abc": not one frame by default — the header is damaged where the frame count is
+        raise DicomReadError(f"{name}: Number of Frames (0028,0008) {declared_frames!r} is not a number")
     needed = expected_pixel_bytes(ds)
     if needed > max_pixel_bytes:
         raise DicomReadError(
@@ -597,10 +621,12 @@ def instance_from_header(ds: Dataset, path: str | os.PathLike[str]) -> Instance:
         study_instance_uid=header_text(ds, TAG_STUDY_INSTANCE_UID),
         path=Path(path),
         kind=classify_sop_class(sop_class),
-        instance_number=header_int(ds, TAG_INSTANCE_NUMBER),
-        number_of_frames=number_of_frames(ds),
-        rows=header_int(ds, TAG_ROWS),
-        columns=header_int(ds, TAG_COLUMNS),
+        instance_number=header_is_number(ds, TAG_INSTANCE_NUMBER),
+        # Images past the frame / pixel limits were refused by validate_header; on other objects (an SR, a PDF)
+        # these values mean nothing, and a damaged one must not reach SQLite (64-bit integers only).
+        number_of_frames=frames if (frames := number_of_frames(ds)) <= IS_MAX else 1,
+        rows=header_is_number(ds, TAG_ROWS),
+        columns=header_is_number(ds, TAG_COLUMNS),
         acquisition_datetime=acquisition_datetime(ds),
         transfer_syntax_uid=_transfer_syntax(ds) or None,
     )

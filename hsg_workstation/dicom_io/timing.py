@@ -94,7 +94,7 @@ class FrameTiming:
 def _frame_count(ds: Dataset) -> int:
     try:
         return max(int(ds.get("NumberOfFrames") or 1), 1)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: pydicom's IS of "inf"
         return 1
 
 

@@ -17,8 +17,9 @@ has changed. So the reader
 * detects an incomplete (truncated) SR — formats 2 to 4 record their content item count — and says what is missing;
 * turns every malformed item into :class:`SrImportError` naming the item's path, never a traceback.
 
-Over 600 lines on purpose: one reader state (warnings, unknown items, completeness) serves the walks of all four
-formats; the item decoders are in ``sr_codebook``, format 1's codes in ``sr_format1``.
+Why this module is long (~620 lines): one reader state (warnings, unknown items, completeness) serves the walks of all
+four formats, each item mapped onto the report model with its own error message naming the item's path; the item
+decoders are in ``sr_codebook``, format 1's codes in ``sr_format1``.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import enum
+import io
 import json
 import math
+import os
 import struct
 import typing
 from collections.abc import Sequence
@@ -37,9 +40,9 @@ from typing import Any
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
-from pydicom.errors import BytesLengthException, InvalidDicomError
 from pydicom.valuerep import DT
 
+from hsg_workstation.dicom_io import limits
 from hsg_workstation.measurements import ImageRegion, Measurement
 from hsg_workstation.reporting import codes
 from hsg_workstation.reporting.model import SCHEMA_VERSION, HsgReport, ReportJsonError
@@ -138,7 +141,7 @@ def _read(source: Dataset | str | Path) -> Dataset:
         ds = source
     else:
         try:
-            ds = dcmread(source)
+            ds = dcmread(io.BytesIO(_file_bytes(source)))
             # pydicom parses values lazily: a damaged value (a truncated length, an impossible VR) would
             # otherwise fail deep inside the reader as struct.error / BytesLengthException. Touch every value
             # once here, so every such file gets this one message.
@@ -146,26 +149,34 @@ def _read(source: Dataset | str | Path) -> Dataset:
                 _ = elem.value
         except RecursionError:
             raise SrImportError(f"{source}: content tree nested too deeply to read") from None
-        except (
-            InvalidDicomError,
-            OSError,
-            EOFError,
-            ValueError,
-            KeyError,
-            TypeError,
-            AttributeError,
-            IndexError,
-            OverflowError,
-            NotImplementedError,
-            struct.error,
-            BytesLengthException,
-        ) as exc:
+        except SrImportError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - pydicom / zlib raise many types on corrupt input
             raise SrImportError(f"{source}: cannot read as DICOM ({type(exc).__name__}: {exc})") from None
     if str(ds.get("SOPClassUID", "")) not in _SR_CLASSES:
         raise SrImportError(
             f"{_name(source)}: SOP class {ds.get('SOPClassUID', '?')} is not a structured report"
         )
     return ds
+
+
+def _file_bytes(source: str | Path) -> bytes:
+    """The whole file, refused above :data:`limits.MAX_SR_FILE_BYTES`. pydicom is handed these bytes, not the
+    open file: reading a file object, it asks for an element's *declared* length in one ``read()``, and Python
+    allocates that much before finding the file shorter — a 3 KB file declaring a 4 GB value needed 4 GB.
+    ``BytesIO.read`` allocates only what is there."""
+    path = Path(source)
+    try:
+        with open(path, "rb") as fp:
+            size = os.fstat(fp.fileno()).st_size
+            if size > limits.MAX_SR_FILE_BYTES:
+                raise SrImportError(
+                    f"{source}: {size:,} bytes is above the limit of {limits.MAX_SR_FILE_BYTES:,} bytes for a "
+                    "structured report (an HSG report SR is a few kilobytes)"
+                )
+            return fp.read(limits.MAX_SR_FILE_BYTES + 1)
+    except OSError as exc:
+        raise SrImportError(f"{source}: cannot be read: {exc.strerror or exc}") from None
 
 
 def _name(source: Any) -> str:
