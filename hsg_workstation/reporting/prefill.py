@@ -55,6 +55,12 @@ def prefill_from_datasets(report: HsgReport, datasets: Iterable[pydicom.Dataset]
     procedure); when absent it stays empty rather than being guessed from exposure times.
     Existing non-empty fields are left untouched except the dose, which is always recomputed.
     """
+    with report.edit("identity"):  # one announced change (one autosave, one undo step) for the whole prefill
+        _prefill(report, datasets)
+    return report
+
+
+def _prefill(report: HsgReport, datasets: Iterable[pydicom.Dataset]) -> None:
     report._check_editable("identity")
     dsets = list(datasets)
     if not dsets:
@@ -140,8 +146,6 @@ def prefill_from_datasets(report: HsgReport, datasets: Iterable[pydicom.Dataset]
                 3: PregnancyStatus.PREGNANT,
                 4: PregnancyStatus.UNKNOWN,
             }.get(int(ps))
-    report.changed("identity")
-    return report
 
 
 RDSR_CLASS = "1.2.840.10008.5.1.4.1.1.88.67"  # X-Ray Radiation Dose SR Storage

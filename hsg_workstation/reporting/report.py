@@ -21,10 +21,12 @@ impression and form specification sit below this module and see the report only 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
+import functools
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +48,7 @@ from hsg_workstation.reporting.codec import (
 from hsg_workstation.reporting.derived import compute_cycle_day, derive_peritoneal_spill
 from hsg_workstation.reporting.enums import ImpressionEditAction, PeritonealSpill, ReportStatus
 from hsg_workstation.reporting.impression import generate_impression
-from hsg_workstation.reporting.parts import ReportLockedError, _Part
+from hsg_workstation.reporting.parts import ReportLockedError, _Part, adopt
 from hsg_workstation.reporting.rules import Issue, RuleConfig, Severity, validate
 from hsg_workstation.reporting.sections import (
     Acknowledgement,
@@ -78,6 +80,18 @@ def _now() -> _dt.datetime:
     return _dt.datetime.now(_dt.UTC)
 
 
+def _mutator(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A method that announces its own edit (once, with its path): direct-assignment announcements of the
+    parts it changes are held back while it runs."""
+
+    @functools.wraps(method)
+    def wrapper(self: HsgReport, *args: Any, **kwargs: Any) -> Any:
+        with self._quiet():
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 @dataclass(eq=True)
 class HsgReport(_Part):
     report_id: str = field(default_factory=lambda: uuid.uuid4().hex)
@@ -104,6 +118,14 @@ class HsgReport(_Part):
     def __post_init__(self) -> None:
         # psygnal, as every Qt-free model here (session, measurements): ``edited(report, field_path)``
         object.__setattr__(self, "_edited", SignalInstance((object, str), name="edited"))
+        object.__setattr__(self, "_mutating", 0)
+        adopt(self, self, "")  # every part knows this report: a direct assignment is announced too
+
+    def _after_copy(self) -> None:
+        """``copy.deepcopy(report)``: the copy's own change signal (no listeners) and tree."""
+        object.__setattr__(self, "_edited", SignalInstance((object, str), name="edited"))
+        object.__setattr__(self, "_mutating", 0)
+        adopt(self, self, "")
 
     # ----- convenience views ----------------------------------------------------------------------------
     @property
@@ -144,10 +166,35 @@ class HsgReport(_Part):
         self.edited.disconnect(callback, missing_ok=True)
 
     def _emit(self, field_path: str) -> None:
+        if not self.is_locked:
+            adopt(self, self, "")  # parts appended / replaced in lists since, and list paths after a removal
         try:
             self.edited.emit(self, field_path)
         except EmitLoopError as exc:  # a listener's own error, not psygnal's wrapper, reaches the caller
             raise (exc.__cause__ or exc) from None
+
+    @contextlib.contextmanager
+    def _quiet(self) -> Iterator[None]:
+        self.__dict__["_mutating"] = self.__dict__.get("_mutating", 0) + 1
+        try:
+            yield
+        finally:
+            self.__dict__["_mutating"] -= 1
+
+    @contextlib.contextmanager
+    def edit(self, field_path: str) -> Iterator[None]:
+        """Several direct assignments announced as ONE change of ``field_path`` (one autosave, one undo step):
+        ``with report.edit("dose"): report.dose.x = ...; report.dose.y = ...``."""
+        self._check_editable(field_path or "report")
+        with self._quiet():
+            yield
+        self._emit(field_path)
+
+    def _direct_edit(self, field_path: str) -> None:
+        """Called by a part after a direct assignment (``parts._Part.__setattr__``)."""
+        if self.__dict__.get("_mutating") or "_edited" not in self.__dict__ or self.is_signed:
+            return
+        self._emit(field_path)
 
     def changed(self, field_path: str = "") -> None:
         """Tell listeners (the draft store) that something changed; call after direct attribute edits."""
@@ -163,6 +210,7 @@ class HsgReport(_Part):
         obj, last = _resolve_parent(self, path)
         return obj[last] if isinstance(last, int) else getattr(obj, last)
 
+    @_mutator
     def set_value(self, path: str, value: Any) -> None:
         """Set a field by dotted path (``findings.tubes.left.patency``, ``findings.filling_defects[0].size_mm``);
         enum fields accept their string value. Notifies listeners."""
@@ -193,6 +241,7 @@ class HsgReport(_Part):
             if forced is not None and self.findings.cavity.eshre_uterus is not forced:
                 self.findings.cavity.eshre_uterus = forced
 
+    @_mutator
     def add_filling_defect(self, defect: FillingDefect | None = None) -> FillingDefect:
         self._check_editable("findings.filling_defects")
         defect = defect or FillingDefect()
@@ -200,11 +249,13 @@ class HsgReport(_Part):
         self.changed(f"findings.filling_defects[{len(self.findings.filling_defects) - 1}]")
         return defect
 
+    @_mutator
     def remove_filling_defect(self, index: int) -> None:
         self._check_editable("findings.filling_defects")
         del self.findings.filling_defects[index]
         self.changed("findings.filling_defects")
 
+    @_mutator
     def add_image_link(self, path: str, link: ImageLink) -> None:
         """Link an image region to the finding at ``path`` (a part with ``image_links``). A link carrying a
         measurement is stored as a reference to it (``measurement_id``), the measurement in ``measurements``."""
@@ -240,6 +291,7 @@ class HsgReport(_Part):
         """(finding path, link) for every image link of every finding, in report order."""
         return [(path, link) for path, part in self._parts_with_links() for link in part.image_links]
 
+    @_mutator
     def add_measurement(self, measurement: Measurement) -> None:
         """A measurement drawn in the viewer becomes the report's (with its calibration basis)."""
         self._check_editable("measurements")
@@ -249,6 +301,7 @@ class HsgReport(_Part):
         self.measurements.append(measurement)
         self.changed(f"measurements[{len(self.measurements) - 1}]")
 
+    @_mutator
     def replace_measurement(self, measurement: Measurement, values: Mapping[str, Any] | None = None) -> None:
         """The measurement with this id, moved or re-calibrated: every link to it now reads the new value.
         ``values``: fields measured from it that change with it (a "Mark on image" diameter), set in the same
@@ -265,6 +318,7 @@ class HsgReport(_Part):
                 return
         raise KeyError(f"the report has no measurement {measurement.id!r}")
 
+    @_mutator
     def remove_measurement(self, measurement_id: str) -> None:
         """Delete a measurement and every finding's link to it (a link to nothing would point nowhere)."""
         self._check_editable("measurements")
@@ -290,12 +344,14 @@ class HsgReport(_Part):
         ]
         return parts
 
+    @_mutator
     def add_key_image(self, key_image: KeyImage) -> None:
         self._check_editable("key_images")
         if key_image not in self.key_images:
             self.key_images.append(key_image)
         self.changed("key_images")
 
+    @_mutator
     def acknowledge(self, rule_id: str, field_path: str, reason: str, who: str) -> Acknowledgement:
         """Record that a warning was read and accepted; an empty reason is refused."""
         self._check_editable("acknowledgements")
@@ -313,6 +369,7 @@ class HsgReport(_Part):
         return any((a.rule_id, a.field_path) == (rule_id, field_path) for a in self.acknowledgements)
 
     # ----- answers that do not apply -------------------------------------------------------------------
+    @_mutator
     def clear_inapplicable(self, keep: Collection[str] = ()) -> dict[str, Any]:
         """Empty every answer whose field does not apply (``form_spec``); returns ``{path: value removed}``.
 
@@ -341,6 +398,7 @@ class HsgReport(_Part):
                 return cleared
 
     # ----- impression ------------------------------------------------------------------------------------
+    @_mutator
     def regenerate_impression(self, who: str = "", *, keep_edited: bool = True) -> None:
         """Replace generated sentences with the generator's current output. Sentences the radiologist edited
         or added are kept (``keep_edited``) so regenerating never loses typed text."""
@@ -364,6 +422,7 @@ class HsgReport(_Part):
         )
         self.changed("impression.sentences")
 
+    @_mutator
     def edit_impression_sentence(self, index: int, text: str, who: str, reason: str = "") -> None:
         self._check_editable("impression")
         s = self.impression.sentences[index]
@@ -381,6 +440,7 @@ class HsgReport(_Part):
         )
         self.changed(f"impression.sentences[{index}].text")
 
+    @_mutator
     def remove_impression_sentence(self, index: int, who: str, reason: str = "") -> None:
         self._check_editable("impression")
         s = self.impression.sentences.pop(index)
@@ -389,6 +449,7 @@ class HsgReport(_Part):
         )
         self.changed("impression.sentences")
 
+    @_mutator
     def add_impression_sentence(self, text: str, who: str, index: int | None = None) -> None:
         self._check_editable("impression")
         s = ImpressionSentence(text=text, source_key="", generated=False)
@@ -402,6 +463,7 @@ class HsgReport(_Part):
     def validate(self, config: RuleConfig | None = None) -> list[Issue]:
         return validate(self, config or RuleConfig())
 
+    @_mutator
     def sign(
         self,
         verifying_observer_name: str,

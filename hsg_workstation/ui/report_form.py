@@ -350,13 +350,13 @@ class ReportForm(
                 self, "Critical result", "Enter whom the result was communicated to first."
             )
             return
-        cr.flagged = True
-        if not cr.reason.strip():
-            cr.reason = "; ".join(i.message for i in self.issues if i.critical)
-        if not cr.communicated_by.strip():
-            cr.communicated_by = self.user_name or self.report.author_name
-        cr.communicated_at = dt.datetime.now(dt.UTC)
-        self.report.changed("critical_result")
+        with self.report.edit("critical_result"):
+            cr.flagged = True
+            if not cr.reason.strip():
+                cr.reason = "; ".join(i.message for i in self.issues if i.critical)
+            if not cr.communicated_by.strip():
+                cr.communicated_by = self.user_name or self.report.author_name
+            cr.communicated_at = dt.datetime.now(dt.UTC)
 
     def _build_defects_area(self, section_box: QGroupBox) -> None:
         self.defects_box = QGroupBox("Filling defects", section_box)
@@ -626,14 +626,14 @@ class ReportForm(
     def _set_dap(self, value: float | None) -> None:
         """A typed DAP is a manual Gy·cm² value; record it as such so V23's unit check sees a consistent pair."""
         d = self.report.dose
-        if value is None:
-            d.dap_total_gy_cm2 = None
-            d.dap_source_value = None
-            d.dap_source_unit = None
-            d.dap_source = None
-        else:
-            d.set_dap(value, m.DapUnit.GY_CM2, m.DoseSource.MANUAL)
-        self.report.changed("dose.dap_total_gy_cm2")
+        with self.report.edit("dose.dap_total_gy_cm2"):
+            if value is None:
+                d.dap_total_gy_cm2 = None
+                d.dap_source_value = None
+                d.dap_source_unit = None
+                d.dap_source = None
+            else:
+                d.set_dap(value, m.DapUnit.GY_CM2, m.DoseSource.MANUAL)
 
     def _apply_derived_spill(self) -> None:
         derived = self.report.derived_peritoneal_spill()

@@ -430,3 +430,57 @@ def test_afs_1988_points_and_stage_boundaries() -> None:
         m.AfsExtent.GT_TWO_THIRDS, m.AfsAdhesionType.DENSE, m.AfsMenstrualPattern.AMENORRHOEA
     ) == (12, m.AfsStage.III_SEVERE)
     assert afs_score_and_stage(None, m.AfsAdhesionType.DENSE, m.AfsMenstrualPattern.NORMAL) == (None, None)
+
+
+def test_a_direct_assignment_is_announced_once_with_its_path() -> None:
+    """Issue 14 point 5: ``report.technique.contrast_volume_ml = 8`` told nobody, so autosave missed it. Now every
+    part knows its report; mutators still announce their edit exactly once; ``edit()`` batches assignments."""
+    import copy
+
+    r = m.HsgReport()
+    seen: list[str] = []
+    r.add_listener(lambda _r, path: seen.append(path))
+    r.technique.contrast_volume_ml = 8.0
+    r.findings.tubes.left.hydrosalpinx = True
+    assert seen == ["technique.contrast_volume_ml", "findings.tubes.left.hydrosalpinx"]
+    seen.clear()
+    r.set_value("technique.contrast_volume_ml", 9)  # a mutator: once, not twice
+    assert seen == ["technique.contrast_volume_ml"]
+    seen.clear()
+    r.add_filling_defect()
+    r.findings.filling_defects[0].size_mm = 6.0  # a part appended to a list is adopted too
+    assert seen == ["findings.filling_defects[0]", "findings.filling_defects[0].size_mm"]
+    seen.clear()
+    new_tube = m.Tube(side=m.Side.RIGHT)
+    r.findings.tubes.right = new_tube  # a replaced part, and then its own fields
+    new_tube.hydrosalpinx = True
+    assert seen == ["findings.tubes.right", "findings.tubes.right.hydrosalpinx"]
+    seen.clear()
+    with r.edit("dose"):
+        r.dose.dap_total_gy_cm2 = 1.0
+        r.dose.fluoroscopy_time_s = 30.0
+    assert seen == ["dose"]
+    seen.clear()
+    part = copy.deepcopy(r.technique)  # a copy of a part belongs to no report's listeners
+    assert part is not r.technique
+    r2 = m.HsgReport.from_json(r.to_json())
+    r2.technique.contrast_volume_ml = 3.0
+    assert seen == []  # another report's edit
+
+
+def test_a_deep_copy_announces_nothing_to_the_original() -> None:
+    import copy
+
+    r = m.HsgReport()
+    seen: list[str] = []
+    r.add_listener(lambda _r, path: seen.append(path))
+    part = copy.deepcopy(r.technique)
+    part.contrast_volume_ml = 1.0
+    twin = copy.deepcopy(r)
+    twin.technique.contrast_volume_ml = 2.0
+    twin.set_value("technique.views", [])
+    assert seen == [] and r.technique.contrast_volume_ml is None
+    got: list[str] = []
+    twin.add_listener(lambda _r, path: got.append(path))
+    twin.technique.contrast_volume_ml = 3.0
+    assert got == ["technique.contrast_volume_ml"]
