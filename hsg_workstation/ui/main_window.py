@@ -7,6 +7,11 @@ the Qt-free :class:`MeasurementStore` holds measurements and key frames for the 
 The actions / menus / toolbar (``window_actions.py``) and the dock layout and its persistence
 (``window_layout.py``) are mixed in from modules of their own; this module keeps the window's state and what
 happens on a study open / close, the viewports, the cine bar wiring and the key-frame / measurement lists.
+
+Why ~630 lines still: those four are wired to each other through the window's signals (a study open resets the
+viewports, the cine bar follows the active viewport, the lists follow the session); moving them apart would turn
+those connections into a protocol between modules for no reader's benefit. The window's state itself is the
+reading session's (``session.reading_session``).
 """
 
 from __future__ import annotations
