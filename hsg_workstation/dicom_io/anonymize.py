@@ -35,7 +35,7 @@ from pathlib import Path
 import pydicom
 from dicognito.anonymizer import Anonymizer
 from dicognito.datetimeanonymizer import DateTimeAnonymizer
-from dicognito.randomizer import Randomizer
+from dicognito.uianonymizer import UIAnonymizer
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
@@ -180,12 +180,15 @@ class _TextFollower:
     """Makes UIDs and ISO dates written *inside text values* follow the anonymisation of the real UI / DA / DT
     elements. Why: the report SR (content format 4, TID 2002 has no UIDREF / DATE rows) writes source-image UIDs
     and dates as TEXT; dicognito maps only UI / DA / DT elements, so the anonymised SR kept the original UIDs
-    (linkable to the source study) and unshifted dates (the LMP next to a shifted study date). Same mapping as
-    dicognito's: ``"2." + str(10**39 + randomizer.to_int(uid))`` with the export's key, and the same offset."""
+    (linkable to the source study) and unshifted dates (the LMP next to a shifted study date). The mapping and the
+    offset are the anonymizer's own (its UI handler and the DA / DT handler that runs first), not a copy of
+    dicognito's formulas, so text and elements cannot drift apart."""
 
-    def __init__(self, key: str, offset: _dt.timedelta) -> None:
-        self._randomizer = Randomizer(key)
-        self._offset = offset
+    def __init__(self, anonymizer: Anonymizer) -> None:
+        # dicognito keeps its handlers in run order; the first DA / DT handler is the one that applies
+        handlers = list(anonymizer._element_handlers)
+        self._ui = next(h for h in handlers if isinstance(h, UIAnonymizer))
+        self._offset: _dt.timedelta = next(h for h in handlers if isinstance(h, DateTimeAnonymizer)).offset
         self.count = 0
 
     def _uid(self, match: re.Match[str]) -> str:
@@ -193,7 +196,7 @@ class _TextFollower:
         if len(uid) < 16 or uid.startswith("1.2.840.10008."):  # short numbers, standard class / syntax UIDs
             return uid
         self.count += 1
-        return "2." + str(10**39 + self._randomizer.to_int(uid))
+        return self._ui._new_ui(uid)
 
     def _date(self, match: re.Match[str]) -> str:
         year, month, day, hour, minute, second = match.groups()
@@ -219,15 +222,6 @@ class _TextFollower:
                 elem.value = out if elem.VM > 1 else out[0]
 
         ds.walk(visit)
-
-
-def _date_offset(key: str, shift_days: int | None) -> _dt.timedelta:
-    """The offset dicognito applies to DA / DT elements for this key (its Anonymizer's own computation), or
-    exactly ``shift_days``."""
-    if shift_days is not None:
-        return _dt.timedelta(days=shift_days)
-    low, high = 62 * 24, 730 * 24
-    return _dt.timedelta(hours=-(Randomizer(key).to_int("date_offset") % (high - low) + low))
 
 
 def _mark_deidentified(ds: Dataset, *, dates_shifted_days: int | None) -> None:
@@ -292,10 +286,10 @@ def anonymize_files(
     except OSError as exc:
         raise HsgError(f"{out_dir}: cannot create the output folder: {exc.strerror or exc}") from None
     anonymizer = Anonymizer(seed=key)
-    follower = _TextFollower(key, _date_offset(key, shift_days))
     if shift_days is not None:
         # Handlers added first run first: this one handles every DA / DT / TM before dicognito's own offset.
         anonymizer.add_element_handler(DateTimeAnonymizer(shift_days * 24))
+    follower = _TextFollower(anonymizer)  # after the handlers are complete: it takes theirs
     result = AnonymizeResult()
     studies: set[str] = set()
     for path in files:
