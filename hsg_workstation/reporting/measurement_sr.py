@@ -38,7 +38,6 @@ from hsg_workstation.reporting.sr import FINDING_SITES, MANUFACTURER, document_s
 from hsg_workstation.reporting.vocabulary import concept
 
 DEFAULT_MEASUREMENT_SR_SERIES_NUMBER = 904
-ANGLE = CodedConcept("1483009", "SCT", "Angle")
 
 
 def _links(report: HsgReport) -> Iterator[tuple[str, Any, ImageLink]]:
@@ -113,7 +112,7 @@ def _measurements(m: Measurement) -> list[hd.sr.Measurement]:
     if m.kind is MeasurementKind.POLYGON and len(pts) >= 3:
         return [num(codes.AREA.code, polygon_area(pts, cal), area_unit)]
     if m.kind is MeasurementKind.ANGLE and len(pts) == 3:
-        return [num(ANGLE, angle_degrees(pts, cal), CodedConcept("deg", "UCUM", "degree"))]
+        return [num(codes.ANGLE.code, angle_degrees(pts, cal), CodedConcept("deg", "UCUM", "degree"))]
     return []
 
 
