@@ -642,12 +642,20 @@ def _signable(room) -> None:
     assert not [i for i in form.issues if i.severity.value == "error"], form.issues
 
 
-def _on_next_modal(callback, once: bool = False) -> None:
+def _on_next_modal(callback, once: bool = False) -> list[bool]:
     """Run ``callback(dialog)`` on the next modal dialog once it is shown (``once``: look just once, a little
-    later — to close a dialog nobody expected instead of hanging the test)."""
+    later — to close a dialog nobody expected instead of hanging the test).
+
+    Returns a one-element list: set its item to False to withdraw the watcher. A ``once`` watcher must be
+    withdrawn when the step it guards has finished, or it would catch the *next* step's expected dialog (that
+    race failed CI once: signing finished within the 200 ms and the guard closed the amend dialog)."""
     from PySide6.QtCore import QTimer
 
+    active = [True]
+
     def poll() -> None:
+        if not active[0]:
+            return
         dialog = QApplication.activeModalWidget()
         if dialog is not None:
             callback(dialog)
@@ -655,6 +663,7 @@ def _on_next_modal(callback, once: bool = False) -> None:
             QTimer.singleShot(20, poll)
 
     QTimer.singleShot(200 if once else 20, poll)
+    return active
 
 
 def test_sign_asks_the_infection_follow_up_and_amend_needs_a_reason(room) -> None:
@@ -680,11 +689,16 @@ def test_sign_asks_the_infection_follow_up_and_amend_needs_a_reason(room) -> Non
             QTest.mouseClick(ok, Qt.MouseButton.LeftButton)
         else:
             dialog.reject()
-        _on_next_modal(lambda d: (seen.setdefault("unexpected", d.windowTitle()), d.reject()), once=True)
+        guards.append(
+            _on_next_modal(lambda d: (seen.setdefault("unexpected", d.windowTitle()), d.reject()), once=True)
+        )
 
+    guards: list[list[bool]] = []
     _on_next_modal(sign)
     form.sign_interactively()
     QApplication.processEvents()
+    for guard in guards:  # signing has returned: no dialog of its own can still appear
+        guard[0] = False
     assert seen.get("sign_enabled") == "True" and "unexpected" not in seen, seen
     assert "No infection reported so far" in seen["options"]
     assert form.report.is_signed
