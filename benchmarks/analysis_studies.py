@@ -20,6 +20,7 @@ Truth is normalised to one dict per study (frames 1-based, sides the PATIENT's):
 
 from __future__ import annotations
 
+import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,7 +177,7 @@ def make_study(renderer: str, seed: int, size: int | None = None, cache: str | N
         raise ValueError(f"unknown renderer {renderer!r}; known: {', '.join(RENDERERS)}")
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")  # several evaluations may render the same study at once
         with tmp.open("wb") as f:
             pickle.dump(study, f, protocol=pickle.HIGHEST_PROTOCOL)
         tmp.replace(path)

@@ -20,7 +20,6 @@ module-wide decoder (one worker), created on first use.
 from __future__ import annotations
 
 import atexit
-import ctypes
 import multiprocessing
 import os
 import signal
@@ -34,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hsg_workstation.dicom_io import pixels, reader
+from hsg_workstation.dicom_io import allocator, pixels, reader
 from hsg_workstation.errors import DicomReadError
 
 #: Transfer syntaxes whose frames go through a native decoder (everything compressed except deflate, which is
@@ -108,12 +107,7 @@ def _keep_large_allocations() -> None:
     Why: a new process starts with malloc's 128 KB mmap threshold, so every decoded frame (and each temporary of
     the decoder) was mapped and unmapped again — page faults on every byte — which made decoding in the worker
     measurably slower than the same decode in the long-running parent (whose threshold glibc has raised)."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-3, 256 * 1024 * 1024)  # M_MMAP_THRESHOLD
-        libc.mallopt(-1, 512 * 1024 * 1024)  # M_TRIM_THRESHOLD: keep freed frames for the next one
-    except (OSError, AttributeError):
-        pass  # not glibc: the default allocator behaviour stays
+    allocator.keep_frame_memory(256 * 1024 * 1024, 512 * 1024 * 1024)
 
 
 def _serve(conn: Connection, target: Callable[[str, int], object]) -> None:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from hsg_workstation.dicom_io import allocator
 from hsg_workstation.dicom_io import frame_cache as fc
 from hsg_workstation.dicom_io.model import FrameRef
 from hsg_workstation.ui import frames as fr
@@ -66,6 +67,8 @@ def shared_pool(budget_bytes: int | None = None) -> fc.FramePool:
     global _pool
     with _pool_lock:
         if _pool is None:
+            # the viewer process keeps decoded frames: their memory is reused, not faulted in anew (allocator.py)
+            allocator.keep_frame_memory()
             _pool = fc.FramePool(
                 fc.FrameCache(budget_bytes or fc.DEFAULT_BUDGET_BYTES),
                 thread_decode=_thread_decode,
