@@ -16,7 +16,8 @@ Issue 15 (real-world speed), sections ``codecs``, ``dx``, ``loop1000``:
   lossless, pydicom + pylibjpeg-openjpeg), ``rle`` (dcmcrle) — a 60-frame copy of the same 1024² 12-bit loop:
   ``cine_<syntax>_first_frame_ratio`` (open → first frame painted ÷ one-thread decode with the same plugin +
   one repaint), ``cine_<syntax>_buffer_ratio`` (open → all 60 frames decoded ÷ serial one-thread
-  ``pydicom.pixels.pixel_array(path, index=i)`` of all frames), ``..._buffer_cpu_ratio`` (CPU time of the viewer
+  ``pydicom.pixels.pixel_array(path, index=i)`` of all frames, keeping them; both sides best of two, so both
+  reuse freed memory on their second run — ``_buffer_first_open_ms`` is the viewer's first open), ``..._buffer_cpu_ratio`` (CPU time of the viewer
   process and its decoder workers for the same work ÷ the serial decode's CPU time: what decode-ahead costs,
   whatever share of the shared machine the session got), ``cine_<syntax>_fps`` / ``_dropped_pct`` (300 frames at
   30 fps after buffering), ``cine_<syntax>_decoder`` (plugin and worker processes).
@@ -279,18 +280,33 @@ def bench_codecs(args, tmp: Path) -> dict[str, object]:
 
         serial_ms, serial_cpu_ms = min(serial(True) for _ in range(2))
         serial_discard_ms = min(serial(False)[0] for _ in range(2))
-        fresh()
-        v = Viewport()
-        v.resize(*VIEW)
-        v.show()
-        app.processEvents()
-        t0, c0, w0 = time.perf_counter(), time.process_time(), pool.worker_cpu_seconds() or 0.0
-        v.set_display_set(ds, study)
-        wait(lambda keys=keys: pool.cache.count(keys) == 60)
-        buffer_ms = (time.perf_counter() - t0) * 1000
-        # CPU time of the viewer process and its workers for the same work: what the decode-ahead costs in
-        # total, independent of how much of the shared machine this session got meanwhile
-        buffer_cpu_ms = ((time.process_time() - c0) + ((pool.worker_cpu_seconds() or 0.0) - w0)) * 1000
+
+        # The viewer side is best of two as well: the second open reuses the memory the first one's frames were
+        # freed into, as the serial baseline's second run does (a reading session's second loop; the first
+        # open's figure is kept as ``buffer_first_open_ms``).
+        def buffered(close: bool, ds=ds, study=study, keys=keys) -> tuple[float, float, Viewport]:
+            fresh()
+            v = Viewport()
+            v.resize(*VIEW)
+            v.show()
+            app.processEvents()
+            t0, c0, w0 = time.perf_counter(), time.process_time(), pool.worker_cpu_seconds() or 0.0
+            v.set_display_set(ds, study)
+            wait(lambda: pool.cache.count(keys) == 60)
+            wall = (time.perf_counter() - t0) * 1000
+            # CPU time of the viewer process and its workers for the same work: what the decode-ahead costs in
+            # total, independent of how much of the shared machine this session got meanwhile
+            cpu = ((time.process_time() - c0) + ((pool.worker_cpu_seconds() or 0.0) - w0)) * 1000
+            if close:
+                v.close_viewport()
+                v.deleteLater()
+                app.processEvents()
+            return wall, cpu, v
+
+        first_open_ms, first_open_cpu_ms, _ = buffered(True)
+        buffer_ms, buffer_cpu_ms, v = buffered(False)
+        if first_open_ms < buffer_ms:
+            buffer_ms, buffer_cpu_ms = first_open_ms, first_open_cpu_ms
         # cine after buffering (a reader presses play once the bar stops counting)
         play = _play(app, v, args.cine_frames)
         v.close_viewport()
@@ -313,6 +329,7 @@ def bench_codecs(args, tmp: Path) -> dict[str, object]:
                 f"cine_{key}_buffer_ms": round(buffer_ms, 1),
                 f"cine_{key}_serial_decode_ms": round(serial_ms, 1),
                 f"cine_{key}_buffer_ratio": round(buffer_ms / serial_ms, 3),
+                f"cine_{key}_buffer_first_open_ms": round(first_open_ms, 1),
                 f"cine_{key}_serial_discard_ms": round(serial_discard_ms, 1),
                 f"cine_{key}_buffer_ratio_vs_discard": round(buffer_ms / serial_discard_ms, 3),
                 f"cine_{key}_buffer_cpu_ms": round(buffer_cpu_ms, 1),
