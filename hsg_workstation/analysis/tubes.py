@@ -50,6 +50,7 @@ INTRAVASATION_REACH_MM = (
 )
 CERVIX_HALF_WIDTH_MM = 8.0  # the cervical canal / catheter below the internal os: half-width at the os ...
 CERVIX_SPREAD = 0.5  # ... widening by this many mm per mm below it (reflux, balloon, vaginal contrast)
+ORIGIN_REACH_MM = 10.0  # spill within this of earlier spill grew from it (attribute_spill)
 LOCULATED_SHARPNESS = 0.5  # share of the spill area above half its density: pocket (high) vs cloud (low)
 
 
@@ -62,6 +63,10 @@ class SideSignals:
     end_sharpness: float = 0.0
     growth: float = 0.0
     end_hydro_width_px: float = 0.0  # widest retained sac on the last frame (working px), 0 when none
+    # spill pixels per frame attributed to the side whose spill they grew from (:func:`attribute_spill`), and
+    # the sharpness of that spill on the last frame; None: the column split (faint + collection) is used
+    spill_px: np.ndarray | None = None
+    end_spill_sharpness: float | None = None
 
 
 def _sharpness(o: np.ndarray, region: np.ndarray) -> float:
@@ -406,7 +411,56 @@ def side_signals(
             for s_idx, name in enumerate(("left", "right")):
                 sides[name].end_sharpness = sharp[s_idx]
                 sides[name].end_hydro_width_px = sharp[2 + s_idx]
+    owned = attribute_spill(labels, cx, first_index, max(1, int(round(ORIGIN_REACH_MM * px))))
+    for s_idx, name in enumerate(("left", "right")):
+        sides[name].spill_px = owned.counts[:, s_idx].astype(float)
+        sides[name].end_spill_sharpness = _sharpness(opacity[-1], owned.last == s_idx + 1)
     return sides, extra_all, cath, labels
+
+
+@dataclass(slots=True)
+class OwnedSpill:
+    counts: np.ndarray  # (T, 2) spill pixels per frame owned by the image-left / image-right side
+    last: np.ndarray  # (H, W) uint8 owner of the last frame's spill: 0 none, 1 image left, 2 image right
+
+
+def attribute_spill(labels: np.ndarray, axis_col: float, first_index: int, reach: int) -> OwnedSpill:
+    """Which side's spill each spill pixel is (labels == 2), frame by frame: the side it grew from.
+
+    Why: spill leaves a tube at its fimbrial end and then drifts and spreads — towards the pouch of Douglas below
+    the cavity, over bowel loops, sometimes across the midline. Counting it by the vertical line through the
+    cavity (where it *is*) gave one side's drifting cloud to the other side (a false spill there) and took it from
+    its own side (a missed one): 6 of 80 sides on the independent renderer's tuning loops. So a spill pixel keeps
+    the side of the spill already seen nearest to it (within ``reach`` of a component that touches earlier
+    spill: each of its pixels takes the nearest earlier owner); spill that touches no earlier spill is new and
+    is counted where it is (the tube end it comes from is on its side). The memory of where spill was seen
+    persists when a faint cloud flickers below the noise for a frame.
+    """
+    t, h, w = labels.shape
+    counts = np.zeros((t, 2))
+    memory = np.zeros((h, w), np.uint8)  # 0: no spill seen here yet; 1 / 2: last owner seen here
+    column_side = np.where(np.arange(w)[None, :] < axis_col, 1, 2).astype(np.uint8)
+    column_side = np.broadcast_to(column_side, (h, w))
+    own = np.zeros((h, w), np.uint8)
+    for i in range(max(0, first_index), t):
+        spill = labels[i] == 2
+        own = np.zeros((h, w), np.uint8)
+        if not spill.any():
+            continue
+        own[spill] = column_side[spill]
+        if memory.any():
+            dist, idx = ndi.distance_transform_edt(memory == 0, return_indices=True)
+            nearest = memory[idx[0], idx[1]]
+            lab, n = ndi.label(spill)
+            touching = np.zeros(n + 1, bool)
+            touching[lab[spill & (dist <= reach)]] = True
+            touching[0] = False
+            inherit = touching[lab]
+            own[inherit] = nearest[inherit]
+        memory[spill] = own[spill]
+        counts[i, 0] = np.count_nonzero(own == 1)
+        counts[i, 1] = np.count_nonzero(own == 2)
+    return OwnedSpill(counts, own)
 
 
 def _drop_dipoles(extra: np.ndarray, snr: np.ndarray, reach: int, valid: np.ndarray) -> np.ndarray:
@@ -485,7 +539,7 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
     minimum, how long it has lasted; for "no spill", how close any transient spill came to the minimum)."""
     t = len(sig.connected_px)
     px2 = 1.0 / (mm_per_px * mm_per_px)
-    spill_px = sig.faint_px + sig.collection_px
+    spill_px = sig.faint_px + sig.collection_px if sig.spill_px is None else sig.spill_px
     thr = SPILL_MIN_MM2 * px2
     # onset: start of the run that lasts to the end of the loop (spill stays; transient contrast does not). A cloud
     # passing from "faint" to "wide" can drop out of both for a frame or two: short gaps are bridged.
@@ -520,7 +574,7 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
         return SideCall(tube_filled, fill, "none", None, score, hydro, width, review)
     g = max(3, int(round(0.15 * len(spill_px))))
     growth = float(spill_px[-1]) / max(float(spill_px[max(onset, len(spill_px) - 1 - g)]), 1.0)
-    sharp = sig.end_sharpness
+    sharp = sig.end_sharpness if sig.end_spill_sharpness is None else sig.end_spill_sharpness
     loculated = sharp >= LOCULATED_SHARPNESS and growth < 1.6
     kind = "loculated" if loculated else "free"
     strength = float(np.clip(float(spill_px[-1]) / thr / 4.0, 0.0, 1.0))
