@@ -50,7 +50,8 @@ INTRAVASATION_REACH_MM = (
 )
 CERVIX_HALF_WIDTH_MM = 8.0  # the cervical canal / catheter below the internal os: half-width at the os ...
 CERVIX_SPREAD = 0.5  # ... widening by this many mm per mm below it (reflux, balloon, vaginal contrast)
-ORIGIN_REACH_MM = 10.0  # spill within this of earlier spill grew from it (attribute_spill)
+ORIGIN_REACH_MM = 10.0
+FIELD_STEP = 0.25  # share of the field outside the cavity that contrast cannot cover between two frames  # spill within this of earlier spill grew from it (attribute_spill)
 LOCULATED_SHARPNESS = 0.5  # share of the spill area above half its density: pocket (high) vs cloud (low)
 
 
@@ -67,6 +68,7 @@ class SideSignals:
     # the sharpness of that spill on the last frame; None: the column split (faint + collection) is used
     spill_px: np.ndarray | None = None
     end_spill_sharpness: float | None = None
+    readable: np.ndarray | None = None  # (T,) bool: False on frames after a field-wide step (field_steps)
 
 
 def _sharpness(o: np.ndarray, region: np.ndarray) -> float:
@@ -412,16 +414,19 @@ def side_signals(
                 sides[name].end_sharpness = sharp[s_idx]
                 sides[name].end_hydro_width_px = sharp[2 + s_idx]
     owned = attribute_spill(labels, cx, first_index, max(1, int(round(ORIGIN_REACH_MM * px))))
+    readable = readable_frames(labels, valid & ~cavity_hull)
+    last = int(np.flatnonzero(readable)[-1]) if readable.any() else t - 1
     for s_idx, name in enumerate(("left", "right")):
         sides[name].spill_px = owned.counts[:, s_idx].astype(float)
-        sides[name].end_spill_sharpness = _sharpness(opacity[-1], owned.last == s_idx + 1)
+        sides[name].end_spill_sharpness = _sharpness(opacity[last], owned.masks[last] == s_idx + 1)
+        sides[name].readable = readable
     return sides, extra_all, cath, labels
 
 
 @dataclass(slots=True)
 class OwnedSpill:
     counts: np.ndarray  # (T, 2) spill pixels per frame owned by the image-left / image-right side
-    last: np.ndarray  # (H, W) uint8 owner of the last frame's spill: 0 none, 1 image left, 2 image right
+    masks: np.ndarray  # (T, H, W) uint8 owner of each frame's spill: 0 none, 1 image left, 2 image right
 
 
 def attribute_spill(labels: np.ndarray, axis_col: float, first_index: int, reach: int) -> OwnedSpill:
@@ -441,10 +446,10 @@ def attribute_spill(labels: np.ndarray, axis_col: float, first_index: int, reach
     memory = np.zeros((h, w), np.uint8)  # 0: no spill seen here yet; 1 / 2: last owner seen here
     column_side = np.where(np.arange(w)[None, :] < axis_col, 1, 2).astype(np.uint8)
     column_side = np.broadcast_to(column_side, (h, w))
-    own = np.zeros((h, w), np.uint8)
+    owners = np.zeros((t, h, w), np.uint8)
     for i in range(max(0, first_index), t):
         spill = labels[i] == 2
-        own = np.zeros((h, w), np.uint8)
+        own = owners[i]
         if not spill.any():
             continue
         own[spill] = column_side[spill]
@@ -460,7 +465,35 @@ def attribute_spill(labels: np.ndarray, axis_col: float, first_index: int, reach
         memory[spill] = own[spill]
         counts[i, 0] = np.count_nonzero(own == 1)
         counts[i, 1] = np.count_nonzero(own == 2)
-    return OwnedSpill(counts, own)
+    return OwnedSpill(counts, owners)
+
+
+def readable_frames(labels: np.ndarray, field: np.ndarray) -> np.ndarray:
+    """False for the frames after a field-wide step, on which spill cannot be read.
+
+    Contrast arrives and spreads at a finite pace: between two frames it never covers a quarter of the field
+    outside the cavity (first renderer: at most 0.38 of the field at the END of a loop with wide free-spill clouds,
+    reached over tens of frames). A jump of the extra-cavitary share by more than ``FIELD_STEP`` from one frame to
+    the next is a change of the whole field — an uncorrected brightness-control (gain) step, the detector's
+    drift, a blade or table that moved — and every frame after it, while the share stays that far above the
+    level before the jump, shows the field's offset rather than contrast (independent renderer, tuning seeds 13,
+    14, 38: 0.06-0.12 -> 0.56-0.90 in one frame, both sides read "spill" on the frames after). Those frames are
+    left out of the spill decision; the loop's spill is read on the frames before.
+    """
+    t = labels.shape[0]
+    area = max(1, int(np.count_nonzero(field)))
+    share = np.array([np.count_nonzero((labels[i] > 0) & field) for i in range(t)], float) / area
+    readable = np.ones(t, bool)
+    base = None
+    for i in range(1, t):
+        if base is None and share[i] - share[i - 1] > FIELD_STEP:
+            base = share[i - 1]
+        if base is not None:
+            if share[i] - base > 0.5 * FIELD_STEP:
+                readable[i] = False
+            else:
+                base = None
+    return readable
 
 
 def _drop_dipoles(extra: np.ndarray, snr: np.ndarray, reach: int, valid: np.ndarray) -> np.ndarray:
@@ -537,9 +570,17 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
     """Turn one side's signals into the suggestion (tube filled, first fill, spill type and onset) and a raw
     score: how far the deciding feature is from its threshold (spill area at the end of the loop against the
     minimum, how long it has lasted; for "no spill", how close any transient spill came to the minimum)."""
-    t = len(sig.connected_px)
+    t_all = len(sig.connected_px)
     px2 = 1.0 / (mm_per_px * mm_per_px)
     spill_px = sig.faint_px + sig.collection_px if sig.spill_px is None else sig.spill_px
+    # frames after a field-wide step show the field's offset, not contrast (readable_frames): the spill is read
+    # on the others, their last one being the end of the loop
+    frames = np.arange(t_all) if sig.readable is None else np.flatnonzero(sig.readable)
+    if len(frames) == 0:
+        frames = np.arange(t_all)
+    spill_px = spill_px[frames]
+    dense_px = sig.dense_collection_px[frames]
+    t = len(frames)
     thr = SPILL_MIN_MM2 * px2
     # onset: start of the run that lasts to the end of the loop (spill stays; transient contrast does not). A cloud
     # passing from "faint" to "wide" can drop out of both for a frame or two: short gaps are bridged.
@@ -557,8 +598,10 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
                 gap += 1
                 if gap > max_gap:
                     break
-    fill = _first_fill(sig.connected_px, TUBE_MIN_MM2 * px2, t if onset is None else onset)
-    hydro = bool(sig.dense_collection_px[-min(3, len(spill_px)) :].min() >= thr) if len(spill_px) else False
+    if onset is not None:
+        onset = int(frames[onset])  # back to the loop's frame index
+    fill = _first_fill(sig.connected_px, TUBE_MIN_MM2 * px2, t_all if onset is None else onset)
+    hydro = bool(dense_px[-min(3, len(spill_px)) :].min() >= thr) if len(spill_px) else False
     width = sig.end_hydro_width_px if hydro else 0.0
     tube_filled = fill is not None or onset is not None or hydro
     if onset is not None and (fill is None or fill > onset):
@@ -568,20 +611,22 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
         # came to the minimum; transient contrast earlier (a sac filling, veins) does not make "no spill" unsure
         tail = spill_px[-max(2, t // 5) :]
         peak = float(tail.max()) / thr if thr and len(tail) else 0.0
-        k = t - len(tail) + int(np.argmax(tail)) if len(tail) else 0
-        review = (max(0, k - 3), min(t - 1, k + 3)) if peak > 0.25 else None
+        k = int(frames[t - len(tail) + int(np.argmax(tail))]) if len(tail) else 0
+        review = (max(0, k - 3), min(t_all - 1, k + 3)) if peak > 0.25 else None
         score = float(np.clip(1.0 - 0.5 * peak + (0.1 if hydro else 0.0), 0.0, 1.0))
         return SideCall(tube_filled, fill, "none", None, score, hydro, width, review)
+    on = int(np.searchsorted(frames, onset))  # the onset among the readable frames
     g = max(3, int(round(0.15 * len(spill_px))))
-    growth = float(spill_px[-1]) / max(float(spill_px[max(onset, len(spill_px) - 1 - g)]), 1.0)
+    growth = float(spill_px[-1]) / max(float(spill_px[max(on, len(spill_px) - 1 - g)]), 1.0)
     sharp = sig.end_sharpness if sig.end_spill_sharpness is None else sig.end_spill_sharpness
     loculated = sharp >= LOCULATED_SHARPNESS and growth < 1.6
     kind = "loculated" if loculated else "free"
     strength = float(np.clip(float(spill_px[-1]) / thr / 4.0, 0.0, 1.0))
-    lasting = float(np.clip((t - onset) / 6.0, 0.0, 1.0))
+    lasting = float(np.clip((t - on) / 6.0, 0.0, 1.0))
     score = float(np.clip(0.35 + 0.4 * strength + 0.25 * lasting, 0.0, 1.0))
     sig.growth = growth
-    return SideCall(True, fill, kind, onset, score, hydro, width, (max(0, onset - 2), min(t - 1, onset + 4)))
+    review = (max(0, onset - 2), min(t_all - 1, onset + 4))
+    return SideCall(True, fill, kind, onset, score, hydro, width, review)
 
 
 def detect_intravasation(

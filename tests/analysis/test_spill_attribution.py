@@ -23,7 +23,7 @@ def test_a_cloud_drifting_over_the_midline_keeps_its_side() -> None:
     assert left[-1] == (labels[-1] == 2).sum() and right[-1] == 0
     # the column split would have given most of the last frame's cloud to the right side
     assert (labels[-1] == 2)[:, 48:].sum() > (labels[-1] == 2)[:, :48].sum()
-    assert np.all(owned.last[labels[-1] == 2] == 1)
+    assert np.all(owned.masks[-1][labels[-1] == 2] == 1)
 
 
 def test_new_spill_is_counted_where_it_appears_and_two_clouds_meet_at_a_border() -> None:
@@ -34,7 +34,7 @@ def test_new_spill_is_counted_where_it_appears_and_two_clouds_meet_at_a_border()
         labels[i][_disc(h, w, 32, 76, 3 + 3 * i)] = 2
     owned = attribute_spill(labels, 48.0, 0, reach=2)
     assert owned.counts[1, 0] > 0 and owned.counts[1, 1] > 0
-    last = owned.last
+    last = owned.masks[-1]
     # each pixel of the merged cloud belongs to the nearer origin: left of the meeting line left, right right
     assert np.all(last[:, :44][labels[-1][:, :44] == 2] == 1)
     assert np.all(last[:, 53:][labels[-1][:, 53:] == 2] == 2)
