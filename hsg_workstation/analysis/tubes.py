@@ -413,8 +413,8 @@ def side_signals(
             for s_idx, name in enumerate(("left", "right")):
                 sides[name].end_sharpness = sharp[s_idx]
                 sides[name].end_hydro_width_px = sharp[2 + s_idx]
-    owned = attribute_spill(labels, cx, first_index, max(1, int(round(ORIGIN_REACH_MM * px))))
     readable = readable_frames(labels, valid & ~cavity_hull)
+    owned = attribute_spill(labels, cx, first_index, max(1, int(round(ORIGIN_REACH_MM * px))), readable)
     last = int(np.flatnonzero(readable)[-1]) if readable.any() else t - 1
     for s_idx, name in enumerate(("left", "right")):
         sides[name].spill_px = owned.counts[:, s_idx].astype(float)
@@ -429,7 +429,13 @@ class OwnedSpill:
     masks: np.ndarray  # (T, H, W) uint8 owner of each frame's spill: 0 none, 1 image left, 2 image right
 
 
-def attribute_spill(labels: np.ndarray, axis_col: float, first_index: int, reach: int) -> OwnedSpill:
+def attribute_spill(
+    labels: np.ndarray,
+    axis_col: float,
+    first_index: int,
+    reach: int,
+    readable: np.ndarray | None = None,
+) -> OwnedSpill:
     """Which side's spill each spill pixel is (labels == 2), frame by frame: the side it grew from.
 
     Why: spill leaves a tube at its fimbrial end and then drifts and spreads — towards the pouch of Douglas below
@@ -450,8 +456,8 @@ def attribute_spill(labels: np.ndarray, axis_col: float, first_index: int, reach
     for i in range(max(0, first_index), t):
         spill = labels[i] == 2
         own = owners[i]
-        if not spill.any():
-            continue
+        if not spill.any() or (readable is not None and not readable[i]):
+            continue  # a frame after a field-wide step shows no spill to remember
         own[spill] = column_side[spill]
         if memory.any():
             dist, idx = ndi.distance_transform_edt(memory == 0, return_indices=True)
