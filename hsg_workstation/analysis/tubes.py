@@ -459,15 +459,20 @@ def attribute_spill(
         if not spill.any() or (readable is not None and not readable[i]):
             continue  # a frame after a field-wide step shows no spill to remember
         own[spill] = column_side[spill]
-        if memory.any():
-            dist, idx = ndi.distance_transform_edt(memory == 0, return_indices=True)
-            nearest = memory[idx[0], idx[1]]
-            lab, n = ndi.label(spill)
+        box = _box(spill | (memory > 0), 1) if memory.any() else None
+        if box is not None:
+            # the nearest earlier owner of each pixel, in the box holding all spill and all memory (exact: every
+            # memory pixel lies in it)
+            mem = memory[box]
+            dist, idx = ndi.distance_transform_edt(mem == 0, return_indices=True)
+            nearest = mem[idx[0], idx[1]]
+            sp = spill[box]
+            lab, n = ndi.label(sp)
             touching = np.zeros(n + 1, bool)
-            touching[lab[spill & (dist <= reach)]] = True
+            touching[lab[sp & (dist <= reach)]] = True
             touching[0] = False
             inherit = touching[lab]
-            own[inherit] = nearest[inherit]
+            own[box][inherit] = nearest[inherit]
         memory[spill] = own[spill]
         counts[i, 0] = np.count_nonzero(own == 1)
         counts[i, 1] = np.count_nonzero(own == 2)
