@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hsg_workstation.analysis.tubes import attribute_spill
+from hsg_workstation.analysis.spill_origin import attribute_spill
 
 
 def _disc(h: int, w: int, row: float, col: float, r: float) -> np.ndarray:
