@@ -33,6 +33,7 @@ from hsg_workstation.analysis.morph import (
     square_min,
 )
 from hsg_workstation.analysis.parallel import map_ordered, thread_count
+from hsg_workstation.analysis.spill_origin import ORIGIN_REACH_MM, attribute_spill, readable_frames
 
 CORE_FRACTION = 0.35  # of the local maximum: the body of a structure, not its blurred margin
 RETAINED_DENSITY = 0.3  # of the cavity level: a wide body this dense holds undiluted contrast
@@ -62,6 +63,11 @@ class SideSignals:
     end_sharpness: float = 0.0
     growth: float = 0.0
     end_hydro_width_px: float = 0.0  # widest retained sac on the last frame (working px), 0 when none
+    # spill pixels per frame attributed to the side whose spill they grew from (:func:`attribute_spill`), and
+    # the sharpness of that spill on the last frame; None: the column split (faint + collection) is used
+    spill_px: np.ndarray | None = None
+    end_spill_sharpness: float | None = None
+    readable: np.ndarray | None = None  # (T,) bool: False on frames after a field-wide step (field_steps)
 
 
 def _sharpness(o: np.ndarray, region: np.ndarray) -> float:
@@ -406,6 +412,13 @@ def side_signals(
             for s_idx, name in enumerate(("left", "right")):
                 sides[name].end_sharpness = sharp[s_idx]
                 sides[name].end_hydro_width_px = sharp[2 + s_idx]
+    readable = readable_frames(labels, valid & ~cavity_hull)
+    owned = attribute_spill(labels, cx, first_index, max(1, int(round(ORIGIN_REACH_MM * px))), readable)
+    last = int(np.flatnonzero(readable)[-1]) if readable.any() else t - 1
+    for s_idx, name in enumerate(("left", "right")):
+        sides[name].spill_px = owned.counts[:, s_idx].astype(float)
+        sides[name].end_spill_sharpness = _sharpness(opacity[last], owned.masks[last] == s_idx + 1)
+        sides[name].readable = readable
     return sides, extra_all, cath, labels
 
 
@@ -483,9 +496,17 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
     """Turn one side's signals into the suggestion (tube filled, first fill, spill type and onset) and a raw
     score: how far the deciding feature is from its threshold (spill area at the end of the loop against the
     minimum, how long it has lasted; for "no spill", how close any transient spill came to the minimum)."""
-    t = len(sig.connected_px)
+    t_all = len(sig.connected_px)
     px2 = 1.0 / (mm_per_px * mm_per_px)
-    spill_px = sig.faint_px + sig.collection_px
+    spill_px = sig.faint_px + sig.collection_px if sig.spill_px is None else sig.spill_px
+    # frames after a field-wide step show the field's offset, not contrast (readable_frames): the spill is read
+    # on the others, their last one being the end of the loop
+    frames = np.arange(t_all) if sig.readable is None else np.flatnonzero(sig.readable)
+    if len(frames) == 0:
+        frames = np.arange(t_all)
+    spill_px = spill_px[frames]
+    dense_px = sig.dense_collection_px[frames]
+    t = len(frames)
     thr = SPILL_MIN_MM2 * px2
     # onset: start of the run that lasts to the end of the loop (spill stays; transient contrast does not). A cloud
     # passing from "faint" to "wide" can drop out of both for a frame or two: short gaps are bridged.
@@ -503,8 +524,10 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
                 gap += 1
                 if gap > max_gap:
                     break
-    fill = _first_fill(sig.connected_px, TUBE_MIN_MM2 * px2, t if onset is None else onset)
-    hydro = bool(sig.dense_collection_px[-min(3, len(spill_px)) :].min() >= thr) if len(spill_px) else False
+    if onset is not None:
+        onset = int(frames[onset])  # back to the loop's frame index
+    fill = _first_fill(sig.connected_px, TUBE_MIN_MM2 * px2, t_all if onset is None else onset)
+    hydro = bool(dense_px[-min(3, len(spill_px)) :].min() >= thr) if len(spill_px) else False
     width = sig.end_hydro_width_px if hydro else 0.0
     tube_filled = fill is not None or onset is not None or hydro
     if onset is not None and (fill is None or fill > onset):
@@ -514,20 +537,22 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
         # came to the minimum; transient contrast earlier (a sac filling, veins) does not make "no spill" unsure
         tail = spill_px[-max(2, t // 5) :]
         peak = float(tail.max()) / thr if thr and len(tail) else 0.0
-        k = t - len(tail) + int(np.argmax(tail)) if len(tail) else 0
-        review = (max(0, k - 3), min(t - 1, k + 3)) if peak > 0.25 else None
+        k = int(frames[t - len(tail) + int(np.argmax(tail))]) if len(tail) else 0
+        review = (max(0, k - 3), min(t_all - 1, k + 3)) if peak > 0.25 else None
         score = float(np.clip(1.0 - 0.5 * peak + (0.1 if hydro else 0.0), 0.0, 1.0))
         return SideCall(tube_filled, fill, "none", None, score, hydro, width, review)
+    on = int(np.searchsorted(frames, onset))  # the onset among the readable frames
     g = max(3, int(round(0.15 * len(spill_px))))
-    growth = float(spill_px[-1]) / max(float(spill_px[max(onset, len(spill_px) - 1 - g)]), 1.0)
-    sharp = sig.end_sharpness
+    growth = float(spill_px[-1]) / max(float(spill_px[max(on, len(spill_px) - 1 - g)]), 1.0)
+    sharp = sig.end_sharpness if sig.end_spill_sharpness is None else sig.end_spill_sharpness
     loculated = sharp >= LOCULATED_SHARPNESS and growth < 1.6
     kind = "loculated" if loculated else "free"
     strength = float(np.clip(float(spill_px[-1]) / thr / 4.0, 0.0, 1.0))
-    lasting = float(np.clip((t - onset) / 6.0, 0.0, 1.0))
+    lasting = float(np.clip((t - on) / 6.0, 0.0, 1.0))
     score = float(np.clip(0.35 + 0.4 * strength + 0.25 * lasting, 0.0, 1.0))
     sig.growth = growth
-    return SideCall(True, fill, kind, onset, score, hydro, width, (max(0, onset - 2), min(t - 1, onset + 4)))
+    review = (max(0, onset - 2), min(t_all - 1, onset + 4))
+    return SideCall(True, fill, kind, onset, score, hydro, width, review)
 
 
 def detect_intravasation(

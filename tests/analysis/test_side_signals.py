@@ -48,6 +48,12 @@ def _compare(kw: dict, noise_map: np.ndarray | None) -> None:
         got = np.stack([s.connected_px, s.faint_px, s.collection_px, s.dense_collection_px], axis=1)
         assert np.array_equal(got, ref_counts[name]), name
         assert s.end_sharpness == ref_sharp[name]
+    # the spill counted per side by origin (attribute_spill) is every spill pixel of the reference labels, once,
+    # on every frame that is readable (no field-wide step) — the reference's counts split by the axis instead
+    readable = sides["left"].readable
+    assert readable is not None and readable.all()  # a still generated loop has no field-wide step
+    owned = sides["left"].spill_px + sides["right"].spill_px
+    assert np.array_equal(owned[kw["first_index"] :], (ref_labels == 2).sum(axis=(1, 2))[kw["first_index"] :])
     # not vacuous: there is spill / tube contrast to compare
     assert (labels == 2).any() and extra_all.any()
 
