@@ -60,6 +60,7 @@ TAIL_BLIND = (
     0.15  # "absent" loses its certainty as the end-of-loop contrast covers > 85 % of the surroundings
 )
 SURROUNDINGS_MM = 20.0  # ... within this distance of the cavity
+STANDOUT_MIN = 1.0  # vein minus its 0.5-1.5 mm surroundings, noise sigmas (glow speckle 1.0-1.5, laces 1.6-4.2)
 AREA_MIN_MM2 = 40.0  # venous area on a frame that counts (or 3 % of the cavity, when larger)
 
 
@@ -74,6 +75,7 @@ class Intravasation:
     clean: float = 1.0  # venous / (venous + negative) area over the frames that count; 1 = nothing moved
     branches: float = 0.0  # fork points of the venous skeleton (median of the three largest frames)
     pieces: float = 0.0  # separate venous components (median of the three largest frames)
+    standout: float = 0.0  # venous contrast-to-noise minus that of its immediate surroundings (peak frame)
     component_snr: float = 0.0
     detectability: float = 0.0  # cavity level / noise
 
@@ -183,6 +185,7 @@ def detect_intravasation(
     else:
         clean = 1.0 / (1.0 + (float(np.median(neg)) + neg_tail) / thr)
     snr_v = float((opacity[peak][vein[peak]] / noise).mean()) if vein[peak].any() else 0.0
+    standout = _standout(opacity[peak] / noise, vein[peak], contrast[peak], masks[peak], px=1.0 / mm_per_px)
     if present:
         strength = float(np.clip((margin - 1.6) / 4.0, 0.0, 1.0))
         lasting = float(np.clip(frames_over / 8.0, 0.0, 1.0))
@@ -191,7 +194,11 @@ def detect_intravasation(
         # pieces, and a tube does not fork
         lace = min(branches / BRANCH_MIN, (pieces - 1) / (PIECES_MIN - 1))
         lace = float(np.clip(lace, 0.0, 1.0))
-        score = (0.3 + 0.7 * (0.4 * strength + 0.3 * lasting + 0.3 * dense)) * clean * (0.5 + 0.5 * lace)
+        # a vessel stands out from its immediate surroundings; the speckled fringe of a smooth scatter glow does
+        # not (its surroundings sit just below the noise threshold)
+        sharp = float(np.clip((standout - STANDOUT_MIN) / STANDOUT_MIN, 0.0, 1.0))
+        score = (0.3 + 0.7 * (0.4 * strength + 0.3 * lasting + 0.3 * dense)) * clean
+        score *= (0.5 + 0.5 * lace) * (0.5 + 0.5 * sharp)
     else:
         # "absent" is sure when a lace would have shown (veins carry a fraction of the cavity's density: the
         # cavity must stand well above the noise) and nothing moved, and no near-miss of transient contrast
@@ -207,7 +214,7 @@ def detect_intravasation(
             )
         )
         near_miss = min(margin, 2.5) / 2.5
-        score = seeing * clean * (1.0 - 0.5 * near_miss)
+        score = seeing * clean * (1.0 - 0.8 * near_miss)
     return Intravasation(
         bool(present),
         float(np.clip(score, 0.0, 1.0)),
@@ -219,6 +226,7 @@ def detect_intravasation(
         detectability=detect,
         branches=branches,
         pieces=pieces,
+        standout=standout,
     )
 
 
@@ -253,3 +261,18 @@ def _tail_share(
     if not region.any():
         return 1.0
     return float(tail_mask(cand, px)[region].mean())
+
+
+def _standout(
+    snr: np.ndarray, vein: np.ndarray, contrast: np.ndarray, cavity: np.ndarray, px: float
+) -> float:
+    """Mean contrast-to-noise of the venous pixels of one frame minus that of the ring 0.5-1.5 mm around them
+    (outside any contrast and the cavity)."""
+    if not vein.any():
+        return 0.0
+    inner = max(1, int(round(0.5 * px)))
+    outer = max(inner + 1, int(round(1.5 * px)))
+    ring = square_max(vein, outer) & ~square_max(vein, inner) & ~contrast & ~square_max(cavity, inner)
+    if not ring.any():
+        return float(snr[vein].mean())
+    return float(snr[vein].mean() - snr[ring].mean())
