@@ -202,7 +202,7 @@ def detect_intravasation(
     else:
         # "absent" is sure when a lace would have shown (veins carry a fraction of the cavity's density: the
         # cavity must stand well above the noise) and nothing moved, and no near-miss of transient contrast
-        seeing = float(np.clip((detect - 15.0) / 45.0, 0.0, 1.0))
+        seeing = float(np.clip((detect - 12.0) / 30.0, 0.0, 1.0))
         # ... and a wash-out could have been seen: when contrast (or an uncorrected brightness drift) covers
         # nearly all of the cavity's surroundings at the end, nothing there can be seen to vanish
         seeing *= float(
