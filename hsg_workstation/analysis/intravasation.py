@@ -14,19 +14,28 @@ one renderer's look):
   went *and* a negative one beside it; components with a quarter of their pixels within ``DIPOLE_MM`` of clearly
   negative opacity are dropped, and so are thin slivers that hug persistent contrast or the cavity of the same
   frame (the edge of a structure that grew or moved);
-- it **branches**: a lace of vessels forks again and again, where a tube (which empties too, when the injection
-  stops, or seems to when the field moves) is one unbranched line. The call needs at least ``BRANCH_MIN`` fork
-  points on the centre lines (skeleton) of the venous contrast, in the median of its three largest frames;
 - it is **dense for its calibre**: the hysteresis fringe of a faint scatter glow around the dense cavity breaks up
   into speckle that only just passes the noise threshold; a component is venous only if its mean contrast-to-
   noise ratio is at least ``MIN_COMPONENT_SNR``.
 
 The call needs the venous area over a size threshold on several frames (as before: ≥ 3 frames and 2.5× at the
 peak, or ≥ 6 frames and 1.6×). Its raw score (mapped to a measured accuracy by analysis/calibration.py) is not the
-loop-quality factor of the spill call but what this call rests on: for "present", the margin in area and
-frames, the components' contrast-to-noise and how clean the frames are (negative, i.e. moved, area against the
-venous area); for "absent", whether a lace could have been seen at all (the cavity's density over the noise:
-veins carry a fraction of it) and whether the field stood still.
+loop-quality factor of the spill call (which put every loop of the independent renderer at "can't tell") but the
+evidence this call rests on:
+
+- "present": the margin in area and frames and the components' contrast-to-noise, times how clean the frames are
+  (venous area against the clearly negative — moved — area near the veins, in those frames and in the last
+  frames against which "washed out" was judged), times the **lace** shape (a lace is several vessels that fork:
+  ``BRANCH_MIN`` fork points of the skeleton, ``PIECES_MIN`` pieces; an emptying tube or a moved edge is one or
+  two unforked lines), times how much the veins **stand out** from their 0.5-1.5 mm surroundings (a vessel does;
+  the speckled fringe of a smooth glow, whose surroundings sit just below the threshold, does not);
+- "absent": whether a lace could have been seen at all (veins carry a fraction of the cavity's density: the
+  cavity level must stand well above the noise), whether a wash-out could have been seen (not when end-of-loop
+  contrast or an uncorrected brightness drift covers nearly all of the cavity's surroundings), whether the field
+  near the cavity stood still, and how close transient contrast came to the call (a near-miss).
+
+A fork-point *gate* on the call was tried and lost a faint first-renderer lace that breaks into unforked pieces;
+it is a score factor instead (docs/analysis-s5-intravasation.md).
 
 Until session 5 this lived in tubes.py and took the side signals' extra-cavitary mask, which leaves out the convex
 hull of the cavity (for the tube search): a lace around and between a wide cavity and its cornual sacs vanished in
@@ -60,7 +69,9 @@ TAIL_BLIND = (
     0.15  # "absent" loses its certainty as the end-of-loop contrast covers > 85 % of the surroundings
 )
 SURROUNDINGS_MM = 20.0  # ... within this distance of the cavity
-STANDOUT_MIN = 1.0  # vein minus its 0.5-1.5 mm surroundings, noise sigmas (glow speckle 1.0-1.5, laces 1.6-4.2)
+STANDOUT_MIN = (
+    1.0  # vein minus its 0.5-1.5 mm surroundings, noise sigmas (glow speckle 1.0-1.5, laces 1.6-4.2)
+)
 AREA_MIN_MM2 = 40.0  # venous area on a frame that counts (or 3 % of the cavity, when larger)
 
 
