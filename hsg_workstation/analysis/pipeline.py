@@ -241,9 +241,8 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
             op.level,
             mm_px,
         )
-        quality = loop_quality(
-            op
-        )  # what the spill calls rest on: a still background plus accumulating contrast
+        # what the spill calls rest on: a still background plus accumulating contrast
+        quality = loop_quality(op)
         # the intravasation score carries its own evidence of motion and visibility (analysis/intravasation.py);
         # the loop-quality factor judged the whole field, and put every independent-renderer study at "null"
         intrav_score = intra.score

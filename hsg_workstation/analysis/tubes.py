@@ -1,5 +1,5 @@
-"""Tubes and spill, per side of the cavity axis (image sides; the pipeline maps them to the
-patient's sides from Patient Orientation).
+"""Tubes and spill, per side of the cavity axis (image sides; the pipeline maps them to the patient's sides from
+Patient Orientation).
 
 Why these features (all relative to the local contrast density and the noise, none to one generator's look):
 
