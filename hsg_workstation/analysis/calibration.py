@@ -29,12 +29,17 @@ SPILL_TABLE: tuple[tuple[float, float], ...] = (
     (0.307, 0.733),
     (0.575, 0.988),
 )
-# the same for venous intravasation yes/no (80 studies; 29 / 8 / 9 / 34 per step)
+# the same for venous intravasation yes/no: its raw score is analysis/intravasation.py's own (motion near the
+# veins, whether a lace could be seen, lace shape), not multiplied by the loop quality. Refitted in session 5 by
+# benchmarks/calibrate_analysis.py on tuning seeds 0-79 of both renderers at 512² (160 studies,
+# per step 17 / 38 / 10 / 16 / 23 / 56; docs/analysis-s5-intravasation.md).
 INTRAVASATION_TABLE: tuple[tuple[float, float], ...] = (
-    (0.0, 0.419),
-    (0.198, 0.7),
-    (0.305, 0.818),
-    (0.9, 0.972),
+    (0.0, 0.632),
+    (0.089, 0.8),
+    (0.357, 0.833),
+    (0.579, 0.889),
+    (0.81, 0.92),
+    (0.959, 0.983),
 )
 SPILL_CALL_MIN = 0.85  # below: the side's spill is "indeterminate"
 INTRAVASATION_CALL_MIN = 0.85  # below: intravasation None

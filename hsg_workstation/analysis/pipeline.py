@@ -20,6 +20,7 @@ from hsg_workstation.analysis.calibration import (
     calibrated,
 )
 from hsg_workstation.analysis.cavity import persistent_lucencies, shape_metrics, track_cavity
+from hsg_workstation.analysis.intravasation import detect_intravasation
 from hsg_workstation.analysis.morph import dilate_cross
 from hsg_workstation.analysis.opacity import compute_opacity, loop_quality
 from hsg_workstation.analysis.parallel import chunks, map_ordered, map_streamed, submit
@@ -31,7 +32,7 @@ from hsg_workstation.analysis.result import (
     ShapeMetrics,
     SideResult,
 )
-from hsg_workstation.analysis.tubes import call_side, detect_intravasation, raw_contrast, side_signals
+from hsg_workstation.analysis.tubes import call_side, raw_contrast, side_signals
 from hsg_workstation.measurements import Calibration
 
 ASSUMED_FIELD_MM = 250.0  # used for size thresholds only when the header has no spacing
@@ -206,8 +207,7 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
         outline_job = submit(outline_and_shape) if decode_in_threads else None
         if outline_job is None:
             full, metrics = outline_and_shape()
-        cav_area = float(track.areas_px[mi])
-        signals, extra_all, _cath, extra_labels = side_signals(
+        signals, _extra_all, cath, extra_labels = side_signals(
             op.opacity,
             masks,
             ref_mask,
@@ -229,9 +229,23 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
             unit=calibration.unit,
             calibration_basis=str(calibration.basis.value),
         )
-        intra = detect_intravasation(extra_all, mm_px, cav_area, ref_mask)
-        quality = loop_quality(op)  # what every call rests on: a still background plus accumulating contrast
-        intrav_score = intra.score * quality
+        intra = detect_intravasation(
+            op.opacity,
+            contrast,
+            masks,
+            ref_mask,
+            valid,
+            cath,
+            track.first_index or 0,
+            op.noise,
+            op.level,
+            mm_px,
+        )
+        # what the spill calls rest on: a still background plus accumulating contrast
+        quality = loop_quality(op)
+        # the intravasation score carries its own evidence of motion and visibility (analysis/intravasation.py);
+        # the loop-quality factor judged the whole field, and put every independent-renderer study at "null"
+        intrav_score = intra.score
         intrav_raw = intra.present
         intrav_conf = calibrated(INTRAVASATION_TABLE, intrav_score)
         # below the calibrated threshold the loop cannot tell: no call (None), not a guess

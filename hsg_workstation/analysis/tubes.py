@@ -1,5 +1,5 @@
-"""Tubes, spill and venous intravasation, per side of the cavity axis (image sides; the pipeline maps them to the
-patient's sides from Patient Orientation).
+"""Tubes and spill, per side of the cavity axis (image sides; the pipeline maps them to the patient's sides from
+Patient Orientation).
 
 Why these features (all relative to the local contrast density and the noise, none to one generator's look):
 
@@ -9,8 +9,8 @@ Why these features (all relative to the local contrast density and the noise, no
   dense collection. It appears after the tube has filled and **stays** to the end of the loop.
 - **Hydrosalpinx** is contrast retained in a dilated tube: wide like a collection, but as dense as the tube /
   cavity (a full column of undiluted contrast) — so a wide *dense* body is not counted as spill.
-- **Venous intravasation**: thin, branching, dense-for-its-calibre contrast that **washes out** before the end;
-  the persistence test keeps it out of spill and it is reported on its own.
+- **Venous intravasation** (analysis/intravasation.py) washes out before the end of the loop: the persistence
+  test keeps it out of spill.
 """
 
 from __future__ import annotations
@@ -46,9 +46,6 @@ RIM_REACH_MM = 3.0  # the cavity's tapering margin reaches this far beyond its m
 DIPOLE_MM = 3.0  # how close a negative lobe must be for a positive change to count as a moved structure
 DIPOLE_SHARE = 0.25
 NEGATIVE_SNR = 4.0
-INTRAVASATION_REACH_MM = (
-    15.0  # transient contrast counts as venous only in components reaching this near the cavity
-)
 CERVIX_HALF_WIDTH_MM = 8.0  # the cervical canal / catheter below the internal os: half-width at the os ...
 CERVIX_SPREAD = 0.5  # ... widening by this many mm per mm below it (reflux, balloon, vaginal contrast)
 LOCULATED_SHARPNESS = 0.5  # share of the spill area above half its density: pocket (high) vs cloud (low)
@@ -90,13 +87,6 @@ class SideCall:
     hydrosalpinx_like: bool = False
     hydrosalpinx_width_px: float = 0.0
     review: tuple[int, int] | None = None  # 0-based frames a-b that decide the call
-
-
-@dataclass(slots=True)
-class Intravasation:
-    present: bool
-    score: float  # raw, 0-1 (analysis/calibration.py)
-    peak_index: int | None
 
 
 def _grow(mask: np.ndarray, radius: int) -> np.ndarray:
@@ -553,48 +543,3 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
     sig.growth = growth
     review = (max(0, onset - 2), min(t_all - 1, onset + 4))
     return SideCall(True, fill, kind, onset, score, hydro, width, review)
-
-
-def detect_intravasation(
-    extra_all: np.ndarray, mm_per_px: float, cavity_area_px: float, cavity: np.ndarray | None = None
-) -> Intravasation:
-    """Extra-cavitary contrast that appears and washes out before the end of the loop.
-
-    Spill and tubes stay; venous contrast drains. So: contrast outside the cavity that is absent (with a 2 mm
-    margin) from the last frames, over an area and for a number of frames that noise or a passing artefact does
-    not reach: ≥ 3 frames over the size threshold and 2.5× it at the peak, or ≥ 6 frames and 1.6× it.
-    """
-    t = extra_all.shape[0]
-    if t < 4 or not extra_all.any():
-        return Intravasation(False, 0.8, None)
-    px = 1.0 / mm_per_px
-    tail = extra_all[-max(2, t // 10) :].any(axis=0)
-    tail = dilate_cross(tail, max(1, int(round(2.0 * px))))
-    transient = extra_all & ~tail[None]
-    if cavity is not None and cavity.any():
-        # venous contrast leaves the cavity through the myometrium: the lace begins around the uterus. What
-        # appears and vanishes far from it is something that moved (gas, devices, anatomy edges under
-        # residual motion), not veins; transient contrast counts only in components that reach within
-        # INTRAVASATION_REACH_MM of the cavity.
-        near = ndi.distance_transform_edt(~cavity) * mm_per_px <= INTRAVASATION_REACH_MM
-        # only frames with transient contrast away from the cavity can lose a component (same result)
-        moved = np.flatnonzero((transient & ~near[None]).any(axis=(1, 2)))
-        if moved.size:
-            lab, n = label_frames(transient[moved])
-            touching = np.zeros(n + 1, bool)
-            touching[lab[near[None] & (lab > 0)]] = True
-            touching[0] = False
-            transient = transient.copy()
-            transient[moved] = touching[lab]
-    areas = transient.sum(axis=(1, 2)).astype(float)
-    peak = int(np.argmax(areas))
-    thr = max(40.0 * px * px, 0.03 * cavity_area_px)
-    frames_over = int((areas >= thr).sum())
-    margin = float(areas[peak]) / thr
-    present = frames_over >= 3 and (margin >= 2.5 or (frames_over >= 6 and margin >= 1.6))
-    # raw score (analysis/calibration.py maps it): distance from the decision in frames and area
-    if present:
-        score = float(np.clip(0.4 + 0.1 * min(frames_over, 4) + 0.05 * min(margin, 5.0) - 0.15, 0.0, 1.0))
-    else:
-        score = float(np.clip(1.0 - 0.15 * min(frames_over, 3) - 0.05 * min(margin, 3.0), 0.0, 1.0))
-    return Intravasation(bool(present), score, peak if present else None)

@@ -32,7 +32,10 @@ GATE = {"first": (list(GATE_SEEDS), 256), "independent": (list(GATE_SEEDS)[:8], 
 # polarity-window rules): first — tube filled y/n 100 (24 sides), first fill ±2 71.4, the rest as before;
 # independent — tube filled y/n 75 (16 sides), max distension ±3 87.5, 2 sides called (1 wrong). Floors only
 # ever go up: tube filled y/n added (less about one side), the independent max distension floor raised from 50
-# to 75 (87.5 less one study).
+# to 75 (87.5 less one study). Session 5 (intravasation in its own module, docs/analysis-s5-intravasation.md):
+# first — intravasation y/n 83.3 on this subset (10 of 12 right, 1 null, 1 wrong: 10008), over called 90.9 as
+# before; a floor on the y/n figure is added (75: less one study), so that calls cannot silently turn null;
+# independent — still null on all 8 of this subset.
 FLOORS: dict[str, dict[str, float]] = {
     "first": {
         "spill_yn_called_pct": 95.0,
@@ -43,6 +46,7 @@ FLOORS: dict[str, dict[str, float]] = {
         "tube_filled_yn_pct": 95.0,
         "max_dist_3_pct": 90.0,
         "intrav_called_pct": 80.0,
+        "intrav_pct": 75.0,
     },
     "independent": {
         "indeterminate_pct": 100.0,

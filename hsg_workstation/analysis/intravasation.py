@@ -1,0 +1,289 @@
+"""Venous intravasation: contrast that enters the uterine / parametrial veins and is carried away.
+
+What tells venous contrast from everything else that appears outside the cavity (each a physical property, none
+one renderer's look):
+
+- it **washes out**: veins drain, so venous contrast is gone before the end of the loop, whereas tubes, spill and
+  retained sacs stay (absent, with a 2 mm margin, from the last 10 % of the frames);
+- it is **thin**: a fine lace of vessels a millimetre or two wide. Whatever survives an opening of ~3 mm (a
+  spill cloud, a sac or cavity edge that shifts, a gas bubble) is not venous;
+- it starts **at the uterus** (the lace leaves the cavity through the myometrium): components must reach within
+  ``REACH_MM`` of the cavity at maximal distension;
+- it is **contrast, not a moved edge**: contrast only adds opacity. A structure that moves between frames (bowel
+  gas, a cannula or tenaculum under traction, a collimator blade, the whole field) leaves a positive lobe where it
+  went *and* a negative one beside it; components with a quarter of their pixels within ``DIPOLE_MM`` of clearly
+  negative opacity are dropped, and so are thin slivers that hug persistent contrast or the cavity of the same
+  frame (the edge of a structure that grew or moved);
+- it is **dense for its calibre**: the hysteresis fringe of a faint scatter glow around the dense cavity breaks up
+  into speckle that only just passes the noise threshold; a component is venous only if its mean contrast-to-
+  noise ratio is at least ``MIN_COMPONENT_SNR``.
+
+The call needs the venous area over a size threshold on several frames (as before: ≥ 3 frames and 2.5× at the
+peak, or ≥ 6 frames and 1.6×). Its raw score (mapped to a measured accuracy by analysis/calibration.py) is not the
+loop-quality factor of the spill call (which put every loop of the independent renderer at "can't tell") but the
+evidence this call rests on:
+
+- "present": the margin in area and frames and the components' contrast-to-noise, times how clean the frames are
+  (venous area against the clearly negative — moved — area near the veins, in those frames and in the last
+  frames against which "washed out" was judged), times the **lace** shape (a lace is several vessels that fork:
+  ``BRANCH_MIN`` fork points of the skeleton, ``PIECES_MIN`` pieces; an emptying tube or a moved edge is one or
+  two unforked lines), times how much the veins **stand out** from their 0.5-1.5 mm surroundings (a vessel does;
+  the speckled fringe of a smooth glow, whose surroundings sit just below the threshold, does not);
+- "absent": whether a lace could have been seen at all (veins carry a fraction of the cavity's density: the
+  cavity level must stand well above the noise), whether a wash-out could have been seen (not when end-of-loop
+  contrast or an uncorrected brightness drift covers nearly all of the cavity's surroundings), whether the field
+  near the cavity stood still, and how close transient contrast came to the call (a near-miss).
+
+A fork-point *gate* on the call was tried and lost a faint first-renderer lace that breaks into unforked pieces;
+it is a score factor instead (docs/analysis-s5-intravasation.md).
+
+Until session 5 this lived in tubes.py and took the side signals' extra-cavitary mask, which leaves out the convex
+hull of the cavity (for the tube search): a lace around and between a wide cavity and its cornual sacs vanished in
+it, and the wide transient crescents of a shifting sac edge counted as veins (docs/analysis-s5-intravasation.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage as ndi
+from skimage.morphology import skeletonize
+
+from hsg_workstation.analysis.morph import dilate_cross, label_frames, square_max, square_min
+
+REACH_MM = 15.0  # transient contrast counts as venous only in components reaching this near the cavity
+THIN_MM = 1.5  # opening radius: what survives a (2r+1)² square this wide is not a vein
+HUG_MM = (
+    1.5  # a thin sliver this close to persistent contrast / the cavity is the edge of a shifted structure
+)
+HUG_SHARE = 0.5
+DIPOLE_MM = 8.0  # a moved structure's negative lobe lies within this distance (gas bubbles: several mm apart)
+DIPOLE_SHARE = 0.25
+NEGATIVE_SNR = 4.0
+MIN_COMPONENT_SNR = 3.0  # mean contrast-to-noise of a venous component (speckle of a glow: ~2.8)
+BRANCH_MIN = 5  # fork points of the skeleton for a sure lace (tubes, moved lines: 0-2; tuning laces: 7-93)
+PIECES_MIN = 4  # separate venous pieces on a frame for a sure lace (tubes, moved edges, speckle: 1-2)
+ROI_MM = 10.0  # moved structures count within this distance of the venous contrast (2x around the cavity)
+TAIL_BLIND = (
+    0.15  # "absent" loses its certainty as the end-of-loop contrast covers > 85 % of the surroundings
+)
+SURROUNDINGS_MM = 20.0  # ... within this distance of the cavity
+STANDOUT_MIN = (
+    1.0  # vein minus its 0.5-1.5 mm surroundings, noise sigmas (glow speckle 1.0-1.5, laces 1.6-4.2)
+)
+AREA_MIN_MM2 = 40.0  # venous area on a frame that counts (or 3 % of the cavity, when larger)
+
+
+@dataclass(slots=True)
+class Intravasation:
+    present: bool
+    score: float  # raw, 0-1 (analysis/calibration.py maps it to the measured share of correct calls)
+    peak_index: int | None
+    # the evidence, for the evaluation and the docs
+    peak_mm2: float = 0.0
+    frames_over: int = 0
+    clean: float = 1.0  # venous / (venous + negative) area over the frames that count; 1 = nothing moved
+    branches: float = 0.0  # fork points of the venous skeleton (median of the three largest frames)
+    pieces: float = 0.0  # separate venous components (median of the three largest frames)
+    standout: float = 0.0  # venous contrast-to-noise minus that of its immediate surroundings (peak frame)
+    component_snr: float = 0.0
+    detectability: float = 0.0  # cavity level / noise
+
+
+def venous_mask(
+    opacity: np.ndarray,
+    contrast: np.ndarray,
+    masks: np.ndarray,
+    ref_mask: np.ndarray,
+    valid: np.ndarray,
+    catheter: np.ndarray,
+    first_index: int,
+    noise: float,
+    mm_per_px: float,
+) -> np.ndarray:
+    """(T, h, w) bool: the contrast of each frame that passes every test of the module docstring."""
+    px = 1.0 / mm_per_px
+    gap = max(1, int(round(2.0 * px)))
+    cavity = square_max(masks, gap) | square_max(ref_mask, max(1, int(round(3.0 * px))))[None]
+    cand = contrast & valid[None] & ~catheter[None] & ~cavity
+    cand[:first_index] = False  # venous filling needs contrast in the cavity first
+    tail = tail_mask(cand, px)
+    persistent = cand & tail[None]
+    transient = cand & ~tail[None]
+    if not transient.any():
+        return transient
+    r = max(1, int(round(THIN_MM * px)))
+    wide = square_max(square_min(transient, r), r) & transient
+    thin = transient & ~wide
+    lab, n = label_frames(thin)
+    if n == 0:
+        return thin
+    sizes = np.bincount(lab.ravel(), minlength=n + 1).astype(float)
+    inside = lab > 0
+    hug = square_max(persistent | wide | masks, max(1, int(round(HUG_MM * px))))
+    hugging = np.bincount(lab[hug & inside], minlength=n + 1)
+    snr = opacity / np.float32(noise)
+    neg = square_max((snr < -NEGATIVE_SNR) & valid[None], max(1, int(round(DIPOLE_MM * px))))
+    moved = np.bincount(lab[neg & inside], minlength=n + 1)
+    near = ndi.distance_transform_edt(~ref_mask) * mm_per_px <= REACH_MM
+    reaching = np.bincount(lab[near[None] & inside], minlength=n + 1)
+    mean_snr = np.bincount(lab[inside], weights=snr[inside].astype(np.float64), minlength=n + 1)
+    mean_snr /= np.maximum(sizes, 1.0)
+    keep = (
+        (hugging < HUG_SHARE * sizes)
+        & (moved < DIPOLE_SHARE * sizes)
+        & (reaching > 0)
+        & (mean_snr >= MIN_COMPONENT_SNR)
+    )
+    keep[0] = False
+    return keep[lab]
+
+
+def tail_mask(cand: np.ndarray, px: float) -> np.ndarray:
+    """Where contrast is at the end of the loop (any of the last 10 % of the frames), grown by 2 mm: what is there
+    has not washed out."""
+    t = cand.shape[0]
+    return dilate_cross(cand[-max(2, t // 10) :].any(axis=0), max(1, int(round(2.0 * px))))
+
+
+def detect_intravasation(
+    opacity: np.ndarray,
+    contrast: np.ndarray,
+    masks: np.ndarray,
+    ref_mask: np.ndarray,
+    valid: np.ndarray,
+    catheter: np.ndarray,
+    first_index: int,
+    noise: float,
+    level: float,
+    mm_per_px: float,
+) -> Intravasation:
+    """The call, its raw score and the frame of the largest venous area (0-based).
+
+    ``contrast``: per-frame contrast above the noise (tubes.raw_contrast); ``masks``: the tracked cavity per frame,
+    ``ref_mask`` at maximal distension; ``catheter``: the catheter lumen (tubes.catheter_mask); ``level``: the
+    dense-contrast level of the cavity.
+    """
+    t = opacity.shape[0]
+    detect = float(level / max(noise, 1e-6))
+    if t < 4 or not ref_mask.any():
+        return Intravasation(False, 0.0, None, detectability=detect)
+    vein = venous_mask(opacity, contrast, masks, ref_mask, valid, catheter, first_index, noise, mm_per_px)
+    px2 = mm_per_px * mm_per_px
+    areas = vein.sum(axis=(1, 2)) * px2
+    thr = max(AREA_MIN_MM2, 0.03 * float(ref_mask.sum()) * px2)
+    over = areas >= thr
+    frames_over = int(over.sum())
+    peak = int(np.argmax(areas))
+    margin = float(areas[peak]) / thr
+    big = np.argsort(areas)[::-1][: min(3, frames_over)]
+    branches = float(np.median([_fork_points(vein[i]) for i in big])) if big.size else 0.0
+    pieces = float(np.median([ndi.label(vein[i])[1] for i in big])) if big.size else 0.0
+    present = frames_over >= 3 and (margin >= 2.5 or (frames_over >= 6 and margin >= 1.6))
+    # what moved: clearly negative opacity in the frames that count (or, without any, in the whole loop), and in
+    # the last frames, against which "washed out" was judged (a field that moved late makes early contrast vanish)
+    # ... where it matters: around the venous contrast (without any, around the cavity, where a lace would be)
+    seen = vein.any(axis=0)
+    roi = square_max(seen, int(round(ROI_MM / mm_per_px))) if seen.any() else None
+    if roi is None:
+        roi = ndi.distance_transform_edt(~ref_mask) * mm_per_px <= 2.0 * ROI_MM
+    neg = ((opacity < -NEGATIVE_SNR * noise) & (valid & roi)[None]).sum(axis=(1, 2)) * px2
+    neg_tail = float(np.median(neg[-max(2, t // 10) :]))
+    if frames_over:
+        v_mean = float(areas[over].mean())
+        clean = v_mean / (v_mean + float(neg[over].mean()) + neg_tail)
+    else:
+        clean = 1.0 / (1.0 + (float(np.median(neg)) + neg_tail) / thr)
+    snr_v = float((opacity[peak][vein[peak]] / noise).mean()) if vein[peak].any() else 0.0
+    standout = _standout(opacity[peak] / noise, vein[peak], contrast[peak], masks[peak], px=1.0 / mm_per_px)
+    if present:
+        strength = float(np.clip((margin - 1.6) / 4.0, 0.0, 1.0))
+        lasting = float(np.clip(frames_over / 8.0, 0.0, 1.0))
+        dense = float(np.clip((snr_v - MIN_COMPONENT_SNR) / 1.5, 0.0, 1.0))
+        # a lace: several vessels at once, which fork; a tube, a moved edge or a speckled glow is one or two
+        # pieces, and a tube does not fork
+        lace = min(branches / BRANCH_MIN, (pieces - 1) / (PIECES_MIN - 1))
+        lace = float(np.clip(lace, 0.0, 1.0))
+        # a vessel stands out from its immediate surroundings; the speckled fringe of a smooth scatter glow does
+        # not (its surroundings sit just below the noise threshold)
+        sharp = float(np.clip((standout - STANDOUT_MIN) / STANDOUT_MIN, 0.0, 1.0))
+        score = (0.3 + 0.7 * (0.4 * strength + 0.3 * lasting + 0.3 * dense)) * clean
+        score *= (0.5 + 0.5 * lace) * (0.5 + 0.5 * sharp)
+    else:
+        # "absent" is sure when a lace would have shown (veins carry a fraction of the cavity's density: the
+        # cavity must stand well above the noise) and nothing moved, and no near-miss of transient contrast
+        seeing = float(np.clip((detect - 12.0) / 30.0, 0.0, 1.0))
+        # ... and a wash-out could have been seen: when contrast (or an uncorrected brightness drift) covers
+        # nearly all of the cavity's surroundings at the end, nothing there can be seen to vanish
+        seeing *= float(
+            np.clip(
+                (1.0 - _tail_share(opacity, contrast, masks, ref_mask, valid, catheter, noise, mm_per_px))
+                / TAIL_BLIND,
+                0.0,
+                1.0,
+            )
+        )
+        near_miss = min(margin, 2.5) / 2.5
+        score = seeing * clean * (1.0 - 0.8 * near_miss)
+    return Intravasation(
+        bool(present),
+        float(np.clip(score, 0.0, 1.0)),
+        peak if present else None,
+        peak_mm2=float(areas[peak]),
+        frames_over=frames_over,
+        clean=float(clean),
+        component_snr=snr_v,
+        detectability=detect,
+        branches=branches,
+        pieces=pieces,
+        standout=standout,
+    )
+
+
+def _fork_points(mask: np.ndarray) -> int:
+    """Pixels of the skeleton of ``mask`` with three or more skeleton neighbours (8-connected): where the centre
+    lines fork."""
+    if not mask.any():
+        return 0
+    sk = skeletonize(mask)
+    nb = ndi.convolve(sk.astype(np.uint8), np.ones((3, 3), np.uint8), mode="constant") - sk
+    return int(np.count_nonzero(sk & (nb >= 3)))
+
+
+def _tail_share(
+    opacity: np.ndarray,
+    contrast: np.ndarray,
+    masks: np.ndarray,
+    ref_mask: np.ndarray,
+    valid: np.ndarray,
+    catheter: np.ndarray,
+    noise: float,
+    mm_per_px: float,
+) -> float:
+    """Share of the cavity's surroundings (within ``SURROUNDINGS_MM``, outside the cavity) that holds contrast at
+    the end of the loop: where a lace could not be seen to wash out."""
+    px = 1.0 / mm_per_px
+    cavity = square_max(masks[-1], max(1, int(round(2.0 * px)))) | square_max(
+        ref_mask, max(1, int(round(3.0 * px)))
+    )
+    cand = contrast & valid[None] & ~catheter[None] & ~cavity[None]
+    region = (ndi.distance_transform_edt(~ref_mask) * mm_per_px <= SURROUNDINGS_MM) & ~cavity & valid
+    if not region.any():
+        return 1.0
+    return float(tail_mask(cand, px)[region].mean())
+
+
+def _standout(
+    snr: np.ndarray, vein: np.ndarray, contrast: np.ndarray, cavity: np.ndarray, px: float
+) -> float:
+    """Mean contrast-to-noise of the venous pixels of one frame minus that of the ring 0.5-1.5 mm around them
+    (outside any contrast and the cavity)."""
+    if not vein.any():
+        return 0.0
+    inner = max(1, int(round(0.5 * px)))
+    outer = max(inner + 1, int(round(1.5 * px)))
+    ring = square_max(vein, outer) & ~square_max(vein, inner) & ~contrast & ~square_max(cavity, inner)
+    if not ring.any():
+        return float(snr[vein].mean())
+    return float(snr[vein].mean() - snr[ring].mean())

@@ -1,0 +1,161 @@
+"""Venous intravasation (analysis/intravasation.py) on small opacity phantoms drawn here.
+
+Each phantom is one thing that appears outside the cavity and vanishes again; only the venous lace may be
+called. The stacks are opacity in noise units (what the pipeline hands over), so each test isolates the
+mechanism: the wash-out, the lace shape, the moved-structure (dipole) test, the thinness test and the
+"could a wash-out be seen at all" factor of the "absent" score.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from skimage.draw import disk, line_aa, polygon
+
+from hsg_workstation.analysis.intravasation import detect_intravasation
+from hsg_workstation.analysis.morph import hysteresis
+
+N, T, MM = 160, 30, 0.5  # 160² working pixels of 0.5 mm, 30 frames
+LEVEL = 60.0  # cavity opacity in noise units
+LACE_FRAMES = range(10, 19)
+
+
+def _cavity() -> np.ndarray:
+    m = np.zeros((N, N), bool)
+    rr, cc = polygon([50, 50, 90, 90], [55, 105, 88, 72], (N, N))
+    m[rr, cc] = True
+    return m
+
+
+def _lace(seed: int = 3) -> np.ndarray:
+    """A branching network of thin vessels beside and below the cavity: trunks with side branches."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros((N, N), np.float32)
+    for r0, c0, dr, dc in ((80, 70, 1.0, -0.8), (80, 90, 1.0, 0.8), (60, 55, 0.6, -1.0), (60, 105, 0.6, 1.0)):
+        pts = [(r0 + k * dr * 4, c0 + k * dc * 4) for k in range(8)]
+        for (a, b), (c, d) in zip(pts[:-1], pts[1:], strict=True):
+            rr, cc, v = line_aa(int(a), int(b), int(c), int(d))
+            out[rr.clip(0, N - 1), cc.clip(0, N - 1)] = np.maximum(
+                out[rr.clip(0, N - 1), cc.clip(0, N - 1)], v
+            )
+        for a, b in pts[1:-1:2]:  # side branches: the lace forks
+            e, f = a + rng.uniform(4, 10), b + rng.uniform(-10, 10)
+            rr, cc, v = line_aa(int(a), int(b), int(np.clip(e, 0, N - 1)), int(np.clip(f, 0, N - 1)))
+            out[rr, cc] = np.maximum(out[rr, cc], v)
+    return out
+
+
+def _stack(draw, seed: int = 0, cavity: np.ndarray | None = None) -> dict:
+    """Opacity (noise sigma 1) with the cavity filling from frame 2 and whatever ``draw(t, frame)`` adds."""
+    rng = np.random.default_rng(seed)
+    cav = _cavity() if cavity is None else cavity
+    op = rng.normal(0.0, 1.0, (T, N, N)).astype(np.float32)
+    masks = np.zeros((T, N, N), bool)
+    for t in range(2, T):
+        masks[t] = cav
+        op[t][cav] += LEVEL
+        draw(t, op[t])
+    return {
+        "opacity": op,
+        "contrast": hysteresis(op, 2.5, 5.0),
+        "masks": masks,
+        "ref_mask": cav,
+        "valid": np.ones((N, N), bool),
+        "catheter": np.zeros((N, N), bool),
+        "first_index": 2,
+        "noise": 1.0,
+        "level": LEVEL,
+        "mm_per_px": MM,
+    }
+
+
+def _lace_drawer(amplitude: float = 12.0):
+    lace = _lace()
+
+    def draw(t: int, frame: np.ndarray) -> None:
+        if t in LACE_FRAMES:
+            frame += amplitude * lace
+
+    return draw
+
+
+def test_a_lace_that_appears_and_washes_out_is_called_with_its_frame() -> None:
+    r = detect_intravasation(**_stack(_lace_drawer()))
+    assert r.present
+    assert r.peak_index in LACE_FRAMES
+    assert r.branches >= 5 and r.pieces >= 2  # the lace forks and has several vessels
+
+
+def test_no_lace_is_absent_and_sure_on_a_still_clean_loop() -> None:
+    r = detect_intravasation(**_stack(lambda t, f: None))
+    assert not r.present and r.peak_index is None
+    assert r.score > 0.9
+
+
+def test_a_lace_that_is_still_there_at_the_end_is_not_called() -> None:
+    """Contrast that stays is spill or tube, not drained veins (the wash-out test)."""
+    lace = _lace()
+
+    def draw(t: int, frame: np.ndarray) -> None:
+        if t >= LACE_FRAMES[0]:
+            frame += 12.0 * lace
+
+    assert not detect_intravasation(**_stack(draw)).present
+
+
+def test_a_moving_rigid_line_leaves_dipoles_and_is_not_called() -> None:
+    """A device / gas edge that moves: where it went is positive, where it was negative. The same lace drawn as
+    a rigid body displaced by 3 mm (positive lobe) with its old position negative must not count."""
+    lace = _lace()
+    moved = np.roll(lace, (6, 4), axis=(0, 1))
+
+    def draw(t: int, frame: np.ndarray) -> None:
+        if t in LACE_FRAMES:
+            frame += 12.0 * moved - 12.0 * lace
+
+    assert not detect_intravasation(**_stack(draw)).present
+
+
+def test_a_wide_transient_blob_is_not_venous() -> None:
+    """Bowel gas passing by or a sac edge that shifts is wide: it survives the opening and is no vein."""
+    blob = np.zeros((N, N), np.float32)
+    rr, cc = disk((110, 80), 12, shape=(N, N))
+    blob[rr, cc] = 1.0
+
+    def draw(t: int, frame: np.ndarray) -> None:
+        if t in LACE_FRAMES:
+            frame += 10.0 * blob
+
+    assert not detect_intravasation(**_stack(draw)).present
+
+
+def test_an_emptying_tube_is_less_sure_than_a_lace() -> None:
+    """One unbranched line that empties (a tube after the injection) may pass the area test, but it is no lace:
+    its score stays below that of a forking, several-vessel lace of the same density."""
+    tube = np.zeros((N, N), np.float32)
+    for a, b, c, d in ((50, 52, 44, 20), (44, 20, 70, 4), (50, 108, 44, 140), (44, 140, 70, 156)):
+        rr, cc, v = line_aa(a, b, c, d)  # both tubes, cornu -> ampulla, 1.5 mm wide
+        tube[rr, cc] = np.maximum(tube[rr, cc], v)
+    tube = np.maximum.reduce([tube, np.roll(tube, 1, axis=0), np.roll(tube, -1, axis=0)])
+
+    def draw(t: int, frame: np.ndarray) -> None:
+        if t in LACE_FRAMES:
+            frame += 12.0 * tube
+
+    line = detect_intravasation(**_stack(draw))
+    lace = detect_intravasation(**_stack(_lace_drawer()))
+    assert line.present  # it does pass the area and wash-out tests ...
+    assert line.pieces <= 2 and line.branches < 5  # ... but it is two lines that do not fork
+    assert line.score < 0.8 * lace.score
+
+
+def test_absent_is_not_sure_when_the_end_of_the_loop_covers_the_surroundings() -> None:
+    """A brightness drift (or contrast) over the whole surroundings at the end: nothing there can be seen to wash
+    out, so "absent" must not be a confident call."""
+
+    def draw(t: int, frame: np.ndarray) -> None:
+        if t >= T - 4:
+            frame += 8.0
+
+    r = detect_intravasation(**_stack(draw))
+    assert not r.present
+    assert r.score < 0.2
