@@ -31,6 +31,7 @@ from hsg_workstation.analysis.result import (
     ShapeMetrics,
     SideResult,
 )
+from hsg_workstation.analysis.tubal_fill import cornual_tube_px
 from hsg_workstation.analysis.tubes import call_side, detect_intravasation, raw_contrast, side_signals
 from hsg_workstation.measurements import Calibration
 
@@ -237,6 +238,9 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
         # below the calibrated threshold the loop cannot tell: no call (None), not a guess
         intrav_present = intra.present if intrav_conf >= INTRAVASATION_CALL_MIN else None
         intrav_frame = None if intra.peak_index is None else intra.peak_index + 1
+        # the first tubal filling is decided by the contrast that leaves the cornu (analysis/tubal_fill.py)
+        for image_side, px in cornual_tube_px(extra_all, ref_mask, mm_px).items():
+            signals[image_side].cornual_px = px
         for image_side in ("left", "right"):
             call = call_side(signals[image_side], mm_px)
             patient_side = "left" if image_side == left_on_image else "right"
