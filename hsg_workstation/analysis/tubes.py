@@ -63,7 +63,7 @@ class SideSignals:
     end_sharpness: float = 0.0
     growth: float = 0.0
     end_hydro_width_px: float = 0.0  # widest retained sac on the last frame (working px), 0 when none
-    # (T,) extra-cavitary contrast reaching the cornu (analysis/tubal_fill.py): decides the first tubal filling
+    # (T,) thin-line contrast leaving the cornu (analysis/tubal_fill.py): decides the first tubal filling
     # when set (with its own threshold), instead of ``connected_px``
     cornual_px: np.ndarray | None = None
 
