@@ -148,7 +148,7 @@ def track_cavity(
         # A plateau held for a tenth of the loop is the distended cavity even when the curve rises again
         # later: what is added then joins from outside (spill drifting in, a dense cloud, the cervix) — the
         # "half the maximum" guard above missed it when that later growth doubled the curve (independent
-        # renderer tuning seeds: picks 30-53 frames late on 4 of 40 loops)
+        # renderer tuning seeds: picks 19-54 frames late on 4 of 40 loops)
         held = _first_plateau(
             score, run=max(HELD_PLATEAU_MIN, int(round(HELD_PLATEAU_SHARE * t))), low=HELD_PLATEAU_LOW
         )

@@ -2,7 +2,7 @@
 
 On the independent renderer's tuning loops a spill cloud drifting across the midline, or dense contrast growing
 into the cavity late in the loop, doubled the tracked area long after the cavity had stopped growing: the curve's
-peak — and the "first plateau past half the peak" rule — then fell 30-53 frames late (4 of 40 loops). A plateau
+peak — and the "first plateau past half the peak" rule — then fell 19-54 frames late (4 of 40 loops). A plateau
 held for a tenth of the loop (at least five frames) is the distended cavity. This phantom has exactly that: a
 cavity that grows for ten frames and holds for eighteen, then dense contrast attached to it that grows until the
 tracked area is more than twice the cavity's.
