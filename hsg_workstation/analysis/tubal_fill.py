@@ -6,8 +6,8 @@ Why a signal of its own rather than the spill features of :mod:`tubes`:
   the first tubal contrast is contrast *at the cornu*. Counting every extra-cavitary pixel within 40 mm of the
   cavity on a side (session 4) also counted what merely lies near the cavity — bowel gas and anatomy edges under
   motion above the fundus, a scatter halo or a venous lace around the cavity, a fragment of a T-shaped cavity —
-  and called the tube filled frames too early (tuning seeds: first renderer 6 of 73 sides; independent renderer
-  most of its early calls). Only components that reach into a disc of ``CORNU_REACH_MM`` around the cornu count.
+  and called the tube filled frames too early (tuning seeds: first renderer 5 of 73 sides; independent renderer
+  28 of 67). Only components that reach into a disc of ``CORNU_REACH_MM`` around the cornu count.
 - **What.** A filling tube is a *thin line* (1-3 mm), and at low dose its isthmus is at about one noise sigma per
   pixel: the per-pixel hysteresis of the spill features (2.5 / 5 sigma) does not see it for many frames, though
   the eye does (it integrates along the line). A scatter halo, a gain drift or a spill cloud is smooth; an
