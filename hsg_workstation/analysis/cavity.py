@@ -26,6 +26,9 @@ class CavityTrack:
 
 
 CAVITY_THRESHOLD = 0.3  # fraction of the dense-contrast level: the tapering cavity edge still counts
+HELD_PLATEAU_SHARE = 0.1  # a fill-curve plateau held this share of the loop (>= HELD_PLATEAU_MIN frames) ...
+HELD_PLATEAU_MIN = 5
+HELD_PLATEAU_LOW = 0.2  # ... once past this share of the curve's maximum, is maximal distension
 
 
 def open_radius_for(mm_per_px: float) -> int:
@@ -142,15 +145,25 @@ def track_cavity(
         plateau = _first_plateau(score)
         if plateau is not None and plateau < max_index:
             max_index = plateau
+        # A plateau held for a tenth of the loop is the distended cavity even when the curve rises again
+        # later: what is added then joins from outside (spill drifting in, a dense cloud, the cervix) — the
+        # "half the maximum" guard above missed it when that later growth doubled the curve (independent
+        # renderer tuning seeds: picks 19-54 frames late on 4 of 40 loops)
+        held = _first_plateau(
+            score, run=max(HELD_PLATEAU_MIN, int(round(HELD_PLATEAU_SHARE * t))), low=HELD_PLATEAU_LOW
+        )
+        if held is not None and held < max_index:
+            max_index = held
     return CavityTrack(masks, areas, first, max_index, open_radius_for(mm_per_px))
 
 
-def _first_plateau(score: np.ndarray, run: int = 3, growth: float = 0.02) -> int | None:
-    """First frame, once the score is past half its maximum, after which it grows by < ``growth`` (relative)
-    over each of the next ``run`` frames and never falls below it by more than that: the cavity is distended."""
+def _first_plateau(score: np.ndarray, run: int = 3, growth: float = 0.02, low: float = 0.5) -> int | None:
+    """First frame, once the score is past ``low`` of its maximum, after which it grows by < ``growth``
+    (relative) over each of the next ``run`` frames and never falls below it by more than that: the cavity is
+    distended."""
     t = len(score)
     top = float(score.max())
-    for i in np.flatnonzero(score >= 0.5 * top):
+    for i in np.flatnonzero(score >= low * top):
         i = int(i)
         if i + run >= t:
             return None

@@ -32,7 +32,8 @@ from hsg_workstation.analysis.result import (
     ShapeMetrics,
     SideResult,
 )
-from hsg_workstation.analysis.tubes import call_side, raw_contrast, side_signals
+from hsg_workstation.analysis.tubal_fill import cornual_tube_px
+from hsg_workstation.analysis.tubes import CORNUAL_FILL_MM2, call_side, raw_contrast, side_signals
 from hsg_workstation.measurements import Calibration
 
 ASSUMED_FIELD_MM = 250.0  # used for size thresholds only when the header has no spacing
@@ -207,7 +208,7 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
         outline_job = submit(outline_and_shape) if decode_in_threads else None
         if outline_job is None:
             full, metrics = outline_and_shape()
-        signals, _extra_all, cath, extra_labels = side_signals(
+        signals, extra_all, cath, extra_labels = side_signals(
             op.opacity,
             masks,
             ref_mask,
@@ -251,6 +252,18 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
         # below the calibrated threshold the loop cannot tell: no call (None), not a guess
         intrav_present = intra.present if intrav_conf >= INTRAVASATION_CALL_MIN else None
         intrav_frame = None if intra.peak_index is None else intra.peak_index + 1
+        # the first tubal filling is decided by the contrast that leaves the cornu (analysis/tubal_fill.py)
+        cornual = cornual_tube_px(
+            op.opacity,
+            masks,
+            ref_mask,
+            mm_px,
+            track.first_index or 0,
+            settled_px=CORNUAL_FILL_MM2 / (mm_px * mm_px),
+            extra=extra_all,
+        )
+        for image_side, px in cornual.items():
+            signals[image_side].cornual_px = px
         for image_side in ("left", "right"):
             call = call_side(signals[image_side], mm_px)
             patient_side = "left" if image_side == left_on_image else "right"

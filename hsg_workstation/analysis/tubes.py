@@ -40,6 +40,7 @@ RETAINED_DENSITY = 0.3  # of the cavity level: a wide body this dense holds undi
 HYDRO_TUBE_PER_BODY = 0.8  # thin tube area / body area: a hydrosalpinx is most of its tube, a pocket is not
 SPILL_MIN_MM2 = 20.0
 TUBE_MIN_MM2 = 15.0  # extra-cavitary contrast near the cavity that counts as a filled tube segment
+CORNUAL_FILL_MM2 = 10.0  # thin-line contrast leaving the cornu (analysis/tubal_fill.py): a few mm of tube
 TUBE_SEARCH_MM = 40.0  # how far from the cavity the first tubal contrast is looked for
 CAVITY_RIM = 0.15  # of the cavity level: above the tubal isthmus (~0.1), below the cavity margin
 RIM_REACH_MM = 3.0  # the cavity's tapering margin reaches this far beyond its mask; a tube goes on
@@ -65,6 +66,9 @@ class SideSignals:
     spill_px: np.ndarray | None = None
     end_spill_sharpness: float | None = None
     readable: np.ndarray | None = None  # (T,) bool: False on frames after a field-wide step (field_steps)
+    # (T,) thin-line contrast leaving the cornu (analysis/tubal_fill.py): decides the first tubal filling
+    # when set (with its own threshold), instead of ``connected_px``
+    cornual_px: np.ndarray | None = None
 
 
 def _sharpness(o: np.ndarray, region: np.ndarray) -> float:
@@ -167,6 +171,12 @@ def cervical_zone(ref_mask: np.ndarray, mm_per_px: float) -> np.ndarray:
     return (below_mm > 0) & (lateral_mm <= CERVIX_HALF_WIDTH_MM + CERVIX_SPREAD * below_mm)
 
 
+def tube_search_region(ref_mask: np.ndarray, mm_per_px: float) -> np.ndarray:
+    """Where a filling tube is looked for: within ``TUBE_SEARCH_MM`` of the cavity, not below the internal os."""
+    near = ndi.distance_transform_edt(~ref_mask) * mm_per_px <= TUBE_SEARCH_MM
+    return near & ~cervical_zone(ref_mask, mm_per_px)  # tubes do not start below the internal os
+
+
 def catheter_mask(
     opacity: np.ndarray,
     masks: np.ndarray,
@@ -248,8 +258,7 @@ def side_signals(
     }
     extra_all = np.zeros((t, h, w), bool)
     labels = np.zeros((t, h, w), np.uint8)
-    near_cavity = ndi.distance_transform_edt(~ref_mask) * mm_per_px <= TUBE_SEARCH_MM
-    near_cavity &= ~cervical_zone(ref_mask, mm_per_px)  # tubes do not start below the internal os
+    near_cavity = tube_search_region(ref_mask, mm_per_px)
     cavity_hull = cavity_region(ref_mask, cav_gap)
     # Every structure below is a subset of one frame's hysteresis mask ``e``, and every filter reads at most
     # ``margin`` pixels around it: so frames are processed in the box of ``e`` grown by ``margin`` (5-40 % of
@@ -514,9 +523,12 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
                 gap += 1
                 if gap > max_gap:
                     break
+    fill_series, fill_mm2 = (
+        (sig.connected_px, TUBE_MIN_MM2) if sig.cornual_px is None else (sig.cornual_px, CORNUAL_FILL_MM2)
+    )
     if onset is not None:
         onset = int(frames[onset])  # back to the loop's frame index
-    fill = _first_fill(sig.connected_px, TUBE_MIN_MM2 * px2, t_all if onset is None else onset)
+    fill = _first_fill(fill_series, fill_mm2 * px2, t_all if onset is None else onset)
     hydro = bool(dense_px[-min(3, len(spill_px)) :].min() >= thr) if len(spill_px) else False
     width = sig.end_hydro_width_px if hydro else 0.0
     tube_filled = fill is not None or onset is not None or hydro

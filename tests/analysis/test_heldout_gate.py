@@ -36,6 +36,10 @@ GATE = {"first": (list(GATE_SEEDS), 256), "independent": (list(GATE_SEEDS)[:8], 
 # first — intravasation y/n 83.3 on this subset (10 of 12 right, 1 null, 1 wrong: 10008), over called 90.9 as
 # before; a floor on the y/n figure is added (75: less one study), so that calls cannot silently turn null;
 # independent — still null on all 8 of this subset.
+# Session 5 (s5-fill: first tubal filling from the thin line at the cornu, maximal distension at a held plateau;
+# docs/analysis-s5-fill.md): independent — first fill ±2 58.3 (7 of 12 sides; floor added at 50, less one side),
+# tube filled y/n 81.2 (floor 68 -> 75, less one side), max distension ±3 100 (floor 75 -> 87.5, less one study);
+# first — unchanged on this subset (first fill ±2 71.4).
 FLOORS: dict[str, dict[str, float]] = {
     "first": {
         "spill_yn_called_pct": 95.0,
@@ -50,8 +54,9 @@ FLOORS: dict[str, dict[str, float]] = {
     },
     "independent": {
         "indeterminate_pct": 100.0,
-        "tube_filled_yn_pct": 68.0,
-        "max_dist_3_pct": 75.0,
+        "first_fill_2_pct": 50.0,
+        "tube_filled_yn_pct": 75.0,
+        "max_dist_3_pct": 87.5,
         "intrav_called_pct": 85.0,
     },
 }

@@ -1,0 +1,189 @@
+"""First tubal filling: a thin line of contrast that leaves the cornu.
+
+Why a signal of its own rather than the spill features of :mod:`tubes`:
+
+- **Where.** A tube leaves the cavity at the cornu (its supero-lateral corner) and fills from there outwards, so
+  the first tubal contrast is contrast *at the cornu*. Counting every extra-cavitary pixel within 40 mm of the
+  cavity on a side (session 4) also counted what merely lies near the cavity — bowel gas and anatomy edges under
+  motion above the fundus, a scatter halo or a venous lace around the cavity, a fragment of a T-shaped cavity —
+  and called the tube filled frames too early (tuning seeds: first renderer 5 of 73 sides; independent renderer
+  28 of 67). Only components that reach into a disc of ``CORNU_REACH_MM`` around the cornu count.
+- **What.** A filling tube is a *thin line* (1-3 mm), and at low dose its isthmus is at about one noise sigma per
+  pixel: the per-pixel hysteresis of the spill features (2.5 / 5 sigma) does not see it for many frames, though
+  the eye does (it integrates along the line). A scatter halo, a gain drift or a spill cloud is smooth; an
+  anatomy edge under motion is a step. So the line is found by a **ridge** response: the mean along a short line
+  segment minus the larger of the two parallel segments ``RIDGE_OFFSET_MM`` to either side, best of eight
+  orientations — positive on a thin line, about zero on smooth contrast and on a step edge — in units of its own
+  robust spread over the search region on that frame (so no noise model of the loop is needed).
+- **How far.** The cavity's own sharp corner at the cornu is a short ridge too; a tube goes on: a component must
+  reach ``TUBE_REACH_MM`` beyond the cavity (its convex hull at maximal distension) to count.
+
+The cornua are the most supero-lateral points of the cavity at maximal distension (lateral offset plus height
+above the centroid; the shape metrics' definition, fundus up).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from hsg_workstation.analysis.morph import dilate_cross, hysteresis
+from hsg_workstation.analysis.tubes import cavity_region, tube_search_region
+
+CORNU_REACH_MM = 8.0  # the first tubal contrast lies within this distance of the cornu
+TUBE_REACH_MM = 6.0  # ... and a tube reaches at least this far beyond the cavity (its corner does not)
+RIDGE_LENGTH_MM = 6.0  # line segment the ridge response averages along
+RIDGE_OFFSET_MM = 1.75  # distance of the two parallel background segments (a tube is 1-3 mm wide)
+RIDGE_LOW, RIDGE_HIGH = 2.5, 6.0  # hysteresis on the ridge response, in its robust spreads
+CAVITY_MARGIN_MM = 3.0  # the cavity's tapering margin on each frame is not searched
+_ORIENTATIONS = 8
+LOCAL_MM = 30.0  # half-side of the square around each cornu that is searched
+CHUNK = 8  # frames filtered as one stack
+SETTLED_RUN = 5  # == the look-ahead of tubes._first_fill
+
+
+def cornua(ref_mask: np.ndarray) -> dict[str, tuple[float, float]]:
+    """Image-left and image-right cornu (row, column): the most supero-lateral cavity points."""
+    rows, cols = np.nonzero(ref_mask)
+    rc, cc = rows.mean(), cols.mean()
+    height = rc - rows
+    li = int(np.argmax((cc - cols) + height))
+    ri = int(np.argmax((cols - cc) + height))
+    return {"left": (float(rows[li]), float(cols[li])), "right": (float(rows[ri]), float(cols[ri]))}
+
+
+@lru_cache(maxsize=8)
+def _offsets(length: int, offset: int) -> list[tuple[list[tuple[int, int]], tuple[int, int]]]:
+    """Per orientation: the pixel offsets (row, column) of a line segment of ``length`` pixels through the
+    origin, and the offset of the parallel segment ``offset`` pixels to its side (rounded positions)."""
+    out = []
+    for th in np.pi * np.arange(_ORIENTATIONS) / _ORIENTATIONS:
+        u = np.array([np.sin(th), np.cos(th)])  # (row, column) direction
+        n = np.array([u[1], -u[0]])
+        steps = np.linspace(-(length // 2), length // 2, length)
+        line = [(int(round(s * u[0])), int(round(s * u[1]))) for s in steps]
+        out.append((line, (int(round(offset * n[0])), int(round(offset * n[1])))))
+    return out
+
+
+def _shifted(a: np.ndarray, dr: int, dc: int, pad: int) -> np.ndarray:
+    """``a`` read at (row + dr, column + dc) in its last two axes: a view of ``a``, which is padded by ``pad``."""
+    h, w = a.shape[-2] - 2 * pad, a.shape[-1] - 2 * pad
+    return a[..., pad + dr : pad + dr + h, pad + dc : pad + dc + w]
+
+
+def ridge_response(image: np.ndarray, length: int, offset: int) -> np.ndarray:
+    """Best over eight orientations of: mean along a ``length``-pixel segment minus the larger of the means of
+    the two parallel segments ``offset`` pixels to either side. Shifted sums of the image (no 2-D kernels);
+    ``image`` is one frame or a stack of frames (the last two axes)."""
+    pad = length // 2 + offset + 1
+    spatial = [(0, 0)] * (image.ndim - 2) + [(pad, pad), (pad, pad)]
+    padded = np.pad(image.astype(np.float32, copy=False), spatial, mode="edge")
+    best = None
+    for line, (nr, nc) in _offsets(length, offset):
+        mean = np.zeros(image.shape, np.float32)
+        for dr, dc in line:
+            mean += _shifted(padded, dr, dc, pad)
+        mean /= len(line)
+        around = np.pad(mean, spatial, mode="edge")
+        side = np.maximum(_shifted(around, nr, nc, pad), _shifted(around, -nr, -nc, pad))
+        r = mean - side
+        best = r if best is None else np.maximum(best, r)
+    assert best is not None
+    return best
+
+
+def cornual_tube_px(
+    opacity: np.ndarray,
+    masks: np.ndarray,
+    ref_mask: np.ndarray,
+    mm_per_px: float,
+    first_index: int = 0,
+    settled_px: float | None = None,
+    extra: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Per image side, per frame: pixels of the thin-line contrast (ridge response, see the module docstring)
+    inside the tube search region (:func:`tubes.tube_search_region`, outside the cavity's hull and each frame's
+    cavity margin) on that side of the vertical line through the cavity centroid, in the components
+    (8-connected) that reach within ``CORNU_REACH_MM`` of that side's cornu and ``TUBE_REACH_MM`` beyond the
+    cavity. Compared with ``tubes.CORNUAL_FILL_MM2`` by :func:`tubes.call_side`.
+
+    ``extra``: the extra-cavitary contrast of :func:`tubes.side_signals` ((T, h, w), per-pixel hysteresis):
+    where it lies on the ridge it seeds the line as a strong ridge does (a tube's dense segment beyond a
+    broken-up isthmus; without it one first-renderer tube was found five frames late).
+
+    ``settled_px``: once both sides have held at least this many pixels on ``SETTLED_RUN`` frames running, the
+    later frames are left at 0 — the first filling (:func:`tubes._first_fill`, which reads at most the five
+    frames from a candidate on) is then decided, and the rest of a long loop costs nothing."""
+    t, h, w = opacity.shape
+    out = {side: np.zeros(t) for side in ("left", "right")}
+    if not ref_mask.any():
+        return out
+    search = tube_search_region(ref_mask, mm_per_px)
+    hull = cavity_region(ref_mask, max(1, int(round(2.0 / mm_per_px))))
+    far = ndi.distance_transform_edt(~hull) * mm_per_px >= TUBE_REACH_MM
+    region = search & ~hull
+    length = max(5, int(round(RIDGE_LENGTH_MM / mm_per_px)) | 1)
+    offset = max(2, int(round(RIDGE_OFFSET_MM / mm_per_px)))
+    cx = float(np.nonzero(ref_mask)[1].mean())
+    on_side = {"left": np.arange(w)[None, :] < cx}
+    on_side["right"] = ~on_side["left"]
+    half = int(round(LOCAL_MM / mm_per_px))
+    margin = max(1, int(round(CAVITY_MARGIN_MM / mm_per_px)))
+    reach = CORNU_REACH_MM / mm_per_px
+    # per side, the square around its cornu that holds every component reaching into the cornual disc far
+    # enough to be counted (a tube's first centimetres): the ridge filter runs only there
+    local = {}
+    for side, (r0, c0) in cornua(ref_mask).items():
+        box = (
+            slice(max(0, int(r0) - half), min(h, int(r0) + half + 1)),
+            slice(max(0, int(c0) - half), min(w, int(c0) + half + 1)),
+        )
+        yy, xx = np.ogrid[box[0], box[1]]
+        zone = (yy - r0) ** 2 + (xx - c0) ** 2 <= reach * reach
+        allowed = region[box] & on_side[side][:, box[1]]
+        local[side] = (box, zone, allowed, far[box])
+    frame_8 = np.zeros((3, 3, 3), bool)
+    frame_8[1] = True  # 8-connected within a frame, nothing across frames
+    for start in range(first_index, t, CHUNK):
+        if (
+            settled_px is not None
+            and start - SETTLED_RUN >= first_index
+            and all(bool((px[start - SETTLED_RUN : start] >= settled_px).all()) for px in out.values())
+        ):
+            break  # both sides' first filling is decided (the frames from here on are not read)
+        ids = [k for k in range(start, min(t, start + CHUNK)) if masks[k].any()]
+        if not ids:
+            continue
+        for side, (box, zone, allowed, far_b) in local.items():
+            searched = allowed[None] & ~dilate_cross(masks[ids][:, box[0], box[1]], margin)
+            resp = ridge_response(opacity[ids][:, box[0], box[1]], length, offset)
+            z = np.zeros(resp.shape, np.float32)
+            for k in range(len(ids)):
+                vals = resp[k][searched[k]]
+                if vals.size < 50:
+                    continue
+                med = float(np.median(vals))
+                spread = 1.4826 * float(np.median(np.abs(vals - med)))
+                if spread > 0:
+                    z[k] = (resp[k] - med) / spread
+            if extra is not None:
+                # clear per-pixel contrast on the ridge seeds the line as well as a strong ridge does: a tube
+                # whose isthmus breaks up at the cornu is still joined to it by its weaker ridge
+                seeded = extra[ids][:, box[0], box[1]] & (z > RIDGE_LOW)
+                z = np.where(seeded, np.float32(2 * RIDGE_HIGH), z)
+            lines = hysteresis(z, RIDGE_LOW, RIDGE_HIGH) & searched
+            if not (lines & zone[None]).any():
+                continue
+            lab, n = ndi.label(lines, structure=frame_8)
+            # components that touch the cornual disc and reach beyond the cavity's corner (lookup tables)
+            keep = np.zeros(n + 1, bool)
+            keep[lab[:, zone]] = True
+            reaching = np.zeros(n + 1, bool)
+            reaching[lab[:, far_b]] = True
+            keep &= reaching
+            keep[0] = False
+            out[side][ids] = np.count_nonzero(keep[lab], axis=(1, 2))
+    return out
