@@ -19,13 +19,12 @@ from bisect import bisect_right
 # fitted by benchmarks/calibrate_analysis.py on the TUNING split (seeds 0-79 of both renderers at 512², 320
 # sides) of the session-5 integrated code (spill attribution by origin, field-step frames, the cornual first
 # filling, the held-plateau distension and the intravasation module together; Laplace-smoothed: (right + 1) /
-# (n + 2)). 48 / 21 / 20 / 37 / 37 / 157 sides per step; the top step is the 160 first-generator sides less
+# (n + 2); a step rests on at least 10 % of the points, see benchmarks/calibrate_analysis.min_step). 89 / 37 / 37 /
+# 157 sides per step; the top step is the 160 first-generator sides less
 # three; on the independent renderer the raw call is right on ~74 % of the sides and its loop-quality factor
 # keeps its scores in the lower steps, where 0.31-0.98 holds 82 % right — below the call threshold.
 SPILL_TABLE: tuple[tuple[float, float], ...] = (
-    (0.0, 0.64),
-    (0.069, 0.652),
-    (0.121, 0.682),
+    (0.0, 0.659),
     (0.166, 0.718),
     (0.307, 0.821),
     (0.983, 0.994),
@@ -33,10 +32,9 @@ SPILL_TABLE: tuple[tuple[float, float], ...] = (
 # the same for venous intravasation yes/no: its raw score is analysis/intravasation.py's own (motion near the
 # veins, whether a lace could be seen, lace shape), not multiplied by the loop quality
 # (docs/analysis-s5-intravasation.md). Refitted on the same tuning rows of the integrated code (160 studies,
-# per step 52 / 12 / 17 / 23 / 56).
+# per step 64 / 17 / 23 / 56).
 INTRAVASATION_TABLE: tuple[tuple[float, float], ...] = (
-    (0.0, 0.741),
-    (0.354, 0.857),
+    (0.0, 0.773),
     (0.579, 0.895),
     (0.81, 0.92),
     (0.959, 0.983),
