@@ -10,7 +10,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.registration import phase_cross_correlation
 
-from hsg_workstation.analysis.blockmean import downsample, downsample_frames, row_medians_inplace
+from hsg_workstation.analysis.blockmean import downsample, downsample_frames, median_below
 from hsg_workstation.analysis.morph import dilate_cross, erode_cross
 from hsg_workstation.analysis.parallel import chunks, map_ordered, thread_count
 
@@ -59,7 +59,7 @@ def register(
         out = []
         for k, i in enumerate(ids):
             kk = keep_h[k]
-            if kk.mean() >= 0.1 and row_medians_inplace(coarse[k][kk][None])[0] < PRESCREEN_STILL * noise:
+            if kk.mean() >= 0.1 and median_below(coarse[k][kk], PRESCREEN_STILL * noise):
                 continue
             out.append(i)
         return out
@@ -85,7 +85,7 @@ def register(
                 continue  # nothing moved or filled: keep the frame as it is
             if kept[k] < 0.2:
                 continue
-            if half_keep[k].any() and np.median(coarse[k][half_keep[k]]) < 0.25 * noise:
+            if half_keep[k].any() and median_below(coarse[k][half_keep[k]], 0.25 * noise):
                 continue
             out.append((i, keep[k], half_keep[k]))
         return out
@@ -94,9 +94,10 @@ def register(
         """(moved frame, shift) for a frame that passed the screen, or None to keep it as it is."""
         i, keep, half_keep = job
         mov = frames[i, r0:r1, c0:c1]
-        resid = np.abs(ndi.gaussian_filter(mov - ref, 2.0))[keep]
-        if np.median(resid) < 0.5 * noise:
+        resid_img = np.abs(ndi.gaussian_filter(mov - ref, 2.0))
+        if median_below(resid_img[keep], 0.5 * noise):
             return None
+        resid2[i] = resid_img  # the same residual image is accept_if_better's "before" (any keep)
         try:
             # coarse look at half resolution first: most loops are still, and the masked correlation is the
             # expensive part of the whole analysis
@@ -117,11 +118,17 @@ def register(
         """(frame ``i`` moved by ``shift``, shift) when that lowers the smoothed residual over ``keep`` by 20 %:
         smoothed, because interpolation alone averages noise away and must not win by that."""
         moved = ndi.shift(frames[i], shift, order=1, mode="nearest")
-        before = np.abs(ndi.gaussian_filter(frames[i, r0:r1, c0:c1] - ref, 2.0))[keep]
+        before_img = resid2.get(i)
+        if before_img is None:
+            before_img = np.abs(ndi.gaussian_filter(frames[i, r0:r1, c0:c1] - ref, 2.0))
+        before = before_img[keep]
         after = np.abs(ndi.gaussian_filter(moved[r0:r1, c0:c1] - ref, 2.0))[keep]
         if np.median(after) < 0.8 * np.median(before):
             return moved, shift
         return None
+
+    # |residual| smoothed by sigma 2 per frame, kept from `one` for accept_if_better (the same image, computed once)
+    resid2: dict[int, np.ndarray] = {}
 
     # frames are independent of each other: runs of frames on the thread pool (same result per frame as a loop)
     runs = [range(sl.start, sl.stop) for sl in chunks(t, 4 * thread_count())]
