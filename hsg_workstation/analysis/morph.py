@@ -60,10 +60,22 @@ FRAME_CROSS[1] = ndi.generate_binary_structure(2, 1)
 
 
 def label_frames(mask: np.ndarray) -> tuple[np.ndarray, int]:
-    """``ndi.label`` of each frame of a stack on its own (one C call; labels are unique across frames)."""
+    """``ndi.label`` of each frame of a stack on its own (one C call; labels are unique across frames).
+
+    == ``ndi.label(mask, structure=FRAME_CROSS)``, computed as one 2-D labelling of the frames stacked one
+    under the other with an empty row between them (session 5): scipy's 2-D pass is ~10 % faster than its 3-D
+    pass over a structure whose other planes are empty, and raster order over the stacked frames is the 3-D
+    raster order, so the labels are the same numbers. The result is a view that skips the separating rows.
+    """
     if mask.ndim == 2:
         return ndi.label(mask)
-    return ndi.label(mask, structure=FRAME_CROSS)
+    if mask.ndim != 3 or mask.size == 0:
+        return ndi.label(mask, structure=FRAME_CROSS)
+    t, h, w = mask.shape
+    gapped = np.zeros((t, h + 1, w), bool)
+    gapped[:, :h] = mask
+    lab, n = ndi.label(gapped.reshape(t * (h + 1), w))
+    return lab.reshape(t, h + 1, w)[:, :h], n
 
 
 def hysteresis(image: np.ndarray, low: float, high: float) -> np.ndarray:
