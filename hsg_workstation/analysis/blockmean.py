@@ -79,7 +79,7 @@ def row_medians_inplace(x: np.ndarray) -> np.ndarray:
     return np.mean(np.stack([lower, upper]), axis=0)  # numpy's own mean of the two middle values
 
 
-def median_below(values: np.ndarray, threshold: float) -> bool:
+def median_below(values: np.ndarray, threshold: float | np.floating) -> bool:
     """``np.median(values) < threshold`` for a finite 1-D array, mostly by counting instead of selecting.
 
     Why: the registration's screens ask only whether a frame's residual median is under a bar, once per frame;
