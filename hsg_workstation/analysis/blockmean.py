@@ -77,3 +77,29 @@ def row_medians_inplace(x: np.ndarray) -> np.ndarray:
         return upper.copy()
     lower = x[:, :k].max(axis=1)
     return np.mean(np.stack([lower, upper]), axis=0)  # numpy's own mean of the two middle values
+
+
+def median_below(values: np.ndarray, threshold: float | np.floating) -> bool:
+    """``np.median(values) < threshold`` for a finite 1-D array, mostly by counting instead of selecting.
+
+    Why: the registration's screens ask only whether a frame's residual median is under a bar, once per frame;
+    a count of the values under it answers that in one pass (a fifth of a selection's cost). Exact: for an
+    odd count the median is the middle order statistic, under the bar iff more than half the values are; for
+    an even count it is the mean of the two middle ones, which lies between them — only when the bar falls
+    between the two (exactly half the values under it) are they selected, as ``np.median`` does. Comparisons
+    are the same as on the median (numpy 2 compares a float32 array with a Python float in float32, as it does
+    a float32 scalar).
+    """
+    v = np.asarray(values)
+    n = v.size
+    if n == 0 or v.dtype.kind != "f":
+        return bool(np.median(v) < threshold)
+    below = int(np.count_nonzero(v < threshold))
+    k = n // 2
+    if n % 2:
+        return below >= k + 1
+    if below >= k + 1:
+        return True
+    if below <= k - 1:
+        return False
+    return bool(np.median(v) < threshold)

@@ -60,10 +60,22 @@ FRAME_CROSS[1] = ndi.generate_binary_structure(2, 1)
 
 
 def label_frames(mask: np.ndarray) -> tuple[np.ndarray, int]:
-    """``ndi.label`` of each frame of a stack on its own (one C call; labels are unique across frames)."""
+    """``ndi.label`` of each frame of a stack on its own (one C call; labels are unique across frames).
+
+    == ``ndi.label(mask, structure=FRAME_CROSS)``, computed as one 2-D labelling of the frames stacked one
+    under the other with an empty row between them (session 5): scipy's 2-D pass is ~10 % faster than its 3-D
+    pass over a structure whose other planes are empty, and raster order over the stacked frames is the 3-D
+    raster order, so the labels are the same numbers. The result is a view that skips the separating rows.
+    """
     if mask.ndim == 2:
         return ndi.label(mask)
-    return ndi.label(mask, structure=FRAME_CROSS)
+    if mask.ndim != 3 or mask.size == 0:
+        return ndi.label(mask, structure=FRAME_CROSS)
+    t, h, w = mask.shape
+    gapped = np.zeros((t, h + 1, w), bool)
+    gapped[:, :h] = mask
+    lab, n = ndi.label(gapped.reshape(t * (h + 1), w))
+    return lab.reshape(t, h + 1, w)[:, :h], n
 
 
 def hysteresis(image: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -128,26 +140,35 @@ def _window_reduce(x: np.ndarray, radius: int, axis: int, op: np.ufunc, fill: ob
 
     For max / min (and or / and) that is exactly scipy's ``maximum_filter1d`` / ``minimum_filter1d`` in its
     default ``reflect`` mode: the mirrored values lie inside the window anyway. Doubling (windows of 1, 2, 4 …
-    from two halves each) and one last overlap of two power-of-two windows: log2(2r + 1) + 1 passes, each a
-    whole-array operation on contiguous blocks.
+    from two halves each) and one last overlap of two power-of-two windows: log2(2r + 1) + 1 passes.
+
+    The doubling passes run on the padded array *flattened* (session 5): a shift by ``span`` along ``axis`` is a
+    shift by ``span`` × the inner stride of the flat array, so each pass is one contiguous 1-D operation instead
+    of one short operation per row (the row-wise passes along the last axis were most of the cost). Windows that
+    run past a line's padding into the next line are computed too but never read: every output's window lies
+    inside its own padded line. Same operations on the same values, so the same result.
     """
     length = 2 * radius + 1
-    n = x.shape[axis]
-    padded_shape = list(x.shape)
-    padded_shape[axis] = n + 2 * radius
-    p = np.full(padded_shape, fill, dtype=x.dtype)
-
-    def along(a: int, b: int | None) -> tuple[slice, ...]:
-        idx = [slice(None)] * x.ndim
-        idx[axis] = slice(a, b)
-        return tuple(idx)
-
-    p[along(radius, radius + n)] = x
-    f, span = p, 1
+    shape = x.shape
+    axis %= x.ndim
+    n = shape[axis]
+    outer = int(np.prod(shape[:axis], dtype=np.int64))
+    inner = int(np.prod(shape[axis + 1 :], dtype=np.int64))
+    width = n + 2 * radius
+    p = np.full((outer, width, inner), fill, dtype=x.dtype)
+    p[:, radius : radius + n, :] = x.reshape(outer, n, inner)
+    total = p.size
+    f, span = p.reshape(-1), 1
     while 2 * span <= length:
-        f = op(f[along(0, -span)], f[along(span, None)])  # f[j] now covers [j, j + 2 span - 1]
+        g = np.empty(total, dtype=x.dtype)  # f[j] now covers [j, j + 2 span - 1] (in steps of ``inner``)
+        cut = total - span * inner
+        op(f[:cut], f[span * inner :], out=g[:cut])
+        g[cut:] = fill  # the tail: windows past the last line, never read
+        f = g
         span *= 2
-    return op(f[along(0, n)], f[along(length - span, length - span + n)])
+    ff = f.reshape(outer, width, inner)
+    out = op(ff[:, 0:n, :], ff[:, length - span : length - span + n, :])
+    return out.reshape(shape)
 
 
 def square_max(image: np.ndarray, radius: int) -> np.ndarray:

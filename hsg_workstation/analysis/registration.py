@@ -10,7 +10,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.registration import phase_cross_correlation
 
-from hsg_workstation.analysis.blockmean import downsample, downsample_frames, row_medians_inplace
+from hsg_workstation.analysis.blockmean import downsample, downsample_frames, median_below
 from hsg_workstation.analysis.morph import dilate_cross, erode_cross
 from hsg_workstation.analysis.parallel import chunks, map_ordered, thread_count
 
@@ -59,7 +59,7 @@ def register(
         out = []
         for k, i in enumerate(ids):
             kk = keep_h[k]
-            if kk.mean() >= 0.1 and row_medians_inplace(coarse[k][kk][None])[0] < PRESCREEN_STILL * noise:
+            if kk.mean() >= 0.1 and median_below(coarse[k][kk], PRESCREEN_STILL * noise):
                 continue
             out.append(i)
         return out
@@ -73,6 +73,9 @@ def register(
         change = smooth > 3.0 * noise
         changed = change[:, v].mean(axis=1)
         keep = v & ~dilate_cross(change & (smooth > 6.0 * noise), 3)  # == _contrast_like(mov - ref)
+        for k, i in enumerate(ids):
+            # one_lk's mask of the same frame: the same smoothed residual and dilation, away from the shutters
+            lk_keep[i] = keep[k] & v_far
         kept = keep.mean(axis=(1, 2))
         half_keep = downsample_frames(keep.astype(np.float32), 2) > 0.99
         # Cheap test first: without motion, the smoothed residual over contrast-free anatomy is noise only.
@@ -85,7 +88,7 @@ def register(
                 continue  # nothing moved or filled: keep the frame as it is
             if kept[k] < 0.2:
                 continue
-            if half_keep[k].any() and np.median(coarse[k][half_keep[k]]) < 0.25 * noise:
+            if half_keep[k].any() and median_below(coarse[k][half_keep[k]], 0.25 * noise):
                 continue
             out.append((i, keep[k], half_keep[k]))
         return out
@@ -94,9 +97,10 @@ def register(
         """(moved frame, shift) for a frame that passed the screen, or None to keep it as it is."""
         i, keep, half_keep = job
         mov = frames[i, r0:r1, c0:c1]
-        resid = np.abs(ndi.gaussian_filter(mov - ref, 2.0))[keep]
-        if np.median(resid) < 0.5 * noise:
+        resid_img = np.abs(ndi.gaussian_filter(mov - ref, 2.0))
+        if median_below(resid_img[keep], 0.5 * noise):
             return None
+        resid2[i] = resid_img  # the same residual image is accept_if_better's "before" (any keep)
         try:
             # coarse look at half resolution first: most loops are still, and the masked correlation is the
             # expensive part of the whole analysis
@@ -117,11 +121,21 @@ def register(
         """(frame ``i`` moved by ``shift``, shift) when that lowers the smoothed residual over ``keep`` by 20 %:
         smoothed, because interpolation alone averages noise away and must not win by that."""
         moved = ndi.shift(frames[i], shift, order=1, mode="nearest")
-        before = np.abs(ndi.gaussian_filter(frames[i, r0:r1, c0:c1] - ref, 2.0))[keep]
+        before_img = resid2.get(i)
+        if before_img is None:
+            before_img = np.abs(ndi.gaussian_filter(frames[i, r0:r1, c0:c1] - ref, 2.0))
+        before = before_img[keep]
         after = np.abs(ndi.gaussian_filter(moved[r0:r1, c0:c1] - ref, 2.0))[keep]
-        if np.median(after) < 0.8 * np.median(before):
+        if median_below(after, 0.8 * np.median(before)):  # the bar in float32, as it was
             return moved, shift
         return None
+
+    # |residual| smoothed by sigma 2 per frame, kept from `one` for accept_if_better (the same image, computed once)
+    resid2: dict[int, np.ndarray] = {}
+    # one_lk's keep mask per screened frame, from `screen` (its smoothed residual and dilation are the same)
+    lk_keep: dict[int, np.ndarray] = {}
+    v_far = erode_cross(v, LK_SHUTTER_GAP)
+    v_far[:LK_EDGE], v_far[-LK_EDGE:], v_far[:, :LK_EDGE], v_far[:, -LK_EDGE:] = False, False, False, False
 
     # frames are independent of each other: runs of frames on the thread pool (same result per frame as a loop)
     runs = [range(sl.start, sl.stop) for sl in chunks(t, 4 * thread_count())]
@@ -138,15 +152,15 @@ def register(
     # residual edges read as transient contrast (false venous intravasation). The frames the prescreen did not
     # call still get a gradient-based (Lucas-Kanade) estimate away from the static shutter edges.
     rest = [i for i in maybe_moved if not shifts[i].any()]
-    v_far = erode_cross(v, LK_SHUTTER_GAP)
-    v_far[:LK_EDGE], v_far[-LK_EDGE:], v_far[:, :LK_EDGE], v_far[:, -LK_EDGE:] = False, False, False, False
     ref_s = ndi.gaussian_filter(ref, 1.5)
     ref_half_s = ndi.gaussian_filter(ref_half, 0.75)
 
     def one_lk(i: int) -> tuple[np.ndarray, np.ndarray] | None:
         mov = frames[i, r0:r1, c0:c1]
-        smooth = np.abs(ndi.gaussian_filter(mov - ref, 1.5))
-        keep = v_far & ~dilate_cross(smooth > 6.0 * noise, 3)
+        keep = lk_keep.pop(i, None)
+        if keep is None:
+            smooth = np.abs(ndi.gaussian_filter(mov - ref, 1.5))
+            keep = v_far & ~dilate_cross(smooth > 6.0 * noise, 3)
         if keep.mean() < 0.2:
             return None
         keep_half = downsample(keep.astype(np.float32), 2) > 0.99

@@ -120,3 +120,34 @@ def test_row_medians_and_robust_sigmas_match_numpy(n: int) -> None:
         a = rows.astype(np.float32)
         assert np.array_equal(_row_medians_inplace(a.copy()), np.median(a, axis=1))
         assert np.array_equal(robust_sigma_rows(a), [robust_sigma(r) for r in a])
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_label_frames_equals_scipy_3d_labelling(seed: int) -> None:
+    """The stacked 2-D labelling gives the very numbers of scipy's 3-D one with per-frame connectivity."""
+    from hsg_workstation.analysis.morph import FRAME_CROSS
+
+    rng = np.random.default_rng(seed)
+    shape = (int(rng.integers(1, 7)), int(rng.integers(1, 40)), int(rng.integers(1, 40)))
+    m = rng.random(shape) < (0.2 + 0.1 * seed)
+    m[:, -1, :] = m[:, 0, :] = True  # components touching the top and bottom rows must not join across frames
+    expected, n_expected = ndi.label(m, structure=FRAME_CROSS)
+    lab, n = label_frames(m)
+    assert n == n_expected and lab.dtype == expected.dtype
+    assert np.array_equal(lab, expected)
+    if shape[0] > 1:
+        assert lab[0].max() < lab[1][lab[1] > 0].min()  # each frame its own labels
+
+
+def test_median_below_equals_the_median_comparison() -> None:
+    from hsg_workstation.analysis.blockmean import median_below
+
+    rng = np.random.default_rng(4)
+    for _ in range(3000):
+        n = int(rng.integers(1, 9)) if rng.random() < 0.5 else int(rng.integers(1, 300))
+        v = (rng.integers(0, 5, n) * 0.25).astype(np.float32) if rng.random() < 0.3 else rng.normal(size=n)
+        med = np.median(v)
+        for thr in (float(med), float(np.nextafter(med, np.inf)), float(np.nextafter(med, -np.inf)), 0.1):
+            assert median_below(v, thr) == bool(np.median(v) < thr)
+    even = np.array([1.0, 2.0, 3.0, 4.0], np.float32)  # median 2.5, the bar between the middle two
+    assert median_below(even, 2.6) and not median_below(even, 2.5)
