@@ -132,7 +132,11 @@ class ProcessLane:
                 raise DecodeFailed(a)
             arr = np.empty(b, dtype=np.dtype(a))
             if kind == "shm":
-                memoryview(arr).cast("B")[:] = self._frames[slot : slot + arr.nbytes]
+                # through a memoryview: slicing the mmap itself would first copy the frame into a new bytes
+                # object (a second 2 MB copy, in fresh memory, per frame — measured ~0.3 ms of the parent's
+                # 0.7-0.8 ms CPU per RLE frame)
+                with memoryview(self._frames) as shared:  # released at once: the mmap can still be closed
+                    memoryview(arr).cast("B")[:] = shared[slot : slot + arr.nbytes]
             elif arr.nbytes:
                 conn.recv_bytes_into(memoryview(arr).cast("B"))
             return arr

@@ -15,12 +15,13 @@ frame at a time per process; native
 boundary: a decoder that aborts or segfaults on a corrupt stream (python-gdcm does on some JPEG data) costs
 that one frame — reported as a failure naming it — and the worker is restarted.
 
-RLE is the exception: pylibjpeg-rle is Rust (memory-safe: corrupt data is a panic caught as an error, and
-``pixels._check_rle`` refuses a header that would make it allocate from a lie before it runs) and releases the GIL,
-so two threads decode two frames at once (measured 0.27 s serial vs 0.13–0.15 s on two threads for 60 1024²
-frames). Its 3–5 ms decode is about what a hop to a worker process and back costs, so RLE frames are decoded on
-the pool's threads of this process, one per core, like native frames (issue 15: the RLE first frame and
-decode-ahead missed their targets through the worker hop).
+RLE is decoded in the worker processes too, except a loop's **first** frame: pylibjpeg-rle is Rust (memory-safe:
+corrupt data is a panic caught as an error, and ``pixels._check_rle`` refuses a header that would make it
+allocate from a lie before it runs), so the viewer decodes that one frame inline, where a hop to a worker and back
+would cost about as much as the 3–5 ms decode (``cheap_in_process``). The rest goes to the processes because
+pylibjpeg-rle **holds the GIL**: measured in session 5 on a quiet machine, 60 1024² frames take 151–163 ms serial
+and 159–174 ms on two threads (its raw ``decode_pixel_data``; session 4 had read parallelism into a noisy run and
+kept RLE on the pool's threads, where decode-ahead ran at 1.2–1.3× the serial time).
 
 Layers: Qt-free (the viewer's ``ui/loader.py`` turns the listener callbacks into Qt signals).
 
@@ -215,10 +216,11 @@ def cheap_in_process(header: object) -> bool:
 
 
 def needs_process(path: str) -> bool:
-    """Decode this file's frames in a worker process? Yes for every encapsulated (compressed) syntax whose
-    decoder holds the GIL or could crash the process (see the module docstring). Native frames (a memory copy)
-    and RLE by a memory-safe decoder stay on the pool's threads."""
-    return not cheap_in_process(frame_source(path).header)
+    """Decode this file's frames in a worker process? Yes for every encapsulated (compressed) syntax: their
+    decoders hold the GIL (RLE's too) or could crash the process (see the module docstring). Only native frames
+    (a memory copy) stay on the pool's threads; a first frame that is :func:`cheap_in_process` is decoded inline
+    by the viewer before any of this."""
+    return not pixels.frames_decode_independently(frame_source(path).header)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -256,7 +256,8 @@ def _decode_rle_direct(
     (one sample, 8 or 16 bits allocated, unsigned or Bits Stored = Bits Allocated, so no sign extension), and
     only when pylibjpeg-rle is pydicom's chosen plugin: same decoder, same values
     (``tests/dicom_io/test_rle_direct.py`` compares them on pydicom's RLE files). pylibjpeg-rle is Rust: it cannot
-    corrupt memory, and it decodes without the GIL, so two threads of this process decode two frames at once.
+    corrupt memory, so the viewer may decode a loop's first frame with it inline (``frame_cache.cheap_in_process``);
+    it holds the GIL, so decode-ahead of the other frames runs in the worker processes.
     """
     if _preferred_plugin(jpeg_check.RLE_LOSSLESS).get("decoding_plugin") != "pylibjpeg":
         return None
