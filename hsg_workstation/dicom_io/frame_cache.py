@@ -274,7 +274,7 @@ class FramePool:
         self._done = threading.Condition(self._cond)
         self._stopping = False
         n = processes if processes is not None else max(1, min(os.cpu_count() or 1, 8))
-        # one thread lane per core as well: native frames and RLE decode without the GIL (module docstring)
+        # one thread lane per core as well: native frames are a read of their bytes (module docstring)
         self._thread_lanes = [ThreadLane(thread_decode or decode) for _ in range(max(1, n))]
         self._process_lanes = [ProcessLane(decode, i) for i in range(n)]
         self._threads: list[threading.Thread] = []
