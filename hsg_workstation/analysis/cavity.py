@@ -12,7 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-from hsg_workstation.analysis.morph import dilate_cross, erode_cross, fill_holes, label_frames, open_cross
+from hsg_workstation.analysis.morph import (
+    dilate_cross,
+    erode_cross,
+    fill_holes,
+    label_frames,
+    mask_box,
+    open_cross,
+)
 from hsg_workstation.measurements import Calibration
 
 
@@ -246,14 +253,7 @@ class Hole:
 
 def _mask_box(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
     """Bounding box of ``mask`` grown by ``margin`` and clipped to the frame (the whole frame when empty)."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if rows.size == 0:
-        return (slice(None), slice(None))
-    h, w = mask.shape
-    return (
-        slice(max(0, rows[0] - margin), min(h, rows[-1] + 1 + margin)),
-        slice(max(0, cols[0] - margin), min(w, cols[-1] + 1 + margin)),
-    )
+    return mask_box(mask, margin) or (slice(None), slice(None))
 
 
 def persistent_lucencies(

@@ -243,3 +243,19 @@ def median3(image: np.ndarray) -> np.ndarray:
     ):  # fmt: skip
         sort2(a, b)
     return np.array(v[4], dtype=img.dtype)
+
+
+def mask_box(mask: np.ndarray, margin: int) -> tuple[slice, slice] | None:
+    """Bounding box of a 2-D ``mask`` grown by ``margin`` (clipped to the frame), None when empty. Filtering only
+    this box gives the whole-frame result exactly: outside it the mask is empty, and ``margin`` of zeros covers
+    what a filter of radius < ``margin`` reads (at a frame edge the box edge is the frame edge, same boundary
+    mode)."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(mask.any(axis=0))
+    h, w = mask.shape
+    return (
+        slice(max(0, rows[0] - margin), min(h, rows[-1] + 1 + margin)),
+        slice(max(0, cols[0] - margin), min(w, cols[-1] + 1 + margin)),
+    )

@@ -16,21 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+from hsg_workstation.analysis.morph import mask_box
+
 ORIGIN_REACH_MM = 10.0  # spill within this of earlier spill grew from it (attribute_spill)
 FIELD_STEP = 0.25  # share of the field outside the cavity that contrast cannot cover between two frames
-
-
-def _bbox(mask: np.ndarray) -> tuple[slice, slice] | None:
-    """Bounding box of ``mask`` grown by one pixel (clipped to the frame), None when empty."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(mask.any(axis=0))
-    h, w = mask.shape
-    return (
-        slice(max(0, rows[0] - 1), min(h, rows[-1] + 2)),
-        slice(max(0, cols[0] - 1), min(w, cols[-1] + 2)),
-    )
 
 
 @dataclass(slots=True)
@@ -69,7 +58,7 @@ def attribute_spill(
         if not spill.any() or (readable is not None and not readable[i]):
             continue  # a frame after a field-wide step shows no spill to remember
         own[spill] = column_side[spill]
-        box = _bbox(spill | (memory > 0)) if memory.any() else None
+        box = mask_box(spill | (memory > 0), 1) if memory.any() else None
         if box is not None:
             # the nearest earlier owner of each pixel, in the box holding all spill and all memory (exact: every
             # memory pixel lies in it)

@@ -29,6 +29,7 @@ from hsg_workstation.analysis.morph import (
     label_frames,
     label_means,
     label_sizes,
+    mask_box,
     square_max,
     square_min,
 )
@@ -98,26 +99,11 @@ def _grow(mask: np.ndarray, radius: int) -> np.ndarray:
     if radius <= 0:
         return mask
     mask = np.asarray(mask, bool)
-    box = _box(mask, 2 * radius + 1)
+    box = mask_box(mask, 2 * radius + 1)
     out = np.zeros(mask.shape, bool)
     if box is not None:
         out[box] = square_max(mask[box], radius)
     return out
-
-
-def _box(mask: np.ndarray, margin: int) -> tuple[slice, slice] | None:
-    """Bounding box of ``mask`` grown by ``margin`` (clipped to the frame), None when empty. Filtering only this
-    box gives the whole-frame result exactly: outside it the mask is empty, and ``margin`` of zeros covers what a
-    filter of radius < ``margin`` reads (at a frame edge the box edge is the frame edge, same boundary mode)."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(mask.any(axis=0))
-    h, w = mask.shape
-    return (
-        slice(max(0, rows[0] - margin), min(h, rows[-1] + 1 + margin)),
-        slice(max(0, cols[0] - margin), min(w, cols[-1] + 1 + margin)),
-    )
 
 
 def _square_opening(mask: np.ndarray, radius: int) -> np.ndarray:
@@ -125,7 +111,7 @@ def _square_opening(mask: np.ndarray, radius: int) -> np.ndarray:
     disk structuring element, and the shapes it must keep (pockets, clouds) are much larger than the square."""
     size = 2 * radius + 1
     mask = np.asarray(mask, bool)
-    box = _box(mask, 2 * size)
+    box = mask_box(mask, 2 * size)
     out = np.zeros(mask.shape, bool)
     if box is not None:
         out[box] = square_max(square_min(mask[box], radius), radius)
@@ -288,10 +274,10 @@ def side_signals(
             e_raw = hysteresis_near_seeds(o_full / noise_map, 2.5, 5.0)
         e_full = e_raw & valid & ~cath
         need = (e_full | cav_full).any(axis=0)
-        box = _box(need, margin)
+        box = mask_box(need, margin)
         assert box is not None  # every frame here has a cavity
         if rim_inside:
-            rim_box = _box((e_raw | cav_full).any(axis=0), 1)
+            rim_box = mask_box((e_raw | cav_full).any(axis=0), 1)
             assert rim_box is not None
             box = tuple(
                 slice(min(a.start, b.start), max(a.stop, b.stop)) for a, b in zip(box, rim_box, strict=True)
