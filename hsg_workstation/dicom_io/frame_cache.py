@@ -220,7 +220,12 @@ def needs_process(path: str) -> bool:
     decoders hold the GIL (RLE's too) or could crash the process (see the module docstring). Only native frames
     (a memory copy) stay on the pool's threads; a first frame that is :func:`cheap_in_process` is decoded inline
     by the viewer before any of this."""
-    return not pixels.frames_decode_independently(frame_source(path).header)
+    return decodes_in_worker(frame_source(path).header)
+
+
+def decodes_in_worker(header: object) -> bool:
+    """:func:`needs_process` on a header already read (the viewer's loader keeps its own)."""
+    return not pixels.frames_decode_independently(header)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------------------------------------------

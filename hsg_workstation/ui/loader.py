@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from hsg_workstation.dicom_io import allocator, pixels
+from hsg_workstation.dicom_io import allocator
 from hsg_workstation.dicom_io import frame_cache as fc
 from hsg_workstation.dicom_io.model import FrameRef
 from hsg_workstation.ui import frames as fr
@@ -60,7 +60,7 @@ def _route(path: str) -> bool:
     """Decode in a worker process? The pool's rule (``frame_cache.needs_process``) on the viewer's cached
     header: only native frames stay on the pool's threads (RLE's decoder holds the GIL; its first frame is
     decoded inline by the viewport, ``frame_cache.cheap_in_process``)."""
-    return not pixels.frames_decode_independently(_header(path).source.header)
+    return fc.decodes_in_worker(_header(path).source.header)
 
 
 def shared_pool(budget_bytes: int | None = None) -> fc.FramePool:
