@@ -59,7 +59,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import UID
 from rle.utils import decode_pixel_data as rle_decode_pixel_data
 
-from hsg_workstation.dicom_io import jpeg_check, reader
+from hsg_workstation.dicom_io import jpeg_check, jpegls_direct, reader
 from hsg_workstation.errors import DicomReadError, UnsupportedTransferSyntax
 
 LINEAR = "LINEAR"
@@ -168,6 +168,10 @@ def decode_frame(
                     return direct
         elif uid in jpeg_check.JPEG_2000_SYNTAXES:
             _check_j2k(path, index, header, n)
+        elif uid in jpegls_direct.JPEG_LS_SYNTAXES:
+            direct = _decode_jpegls_direct(path, index, header, n)
+            if direct is not None:
+                return direct
         native = _decode_native(path, index, header)
         if native is not None:
             return native
@@ -285,6 +289,34 @@ def _decode_rle_direct(
         raise
     # pyo3's PanicException derives from BaseException (see decode_frame)
     except BaseException as exc:  # noqa: BLE001
+        raise _decode_failure(path, index, exc) from exc
+
+
+def _decode_jpegls_direct(
+    path: str | os.PathLike[str], index: int, header: Dataset, frames: int
+) -> np.ndarray | None:
+    """A greyscale unsigned JPEG-LS frame decoded by CharLS straight from its bytes (``jpegls_direct``), or None
+    (then pydicom decodes it). Only when pyjpegls is pydicom's chosen plugin: same decoder, same values."""
+    if _preferred_plugin(reader._transfer_syntax(header)).get("decoding_plugin") != "pyjpegls":
+        return None
+    bits_allocated = reader.header_int(header, reader.TAG_BITS_ALLOCATED) or 0
+    signed = (reader.header_int(header, 0x00280103) or 0) == 1
+    samples = reader.header_int(header, reader.TAG_SAMPLES_PER_PIXEL) or 1
+    if not jpegls_direct.takes(samples, bits_allocated, signed):
+        return None
+    data = _encapsulated_frame(path, index, header, frames)
+    if data is None:
+        return None
+    try:
+        return jpegls_direct.decode(
+            data,
+            rows=reader.header_int(header, reader.TAG_ROWS) or 0,
+            columns=reader.header_int(header, reader.TAG_COLUMNS) or 0,
+            bits_allocated=bits_allocated,
+        )
+    except _NEVER_SWALLOW:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - CharLS reports a corrupt stream as an exception
         raise _decode_failure(path, index, exc) from exc
 
 
