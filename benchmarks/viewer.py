@@ -16,8 +16,8 @@ Issue 15 (real-world speed), sections ``codecs``, ``dx``, ``loop1000``:
   lossless, pydicom + pylibjpeg-openjpeg), ``rle`` (dcmcrle) — a 60-frame copy of the same 1024² 12-bit loop:
   ``cine_<syntax>_first_frame_ratio`` (open → first frame painted ÷ one-thread decode with the same plugin +
   one repaint), ``cine_<syntax>_buffer_ratio`` (open → all 60 frames decoded ÷ serial one-thread
-  ``pydicom.pixels.pixel_array(path, index=i)`` of all frames, keeping them; both sides best of two, so both
-  reuse freed memory on their second run — ``_buffer_first_open_ms`` is the viewer's first open), ``..._buffer_cpu_ratio`` (CPU time of the viewer
+  ``pydicom.pixels.pixel_array(path, index=i)`` of all frames, keeping them; both sides best of ``BEST_OF`` (3), so
+  both reuse freed memory after their first run — ``_buffer_first_open_ms`` is the viewer's first open), ``..._buffer_cpu_ratio`` (CPU time of the viewer
   process and its decoder workers for the same work ÷ the serial decode's CPU time: what decode-ahead costs,
   whatever share of the shared machine the session got), ``cine_<syntax>_fps`` / ``_dropped_pct`` (300 frames at
   30 fps after buffering), ``cine_<syntax>_decoder`` (plugin and worker processes).
@@ -49,6 +49,10 @@ from pydicom.dataset import FileDataset, FileMetaDataset  # noqa: E402
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid  # noqa: E402
 
 SIZE = 1024
+#: Whole-loop timings (the serial baseline and the viewer's buffering) are the best of this many runs, each side:
+#: RLE's 60-frame serial decode moved 151-227 ms between runs minutes apart on this VM (session 5), and best of
+#: two left its ratio swinging around the target.
+BEST_OF = 3
 VIEW = (900, 900)
 
 
@@ -301,7 +305,7 @@ def bench_codecs(args, tmp: Path) -> dict[str, object]:
         # frames in memory as the pool does (a naive viewer decoding the loop into a list): a decode whose output
         # is thrown away reuses the same freed buffer every frame and never pays for fresh memory, and on this VM
         # fresh memory for a 2 MB frame costs more than an RLE decode — the discard-timing moved 3x with the heap's
-        # state (125 vs 420 ms for the same RLE loop in one session). Best of two, each side; the discarding
+        # state (125 vs 420 ms for the same RLE loop in one session). Best of BEST_OF, each side; the discarding
         # timing is kept as ``serial_discard_ms`` for comparison with earlier runs.
         def serial(keep: bool, spath: str = spath, kwargs: dict = kwargs) -> tuple[float, float]:
             fresh()
@@ -315,10 +319,10 @@ def bench_codecs(args, tmp: Path) -> dict[str, object]:
             del kept
             return wall, cpu
 
-        serial_ms, serial_cpu_ms = min(serial(True) for _ in range(2))
+        serial_ms, serial_cpu_ms = min(serial(True) for _ in range(BEST_OF))
         serial_discard_ms = min(serial(False)[0] for _ in range(2))
 
-        # The viewer side is best of two as well: the second open reuses the memory the first one's frames were
+        # The viewer side is best of BEST_OF as well: a later open reuses the memory the first one's frames were
         # freed into, as the serial baseline's second run does (a reading session's second loop; the first
         # open's figure is kept as ``buffer_first_open_ms``).
         def buffered(close: bool, ds=ds, study=study, keys=keys) -> tuple[float, float, Viewport]:
@@ -341,9 +345,11 @@ def bench_codecs(args, tmp: Path) -> dict[str, object]:
             return wall, cpu, v
 
         first_open_ms, first_open_cpu_ms, _ = buffered(True)
-        buffer_ms, buffer_cpu_ms, v = buffered(False)
-        if first_open_ms < buffer_ms:
-            buffer_ms, buffer_cpu_ms = first_open_ms, first_open_cpu_ms
+        buffer_ms, buffer_cpu_ms = first_open_ms, first_open_cpu_ms
+        for last in range(BEST_OF - 1, 0, -1):  # the last open stays open for the cine measurement
+            ms, cpu_ms, v = buffered(close=last > 1)
+            if ms < buffer_ms:
+                buffer_ms, buffer_cpu_ms = ms, cpu_ms
         # cine after buffering (a reader presses play once the bar stops counting)
         play = _play(app, v, args.cine_frames)
         v.close_viewport()
