@@ -242,10 +242,9 @@ def normalise_gain(frames: np.ndarray, valid: np.ndarray, noise: float) -> tuple
     -13 sigma by the end of a loop, every pixel "spill").
 
     The change of frame ``i`` is read from its difference to frame 1 over the field (every third pixel). Contrast
-    only ever adds opacity and covers a minority of the field; blades that close, gas that moves and uncorrected
-    motion give tails on either side. So the level of a frame is a *clipped* median: the median, then the median
-    of the differences within ``GAIN_CLIP_SIGMA`` difference sigmas of it, twice — it walks from the median to
-    the background's peak and ignores the tails (see :func:`_field_levels`). A jump of that level between
+    only ever adds opacity and, with its scatter halo, forms a one-sided continuum; blades that close, gas that
+    moves and uncorrected motion give tails on either side. So the level of a frame is the *peak* of that
+    difference's histogram, where the unchanged background lies (:func:`_field_levels`), not its median. A jump of that level between
     consecutive frames larger than ``GAIN_STEP_SIGMA`` noise sigmas and six times the loop's typical jump is a
     step; a level beyond ``GAIN_DRIFT_SIGMA`` is a drift. A loop with either has *every* frame mapped back onto
     frame 1's grey scale by its own fitted line (:func:`_field_line`); a loop with neither is left exactly as it
@@ -297,24 +296,35 @@ def normalise_gain(frames: np.ndarray, valid: np.ndarray, noise: float) -> tuple
     return out, t - 1
 
 
-def _field_levels(diffs: np.ndarray, noise: float) -> np.ndarray:
-    """Per row of ``diffs`` (frames' differences to frame 1 at the sampled field pixels): the level of the field
-    that is neither contrast nor moved structure — the median, then twice the median of the values within
-    ``GAIN_CLIP_SIGMA`` difference sigmas of it.
+def _peak(values: np.ndarray, width: float) -> float:
+    """The most frequent value of ``values`` (a histogram smoothed to ``width``, its highest bin refined by the
+    mean of the values within half a ``width`` of it).
 
-    Why not the plain median: contrast is one-sided, so it pulls the median towards it (tests/analysis/phantom.py:
-    two wide clouds over 15 % of a small field moved it by -2.6 sigma, read as a drift); the clipped median stays
-    with the background's peak (0.1-0.3 sigma there)."""
-    work = np.array(diffs, dtype=np.float32, copy=True)
-    level = _row_medians_inplace(work.copy()).astype(np.float64)
-    half = GAIN_CLIP_SIGMA * np.sqrt(2.0) * noise
-    for _ in range(2):
-        inside = np.abs(work - level[:, None].astype(np.float32)) < half
-        masked = np.where(inside, work, np.nan)
-        with np.errstate(all="ignore"):
-            new = np.nanmedian(masked, axis=1)
-        level = np.where(np.isfinite(new), new, level)
-    return level
+    Why the peak and not the median: contrast is one-sided and, with its scatter halo, a continuum of values
+    that a median (even a clipped one) follows once it covers a third of the field (wide spill clouds: the
+    clipped median walked to -14 sigma while the background had moved by -2); the background is the densest
+    part of the difference's histogram as long as it is the largest single population."""
+    v = values[np.isfinite(values)]
+    if v.size == 0:
+        return 0.0
+    lo, hi = (float(q) for q in np.percentile(v, [0.5, 99.5]))
+    if hi - lo <= width:
+        return float(np.median(v))
+    step = width / 4.0
+    nbins = min(int(np.ceil((hi - lo) / step)) + 1, 4000)
+    step = (hi - lo) / (nbins - 1)
+    pos = np.clip(((v - lo) / step).astype(np.int64), 0, nbins - 1)
+    counts = ndi.gaussian_filter1d(np.bincount(pos, minlength=nbins).astype(np.float64), width / step)
+    top = lo + (int(np.argmax(counts)) + 0.5) * step
+    near = v[np.abs(v - top) < 0.5 * width]
+    return float(near.mean()) if near.size else top
+
+
+def _field_levels(diffs: np.ndarray, noise: float) -> np.ndarray:
+    """Per row of ``diffs`` (frames' differences to frame 1 at the sampled field pixels): the level of the
+    field's background, the peak of the row's values (:func:`_peak`, one difference sigma wide)."""
+    width = np.sqrt(2.0) * noise
+    return np.array([_peak(np.asarray(row, np.float64), width) for row in diffs])
 
 
 def _field_line(diff: np.ndarray, ref_s: np.ndarray, level: float, noise: float) -> tuple[float, float]:
@@ -323,15 +333,21 @@ def _field_line(diff: np.ndarray, ref_s: np.ndarray, level: float, noise: float)
 
     Why a line: on a linear detector an ABC step scales the signal about the zero-signal value, so the change
     grows with the brightness (a pure offset left 10-20 % steps visible in the bright parts); on a log detector
-    it is an offset (the fit returns gain ~ 1). The line is fitted by least squares on the pixels within
-    ``GAIN_CLIP_SIGMA`` difference sigmas of the current line, three times from the clipped level (contrast,
-    moved structure and closing blades stay outside); ordered by the *smoothed* frame 1, not its noisy values,
-    whose noise would flatten the slope. A fit that keeps under a tenth of the field or gives a gain outside
-    0.5-2 is not a gain change: the level is subtracted instead (gain 1)."""
-    half = GAIN_CLIP_SIGMA * np.sqrt(2.0) * noise
+    it is an offset (the fit returns gain ~ 1). Start: the background's peak (:func:`_peak`) in each tenth of
+    the field ordered by the *smoothed* frame 1 (its noisy values would flatten the slope), a Theil-Sen line
+    through the ten; then least squares on the pixels within ``GAIN_CLIP_SIGMA`` difference sigmas of the line,
+    three times (contrast, moved structure and closing blades stay outside). A fit that keeps under a tenth of
+    the field or gives a gain outside 0.5-2 is not a gain change: the level is subtracted instead (gain 1)."""
+    width = np.sqrt(2.0) * noise
+    half = GAIN_CLIP_SIGMA * width
     centre = float(np.median(ref_s))
     x = ref_s - centre
-    a, b = level, 0.0
+    bins = np.array_split(np.argsort(x, kind="stable"), 10)
+    bx = np.array([float(np.median(x[b])) for b in bins])
+    by = np.array([_peak(diff[b], width) for b in bins])
+    pairs = [(by[j] - by[i]) / (bx[j] - bx[i]) for i in range(10) for j in range(i + 1, 10) if bx[j] > bx[i]]
+    b = float(np.median(pairs)) if pairs else 0.0
+    a = float(np.median(by - b * bx))
     for _ in range(3):
         inside = np.abs(diff - (a + b * x)) < half
         n = int(np.count_nonzero(inside))
