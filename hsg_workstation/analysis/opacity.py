@@ -19,7 +19,7 @@ from scipy import fft as sp_fft
 from scipy import ndimage as ndi
 
 from hsg_workstation.analysis.blockmean import row_medians_inplace as _row_medians_inplace
-from hsg_workstation.analysis.morph import dilate_cross, median3, square_max
+from hsg_workstation.analysis.morph import dilate_cross, erode_cross, median3, square_max
 from hsg_workstation.analysis.parallel import chunks, map_ordered, run_all, thread_count
 from hsg_workstation.analysis.registration import register
 
@@ -36,6 +36,8 @@ GAIN_STEP_SIGMA = (
 GAIN_CLIP_SIGMA = (
     3.0  # difference sigmas around the field's level: beyond, contrast / motion / blades, not level
 )
+BLADE_TRAVEL = 0.12  # of the image's side: how far a blade may close in during a run
+BLADE_CONTACT = 0.2  # of the image's side: how long a strip behind a closing blade lies against the shutter
 GAIN_QUICK_MIN_PX = 1300  # sampled pixels the no-change pre-test needs (5 standard errors inside its margins)
 
 
@@ -232,6 +234,52 @@ def shutter_mask(mean_image: np.ndarray, change: np.ndarray | None = None) -> np
     return mask
 
 
+def closing_blades(sample: np.ndarray, shutter: np.ndarray) -> np.ndarray:
+    """Field pixels that some frame of ``sample`` (smoothed frames of stored values) shows behind a blade that
+    closed during the run: to be left out like the static shutter, on every frame.
+
+    Why: :func:`shutter_mask` reads the shutter from the loop's temporal mean and keeps what changed out of it
+    (dense contrast can be as dark as a blade). A blade that moves in during the run covers a strip of what was
+    field: on the frames after, the strip is as dark as lead — the same direction as contrast, whatever the
+    polarity — so it read as dense contrast along the field's edge, "spill" on both sides (independent
+    renderer, tuning seeds 8, 14, 29). A strip behind a blade was field on the first frame (more than half the
+    way from the blade's value to the field's) and has the blade's value later (within a quarter of the way: dark
+    anatomy next to a blade has it on every frame and stays field), lies against the static shutter along a long edge (``BLADE_CONTACT`` of the image's side:
+    a catheter or a cloud that reaches the edge touches it over its width only) and within ``BLADE_TRAVEL`` of
+    the image's side of it (blades close by a few per cent of the field). Without a static shutter there is no
+    blade value to compare with: nothing is returned."""
+    h, w = shutter.shape
+    out = np.zeros((h, w), bool)
+    if not shutter.any() or shutter.all():
+        return out
+    field = ~shutter
+    ring = shutter & dilate_cross(field, 4)  # the blade next to the field (far corners see less scatter)
+    inner = erode_cross(field, 4)
+    if not ring.any() or not inner.any():
+        return out
+    travel = int(np.ceil(BLADE_TRAVEL * min(h, w)))
+    near = ~shutter & (ndi.distance_transform_cdt(~shutter, metric="taxicab") <= travel)
+    touching = dilate_cross(shutter, 1)
+    first = sample[0]
+    open_at_start = near & (
+        np.abs(first - float(np.median(first[ring])))
+        > 0.5 * abs(float(np.median(first[inner])) - float(np.median(first[ring])))
+    )
+    for frame in sample[1:]:
+        blade = float(np.median(frame[ring]))
+        tissue = float(np.median(frame[inner]))
+        cand = open_at_start & (np.abs(frame - blade) < 0.25 * abs(tissue - blade))
+        if not cand.any():
+            continue
+        lab, n = ndi.label(cand)
+        contact = np.bincount(lab[touching & cand], minlength=n + 1)
+        keep = np.flatnonzero(contact >= BLADE_CONTACT * min(h, w))
+        keep = keep[keep > 0]
+        if keep.size:
+            out |= np.isin(lab, keep)
+    return dilate_cross(out, 2) & ~shutter if out.any() else out
+
+
 def normalise_gain(frames: np.ndarray, valid: np.ndarray, noise: float) -> tuple[np.ndarray, int]:
     """Undo field-wide brightness changes: automatic brightness control (ABC) steps and slow drift of the level.
 
@@ -412,6 +460,10 @@ def compute_opacity(
         frames[np.unique(np.linspace(0, t - 1, min(t, 12)).round().astype(int))], (1, 5, 5)
     )
     shutter = shutter_mask(frames.mean(axis=0), sample.max(axis=0) - sample.min(axis=0))
+    blades = closing_blades(sample, shutter)
+    if blades.any():
+        warnings.append("collimator blades moved during the run: the strips they covered are left out")
+        shutter = shutter | blades
     valid = ~shutter
     frames, gain_fixed = normalise_gain(frames, valid, noise)
     if gain_fixed:
