@@ -253,7 +253,8 @@ def closing_blades(sample: np.ndarray, shutter: np.ndarray) -> np.ndarray:
     if not shutter.any() or shutter.all():
         return out
     field = ~shutter
-    ring = shutter & dilate_cross(field, 4)  # the blade next to the field (far corners see less scatter)
+    # the blade next to the field (far corners see less scatter), past the penumbra and the mask's 2-px margin
+    ring = erode_cross(shutter, 3) & dilate_cross(field, 8)
     inner = erode_cross(field, 4)
     if not ring.any() or not inner.any():
         return out
