@@ -243,11 +243,12 @@ def closing_blades(sample: np.ndarray, shutter: np.ndarray) -> np.ndarray:
     field: on the frames after, the strip is as dark as lead — the same direction as contrast, whatever the
     polarity — so it read as dense contrast along the field's edge, "spill" on both sides (independent
     renderer, tuning seeds 8, 14, 29). A strip behind a blade was field on the first frame (more than half the
-    way from the blade's value to the field's) and has the blade's value later (within a quarter of the way: dark
-    anatomy next to a blade has it on every frame and stays field), lies against the static shutter along a long edge (``BLADE_CONTACT`` of the image's side:
-    a catheter or a cloud that reaches the edge touches it over its width only) and within ``BLADE_TRAVEL`` of
-    the image's side of it (blades close by a few per cent of the field). Without a static shutter there is no
-    blade value to compare with: nothing is returned."""
+    way from the blade's value to the field's) and has the blade's value later (within a quarter of the way:
+    dark anatomy next to a blade has it on every frame and stays field); it lies against the static shutter
+    along a long edge (``BLADE_CONTACT`` of the image's side: a catheter or a cloud that reaches the edge
+    touches it over its own width only) and within ``BLADE_TRAVEL`` of the image's side of it (blades close by
+    a few per cent of the field). Without a static shutter there is no blade value to compare with: nothing is
+    returned (a circular shutter that touches the image's sides is not found by :func:`shutter_mask`)."""
     h, w = shutter.shape
     out = np.zeros((h, w), bool)
     if not shutter.any() or shutter.all():
@@ -293,9 +294,9 @@ def normalise_gain(frames: np.ndarray, valid: np.ndarray, noise: float) -> tuple
     The change of frame ``i`` is read from its difference to frame 1 over the field (every third pixel). Contrast
     only ever adds opacity and, with its scatter halo, forms a one-sided continuum; blades that close, gas that
     moves and uncorrected motion give tails on either side. So the level of a frame is the *peak* of that
-    difference's histogram, where the unchanged background lies (:func:`_field_levels`), not its median. A jump of that level between
-    consecutive frames larger than ``GAIN_STEP_SIGMA`` noise sigmas and six times the loop's typical jump is a
-    step; a level beyond ``GAIN_DRIFT_SIGMA`` is a drift. A loop with either has *every* frame mapped back onto
+    difference's histogram, where the unchanged background lies (:func:`_field_levels`), not its median. A
+    jump of that level between consecutive frames larger than ``GAIN_STEP_SIGMA`` noise sigmas and six times
+    the loop's typical jump is a step; a level beyond ``GAIN_DRIFT_SIGMA`` is a drift. A loop with either has *every* frame mapped back onto
     frame 1's grey scale by its own fitted line (:func:`_field_line`); a loop with neither is left exactly as it
     is. (Until session 6 only the frames beyond the drift level were corrected, and not those where more than 8 %
     of the field changed far beyond it: as contrast and the closing blades grew, the correction switched off in
