@@ -298,10 +298,10 @@ def normalise_gain(frames: np.ndarray, valid: np.ndarray, noise: float) -> tuple
     jump of that level between consecutive frames larger than ``GAIN_STEP_SIGMA`` noise sigmas and six times
     the loop's typical jump is a step; a level beyond ``GAIN_DRIFT_SIGMA`` is a drift. A loop with either has
     *every* frame mapped back onto frame 1's grey scale by its own fitted line (:func:`_field_line`); a loop
-    with neither is left exactly as it is. (Until session 6 only the frames beyond the drift level were corrected, and not those where more than 8 %
-    of the field changed far beyond it: as contrast and the closing blades grew, the correction switched off in
-    the middle of a drift and left a step of 8-18 sigma that read as spill over the whole field — independent
-    renderer, tuning seeds 13, 14, 38, 40.) Returns (frames, number of frames corrected).
+    with neither is left exactly as it is. (Until session 6 only the frames beyond the drift level were
+    corrected, and not those where more than 8 % of the field changed far beyond it: as contrast and the closing
+    blades grew, the correction switched off in the middle of a drift and left a step of 4-18 sigma that read
+    as spill over the whole field — independent renderer, tuning seeds 13, 14, 38, 40.) Returns (frames, number of frames corrected).
     """
     t = frames.shape[0]
     idx = np.flatnonzero(valid.ravel())[::3]
