@@ -301,7 +301,8 @@ def normalise_gain(frames: np.ndarray, valid: np.ndarray, noise: float) -> tuple
     with neither is left exactly as it is. (Until session 6 only the frames beyond the drift level were
     corrected, and not those where more than 8 % of the field changed far beyond it: as contrast and the closing
     blades grew, the correction switched off in the middle of a drift and left a step of 4-18 sigma that read
-    as spill over the whole field — independent renderer, tuning seeds 13, 14, 38, 40.) Returns (frames, number of frames corrected).
+    as spill over the whole field — independent renderer, tuning seeds 13, 14, 38, 40.)
+    Returns (frames, number of frames corrected).
     """
     t = frames.shape[0]
     idx = np.flatnonzero(valid.ravel())[::3]
