@@ -19,7 +19,7 @@ from scipy import fft as sp_fft
 from scipy import ndimage as ndi
 
 from hsg_workstation.analysis.blockmean import row_medians_inplace as _row_medians_inplace
-from hsg_workstation.analysis.morph import dilate_cross, median3, square_max
+from hsg_workstation.analysis.morph import dilate_cross, erode_cross, median3, square_max
 from hsg_workstation.analysis.parallel import chunks, map_ordered, run_all, thread_count
 from hsg_workstation.analysis.registration import register
 
@@ -28,12 +28,17 @@ NOISE_FRAMES = 16  # frames whose robust sigma estimates the opacity noise (even
 GAIN_DRIFT_SIGMA = (
     1.5  # noise sigmas: a field level this far from frame 1's is brightness drift, not contrast
 )
-GAIN_DRIFT_MAX_BEYOND = 0.08  # field share changed far beyond a drift's level: above it, contrast, not drift
 POLARITY_WINDOW = 4  # votes from the first clear one that decide the polarity (the contrast's early frames)
 POLARITY_HIGHPASS_SIGMA = 12.0  # working px: the vote's high-pass (contrast is compact, gain / gas are wide)
 GAIN_STEP_SIGMA = (
     0.5  # noise sigmas: a smaller jump of the field's level between two frames is not an ABC step
 )
+GAIN_CLIP_SIGMA = (
+    3.0  # difference sigmas around the field's level: beyond, contrast / motion / blades, not level
+)
+BLADE_TRAVEL = 0.12  # of the image's side: how far a blade may close in during a run
+BLADE_CONTACT = 0.2  # of the image's side: how long a strip behind a closing blade lies against the shutter
+GAIN_QUICK_MIN_PX = 1300  # sampled pixels the no-change pre-test needs (5 standard errors inside its margins)
 
 
 def robust_sigma(values: np.ndarray) -> float:
@@ -229,28 +234,88 @@ def shutter_mask(mean_image: np.ndarray, change: np.ndarray | None = None) -> np
     return mask
 
 
+def closing_blades(sample: np.ndarray, shutter: np.ndarray) -> np.ndarray:
+    """Field pixels that some frame of ``sample`` (smoothed frames of stored values) shows behind a blade that
+    closed during the run: to be left out like the static shutter, on every frame.
+
+    Why: :func:`shutter_mask` reads the shutter from the loop's temporal mean and keeps what changed out of it
+    (dense contrast can be as dark as a blade). A blade that moves in during the run covers a strip of what was
+    field: on the frames after, the strip is as dark as lead — the same direction as contrast, whatever the
+    polarity — so it read as dense contrast along the field's edge, "spill" on both sides (independent
+    renderer, tuning seeds 8, 14, 29). A strip behind a blade was field on the first frame (more than half the
+    way from the blade's value to the field's) and has the blade's value later (within a quarter of the way:
+    dark anatomy next to a blade has it on every frame and stays field); it lies against the static shutter
+    along a long edge (``BLADE_CONTACT`` of the image's side: a catheter or a cloud that reaches the edge
+    touches it over its own width only) and within ``BLADE_TRAVEL`` of the image's side of it (blades close by
+    a few per cent of the field). Without a static shutter there is no blade value to compare with: nothing is
+    returned (a circular shutter that touches the image's sides is not found by :func:`shutter_mask`)."""
+    h, w = shutter.shape
+    out = np.zeros((h, w), bool)
+    if not shutter.any() or shutter.all():
+        return out
+    field = ~shutter
+    # the blade next to the field (far corners see less scatter), past the penumbra and the mask's 2-px margin
+    ring = erode_cross(shutter, 3) & dilate_cross(field, 8)
+    inner = erode_cross(field, 4)
+    if not ring.any() or not inner.any():
+        return out
+    travel = int(np.ceil(BLADE_TRAVEL * min(h, w)))
+    near = ~shutter & (ndi.distance_transform_cdt(~shutter, metric="taxicab") <= travel)
+    touching = dilate_cross(shutter, 1)
+    first = sample[0]
+    open_at_start = near & (
+        np.abs(first - float(np.median(first[ring])))
+        > 0.5 * abs(float(np.median(first[inner])) - float(np.median(first[ring])))
+    )
+    for frame in sample[1:]:
+        blade = float(np.median(frame[ring]))
+        tissue = float(np.median(frame[inner]))
+        cand = open_at_start & (np.abs(frame - blade) < 0.25 * abs(tissue - blade))
+        if not cand.any():
+            continue
+        lab, n = ndi.label(cand)
+        contact = np.bincount(lab[touching & cand], minlength=n + 1)
+        keep = np.flatnonzero(contact >= BLADE_CONTACT * min(h, w))
+        keep = keep[keep > 0]
+        if keep.size:
+            out |= np.isin(lab, keep)
+    return dilate_cross(out, 2) & ~shutter if out.any() else out
+
+
 def normalise_gain(frames: np.ndarray, valid: np.ndarray, noise: float) -> tuple[np.ndarray, int]:
-    """Undo automatic brightness control (ABC) steps: sudden jumps of the whole field's level between frames.
+    """Undo field-wide brightness changes: automatic brightness control (ABC) steps and slow drift of the level.
 
     Why: an ABC / gain step changes every pixel of the field at once; subtracted from the background it reads as
-    contrast (or its absence) everywhere, and flips the polarity vote. The level of a frame is the median of its
-    difference to frame 1 over the field (every third pixel): contrast covers a few per cent of the field and
-    moves that median only gradually (by < 0.5 noise sigma over a whole loop on the first generator), while a
-    step moves it at once. A jump between consecutive frames larger than ``GAIN_STEP_SIGMA`` noise sigmas and
-    six times the loop's typical jump is a step; the frames from it on are shifted back by it. Loops without
-    steps are left exactly as they are. Returns (frames, number of frames corrected).
+    contrast (or its absence) everywhere, and flips the polarity vote. Slower field-wide drifts do the same after
+    a few noise sigmas: continuous brightness control, a log detector's response, and the scatter and veiling
+    glare that fall as contrast fills the pelvis and as the collimator closes (the independent renderer: -5 to
+    -13 sigma by the end of a loop, every pixel "spill").
+
+    The change of frame ``i`` is read from its difference to frame 1 over the field (every third pixel). Contrast
+    only ever adds opacity and, with its scatter halo, forms a one-sided continuum; blades that close, gas that
+    moves and uncorrected motion give tails on either side. So the level of a frame is the *peak* of that
+    difference's histogram, where the unchanged background lies (:func:`_field_levels`), not its median. A
+    jump of that level between consecutive frames larger than ``GAIN_STEP_SIGMA`` noise sigmas and six times
+    the loop's typical jump is a step; a level beyond ``GAIN_DRIFT_SIGMA`` is a drift. A loop with either has
+    *every* frame mapped back onto frame 1's grey scale by its own fitted line (:func:`_field_line`); a loop
+    with neither is left exactly as it is. (Until session 6 only the frames beyond the drift level were
+    corrected, and not those where more than 8 % of the field changed far beyond it: as contrast and the closing
+    blades grew, the correction switched off in the middle of a drift and left a step of 4-18 sigma that read
+    as spill over the whole field — independent renderer, tuning seeds 13, 14, 38, 40.)
+    Returns (frames, number of frames corrected).
     """
     t = frames.shape[0]
     idx = np.flatnonzero(valid.ravel())[::3]
     if t < 3 or idx.size < 100:
         return frames, 0
     flat = frames.reshape(t, -1)
-    # Most loops have neither steps nor drift. A look at a ninth of the sampled pixels tells that first: its
-    # medians differ from the full ones by ~0.04 sigma (sd, 2400+ pixels), so consecutive jumps below 0.15 sigma
-    # there cannot be a 0.5-sigma step, nor levels below 1 sigma a 1.5-sigma drift — the loop is returned as
-    # it is, as the full test would (a tenth of its cost).
+    # Most loops have neither steps nor drift. A look at a ninth of the sampled pixels tells that first: the
+    # bars below (jumps < 0.15 sigma, levels < 1 sigma) leave margins of 0.35 and 0.5 sigma to the full test's;
+    # with GAIN_QUICK_MIN_PX pixels or more, the sub-sample's medians are within a fifth of that margin of the
+    # full ones (standard error 1.25 x sqrt(2) sigma / sqrt(n) for the median of a frame difference), so the
+    # loop is returned as it is, as the full test would (a tenth of its cost).
     sub = idx[::9]
-    if sub.size >= 2000:
+    if sub.size >= GAIN_QUICK_MIN_PX:
         quick = _row_medians_inplace(flat[:, sub] - flat[0, sub]).astype(np.float64)
         if (
             float(np.abs(np.diff(quick)).max()) < 0.3 * GAIN_STEP_SIGMA * noise
@@ -258,51 +323,102 @@ def normalise_gain(frames: np.ndarray, valid: np.ndarray, noise: float) -> tuple
         ):
             return frames, 0
     ref = frames[0].ravel()[idx]
-    # the medians of all frames' differences as one in-place selection per row (== np.median per frame)
-
-    def medians(sl: slice) -> np.ndarray:
-        diffs = flat[sl, idx]
-        diffs -= ref
-        return _row_medians_inplace(diffs)
-
-    level = np.concatenate(map_ordered(medians, chunks(t))).astype(np.float64)
+    level = np.concatenate(
+        map_ordered(lambda sl: _field_levels(flat[sl, idx] - ref, noise), chunks(t))
+    ).astype(np.float64)
     jumps = np.diff(level)
     typical = float(np.median(np.abs(jumps)))
-    steps = np.where(np.abs(jumps) > max(GAIN_STEP_SIGMA * noise, 6.0 * typical), jumps, 0.0)
-    shift = np.concatenate([[0.0], np.cumsum(steps)])
-    # A slow drift of the whole field's level (continuous brightness control, a log detector's response to
-    # the growing contrast load) is no step, yet after a few sigmas the whole field reads as contrast (the
-    # independent renderer: -5.5 sigma by the end of a loop, every pixel "spill"). Contrast alone moves the
-    # field's median by < 0.5 sigma (first generator), so a level beyond GAIN_DRIFT_SIGMA is corrected too.
-    drift = np.abs(level) > GAIN_DRIFT_SIGMA * noise
-    drift[0] = False
-    for i in np.flatnonzero(drift & (shift == 0.0)):
-        # ... unless much of the field changed far beyond that common level: then dense contrast covering a
-        # large share of a small field moved the median (tests/analysis/phantom.py: two wide clouds, 15 % of
-        # the field, median -2.6 sigma), and undoing it as a drift bends every contrast-free pixel
-        beyond = np.abs(flat[i, idx] - ref - np.float32(level[i])) > 8.0 * noise
-        if float(beyond.mean()) >= GAIN_DRIFT_MAX_BEYOND:
-            drift[i] = False
-    shift = np.where(drift & (shift == 0.0), level, shift)
-    if not np.any(shift):
+    steps = np.abs(jumps) > max(GAIN_STEP_SIGMA * noise, 6.0 * typical)
+    drift = np.abs(level[1:]) > GAIN_DRIFT_SIGMA * noise
+    if not (steps.any() or drift.any()):
         return frames, 0
     out = frames.copy()
-    moved = np.flatnonzero(shift)
-    # A gain step scales the grey scale: the frame against frame 1 is a line, fitted through the medians of ten
-    # bins of field pixels ordered by the *smoothed* frame 1 (ordered by its noisy values, the bins' medians in
-    # another frame would regress towards each other); contrast is a minority in every bin.
-    ref_s = ndi.gaussian_filter(frames[0], 2.0).ravel()[idx]
-    bins = np.array_split(np.argsort(ref_s, kind="stable"), 10)
-    x = np.array([float(np.median(ref[b])) for b in bins])
-    for i in moved:
-        v = frames[i].ravel()[idx]
-        y = np.array([float(np.median(v[b])) for b in bins])
-        gain, offset = np.polyfit(x, y, 1) if np.ptp(x) > 0 else (1.0, 0.0)
-        if 0.5 <= gain <= 2.0:
-            out[i] = (frames[i] - np.float32(offset)) / np.float32(gain)
-        else:
-            out[i] -= np.float32(shift[i])
-    return out, int(moved.size)
+    ref_s = ndi.gaussian_filter(frames[0], 2.0).ravel()[idx].astype(np.float64)
+    centre = float(np.median(ref_s))
+    x = ref_s - centre
+    bins = np.array_split(np.argsort(x, kind="stable"), 10)  # tenths of the field by brightness, once
+
+    def correct(sl: slice) -> None:
+        for i in range(max(sl.start, 1), sl.stop):
+            gain, offset = _field_line(frames[i].ravel()[idx] - ref, x, bins, float(level[i]), noise)
+            if gain == 1.0:
+                out[i] -= np.float32(offset)
+            else:  # frame - centre = gain (frame 1 - centre) + offset
+                out[i] = (frames[i] - np.float32(centre + offset)) / np.float32(gain) + np.float32(centre)
+
+    run_all((lambda sl=sl: correct(sl)) for sl in chunks(t))
+    return out, t - 1
+
+
+def _peak(values: np.ndarray, width: float) -> float:
+    """The most frequent value of ``values`` (a histogram smoothed to ``width``, its highest bin refined by the
+    mean of the values within half a ``width`` of it).
+
+    Why the peak and not the median: contrast is one-sided and, with its scatter halo, a continuum of values
+    that a median (even a clipped one) follows once it covers a third of the field (wide spill clouds: the
+    clipped median walked to -14 sigma while the background had moved by -2); the background is the densest
+    part of the difference's histogram as long as it is the largest single population."""
+    v = values.ravel()
+    if v.size == 0:
+        return 0.0
+    k_lo, k_hi = int(0.005 * (v.size - 1)), int(0.995 * (v.size - 1))
+    part = np.partition(v, (k_lo, k_hi))
+    lo, hi = float(part[k_lo]), float(part[k_hi])
+    if hi - lo <= width:
+        return float(np.median(v))
+    nbins = min(int(np.ceil((hi - lo) / (width / 4.0))) + 1, 4000)
+    step = (hi - lo) / (nbins - 1)
+    pos = np.clip(((v - lo) / step).astype(np.int64), 0, nbins - 1)
+    sigma = width / step  # 4 bins unless the range needed more than 4000
+    radius = int(4.0 * sigma + 0.5)
+    kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    counts = ndi.correlate1d(np.bincount(pos, minlength=nbins).astype(np.float64), kernel, mode="reflect")
+    top = lo + (int(np.argmax(counts)) + 0.5) * step
+    near = v[np.abs(v - top) < 0.5 * width]
+    return float(near.mean()) if near.size else top
+
+
+def _field_levels(diffs: np.ndarray, noise: float) -> np.ndarray:
+    """Per row of ``diffs`` (frames' differences to frame 1 at the sampled field pixels): the level of the
+    field's background, the peak of the row's values (:func:`_peak`, one difference sigma wide)."""
+    width = np.sqrt(2.0) * noise
+    return np.array([_peak(np.asarray(row, np.float64), width) for row in diffs])
+
+
+def _field_line(
+    diff: np.ndarray, x: np.ndarray, bins: list[np.ndarray], level: float, noise: float
+) -> tuple[float, float]:
+    """(gain, offset) with frame ≈ gain · frame 1 + offset over the field's background, from one frame's
+    difference to frame 1 at the sampled pixels and the smoothed frame 1 there.
+
+    Why a line: on a linear detector an ABC step scales the signal about the zero-signal value, so the change
+    grows with the brightness (a pure offset left 10-20 % steps visible in the bright parts); on a log detector
+    it is an offset (the fit returns gain ~ 1). Start: the background's peak (:func:`_peak`) in each tenth of
+    the field ordered by the *smoothed* frame 1 (its noisy values would flatten the slope), a Theil-Sen line
+    through the ten; then least squares on the pixels within ``GAIN_CLIP_SIGMA`` difference sigmas of the line,
+    three times (contrast, moved structure and closing blades stay outside). A fit that keeps under a tenth of
+    the field or gives a gain outside 0.5-2 is not a gain change: the level is subtracted instead (gain 1)."""
+    width = np.sqrt(2.0) * noise
+    half = GAIN_CLIP_SIGMA * width
+    bx = np.array([float(np.median(x[b])) for b in bins])
+    by = np.array([_peak(diff[b], width) for b in bins])
+    pairs = [(by[j] - by[i]) / (bx[j] - bx[i]) for i in range(10) for j in range(i + 1, 10) if bx[j] > bx[i]]
+    b = float(np.median(pairs)) if pairs else 0.0
+    a = float(np.median(by - b * bx))
+    for _ in range(3):
+        inside = np.abs(diff - (a + b * x)) < half
+        n = int(np.count_nonzero(inside))
+        if n < max(50, diff.size // 10):
+            return 1.0, level
+        xi, di = x[inside], diff[inside]
+        xm, dm = float(xi.mean()), float(di.mean())
+        var = float(((xi - xm) ** 2).sum())
+        b = float(((xi - xm) * (di - dm)).sum() / var) if var > 0 else 0.0
+        a = dm - b * xm
+    gain = 1.0 + b
+    if not 0.5 <= gain <= 2.0:
+        return 1.0, level
+    return gain, a  # about the centre of x: frame - centre = gain (frame 1 - centre) + a
 
 
 def _onset_index(frames: np.ndarray, sign: float, noise: float, valid: np.ndarray) -> int:
@@ -352,6 +468,10 @@ def compute_opacity(
         frames[np.unique(np.linspace(0, t - 1, min(t, 12)).round().astype(int))], (1, 5, 5)
     )
     shutter = shutter_mask(frames.mean(axis=0), sample.max(axis=0) - sample.min(axis=0))
+    blades = closing_blades(sample, shutter)
+    if blades.any():
+        warnings.append("collimator blades moved during the run: the strips they covered are left out")
+        shutter = shutter | blades
     valid = ~shutter
     frames, gain_fixed = normalise_gain(frames, valid, noise)
     if gain_fixed:
