@@ -43,7 +43,8 @@ def register(
     """Translate each frame onto the background when that clearly lowers the residual in contrast-free pixels.
 
     Phase correlation on the shutter-free bounding box; a shift is kept only if it beats no-shift, so pure contrast
-    changes (which also alter the image) never move a still loop.
+    changes (which also alter the image) never move a still loop. Once the loop is seen to stand still, only
+    probe frames are searched (:func:`_search_order`).
     """
     t = frames.shape[0]
     shifts = np.zeros((t, 2), np.float32)
