@@ -12,6 +12,7 @@ import pytest
 from scipy import ndimage as ndi
 
 from hsg_workstation.analysis import registration
+from hsg_workstation.analysis.parallel import thread_count
 from hsg_workstation.analysis.registration import PROBE_EVERY, STILL_RUN, _search_order, register
 
 N, T = 128, 80
@@ -98,3 +99,19 @@ def test_search_order_stops_on_a_still_loop_and_backtracks_on_a_move() -> None:
     called.clear()
     _search_order(jumped, still)
     assert 30 in called
+
+
+@pytest.mark.parametrize("move", [False, True])
+def test_the_stop_decides_the_same_on_one_and_two_threads(
+    move: bool, counted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batches have a fixed size, so which frames are searched does not depend on the thread count."""
+    frames, ref, valid = _loop(move=move, seed=1)
+    runs = []
+    for threads in ("1", "2"):
+        monkeypatch.setenv("HSG_ANALYSIS_THREADS", threads)
+        assert thread_count() == int(threads)
+        counted["lk"] = counted["phase"] = 0
+        out, shifts = register(frames, ref, valid, 1.0)
+        runs.append((out.tobytes(), shifts.tobytes(), dict(counted)))
+    assert runs[0] == runs[1]
