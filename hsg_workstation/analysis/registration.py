@@ -25,9 +25,7 @@ PRESCREEN_STILL = 0.15  # of the noise: half-resolution residual below which a f
 STILL_RUN = 8  # frames searched in a row without a shift: the loop stands still, stop searching every frame
 PROBE_EVERY = 12  # ... but search every 12th frame and the last one (a patient who moved stays moved),
 PROBE_JUMP = 0.15  # ... and a frame whose coarse residual differs by 15 % from the last searched frame's
-SEARCH_BATCH = (
-    4  # frames searched at once while every frame is searched (fixed: same calls on any thread count)
-)
+SEARCH_BATCH = 4  # frames searched at once while all are searched (fixed: same on any thread count)
 
 _R = TypeVar("_R")
 
