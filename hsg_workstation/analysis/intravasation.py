@@ -50,7 +50,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
-from hsg_workstation.analysis.morph import dilate_cross, label_frames, square_max, square_min
+from hsg_workstation.analysis.morph import dilate_cross, label_frames, mask_box, square_max, square_min
 
 REACH_MM = 15.0  # transient contrast counts as venous only in components reaching this near the cavity
 THIN_MM = 1.5  # opening radius: what survives a (2r+1)² square this wide is not a vein
@@ -101,32 +101,59 @@ def venous_mask(
     first_index: int,
     noise: float,
     mm_per_px: float,
+    cavity_mm: np.ndarray | None = None,
 ) -> np.ndarray:
-    """(T, h, w) bool: the contrast of each frame that passes every test of the module docstring."""
+    """(T, h, w) bool: the contrast of each frame that passes every test of the module docstring.
+
+    ``cavity_mm``: the distance to the cavity at maximal distension in mm (``_cavity_distance_mm``), if at hand.
+
+    Computed on crops (session 6; same mask): every test reads nothing farther than ``reach`` pixels from a
+    candidate pixel, so the stack is first cut to the box of the candidate contrast (plus ``reach``), then to
+    the frames and box of the transient contrast (plus ``reach``). The pixels' order within a frame is kept, so
+    even the float sums per component are the same. Most frames of most loops hold no transient contrast at all.
+    """
     px = 1.0 / mm_per_px
+    out = np.zeros(contrast.shape, bool)
     gap = max(1, int(round(2.0 * px)))
-    cavity = square_max(masks, gap) | square_max(ref_mask, max(1, int(round(3.0 * px))))[None]
-    cand = contrast & valid[None] & ~catheter[None] & ~cavity
-    cand[:first_index] = False  # venous filling needs contrast in the cavity first
-    tail = tail_mask(cand, px)
-    persistent = cand & tail[None]
-    transient = cand & ~tail[None]
-    if not transient.any():
-        return transient
     r = max(1, int(round(THIN_MM * px)))
+    hug_r = max(1, int(round(HUG_MM * px)))
+    dipole_r = max(1, int(round(DIPOLE_MM * px)))
+    reach = max(gap, 2 * r + 1, hug_r, dipole_r, int(round(2.0 * px))) + 1
+    base = contrast & (valid & ~catheter)[None]
+    base[:first_index] = False  # venous filling needs contrast in the cavity first
+    box = mask_box(base.any(axis=0), reach)
+    if box is None:
+        return out
+    cavity = square_max(masks[:, box[0], box[1]], gap)
+    cavity |= square_max(ref_mask, max(1, int(round(3.0 * px))))[None, box[0], box[1]]
+    cand = base[:, box[0], box[1]] & ~cavity
+    tail = tail_mask(cand, px)
+    transient = cand & ~tail[None]
+    frames = np.flatnonzero(transient.any(axis=(1, 2)))
+    if frames.size == 0:
+        return out
+    inner = mask_box(transient.any(axis=0), reach)
+    assert inner is not None
+    transient = transient[frames][:, inner[0], inner[1]]
+    persistent = (cand[frames] & tail[None])[:, inner[0], inner[1]]
+    # the same box in the full frame
+    rows = slice(box[0].start + inner[0].start, box[0].start + inner[0].stop)
+    cols = slice(box[1].start + inner[1].start, box[1].start + inner[1].stop)
     wide = square_max(square_min(transient, r), r) & transient
     thin = transient & ~wide
     lab, n = label_frames(thin)
     if n == 0:
-        return thin
+        return out
     sizes = np.bincount(lab.ravel(), minlength=n + 1).astype(float)
     inside = lab > 0
-    hug = square_max(persistent | wide | masks, max(1, int(round(HUG_MM * px))))
+    hug = square_max(persistent | wide | masks[:, rows, cols][frames], hug_r)
     hugging = np.bincount(lab[hug & inside], minlength=n + 1)
-    snr = opacity / np.float32(noise)
-    neg = square_max((snr < -NEGATIVE_SNR) & valid[None], max(1, int(round(DIPOLE_MM * px))))
+    snr = opacity[:, rows, cols][frames] / np.float32(noise)
+    neg = square_max((snr < -NEGATIVE_SNR) & valid[None, rows, cols], dipole_r)
     moved = np.bincount(lab[neg & inside], minlength=n + 1)
-    near = ndi.distance_transform_edt(~ref_mask) * mm_per_px <= REACH_MM
+    if cavity_mm is None:
+        cavity_mm = _cavity_distance_mm(ref_mask, mm_per_px)
+    near = cavity_mm[rows, cols] <= REACH_MM
     reaching = np.bincount(lab[near[None] & inside], minlength=n + 1)
     mean_snr = np.bincount(lab[inside], weights=snr[inside].astype(np.float64), minlength=n + 1)
     mean_snr /= np.maximum(sizes, 1.0)
@@ -137,14 +164,24 @@ def venous_mask(
         & (mean_snr >= MIN_COMPONENT_SNR)
     )
     keep[0] = False
-    return keep[lab]
+    out[frames, rows, cols] = keep[lab]
+    return out
+
+
+def _cavity_distance_mm(ref_mask: np.ndarray, mm_per_px: float) -> np.ndarray:
+    """Distance to the cavity at maximal distension, mm (one transform for the reach, the ROI and the tail)."""
+    return ndi.distance_transform_edt(~ref_mask) * mm_per_px
 
 
 def tail_mask(cand: np.ndarray, px: float) -> np.ndarray:
     """Where contrast is at the end of the loop (any of the last 10 % of the frames), grown by 2 mm: what is there
     has not washed out."""
-    t = cand.shape[0]
-    return dilate_cross(cand[-max(2, t // 10) :].any(axis=0), max(1, int(round(2.0 * px))))
+    return dilate_cross(cand[-tail_frames(cand.shape[0]) :].any(axis=0), max(1, int(round(2.0 * px))))
+
+
+def tail_frames(t: int) -> int:
+    """How many frames at the end of a ``t``-frame loop count as "the end of the loop" (10 %, at least 2)."""
+    return max(2, t // 10)
 
 
 def detect_intravasation(
@@ -169,7 +206,10 @@ def detect_intravasation(
     detect = float(level / max(noise, 1e-6))
     if t < 4 or not ref_mask.any():
         return Intravasation(False, 0.0, None, detectability=detect)
-    vein = venous_mask(opacity, contrast, masks, ref_mask, valid, catheter, first_index, noise, mm_per_px)
+    cavity_mm = _cavity_distance_mm(ref_mask, mm_per_px)
+    vein = venous_mask(
+        opacity, contrast, masks, ref_mask, valid, catheter, first_index, noise, mm_per_px, cavity_mm
+    )
     px2 = mm_per_px * mm_per_px
     areas = vein.sum(axis=(1, 2)) * px2
     thr = max(AREA_MIN_MM2, 0.03 * float(ref_mask.sum()) * px2)
@@ -187,9 +227,15 @@ def detect_intravasation(
     seen = vein.any(axis=0)
     roi = square_max(seen, int(round(ROI_MM / mm_per_px))) if seen.any() else None
     if roi is None:
-        roi = ndi.distance_transform_edt(~ref_mask) * mm_per_px <= 2.0 * ROI_MM
-    neg = ((opacity < -NEGATIVE_SNR * noise) & (valid & roi)[None]).sum(axis=(1, 2)) * px2
-    neg_tail = float(np.median(neg[-max(2, t // 10) :]))
+        roi = cavity_mm <= 2.0 * ROI_MM
+    where = valid & roi
+    box = mask_box(where, 0)  # counted only inside: the box of ``where`` gives the same counts
+    if box is None:
+        neg = np.zeros(t)
+    else:
+        moved = opacity[:, box[0], box[1]] < -NEGATIVE_SNR * noise
+        neg = (moved & where[None, box[0], box[1]]).sum(axis=(1, 2)) * px2
+    neg_tail = float(np.median(neg[-tail_frames(t) :]))
     if frames_over:
         v_mean = float(areas[over].mean())
         clean = v_mean / (v_mean + float(neg[over].mean()) + neg_tail)
@@ -218,7 +264,7 @@ def detect_intravasation(
         # nearly all of the cavity's surroundings at the end, nothing there can be seen to vanish
         seeing *= float(
             np.clip(
-                (1.0 - _tail_share(opacity, contrast, masks, ref_mask, valid, catheter, noise, mm_per_px))
+                (1.0 - _tail_share(contrast, masks, ref_mask, valid, catheter, mm_per_px, cavity_mm))
                 / TAIL_BLIND,
                 0.0,
                 1.0,
@@ -252,14 +298,13 @@ def _fork_points(mask: np.ndarray) -> int:
 
 
 def _tail_share(
-    opacity: np.ndarray,
     contrast: np.ndarray,
     masks: np.ndarray,
     ref_mask: np.ndarray,
     valid: np.ndarray,
     catheter: np.ndarray,
-    noise: float,
     mm_per_px: float,
+    cavity_mm: np.ndarray,
 ) -> float:
     """Share of the cavity's surroundings (within ``SURROUNDINGS_MM``, outside the cavity) that holds contrast at
     the end of the loop: where a lace could not be seen to wash out."""
@@ -267,11 +312,12 @@ def _tail_share(
     cavity = square_max(masks[-1], max(1, int(round(2.0 * px)))) | square_max(
         ref_mask, max(1, int(round(3.0 * px)))
     )
-    cand = contrast & valid[None] & ~catheter[None] & ~cavity[None]
-    region = (ndi.distance_transform_edt(~ref_mask) * mm_per_px <= SURROUNDINGS_MM) & ~cavity & valid
+    region = (cavity_mm <= SURROUNDINGS_MM) & ~cavity & valid
     if not region.any():
         return 1.0
-    return float(tail_mask(cand, px)[region].mean())
+    # only the last frames are read by tail_mask: the candidates of those alone give the same mask
+    last = contrast[-tail_frames(contrast.shape[0]) :] & (valid & ~catheter & ~cavity)[None]
+    return float(dilate_cross(last.any(axis=0), max(1, int(round(2.0 * px))))[region].mean())
 
 
 def _standout(

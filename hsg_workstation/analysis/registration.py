@@ -6,6 +6,9 @@ the residual over contrast-free anatomy, so contrast changes never move a still 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import numpy as np
 from scipy import ndimage as ndi
 from skimage.registration import phase_cross_correlation
@@ -18,6 +21,13 @@ LK_SHUTTER_GAP = 6  # working px kept clear of the shutter edges (static: they w
 LK_EDGE = 8  # working px at the image border left out (shift interpolation)
 LK_MIN_SHIFT = 0.3  # working px: smaller estimates are noise, the frame is left as it is
 PRESCREEN_STILL = 0.15  # of the noise: half-resolution residual below which a frame is clearly still
+# The loop-level stop of the per-frame motion search (session 6; see :func:`_search_order`):
+STILL_RUN = 8  # frames searched in a row without a shift: the loop stands still, stop searching every frame
+PROBE_EVERY = 12  # ... but search every 12th frame and the last one (a patient who moved stays moved),
+PROBE_JUMP = 0.15  # ... and a frame whose coarse residual differs by 15 % from the last searched frame's
+SEARCH_BATCH = 4  # frames searched at once while all are searched (fixed: same on any thread count)
+
+_R = TypeVar("_R")
 
 
 def _contrast_like(diff: np.ndarray, noise: float) -> np.ndarray:
@@ -31,7 +41,8 @@ def register(
     """Translate each frame onto the background when that clearly lowers the residual in contrast-free pixels.
 
     Phase correlation on the shutter-free bounding box; a shift is kept only if it beats no-shift, so pure contrast
-    changes (which also alter the image) never move a still loop.
+    changes (which also alter the image) never move a still loop. Once the loop is seen to stand still, only
+    probe frames are searched (:func:`_search_order`).
     """
     t = frames.shape[0]
     shifts = np.zeros((t, 2), np.float32)
@@ -47,11 +58,12 @@ def register(
     v_half = downsample(v.astype(np.float32), 2) > 0.99
     ref_half_b = ref_half[: v_half.shape[0], : v_half.shape[1]]
 
-    def prescreen(ids: range) -> list[int]:
+    def prescreen(ids: range) -> list[tuple[int, float]]:
         """Frames of a run that may have moved, from a look at half resolution only (a quarter of the pixels):
         the same coarse residual as in :func:`screen`, with the contrast masked at half resolution, and a
         stricter bar (0.15 instead of 0.25 noise). A still frame's residual is ~0.1 noise, a moved frame's is
-        anatomy edges, far above either bar; frames not clearly still go through the full screen below."""
+        anatomy edges, far above either bar; frames not clearly still go through the full screen below. Returns
+        (frame, its coarse residual median in noise units) for the loop-level stop of the search."""
         mov_h = downsample_frames(frames[ids.start : ids.stop, r0:r1, c0:c1], 2)
         diff = mov_h - ref_half_b
         coarse = np.abs(ndi.gaussian_filter(diff, (0, 1.0, 1.0)))  # ~ sigma 2 at full resolution
@@ -61,7 +73,7 @@ def register(
             kk = keep_h[k]
             if kk.mean() >= 0.1 and median_below(coarse[k][kk], PRESCREEN_STILL * noise):
                 continue
-            out.append(i)
+            out.append((i, float(np.median(coarse[k][kk])) / noise if kk.any() else np.inf))
         return out
 
     def screen(ids: list[int]) -> list[tuple[int, np.ndarray, np.ndarray]]:
@@ -139,19 +151,13 @@ def register(
 
     # frames are independent of each other: runs of frames on the thread pool (same result per frame as a loop)
     runs = [range(sl.start, sl.stop) for sl in chunks(t, 4 * thread_count())]
-    maybe_moved = [i for found in map_ordered(prescreen, runs) for i in found]
-    groups = [maybe_moved[sl] for sl in chunks(len(maybe_moved), 2 * thread_count())] if maybe_moved else []
-    candidates = [job for found in map_ordered(screen, groups) for job in found]
-    out = frames
-    for (i, _keep, _half), hit in zip(candidates, map_ordered(one, candidates), strict=True):
-        if hit is not None:
-            if out is frames:
-                out = frames.copy()  # only when a frame actually moves
-            out[i], shifts[i] = hit
+    flagged = [hit for found in map_ordered(prescreen, runs) for hit in found]
+    # the screen's verdict per frame, filled as frames are searched (a frame the search skips is not screened)
+    candidates: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}
     # Smooth anatomy moved by a pixel or two is below what the screen and the phase correlation see, yet its
-    # residual edges read as transient contrast (false venous intravasation). The frames the prescreen did not
-    # call still get a gradient-based (Lucas-Kanade) estimate away from the static shutter edges.
-    rest = [i for i in maybe_moved if not shifts[i].any()]
+    # residual edges read as transient contrast (false venous intravasation). The frames the prescreen called
+    # that the phase correlation did not move still get a gradient-based (Lucas-Kanade) estimate away from the
+    # static shutter edges.
     ref_s = ndi.gaussian_filter(ref, 1.5)
     ref_half_s = ndi.gaussian_filter(ref_half, 0.75)
 
@@ -176,12 +182,75 @@ def register(
             return None
         return accept_if_better(i, u, keep)
 
-    for i, hit in zip(rest, map_ordered(one_lk, rest), strict=True):
+    def search(i: int) -> tuple[np.ndarray, np.ndarray] | None:
+        """The whole motion search of one frame: phase correlation if the screen passed it, else (or when that
+        found nothing) Lucas-Kanade."""
+        job = candidates.get(i)
+        hit = one(job) if job is not None else None
+        return hit if hit is not None else one_lk(i)
+
+    def search_frames(ids: list[int]) -> list[tuple[np.ndarray, np.ndarray] | None]:
+        """Screen the frames (whole-stack calls, in parts on the pool), then search each."""
+        groups = [ids[sl] for sl in chunks(len(ids), thread_count())]
+        candidates.update((job[0], job) for found in map_ordered(screen, groups) for job in found)
+        return map_ordered(search, ids)
+
+    out = frames
+    for i, hit in _search_order(flagged, search_frames):
         if hit is not None:
             if out is frames:
-                out = frames.copy()
+                out = frames.copy()  # only when a frame actually moves
             out[i], shifts[i] = hit
     return out, shifts
+
+
+def _search_order(
+    flagged: list[tuple[int, float]], search_all: Callable[[list[int]], list[_R]]
+) -> list[tuple[int, _R]]:
+    """Search the frames the prescreen ``flagged`` (frame, coarse residual) in frame order, and stop searching
+    every frame once the loop is seen to stand still: ``search_all(frames)`` returns one result per frame (None =
+    no shift); returns (frame, result) of the frames searched.
+
+    Why (session 6): on loops with brightness (ABC) steps or scatter that the gain correction leaves behind, the
+    coarse residual stays above the screens' bars on nearly every frame, so ~100 frames a loop went through the
+    masked phase correlation and Lucas-Kanade to find nothing (5 s of a loop's 6 s). The physics that lets the
+    search stop: a patient (or table) that moved stays moved — the motion is a step or a drift, not a jitter
+    that returns exactly to the start. So, after ``STILL_RUN`` frames in a row were searched without a shift,
+    only probes are searched: every ``PROBE_EVERY``-th frame, the last frame of the loop, and any frame whose
+    coarse residual differs by more than ``PROBE_JUMP`` from that of the last searched frame (something changed
+    between them: a motion event, or a brightness step). When a probe finds a shift, every frame skipped since
+    the last search is searched too (the motion began somewhere among them) and the search runs on every frame
+    again. Each frame searched gets exactly the result it got before; a skipped frame keeps its place.
+    """
+    done: list[tuple[int, _R]] = []
+    fruitless = 0
+    skipped: list[int] = []
+    last_i, last_stat = -(10**9), np.nan
+    pos = 0
+    while pos < len(flagged):
+        if fruitless < STILL_RUN:
+            batch = [i for i, _ in flagged[pos : pos + SEARCH_BATCH]]
+            last_stat = flagged[min(pos + SEARCH_BATCH, len(flagged)) - 1][1]
+            pos += len(batch)
+        else:
+            i, stat = flagged[pos]
+            pos += 1
+            with np.errstate(divide="ignore", invalid="ignore"):
+                jump = bool(abs(np.log(np.float64(stat) / np.float64(last_stat))) > np.log1p(PROBE_JUMP))
+            if not (i - last_i >= PROBE_EVERY or jump or pos == len(flagged)):
+                skipped.append(i)
+                continue
+            batch, last_stat = [i], stat
+        last_i = batch[-1]
+        results = list(zip(batch, search_all(batch), strict=True))
+        done += results
+        for _, hit in results:
+            fruitless = 0 if hit is not None else fruitless + 1
+        if skipped and any(hit is not None for _, hit in results):
+            # the motion began somewhere since the last search: search those frames too
+            done += list(zip(skipped, search_all(skipped), strict=True))
+            skipped = []
+    return done
 
 
 def _lucas_kanade(

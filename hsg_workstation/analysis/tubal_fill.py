@@ -74,20 +74,46 @@ def _shifted(a: np.ndarray, dr: int, dc: int, pad: int) -> np.ndarray:
     return a[..., pad + dr : pad + dr + h, pad + dc : pad + dc + w]
 
 
+def _median(v: np.ndarray) -> float:
+    """== ``float(np.median(v))`` for a 1-D array (the same partition and the same mean of the two middle values;
+    NaN when ``v`` holds one), without np.median's per-call overhead (~0.15 ms; ~100 calls a loop here)."""
+    n = v.size
+    k = n // 2
+    kth = [k - 1, k, n - 1] if n % 2 == 0 else [k, n - 1]
+    part = np.partition(v, kth)
+    if np.isnan(part[-1]):
+        return float("nan")
+    return float(part[k]) if n % 2 else float(np.mean(part[k - 1 : k + 1]))
+
+
+def _edge_padded(a: np.ndarray, pad: int, out: np.ndarray | None = None) -> np.ndarray:
+    """== ``np.pad`` of the last two axes by ``pad`` in ``"edge"`` mode (into ``out`` when given): the same
+    copies of the edge rows and columns, without np.pad's per-call set-up (~0.25 ms, 54 calls a loop)."""
+    h, w = a.shape[-2:]
+    if out is None:
+        out = np.empty((*a.shape[:-2], h + 2 * pad, w + 2 * pad), a.dtype)
+    out[..., pad : pad + h, pad : pad + w] = a
+    out[..., :pad, pad : pad + w] = a[..., :1, :]
+    out[..., pad + h :, pad : pad + w] = a[..., -1:, :]
+    out[..., :, :pad] = out[..., :, pad : pad + 1]
+    out[..., :, pad + w :] = out[..., :, pad + w - 1 : pad + w]
+    return out
+
+
 def ridge_response(image: np.ndarray, length: int, offset: int) -> np.ndarray:
     """Best over eight orientations of: mean along a ``length``-pixel segment minus the larger of the means of
     the two parallel segments ``offset`` pixels to either side. Shifted sums of the image (no 2-D kernels);
     ``image`` is one frame or a stack of frames (the last two axes)."""
     pad = length // 2 + offset + 1
-    spatial = [(0, 0)] * (image.ndim - 2) + [(pad, pad), (pad, pad)]
-    padded = np.pad(image.astype(np.float32, copy=False), spatial, mode="edge")
+    padded = _edge_padded(image.astype(np.float32, copy=False), pad)
+    around = np.empty(padded.shape, np.float32)  # the mean of each orientation, edge-padded in place
     best = None
     for line, (nr, nc) in _offsets(length, offset):
         mean = np.zeros(image.shape, np.float32)
         for dr, dc in line:
             mean += _shifted(padded, dr, dc, pad)
         mean /= len(line)
-        around = np.pad(mean, spatial, mode="edge")
+        _edge_padded(mean, pad, out=around)
         side = np.maximum(_shifted(around, nr, nc, pad), _shifted(around, -nr, -nc, pad))
         r = mean - side
         best = r if best is None else np.maximum(best, r)
@@ -158,21 +184,22 @@ def cornual_tube_px(
         if not ids:
             continue
         for side, (box, zone, allowed, far_b) in local.items():
-            searched = allowed[None] & ~dilate_cross(masks[ids][:, box[0], box[1]], margin)
-            resp = ridge_response(opacity[ids][:, box[0], box[1]], length, offset)
+            # crop first, then pick the frames: a copy of the box only, not of whole frames
+            searched = allowed[None] & ~dilate_cross(masks[:, box[0], box[1]][ids], margin)
+            resp = ridge_response(opacity[:, box[0], box[1]][ids], length, offset)
             z = np.zeros(resp.shape, np.float32)
             for k in range(len(ids)):
                 vals = resp[k][searched[k]]
                 if vals.size < 50:
                     continue
-                med = float(np.median(vals))
-                spread = 1.4826 * float(np.median(np.abs(vals - med)))
+                med = _median(vals)
+                spread = 1.4826 * _median(np.abs(vals - med))
                 if spread > 0:
                     z[k] = (resp[k] - med) / spread
             if extra is not None:
                 # clear per-pixel contrast on the ridge seeds the line as well as a strong ridge does: a tube
                 # whose isthmus breaks up at the cornu is still joined to it by its weaker ridge
-                seeded = extra[ids][:, box[0], box[1]] & (z > RIDGE_LOW)
+                seeded = extra[:, box[0], box[1]][ids] & (z > RIDGE_LOW)
                 z = np.where(seeded, np.float32(2 * RIDGE_HIGH), z)
             lines = hysteresis(z, RIDGE_LOW, RIDGE_HIGH) & searched
             if not (lines & zone[None]).any():

@@ -159,3 +159,78 @@ def test_absent_is_not_sure_when_the_end_of_the_loop_covers_the_surroundings() -
     r = detect_intravasation(**_stack(draw))
     assert not r.present
     assert r.score < 0.2
+
+
+def _venous_mask_whole_stack(op, contrast, masks, ref_mask, valid, catheter, first_index, noise, mm_per_px):
+    """venous_mask as it was before session 6: every test on the whole stack (the reference for the crops)."""
+    from scipy import ndimage as ndi
+
+    from hsg_workstation.analysis import intravasation as iv
+    from hsg_workstation.analysis.morph import label_frames, square_max, square_min
+
+    px = 1.0 / mm_per_px
+    cavity = square_max(masks, max(1, round(2.0 * px))) | square_max(ref_mask, max(1, round(3.0 * px)))[None]
+    cand = contrast & valid[None] & ~catheter[None] & ~cavity
+    cand[:first_index] = False
+    tail = iv.tail_mask(cand, px)
+    persistent, transient = cand & tail[None], cand & ~tail[None]
+    r = max(1, round(iv.THIN_MM * px))
+    wide = square_max(square_min(transient, r), r) & transient
+    thin = transient & ~wide
+    lab, n = label_frames(thin)
+    if n == 0:
+        return thin
+    sizes = np.bincount(lab.ravel(), minlength=n + 1).astype(float)
+    inside = lab > 0
+    hug = square_max(persistent | wide | masks, max(1, round(iv.HUG_MM * px)))
+    snr = op / np.float32(noise)
+    neg = square_max((snr < -iv.NEGATIVE_SNR) & valid[None], max(1, round(iv.DIPOLE_MM * px)))
+    near = ndi.distance_transform_edt(~ref_mask) * mm_per_px <= iv.REACH_MM
+    mean_snr = np.bincount(lab[inside], weights=snr[inside].astype(np.float64), minlength=n + 1)
+    mean_snr /= np.maximum(sizes, 1.0)
+    keep = (
+        (np.bincount(lab[hug & inside], minlength=n + 1) < iv.HUG_SHARE * sizes)
+        & (np.bincount(lab[neg & inside], minlength=n + 1) < iv.DIPOLE_SHARE * sizes)
+        & (np.bincount(lab[near[None] & inside], minlength=n + 1) > 0)
+        & (mean_snr >= iv.MIN_COMPONENT_SNR)
+    )
+    keep[0] = False
+    return keep[lab]
+
+
+def test_venous_mask_on_crops_equals_the_whole_stack_computation() -> None:
+    """Session 6 computes the mask on the box of the candidate contrast and then of the transient contrast's
+    frames and box; it must be the same mask, also when the lace, the cavity or a moved line touch the frame edge
+    (rolled phantoms) and at other pixel sizes."""
+    from hsg_workstation.analysis.intravasation import venous_mask
+
+    lace = _lace()
+    moved = np.roll(lace, (6, 4), axis=(0, 1))
+    drawers = [
+        _lace_drawer(),
+        _lace_drawer(5.0),
+        lambda t, f: f.__iadd__(12.0 * moved - 12.0 * lace) if t in LACE_FRAMES else None,
+    ]
+    checked = 0
+    for k, draw in enumerate(drawers):
+        s = _stack(draw, seed=k)
+        for roll, mm in (((0, 0), MM), ((70, -60), MM), ((-45, 75), 0.8), ((20, 20), 0.3)):
+
+            def r(a: np.ndarray, roll: tuple[int, int] = roll) -> np.ndarray:
+                return np.roll(a, roll, axis=(-2, -1))
+
+            args = (
+                r(s["opacity"]),
+                r(s["contrast"]),
+                r(s["masks"]),
+                r(s["ref_mask"]),
+                s["valid"],
+                s["catheter"],
+                s["first_index"],
+                s["noise"],
+                mm,
+            )
+            want = _venous_mask_whole_stack(*args)
+            np.testing.assert_array_equal(venous_mask(*args), want)
+            checked += int(want.any())
+    assert checked >= 6  # most cases hold venous pixels (an all-empty comparison would prove little)

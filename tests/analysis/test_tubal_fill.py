@@ -76,3 +76,23 @@ def test_settled_series_gives_the_same_first_filling() -> None:
     early = cornual_tube_px(opacity, masks, cavity, MM, CAVITY_FROM, settled_px=thr)
     for side in ("left", "right"):
         assert _first_fill(full[side], thr, T) == _first_fill(early[side], thr, T)
+
+
+def test_median_and_edge_padding_helpers_equal_numpy() -> None:
+    """tubal_fill's _median / _edge_padded replace np.median / np.pad(mode="edge") for speed: same values."""
+    from hsg_workstation.analysis.tubal_fill import _edge_padded, _median
+
+    rng = np.random.default_rng(5)
+    for n in [*range(1, 30), 50, 51, 1000]:
+        for trial in range(6):
+            v = rng.normal(size=n).astype(np.float32)
+            if trial % 2:
+                v = np.round(v * 2)  # ties
+            assert _median(v) == float(np.median(v))
+    v[3] = np.nan
+    assert np.isnan(_median(v))
+    for shape in [(9, 13), (3, 7, 5), (2, 1, 1)]:
+        a = rng.normal(size=shape).astype(np.float32)
+        for pad in (1, 4):
+            spatial = [(0, 0)] * (a.ndim - 2) + [(pad, pad), (pad, pad)]
+            np.testing.assert_array_equal(_edge_padded(a, pad), np.pad(a, spatial, mode="edge"))
