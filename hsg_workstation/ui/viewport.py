@@ -96,6 +96,11 @@ class Viewport(FrameFeedMixin, WindowLevelMixin, OverlaysMixin, MeasureToolsMixi
         self._prefetch_timer.setSingleShot(True)
         self._prefetch_timer.setInterval(40)
         self._prefetch_timer.timeout.connect(self._start_prefetch)
+        # "buffering n / N" is redrawn at most every BUFFERING_REFRESH_MS while frames arrive (viewport_feed.py)
+        self._buffering_timer = QTimer(self)
+        self._buffering_timer.setSingleShot(True)
+        self._buffering_timer.timeout.connect(self._update_buffering)
+        self._buffering_shown_at = 0.0
         self.cine = CineClock(self)
         self.cine.frameDue.connect(self._on_frame_due)
         self.cine.playingChanged.connect(self.playingChanged)

@@ -287,3 +287,32 @@ def test_a_large_film_is_drawn_reduced_while_zoomed_out_and_measured_at_full_res
         vp.close_viewport()
         pool.shutdown()
         db.close()
+
+
+def test_the_buffering_count_is_redrawn_at_most_ten_times_a_second_and_ends_done(qtbot, tmp_path) -> None:
+    """Frames arriving every few milliseconds do not each redraw "buffering n / N" (the UI thread would take the
+    GIL from the threads receiving them), yet the count ends: the last state shown is "" (all decoded)."""
+    from hsg_workstation.ui import viewport_feed
+
+    db, ds, study = open_loop(tmp_path, "fast", frames=40, compress=True)
+    pool = fc.FramePool(fc.FrameCache(), processes=2)
+    vp = Viewport(pool=pool)
+    qtbot.addWidget(vp)
+    shown: list[tuple[float, str]] = []
+    vp.bufferingChanged.connect(lambda text: shown.append((time.monotonic(), text)))
+    try:
+        vp.resize(400, 400)
+        vp.show()
+        pool.warm_up()
+        wait_until(lambda: all(lane.ready for lane in pool._process_lanes), timeout=60)
+        vp.set_display_set(ds, study)
+        wait_until(lambda: pool.idle() and len(pool.cache) == 40, timeout=60)
+        wait_until(lambda: vp.buffering_text == "", timeout=5)
+        assert shown and shown[-1][1] == ""
+        counts = [t for t, text in shown if text]
+        gaps = [b - a for a, b in zip(counts, counts[1:], strict=False)]
+        assert all(g >= viewport_feed.BUFFERING_REFRESH_MS / 1000 * 0.9 for g in gaps), gaps
+    finally:
+        vp.close_viewport()
+        pool.shutdown()
+        db.close()
