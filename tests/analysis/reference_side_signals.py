@@ -11,12 +11,12 @@ from scipy import ndimage as ndi
 from skimage.filters import apply_hysteresis_threshold
 from skimage.morphology import convex_hull_image
 
+from hsg_workstation.analysis.retained_sac import GLOW_MM, closed_sac_peak, sac_glow
 from hsg_workstation.analysis.tubes import (
     CAVITY_RIM,
     CORE_FRACTION,
     DIPOLE_MM,
     DIPOLE_SHARE,
-    HYDRO_TUBE_PER_BODY,
     LOCULATED_SHARPNESS,
     NEGATIVE_SNR,
     RETAINED_DENSITY,
@@ -102,27 +102,28 @@ def reference_side_signals(
             faint = np.isin(flab, idx[(sizes >= min_faint) & (peaks >= 6.0)])
         wide = _opening(core, coll_r)
         dense_wide = np.zeros_like(wide)
+        glow = np.zeros_like(wide)
         wlab, wn = ndi.label(wide)
         if wn:
             idx = np.arange(1, wn + 1)
             dens = np.asarray(ndi.mean(o, wlab, index=idx)) / level
-            area = np.asarray(ndi.sum_labels(np.ones_like(wlab), wlab, index=idx), float)
-            thin = extra & ~_grow(wide, thin_gap)
-            thin_l, thin_r = float((thin & left).sum()), float((thin & right).sum())
-            col = np.asarray(ndi.mean(np.broadcast_to(lateral, (h, w)), wlab, index=idx))
-            tube_per_body = np.where(col < 0, thin_l, thin_r) / np.maximum(area, 1.0)
-            hydro_like = (dens >= RETAINED_DENSITY) & (tube_per_body < HYDRO_TUBE_PER_BODY)
+            hydro_like = dens >= RETAINED_DENSITY
             for k in np.flatnonzero(hydro_like):
                 comp = wlab == k + 1
                 region = comp | (extra & ndi.binary_dilation(comp, iterations=thin_gap))
-                hydro_like[k] = _sharpness(o, region) >= LOCULATED_SHARPNESS
+                peak = 0.0
+                if _sharpness(o, region) >= LOCULATED_SHARPNESS:
+                    peak = closed_sac_peak(o, comp, extra, coll_r + 1, mm_per_px)
+                hydro_like[k] = peak > 0.0
+                if peak > 0.0:
+                    glow |= sac_glow(o, comp, peak, max(1, int(round(GLOW_MM * px))))
             dense_wide = np.isin(wlab, idx[hydro_like])
         collection = wide & ~dense_wide
         closed = ndi.minimum_filter(_grow(extra, 1).astype(np.uint8), size=3).astype(bool)
         cloud = _opening(closed, max(coll_r + 1, int(round(4.5 * px)))) & extra
         cloud &= ~_grow(dense_wide, coll_r + thin_gap)
         faint = faint | (cloud & ~collection)
-        spill = faint | collection
+        spill = (faint | collection) & ~glow
         labels[i][extra] = 1
         labels[i][spill] = 2
         for name, side in (("left", left), ("right", right)):
