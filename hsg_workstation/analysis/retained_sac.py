@@ -16,7 +16,7 @@ So the measure is the width of contrast at least a fifth as dense as the body (`
 band 2.5-5.5 mm outside the body's half-density outline (past its own blurred margin): at most one tube's
 calibre (``SAC_NECK_MM``) for a sac; more for a pocket or a cloud. Why not the thin-tube-per-body ratio used
 before (tubes.HYDRO_TUBE_PER_BODY): the scatter halo around a large diluted sac is extra-cavitary contrast too,
-and it made that ratio 0.9-4.2 for the independent renderer's sacs (tuning seeds 0-39), i.e. "spill". Why not a
+and it made that ratio 0.9-5.0 for the independent renderer's sacs (tuning seeds 0-39), i.e. "spill". Why not a
 calibre that widens into the body (the idea left by session 5): on neither renderer's tuning loops does the tube
 widen into the sac — both show a normal-calibre tube ending in the sac (the band holds 0-2 mm of dense contrast
 around their sacs).
