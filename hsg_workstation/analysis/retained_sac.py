@@ -34,7 +34,6 @@ NECK_FRACTION = (
 )
 SAC_BAND_MM = (2.5, 5.5)  # the band outside the body's half-density outline where the neck is measured
 SAC_NECK_MM = 3.0  # one tube's calibre: at most this much dense contrast crosses the band around a closed sac
-GLOW_MM = 25.0  # scatter and veiling glare spread over a few centimetres around a dense body
 
 
 def half_density_region(o: np.ndarray, comp: np.ndarray, grow: int) -> np.ndarray:
@@ -75,12 +74,14 @@ def closed_sac_peak(
     return peak if width <= SAC_NECK_MM else 0.0
 
 
-def sac_glow(o: np.ndarray, comp: np.ndarray, peak: float, reach: int) -> np.ndarray:
-    """The glow of a closed sac: within ``reach`` px of it (a square), fainter than ``NECK_FRACTION`` of its
-    density. X-ray scatter and the detector's veiling glare spread a fraction of a dense body's signal over
-    centimetres around it; beside a large sac that glow is extra-cavitary "contrast" wide enough to pass for a
-    diluted spill cloud (independent renderer, tuning seed 9: a cloud three times the sac's area), yet by the
-    closed-sac test nothing of the sac's order lies there. Spill of the other side drifting into that ring and
-    fainter than a fifth of the sac would be missed here for those frames."""
-    grown = ndi.maximum_filter(comp, size=2 * reach + 1)
-    return grown & ~comp & (o < NECK_FRACTION * peak)
+def sac_glow(o: np.ndarray, comp: np.ndarray, contrast: np.ndarray, peak: float) -> np.ndarray:
+    """The glow of a closed sac: the extra-cavitary contrast fainter than ``NECK_FRACTION`` of its density, in
+    the contrast joined to it (8-connected). X-ray scatter and the detector's veiling glare spread a fraction of a
+    dense body's signal over centimetres around it, falling off continuously; beside a large sac that glow is
+    extra-cavitary "contrast" wide enough to pass for a diluted spill cloud (independent renderer, tuning seed 9:
+    a cloud three times the sac's area, reaching ~30 mm), yet by the closed-sac test nothing of the sac's order
+    lies there. The faint tube leading in is part of it too (tube contrast, not spill, either way). What this
+    gives up: a faint cloud of the other side's spill that drifts into the glow is not counted on those frames."""
+    lab, _n = ndi.label(contrast | comp, structure=np.ones((3, 3), bool))
+    ids = np.unique(lab[comp])
+    return np.isin(lab, ids[ids > 0]) & contrast & ~comp & (o < NECK_FRACTION * peak)

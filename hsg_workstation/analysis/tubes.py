@@ -34,7 +34,6 @@ from hsg_workstation.analysis.morph import (
 )
 from hsg_workstation.analysis.parallel import map_ordered, thread_count
 from hsg_workstation.analysis.retained_sac import (
-    GLOW_MM,
     SAC_BAND_MM,
     closed_sac_peak,
     half_density_region,
@@ -244,7 +243,6 @@ def side_signals(
     rim_reach = max(1, int(round(RIM_REACH_MM * px)))
     # the band around a wide body where retained_sac.neck_width_mm looks, beyond its grown half-density outline
     sac_reach = coll_r + 2 + int(np.ceil(SAC_BAND_MM[1] * px))
-    glow_r = max(1, int(round(GLOW_MM * px)))
     zeros = {k: np.zeros(t) for k in ("c", "f", "l", "d")}
     sides = {
         s: SideSignals(zeros["c"].copy(), zeros["f"].copy(), zeros["l"].copy(), zeros["d"].copy())
@@ -268,7 +266,6 @@ def side_signals(
             2 * thin_gap + 1,
             dipole_r + 1,
             sac_reach,
-            glow_r + 1,
         )
         + 2
     )
@@ -376,11 +373,9 @@ def side_signals(
                 peak = closed_sac_peak(o[f][nb], wlab[f][nb] == k + 1, extra[f][nb], coll_r + 1, mm_per_px)
                 hydro_like[k] = peak > 0.0
                 if peak > 0.0:
-                    gb = (
-                        slice(max(0, rs.start - glow_r), rs.stop + glow_r),
-                        slice(max(0, cs.start - glow_r), cs.stop + glow_r),
-                    )
-                    glow[f][gb] |= sac_glow(o[f][gb], wlab[f][gb] == k + 1, peak, glow_r)
+                    # its glow reaches as far as it stays joined to it: the whole frame of the run (the run's box
+                    # holds every extra-cavitary pixel, so this is the whole-frame result)
+                    glow[f] |= sac_glow(o[f], wlab[f] == k + 1, extra[f], peak)
             dense_wide = np.concatenate([[False], hydro_like])[wlab]
         collection = wide & ~dense_wide
         # a faint, diffuse cloud is noisy: its own speckle peaks make "cores" whose halo hides it from the

@@ -11,7 +11,7 @@ from scipy import ndimage as ndi
 from skimage.filters import apply_hysteresis_threshold
 from skimage.morphology import convex_hull_image
 
-from hsg_workstation.analysis.retained_sac import GLOW_MM, closed_sac_peak, sac_glow
+from hsg_workstation.analysis.retained_sac import closed_sac_peak, sac_glow
 from hsg_workstation.analysis.tubes import (
     CAVITY_RIM,
     CORE_FRACTION,
@@ -116,7 +116,7 @@ def reference_side_signals(
                     peak = closed_sac_peak(o, comp, extra, coll_r + 1, mm_per_px)
                 hydro_like[k] = peak > 0.0
                 if peak > 0.0:
-                    glow |= sac_glow(o, comp, peak, max(1, int(round(GLOW_MM * px))))
+                    glow |= sac_glow(o, comp, extra, peak)
             dense_wide = np.isin(wlab, idx[hydro_like])
         collection = wide & ~dense_wide
         closed = ndi.minimum_filter(_grow(extra, 1).astype(np.uint8), size=3).astype(bool)
