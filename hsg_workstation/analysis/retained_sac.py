@@ -19,7 +19,8 @@ before (tubes.HYDRO_TUBE_PER_BODY): the scatter halo around a large diluted sac 
 and it made that ratio 0.9-5.0 for the independent renderer's sacs (tuning seeds 0-39), i.e. "spill". Why not a
 calibre that widens into the body (the idea left by session 5): on neither renderer's tuning loops does the tube
 widen into the sac — both show a normal-calibre tube ending in the sac (the band holds 0-2 mm of dense contrast
-around their sacs).
+around their sacs). Known limit: a sac that its tube widens into gradually (a "retort") puts the widening tube
+into the band and is read as a pocket, i.e. spill; no tuning loop shows one, so it is not handled.
 """
 
 from __future__ import annotations
