@@ -250,6 +250,7 @@ def side_signals(
     }
     extra_all = np.zeros((t, h, w), bool)
     labels = np.zeros((t, h, w), np.uint8)
+    sacs = np.zeros((t, h, w), bool)  # closed sacs per frame (retained_sac.py)
     near_cavity = tube_search_region(ref_mask, mm_per_px)
     cavity_hull = cavity_region(ref_mask, cav_gap)
     # Every structure below is a subset of one frame's hysteresis mask ``e``, and every filter reads at most
@@ -400,6 +401,7 @@ def side_signals(
             frame_labels = labels[i][box]
             frame_labels[extra[k]] = 1
             frame_labels[spill[k]] = 2
+            sacs[i][box] = dense_wide[k]
         counts = np.empty((n, 2, 4))
         for m_idx, m in enumerate((connected, faint, collection, dense_wide)):
             counts[:, 0, m_idx], counts[:, 1, m_idx] = per_side(m)
@@ -424,6 +426,15 @@ def side_signals(
                 sides[name].end_sharpness = sharp[s_idx]
                 sides[name].end_hydro_width_px = sharp[2 + s_idx]
     readable = readable_frames(labels, valid & ~cavity_hull)
+    if readable.any():
+        # a retained sac stays closed to the end of the loop; a body that looked closed on its first frames but
+        # lies under spill on the last readable one was a young pocket that contrast later spread around: spill
+        # from its first frame (independent renderer, tuning seeds 5 l, 22 l: onsets one frame late otherwise)
+        opened = labels[int(np.flatnonzero(readable)[-1])] == 2
+        for i in range(t):
+            reopen = sacs[i] & opened
+            if reopen.any():
+                labels[i][reopen] = 2
     owned = attribute_spill(labels, cx, first_index, max(1, int(round(ORIGIN_REACH_MM * px))), readable)
     last = int(np.flatnonzero(readable)[-1]) if readable.any() else t - 1
     for s_idx, name in enumerate(("left", "right")):

@@ -12,6 +12,7 @@ from skimage.filters import apply_hysteresis_threshold
 from skimage.morphology import convex_hull_image
 
 from hsg_workstation.analysis.retained_sac import closed_sac_peak, sac_glow
+from hsg_workstation.analysis.spill_origin import readable_frames
 from hsg_workstation.analysis.tubes import (
     CAVITY_RIM,
     CORE_FRACTION,
@@ -66,6 +67,7 @@ def reference_side_signals(
     sharpness = {"left": 0.0, "right": 0.0}
     extra_all = np.zeros((t, h, w), bool)
     labels = np.zeros((t, h, w), np.uint8)
+    sacs = np.zeros((t, h, w), bool)
     near_cavity = ndi.distance_transform_edt(~ref_mask) * mm_per_px <= TUBE_SEARCH_MM
     near_cavity &= ~cervical_zone(ref_mask, mm_per_px)  # the same zone (a plain mask, nothing to speed up)
     hull = _grow(convex_hull_image(ref_mask), cav_gap)
@@ -126,8 +128,13 @@ def reference_side_signals(
         spill = (faint | collection) & ~glow
         labels[i][extra] = 1
         labels[i][spill] = 2
+        sacs[i] = dense_wide
         for name, side in (("left", left), ("right", right)):
             counts[name][i] = [float((m & side).sum()) for m in (connected, faint, collection, dense_wide)]
             if i == t - 1:
                 sharpness[name] = _sharpness(o, spill & side)
+    # a closed sac under spill on the last readable frame was a young pocket: spill on every frame
+    readable = readable_frames(labels, valid & ~hull)
+    if readable.any():
+        labels[sacs & (labels[np.flatnonzero(readable)[-1]] == 2)[None]] = 2
     return counts, sharpness, extra_all, labels

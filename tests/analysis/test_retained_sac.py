@@ -91,6 +91,24 @@ def test_the_same_tube_ending_in_a_free_cloud_spills() -> None:
     assert call.spill == "free"
 
 
+def test_a_young_pocket_that_contrast_later_spreads_around_spills_from_its_first_frame() -> None:
+    # frames 4-6: one dense ball at the tube's end (closed, like a sac); from frame 8 lobes and a cloud around it
+    ball = _ball(ROW, 24, 14, 0.6 * LEVEL)
+    yy, xx = np.mgrid[:H, :W]
+    around = np.maximum(_ball(ROW + 20, 20, 9, 0.45 * LEVEL), _ball(ROW - 18, 30, 8, 0.4 * LEVEL))
+    around = np.maximum(around, 0.3 * LEVEL * np.exp(-((yy - ROW) ** 2 + (xx - 24) ** 2) / (2 * 24.0**2)))
+    op, masks = _loop(ball)
+    op[8:] += around.astype(np.float32)
+    sides, _extra, _cath, labels = side_signals(
+        op, masks, masks[-1], np.ones((H, W), bool), LEVEL, NOISE, MM, 0, 0
+    )
+    call = call_side(sides["left"], MM)
+    assert call.spill != "none"
+    # the onset is the ball's first full frames, not the frame the contrast around it arrived (8)
+    assert call.spill_onset_index is not None and call.spill_onset_index <= 6
+    assert (labels[5][_disc(ROW, 24, 10)] == 2).all()
+
+
 def test_neck_width_counts_what_leaves_the_body() -> None:
     body = _ball(ROW, 24, 18, 600.0)
     comp = _disc(ROW, 24, 14)
