@@ -28,17 +28,21 @@ from hsg_workstation.analysis.morph import (
     hysteresis_near_seeds,
     label_frames,
     label_means,
-    label_sizes,
     mask_box,
     square_max,
     square_min,
 )
 from hsg_workstation.analysis.parallel import map_ordered, thread_count
+from hsg_workstation.analysis.retained_sac import (
+    SAC_BAND_MM,
+    closed_sac_peak,
+    half_density_region,
+    sac_glow,
+)
 from hsg_workstation.analysis.spill_origin import ORIGIN_REACH_MM, attribute_spill, readable_frames
 
 CORE_FRACTION = 0.35  # of the local maximum: the body of a structure, not its blurred margin
 RETAINED_DENSITY = 0.3  # of the cavity level: a wide body this dense holds undiluted contrast
-HYDRO_TUBE_PER_BODY = 0.8  # thin tube area / body area: a hydrosalpinx is most of its tube, a pocket is not
 SPILL_MIN_MM2 = 20.0
 TUBE_MIN_MM2 = 15.0  # extra-cavitary contrast near the cavity that counts as a filled tube segment
 CORNUAL_FILL_MM2 = 10.0  # thin-line contrast leaving the cornu (analysis/tubal_fill.py): a few mm of tube
@@ -237,6 +241,8 @@ def side_signals(
     cav_gap = max(1, int(round(2.0 * px)))
     dipole_r = max(1, int(round(DIPOLE_MM * px)))
     rim_reach = max(1, int(round(RIM_REACH_MM * px)))
+    # the band around a wide body where retained_sac.neck_width_mm looks, beyond its grown half-density outline
+    sac_reach = coll_r + 2 + int(np.ceil(SAC_BAND_MM[1] * px))
     zeros = {k: np.zeros(t) for k in ("c", "f", "l", "d")}
     sides = {
         s: SideSignals(zeros["c"].copy(), zeros["f"].copy(), zeros["l"].copy(), zeros["d"].copy())
@@ -244,6 +250,7 @@ def side_signals(
     }
     extra_all = np.zeros((t, h, w), bool)
     labels = np.zeros((t, h, w), np.uint8)
+    sacs = np.zeros((t, h, w), bool)  # closed sacs per frame (retained_sac.py)
     near_cavity = tube_search_region(ref_mask, mm_per_px)
     cavity_hull = cavity_region(ref_mask, cav_gap)
     # Every structure below is a subset of one frame's hysteresis mask ``e``, and every filter reads at most
@@ -252,7 +259,17 @@ def side_signals(
     # the plain whole-frame implementation). Frames go in short runs, each run as one stack in the union of its
     # frames' boxes: whole-stack C calls (per-frame connectivity and filters) instead of ~40 small calls per
     # frame, which also lets the runs share the thread pool without waiting on the GIL.
-    margin = max(cav_gap + halo_it, win, 2 * (2 * cloud_r + 1), 2 * thin_gap + 1, dipole_r + 1) + 2
+    margin = (
+        max(
+            cav_gap + halo_it,
+            win,
+            2 * (2 * cloud_r + 1),
+            2 * thin_gap + 1,
+            dipole_r + 1,
+            sac_reach,
+        )
+        + 2
+    )
     # The cavity's rim components (opacity > CAVITY_RIM * level touching the cavity) lie inside the raw
     # hysteresis mask whenever that threshold is above the hysteresis' low one in SNR units (and the cavity
     # above its high one): then they can be labelled in the box of that mask; otherwise on the whole frame.
@@ -314,6 +331,7 @@ def side_signals(
             faint = keep[flab]
         wide = square_max(square_min(core, coll_r), coll_r)  # opening with a (2 r + 1)² square
         dense_wide = np.zeros_like(wide)
+        glow = np.zeros_like(wide)  # the scatter glow around closed sacs (retained_sac.sac_glow): not spill
         wlab, wn = label_frames(wide)
         lat = lateral[:, box[1]]
         split = int(np.count_nonzero(lat < 0))  # lateral grows with the column: the left side is a prefix
@@ -326,17 +344,12 @@ def side_signals(
 
         if wn:
             dens = label_means(o, wlab, wn) / level
-            area = label_sizes(wlab, wn).astype(float)
-            thin = extra & ~square_max(wide, thin_gap)
-            thin_l, thin_r = (c.astype(float) for c in per_side(thin))
             wsel = wlab > 0
             frame_of = np.zeros(wn + 1, np.intp)
             frame_of[wlab[wsel]] = np.nonzero(wsel)[0]
             frame_of = frame_of[1:]
-            col = label_means(np.broadcast_to(lat, (n, bh, bw)), wlab, wn)
-            tube_per_body = np.where(col < 0, thin_l[frame_of], thin_r[frame_of]) / np.maximum(area, 1.0)
-            # undiluted contrast in a wide body that the thin tube merely leads into: a hydrosalpinx
-            hydro_like = (dens >= RETAINED_DENSITY) & (tube_per_body < HYDRO_TUBE_PER_BODY)
+            # undiluted-looking contrast in a wide body: a hydrosalpinx candidate
+            hydro_like = dens >= RETAINED_DENSITY
             objects = ndi.find_objects(wlab) if hydro_like.any() else []
             for k in np.flatnonzero(hydro_like):
                 # ... with the sharp wall of a tube, not the Gaussian margin of a young spill cloud (looked at in
@@ -349,7 +362,21 @@ def side_signals(
                 )
                 comp = wlab[f][sb] == k + 1
                 region = comp | (extra[f][sb] & dilate_cross(comp, thin_gap))
-                hydro_like[k] = _sharpness(o[f][sb], region) >= LOCULATED_SHARPNESS
+                if _sharpness(o[f][sb], region) < LOCULATED_SHARPNESS:
+                    hydro_like[k] = False
+                    continue
+                # ... and closed: no more than a tube's calibre of comparably dense contrast around it
+                # (retained_sac.py; a pocket or a cloud has more of it around)
+                nb = (
+                    slice(max(0, rs.start - sac_reach), rs.stop + sac_reach),
+                    slice(max(0, cs.start - sac_reach), cs.stop + sac_reach),
+                )
+                peak = closed_sac_peak(o[f][nb], wlab[f][nb] == k + 1, extra[f][nb], coll_r + 1, mm_per_px)
+                hydro_like[k] = peak > 0.0
+                if peak > 0.0:
+                    # its glow reaches as far as it stays joined to it: the whole frame of the run (the run's box
+                    # holds every extra-cavitary pixel, so this is the whole-frame result)
+                    glow[f] |= sac_glow(o[f], wlab[f] == k + 1, extra[f], peak)
             dense_wide = np.concatenate([[False], hydro_like])[wlab]
         collection = wide & ~dense_wide
         # a faint, diffuse cloud is noisy: its own speckle peaks make "cores" whose halo hides it from the
@@ -368,12 +395,13 @@ def side_signals(
             if dense_wide.any():
                 cloud &= ~square_max(dense_wide, coll_r + thin_gap)
             faint = faint | (cloud & ~collection)
-        spill = faint | collection
+        spill = (faint | collection) & ~glow
         for k, i in enumerate(ids):
             extra_all[i][box] = extra[k]
             frame_labels = labels[i][box]
             frame_labels[extra[k]] = 1
             frame_labels[spill[k]] = 2
+            sacs[i][box] = dense_wide[k]
         counts = np.empty((n, 2, 4))
         for m_idx, m in enumerate((connected, faint, collection, dense_wide)):
             counts[:, 0, m_idx], counts[:, 1, m_idx] = per_side(m)
@@ -398,6 +426,15 @@ def side_signals(
                 sides[name].end_sharpness = sharp[s_idx]
                 sides[name].end_hydro_width_px = sharp[2 + s_idx]
     readable = readable_frames(labels, valid & ~cavity_hull)
+    if readable.any():
+        # a retained sac stays closed to the end of the loop; a body that looked closed on its first frames but
+        # lies under spill on the last readable one was a young pocket that contrast later spread around: spill
+        # from its first frame (independent renderer, tuning seeds 5 l, 22 l: onsets one frame late otherwise)
+        opened = labels[int(np.flatnonzero(readable)[-1])] == 2
+        for i in range(t):
+            reopen = sacs[i] & opened
+            if reopen.any():
+                labels[i][reopen] = 2
     owned = attribute_spill(labels, cx, first_index, max(1, int(round(ORIGIN_REACH_MM * px))), readable)
     last = int(np.flatnonzero(readable)[-1]) if readable.any() else t - 1
     for s_idx, name in enumerate(("left", "right")):
@@ -441,12 +478,7 @@ def _sac_width(o: np.ndarray, bodies: np.ndarray, grow: int) -> float:
     lab, n = ndi.label(bodies)
     best = 0.0
     for k in range(1, n + 1):
-        comp = lab == k
-        peak = float(np.percentile(o[comp], 90))
-        region = (o >= 0.5 * peak) & dilate_cross(comp, grow)
-        rlab, _ = ndi.label(region)
-        ids = np.unique(rlab[comp & region])
-        region = np.isin(rlab, ids[ids > 0])
+        region = half_density_region(o, lab == k, grow)
         if region.any():
             best = max(best, 2.0 * float(ndi.distance_transform_edt(region).max()) - 1.0)
     return best

@@ -11,12 +11,13 @@ from scipy import ndimage as ndi
 from skimage.filters import apply_hysteresis_threshold
 from skimage.morphology import convex_hull_image
 
+from hsg_workstation.analysis.retained_sac import closed_sac_peak, sac_glow
+from hsg_workstation.analysis.spill_origin import readable_frames
 from hsg_workstation.analysis.tubes import (
     CAVITY_RIM,
     CORE_FRACTION,
     DIPOLE_MM,
     DIPOLE_SHARE,
-    HYDRO_TUBE_PER_BODY,
     LOCULATED_SHARPNESS,
     NEGATIVE_SNR,
     RETAINED_DENSITY,
@@ -66,6 +67,7 @@ def reference_side_signals(
     sharpness = {"left": 0.0, "right": 0.0}
     extra_all = np.zeros((t, h, w), bool)
     labels = np.zeros((t, h, w), np.uint8)
+    sacs = np.zeros((t, h, w), bool)
     near_cavity = ndi.distance_transform_edt(~ref_mask) * mm_per_px <= TUBE_SEARCH_MM
     near_cavity &= ~cervical_zone(ref_mask, mm_per_px)  # the same zone (a plain mask, nothing to speed up)
     hull = _grow(convex_hull_image(ref_mask), cav_gap)
@@ -102,31 +104,37 @@ def reference_side_signals(
             faint = np.isin(flab, idx[(sizes >= min_faint) & (peaks >= 6.0)])
         wide = _opening(core, coll_r)
         dense_wide = np.zeros_like(wide)
+        glow = np.zeros_like(wide)
         wlab, wn = ndi.label(wide)
         if wn:
             idx = np.arange(1, wn + 1)
             dens = np.asarray(ndi.mean(o, wlab, index=idx)) / level
-            area = np.asarray(ndi.sum_labels(np.ones_like(wlab), wlab, index=idx), float)
-            thin = extra & ~_grow(wide, thin_gap)
-            thin_l, thin_r = float((thin & left).sum()), float((thin & right).sum())
-            col = np.asarray(ndi.mean(np.broadcast_to(lateral, (h, w)), wlab, index=idx))
-            tube_per_body = np.where(col < 0, thin_l, thin_r) / np.maximum(area, 1.0)
-            hydro_like = (dens >= RETAINED_DENSITY) & (tube_per_body < HYDRO_TUBE_PER_BODY)
+            hydro_like = dens >= RETAINED_DENSITY
             for k in np.flatnonzero(hydro_like):
                 comp = wlab == k + 1
                 region = comp | (extra & ndi.binary_dilation(comp, iterations=thin_gap))
-                hydro_like[k] = _sharpness(o, region) >= LOCULATED_SHARPNESS
+                peak = 0.0
+                if _sharpness(o, region) >= LOCULATED_SHARPNESS:
+                    peak = closed_sac_peak(o, comp, extra, coll_r + 1, mm_per_px)
+                hydro_like[k] = peak > 0.0
+                if peak > 0.0:
+                    glow |= sac_glow(o, comp, extra, peak)
             dense_wide = np.isin(wlab, idx[hydro_like])
         collection = wide & ~dense_wide
         closed = ndi.minimum_filter(_grow(extra, 1).astype(np.uint8), size=3).astype(bool)
         cloud = _opening(closed, max(coll_r + 1, int(round(4.5 * px)))) & extra
         cloud &= ~_grow(dense_wide, coll_r + thin_gap)
         faint = faint | (cloud & ~collection)
-        spill = faint | collection
+        spill = (faint | collection) & ~glow
         labels[i][extra] = 1
         labels[i][spill] = 2
+        sacs[i] = dense_wide
         for name, side in (("left", left), ("right", right)):
             counts[name][i] = [float((m & side).sum()) for m in (connected, faint, collection, dense_wide)]
             if i == t - 1:
                 sharpness[name] = _sharpness(o, spill & side)
+    # a closed sac under spill on the last readable frame was a young pocket: spill on every frame
+    readable = readable_frames(labels, valid & ~hull)
+    if readable.any():
+        labels[sacs & (labels[np.flatnonzero(readable)[-1]] == 2)[None]] = 2
     return counts, sharpness, extra_all, labels
