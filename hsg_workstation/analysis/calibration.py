@@ -17,27 +17,26 @@ from bisect import bisect_right
 
 # (raw score lower edge, measured share of correct raw spill yes/no calls from that score up to the next edge),
 # fitted by benchmarks/calibrate_analysis.py on the TUNING split (seeds 0-79 of both renderers at 512², 320
-# sides) of the session-5 integrated code (spill attribution by origin, field-step frames, the cornual first
-# filling, the held-plateau distension and the intravasation module together; Laplace-smoothed: (right + 1) /
-# (n + 2); a step rests on at least 10 % of the points, see benchmarks/calibrate_analysis.min_step). 89 / 37 / 37 /
-# 157 sides per step; the top step is the 160 first-generator sides less
-# three; on the independent renderer the raw call is right on ~74 % of the sides and its loop-quality factor
-# keeps its scores in the lower steps, where 0.31-0.98 holds 82 % right — below the call threshold.
+# sides) of the session-6 integrated code (the session-5 stages plus the gain correction over the whole loop,
+# the closing-blade mask, the retained-sac test and the loop-level stop of the motion search;
+# Laplace-smoothed: (right + 1) / (n + 2); a step rests on at least 10 % of the points, see
+# benchmarks/calibrate_analysis.min_step). 163 / 157 sides per step: the top step is the first generator's sides
+# less three; on the independent renderer the raw call is right on 77 % of the sides (123 of 160) and none of its
+# scores reaches the top step, so every independent side stays "indeterminate" — below the call threshold.
 SPILL_TABLE: tuple[tuple[float, float], ...] = (
-    (0.0, 0.659),
-    (0.166, 0.718),
-    (0.307, 0.821),
+    (0.0, 0.764),
     (0.983, 0.994),
 )
 # the same for venous intravasation yes/no: its raw score is analysis/intravasation.py's own (motion near the
 # veins, whether a lace could be seen, lace shape), not multiplied by the loop quality
-# (docs/analysis-s5-intravasation.md). Refitted on the same tuning rows of the integrated code (160 studies,
-# per step 64 / 17 / 23 / 56).
+# (docs/analysis-s5-intravasation.md). Refitted on the same tuning rows of the session-6 code (160 studies,
+# per step 24 / 22 / 24 / 31 / 59).
 INTRAVASATION_TABLE: tuple[tuple[float, float], ...] = (
-    (0.0, 0.773),
-    (0.579, 0.895),
-    (0.81, 0.92),
-    (0.959, 0.983),
+    (0.0, 0.577),
+    (0.225, 0.792),
+    (0.45, 0.923),
+    (0.809, 0.939),
+    (0.959, 0.984),
 )
 SPILL_CALL_MIN = 0.85  # below: the side's spill is "indeterminate"
 INTRAVASATION_CALL_MIN = 0.85  # below: intravasation None
