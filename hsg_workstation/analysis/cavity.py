@@ -340,61 +340,23 @@ def _fit_circle(rows: np.ndarray, cols: np.ndarray) -> tuple[float, float, float
     return float(cr), float(cc), rad, resid
 
 
-#: Robust circle search on a bite's border (``_ransac_circle``): candidate circles through 3 border points, a point
-#: within this many pixels of a circle is on it. Fixed seed: the same loop gives the same candidates every time.
-BITE_INLIER_PX = 1.0
-BITE_TRIALS = 300
-
-
-def _ransac_circle(rows: np.ndarray, cols: np.ndarray, radius_px: tuple[float, float]) -> np.ndarray | None:
-    """The border points on the best-supported circle of radius within ``radius_px`` (a boolean mask), or None.
-
-    Why a robust fit: the part of the hull a wall polyp leaves unfilled also takes in the slivers of hull along the
-    straight walls next to it, so a least-squares circle through the whole border misses the polyp (independent
-    renderer, tuning seeds 20 / 41 / 51: RMS 15-33 % of the radius). Circles through random point triples, the one
-    most border points lie on wins (deterministic: fixed seed)."""
-    n = rows.size
-    if n < 8:
-        return None
-    rng = np.random.default_rng(0)
-    tri = np.sort(rng.random((BITE_TRIALS, n)).argsort(axis=1)[:, :3], axis=1)
-    ay, ax = rows[tri[:, 0]], cols[tri[:, 0]]
-    by, bx = rows[tri[:, 1]], cols[tri[:, 1]]
-    cy, cx = rows[tri[:, 2]], cols[tri[:, 2]]
-    d = 2.0 * (ax * (by - cy) + bx * (cy - ay) + cx * (ay - by))
-    ok = np.abs(d) > 1e-9
-    d = np.where(ok, d, 1.0)
-    a2, b2, c2 = ax * ax + ay * ay, bx * bx + by * by, cx * cx + cy * cy
-    ux = (a2 * (by - cy) + b2 * (cy - ay) + c2 * (ay - by)) / d
-    uy = (a2 * (cx - bx) + b2 * (ax - cx) + c2 * (bx - ax)) / d
-    rad = np.hypot(ax - ux, ay - uy)
-    ok &= (rad >= radius_px[0]) & (rad <= radius_px[1])
-    if not ok.any():
-        return None
-    ux, uy, rad = ux[ok], uy[ok], rad[ok]
-    dist = np.abs(np.hypot(rows[None, :] - uy[:, None], cols[None, :] - ux[:, None]) - rad[:, None])
-    on = dist <= BITE_INLIER_PX
-    return on[int(on.sum(axis=1).argmax())]
-
-
 def contour_bites(
     masks: np.ndarray,
     ref_index: int,
     frames: list[int],
     mm_per_px: float,
-    radius_mm: tuple[float, float] = (2.5, 13.0),
+    radius_mm: tuple[float, float] = (4.0, 13.0),
     min_frames: int = 3,
 ) -> list[Hole]:
-    """Filling defects that deform the outline (a polyp or submucous myoma at the wall): round bites.
+    """Filling defects that deform the outline (a submucous myoma bulging in from the wall): round bites.
 
     Why: a lucency that reaches the wall is not a hole in the mask, so :func:`persistent_lucencies` cannot see it.
-    A bite is a part of the convex hull the cavity does not fill whose cavity-side border is mostly a *circular
-    arc* (:func:`_ransac_circle`; radius 2.5-13 mm — a 5 mm defect upwards —, at least 45 % of the border points
-    on it, RMS off it < 7.5 % of the radius or 0.6 px) that covers **more than a semicircle** around its centre: a
-    round mass the cavity wraps around. The fundal cleft of two hemicavities, the concave sides of a T-shaped
-    cavity and the gentle concave side of a unicornuate one are open: at most half a circle (first renderer,
-    tuning seeds 0-79: 157-170°; its myomas 186-223°). The bite must be there at the same place on
-    ``min_frames`` of the well-filled frames, and not at the balloon (10 mm above the internal os).
+    A bite is a part of the convex hull the cavity does not fill whose cavity-side border is a *circular arc*
+    (radius 4-13 mm, RMS off the circle < 7.5 % of it, covering > 120° around the fitted centre): a round mass
+    pressed into the cavity. The fundal cleft of two hemicavities (straight-sided V / U), the concave sides of a
+    T-shaped cavity (RMS 10-20 % of the radius on tuning seeds, myomas 2.5-5.5 %) and the gentle concave side of a
+    unicornuate one fit no such circle. The bite must be there
+    at the same place on ``min_frames`` of the well-filled frames.
     """
     from skimage.morphology import convex_hull_image
 
@@ -407,8 +369,7 @@ def contour_bites(
     lab, n = ndi.label(deficit)
     if n == 0:
         return []
-    radius_px = (radius_mm[0] * px, radius_mm[1] * px)
-    min_area = 0.5 * np.pi * radius_px[0] ** 2
+    min_area = 0.5 * np.pi * (radius_mm[0] * px) ** 2
     edge = ref & ~erode_cross(ref, 1)
     rows_all = np.nonzero(ref)[0]
     os_row = rows_all.max()
@@ -418,17 +379,16 @@ def contour_bites(
         if comp.sum() < min_area:
             continue
         border = edge & dilate_cross(comp, 2)
-        br, bc = (a.astype(float) for a in np.nonzero(border))
-        on = _ransac_circle(br, bc, radius_px)
-        if on is None or on.sum() < 8 or on.mean() < 0.45:
+        br, bc = np.nonzero(border)
+        if br.size < 8:
             continue
-        cr, cc, rad, resid = _fit_circle(br[on], bc[on])
-        if not (radius_px[0] <= rad <= radius_px[1]) or resid > max(0.075 * rad, 0.6):
+        cr, cc, rad, resid = _fit_circle(br.astype(float), bc.astype(float))
+        if not (radius_mm[0] * px <= rad <= radius_mm[1] * px) or resid > 0.075 * rad:
             continue
-        ang = np.sort(np.arctan2(br[on] - cr, bc[on] - cc))
+        ang = np.sort(np.arctan2(br - cr, bc - cc))
         gaps = np.diff(np.concatenate([ang, ang[:1] + 2 * np.pi]))
         coverage = 2 * np.pi - float(gaps.max())
-        if np.degrees(coverage) <= 180.0:
+        if np.degrees(coverage) < 120.0:
             continue
         if (os_row - cr) * mm_per_px < 10.0:  # the balloon at the internal os bites too
             continue
