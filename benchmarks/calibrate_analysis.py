@@ -52,6 +52,34 @@ def min_step(points: list) -> int:
     return max(8, round(0.1 * len(points)))
 
 
+def worst_renderer(
+    table: list[tuple[float, float, int]], by_renderer: dict[str, list[tuple[float, bool]]]
+) -> list[tuple[float, float, int]]:
+    """Each step's accuracy as the lowest of the pooled fit and of every renderer's own points in that step
+    (Laplace-smoothed the same way), then made non-decreasing again from the top.
+
+    Why (session 6): a confidence must hold whatever the loops look like, and the two renderers stand in for
+    "data the analysis was not made on". The pooled intravasation fit had a step at 0.45-0.81 promising 0.923
+    (23 of 24 right) that rested on 17 independent studies (all right) and 7 first-renderer ones (6 right, 0.78
+    smoothed); on the held-out runs 23-25 that step was right on 81-83 % on both renderers, and it is a called
+    step (>= 0.85). This rule was chosen after those held-out runs, so it is checked on held-out seeds no run had
+    looked at (10160-10199, run 26 in docs/analysis.md)."""
+    edges = [e for e, _, _ in table] + [float("inf")]
+    out = []
+    for k, (lo, acc, n) in enumerate(table):
+        hi = edges[k + 1]
+        worst = acc
+        for points in by_renderer.values():
+            inside = [ok for score, ok in points if lo <= score < hi]
+            if inside:
+                worst = min(worst, round((sum(inside) + 1) / (len(inside) + 2), 3))
+        out.append((lo, worst, n))
+    for k in range(len(out) - 2, -1, -1):  # keep the table non-decreasing
+        if out[k][1] > out[k + 1][1]:
+            out[k] = (out[k][0], out[k + 1][1], out[k][2])
+    return out
+
+
 def main() -> None:
     rows = []
     for f in sys.argv[1:]:
@@ -61,12 +89,30 @@ def main() -> None:
         raise SystemExit(f"{len(held)} rows are not from the tuning split: the calibration must not see them")
     spill = [(float(s["score"]), bool(s["raw_yn_ok"])) for r in rows for s in r["sides"].values()]
     intrav = [(float(r["intrav_score"]), bool(r["intrav_raw_ok"])) for r in rows if "intrav_score" in r]
+    renderers = sorted({str(r.get("renderer")) for r in rows})
+    spill_by = {
+        name: [
+            (float(s["score"]), bool(s["raw_yn_ok"]))
+            for r in rows
+            if r.get("renderer") == name
+            for s in r["sides"].values()
+        ]
+        for name in renderers
+    }
+    intrav_by = {
+        name: [
+            (float(r["intrav_score"]), bool(r["intrav_raw_ok"])) for r in rows if r.get("renderer") == name
+        ]
+        for name in renderers
+    }
     out = {
         "rows": len(rows),
         "spill_points": len(spill),
-        "spill_table": isotonic(spill, min_step(spill)),
+        "spill_table": worst_renderer(isotonic(spill, min_step(spill)), spill_by),
         "intravasation_points": len(intrav),
-        "intravasation_table": isotonic(intrav, min_step(intrav)),
+        "intravasation_table": worst_renderer(isotonic(intrav, min_step(intrav)), intrav_by),
+        "pooled_spill_table": isotonic(spill, min_step(spill)),
+        "pooled_intravasation_table": isotonic(intrav, min_step(intrav)),
     }
     print(json.dumps(out, indent=1))
 
