@@ -87,8 +87,11 @@ def readable_frames(labels: np.ndarray, field: np.ndarray) -> np.ndarray:
     the next is a change of the whole field — an uncorrected brightness-control (gain) step, the detector's
     drift, a blade or table that moved — and every frame after it, while the share stays that far above the
     level before the jump, shows the field's offset rather than contrast (independent renderer, tuning seeds 13,
-    14, 38: 0.06-0.12 -> 0.56-0.90 in one frame, both sides read "spill" on the frames after). Those frames are
-    left out of the spill decision; the loop's spill is read on the frames before.
+    14, 38 of session 5: 0.06-0.12 -> 0.56-0.90 in one frame, both sides read "spill" on the frames after). Those
+    frames are left out of the spill decision; the loop's spill is read on the frames before. Since session 6
+    ``opacity.normalise_gain`` maps every frame of a drifting loop and those seeds no longer step (their jumps
+    were its own switching off mid-drift, docs/analysis-s6-gain.md); this stays as the guard for a step it
+    cannot undo.
     """
     t = labels.shape[0]
     area = max(1, int(np.count_nonzero(field)))
