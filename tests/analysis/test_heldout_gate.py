@@ -40,6 +40,9 @@ GATE = {"first": (list(GATE_SEEDS), 256), "independent": (list(GATE_SEEDS)[:8], 
 # docs/analysis-s5-fill.md): independent — first fill ±2 58.3 (7 of 12 sides; floor added at 50, less one side),
 # tube filled y/n 81.2 (floor 68 -> 75, less one side), max distension ±3 100 (floor 75 -> 87.5, less one study);
 # first — unchanged on this subset (first fill ±2 71.4).
+# Session 6: this gate failed on the first merge of the session (independent intravasation over called 80 < 85:
+# 10005 called at 0.923 from the pooled table's 0.45 step, docs/analysis.md held-out runs 23-26); with the
+# worst-renderer calibration (benchmarks/calibrate_analysis.worst_renderer) it passes. No floor changed.
 FLOORS: dict[str, dict[str, float]] = {
     "first": {
         "spill_yn_called_pct": 95.0,
