@@ -87,32 +87,32 @@ def main() -> None:
     held = [r for r in rows if r.get("split") != "tuning"]
     if held:
         raise SystemExit(f"{len(held)} rows are not from the tuning split: the calibration must not see them")
-    spill = [(float(s["score"]), bool(s["raw_yn_ok"])) for r in rows for s in r["sides"].values()]
-    intrav = [(float(r["intrav_score"]), bool(r["intrav_raw_ok"])) for r in rows if "intrav_score" in r]
-    renderers = sorted({str(r.get("renderer")) for r in rows})
-    spill_by = {
-        name: [
-            (float(s["score"]), bool(s["raw_yn_ok"]))
-            for r in rows
-            if r.get("renderer") == name
-            for s in r["sides"].values()
-        ]
-        for name in renderers
+
+    def spill_points(sel: list[dict]) -> list[tuple[float, bool]]:
+        return [(float(s["score"]), bool(s["raw_yn_ok"])) for r in sel for s in r["sides"].values()]
+
+    def intrav_points(sel: list[dict]) -> list[tuple[float, bool]]:
+        return [(float(r["intrav_score"]), bool(r["intrav_raw_ok"])) for r in sel if "intrav_score" in r]
+
+    spill, intrav = spill_points(rows), intrav_points(rows)
+    by_renderer = {
+        name: [r for r in rows if r.get("renderer") == name]
+        for name in sorted({str(r.get("renderer")) for r in rows})
     }
-    intrav_by = {
-        name: [
-            (float(r["intrav_score"]), bool(r["intrav_raw_ok"])) for r in rows if r.get("renderer") == name
-        ]
-        for name in renderers
-    }
+    pooled_spill = isotonic(spill, min_step(spill))
+    pooled_intrav = isotonic(intrav, min_step(intrav))
     out = {
         "rows": len(rows),
         "spill_points": len(spill),
-        "spill_table": worst_renderer(isotonic(spill, min_step(spill)), spill_by),
+        "spill_table": worst_renderer(
+            pooled_spill, {name: spill_points(sel) for name, sel in by_renderer.items()}
+        ),
         "intravasation_points": len(intrav),
-        "intravasation_table": worst_renderer(isotonic(intrav, min_step(intrav)), intrav_by),
-        "pooled_spill_table": isotonic(spill, min_step(spill)),
-        "pooled_intravasation_table": isotonic(intrav, min_step(intrav)),
+        "intravasation_table": worst_renderer(
+            pooled_intrav, {name: intrav_points(sel) for name, sel in by_renderer.items()}
+        ),
+        "pooled_spill_table": pooled_spill,
+        "pooled_intravasation_table": pooled_intrav,
     }
     print(json.dumps(out, indent=1))
 
