@@ -2,13 +2,13 @@
 thread driving one worker process (:mod:`~hsg_workstation.dicom_io.decode_worker`).
 
 Split from ``frame_cache.py`` (the cache and the scheduling) because this is the process plumbing: starting a
-fresh interpreter over a socket pair, the shared ``memfd`` result slots, and turning a worker that died into one
+fresh interpreter over a socket pair, handing each request its block of the shared frame arena, and turning a worker that died into one
 failed frame (:class:`WorkerDied`) while the pool restarts it.
 """
 
 from __future__ import annotations
 
-import mmap
+import collections
 import os
 import socket
 import subprocess
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hsg_workstation.dicom_io.decode_worker import SLOT_BYTES
+from hsg_workstation.dicom_io.frame_arena import FrameArena
 
 FrameKey = tuple[str, int]  # (file path, 0-based frame index)
 DecodeFn = Callable[[str, int], np.ndarray]
@@ -51,18 +51,21 @@ class WorkerDied(Exception):
 
 
 class ProcessLane:
-    """One worker process, started lazily and restarted after a crash."""
+    """One worker process, started lazily and restarted after a crash.
+
+    With an ``arena`` (:mod:`~hsg_workstation.dicom_io.frame_arena`, shared by every lane of a pool) each request
+    carries a block of it and the worker decodes into that block: the frame reaches the cache without a copy.
+    Without one, or when no block fits, the frame comes back over the socket."""
 
     in_process = False
 
-    def __init__(self, decode: DecodeFn, number: int) -> None:
+    def __init__(self, decode: DecodeFn, number: int, arena: FrameArena | None = None) -> None:
         self._decode = decode
         self._number = number
+        self._arena = arena
         self._proc = None
         self._conn = None
-        self._frames: mmap.mmap | None = None  # shared result slots (see decode_worker.SLOT_BYTES)
-        self._slot_bytes = 0
-        self._received = 0
+        self._blocks: collections.deque[tuple[int, int] | None] = collections.deque()  # per request in flight
         self.ready = False
         self.restarts = 0
 
@@ -78,14 +81,9 @@ class ProcessLane:
         spec = f"{self._decode.__module__}:{self._decode.__qualname__}"
         args = [sys.executable, "-m", "hsg_workstation.dicom_io.decode_worker", str(child.fileno()), spec]
         fds = [child.fileno()]
-        memfd = None
-        if hasattr(os, "memfd_create"):
-            memfd = os.memfd_create("hsg-decoded-frames")
-            os.ftruncate(memfd, 2 * SLOT_BYTES)  # sparse: only the pages a frame touches take memory
-            self._frames = mmap.mmap(memfd, 2 * SLOT_BYTES)
-            self._slot_bytes = SLOT_BYTES
-            args.append(str(memfd))
-            fds.append(memfd)
+        if self._arena is not None and self._arena.fd >= 0:  # (closed only once the pool has shut down)
+            args += [str(self._arena.fd), str(self._arena.size)]
+            fds.append(self._arena.fd)
         try:
             proc = subprocess.Popen(args, pass_fds=fds, env=env, stdin=subprocess.DEVNULL)
         except OSError:
@@ -93,10 +91,7 @@ class ProcessLane:
             return
         finally:
             child.close()  # else a dead worker's socket would never report EOF here
-            if memfd is not None:
-                os.close(memfd)  # the mapping stays
         self._proc, self._conn = proc, Connection(parent.detach())
-        self._received = 0
         try:
             self._conn.recv()  # "ready": the decoders are imported
         except (EOFError, OSError):
@@ -108,43 +103,49 @@ class ProcessLane:
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
-    def send(self, key: FrameKey) -> None:
-        """Queue ``key`` in the worker (started if needed); results come back in order by :meth:`receive`."""
+    def send(self, key: FrameKey, capacity: int = 0) -> None:
+        """Queue ``key`` in the worker (started if needed); results come back in order by :meth:`receive`.
+        ``capacity``: the bytes the frame is expected to take (an arena block of that size goes with it)."""
         if self._conn is None:
             self.start()
         if self._conn is None:
             raise DecodeFailed(f"{Path(key[0]).name}: frame {key[1] + 1}: the decoder process did not start")
+        arena = self._arena
+        block = arena.allocate(capacity) if arena is not None and capacity > 0 else None
         try:
-            self._conn.send(key)
+            self._conn.send((*key, *(block or (0, 0))))
         except (OSError, ConnectionError) as exc:
+            if arena is not None and block is not None:
+                arena.release(block)
             raise self._died(key) from exc
+        self._blocks.append(block)
 
     def receive(self, key: FrameKey) -> np.ndarray:
         """The result of the oldest key sent (``key``); DecodeFailed, or WorkerDied if the worker crashed."""
-        conn = self._conn
+        conn, arena = self._conn, self._arena
         if conn is None:
             raise self._died(key)
         try:
             kind, a, b = conn.recv()
-            slot = (self._received % 2) * self._slot_bytes
-            self._received += 1
-            if kind == "err":
-                raise DecodeFailed(a)
-            arr = np.empty(b, dtype=np.dtype(a))
-            if kind == "shm":
-                # through a memoryview: slicing the mmap itself would first copy the frame into a new bytes
-                # object (a second 2 MB copy, in fresh memory, per frame — measured ~0.3 ms of the parent's
-                # 0.7-0.8 ms CPU per RLE frame)
-                with memoryview(self._frames) as shared:  # released at once: the mmap can still be closed
-                    memoryview(arr).cast("B")[:] = shared[slot : slot + arr.nbytes]
-            elif arr.nbytes:
-                conn.recv_bytes_into(memoryview(arr).cast("B"))
-            return arr
         except (EOFError, OSError, ConnectionError) as exc:
             raise self._died(key) from exc
+        block = self._blocks.popleft() if self._blocks else None
+        if arena is not None and block is not None:
+            if kind == "shm":
+                return arena.array(block, a, b)  # the frame stays where the worker wrote it
+            arena.release(block)
+        if kind == "err":
+            raise DecodeFailed(a)
+        arr = np.empty(b, dtype=np.dtype(a))
+        try:
+            if arr.nbytes:
+                conn.recv_bytes_into(memoryview(arr).cast("B"))
+        except (EOFError, OSError, ConnectionError) as exc:
+            raise self._died(key) from exc
+        return arr
 
-    def decode(self, key: FrameKey) -> np.ndarray:
-        self.send(key)
+    def decode(self, key: FrameKey, capacity: int = 0) -> np.ndarray:
+        self.send(key, capacity)
         return self.receive(key)
 
     def _died(self, key: FrameKey) -> WorkerDied:
@@ -155,20 +156,24 @@ class ProcessLane:
         )
 
     def _reap(self) -> int | None:
-        proc, conn, frames = self._proc, self._conn, self._frames
-        self._proc = self._conn = self._frames = None
+        proc, conn = self._proc, self._conn
+        self._proc = self._conn = None
         self.ready = False
         if conn is not None:
             conn.close()
-        if frames is not None:
-            frames.close()
-        if proc is None:
-            return None
-        try:
-            return proc.wait(2.0)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            return proc.wait(2.0)
+        code = None
+        if proc is not None:
+            try:
+                code = proc.wait(2.0)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                code = proc.wait(2.0)
+        # only now, with the worker gone, may the blocks of its unanswered requests be handed out again
+        while self._blocks:
+            block = self._blocks.popleft()
+            if block is not None and self._arena is not None:
+                self._arena.release(block)
+        return code
 
     def restart(self) -> None:
         self.restarts += 1

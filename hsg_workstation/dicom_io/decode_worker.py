@@ -1,11 +1,16 @@
 """A decoder worker process of the decode-ahead pool (:mod:`hsg_workstation.dicom_io.frame_cache`).
 
-Started as ``python -m hsg_workstation.dicom_io.decode_worker FD MODULE:FUNCTION [MEMFD]`` with one end of a
-socket pair as ``FD`` and, on Linux, a shared frame buffer (``memfd``) the results are written to. Why a fresh interpreter rather than ``multiprocessing``'s ``spawn``: spawn re-imports the parent's
-main module in the child, which breaks (or re-runs) any script without a ``__main__`` guard — the benchmarks,
-the CLI, a reader's own script; here the child imports only the decoders. It decodes ``(path, index)``
-requests one at a time and sends each array back as raw bytes after a ``("ok", dtype, shape)`` header, or
-``("err", message, None)``; a crash simply closes the socket, which the pool reports for that one frame.
+Started as ``python -m hsg_workstation.dicom_io.decode_worker FD MODULE:FUNCTION [ARENA_FD ARENA_SIZE]`` with
+one end of a socket pair as ``FD`` and, on Linux, the pool's shared frame arena
+(:mod:`~hsg_workstation.dicom_io.frame_arena`). Why a fresh interpreter rather than ``multiprocessing``'s
+``spawn``: spawn re-imports the parent's main module in the child, which breaks (or re-runs) any script without
+a ``__main__`` guard — the benchmarks, the CLI, a reader's own script; here the child imports only the decoders.
+
+It decodes ``(path, index, offset, capacity)`` requests one at a time. A frame that fits ``capacity`` is written
+into the arena at ``offset`` (the block the parent reserved for this request) and answered ``("shm", dtype,
+shape)``: the parent's cache keeps it there, uncopied. Otherwise the array goes back as raw bytes after a
+``("ok", dtype, shape)`` header. A failure is ``("err", message, None)``; a crash simply closes the socket, which
+the pool reports for that one frame.
 """
 
 from __future__ import annotations
@@ -18,11 +23,6 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 
 import numpy as np
-
-#: Two result slots of this size in the shared frame buffer (memfd): results alternate between them, so with
-#: two requests in flight the parent has copied a slot before the worker writes it again. Larger frames go over
-#: the socket.
-SLOT_BYTES = 32 * 1024 * 1024
 
 
 def serve(
@@ -39,7 +39,6 @@ def serve(
         except Exception:  # noqa: BLE001, S112 - not installed: pydicom picks another plugin
             continue
     conn.send("ready")
-    count = 0  # results sent; slot = count % 2
     while True:
         try:
             msg = conn.recv()
@@ -47,9 +46,7 @@ def serve(
             return
         if msg is None:
             return
-        path, index = msg
-        slot = (count % 2) * SLOT_BYTES
-        count += 1
+        path, index, offset, capacity = msg
         try:
             arr = np.ascontiguousarray(decode(path, index))
         except BaseException as exc:  # noqa: BLE001 - Rust decoders panic with a BaseException subclass
@@ -57,10 +54,11 @@ def serve(
                 return
             conn.send(("err", str(exc) or type(exc).__name__, None))
             continue
-        if frames is not None and arr.nbytes <= SLOT_BYTES:
-            # One copy into shared memory and a small message: a 2 MB frame through a socket would take
-            # dozens of writer/reader hand-offs, each a scheduler wake-up on a loaded machine.
-            frames[slot : slot + arr.nbytes] = memoryview(arr).cast("B")
+        if frames is not None and 0 < arr.nbytes <= capacity and offset + capacity <= len(frames):
+            # One copy, into the block the frame will be kept in, and a small message: a 2 MB frame through a
+            # socket would take dozens of writer/reader hand-offs, each a scheduler wake-up on a loaded machine,
+            # and a second copy on the viewer's side.
+            frames[offset : offset + arr.nbytes] = memoryview(arr).cast("B")
             conn.send(("shm", arr.dtype.str, arr.shape))
             continue
         conn.send(("ok", arr.dtype.str, arr.shape))
@@ -72,7 +70,7 @@ def main(argv: list[str]) -> int:
     # Ctrl+C in the viewer's terminal reaches the whole process group: the viewer stops its workers itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     fd, spec = int(argv[1]), argv[2]
-    frames = mmap.mmap(int(argv[3]), 2 * SLOT_BYTES) if len(argv) > 3 else None
+    frames = mmap.mmap(int(argv[3]), int(argv[4])) if len(argv) > 4 else None
     module, _, name = spec.partition(":")
     decode = getattr(importlib.import_module(module), name)
     with Connection(fd) as conn:

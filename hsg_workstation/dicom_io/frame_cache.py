@@ -23,6 +23,10 @@ pylibjpeg-rle **holds the GIL**: measured in session 5 on a quiet machine, 60 10
 and 159–174 ms on two threads (its raw ``decode_pixel_data``; session 4 had read parallelism into a noisy run and
 kept RLE on the pool's threads, where decode-ahead ran at 1.2–1.3× the serial time).
 
+Frames from the worker processes are decoded straight into the pool's shared frame arena
+(:mod:`~hsg_workstation.dicom_io.frame_arena`) and cached there: the viewer process neither allocates nor copies
+them (that copy was ~0.3 ms of the viewer's ~0.4 ms per RLE frame, taken from a decoder on 2 cores).
+
 Layers: Qt-free (the viewer's ``ui/loader.py`` turns the listener callbacks into Qt signals).
 
 * :class:`FrameCache` — ``(path, index) → ndarray`` with an LRU byte budget (default 1 GiB, a viewer setting).
@@ -45,7 +49,9 @@ from pathlib import Path
 import numpy as np
 
 from hsg_workstation.dicom_io import pixels
+from hsg_workstation.dicom_io.allocator import TRIM_THRESHOLD_BYTES
 from hsg_workstation.dicom_io.decode_lanes import DecodeFailed, ProcessLane, ThreadLane, WorkerDied
+from hsg_workstation.dicom_io.frame_arena import FrameArena
 
 __all__ = ["DecodeFailed", "FrameCache", "FramePool", "decode_for_display", "frame_source", "needs_process"]
 
@@ -281,7 +287,9 @@ class FramePool:
         n = processes if processes is not None else max(1, min(os.cpu_count() or 1, 8))
         # one thread lane per core as well: native frames are a read of their bytes (module docstring)
         self._thread_lanes = [ThreadLane(thread_decode or decode) for _ in range(max(1, n))]
-        self._process_lanes = [ProcessLane(decode, i) for i in range(n)]
+        self._arena = _make_arena(self.cache.budget) if n else None
+        self._process_lanes = [ProcessLane(decode, i, self._arena) for i in range(n)]
+        self._frame_nbytes: dict[str, int] = {}  # per file: the size its last worker-decoded frame had
         self._threads: list[threading.Thread] = []
         self._started = False
         self._warm = False
@@ -321,6 +329,9 @@ class FramePool:
             lane.stop()
         self._threads = []
         self.cache.clear()
+        if self._arena is not None:
+            self._arena.trim(0)
+            self._arena.close()  # or, while a frame of it is still referenced, left to the garbage collector
 
     @property
     def running(self) -> bool:
@@ -385,6 +396,10 @@ class FramePool:
             self._drop_on_arrival |= self._inflight
             self.cache.clear()
             self._done.notify_all()
+        if (
+            self._arena is not None
+        ):  # what a closed study held beyond the reuse reserve goes back to the system
+            self._arena.trim(TRIM_THRESHOLD_BYTES)
 
     def put_decoded(self, key: FrameKey, arr: np.ndarray) -> None:
         """A frame the caller decoded itself (the viewer's inline first frame): cached and counted."""
@@ -508,6 +523,8 @@ class FramePool:
                 self._done.notify_all()
                 return
             if arr is not None:
+                if not lane.in_process:
+                    self._frame_nbytes[key[0]] = arr.nbytes
                 self.cache.put(key, arr)
                 self.stats.decoded += 1
                 self.stats.per_key[key] += 1
@@ -551,7 +568,7 @@ class FramePool:
                         lane.start()  # warm-up
                         continue
                     try:
-                        lane.send(key)
+                        lane.send(key, self._capacity(key[0]))
                         sent.append(key)
                     except DecodeFailed as exc:
                         self._finish(lane, key, None, str(exc))
@@ -571,11 +588,25 @@ class FramePool:
                     arr, message = None, str(exc)  # the frame being decoded is the one lost
                     self._restart(lane, sent)
                 self._finish(lane, key, arr, message)
+                arr = None  # the cache holds it now; a lane's local must not keep an evicted frame's block
         finally:
             with self._cond:
                 for key in sent:
                     self._inflight.discard(key)
             lane.stop()
+
+    def _capacity(self, path: str) -> int:
+        """The arena block to send with a request: the size this file's frames had so far, else an upper bound
+        from its header (a float32 frame of its samples; the unused rest is freed when the frame arrives)."""
+        known = self._frame_nbytes.get(path)
+        if known is not None:
+            return known
+        try:
+            source = frame_source(path)
+        except Exception:  # noqa: BLE001 - unreadable header: the decode reports it; nothing to reserve
+            return 0
+        samples = 3 if source.is_color else 1
+        return frame_bytes(source.rows, source.columns, samples, itemsize=4)
 
     def _restart(self, lane: ProcessLane, sent: list[FrameKey]) -> None:
         """A new worker; the frames queued behind the lost one are sent to it again."""
@@ -585,10 +616,25 @@ class FramePool:
         self.stats.restarts += 1
         for key in list(sent):
             try:
-                lane.send(key)
+                lane.send(key, self._capacity(key[0]))
             except (DecodeFailed, WorkerDied) as exc:
                 sent.remove(key)
                 self._finish(lane, key, None, str(exc))
+
+
+#: The shared frame arena's (virtual, sparse) size per byte of cache budget: room for the cached frames, those in
+#: flight and evicted ones a painted image or the analysis still holds, and for fragmentation.
+ARENA_PER_BUDGET = 2
+
+
+def _make_arena(budget: int) -> FrameArena | None:
+    """The pool's shared frame arena, or None where memfd is unavailable (frames then travel over the socket)."""
+    if not hasattr(os, "memfd_create"):
+        return None
+    try:
+        return FrameArena(ARENA_PER_BUDGET * budget + TRIM_THRESHOLD_BYTES)
+    except OSError:
+        return None
 
 
 def frame_bytes(rows: int, columns: int, samples: int = 1, itemsize: int = 2) -> int:
