@@ -11,9 +11,9 @@ from typing import TypeVar
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage.registration import phase_cross_correlation
 
 from hsg_workstation.analysis.blockmean import downsample, downsample_frames, median_below
+from hsg_workstation.analysis.masked_correlation import masked_shift
 from hsg_workstation.analysis.morph import dilate_cross, erode_cross
 from hsg_workstation.analysis.parallel import chunks, map_ordered, thread_count
 
@@ -116,12 +116,10 @@ def register(
         try:
             # coarse look at half resolution first: most loops are still, and the masked correlation is the
             # expensive part of the whole analysis
-            coarse = phase_cross_correlation(
-                ref_half, downsample(mov, 2), reference_mask=half_keep, moving_mask=half_keep
-            )[0]
+            coarse = masked_shift(ref_half, downsample(mov, 2), half_keep)
             if np.hypot(*coarse) < 0.5:
                 return None
-            shift = phase_cross_correlation(ref, mov, reference_mask=keep, moving_mask=keep)[0]
+            shift = masked_shift(ref, mov, keep)
         except (ValueError, FloatingPointError):
             return None
         shift = np.asarray(shift, float)
