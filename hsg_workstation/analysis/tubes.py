@@ -557,9 +557,9 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
         # contrast cannot spill from a tube before it has filled it: with no line seen leaving the cornu, the
         # spill onset is the latest the tube can have filled. A line that is seen, though, is not moved back to
         # a raw onset before it: on the independent renderer's tuning loops such onsets were early spill calls
-        # (bowel gas, devices, a venous lace read as spill — seeds 1, 63, 74: 11 vs 22, 18 vs 38, 29 vs 35)
-        # while the line rose at the true filling; no side of either renderer had the line late and the onset
-        # right (session 7, docs/analysis-s7-fill.md).
+        # (bowel gas, devices, a venous lace read as spill; seeds 1, 63, 74: onset 11, 18, 29, line and truth
+        # 22, 38, 35), and on neither renderer (seeds 0-159) was a side's line late with its onset right
+        # (session 7, docs/analysis-s7-fill.md).
         fill = onset
     if onset is None:
         # what could have been missed is spill at the end of the loop (spill stays): how close the last fifth
