@@ -17,6 +17,12 @@ Why a signal of its own rather than the spill features of :mod:`tubes`:
   robust spread over the search region on that frame (so no noise model of the loop is needed).
 - **How far.** The cavity's own sharp corner at the cornu is a short ridge too; a tube goes on: a component must
   reach ``TUBE_REACH_MM`` beyond the cavity (its convex hull at maximal distension) to count.
+- **Over what.** A tube fills during the loop: what the cornual region already holds on the loop's first frames
+  with a cavity (a bright gap between bowel-gas bubbles, a device line, a gain or detector pattern — on the
+  independent renderer's tuning loops up to 60-120 mm² from the first frame, session 7) is background, not a tube
+  that filled before the loop began (no tuning side of either renderer has its first filling within three frames
+  of the loop's start). The series is the line area *over* that level (``BACKGROUND_FRAMES``, see
+  :func:`background_level`), so the first filling is the frame it rises, not the first frame of the loop.
 
 The cornua are the most supero-lateral points of the cavity at maximal distension (lateral offset plus height
 above the centroid; the shape metrics' definition, fundus up).
@@ -30,7 +36,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from hsg_workstation.analysis.morph import dilate_cross, hysteresis
-from hsg_workstation.analysis.tubes import cavity_region, tube_search_region
+from hsg_workstation.analysis.tubes import CORNUAL_FILL_MM2, cavity_region, tube_search_region
 
 CORNU_REACH_MM = 8.0  # the first tubal contrast lies within this distance of the cornu
 TUBE_REACH_MM = 6.0  # ... and a tube reaches at least this far beyond the cavity (its corner does not)
@@ -42,6 +48,22 @@ _ORIENTATIONS = 8
 LOCAL_MM = 30.0  # half-side of the square around each cornu that is searched
 CHUNK = 8  # frames filtered as one stack
 SETTLED_RUN = 5  # == the look-ahead of tubes._first_fill
+BACKGROUND_FRAMES = 3  # the loop's first frames with a cavity: their cornual line area is background
+BACKGROUND_RISE = 0.5  # ... and a tube over a large background must add this share of it (and the threshold)
+
+
+def background_level(head_px: np.ndarray, fill_px: float) -> float:
+    """What to subtract from one side's cornual line area (pixels): the median over the loop's first
+    ``BACKGROUND_FRAMES`` frames with a cavity when it is at least half the filling threshold ``fill_px``
+    (``tubes.CORNUAL_FILL_MM2`` in pixels), else 0. Over a large background (> 2 thresholds: bowel gas or a
+    device crossing the cornual disc, whose area varies by tens of mm² as it moves) a filling must add
+    ``BACKGROUND_RISE`` of it, not just the threshold: the returned level is raised by the difference."""
+    if len(head_px) == 0:
+        return 0.0
+    base = _median(np.asarray(head_px, np.float64))
+    if not base >= 0.5 * fill_px:  # also NaN-safe
+        return 0.0
+    return base + max(0.0, BACKGROUND_RISE * base - fill_px)
 
 
 def cornua(ref_mask: np.ndarray) -> dict[str, tuple[float, float]]:
@@ -140,13 +162,26 @@ def cornual_tube_px(
     where it lies on the ridge it seeds the line as a strong ridge does (a tube's dense segment beyond a
     broken-up isthmus; without it one first-renderer tube was found five frames late).
 
-    ``settled_px``: once both sides have held at least this many pixels on ``SETTLED_RUN`` frames running, the
-    later frames are left at 0 — the first filling (:func:`tubes._first_fill`, which reads at most the five
-    frames from a candidate on) is then decided, and the rest of a long loop costs nothing."""
+    The counts are returned over the background of the loop's first frames (:func:`background_level`, clipped
+    at 0): contrast already at the cornu when the loop starts is not a tube filling.
+
+    ``settled_px``: once both sides have held at least this many pixels (over their background) on
+    ``SETTLED_RUN`` frames running, the later frames are left at 0 — the first filling
+    (:func:`tubes._first_fill`, which reads at most the five frames from a candidate on) is then decided, and
+    the rest of a long loop costs nothing."""
     t, h, w = opacity.shape
     out = {side: np.zeros(t) for side in ("left", "right")}
     if not ref_mask.any():
         return out
+    fill_px = CORNUAL_FILL_MM2 / (mm_per_px * mm_per_px)
+    head = [k for k in range(first_index, t) if masks[k].any()][:BACKGROUND_FRAMES]
+    raw = {side: np.zeros(t) for side in ("left", "right")}
+
+    def over_background(side: str, upto: int) -> np.ndarray:
+        """The side's counts on frames < ``upto`` over its background (known once the head frames are read)."""
+        level = background_level(raw[side][head], fill_px)
+        return np.clip(raw[side][:upto] - level, 0.0, None)
+
     search = tube_search_region(ref_mask, mm_per_px)
     hull = cavity_region(ref_mask, max(1, int(round(2.0 / mm_per_px))))
     far = ndi.distance_transform_edt(~hull) * mm_per_px >= TUBE_REACH_MM
@@ -177,7 +212,11 @@ def cornual_tube_px(
         if (
             settled_px is not None
             and start - SETTLED_RUN >= first_index
-            and all(bool((px[start - SETTLED_RUN : start] >= settled_px).all()) for px in out.values())
+            and (not head or head[-1] < start)
+            and all(
+                bool((over_background(side, start)[start - SETTLED_RUN :] >= settled_px).all())
+                for side in raw
+            )
         ):
             break  # both sides' first filling is decided (the frames from here on are not read)
         ids = [k for k in range(start, min(t, start + CHUNK)) if masks[k].any()]
@@ -212,5 +251,7 @@ def cornual_tube_px(
             reaching[lab[:, far_b]] = True
             keep &= reaching
             keep[0] = False
-            out[side][ids] = np.count_nonzero(keep[lab], axis=(1, 2))
+            raw[side][ids] = np.count_nonzero(keep[lab], axis=(1, 2))
+    for side in out:
+        out[side] = over_background(side, t)
     return out

@@ -547,11 +547,20 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
     if onset is not None:
         onset = int(frames[onset])  # back to the loop's frame index
     fill = _first_fill(fill_series, fill_mm2 * px2, t_all if onset is None else onset)
+    if fill is None and onset is not None and sig.cornual_px is not None:
+        # the line leaves the cornu only after the (raw) spill onset: see below
+        fill = _first_fill(fill_series, fill_mm2 * px2, t_all)
     hydro = bool(dense_px[-min(3, len(spill_px)) :].min() >= thr) if len(spill_px) else False
     width = sig.end_hydro_width_px if hydro else 0.0
     tube_filled = fill is not None or onset is not None or hydro
-    if onset is not None and (fill is None or fill > onset):
-        fill = onset  # contrast cannot spill from a tube before it has filled it
+    if onset is not None and (fill is None or (fill > onset and sig.cornual_px is None)):
+        # contrast cannot spill from a tube before it has filled it: with no line seen leaving the cornu, the
+        # spill onset is the latest the tube can have filled. A line that is seen, though, is not moved back to
+        # a raw onset before it: on the independent renderer's tuning loops such onsets were early spill calls
+        # (bowel gas, devices, a venous lace read as spill; seeds 1, 63, 74: onset 11, 18, 29, line and truth
+        # 22, 38, 35), and on neither renderer (seeds 0-159) was a side's line late with its onset right
+        # (session 7, docs/analysis-s7-fill.md).
+        fill = onset
     if onset is None:
         # what could have been missed is spill at the end of the loop (spill stays): how close the last fifth
         # came to the minimum; transient contrast earlier (a sac filling, veins) does not make "no spill" unsure

@@ -14,7 +14,7 @@ import numpy as np
 from skimage.draw import line, polygon
 
 from hsg_workstation.analysis.tubal_fill import cornua, cornual_tube_px
-from hsg_workstation.analysis.tubes import CORNUAL_FILL_MM2, _first_fill, raw_contrast
+from hsg_workstation.analysis.tubes import CORNUAL_FILL_MM2, SideSignals, _first_fill, call_side, raw_contrast
 
 MM = 0.8  # mm per working pixel
 T, N = 30, 160
@@ -96,3 +96,76 @@ def test_median_and_edge_padding_helpers_equal_numpy() -> None:
         for pad in (1, 4):
             spatial = [(0, 0)] * (a.ndim - 2) + [(pad, pad), (pad, pad)]
             np.testing.assert_array_equal(_edge_padded(a, pad), np.pad(a, spatial, mode="edge"))
+
+
+def _with_device_line(opacity: np.ndarray, side: str, cavity: np.ndarray, peak: float) -> np.ndarray:
+    """A straight, bright line (a cannula shaft, a tenaculum blade's edge, the gap between two gas bubbles) that
+    crosses the ``side`` cornual disc and reaches beyond the cavity, present on every frame from the first."""
+    r0, c0 = (int(v) for v in cornua(cavity)[side])
+    step = -1 if side == "left" else 1
+    rr, cc = line(r0 - 6, c0 + 2 * step, r0 - 30, c0 + 22 * step)
+    out = opacity.copy()
+    out[:, rr, cc] += peak * NOISE
+    out[:, rr, cc + step] += 0.6 * peak * NOISE
+    return out
+
+
+def test_line_at_the_cornu_from_the_first_frame_is_not_a_filling() -> None:
+    """Contrast that already lies across the cornual disc on the loop's first frames (session 7: seeds 12, 27,
+    66 of the independent renderer, first filling reported at frame 1-2 against 7-13) is background: the side
+    whose tube never fills reports none, and the side whose tube fills over such a line reports the rise."""
+    opacity, masks, cavity, _ = _phantom(seed=2)
+    thr = CORNUAL_FILL_MM2 / (MM * MM)
+    lined = _with_device_line(_with_device_line(opacity, "right", cavity, 4.0), "left", cavity, 4.0)
+    series = cornual_tube_px(lined, masks, cavity, MM, CAVITY_FROM)
+    assert _first_fill(series["right"], thr, T) is None, series["right"]
+    # the left tube fills over a line of ~60 mm² that flickers by ±10 mm² with the noise: it is found when it
+    # has added half of that (BACKGROUND_RISE), a few frames after it leaves the cornu (this faint tube: 2.5
+    # noise sigmas) — never on the loop's first frames, as before
+    left = _first_fill(series["left"], thr, T)
+    assert left is not None and TUBE_FROM <= left <= TUBE_FROM + 6, (left, series["left"])
+    # the early stop reads the same background
+    early = cornual_tube_px(lined, masks, cavity, MM, CAVITY_FROM, settled_px=thr)
+    for side in ("left", "right"):
+        assert _first_fill(early[side], thr, T) == _first_fill(series[side], thr, T)
+
+
+def test_background_level_only_over_half_the_threshold() -> None:
+    from hsg_workstation.analysis.tubal_fill import background_level
+
+    assert background_level(np.array([0.0, 3.0, 4.0]), 10.0) == 0.0  # noise at the cornu: nothing subtracted
+    assert background_level(np.array([6.0, 8.0, 7.0]), 10.0) == 7.0
+    # over a large background a filling must add half of it: 40 + (20 - 10)
+    assert background_level(np.array([40.0, 35.0, 60.0]), 10.0) == 50.0
+    assert background_level(np.array([]), 10.0) == 0.0
+
+
+def _side_signals(cornual_from: int | None, spill_from: int, t: int = 40) -> SideSignals:
+    """One side's signals, in pixels of 1 mm²: spill (faint contrast) of 100 mm² from ``spill_from`` to the end,
+    and the cornual line of 30 mm² from ``cornual_from`` (None: no series, the older ``connected_px`` rule)."""
+    z = np.zeros(t)
+    faint = z.copy()
+    faint[spill_from:] = 100.0
+    connected = z.copy()
+    connected[cornual_from or spill_from :] = 30.0
+    cornual = None
+    if cornual_from is not None:
+        cornual = z.copy()
+        cornual[cornual_from:] = 30.0
+    return SideSignals(connected, faint, z.copy(), z.copy(), cornual_px=cornual)
+
+
+def test_seen_line_is_not_moved_back_to_an_earlier_raw_spill_onset() -> None:
+    """Session 7: a raw spill onset before the line leaves the cornu was an early spill call (gas, devices, a
+    venous lace) on the independent renderer's tuning loops, while the line rose at the true filling."""
+    call = call_side(_side_signals(cornual_from=25, spill_from=10), 1.0)
+    assert call.spill_onset_index == 10
+    assert call.first_fill_index == 25
+    # no line seen: the onset is still the latest the tube can have filled
+    silent = _side_signals(cornual_from=25, spill_from=10)
+    silent.cornual_px = np.zeros(40)
+    assert call_side(silent, 1.0).first_fill_index == 10
+    # the older rule (no cornual series) keeps the clamp
+    assert call_side(_side_signals(cornual_from=None, spill_from=10), 1.0).first_fill_index == 10
+    # a line before the onset is the filling, as before
+    assert call_side(_side_signals(cornual_from=5, spill_from=10), 1.0).first_fill_index == 5
