@@ -34,7 +34,7 @@ class CavityTrack:
 
 CAVITY_THRESHOLD = 0.3  # fraction of the dense-contrast level: the tapering cavity edge still counts
 HELD_PLATEAU_SHARE = 0.07  # a fill-curve plateau held this share of the loop (>= HELD_PLATEAU_MIN frames) ...
-HELD_PLATEAU_MIN = 5
+HELD_PLATEAU_MIN = 4  # (the frame and four after it: a 5-frame plateau in a short loop, tuning seed 90)
 HELD_PLATEAU_LOW = 0.2  # ... once past this share of the curve's maximum, is maximal distension
 PLATEAU_GROWTH = 0.025  # relative growth over the next frames below which the fill curve is a plateau ...
 PLATEAU_NOISE_FACTOR = 2.0  # ... or below this many times the curve's own frame-to-frame scatter, if larger
