@@ -37,6 +37,7 @@ HELD_PLATEAU_SHARE = 0.07  # a fill-curve plateau held this share of the loop (>
 HELD_PLATEAU_MIN = 4  # (the frame and four after it: a 5-frame plateau in a short loop, tuning seed 90)
 HELD_PLATEAU_LOW = 0.2  # ... once past this share of the curve's maximum, is maximal distension
 PLATEAU_GROWTH = 0.021  # relative growth over the next frames below which the fill curve is a plateau ...
+# (2 % missed independent tuning seed 12 by a hair; 2.5 % moved first-renderer picks a frame early)
 PLATEAU_NOISE_FACTOR = 2.0  # ... or below this many times the curve's own frame-to-frame scatter, if larger
 DENSITY_MEDIAN_FRAMES = 3  # running median of the cavity's mean opacity: takes out one-frame brightness jumps
 
@@ -150,9 +151,11 @@ def fill_score(areas: np.ndarray, content: np.ndarray) -> np.ndarray:
 
     The mean opacity inside the cavity goes through a 3-frame running median first. Why: after the brightness
     correction (``opacity.normalise_gain`` maps every frame of a drifting loop by its own line) the cavity's
-    mean opacity scatters by a few per cent from frame to frame, and that scatter broke the 2 % plateau below
-    (independent renderer tuning seeds: picks 5-15 frames late). A running median leaves a monotone rise and a
-    step unchanged (a cavity that keeps filling, a component that joins), so clean loops keep their curve.
+    mean opacity scatters by a few per cent from frame to frame, and that scatter broke the 2 % plateau test
+    (tuning seeds 0-79 re-tracked under a per-frame gain of 1 + N(0, 2 %): the old pick missed ±3 frames on 6
+    first-renderer and 12 independent loops of 80). A running median leaves a monotone rise and a step
+    unchanged (a cavity that keeps filling, a component that joins), so clean loops keep their curve. The area
+    is not filtered: it does not scale with the gain, and filtering it moved first-renderer picks.
     """
     if areas.max() <= 0:
         return np.zeros_like(areas)
@@ -190,8 +193,8 @@ def max_distension_index(areas: np.ndarray, content: np.ndarray) -> int | None:
     score = fill_score(areas, content)
     growth = max(PLATEAU_GROWTH, PLATEAU_NOISE_FACTOR * curve_scatter(score))
     # the curve's peak; the content breaks ties on the area plateau, because the cavity keeps filling with
-    # contrast until it is fully distended (no temporal smoothing: it would drag the pick one frame late at the
-    # end of the steep rise)
+    # contrast until it is fully distended (no smoothing of the score itself: it would drag the pick one frame
+    # late at the end of the steep rise; the median on the mean opacity leaves that rise as it is)
     cand = np.flatnonzero(score >= 0.985 * score.max())
     max_index = int(cand[0])
     # A plateau broken by a step (a joining component: the cervical canal, an instrument, pooled spill) is
