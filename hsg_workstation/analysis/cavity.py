@@ -33,9 +33,13 @@ class CavityTrack:
 
 
 CAVITY_THRESHOLD = 0.3  # fraction of the dense-contrast level: the tapering cavity edge still counts
-HELD_PLATEAU_SHARE = 0.1  # a fill-curve plateau held this share of the loop (>= HELD_PLATEAU_MIN frames) ...
-HELD_PLATEAU_MIN = 5
+HELD_PLATEAU_SHARE = 0.07  # a fill-curve plateau held this share of the loop (>= HELD_PLATEAU_MIN frames) ...
+HELD_PLATEAU_MIN = 4  # (the frame and four after it: a 5-frame plateau in a short loop, tuning seed 90)
 HELD_PLATEAU_LOW = 0.2  # ... once past this share of the curve's maximum, is maximal distension
+PLATEAU_GROWTH = 0.021  # relative growth over the next frames below which the fill curve is a plateau ...
+# (2 % missed independent tuning seed 12 by a hair; 2.5 % moved first-renderer picks a frame early)
+PLATEAU_NOISE_FACTOR = 2.0  # ... or below this many times the curve's own frame-to-frame scatter, if larger
+DENSITY_MEDIAN_FRAMES = 3  # running median of the cavity's mean opacity: takes out one-frame brightness jumps
 
 
 def open_radius_for(mm_per_px: float) -> int:
@@ -138,30 +142,79 @@ def track_cavity(
             outside |= away & apart
             apart = away
     areas = masks.sum(axis=(1, 2)).astype(np.float64)
-    # Maximal distension: the fill curve's peak; the content (integrated opacity) breaks ties on the plateau,
-    # because the cavity keeps filling with contrast until it is fully distended.
     content = np.array([float(opacity[i][masks[i]].sum()) for i in range(t)])
-    max_index = None
-    if areas.max() > 0:
-        score = areas / areas.max() + content / max(content.max(), 1e-6)
-        # no temporal smoothing: it would drag the pick one frame late at the end of the steep rise
-        cand = np.flatnonzero(score >= 0.985 * score.max())
-        max_index = int(cand[0])
-        # A plateau broken by a step (a joining component: the cervical canal, an instrument, pooled spill) is
-        # not further distension: the first frame of a plateau held for three frames (< 2 % growth) wins
-        plateau = _first_plateau(score)
-        if plateau is not None and plateau < max_index:
-            max_index = plateau
-        # A plateau held for a tenth of the loop is the distended cavity even when the curve rises again
-        # later: what is added then joins from outside (spill drifting in, a dense cloud, the cervix) — the
-        # "half the maximum" guard above missed it when that later growth doubled the curve (independent
-        # renderer tuning seeds: picks 19-54 frames late on 4 of 40 loops)
-        held = _first_plateau(
-            score, run=max(HELD_PLATEAU_MIN, int(round(HELD_PLATEAU_SHARE * t))), low=HELD_PLATEAU_LOW
-        )
-        if held is not None and held < max_index:
-            max_index = held
-    return CavityTrack(masks, areas, first, max_index, open_radius_for(mm_per_px))
+    return CavityTrack(masks, areas, first, max_distension_index(areas, content), open_radius_for(mm_per_px))
+
+
+def fill_score(areas: np.ndarray, content: np.ndarray) -> np.ndarray:
+    """The distension curve: area plus contrast content (area × mean opacity), each relative to its maximum.
+
+    The mean opacity inside the cavity goes through a 3-frame running median first. Why: after the brightness
+    correction (``opacity.normalise_gain`` maps every frame of a drifting loop by its own line) the cavity's
+    mean opacity scatters by a few per cent from frame to frame, and that scatter broke the 2 % plateau test
+    (tuning seeds 0-79 re-tracked under a per-frame gain of 1 + N(0, 2 %): the old pick missed ±3 frames on 6
+    first-renderer and 12 independent loops of 80). A running median leaves a monotone rise and a step
+    unchanged (a cavity that keeps filling, a component that joins), so clean loops keep their curve. The area
+    is not filtered: it does not scale with the gain, and filtering it moved first-renderer picks.
+    """
+    if areas.max() <= 0:
+        return np.zeros_like(areas)
+    density = content / np.maximum(areas, 1.0)
+    if len(density) >= DENSITY_MEDIAN_FRAMES:
+        density = ndi.median_filter(density, DENSITY_MEDIAN_FRAMES, mode="nearest")
+    steady_content = areas * density
+    return areas / areas.max() + steady_content / max(float(steady_content.max()), 1e-6)
+
+
+def curve_scatter(score: np.ndarray, low: float = 0.5) -> float:
+    """Robust relative frame-to-frame scatter of ``score`` where it is past ``low`` of its maximum: the sigma of
+    white noise whose second differences have the same median size (second differences ignore a steady rise)."""
+    if len(score) < 3 or score.max() <= 0:
+        return 0.0
+    mid = score[1:-1]
+    d2 = np.abs(score[:-2] - 2.0 * mid + score[2:]) / np.maximum(mid, 1e-9)
+    keep = mid >= low * score.max()
+    if not keep.any():
+        return 0.0
+    return float(np.median(d2[keep]) * 1.4826 / np.sqrt(6.0))
+
+
+def max_distension_index(areas: np.ndarray, content: np.ndarray) -> int | None:
+    """0-based frame of maximal distension from the fill curve (area) and the cavity's contrast content.
+
+    The cavity grows and then stays distended: the pick is the first frame of the curve's plateau. A plateau
+    is growth below ``PLATEAU_GROWTH`` over the next frames — or, on a loop whose curve scatters from frame to
+    frame (residual brightness changes), below ``PLATEAU_NOISE_FACTOR`` times that scatter: a tolerance under
+    the curve's own noise finds no plateau until a late, accidental quiet stretch.
+    """
+    if areas.max() <= 0:
+        return None
+    t = len(areas)
+    score = fill_score(areas, content)
+    growth = max(PLATEAU_GROWTH, PLATEAU_NOISE_FACTOR * curve_scatter(score))
+    # the curve's peak; the content breaks ties on the area plateau, because the cavity keeps filling with
+    # contrast until it is fully distended (no smoothing of the score itself: it would drag the pick one frame
+    # late at the end of the steep rise; the median on the mean opacity leaves that rise as it is)
+    cand = np.flatnonzero(score >= 0.985 * score.max())
+    max_index = int(cand[0])
+    # A plateau broken by a step (a joining component: the cervical canal, an instrument, pooled spill) is
+    # not further distension: the first frame of a plateau held for three frames wins
+    plateau = _first_plateau(score, growth=growth)
+    if plateau is not None and plateau < max_index:
+        max_index = plateau
+    # A plateau held for a share of the loop is the distended cavity even when the curve rises again later:
+    # what is added then joins from outside (spill drifting in, a dense cloud, the cervix) — the "half the
+    # maximum" guard above missed it when that later growth doubled the curve (independent renderer tuning
+    # seeds: picks 19-54 frames late on 4 of 40 loops; seed 5: an 8-frame plateau in 111 frames)
+    held = _first_plateau(
+        score,
+        run=max(HELD_PLATEAU_MIN, int(round(HELD_PLATEAU_SHARE * t))),
+        growth=growth,
+        low=HELD_PLATEAU_LOW,
+    )
+    if held is not None and held < max_index:
+        max_index = held
+    return max_index
 
 
 def _first_plateau(score: np.ndarray, run: int = 3, growth: float = 0.02, low: float = 0.5) -> int | None:
