@@ -40,7 +40,7 @@ def _loop(move: bool, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray
 def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Counts of the expensive per-frame searches (masked phase correlation, Lucas-Kanade) during a test."""
     calls = {"phase": 0, "lk": 0}
-    pcc, lk = registration.phase_cross_correlation, registration._lucas_kanade
+    pcc, lk = registration.masked_shift, registration._lucas_kanade
 
     def phase(*a, **k):
         calls["phase"] += 1
@@ -50,7 +50,7 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
         calls["lk"] += 1
         return lk(*a, **k)
 
-    monkeypatch.setattr(registration, "phase_cross_correlation", phase)
+    monkeypatch.setattr(registration, "masked_shift", phase)
     monkeypatch.setattr(registration, "_lucas_kanade", lucas)
     return calls
 
