@@ -146,13 +146,28 @@ def contrast_sign(frames: np.ndarray, noise: float, valid: np.ndarray | None = N
             out.append((hi - med) - (med - lo))
         return out
 
-    per_frame = [v for part in map_ordered(votes, [picked[sl] for sl in chunks(picked.size)]) for v in part]
     # The contrast's own vote comes first: the cavity fills before anything else changes much. Later frames
     # add what moved or drifted meanwhile (gas, devices under traction, detector drift), which outvoted it on 3
     # of 40 independent tuning loops (votes changing sign halfway through). So the window of POLARITY_WINDOW
     # votes from the first one clearly above the noise decides; without such a vote, all of them.
-    clear = [k for k, v in enumerate(per_frame) if abs(v) > noise]
-    window = per_frame[clear[0] : clear[0] + POLARITY_WINDOW] if clear else per_frame
+    # The votes are computed in frame order, POLARITY_WINDOW at a time, only until that window is complete:
+    # the frames after it cannot change the result (session 7: about half of the ten on most loops). Each
+    # frame's vote is the same whatever frames share its batch (the FFT transforms each frame on its own).
+    per_frame: list[float] = []
+    first_clear: int | None = None
+    done = 0
+    while done < picked.size:
+        more = POLARITY_WINDOW if first_clear is None else first_clear + POLARITY_WINDOW - done
+        batch = picked[done : done + more]
+        per_frame += [
+            v for part in map_ordered(votes, [batch[sl] for sl in chunks(batch.size)]) for v in part
+        ]
+        done += batch.size
+        if first_clear is None:
+            first_clear = next((k for k, v in enumerate(per_frame) if abs(v) > noise), None)
+        if first_clear is not None and done >= first_clear + POLARITY_WINDOW:
+            break
+    window = per_frame[first_clear : first_clear + POLARITY_WINDOW] if first_clear is not None else per_frame
     vote = 0.0
     for v in window:
         vote += v
@@ -554,8 +569,11 @@ def compute_opacity(
     # changed (moved gas / devices / blades, uncorrected motion, gain), and a spatial noise far above what the
     # frame-to-frame noise predicts (after the same smoothing) measures large-scale changes.
     check = noise_frames if noise_frames.size else np.arange(t)
+    neg_bar = -4.0 * max(sd_pre(sigmas, noise_frames, noise), 1e-6)
+    n_valid = int(np.count_nonzero(valid))
+    # == float((opacity[i][valid] < neg_bar).mean()): an exact count over the same size, without the copy
     neg = [
-        float((opacity[i][valid] < -4.0 * max(sd_pre(sigmas, noise_frames, noise), 1e-6)).mean())
+        float(np.count_nonzero((opacity[i] < neg_bar) & valid) / n_valid) if n_valid else float("nan")
         for i in check
     ]
     negative_share = float(np.percentile(neg, 90)) if neg else 0.0

@@ -63,19 +63,37 @@ def attribute_spill(
             # the nearest earlier owner of each pixel, in the box holding all spill and all memory (exact: every
             # memory pixel lies in it)
             mem = memory[box]
-            dist, idx = ndi.distance_transform_edt(mem == 0, return_indices=True)
-            nearest = mem[idx[0], idx[1]]
             sp = spill[box]
+            rr, cc = np.nonzero(sp)
+            near, nearest = _nearest_owner(mem, rr, cc, reach)
             lab, n = ndi.label(sp)
             touching = np.zeros(n + 1, bool)
-            touching[lab[sp & (dist <= reach)]] = True
+            touching[lab[rr[near], cc[near]]] = True
             touching[0] = False
-            inherit = touching[lab]
-            own[box][inherit] = nearest[inherit]
+            inherit = touching[lab[rr, cc]]
+            own[box][rr[inherit], cc[inherit]] = nearest[inherit]
         memory[spill] = own[spill]
         counts[i, 0] = np.count_nonzero(own == 1)
         counts[i, 1] = np.count_nonzero(own == 2)
     return OwnedSpill(counts, owners)
+
+
+def _nearest_owner(
+    memory: np.ndarray, rows: np.ndarray, cols: np.ndarray, reach: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """At the pixels (``rows``, ``cols``): whether a remembered owner lies within ``reach`` (Euclidean), and the
+    owner of the nearest remembered pixel — the values ``ndi.distance_transform_edt(memory == 0,
+    return_indices=True)`` gives there (``dist <= reach``, ``memory[idx]``), read at those pixels only.
+
+    Why: scipy turns the feature transform into float distances over the whole box (five passes over it) and the
+    owner lookup was another; the spill pixels are a small part of the box. Exact: the same feature transform
+    (the same nearest pixel, ties included), and for integer offsets ``sqrt(dy² + dx²) <= reach`` holds exactly
+    when ``dy² + dx² <= reach²`` (the square root is correctly rounded and monotone, ``sqrt(reach²) == reach``).
+    """
+    idx = ndi.distance_transform_edt(memory == 0, return_distances=False, return_indices=True)
+    fr, fc = idx[0][rows, cols], idx[1][rows, cols]
+    dr, dc = (fr - rows).astype(np.int64), (fc - cols).astype(np.int64)
+    return dr * dr + dc * dc <= reach * reach, memory[fr, fc]
 
 
 def readable_frames(labels: np.ndarray, field: np.ndarray) -> np.ndarray:

@@ -54,6 +54,9 @@ DIPOLE_SHARE = 0.25
 NEGATIVE_SNR = 4.0
 CERVIX_HALF_WIDTH_MM = 8.0  # the cervical canal / catheter below the internal os: half-width at the os ...
 CERVIX_SPREAD = 0.5  # ... widening by this many mm per mm below it (reflux, balloon, vaginal contrast)
+# frames labelled together by raw_contrast, in the box of their seeds: the contrast grows over the loop, so short
+# groups have smaller boxes (and the frames before it none); per frame the result is the same (session 7)
+CONTRAST_BOX_FRAMES = 6
 LOCULATED_SHARPNESS = 0.5  # share of the spill area above half its density: pocket (high) vs cloud (low)
 
 
@@ -201,11 +204,15 @@ def raw_contrast(
     a > 5 pixel). Needs no cavity mask, so the pipeline computes it alongside the cavity tracking and hands it
     to :func:`side_signals` (``contrast``); the same values as computed there."""
     h, w = opacity.shape[1:]
-    found = hysteresis_near_seeds(opacity[frames] / np.full((h, w), noise, np.float32), 2.5, 5.0)
-    if out is None:
-        return found
-    out[frames] = found
-    return out
+    ids = range(opacity.shape[0])[frames]
+    target = np.empty((len(ids), h, w), bool) if out is None else out
+    for k in range(0, len(ids), CONTRAST_BOX_FRAMES):
+        # a few frames at a time, each group in the box of its own seeds (none before the contrast comes)
+        group = ids[k : k + CONTRAST_BOX_FRAMES]
+        src = slice(group[0], group[-1] + 1) if group.step == 1 else list(group)
+        dst = slice(k, k + len(group)) if out is None else src
+        target[dst] = hysteresis_near_seeds(opacity[src] / np.full((h, w), noise, np.float32), 2.5, 5.0)
+    return target
 
 
 def side_signals(
@@ -328,7 +335,7 @@ def side_signals(
             peaked[flab[snr >= 6.0]] = True
             keep = (sizes >= min_faint) & peaked
             keep[0] = False
-            faint = keep[flab]
+            faint = np.take(keep, flab)  # == keep[flab] (morph.hysteresis)
         wide = square_max(square_min(core, coll_r), coll_r)  # opening with a (2 r + 1)² square
         dense_wide = np.zeros_like(wide)
         glow = np.zeros_like(wide)  # the scatter glow around closed sacs (retained_sac.sac_glow): not spill
@@ -344,18 +351,15 @@ def side_signals(
 
         if wn:
             dens = label_means(o, wlab, wn) / level
-            wsel = wlab > 0
-            frame_of = np.zeros(wn + 1, np.intp)
-            frame_of[wlab[wsel]] = np.nonzero(wsel)[0]
-            frame_of = frame_of[1:]
             # undiluted-looking contrast in a wide body: a hydrosalpinx candidate
             hydro_like = dens >= RETAINED_DENSITY
-            objects = ndi.find_objects(wlab) if hydro_like.any() else []
-            for k in np.flatnonzero(hydro_like):
+            candidates = np.flatnonzero(hydro_like)
+            frame_of, objects = _label_frames_and_boxes(wlab, candidates)
+            for k in candidates:
                 # ... with the sharp wall of a tube, not the Gaussian margin of a young spill cloud (looked at in
                 # the component's box grown by the dilation: the same region as on the whole frame)
                 f = frame_of[k]
-                _fs, rs, cs = objects[k]
+                rs, cs = objects[k]
                 sb = (
                     slice(max(0, rs.start - thin_gap - 1), rs.stop + thin_gap + 1),
                     slice(max(0, cs.start - thin_gap - 1), cs.stop + thin_gap + 1),
@@ -377,7 +381,8 @@ def side_signals(
                     # its glow reaches as far as it stays joined to it: the whole frame of the run (the run's box
                     # holds every extra-cavitary pixel, so this is the whole-frame result)
                     glow[f] |= sac_glow(o[f], wlab[f] == k + 1, extra[f], peak)
-            dense_wide = np.concatenate([[False], hydro_like])[wlab]
+            if hydro_like.any():
+                dense_wide = np.take(np.concatenate([[False], hydro_like]), wlab)  # == [...][wlab]
         collection = wide & ~dense_wide
         # a faint, diffuse cloud is noisy: its own speckle peaks make "cores" whose halo hides it from the
         # faint test, and too few survive the opening to make a collection. Its contrast mask is wide, though,
@@ -442,6 +447,31 @@ def side_signals(
         sides[name].end_spill_sharpness = _sharpness(opacity[last], owned.masks[last] == s_idx + 1)
         sides[name].readable = readable
     return sides, extra_all, cath, labels
+
+
+def _label_frames_and_boxes(
+    lab: np.ndarray, ids: np.ndarray
+) -> tuple[np.ndarray, dict[int, tuple[slice, slice]]]:
+    """For a :func:`morph.label_frames` stack ``lab``: the frame of every label (index ``k`` for label ``k + 1``),
+    and the row / column box (``ndi.find_objects``) of the labels ``ids + 1``.
+
+    Why: labels are numbered in raster order over the stacked frames, so a frame holds a contiguous range of
+    them and the frame of each follows from the running maximum label per frame (one reduction instead of a
+    lookup of every labelled pixel); the boxes are looked for only in the frames that hold the wanted labels.
+    The same values as ``frame_of[lab[lab > 0]] = nonzero(lab > 0)[0]`` and ``ndi.find_objects(lab)``.
+    """
+    n_labels = int(lab.max()) if lab.size else 0
+    top = np.maximum.accumulate(lab.max(axis=(1, 2))) if lab.size else np.zeros(0, int)
+    frame_of = np.searchsorted(top, np.arange(1, n_labels + 1), side="left")
+    boxes: dict[int, tuple[slice, slice]] = {}
+    if ids.size:
+        f0, f1 = int(frame_of[ids.min()]), int(frame_of[ids.max()])
+        found = ndi.find_objects(lab[f0 : f1 + 1], max_label=int(ids.max()) + 1)
+        for k in ids:
+            box = found[k]
+            assert box is not None  # every label up to the maximum occurs
+            boxes[int(k)] = (box[1], box[2])
+    return frame_of, boxes
 
 
 def _drop_dipoles(extra: np.ndarray, snr: np.ndarray, reach: int, valid: np.ndarray) -> np.ndarray:
