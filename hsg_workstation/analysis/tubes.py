@@ -321,16 +321,26 @@ def side_signals(
         cav_d = square_max(rim | cav, cav_gap) | cavity_hull[box][None]
         snr = o / noise_map[box]  # the same quotients as on the whole frame, only where they are read
         extra = _drop_dipoles(e & ~cav_d, snr, dipole_r, valid[box])
+        # Everything below is a subset of ``extra`` and reads at most ``margin`` pixels around it: it is worked on
+        # in the box of the run's extra-cavitary contrast grown by ``margin`` (inside the box above, which also
+        # holds the cavity), with the same values (session 7).
+        inner = mask_box(extra.any(axis=0), margin)
+        if inner is None:  # no extra-cavitary contrast on these frames: no tube, spill or sac either
+            last = [0.0, 0.0, 0.0, 0.0] if ids[-1] == t - 1 else None
+            return np.zeros((n, 2, 4)), last
+        box = tuple(slice(b.start + a.start, b.start + a.stop) for a, b in zip(inner, box, strict=True))
+        o, snr, extra, cav_d = (a[:, inner[0], inner[1]] for a in (o, snr, extra, cav_d))
+        n, bh, bw = o.shape
         # tubal contrast near the cavity: by proximity, not connectivity — at low dose the thin isthmus breaks up
         connected = extra & near_cavity[box][None]
         # the 8 mm local maximum: the body of a structure is what is near its local peak
-        core = extra & (o >= CORE_FRACTION * square_max(o, win // 2)) & (snr > 5.0)
+        core = _cores(o, extra & (snr > 5.0), win // 2)
         halo = square_max(core | cav_d, halo_it)
         faint = extra & ~halo
         flab, fn = label_frames(faint)
         if fn:
             # sizes by bincount, and "peak SNR >= 6" as "some pixel >= 6" (a lookup, no per-label maximum)
-            sizes = np.bincount(flab.ravel(), minlength=fn + 1)
+            sizes = np.bincount(flab[faint], minlength=fn + 1)  # label 0 uncounted: never kept
             peaked = np.zeros(fn + 1, bool)
             peaked[flab[snr >= 6.0]] = True
             keep = (sizes >= min_faint) & peaked
@@ -449,6 +459,20 @@ def side_signals(
     return sides, extra_all, cath, labels
 
 
+def _cores(o: np.ndarray, candidates: np.ndarray, reach: int) -> np.ndarray:
+    """``candidates & (o >= CORE_FRACTION * square_max(o, reach))``: the candidate pixels near their local peak,
+    with the local maximum taken only in the box of the candidates grown by ``reach`` (all it reads there; the
+    same values — an edge of ``o`` within ``reach`` of a candidate is cut the same way in both)."""
+    box = mask_box(candidates.any(axis=0), reach)
+    core = np.zeros(candidates.shape, bool)
+    if box is None:
+        return core
+    sl = (slice(None), box[0], box[1])
+    o_box = o[sl]
+    core[sl] = candidates[sl] & (o_box >= CORE_FRACTION * square_max(o_box, reach))
+    return core
+
+
 def _label_frames_and_boxes(
     lab: np.ndarray, ids: np.ndarray
 ) -> tuple[np.ndarray, dict[int, tuple[slice, slice]]]:
@@ -492,7 +516,7 @@ def _drop_dipoles(extra: np.ndarray, snr: np.ndarray, reach: int, valid: np.ndar
     lab, n = label_frames(extra)
     if n == 0:
         return extra
-    sizes = np.bincount(lab.ravel(), minlength=n + 1)
+    sizes = np.bincount(lab[extra], minlength=n + 1)  # label 0 uncounted: never kept
     touching = np.bincount(lab[near_neg], minlength=n + 1)
     keep = touching < DIPOLE_SHARE * np.maximum(sizes, 1)
     keep[0] = False
