@@ -337,19 +337,22 @@ def side_signals(
         core = _cores(o, extra & (snr > 5.0), win // 2)
         halo = square_max(core | cav_d, halo_it)
         faint = extra & ~halo
-        flab, fn = label_frames(faint)
-        if fn:
+        wide = square_max(square_min(core, coll_r), coll_r)  # opening with a (2 r + 1)² square
+        # ``faint`` lies outside the halo of the cores and ``wide`` inside them (an opening shrinks), so no pixel of
+        # one touches the other: one labelling of both gives each of them its own components (session 7: one
+        # pass instead of two; the numbers interleave, and nothing below depends on them)
+        jlab, jn = label_frames(faint | wide)
+        if jn:
             # sizes by bincount, and "peak SNR >= 6" as "some pixel >= 6" (a lookup, no per-label maximum)
-            sizes = np.bincount(flab[faint], minlength=fn + 1)  # label 0 uncounted: never kept
-            peaked = np.zeros(fn + 1, bool)
-            peaked[flab[snr >= 6.0]] = True
+            sizes = np.bincount(jlab[faint], minlength=jn + 1)  # only faint pixels counted: wide never kept
+            peaked = np.zeros(jn + 1, bool)
+            peaked[jlab[faint & (snr >= 6.0)]] = True
             keep = (sizes >= min_faint) & peaked
             keep[0] = False
-            faint = np.take(keep, flab)  # == keep[flab] (morph.hysteresis)
-        wide = square_max(square_min(core, coll_r), coll_r)  # opening with a (2 r + 1)² square
+            faint = np.take(keep, jlab)  # == keep[jlab] (morph.hysteresis)
         dense_wide = np.zeros_like(wide)
         glow = np.zeros_like(wide)  # the scatter glow around closed sacs (retained_sac.sac_glow): not spill
-        wlab, wn = label_frames(wide)
+        wlab, wn = (np.where(wide, jlab, 0), jn) if wide.any() else (jlab, 0)
         lat = lateral[:, box[1]]
         split = int(np.count_nonzero(lat < 0))  # lateral grows with the column: the left side is a prefix
 
