@@ -306,18 +306,20 @@ def side_signals(
             box = tuple(
                 slice(min(a.start, b.start), max(a.stop, b.stop)) for a, b in zip(box, rim_box, strict=True)
             )
-            rim_lab, _ = label_frames(o_full[:, box[0], box[1]] > CAVITY_RIM * level)
+            rim_lab, rim_n = label_frames(o_full[:, box[0], box[1]] > CAVITY_RIM * level)
         else:
-            rim_lab, _ = label_frames(o_full > CAVITY_RIM * level)
+            rim_lab, rim_n = label_frames(o_full > CAVITY_RIM * level)
             rim_lab = rim_lab[:, box[0], box[1]]
         sl = (slice(None), box[0], box[1])
         o, cav, e = o_full[sl], cav_full[sl], e_full[sl]
         n, bh, bw = o.shape
         # the cavity's soft, tapering margin belongs to the cavity, not to the tubes
-        rim_ids = np.unique(rim_lab[cav])
+        rim_keep = np.zeros(rim_n + 1, bool)  # the components touching the cavity (a lookup: == np.isin)
+        rim_keep[rim_lab[cav]] = True
+        rim_keep[0] = False
         # ... only within RIM_REACH_MM of it: a dense tube touching the cavity is a rim component too, and must
         # not vanish into it (independent renderer: whole tubes were excluded)
-        rim = np.isin(rim_lab, rim_ids[rim_ids > 0]) & square_max(cav, rim_reach)
+        rim = np.take(rim_keep, rim_lab) & square_max(cav, rim_reach)
         cav_d = square_max(rim | cav, cav_gap) | cavity_hull[box][None]
         snr = o / noise_map[box]  # the same quotients as on the whole frame, only where they are read
         extra = _drop_dipoles(e & ~cav_d, snr, dipole_r, valid[box])
