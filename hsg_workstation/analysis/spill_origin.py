@@ -135,7 +135,7 @@ def readable_frames(labels: np.ndarray, field: np.ndarray) -> np.ndarray:
     """
     t = labels.shape[0]
     area = max(1, int(np.count_nonzero(field)))
-    share = np.array([np.count_nonzero((labels[i] > 0) & field) for i in range(t)], float) / area
+    share = np.count_nonzero((labels > 0) & field, axis=(1, 2)).astype(float) / area
     readable = np.ones(t, bool)
     base = None
     for i in range(1, t):

@@ -450,11 +450,9 @@ def side_signals(
         # a retained sac stays closed to the end of the loop; a body that looked closed on its first frames but
         # lies under spill on the last readable one was a young pocket that contrast later spread around: spill
         # from its first frame (independent renderer, tuning seeds 5 l, 22 l: onsets one frame late otherwise)
-        opened = labels[int(np.flatnonzero(readable)[-1])] == 2
-        for i in range(t):
-            reopen = sacs[i] & opened
-            if reopen.any():
-                labels[i][reopen] = 2
+        if sacs.any():
+            opened = labels[int(np.flatnonzero(readable)[-1])] == 2
+            labels[sacs & opened[None]] = 2
     owned = attribute_spill(labels, cx, first_index, max(1, int(round(ORIGIN_REACH_MM * px))), readable)
     last = int(np.flatnonzero(readable)[-1]) if readable.any() else t - 1
     for s_idx, name in enumerate(("left", "right")):
