@@ -352,10 +352,11 @@ def normalise_gain(frames: np.ndarray, valid: np.ndarray, noise: float) -> tuple
     centre = float(np.median(ref_s))
     x = ref_s - centre
     bins = np.array_split(np.argsort(x, kind="stable"), 10)  # tenths of the field by brightness, once
+    bx = np.array([float(np.median(x[b])) for b in bins])  # their centres: the same for every frame, once
 
     def correct(sl: slice) -> None:
         for i in range(max(sl.start, 1), sl.stop):
-            gain, offset = _field_line(frames[i].ravel()[idx] - ref, x, bins, float(level[i]), noise)
+            gain, offset = _field_line(frames[i].ravel()[idx] - ref, x, bins, bx, float(level[i]), noise)
             if gain == 1.0:
                 out[i] -= np.float32(offset)
             else:  # frame - centre = gain (frame 1 - centre) + offset
@@ -401,7 +402,7 @@ def _field_levels(diffs: np.ndarray, noise: float) -> np.ndarray:
 
 
 def _field_line(
-    diff: np.ndarray, x: np.ndarray, bins: list[np.ndarray], level: float, noise: float
+    diff: np.ndarray, x: np.ndarray, bins: list[np.ndarray], bx: np.ndarray, level: float, noise: float
 ) -> tuple[float, float]:
     """(gain, offset) with frame ≈ gain · frame 1 + offset over the field's background, from one frame's
     difference to frame 1 at the sampled pixels and the smoothed frame 1 there.
@@ -415,7 +416,6 @@ def _field_line(
     the field or gives a gain outside 0.5-2 is not a gain change: the level is subtracted instead (gain 1)."""
     width = np.sqrt(2.0) * noise
     half = GAIN_CLIP_SIGMA * width
-    bx = np.array([float(np.median(x[b])) for b in bins])
     by = np.array([_peak(diff[b], width) for b in bins])
     pairs = [(by[j] - by[i]) / (bx[j] - bx[i]) for i in range(10) for j in range(i + 1, 10) if bx[j] > bx[i]]
     b = float(np.median(pairs)) if pairs else 0.0
