@@ -27,8 +27,10 @@ from hsg_workstation.analysis.morph import (
     hysteresis,
     hysteresis_near_seeds,
     label_frames,
+    label_frames_and_boxes,
     label_means,
     mask_box,
+    near_local_max,
     square_max,
     square_min,
 )
@@ -336,7 +338,7 @@ def side_signals(
         # tubal contrast near the cavity: by proximity, not connectivity — at low dose the thin isthmus breaks up
         connected = extra & near_cavity[box][None]
         # the 8 mm local maximum: the body of a structure is what is near its local peak
-        core = _cores(o, extra & (snr > 5.0), win // 2)
+        core = near_local_max(o, extra & (snr > 5.0), win // 2, CORE_FRACTION)
         halo = square_max(core | cav_d, halo_it)
         faint = extra & ~halo
         wide = square_max(square_min(core, coll_r), coll_r)  # opening with a (2 r + 1)² square
@@ -369,7 +371,7 @@ def side_signals(
             # undiluted-looking contrast in a wide body: a hydrosalpinx candidate
             hydro_like = dens >= RETAINED_DENSITY
             candidates = np.flatnonzero(hydro_like)
-            frame_of, objects = _label_frames_and_boxes(wlab, candidates)
+            frame_of, objects = label_frames_and_boxes(wlab, candidates)
             for k in candidates:
                 # ... with the sharp wall of a tube, not the Gaussian margin of a young spill cloud (looked at in
                 # the component's box grown by the dilation: the same region as on the whole frame)
@@ -460,45 +462,6 @@ def side_signals(
         sides[name].end_spill_sharpness = _sharpness(opacity[last], owned.masks[last] == s_idx + 1)
         sides[name].readable = readable
     return sides, extra_all, cath, labels
-
-
-def _cores(o: np.ndarray, candidates: np.ndarray, reach: int) -> np.ndarray:
-    """``candidates & (o >= CORE_FRACTION * square_max(o, reach))``: the candidate pixels near their local peak,
-    with the local maximum taken only in the box of the candidates grown by ``reach`` (all it reads there; the
-    same values — an edge of ``o`` within ``reach`` of a candidate is cut the same way in both)."""
-    box = mask_box(candidates.any(axis=0), reach)
-    core = np.zeros(candidates.shape, bool)
-    if box is None:
-        return core
-    sl = (slice(None), box[0], box[1])
-    o_box = o[sl]
-    core[sl] = candidates[sl] & (o_box >= CORE_FRACTION * square_max(o_box, reach))
-    return core
-
-
-def _label_frames_and_boxes(
-    lab: np.ndarray, ids: np.ndarray
-) -> tuple[np.ndarray, dict[int, tuple[slice, slice]]]:
-    """For a :func:`morph.label_frames` stack ``lab``: the frame of every label (index ``k`` for label ``k + 1``),
-    and the row / column box (``ndi.find_objects``) of the labels ``ids + 1``.
-
-    Why: labels are numbered in raster order over the stacked frames, so a frame holds a contiguous range of
-    them and the frame of each follows from the running maximum label per frame (one reduction instead of a
-    lookup of every labelled pixel); the boxes are looked for only in the frames that hold the wanted labels.
-    The same values as ``frame_of[lab[lab > 0]] = nonzero(lab > 0)[0]`` and ``ndi.find_objects(lab)``.
-    """
-    n_labels = int(lab.max()) if lab.size else 0
-    top = np.maximum.accumulate(lab.max(axis=(1, 2))) if lab.size else np.zeros(0, int)
-    frame_of = np.searchsorted(top, np.arange(1, n_labels + 1), side="left")
-    boxes: dict[int, tuple[slice, slice]] = {}
-    if ids.size:
-        f0, f1 = int(frame_of[ids.min()]), int(frame_of[ids.max()])
-        found = ndi.find_objects(lab[f0 : f1 + 1], max_label=int(ids.max()) + 1)
-        for k in ids:
-            box = found[k]
-            assert box is not None  # every label up to the maximum occurs
-            boxes[int(k)] = (box[1], box[2])
-    return frame_of, boxes
 
 
 def _drop_dipoles(extra: np.ndarray, snr: np.ndarray, reach: int, valid: np.ndarray) -> np.ndarray:

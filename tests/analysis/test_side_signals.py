@@ -8,15 +8,15 @@ import pytest
 from scipy import ndimage as ndi
 
 from hsg_workstation.analysis.cavity import track_cavity
-from hsg_workstation.analysis.morph import hysteresis, label_frames, square_max
-from hsg_workstation.analysis.opacity import compute_opacity
-from hsg_workstation.analysis.tubes import (
-    CORE_FRACTION,
-    _cores,
-    _label_frames_and_boxes,
-    raw_contrast,
-    side_signals,
+from hsg_workstation.analysis.morph import (
+    hysteresis,
+    label_frames,
+    label_frames_and_boxes,
+    near_local_max,
+    square_max,
 )
+from hsg_workstation.analysis.opacity import compute_opacity
+from hsg_workstation.analysis.tubes import CORE_FRACTION, raw_contrast, side_signals
 from hsg_workstation.synthetic.study import generate_case
 from tests.analysis.reference_side_signals import reference_side_signals
 
@@ -96,7 +96,7 @@ def test_raw_contrast_in_frame_groups_equals_the_whole_stack_hysteresis() -> Non
     assert np.array_equal(raw_contrast(o, noise, slice(1, None, 3)), whole[1::3])
 
 
-def test_cores_and_label_frames_and_boxes_equal_their_whole_stack_forms() -> None:
+def test_near_local_max_and_label_frames_and_boxes_equal_their_whole_stack_forms() -> None:
     kw = _inputs("loculated_spill", 6)
     o = kw["opacity"][-12:]
     snr = o / kw["noise"]
@@ -104,8 +104,8 @@ def test_cores_and_label_frames_and_boxes_equal_their_whole_stack_forms() -> Non
     extra[3] = False  # a frame without contrast
     for reach in (2, 4, 7):
         want = extra & (o >= CORE_FRACTION * square_max(o, reach)) & (snr > 5.0)
-        assert np.array_equal(_cores(o, extra & (snr > 5.0), reach), want)
-    assert not _cores(o, np.zeros_like(extra), 3).any()
+        assert np.array_equal(near_local_max(o, extra & (snr > 5.0), reach, CORE_FRACTION), want)
+    assert not near_local_max(o, np.zeros_like(extra), 3, CORE_FRACTION).any()
     lab, n = label_frames(extra)
     assert n > 20
     sel = lab > 0
@@ -113,7 +113,7 @@ def test_cores_and_label_frames_and_boxes_equal_their_whole_stack_forms() -> Non
     frame_of[lab[sel]] = np.nonzero(sel)[0]
     objects = ndi.find_objects(lab)
     ids = np.array([1, 5, n // 2, n - 1])
-    got_frames, boxes = _label_frames_and_boxes(lab, ids)
+    got_frames, boxes = label_frames_and_boxes(lab, ids)
     assert np.array_equal(got_frames, frame_of[1:])
     assert boxes == {int(k): objects[k][1:] for k in ids}
-    assert _label_frames_and_boxes(lab, np.array([], int))[1] == {}
+    assert label_frames_and_boxes(lab, np.array([], int))[1] == {}
