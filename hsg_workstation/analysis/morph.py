@@ -259,3 +259,46 @@ def mask_box(mask: np.ndarray, margin: int) -> tuple[slice, slice] | None:
         slice(max(0, rows[0] - margin), min(h, rows[-1] + 1 + margin)),
         slice(max(0, cols[0] - margin), min(w, cols[-1] + 1 + margin)),
     )
+
+
+def near_local_max(values: np.ndarray, candidates: np.ndarray, reach: int, fraction: float) -> np.ndarray:
+    """``candidates & (values >= fraction * square_max(values, reach))`` for a (frames, rows, columns) stack: the
+    candidate pixels near their local peak, with the local maximum taken only in the box of the candidates grown
+    by ``reach`` (all it reads there). The same values: a window of a candidate pixel lies inside that box, or is
+    cut by the stack's edge exactly as on the whole frame (session 7: the costliest filter of the side signals)."""
+    box = mask_box(candidates.any(axis=0), reach)
+    out = np.zeros(candidates.shape, bool)
+    if box is None:
+        return out
+    sl = (slice(None), box[0], box[1])
+    v = values[sl]
+    out[sl] = candidates[sl] & (v >= fraction * square_max(v, reach))
+    return out
+
+
+def label_frames_and_boxes(
+    lab: np.ndarray, ids: np.ndarray
+) -> tuple[np.ndarray, dict[int, tuple[slice, slice]]]:
+    """For a :func:`label_frames` stack ``lab``: the frame of every label (index ``k`` for label ``k + 1``), and the
+    row / column box (``ndi.find_objects``) of the labels ``ids + 1``.
+
+    Why: labels are numbered in raster order over the stacked frames, so a frame holds a contiguous range of
+    them and the frame of each follows from the running maximum label per frame (one reduction instead of a
+    lookup of every labelled pixel); the boxes are looked for only in the frames that hold the wanted labels.
+    The same values as ``frame_of[lab[lab > 0]] = nonzero(lab > 0)[0]`` and ``ndi.find_objects(lab)`` for every
+    label that occurs (a number that does not, in a labelling masked after the fact, gets a frame never asked for).
+    """
+    n_labels = int(lab.max()) if lab.size else 0
+    top = np.maximum.accumulate(lab.max(axis=(1, 2))) if lab.size else np.zeros(0, int)
+    frame_of = np.searchsorted(top, np.arange(1, n_labels + 1), side="left")
+    boxes: dict[int, tuple[slice, slice]] = {}
+    if ids.size:
+        f0, f1 = int(frame_of[ids.min()]), int(frame_of[ids.max()])
+        found = ndi.find_objects(lab[f0 : f1 + 1], max_label=int(ids.max()) + 1)
+        for k in ids:
+            box = found[k]
+            assert (
+                box is not None
+            )  # a wanted label occurs (others may not: ``lab`` may be a masked labelling)
+            boxes[int(k)] = (box[1], box[2])
+    return frame_of, boxes

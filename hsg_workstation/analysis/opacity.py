@@ -146,13 +146,28 @@ def contrast_sign(frames: np.ndarray, noise: float, valid: np.ndarray | None = N
             out.append((hi - med) - (med - lo))
         return out
 
-    per_frame = [v for part in map_ordered(votes, [picked[sl] for sl in chunks(picked.size)]) for v in part]
     # The contrast's own vote comes first: the cavity fills before anything else changes much. Later frames
     # add what moved or drifted meanwhile (gas, devices under traction, detector drift), which outvoted it on 3
     # of 40 independent tuning loops (votes changing sign halfway through). So the window of POLARITY_WINDOW
     # votes from the first one clearly above the noise decides; without such a vote, all of them.
-    clear = [k for k, v in enumerate(per_frame) if abs(v) > noise]
-    window = per_frame[clear[0] : clear[0] + POLARITY_WINDOW] if clear else per_frame
+    # The votes are computed in frame order, POLARITY_WINDOW at a time, only until that window is complete:
+    # the frames after it cannot change the result (session 7: about half of the ten on most loops). Each
+    # frame's vote is the same whatever frames share its batch (the FFT transforms each frame on its own).
+    per_frame: list[float] = []
+    first_clear: int | None = None
+    done = 0
+    while done < picked.size:
+        more = POLARITY_WINDOW if first_clear is None else first_clear + POLARITY_WINDOW - done
+        batch = picked[done : done + more]
+        per_frame += [
+            v for part in map_ordered(votes, [batch[sl] for sl in chunks(batch.size)]) for v in part
+        ]
+        done += batch.size
+        if first_clear is None:
+            first_clear = next((k for k, v in enumerate(per_frame) if abs(v) > noise), None)
+        if first_clear is not None and done >= first_clear + POLARITY_WINDOW:
+            break
+    window = per_frame[first_clear : first_clear + POLARITY_WINDOW] if first_clear is not None else per_frame
     vote = 0.0
     for v in window:
         vote += v
@@ -337,10 +352,11 @@ def normalise_gain(frames: np.ndarray, valid: np.ndarray, noise: float) -> tuple
     centre = float(np.median(ref_s))
     x = ref_s - centre
     bins = np.array_split(np.argsort(x, kind="stable"), 10)  # tenths of the field by brightness, once
+    bx = np.array([float(np.median(x[b])) for b in bins])  # their centres: the same for every frame, once
 
     def correct(sl: slice) -> None:
         for i in range(max(sl.start, 1), sl.stop):
-            gain, offset = _field_line(frames[i].ravel()[idx] - ref, x, bins, float(level[i]), noise)
+            gain, offset = _field_line(frames[i].ravel()[idx] - ref, x, bins, bx, float(level[i]), noise)
             if gain == 1.0:
                 out[i] -= np.float32(offset)
             else:  # frame - centre = gain (frame 1 - centre) + offset
@@ -386,7 +402,7 @@ def _field_levels(diffs: np.ndarray, noise: float) -> np.ndarray:
 
 
 def _field_line(
-    diff: np.ndarray, x: np.ndarray, bins: list[np.ndarray], level: float, noise: float
+    diff: np.ndarray, x: np.ndarray, bins: list[np.ndarray], bx: np.ndarray, level: float, noise: float
 ) -> tuple[float, float]:
     """(gain, offset) with frame ≈ gain · frame 1 + offset over the field's background, from one frame's
     difference to frame 1 at the sampled pixels and the smoothed frame 1 there.
@@ -400,7 +416,6 @@ def _field_line(
     the field or gives a gain outside 0.5-2 is not a gain change: the level is subtracted instead (gain 1)."""
     width = np.sqrt(2.0) * noise
     half = GAIN_CLIP_SIGMA * width
-    bx = np.array([float(np.median(x[b])) for b in bins])
     by = np.array([_peak(diff[b], width) for b in bins])
     pairs = [(by[j] - by[i]) / (bx[j] - bx[i]) for i in range(10) for j in range(i + 1, 10) if bx[j] > bx[i]]
     b = float(np.median(pairs)) if pairs else 0.0
@@ -554,8 +569,11 @@ def compute_opacity(
     # changed (moved gas / devices / blades, uncorrected motion, gain), and a spatial noise far above what the
     # frame-to-frame noise predicts (after the same smoothing) measures large-scale changes.
     check = noise_frames if noise_frames.size else np.arange(t)
+    neg_bar = -4.0 * max(sd_pre(sigmas, noise_frames, noise), 1e-6)
+    n_valid = int(np.count_nonzero(valid))
+    # == float((opacity[i][valid] < neg_bar).mean()): an exact count over the same size, without the copy
     neg = [
-        float((opacity[i][valid] < -4.0 * max(sd_pre(sigmas, noise_frames, noise), 1e-6)).mean())
+        float(np.count_nonzero((opacity[i] < neg_bar) & valid) / n_valid) if n_valid else float("nan")
         for i in check
     ]
     negative_share = float(np.percentile(neg, 90)) if neg else 0.0

@@ -11,6 +11,7 @@ extra-cavitary contrast, 2 = counted as spill), after the per-frame structures a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,34 +49,73 @@ def attribute_spill(
     """
     t, h, w = labels.shape
     counts = np.zeros((t, 2))
-    memory = np.zeros((h, w), np.uint8)  # 0: no spill seen here yet; 1 / 2: last owner seen here
-    column_side = np.where(np.arange(w)[None, :] < axis_col, 1, 2).astype(np.uint8)
-    column_side = np.broadcast_to(column_side, (h, w))
     owners = np.zeros((t, h, w), np.uint8)
-    for i in range(max(0, first_index), t):
-        spill = labels[i] == 2
-        own = owners[i]
-        if not spill.any() or (readable is not None and not readable[i]):
+    start = max(0, first_index)
+    is_spill = labels[start:] == 2
+    # Every spill pixel, and so every remembered one, lies in the box of all frames' spill: the frames are
+    # worked on in that box (grown by the 1-px margin of the per-frame box below, so that box is the same).
+    region = mask_box(is_spill.any(axis=0), 1) if is_spill.size else None
+    if region is None:
+        return OwnedSpill(counts, owners)
+    has_spill = is_spill.any(axis=(1, 2))
+    memory = np.zeros(is_spill[0][region].shape, np.uint8)  # 0: no spill seen here yet; 1 / 2: last owner
+    cols = np.arange(w)[region[1]]
+    column_side = np.broadcast_to(np.where(cols[None, :] < axis_col, 1, 2).astype(np.uint8), memory.shape)
+    for i in range(start, t):
+        if not has_spill[i - start] or (readable is not None and not readable[i]):
             continue  # a frame after a field-wide step shows no spill to remember
+        spill = is_spill[i - start][region]
+        own = owners[i][region]
         own[spill] = column_side[spill]
         box = mask_box(spill | (memory > 0), 1) if memory.any() else None
         if box is not None:
             # the nearest earlier owner of each pixel, in the box holding all spill and all memory (exact: every
             # memory pixel lies in it)
             mem = memory[box]
-            dist, idx = ndi.distance_transform_edt(mem == 0, return_indices=True)
-            nearest = mem[idx[0], idx[1]]
             sp = spill[box]
+            near, nearest = _nearest_owner(mem)
             lab, n = ndi.label(sp)
             touching = np.zeros(n + 1, bool)
-            touching[lab[sp & (dist <= reach)]] = True
+            touching[lab[sp & near(reach)]] = True
             touching[0] = False
-            inherit = touching[lab]
-            own[box][inherit] = nearest[inherit]
+            inherit = np.take(touching, lab)  # == touching[lab]
+            own[box][inherit] = nearest(inherit)
         memory[spill] = own[spill]
         counts[i, 0] = np.count_nonzero(own == 1)
         counts[i, 1] = np.count_nonzero(own == 2)
     return OwnedSpill(counts, owners)
+
+
+def _nearest_owner(
+    memory: np.ndarray,
+) -> tuple[Callable[[int], np.ndarray], Callable[[np.ndarray], np.ndarray]]:
+    """For every pixel of ``memory`` (a box holding every remembered pixel): ``near(reach)``, whether a
+    remembered pixel lies within ``reach`` (Euclidean), and ``nearest(mask)``, the owner of the nearest remembered
+    pixel at the pixels of ``mask`` — the values ``dist <= reach`` and ``memory[idx]`` of
+    ``dist, idx = ndi.distance_transform_edt(memory == 0, return_indices=True)``.
+
+    Why: scipy turns the feature transform into float64 distances (indices, a float copy, squares, a sum and a
+    square root over the box) and the owner lookup read every pixel of the box; here the distances are integer
+    squares compared with ``reach²``, and the owners are looked up only where they are used. Exact: the same
+    feature transform (the same nearest pixel, ties included), and for integer offsets ``sqrt(dy² + dx²) <=
+    reach`` holds exactly when ``dy² + dx² <= reach²`` (the root is correctly rounded and monotone, and
+    ``sqrt(reach²) == reach``).
+    """
+    h, w = memory.shape
+    ft_rows, ft_cols = ndi.distance_transform_edt(memory == 0, return_distances=False, return_indices=True)
+
+    def near(reach: int) -> np.ndarray:
+        dr = ft_rows - np.arange(h, dtype=np.int32)[:, None]
+        dc = ft_cols - np.arange(w, dtype=np.int32)[None, :]
+        dr *= dr
+        dc *= dc
+        dr += dc
+        return dr <= int(reach) * int(reach)
+
+    def nearest(mask: np.ndarray) -> np.ndarray:
+        return np.take(memory, ft_rows[mask] * w + ft_cols[mask])
+
+    return near, nearest
 
 
 def readable_frames(labels: np.ndarray, field: np.ndarray) -> np.ndarray:
@@ -95,7 +135,7 @@ def readable_frames(labels: np.ndarray, field: np.ndarray) -> np.ndarray:
     """
     t = labels.shape[0]
     area = max(1, int(np.count_nonzero(field)))
-    share = np.array([np.count_nonzero((labels[i] > 0) & field) for i in range(t)], float) / area
+    share = np.count_nonzero((labels > 0) & field, axis=(1, 2)).astype(float) / area
     readable = np.ones(t, bool)
     base = None
     for i in range(1, t):

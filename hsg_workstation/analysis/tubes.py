@@ -27,8 +27,10 @@ from hsg_workstation.analysis.morph import (
     hysteresis,
     hysteresis_near_seeds,
     label_frames,
+    label_frames_and_boxes,
     label_means,
     mask_box,
+    near_local_max,
     square_max,
     square_min,
 )
@@ -54,6 +56,9 @@ DIPOLE_SHARE = 0.25
 NEGATIVE_SNR = 4.0
 CERVIX_HALF_WIDTH_MM = 8.0  # the cervical canal / catheter below the internal os: half-width at the os ...
 CERVIX_SPREAD = 0.5  # ... widening by this many mm per mm below it (reflux, balloon, vaginal contrast)
+# frames labelled together by raw_contrast, in the box of their seeds: the contrast grows over the loop, so short
+# groups have smaller boxes (and the frames before it none); per frame the result is the same (session 7)
+CONTRAST_BOX_FRAMES = 6
 LOCULATED_SHARPNESS = 0.5  # share of the spill area above half its density: pocket (high) vs cloud (low)
 
 
@@ -201,11 +206,15 @@ def raw_contrast(
     a > 5 pixel). Needs no cavity mask, so the pipeline computes it alongside the cavity tracking and hands it
     to :func:`side_signals` (``contrast``); the same values as computed there."""
     h, w = opacity.shape[1:]
-    found = hysteresis_near_seeds(opacity[frames] / np.full((h, w), noise, np.float32), 2.5, 5.0)
-    if out is None:
-        return found
-    out[frames] = found
-    return out
+    ids = range(opacity.shape[0])[frames]
+    target = np.empty((len(ids), h, w), bool) if out is None else out
+    for k in range(0, len(ids), CONTRAST_BOX_FRAMES):
+        # a few frames at a time, each group in the box of its own seeds (none before the contrast comes)
+        group = ids[k : k + CONTRAST_BOX_FRAMES]
+        src = slice(group[0], group[-1] + 1) if group.step == 1 else list(group)
+        dst = slice(k, k + len(group)) if out is None else src
+        target[dst] = hysteresis_near_seeds(opacity[src] / np.full((h, w), noise, np.float32), 2.5, 5.0)
+    return target
 
 
 def side_signals(
@@ -299,40 +308,55 @@ def side_signals(
             box = tuple(
                 slice(min(a.start, b.start), max(a.stop, b.stop)) for a, b in zip(box, rim_box, strict=True)
             )
-            rim_lab, _ = label_frames(o_full[:, box[0], box[1]] > CAVITY_RIM * level)
+            rim_lab, rim_n = label_frames(o_full[:, box[0], box[1]] > CAVITY_RIM * level)
         else:
-            rim_lab, _ = label_frames(o_full > CAVITY_RIM * level)
+            rim_lab, rim_n = label_frames(o_full > CAVITY_RIM * level)
             rim_lab = rim_lab[:, box[0], box[1]]
         sl = (slice(None), box[0], box[1])
         o, cav, e = o_full[sl], cav_full[sl], e_full[sl]
         n, bh, bw = o.shape
         # the cavity's soft, tapering margin belongs to the cavity, not to the tubes
-        rim_ids = np.unique(rim_lab[cav])
+        rim_keep = np.zeros(rim_n + 1, bool)  # the components touching the cavity (a lookup: == np.isin)
+        rim_keep[rim_lab[cav]] = True
+        rim_keep[0] = False
         # ... only within RIM_REACH_MM of it: a dense tube touching the cavity is a rim component too, and must
         # not vanish into it (independent renderer: whole tubes were excluded)
-        rim = np.isin(rim_lab, rim_ids[rim_ids > 0]) & square_max(cav, rim_reach)
+        rim = np.take(rim_keep, rim_lab) & square_max(cav, rim_reach)
         cav_d = square_max(rim | cav, cav_gap) | cavity_hull[box][None]
         snr = o / noise_map[box]  # the same quotients as on the whole frame, only where they are read
         extra = _drop_dipoles(e & ~cav_d, snr, dipole_r, valid[box])
+        # Everything below is a subset of ``extra`` and reads at most ``margin`` pixels around it: it is worked on
+        # in the box of the run's extra-cavitary contrast grown by ``margin`` (inside the box above, which also
+        # holds the cavity), with the same values (session 7).
+        inner = mask_box(extra.any(axis=0), margin)
+        if inner is None:  # no extra-cavitary contrast on these frames: no tube, spill or sac either
+            last = [0.0, 0.0, 0.0, 0.0] if ids[-1] == t - 1 else None
+            return np.zeros((n, 2, 4)), last
+        box = tuple(slice(b.start + a.start, b.start + a.stop) for a, b in zip(inner, box, strict=True))
+        o, snr, extra, cav_d = (a[:, inner[0], inner[1]] for a in (o, snr, extra, cav_d))
+        n, bh, bw = o.shape
         # tubal contrast near the cavity: by proximity, not connectivity — at low dose the thin isthmus breaks up
         connected = extra & near_cavity[box][None]
         # the 8 mm local maximum: the body of a structure is what is near its local peak
-        core = extra & (o >= CORE_FRACTION * square_max(o, win // 2)) & (snr > 5.0)
+        core = near_local_max(o, extra & (snr > 5.0), win // 2, CORE_FRACTION)
         halo = square_max(core | cav_d, halo_it)
         faint = extra & ~halo
-        flab, fn = label_frames(faint)
-        if fn:
+        wide = square_max(square_min(core, coll_r), coll_r)  # opening with a (2 r + 1)² square
+        # ``faint`` lies outside the halo of the cores and ``wide`` inside them (an opening shrinks), so no pixel of
+        # one touches the other: one labelling of both gives each of them its own components (session 7: one
+        # pass instead of two; the numbers interleave, and nothing below depends on them)
+        jlab, jn = label_frames(faint | wide)
+        if jn:
             # sizes by bincount, and "peak SNR >= 6" as "some pixel >= 6" (a lookup, no per-label maximum)
-            sizes = np.bincount(flab.ravel(), minlength=fn + 1)
-            peaked = np.zeros(fn + 1, bool)
-            peaked[flab[snr >= 6.0]] = True
+            sizes = np.bincount(jlab[faint], minlength=jn + 1)  # only faint pixels counted: wide never kept
+            peaked = np.zeros(jn + 1, bool)
+            peaked[jlab[faint & (snr >= 6.0)]] = True
             keep = (sizes >= min_faint) & peaked
             keep[0] = False
-            faint = keep[flab]
-        wide = square_max(square_min(core, coll_r), coll_r)  # opening with a (2 r + 1)² square
+            faint = np.take(keep, jlab)  # == keep[jlab] (morph.hysteresis)
         dense_wide = np.zeros_like(wide)
         glow = np.zeros_like(wide)  # the scatter glow around closed sacs (retained_sac.sac_glow): not spill
-        wlab, wn = label_frames(wide)
+        wlab, wn = (np.where(wide, jlab, 0), jn) if wide.any() else (jlab, 0)
         lat = lateral[:, box[1]]
         split = int(np.count_nonzero(lat < 0))  # lateral grows with the column: the left side is a prefix
 
@@ -344,18 +368,15 @@ def side_signals(
 
         if wn:
             dens = label_means(o, wlab, wn) / level
-            wsel = wlab > 0
-            frame_of = np.zeros(wn + 1, np.intp)
-            frame_of[wlab[wsel]] = np.nonzero(wsel)[0]
-            frame_of = frame_of[1:]
             # undiluted-looking contrast in a wide body: a hydrosalpinx candidate
             hydro_like = dens >= RETAINED_DENSITY
-            objects = ndi.find_objects(wlab) if hydro_like.any() else []
-            for k in np.flatnonzero(hydro_like):
+            candidates = np.flatnonzero(hydro_like)
+            frame_of, objects = label_frames_and_boxes(wlab, candidates)
+            for k in candidates:
                 # ... with the sharp wall of a tube, not the Gaussian margin of a young spill cloud (looked at in
                 # the component's box grown by the dilation: the same region as on the whole frame)
                 f = frame_of[k]
-                _fs, rs, cs = objects[k]
+                rs, cs = objects[k]
                 sb = (
                     slice(max(0, rs.start - thin_gap - 1), rs.stop + thin_gap + 1),
                     slice(max(0, cs.start - thin_gap - 1), cs.stop + thin_gap + 1),
@@ -377,7 +398,8 @@ def side_signals(
                     # its glow reaches as far as it stays joined to it: the whole frame of the run (the run's box
                     # holds every extra-cavitary pixel, so this is the whole-frame result)
                     glow[f] |= sac_glow(o[f], wlab[f] == k + 1, extra[f], peak)
-            dense_wide = np.concatenate([[False], hydro_like])[wlab]
+            if hydro_like.any():
+                dense_wide = np.take(np.concatenate([[False], hydro_like]), wlab)  # == [...][wlab]
         collection = wide & ~dense_wide
         # a faint, diffuse cloud is noisy: its own speckle peaks make "cores" whose halo hides it from the
         # faint test, and too few survive the opening to make a collection. Its contrast mask is wide, though,
@@ -430,11 +452,9 @@ def side_signals(
         # a retained sac stays closed to the end of the loop; a body that looked closed on its first frames but
         # lies under spill on the last readable one was a young pocket that contrast later spread around: spill
         # from its first frame (independent renderer, tuning seeds 5 l, 22 l: onsets one frame late otherwise)
-        opened = labels[int(np.flatnonzero(readable)[-1])] == 2
-        for i in range(t):
-            reopen = sacs[i] & opened
-            if reopen.any():
-                labels[i][reopen] = 2
+        if sacs.any():
+            opened = labels[int(np.flatnonzero(readable)[-1])] == 2
+            labels[sacs & opened[None]] = 2
     owned = attribute_spill(labels, cx, first_index, max(1, int(round(ORIGIN_REACH_MM * px))), readable)
     last = int(np.flatnonzero(readable)[-1]) if readable.any() else t - 1
     for s_idx, name in enumerate(("left", "right")):
@@ -462,7 +482,7 @@ def _drop_dipoles(extra: np.ndarray, snr: np.ndarray, reach: int, valid: np.ndar
     lab, n = label_frames(extra)
     if n == 0:
         return extra
-    sizes = np.bincount(lab.ravel(), minlength=n + 1)
+    sizes = np.bincount(lab[extra], minlength=n + 1)  # label 0 uncounted: never kept
     touching = np.bincount(lab[near_neg], minlength=n + 1)
     keep = touching < DIPOLE_SHARE * np.maximum(sizes, 1)
     keep[0] = False

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 
 from hsg_workstation.analysis.cavity import track_cavity
+from hsg_workstation.analysis.morph import (
+    hysteresis,
+    label_frames,
+    label_frames_and_boxes,
+    near_local_max,
+    square_max,
+)
 from hsg_workstation.analysis.opacity import compute_opacity
-from hsg_workstation.analysis.tubes import side_signals
+from hsg_workstation.analysis.tubes import CORE_FRACTION, raw_contrast, side_signals
 from hsg_workstation.synthetic.study import generate_case
 from tests.analysis.reference_side_signals import reference_side_signals
 
@@ -71,3 +79,41 @@ def test_equal_when_the_rim_must_be_labelled_on_the_whole_frame() -> None:
     noise_map = np.full((h, w), kw["noise"], np.float32)
     noise_map[0, 0] = 1e6 * kw["noise"]  # one far, noisy pixel: the rim may no longer lie inside the mask box
     _compare(kw, noise_map)
+
+
+def test_raw_contrast_in_frame_groups_equals_the_whole_stack_hysteresis() -> None:
+    kw = _inputs("normal", 5)
+    o, noise = kw["opacity"], kw["noise"]
+    h, w = o.shape[1:]
+    whole = hysteresis(o / np.full((h, w), noise, np.float32), 2.5, 5.0)
+    assert whole[-1].any() and not whole[0].any()  # contrast comes during the loop
+    assert np.array_equal(raw_contrast(o, noise), whole)
+    out = np.zeros(o.shape, bool)
+    for sl in (slice(0, 13), slice(13, 29), slice(29, None)):
+        raw_contrast(o, noise, sl, out=out)
+        assert np.array_equal(raw_contrast(o, noise, sl), whole[sl])
+    assert np.array_equal(out, whole)
+    assert np.array_equal(raw_contrast(o, noise, slice(1, None, 3)), whole[1::3])
+
+
+def test_near_local_max_and_label_frames_and_boxes_equal_their_whole_stack_forms() -> None:
+    kw = _inputs("loculated_spill", 6)
+    o = kw["opacity"][-12:]
+    snr = o / kw["noise"]
+    extra = hysteresis(snr, 2.5, 5.0) & ~kw["masks"][-12:]
+    extra[3] = False  # a frame without contrast
+    for reach in (2, 4, 7):
+        want = extra & (o >= CORE_FRACTION * square_max(o, reach)) & (snr > 5.0)
+        assert np.array_equal(near_local_max(o, extra & (snr > 5.0), reach, CORE_FRACTION), want)
+    assert not near_local_max(o, np.zeros_like(extra), 3, CORE_FRACTION).any()
+    lab, n = label_frames(extra)
+    assert n > 20
+    sel = lab > 0
+    frame_of = np.zeros(n + 1, np.intp)
+    frame_of[lab[sel]] = np.nonzero(sel)[0]
+    objects = ndi.find_objects(lab)
+    ids = np.array([1, 5, n // 2, n - 1])
+    got_frames, boxes = label_frames_and_boxes(lab, ids)
+    assert np.array_equal(got_frames, frame_of[1:])
+    assert boxes == {int(k): objects[k][1:] for k in ids}
+    assert label_frames_and_boxes(lab, np.array([], int))[1] == {}
