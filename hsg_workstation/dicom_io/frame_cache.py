@@ -48,12 +48,31 @@ from pathlib import Path
 
 import numpy as np
 
-from hsg_workstation.dicom_io import pixels
 from hsg_workstation.dicom_io.allocator import TRIM_THRESHOLD_BYTES
 from hsg_workstation.dicom_io.decode_lanes import DecodeFailed, ProcessLane, ThreadLane, WorkerDied
 from hsg_workstation.dicom_io.frame_arena import FrameArena
+from hsg_workstation.dicom_io.frame_decode import (
+    cheap_in_process,
+    decode_for_display,
+    decodes_in_worker,
+    file_signature,
+    frame_source,
+    modality_is_identity,
+    needs_process,
+)
 
-__all__ = ["DecodeFailed", "FrameCache", "FramePool", "decode_for_display", "frame_source", "needs_process"]
+__all__ = [
+    "DecodeFailed",
+    "FrameCache",
+    "FramePool",
+    "cheap_in_process",
+    "decode_for_display",
+    "decodes_in_worker",
+    "file_signature",
+    "frame_source",
+    "modality_is_identity",
+    "needs_process",
+]
 
 FrameKey = tuple[str, int]  # (file path, 0-based frame index)
 DecodeFn = Callable[[str, int], np.ndarray]
@@ -156,82 +175,6 @@ class FrameCache:
                     continue
                 self._nbytes -= self._frames.pop(key).nbytes
                 self.evictions += 1
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Decoding (module level: it runs in worker processes too)
-# ---------------------------------------------------------------------------------------------------------------
-_sources: dict[str, tuple[tuple[int, int], pixels.FrameSource]] = {}
-_sources_lock = threading.Lock()
-
-
-def file_signature(path: str) -> tuple[int, int]:
-    """(modification time ns, size): a file changed on disk gets its header read again, not a stale one."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return (0, -1)
-    return (st.st_mtime_ns, st.st_size)
-
-
-def frame_source(path: str) -> pixels.FrameSource:
-    """One :class:`~hsg_workstation.dicom_io.pixels.FrameSource` per file and process (header read once)."""
-    sig = file_signature(path)
-    with _sources_lock:
-        entry = _sources.get(path)
-    if entry is None or entry[0] != sig:
-        entry = (sig, pixels.FrameSource(path))
-        with _sources_lock:
-            if len(_sources) > 64:
-                _sources.clear()
-            _sources[path] = entry
-    return entry[1]
-
-
-def decode_for_display(path: str, index: int) -> np.ndarray:
-    """One frame through the Modality LUT, C-contiguous, as the viewer paints it (float64 rescales → float32)."""
-    arr = frame_source(path).modality_frame(index)
-    if arr.dtype == np.float64:
-        arr = arr.astype(np.float32)
-    return np.ascontiguousarray(arr)
-
-
-def modality_is_identity(source: pixels.FrameSource) -> bool:
-    """True when a greyscale frame's modality values equal its stored values (no Modality LUT, rescale 1/0):
-    then the viewer's cached frames are exactly what the analysis decodes and may be handed to it."""
-    if source.is_color or source.header.get("ModalityLUTSequence"):
-        return False
-    rescale = source._rescale(0)
-    return rescale is None or rescale == (1.0, 0.0)
-
-
-_RLE_LOSSLESS = "1.2.840.10008.1.2.5"
-_MEMORY_SAFE_RLE = frozenset({"pylibjpeg", "pydicom"})  # pylibjpeg-rle is Rust; pydicom's own is Python
-
-
-def cheap_in_process(header: object) -> bool:
-    """May one frame of this file be decoded right on the caller's thread? Native frames (a read) and RLE by a
-    memory-safe decoder (5–15 ms for 1024², cannot crash the process) — the viewer does so for the first frame,
-    where a hop to a worker and back would cost more than the decode."""
-    uid = pixels.reader._transfer_syntax(header)  # type: ignore[arg-type]
-    if pixels.frames_decode_independently(header):  # type: ignore[arg-type]
-        return True
-    if uid == _RLE_LOSSLESS:
-        return pixels._preferred_plugin(uid).get("decoding_plugin") in _MEMORY_SAFE_RLE
-    return False
-
-
-def needs_process(path: str) -> bool:
-    """Decode this file's frames in a worker process? Yes for every encapsulated (compressed) syntax: their
-    decoders hold the GIL (RLE's too) or could crash the process (see the module docstring). Only native frames
-    (a memory copy) stay on the pool's threads; a first frame that is :func:`cheap_in_process` is decoded inline
-    by the viewer before any of this."""
-    return decodes_in_worker(frame_source(path).header)
-
-
-def decodes_in_worker(header: object) -> bool:
-    """:func:`needs_process` on a header already read (the viewer's loader keeps its own)."""
-    return not pixels.frames_decode_independently(header)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------------------------------------------
