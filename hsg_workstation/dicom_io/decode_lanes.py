@@ -2,8 +2,8 @@
 thread driving one worker process (:mod:`~hsg_workstation.dicom_io.decode_worker`).
 
 Split from ``frame_cache.py`` (the cache and the scheduling) because this is the process plumbing: starting a
-fresh interpreter over a socket pair, handing each request its block of the shared frame arena, and turning a worker that died into one
-failed frame (:class:`WorkerDied`) while the pool restarts it.
+fresh interpreter over a socket pair, handing each request its block of the shared frame arena, and turning a
+worker that died into one failed frame (:class:`WorkerDied`) while the pool restarts it.
 """
 
 from __future__ import annotations

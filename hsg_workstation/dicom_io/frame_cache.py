@@ -339,9 +339,8 @@ class FramePool:
             self._drop_on_arrival |= self._inflight
             self.cache.clear()
             self._done.notify_all()
-        if (
-            self._arena is not None
-        ):  # what a closed study held beyond the reuse reserve goes back to the system
+        # what a closed study held beyond the reuse reserve goes back to the system
+        if self._arena is not None:
             self._arena.trim(TRIM_THRESHOLD_BYTES)
 
     def put_decoded(self, key: FrameKey, arr: np.ndarray) -> None:
