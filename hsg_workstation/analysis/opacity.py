@@ -18,7 +18,6 @@ import numpy as np
 from scipy import fft as sp_fft
 from scipy import ndimage as ndi
 
-from hsg_workstation.analysis.blockmean import downsample
 from hsg_workstation.analysis.blockmean import row_medians_inplace as _row_medians_inplace
 from hsg_workstation.analysis.morph import dilate_cross, erode_cross, median3, square_max
 from hsg_workstation.analysis.parallel import chunks, map_ordered, run_all, thread_count
@@ -31,7 +30,6 @@ GAIN_DRIFT_SIGMA = (
 )
 POLARITY_WINDOW = 4  # votes from the first clear one that decide the polarity (the contrast's early frames)
 POLARITY_HIGHPASS_SIGMA = 12.0  # working px: the vote's high-pass (contrast is compact, gain / gas are wide)
-VOTE_HALF_MIN = 128  # working px a side from which the polarity votes are read on 2×2 block means
 GAIN_STEP_SIGMA = (
     0.5  # noise sigmas: a smaller jump of the field's level between two frames is not an ABC step
 )
@@ -39,7 +37,6 @@ GAIN_CLIP_SIGMA = (
     3.0  # difference sigmas around the field's level: beyond, contrast / motion / blades, not level
 )
 BLADE_TRAVEL = 0.12  # of the image's side: how far a blade may close in during a run
-BLADE_TISSUE_STEP = 4  # every 4th inner field pixel gives the field's level in closing_blades
 BLADE_CONTACT = 0.2  # of the image's side: how long a strip behind a closing blade lies against the shutter
 GAIN_QUICK_MIN_PX = 1300  # sampled pixels the no-change pre-test needs (5 standard errors inside its margins)
 
@@ -138,30 +135,14 @@ def contrast_sign(frames: np.ndarray, noise: float, valid: np.ndarray | None = N
     if int(np.count_nonzero(sel)) < 100:
         return 1.0
     picked = np.unique(np.linspace(1, t - 1, min(t - 1, 10)).round().astype(int))
-    # The votes read on 2×2 block means of the working frames (session 8): the contrast that decides them is
-    # dense and compact (the cavity, the catheter's column), many working pixels across, and the high-pass
-    # keeps its scale (half the sigma on half the pixels); the 2×2 mean takes the 3×3 box's place as the noise
-    # smoothing before the tails are read. A quarter of the pixels for the FFT high-pass and the percentiles
-    # (the vote was ~6 % of the benchmark loop's CPU). Frames under VOTE_HALF_MIN pixels a side keep full
-    # resolution, as does a field with fewer than 100 fully valid 2×2 blocks.
-    half = 2 if min(frames.shape[1:]) >= VOTE_HALF_MIN else 1
-    sel_h = downsample(sel.astype(np.float32), 2) > 0.99 if half == 2 else sel
-    if int(np.count_nonzero(sel_h)) < 100:
-        half, sel_h = 1, sel
-    ref_h = downsample(ref, half) if half == 2 else ref
-
-    def change(i: int) -> np.ndarray:
-        if half == 2:
-            return downsample(frames[i], 2) - ref_h
-        return ndi.uniform_filter(frames[i] - ref, 3)
 
     def votes(ids: np.ndarray) -> list[float]:
         """Each frame's tail asymmetry (frames in runs on the pool; summed in frame order below)."""
-        changes = np.stack([change(i) for i in ids])
-        high = changes - gaussian_reflect(changes, POLARITY_HIGHPASS_SIGMA / half)
+        changes = np.stack([ndi.uniform_filter(frames[i] - ref, 3) for i in ids])
+        high = changes - gaussian_reflect(changes, POLARITY_HIGHPASS_SIGMA)
         out = []
         for v in high:
-            lo, med, hi = np.percentile(v[sel_h], [0.2, 50.0, 99.8])
+            lo, med, hi = np.percentile(v[sel], [0.2, 50.0, 99.8])
             out.append((hi - med) - (med - lo))
         return out
 
@@ -296,19 +277,14 @@ def closing_blades(sample: np.ndarray, shutter: np.ndarray) -> np.ndarray:
     travel = int(np.ceil(BLADE_TRAVEL * min(h, w)))
     near = ~shutter & (ndi.distance_transform_cdt(~shutter, metric="taxicab") <= travel)
     touching = dilate_cross(shutter, 1)
-    # The field's level from every BLADE_TISSUE_STEP-th pixel of its inner part (session 8): a median over tens
-    # of thousands of smoothed pixels moves by a small fraction of the field's spread with a quarter of them,
-    # while the bars below are a quarter and a half of the blade-to-field distance; the medians were most of
-    # this function's time. The ring next to the blade is narrow and kept whole.
-    inner_idx = np.flatnonzero(inner)[::BLADE_TISSUE_STEP]
     first = sample[0]
     open_at_start = near & (
         np.abs(first - float(np.median(first[ring])))
-        > 0.5 * abs(float(np.median(first.ravel()[inner_idx])) - float(np.median(first[ring])))
+        > 0.5 * abs(float(np.median(first[inner])) - float(np.median(first[ring])))
     )
     for frame in sample[1:]:
         blade = float(np.median(frame[ring]))
-        tissue = float(np.median(frame.ravel()[inner_idx]))
+        tissue = float(np.median(frame[inner]))
         cand = open_at_start & (np.abs(frame - blade) < 0.25 * abs(tissue - blade))
         if not cand.any():
             continue

@@ -8,7 +8,6 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from hsg_workstation.analysis import opacity
 from hsg_workstation.analysis.opacity import closing_blades, compute_opacity
 
 SIZE = 128
@@ -69,21 +68,3 @@ def test_still_blades_and_dark_anatomy_beside_them_stay_as_they_are() -> None:
         shutter = np.zeros((SIZE, SIZE), bool)
         shutter[:TOP] = shutter[-10:] = shutter[:, :10] = shutter[:, -10:] = True
         assert not closing_blades(sample, shutter).any()
-
-
-def test_field_level_from_a_quarter_of_the_inner_pixels_finds_the_same_strip(monkeypatch) -> None:
-    """closing_blades reads the field's level from every BLADE_TISSUE_STEP-th inner pixel (session 8): on the
-    closing and the still phantoms (dark band beside the blade too) the strip is the one found with every pixel."""
-    for moving, dark in ((True, False), (True, True), (False, True)):
-        frames, _ = _loop(moving=moving, dark_band=dark, seed=3)
-        t = frames.shape[0]
-        sample = ndi.uniform_filter(frames[np.linspace(0, t - 1, 12).round().astype(int)], (1, 5, 5))
-        shutter = np.zeros((SIZE, SIZE), bool)
-        shutter[:TOP] = shutter[-10:] = shutter[:, :10] = shutter[:, -10:] = True
-        quarter = closing_blades(sample, shutter)
-        monkeypatch.setattr(opacity, "BLADE_TISSUE_STEP", 1)
-        every = closing_blades(sample, shutter)
-        monkeypatch.undo()
-        # the same strip up to single pixels at its edge (the bars move by a fraction of a grey level)
-        assert np.count_nonzero(quarter ^ every) <= 0.005 * max(1, np.count_nonzero(every))
-        assert quarter.any() == (moving and not dark)  # (over dark anatomy the strip never looked like field)

@@ -1,7 +1,5 @@
 """opacity.contrast_sign computes the polarity votes only until the deciding window is complete (session 7): the
-same sign as the ten-vote computation kept here, with fewer votes when the contrast comes early. From 128 working
-pixels a side it reads the votes on 2×2 block means (session 8): still the same sign and the same deciding window
-as the full-resolution ten votes kept here, on both polarities of three generated loops."""
+same sign as the ten-vote computation kept here, with fewer votes when the contrast comes early."""
 
 from __future__ import annotations
 
@@ -13,7 +11,6 @@ from hsg_workstation.analysis import opacity
 from hsg_workstation.analysis.opacity import (
     POLARITY_HIGHPASS_SIGMA,
     POLARITY_WINDOW,
-    VOTE_HALF_MIN,
     contrast_sign,
     gaussian_reflect,
 )
@@ -103,30 +100,3 @@ def test_polarity_with_a_late_clear_vote_reads_on_past_the_first_batch(
     seen = _counting(monkeypatch)
     assert contrast_sign(frames, noise, valid) == _sign_from(votes, noise) == -1.0
     assert sum(seen) == len(votes)
-
-
-def test_votes_are_read_on_block_means_from_half_min_pixels(monkeypatch: pytest.MonkeyPatch) -> None:
-    """256² frames: the high-pass runs on 128² block means with half the sigma; frames under VOTE_HALF_MIN a side
-    keep full resolution and the full sigma. Both give the sign of the dark change."""
-    calls: list[tuple[tuple[int, ...], float]] = []
-    real = opacity.gaussian_reflect
-
-    def seen(stack: np.ndarray, sigma: float) -> np.ndarray:
-        calls.append((stack.shape[1:], sigma))
-        return real(stack, sigma)
-
-    monkeypatch.setattr(opacity, "gaussian_reflect", seen)
-    rng = np.random.default_rng(6)
-    for size in (2 * VOTE_HALF_MIN, VOTE_HALF_MIN - 2):
-        calls.clear()
-        frames = rng.normal(100.0, 1.0, (30, size, size)).astype(np.float32)
-        c = size // 2
-        frames[8:, c - 12 : c + 12, c - 10 : c + 10] -= 40.0  # dense compact dark contrast
-        assert contrast_sign(frames, 1.0, np.ones((size, size), bool)) == -1.0
-        half = size >= VOTE_HALF_MIN
-        want = (
-            ((size // 2, size // 2), POLARITY_HIGHPASS_SIGMA / 2)
-            if half
-            else ((size, size), POLARITY_HIGHPASS_SIGMA)
-        )
-        assert calls and all(call == want for call in calls)
