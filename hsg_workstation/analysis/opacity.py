@@ -20,7 +20,7 @@ from scipy import ndimage as ndi
 
 from hsg_workstation.analysis.blockmean import row_medians_inplace as _row_medians_inplace
 from hsg_workstation.analysis.morph import dilate_cross, erode_cross, median3, square_max
-from hsg_workstation.analysis.parallel import chunks, map_ordered, run_all, thread_count
+from hsg_workstation.analysis.parallel import chunks, map_ordered, run_all, submit, thread_count
 from hsg_workstation.analysis.registration import register
 
 MAD_TO_SIGMA = 1.4826
@@ -282,18 +282,25 @@ def closing_blades(sample: np.ndarray, shutter: np.ndarray) -> np.ndarray:
         np.abs(first - float(np.median(first[ring])))
         > 0.5 * abs(float(np.median(first[inner])) - float(np.median(first[ring])))
     )
-    for frame in sample[1:]:
+
+    def behind(frame: np.ndarray) -> np.ndarray | None:
+        """The strips one frame shows behind a closed blade (None: none)."""
         blade = float(np.median(frame[ring]))
         tissue = float(np.median(frame[inner]))
         cand = open_at_start & (np.abs(frame - blade) < 0.25 * abs(tissue - blade))
         if not cand.any():
-            continue
+            return None
         lab, n = ndi.label(cand)
         contact = np.bincount(lab[touching & cand], minlength=n + 1)
         keep = np.flatnonzero(contact >= BLADE_CONTACT * min(h, w))
         keep = keep[keep > 0]
-        if keep.size:
-            out |= np.isin(lab, keep)
+        return np.isin(lab, keep) if keep.size else None
+
+    # frames on the pool (session 8; each frame's strips are its own, their union does not depend on the order)
+    for part in map_ordered(lambda sl: [behind(f) for f in sample[1:][sl]], chunks(len(sample) - 1)):
+        for strips in part:
+            if strips is not None:
+                out |= strips
     return dilate_cross(out, 2) & ~shutter if out.any() else out
 
 
@@ -478,12 +485,16 @@ def compute_opacity(
     frames = np.asarray(frames, dtype=np.float32)
     warnings: list[str] = []
     t = frames.shape[0]
-    noise = max(_frame_noise(frames) if t > 1 else robust_sigma(frames[0]) * 0.1, 1e-6)
+    # The frame noise and the temporal mean on the pool while this thread smooths the sample and reads the
+    # shutters (session 8: these steps ran one after the other in the calling thread; the same values).
+    mean_job = submit(lambda: frames.mean(axis=0))  # first: the shutter waits for it
+    noise_job = submit(lambda: _frame_noise(frames)) if t > 1 else None
     sample = ndi.uniform_filter(
         frames[np.unique(np.linspace(0, t - 1, min(t, 12)).round().astype(int))], (1, 5, 5)
     )
-    shutter = shutter_mask(frames.mean(axis=0), sample.max(axis=0) - sample.min(axis=0))
+    shutter = shutter_mask(mean_job.result(), sample.max(axis=0) - sample.min(axis=0))
     blades = closing_blades(sample, shutter)
+    noise = max(noise_job.result() if noise_job is not None else robust_sigma(frames[0]) * 0.1, 1e-6)
     if blades.any():
         warnings.append("collimator blades moved during the run: the strips they covered are left out")
         shutter = shutter | blades
@@ -551,7 +562,7 @@ def compute_opacity(
             ndi.gaussian_filter(diff, (0, smooth, smooth), output=inside)
         else:
             inside[...] = diff
-        part[:, shutter] = 0.0
+        np.copyto(part, 0.0, where=shutter)  # == part[:, shutter] = 0.0, without the gather's set-up
         part[:, :2] = part[:, -2:] = 0.0
         part[:, :, :2] = part[:, :, -2:] = 0.0
         picked = noise_frames[(noise_frames >= sl.start) & (noise_frames < sl.stop)]
