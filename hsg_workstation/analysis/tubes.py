@@ -105,9 +105,9 @@ class SideCall:
     hydrosalpinx_like: bool = False
     hydrosalpinx_width_px: float = 0.0
     review: tuple[int, int] | None = None  # 0-based frames a-b that decide the call
-    # the side's contrast is seen held back: its tube never filled while the cavity held contrast, or it ends
-    # in a retained sac. This "no spill" rests on the tube, not on the field around it, so moving gas, blades
-    # or gain steps elsewhere in the loop do not weaken it (:func:`spill_score`)
+    # the side's contrast is seen held back: its tube never left the cornu while the cavity held contrast.
+    # This "no spill" rests on the tube, not on the field around it, so moving gas, blades or gain steps
+    # elsewhere in the loop do not weaken it (spill_confidence.spill_score)
     held_back: bool = False
 
 
@@ -608,9 +608,7 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
         review = (max(0, k - 3), min(t_all - 1, k + 3)) if peak > 0.25 else None
         score = float(np.clip(1.0 - 0.5 * peak + (0.1 if hydro else 0.0), 0.0, 1.0))
         unfilled = fill is None and sig.cornual_px is not None and cavity_held(sig.cavity_px)
-        return SideCall(
-            tube_filled, fill, "none", None, score, hydro, width, review, held_back=hydro or unfilled
-        )
+        return SideCall(tube_filled, fill, "none", None, score, hydro, width, review, held_back=unfilled)
     on = int(np.searchsorted(frames, onset))  # the onset among the readable frames
     g = max(3, int(round(0.15 * len(spill_px))))
     growth = float(spill_px[-1]) / max(float(spill_px[max(on, len(spill_px) - 1 - g)]), 1.0)

@@ -1,4 +1,4 @@
-"""A side's spill needs a tube that filled, and a "no spill" held back by the tube is sure whatever else moves
+"""A side's spill needs a tube that filled, and a "no spill" held back at the cornu is sure whatever else moves
 (tubes.call_side, analysis/spill_confidence.py; session 8, docs/analysis-s8-spill.md).
 
 Small drawn phantoms run through the real side signals and the real cornual-line detector: a cloud on a side
@@ -103,10 +103,15 @@ def test_a_tube_not_seen_while_the_cavity_is_lost_says_nothing() -> None:
     assert spill_score(call.score, call.held_back, 0.05) <= 0.05
 
 
-def test_cavity_held_reads_the_share_of_frames_at_half_its_largest_area() -> None:
+def test_cavity_held_means_at_half_its_largest_area_from_when_it_filled_on() -> None:
     assert not cavity_held(None)
     assert not cavity_held(np.zeros(20))
-    held = np.r_[np.zeros(3), np.full(17, 500.0)]  # frames before the cavity fills do not count
+    held = np.r_[np.zeros(3), np.full(4, 100.0), np.full(17, 500.0)]  # before it fills: not counted
     assert cavity_held(held)
+    flicker = held.copy()
+    flicker[12:14] = 0.0  # two frames of tracking lost: still held
+    assert cavity_held(flicker)
     lost = np.r_[np.full(6, 500.0), np.full(55, 40.0)]  # the cavity for 6 frames of 61, then a trace
     assert not cavity_held(lost)
+    gap = np.r_[np.full(2, 500.0), np.zeros(11), np.full(60, 500.0)]  # lost for 11 frames, then back
+    assert not cavity_held(gap)
