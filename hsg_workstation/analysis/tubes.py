@@ -581,12 +581,8 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
         # the line leaves the cornu only after the (raw) spill onset: see below
         fill = _first_fill(fill_series, fill_mm2 * px2, t_all)
     if fill is None and onset is not None and sig.cornual_px is not None:
-        # no tube seen leaving the cornu on this side in the whole loop: contrast reaches the peritoneum only
-        # through a tube, and a tube faint enough to be missed spills something fainter still, so what was read
-        # as spill here is not this side's — the other tube's cloud drifted across the midline, the glare over
-        # the fundus, a moving structure. On the independent renderer's tuning seeds 0-79 every such call (5)
-        # was a false spill on a proximally occluded or absent tube; on the first renderer no spill call lacks
-        # the line (session 8, docs/analysis-s8-spill.md)
+        # no tube seen leaving the cornu in the whole loop: spill comes only through a tube, so this is not this
+        # side's (the other's cloud across the midline, glare over the fundus, motion; docs/analysis-s8-spill.md)
         onset = None
     hydro = bool(dense_px[-min(3, len(spill_px)) :].min() >= thr) if len(spill_px) else False
     width = sig.end_hydro_width_px if hydro else 0.0
