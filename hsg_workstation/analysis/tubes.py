@@ -580,10 +580,6 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
     if fill is None and onset is not None and sig.cornual_px is not None:
         # the line leaves the cornu only after the (raw) spill onset: see below
         fill = _first_fill(fill_series, fill_mm2 * px2, t_all)
-    if fill is None and onset is not None and sig.cornual_px is not None:
-        # no tube seen leaving the cornu in the whole loop: spill comes only through a tube, so this is not this
-        # side's (the other's cloud across the midline, glare over the fundus, motion; docs/analysis-s8-spill.md)
-        onset = None
     hydro = bool(dense_px[-min(3, len(spill_px)) :].min() >= thr) if len(spill_px) else False
     width = sig.end_hydro_width_px if hydro else 0.0
     tube_filled = fill is not None or onset is not None or hydro

@@ -1,10 +1,10 @@
-"""A side's spill needs a tube that filled, and a "no spill" held back at the cornu is sure whatever else moves
-(tubes.call_side, analysis/spill_confidence.py; session 8, docs/analysis-s8-spill.md).
+"""A "no spill" held back at the cornu is sure whatever else moves in the loop (tubes.call_side,
+analysis/spill_confidence.py; session 8, docs/analysis-s8-spill.md).
 
-Small drawn phantoms run through the real side signals and the real cornual-line detector: a cloud on a side
-whose tube never leaves the cornu is not that side's spill; the same cloud at the end of a tube that filled
-first is. A tube that never fills while the cavity holds contrast gives a "no spill" whose score does not fall
-with the loop's quality; with the cavity lost after a few frames it does."""
+Small drawn phantoms run through the real side signals and the real cornual-line detector: a tube that never
+fills while the cavity holds contrast gives a "no spill" whose score does not fall with the loop's quality; a
+"no spill" beyond a tube that filled, spill seen without a line, or a tube not seen while the cavity is lost keep
+the quality factor."""
 
 from __future__ import annotations
 
@@ -67,13 +67,13 @@ def _left_call(tube: bool, cloud: bool, cavity_frames: int = T) -> SideCall:
     return call_side(sides["left"], MM)
 
 
-def test_a_cloud_on_a_side_whose_tube_never_fills_is_not_that_sides_spill() -> None:
+def test_a_cloud_on_a_side_whose_tube_is_not_seen_is_not_a_held_back_no_spill() -> None:
+    # the line detector can miss a tube (a first-renderer tube at 256², docs/analysis-s8-spill.md), so the cloud
+    # is still this side's spill; it is not a "no spill" held back at the cornu, and keeps the quality factor
     call = _left_call(tube=False, cloud=True)
-    assert call.spill == "none"
-    assert call.spill_onset_index is None
-    assert not call.tube_filled
-    # what was there came close to spill: the "no spill" is not a confident one
-    assert call.score < 0.9
+    assert call.spill != "none"
+    assert not call.held_back
+    assert spill_score(call.score, call.held_back, 0.05) <= 0.05
 
 
 def test_the_same_cloud_at_the_end_of_a_tube_that_filled_first_spills() -> None:
