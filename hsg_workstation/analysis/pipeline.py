@@ -32,6 +32,7 @@ from hsg_workstation.analysis.result import (
     ShapeMetrics,
     SideResult,
 )
+from hsg_workstation.analysis.spill_confidence import spill_score
 from hsg_workstation.analysis.tubal_fill import cornual_tube_px
 from hsg_workstation.analysis.tubes import CORNUAL_FILL_MM2, call_side, raw_contrast, side_signals
 from hsg_workstation.measurements import Calibration
@@ -277,7 +278,7 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
             def fr(i: int | None) -> int | None:
                 return None if i is None else i + 1
 
-            call.score *= quality
+            call.score = spill_score(call.score, call.held_back, quality)
             conf = calibrated(SPILL_TABLE, call.score)
             sure = conf >= SPILL_CALL_MIN
             review = None if call.review is None else (call.review[0] + 1, call.review[1] + 1)

@@ -41,6 +41,7 @@ from hsg_workstation.analysis.retained_sac import (
     half_density_region,
     sac_glow,
 )
+from hsg_workstation.analysis.spill_confidence import cavity_held
 from hsg_workstation.analysis.spill_origin import ORIGIN_REACH_MM, attribute_spill, readable_frames
 
 CORE_FRACTION = 0.35  # of the local maximum: the body of a structure, not its blurred margin
@@ -79,6 +80,9 @@ class SideSignals:
     # (T,) thin-line contrast leaving the cornu (analysis/tubal_fill.py): decides the first tubal filling
     # when set (with its own threshold), instead of ``connected_px``
     cornual_px: np.ndarray | None = None
+    # (T,) the cavity's area per frame (pixels of its mask; the same for both sides): whether the cavity held
+    # contrast long enough for "this tube never filled" to mean anything (:func:`call_side`)
+    cavity_px: np.ndarray | None = None
 
 
 def _sharpness(o: np.ndarray, region: np.ndarray) -> float:
@@ -101,6 +105,10 @@ class SideCall:
     hydrosalpinx_like: bool = False
     hydrosalpinx_width_px: float = 0.0
     review: tuple[int, int] | None = None  # 0-based frames a-b that decide the call
+    # the side's contrast is seen held back: its tube never left the cornu while the cavity held contrast.
+    # This "no spill" rests on the tube, not on the field around it, so moving gas, blades or gain steps
+    # elsewhere in the loop do not weaken it (spill_confidence.spill_score)
+    held_back: bool = False
 
 
 def _grow(mask: np.ndarray, radius: int) -> np.ndarray:
@@ -448,6 +456,7 @@ def side_signals(
                 sides[name].end_sharpness = sharp[s_idx]
                 sides[name].end_hydro_width_px = sharp[2 + s_idx]
     readable = readable_frames(labels, valid & ~cavity_hull)
+    cavity_px = np.count_nonzero(masks, axis=(1, 2)).astype(float)
     if readable.any():
         # a retained sac stays closed to the end of the loop; a body that looked closed on its first frames but
         # lies under spill on the last readable one was a young pocket that contrast later spread around: spill
@@ -461,6 +470,7 @@ def side_signals(
         sides[name].spill_px = owned.counts[:, s_idx].astype(float)
         sides[name].end_spill_sharpness = _sharpness(opacity[last], owned.masks[last] == s_idx + 1)
         sides[name].readable = readable
+        sides[name].cavity_px = cavity_px
     return sides, extra_all, cath, labels
 
 
@@ -589,7 +599,8 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
         k = int(frames[t - len(tail) + int(np.argmax(tail))]) if len(tail) else 0
         review = (max(0, k - 3), min(t_all - 1, k + 3)) if peak > 0.25 else None
         score = float(np.clip(1.0 - 0.5 * peak + (0.1 if hydro else 0.0), 0.0, 1.0))
-        return SideCall(tube_filled, fill, "none", None, score, hydro, width, review)
+        unfilled = fill is None and sig.cornual_px is not None and cavity_held(sig.cavity_px)
+        return SideCall(tube_filled, fill, "none", None, score, hydro, width, review, held_back=unfilled)
     on = int(np.searchsorted(frames, onset))  # the onset among the readable frames
     g = max(3, int(round(0.15 * len(spill_px))))
     growth = float(spill_px[-1]) / max(float(spill_px[max(on, len(spill_px) - 1 - g)]), 1.0)
