@@ -89,6 +89,21 @@ class Intravasation:
     standout: float = 0.0  # venous contrast-to-noise minus that of its immediate surroundings (peak frame)
     component_snr: float = 0.0
     detectability: float = 0.0  # cavity level / noise
+    # first and last frame (0-based) with the venous area over the call's size threshold, when present
+    over_frames: tuple[int, int] | None = None
+
+    @property
+    def sure_lace(self) -> bool:
+        """A call of a lace by its shape alone: several venous pieces that fork (``BRANCH_MIN`` fork points and
+        ``PIECES_MIN`` pieces, the shape factor of the score at 1). A moved edge, an emptying tube or the
+        speckled fringe of a glow is one or two unforked pieces (tuning: 0-5 fork points, 1-3 pieces)."""
+        return self.present and min(self.branches / BRANCH_MIN, (self.pieces - 1) / (PIECES_MIN - 1)) >= 1.0
+
+    @property
+    def lace_frames(self) -> tuple[int, int] | None:
+        """The frames (first, last; 0-based) over which a sure lace stood next to the cavity, else None: what
+        the first-tubal-filling rule must not read as a tube (analysis/tubal_fill.py)."""
+        return self.over_frames if self.sure_lace else None
 
 
 def venous_mask(
@@ -284,6 +299,7 @@ def detect_intravasation(
         branches=branches,
         pieces=pieces,
         standout=standout,
+        over_frames=(int(np.flatnonzero(over)[0]), int(np.flatnonzero(over)[-1])) if present else None,
     )
 
 

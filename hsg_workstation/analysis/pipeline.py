@@ -252,7 +252,8 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
         # below the calibrated threshold the loop cannot tell: no call (None), not a guess
         intrav_present = intra.present if intrav_conf >= INTRAVASATION_CALL_MIN else None
         intrav_frame = None if intra.peak_index is None else intra.peak_index + 1
-        # the first tubal filling is decided by the contrast that leaves the cornu (analysis/tubal_fill.py)
+        # the first tubal filling is decided by the contrast that leaves the cornu (analysis/tubal_fill.py); a
+        # venous lace reaches the cornu too, but washes out: its frames are passed so that only what stays counts
         cornual = cornual_tube_px(
             op.opacity,
             masks,
@@ -261,6 +262,7 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
             track.first_index or 0,
             settled_px=CORNUAL_FILL_MM2 / (mm_px * mm_px),
             extra=extra_all,
+            lace=intra.lace_frames,
         )
         for image_side, px in cornual.items():
             signals[image_side].cornual_px = px

@@ -50,6 +50,9 @@ CHUNK = 8  # frames filtered as one stack
 SETTLED_RUN = 5  # == the look-ahead of tubes._first_fill
 BACKGROUND_FRAMES = 3  # the loop's first frames with a cavity: their cornual line area is background
 BACKGROUND_RISE = 0.5  # ... and a tube over a large background must add this share of it (and the threshold)
+LACE_AFTER = 3  # a line seen during a venous lace counts where it is still seen on the frames after the lace:
+LACE_AFTER_NEED = 2  # ... on this many of the LACE_AFTER frames that follow the lace's last frame
+LACE_TOLERANCE_MM = 1.0  # ... within this distance (registration)
 
 
 def background_level(head_px: np.ndarray, fill_px: float) -> float:
@@ -151,6 +154,7 @@ def cornual_tube_px(
     first_index: int = 0,
     settled_px: float | None = None,
     extra: np.ndarray | None = None,
+    lace: tuple[int, int] | None = None,
 ) -> dict[str, np.ndarray]:
     """Per image side, per frame: pixels of the thin-line contrast (ridge response, see the module docstring)
     inside the tube search region (:func:`tubes.tube_search_region`, outside the cavity's hull and each frame's
@@ -168,7 +172,14 @@ def cornual_tube_px(
     ``settled_px``: once both sides have held at least this many pixels (over their background) on
     ``SETTLED_RUN`` frames running, the later frames are left at 0 — the first filling
     (:func:`tubes._first_fill`, which reads at most the five frames from a candidate on) is then decided, and
-    the rest of a long loop costs nothing."""
+    the rest of a long loop costs nothing.
+
+    ``lace``: the first and last frame (0-based) of a venous lace next to the cavity
+    (:attr:`intravasation.Intravasation.lace_frames`). A lace reaches the cornu as thin forking lines that the
+    ridge reads as well as a tube's, but it washes out while a tube, once filled, stays filled: on the frames of
+    the lace only the line pixels that are still lines (within ``LACE_TOLERANCE_MM``) on ``LACE_AFTER_NEED`` of
+    the ``LACE_AFTER`` frames after it count — a tube that filled during the lace, not the lace (see
+    :func:`lasting_lines`)."""
     t, h, w = opacity.shape
     out = {side: np.zeros(t) for side in ("left", "right")}
     if not ref_mask.any():
@@ -208,9 +219,17 @@ def cornual_tube_px(
         local[side] = (box, zone, allowed, far[box])
     frame_8 = np.zeros((3, 3, 3), bool)
     frame_8[1] = True  # 8-connected within a frame, nothing across frames
+    # a lace with frames after it to tell what stays: its frames' lines are kept until those frames are read
+    watch = lace if lace is not None and lace[1] + 1 < t else None
+    seen: dict[str, dict[int, np.ndarray]] = {side: {} for side in local}
+    tolerance = max(1, int(round(LACE_TOLERANCE_MM / mm_per_px)))
     for start in range(first_index, t, CHUNK):
+        if watch is not None and start > watch[1] + LACE_AFTER:
+            _recount_lace(raw, seen, watch, t, tolerance)
+            watch = None
         if (
             settled_px is not None
+            and watch is None
             and start - SETTLED_RUN >= first_index
             and (not head or head[-1] < start)
             and all(
@@ -251,7 +270,45 @@ def cornual_tube_px(
             reaching[lab[:, far_b]] = True
             keep &= reaching
             keep[0] = False
-            raw[side][ids] = np.count_nonzero(keep[lab], axis=(1, 2))
+            kept = keep[lab]
+            raw[side][ids] = np.count_nonzero(kept, axis=(1, 2))
+            if watch is not None:
+                for k, i in enumerate(ids):
+                    if watch[0] <= i <= watch[1] + LACE_AFTER:
+                        seen[side][i] = kept[k]
+    if watch is not None:
+        _recount_lace(raw, seen, watch, t, tolerance)
     for side in out:
         out[side] = over_background(side, t)
     return out
+
+
+def lasting_lines(after: list[np.ndarray], need: int, tolerance: int) -> np.ndarray:
+    """Where a line is seen on at least ``need`` of the frames ``after`` (the frames that follow a venous lace),
+    grown by ``tolerance`` pixels: what stays once the lace has washed out — a tube, not a vein."""
+    if len(after) < need:
+        return np.zeros(after[0].shape if after else (0, 0), bool)
+    stays = np.sum(after, axis=0) >= need
+    return dilate_cross(stays, tolerance) if stays.any() else stays
+
+
+def _recount_lace(
+    raw: dict[str, np.ndarray],
+    seen: dict[str, dict[int, np.ndarray]],
+    lace: tuple[int, int],
+    t: int,
+    tolerance: int,
+) -> None:
+    """On the frames of the lace, count only the line pixels that last (:func:`lasting_lines`) over the
+    ``LACE_AFTER`` frames after it (those without a cavity mask, or with no line near the cornu, hold none)."""
+    first, last = lace
+    for side, frames in seen.items():
+        after_ids = range(last + 1, min(t, last + 1 + LACE_AFTER))
+        shape = next(iter(frames.values())).shape if frames else None
+        if shape is None:
+            raw[side][first : last + 1] = 0.0
+            continue
+        after = [frames.get(i, np.zeros(shape, bool)) for i in after_ids]
+        stays = lasting_lines(after, min(LACE_AFTER_NEED, len(after)), tolerance)
+        for i in range(first, last + 1):
+            raw[side][i] = np.count_nonzero(frames[i] & stays) if i in frames else 0.0
