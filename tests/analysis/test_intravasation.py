@@ -146,6 +146,22 @@ def test_an_emptying_tube_is_less_sure_than_a_lace() -> None:
     assert line.present  # it does pass the area and wash-out tests ...
     assert line.pieces <= 2 and line.branches < 5  # ... but it is two lines that do not fork
     assert line.score < 0.8 * lace.score
+    # what the first-tubal-filling rule is given (session 8): the frames of a sure lace, nothing for the tube
+    assert line.lace_frames is None
+    assert lace.lace_frames is not None
+    first, last = lace.lace_frames
+    assert LACE_FRAMES[0] <= first <= lace.peak_index <= last <= LACE_FRAMES[-1]
+
+
+def test_lace_frames_only_for_a_present_forking_lace() -> None:
+    from hsg_workstation.analysis.intravasation import Intravasation
+
+    lace = Intravasation(True, 0.9, 12, branches=20.0, pieces=5.0, over_frames=(10, 18))
+    assert lace.sure_lace and lace.lace_frames == (10, 18)
+    few = Intravasation(True, 0.9, 12, branches=20.0, pieces=2.0, over_frames=(10, 18))  # one or two lines
+    unforked = Intravasation(True, 0.9, 12, branches=2.0, pieces=6.0, over_frames=(10, 18))
+    absent = Intravasation(False, 0.9, None, branches=20.0, pieces=5.0)
+    assert few.lace_frames is None and unforked.lace_frames is None and absent.lace_frames is None
 
 
 def test_absent_is_not_sure_when_the_end_of_the_loop_covers_the_surroundings() -> None:

@@ -23,7 +23,9 @@ NOISE = 1.0
 TUBE_PEAK = 2.5  # the tube's centre line, in noise sigmas per pixel
 
 
-def _phantom(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[int, int]]]:
+def _phantom(
+    seed: int = 0, tube_from: int = TUBE_FROM
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[int, int]]]:
     rng = np.random.default_rng(seed)
     cavity = np.zeros((N, N), bool)
     rr, cc = polygon([60, 60, 110, 110], [55, 105, 88, 72], (N, N))  # fundus up, narrowing to the os
@@ -46,8 +48,8 @@ def _phantom(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tu
         masks[i] = cavity
     for i in range(BLOB_FROM, T):
         opacity[i] += blob
-    for i in range(TUBE_FROM, T):
-        for r, c in path[: 5 * (i - TUBE_FROM + 1)]:
+    for i in range(tube_from, T):
+        for r, c in path[: 5 * (i - tube_from + 1)]:
             opacity[i, r, c] += TUBE_PEAK * NOISE
             opacity[i, r - 1, c] += 0.6 * TUBE_PEAK * NOISE  # a blurred tube about 2 px (1.6 mm) wide
             opacity[i, r + 1, c] += 0.6 * TUBE_PEAK * NOISE
@@ -169,3 +171,58 @@ def test_seen_line_is_not_moved_back_to_an_earlier_raw_spill_onset() -> None:
     assert call_side(_side_signals(cornual_from=None, spill_from=10), 1.0).first_fill_index == 10
     # a line before the onset is the filling, as before
     assert call_side(_side_signals(cornual_from=5, spill_from=10), 1.0).first_fill_index == 5
+
+
+LACE = (7, 12)  # the frames (0-based, inclusive) of a venous lace in the phantom below
+
+
+def _with_lace(opacity: np.ndarray, cavity: np.ndarray, peak: float = 5.0) -> np.ndarray:
+    """A venous lace on frames ``LACE``: thin vessels that leave each cornu upwards and sideways and fork, crossing
+    the cornual disc and reaching well beyond the cavity; gone (washed out) after the lace's last frame."""
+    out = opacity.copy()
+    for side, step in (("left", -1), ("right", 1)):
+        r0, c0 = (int(v) for v in cornua(cavity)[side])
+        trunk = line(r0 - 2, c0, r0 - 22, c0 + 6 * step)  # up, a little outwards
+        fork_a = line(r0 - 12, c0 + 3 * step, r0 - 20, c0 + 20 * step)  # a branch outwards
+        fork_b = line(r0 - 22, c0 + 6 * step, r0 - 32, c0 - 4 * step)  # and one back over the fundus
+        for rr, cc in (trunk, fork_a, fork_b):
+            for i in range(LACE[0], LACE[1] + 1):
+                out[i, rr, cc] += peak * NOISE
+                out[i, rr, cc + 1] += 0.5 * peak * NOISE
+    return out
+
+
+def test_venous_lace_at_the_cornu_is_not_a_filling() -> None:
+    """Session 8 (independent renderer, tuning seeds 17, 18, 77): a venous lace reaches the cornua as thin
+    forking lines that the ridge reads like a tube, and was reported as both tubes' first filling. Given the
+    lace's frames (intravasation.Intravasation.lace_frames), only what is still there after it counts: the tube
+    that fills after the lace is found where it leaves the cornu, and the side whose tube never fills reports
+    none. Without the lace's frames (the code before) the lace itself is the filling on both sides."""
+    opacity, masks, cavity, _ = _phantom(seed=3)
+    laced = _with_lace(opacity, cavity)
+    thr = CORNUAL_FILL_MM2 / (MM * MM)
+    blind = cornual_tube_px(laced, masks, cavity, MM, CAVITY_FROM)
+    for side in ("left", "right"):  # what the lace does to the rule without its frames
+        fill = _first_fill(blind[side], thr, T)
+        assert fill is not None and LACE[0] <= fill <= LACE[1], (side, fill, blind[side])
+    series = cornual_tube_px(laced, masks, cavity, MM, CAVITY_FROM, lace=LACE)
+    left = _first_fill(series["left"], thr, T)
+    assert left is not None and TUBE_FROM <= left <= TUBE_FROM + 2, (left, series["left"])
+    assert _first_fill(series["right"], thr, T) is None, series["right"]
+    # the early stop waits for the frames after the lace and gives the same first filling
+    early = cornual_tube_px(laced, masks, cavity, MM, CAVITY_FROM, settled_px=thr, lace=LACE)
+    for side in ("left", "right"):
+        assert _first_fill(early[side], thr, T) == _first_fill(series[side], thr, T)
+
+
+def test_tube_that_fills_during_the_lace_is_kept() -> None:
+    """A tube that fills while the lace stands is still there after it (a filled tube stays filled): its
+    first filling is not moved to the lace's end."""
+    tube_from = LACE[0] + 2
+    opacity, masks, cavity, _ = _phantom(seed=4, tube_from=tube_from)
+    laced = _with_lace(opacity, cavity)
+    thr = CORNUAL_FILL_MM2 / (MM * MM)
+    series = cornual_tube_px(laced, masks, cavity, MM, CAVITY_FROM, lace=LACE)
+    left = _first_fill(series["left"], thr, T)
+    assert left is not None and tube_from <= left <= tube_from + 2, (left, series["left"])
+    assert _first_fill(series["right"], thr, T) is None, series["right"]
