@@ -50,8 +50,10 @@ CHUNK = 8  # frames filtered as one stack
 SETTLED_RUN = 5  # == the look-ahead of tubes._first_fill
 BACKGROUND_FRAMES = 3  # the loop's first frames with a cavity: their cornual line area is background
 BACKGROUND_RISE = 0.5  # ... and a tube over a large background must add this share of it (and the threshold)
-LACE_AFTER = 3  # a line seen during a venous lace counts where it is still seen on the frames after the lace:
-LACE_AFTER_NEED = 2  # ... on this many of the LACE_AFTER frames that follow the lace's last frame
+LACE_AROUND = (
+    3  # a line seen during a venous lace counts where it is also seen on the frames around the lace:
+)
+LACE_NEED = 2  # ... on this many of the LACE_AROUND frames after its last frame (or before its first one)
 LACE_TOLERANCE_MM = 1.0  # ... within this distance (registration)
 
 
@@ -176,10 +178,10 @@ def cornual_tube_px(
 
     ``lace``: the first and last frame (0-based) of a venous lace next to the cavity
     (:attr:`intravasation.Intravasation.lace_frames`). A lace reaches the cornu as thin forking lines that the
-    ridge reads as well as a tube's, but it washes out while a tube, once filled, stays filled: on the frames of
-    the lace only the line pixels that are still lines (within ``LACE_TOLERANCE_MM``) on ``LACE_AFTER_NEED`` of
-    the ``LACE_AFTER`` frames after it count — a tube that filled during the lace, not the lace (see
-    :func:`lasting_lines`)."""
+    ridge reads as well as a tube's, but it appears and washes out, while a tube, once filled, stays filled: on
+    the frames of the lace only the line pixels that are lines (within ``LACE_TOLERANCE_MM``) on ``LACE_NEED``
+    of the ``LACE_AROUND`` frames after it — a tube that filled during the lace — or of those before it — a tube
+    that had filled before the lace appeared — count (see :func:`lasting_lines`)."""
     t, h, w = opacity.shape
     out = {side: np.zeros(t) for side in ("left", "right")}
     if not ref_mask.any():
@@ -220,11 +222,11 @@ def cornual_tube_px(
     frame_8 = np.zeros((3, 3, 3), bool)
     frame_8[1] = True  # 8-connected within a frame, nothing across frames
     # a lace with frames after it to tell what stays: its frames' lines are kept until those frames are read
-    watch = lace if lace is not None and lace[1] + 1 < t else None
+    watch = lace if lace is not None and lace[1] + 1 < t else None  # (else nothing after it to tell by)
     seen: dict[str, dict[int, np.ndarray]] = {side: {} for side in local}
     tolerance = max(1, int(round(LACE_TOLERANCE_MM / mm_per_px)))
     for start in range(first_index, t, CHUNK):
-        if watch is not None and start > watch[1] + LACE_AFTER:
+        if watch is not None and start > watch[1] + LACE_AROUND:
             _recount_lace(raw, seen, watch, t, tolerance)
             watch = None
         if (
@@ -274,7 +276,7 @@ def cornual_tube_px(
             raw[side][ids] = np.count_nonzero(kept, axis=(1, 2))
             if watch is not None:
                 for k, i in enumerate(ids):
-                    if watch[0] <= i <= watch[1] + LACE_AFTER:
+                    if watch[0] - LACE_AROUND <= i <= watch[1] + LACE_AROUND:
                         seen[side][i] = kept[k]
     if watch is not None:
         _recount_lace(raw, seen, watch, t, tolerance)
@@ -283,12 +285,11 @@ def cornual_tube_px(
     return out
 
 
-def lasting_lines(after: list[np.ndarray], need: int, tolerance: int) -> np.ndarray:
-    """Where a line is seen on at least ``need`` of the frames ``after`` (the frames that follow a venous lace),
-    grown by ``tolerance`` pixels: what stays once the lace has washed out — a tube, not a vein."""
-    if len(after) < need:
-        return np.zeros(after[0].shape if after else (0, 0), bool)
-    stays = np.sum(after, axis=0) >= need
+def lasting_lines(frames: list[np.ndarray], need: int, tolerance: int) -> np.ndarray:
+    """Where a line is seen on at least ``need`` of ``frames`` (the frames that follow or precede a venous lace;
+    all of them when there are fewer), grown by ``tolerance`` pixels: what is there when the lace is not — a
+    tube, not a vein."""
+    stays = np.sum(frames, axis=0) >= min(need, len(frames))
     return dilate_cross(stays, tolerance) if stays.any() else stays
 
 
@@ -299,16 +300,21 @@ def _recount_lace(
     t: int,
     tolerance: int,
 ) -> None:
-    """On the frames of the lace, count only the line pixels that last (:func:`lasting_lines`) over the
-    ``LACE_AFTER`` frames after it (those without a cavity mask, or with no line near the cornu, hold none)."""
+    """On the frames of the lace, count only the line pixels that are also there (:func:`lasting_lines`) over
+    the ``LACE_AROUND`` frames after it or those before it (frames without a cavity mask, or with no line near
+    the cornu, hold none)."""
     first, last = lace
     for side, frames in seen.items():
-        after_ids = range(last + 1, min(t, last + 1 + LACE_AFTER))
         shape = next(iter(frames.values())).shape if frames else None
         if shape is None:
             raw[side][first : last + 1] = 0.0
             continue
-        after = [frames.get(i, np.zeros(shape, bool)) for i in after_ids]
-        stays = lasting_lines(after, min(LACE_AFTER_NEED, len(after)), tolerance)
+        after = [
+            frames.get(i, np.zeros(shape, bool)) for i in range(last + 1, min(t, last + 1 + LACE_AROUND))
+        ]
+        stays = lasting_lines(after, LACE_NEED, tolerance)
+        before = [frames.get(i, np.zeros(shape, bool)) for i in range(max(0, first - LACE_AROUND), first)]
+        if before:
+            stays |= lasting_lines(before, LACE_NEED, tolerance)
         for i in range(first, last + 1):
             raw[side][i] = np.count_nonzero(frames[i] & stays) if i in frames else 0.0

@@ -24,7 +24,7 @@ TUBE_PEAK = 2.5  # the tube's centre line, in noise sigmas per pixel
 
 
 def _phantom(
-    seed: int = 0, tube_from: int = TUBE_FROM
+    seed: int = 0, tube_from: int = TUBE_FROM, tube_peak: float = TUBE_PEAK
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[int, int]]]:
     rng = np.random.default_rng(seed)
     cavity = np.zeros((N, N), bool)
@@ -50,9 +50,9 @@ def _phantom(
         opacity[i] += blob
     for i in range(tube_from, T):
         for r, c in path[: 5 * (i - tube_from + 1)]:
-            opacity[i, r, c] += TUBE_PEAK * NOISE
-            opacity[i, r - 1, c] += 0.6 * TUBE_PEAK * NOISE  # a blurred tube about 2 px (1.6 mm) wide
-            opacity[i, r + 1, c] += 0.6 * TUBE_PEAK * NOISE
+            opacity[i, r, c] += tube_peak * NOISE
+            opacity[i, r - 1, c] += 0.6 * tube_peak * NOISE  # a blurred tube about 2 px (1.6 mm) wide
+            opacity[i, r + 1, c] += 0.6 * tube_peak * NOISE
     return opacity, masks, cavity, path
 
 
@@ -176,7 +176,9 @@ def test_seen_line_is_not_moved_back_to_an_earlier_raw_spill_onset() -> None:
 LACE = (7, 12)  # the frames (0-based, inclusive) of a venous lace in the phantom below
 
 
-def _with_lace(opacity: np.ndarray, cavity: np.ndarray, peak: float = 5.0) -> np.ndarray:
+def _with_lace(
+    opacity: np.ndarray, cavity: np.ndarray, peak: float = 5.0, frames: tuple[int, int] = LACE
+) -> np.ndarray:
     """A venous lace on frames ``LACE``: thin vessels that leave each cornu upwards and sideways and fork, crossing
     the cornual disc and reaching well beyond the cavity; gone (washed out) after the lace's last frame."""
     out = opacity.copy()
@@ -186,7 +188,7 @@ def _with_lace(opacity: np.ndarray, cavity: np.ndarray, peak: float = 5.0) -> np
         fork_a = line(r0 - 12, c0 + 3 * step, r0 - 20, c0 + 20 * step)  # a branch outwards
         fork_b = line(r0 - 22, c0 + 6 * step, r0 - 32, c0 - 4 * step)  # and one back over the fundus
         for rr, cc in (trunk, fork_a, fork_b):
-            for i in range(LACE[0], LACE[1] + 1):
+            for i in range(frames[0], frames[1] + 1):
                 out[i, rr, cc] += peak * NOISE
                 out[i, rr, cc + 1] += 0.5 * peak * NOISE
     return out
@@ -223,6 +225,23 @@ def test_tube_that_fills_during_the_lace_is_kept() -> None:
     laced = _with_lace(opacity, cavity)
     thr = CORNUAL_FILL_MM2 / (MM * MM)
     series = cornual_tube_px(laced, masks, cavity, MM, CAVITY_FROM, lace=LACE)
+    left = _first_fill(series["left"], thr, T)
+    assert left is not None and tube_from <= left <= tube_from + 2, (left, series["left"])
+    assert _first_fill(series["right"], thr, T) is None, series["right"]
+
+
+def test_tube_that_filled_just_before_the_lace_is_kept() -> None:
+    """A tube that filled a frame or two before the lace appeared, and is no longer seen after it (drained, or
+    covered by the growing cavity; tuning seed 159): what was there before the lace appeared counts too."""
+    tube_from = 12
+    lace = (tube_from + 3, tube_from + 9)
+    filled, masks, cavity, _ = _phantom(seed=5, tube_from=tube_from, tube_peak=5.0)
+    empty, _, _, _ = _phantom(seed=5, tube_from=T)  # the same noise, no tube
+    drained = filled.copy()
+    drained[lace[1] + 1 :] = empty[lace[1] + 1 :]
+    laced = _with_lace(drained, cavity, frames=lace)
+    thr = CORNUAL_FILL_MM2 / (MM * MM)
+    series = cornual_tube_px(laced, masks, cavity, MM, CAVITY_FROM, lace=lace)
     left = _first_fill(series["left"], thr, T)
     assert left is not None and tube_from <= left <= tube_from + 2, (left, series["left"])
     assert _first_fill(series["right"], thr, T) is None, series["right"]
