@@ -31,8 +31,9 @@ evidence this call rests on:
   the speckled fringe of a smooth glow, whose surroundings sit just below the threshold, does not);
 - "absent": whether a lace could have been seen at all (veins carry a fraction of the cavity's density: the
   cavity level must stand well above the noise), whether a wash-out could have been seen (not when end-of-loop
-  contrast or an uncorrected brightness drift covers nearly all of the cavity's surroundings), whether the field
-  near the cavity stood still, and how close transient contrast came to the call (a near-miss).
+  contrast or an uncorrected brightness drift covers nearly all of the cavity's surroundings), and how close
+  transient contrast came to the call (a near-miss). Until session 8 also whether the field near the cavity
+  stood still: motion makes false venous contrast (the "present" factor), it does not hide a lace.
 
 A fork-point *gate* on the call was tried and lost a faint first-renderer lace that breaks into unforked pieces;
 it is a score factor instead (docs/analysis-s5-intravasation.md).
@@ -273,7 +274,13 @@ def detect_intravasation(
         score *= (0.5 + 0.5 * lace) * (0.5 + 0.5 * sharp)
     else:
         # "absent" is sure when a lace would have shown (veins carry a fraction of the cavity's density: the
-        # cavity must stand well above the noise) and nothing moved, and no near-miss of transient contrast
+        # cavity must stand well above the noise) and no near-miss of transient contrast came close. Not the
+        # motion near the cavity (``clean``): a moved structure makes transient contrast that is *not* a lace
+        # (which is why it lowers a "present" call), it does not hide the thin forking lines of one that is.
+        # Session 8: on the independent renderer's tuning loops ``clean`` was below 0.5 on 12 of 56 right
+        # "absent" calls (bowel gas, devices moving) and on 1 of 5 wrong ones; with it the called share of the
+        # intravasation answers stayed at 24-30 % though the raw call was right on 84-90 %
+        # (docs/analysis-s8-fill.md)
         seeing = float(np.clip((detect - 12.0) / 30.0, 0.0, 1.0))
         # ... and a wash-out could have been seen: when contrast (or an uncorrected brightness drift) covers
         # nearly all of the cavity's surroundings at the end, nothing there can be seen to vanish
@@ -286,7 +293,7 @@ def detect_intravasation(
             )
         )
         near_miss = min(margin, 2.5) / 2.5
-        score = seeing * clean * (1.0 - 0.8 * near_miss)
+        score = seeing * (1.0 - 0.8 * near_miss)
     return Intravasation(
         bool(present),
         float(np.clip(score, 0.0, 1.0)),
