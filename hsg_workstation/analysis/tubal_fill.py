@@ -23,6 +23,11 @@ Why a signal of its own rather than the spill features of :mod:`tubes`:
   that filled before the loop began (no tuning side of either renderer has its first filling within three frames
   of the loop's start). The series is the line area *over* that level (``BACKGROUND_FRAMES``, see
   :func:`background_level`), so the first filling is the frame it rises, not the first frame of the loop.
+- **Through a venous lace.** A lace of uterine veins reaches the cornu as thin forking lines too (independent
+  renderer, session 8: both tubes "filled" on the lace's first frame, seeds 17, 18, 77). It appears and washes
+  out; a tube, once filled, stays filled. On the frames of a lace that the intravasation detector is sure of,
+  only the lines that are also there just after the lace or just before it count (``lace`` of
+  :func:`cornual_tube_px`).
 
 The cornua are the most supero-lateral points of the cavity at maximal distension (lateral offset plus height
 above the centroid; the shape metrics' definition, fundus up).
@@ -50,9 +55,7 @@ CHUNK = 8  # frames filtered as one stack
 SETTLED_RUN = 5  # == the look-ahead of tubes._first_fill
 BACKGROUND_FRAMES = 3  # the loop's first frames with a cavity: their cornual line area is background
 BACKGROUND_RISE = 0.5  # ... and a tube over a large background must add this share of it (and the threshold)
-LACE_AROUND = (
-    3  # a line seen during a venous lace counts where it is also seen on the frames around the lace:
-)
+LACE_AROUND = 3  # a line seen during a venous lace counts where it is also a line around the lace:
 LACE_NEED = 2  # ... on this many of the LACE_AROUND frames after its last frame (or before its first one)
 LACE_TOLERANCE_MM = 1.0  # ... within this distance (registration)
 
