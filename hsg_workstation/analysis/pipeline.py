@@ -253,7 +253,9 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
         intrav_present = intra.present if intrav_conf >= INTRAVASATION_CALL_MIN else None
         intrav_frame = None if intra.peak_index is None else intra.peak_index + 1
         # the first tubal filling is decided by the contrast that leaves the cornu (analysis/tubal_fill.py); a
-        # venous lace reaches the cornu too, but washes out: its frames are passed so that only what stays counts
+        # venous lace reaches the cornu too, but washes out: its frames are passed so that only what stays counts;
+        # a line left by gas that moved away stands still on a valley of the background (``standing``)
+        standing: dict[str, np.ndarray] = {}
         cornual = cornual_tube_px(
             op.opacity,
             masks,
@@ -263,9 +265,12 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
             settled_px=CORNUAL_FILL_MM2 / (mm_px * mm_px),
             extra=extra_all,
             lace=intra.lace_frames,
+            background=op.background,
+            standing=standing,
         )
         for image_side, px in cornual.items():
             signals[image_side].cornual_px = px
+            signals[image_side].cornual_standing = standing.get(image_side)
         for image_side in ("left", "right"):
             call = call_side(signals[image_side], mm_px)
             patient_side = "left" if image_side == left_on_image else "right"
