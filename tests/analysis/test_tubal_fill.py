@@ -245,3 +245,65 @@ def test_tube_that_filled_just_before_the_lace_is_kept() -> None:
     left = _first_fill(series["left"], thr, T)
     assert left is not None and tube_from <= left <= tube_from + 2, (left, series["left"])
     assert _first_fill(series["right"], thr, T) is None, series["right"]
+
+
+GAS_FROM = (
+    8  # the frame from which the gas that lay at the left cornu on the background frames has moved away
+)
+
+
+def _gas_moved_away(
+    opacity: np.ndarray, cavity: np.ndarray, peak: float = 5.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """A lucent line at the left cornu (a gap of bowel gas, the edge of a bubble) on the contrast-free frames,
+    gone from ``GAS_FROM`` on: the background holds a valley there, the opacity (frame minus background) a
+    positive line of the same shape that stands still. Returns (opacity, background)."""
+    r0, c0 = (int(v) for v in cornua(cavity)["left"])
+    rr, cc = line(r0 - 3, c0 - 1, r0 - 14, c0 - 6)  # up and a little outwards: ~12 mm from the cornu
+    # the background is the mean of the contrast-free frames: its own (smaller) noise, and the valley
+    background = np.random.default_rng(7).normal(0.0, 0.4 * NOISE, opacity.shape[1:]).astype(np.float32)
+    for dc in (-1, 0, 1):  # a gap about 2.5 mm wide
+        background[rr, cc + dc] -= peak
+    out = opacity.copy()
+    for dc in (-1, 0, 1):  # where the gas was, tissue now: the valley comes back as a line
+        out[GAS_FROM:, rr, cc + dc] += peak
+    return out, background
+
+
+def test_line_left_by_gas_that_moved_away_is_not_the_filling() -> None:
+    """Session 8 (independent renderer, tuning seeds 3, 24, 119, 151): a line that appears at the cornu while the
+    cavity fills, where the contrast-free background had a lucent valley, and stays put, was the first filling
+    7-20 frames before the tube. With the background given, it stands and is passed over while the tube — which
+    fills outwards from the cornu — holds later; without it (the code before) the gas line is the filling."""
+    opacity, masks, cavity, _ = _phantom(seed=6)
+    moved, background = _gas_moved_away(opacity, cavity)
+    thr = CORNUAL_FILL_MM2 / (MM * MM)
+    blind = cornual_tube_px(moved, masks, cavity, MM, CAVITY_FROM)
+    before = _first_fill(blind["left"], thr, T)
+    assert before is not None and GAS_FROM <= before < TUBE_FROM, (before, blind["left"])
+    standing: dict[str, np.ndarray] = {}
+    series = cornual_tube_px(moved, masks, cavity, MM, CAVITY_FROM, background=background, standing=standing)
+    assert standing["left"][GAS_FROM : TUBE_FROM - 1].mean() > 0.5, standing[
+        "left"
+    ]  # the gas line stands ...
+    left = _first_fill(series["left"], thr, T, standing["left"])
+    assert left is not None and TUBE_FROM <= left <= TUBE_FROM + 2, (left, series["left"])
+    assert _first_fill(series["right"], thr, T, standing["right"]) is None
+    # the early stop waits for a frame that does not stand, and gives the same first filling
+    early_standing: dict[str, np.ndarray] = {}
+    early = cornual_tube_px(
+        moved, masks, cavity, MM, CAVITY_FROM, settled_px=thr, background=background, standing=early_standing
+    )
+    assert _first_fill(early["left"], thr, T, early_standing["left"]) == left
+
+
+def test_standing_candidate_is_taken_when_nothing_later_holds() -> None:
+    """A standing line is passed over only in favour of a later one: alone, it is still the first filling."""
+    s = np.zeros(30)
+    s[8:] = 20.0
+    standing = np.zeros(30, bool)
+    standing[8:12] = True
+    assert _first_fill(s, 10.0, 30, standing) == 12  # the first frame that does not stand
+    standing[:] = True
+    assert _first_fill(s, 10.0, 30, standing) == 8  # nothing else holds: as before
+    assert _first_fill(s, 10.0, 30) == 8
