@@ -31,8 +31,9 @@ evidence this call rests on:
   the speckled fringe of a smooth glow, whose surroundings sit just below the threshold, does not);
 - "absent": whether a lace could have been seen at all (veins carry a fraction of the cavity's density: the
   cavity level must stand well above the noise), whether a wash-out could have been seen (not when end-of-loop
-  contrast or an uncorrected brightness drift covers nearly all of the cavity's surroundings), whether the field
-  near the cavity stood still, and how close transient contrast came to the call (a near-miss).
+  contrast or an uncorrected brightness drift covers nearly all of the cavity's surroundings), and how close
+  transient contrast came to the call (a near-miss). Until session 8 also whether the field near the cavity
+  stood still: motion makes false venous contrast (the "present" factor), it does not hide a lace.
 
 A fork-point *gate* on the call was tried and lost a faint first-renderer lace that breaks into unforked pieces;
 it is a score factor instead (docs/analysis-s5-intravasation.md).
@@ -89,6 +90,21 @@ class Intravasation:
     standout: float = 0.0  # venous contrast-to-noise minus that of its immediate surroundings (peak frame)
     component_snr: float = 0.0
     detectability: float = 0.0  # cavity level / noise
+    # first and last frame (0-based) with the venous area over the call's size threshold, when present
+    over_frames: tuple[int, int] | None = None
+
+    @property
+    def sure_lace(self) -> bool:
+        """A call of a lace by its shape alone: several venous pieces that fork (``BRANCH_MIN`` fork points and
+        ``PIECES_MIN`` pieces, the shape factor of the score at 1). A moved edge, an emptying tube or the
+        speckled fringe of a glow is one or two unforked pieces (tuning: 0-5 fork points, 1-3 pieces)."""
+        return self.present and min(self.branches / BRANCH_MIN, (self.pieces - 1) / (PIECES_MIN - 1)) >= 1.0
+
+    @property
+    def lace_frames(self) -> tuple[int, int] | None:
+        """The frames (first, last; 0-based) over which a sure lace stood next to the cavity, else None: what
+        the first-tubal-filling rule must not read as a tube (analysis/tubal_fill.py)."""
+        return self.over_frames if self.sure_lace else None
 
 
 def venous_mask(
@@ -258,7 +274,13 @@ def detect_intravasation(
         score *= (0.5 + 0.5 * lace) * (0.5 + 0.5 * sharp)
     else:
         # "absent" is sure when a lace would have shown (veins carry a fraction of the cavity's density: the
-        # cavity must stand well above the noise) and nothing moved, and no near-miss of transient contrast
+        # cavity must stand well above the noise) and no near-miss of transient contrast came close. Not the
+        # motion near the cavity (``clean``): a moved structure makes transient contrast that is *not* a lace
+        # (which is why it lowers a "present" call), it does not hide the thin forking lines of one that is.
+        # Session 8: on the independent renderer's tuning loops ``clean`` was below 0.5 on 12 of 56 right
+        # "absent" calls (bowel gas, devices moving) and on 1 of 5 wrong ones; with it the called share of the
+        # intravasation answers stayed at 24-30 % though the raw call was right on 84-90 %
+        # (docs/analysis-s8-fill.md)
         seeing = float(np.clip((detect - 12.0) / 30.0, 0.0, 1.0))
         # ... and a wash-out could have been seen: when contrast (or an uncorrected brightness drift) covers
         # nearly all of the cavity's surroundings at the end, nothing there can be seen to vanish
@@ -271,7 +293,7 @@ def detect_intravasation(
             )
         )
         near_miss = min(margin, 2.5) / 2.5
-        score = seeing * clean * (1.0 - 0.8 * near_miss)
+        score = seeing * (1.0 - 0.8 * near_miss)
     return Intravasation(
         bool(present),
         float(np.clip(score, 0.0, 1.0)),
@@ -284,6 +306,7 @@ def detect_intravasation(
         branches=branches,
         pieces=pieces,
         standout=standout,
+        over_frames=(int(np.flatnonzero(over)[0]), int(np.flatnonzero(over)[-1])) if present else None,
     )
 
 

@@ -231,34 +231,21 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
             unit=calibration.unit,
             calibration_basis=str(calibration.basis.value),
         )
-        # Venous intravasation on the pool while this thread runs the cornual stage: independent stages reading the
-        # same arrays, which nothing writes meanwhile (session 8: the two ran one after the other in the calling
-        # thread, ~36 ms of its ~190 on the benchmark loop; the same values).
-        intra_job = submit(
-            lambda: detect_intravasation(
-                op.opacity,
-                contrast,
-                masks,
-                ref_mask,
-                valid,
-                cath,
-                track.first_index or 0,
-                op.noise,
-                op.level,
-                mm_px,
-            )
-        )
-        # the first tubal filling is decided by the contrast that leaves the cornu (analysis/tubal_fill.py)
-        cornual = cornual_tube_px(
+        # Venous intravasation before the cornual stage: its lace frames are an input of the first tubal filling
+        # (session 8 had run the two side by side on the pool for ~10 ms of the calling thread; s8-fill's lace
+        # rule made them dependent, and the lace rule's accuracy was kept over that saving)
+        intra = detect_intravasation(
             op.opacity,
+            contrast,
             masks,
             ref_mask,
-            mm_px,
+            valid,
+            cath,
             track.first_index or 0,
-            settled_px=CORNUAL_FILL_MM2 / (mm_px * mm_px),
-            extra=extra_all,
+            op.noise,
+            op.level,
+            mm_px,
         )
-        intra = intra_job.result()
         # what the spill calls rest on: a still background plus accumulating contrast
         quality = loop_quality(op)
         # the intravasation score carries its own evidence of motion and visibility (analysis/intravasation.py);
@@ -269,8 +256,25 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
         # below the calibrated threshold the loop cannot tell: no call (None), not a guess
         intrav_present = intra.present if intrav_conf >= INTRAVASATION_CALL_MIN else None
         intrav_frame = None if intra.peak_index is None else intra.peak_index + 1
+        # the first tubal filling is decided by the contrast that leaves the cornu (analysis/tubal_fill.py); a
+        # venous lace reaches the cornu too, but washes out: its frames are passed so that only what stays counts;
+        # a line left by gas that moved away stands still on a valley of the background (``standing``)
+        standing: dict[str, np.ndarray] = {}
+        cornual = cornual_tube_px(
+            op.opacity,
+            masks,
+            ref_mask,
+            mm_px,
+            track.first_index or 0,
+            settled_px=CORNUAL_FILL_MM2 / (mm_px * mm_px),
+            extra=extra_all,
+            lace=intra.lace_frames,
+            background=op.background,
+            standing=standing,
+        )
         for image_side, px in cornual.items():
             signals[image_side].cornual_px = px
+            signals[image_side].cornual_standing = standing.get(image_side)
         for image_side in ("left", "right"):
             call = call_side(signals[image_side], mm_px)
             patient_side = "left" if image_side == left_on_image else "right"

@@ -23,6 +23,11 @@ Why a signal of its own rather than the spill features of :mod:`tubes`:
   that filled before the loop began (no tuning side of either renderer has its first filling within three frames
   of the loop's start). The series is the line area *over* that level (``BACKGROUND_FRAMES``, see
   :func:`background_level`), so the first filling is the frame it rises, not the first frame of the loop.
+- **Through a venous lace.** A lace of uterine veins reaches the cornu as thin forking lines too (independent
+  renderer, session 8: both tubes "filled" on the lace's first frame, seeds 17, 18, 77). It appears and washes
+  out; a tube, once filled, stays filled. On the frames of a lace that the intravasation detector is sure of,
+  only the lines that are also there just after the lace or just before it count (``lace`` of
+  :func:`cornual_tube_px`).
 
 The cornua are the most supero-lateral points of the cavity at maximal distension (lateral offset plus height
 above the centroid; the shape metrics' definition, fundus up).
@@ -50,6 +55,14 @@ CHUNK = 8  # frames filtered as one stack
 SETTLED_RUN = 5  # == the look-ahead of tubes._first_fill
 BACKGROUND_FRAMES = 3  # the loop's first frames with a cavity: their cornual line area is background
 BACKGROUND_RISE = 0.5  # ... and a tube over a large background must add this share of it (and the threshold)
+LACE_AROUND = 3  # a line seen during a venous lace counts where it is also a line around the lace:
+LACE_NEED = 2  # ... on this many of the LACE_AROUND frames after its last frame (or before its first one)
+LACE_TOLERANCE_MM = 1.0  # ... within this distance (registration)
+VALLEY_SIGMA = (
+    0.75  # a line whose pixels lie on a valley of the background this deep (mean, robust sigmas) ...
+)
+ADVANCE_MM = 5.0  # ... and that does not reach this much farther from the cornu ...
+ADVANCE_FRAMES = 4  # ... within this many frames "stands": not the first filling while a later line is
 
 
 def background_level(head_px: np.ndarray, fill_px: float) -> float:
@@ -151,6 +164,9 @@ def cornual_tube_px(
     first_index: int = 0,
     settled_px: float | None = None,
     extra: np.ndarray | None = None,
+    lace: tuple[int, int] | None = None,
+    background: np.ndarray | None = None,
+    standing: dict[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Per image side, per frame: pixels of the thin-line contrast (ridge response, see the module docstring)
     inside the tube search region (:func:`tubes.tube_search_region`, outside the cavity's hull and each frame's
@@ -168,7 +184,24 @@ def cornual_tube_px(
     ``settled_px``: once both sides have held at least this many pixels (over their background) on
     ``SETTLED_RUN`` frames running, the later frames are left at 0 — the first filling
     (:func:`tubes._first_fill`, which reads at most the five frames from a candidate on) is then decided, and
-    the rest of a long loop costs nothing."""
+    the rest of a long loop costs nothing.
+
+    ``lace``: the first and last frame (0-based) of a venous lace next to the cavity
+    (:attr:`intravasation.Intravasation.lace_frames`). A lace reaches the cornu as thin forking lines that the
+    ridge reads as well as a tube's, but it appears and washes out, while a tube, once filled, stays filled: on
+    the frames of the lace only the line pixels that are lines (within ``LACE_TOLERANCE_MM``) on ``LACE_NEED``
+    of the ``LACE_AROUND`` frames after it — a tube that filled during the lace — or of those before it — a tube
+    that had filled before the lace appeared — count (see :func:`lasting_lines`).
+
+    ``background``: the contrast-free background of the loop in opacity sign (``OpacityStack.background``); with
+    it, ``standing`` (a dict, filled in here) gets per side a (T,) bool: the frames whose line *stands* —
+    it lies on a valley of the background (mean ridge response of the background under the line pixels below
+    ``-VALLEY_SIGMA`` robust sigmas) and does not reach ``ADVANCE_MM`` farther from the cornu within
+    ``ADVANCE_FRAMES`` frames. A valley in opacity sign is a lucent line — gas, the edge of a lucent structure —
+    that was there before contrast came: where it has moved away the opacity shows a positive line of the other
+    polarity's shape (the bowel-gas precursors of the independent renderer's tuning loops, session 8), and that
+    line stays put, while a tube fills from the cornu outwards. :func:`tubes._first_fill` passes such frames
+    over while a later candidate holds (docs/analysis-s8-fill.md)."""
     t, h, w = opacity.shape
     out = {side: np.zeros(t) for side in ("left", "right")}
     if not ref_mask.any():
@@ -206,15 +239,37 @@ def cornual_tube_px(
         zone = (yy - r0) ** 2 + (xx - c0) ** 2 <= reach * reach
         allowed = region[box] & on_side[side][:, box[1]]
         local[side] = (box, zone, allowed, far[box])
+    # the background's own ridge response in each box, in its robust spreads over the searched pixels
+    valley_z = {}
+    if background is not None:
+        for side, (box, _, allowed, _) in local.items():
+            resp = ridge_response(np.asarray(background, np.float32)[box], length, offset)
+            vals = resp[allowed]
+            med = _median(vals) if vals.size else 0.0
+            spread = 1.4826 * _median(np.abs(vals - med)) if vals.size else 0.0
+            valley_z[side] = (resp - med) / spread if spread > 0 else np.zeros_like(resp)
+    cornu_at = cornua(ref_mask)
+    line_reach = {side: np.zeros(t) for side in local}  # farthest kept line pixel from the cornu, mm
+    on_valley = {side: np.zeros(t, bool) for side in local}
     frame_8 = np.zeros((3, 3, 3), bool)
     frame_8[1] = True  # 8-connected within a frame, nothing across frames
+    # a lace with frames after it to tell what stays: its frames' lines are kept until those frames are read
+    watch = lace if lace is not None and lace[1] + 1 < t else None  # (else nothing after it to tell by)
+    seen: dict[str, dict[int, np.ndarray]] = {side: {} for side in local}
+    tolerance = max(1, int(round(LACE_TOLERANCE_MM / mm_per_px)))
     for start in range(first_index, t, CHUNK):
+        if watch is not None and start > watch[1] + LACE_AROUND:
+            _recount_lace(raw, seen, watch, t, tolerance)
+            watch = None
         if (
             settled_px is not None
+            and watch is None
             and start - SETTLED_RUN >= first_index
             and (not head or head[-1] < start)
             and all(
                 bool((over_background(side, start)[start - SETTLED_RUN :] >= settled_px).all())
+                # ... from a frame that does not stand (known: the frames it is judged by are read)
+                and not (valley_z and _stands(line_reach[side], on_valley[side], start - SETTLED_RUN))
                 for side in raw
             )
         ):
@@ -251,7 +306,69 @@ def cornual_tube_px(
             reaching[lab[:, far_b]] = True
             keep &= reaching
             keep[0] = False
-            raw[side][ids] = np.count_nonzero(keep[lab], axis=(1, 2))
+            kept = keep[lab]
+            raw[side][ids] = np.count_nonzero(kept, axis=(1, 2))
+            if side in valley_z:
+                r0, c0 = cornu_at[side]
+                yy, xx = np.ogrid[box[0], box[1]]
+                dist_mm = np.hypot(yy - r0, xx - c0) * mm_per_px
+                for k, i in enumerate(ids):
+                    if kept[k].any():
+                        line_reach[side][i] = float(dist_mm[kept[k]].max())
+                        on_valley[side][i] = float(valley_z[side][kept[k]].mean()) < -VALLEY_SIGMA
+            if watch is not None:
+                for k, i in enumerate(ids):
+                    if watch[0] - LACE_AROUND <= i <= watch[1] + LACE_AROUND:
+                        seen[side][i] = kept[k]
+    if watch is not None:
+        _recount_lace(raw, seen, watch, t, tolerance)
     for side in out:
         out[side] = over_background(side, t)
+    if standing is not None and valley_z:
+        for side in out:
+            standing[side] = np.array([_stands(line_reach[side], on_valley[side], i) for i in range(t)])
     return out
+
+
+def _stands(line_reach: np.ndarray, on_valley: np.ndarray, i: int) -> bool:
+    """Frame ``i``'s line lies on a background valley and does not advance ``ADVANCE_MM`` from the cornu within
+    the next ``ADVANCE_FRAMES`` frames (see ``background`` of :func:`cornual_tube_px`)."""
+    if not on_valley[i]:
+        return False
+    ahead = line_reach[i + 1 : i + 1 + ADVANCE_FRAMES]
+    return not (ahead.size and float(ahead.max()) >= line_reach[i] + ADVANCE_MM)
+
+
+def lasting_lines(frames: list[np.ndarray], need: int, tolerance: int) -> np.ndarray:
+    """Where a line is seen on at least ``need`` of ``frames`` (the frames that follow or precede a venous lace;
+    all of them when there are fewer), grown by ``tolerance`` pixels: what is there when the lace is not — a
+    tube, not a vein."""
+    stays = np.sum(frames, axis=0) >= min(need, len(frames))
+    return dilate_cross(stays, tolerance) if stays.any() else stays
+
+
+def _recount_lace(
+    raw: dict[str, np.ndarray],
+    seen: dict[str, dict[int, np.ndarray]],
+    lace: tuple[int, int],
+    t: int,
+    tolerance: int,
+) -> None:
+    """On the frames of the lace, count only the line pixels that are also there (:func:`lasting_lines`) over
+    the ``LACE_AROUND`` frames after it or those before it (frames without a cavity mask, or with no line near
+    the cornu, hold none)."""
+    first, last = lace
+    for side, frames in seen.items():
+        shape = next(iter(frames.values())).shape if frames else None
+        if shape is None:
+            raw[side][first : last + 1] = 0.0
+            continue
+        after = [
+            frames.get(i, np.zeros(shape, bool)) for i in range(last + 1, min(t, last + 1 + LACE_AROUND))
+        ]
+        stays = lasting_lines(after, LACE_NEED, tolerance)
+        before = [frames.get(i, np.zeros(shape, bool)) for i in range(max(0, first - LACE_AROUND), first)]
+        if before:
+            stays |= lasting_lines(before, LACE_NEED, tolerance)
+        for i in range(first, last + 1):
+            raw[side][i] = np.count_nonzero(frames[i] & stays) if i in frames else 0.0

@@ -83,6 +83,9 @@ class SideSignals:
     # (T,) the cavity's area per frame (pixels of its mask; the same for both sides): whether the cavity held
     # contrast long enough for "this tube never filled" to mean anything (:func:`call_side`)
     cavity_px: np.ndarray | None = None
+    # (T,) bool: frames whose cornual line stands on a lucent valley of the background and does not advance
+    # (tubal_fill.cornual_tube_px, ``standing``): passed over as the first filling while a later frame holds
+    cornual_standing: np.ndarray | None = None
 
 
 def _sharpness(o: np.ndarray, region: np.ndarray) -> float:
@@ -514,7 +517,9 @@ def _sac_width(o: np.ndarray, bodies: np.ndarray, grow: int) -> float:
     return best
 
 
-def _first_fill(connected: np.ndarray, thr: float, until: int) -> int | None:
+def _first_fill(
+    connected: np.ndarray, thr: float, until: int, standing: np.ndarray | None = None
+) -> int | None:
     """First frame of tubal filling: tube contrast over ``thr`` on this frame, and over the next five frames (up to
     ``until``, the spill onset, but at least three) at least half of it (median).
 
@@ -522,13 +527,20 @@ def _first_fill(connected: np.ndarray, thr: float, until: int) -> int | None:
     flickers around the threshold for many frames (first generator at 2x noise: 19, 15, 16, 2, 2, 8, ... mm²),
     while before the tube fills the same area reads 0-4 mm². A tube that has filled stays filled, so the
     median over the frames that follow tells it; a single spike of noise or catheter reflux does not last.
+
+    ``standing`` (session 8, analysis/tubal_fill.py): a candidate on such a frame is taken only when no later
+    candidate holds.
     """
     t = len(connected)
+    first = None
     for i in np.flatnonzero(connected >= thr):
         stop = min(t, int(i) + 5, max(int(i) + 3, until))
         if float(np.median(connected[i:stop])) >= 0.5 * thr:
-            return int(i)
-    return None
+            if standing is None or not standing[i]:
+                return int(i)
+            if first is None:
+                first = int(i)
+    return first
 
 
 def _first_persistent(series: np.ndarray, thr: float, run: int = 2) -> int | None:
@@ -576,10 +588,11 @@ def call_side(sig: SideSignals, mm_per_px: float) -> SideCall:
     )
     if onset is not None:
         onset = int(frames[onset])  # back to the loop's frame index
-    fill = _first_fill(fill_series, fill_mm2 * px2, t_all if onset is None else onset)
+    standing = None if sig.cornual_px is None else sig.cornual_standing
+    fill = _first_fill(fill_series, fill_mm2 * px2, t_all if onset is None else onset, standing)
     if fill is None and onset is not None and sig.cornual_px is not None:
         # the line leaves the cornu only after the (raw) spill onset: see below
-        fill = _first_fill(fill_series, fill_mm2 * px2, t_all)
+        fill = _first_fill(fill_series, fill_mm2 * px2, t_all, standing)
     hydro = bool(dense_px[-min(3, len(spill_px)) :].min() >= thr) if len(spill_px) else False
     width = sig.end_hydro_width_px if hydro else 0.0
     tube_filled = fill is not None or onset is not None or hydro

@@ -23,7 +23,9 @@ NOISE = 1.0
 TUBE_PEAK = 2.5  # the tube's centre line, in noise sigmas per pixel
 
 
-def _phantom(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[int, int]]]:
+def _phantom(
+    seed: int = 0, tube_from: int = TUBE_FROM, tube_peak: float = TUBE_PEAK
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tuple[int, int]]]:
     rng = np.random.default_rng(seed)
     cavity = np.zeros((N, N), bool)
     rr, cc = polygon([60, 60, 110, 110], [55, 105, 88, 72], (N, N))  # fundus up, narrowing to the os
@@ -46,11 +48,11 @@ def _phantom(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[tu
         masks[i] = cavity
     for i in range(BLOB_FROM, T):
         opacity[i] += blob
-    for i in range(TUBE_FROM, T):
-        for r, c in path[: 5 * (i - TUBE_FROM + 1)]:
-            opacity[i, r, c] += TUBE_PEAK * NOISE
-            opacity[i, r - 1, c] += 0.6 * TUBE_PEAK * NOISE  # a blurred tube about 2 px (1.6 mm) wide
-            opacity[i, r + 1, c] += 0.6 * TUBE_PEAK * NOISE
+    for i in range(tube_from, T):
+        for r, c in path[: 5 * (i - tube_from + 1)]:
+            opacity[i, r, c] += tube_peak * NOISE
+            opacity[i, r - 1, c] += 0.6 * tube_peak * NOISE  # a blurred tube about 2 px (1.6 mm) wide
+            opacity[i, r + 1, c] += 0.6 * tube_peak * NOISE
     return opacity, masks, cavity, path
 
 
@@ -169,3 +171,139 @@ def test_seen_line_is_not_moved_back_to_an_earlier_raw_spill_onset() -> None:
     assert call_side(_side_signals(cornual_from=None, spill_from=10), 1.0).first_fill_index == 10
     # a line before the onset is the filling, as before
     assert call_side(_side_signals(cornual_from=5, spill_from=10), 1.0).first_fill_index == 5
+
+
+LACE = (7, 12)  # the frames (0-based, inclusive) of a venous lace in the phantom below
+
+
+def _with_lace(
+    opacity: np.ndarray, cavity: np.ndarray, peak: float = 5.0, frames: tuple[int, int] = LACE
+) -> np.ndarray:
+    """A venous lace on frames ``LACE``: thin vessels that leave each cornu upwards and sideways and fork, crossing
+    the cornual disc and reaching well beyond the cavity; gone (washed out) after the lace's last frame."""
+    out = opacity.copy()
+    for side, step in (("left", -1), ("right", 1)):
+        r0, c0 = (int(v) for v in cornua(cavity)[side])
+        trunk = line(r0 - 2, c0, r0 - 22, c0 + 6 * step)  # up, a little outwards
+        fork_a = line(r0 - 12, c0 + 3 * step, r0 - 20, c0 + 20 * step)  # a branch outwards
+        fork_b = line(r0 - 22, c0 + 6 * step, r0 - 32, c0 - 4 * step)  # and one back over the fundus
+        for rr, cc in (trunk, fork_a, fork_b):
+            for i in range(frames[0], frames[1] + 1):
+                out[i, rr, cc] += peak * NOISE
+                out[i, rr, cc + 1] += 0.5 * peak * NOISE
+    return out
+
+
+def test_venous_lace_at_the_cornu_is_not_a_filling() -> None:
+    """Session 8 (independent renderer, tuning seeds 17, 18, 77): a venous lace reaches the cornua as thin
+    forking lines that the ridge reads like a tube, and was reported as both tubes' first filling. Given the
+    lace's frames (intravasation.Intravasation.lace_frames), only what is still there after it counts: the tube
+    that fills after the lace is found where it leaves the cornu, and the side whose tube never fills reports
+    none. Without the lace's frames (the code before) the lace itself is the filling on both sides."""
+    opacity, masks, cavity, _ = _phantom(seed=3)
+    laced = _with_lace(opacity, cavity)
+    thr = CORNUAL_FILL_MM2 / (MM * MM)
+    blind = cornual_tube_px(laced, masks, cavity, MM, CAVITY_FROM)
+    for side in ("left", "right"):  # what the lace does to the rule without its frames
+        fill = _first_fill(blind[side], thr, T)
+        assert fill is not None and LACE[0] <= fill <= LACE[1], (side, fill, blind[side])
+    series = cornual_tube_px(laced, masks, cavity, MM, CAVITY_FROM, lace=LACE)
+    left = _first_fill(series["left"], thr, T)
+    assert left is not None and TUBE_FROM <= left <= TUBE_FROM + 2, (left, series["left"])
+    assert _first_fill(series["right"], thr, T) is None, series["right"]
+    # the early stop waits for the frames after the lace and gives the same first filling
+    early = cornual_tube_px(laced, masks, cavity, MM, CAVITY_FROM, settled_px=thr, lace=LACE)
+    for side in ("left", "right"):
+        assert _first_fill(early[side], thr, T) == _first_fill(series[side], thr, T)
+
+
+def test_tube_that_fills_during_the_lace_is_kept() -> None:
+    """A tube that fills while the lace stands is still there after it (a filled tube stays filled): its
+    first filling is not moved to the lace's end."""
+    tube_from = LACE[0] + 2
+    opacity, masks, cavity, _ = _phantom(seed=4, tube_from=tube_from)
+    laced = _with_lace(opacity, cavity)
+    thr = CORNUAL_FILL_MM2 / (MM * MM)
+    series = cornual_tube_px(laced, masks, cavity, MM, CAVITY_FROM, lace=LACE)
+    left = _first_fill(series["left"], thr, T)
+    assert left is not None and tube_from <= left <= tube_from + 2, (left, series["left"])
+    assert _first_fill(series["right"], thr, T) is None, series["right"]
+
+
+def test_tube_that_filled_just_before_the_lace_is_kept() -> None:
+    """A tube that filled a frame or two before the lace appeared, and is no longer seen after it (drained, or
+    covered by the growing cavity; tuning seed 159): what was there before the lace appeared counts too."""
+    tube_from = 12
+    lace = (tube_from + 3, tube_from + 9)
+    filled, masks, cavity, _ = _phantom(seed=5, tube_from=tube_from, tube_peak=5.0)
+    empty, _, _, _ = _phantom(seed=5, tube_from=T)  # the same noise, no tube
+    drained = filled.copy()
+    drained[lace[1] + 1 :] = empty[lace[1] + 1 :]
+    laced = _with_lace(drained, cavity, frames=lace)
+    thr = CORNUAL_FILL_MM2 / (MM * MM)
+    series = cornual_tube_px(laced, masks, cavity, MM, CAVITY_FROM, lace=lace)
+    left = _first_fill(series["left"], thr, T)
+    assert left is not None and tube_from <= left <= tube_from + 2, (left, series["left"])
+    assert _first_fill(series["right"], thr, T) is None, series["right"]
+
+
+GAS_FROM = (
+    8  # the frame from which the gas that lay at the left cornu on the background frames has moved away
+)
+
+
+def _gas_moved_away(
+    opacity: np.ndarray, cavity: np.ndarray, peak: float = 5.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """A lucent line at the left cornu (a gap of bowel gas, the edge of a bubble) on the contrast-free frames,
+    gone from ``GAS_FROM`` on: the background holds a valley there, the opacity (frame minus background) a
+    positive line of the same shape that stands still. Returns (opacity, background)."""
+    r0, c0 = (int(v) for v in cornua(cavity)["left"])
+    rr, cc = line(r0 - 3, c0 - 1, r0 - 14, c0 - 6)  # up and a little outwards: ~12 mm from the cornu
+    # the background is the mean of the contrast-free frames: its own (smaller) noise, and the valley
+    background = np.random.default_rng(7).normal(0.0, 0.4 * NOISE, opacity.shape[1:]).astype(np.float32)
+    for dc in (-1, 0, 1):  # a gap about 2.5 mm wide
+        background[rr, cc + dc] -= peak
+    out = opacity.copy()
+    for dc in (-1, 0, 1):  # where the gas was, tissue now: the valley comes back as a line
+        out[GAS_FROM:, rr, cc + dc] += peak
+    return out, background
+
+
+def test_line_left_by_gas_that_moved_away_is_not_the_filling() -> None:
+    """Session 8 (independent renderer, tuning seeds 3, 24, 119, 151): a line that appears at the cornu while the
+    cavity fills, where the contrast-free background had a lucent valley, and stays put, was the first filling
+    7-20 frames before the tube. With the background given, it stands and is passed over while the tube — which
+    fills outwards from the cornu — holds later; without it (the code before) the gas line is the filling."""
+    opacity, masks, cavity, _ = _phantom(seed=6)
+    moved, background = _gas_moved_away(opacity, cavity)
+    thr = CORNUAL_FILL_MM2 / (MM * MM)
+    blind = cornual_tube_px(moved, masks, cavity, MM, CAVITY_FROM)
+    before = _first_fill(blind["left"], thr, T)
+    assert before is not None and GAS_FROM <= before < TUBE_FROM, (before, blind["left"])
+    standing: dict[str, np.ndarray] = {}
+    series = cornual_tube_px(moved, masks, cavity, MM, CAVITY_FROM, background=background, standing=standing)
+    assert standing["left"][GAS_FROM : TUBE_FROM - 1].mean() > 0.5, standing[
+        "left"
+    ]  # the gas line stands ...
+    left = _first_fill(series["left"], thr, T, standing["left"])
+    assert left is not None and TUBE_FROM <= left <= TUBE_FROM + 2, (left, series["left"])
+    assert _first_fill(series["right"], thr, T, standing["right"]) is None
+    # the early stop waits for a frame that does not stand, and gives the same first filling
+    early_standing: dict[str, np.ndarray] = {}
+    early = cornual_tube_px(
+        moved, masks, cavity, MM, CAVITY_FROM, settled_px=thr, background=background, standing=early_standing
+    )
+    assert _first_fill(early["left"], thr, T, early_standing["left"]) == left
+
+
+def test_standing_candidate_is_taken_when_nothing_later_holds() -> None:
+    """A standing line is passed over only in favour of a later one: alone, it is still the first filling."""
+    s = np.zeros(30)
+    s[8:] = 20.0
+    standing = np.zeros(30, bool)
+    standing[8:12] = True
+    assert _first_fill(s, 10.0, 30, standing) == 12  # the first frame that does not stand
+    standing[:] = True
+    assert _first_fill(s, 10.0, 30, standing) == 8  # nothing else holds: as before
+    assert _first_fill(s, 10.0, 30) == 8
