@@ -7,7 +7,7 @@ thin structures (catheter lumen, tubes, venous lace) that touch it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -30,6 +30,7 @@ class CavityTrack:
     first_index: int | None  # 0-based first frame with a cavity
     max_index: int | None
     open_radius: int
+    plateau: list[int] = field(default_factory=list)  # frames of the distension plateau (read by the defects)
 
 
 CAVITY_THRESHOLD = 0.3  # fraction of the dense-contrast level: the tapering cavity edge still counts
@@ -40,6 +41,10 @@ PLATEAU_GROWTH = 0.021  # relative growth over the next frames below which the f
 # (2 % missed independent tuning seed 12 by a hair; 2.5 % moved first-renderer picks a frame early)
 PLATEAU_NOISE_FACTOR = 2.0  # ... or below this many times the curve's own frame-to-frame scatter, if larger
 DENSITY_MEDIAN_FRAMES = 3  # running median of the cavity's mean opacity: takes out one-frame brightness jumps
+LUCENCY_VOTE = 1.0 / 3.0  # a lucency pixel is low on at least this share of the plateau's frames
+PLATEAU_READ_FRAMES = (
+    9  # at most this many frames, evenly spread over the distension plateau, make its reference
+)
 
 
 def open_radius_for(mm_per_px: float) -> int:
@@ -84,7 +89,7 @@ def track_cavity(
         sub = track_cavity(opacity[:, box[0], box[1]], level, valid[box], mm_per_px, noise)
         masks = np.zeros((t, h, w), bool)
         masks[:, box[0], box[1]] = sub.masks
-        return CavityTrack(masks, sub.areas_px, sub.first_index, sub.max_index, sub.open_radius)
+        return CavityTrack(masks, sub.areas_px, sub.first_index, sub.max_index, sub.open_radius, sub.plateau)
     min_area = max(6, int(round(15.0 / mm_per_px**2)))  # 15 mm²
     reach = max(2, int(round(3.0 / mm_per_px)))
     masks = np.zeros((t, h, w), bool)
@@ -143,7 +148,9 @@ def track_cavity(
             apart = away
     areas = masks.sum(axis=(1, 2)).astype(np.float64)
     content = np.array([float(opacity[i][masks[i]].sum()) for i in range(t)])
-    return CavityTrack(masks, areas, first, max_distension_index(areas, content), open_radius_for(mm_per_px))
+    max_index = max_distension_index(areas, content)
+    plateau = [] if max_index is None else distension_plateau(areas, content, max_index)
+    return CavityTrack(masks, areas, first, max_index, open_radius_for(mm_per_px), plateau)
 
 
 def fill_score(areas: np.ndarray, content: np.ndarray) -> np.ndarray:
@@ -215,6 +222,37 @@ def max_distension_index(areas: np.ndarray, content: np.ndarray) -> int | None:
     if held is not None and held < max_index:
         max_index = held
     return max_index
+
+
+def distension_plateau(areas: np.ndarray, content: np.ndarray, max_index: int) -> list[int]:
+    """The frames of the distension plateau that ``max_index`` starts: the contiguous frames around it whose fill
+    score stays within the plateau tolerance of the plateau's level (the median score of the pick and the
+    ``HELD_PLATEAU_MIN`` frames after it), at most ``PLATEAU_READ_FRAMES`` of them, evenly spread.
+
+    Why: the pick is the *first* frame of the plateau, and a curve that ends its rise within the tolerance moves
+    it by a frame from one loop to the next (held-out run 29: 23 -> 22 lost a real defect, 26 -> 24 made a false
+    one). The plateau's frames hardly depend on that frame — its level is a median, the run is bounded by the
+    score — so what reads the distended cavity from them does not move with the pick.
+    """
+    t = len(areas)
+    score = fill_score(areas, content)
+    if score[max_index] <= 0:
+        return [max_index]
+    growth = max(PLATEAU_GROWTH, PLATEAU_NOISE_FACTOR * curve_scatter(score))
+    level = float(np.median(score[max_index : max_index + HELD_PLATEAU_MIN + 1]))
+    near = np.abs(score - level) <= growth * level
+    # the run starts from the first frame at the plateau's level, not from the pick itself: a pick a frame or two
+    # early on the end of the rise is not part of the plateau
+    seeds = np.flatnonzero(near[max_index : max_index + HELD_PLATEAU_MIN + 1])
+    lo = hi = max_index + (int(seeds[0]) if seeds.size else 0)
+    while lo > 0 and near[lo - 1]:
+        lo -= 1
+    while hi + 1 < t and near[hi + 1]:
+        hi += 1
+    run = np.arange(lo, hi + 1)
+    if run.size > PLATEAU_READ_FRAMES:
+        run = run[np.linspace(0, run.size - 1, PLATEAU_READ_FRAMES).round().astype(int)]
+    return [int(i) for i in run]
 
 
 def _first_plateau(score: np.ndarray, run: int = 3, growth: float = 0.02, low: float = 0.5) -> int | None:
@@ -309,8 +347,29 @@ def _mask_box(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
     return mask_box(mask, margin) or (slice(None), slice(None))
 
 
+def plateau_reference(
+    opacity: np.ndarray, masks: np.ndarray, plateau: list[int], box: tuple[slice, slice]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The distended cavity read over the plateau's frames, in ``box``: the per-pixel median opacity and the
+    majority cavity mask (a pixel in the mask on more than half of the frames). One frame when the plateau is one.
+
+    Why the median: a defect (polyp, myoma, synechia) displaces contrast on every frame of the plateau; noise, a
+    passing bubble or a one-frame brightness jump does not. The median keeps the first and drops the second, and
+    it does not depend on which frame of the plateau was picked as the maximum (the frames are registered)."""
+    op = opacity[plateau][:, box[0], box[1]]
+    mk = masks[plateau][:, box[0], box[1]]
+    if len(plateau) == 1:
+        return op[0], mk[0]
+    return np.median(op, axis=0).astype(np.float32), 2 * mk.sum(axis=0, dtype=np.int32) > len(plateau)
+
+
 def persistent_lucencies(
-    opacity: np.ndarray, masks: np.ndarray, ref_index: int, mm_per_px: float, min_frames: int = 3
+    opacity: np.ndarray,
+    masks: np.ndarray,
+    ref_index: int,
+    mm_per_px: float,
+    min_frames: int = 3,
+    plateau: list[int] | None = None,
 ) -> list[Hole]:
     """Filling-defect candidates: lucent areas inside the filled cavity that stay put over several frames.
 
@@ -319,45 +378,51 @@ def persistent_lucencies(
     thinner horns and the tapering margin (excluded: 2 mm rim) do not look like defects. The balloon at the
     internal os is a lucency too, so candidates within 10 mm of the cavity's lowest point are dropped. A bubble
     or noise does not persist at the same place; a defect does.
+
+    The candidates are read on the distended cavity over its ``plateau`` frames (:func:`plateau_reference`; the
+    frame ``ref_index`` alone when no plateau is given): one frame's noise and the exact frame the maximum was
+    picked on no longer decide which lucency is a candidate. Persistence is counted over up to 12 well-filled
+    frames (≥ 70 % of the largest area) chosen without looking at ``ref_index``.
     """
     areas = masks.sum(axis=(1, 2))
     if areas.max() == 0:
         return []
+    ref_frames = sorted(set(plateau)) if plateau else [ref_index]
     frames = [i for i in range(masks.shape[0]) if areas[i] >= 0.7 * areas.max()]
     if len(frames) > 12:  # persistence needs a handful of frames, not all of a long loop
-        frames = sorted(
-            set(np.array(frames)[np.linspace(0, len(frames) - 1, 12).round().astype(int)]) | {ref_index}
-        )
+        frames = sorted(set(np.array(frames)[np.linspace(0, len(frames) - 1, 12).round().astype(int)]))
     px = 1.0 / mm_per_px
     rim = max(1, int(round(2.0 * px)))
     min_area = max(3, int(round(7.0 * px * px)))
-    ref_filled = fill_holes(masks[ref_index])
+    box = max(3, int(round(12.0 * px)) | 1)  # ~12 mm box: a separable mean, cheap at any size
+    # Work in the box around the frames' cavities, wide enough for the mean filter and the erosion to read the
+    # same pixels as on the whole frame (outside the cavity everything is zero there): identical, cheaper.
+    crop = _mask_box(masks[frames + ref_frames].any(axis=0), box // 2 + rim + 2)
+    nr = len(ref_frames)
+    # the persistence frames and the plateau's frames as one stack (per-frame hole filling, erosion, 12 mm means)
+    stack = frames + ref_frames
+    filled_all = fill_holes(masks[stack][:, crop[0], crop[1]])
+    inner_all = erode_cross(filled_all, rim)
+    op_all = opacity[stack][:, crop[0], crop[1]]
+    o_all = np.where(filled_all, op_all, 0.0)
+    w_all = ndi.uniform_filter(filled_all.astype(np.float32), (1, box, box))
+    local_all = ndi.uniform_filter(o_all.astype(np.float32), (1, box, box)) / np.maximum(w_all, 1e-3)
+    low_all = inner_all & (op_all < 0.55 * local_all)
+    ref_mask = 2 * masks[ref_frames][:, crop[0], crop[1]].sum(axis=0, dtype=np.int32) > nr
+    ref_filled = np.zeros(masks.shape[1:], bool)
+    ref_filled[crop] = fill_holes(ref_mask)
     rows = np.nonzero(ref_filled)[0]
     os_row = rows.max() if rows.size else 0
     cols_at_os = np.nonzero(ref_filled[os_row])[0]
     os_col = cols_at_os.mean() if cols_at_os.size else 0
-    per_frame: dict[int, np.ndarray] = {}
+    # the lucency on the plateau: low on at least LUCENCY_VOTE of its frames; its extent (where the displaced
+    # contrast is at least a quarter of the filling) on at least half of them
     loose = np.zeros_like(ref_filled)
-    box = max(3, int(round(12.0 * px)) | 1)  # ~12 mm box: a separable mean, cheap at any size
-    # Work in the box around the frames' cavities, wide enough for the mean filter and the erosion to read the
-    # same pixels as on the whole frame (outside the cavity everything is zero there): identical, cheaper.
-    crop = _mask_box(masks[frames].any(axis=0) | masks[ref_index], box // 2 + rim + 2)
-    # all chosen frames as one stack (per-frame hole filling, erosion and 12 mm means: the same values)
-    filled_all = fill_holes(masks[frames][:, crop[0], crop[1]])
-    inner_all = erode_cross(filled_all, rim)
-    op_all = opacity[frames][:, crop[0], crop[1]]
-    o_all = np.where(filled_all, op_all, 0.0)
-    w_all = ndi.uniform_filter(filled_all.astype(np.float32), (1, box, box))
-    local_all = ndi.uniform_filter(o_all.astype(np.float32), (1, box, box)) / np.maximum(w_all, 1e-3)
-    for k, i in enumerate(frames):
-        inner, op_i, local = inner_all[k], op_all[k], local_all[k]
-        per_frame[i] = np.zeros_like(ref_filled)
-        per_frame[i][crop] = inner & (op_i < 0.55 * local)
-        if i == ref_index:
-            # the defect's extent: where the displaced contrast is at least a quarter of the local filling
-            loose = np.zeros_like(ref_filled)
-            loose[crop] = inner & (op_i < 0.8 * local)
-    lab, n = ndi.label(per_frame.get(ref_index, np.zeros_like(ref_filled)))
+    loose_votes = (inner_all[-nr:] & (op_all[-nr:] < 0.8 * local_all[-nr:])).sum(axis=0)
+    loose[crop] = 2 * loose_votes >= nr
+    ref_low = np.zeros_like(ref_filled)
+    ref_low[crop] = low_all[-nr:].sum(axis=0) >= LUCENCY_VOTE * nr
+    lab, n = ndi.label(ref_low)
     out: list[Hole] = []
     for k in range(1, n + 1):
         comp = lab == k
@@ -367,7 +432,8 @@ def persistent_lucencies(
         r, c = ndi.center_of_mass(comp)
         if np.hypot((r - os_row), (c - os_col)) * mm_per_px < 10.0:
             continue
-        present = [i for i, m in per_frame.items() if (m & comp).sum() >= 0.3 * area]
+        comp_c = comp[crop]
+        present = [i for j, i in enumerate(frames) if (low_all[j] & comp_c).sum() >= 0.3 * area]
         if len(present) < min_frames:
             continue
         llab, _ = ndi.label(loose)
@@ -376,9 +442,54 @@ def persistent_lucencies(
         if extent.sum() > 4 * area:  # leaked along a thin horn or the margin: keep the core
             extent = comp
         out.append(Hole(float(r), float(c), float(extent.sum()), min(present), max(present)))
-    for bite in contour_bites(masks, ref_index, frames, mm_per_px, min_frames=min_frames):
+    for bite in plateau_bites(masks, ref_frames, frames, mm_per_px, min_frames=min_frames):
         if all(np.hypot(bite.row - h.row, bite.column - h.column) * mm_per_px > 8.0 for h in out):
             out.append(bite)
+    return out
+
+
+def plateau_bites(
+    masks: np.ndarray, ref_frames: list[int], frames: list[int], mm_per_px: float, min_frames: int = 3
+) -> list[Hole]:
+    """Contour bites (:func:`contour_bites`) seen on at least ``LUCENCY_VOTE`` of the plateau's frames, each
+    where its detections' centres agree (median; within half its radius of one another).
+
+    Why per frame and a vote, not one bite test on a combined mask: the circle test sits close to its limits on
+    real myomas (first renderer, tuning seed 70: RMS 5.4-7.6 % of the radius over its plateau frames, limit
+    7.5 %), and a majority mask's pixel-voted border is rougher than any one frame's (8.0 %). A bite that passes on
+    a third of the plateau's frames is there; which frame was picked as the maximum no longer decides it.
+    """
+    if not ref_frames:
+        return []
+    filled = {i: fill_holes(masks[i]) for i in set(frames)}
+    found: list[tuple[int, Hole]] = []
+    for j, i in enumerate(ref_frames):
+        for bite in contour_bites(masks, masks[i], frames, mm_per_px, min_frames=min_frames, filled=filled):
+            found.append((j, bite))
+    need = max(1, int(np.ceil(LUCENCY_VOTE * len(ref_frames) - 1e-9)))
+    groups = []
+    for _j, bite in found:
+        reach = 0.5 * np.sqrt(bite.area_px / np.pi)
+        near = [(j2, b2) for j2, b2 in found if np.hypot(b2.row - bite.row, b2.column - bite.column) <= reach]
+        groups.append((len({j2 for j2, _ in near}), near))
+    groups.sort(key=lambda g: -g[0])
+    out: list[Hole] = []
+    for support, near in groups:
+        if support < need:
+            break
+        r = float(np.median([b.row for _, b in near]))
+        c = float(np.median([b.column for _, b in near]))
+        if any(np.hypot(r - h.row, c - h.column) * mm_per_px <= 8.0 for h in out):
+            continue
+        out.append(
+            Hole(
+                r,
+                c,
+                float(np.median([b.area_px for _, b in near])),
+                min(b.first_index for _, b in near),
+                max(b.last_index for _, b in near),
+            )
+        )
     return out
 
 
@@ -395,11 +506,12 @@ def _fit_circle(rows: np.ndarray, cols: np.ndarray) -> tuple[float, float, float
 
 def contour_bites(
     masks: np.ndarray,
-    ref_index: int,
+    ref_mask: np.ndarray,
     frames: list[int],
     mm_per_px: float,
     radius_mm: tuple[float, float] = (4.0, 13.0),
     min_frames: int = 3,
+    filled: dict[int, np.ndarray] | None = None,
 ) -> list[Hole]:
     """Filling defects that deform the outline (a submucous myoma bulging in from the wall): round bites.
 
@@ -413,7 +525,7 @@ def contour_bites(
     """
     from skimage.morphology import convex_hull_image
 
-    ref = fill_holes(masks[ref_index])
+    ref = fill_holes(ref_mask)
     if ref.sum() < 20:
         return []
     px = 1.0 / mm_per_px
@@ -449,7 +561,9 @@ def contour_bites(
         core = np.hypot(yy - cr, xx - cc) <= 0.6 * rad
         if core.sum() == 0:
             continue
-        present = [i for i in frames if (core & ~fill_holes(masks[i]) & hull).sum() >= 0.6 * core.sum()]
+        if filled is None:
+            filled = {i: fill_holes(masks[i]) for i in frames}
+        present = [i for i in frames if (core & ~filled[i] & hull).sum() >= 0.6 * core.sum()]
         if len(present) < min_frames:
             continue
         out.append(Hole(cr, cc, float(np.pi * rad * rad), min(present), max(present)))
