@@ -19,7 +19,8 @@ from hsg_workstation.analysis.calibration import (
     SPILL_TABLE,
     calibrated,
 )
-from hsg_workstation.analysis.cavity import persistent_lucencies, shape_metrics, track_cavity
+from hsg_workstation.analysis.cavity import shape_metrics, track_cavity
+from hsg_workstation.analysis.defects import persistent_lucencies
 from hsg_workstation.analysis.intravasation import detect_intravasation
 from hsg_workstation.analysis.morph import dilate_cross
 from hsg_workstation.analysis.opacity import compute_opacity, loop_quality

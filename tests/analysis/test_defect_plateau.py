@@ -10,12 +10,11 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from hsg_workstation.analysis.cavity import (
+from hsg_workstation.analysis.cavity import distension_plateau, track_cavity
+from hsg_workstation.analysis.defects import (
     contour_bites,
-    distension_plateau,
     persistent_lucencies,
     plateau_bites,
-    track_cavity,
     wrapped_bites,
 )
 from hsg_workstation.analysis.morph import fill_holes
@@ -134,6 +133,11 @@ def test_corners_clefts_and_the_cervix_are_not_wall_masses() -> None:
     v_cleft = _triangle() & ~(yy < 40 - 10 * np.abs(xx - 64) / 12)  # an arcuate / heart-shaped fundus
     narrow_cleft = _triangle() & ~(yy < 42 - 12 * np.abs(xx - 64) / 8)
     t_shape = _triangle() & ~((yy > 40) & (np.abs(xx - 64) > 8) & (yy < 100))
-    for name, cav in (("horn", _horned()), ("V cleft", v_cleft), ("narrow cleft", narrow_cleft), ("T", t_shape)):
+    for name, cav in (
+        ("horn", _horned()),
+        ("V cleft", v_cleft),
+        ("narrow cleft", narrow_cleft),
+        ("T", t_shape),
+    ):
         masks, frames, _filled = _still(cav)
         assert plateau_bites(masks, [0, 4, 8], frames, MM) == [], name
