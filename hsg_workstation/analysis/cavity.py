@@ -1,23 +1,22 @@
-"""Uterine cavity: mask per frame, fill curve, maximal distension, shape metrics, filling-defect candidates.
+"""Uterine cavity: mask per frame, fill curve, maximal distension and its plateau, shape metrics.
 
 The cavity is the dense opacity that appears *first* and stays: tracking it from its first appearance keeps a late,
 equally dense loculated spill or a catheter balloon from being taken for it. A morphological opening removes the
 thin structures (catheter lumen, tubes, venous lace) that touch it.
+
+Filling-defect candidates, which read the distended cavity over the plateau, are in ``defects.py``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage as ndi
 
 from hsg_workstation.analysis.morph import (
     dilate_cross,
-    erode_cross,
-    fill_holes,
     label_frames,
-    mask_box,
     open_cross,
 )
 from hsg_workstation.measurements import Calibration
@@ -30,6 +29,7 @@ class CavityTrack:
     first_index: int | None  # 0-based first frame with a cavity
     max_index: int | None
     open_radius: int
+    plateau: list[int] = field(default_factory=list)  # frames of the distension plateau (read by the defects)
 
 
 CAVITY_THRESHOLD = 0.3  # fraction of the dense-contrast level: the tapering cavity edge still counts
@@ -40,6 +40,9 @@ PLATEAU_GROWTH = 0.021  # relative growth over the next frames below which the f
 # (2 % missed independent tuning seed 12 by a hair; 2.5 % moved first-renderer picks a frame early)
 PLATEAU_NOISE_FACTOR = 2.0  # ... or below this many times the curve's own frame-to-frame scatter, if larger
 DENSITY_MEDIAN_FRAMES = 3  # running median of the cavity's mean opacity: takes out one-frame brightness jumps
+PLATEAU_READ_FRAMES = (
+    9  # at most this many frames, evenly spread over the distension plateau, make its reference
+)
 
 
 def open_radius_for(mm_per_px: float) -> int:
@@ -84,7 +87,7 @@ def track_cavity(
         sub = track_cavity(opacity[:, box[0], box[1]], level, valid[box], mm_per_px, noise)
         masks = np.zeros((t, h, w), bool)
         masks[:, box[0], box[1]] = sub.masks
-        return CavityTrack(masks, sub.areas_px, sub.first_index, sub.max_index, sub.open_radius)
+        return CavityTrack(masks, sub.areas_px, sub.first_index, sub.max_index, sub.open_radius, sub.plateau)
     min_area = max(6, int(round(15.0 / mm_per_px**2)))  # 15 mm²
     reach = max(2, int(round(3.0 / mm_per_px)))
     masks = np.zeros((t, h, w), bool)
@@ -143,7 +146,9 @@ def track_cavity(
             apart = away
     areas = masks.sum(axis=(1, 2)).astype(np.float64)
     content = np.array([float(opacity[i][masks[i]].sum()) for i in range(t)])
-    return CavityTrack(masks, areas, first, max_distension_index(areas, content), open_radius_for(mm_per_px))
+    max_index = max_distension_index(areas, content)
+    plateau = [] if max_index is None else distension_plateau(areas, content, max_index)
+    return CavityTrack(masks, areas, first, max_index, open_radius_for(mm_per_px), plateau)
 
 
 def fill_score(areas: np.ndarray, content: np.ndarray) -> np.ndarray:
@@ -215,6 +220,37 @@ def max_distension_index(areas: np.ndarray, content: np.ndarray) -> int | None:
     if held is not None and held < max_index:
         max_index = held
     return max_index
+
+
+def distension_plateau(areas: np.ndarray, content: np.ndarray, max_index: int) -> list[int]:
+    """The frames of the distension plateau that ``max_index`` starts: the contiguous frames around it whose fill
+    score stays within the plateau tolerance of the plateau's level (the median score of the pick and the
+    ``HELD_PLATEAU_MIN`` frames after it), at most ``PLATEAU_READ_FRAMES`` of them, evenly spread.
+
+    Why: the pick is the *first* frame of the plateau, and a curve that ends its rise within the tolerance moves
+    it by a frame from one loop to the next (held-out run 29: 23 -> 22 lost a real defect, 26 -> 24 made a false
+    one). The plateau's frames hardly depend on that frame — its level is a median, the run is bounded by the
+    score — so what reads the distended cavity from them does not move with the pick.
+    """
+    t = len(areas)
+    score = fill_score(areas, content)
+    if score[max_index] <= 0:
+        return [max_index]
+    growth = max(PLATEAU_GROWTH, PLATEAU_NOISE_FACTOR * curve_scatter(score))
+    level = float(np.median(score[max_index : max_index + HELD_PLATEAU_MIN + 1]))
+    near = np.abs(score - level) <= growth * level
+    # the run starts from the first frame at the plateau's level, not from the pick itself: a pick a frame or two
+    # early on the end of the rise is not part of the plateau
+    seeds = np.flatnonzero(near[max_index : max_index + HELD_PLATEAU_MIN + 1])
+    lo = hi = max_index + (int(seeds[0]) if seeds.size else 0)
+    while lo > 0 and near[lo - 1]:
+        lo -= 1
+    while hi + 1 < t and near[hi + 1]:
+        hi += 1
+    run = np.arange(lo, hi + 1)
+    if run.size > PLATEAU_READ_FRAMES:
+        run = run[np.linspace(0, run.size - 1, PLATEAU_READ_FRAMES).round().astype(int)]
+    return [int(i) for i in run]
 
 
 def _first_plateau(score: np.ndarray, run: int = 3, growth: float = 0.02, low: float = 0.5) -> int | None:
@@ -293,164 +329,3 @@ def shape_metrics(mask: np.ndarray, calibration: Calibration, scale: float = 1.0
     else:
         angle = 180.0
     return Shape(depth, angle, intercornual, lpf, rpf)
-
-
-@dataclass(slots=True)
-class Hole:
-    row: float
-    column: float
-    area_px: float
-    first_index: int
-    last_index: int
-
-
-def _mask_box(mask: np.ndarray, margin: int) -> tuple[slice, slice]:
-    """Bounding box of ``mask`` grown by ``margin`` and clipped to the frame (the whole frame when empty)."""
-    return mask_box(mask, margin) or (slice(None), slice(None))
-
-
-def persistent_lucencies(
-    opacity: np.ndarray, masks: np.ndarray, ref_index: int, mm_per_px: float, min_frames: int = 3
-) -> list[Hole]:
-    """Filling-defect candidates: lucent areas inside the filled cavity that stay put over several frames.
-
-    Inside the cavity outline (holes filled), a polyp, myoma or synechia displaces contrast: the opacity drops well
-    below the surrounding cavity's. Compared with the *local* cavity opacity (smoothed over ~8 mm) so that the
-    thinner horns and the tapering margin (excluded: 2 mm rim) do not look like defects. The balloon at the
-    internal os is a lucency too, so candidates within 10 mm of the cavity's lowest point are dropped. A bubble
-    or noise does not persist at the same place; a defect does.
-    """
-    areas = masks.sum(axis=(1, 2))
-    if areas.max() == 0:
-        return []
-    frames = [i for i in range(masks.shape[0]) if areas[i] >= 0.7 * areas.max()]
-    if len(frames) > 12:  # persistence needs a handful of frames, not all of a long loop
-        frames = sorted(
-            set(np.array(frames)[np.linspace(0, len(frames) - 1, 12).round().astype(int)]) | {ref_index}
-        )
-    px = 1.0 / mm_per_px
-    rim = max(1, int(round(2.0 * px)))
-    min_area = max(3, int(round(7.0 * px * px)))
-    ref_filled = fill_holes(masks[ref_index])
-    rows = np.nonzero(ref_filled)[0]
-    os_row = rows.max() if rows.size else 0
-    cols_at_os = np.nonzero(ref_filled[os_row])[0]
-    os_col = cols_at_os.mean() if cols_at_os.size else 0
-    per_frame: dict[int, np.ndarray] = {}
-    loose = np.zeros_like(ref_filled)
-    box = max(3, int(round(12.0 * px)) | 1)  # ~12 mm box: a separable mean, cheap at any size
-    # Work in the box around the frames' cavities, wide enough for the mean filter and the erosion to read the
-    # same pixels as on the whole frame (outside the cavity everything is zero there): identical, cheaper.
-    crop = _mask_box(masks[frames].any(axis=0) | masks[ref_index], box // 2 + rim + 2)
-    # all chosen frames as one stack (per-frame hole filling, erosion and 12 mm means: the same values)
-    filled_all = fill_holes(masks[frames][:, crop[0], crop[1]])
-    inner_all = erode_cross(filled_all, rim)
-    op_all = opacity[frames][:, crop[0], crop[1]]
-    o_all = np.where(filled_all, op_all, 0.0)
-    w_all = ndi.uniform_filter(filled_all.astype(np.float32), (1, box, box))
-    local_all = ndi.uniform_filter(o_all.astype(np.float32), (1, box, box)) / np.maximum(w_all, 1e-3)
-    for k, i in enumerate(frames):
-        inner, op_i, local = inner_all[k], op_all[k], local_all[k]
-        per_frame[i] = np.zeros_like(ref_filled)
-        per_frame[i][crop] = inner & (op_i < 0.55 * local)
-        if i == ref_index:
-            # the defect's extent: where the displaced contrast is at least a quarter of the local filling
-            loose = np.zeros_like(ref_filled)
-            loose[crop] = inner & (op_i < 0.8 * local)
-    lab, n = ndi.label(per_frame.get(ref_index, np.zeros_like(ref_filled)))
-    out: list[Hole] = []
-    for k in range(1, n + 1):
-        comp = lab == k
-        area = int(comp.sum())
-        if area < min_area:
-            continue
-        r, c = ndi.center_of_mass(comp)
-        if np.hypot((r - os_row), (c - os_col)) * mm_per_px < 10.0:
-            continue
-        present = [i for i, m in per_frame.items() if (m & comp).sum() >= 0.3 * area]
-        if len(present) < min_frames:
-            continue
-        llab, _ = ndi.label(loose)
-        ids = np.unique(llab[comp])
-        extent = np.isin(llab, ids[ids > 0]) if ids.any() else comp
-        if extent.sum() > 4 * area:  # leaked along a thin horn or the margin: keep the core
-            extent = comp
-        out.append(Hole(float(r), float(c), float(extent.sum()), min(present), max(present)))
-    for bite in contour_bites(masks, ref_index, frames, mm_per_px, min_frames=min_frames):
-        if all(np.hypot(bite.row - h.row, bite.column - h.column) * mm_per_px > 8.0 for h in out):
-            out.append(bite)
-    return out
-
-
-def _fit_circle(rows: np.ndarray, cols: np.ndarray) -> tuple[float, float, float, float]:
-    """Least-squares (Kåsa) circle through points: centre row, centre column, radius, RMS radial residual."""
-    a = np.column_stack([cols, rows, np.ones_like(cols)])
-    b = cols**2 + rows**2
-    (p, q, s), *_ = np.linalg.lstsq(a, b, rcond=None)
-    cc, cr = p / 2.0, q / 2.0
-    rad = float(np.sqrt(max(s + cc**2 + cr**2, 0.0)))
-    resid = float(np.sqrt(np.mean((np.hypot(rows - cr, cols - cc) - rad) ** 2)))
-    return float(cr), float(cc), rad, resid
-
-
-def contour_bites(
-    masks: np.ndarray,
-    ref_index: int,
-    frames: list[int],
-    mm_per_px: float,
-    radius_mm: tuple[float, float] = (4.0, 13.0),
-    min_frames: int = 3,
-) -> list[Hole]:
-    """Filling defects that deform the outline (a submucous myoma bulging in from the wall): round bites.
-
-    Why: a lucency that reaches the wall is not a hole in the mask, so :func:`persistent_lucencies` cannot see it.
-    A bite is a part of the convex hull the cavity does not fill whose cavity-side border is a *circular arc*
-    (radius 4-13 mm, RMS off the circle < 7.5 % of it, covering > 120° around the fitted centre): a round mass
-    pressed into the cavity. The fundal cleft of two hemicavities (straight-sided V / U), the concave sides of a
-    T-shaped cavity (RMS 10-20 % of the radius on tuning seeds, myomas 2.5-5.5 %) and the gentle concave side of a
-    unicornuate one fit no such circle. The bite must be there
-    at the same place on ``min_frames`` of the well-filled frames.
-    """
-    from skimage.morphology import convex_hull_image
-
-    ref = fill_holes(masks[ref_index])
-    if ref.sum() < 20:
-        return []
-    px = 1.0 / mm_per_px
-    hull = convex_hull_image(ref)
-    deficit = open_cross(hull & ~ref)
-    lab, n = ndi.label(deficit)
-    if n == 0:
-        return []
-    min_area = 0.5 * np.pi * (radius_mm[0] * px) ** 2
-    edge = ref & ~erode_cross(ref, 1)
-    rows_all = np.nonzero(ref)[0]
-    os_row = rows_all.max()
-    out: list[Hole] = []
-    for k in range(1, n + 1):
-        comp = lab == k
-        if comp.sum() < min_area:
-            continue
-        border = edge & dilate_cross(comp, 2)
-        br, bc = np.nonzero(border)
-        if br.size < 8:
-            continue
-        cr, cc, rad, resid = _fit_circle(br.astype(float), bc.astype(float))
-        if not (radius_mm[0] * px <= rad <= radius_mm[1] * px) or resid > 0.075 * rad:
-            continue
-        ang = np.sort(np.arctan2(br - cr, bc - cc))
-        gaps = np.diff(np.concatenate([ang, ang[:1] + 2 * np.pi]))
-        coverage = 2 * np.pi - float(gaps.max())
-        if np.degrees(coverage) < 120.0:
-            continue
-        if (os_row - cr) * mm_per_px < 10.0:  # the balloon at the internal os bites too
-            continue
-        yy, xx = np.ogrid[: ref.shape[0], : ref.shape[1]]
-        core = np.hypot(yy - cr, xx - cc) <= 0.6 * rad
-        if core.sum() == 0:
-            continue
-        present = [i for i in frames if (core & ~fill_holes(masks[i]) & hull).sum() >= 0.6 * core.sum()]
-        if len(present) < min_frames:
-            continue
-        out.append(Hole(cr, cc, float(np.pi * rad * rad), min(present), max(present)))
-    return out

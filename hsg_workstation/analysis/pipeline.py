@@ -19,7 +19,8 @@ from hsg_workstation.analysis.calibration import (
     SPILL_TABLE,
     calibrated,
 )
-from hsg_workstation.analysis.cavity import persistent_lucencies, shape_metrics, track_cavity
+from hsg_workstation.analysis.cavity import shape_metrics, track_cavity
+from hsg_workstation.analysis.defects import persistent_lucencies
 from hsg_workstation.analysis.intravasation import detect_intravasation
 from hsg_workstation.analysis.morph import dilate_cross
 from hsg_workstation.analysis.opacity import compute_opacity, loop_quality
@@ -205,7 +206,8 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
 
         # Independent of the tubes: the outline (which decodes frames again) and the filling defects run
         # alongside the side signals when decoding may leave this thread.
-        holes_job = submit(lambda: persistent_lucencies(op.opacity, masks, mi, mm_px))
+        # read over the distension plateau, not the one frame picked as its start (cavity.distension_plateau)
+        holes_job = submit(lambda: persistent_lucencies(op.opacity, masks, mi, mm_px, plateau=track.plateau))
         outline_job = submit(outline_and_shape) if decode_in_threads else None
         if outline_job is None:
             full, metrics = outline_and_shape()
