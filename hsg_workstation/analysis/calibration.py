@@ -16,33 +16,32 @@ from __future__ import annotations
 from bisect import bisect_right
 
 # (raw score lower edge, measured share of correct raw spill yes/no calls from that score up to the next edge),
-# fitted by benchmarks/calibrate_analysis.py on the TUNING split (seeds 0-79 of both renderers at 512², 320
-# sides) of the session-6 integrated code (the session-5 stages plus the gain correction over the whole loop,
-# the closing-blade mask, the retained-sac test and the loop-level stop of the motion search).
+# fitted by benchmarks/calibrate_analysis.py on the TUNING split: since session 8 seeds 0-159 of both renderers at
+# 512² (640 sides; sessions 3-7 fitted on 0-79), of the session-8 integrated code.
 # Laplace-smoothed: (right + 1) / (n + 2); a step rests on at least 10 % of the points
 # (benchmarks/calibrate_analysis.min_step); each step's value is the lowest of the pooled fit and of each
-# renderer's own points in it (calibrate_analysis.worst_renderer, session 6). 163 / 157 sides per step: the top
-# step is the first generator's sides less three; on the independent renderer the raw call is right on 77 % of
-# the sides (123 of 160) and none of its scores reaches the top step, so every independent side stays
-# "indeterminate".
+# renderer's own points in it (calibrate_analysis.worst_renderer, session 6). Sides per step 112 / 105 / 78 / 345.
+# The top step is score 1.0: the first generator's sides, and the independent renderer's "no spill" sides whose
+# tube is never seen leaving the cornu while the cavity holds contrast (spill_confidence.py, session 8), right on
+# 30 of 31 there — its worst-renderer value 0.944 is the step's (pooled: 0.997). Every other independent side
+# stays "indeterminate" (its raw call is right on 68 % of them).
 SPILL_TABLE: tuple[tuple[float, float], ...] = (
-    (0.0, 0.667),
-    (0.983, 0.994),
+    (0.0, 0.57),
+    (0.083, 0.682),
+    (0.264, 0.739),
+    (1.0, 0.944),
 )
 # the same for venous intravasation yes/no: its raw score is analysis/intravasation.py's own (motion near the
 # veins, whether a lace could be seen, lace shape), not multiplied by the loop quality
-# (docs/analysis-s5-intravasation.md). Refitted on the same tuning rows (160 studies, per step 24 / 22 / 24 / 31
-# / 59). The pooled fit promised 0.923 from 0.45 (17 of 17 independent studies right, 6 of 7 first-renderer
-# ones); its worst renderer, 0.778, is below the call threshold. The top step's 0.909 is the independent
-# renderer's 9 of 9 (pooled: 0.984). Session 7 refit on the tuning rows of the merged code (steadier maximal
-# distension moved four studies' raw scores, no raw call): the lowest two edges moved (0.577 → 0.56 on 23
-# studies; 0.45 → 0.431), every step at or above the call threshold is unchanged.
+# (docs/analysis-s5-intravasation.md). Session 8: refitted on tuning seeds 0-159 of the merged code (320 studies,
+# per step 65 / 52 / 68 / 135), after the "absent" score stopped falling with motion near the cavity
+# (intravasation.py, docs/analysis-s8-fill.md). The steps from 0.809 are worst-renderer values (pooled 0.957 and
+# 0.993); the step from 0.431 is 0.75 on its worst renderer (pooled 0.926), below the call threshold.
 INTRAVASATION_TABLE: tuple[tuple[float, float], ...] = (
-    (0.0, 0.56),
-    (0.225, 0.75),
-    (0.431, 0.778),
-    (0.809, 0.909),
-    (0.959, 0.909),
+    (0.0, 0.632),
+    (0.431, 0.75),
+    (0.809, 0.943),
+    (0.959, 0.973),
 )
 SPILL_CALL_MIN = 0.85  # below: the side's spill is "indeterminate"
 INTRAVASATION_CALL_MIN = 0.85  # below: intravasation None
