@@ -35,7 +35,13 @@ from hsg_workstation.analysis.result import (
 )
 from hsg_workstation.analysis.spill_confidence import spill_score
 from hsg_workstation.analysis.tubal_fill import cornual_tube_px
-from hsg_workstation.analysis.tubes import CORNUAL_FILL_MM2, call_side, raw_contrast, side_signals
+from hsg_workstation.analysis.tubes import (
+    CORNUAL_FILL_MM2,
+    call_side,
+    catheter_mask,
+    raw_contrast,
+    side_signals,
+)
 from hsg_workstation.measurements import Calibration
 
 ASSUMED_FIELD_MM = 250.0  # used for size thresholds only when the header has no spacing
@@ -211,7 +217,33 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
         outline_job = submit(outline_and_shape) if decode_in_threads else None
         if outline_job is None:
             full, metrics = outline_and_shape()
-        signals, extra_all, cath, extra_labels = side_signals(
+        _filled(contrast, contrast_jobs)
+        cath = catheter_mask(
+            op.opacity,
+            masks,
+            track.first_index or 0,
+            op.onset_index,
+            np.full(op.opacity.shape[1:], op.noise, np.float32),
+            mm_px,
+            contrast,
+        )
+        # Venous intravasation needs only the catheter mask of the side signals: on the pool while they run here
+        # (the cornual stage below waits for its lace frames)
+        intra_job = submit(
+            lambda: detect_intravasation(
+                op.opacity,
+                contrast,
+                masks,
+                ref_mask,
+                valid,
+                cath,
+                track.first_index or 0,
+                op.noise,
+                op.level,
+                mm_px,
+            )
+        )
+        signals, extra_all, _cath, extra_labels = side_signals(
             op.opacity,
             masks,
             ref_mask,
@@ -221,7 +253,8 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
             mm_px,
             track.first_index or 0,
             op.onset_index,
-            contrast=_filled(contrast, contrast_jobs),
+            contrast=contrast,
+            catheter=cath,
         )
         if outline_job is not None:
             full, metrics = outline_job.result()
@@ -234,20 +267,8 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
             calibration_basis=str(calibration.basis.value),
         )
         # Venous intravasation before the cornual stage: its lace frames are an input of the first tubal filling
-        # (session 8 had run the two side by side on the pool for ~10 ms of the calling thread; s8-fill's lace
-        # rule made them dependent, and the lace rule's accuracy was kept over that saving)
-        intra = detect_intravasation(
-            op.opacity,
-            contrast,
-            masks,
-            ref_mask,
-            valid,
-            cath,
-            track.first_index or 0,
-            op.noise,
-            op.level,
-            mm_px,
-        )
+        # (s8-fill's lace rule made the two dependent; it now runs alongside the side signals instead)
+        intra = intra_job.result()
         # what the spill calls rest on: a still background plus accumulating contrast
         quality = loop_quality(op)
         # the intravasation score carries its own evidence of motion and visibility (analysis/intravasation.py);

@@ -240,17 +240,24 @@ def side_signals(
     onset_index: int,
     noise_map: np.ndarray | None = None,
     contrast: np.ndarray | None = None,
+    catheter: np.ndarray | None = None,
 ) -> tuple[dict[str, SideSignals], np.ndarray, np.ndarray, np.ndarray]:
     """Per image side ("left"/"right") signals per frame, the extra-cavitary masks (for intravasation), the
     catheter mask and per-frame overlay labels (uint8: 1 = extra-cavitary contrast, 2 = counted as spill).
 
     ``contrast``: :func:`raw_contrast` of every frame, when already computed (only with the default noise map).
+    ``catheter``: :func:`catheter_mask` of the same arguments, when already computed (the pipeline computes it
+    first, so that venous intravasation, which needs it, runs on the pool alongside this function).
     """
     t, h, w = opacity.shape
     cx = float(np.nonzero(ref_mask)[1].mean())
     lateral = np.arange(w)[None, :] - cx
     noise_map = np.full((h, w), noise, np.float32) if noise_map is None else noise_map
-    cath = catheter_mask(opacity, masks, first_index, onset_index, noise_map, mm_per_px, contrast)
+    cath = (
+        catheter_mask(opacity, masks, first_index, onset_index, noise_map, mm_per_px, contrast)
+        if catheter is None
+        else catheter
+    )
     px = 1.0 / mm_per_px
     win = _odd(8.0 * px)
     halo_it = max(1, int(round(3.5 * px)))
