@@ -41,6 +41,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from hsg_workstation.analysis.morph import dilate_cross, hysteresis
+from hsg_workstation.analysis.parallel import map_ordered, run_all
 from hsg_workstation.analysis.tubes import CORNUAL_FILL_MM2, cavity_region, tube_search_region
 
 CORNU_REACH_MM = 8.0  # the first tubal contrast lies within this distance of the cornu
@@ -242,12 +243,17 @@ def cornual_tube_px(
     # the background's own ridge response in each box, in its robust spreads over the searched pixels
     valley_z = {}
     if background is not None:
-        for side, (box, _, allowed, _) in local.items():
+
+        def valley(side: str) -> np.ndarray:
+            box, _, allowed, _ = local[side]
             resp = ridge_response(np.asarray(background, np.float32)[box], length, offset)
             vals = resp[allowed]
             med = _median(vals) if vals.size else 0.0
             spread = 1.4826 * _median(np.abs(vals - med)) if vals.size else 0.0
-            valley_z[side] = (resp - med) / spread if spread > 0 else np.zeros_like(resp)
+            return (resp - med) / spread if spread > 0 else np.zeros_like(resp)
+
+        sides = list(local)  # the two sides on the pool
+        valley_z = dict(zip(sides, map_ordered(valley, sides), strict=True))
     cornu_at = cornua(ref_mask)
     line_reach = {side: np.zeros(t) for side in local}  # farthest kept line pixel from the cornu, mm
     on_valley = {side: np.zeros(t, bool) for side in local}
@@ -277,7 +283,11 @@ def cornual_tube_px(
         ids = [k for k in range(start, min(t, start + CHUNK)) if masks[k].any()]
         if not ids:
             continue
-        for side, (box, zone, allowed, far_b) in local.items():
+
+        def read_side(side: str, ids: list[int] = ids, watch: tuple[int, int] | None = watch) -> None:
+            """One side's line pixels on frames ``ids`` (its own entries of ``raw``, ``line_reach``,
+            ``on_valley`` and ``seen`` only: the two sides run side by side on the pool)."""
+            box, zone, allowed, far_b = local[side]
             # crop first, then pick the frames: a copy of the box only, not of whole frames
             searched = allowed[None] & ~dilate_cross(masks[:, box[0], box[1]][ids], margin)
             resp = ridge_response(opacity[:, box[0], box[1]][ids], length, offset)
@@ -297,7 +307,7 @@ def cornual_tube_px(
                 z = np.where(seeded, np.float32(2 * RIDGE_HIGH), z)
             lines = hysteresis(z, RIDGE_LOW, RIDGE_HIGH) & searched
             if not (lines & zone[None]).any():
-                continue
+                return
             lab, n = ndi.label(lines, structure=frame_8)
             # components that touch the cornual disc and reach beyond the cavity's corner (lookup tables)
             keep = np.zeros(n + 1, bool)
@@ -320,6 +330,8 @@ def cornual_tube_px(
                 for k, i in enumerate(ids):
                     if watch[0] - LACE_AROUND <= i <= watch[1] + LACE_AROUND:
                         seen[side][i] = kept[k]
+
+        run_all([lambda side=side: read_side(side) for side in local])
     if watch is not None:
         _recount_lace(raw, seen, watch, t, tolerance)
     for side in out:
