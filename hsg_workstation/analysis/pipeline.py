@@ -7,6 +7,7 @@ times and the patient-side mapping, so it is testable on synthetic arrays and re
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -243,6 +244,8 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
                 mm_px,
             )
         )
+        # the spill attribution at the end of the side signals: on the pool while the cornual stage runs here
+        spill_jobs: list[Future[None]] = []
         signals, extra_all, _cath, extra_labels = side_signals(
             op.opacity,
             masks,
@@ -255,6 +258,8 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
             op.onset_index,
             contrast=contrast,
             catheter=cath,
+            deferred=spill_jobs,
+            # the spill attribution, on the pool while the cornual stage runs here
         )
         if outline_job is not None:
             full, metrics = outline_job.result()
@@ -298,6 +303,8 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
         for image_side, px in cornual.items():
             signals[image_side].cornual_px = px
             signals[image_side].cornual_standing = standing.get(image_side)
+        for job in spill_jobs:
+            job.result()
         for image_side in ("left", "right"):
             call = call_side(signals[image_side], mm_px)
             patient_side = "left" if image_side == left_on_image else "right"
