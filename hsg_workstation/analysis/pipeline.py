@@ -35,13 +35,15 @@ from hsg_workstation.analysis.result import (
     SideResult,
 )
 from hsg_workstation.analysis.spill_confidence import spill_score
-from hsg_workstation.analysis.tubal_fill import cornual_tube_px
+from hsg_workstation.analysis.tubal_fill import cornual_tube_px, hull_gap
 from hsg_workstation.analysis.tubes import (
     CORNUAL_FILL_MM2,
     call_side,
     catheter_mask,
+    cavity_region,
     raw_contrast,
     side_signals,
+    tube_search_region,
 )
 from hsg_workstation.measurements import Calibration
 
@@ -246,6 +248,10 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
         )
         # the spill attribution at the end of the side signals: on the pool while the cornual stage runs here
         spill_jobs: list[Future[None]] = []
+        # the tube search region and the cavity's hull, read by the side signals and the cornual stage alike
+        # (the same arrays: computed once; the cornual stage takes them when its gap is the same integer)
+        side_gap = max(1, int(round(2.0 * (1.0 / mm_px))))
+        regions = tube_search_region(ref_mask, mm_px), cavity_region(ref_mask, side_gap)
         signals, extra_all, _cath, extra_labels = side_signals(
             op.opacity,
             masks,
@@ -259,6 +265,7 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
             contrast=contrast,
             catheter=cath,
             deferred=spill_jobs,
+            regions=regions,
             # the spill attribution, on the pool while the cornual stage runs here
         )
         if outline_job is not None:
@@ -299,6 +306,7 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
             lace=intra.lace_frames,
             background=op.background,
             standing=standing,
+            regions=regions if hull_gap(mm_px) == side_gap else None,
         )
         for image_side, px in cornual.items():
             signals[image_side].cornual_px = px

@@ -157,6 +157,11 @@ def ridge_response(image: np.ndarray, length: int, offset: int) -> np.ndarray:
     return best
 
 
+def hull_gap(mm_per_px: float) -> int:
+    """The 2 mm gap (working px) by which :func:`cornual_tube_px` grows the cavity's hull."""
+    return max(1, int(round(2.0 / mm_per_px)))
+
+
 def cornual_tube_px(
     opacity: np.ndarray,
     masks: np.ndarray,
@@ -168,6 +173,7 @@ def cornual_tube_px(
     lace: tuple[int, int] | None = None,
     background: np.ndarray | None = None,
     standing: dict[str, np.ndarray] | None = None,
+    regions: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Per image side, per frame: pixels of the thin-line contrast (ridge response, see the module docstring)
     inside the tube search region (:func:`tubes.tube_search_region`, outside the cavity's hull and each frame's
@@ -202,7 +208,10 @@ def cornual_tube_px(
     that was there before contrast came: where it has moved away the opacity shows a positive line of the other
     polarity's shape (the bowel-gas precursors of the independent renderer's tuning loops, session 8), and that
     line stays put, while a tube fills from the cornu outwards. :func:`tubes._first_fill` passes such frames
-    over while a later candidate holds (docs/analysis-s8-fill.md)."""
+    over while a later candidate holds (docs/analysis-s8-fill.md).
+
+    ``regions``: ``(tube_search_region(ref_mask, mm_per_px), cavity_region(ref_mask, gap))`` with the 2 mm gap
+    used here, when already computed (the side signals read the same two)."""
     t, h, w = opacity.shape
     out = {side: np.zeros(t) for side in ("left", "right")}
     if not ref_mask.any():
@@ -216,8 +225,9 @@ def cornual_tube_px(
         level = background_level(raw[side][head], fill_px)
         return np.clip(raw[side][:upto] - level, 0.0, None)
 
-    search = tube_search_region(ref_mask, mm_per_px)
-    hull = cavity_region(ref_mask, max(1, int(round(2.0 / mm_per_px))))
+    if regions is None:
+        regions = tube_search_region(ref_mask, mm_per_px), cavity_region(ref_mask, hull_gap(mm_per_px))
+    search, hull = regions
     far = ndi.distance_transform_edt(~hull) * mm_per_px >= TUBE_REACH_MM
     region = search & ~hull
     length = max(5, int(round(RIDGE_LENGTH_MM / mm_per_px)) | 1)

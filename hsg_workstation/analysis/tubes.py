@@ -243,6 +243,7 @@ def side_signals(
     contrast: np.ndarray | None = None,
     catheter: np.ndarray | None = None,
     deferred: list[Future[None]] | None = None,
+    regions: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[dict[str, SideSignals], np.ndarray, np.ndarray, np.ndarray]:
     """Per image side ("left"/"right") signals per frame, the extra-cavitary masks (for intravasation), the
     catheter mask and per-frame overlay labels (uint8: 1 = extra-cavitary contrast, 2 = counted as spill).
@@ -254,6 +255,8 @@ def side_signals(
     ``end_spill_sharpness``, ``readable``, ``cavity_px``, and the spill of the returned labels) is started on the
     pool and its future appended: the caller waits for it before reading those (the pipeline runs the cornual
     stage meanwhile). The same values either way.
+    ``regions``: ``(tube_search_region(ref_mask, mm_per_px), cavity_region(ref_mask, gap))`` with the gap of
+    2 mm used here, when already computed (the cornual stage reads the same two).
     """
     t, h, w = opacity.shape
     cx = float(np.nonzero(ref_mask)[1].mean())
@@ -284,8 +287,9 @@ def side_signals(
     extra_all = np.zeros((t, h, w), bool)
     labels = np.zeros((t, h, w), np.uint8)
     sacs = np.zeros((t, h, w), bool)  # closed sacs per frame (retained_sac.py)
-    near_cavity = tube_search_region(ref_mask, mm_per_px)
-    cavity_hull = cavity_region(ref_mask, cav_gap)
+    if regions is None:
+        regions = tube_search_region(ref_mask, mm_per_px), cavity_region(ref_mask, cav_gap)
+    near_cavity, cavity_hull = regions
     # Every structure below is a subset of one frame's hysteresis mask ``e``, and every filter reads at most
     # ``margin`` pixels around it: so frames are processed in the box of ``e`` grown by ``margin`` (5-40 % of
     # the frame), which gives exactly the whole-frame values (tests/analysis/test_side_signals.py compares with
