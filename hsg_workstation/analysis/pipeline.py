@@ -7,6 +7,7 @@ times and the patient-side mapping, so it is testable on synthetic arrays and re
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -34,8 +35,16 @@ from hsg_workstation.analysis.result import (
     SideResult,
 )
 from hsg_workstation.analysis.spill_confidence import spill_score
-from hsg_workstation.analysis.tubal_fill import cornual_tube_px
-from hsg_workstation.analysis.tubes import CORNUAL_FILL_MM2, call_side, raw_contrast, side_signals
+from hsg_workstation.analysis.tubal_fill import cornual_tube_px, hull_gap
+from hsg_workstation.analysis.tubes import (
+    CORNUAL_FILL_MM2,
+    call_side,
+    catheter_mask,
+    cavity_region,
+    raw_contrast,
+    side_signals,
+    tube_search_region,
+)
 from hsg_workstation.measurements import Calibration
 
 ASSUMED_FIELD_MM = 250.0  # used for size thresholds only when the header has no spacing
@@ -211,7 +220,39 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
         outline_job = submit(outline_and_shape) if decode_in_threads else None
         if outline_job is None:
             full, metrics = outline_and_shape()
-        signals, extra_all, cath, extra_labels = side_signals(
+        _filled(contrast, contrast_jobs)
+        cath = catheter_mask(
+            op.opacity,
+            masks,
+            track.first_index or 0,
+            op.onset_index,
+            np.full(op.opacity.shape[1:], op.noise, np.float32),
+            mm_px,
+            contrast,
+        )
+        # Venous intravasation needs only the catheter mask of the side signals: on the pool while they run here
+        # (the cornual stage below waits for its lace frames)
+        intra_job = submit(
+            lambda: detect_intravasation(
+                op.opacity,
+                contrast,
+                masks,
+                ref_mask,
+                valid,
+                cath,
+                track.first_index or 0,
+                op.noise,
+                op.level,
+                mm_px,
+            )
+        )
+        # the spill attribution at the end of the side signals: on the pool while the cornual stage runs here
+        spill_jobs: list[Future[None]] = []
+        # the tube search region and the cavity's hull, read by the side signals and the cornual stage alike
+        # (the same arrays: computed once; the cornual stage takes them when its gap is the same integer)
+        side_gap = max(1, int(round(2.0 * (1.0 / mm_px))))
+        regions = tube_search_region(ref_mask, mm_px), cavity_region(ref_mask, side_gap)
+        signals, extra_all, _cath, extra_labels = side_signals(
             op.opacity,
             masks,
             ref_mask,
@@ -221,7 +262,11 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
             mm_px,
             track.first_index or 0,
             op.onset_index,
-            contrast=_filled(contrast, contrast_jobs),
+            contrast=contrast,
+            catheter=cath,
+            deferred=spill_jobs,
+            regions=regions,
+            # the spill attribution, on the pool while the cornual stage runs here
         )
         if outline_job is not None:
             full, metrics = outline_job.result()
@@ -234,20 +279,8 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
             calibration_basis=str(calibration.basis.value),
         )
         # Venous intravasation before the cornual stage: its lace frames are an input of the first tubal filling
-        # (session 8 had run the two side by side on the pool for ~10 ms of the calling thread; s8-fill's lace
-        # rule made them dependent, and the lace rule's accuracy was kept over that saving)
-        intra = detect_intravasation(
-            op.opacity,
-            contrast,
-            masks,
-            ref_mask,
-            valid,
-            cath,
-            track.first_index or 0,
-            op.noise,
-            op.level,
-            mm_px,
-        )
+        # (s8-fill's lace rule made the two dependent; it now runs alongside the side signals instead)
+        intra = intra_job.result()
         # what the spill calls rest on: a still background plus accumulating contrast
         quality = loop_quality(op)
         # the intravasation score carries its own evidence of motion and visibility (analysis/intravasation.py);
@@ -273,10 +306,13 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
             lace=intra.lace_frames,
             background=op.background,
             standing=standing,
+            regions=regions if hull_gap(mm_px) == side_gap else None,
         )
         for image_side, px in cornual.items():
             signals[image_side].cornual_px = px
             signals[image_side].cornual_standing = standing.get(image_side)
+        for job in spill_jobs:
+            job.result()
         for image_side in ("left", "right"):
             call = call_side(signals[image_side], mm_px)
             patient_side = "left" if image_side == left_on_image else "right"

@@ -41,6 +41,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from hsg_workstation.analysis.morph import dilate_cross, hysteresis
+from hsg_workstation.analysis.parallel import map_ordered, run_all
 from hsg_workstation.analysis.tubes import CORNUAL_FILL_MM2, cavity_region, tube_search_region
 
 CORNU_REACH_MM = 8.0  # the first tubal contrast lies within this distance of the cornu
@@ -156,6 +157,11 @@ def ridge_response(image: np.ndarray, length: int, offset: int) -> np.ndarray:
     return best
 
 
+def hull_gap(mm_per_px: float) -> int:
+    """The 2 mm gap (working px) by which :func:`cornual_tube_px` grows the cavity's hull."""
+    return max(1, int(round(2.0 / mm_per_px)))
+
+
 def cornual_tube_px(
     opacity: np.ndarray,
     masks: np.ndarray,
@@ -167,6 +173,7 @@ def cornual_tube_px(
     lace: tuple[int, int] | None = None,
     background: np.ndarray | None = None,
     standing: dict[str, np.ndarray] | None = None,
+    regions: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Per image side, per frame: pixels of the thin-line contrast (ridge response, see the module docstring)
     inside the tube search region (:func:`tubes.tube_search_region`, outside the cavity's hull and each frame's
@@ -201,7 +208,10 @@ def cornual_tube_px(
     that was there before contrast came: where it has moved away the opacity shows a positive line of the other
     polarity's shape (the bowel-gas precursors of the independent renderer's tuning loops, session 8), and that
     line stays put, while a tube fills from the cornu outwards. :func:`tubes._first_fill` passes such frames
-    over while a later candidate holds (docs/analysis-s8-fill.md)."""
+    over while a later candidate holds (docs/analysis-s8-fill.md).
+
+    ``regions``: ``(tube_search_region(ref_mask, mm_per_px), cavity_region(ref_mask, gap))`` with the 2 mm gap
+    used here, when already computed (the side signals read the same two)."""
     t, h, w = opacity.shape
     out = {side: np.zeros(t) for side in ("left", "right")}
     if not ref_mask.any():
@@ -215,8 +225,9 @@ def cornual_tube_px(
         level = background_level(raw[side][head], fill_px)
         return np.clip(raw[side][:upto] - level, 0.0, None)
 
-    search = tube_search_region(ref_mask, mm_per_px)
-    hull = cavity_region(ref_mask, max(1, int(round(2.0 / mm_per_px))))
+    if regions is None:
+        regions = tube_search_region(ref_mask, mm_per_px), cavity_region(ref_mask, hull_gap(mm_per_px))
+    search, hull = regions
     far = ndi.distance_transform_edt(~hull) * mm_per_px >= TUBE_REACH_MM
     region = search & ~hull
     length = max(5, int(round(RIDGE_LENGTH_MM / mm_per_px)) | 1)
@@ -242,12 +253,17 @@ def cornual_tube_px(
     # the background's own ridge response in each box, in its robust spreads over the searched pixels
     valley_z = {}
     if background is not None:
-        for side, (box, _, allowed, _) in local.items():
+
+        def valley(side: str) -> np.ndarray:
+            box, _, allowed, _ = local[side]
             resp = ridge_response(np.asarray(background, np.float32)[box], length, offset)
             vals = resp[allowed]
             med = _median(vals) if vals.size else 0.0
             spread = 1.4826 * _median(np.abs(vals - med)) if vals.size else 0.0
-            valley_z[side] = (resp - med) / spread if spread > 0 else np.zeros_like(resp)
+            return (resp - med) / spread if spread > 0 else np.zeros_like(resp)
+
+        sides = list(local)  # the two sides on the pool
+        valley_z = dict(zip(sides, map_ordered(valley, sides), strict=True))
     cornu_at = cornua(ref_mask)
     line_reach = {side: np.zeros(t) for side in local}  # farthest kept line pixel from the cornu, mm
     on_valley = {side: np.zeros(t, bool) for side in local}
@@ -277,7 +293,11 @@ def cornual_tube_px(
         ids = [k for k in range(start, min(t, start + CHUNK)) if masks[k].any()]
         if not ids:
             continue
-        for side, (box, zone, allowed, far_b) in local.items():
+
+        def read_side(side: str, ids: list[int] = ids, watch: tuple[int, int] | None = watch) -> None:
+            """One side's line pixels on frames ``ids`` (its own entries of ``raw``, ``line_reach``,
+            ``on_valley`` and ``seen`` only: the two sides run side by side on the pool)."""
+            box, zone, allowed, far_b = local[side]
             # crop first, then pick the frames: a copy of the box only, not of whole frames
             searched = allowed[None] & ~dilate_cross(masks[:, box[0], box[1]][ids], margin)
             resp = ridge_response(opacity[:, box[0], box[1]][ids], length, offset)
@@ -297,7 +317,7 @@ def cornual_tube_px(
                 z = np.where(seeded, np.float32(2 * RIDGE_HIGH), z)
             lines = hysteresis(z, RIDGE_LOW, RIDGE_HIGH) & searched
             if not (lines & zone[None]).any():
-                continue
+                return
             lab, n = ndi.label(lines, structure=frame_8)
             # components that touch the cornual disc and reach beyond the cavity's corner (lookup tables)
             keep = np.zeros(n + 1, bool)
@@ -320,6 +340,8 @@ def cornual_tube_px(
                 for k, i in enumerate(ids):
                     if watch[0] - LACE_AROUND <= i <= watch[1] + LACE_AROUND:
                         seen[side][i] = kept[k]
+
+        run_all([lambda side=side: read_side(side) for side in local])
     if watch is not None:
         _recount_lace(raw, seen, watch, t, tolerance)
     for side in out:

@@ -15,6 +15,7 @@ Why these features (all relative to the local contrast density and the noise, no
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +35,7 @@ from hsg_workstation.analysis.morph import (
     square_max,
     square_min,
 )
-from hsg_workstation.analysis.parallel import map_ordered, thread_count
+from hsg_workstation.analysis.parallel import map_ordered, submit, thread_count
 from hsg_workstation.analysis.retained_sac import (
     SAC_BAND_MM,
     closed_sac_peak,
@@ -240,17 +241,32 @@ def side_signals(
     onset_index: int,
     noise_map: np.ndarray | None = None,
     contrast: np.ndarray | None = None,
+    catheter: np.ndarray | None = None,
+    deferred: list[Future[None]] | None = None,
+    regions: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[dict[str, SideSignals], np.ndarray, np.ndarray, np.ndarray]:
     """Per image side ("left"/"right") signals per frame, the extra-cavitary masks (for intravasation), the
     catheter mask and per-frame overlay labels (uint8: 1 = extra-cavitary contrast, 2 = counted as spill).
 
     ``contrast``: :func:`raw_contrast` of every frame, when already computed (only with the default noise map).
+    ``catheter``: :func:`catheter_mask` of the same arguments, when already computed (the pipeline computes it
+    first, so that venous intravasation, which needs it, runs on the pool alongside this function).
+    ``deferred``: when a list, the spill attribution at the end (the readable frames, each side's ``spill_px``,
+    ``end_spill_sharpness``, ``readable``, ``cavity_px``, and the spill of the returned labels) is started on the
+    pool and its future appended: the caller waits for it before reading those (the pipeline runs the cornual
+    stage meanwhile). The same values either way.
+    ``regions``: ``(tube_search_region(ref_mask, mm_per_px), cavity_region(ref_mask, gap))`` with the gap of
+    2 mm used here, when already computed (the cornual stage reads the same two).
     """
     t, h, w = opacity.shape
     cx = float(np.nonzero(ref_mask)[1].mean())
     lateral = np.arange(w)[None, :] - cx
     noise_map = np.full((h, w), noise, np.float32) if noise_map is None else noise_map
-    cath = catheter_mask(opacity, masks, first_index, onset_index, noise_map, mm_per_px, contrast)
+    cath = (
+        catheter_mask(opacity, masks, first_index, onset_index, noise_map, mm_per_px, contrast)
+        if catheter is None
+        else catheter
+    )
     px = 1.0 / mm_per_px
     win = _odd(8.0 * px)
     halo_it = max(1, int(round(3.5 * px)))
@@ -271,8 +287,9 @@ def side_signals(
     extra_all = np.zeros((t, h, w), bool)
     labels = np.zeros((t, h, w), np.uint8)
     sacs = np.zeros((t, h, w), bool)  # closed sacs per frame (retained_sac.py)
-    near_cavity = tube_search_region(ref_mask, mm_per_px)
-    cavity_hull = cavity_region(ref_mask, cav_gap)
+    if regions is None:
+        regions = tube_search_region(ref_mask, mm_per_px), cavity_region(ref_mask, cav_gap)
+    near_cavity, cavity_hull = regions
     # Every structure below is a subset of one frame's hysteresis mask ``e``, and every filter reads at most
     # ``margin`` pixels around it: so frames are processed in the box of ``e`` grown by ``margin`` (5-40 % of
     # the frame), which gives exactly the whole-frame values (tests/analysis/test_side_signals.py compares with
@@ -458,7 +475,33 @@ def side_signals(
             for s_idx, name in enumerate(("left", "right")):
                 sides[name].end_sharpness = sharp[s_idx]
                 sides[name].end_hydro_width_px = sharp[2 + s_idx]
-    readable = readable_frames(labels, valid & ~cavity_hull)
+
+    def attribute() -> None:
+        """The readable frames and each side's spill by origin (fills ``sides`` and the spill of ``labels``)."""
+        _attribute_spill(sides, opacity, labels, sacs, masks, valid & ~cavity_hull, cx, first_index, px)
+
+    if deferred is None:
+        attribute()
+    else:
+        deferred.append(submit(attribute))
+    return sides, extra_all, cath, labels
+
+
+def _attribute_spill(
+    sides: dict[str, SideSignals],
+    opacity: np.ndarray,
+    labels: np.ndarray,
+    sacs: np.ndarray,
+    masks: np.ndarray,
+    field: np.ndarray,
+    cx: float,
+    first_index: int,
+    px: float,
+) -> None:
+    """The tail of :func:`side_signals`: the readable frames (``field``: the valid field outside the cavity
+    hull), sacs that spill later opened marked as spill in ``labels``, and each side's spill by origin."""
+    t = opacity.shape[0]
+    readable = readable_frames(labels, field)
     cavity_px = np.count_nonzero(masks, axis=(1, 2)).astype(float)
     if readable.any():
         # a retained sac stays closed to the end of the loop; a body that looked closed on its first frames but
@@ -474,7 +517,6 @@ def side_signals(
         sides[name].end_spill_sharpness = _sharpness(opacity[last], owned.masks[last] == s_idx + 1)
         sides[name].readable = readable
         sides[name].cavity_px = cavity_px
-    return sides, extra_all, cath, labels
 
 
 def _drop_dipoles(extra: np.ndarray, snr: np.ndarray, reach: int, valid: np.ndarray) -> np.ndarray:

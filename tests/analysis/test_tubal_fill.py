@@ -307,3 +307,32 @@ def test_standing_candidate_is_taken_when_nothing_later_holds() -> None:
     standing[:] = True
     assert _first_fill(s, 10.0, 30, standing) == 8  # nothing else holds: as before
     assert _first_fill(s, 10.0, 30) == 8
+
+
+def test_sides_on_the_pool_and_given_regions_give_the_same_series(monkeypatch) -> None:
+    """Session 8 (speed): the two sides' ridge work runs side by side on the pool, and the pipeline hands in the
+    tube search region and the cavity hull it computed for the side signals. Neither changes a value: with one
+    and two threads, with and without ``regions``, the series and the standing frames are the same, through a
+    lace and a moved gas line (the per-side state these read and write)."""
+    from hsg_workstation.analysis.tubal_fill import hull_gap
+    from hsg_workstation.analysis.tubes import cavity_region, tube_search_region
+
+    opacity, masks, cavity, _ = _phantom(seed=8)
+    moved, background = _gas_moved_away(_with_lace(opacity, cavity), cavity)
+    regions = tube_search_region(cavity, MM), cavity_region(cavity, hull_gap(MM))
+    results = []
+    for threads in ("1", "2"):
+        monkeypatch.setenv("HSG_ANALYSIS_THREADS", threads)
+        for given in (None, regions):
+            standing: dict[str, np.ndarray] = {}
+            series = cornual_tube_px(
+                moved, masks, cavity, MM, CAVITY_FROM, lace=LACE, background=background, standing=standing,
+                regions=given,
+            )  # fmt: skip
+            results.append((series, standing))
+    first_series, first_standing = results[0]
+    assert any(first_series[s].any() for s in first_series)  # not vacuous: lines are counted
+    for series, standing in results[1:]:
+        for side in ("left", "right"):
+            assert np.array_equal(series[side], first_series[side]), side
+            assert np.array_equal(standing[side], first_standing[side]), side
