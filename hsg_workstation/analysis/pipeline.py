@@ -283,6 +283,8 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
         intra = intra_job.result()
         # what the spill calls rest on: a still background plus accumulating contrast
         quality = loop_quality(op)
+        # a held-back "no spill" is only as sure as the cornual detector, which motion weakens (spill_score)
+        moved = bool(np.any(op.shifts))
         # the intravasation score carries its own evidence of motion and visibility (analysis/intravasation.py);
         # the loop-quality factor judged the whole field, and put every independent-renderer study at "null"
         intrav_score = intra.score
@@ -320,7 +322,7 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
             def fr(i: int | None) -> int | None:
                 return None if i is None else i + 1
 
-            call.score = spill_score(call.score, call.held_back, quality)
+            call.score = spill_score(call.score, call.held_back, quality, moved=moved)
             conf = calibrated(SPILL_TABLE, call.score)
             sure = conf >= SPILL_CALL_MIN
             review = None if call.review is None else (call.review[0] + 1, call.review[1] + 1)

@@ -36,11 +36,20 @@ def cavity_held(cavity_px: np.ndarray | None) -> bool:
     return True
 
 
-def spill_score(score: float, held_back: bool, quality: float) -> float:
+def spill_score(score: float, held_back: bool, quality: float, *, moved: bool) -> float:
     """The side's raw score as analysis/calibration.py maps it: the call's own ``score`` times the loop's
     ``quality`` (moving gas, blades, gain steps, motion, no contrast-free frame) — except for a "no spill" whose
     contrast is seen held back (``held_back``, tubes.SideCall): a tube that never fills while the cavity holds
     contrast. That call is read at the cornu; what moves elsewhere in the field does not make it less sure.
     A retained sac at the tube's end was first counted too and dropped: loculated pockets read as sacs made it
-    7 of 10 right on the check seeds (docs/analysis-s8-spill.md)."""
-    return float(score) if held_back else float(score) * float(quality)
+    7 of 10 right on the check seeds (docs/analysis-s8-spill.md).
+
+    Not when the patient ``moved`` (the registration corrected motion on some frame): then the held-back call
+    keeps the product too. The call says "no tube was seen leaving the cornu", and that is only as sure as the
+    cornual line detector is on these frames. Under motion it reads registered frames, and the registration
+    corrects translation only, so a thin tube that turns with the patient can smear below the detector's
+    threshold. Held-out runs 30-32 (independent renderer) showed it: the held-back calls were right on 14 of 19
+    sides where motion was corrected and on 55 of 57 where none was; 5 of the 7 wrong ones, all missed spills,
+    were on moved loops. Tuning had too few moved held-back sides to show it (2, both right). This rule was
+    decided on those held-out runs and checked on fresh run 33 (docs/analysis.md, session 8)."""
+    return float(score) if held_back and not moved else float(score) * float(quality)

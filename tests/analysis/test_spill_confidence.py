@@ -73,7 +73,7 @@ def test_a_cloud_on_a_side_whose_tube_is_not_seen_is_not_a_held_back_no_spill() 
     call = _left_call(tube=False, cloud=True)
     assert call.spill != "none"
     assert not call.held_back
-    assert spill_score(call.score, call.held_back, 0.05) <= 0.05
+    assert spill_score(call.score, call.held_back, 0.05, moved=False) <= 0.05
 
 
 def test_the_same_cloud_at_the_end_of_a_tube_that_filled_first_spills() -> None:
@@ -89,18 +89,23 @@ def test_a_tube_that_never_fills_while_the_cavity_holds_contrast_is_a_sure_no_sp
     assert call.spill == "none" and not call.tube_filled
     assert call.held_back
     # a loop full of moving gas / blades (quality 0.05) does not make it less sure ...
-    assert spill_score(call.score, call.held_back, 0.05) == call.score >= 0.9
+    assert spill_score(call.score, call.held_back, 0.05, moved=False) == call.score >= 0.9
+    # ... unless the patient moved: the cornual detector read registered frames, and a tube that turned with the
+    # patient can be missed (held-out runs 30-32: 14 of 19 right on moved loops), so the quality factor stays
+    assert spill_score(call.score, call.held_back, 0.05, moved=True) <= 0.05
+    # (on a clean loop, quality 1, the product is the call's own score)
+    assert spill_score(call.score, call.held_back, 1.0, moved=True) == call.score
     # ... but a "no spill" beyond a tube that filled rests on the field, and keeps the quality factor
     filled = _left_call(tube=True, cloud=False)
     assert filled.spill == "none" and filled.tube_filled and not filled.held_back
-    assert spill_score(filled.score, filled.held_back, 0.05) <= 0.05
+    assert spill_score(filled.score, filled.held_back, 0.05, moved=False) <= 0.05
 
 
 def test_a_tube_not_seen_while_the_cavity_is_lost_says_nothing() -> None:
     call = _left_call(tube=False, cloud=False, cavity_frames=3)
     assert call.spill == "none"
     assert not call.held_back
-    assert spill_score(call.score, call.held_back, 0.05) <= 0.05
+    assert spill_score(call.score, call.held_back, 0.05, moved=False) <= 0.05
 
 
 def test_cavity_held_means_at_half_its_largest_area_from_when_it_filled_on() -> None:
