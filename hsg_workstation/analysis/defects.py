@@ -135,8 +135,8 @@ READ_WRAPPED_BITES = False
 def plateau_bites(
     masks: np.ndarray, ref_frames: list[int], frames: list[int], mm_per_px: float, min_frames: int = 3
 ) -> list[Hole]:
-    """Bites of the outline (:func:`contour_bites` on the convex hull, :func:`wrapped_bites` on the enclosed part)
-    seen on at least ``LUCENCY_VOTE`` of the plateau's frames, each where its detections' centres agree (median;
+    """Bites of the outline (:func:`contour_bites` on the convex hull; :func:`wrapped_bites` on the enclosed part
+    only while :data:`READ_WRAPPED_BITES` is on) seen on at least ``LUCENCY_VOTE`` of the plateau's frames, each where its detections' centres agree (median;
     within half its radius of one another); two candidates are at least 8 mm apart.
 
     Why per frame and a vote, not one bite test on a combined mask: the circle test sits close to its limits on
