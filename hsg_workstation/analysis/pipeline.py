@@ -43,6 +43,7 @@ from hsg_workstation.analysis.tubes import (
     cavity_region,
     raw_contrast,
     side_signals,
+    spill_hull_gap,
     tube_search_region,
 )
 from hsg_workstation.measurements import Calibration
@@ -250,7 +251,7 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
         spill_jobs: list[Future[None]] = []
         # the tube search region and the cavity's hull, read by the side signals and the cornual stage alike
         # (the same arrays: computed once; the cornual stage takes them when its gap is the same integer)
-        side_gap = max(1, int(round(2.0 * (1.0 / mm_px))))
+        side_gap = spill_hull_gap(mm_px)
         regions = tube_search_region(ref_mask, mm_px), cavity_region(ref_mask, side_gap)
         signals, extra_all, _cath, extra_labels = side_signals(
             op.opacity,
@@ -266,7 +267,6 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
             catheter=cath,
             deferred=spill_jobs,
             regions=regions,
-            # the spill attribution, on the pool while the cornual stage runs here
         )
         if outline_job is not None:
             full, metrics = outline_job.result()

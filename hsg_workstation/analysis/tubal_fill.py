@@ -59,9 +59,8 @@ BACKGROUND_RISE = 0.5  # ... and a tube over a large background must add this sh
 LACE_AROUND = 3  # a line seen during a venous lace counts where it is also a line around the lace:
 LACE_NEED = 2  # ... on this many of the LACE_AROUND frames after its last frame (or before its first one)
 LACE_TOLERANCE_MM = 1.0  # ... within this distance (registration)
-VALLEY_SIGMA = (
-    0.75  # a line whose pixels lie on a valley of the background this deep (mean, robust sigmas) ...
-)
+# a line whose pixels lie on a valley of the background this deep (mean, robust sigmas) ...
+VALLEY_SIGMA = 0.75
 ADVANCE_MM = 5.0  # ... and that does not reach this much farther from the cornu ...
 ADVANCE_FRAMES = 4  # ... within this many frames "stands": not the first filling while a later line is
 

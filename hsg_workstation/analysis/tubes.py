@@ -144,6 +144,11 @@ def _odd(n: float) -> int:
     return k if k % 2 else k + 1
 
 
+def spill_hull_gap(mm_per_px: float) -> int:
+    """The 2 mm gap (working px) by which :func:`side_signals` grows the cavity's hull (:func:`cavity_region`)."""
+    return max(1, int(round(2.0 * (1.0 / mm_per_px))))
+
+
 def cavity_region(ref_mask: np.ndarray, gap: int) -> np.ndarray:
     """The convex hull of the cavity at maximal distension, grown by ``gap``: contrast inside it is the cavity's
     (a thin horn, the contrast around a myoma or polyp still below the cavity threshold, the cavity of an early
@@ -274,7 +279,7 @@ def side_signals(
     cloud_r = max(coll_r + 1, int(round(4.5 * px)))  # wider than an ampulla: a cloud, not the tube's end
     thin_gap = max(1, int(round(2.0 * px)))
     min_faint = max(3, int(round(4.0 * px * px)))
-    cav_gap = max(1, int(round(2.0 * px)))
+    cav_gap = spill_hull_gap(mm_per_px)
     dipole_r = max(1, int(round(DIPOLE_MM * px)))
     rim_reach = max(1, int(round(RIM_REACH_MM * px)))
     # the band around a wide body where retained_sac.neck_width_mm looks, beyond its grown half-density outline
