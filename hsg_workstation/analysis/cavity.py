@@ -47,7 +47,8 @@ PLATEAU_READ_FRAMES = (
 # cavity has taken in contrast from outside (tuning 0-79: first renderer <= 1.03; independent dense spill and
 # pockets 1.24-2.84) ...
 DISTENDED_GROWTH_CAP = 1.15
-DISTENDED_REACH_MM = 2.0  # ... and is cut back to the distended cavity grown by this (the pressure's last give)
+# ... and is cut back to the distended cavity grown by this (the last give of the wall under pressure)
+DISTENDED_REACH_MM = 2.0
 
 
 def open_radius_for(mm_per_px: float) -> int:
@@ -165,12 +166,14 @@ def cap_distended(
 
     Why: the uterine cavity is a closed organ that stops growing once distended; what the tracked component
     gains later beyond ``DISTENDED_GROWTH_CAP`` times its distended area is dense contrast outside it that came
-    to touch it — a free-spill cloud, a loculated pocket against the wall, a dense tube — and counted as cavity
-    it was hidden from the side signals (independent renderer: 7 of the 15 missed spills on tuning 0-79, the
-    mask 1.24-2.84 times the distended cavity). Such a frame keeps only what lies within
-    ``DISTENDED_REACH_MM`` of the cavity over its distension plateau (the components of it that touch that
-    cavity). The first renderer's cavity stays within 3 % of its distended area: its masks never change. The
-    maximal-distension pick and its plateau were read from the uncut curve, which the cut cannot move back.
+    to touch it — a free-spill cloud, a loculated pocket against the wall, a dense tube — and, counted as
+    cavity, it was hidden from the side signals (independent renderer, tuning 0-79: the loops of 8 missed
+    spill sides had masks 1.24-2.84 times the distended cavity; 5 of those sides are found with the cut). Such
+    a frame keeps only the part within ``DISTENDED_REACH_MM`` of the cavity over its distension plateau (the
+    components of it that touch that cavity). The first renderer's cavity stays within 3 % of its distended
+    area, so its masks never change. The maximal-distension pick and its plateau are read from the uncut
+    curve (the cut only lowers frames after the pick). Cost: what the cut exposes is read as it is — the other
+    side's cloud that drifted under the cavity, a hydrosalpinx lying across its outline (docs/analysis-s9-cavity.md).
     """
     frames = plateau or [max_index]
     ref = masks[frames].any(axis=0)
