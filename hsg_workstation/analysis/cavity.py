@@ -43,6 +43,12 @@ DENSITY_MEDIAN_FRAMES = 3  # running median of the cavity's mean opacity: takes 
 PLATEAU_READ_FRAMES = (
     9  # at most this many frames, evenly spread over the distension plateau, make its reference
 )
+# Once distended, the cavity keeps its size: a tracked mask later larger than this many times the distended
+# cavity has taken in contrast from outside (tuning 0-79: first renderer <= 1.03; independent dense spill and
+# pockets 1.24-2.84) ...
+DISTENDED_GROWTH_CAP = 1.15
+# ... and is cut back to the distended cavity grown by this (the last give of the wall under pressure)
+DISTENDED_REACH_MM = 2.0
 
 
 def open_radius_for(mm_per_px: float) -> int:
@@ -148,7 +154,39 @@ def track_cavity(
     content = np.array([float(opacity[i][masks[i]].sum()) for i in range(t)])
     max_index = max_distension_index(areas, content)
     plateau = [] if max_index is None else distension_plateau(areas, content, max_index)
+    if max_index is not None and cap_distended(masks, areas, max_index, plateau, mm_per_px):
+        areas = masks.sum(axis=(1, 2)).astype(np.float64)
     return CavityTrack(masks, areas, first, max_index, open_radius_for(mm_per_px), plateau)
+
+
+def cap_distended(
+    masks: np.ndarray, areas: np.ndarray, max_index: int, plateau: list[int], mm_per_px: float
+) -> bool:
+    """Cut back, in place, every mask after maximal distension that outgrew the distended cavity; True if any.
+
+    Why: the uterine cavity is a closed organ that stops growing once distended; what the tracked component
+    gains later beyond ``DISTENDED_GROWTH_CAP`` times its distended area is dense contrast outside it that came
+    to touch it — a free-spill cloud, a loculated pocket against the wall, a dense tube — and, counted as
+    cavity, it was hidden from the side signals (independent renderer, tuning 0-79: the loops of 8 missed
+    spill sides had masks 1.24-2.84 times the distended cavity; 5 of those sides are found with the cut). Such
+    a frame keeps only the part within ``DISTENDED_REACH_MM`` of the cavity over its distension plateau (the
+    components of it that touch that cavity). The first renderer's cavity stays within 3 % of its distended
+    area, so its masks never change. The maximal-distension pick and its plateau are read from the uncut
+    curve (the cut only lowers frames after the pick). Cost: what the cut exposes is read as it is — the other
+    side's cloud that drifted under the cavity, a hydrosalpinx lying across its outline (docs/analysis-s9-cavity.md).
+    """
+    frames = plateau or [max_index]
+    ref = masks[frames].any(axis=0)
+    limit = DISTENDED_GROWTH_CAP * float(ref.sum())
+    over = [i for i in range(max_index + 1, len(masks)) if areas[i] > limit]
+    if not over:
+        return False
+    allowed = dilate_cross(ref, max(1, int(round(DISTENDED_REACH_MM / mm_per_px))))
+    for i in over:
+        lab, _n = ndi.label(masks[i] & allowed)
+        ids = np.unique(lab[ref])
+        masks[i] = np.isin(lab, ids[ids > 0])
+    return True
 
 
 def fill_score(areas: np.ndarray, content: np.ndarray) -> np.ndarray:

@@ -38,12 +38,12 @@ def _loop(
 def test_plateau_held_before_a_late_join_is_maximal_distension() -> None:
     opacity = _loop()
     track = track_cavity(opacity, LEVEL, np.ones((N, N), bool), MM)
-    areas = track.areas_px
-    plateau_area = areas[GROW_UNTIL + 2]
-    assert (
-        areas[-1] > 2.0 * plateau_area
-    )  # the phantom does what it is for: the joined area dominates the peak
-    assert track.max_index is not None and abs(track.max_index - GROW_UNTIL) <= 1, (track.max_index, areas)
+    plateau_area = track.areas_px[GROW_UNTIL + 2]
+    # the phantom does what it is for: the joined dense area dominates the peak (the tracked mask no longer
+    # holds it — cavity.cap_distended cuts it back — so the dense pixels of the last frame are counted)
+    assert (opacity[-1] > 0.3 * LEVEL).sum() > 2.0 * plateau_area
+    mi = track.max_index
+    assert mi is not None and abs(mi - GROW_UNTIL) <= 1, (mi, track.areas_px)
 
 
 def test_without_a_join_the_pick_is_unchanged() -> None:
@@ -59,5 +59,6 @@ def test_a_short_plateau_in_a_long_loop_is_maximal_distension() -> None:
     opacity = _loop(frames=frames, join_from=join_from, join_rows=22)  # the joined part stops growing too
     track = track_cavity(opacity, LEVEL, np.ones((N, N), bool), MM)
     areas = track.areas_px
-    assert 2.0 * areas[GROW_UNTIL + 2] < areas[-1] < 5.0 * areas[GROW_UNTIL + 2]  # under half, over a fifth
+    dense_last = (opacity[-1] > 0.3 * LEVEL).sum()  # the tracked mask is cut back (cavity.cap_distended)
+    assert 2.0 * areas[GROW_UNTIL + 2] < dense_last < 5.0 * areas[GROW_UNTIL + 2]  # under half, over a fifth
     assert track.max_index is not None and abs(track.max_index - GROW_UNTIL) <= 1, (track.max_index, areas)
