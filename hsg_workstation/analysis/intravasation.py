@@ -51,7 +51,14 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
-from hsg_workstation.analysis.morph import dilate_cross, label_frames, mask_box, square_max, square_min
+from hsg_workstation.analysis.morph import (
+    dilate_cross,
+    erode_cross,
+    label_frames,
+    mask_box,
+    square_max,
+    square_min,
+)
 
 REACH_MM = 15.0  # transient contrast counts as venous only in components reaching this near the cavity
 THIN_MM = 1.5  # opening radius: what survives a (2r+1)² square this wide is not a vein
@@ -74,6 +81,10 @@ STANDOUT_MIN = (
     1.0  # vein minus its 0.5-1.5 mm surroundings, noise sigmas (glow speckle 1.0-1.5, laces 1.6-4.2)
 )
 AREA_MIN_MM2 = 40.0  # venous area on a frame that counts (or 3 % of the cavity, when larger)
+# Uncorrected patient motion (session 9): the share of a frame's contrast-free opacity explained by a translation
+# of the background's own gradient. Still frames and every tuning lace frame: <= 0.06; frames the registration
+# left 0.6-1.5 px off (first renderer, at the edges of corrected runs): 0.21-0.65
+SHIFTED_R2 = (0.1, 0.25)  # from the first no weight to full weight as "moved"
 
 
 @dataclass(slots=True)
@@ -211,12 +222,15 @@ def detect_intravasation(
     noise: float,
     level: float,
     mm_per_px: float,
+    background: np.ndarray | None = None,
 ) -> Intravasation:
     """The call, its raw score and the frame of the largest venous area (0-based).
 
     ``contrast``: per-frame contrast above the noise (tubes.raw_contrast); ``masks``: the tracked cavity per frame,
     ``ref_mask`` at maximal distension; ``catheter``: the catheter lumen (tubes.catheter_mask); ``level``: the
-    dense-contrast level of the cavity.
+    dense-contrast level of the cavity; ``background``: the contrast-free image the opacity is taken against
+    (signed like the opacity, ``OpacityStack.background``) — with it, transient contrast on frames that still
+    carry uncorrected motion does not make an "absent" call unsure (:func:`shifted_share`).
     """
     t = opacity.shape[0]
     detect = float(level / max(noise, 1e-6))
@@ -292,7 +306,15 @@ def detect_intravasation(
                 1.0,
             )
         )
-        near_miss = min(margin, 2.5) / 2.5
+        # the near-miss on frames the patient had not moved on: a frame the registration left a pixel off shows
+        # the anatomy's edges as thin transient "contrast" beside the cavity (session 9: every first-renderer
+        # "absent" call that stayed uncalled under motion), a lace near-miss lies on a still background
+        still = areas
+        if background is not None and margin > 0.0:
+            moved = shifted_share(opacity, background, contrast, valid, np.flatnonzero(areas > 0))
+            lo, hi = SHIFTED_R2
+            still = areas * (1.0 - np.clip((moved - lo) / (hi - lo), 0.0, 1.0))
+        near_miss = min(float(still.max()) / thr, 2.5) / 2.5
         score = seeing * (1.0 - 0.8 * near_miss)
     return Intravasation(
         bool(present),
@@ -308,6 +330,40 @@ def detect_intravasation(
         standout=standout,
         over_frames=(int(np.flatnonzero(over)[0]), int(np.flatnonzero(over)[-1])) if present else None,
     )
+
+
+def shifted_share(
+    opacity: np.ndarray, background: np.ndarray, contrast: np.ndarray, valid: np.ndarray, frames: np.ndarray
+) -> np.ndarray:
+    """(T,) for each of ``frames`` (0 elsewhere): the share of that frame's opacity over contrast-free anatomy that a
+    translation of the background explains, R² of ``opacity ≈ c − u·∇background`` (least squares in ``u``, ``c``).
+
+    Why: a frame moved by a sub-pixel ``u`` against the background it is subtracted from is ``−u·∇background``
+    there — the anatomy's edges as thin +/− lines, which the hysteresis picks up beside the cavity as transient,
+    washing-out "contrast". The registration keeps a shift only when it clearly lowers the residual, so at the start
+    and end of a motion it leaves frames 0.6-1.5 px off. Noise, gain and contrast do not look like the
+    background's gradient (R² ≈ 0-0.06 on still frames), a residual shift does (0.2-0.65).
+    """
+    out = np.zeros(opacity.shape[0])
+    if frames.size == 0:
+        return out
+    free = erode_cross(valid, 4) & ~square_max(contrast.any(axis=0), 3)
+    if np.count_nonzero(free) < 100:
+        return out
+    gy, gx = np.gradient(ndi.gaussian_filter(background.astype(np.float32), 1.0))  # the opacity's smoothing
+    design = np.stack([gy[free], gx[free], np.ones(np.count_nonzero(free), np.float32)], axis=1).astype(
+        np.float64
+    )
+    for i in frames:
+        b = opacity[i][free].astype(np.float64)
+        b -= b.mean()
+        total = float(b @ b)
+        if total <= 0.0:
+            continue
+        coef, *_ = np.linalg.lstsq(design, b, rcond=None)
+        res = b - design @ coef
+        out[i] = max(0.0, 1.0 - float(res @ res) / total)
+    return out
 
 
 def _fork_points(mask: np.ndarray) -> int:
