@@ -266,6 +266,13 @@ def detect_intravasation(
         moved = opacity[:, box[0], box[1]] < -NEGATIVE_SNR * noise
         neg = (moved & where[None, box[0], box[1]]).sum(axis=(1, 2)) * px2
     neg_tail = float(np.median(neg[-tail_frames(t) :]))
+    if present and background is not None and neg_tail > 0.0:
+        # the end-of-loop term guards against a field that moved late (early contrast "washes out" because it
+        # moved away): it counts as far as the last frames are a translation of the background
+        last = np.arange(t - tail_frames(t), t)
+        lo, hi = SHIFTED_R2
+        shifted = shifted_share(opacity, background, contrast, valid, last)[last]
+        neg_tail *= float(np.clip((np.median(shifted) - lo) / (hi - lo), 0.0, 1.0))
     if frames_over:
         v_mean = float(areas[over].mean())
         clean = v_mean / (v_mean + float(neg[over].mean()) + neg_tail)

@@ -274,10 +274,10 @@ def test_gas_moving_near_the_cavity_does_not_make_absent_unsure() -> None:
     assert r.score > 0.9  # ... and does not make the absence unsure
 
 
-def _anatomy() -> np.ndarray:
-    """A contrast-free background: a bony disk beside the cavity over smooth soft-tissue mottle."""
+def _anatomy(centre: tuple[int, int] = (75, 133)) -> np.ndarray:
+    """A contrast-free background: a bony disk (beside the cavity) over smooth soft-tissue mottle."""
     bone = np.zeros((N, N), np.float32)
-    rr, cc = disk((75, 133), 18, shape=(N, N))
+    rr, cc = disk(centre, 18, shape=(N, N))
     bone[rr, cc] = 1.0
     mottle = ndi.gaussian_filter(np.random.default_rng(5).normal(0.0, 1.0, (N, N)), 6).astype(np.float32)
     return ndi.gaussian_filter(30.0 * bone, 1.5) + 40.0 * mottle
@@ -311,3 +311,33 @@ def test_uncorrected_motion_beside_the_cavity_does_not_make_absent_unsure() -> N
 
     still = detect_intravasation(**_stack(short_lace), background=bg)
     assert not still.present and still.score < 0.6
+
+
+def test_negative_opacity_at_the_end_lowers_a_lace_only_when_the_field_moved() -> None:
+    """Session 9: the end-of-loop term of ``clean`` guards against a field that moved late (early contrast then
+    "washes out" because it moved away). A gas bubble moving away near the veins at the end (negative opacity,
+    no translation of the background) no longer lowers a clean lace; the same bubble on last frames that are a
+    translation of the background still does."""
+    lace, bg = _lace(), _anatomy((135, 135))
+    bubble = np.zeros((N, N), np.float32)
+    rr, cc = disk((110, 60), 6, shape=(N, N))
+    bubble[rr, cc] = -10.0
+    residual = ndi.gaussian_filter(ndi.shift(bg, (0.3, -1.5), order=1, mode="nearest") - bg, 1.0)
+
+    def ending(extra: np.ndarray):
+        def draw(t: int, frame: np.ndarray) -> None:
+            if t in LACE_FRAMES:
+                frame += 12.0 * lace
+            if t >= T - 3:
+                frame += extra
+
+        return draw
+
+    clean = detect_intravasation(**_stack(_lace_drawer()), background=bg)
+    gas = detect_intravasation(**_stack(ending(bubble)), background=bg)
+    moved = detect_intravasation(**_stack(ending(bubble + residual)), background=bg)
+    assert clean.present and gas.present and moved.present
+    assert gas.score == pytest.approx(clean.score, abs=0.01) and gas.clean > 0.99
+    assert moved.score < 0.8 * clean.score and moved.clean < 0.8
+    # without the background the bubble counts as before
+    assert detect_intravasation(**_stack(ending(bubble))).score < 0.8 * clean.score
