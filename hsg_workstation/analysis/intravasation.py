@@ -81,10 +81,13 @@ STANDOUT_MIN = (
     1.0  # vein minus its 0.5-1.5 mm surroundings, noise sigmas (glow speckle 1.0-1.5, laces 1.6-4.2)
 )
 AREA_MIN_MM2 = 40.0  # venous area on a frame that counts (or 3 % of the cavity, when larger)
-# Uncorrected patient motion (session 9): the share of a frame's contrast-free opacity explained by a translation
-# of the background's own gradient. Still frames and every tuning lace frame: <= 0.06; frames the registration
-# left 0.6-1.5 px off (first renderer, at the edges of corrected runs): 0.21-0.65
-SHIFTED_R2 = (0.1, 0.25)  # from the first no weight to full weight as "moved"
+# Uncorrected patient motion (session 9; translation_fit). SHIFTED_R2: the share of the last frames' contrast-free
+# opacity explained by a translation of the background's gradient — still frames <= 0.06, frames the registration
+# left 0.6-1.5 px off 0.2-0.65 — from no weight to full weight as "the field moved late". MOTION_DRAWN: the share
+# of a frame's venous opacity that translation predicts (explained_by_translation) — tuning laces <= 0.07, moved
+# anatomy edges 0.54-0.76 — from none to all of the frame's venous area discounted from an "absent" near-miss.
+SHIFTED_R2 = (0.1, 0.25)
+MOTION_DRAWN = (0.1, 0.4)
 
 
 @dataclass(slots=True)
@@ -230,7 +233,7 @@ def detect_intravasation(
     ``ref_mask`` at maximal distension; ``catheter``: the catheter lumen (tubes.catheter_mask); ``level``: the
     dense-contrast level of the cavity; ``background``: the contrast-free image the opacity is taken against
     (signed like the opacity, ``OpacityStack.background``) — with it, transient contrast on frames that still
-    carry uncorrected motion does not make an "absent" call unsure (:func:`shifted_share`).
+    carry uncorrected motion does not make an "absent" call unsure (:func:`explained_by_translation`).
     """
     t = opacity.shape[0]
     detect = float(level / max(noise, 1e-6))
@@ -271,7 +274,7 @@ def detect_intravasation(
         # moved away): it counts as far as the last frames are a translation of the background
         last = np.arange(t - tail_frames(t), t)
         lo, hi = SHIFTED_R2
-        shifted = shifted_share(opacity, background, contrast, valid, last)[last]
+        shifted = translation_fit(opacity, background, contrast, valid, last)[0][last]
         neg_tail *= float(np.clip((np.median(shifted) - lo) / (hi - lo), 0.0, 1.0))
     if frames_over:
         v_mean = float(areas[over].mean())
@@ -318,9 +321,9 @@ def detect_intravasation(
         # "absent" call that stayed uncalled under motion), a lace near-miss lies on a still background
         still = areas
         if background is not None and margin > 0.0:
-            moved = shifted_share(opacity, background, contrast, valid, np.flatnonzero(areas > 0))
-            lo, hi = SHIFTED_R2
-            still = areas * (1.0 - np.clip((moved - lo) / (hi - lo), 0.0, 1.0))
+            drawn = explained_by_translation(opacity, vein, background, contrast, valid)
+            lo, hi = MOTION_DRAWN
+            still = areas * (1.0 - np.clip((drawn - lo) / (hi - lo), 0.0, 1.0))
         near_miss = min(float(still.max()) / thr, 2.5) / 2.5
         score = seeing * (1.0 - 0.8 * near_miss)
     return Intravasation(
@@ -339,28 +342,27 @@ def detect_intravasation(
     )
 
 
-def shifted_share(
+def translation_fit(
     opacity: np.ndarray, background: np.ndarray, contrast: np.ndarray, valid: np.ndarray, frames: np.ndarray
-) -> np.ndarray:
-    """(T,) for each of ``frames`` (0 elsewhere): the share of that frame's opacity over contrast-free anatomy that a
-    translation of the background explains, R² of ``opacity ≈ c − u·∇background`` (least squares in ``u``, ``c``).
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``frames`` (elsewhere 0): R² of ``opacity ≈ c + a·∂background/∂row + b·∂background/∂col`` over
+    the contrast-free anatomy, and the (T, h, w) opacity that fit predicts (zero on the other frames).
 
-    Why: a frame moved by a sub-pixel ``u`` against the background it is subtracted from is ``−u·∇background``
-    there — the anatomy's edges as thin +/− lines, which the hysteresis picks up beside the cavity as transient,
+    Why: a frame moved by a sub-pixel ``u`` against the background it is subtracted from is ``−u·∇background`` —
+    the anatomy's edges as thin +/− lines, which the hysteresis picks up beside the cavity as transient,
     washing-out "contrast". The registration keeps a shift only when it clearly lowers the residual, so at the start
-    and end of a motion it leaves frames 0.6-1.5 px off. Noise, gain and contrast do not look like the
-    background's gradient (R² ≈ 0-0.06 on still frames), a residual shift does (0.2-0.65).
+    and end of a motion it leaves frames 0.6-1.5 px off (first renderer, no shift kept at all on some loops). Noise,
+    gain steps and contrast do not look like the background's gradient: R² 0-0.06 on still frames, 0.2-0.65 on
+    those left off.
     """
-    out = np.zeros(opacity.shape[0])
-    if frames.size == 0:
-        return out
+    r2 = np.zeros(opacity.shape[0])
+    predicted = np.zeros(opacity.shape, np.float32)
     free = erode_cross(valid, 4) & ~square_max(contrast.any(axis=0), 3)
-    if np.count_nonzero(free) < 100:
-        return out
+    if frames.size == 0 or np.count_nonzero(free) < 100:
+        return r2, predicted
     gy, gx = np.gradient(ndi.gaussian_filter(background.astype(np.float32), 1.0))  # the opacity's smoothing
-    design = np.stack([gy[free], gx[free], np.ones(np.count_nonzero(free), np.float32)], axis=1).astype(
-        np.float64
-    )
+    design = np.stack([gy[free], gx[free], np.ones(np.count_nonzero(free), np.float32)], axis=1)
+    design = design.astype(np.float64)
     for i in frames:
         b = opacity[i][free].astype(np.float64)
         b -= b.mean()
@@ -369,7 +371,31 @@ def shifted_share(
             continue
         coef, *_ = np.linalg.lstsq(design, b, rcond=None)
         res = b - design @ coef
-        out[i] = max(0.0, 1.0 - float(res @ res) / total)
+        r2[i] = max(0.0, 1.0 - float(res @ res) / total)
+        predicted[i] = coef[0] * gy + coef[1] * gx
+    return r2, predicted
+
+
+def explained_by_translation(
+    opacity: np.ndarray,
+    vein: np.ndarray,
+    background: np.ndarray,
+    contrast: np.ndarray,
+    valid: np.ndarray,
+) -> np.ndarray:
+    """(T,) per frame: the share of its venous opacity that the frame's residual translation predicts at those very
+    pixels (mean over the venous pixels of predicted / observed, clipped to 0-1; :func:`translation_fit`).
+
+    A moved anatomy edge *is* that prediction (tuning near-misses of the first renderer's moving loops: 0.54-0.76);
+    a lace is contrast where the background has no edge, even on a frame that moved (0.00-0.07 on every tuning
+    lace frame, 0.01-0.07 on a lace seen during uncorrected motion), so a lace is never discounted for motion
+    around it — only what the motion itself drew."""
+    frames = np.flatnonzero(vein.any(axis=(1, 2)))
+    out = np.zeros(opacity.shape[0])
+    _, predicted = translation_fit(opacity, background, contrast, valid, frames)
+    for i in frames:
+        v = vein[i]
+        out[i] = float(np.clip(predicted[i][v] / np.maximum(opacity[i][v], 1e-6), 0.0, 1.0).mean())
     return out
 
 
