@@ -84,7 +84,7 @@ AREA_MIN_MM2 = 40.0  # venous area on a frame that counts (or 3 % of the cavity,
 # Uncorrected patient motion (session 9; translation_fit). SHIFTED_R2: the share of the last frames' contrast-free
 # opacity explained by a translation of the background's gradient — still frames <= 0.06, frames the registration
 # left 0.6-1.5 px off 0.2-0.65 — from no weight to full weight as "the field moved late". MOTION_DRAWN: the share
-# of a frame's venous opacity that translation predicts (explained_by_translation) — tuning laces <= 0.07, moved
+# of a frame's venous opacity that translation predicts (Translation.drawn) — tuning laces <= 0.07, moved
 # anatomy edges 0.54-0.76 — from none to all of the frame's venous area discounted from an "absent" near-miss.
 SHIFTED_R2 = (0.1, 0.25)
 MOTION_DRAWN = (0.1, 0.4)
@@ -233,7 +233,7 @@ def detect_intravasation(
     ``ref_mask`` at maximal distension; ``catheter``: the catheter lumen (tubes.catheter_mask); ``level``: the
     dense-contrast level of the cavity; ``background``: the contrast-free image the opacity is taken against
     (signed like the opacity, ``OpacityStack.background``) — with it, transient contrast on frames that still
-    carry uncorrected motion does not make an "absent" call unsure (:func:`explained_by_translation`).
+    carry uncorrected motion does not make an "absent" call unsure (:meth:`Translation.drawn`).
     """
     t = opacity.shape[0]
     detect = float(level / max(noise, 1e-6))
@@ -274,7 +274,7 @@ def detect_intravasation(
         # moved away): it counts as far as the last frames are a translation of the background
         last = np.arange(t - tail_frames(t), t)
         lo, hi = SHIFTED_R2
-        shifted = translation_fit(opacity, background, contrast, valid, last)[0][last]
+        shifted = translation_fit(opacity, background, contrast, valid, last)[last]
         neg_tail *= float(np.clip((np.median(shifted) - lo) / (hi - lo), 0.0, 1.0))
     if frames_over:
         v_mean = float(areas[over].mean())
@@ -319,12 +319,10 @@ def detect_intravasation(
         # the near-miss on frames the patient had not moved on: a frame the registration left a pixel off shows
         # the anatomy's edges as thin transient "contrast" beside the cavity (session 9: every first-renderer
         # "absent" call that stayed uncalled under motion), a lace near-miss lies on a still background
-        still = areas
+        still = float(areas[peak])
         if background is not None and margin > 0.0:
-            drawn = explained_by_translation(opacity, vein, background, contrast, valid)
-            lo, hi = MOTION_DRAWN
-            still = areas * (1.0 - np.clip((drawn - lo) / (hi - lo), 0.0, 1.0))
-        near_miss = min(float(still.max()) / thr, 2.5) / 2.5
+            still = _still_peak(areas, vein, opacity, background, contrast, valid)
+        near_miss = min(still / thr, 2.5) / 2.5
         score = seeing * (1.0 - 0.8 * near_miss)
     return Intravasation(
         bool(present),
@@ -342,61 +340,93 @@ def detect_intravasation(
     )
 
 
-def translation_fit(
-    opacity: np.ndarray, background: np.ndarray, contrast: np.ndarray, valid: np.ndarray, frames: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """For each of ``frames`` (elsewhere 0): R² of ``opacity ≈ c + a·∂background/∂row + b·∂background/∂col`` over
-    the contrast-free anatomy, and the (T, h, w) opacity that fit predicts (zero on the other frames).
+@dataclass(slots=True)
+class Translation:
+    """The fit ``opacity ≈ c + a·∂background/∂row + b·∂background/∂col`` over the contrast-free anatomy of a loop.
 
     Why: a frame moved by a sub-pixel ``u`` against the background it is subtracted from is ``−u·∇background`` —
     the anatomy's edges as thin +/− lines, which the hysteresis picks up beside the cavity as transient,
     washing-out "contrast". The registration keeps a shift only when it clearly lowers the residual, so at the start
-    and end of a motion it leaves frames 0.6-1.5 px off (first renderer, no shift kept at all on some loops). Noise,
-    gain steps and contrast do not look like the background's gradient: R² 0-0.06 on still frames, 0.2-0.65 on
-    those left off.
+    and end of a motion it leaves frames 0.6-1.5 px off (first renderer; on some loops no shift is kept at all).
+    Noise, gain steps and contrast do not look like the background's gradient: R² 0-0.06 on still frames, 0.2-0.65
+    on those left off.
     """
-    r2 = np.zeros(opacity.shape[0])
-    predicted = np.zeros(opacity.shape, np.float32)
-    free = erode_cross(valid, 4) & ~square_max(contrast.any(axis=0), 3)
-    if frames.size == 0 or np.count_nonzero(free) < 100:
-        return r2, predicted
-    gy, gx = np.gradient(ndi.gaussian_filter(background.astype(np.float32), 1.0))  # the opacity's smoothing
-    design = np.stack([gy[free], gx[free], np.ones(np.count_nonzero(free), np.float32)], axis=1)
-    design = design.astype(np.float64)
-    for i in frames:
-        b = opacity[i][free].astype(np.float64)
+
+    free: np.ndarray  # (h, w) bool: valid, 4 px inside the shutter, 3 px away from any contrast of the loop
+    gradient: np.ndarray  # (2, h, w): the background's gradient after the opacity's own smoothing
+    design: np.ndarray  # (n, 3) over ``free``: the two gradients and a constant
+    solve: np.ndarray  # (3, n): its pseudo-inverse, one least-squares solution for every frame
+
+    @classmethod
+    def of(cls, background: np.ndarray, contrast: np.ndarray, valid: np.ndarray) -> Translation | None:
+        free = erode_cross(valid, 4) & ~square_max(contrast.any(axis=0), 3)
+        if np.count_nonzero(free) < 100:
+            return None
+        gradient = np.stack(np.gradient(ndi.gaussian_filter(background.astype(np.float32), 1.0)))
+        design = np.concatenate(
+            [gradient[:, free].T, np.ones((np.count_nonzero(free), 1), np.float32)], axis=1
+        )
+        design = design.astype(np.float64)
+        return cls(free, gradient, design, np.linalg.pinv(design))
+
+    def fit(self, frame: np.ndarray) -> tuple[float, np.ndarray]:
+        """R² of the fit on one frame, and the opacity it predicts over the whole frame."""
+        b = frame[self.free].astype(np.float64)
         b -= b.mean()
         total = float(b @ b)
         if total <= 0.0:
-            continue
-        coef, *_ = np.linalg.lstsq(design, b, rcond=None)
-        res = b - design @ coef
-        r2[i] = max(0.0, 1.0 - float(res @ res) / total)
-        predicted[i] = coef[0] * gy + coef[1] * gx
-    return r2, predicted
+            return 0.0, np.zeros(frame.shape, np.float32)
+        coef = self.solve @ b
+        res = b - self.design @ coef
+        return max(0.0, 1.0 - float(res @ res) / total), np.tensordot(coef[:2], self.gradient, axes=1)
+
+    def drawn(self, frame: np.ndarray, vein: np.ndarray) -> float:
+        """The share of a frame's venous opacity that the frame's translation predicts at those very pixels (mean
+        over the venous pixels of predicted / observed, clipped to 0-1).
+
+        A moved anatomy edge *is* that prediction (the tuning near-misses of the first renderer's moving loops:
+        0.54-0.76); a lace is contrast where the background has no edge, even on a frame that moved (0.00-0.07 on
+        every tuning lace frame), so a lace is never discounted for motion around it — only what the motion drew.
+        """
+        _, predicted = self.fit(frame)
+        return float(np.clip(predicted[vein] / np.maximum(frame[vein], 1e-6), 0.0, 1.0).mean())
 
 
-def explained_by_translation(
-    opacity: np.ndarray,
+def translation_fit(
+    opacity: np.ndarray, background: np.ndarray, contrast: np.ndarray, valid: np.ndarray, frames: np.ndarray
+) -> np.ndarray:
+    """(T,): R² of :class:`Translation` on each of ``frames`` (0 elsewhere): how far the frame is the background
+    moved."""
+    out = np.zeros(opacity.shape[0])
+    model = Translation.of(background, contrast, valid)
+    if model is not None:
+        for i in frames:
+            out[i] = model.fit(opacity[i])[0]
+    return out
+
+
+def _still_peak(
+    areas: np.ndarray,
     vein: np.ndarray,
+    opacity: np.ndarray,
     background: np.ndarray,
     contrast: np.ndarray,
     valid: np.ndarray,
-) -> np.ndarray:
-    """(T,) per frame: the share of its venous opacity that the frame's residual translation predicts at those very
-    pixels (mean over the venous pixels of predicted / observed, clipped to 0-1; :func:`translation_fit`).
-
-    A moved anatomy edge *is* that prediction (tuning near-misses of the first renderer's moving loops: 0.54-0.76);
-    a lace is contrast where the background has no edge, even on a frame that moved (0.00-0.07 on every tuning
-    lace frame, 0.01-0.07 on a lace seen during uncorrected motion), so a lace is never discounted for motion
-    around it — only what the motion itself drew."""
-    frames = np.flatnonzero(vein.any(axis=(1, 2)))
-    out = np.zeros(opacity.shape[0])
-    _, predicted = translation_fit(opacity, background, contrast, valid, frames)
-    for i in frames:
-        v = vein[i]
-        out[i] = float(np.clip(predicted[i][v] / np.maximum(opacity[i][v], 1e-6), 0.0, 1.0).mean())
-    return out
+) -> float:
+    """The largest venous area of a frame less the share the frame's residual translation drew
+    (:meth:`Translation.drawn`, ramped by ``MOTION_DRAWN``). Frames are taken from the largest area down and the
+    search stops when no smaller area can beat the best so far (the same maximum as over every frame)."""
+    model = Translation.of(background, contrast, valid)
+    if model is None:
+        return float(areas.max())
+    lo, hi = MOTION_DRAWN
+    best = 0.0
+    for i in np.argsort(areas)[::-1]:
+        if areas[i] <= best:
+            break
+        drawn = model.drawn(opacity[i], vein[i])
+        best = max(best, float(areas[i]) * (1.0 - float(np.clip((drawn - lo) / (hi - lo), 0.0, 1.0))))
+    return best
 
 
 def _fork_points(mask: np.ndarray) -> int:

@@ -305,7 +305,7 @@ def test_uncorrected_motion_beside_the_cavity_does_not_make_absent_unsure() -> N
     assert not blind.present and blind.peak_mm2 > 40.0 and blind.score < 0.6  # the near-miss
     seen = detect_intravasation(**s, background=bg)
     assert not seen.present and seen.score > 0.9
-    r2 = translation_fit(s["opacity"], bg, s["contrast"], s["valid"], np.array([5, 12]))[0]
+    r2 = translation_fit(s["opacity"], bg, s["contrast"], s["valid"], np.array([5, 12]))
     assert r2[5] < 0.05 and r2[12] > 0.25
     for extra in (12.0 * lace, 12.0 * lace + residual):
         near = detect_intravasation(**_stack(drawer(extra)), background=bg)
