@@ -81,12 +81,9 @@ STANDOUT_MIN = (
     1.0  # vein minus its 0.5-1.5 mm surroundings, noise sigmas (glow speckle 1.0-1.5, laces 1.6-4.2)
 )
 AREA_MIN_MM2 = 40.0  # venous area on a frame that counts (or 3 % of the cavity, when larger)
-# Uncorrected patient motion (session 9; translation_fit). SHIFTED_R2: the share of the last frames' contrast-free
-# opacity explained by a translation of the background's gradient — still frames <= 0.06, frames the registration
-# left 0.6-1.5 px off 0.2-0.65 — from no weight to full weight as "the field moved late". MOTION_DRAWN: the share
-# of a frame's venous opacity that translation predicts (Translation.drawn) — tuning laces <= 0.07, moved
-# anatomy edges 0.54-0.76 — from none to all of the frame's venous area discounted from an "absent" near-miss.
-SHIFTED_R2 = (0.1, 0.25)
+# Uncorrected patient motion (session 9; Translation.drawn): the share of a frame's venous opacity that the frame's
+# residual translation predicts — tuning laces <= 0.07, moved anatomy edges 0.54-0.76 — from none to all of the
+# frame's venous area discounted from an "absent" near-miss
 MOTION_DRAWN = (0.1, 0.4)
 
 
@@ -269,13 +266,6 @@ def detect_intravasation(
         moved = opacity[:, box[0], box[1]] < -NEGATIVE_SNR * noise
         neg = (moved & where[None, box[0], box[1]]).sum(axis=(1, 2)) * px2
     neg_tail = float(np.median(neg[-tail_frames(t) :]))
-    if present and background is not None and neg_tail > 0.0:
-        # the end-of-loop term guards against a field that moved late (early contrast "washes out" because it
-        # moved away): it counts as far as the last frames are a translation of the background
-        last = np.arange(t - tail_frames(t), t)
-        lo, hi = SHIFTED_R2
-        shifted = translation_fit(opacity, background, contrast, valid, last)[last]
-        neg_tail *= float(np.clip((np.median(shifted) - lo) / (hi - lo), 0.0, 1.0))
     if frames_over:
         v_mean = float(areas[over].mean())
         clean = v_mean / (v_mean + float(neg[over].mean()) + neg_tail)
@@ -390,19 +380,6 @@ class Translation:
         """
         _, predicted = self.fit(frame)
         return float(np.clip(predicted[vein] / np.maximum(frame[vein], 1e-6), 0.0, 1.0).mean())
-
-
-def translation_fit(
-    opacity: np.ndarray, background: np.ndarray, contrast: np.ndarray, valid: np.ndarray, frames: np.ndarray
-) -> np.ndarray:
-    """(T,): R² of :class:`Translation` on each of ``frames`` (0 elsewhere): how far the frame is the background
-    moved."""
-    out = np.zeros(opacity.shape[0])
-    model = Translation.of(background, contrast, valid)
-    if model is not None:
-        for i in frames:
-            out[i] = model.fit(opacity[i])[0]
-    return out
 
 
 def _still_peak(
