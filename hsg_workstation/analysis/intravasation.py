@@ -33,7 +33,10 @@ evidence this call rests on:
   cavity level must stand well above the noise), whether a wash-out could have been seen (not when end-of-loop
   contrast or an uncorrected brightness drift covers nearly all of the cavity's surroundings), and how close
   transient contrast came to the call (a near-miss). Until session 8 also whether the field near the cavity
-  stood still: motion makes false venous contrast (the "present" factor), it does not hide a lace.
+  stood still: motion makes false venous contrast (the "present" factor), it does not hide a lace. Since session 9
+  the near-miss leaves out what uncorrected motion drew: on a frame the registration left a pixel off, the part of
+  the transient contrast that the frame's residual translation of the background predicts at those pixels
+  (:class:`Translation`); a lace lies where the background has no edge and keeps its near-miss.
 
 A fork-point *gate* on the call was tried and lost a faint first-renderer lace that breaks into unforked pieces;
 it is a score factor instead (docs/analysis-s5-intravasation.md).
@@ -374,9 +377,10 @@ class Translation:
         """The share of a frame's venous opacity that the frame's translation predicts at those very pixels (mean
         over the venous pixels of predicted / observed, clipped to 0-1).
 
-        A moved anatomy edge *is* that prediction (the tuning near-misses of the first renderer's moving loops:
-        0.54-0.76); a lace is contrast where the background has no edge, even on a frame that moved (0.00-0.07 on
-        every tuning lace frame), so a lace is never discounted for motion around it — only what the motion drew.
+        A moved anatomy edge *is* that prediction (the near-miss frames of the first renderer's moving tuning
+        loops: 0.54-0.76, partly 0.17-0.31 on one); a lace is contrast where the background has no edge, even on a
+        frame that moved (0.00-0.07 on the lace frames looked at, first and independent renderer, one 0.17 on a
+        moved frame), so a lace is not discounted for the motion around it — only what the motion drew.
         """
         _, predicted = self.fit(frame)
         return float(np.clip(predicted[vein] / np.maximum(frame[vein], 1e-6), 0.0, 1.0).mean())
