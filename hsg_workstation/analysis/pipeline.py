@@ -245,6 +245,7 @@ def analyze_frames(request: AnalysisRequest) -> FillAnalysis:
                 op.noise,
                 op.level,
                 mm_px,
+                op.background,
             )
         )
         # the spill attribution at the end of the side signals: on the pool while the cornual stage runs here
