@@ -18,19 +18,22 @@ from bisect import bisect_right
 # (raw score lower edge, measured share of correct raw spill yes/no calls from that score up to the next edge),
 # fitted by benchmarks/calibrate_analysis.py on the TUNING split: since session 8 seeds 0-159 of both renderers at
 # 512² (640 sides; sessions 3-7 fitted on 0-79), of the session-9 code with the distended-cavity cut
-# (cavity.cap_distended, docs/analysis-s9-cavity.md; before it: (0, 0.574), (0.083, 0.685), (0.264, 0.739), (1, 0.941)).
+# (cavity.cap_distended, docs/analysis-s9-cavity.md; before it: (0, 0.574), (0.083, 0.685), (0.264, 0.739), (1, 0.941))
+# and spill followed behind the cavity (spill_origin.HiddenZone, docs/analysis-s9-midline.md; before it: (0, 0.56),
+# (0.083, 0.743), (1, 0.939)).
 # Laplace-smoothed: (right + 1) / (n + 2); a step rests on at least 10 % of the points
 # (benchmarks/calibrate_analysis.min_step); each step's value is the lowest of the pooled fit and of each
-# renderer's own points in it (calibrate_analysis.worst_renderer, session 6). Sides per step 114 / 184 / 342.
+# renderer's own points in it (calibrate_analysis.worst_renderer, session 6). Sides per step 114 / 66 / 117 / 343.
 # The top step is score 1.0: the first generator's sides (312 of 312 right), and the independent renderer's "no
 # spill" sides whose tube is never seen leaving the cornu while the cavity holds contrast, on loops where no motion
-# was corrected (spill_confidence.py, session 8), right on 30 of 31 there — its worst-renderer value 0.939 is the
+# was corrected (spill_confidence.py, session 8), right on 31 of 32 there — its worst-renderer value 0.941 is the
 # step's (pooled: 0.997). Every other independent side stays "indeterminate" (its raw call is right on 68 % of
-# them). Held-out runs 30-33 check the step: docs/analysis.md, session 8.
+# them, 69 % with spill followed behind the cavity). Held-out runs 30-33 check the step: docs/analysis.md, session 8.
 SPILL_TABLE: tuple[tuple[float, float], ...] = (
-    (0.0, 0.56),
-    (0.083, 0.743),
-    (1.0, 0.939),
+    (0.0, 0.578),
+    (0.083, 0.727),
+    (0.188, 0.764),
+    (1.0, 0.941),
 )
 # the same for venous intravasation yes/no: its raw score is analysis/intravasation.py's own (motion near the
 # veins, whether a lace could be seen, lace shape), not multiplied by the loop quality

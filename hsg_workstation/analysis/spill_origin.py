@@ -4,7 +4,7 @@ Both work on the per-frame overlay labels of :func:`hsg_workstation.analysis.tub
 extra-cavitary contrast, 2 = counted as spill), after the per-frame structures are found:
 
 - :func:`attribute_spill`: spill is counted for the side whose spill it grew from, not for the side of the cavity
-  axis it has drifted to;
+  axis it has drifted to — also when it drifted behind the cavity, out of sight (:class:`HiddenZone`);
 - :func:`readable_frames`: frames after a field-wide step (an uncorrected gain / ABC step, a moved field) are left
   out of the spill decision.
 """
@@ -20,7 +20,27 @@ from scipy import ndimage as ndi
 from hsg_workstation.analysis.morph import mask_box
 
 ORIGIN_REACH_MM = 10.0  # spill within this of earlier spill grew from it (attribute_spill)
+# spill this close to the cavity's hull may have come out from behind the cavity: the rim reaches 3 mm beyond the
+# cavity, faint spill is counted only outside a 3.5 mm halo around it, and a cloud's diluted edge adds a little
+HIDDEN_EDGE_MM = 8.0
+# a tube end under new spill: at least a tube calibre (3 mm) square of tubal contrast seen before any spill
+TUBE_END_MM2 = 9.0
 FIELD_STEP = 0.25  # share of the field outside the cavity that contrast cannot cover between two frames
+
+
+@dataclass(slots=True)
+class HiddenZone:
+    """Where spill comes out from behind the cavity (:func:`attribute_spill`).
+
+    ``edge``: (H, W) the band within ``HIDDEN_EDGE_MM`` outside the cavity's hull (a square dilation, as every
+    grown mask of ``tubes.py``) — the hull, the cavity's rim and the margins around them are hidden from the
+    spill signals, and spill that went behind the cavity is first seen again in this band. ``tube_end_px``: the
+    least overlap (pixels) of new spill with tubal contrast seen before any spill for that spill to be born at
+    its own tube's end (``TUBE_END_MM2``).
+    """
+
+    edge: np.ndarray
+    tube_end_px: int
 
 
 @dataclass(slots=True)
@@ -35,6 +55,7 @@ def attribute_spill(
     first_index: int,
     reach: int,
     readable: np.ndarray | None = None,
+    hidden: HiddenZone | None = None,
 ) -> OwnedSpill:
     """Which side's spill each spill pixel is (labels == 2), frame by frame: the side it grew from.
 
@@ -46,6 +67,9 @@ def attribute_spill(
     spill: each of its pixels takes the nearest earlier owner); spill that touches no earlier spill is new and
     is counted where it is (the tube end it comes from is on its side). The memory of where spill was seen
     persists when a faint cloud flickers below the noise for a frame.
+
+    ``hidden``: new spill in the band around the cavity's hidden zone, not on a tube end, takes the owner of the
+    nearest earlier spill that was in that band too (:func:`_through_hidden`).
     """
     t, h, w = labels.shape
     counts = np.zeros((t, 2))
@@ -58,6 +82,12 @@ def attribute_spill(
     if region is None:
         return OwnedSpill(counts, owners)
     has_spill = is_spill.any(axis=(1, 2))
+    edge = tubes_before = None
+    if hidden is not None:
+        # the tubes as seen before any spill: where contrast had reached before anything spilled
+        first_spill = start + int(np.flatnonzero(has_spill)[0])
+        tubes_before = (labels[start:first_spill] == 1).any(axis=0)[region]
+        edge = hidden.edge[region]
     memory = np.zeros(is_spill[0][region].shape, np.uint8)  # 0: no spill seen here yet; 1 / 2: last owner
     cols = np.arange(w)[region[1]]
     column_side = np.broadcast_to(np.where(cols[None, :] < axis_col, 1, 2).astype(np.uint8), memory.shape)
@@ -80,10 +110,50 @@ def attribute_spill(
             touching[0] = False
             inherit = np.take(touching, lab)  # == touching[lab]
             own[box][inherit] = nearest(inherit)
+            if edge is not None and tubes_before is not None and n:
+                out = _through_hidden(mem, sp, lab, n, touching, edge[box], tubes_before[box], hidden)
+                if out is not None:
+                    own[box][out[0]] = out[1]
         memory[spill] = own[spill]
         counts[i, 0] = np.count_nonzero(own == 1)
         counts[i, 1] = np.count_nonzero(own == 2)
     return OwnedSpill(counts, owners)
+
+
+def _through_hidden(
+    mem: np.ndarray,
+    sp: np.ndarray,
+    lab: np.ndarray,
+    n: int,
+    touching: np.ndarray,
+    edge: np.ndarray,
+    tubes_before: np.ndarray,
+    hidden: HiddenZone,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The new spill that came out from behind the cavity (a mask) and its owners, or None.
+
+    Why: the cavity, its rim and the margin around them are hidden from the spill signals. A cloud that drifts
+    behind the cavity vanishes into that zone on one side and comes out on the other, farther than the origin
+    reach from where it was last seen, and was counted as new spill of the side it came out on (independent
+    renderer, ``spill_drift: crosses_midline``: tuning 24 r, 39 r, 50 l). Spill that comes out of the hidden zone
+    went in there earlier: a new spill component (``lab`` of ``sp``, not ``touching`` earlier spill within the
+    origin reach) in the band around the zone (``edge``) takes the owner of the nearest earlier spill (``mem``)
+    that was in the band too. Not when it lies on the end of a tube seen before anything spilled
+    (``hidden.tube_end_px`` of ``tubes_before`` under it): spill is born at a tube's end, and a tube that ends
+    beside the cavity spills there (tuning 68 l).
+    """
+    entered = np.where(edge, mem, 0)
+    if not entered.any():
+        return None
+    fresh = np.zeros(n + 1, bool)
+    fresh[lab[sp & edge]] = True
+    fresh[0] = False
+    fresh &= ~touching
+    fresh &= np.bincount(lab[sp & tubes_before], minlength=n + 1) < hidden.tube_end_px
+    if not fresh.any():
+        return None
+    comes_out = np.take(fresh, lab)
+    return comes_out, _nearest_owner(entered)[1](comes_out)
 
 
 def _nearest_owner(

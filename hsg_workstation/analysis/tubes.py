@@ -43,7 +43,14 @@ from hsg_workstation.analysis.retained_sac import (
     sac_glow,
 )
 from hsg_workstation.analysis.spill_confidence import cavity_held
-from hsg_workstation.analysis.spill_origin import ORIGIN_REACH_MM, attribute_spill, readable_frames
+from hsg_workstation.analysis.spill_origin import (
+    HIDDEN_EDGE_MM,
+    ORIGIN_REACH_MM,
+    TUBE_END_MM2,
+    HiddenZone,
+    attribute_spill,
+    readable_frames,
+)
 
 CORE_FRACTION = 0.35  # of the local maximum: the body of a structure, not its blurred margin
 RETAINED_DENSITY = 0.3  # of the cavity level: a wide body this dense holds undiluted contrast
@@ -483,7 +490,7 @@ def side_signals(
 
     def attribute() -> None:
         """The readable frames and each side's spill by origin (fills ``sides`` and the spill of ``labels``)."""
-        _attribute_spill(sides, opacity, labels, sacs, masks, valid & ~cavity_hull, cx, first_index, px)
+        _attribute_spill(sides, opacity, labels, sacs, masks, valid, cavity_hull, cx, first_index, px)
 
     if deferred is None:
         attribute()
@@ -498,15 +505,17 @@ def _attribute_spill(
     labels: np.ndarray,
     sacs: np.ndarray,
     masks: np.ndarray,
-    field: np.ndarray,
+    valid: np.ndarray,
+    cavity_hull: np.ndarray,
     cx: float,
     first_index: int,
     px: float,
 ) -> None:
-    """The tail of :func:`side_signals`: the readable frames (``field``: the valid field outside the cavity
-    hull), sacs that spill later opened marked as spill in ``labels``, and each side's spill by origin."""
+    """The tail of :func:`side_signals`: the readable frames (on the valid field outside the cavity hull), sacs
+    that spill later opened marked as spill in ``labels``, and each side's spill by origin — followed behind the
+    cavity too (``spill_origin.HiddenZone``: the band around the hull where spill comes out from behind it)."""
     t = opacity.shape[0]
-    readable = readable_frames(labels, field)
+    readable = readable_frames(labels, valid & ~cavity_hull)
     cavity_px = np.count_nonzero(masks, axis=(1, 2)).astype(float)
     if readable.any():
         # a retained sac stays closed to the end of the loop; a body that looked closed on its first frames but
@@ -515,7 +524,12 @@ def _attribute_spill(
         if sacs.any():
             opened = labels[int(np.flatnonzero(readable)[-1])] == 2
             labels[sacs & opened[None]] = 2
-    owned = attribute_spill(labels, cx, first_index, max(1, int(round(ORIGIN_REACH_MM * px))), readable)
+    hidden = HiddenZone(
+        _grow(cavity_hull, max(1, int(round(HIDDEN_EDGE_MM * px)))) & ~cavity_hull,
+        max(1, int(round(TUBE_END_MM2 * px * px))),
+    )
+    reach = max(1, int(round(ORIGIN_REACH_MM * px)))
+    owned = attribute_spill(labels, cx, first_index, reach, readable, hidden)
     last = int(np.flatnonzero(readable)[-1]) if readable.any() else t - 1
     for s_idx, name in enumerate(("left", "right")):
         sides[name].spill_px = owned.counts[:, s_idx].astype(float)
