@@ -32,7 +32,8 @@ from pydicom.dataset import Dataset
 TUNING_SEEDS = range(0, 200)  # both renderers; the only seeds tuning may look at
 # both renderers; recorded runs only (docs/analysis.md lists each one); 10200+ added in session 7, 10400+ in
 # session 8 (10400-10599 for runs 30-31, 10600-10699 for run 32, 10700-10799 for run 33; each range rendered
-# fresh, before any run looked at it); 10800+ in session 9 (rendered before any run or decision looked at them)
+# fresh, before any run looked at it); 10800+ in session 9 (10800-10899 run 34, 10900-10999 run 35; each rendered
+# before any run or decision looked at it; the next fresh range starts at 11000)
 HELDOUT_SEEDS = range(10000, 11000)
 GATE_SEEDS = range(10000, 10012)  # the fixed held-out subset the pytest gate runs (small matrices)
 RENDERERS = ("first", "independent")
