@@ -56,15 +56,26 @@ BEST_OF = 3
 VIEW = (900, 900)
 
 
-def write_loop(path: Path, frames: int, study_uid: str, frame_time_ms: float = 1000 / 30) -> None:
-    """A multi-frame RF file with a textured, frame-varying image (uncompressed, 12 bits stored)."""
+RF_IMAGE = "1.2.840.10008.5.1.4.1.1.12.2"  # X-Ray Radiofluoroscopic Image Storage
+DX_FOR_PRESENTATION = "1.2.840.10008.5.1.4.1.1.1.1"
+
+
+def new_file(path: Path, sop_class_uid: str) -> FileDataset:
+    """An empty explicit-VR little-endian Part 10 dataset of ``sop_class_uid`` with fresh instance UIDs: the
+    common start of every synthetic file the benchmarks write (``benchmarks/jpeg_lossless_decoders.py`` too)."""
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.12.2"
+    meta.MediaStorageSOPClassUID = sop_class_uid
     meta.MediaStorageSOPInstanceUID = generate_uid()
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
     ds.SOPClassUID = meta.MediaStorageSOPClassUID
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    return ds
+
+
+def write_loop(path: Path, frames: int, study_uid: str, frame_time_ms: float = 1000 / 30) -> None:
+    """A multi-frame RF file with a textured, frame-varying image (uncompressed, 12 bits stored)."""
+    ds = new_file(path, RF_IMAGE)
     ds.StudyInstanceUID = study_uid
     ds.SeriesInstanceUID = generate_uid()
     ds.PatientName, ds.PatientID, ds.StudyDate, ds.Modality = "BENCH^LOOP", "B1", "20260101", "RF"
@@ -92,13 +103,7 @@ def write_loop(path: Path, frames: int, study_uid: str, frame_time_ms: float = 1
 def write_loop_streamed(path: Path, frames: int, size: int = SIZE, frame_time_ms: float = 1000 / 30) -> None:
     """Like :func:`write_loop` for loops too large to build in memory (1 000 × 1024² = 2 GB): the header is
     written by pydicom, the Pixel Data element (explicit VR little endian OW) appended frame by frame."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.12.2"
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds = new_file(path, RF_IMAGE)
     ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
     ds.PatientName, ds.PatientID, ds.StudyDate, ds.Modality = "BENCH^LONG", "B2", "20260101", "RF"
     ds.SeriesNumber, ds.InstanceNumber = 1, 1
@@ -119,13 +124,7 @@ def write_loop_streamed(path: Path, frames: int, size: int = SIZE, frame_time_ms
 
 def write_dx(path: Path, size: int = 3000) -> None:
     """A single-frame DX spot film, ``size``² × 16 bits stored, noise over the whole range."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.1.1"  # DX for presentation
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds = new_file(path, DX_FOR_PRESENTATION)
     ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
     ds.PatientName, ds.PatientID, ds.StudyDate, ds.Modality = "BENCH^DX", "B3", "20260101", "DX"
     ds.SeriesNumber, ds.InstanceNumber = 1, 1
